@@ -1,0 +1,193 @@
+package shm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Sentinel errors returned (wrapped) by this package.
+var (
+	// ErrClosed is returned when operating on a Mapping after Close.
+	ErrClosed = errors.New("shm: mapping closed")
+	// ErrBadSize is returned for a non-positive or unrepresentable size.
+	ErrBadSize = errors.New("shm: bad mapping size")
+	// ErrOutOfRange is returned when an offset lies outside a slice.
+	ErrOutOfRange = errors.New("shm: offset out of range")
+	// ErrMisaligned is returned when an atomic offset is not naturally aligned.
+	ErrMisaligned = errors.New("shm: misaligned atomic offset")
+)
+
+// Access says whether a mapping may be written.
+type Access int
+
+const (
+	// ReadOnly maps with PROT_READ: a stray write faults.
+	ReadOnly Access = iota
+	// ReadWrite maps with PROT_READ|PROT_WRITE.
+	ReadWrite
+)
+
+// Mapping is a shared file mapping. It is safe for concurrent use; Close is
+// idempotent.
+type Mapping struct {
+	mu     sync.Mutex
+	data   []byte
+	access Access
+	locked bool
+}
+
+// MapFile maps size bytes of f from offset 0 with MAP_SHARED. The file
+// descriptor may be closed afterwards; the mapping stays valid. Callers that
+// must check the file (type, size, ownership) do so on f before calling.
+func MapFile(f *os.File, size int, access Access) (*Mapping, error) {
+	if size <= 0 {
+		return nil, fmt.Errorf("map %s: size %d: %w", f.Name(), size, ErrBadSize)
+	}
+	prot := unix.PROT_READ
+	if access == ReadWrite {
+		prot |= unix.PROT_WRITE
+	}
+	data, err := unix.Mmap(int(f.Fd()), 0, size, prot, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %s (%d bytes): %w", f.Name(), size, err)
+	}
+	return &Mapping{data: data, access: access}, nil
+}
+
+// Create creates a new file at path (it must not exist) with the given
+// permission bits, sizes it to size bytes (zero-filled) and maps it
+// read-write. The mode is applied with fchmod after creation so the process
+// umask neither widens nor narrows it. On any error nothing is left behind.
+func Create(path string, size int, mode os.FileMode) (*Mapping, error) {
+	if size <= 0 {
+		return nil, fmt.Errorf("create %s: size %d: %w", path, size, ErrBadSize)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode.Perm())
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	defer f.Close()
+	m, err := func() (*Mapping, error) {
+		if err := f.Chmod(mode.Perm()); err != nil {
+			return nil, fmt.Errorf("chmod %s: %w", path, err)
+		}
+		if err := f.Truncate(int64(size)); err != nil {
+			return nil, fmt.Errorf("size %s to %d bytes: %w", path, size, err)
+		}
+		return MapFile(f, size, ReadWrite)
+	}()
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, err
+	}
+	return m, nil
+}
+
+// Open maps an existing regular file in full. It refuses symbolic links at
+// the last path element (O_NOFOLLOW) and anything that is not a regular file.
+func Open(path string, access Access) (*Mapping, error) {
+	flags := os.O_RDONLY
+	if access == ReadWrite {
+		flags = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("open %s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	if st.Size() <= 0 || st.Size() > int64(^uint(0)>>1) {
+		return nil, fmt.Errorf("open %s: size %d: %w", path, st.Size(), ErrBadSize)
+	}
+	return MapFile(f, int(st.Size()), access)
+}
+
+// Bytes returns the mapped memory. It is valid until Close.
+func (m *Mapping) Bytes() []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.data
+}
+
+// Len returns the mapped length, or 0 after Close.
+func (m *Mapping) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.data)
+}
+
+// Access reports how the mapping was made.
+func (m *Mapping) Access() Access { return m.access }
+
+// Prefault touches every page so later accesses do not take page faults.
+// Read-only mappings are read; read-write mappings are advised WILLNEED and
+// then read, which never changes their contents.
+func (m *Mapping) Prefault() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.data == nil {
+		return ErrClosed
+	}
+	_ = unix.Madvise(m.data, unix.MADV_WILLNEED)
+	page := os.Getpagesize()
+	var sink byte
+	for i := 0; i < len(m.data); i += page {
+		sink ^= m.data[i]
+	}
+	_ = sink
+	return nil
+}
+
+// Lock pins the mapping in RAM with mlock. It usually needs CAP_IPC_LOCK or
+// a sufficient RLIMIT_MEMLOCK.
+func (m *Mapping) Lock() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.data == nil {
+		return ErrClosed
+	}
+	if err := unix.Mlock(m.data); err != nil {
+		return fmt.Errorf("mlock %d bytes: %w", len(m.data), err)
+	}
+	m.locked = true
+	return nil
+}
+
+// Sync flushes the mapping to its file (msync MS_SYNC).
+func (m *Mapping) Sync() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.data == nil {
+		return ErrClosed
+	}
+	return unix.Msync(m.data, unix.MS_SYNC)
+}
+
+// Close unmaps the memory. Slices and atomic pointers taken from the mapping
+// must not be used afterwards. Close is idempotent.
+func (m *Mapping) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.data == nil {
+		return nil
+	}
+	if m.locked {
+		_ = unix.Munlock(m.data)
+	}
+	err := unix.Munmap(m.data)
+	m.data = nil
+	if err != nil {
+		return fmt.Errorf("munmap: %w", err)
+	}
+	return nil
+}
