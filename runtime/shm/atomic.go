@@ -8,8 +8,9 @@ import (
 
 // This file holds the package's only uses of unsafe: converting a checked,
 // naturally aligned location inside a byte slice into a pointer to a
-// sync/atomic value. The returned pointer aliases the slice's memory and is
-// valid as long as that memory is (for a Mapping: until Close).
+// sync/atomic value, or a checked byte slice into a slice of numbers. What
+// is returned aliases the slice's memory and is valid as long as that
+// memory is (for a Mapping: until Close).
 
 func check(b []byte, off, size int) error {
 	if off < 0 || size > len(b) || off > len(b)-size {
@@ -61,4 +62,31 @@ func Aligned(b []byte, off, align int) bool {
 		return false
 	}
 	return uintptr(unsafe.Pointer(&b[off]))%uintptr(align) == 0
+}
+
+// Elem lists the element types a byte slice may be reinterpreted as by
+// [SliceOf]. Every bit pattern is a valid value of each of them, which is
+// what makes viewing memory written by another process safe; bool is
+// deliberately absent (only 0 and 1 are valid Go bools).
+type Elem interface {
+	~uint8 | ~int8 | ~uint16 | ~int16 | ~uint32 | ~int32 | ~uint64 | ~int64 | ~float32 | ~float64
+}
+
+// SliceOf reinterprets b as a slice of T without copying. len(b) must be a
+// multiple of the size of T and &b[0] aligned to it; otherwise it returns
+// ErrMisaligned. An empty b yields an empty slice. The result aliases b and is valid as long as b is. Element values are
+// in host byte order, which tpool requires to be little-endian.
+func SliceOf[T Elem](b []byte) ([]T, error) {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if len(b) == 0 {
+		return []T{}, nil
+	}
+	if len(b)%size != 0 {
+		return nil, fmt.Errorf("%d bytes as %d-byte elements: %w", len(b), size, ErrMisaligned)
+	}
+	if uintptr(unsafe.Pointer(&b[0]))%uintptr(size) != 0 {
+		return nil, fmt.Errorf("%d-byte elements at unaligned address: %w", size, ErrMisaligned)
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), len(b)/size), nil
 }
