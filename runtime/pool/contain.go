@@ -1,0 +1,167 @@
+package pool
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// AllowList holds the canonical allowed base directories under which a
+// consumer maps regions (wire spec 15.21a.5). Build it once at
+// configuration time; it is immutable and safe for concurrent use.
+type AllowList struct {
+	dirs []string
+}
+
+// NewAllowList resolves each directory to its canonical form (absolute,
+// symbolic links resolved) once. Each must exist and be a directory. A
+// base dir that is itself a symlink is allowed here, and only its target
+// is trusted from then on.
+func NewAllowList(dirs ...string) (*AllowList, error) {
+	if len(dirs) == 0 {
+		return nil, ErrNoAllowedDirs
+	}
+	a := &AllowList{}
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			return nil, fmt.Errorf("allowed dir %q: %w", d, ErrNotAbsolute)
+		}
+		c, err := filepath.EvalSymlinks(d)
+		if err != nil {
+			return nil, fmt.Errorf("allowed dir %q: %w", d, err)
+		}
+		st, err := os.Stat(c)
+		if err != nil {
+			return nil, fmt.Errorf("allowed dir %q: %w", d, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("allowed dir %q is not a directory", d)
+		}
+		a.dirs = append(a.dirs, filepath.Clean(c))
+	}
+	return a, nil
+}
+
+// Dirs returns the canonical allowed directories.
+func (a *AllowList) Dirs() []string { return append([]string(nil), a.dirs...) }
+
+// Contains reports whether the canonical path p lies strictly inside one
+// of the allowed directories.
+func (a *AllowList) Contains(p string) bool {
+	for _, d := range a.dirs {
+		prefix := d + "/"
+		if d == "/" {
+			prefix = "/"
+		}
+		if len(p) > len(prefix) && strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// Open opens an announced region file for mapping, applying every step of
+// wire spec 15.21a.5: path absolute; canonical form contained in an
+// allowed directory; a regular file; opened without following any
+// symbolic link (each directory of the canonical path is opened with
+// O_NOFOLLOW in turn, so a symlink swapped in after the check makes the
+// open fail); and the open descriptor re-checked with fstat to be the
+// same regular file. The file must grant nothing to other users. The
+// descriptor is opened non-blocking, so a FIFO swapped in cannot block.
+func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
+	if a == nil || len(a.dirs) == 0 {
+		return nil, ErrNoAllowedDirs
+	}
+	if !filepath.IsAbs(path) || strings.IndexByte(path, 0) >= 0 {
+		return nil, fmt.Errorf("region path %q: %w", path, ErrNotAbsolute)
+	}
+	canon, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, fmt.Errorf("resolve region path %q: %w", path, err)
+	}
+	canon = filepath.Clean(canon)
+	if !a.Contains(canon) {
+		return nil, fmt.Errorf("region path %q (canonical %q) not in %v: %w", path, canon, a.dirs, ErrNotContained)
+	}
+	var before unix.Stat_t
+	if err := unix.Lstat(canon, &before); err != nil {
+		return nil, fmt.Errorf("stat %s: %w", canon, err)
+	}
+	if before.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("%s (type %#o): %w", canon, before.Mode&unix.S_IFMT, ErrNotRegular)
+	}
+	fd, err := openNoFollow(canon, writable)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), canon)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("fstat %s: %w", canon, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		err = fmt.Errorf("%s: %w", canon, ErrNotRegular)
+	case st.Dev != before.Dev || st.Ino != before.Ino:
+		err = fmt.Errorf("%s: %w", canon, ErrFileChanged)
+	case st.Mode&0o007 != 0:
+		err = fmt.Errorf("%s mode %#o: %w", canon, st.Mode&0o777, ErrInsecureMode)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// openNoFollow opens the absolute, symlink-free path p one element at a
+// time with O_NOFOLLOW, so no symbolic link anywhere in it is followed.
+func openNoFollow(p string, writable bool) (int, error) {
+	dirfd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /: %w", err)
+	}
+	elems := strings.Split(strings.Trim(p, "/"), "/")
+	for i, e := range elems {
+		last := i == len(elems)-1
+		flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		if last {
+			flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+			if writable {
+				flags = flags&^unix.O_RDONLY | unix.O_RDWR
+			}
+		}
+		fd, err := unix.Openat(dirfd, e, flags, 0)
+		unix.Close(dirfd)
+		if err != nil {
+			if errors.Is(err, syscall.ELOOP) || (!last && errors.Is(err, syscall.ENOTDIR)) {
+				return -1, fmt.Errorf("open %s at %q: %w", p, e, ErrSymlink)
+			}
+			return -1, fmt.Errorf("open %s: %w", p, err)
+		}
+		if last {
+			return fd, nil
+		}
+		dirfd = fd
+	}
+	unix.Close(dirfd)
+	return -1, fmt.Errorf("open %s: %w", p, ErrNotRegular)
+}
+
+// hugetlbfsMagic is HUGETLBFS_MAGIC from linux/magic.h.
+const hugetlbfsMagic = 0x958458f6
+
+// isHugetlbfs reports whether f lives on hugetlbfs (statfs f_type).
+func isHugetlbfs(f *os.File) (bool, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return false, fmt.Errorf("fstatfs %s: %w", f.Name(), err)
+	}
+	return uint64(st.Type) == hugetlbfsMagic, nil
+}
