@@ -20,6 +20,8 @@ const (
 	// maxNesting bounds element nesting, so that hostile input cannot make
 	// the recursive resolver use unbounded stack.
 	maxNesting = 64
+	// maxIncludeSize bounds the size of an included file.
+	maxIncludeSize = 16 << 20
 )
 
 // ParseFile reads, resolves and validates the SBE schema in the file at
@@ -164,6 +166,28 @@ func parseXML(sink *errorSink, filename string, data []byte) *node {
 	return root
 }
 
+// readInclude reads an included schema file: a regular file of at most
+// maxIncludeSize bytes, so that a stray href cannot block on a device or
+// exhaust memory.
+func readInclude(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > maxIncludeSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxIncludeSize)
+	}
+	return io.ReadAll(io.LimitReader(f, maxIncludeSize))
+}
+
 func absPath(p string) string {
 	if a, err := filepath.Abs(p); err == nil {
 		return a
@@ -227,7 +251,7 @@ func include(sink *errorSink, c *node, filename string, chain []string, depth in
 			return nil
 		}
 	}
-	data, err := os.ReadFile(path)
+	data, err := readInclude(path)
 	if err != nil {
 		sink.add(c, "xi:include: %v", err)
 		return nil

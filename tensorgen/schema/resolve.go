@@ -532,6 +532,7 @@ func (r *resolver) set(n *node) *Set {
 func (r *resolver) composite(n *node, top bool) *Composite {
 	c := &Composite{Common: r.common(n), Offset: r.offsetAttr(n)}
 	var offsets []int // explicit offsets, -1 if none, per member
+	seen := map[string]bool{}
 	for _, mn := range n.children {
 		m := &Member{Pos: mn.pos}
 		off := -1
@@ -573,10 +574,11 @@ func (r *resolver) composite(n *node, top bool) *Composite {
 			r.errs.add(mn, "unexpected element in composite (want type, enum, set, composite or ref)")
 			continue
 		}
-		if prev := c.Member(m.Name); prev != nil {
+		if seen[m.Name] {
 			r.errs.add(mn, "composite %q already has a member named %q", c.Name, m.Name)
 			continue
 		}
+		seen[m.Name] = true
 		c.Members = append(c.Members, m)
 		offsets = append(offsets, off)
 	}
