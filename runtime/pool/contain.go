@@ -95,6 +95,9 @@ func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 	if before.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("%s (type %#o): %w", canon, before.Mode&unix.S_IFMT, ErrNotRegular)
 	}
+	if testHookBeforeOpen != nil {
+		testHookBeforeOpen(canon)
+	}
 	fd, err := openNoFollow(canon, writable)
 	if err != nil {
 		return nil, err
@@ -119,6 +122,9 @@ func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// testHookBeforeOpen lets tests swap files between the checks and the open.
+var testHookBeforeOpen func(canon string)
 
 // openNoFollow opens the absolute, symlink-free path p one element at a
 // time with O_NOFOLLOW, so no symbolic link anywhere in it is followed.

@@ -38,9 +38,9 @@ var (
 	ErrBadName       = errors.New("pool: invalid path component")
 
 	// Producer and layout rules.
-	ErrNoPoolFits    = errors.New("pool: frame is larger than every payload pool stride")
-	ErrLayout        = errors.New("pool: invalid stream layout")
-	ErrNotClaimed    = errors.New("pool: commit of a claim that is not the producer's current one")
-	ErrTensorHeader  = errors.New("pool: invalid tensor header")
-	ErrClosed        = errors.New("pool: closed")
+	ErrNoPoolFits   = errors.New("pool: frame is larger than every payload pool stride")
+	ErrLayout       = errors.New("pool: invalid stream layout")
+	ErrNotClaimed   = errors.New("pool: commit of a claim that is not the producer's current one")
+	ErrTensorHeader = errors.New("pool: invalid tensor header")
+	ErrClosed       = errors.New("pool: closed")
 )
