@@ -346,6 +346,17 @@ func (r *resolver) encoded(n *node) *Encoded {
 	return e
 }
 
+// widen returns the 64-bit integer type of p's signedness.
+func widen(p Primitive) Primitive {
+	switch {
+	case p.IsSigned():
+		return Int64
+	case p.IsUnsigned() && p != Char:
+		return Uint64
+	}
+	return p
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] > 0x7f {
@@ -452,8 +463,14 @@ func (r *resolver) enum(n *node) *Enum {
 		}
 		val, err := parseValue(p, text)
 		if err != nil {
-			r.errs.addError(&Error{Pos: c.pos, Element: n.describe(),
-				Msg: "validValue " + quote(v.Name) + ": value " + err.Error() + " of encodingType " + et})
+			msg := "validValue " + quote(v.Name) + ": value " + err.Error()
+			if wide := widen(p); wide != p {
+				if _, werr := parseValue(wide, text); werr == nil {
+					msg = "validValue " + quote(v.Name) + ": value " + strings.TrimSpace(text) + " outside the range of encodingType " +
+						et + " (" + formatValue(p, lo) + ".." + formatValue(p, hi) + ")"
+				}
+			}
+			r.errs.addError(&Error{Pos: c.pos, Element: n.describe(), Msg: msg})
 			continue
 		}
 		v.Value = val
