@@ -1,0 +1,782 @@
+package gogen
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/tpool-go/tpool/tensorgen/schema"
+)
+
+// level is a message root or a group: a block of fields followed by
+// groups and var data. Groups and data are "stages" 0..S-1 in schema order.
+type level struct {
+	prefix      string // Go name prefix, e.g. "Car" or "CarFuelFigures"
+	sbeName     string
+	fields      []*schema.Field
+	groups      []*schema.Group
+	data        []*schema.Data
+	blockLength int
+	root        bool
+	msg         *schema.Message
+	grp         *schema.Group
+}
+
+func (l *level) stages() int { return len(l.groups) + len(l.data) }
+func (l *level) decName() string { return l.prefix + "Decoder" }
+func (l *level) encName() string { return l.prefix + "Encoder" }
+
+func groupLevel(parent *level, gr *schema.Group) *level {
+	return &level{
+		prefix:      parent.prefix + exported(gr.Name),
+		sbeName:     gr.Name,
+		fields:      gr.Fields,
+		groups:      gr.Groups,
+		data:        gr.Data,
+		blockLength: gr.BlockLength,
+		grp:         gr,
+	}
+}
+
+func fieldAccessor(f *schema.Field) accessor {
+	a := accessor{
+		name:         f.Name,
+		pos:          f.Pos,
+		description:  f.Description,
+		typ:          f.Type,
+		offset:       f.Offset,
+		presence:     f.Presence,
+		null:         f.Null,
+		constEnum:    f.ConstEnum,
+		sinceVersion: f.SinceVersion,
+		deprecated:   f.Deprecated,
+	}
+	return a
+}
+
+// minBlockFunc emits a function returning the smallest acceptable block
+// length at an acting version, and returns an expression calling it.
+func (g *gen) minBlock(l *level, acting jen.Code) *jen.Statement {
+	ends := map[int]int{} // sinceVersion -> max end
+	for _, f := range l.fields {
+		end := f.Offset + f.Type.EncodedSize()
+		if f.Presence == schema.Constant {
+			end = 0
+		}
+		if end > ends[f.SinceVersion] {
+			ends[f.SinceVersion] = end
+		}
+	}
+	var versions []int
+	for v := range ends {
+		versions = append(versions, v)
+	}
+	sort.Ints(versions)
+	if len(versions) <= 1 && (len(versions) == 0 || versions[0] == 0) {
+		return jen.Lit(ends[0])
+	}
+	name := lowerFirst(l.prefix) + "MinBlockLength"
+	if g.emitted[name] {
+		return jen.Id(name).Call(acting)
+	}
+	g.emitted[name] = true
+	var body []jen.Code
+	running := 0
+	body = append(body, jen.Id("n").Op(":=").Lit(ends[0]))
+	running = ends[0]
+	for _, v := range versions {
+		if v == 0 {
+			continue
+		}
+		if ends[v] > running {
+			running = ends[v]
+		}
+		body = append(body, jen.If(jen.Id("v").Op(">=").Lit(v)).Block(jen.Id("n").Op("=").Lit(running)))
+	}
+	body = append(body, jen.Return(jen.Id("n")))
+	g.f.Func().Id(name).Params(jen.Id("v").Int()).Int().Block(body...)
+	return jen.Id(name).Call(acting)
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	b := []byte(s)
+	if b[0] >= 'A' && b[0] <= 'Z' {
+		b[0] += 'a' - 'A'
+	}
+	return string(b)
+}
+
+// dim describes a group's dimension composite.
+type dim struct {
+	size        int
+	blOff       int
+	blPrim      schema.Primitive
+	blConst     bool
+	cntOff      int
+	cntPrim     schema.Primitive
+	cntMax      uint64
+	constMember []*schema.Member
+}
+
+func (g *gen) dimOf(gr *schema.Group) dim {
+	d := dim{size: gr.Dimension.Size}
+	bl, cnt := gr.Dimension.Member("blockLength"), gr.Dimension.Member("numInGroup")
+	if bl == nil || cnt == nil {
+		g.fail(fmt.Errorf("%s: group %s: dimension type %s lacks blockLength or numInGroup", pos(gr.Pos), gr.Name, gr.Dimension.Name))
+		return d
+	}
+	be, ok1 := bl.Type.(*schema.Encoded)
+	ce, ok2 := cnt.Type.(*schema.Encoded)
+	if !ok1 || !ok2 {
+		g.fail(fmt.Errorf("%s: group %s: dimension members must be primitive types", pos(gr.Pos), gr.Name))
+		return d
+	}
+	d.blOff, d.blPrim = bl.Offset, be.Primitive
+	d.cntOff, d.cntPrim = cnt.Offset, ce.Primitive
+	d.cntMax = ce.Max.U
+	if ce.Primitive.IsSigned() {
+		d.cntMax = uint64(ce.Max.I)
+	}
+	return d
+}
+
+// putDim emits "func put<Prefix>Header(st *sbe.EncoderState, count int) error".
+func (g *gen) putDim(gl *level) {
+	d := g.dimOf(gl.grp)
+	g.f.Func().Id("put"+gl.prefix+"Header").Params(jen.Id("st").Op("*").Qual(sbePkg, "EncoderState"), jen.Id("count").Int()).Error().Block(
+		jen.List(jen.Id("p"), jen.Err()).Op(":=").Id("st").Dot("Reserve").Call(jen.Lit(d.size)),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Clear(jen.Id("st").Dot("Buf").Index(jen.Id("p"), jen.Id("p").Op("+").Lit(d.size))),
+		g.coder.write(d.blPrim, jen.Id("st").Dot("Buf"), jen.Id("p").Op("+").Lit(d.blOff), jen.Lit(gl.blockLength)),
+		g.coder.write(d.cntPrim, jen.Id("st").Dot("Buf"), jen.Id("p").Op("+").Lit(d.cntOff), jen.Id("count")),
+		jen.Return(jen.Nil()),
+	)
+}
+
+func (g *gen) dataWidth(dt *schema.Data) (int, jen.Code, jen.Code) {
+	w := dt.LengthType().Size()
+	return w, jen.Lit(g.coder.big), jen.Op(strconv.FormatUint(dt.MaxLength(), 10))
+}
+
+// skipFunc emits the validating walk over one group.
+func (g *gen) skipFunc(gl *level) {
+	d := g.dimOf(gl.grp)
+	buf := jen.Id("buf")
+	var body []jen.Code
+	body = append(body,
+		jen.If(jen.Id("p").Op("<").Lit(0).Op("||").Len(jen.Id("buf")).Op("-").Id("p").Op("<").Lit(d.size)).Block(jen.Return(jen.Lit(0), jen.Qual(sbePkg, "ErrShortBuffer"))),
+		jen.Id("blockLength").Op(":=").Int().Call(g.coder.read(d.blPrim, buf, jen.Id("p").Op("+").Lit(d.blOff))),
+		jen.Id("count").Op(":=").Int().Call(g.coder.read(d.cntPrim, buf, jen.Id("p").Op("+").Lit(d.cntOff))),
+		jen.If(jen.Id("count").Op("<").Lit(0)).Block(jen.Return(jen.Lit(0), jen.Qual(sbePkg, "ErrGroupCount"))),
+		jen.If(jen.Id("blockLength").Op("<").Add(g.minBlock(gl, jen.Id("actingVersion")))).Block(jen.Return(jen.Lit(0), jen.Qual(sbePkg, "ErrBlockLength"))),
+		jen.Id("p").Op("+=").Lit(d.size),
+	)
+	if gl.stages() == 0 {
+		body = append(body,
+			jen.If(jen.Id("blockLength").Op(">").Lit(0).Op("&&").Id("count").Op(">").Parens(jen.Len(jen.Id("buf")).Op("-").Id("p")).Op("/").Id("blockLength")).Block(
+				jen.Return(jen.Lit(0), jen.Qual(sbePkg, "ErrShortBuffer"))),
+			jen.Return(jen.Id("p").Op("+").Id("count").Op("*").Id("blockLength"), jen.Nil()),
+		)
+	} else {
+		loop := []jen.Code{
+			jen.If(jen.Len(jen.Id("buf")).Op("-").Id("p").Op("<").Id("blockLength")).Block(jen.Return(jen.Lit(0), jen.Qual(sbePkg, "ErrShortBuffer"))),
+			jen.Id("p").Op("+=").Id("blockLength"),
+		}
+		loop = append(loop, g.skipStages(gl, jen.Id("buf"), jen.Id("actingVersion"), nil)...)
+		body = append(body,
+			jen.Var().Err().Error(),
+			jen.For(jen.Id("i").Op(":=").Lit(0), jen.Id("i").Op("<").Id("count"), jen.Id("i").Op("++")).Block(loop...),
+			jen.Return(jen.Id("p"), jen.Nil()),
+		)
+	}
+	g.f.Func().Id("skip"+gl.prefix).Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("p"), jen.Id("actingVersion")).Int()).Params(jen.Int(), jen.Error()).Block(body...)
+}
+
+// skipStages walks the groups and data of one level from p, recording each
+// stage's position in posArr (when not nil) and returning on error.
+func (g *gen) skipStages(l *level, buf, acting jen.Code, posArr func(i int) *jen.Statement) []jen.Code {
+	var out []jen.Code
+	i := 0
+	for _, gr := range l.groups {
+		gl := groupLevel(l, gr)
+		var st []jen.Code
+		if posArr != nil {
+			st = append(st, posArr(i).Op("=").Id("p"))
+		}
+		st = append(st, jen.If(jen.List(jen.Id("p"), jen.Err()).Op("=").Id("skip"+gl.prefix).Call(buf, jen.Id("p"), acting), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())))
+		out = append(out, g.versioned(gr.SinceVersion, acting, st, posArr, i)...)
+		i++
+	}
+	for _, dt := range l.data {
+		w, big, max := g.dataWidth(dt)
+		var st []jen.Code
+		if posArr != nil {
+			st = append(st, posArr(i).Op("=").Id("p"))
+		}
+		st = append(st, jen.If(jen.List(jen.Id("p"), jen.Err()).Op("=").Qual(sbePkg, "SkipVarData").Call(buf, jen.Id("p"), jen.Lit(w), big, max), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())))
+		out = append(out, g.versioned(dt.SinceVersion, acting, st, posArr, i)...)
+		i++
+	}
+	return out
+}
+
+func (g *gen) versioned(since int, acting jen.Code, st []jen.Code, posArr func(i int) *jen.Statement, i int) []jen.Code {
+	if since == 0 {
+		return st
+	}
+	stmt := jen.If(jen.Add(acting).Op(">=").Lit(since)).Block(st...)
+	if posArr != nil {
+		stmt = stmt.Else().Block(posArr(i).Op("=").Lit(-1))
+	}
+	return []jen.Code{stmt}
+}
+
+// message emits everything for one message.
+func (g *gen) message(m *schema.Message) {
+	name := exported(m.Name)
+	l := &level{prefix: name, sbeName: m.Name, fields: m.Fields, groups: m.Groups, data: m.Data, blockLength: m.BlockLength, root: true, msg: m}
+	for _, id := range []string{name + "Decoder", name + "Encoder", name + "TemplateID", name + "BlockLength"} {
+		if err := g.top.add(id, "message "+m.Name+" at "+pos(m.Pos)); err != nil {
+			g.fail(err)
+		}
+	}
+	g.f.Const().Defs(
+		jen.Comment(name+"TemplateID is the template id of message "+m.Name+"."),
+		jen.Id(name+"TemplateID").Op("=").Lit(m.ID),
+		jen.Comment(name+"BlockLength is the length of the root block of "+m.Name+" at this schema version."),
+		jen.Id(name+"BlockLength").Op("=").Lit(m.BlockLength),
+	)
+	g.decoderLevel(l)
+	g.encoderLevel(l)
+	g.messageDecoder(l)
+	g.messageEncoder(l)
+}
+
+// decoderLevel emits the decoder type of a level (root or group), with
+// its nested levels.
+func (g *gen) decoderLevel(l *level) {
+	for _, gr := range l.groups {
+		gl := groupLevel(l, gr)
+		if err := g.top.add(gl.decName(), "group "+gr.Name+" at "+pos(gr.Pos)); err != nil {
+			g.fail(err)
+		}
+		if err := g.top.add(gl.encName(), "group "+gr.Name+" at "+pos(gr.Pos)); err != nil {
+			g.fail(err)
+		}
+		g.decoderLevel(gl)
+		g.skipFunc(gl)
+		g.putDim(gl)
+		g.groupDecoder(gl)
+	}
+}
+
+func (g *gen) encoderLevel(l *level) {
+	for _, gr := range l.groups {
+		gl := groupLevel(l, gr)
+		g.encoderLevel(gl)
+		g.groupEncoder(gl)
+	}
+}
+
+// blockAccessors emits field getters/setters, group accessors and data
+// accessors common to roots and group entries.
+func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) *jen.Statement, decBuf, decActing jen.Code, encSt, encStRecv jen.Code) {
+	for _, f := range l.fields {
+		a := fieldAccessor(f)
+		dec.field(a)
+		if f.Presence != schema.Constant {
+			enc.field(a)
+		}
+	}
+	i := 0
+	for _, gr := range l.groups {
+		gl := groupLevel(l, gr)
+		m := exported(gr.Name)
+		from := "group " + gr.Name + " at " + pos(gr.Pos)
+		dec.addGet(m, from)
+		field := lowerFirst(m) + "G"
+		g.f.Add(doc(m, gr.Description, append([]string{
+			fmt.Sprintf("%s returns the decoder of group %s, positioned before its first entry;", m, gr.Name),
+			"call Next to step through the entries. Calling it again restarts the iteration.",
+		}, commonExtra(&gr.Common, m)...)...))
+		g.f.Func().Params(dec.getRecv).Id(m).Params().Op("*").Id(gl.decName()).Block(
+			jen.Id(dec.getName).Dot(field).Dot("init").Call(decBuf, decStatePos(i), decActing),
+			jen.Return(jen.Op("&").Id(dec.getName).Dot(field)),
+		)
+		enc.addSet(m, from)
+		g.f.Comment(fmt.Sprintf("%s starts group %s with count entries and returns its encoder; call Next before", m, gr.Name))
+		g.f.Comment("filling each entry. Groups and var data must be written in schema order; skipped ones are written empty.")
+		encName := "e"
+		g.f.Func().Params(enc.setRecv).Id(m).Params(jen.Id("count").Int()).Params(jen.Op("*").Id(gl.encName()), jen.Error()).Block(
+			jen.If(jen.Err().Op(":=").Id(encName).Dot("advance").Call(jen.Lit(i)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.If(jen.Id("count").Op("<").Lit(0).Op("||").Uint64().Call(jen.Id("count")).Op(">").Op(strconv.FormatUint(g.dimOf(gr).cntMax, 10))).Block(
+				jen.Return(jen.Nil(), jen.Add(encStRecv).Dot("Fail").Call(jen.Qual(sbePkg, "ErrGroupCount")))),
+			jen.If(jen.Err().Op(":=").Id("put"+gl.prefix+"Header").Call(encSt, jen.Id("count")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Id(encName).Dot(field).Dot("init").Call(encSt, jen.Id("count")),
+			jen.Id(encName).Dot("stage").Op("=").Lit(i+1),
+			jen.Id(encName).Dot("open").Op("=").Lit(i),
+			jen.Return(jen.Op("&").Id(encName).Dot(field), jen.Nil()),
+		)
+		i++
+	}
+	for _, dt := range l.data {
+		m := exported(dt.Name)
+		from := "data " + dt.Name + " at " + pos(dt.Pos)
+		dec.addGet(m, from)
+		w, big, max := g.dataWidth(dt)
+		g.f.Add(doc(m, dt.Description, append([]string{fmt.Sprintf("%s returns the var data %s in place (no copy); nil when absent.", m, dt.Name)}, commonExtra(&dt.Common, m)...)...))
+		g.f.Func().Params(dec.getRecv).Id(m).Params().Index().Byte().Block(
+			jen.Return(jen.Qual(sbePkg, "VarData").Call(decBuf, decStatePos(i), jen.Lit(w), big)),
+		)
+		dec.addGet(m+"String", from)
+		g.f.Comment(fmt.Sprintf("%sString returns %s as a string (a copy).", m, dt.Name))
+		g.f.Func().Params(dec.getRecv).Id(m + "String").Params().String().Block(jen.Return(jen.String().Call(jen.Id(dec.getName).Dot(m).Call())))
+		for _, variant := range []struct {
+			suffix string
+			typ    jen.Code
+		}{{"", jen.Index().Byte()}, {"String", jen.String()}} {
+			enc.addSet("Set"+m+variant.suffix, from)
+			g.f.Comment(fmt.Sprintf("Set%s%s writes the var data %s (at most %d bytes). Groups and var data must be written in schema order.", m, variant.suffix, dt.Name, dt.MaxLength()))
+			g.f.Func().Params(enc.setRecv).Id("Set"+m+variant.suffix).Params(jen.Id("v").Add(variant.typ)).Error().Block(
+				jen.If(jen.Err().Op(":=").Id("e").Dot("advance").Call(jen.Lit(i)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+				jen.If(jen.Err().Op(":=").Qual(sbePkg, "PutVarData").Call(encSt, jen.Lit(w), big, max, jen.Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+				jen.Id("e").Dot("stage").Op("=").Lit(i+1),
+				jen.Return(jen.Nil()),
+			)
+		}
+		i++
+	}
+}
+
+// advanceFunc emits the stage machine of an encoder level.
+func (g *gen) advanceFunc(l *level, recv *jen.Statement, st, stRecv jen.Code) {
+	var closeCases []jen.Code
+	var fillCases []jen.Code
+	i := 0
+	for _, gr := range l.groups {
+		gl := groupLevel(l, gr)
+		field := lowerFirst(exported(gr.Name)) + "G"
+		closeCases = append(closeCases, jen.Case(jen.Lit(i)).Block(jen.Err().Op("=").Id("e").Dot(field).Dot("close").Call()))
+		fillCases = append(fillCases, jen.Case(jen.Lit(i)).Block(jen.Err().Op("=").Id("put"+gl.prefix+"Header").Call(st, jen.Lit(0))))
+		i++
+	}
+	for _, dt := range l.data {
+		w, big, max := g.dataWidth(dt)
+		fillCases = append(fillCases, jen.Case(jen.Lit(i)).Block(jen.Err().Op("=").Qual(sbePkg, "PutVarData").Call(st, jen.Lit(w), big, max, jen.Index().Byte().Parens(jen.Nil()))))
+		i++
+	}
+	body := []jen.Code{
+		jen.If(jen.Add(stRecv).Dot("Err").Op("!=").Nil()).Block(jen.Return(jen.Add(stRecv).Dot("Err"))),
+		jen.If(jen.Id("k").Op("<").Id("e").Dot("stage")).Block(jen.Return(jen.Add(stRecv).Dot("Fail").Call(jen.Qual(sbePkg, "ErrEncodeOrder")))),
+		jen.Var().Err().Error(),
+	}
+	if len(closeCases) > 0 {
+		body = append(body,
+			jen.Switch(jen.Id("e").Dot("open")).Block(closeCases...),
+			jen.Id("e").Dot("open").Op("=").Lit(-1),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		)
+	}
+	body = append(body,
+		jen.For(jen.Op(";").Id("e").Dot("stage").Op("<").Id("k").Op(";").Id("e").Dot("stage").Op("++")).Block(
+			jen.Switch(jen.Id("e").Dot("stage")).Block(fillCases...),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		),
+		jen.Return(jen.Nil()),
+	)
+	g.f.Func().Params(recv).Id("advance").Params(jen.Id("k").Int()).Error().Block(body...)
+}
+
+// initBlock returns statements that clear a freshly reserved block and
+// write the null value of every optional field through its SetXNull.
+func (g *gen) initBlock(l *level, buf jen.Code, start jen.Code) []jen.Code {
+	out := []jen.Code{}
+	if l.blockLength > 0 {
+		out = append(out, jen.Clear(jen.Add(buf).Index(jen.Add(start), jen.Add(start).Op("+").Lit(l.blockLength))))
+	}
+	for _, f := range l.fields {
+		if f.Presence != schema.Optional {
+			continue
+		}
+		switch f.Type.(type) {
+		case *schema.Encoded, *schema.Enum:
+			if e, ok := f.Type.(*schema.Encoded); ok && e.Length != 1 {
+				continue
+			}
+			out = append(out, jen.Id("e").Dot("Set"+exported(f.Name)+"Null").Call())
+		}
+	}
+	return out
+}
+
+// jsonLevel returns the statements of appendJSON for a level.
+func (g *gen) jsonLevel(l *level, o *owner, buf, acting jen.Code, posArr func(i int) *jen.Statement) []jen.Code {
+	body := []jen.Code{appendLit("{")}
+	first := true
+	sep := func() string {
+		if first {
+			first = false
+			return ""
+		}
+		return ","
+	}
+	for _, f := range l.fields {
+		body = append(body, appendLit(sep()+strconv.Quote(f.Name)+":"))
+		body = append(body, o.fieldJSON(fieldAccessor(f))...)
+	}
+	i := 0
+	for _, gr := range l.groups {
+		gl := groupLevel(l, gr)
+		body = append(body, appendLit(sep()+strconv.Quote(gr.Name)+":["), jen.Block(
+			jen.Var().Id("gd").Id(gl.decName()),
+			jen.Id("gd").Dot("init").Call(buf, posArr(i), acting),
+			jen.For(jen.Id("n").Op(":=").Lit(0), jen.Id("gd").Dot("Next").Call(), jen.Id("n").Op("++")).Block(
+				jen.If(jen.Id("n").Op(">").Lit(0)).Block(appendLit(",")),
+				jen.Id("dst").Op("=").Id("gd").Dot("appendJSON").Call(jen.Id("dst")),
+			),
+		), appendLit("]"))
+		i++
+	}
+	for _, dt := range l.data {
+		body = append(body, appendLit(sep()+strconv.Quote(dt.Name)+":"),
+			jen.Id("dst").Op("=").Qual(sbePkg, "AppendJSONBytes").Call(jen.Id("dst"), jen.Id(o.getName).Dot(exported(dt.Name)).Call()))
+		i++
+	}
+	body = append(body, appendLit("}"), jen.Return(jen.Id("dst")))
+	return body
+}
+
+func (g *gen) groupDecoder(gl *level) {
+	gr := gl.grp
+	name := gl.decName()
+	d := g.dimOf(gr)
+	S := gl.stages()
+	fields := []jen.Code{
+		jen.Id("buf").Index().Byte(),
+		jen.Id("actingVersion").Int(),
+		jen.Id("blockLength").Int(),
+		jen.Id("count").Int(),
+		jen.Id("index").Int(),
+		jen.Id("offset").Int(),
+		jen.Id("next").Int(),
+		jen.Id("start").Int(),
+	}
+	if S > 0 {
+		fields = append(fields, jen.Id("pos").Index(jen.Lit(S)).Int())
+	}
+	for _, ng := range gr.Groups {
+		fields = append(fields, jen.Id(lowerFirst(exported(ng.Name))+"G").Id(groupLevel(gl, ng).decName()))
+	}
+	g.f.Add(doc(name, gr.Description, fmt.Sprintf("%s reads the entries of group %s. It is valid as long as the message buffer is.", name, gr.Name)))
+	g.f.Type().Id(name).Struct(fields...)
+	recv := jen.Id("g").Op("*").Id(name)
+	g.f.Func().Params(recv.Clone()).Id("init").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("p"), jen.Id("actingVersion")).Int()).Block(
+		jen.Op("*").Id("g").Op("=").Id(name).Values(jen.Dict{jen.Id("buf"): jen.Id("buf"), jen.Id("actingVersion"): jen.Id("actingVersion"), jen.Id("offset"): jen.Lit(-1), jen.Id("start"): jen.Id("p")}),
+		jen.If(jen.Id("p").Op("<").Lit(0).Op("||").Id("p").Op(">").Len(jen.Id("buf")).Op("||").Len(jen.Id("buf")).Op("-").Id("p").Op("<").Lit(d.size)).Block(jen.Return()),
+		jen.Id("g").Dot("blockLength").Op("=").Int().Call(g.coder.read(d.blPrim, jen.Id("buf"), jen.Id("p").Op("+").Lit(d.blOff))),
+		jen.Id("g").Dot("count").Op("=").Int().Call(g.coder.read(d.cntPrim, jen.Id("buf"), jen.Id("p").Op("+").Lit(d.cntOff))),
+		jen.If(jen.Id("g").Dot("count").Op("<").Lit(0).Op("||").Id("g").Dot("blockLength").Op("<").Add(g.minBlock(gl, jen.Id("actingVersion")))).Block(jen.Id("g").Dot("count").Op("=").Lit(0)),
+		jen.Id("g").Dot("next").Op("=").Id("p").Op("+").Lit(d.size),
+	)
+	methods := newScope("method of "+name, "Count", "Next", "Reset", "Index", "init", "appendJSON")
+	g.f.Comment("Count returns the number of entries.")
+	g.f.Func().Params(recv.Clone()).Id("Count").Params().Int().Block(jen.Return(jen.Id("g").Dot("count")))
+	g.f.Comment("Index returns the index of the current entry, or -1 before the first Next.")
+	g.f.Func().Params(recv.Clone()).Id("Index").Params().Int().Block(jen.Return(jen.Id("g").Dot("index").Op("-").Lit(1)))
+	g.f.Comment("Reset moves back before the first entry.")
+	g.f.Func().Params(recv.Clone()).Id("Reset").Params().Block(jen.Id("g").Dot("init").Call(jen.Id("g").Dot("buf"), jen.Id("g").Dot("start"), jen.Id("g").Dot("actingVersion")))
+	next := []jen.Code{
+		jen.If(jen.Id("g").Dot("index").Op(">=").Id("g").Dot("count").Op("||").Len(jen.Id("g").Dot("buf")).Op("-").Id("g").Dot("next").Op("<").Id("g").Dot("blockLength")).Block(
+			jen.Id("g").Dot("count").Op("=").Id("g").Dot("index"), jen.Return(jen.False())),
+		jen.Id("g").Dot("offset").Op("=").Id("g").Dot("next"),
+		jen.Id("p").Op(":=").Id("g").Dot("offset").Op("+").Id("g").Dot("blockLength"),
+	}
+	if S > 0 {
+		stages := g.skipStages(gl, jen.Id("g").Dot("buf"), jen.Id("g").Dot("actingVersion"), func(i int) *jen.Statement { return jen.Id("g").Dot("pos").Index(jen.Lit(i)) })
+		// skipStages returns (0, err) on failure; wrap in a closure-free form.
+		next = append(next, jen.Var().Err().Error())
+		next = append(next, jen.Id("p").Op(",").Id("err").Op("=").Id("g").Dot("layout").Call(jen.Id("p")))
+		next = append(next, jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("g").Dot("count").Op("=").Id("g").Dot("index"), jen.Return(jen.False())))
+		g.f.Func().Params(recv.Clone()).Id("layout").Params(jen.Id("p").Int()).Params(jen.Int(), jen.Error()).Block(
+			append(append([]jen.Code{jen.Var().Err().Error()}, stages...), jen.Return(jen.Id("p"), jen.Nil()))...,
+		)
+		if err := methods.add("layout", "internal"); err != nil {
+			g.fail(err)
+		}
+	}
+	next = append(next, jen.Id("g").Dot("next").Op("=").Id("p"), jen.Id("g").Dot("index").Op("++"), jen.Return(jen.True()))
+	g.f.Comment("Next moves to the next entry and reports whether there is one.")
+	g.f.Func().Params(recv.Clone()).Id("Next").Params().Bool().Block(next...)
+
+	dec := &owner{
+		gen:        g,
+		kind:       "group " + gr.Name,
+		getRecv:    recv.Clone(),
+		getBuf:     func() *jen.Statement { return jen.Id("g").Dot("buf") },
+		getOff:     func(k int) *jen.Statement { return jen.Id("g").Dot("offset").Op("+").Lit(k) },
+		acting:     jen.Id("g").Dot("actingVersion"),
+		getMethods: methods,
+		getName:    "g",
+	}
+	encMethods := newScope("method of "+gl.encName(), "Next", "init", "close", "advance")
+	enc := &owner{
+		gen:        g,
+		kind:       "group " + gr.Name,
+		setRecv:    jen.Id("e").Op("*").Id(gl.encName()),
+		setBuf:     func() *jen.Statement { return jen.Id("e").Dot("st").Dot("Buf") },
+		setOff:     func(k int) *jen.Statement { return jen.Id("e").Dot("offset").Op("+").Lit(k) },
+		setMethods: encMethods,
+		getName:    "e",
+	}
+	g.blockAccessors(gl, dec, enc, func(i int) *jen.Statement { return jen.Id("g").Dot("pos").Index(jen.Lit(i)) }, jen.Id("g").Dot("buf"), jen.Id("g").Dot("actingVersion"), jen.Id("e").Dot("st"), jen.Id("e").Dot("st"))
+	g.f.Func().Params(recv.Clone()).Id("appendJSON").Params(jen.Id("dst").Index().Byte()).Index().Byte().Block(
+		g.jsonLevel(gl, dec, jen.Id("g").Dot("buf"), jen.Id("g").Dot("actingVersion"), func(i int) *jen.Statement { return jen.Id("g").Dot("pos").Index(jen.Lit(i)) })...,
+	)
+}
+
+func (g *gen) groupEncoder(gl *level) {
+	gr := gl.grp
+	name := gl.encName()
+	S := gl.stages()
+	fields := []jen.Code{
+		jen.Id("st").Op("*").Qual(sbePkg, "EncoderState"),
+		jen.Id("count").Int(),
+		jen.Id("index").Int(),
+		jen.Id("offset").Int(),
+		jen.Id("stage").Int(),
+		jen.Id("open").Int(),
+	}
+	for _, ng := range gr.Groups {
+		fields = append(fields, jen.Id(lowerFirst(exported(ng.Name))+"G").Id(groupLevel(gl, ng).encName()))
+	}
+	g.f.Comment(fmt.Sprintf("%s writes the entries of group %s.", name, gr.Name))
+	g.f.Type().Id(name).Struct(fields...)
+	recv := jen.Id("e").Op("*").Id(name)
+	g.f.Func().Params(recv.Clone()).Id("init").Params(jen.Id("st").Op("*").Qual(sbePkg, "EncoderState"), jen.Id("count").Int()).Block(
+		jen.Id("e").Dot("st").Op(",").Id("e").Dot("count").Op(",").Id("e").Dot("index").Op(",").Id("e").Dot("offset").Op(",").Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Id("st"), jen.Id("count"), jen.Lit(0), jen.Lit(-1), jen.Lit(0), jen.Lit(-1)),
+	)
+	st := jen.Id("e").Dot("st")
+	next := []jen.Code{
+		jen.If(jen.Id("e").Dot("st").Dot("Err").Op("!=").Nil()).Block(jen.Return(jen.Id("e").Dot("st").Dot("Err"))),
+	}
+	if S > 0 {
+		next = append(next, jen.If(jen.Id("e").Dot("index").Op(">").Lit(0)).Block(
+			jen.If(jen.Err().Op(":=").Id("e").Dot("advance").Call(jen.Lit(S)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))))
+	}
+	next = append(next,
+		jen.If(jen.Id("e").Dot("index").Op(">=").Id("e").Dot("count")).Block(jen.Return(jen.Id("e").Dot("st").Dot("Fail").Call(jen.Qual(sbePkg, "ErrGroupCount")))),
+		jen.List(jen.Id("p"), jen.Err()).Op(":=").Id("e").Dot("st").Dot("Reserve").Call(jen.Lit(gl.blockLength)),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Id("e").Dot("offset").Op("=").Id("p"),
+		jen.Id("e").Dot("index").Op("++"),
+		jen.Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Lit(0), jen.Lit(-1)),
+	)
+	next = append(next, g.initBlock(gl, jen.Id("e").Dot("st").Dot("Buf"), jen.Id("p"))...)
+	next = append(next, jen.Return(jen.Nil()))
+	g.f.Comment("Next starts the next entry; it fails when all announced entries are written.")
+	g.f.Func().Params(recv.Clone()).Id("Next").Params().Error().Block(next...)
+	closeBody := []jen.Code{}
+	if S > 0 {
+		closeBody = append(closeBody, jen.If(jen.Id("e").Dot("index").Op(">").Lit(0)).Block(
+			jen.If(jen.Err().Op(":=").Id("e").Dot("advance").Call(jen.Lit(S)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))))
+	}
+	closeBody = append(closeBody,
+		jen.If(jen.Id("e").Dot("index").Op("<").Id("e").Dot("count")).Block(jen.Return(jen.Id("e").Dot("st").Dot("Fail").Call(jen.Qual(sbePkg, "ErrGroupCount")))),
+		jen.Return(jen.Nil()))
+	g.f.Func().Params(recv.Clone()).Id("close").Params().Error().Block(closeBody...)
+	g.advanceFunc(gl, recv.Clone(), st, st)
+}
+
+func (g *gen) messageDecoder(l *level) {
+	m := l.msg
+	name := l.decName()
+	S := l.stages()
+	hdr := g.s.Header
+	hdrName := exported(hdr.Name)
+	fields := []jen.Code{
+		jen.Id("buf").Index().Byte(),
+		jen.Id("headerLength").Int(),
+		jen.Id("blockLength").Int(),
+		jen.Id("actingVersion").Int(),
+		jen.Id("end").Int(),
+	}
+	if S > 0 {
+		fields = append(fields, jen.Id("pos").Index(jen.Lit(S)).Int())
+	}
+	for _, gr := range m.Groups {
+		fields = append(fields, jen.Id(lowerFirst(exported(gr.Name))+"G").Id(groupLevel(l, gr).decName()))
+	}
+	g.f.Add(doc(name, m.Description, append([]string{
+		fmt.Sprintf("%s reads message %s (template %d) in place.", name, m.Name, m.ID),
+		"Wrap or WrapWithHeader validates the whole message (block, groups and var",
+		"data) against the buffer, so the accessors never fail and may be called",
+		"in any order. Views it returns are valid as long as the buffer is.",
+	}, commonExtra(&m.Common, name)...)...))
+	g.f.Type().Id(name).Struct(fields...)
+	recv := jen.Id("d").Op("*").Id(name)
+	posArr := func(i int) *jen.Statement { return jen.Id("d").Dot("pos").Index(jen.Lit(i)) }
+
+	body := []jen.Code{jen.Id("d").Dot("buf").Op("=").Nil()}
+	if m.SinceVersion > 0 {
+		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(m.SinceVersion)).Block(jen.Return(jen.Qual(sbePkg, "ErrVersion"))))
+	}
+	body = append(body,
+		jen.If(jen.Id("blockLength").Op("<").Add(g.minBlock(l, jen.Id("actingVersion")))).Block(jen.Return(jen.Qual(sbePkg, "ErrBlockLength"))),
+		jen.If(jen.Len(jen.Id("buf")).Op("<").Id("blockLength")).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
+		jen.Id("p").Op(":=").Id("blockLength"),
+	)
+	if S > 0 {
+		body = append(body, jen.Var().Err().Error())
+		stages := g.skipStages(l, jen.Id("buf"), jen.Id("actingVersion"), posArr)
+		// skipStages returns (0, err); here we return err alone.
+		body = append(body, jen.List(jen.Id("p"), jen.Err()).Op("=").Id("d").Dot("layout").Call(jen.Id("buf"), jen.Id("p"), jen.Id("actingVersion")))
+		body = append(body, jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
+		g.f.Func().Params(recv.Clone()).Id("layout").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("p"), jen.Id("actingVersion")).Int()).Params(jen.Int(), jen.Error()).Block(
+			append(append([]jen.Code{jen.Var().Err().Error()}, stages...), jen.Return(jen.Id("p"), jen.Nil()))...,
+		)
+	}
+	body = append(body,
+		jen.Id("d").Dot("buf").Op(",").Id("d").Dot("headerLength").Op(",").Id("d").Dot("blockLength").Op(",").Id("d").Dot("actingVersion").Op(",").Id("d").Dot("end").Op("=").List(
+			jen.Id("buf"), jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion"), jen.Id("p")),
+		jen.Return(jen.Nil()),
+	)
+	g.f.Func().Params(recv.Clone()).Id("wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion")).Int()).Error().Block(body...)
+
+	g.f.Comment(fmt.Sprintf("Wrap decodes a %s that starts at buf[0] with no message header, using the", m.Name))
+	g.f.Comment("acting block length and version of the sender (for a message of this schema")
+	g.f.Comment(fmt.Sprintf("version: %sBlockLength and SchemaVersion).", exported(m.Name)))
+	g.f.Func().Params(recv.Clone()).Id("Wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("actingBlockLength"), jen.Id("actingVersion")).Int()).Error().Block(
+		jen.Return(jen.Id("d").Dot("wrap").Call(jen.Id("buf"), jen.Lit(0), jen.Id("actingBlockLength"), jen.Id("actingVersion"))),
+	)
+	g.f.Comment(fmt.Sprintf("WrapWithHeader decodes a message header at buf[0], checks that it names this"))
+	g.f.Comment(fmt.Sprintf("schema and message, and decodes the %s that follows.", m.Name))
+	g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(
+		jen.Id("d").Dot("buf").Op("=").Nil(),
+		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("New"+hdrName).Call(jen.Id("buf")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.If(jen.Int().Call(jen.Id("h").Dot(g.hdr.schemaID).Call()).Op("!=").Id("SchemaID")).Block(jen.Return(jen.Qual(sbePkg, "ErrSchemaMismatch"))),
+		jen.If(jen.Int().Call(jen.Id("h").Dot(g.hdr.templateID).Call()).Op("!=").Id(exported(m.Name)+"TemplateID")).Block(jen.Return(jen.Qual(sbePkg, "ErrTemplateMismatch"))),
+		jen.Return(jen.Id("d").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"),
+			jen.Int().Call(jen.Id("h").Dot(g.hdr.blockLength).Call()), jen.Int().Call(jen.Id("h").Dot(g.hdr.version).Call()))),
+	)
+	methods := newScope("method of "+name, "Wrap", "WrapWithHeader", "wrap", "layout", "ActingVersion", "ActingBlockLength", "EncodedLength", "AppendJSON", "String", "SBETemplateID", "SBEMessageName")
+	g.f.Comment("ActingVersion returns the schema version the message was encoded with.")
+	g.f.Func().Params(recv.Clone()).Id("ActingVersion").Params().Int().Block(jen.Return(jen.Id("d").Dot("actingVersion")))
+	g.f.Comment("ActingBlockLength returns the root block length the message was encoded with.")
+	g.f.Func().Params(recv.Clone()).Id("ActingBlockLength").Params().Int().Block(jen.Return(jen.Id("d").Dot("blockLength")))
+	g.f.Comment("EncodedLength returns the length of the whole message, header included when wrapped with one.")
+	g.f.Func().Params(recv.Clone()).Id("EncodedLength").Params().Int().Block(jen.Return(jen.Id("d").Dot("headerLength").Op("+").Id("d").Dot("end")))
+	g.f.Comment("SBETemplateID returns the template id of " + m.Name + ".")
+	g.f.Func().Params(recv.Clone()).Id("SBETemplateID").Params().Uint16().Block(jen.Return(jen.Id(exported(m.Name) + "TemplateID")))
+	g.f.Comment("SBEMessageName returns the schema name of the message.")
+	g.f.Func().Params(recv.Clone()).Id("SBEMessageName").Params().String().Block(jen.Return(jen.Lit(m.Name)))
+
+	dec := &owner{
+		gen:        g,
+		kind:       "message " + m.Name,
+		getRecv:    recv.Clone(),
+		getBuf:     func() *jen.Statement { return jen.Id("d").Dot("buf") },
+		getOff:     func(k int) *jen.Statement { return jen.Lit(k) },
+		acting:     jen.Id("d").Dot("actingVersion"),
+		getMethods: methods,
+		getName:    "d",
+	}
+	encMethods := newScope("method of "+l.encName(), "Wrap", "WrapWithHeader", "wrap", "Finish", "advance", "SBETemplateID")
+	g.f.Comment("SBETemplateID returns the template id of " + m.Name + ".")
+	g.f.Func().Params(jen.Id("e").Op("*").Id(l.encName())).Id("SBETemplateID").Params().Uint16().Block(jen.Return(jen.Id(exported(m.Name) + "TemplateID")))
+	enc := &owner{
+		gen:        g,
+		kind:       "message " + m.Name,
+		setRecv:    jen.Id("e").Op("*").Id(l.encName()),
+		setBuf:     func() *jen.Statement { return jen.Id("e").Dot("st").Dot("Buf") },
+		setOff:     func(k int) *jen.Statement { return jen.Lit(k) },
+		setMethods: encMethods,
+		getName:    "e",
+	}
+	g.blockAccessors(l, dec, enc, posArr, jen.Id("d").Dot("buf"), jen.Id("d").Dot("actingVersion"), jen.Op("&").Id("e").Dot("st"), jen.Id("e").Dot("st"))
+	g.f.Comment("AppendJSON appends the message as JSON to dst. Enums appear by name, sets as")
+	g.f.Comment("lists of choices, var data as a string when printable ASCII (else {\"hex\":...}),")
+	g.f.Comment("absent optional values as null.")
+	jsonBody := []jen.Code{jen.If(jen.Id("d").Dot("buf").Op("==").Nil()).Block(jen.Return(jen.Append(jen.Id("dst"), jen.Lit("null").Op("...")))), jen.Id("_").Op("=").Id("d").Dot("actingVersion")}
+	jsonBody = append(jsonBody, g.jsonLevel(l, dec, jen.Id("d").Dot("buf"), jen.Id("d").Dot("actingVersion"), posArr)...)
+	g.f.Func().Params(recv.Clone()).Id("AppendJSON").Params(jen.Id("dst").Index().Byte()).Index().Byte().Block(jsonBody...)
+	g.f.Comment("String returns the message as JSON.")
+	g.f.Func().Params(recv.Clone()).Id("String").Params().String().Block(jen.Return(jen.String().Call(jen.Id("d").Dot("AppendJSON").Call(jen.Nil()))))
+}
+
+func (g *gen) messageEncoder(l *level) {
+	m := l.msg
+	name := l.encName()
+	S := l.stages()
+	hdrName := exported(g.s.Header.Name)
+	fields := []jen.Code{
+		jen.Id("st").Qual(sbePkg, "EncoderState"),
+		jen.Id("headerLength").Int(),
+		jen.Id("stage").Int(),
+		jen.Id("open").Int(),
+	}
+	for _, gr := range m.Groups {
+		fields = append(fields, jen.Id(lowerFirst(exported(gr.Name))+"G").Id(groupLevel(l, gr).encName()))
+	}
+	g.f.Comment(fmt.Sprintf("%s writes message %s (template %d) in place. Wrap clears the root", name, m.Name, m.ID))
+	g.f.Comment("block and writes the null value of every optional field; set fields in any")
+	g.f.Comment("order, then groups and var data in schema order, then call Finish.")
+	g.f.Comment("An encoder must not be copied after Wrap.")
+	g.f.Type().Id(name).Struct(fields...)
+	recv := jen.Id("e").Op("*").Id(name)
+	wrapBody := []jen.Code{
+		jen.If(jen.Len(jen.Id("buf")).Op("<").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
+		jen.Id("e").Dot("st").Op("=").Qual(sbePkg, "EncoderState").Values(jen.Dict{jen.Id("Buf"): jen.Id("buf"), jen.Id("Limit"): jen.Lit(l.blockLength)}),
+		jen.Id("e").Dot("headerLength").Op(",").Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Id("headerLength"), jen.Lit(0), jen.Lit(-1)),
+	}
+	wrapBody = append(wrapBody, g.initBlock(l, jen.Id("buf"), jen.Lit(0))...)
+	wrapBody = append(wrapBody, jen.Return(jen.Nil()))
+	g.f.Func().Params(recv.Clone()).Id("wrap").Params(jen.Id("buf").Index().Byte(), jen.Id("headerLength").Int()).Error().Block(wrapBody...)
+	g.f.Comment(fmt.Sprintf("Wrap starts encoding a %s at buf[0] with no message header.", m.Name))
+	g.f.Func().Params(recv.Clone()).Id("Wrap").Params(jen.Id("buf").Index().Byte()).Error().Block(jen.Return(jen.Id("e").Dot("wrap").Call(jen.Id("buf"), jen.Lit(0))))
+	hdrSets := []jen.Code{}
+	set := func(member string, v jen.Code) {
+		mem := g.s.Header.Member(member)
+		if mem == nil {
+			return
+		}
+		t, ok := mem.Type.(*schema.Encoded)
+		if !ok || t.Presence == schema.Constant {
+			return
+		}
+		hdrSets = append(hdrSets, jen.Id("h").Dot("Set"+exported(member)).Call(jen.Id(goType(t.Primitive)).Call(v)))
+	}
+	set("blockLength", jen.Lit(l.blockLength))
+	set("templateId", jen.Lit(m.ID))
+	set("schemaId", jen.Id("SchemaID"))
+	set("version", jen.Id("SchemaVersion"))
+	set("numGroups", jen.Lit(len(m.Groups)))
+	set("numVarDataFields", jen.Lit(len(m.Data)))
+	g.f.Comment(fmt.Sprintf("WrapWithHeader writes the message header for %s at buf[0] and starts", m.Name))
+	g.f.Comment("encoding the message after it.")
+	g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(
+		append(append([]jen.Code{
+			jen.If(jen.Len(jen.Id("buf")).Op("<").Id(hdrName+"EncodedLength").Op("+").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
+			jen.Id("h").Op(":=").Id(hdrName).Values(jen.Id("buf").Index(jen.Empty(), jen.Id(hdrName+"EncodedLength"), jen.Id(hdrName+"EncodedLength"))),
+			jen.Clear(jen.Id("h").Dot("b")),
+		}, hdrSets...), jen.Return(jen.Id("e").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"))))...,
+	)
+	finish := []jen.Code{}
+	if S > 0 {
+		finish = append(finish, jen.If(jen.Err().Op(":=").Id("e").Dot("advance").Call(jen.Lit(S)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())))
+	}
+	finish = append(finish,
+		jen.If(jen.Id("e").Dot("st").Dot("Err").Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Id("e").Dot("st").Dot("Err"))),
+		jen.Return(jen.Id("e").Dot("headerLength").Op("+").Id("e").Dot("st").Dot("Limit"), jen.Nil()),
+	)
+	g.f.Comment("Finish writes any groups and var data not yet written (as empty), checks that")
+	g.f.Comment("every group got its announced entries, and returns the encoded length,")
+	g.f.Comment("header included. It returns the first error any encoding step met.")
+	g.f.Func().Params(recv.Clone()).Id("Finish").Params().Params(jen.Int(), jen.Error()).Block(finish...)
+	g.advanceFunc(l, recv.Clone(), jen.Op("&").Id("e").Dot("st"), jen.Id("e").Dot("st"))
+}
