@@ -107,7 +107,11 @@ func TestNewViewRejects(t *testing.T) {
 		{"wrong type", func() error { _, err := NewView[int32](payload, &f32); return err }, ErrView},
 		{"wrong size", func() error { _, err := NewView[float64](payload, &f32); return err }, ErrView},
 		{"payload too short", func() error { _, err := NewView[float32](payload[:60], &f32); return err }, ErrView},
-		{"invalid header", func() error { h := hdr(Float32, RowMajor, nil, nil); _, err := NewView[float32](payload, &h); return err }, ErrTensorHeader},
+		{"invalid header", func() error {
+			h := hdr(Float32, RowMajor, nil, nil)
+			_, err := NewView[float32](payload, &h)
+			return err
+		}, ErrTensorHeader},
 		{"stride not a multiple of the element", func() error {
 			h := hdr(Float32, RowMajor, []int32{2, 2}, []int32{10, 4})
 			_, err := NewView[float32](payload, &h)
