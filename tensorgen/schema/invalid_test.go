@@ -269,7 +269,13 @@ func TestValidationErrors(t *testing.T) {
 			wantError{19, []string{`valueRef "E.X" requires presence="constant"`}}},
 		{"constant enum field without valueRef", doc(`<types><enum name="E" encodingType="uint8"><validValue name="X">1</validValue></enum></types>
 <sbe:message name="M" id="1"><field name="f" id="1" type="E" presence="constant"/></sbe:message>`),
-			wantError{19, []string{`constant field of non-constant type "E" needs a valueRef`}}},
+			wantError{19, []string{`constant field of type "E" needs a valueRef`}}},
+		{"constant enum type field without valueRef", doc(`<types><enum name="E" encodingType="uint8" presence="constant"><validValue name="X">1</validValue></enum></types>
+<sbe:message name="M" id="1"><field name="f" id="1" type="E"/></sbe:message>`),
+			wantError{19, []string{`constant field of type "E" needs a valueRef`}}},
+		{"optional var-data type", doc(`<types><composite name="v" presence="optional"><type name="length" primitiveType="uint8"/><type name="varData" primitiveType="uint8" length="0"/></composite></types>
+<sbe:message name="M" id="1"><data name="d" id="1" type="v"/></sbe:message>`),
+			wantError{19, []string{`var-data type "v" cannot have presence="optional"`}}},
 		{"circular ref", doc(`<types><composite name="A"><ref name="b" type="B"/></composite>
 <composite name="B"><ref name="a" type="A"/></composite></types>`),
 			wantError{0, []string{`circular reference to type`}}},
@@ -369,9 +375,11 @@ var dirPrefix = regexp.MustCompile(`/[^ :]*/`)
 func baseNames(err error) error {
 	var list ErrorList
 	var one *Error
-	if errors.As(err, &one) {
+	switch {
+	case errors.As(err, &list):
+	case errors.As(err, &one):
 		list = ErrorList{one}
-	} else if !errors.As(err, &list) {
+	default:
 		return err
 	}
 	out := make(ErrorList, len(list))

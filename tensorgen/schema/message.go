@@ -265,8 +265,8 @@ func (r *resolver) field(n *node) (f *Field, d *Data, off int) {
 				r.errs.add(n, "valueRef %q on a field of set or composite type %q", f.ValueRef, tn)
 			}
 		}
-	} else if presence == Constant && typePresence != Constant {
-		r.errs.add(n, "constant field of non-constant type %q needs a valueRef", tn)
+	} else if _, isEnum := t.(*Enum); presence == Constant && (isEnum || typePresence != Constant) {
+		r.errs.add(n, "constant field of type %q needs a valueRef", tn)
 	}
 
 	if s, ok := n.attr("nullValue"); ok {
@@ -396,6 +396,9 @@ func (r *resolver) data(n *node) *Data {
 	}
 	if !r.checkVarData(n, c) {
 		return nil
+	}
+	if def := r.defs[tn]; def != nil && def.n.attr1("presence") == "optional" {
+		r.errs.add(n, "var-data type %q cannot have presence=\"optional\"", tn)
 	}
 	d.Type = c
 	return d
