@@ -141,7 +141,7 @@ func setChoices(s *schema.Set, v any) (any, error) {
 			return nil, fmt.Errorf("set %s has no choice %q", s.Name, name)
 		}
 	}
-	return strconv.FormatUint(bits, 10), nil
+	return json.Number(strconv.FormatUint(bits, 10)), nil
 }
 
 // Encode writes values into enc (a pointer to a generated message encoder,
