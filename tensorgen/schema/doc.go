@@ -15,11 +15,44 @@
 // when given (it must not be smaller than the fields need), else the end of
 // the last fixed field.
 //
-// Validation is stricter than the reference tool where the reference only
-// warns but generated Go code would be wrong or would have to guess: names
-// must be identifiers, type names, enum values and set choices must be
-// unique. Every problem found is reported with the file, line, column and
-// element (see Error and ErrorList); all of them match ErrInvalid.
+// # Validation
+//
+// Every rule the reference tool enforces is checked: required attributes,
+// numbers that parse and fit their primitive type, known types and
+// primitive types, constants that have a value (and non-constants that do
+// not), valueRef naming an existing enum value of a matching encoding,
+// enum values inside the encoding's range and different from its null,
+// set choices inside the encoding's bits, composite members that do not
+// overlap, no <group> or <data> inside a composite, no circular refs, a
+// message header with blockLength, templateId, schemaId and version, group
+// dimension types with blockLength and numInGroup, var-data types with a
+// length (a uint32 one bounded by maxValue) and varData, fields before
+// groups before data, offsets and block lengths that leave room for the
+// fields, unique message ids and names, unique field, group and data ids
+// and names within a block, and sinceVersion no greater than the schema
+// version.
+//
+// It is stricter where the reference tool only warns but generated Go code
+// would be wrong or would have to guess: every name must be an identifier
+// (ASCII letters, digits and '_'; Go keywords are fine, the emitter
+// capitalises), type names (including those of enums, sets and composites
+// declared inside composites), enum value names and values and set choice
+// names and bits must be unique, byteOrder must be littleEndian or
+// bigEndian, ids and block lengths must fit the header and dimension
+// members that carry them.
+//
+// Every problem found (up to a few dozen) is reported with the file, line,
+// column (in bytes) and element, as an *Error or an ErrorList; all of them
+// match ErrInvalid.
+//
+// # Model notes
+//
+// A char constant without a length attribute whose value is longer than one
+// character (<type name="fuel" primitiveType="char"
+// presence="constant">Petrol</type>) gets Length equal to the value's
+// length, so Encoded.IsArray reports it as a char array. The varData member
+// of a composite used by <data> has Length 0 even when declared without a
+// length, as the reference tool treats it as variable-length.
 //
 // # Extensions
 //

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -417,4 +418,21 @@ func TestReadError(t *testing.T) {
 	if err == nil || errors.Is(err, ErrInvalid) || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("ParseFile(missing) = %v, want a not-exist error that is not ErrInvalid", err)
 	}
+}
+
+func TestRefDepth(t *testing.T) {
+	chain := func(n int) string {
+		var b strings.Builder
+		b.WriteString("<types>")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "\n<composite name=\"C%d\"><ref name=\"next\" type=\"C%d\"/></composite>", i, i+1)
+		}
+		fmt.Fprintf(&b, "\n<composite name=\"C%d\"><type name=\"x\" primitiveType=\"uint8\"/></composite></types>", n)
+		return doc(b.String())
+	}
+	if _, err := Parse("t.xml", []byte(chain(maxRefDepth-1))); err != nil {
+		t.Errorf("chain of %d refs: %v", maxRefDepth-1, err)
+	}
+	_, err := Parse("t.xml", []byte(chain(2*maxRefDepth)))
+	checkErrors(t, err, wantError{0, []string{"type references nested more than"}})
 }

@@ -18,7 +18,13 @@ type resolver struct {
 	// varData member is variable-length whatever its length attribute says,
 	// as in the reference tool.
 	dataTypes map[string]bool
+	depth     int // nesting of type resolutions in progress
 }
+
+// maxRefDepth bounds chains of type references (ref, encodingType,
+// valueRef) resolved within one another, keeping recursion shallow for any
+// input.
+const maxRefDepth = 256
 
 type defState int
 
@@ -170,9 +176,15 @@ func (r *resolver) resolveDef(d *typeDef, from *node) Type {
 		r.errs.add(from, "circular reference to type %q", d.n.attr1("name"))
 		return nil
 	case unresolved:
+		if r.depth >= maxRefDepth {
+			r.errs.add(from, "type references nested more than %d deep", maxRefDepth)
+			return nil
+		}
+		r.depth++
 		d.state = resolving
 		d.t = r.build(d.n, true)
 		d.state = resolved
+		r.depth--
 	}
 	return d.t
 }
