@@ -392,7 +392,7 @@ func (d *BridgeFrameChunkDecoder) layout(buf []byte, p, actingVersion int) (int,
 }
 func (d *BridgeFrameChunkDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 53 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -464,6 +464,9 @@ func (e *BridgeFrameChunkEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *BridgeFrameChunkDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -474,6 +477,9 @@ func (e *BridgeFrameChunkEncoder) SetStreamId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *BridgeFrameChunkDecoder) Epoch() uint64 {
+	if d.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[4:])
 }
 
@@ -484,6 +490,9 @@ func (e *BridgeFrameChunkEncoder) SetEpoch(v uint64) {
 
 // Seq returns the required field seq.
 func (d *BridgeFrameChunkDecoder) Seq() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -494,6 +503,9 @@ func (e *BridgeFrameChunkEncoder) SetSeq(v uint64) {
 
 // TraceId returns the optional field traceId.
 func (d *BridgeFrameChunkDecoder) TraceId() uint64 {
+	if d.blockLength < 28 {
+		return 0
+	}
 	return binary.LittleEndian.Uint64(d.buf[20:])
 }
 
@@ -516,6 +528,9 @@ func (e *BridgeFrameChunkEncoder) SetTraceIdNull() {
 
 // ChunkIndex returns the required field chunkIndex.
 func (d *BridgeFrameChunkDecoder) ChunkIndex() uint32 {
+	if d.blockLength < 32 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[28:])
 }
 
@@ -526,6 +541,9 @@ func (e *BridgeFrameChunkEncoder) SetChunkIndex(v uint32) {
 
 // ChunkCount returns the required field chunkCount.
 func (d *BridgeFrameChunkDecoder) ChunkCount() uint32 {
+	if d.blockLength < 36 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[32:])
 }
 
@@ -536,6 +554,9 @@ func (e *BridgeFrameChunkEncoder) SetChunkCount(v uint32) {
 
 // ChunkOffset returns the required field chunkOffset.
 func (d *BridgeFrameChunkDecoder) ChunkOffset() uint32 {
+	if d.blockLength < 40 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[36:])
 }
 
@@ -546,6 +567,9 @@ func (e *BridgeFrameChunkEncoder) SetChunkOffset(v uint32) {
 
 // ChunkLength returns the required field chunkLength.
 func (d *BridgeFrameChunkDecoder) ChunkLength() uint32 {
+	if d.blockLength < 44 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[40:])
 }
 
@@ -556,6 +580,9 @@ func (e *BridgeFrameChunkEncoder) SetChunkLength(v uint32) {
 
 // PayloadLength returns the required field payloadLength.
 func (d *BridgeFrameChunkDecoder) PayloadLength() uint32 {
+	if d.blockLength < 48 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[44:])
 }
 
@@ -566,6 +593,9 @@ func (e *BridgeFrameChunkEncoder) SetPayloadLength(v uint32) {
 
 // PayloadCrc32c returns the required field payloadCrc32c.
 func (d *BridgeFrameChunkDecoder) PayloadCrc32c() uint32 {
+	if d.blockLength < 52 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[48:])
 }
 
@@ -576,6 +606,9 @@ func (e *BridgeFrameChunkEncoder) SetPayloadCrc32c(v uint32) {
 
 // HeaderIncluded returns the required field headerIncluded.
 func (d *BridgeFrameChunkDecoder) HeaderIncluded() Bool {
+	if d.blockLength < 53 {
+		return BoolNullValue
+	}
 	return Bool(d.buf[52])
 }
 

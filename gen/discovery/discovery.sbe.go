@@ -350,9 +350,6 @@ func skipDiscoveryRequestTags(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 0 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	var err error
 	for i := 0; i < count; i++ {
@@ -402,7 +399,7 @@ func (g *DiscoveryRequestTagsDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 0 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -592,7 +589,7 @@ func (d *DiscoveryRequestDecoder) layout(buf []byte, p, actingVersion int) (int,
 }
 func (d *DiscoveryRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 32 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -664,6 +661,9 @@ func (e *DiscoveryRequestEncoder) SBETemplateID() uint16 {
 
 // RequestId returns the required field requestId.
 func (d *DiscoveryRequestDecoder) RequestId() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -674,6 +674,9 @@ func (e *DiscoveryRequestEncoder) SetRequestId(v uint64) {
 
 // ClientId returns the required field clientId.
 func (d *DiscoveryRequestDecoder) ClientId() uint32 {
+	if d.blockLength < 12 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[8:])
 }
 
@@ -684,6 +687,9 @@ func (e *DiscoveryRequestEncoder) SetClientId(v uint32) {
 
 // ResponseStreamId returns the required field responseStreamId.
 func (d *DiscoveryRequestDecoder) ResponseStreamId() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -694,6 +700,9 @@ func (e *DiscoveryRequestEncoder) SetResponseStreamId(v uint32) {
 
 // StreamId returns the optional field streamId.
 func (d *DiscoveryRequestDecoder) StreamId() uint32 {
+	if d.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[16:])
 }
 
@@ -716,6 +725,9 @@ func (e *DiscoveryRequestEncoder) SetStreamIdNull() {
 
 // ProducerId returns the optional field producerId.
 func (d *DiscoveryRequestDecoder) ProducerId() uint32 {
+	if d.blockLength < 24 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[20:])
 }
 
@@ -738,6 +750,9 @@ func (e *DiscoveryRequestEncoder) SetProducerIdNull() {
 
 // DataSourceId returns the optional field dataSourceId.
 func (d *DiscoveryRequestDecoder) DataSourceId() uint64 {
+	if d.blockLength < 32 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[24:])
 }
 
@@ -1019,9 +1034,6 @@ func skipDiscoveryResponseResultsPayloadPools(buf []byte, p, actingVersion int) 
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 10 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	var err error
 	for i := 0; i < count; i++ {
@@ -1071,7 +1083,7 @@ func (g *DiscoveryResponseResultsPayloadPoolsDecoder) init(buf []byte, p, acting
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 10 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -1121,6 +1133,9 @@ func (g *DiscoveryResponseResultsPayloadPoolsDecoder) Next() bool {
 
 // PoolId returns the required field poolId.
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) PoolId() uint16 {
+	if g.blockLength < 2 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
 }
 
@@ -1131,6 +1146,9 @@ func (e *DiscoveryResponseResultsPayloadPoolsEncoder) SetPoolId(v uint16) {
 
 // PoolNslots returns the required field poolNslots.
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) PoolNslots() uint32 {
+	if g.blockLength < 6 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+2:])
 }
 
@@ -1141,6 +1159,9 @@ func (e *DiscoveryResponseResultsPayloadPoolsEncoder) SetPoolNslots(v uint32) {
 
 // StrideBytes returns the required field strideBytes.
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) StrideBytes() uint32 {
+	if g.blockLength < 10 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+6:])
 }
 
@@ -1204,9 +1225,6 @@ func skipDiscoveryResponseResultsTags(buf []byte, p, actingVersion int) (int, er
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 0 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	var err error
 	for i := 0; i < count; i++ {
@@ -1256,7 +1274,7 @@ func (g *DiscoveryResponseResultsTagsDecoder) init(buf []byte, p, actingVersion 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 0 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -1353,9 +1371,6 @@ func skipDiscoveryResponseResults(buf []byte, p, actingVersion int) (int, error)
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 39 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	var err error
 	for i := 0; i < count; i++ {
@@ -1422,7 +1437,7 @@ func (g *DiscoveryResponseResultsDecoder) init(buf []byte, p, actingVersion int)
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 39 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -1492,6 +1507,9 @@ func (g *DiscoveryResponseResultsDecoder) Next() bool {
 
 // StreamId returns the required field streamId.
 func (g *DiscoveryResponseResultsDecoder) StreamId() uint32 {
+	if g.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
 }
 
@@ -1502,6 +1520,9 @@ func (e *DiscoveryResponseResultsEncoder) SetStreamId(v uint32) {
 
 // ProducerId returns the required field producerId.
 func (g *DiscoveryResponseResultsDecoder) ProducerId() uint32 {
+	if g.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+4:])
 }
 
@@ -1512,6 +1533,9 @@ func (e *DiscoveryResponseResultsEncoder) SetProducerId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (g *DiscoveryResponseResultsDecoder) Epoch() uint64 {
+	if g.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
 }
 
@@ -1522,6 +1546,9 @@ func (e *DiscoveryResponseResultsEncoder) SetEpoch(v uint64) {
 
 // LayoutVersion returns the required field layoutVersion.
 func (g *DiscoveryResponseResultsDecoder) LayoutVersion() uint32 {
+	if g.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
 }
 
@@ -1532,6 +1559,9 @@ func (e *DiscoveryResponseResultsEncoder) SetLayoutVersion(v uint32) {
 
 // HeaderNslots returns the required field headerNslots.
 func (g *DiscoveryResponseResultsDecoder) HeaderNslots() uint32 {
+	if g.blockLength < 24 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+20:])
 }
 
@@ -1542,6 +1572,9 @@ func (e *DiscoveryResponseResultsEncoder) SetHeaderNslots(v uint32) {
 
 // HeaderSlotBytes returns the required field headerSlotBytes.
 func (g *DiscoveryResponseResultsDecoder) HeaderSlotBytes() uint16 {
+	if g.blockLength < 26 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+24:])
 }
 
@@ -1552,6 +1585,9 @@ func (e *DiscoveryResponseResultsEncoder) SetHeaderSlotBytes(v uint16) {
 
 // MaxDims returns the required field maxDims.
 func (g *DiscoveryResponseResultsDecoder) MaxDims() uint8 {
+	if g.blockLength < 27 {
+		return 255
+	}
 	return g.buf[g.offset+26]
 }
 
@@ -1562,6 +1598,9 @@ func (e *DiscoveryResponseResultsEncoder) SetMaxDims(v uint8) {
 
 // DataSourceId returns the optional field dataSourceId.
 func (g *DiscoveryResponseResultsDecoder) DataSourceId() uint64 {
+	if g.blockLength < 35 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+27:])
 }
 
@@ -1584,6 +1623,9 @@ func (e *DiscoveryResponseResultsEncoder) SetDataSourceIdNull() {
 
 // DriverControlStreamId returns the required field driverControlStreamId.
 func (g *DiscoveryResponseResultsDecoder) DriverControlStreamId() uint32 {
+	if g.blockLength < 39 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+35:])
 }
 
@@ -2097,7 +2139,7 @@ func (d *DiscoveryResponseDecoder) layout(buf []byte, p, actingVersion int) (int
 }
 func (d *DiscoveryResponseDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2169,6 +2211,9 @@ func (e *DiscoveryResponseEncoder) SBETemplateID() uint16 {
 
 // RequestId returns the required field requestId.
 func (d *DiscoveryResponseDecoder) RequestId() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -2179,6 +2224,9 @@ func (e *DiscoveryResponseEncoder) SetRequestId(v uint64) {
 
 // Status returns the required field status.
 func (d *DiscoveryResponseDecoder) Status() DiscoveryStatus {
+	if d.blockLength < 9 {
+		return DiscoveryStatusNullValue
+	}
 	return DiscoveryStatus(d.buf[8])
 }
 

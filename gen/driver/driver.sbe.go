@@ -567,7 +567,7 @@ type ShmAttachRequestDecoder struct {
 
 func (d *ShmAttachRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 27 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -634,6 +634,9 @@ func (e *ShmAttachRequestEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmAttachRequestDecoder) CorrelationId() int64 {
+	if d.blockLength < 8 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
 }
 
@@ -644,6 +647,9 @@ func (e *ShmAttachRequestEncoder) SetCorrelationId(v int64) {
 
 // StreamId returns the required field streamId.
 func (d *ShmAttachRequestDecoder) StreamId() uint32 {
+	if d.blockLength < 12 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[8:])
 }
 
@@ -654,6 +660,9 @@ func (e *ShmAttachRequestEncoder) SetStreamId(v uint32) {
 
 // ClientId returns the required field clientId.
 func (d *ShmAttachRequestDecoder) ClientId() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -664,6 +673,9 @@ func (e *ShmAttachRequestEncoder) SetClientId(v uint32) {
 
 // Role returns the required field role.
 func (d *ShmAttachRequestDecoder) Role() Role {
+	if d.blockLength < 17 {
+		return RoleNullValue
+	}
 	return Role(d.buf[16])
 }
 
@@ -674,6 +686,9 @@ func (e *ShmAttachRequestEncoder) SetRole(v Role) {
 
 // ExpectedLayoutVersion returns the required field expectedLayoutVersion.
 func (d *ShmAttachRequestDecoder) ExpectedLayoutVersion() uint32 {
+	if d.blockLength < 21 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[17:])
 }
 
@@ -684,6 +699,9 @@ func (e *ShmAttachRequestEncoder) SetExpectedLayoutVersion(v uint32) {
 
 // PublishMode returns the optional field publishMode.
 func (d *ShmAttachRequestDecoder) PublishMode() PublishMode {
+	if d.blockLength < 22 {
+		return PublishModeNullValue
+	}
 	return PublishMode(d.buf[21])
 }
 
@@ -706,6 +724,9 @@ func (e *ShmAttachRequestEncoder) SetPublishModeNull() {
 
 // RequireHugepages returns the required field requireHugepages.
 func (d *ShmAttachRequestDecoder) RequireHugepages() HugepagesPolicy {
+	if d.blockLength < 23 {
+		return HugepagesPolicyNullValue
+	}
 	return HugepagesPolicy(d.buf[22])
 }
 
@@ -716,6 +737,9 @@ func (e *ShmAttachRequestEncoder) SetRequireHugepages(v HugepagesPolicy) {
 
 // DesiredNodeId returns the optional field desiredNodeId.
 func (d *ShmAttachRequestDecoder) DesiredNodeId() uint32 {
+	if d.blockLength < 27 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[23:])
 }
 
@@ -867,9 +891,6 @@ func skipShmAttachResponsePayloadPools(buf []byte, p, actingVersion int) (int, e
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 10 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	var err error
 	for i := 0; i < count; i++ {
@@ -919,7 +940,7 @@ func (g *ShmAttachResponsePayloadPoolsDecoder) init(buf []byte, p, actingVersion
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 10 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -969,6 +990,9 @@ func (g *ShmAttachResponsePayloadPoolsDecoder) Next() bool {
 
 // PoolId returns the required field poolId.
 func (g *ShmAttachResponsePayloadPoolsDecoder) PoolId() uint16 {
+	if g.blockLength < 2 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
 }
 
@@ -979,6 +1003,9 @@ func (e *ShmAttachResponsePayloadPoolsEncoder) SetPoolId(v uint16) {
 
 // PoolNslots returns the required field poolNslots.
 func (g *ShmAttachResponsePayloadPoolsDecoder) PoolNslots() uint32 {
+	if g.blockLength < 6 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+2:])
 }
 
@@ -989,6 +1016,9 @@ func (e *ShmAttachResponsePayloadPoolsEncoder) SetPoolNslots(v uint32) {
 
 // StrideBytes returns the required field strideBytes.
 func (g *ShmAttachResponsePayloadPoolsDecoder) StrideBytes() uint32 {
+	if g.blockLength < 10 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+6:])
 }
 
@@ -1146,7 +1176,7 @@ func (d *ShmAttachResponseDecoder) layout(buf []byte, p, actingVersion int) (int
 }
 func (d *ShmAttachResponseDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 54 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1218,6 +1248,9 @@ func (e *ShmAttachResponseEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmAttachResponseDecoder) CorrelationId() int64 {
+	if d.blockLength < 8 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
 }
 
@@ -1228,6 +1261,9 @@ func (e *ShmAttachResponseEncoder) SetCorrelationId(v int64) {
 
 // Code returns the required field code.
 func (d *ShmAttachResponseDecoder) Code() ResponseCode {
+	if d.blockLength < 12 {
+		return ResponseCodeNullValue
+	}
 	return ResponseCode(int32(binary.LittleEndian.Uint32(d.buf[8:])))
 }
 
@@ -1238,6 +1274,9 @@ func (e *ShmAttachResponseEncoder) SetCode(v ResponseCode) {
 
 // LeaseId returns the optional field leaseId.
 func (d *ShmAttachResponseDecoder) LeaseId() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -1260,6 +1299,9 @@ func (e *ShmAttachResponseEncoder) SetLeaseIdNull() {
 
 // LeaseExpiryTimestampNs returns the optional field leaseExpiryTimestampNs.
 func (d *ShmAttachResponseDecoder) LeaseExpiryTimestampNs() uint64 {
+	if d.blockLength < 28 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[20:])
 }
 
@@ -1282,6 +1324,9 @@ func (e *ShmAttachResponseEncoder) SetLeaseExpiryTimestampNsNull() {
 
 // StreamId returns the optional field streamId.
 func (d *ShmAttachResponseDecoder) StreamId() uint32 {
+	if d.blockLength < 32 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[28:])
 }
 
@@ -1304,6 +1349,9 @@ func (e *ShmAttachResponseEncoder) SetStreamIdNull() {
 
 // Epoch returns the optional field epoch.
 func (d *ShmAttachResponseDecoder) Epoch() uint64 {
+	if d.blockLength < 40 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[32:])
 }
 
@@ -1326,6 +1374,9 @@ func (e *ShmAttachResponseEncoder) SetEpochNull() {
 
 // LayoutVersion returns the optional field layoutVersion.
 func (d *ShmAttachResponseDecoder) LayoutVersion() uint32 {
+	if d.blockLength < 44 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[40:])
 }
 
@@ -1348,6 +1399,9 @@ func (e *ShmAttachResponseEncoder) SetLayoutVersionNull() {
 
 // HeaderNslots returns the optional field headerNslots.
 func (d *ShmAttachResponseDecoder) HeaderNslots() uint32 {
+	if d.blockLength < 48 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[44:])
 }
 
@@ -1370,6 +1424,9 @@ func (e *ShmAttachResponseEncoder) SetHeaderNslotsNull() {
 
 // HeaderSlotBytes returns the optional field headerSlotBytes.
 func (d *ShmAttachResponseDecoder) HeaderSlotBytes() uint16 {
+	if d.blockLength < 50 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[48:])
 }
 
@@ -1392,6 +1449,9 @@ func (e *ShmAttachResponseEncoder) SetHeaderSlotBytesNull() {
 
 // NodeId returns the optional field nodeId.
 func (d *ShmAttachResponseDecoder) NodeId() uint32 {
+	if d.blockLength < 54 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[50:])
 }
 
@@ -1713,7 +1773,7 @@ type ShmDetachRequestDecoder struct {
 
 func (d *ShmDetachRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 25 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1780,6 +1840,9 @@ func (e *ShmDetachRequestEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmDetachRequestDecoder) CorrelationId() int64 {
+	if d.blockLength < 8 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
 }
 
@@ -1790,6 +1853,9 @@ func (e *ShmDetachRequestEncoder) SetCorrelationId(v int64) {
 
 // LeaseId returns the required field leaseId.
 func (d *ShmDetachRequestDecoder) LeaseId() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -1800,6 +1866,9 @@ func (e *ShmDetachRequestEncoder) SetLeaseId(v uint64) {
 
 // StreamId returns the required field streamId.
 func (d *ShmDetachRequestDecoder) StreamId() uint32 {
+	if d.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[16:])
 }
 
@@ -1810,6 +1879,9 @@ func (e *ShmDetachRequestEncoder) SetStreamId(v uint32) {
 
 // ClientId returns the required field clientId.
 func (d *ShmDetachRequestDecoder) ClientId() uint32 {
+	if d.blockLength < 24 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[20:])
 }
 
@@ -1820,6 +1892,9 @@ func (e *ShmDetachRequestEncoder) SetClientId(v uint32) {
 
 // Role returns the required field role.
 func (d *ShmDetachRequestDecoder) Role() Role {
+	if d.blockLength < 25 {
+		return RoleNullValue
+	}
 	return Role(d.buf[24])
 }
 
@@ -1959,7 +2034,7 @@ func (d *ShmDetachResponseDecoder) layout(buf []byte, p, actingVersion int) (int
 }
 func (d *ShmDetachResponseDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 12 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2031,6 +2106,9 @@ func (e *ShmDetachResponseEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmDetachResponseDecoder) CorrelationId() int64 {
+	if d.blockLength < 8 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
 }
 
@@ -2041,6 +2119,9 @@ func (e *ShmDetachResponseEncoder) SetCorrelationId(v int64) {
 
 // Code returns the required field code.
 func (d *ShmDetachResponseDecoder) Code() ResponseCode {
+	if d.blockLength < 12 {
+		return ResponseCodeNullValue
+	}
 	return ResponseCode(int32(binary.LittleEndian.Uint32(d.buf[8:])))
 }
 
@@ -2206,7 +2287,7 @@ type ShmLeaseKeepaliveDecoder struct {
 
 func (d *ShmLeaseKeepaliveDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 25 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2273,6 +2354,9 @@ func (e *ShmLeaseKeepaliveEncoder) SBETemplateID() uint16 {
 
 // LeaseId returns the required field leaseId.
 func (d *ShmLeaseKeepaliveDecoder) LeaseId() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -2283,6 +2367,9 @@ func (e *ShmLeaseKeepaliveEncoder) SetLeaseId(v uint64) {
 
 // StreamId returns the required field streamId.
 func (d *ShmLeaseKeepaliveDecoder) StreamId() uint32 {
+	if d.blockLength < 12 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[8:])
 }
 
@@ -2293,6 +2380,9 @@ func (e *ShmLeaseKeepaliveEncoder) SetStreamId(v uint32) {
 
 // ClientId returns the required field clientId.
 func (d *ShmLeaseKeepaliveDecoder) ClientId() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -2303,6 +2393,9 @@ func (e *ShmLeaseKeepaliveEncoder) SetClientId(v uint32) {
 
 // Role returns the required field role.
 func (d *ShmLeaseKeepaliveDecoder) Role() Role {
+	if d.blockLength < 17 {
+		return RoleNullValue
+	}
 	return Role(d.buf[16])
 }
 
@@ -2313,6 +2406,9 @@ func (e *ShmLeaseKeepaliveEncoder) SetRole(v Role) {
 
 // ClientTimestampNs returns the required field clientTimestampNs.
 func (d *ShmLeaseKeepaliveDecoder) ClientTimestampNs() uint64 {
+	if d.blockLength < 25 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[17:])
 }
 
@@ -2452,7 +2548,7 @@ func (d *ShmDriverShutdownDecoder) layout(buf []byte, p, actingVersion int) (int
 }
 func (d *ShmDriverShutdownDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2524,6 +2620,9 @@ func (e *ShmDriverShutdownEncoder) SBETemplateID() uint16 {
 
 // TimestampNs returns the required field timestampNs.
 func (d *ShmDriverShutdownDecoder) TimestampNs() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -2534,6 +2633,9 @@ func (e *ShmDriverShutdownEncoder) SetTimestampNs(v uint64) {
 
 // Reason returns the required field reason.
 func (d *ShmDriverShutdownDecoder) Reason() ShutdownReason {
+	if d.blockLength < 9 {
+		return ShutdownReasonNullValue
+	}
 	return ShutdownReason(d.buf[8])
 }
 
@@ -2708,7 +2810,7 @@ func (d *ShmLeaseRevokedDecoder) layout(buf []byte, p, actingVersion int) (int, 
 }
 func (d *ShmLeaseRevokedDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 26 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2780,6 +2882,9 @@ func (e *ShmLeaseRevokedEncoder) SBETemplateID() uint16 {
 
 // TimestampNs returns the required field timestampNs.
 func (d *ShmLeaseRevokedDecoder) TimestampNs() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -2790,6 +2895,9 @@ func (e *ShmLeaseRevokedEncoder) SetTimestampNs(v uint64) {
 
 // LeaseId returns the required field leaseId.
 func (d *ShmLeaseRevokedDecoder) LeaseId() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -2800,6 +2908,9 @@ func (e *ShmLeaseRevokedEncoder) SetLeaseId(v uint64) {
 
 // StreamId returns the required field streamId.
 func (d *ShmLeaseRevokedDecoder) StreamId() uint32 {
+	if d.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[16:])
 }
 
@@ -2810,6 +2921,9 @@ func (e *ShmLeaseRevokedEncoder) SetStreamId(v uint32) {
 
 // ClientId returns the required field clientId.
 func (d *ShmLeaseRevokedDecoder) ClientId() uint32 {
+	if d.blockLength < 24 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[20:])
 }
 
@@ -2820,6 +2934,9 @@ func (e *ShmLeaseRevokedEncoder) SetClientId(v uint32) {
 
 // Role returns the required field role.
 func (d *ShmLeaseRevokedDecoder) Role() Role {
+	if d.blockLength < 25 {
+		return RoleNullValue
+	}
 	return Role(d.buf[24])
 }
 
@@ -2830,6 +2947,9 @@ func (e *ShmLeaseRevokedEncoder) SetRole(v Role) {
 
 // Reason returns the required field reason.
 func (d *ShmLeaseRevokedDecoder) Reason() LeaseRevokeReason {
+	if d.blockLength < 26 {
+		return LeaseRevokeReasonNullValue
+	}
 	return LeaseRevokeReason(d.buf[25])
 }
 
@@ -3016,7 +3136,7 @@ func (d *ShmDriverShutdownRequestDecoder) layout(buf []byte, p, actingVersion in
 }
 func (d *ShmDriverShutdownRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -3088,6 +3208,9 @@ func (e *ShmDriverShutdownRequestEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmDriverShutdownRequestDecoder) CorrelationId() int64 {
+	if d.blockLength < 8 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
 }
 
@@ -3098,6 +3221,9 @@ func (e *ShmDriverShutdownRequestEncoder) SetCorrelationId(v int64) {
 
 // Reason returns the required field reason.
 func (d *ShmDriverShutdownRequestDecoder) Reason() ShutdownReason {
+	if d.blockLength < 9 {
+		return ShutdownReasonNullValue
+	}
 	return ShutdownReason(d.buf[8])
 }
 

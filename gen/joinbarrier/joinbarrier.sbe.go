@@ -368,9 +368,6 @@ func skipSequenceMergeMapAnnounceRules(buf []byte, p, actingVersion int) (int, e
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 13 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -412,7 +409,7 @@ func (g *SequenceMergeMapAnnounceRulesDecoder) init(buf []byte, p, actingVersion
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 13 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -448,6 +445,9 @@ func (g *SequenceMergeMapAnnounceRulesDecoder) Next() bool {
 
 // InputStreamId returns the required field inputStreamId.
 func (g *SequenceMergeMapAnnounceRulesDecoder) InputStreamId() uint32 {
+	if g.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
 }
 
@@ -458,6 +458,9 @@ func (e *SequenceMergeMapAnnounceRulesEncoder) SetInputStreamId(v uint32) {
 
 // RuleType returns the required field ruleType.
 func (g *SequenceMergeMapAnnounceRulesDecoder) RuleType() MergeRuleType {
+	if g.blockLength < 5 {
+		return MergeRuleTypeNullValue
+	}
 	return MergeRuleType(g.buf[g.offset+4])
 }
 
@@ -468,6 +471,9 @@ func (e *SequenceMergeMapAnnounceRulesEncoder) SetRuleType(v MergeRuleType) {
 
 // Offset returns the optional field offset.
 func (g *SequenceMergeMapAnnounceRulesDecoder) Offset() int32 {
+	if g.blockLength < 9 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+5:]))
 }
 
@@ -490,6 +496,9 @@ func (e *SequenceMergeMapAnnounceRulesEncoder) SetOffsetNull() {
 
 // WindowSize returns the optional field windowSize.
 func (g *SequenceMergeMapAnnounceRulesDecoder) WindowSize() uint32 {
+	if g.blockLength < 13 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+9:])
 }
 
@@ -615,7 +624,7 @@ func (d *SequenceMergeMapAnnounceDecoder) layout(buf []byte, p, actingVersion in
 }
 func (d *SequenceMergeMapAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 20 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -687,6 +696,9 @@ func (e *SequenceMergeMapAnnounceEncoder) SBETemplateID() uint16 {
 
 // OutStreamId returns the required field outStreamId.
 func (d *SequenceMergeMapAnnounceDecoder) OutStreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -697,6 +709,9 @@ func (e *SequenceMergeMapAnnounceEncoder) SetOutStreamId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *SequenceMergeMapAnnounceDecoder) Epoch() uint64 {
+	if d.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[4:])
 }
 
@@ -707,6 +722,9 @@ func (e *SequenceMergeMapAnnounceEncoder) SetEpoch(v uint64) {
 
 // StaleTimeoutNs returns the optional field staleTimeoutNs.
 func (d *SequenceMergeMapAnnounceDecoder) StaleTimeoutNs() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -903,7 +921,7 @@ type SequenceMergeMapRequestDecoder struct {
 
 func (d *SequenceMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 12 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -970,6 +988,9 @@ func (e *SequenceMergeMapRequestEncoder) SBETemplateID() uint16 {
 
 // OutStreamId returns the required field outStreamId.
 func (d *SequenceMergeMapRequestDecoder) OutStreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -980,6 +1001,9 @@ func (e *SequenceMergeMapRequestEncoder) SetOutStreamId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *SequenceMergeMapRequestDecoder) Epoch() uint64 {
+	if d.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[4:])
 }
 
@@ -1097,9 +1121,6 @@ func skipTimestampMergeMapAnnounceRules(buf []byte, p, actingVersion int) (int, 
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 22 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -1141,7 +1162,7 @@ func (g *TimestampMergeMapAnnounceRulesDecoder) init(buf []byte, p, actingVersio
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 22 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -1177,6 +1198,9 @@ func (g *TimestampMergeMapAnnounceRulesDecoder) Next() bool {
 
 // InputStreamId returns the required field inputStreamId.
 func (g *TimestampMergeMapAnnounceRulesDecoder) InputStreamId() uint32 {
+	if g.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
 }
 
@@ -1187,6 +1211,9 @@ func (e *TimestampMergeMapAnnounceRulesEncoder) SetInputStreamId(v uint32) {
 
 // RuleType returns the required field ruleType.
 func (g *TimestampMergeMapAnnounceRulesDecoder) RuleType() MergeTimeRuleType {
+	if g.blockLength < 5 {
+		return MergeTimeRuleTypeNullValue
+	}
 	return MergeTimeRuleType(g.buf[g.offset+4])
 }
 
@@ -1197,6 +1224,9 @@ func (e *TimestampMergeMapAnnounceRulesEncoder) SetRuleType(v MergeTimeRuleType)
 
 // TimestampSource returns the required field timestampSource.
 func (g *TimestampMergeMapAnnounceRulesDecoder) TimestampSource() TimestampSource {
+	if g.blockLength < 6 {
+		return TimestampSourceNullValue
+	}
 	return TimestampSource(g.buf[g.offset+5])
 }
 
@@ -1207,6 +1237,9 @@ func (e *TimestampMergeMapAnnounceRulesEncoder) SetTimestampSource(v TimestampSo
 
 // OffsetNs returns the optional field offsetNs.
 func (g *TimestampMergeMapAnnounceRulesDecoder) OffsetNs() int64 {
+	if g.blockLength < 14 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+6:]))
 }
 
@@ -1229,6 +1262,9 @@ func (e *TimestampMergeMapAnnounceRulesEncoder) SetOffsetNsNull() {
 
 // WindowNs returns the optional field windowNs.
 func (g *TimestampMergeMapAnnounceRulesDecoder) WindowNs() uint64 {
+	if g.blockLength < 22 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+14:])
 }
 
@@ -1356,7 +1392,7 @@ func (d *TimestampMergeMapAnnounceDecoder) layout(buf []byte, p, actingVersion i
 }
 func (d *TimestampMergeMapAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 29 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1428,6 +1464,9 @@ func (e *TimestampMergeMapAnnounceEncoder) SBETemplateID() uint16 {
 
 // OutStreamId returns the required field outStreamId.
 func (d *TimestampMergeMapAnnounceDecoder) OutStreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -1438,6 +1477,9 @@ func (e *TimestampMergeMapAnnounceEncoder) SetOutStreamId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *TimestampMergeMapAnnounceDecoder) Epoch() uint64 {
+	if d.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[4:])
 }
 
@@ -1448,6 +1490,9 @@ func (e *TimestampMergeMapAnnounceEncoder) SetEpoch(v uint64) {
 
 // StaleTimeoutNs returns the optional field staleTimeoutNs.
 func (d *TimestampMergeMapAnnounceDecoder) StaleTimeoutNs() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -1470,6 +1515,9 @@ func (e *TimestampMergeMapAnnounceEncoder) SetStaleTimeoutNsNull() {
 
 // ClockDomain returns the required field clockDomain.
 func (d *TimestampMergeMapAnnounceDecoder) ClockDomain() ClockDomain {
+	if d.blockLength < 21 {
+		return ClockDomainNullValue
+	}
 	return ClockDomain(d.buf[20])
 }
 
@@ -1480,6 +1528,9 @@ func (e *TimestampMergeMapAnnounceEncoder) SetClockDomain(v ClockDomain) {
 
 // LatenessNs returns the optional field latenessNs.
 func (d *TimestampMergeMapAnnounceDecoder) LatenessNs() uint64 {
+	if d.blockLength < 29 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[21:])
 }
 
@@ -1685,7 +1736,7 @@ type TimestampMergeMapRequestDecoder struct {
 
 func (d *TimestampMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 12 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1752,6 +1803,9 @@ func (e *TimestampMergeMapRequestEncoder) SBETemplateID() uint16 {
 
 // OutStreamId returns the required field outStreamId.
 func (d *TimestampMergeMapRequestDecoder) OutStreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -1762,6 +1816,9 @@ func (e *TimestampMergeMapRequestEncoder) SetOutStreamId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *TimestampMergeMapRequestDecoder) Epoch() uint64 {
+	if d.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[4:])
 }
 

@@ -212,9 +212,6 @@ func skipTraceLinkSetParents(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 8 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -256,7 +253,7 @@ func (g *TraceLinkSetParentsDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 8 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -292,6 +289,9 @@ func (g *TraceLinkSetParentsDecoder) Next() bool {
 
 // TraceId returns the required field traceId.
 func (g *TraceLinkSetParentsDecoder) TraceId() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -389,7 +389,7 @@ func (d *TraceLinkSetDecoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TraceLinkSetDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 28 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -461,6 +461,9 @@ func (e *TraceLinkSetEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *TraceLinkSetDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -471,6 +474,9 @@ func (e *TraceLinkSetEncoder) SetStreamId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *TraceLinkSetDecoder) Epoch() uint64 {
+	if d.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[4:])
 }
 
@@ -481,6 +487,9 @@ func (e *TraceLinkSetEncoder) SetEpoch(v uint64) {
 
 // Seq returns the required field seq.
 func (d *TraceLinkSetDecoder) Seq() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -491,6 +500,9 @@ func (e *TraceLinkSetEncoder) SetSeq(v uint64) {
 
 // TraceId returns the required field traceId.
 func (d *TraceLinkSetDecoder) TraceId() uint64 {
+	if d.blockLength < 28 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[20:])
 }
 

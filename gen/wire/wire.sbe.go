@@ -812,9 +812,6 @@ func skipShmPoolAnnouncePayloadPools(buf []byte, p, actingVersion int) (int, err
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 10 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	var err error
 	for i := 0; i < count; i++ {
@@ -864,7 +861,7 @@ func (g *ShmPoolAnnouncePayloadPoolsDecoder) init(buf []byte, p, actingVersion i
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 10 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -914,6 +911,9 @@ func (g *ShmPoolAnnouncePayloadPoolsDecoder) Next() bool {
 
 // PoolId returns the required field poolId.
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) PoolId() uint16 {
+	if g.blockLength < 2 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
 }
 
@@ -924,6 +924,9 @@ func (e *ShmPoolAnnouncePayloadPoolsEncoder) SetPoolId(v uint16) {
 
 // PoolNslots returns the required field poolNslots.
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) PoolNslots() uint32 {
+	if g.blockLength < 6 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+2:])
 }
 
@@ -934,6 +937,9 @@ func (e *ShmPoolAnnouncePayloadPoolsEncoder) SetPoolNslots(v uint32) {
 
 // StrideBytes returns the required field strideBytes.
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) StrideBytes() uint32 {
+	if g.blockLength < 10 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+6:])
 }
 
@@ -1087,7 +1093,7 @@ func (d *ShmPoolAnnounceDecoder) layout(buf []byte, p, actingVersion int) (int, 
 }
 func (d *ShmPoolAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 35 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1159,6 +1165,9 @@ func (e *ShmPoolAnnounceEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *ShmPoolAnnounceDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -1169,6 +1178,9 @@ func (e *ShmPoolAnnounceEncoder) SetStreamId(v uint32) {
 
 // ProducerId returns the required field producerId.
 func (d *ShmPoolAnnounceDecoder) ProducerId() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -1179,6 +1191,9 @@ func (e *ShmPoolAnnounceEncoder) SetProducerId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *ShmPoolAnnounceDecoder) Epoch() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -1189,6 +1204,9 @@ func (e *ShmPoolAnnounceEncoder) SetEpoch(v uint64) {
 
 // AnnounceTimestampNs returns the required field announceTimestampNs.
 func (d *ShmPoolAnnounceDecoder) AnnounceTimestampNs() uint64 {
+	if d.blockLength < 24 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[16:])
 }
 
@@ -1199,6 +1217,9 @@ func (e *ShmPoolAnnounceEncoder) SetAnnounceTimestampNs(v uint64) {
 
 // AnnounceClockDomain returns the required field announceClockDomain.
 func (d *ShmPoolAnnounceDecoder) AnnounceClockDomain() ClockDomain {
+	if d.blockLength < 25 {
+		return ClockDomainNullValue
+	}
 	return ClockDomain(d.buf[24])
 }
 
@@ -1209,6 +1230,9 @@ func (e *ShmPoolAnnounceEncoder) SetAnnounceClockDomain(v ClockDomain) {
 
 // LayoutVersion returns the required field layoutVersion.
 func (d *ShmPoolAnnounceDecoder) LayoutVersion() uint32 {
+	if d.blockLength < 29 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[25:])
 }
 
@@ -1219,6 +1243,9 @@ func (e *ShmPoolAnnounceEncoder) SetLayoutVersion(v uint32) {
 
 // HeaderNslots returns the required field headerNslots.
 func (d *ShmPoolAnnounceDecoder) HeaderNslots() uint32 {
+	if d.blockLength < 33 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[29:])
 }
 
@@ -1229,6 +1256,9 @@ func (e *ShmPoolAnnounceEncoder) SetHeaderNslots(v uint32) {
 
 // HeaderSlotBytes returns the required field headerSlotBytes.
 func (d *ShmPoolAnnounceDecoder) HeaderSlotBytes() uint16 {
+	if d.blockLength < 35 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[33:])
 }
 
@@ -1469,7 +1499,7 @@ func (d *ConsumerHelloDecoder) layout(buf []byte, p, actingVersion int) (int, er
 }
 func (d *ConsumerHelloDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 39 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1541,6 +1571,9 @@ func (e *ConsumerHelloEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *ConsumerHelloDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -1551,6 +1584,9 @@ func (e *ConsumerHelloEncoder) SetStreamId(v uint32) {
 
 // ConsumerId returns the required field consumerId.
 func (d *ConsumerHelloDecoder) ConsumerId() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -1561,6 +1597,9 @@ func (e *ConsumerHelloEncoder) SetConsumerId(v uint32) {
 
 // SupportsShm returns the required field supportsShm.
 func (d *ConsumerHelloDecoder) SupportsShm() Bool {
+	if d.blockLength < 9 {
+		return BoolNullValue
+	}
 	return Bool(d.buf[8])
 }
 
@@ -1571,6 +1610,9 @@ func (e *ConsumerHelloEncoder) SetSupportsShm(v Bool) {
 
 // SupportsProgress returns the required field supportsProgress.
 func (d *ConsumerHelloDecoder) SupportsProgress() Bool {
+	if d.blockLength < 10 {
+		return BoolNullValue
+	}
 	return Bool(d.buf[9])
 }
 
@@ -1581,6 +1623,9 @@ func (e *ConsumerHelloEncoder) SetSupportsProgress(v Bool) {
 
 // Mode returns the required field mode.
 func (d *ConsumerHelloDecoder) Mode() Mode {
+	if d.blockLength < 11 {
+		return ModeNullValue
+	}
 	return Mode(d.buf[10])
 }
 
@@ -1591,6 +1636,9 @@ func (e *ConsumerHelloEncoder) SetMode(v Mode) {
 
 // MaxRateHz returns the required field maxRateHz.
 func (d *ConsumerHelloDecoder) MaxRateHz() uint32 {
+	if d.blockLength < 15 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[11:])
 }
 
@@ -1601,6 +1649,9 @@ func (e *ConsumerHelloEncoder) SetMaxRateHz(v uint32) {
 
 // ExpectedLayoutVersion returns the required field expectedLayoutVersion.
 func (d *ConsumerHelloDecoder) ExpectedLayoutVersion() uint32 {
+	if d.blockLength < 19 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[15:])
 }
 
@@ -1611,6 +1662,9 @@ func (e *ConsumerHelloEncoder) SetExpectedLayoutVersion(v uint32) {
 
 // ProgressIntervalUs returns the optional field progressIntervalUs.
 func (d *ConsumerHelloDecoder) ProgressIntervalUs() uint32 {
+	if d.blockLength < 23 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[19:])
 }
 
@@ -1633,6 +1687,9 @@ func (e *ConsumerHelloEncoder) SetProgressIntervalUsNull() {
 
 // ProgressBytesDelta returns the optional field progressBytesDelta.
 func (d *ConsumerHelloDecoder) ProgressBytesDelta() uint32 {
+	if d.blockLength < 27 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[23:])
 }
 
@@ -1655,6 +1712,9 @@ func (e *ConsumerHelloEncoder) SetProgressBytesDeltaNull() {
 
 // ProgressMajorDeltaUnits returns the optional field progressMajorDeltaUnits.
 func (d *ConsumerHelloDecoder) ProgressMajorDeltaUnits() uint32 {
+	if d.blockLength < 31 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[27:])
 }
 
@@ -1677,6 +1737,9 @@ func (e *ConsumerHelloEncoder) SetProgressMajorDeltaUnitsNull() {
 
 // DescriptorStreamId returns the required field descriptorStreamId.
 func (d *ConsumerHelloDecoder) DescriptorStreamId() uint32 {
+	if d.blockLength < 35 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[31:])
 }
 
@@ -1687,6 +1750,9 @@ func (e *ConsumerHelloEncoder) SetDescriptorStreamId(v uint32) {
 
 // ControlStreamId returns the required field controlStreamId.
 func (d *ConsumerHelloDecoder) ControlStreamId() uint32 {
+	if d.blockLength < 39 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[35:])
 }
 
@@ -1942,7 +2008,7 @@ func (d *ConsumerConfigDecoder) layout(buf []byte, p, actingVersion int) (int, e
 }
 func (d *ConsumerConfigDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 18 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2014,6 +2080,9 @@ func (e *ConsumerConfigEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *ConsumerConfigDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -2024,6 +2093,9 @@ func (e *ConsumerConfigEncoder) SetStreamId(v uint32) {
 
 // ConsumerId returns the required field consumerId.
 func (d *ConsumerConfigDecoder) ConsumerId() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -2034,6 +2106,9 @@ func (e *ConsumerConfigEncoder) SetConsumerId(v uint32) {
 
 // UseShm returns the required field useShm.
 func (d *ConsumerConfigDecoder) UseShm() Bool {
+	if d.blockLength < 9 {
+		return BoolNullValue
+	}
 	return Bool(d.buf[8])
 }
 
@@ -2044,6 +2119,9 @@ func (e *ConsumerConfigEncoder) SetUseShm(v Bool) {
 
 // Mode returns the required field mode.
 func (d *ConsumerConfigDecoder) Mode() Mode {
+	if d.blockLength < 10 {
+		return ModeNullValue
+	}
 	return Mode(d.buf[9])
 }
 
@@ -2054,6 +2132,9 @@ func (e *ConsumerConfigEncoder) SetMode(v Mode) {
 
 // DescriptorStreamId returns the required field descriptorStreamId.
 func (d *ConsumerConfigDecoder) DescriptorStreamId() uint32 {
+	if d.blockLength < 14 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[10:])
 }
 
@@ -2064,6 +2145,9 @@ func (e *ConsumerConfigEncoder) SetDescriptorStreamId(v uint32) {
 
 // ControlStreamId returns the required field controlStreamId.
 func (d *ConsumerConfigDecoder) ControlStreamId() uint32 {
+	if d.blockLength < 18 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[14:])
 }
 
@@ -2313,7 +2397,7 @@ type FrameDescriptorDecoder struct {
 
 func (d *FrameDescriptorDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 40 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2380,6 +2464,9 @@ func (e *FrameDescriptorEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *FrameDescriptorDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -2390,6 +2477,9 @@ func (e *FrameDescriptorEncoder) SetStreamId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *FrameDescriptorDecoder) Epoch() uint64 {
+	if d.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[4:])
 }
 
@@ -2400,6 +2490,9 @@ func (e *FrameDescriptorEncoder) SetEpoch(v uint64) {
 
 // Seq returns the required field seq.
 func (d *FrameDescriptorDecoder) Seq() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -2410,6 +2503,9 @@ func (e *FrameDescriptorEncoder) SetSeq(v uint64) {
 
 // TimestampNs returns the optional field timestampNs.
 func (d *FrameDescriptorDecoder) TimestampNs() uint64 {
+	if d.blockLength < 28 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[20:])
 }
 
@@ -2432,6 +2528,9 @@ func (e *FrameDescriptorEncoder) SetTimestampNsNull() {
 
 // MetaVersion returns the optional field metaVersion.
 func (d *FrameDescriptorDecoder) MetaVersion() uint32 {
+	if d.blockLength < 32 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[28:])
 }
 
@@ -2454,6 +2553,9 @@ func (e *FrameDescriptorEncoder) SetMetaVersionNull() {
 
 // TraceId returns the optional field traceId.
 func (d *FrameDescriptorDecoder) TraceId() uint64 {
+	if d.blockLength < 40 {
+		return 0
+	}
 	return binary.LittleEndian.Uint64(d.buf[32:])
 }
 
@@ -2613,7 +2715,7 @@ type FrameProgressDecoder struct {
 
 func (d *FrameProgressDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 29 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2680,6 +2782,9 @@ func (e *FrameProgressEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *FrameProgressDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -2690,6 +2795,9 @@ func (e *FrameProgressEncoder) SetStreamId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *FrameProgressDecoder) Epoch() uint64 {
+	if d.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[4:])
 }
 
@@ -2700,6 +2808,9 @@ func (e *FrameProgressEncoder) SetEpoch(v uint64) {
 
 // Seq returns the required field seq.
 func (d *FrameProgressDecoder) Seq() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -2710,6 +2821,9 @@ func (e *FrameProgressEncoder) SetSeq(v uint64) {
 
 // PayloadBytesFilled returns the required field payloadBytesFilled.
 func (d *FrameProgressDecoder) PayloadBytesFilled() uint64 {
+	if d.blockLength < 28 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[20:])
 }
 
@@ -2720,6 +2834,9 @@ func (e *FrameProgressEncoder) SetPayloadBytesFilled(v uint64) {
 
 // State returns the required field state.
 func (d *FrameProgressDecoder) State() FrameProgressState {
+	if d.blockLength < 29 {
+		return FrameProgressStateNullValue
+	}
 	return FrameProgressState(d.buf[28])
 }
 
@@ -2850,7 +2967,7 @@ type QosConsumerDecoder struct {
 
 func (d *QosConsumerDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 41 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2917,6 +3034,9 @@ func (e *QosConsumerEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *QosConsumerDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -2927,6 +3047,9 @@ func (e *QosConsumerEncoder) SetStreamId(v uint32) {
 
 // ConsumerId returns the required field consumerId.
 func (d *QosConsumerDecoder) ConsumerId() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -2937,6 +3060,9 @@ func (e *QosConsumerEncoder) SetConsumerId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *QosConsumerDecoder) Epoch() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -2947,6 +3073,9 @@ func (e *QosConsumerEncoder) SetEpoch(v uint64) {
 
 // LastSeqSeen returns the required field lastSeqSeen.
 func (d *QosConsumerDecoder) LastSeqSeen() uint64 {
+	if d.blockLength < 24 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[16:])
 }
 
@@ -2957,6 +3086,9 @@ func (e *QosConsumerEncoder) SetLastSeqSeen(v uint64) {
 
 // DropsGap returns the required field dropsGap.
 func (d *QosConsumerDecoder) DropsGap() uint64 {
+	if d.blockLength < 32 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[24:])
 }
 
@@ -2967,6 +3099,9 @@ func (e *QosConsumerEncoder) SetDropsGap(v uint64) {
 
 // DropsLate returns the required field dropsLate.
 func (d *QosConsumerDecoder) DropsLate() uint64 {
+	if d.blockLength < 40 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[32:])
 }
 
@@ -2977,6 +3112,9 @@ func (e *QosConsumerEncoder) SetDropsLate(v uint64) {
 
 // Mode returns the required field mode.
 func (d *QosConsumerDecoder) Mode() Mode {
+	if d.blockLength < 41 {
+		return ModeNullValue
+	}
 	return Mode(d.buf[40])
 }
 
@@ -3111,7 +3249,7 @@ type QosProducerDecoder struct {
 
 func (d *QosProducerDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 28 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -3178,6 +3316,9 @@ func (e *QosProducerEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *QosProducerDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -3188,6 +3329,9 @@ func (e *QosProducerEncoder) SetStreamId(v uint32) {
 
 // ProducerId returns the required field producerId.
 func (d *QosProducerDecoder) ProducerId() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -3198,6 +3342,9 @@ func (e *QosProducerEncoder) SetProducerId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *QosProducerDecoder) Epoch() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -3208,6 +3355,9 @@ func (e *QosProducerEncoder) SetEpoch(v uint64) {
 
 // CurrentSeq returns the required field currentSeq.
 func (d *QosProducerDecoder) CurrentSeq() uint64 {
+	if d.blockLength < 24 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[16:])
 }
 
@@ -3218,6 +3368,9 @@ func (e *QosProducerEncoder) SetCurrentSeq(v uint64) {
 
 // Watermark returns the optional field watermark.
 func (d *QosProducerDecoder) Watermark() uint32 {
+	if d.blockLength < 28 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[24:])
 }
 
@@ -3365,7 +3518,7 @@ type ShmRegionSuperblockDecoder struct {
 
 func (d *ShmRegionSuperblockDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 64 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -3432,6 +3585,9 @@ func (e *ShmRegionSuperblockEncoder) SBETemplateID() uint16 {
 
 // Magic returns the required field magic.
 func (d *ShmRegionSuperblockDecoder) Magic() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -3442,6 +3598,9 @@ func (e *ShmRegionSuperblockEncoder) SetMagic(v uint64) {
 
 // LayoutVersion returns the required field layoutVersion.
 func (d *ShmRegionSuperblockDecoder) LayoutVersion() uint32 {
+	if d.blockLength < 12 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[8:])
 }
 
@@ -3452,6 +3611,9 @@ func (e *ShmRegionSuperblockEncoder) SetLayoutVersion(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *ShmRegionSuperblockDecoder) Epoch() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -3462,6 +3624,9 @@ func (e *ShmRegionSuperblockEncoder) SetEpoch(v uint64) {
 
 // StreamId returns the required field streamId.
 func (d *ShmRegionSuperblockDecoder) StreamId() uint32 {
+	if d.blockLength < 24 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[20:])
 }
 
@@ -3472,6 +3637,9 @@ func (e *ShmRegionSuperblockEncoder) SetStreamId(v uint32) {
 
 // RegionType returns the required field regionType.
 func (d *ShmRegionSuperblockDecoder) RegionType() RegionType {
+	if d.blockLength < 26 {
+		return RegionTypeNullValue
+	}
 	return RegionType(int16(binary.LittleEndian.Uint16(d.buf[24:])))
 }
 
@@ -3482,6 +3650,9 @@ func (e *ShmRegionSuperblockEncoder) SetRegionType(v RegionType) {
 
 // PoolId returns the required field poolId.
 func (d *ShmRegionSuperblockDecoder) PoolId() uint16 {
+	if d.blockLength < 28 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[26:])
 }
 
@@ -3492,6 +3663,9 @@ func (e *ShmRegionSuperblockEncoder) SetPoolId(v uint16) {
 
 // Nslots returns the required field nslots.
 func (d *ShmRegionSuperblockDecoder) Nslots() uint32 {
+	if d.blockLength < 32 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[28:])
 }
 
@@ -3502,6 +3676,9 @@ func (e *ShmRegionSuperblockEncoder) SetNslots(v uint32) {
 
 // SlotBytes returns the required field slotBytes.
 func (d *ShmRegionSuperblockDecoder) SlotBytes() uint32 {
+	if d.blockLength < 36 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[32:])
 }
 
@@ -3512,6 +3689,9 @@ func (e *ShmRegionSuperblockEncoder) SetSlotBytes(v uint32) {
 
 // StrideBytes returns the required field strideBytes.
 func (d *ShmRegionSuperblockDecoder) StrideBytes() uint32 {
+	if d.blockLength < 40 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[36:])
 }
 
@@ -3522,6 +3702,9 @@ func (e *ShmRegionSuperblockEncoder) SetStrideBytes(v uint32) {
 
 // Pid returns the required field pid.
 func (d *ShmRegionSuperblockDecoder) Pid() uint64 {
+	if d.blockLength < 48 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[40:])
 }
 
@@ -3532,6 +3715,9 @@ func (e *ShmRegionSuperblockEncoder) SetPid(v uint64) {
 
 // StartTimestampNs returns the required field startTimestampNs.
 func (d *ShmRegionSuperblockDecoder) StartTimestampNs() uint64 {
+	if d.blockLength < 56 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[48:])
 }
 
@@ -3542,6 +3728,9 @@ func (e *ShmRegionSuperblockEncoder) SetStartTimestampNs(v uint64) {
 
 // ActivityTimestampNs returns the required field activityTimestampNs.
 func (d *ShmRegionSuperblockDecoder) ActivityTimestampNs() uint64 {
+	if d.blockLength < 64 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[56:])
 }
 
@@ -3695,7 +3884,7 @@ func (d *SlotHeaderDecoder) layout(buf []byte, p, actingVersion int) (int, error
 }
 func (d *SlotHeaderDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 35 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -3767,6 +3956,9 @@ func (e *SlotHeaderEncoder) SBETemplateID() uint16 {
 
 // SeqCommit returns the required field seqCommit.
 func (d *SlotHeaderDecoder) SeqCommit() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -3777,6 +3969,9 @@ func (e *SlotHeaderEncoder) SetSeqCommit(v uint64) {
 
 // ValuesLenBytes returns the required field valuesLenBytes.
 func (d *SlotHeaderDecoder) ValuesLenBytes() uint32 {
+	if d.blockLength < 12 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[8:])
 }
 
@@ -3787,6 +3982,9 @@ func (e *SlotHeaderEncoder) SetValuesLenBytes(v uint32) {
 
 // PayloadSlot returns the required field payloadSlot.
 func (d *SlotHeaderDecoder) PayloadSlot() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -3797,6 +3995,9 @@ func (e *SlotHeaderEncoder) SetPayloadSlot(v uint32) {
 
 // PoolId returns the required field poolId.
 func (d *SlotHeaderDecoder) PoolId() uint16 {
+	if d.blockLength < 18 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[16:])
 }
 
@@ -3807,6 +4008,9 @@ func (e *SlotHeaderEncoder) SetPoolId(v uint16) {
 
 // PayloadOffset returns the required field payloadOffset.
 func (d *SlotHeaderDecoder) PayloadOffset() uint32 {
+	if d.blockLength < 22 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[18:])
 }
 
@@ -3817,6 +4021,9 @@ func (e *SlotHeaderEncoder) SetPayloadOffset(v uint32) {
 
 // TimestampNs returns the required field timestampNs.
 func (d *SlotHeaderDecoder) TimestampNs() uint64 {
+	if d.blockLength < 30 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[22:])
 }
 
@@ -3827,6 +4034,9 @@ func (e *SlotHeaderEncoder) SetTimestampNs(v uint64) {
 
 // MetaVersion returns the required field metaVersion.
 func (d *SlotHeaderDecoder) MetaVersion() uint32 {
+	if d.blockLength < 34 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[30:])
 }
 
@@ -3837,6 +4047,9 @@ func (e *SlotHeaderEncoder) SetMetaVersion(v uint32) {
 
 // Pad returns the required field pad.
 func (d *SlotHeaderDecoder) Pad() uint8 {
+	if d.blockLength < 35 {
+		return 255
+	}
 	return d.buf[34]
 }
 
@@ -4014,7 +4227,7 @@ type TensorHeaderDecoder struct {
 
 func (d *TensorHeaderDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 76 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -4081,6 +4294,9 @@ func (e *TensorHeaderEncoder) SBETemplateID() uint16 {
 
 // Dtype returns the required field dtype.
 func (d *TensorHeaderDecoder) Dtype() Dtype {
+	if d.blockLength < 2 {
+		return DtypeNullValue
+	}
 	return Dtype(int16(binary.LittleEndian.Uint16(d.buf[0:])))
 }
 
@@ -4091,6 +4307,9 @@ func (e *TensorHeaderEncoder) SetDtype(v Dtype) {
 
 // MajorOrder returns the required field majorOrder.
 func (d *TensorHeaderDecoder) MajorOrder() MajorOrder {
+	if d.blockLength < 4 {
+		return MajorOrderNullValue
+	}
 	return MajorOrder(int16(binary.LittleEndian.Uint16(d.buf[2:])))
 }
 
@@ -4101,6 +4320,9 @@ func (e *TensorHeaderEncoder) SetMajorOrder(v MajorOrder) {
 
 // Ndims returns the required field ndims.
 func (d *TensorHeaderDecoder) Ndims() uint8 {
+	if d.blockLength < 5 {
+		return 255
+	}
 	return d.buf[4]
 }
 
@@ -4116,6 +4338,9 @@ func (d *TensorHeaderDecoder) MaxDims() uint8 {
 
 // PadAlign returns the required field padAlign.
 func (d *TensorHeaderDecoder) PadAlign() uint8 {
+	if d.blockLength < 6 {
+		return 255
+	}
 	return d.buf[5]
 }
 
@@ -4126,6 +4351,9 @@ func (e *TensorHeaderEncoder) SetPadAlign(v uint8) {
 
 // ProgressUnit returns the required field progressUnit.
 func (d *TensorHeaderDecoder) ProgressUnit() ProgressUnit {
+	if d.blockLength < 7 {
+		return ProgressUnitNullValue
+	}
 	return ProgressUnit(d.buf[6])
 }
 
@@ -4136,6 +4364,9 @@ func (e *TensorHeaderEncoder) SetProgressUnit(v ProgressUnit) {
 
 // ProgressStrideBytes returns the required field progressStrideBytes.
 func (d *TensorHeaderDecoder) ProgressStrideBytes() uint32 {
+	if d.blockLength < 11 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[7:])
 }
 
@@ -4146,6 +4377,9 @@ func (e *TensorHeaderEncoder) SetProgressStrideBytes(v uint32) {
 
 // Dims returns a copy of the 8-element array dims.
 func (d *TensorHeaderDecoder) Dims() (a [8]int32) {
+	if d.blockLength < 43 {
+		return a
+	}
 	for i := range a {
 		a[i] = int32(binary.LittleEndian.Uint32(d.buf[11+4*i:]))
 	}
@@ -4161,6 +4395,9 @@ func (e *TensorHeaderEncoder) SetDims(v [8]int32) {
 
 // Strides returns a copy of the 8-element array strides.
 func (d *TensorHeaderDecoder) Strides() (a [8]int32) {
+	if d.blockLength < 75 {
+		return a
+	}
 	for i := range a {
 		a[i] = int32(binary.LittleEndian.Uint32(d.buf[43+4*i:]))
 	}
@@ -4176,6 +4413,9 @@ func (e *TensorHeaderEncoder) SetStrides(v [8]int32) {
 
 // Pad returns the required field pad.
 func (d *TensorHeaderDecoder) Pad() uint8 {
+	if d.blockLength < 76 {
+		return 255
+	}
 	return d.buf[75]
 }
 
@@ -4343,7 +4583,7 @@ func (d *DataSourceAnnounceDecoder) layout(buf []byte, p, actingVersion int) (in
 }
 func (d *DataSourceAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 20 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -4415,6 +4655,9 @@ func (e *DataSourceAnnounceEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *DataSourceAnnounceDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -4425,6 +4668,9 @@ func (e *DataSourceAnnounceEncoder) SetStreamId(v uint32) {
 
 // ProducerId returns the required field producerId.
 func (d *DataSourceAnnounceDecoder) ProducerId() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -4435,6 +4681,9 @@ func (e *DataSourceAnnounceEncoder) SetProducerId(v uint32) {
 
 // Epoch returns the required field epoch.
 func (d *DataSourceAnnounceDecoder) Epoch() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -4445,6 +4694,9 @@ func (e *DataSourceAnnounceEncoder) SetEpoch(v uint64) {
 
 // MetaVersion returns the required field metaVersion.
 func (d *DataSourceAnnounceDecoder) MetaVersion() uint32 {
+	if d.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[16:])
 }
 
@@ -4645,9 +4897,6 @@ func skipDataSourceMetaAttributes(buf []byte, p, actingVersion int) (int, error)
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 0 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	var err error
 	for i := 0; i < count; i++ {
@@ -4703,7 +4952,7 @@ func (g *DataSourceMetaAttributesDecoder) init(buf []byte, p, actingVersion int)
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 0 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -4969,7 +5218,7 @@ func (d *DataSourceMetaDecoder) layout(buf []byte, p, actingVersion int) (int, e
 }
 func (d *DataSourceMetaDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 16 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -5041,6 +5290,9 @@ func (e *DataSourceMetaEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *DataSourceMetaDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -5051,6 +5303,9 @@ func (e *DataSourceMetaEncoder) SetStreamId(v uint32) {
 
 // MetaVersion returns the required field metaVersion.
 func (d *DataSourceMetaDecoder) MetaVersion() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -5061,6 +5316,9 @@ func (e *DataSourceMetaEncoder) SetMetaVersion(v uint32) {
 
 // TimestampNs returns the required field timestampNs.
 func (d *DataSourceMetaDecoder) TimestampNs() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -5240,7 +5498,7 @@ type MetaBlobAnnounceDecoder struct {
 
 func (d *MetaBlobAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 28 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -5307,6 +5565,9 @@ func (e *MetaBlobAnnounceEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *MetaBlobAnnounceDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -5317,6 +5578,9 @@ func (e *MetaBlobAnnounceEncoder) SetStreamId(v uint32) {
 
 // MetaVersion returns the required field metaVersion.
 func (d *MetaBlobAnnounceDecoder) MetaVersion() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -5327,6 +5591,9 @@ func (e *MetaBlobAnnounceEncoder) SetMetaVersion(v uint32) {
 
 // BlobType returns the required field blobType.
 func (d *MetaBlobAnnounceDecoder) BlobType() uint32 {
+	if d.blockLength < 12 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[8:])
 }
 
@@ -5337,6 +5604,9 @@ func (e *MetaBlobAnnounceEncoder) SetBlobType(v uint32) {
 
 // TotalLen returns the required field totalLen.
 func (d *MetaBlobAnnounceDecoder) TotalLen() uint64 {
+	if d.blockLength < 20 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[12:])
 }
 
@@ -5347,6 +5617,9 @@ func (e *MetaBlobAnnounceEncoder) SetTotalLen(v uint64) {
 
 // Checksum returns the required field checksum.
 func (d *MetaBlobAnnounceDecoder) Checksum() uint64 {
+	if d.blockLength < 28 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[20:])
 }
 
@@ -5486,7 +5759,7 @@ func (d *MetaBlobChunkDecoder) layout(buf []byte, p, actingVersion int) (int, er
 }
 func (d *MetaBlobChunkDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 16 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -5558,6 +5831,9 @@ func (e *MetaBlobChunkEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *MetaBlobChunkDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -5568,6 +5844,9 @@ func (e *MetaBlobChunkEncoder) SetStreamId(v uint32) {
 
 // MetaVersion returns the required field metaVersion.
 func (d *MetaBlobChunkDecoder) MetaVersion() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -5578,6 +5857,9 @@ func (e *MetaBlobChunkEncoder) SetMetaVersion(v uint32) {
 
 // ChunkOffset returns the required field chunkOffset.
 func (d *MetaBlobChunkDecoder) ChunkOffset() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -5745,7 +6027,7 @@ type MetaBlobCompleteDecoder struct {
 
 func (d *MetaBlobCompleteDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 16 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -5812,6 +6094,9 @@ func (e *MetaBlobCompleteEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *MetaBlobCompleteDecoder) StreamId() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -5822,6 +6107,9 @@ func (e *MetaBlobCompleteEncoder) SetStreamId(v uint32) {
 
 // MetaVersion returns the required field metaVersion.
 func (d *MetaBlobCompleteDecoder) MetaVersion() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -5832,6 +6120,9 @@ func (e *MetaBlobCompleteEncoder) SetMetaVersion(v uint32) {
 
 // Checksum returns the required field checksum.
 func (d *MetaBlobCompleteDecoder) Checksum() uint64 {
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -5967,7 +6258,7 @@ func (d *ControlResponseDecoder) layout(buf []byte, p, actingVersion int) (int, 
 }
 func (d *ControlResponseDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 12 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -6039,6 +6330,9 @@ func (e *ControlResponseEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ControlResponseDecoder) CorrelationId() int64 {
+	if d.blockLength < 8 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
 }
 
@@ -6049,6 +6343,9 @@ func (e *ControlResponseEncoder) SetCorrelationId(v int64) {
 
 // Code returns the required field code.
 func (d *ControlResponseDecoder) Code() ResponseCode {
+	if d.blockLength < 12 {
+		return ResponseCodeNullValue
+	}
 	return ResponseCode(int32(binary.LittleEndian.Uint32(d.buf[8:])))
 }
 

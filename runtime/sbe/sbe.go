@@ -45,9 +45,10 @@ var (
 	// ErrVersion: the acting version is older than the message's
 	// sinceVersion, so the message cannot exist at that version.
 	ErrVersion = errors.New("sbe: message not defined at acting version")
-	// ErrBlockLength: the acting block length is shorter than the fields the
-	// acting version defines.
-	ErrBlockLength = errors.New("sbe: block length too short for acting version")
+	// ErrBlockLength: a negative acting block length was passed to Wrap.
+	// (A block shorter than the schema's is not an error: fields beyond it
+	// read as null, as fields newer than the acting version do.)
+	ErrBlockLength = errors.New("sbe: negative block length")
 	// ErrVarDataLength: a var-data length exceeds the schema's maxValue, or a
 	// value to encode does.
 	ErrVarDataLength = errors.New("sbe: var data too long")

@@ -25,7 +25,10 @@ type owner struct {
 	// schema's version).
 	acting *jen.Statement
 	// guard: check the buffer length before each access (composite views).
-	guard      bool
+	guard bool
+	// blockLen is the acting block length expression in getters: a field
+	// that ends beyond it (an older or shorter block) reads as null.
+	blockLen   *jen.Statement
 	getMethods *scope
 	setMethods *scope
 	// getName is the getter receiver's identifier.
@@ -85,6 +88,15 @@ func (o *owner) versionGuard(a accessor, null jen.Code) jen.Code {
 	return jen.If(jen.Add(o.acting).Op("<").Lit(a.sinceVersion)).Block(jen.Return(null))
 }
 
+// blockGuard returns "if blockLength < off+size { return null }" for
+// decoders.
+func (o *owner) blockGuard(off, size int, null jen.Code) jen.Code {
+	if o.blockLen == nil {
+		return jen.Null()
+	}
+	return jen.If(jen.Add(o.blockLen).Op("<").Lit(off + size)).Block(jen.Return(null))
+}
+
 func (o *owner) lenGuard(buf func() *jen.Statement, off, size int, null jen.Code) jen.Code {
 	if !o.guard {
 		return jen.Null()
@@ -126,6 +138,7 @@ func (o *owner) field(a accessor) {
 			g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns a view of composite %s in place.", m, t.Name)}, a.docLines(m)...)...))
 			g.f.Func().Params(o.getRecv).Id(m).Params().Id(name).Block(
 				o.versionGuard(a, jen.Id(name).Values()),
+				o.blockGuard(a.offset, t.Size, jen.Id(name).Values()),
 				o.lenGuard(o.getBuf, a.offset, t.Size, jen.Id(name).Values()),
 				jen.Return(jen.Id(name).Values(o.getBuf().Index(o.getOff(a.offset), o.getOff(a.offset).Op("+").Lit(t.Size), o.getOff(a.offset).Op("+").Lit(t.Size)))),
 			)
@@ -187,6 +200,9 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 	c := g.coder
 	if null == nil {
 		null = lit(p, a.null)
+		if p.IsFloat() {
+			null = typedLit(p, a.null)
+		}
 	}
 	_, isEnum := a.typ.(*schema.Enum)
 	_, isSet := a.typ.(*schema.Set)
@@ -203,6 +219,7 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 		g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns the %s field %s.", m, a.presence, a.name)}, a.docLines(m)...)...))
 		g.f.Func().Params(o.getRecv).Id(m).Params().Add(typ).Block(
 			o.versionGuard(a, null),
+			o.blockGuard(a.offset, size, null),
 			o.lenGuard(o.getBuf, a.offset, size, null),
 			jen.Return(read),
 		)
@@ -275,6 +292,7 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 			g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns the %d-byte array %s in place (no copy).", m, n, a.name)}, a.docLines(m)...)...))
 			g.f.Func().Params(o.getRecv).Id(m).Params().Index().Byte().Block(
 				o.versionGuard(a, jen.Nil()),
+				o.blockGuard(a.offset, size, jen.Nil()),
 				o.lenGuard(o.getBuf, a.offset, size, jen.Nil()),
 				jen.Return(o.getBuf().Index(o.getOff(a.offset), o.getOff(a.offset).Op("+").Lit(n), o.getOff(a.offset).Op("+").Lit(n))),
 			)
@@ -310,6 +328,7 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 		g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns a copy of the %d-element array %s.", m, n, a.name)}, a.docLines(m)...)...))
 		g.f.Func().Params(o.getRecv).Id(m).Params().Params(jen.Id("a").Add(arr)).Block(
 			o.versionGuard(a, jen.Id("a")),
+			o.blockGuard(a.offset, size, jen.Id("a")),
 			o.lenGuard(o.getBuf, a.offset, size, jen.Id("a")),
 			jen.For(jen.Id("i").Op(":=").Range().Id("a")).Block(
 				jen.Id("a").Index(jen.Id("i")).Op("=").Add(c.read(p, o.getBuf(), o.getOff(a.offset).Op("+").Lit(p.Size()).Op("*").Id("i"))),

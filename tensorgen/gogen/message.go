@@ -2,8 +2,7 @@ package gogen
 
 import (
 	"fmt"
-	"sort"
-	"strconv"
+		"strconv"
 
 	"github.com/dave/jennifer/jen"
 
@@ -54,50 +53,6 @@ func fieldAccessor(f *schema.Field) accessor {
 		deprecated:   f.Deprecated,
 	}
 	return a
-}
-
-// minBlockFunc emits a function returning the smallest acceptable block
-// length at an acting version, and returns an expression calling it.
-func (g *gen) minBlock(l *level, acting jen.Code) *jen.Statement {
-	ends := map[int]int{} // sinceVersion -> max end
-	for _, f := range l.fields {
-		end := f.Offset + f.Type.EncodedSize()
-		if f.Presence == schema.Constant {
-			end = 0
-		}
-		if end > ends[f.SinceVersion] {
-			ends[f.SinceVersion] = end
-		}
-	}
-	var versions []int
-	for v := range ends {
-		versions = append(versions, v)
-	}
-	sort.Ints(versions)
-	if len(versions) <= 1 && (len(versions) == 0 || versions[0] == 0) {
-		return jen.Lit(ends[0])
-	}
-	name := lowerFirst(l.prefix) + "MinBlockLength"
-	if g.emitted[name] {
-		return jen.Id(name).Call(acting)
-	}
-	g.emitted[name] = true
-	var body []jen.Code
-	running := 0
-	body = append(body, jen.Id("n").Op(":=").Lit(ends[0]))
-	running = ends[0]
-	for _, v := range versions {
-		if v == 0 {
-			continue
-		}
-		if ends[v] > running {
-			running = ends[v]
-		}
-		body = append(body, jen.If(jen.Id("v").Op(">=").Lit(v)).Block(jen.Id("n").Op("=").Lit(running)))
-	}
-	body = append(body, jen.Return(jen.Id("n")))
-	g.f.Func().Id(name).Params(jen.Id("v").Int()).Int().Block(body...)
-	return jen.Id(name).Call(acting)
 }
 
 func lowerFirst(s string) string {
@@ -173,7 +128,6 @@ func (g *gen) skipFunc(gl *level) {
 		jen.Id("blockLength").Op(":=").Int().Call(g.coder.read(d.blPrim, buf, jen.Id("p").Op("+").Lit(d.blOff))),
 		jen.Id("count").Op(":=").Int().Call(g.coder.read(d.cntPrim, buf, jen.Id("p").Op("+").Lit(d.cntOff))),
 		jen.If(jen.Id("count").Op("<").Lit(0)).Block(jen.Return(jen.Lit(0), jen.Qual(sbePkg, "ErrGroupCount"))),
-		jen.If(jen.Id("blockLength").Op("<").Add(g.minBlock(gl, jen.Id("actingVersion")))).Block(jen.Return(jen.Lit(0), jen.Qual(sbePkg, "ErrBlockLength"))),
 		jen.Id("p").Op("+=").Lit(d.size),
 	)
 	if gl.stages() == 0 {
@@ -480,7 +434,7 @@ func (g *gen) groupDecoder(gl *level) {
 		jen.If(jen.Id("p").Op("<").Lit(0).Op("||").Id("p").Op(">").Len(jen.Id("buf")).Op("||").Len(jen.Id("buf")).Op("-").Id("p").Op("<").Lit(d.size)).Block(jen.Return()),
 		jen.Id("g").Dot("blockLength").Op("=").Int().Call(g.coder.read(d.blPrim, jen.Id("buf"), jen.Id("p").Op("+").Lit(d.blOff))),
 		jen.Id("g").Dot("count").Op("=").Int().Call(g.coder.read(d.cntPrim, jen.Id("buf"), jen.Id("p").Op("+").Lit(d.cntOff))),
-		jen.If(jen.Id("g").Dot("count").Op("<").Lit(0).Op("||").Id("g").Dot("blockLength").Op("<").Add(g.minBlock(gl, jen.Id("actingVersion")))).Block(jen.Id("g").Dot("count").Op("=").Lit(0)),
+		jen.If(jen.Id("g").Dot("count").Op("<").Lit(0)).Block(jen.Id("g").Dot("count").Op("=").Lit(0)),
 		jen.Id("g").Dot("next").Op("=").Id("p").Op("+").Lit(d.size),
 	)
 	methods := newScope("method of "+name, "Count", "Next", "Reset", "Index", "init", "appendJSON")
@@ -520,6 +474,7 @@ func (g *gen) groupDecoder(gl *level) {
 		getBuf:     func() *jen.Statement { return jen.Id("g").Dot("buf") },
 		getOff:     func(k int) *jen.Statement { return jen.Id("g").Dot("offset").Op("+").Lit(k) },
 		acting:     jen.Id("g").Dot("actingVersion"),
+		blockLen:   jen.Id("g").Dot("blockLength"),
 		getMethods: methods,
 		getName:    "g",
 	}
@@ -626,7 +581,7 @@ func (g *gen) messageDecoder(l *level) {
 		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(m.SinceVersion)).Block(jen.Return(jen.Qual(sbePkg, "ErrVersion"))))
 	}
 	body = append(body,
-		jen.If(jen.Id("blockLength").Op("<").Add(g.minBlock(l, jen.Id("actingVersion")))).Block(jen.Return(jen.Qual(sbePkg, "ErrBlockLength"))),
+		jen.If(jen.Id("blockLength").Op("<").Lit(0)).Block(jen.Return(jen.Qual(sbePkg, "ErrBlockLength"))),
 		jen.If(jen.Len(jen.Id("buf")).Op("<").Id("blockLength")).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
 		jen.Id("p").Op(":=").Id("blockLength"),
 	)
@@ -683,6 +638,7 @@ func (g *gen) messageDecoder(l *level) {
 		getBuf:     func() *jen.Statement { return jen.Id("d").Dot("buf") },
 		getOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		acting:     jen.Id("d").Dot("actingVersion"),
+		blockLen:   jen.Id("d").Dot("blockLength"),
 		getMethods: methods,
 		getName:    "d",
 	}

@@ -299,7 +299,7 @@ type Message1Decoder struct {
 
 func (d *Message1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 41 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -366,6 +366,9 @@ func (e *Message1Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message1Decoder) Header() MessageHeader {
+	if d.blockLength < 8 {
+		return MessageHeader{}
+	}
 	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
 }
 
@@ -376,6 +379,9 @@ func (e *Message1Encoder) Header() MessageHeader {
 
 // EDTField returns the 20-byte array EDTField in place (no copy).
 func (d *Message1Decoder) EDTField() []byte {
+	if d.blockLength < 28 {
+		return nil
+	}
 	return d.buf[8 : 8+20 : 8+20]
 }
 
@@ -406,6 +412,9 @@ func (e *Message1Encoder) SetEDTFieldString(v string) error {
 
 // ENUMField returns the required field ENUMField.
 func (d *Message1Decoder) ENUMField() ENUM {
+	if d.blockLength < 29 {
+		return ENUMNullValue
+	}
 	return ENUM(d.buf[28])
 }
 
@@ -416,6 +425,9 @@ func (e *Message1Encoder) SetENUMField(v ENUM) {
 
 // SETField returns the required field SETField.
 func (d *Message1Decoder) SETField() SET {
+	if d.blockLength < 33 {
+		return 0
+	}
 	return SET(binary.LittleEndian.Uint32(d.buf[29:]))
 }
 
@@ -426,6 +438,9 @@ func (e *Message1Encoder) SetSETField(v SET) {
 
 // Int64Field returns the required field int64Field.
 func (d *Message1Decoder) Int64Field() int64 {
+	if d.blockLength < 41 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[33:]))
 }
 
@@ -556,7 +571,7 @@ type Message1WithOffsetsDecoder struct {
 
 func (d *Message1WithOffsetsDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 144 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -623,6 +638,9 @@ func (e *Message1WithOffsetsEncoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message1WithOffsetsDecoder) Header() MessageHeader {
+	if d.blockLength < 8 {
+		return MessageHeader{}
+	}
 	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
 }
 
@@ -633,6 +651,9 @@ func (e *Message1WithOffsetsEncoder) Header() MessageHeader {
 
 // EDTField returns the 20-byte array EDTField in place (no copy).
 func (d *Message1WithOffsetsDecoder) EDTField() []byte {
+	if d.blockLength < 28 {
+		return nil
+	}
 	return d.buf[8 : 8+20 : 8+20]
 }
 
@@ -663,6 +684,9 @@ func (e *Message1WithOffsetsEncoder) SetEDTFieldString(v string) error {
 
 // ENUMField returns the required field ENUMField.
 func (d *Message1WithOffsetsDecoder) ENUMField() ENUM {
+	if d.blockLength < 33 {
+		return ENUMNullValue
+	}
 	return ENUM(d.buf[32])
 }
 
@@ -673,6 +697,9 @@ func (e *Message1WithOffsetsEncoder) SetENUMField(v ENUM) {
 
 // SETField returns the required field SETField.
 func (d *Message1WithOffsetsDecoder) SETField() SET {
+	if d.blockLength < 132 {
+		return 0
+	}
 	return SET(binary.LittleEndian.Uint32(d.buf[128:]))
 }
 
@@ -683,6 +710,9 @@ func (e *Message1WithOffsetsEncoder) SetSETField(v SET) {
 
 // Int64Field returns the required field int64Field.
 func (d *Message1WithOffsetsDecoder) Int64Field() int64 {
+	if d.blockLength < 144 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[136:]))
 }
 

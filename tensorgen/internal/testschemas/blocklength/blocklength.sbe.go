@@ -308,9 +308,6 @@ func skipMessage1Group(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 12 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -352,7 +349,7 @@ func (g *Message1GroupDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 12 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -388,6 +385,9 @@ func (g *Message1GroupDecoder) Next() bool {
 
 // F1 returns the required field F1.
 func (g *Message1GroupDecoder) F1() uint32 {
+	if g.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
 }
 
@@ -398,6 +398,9 @@ func (e *Message1GroupEncoder) SetF1(v uint32) {
 
 // F2 returns the required field F2.
 func (g *Message1GroupDecoder) F2() uint64 {
+	if g.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+4:])
 }
 
@@ -497,7 +500,7 @@ func (d *Message1Decoder) layout(buf []byte, p, actingVersion int) (int, error) 
 }
 func (d *Message1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 8 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -569,6 +572,9 @@ func (e *Message1Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message1Decoder) Header() MessageHeader {
+	if d.blockLength < 8 {
+		return MessageHeader{}
+	}
 	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
 }
 
@@ -737,9 +743,6 @@ func skipMessage2Group(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 12 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -781,7 +784,7 @@ func (g *Message2GroupDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 12 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -817,6 +820,9 @@ func (g *Message2GroupDecoder) Next() bool {
 
 // F1 returns the required field F1.
 func (g *Message2GroupDecoder) F1() uint32 {
+	if g.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
 }
 
@@ -827,6 +833,9 @@ func (e *Message2GroupEncoder) SetF1(v uint32) {
 
 // F2 returns the required field F2.
 func (g *Message2GroupDecoder) F2() uint64 {
+	if g.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+4:])
 }
 
@@ -926,7 +935,7 @@ func (d *Message2Decoder) layout(buf []byte, p, actingVersion int) (int, error) 
 }
 func (d *Message2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 8 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -998,6 +1007,9 @@ func (e *Message2Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message2Decoder) Header() MessageHeader {
+	if d.blockLength < 8 {
+		return MessageHeader{}
+	}
 	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
 }
 
@@ -1166,9 +1178,6 @@ func skipMessage3Group(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 12 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -1210,7 +1219,7 @@ func (g *Message3GroupDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 12 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -1246,6 +1255,9 @@ func (g *Message3GroupDecoder) Next() bool {
 
 // F1 returns the required field F1.
 func (g *Message3GroupDecoder) F1() uint32 {
+	if g.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
 }
 
@@ -1256,6 +1268,9 @@ func (e *Message3GroupEncoder) SetF1(v uint32) {
 
 // F2 returns the required field F2.
 func (g *Message3GroupDecoder) F2() uint64 {
+	if g.blockLength < 12 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+4:])
 }
 
@@ -1355,7 +1370,7 @@ func (d *Message3Decoder) layout(buf []byte, p, actingVersion int) (int, error) 
 }
 func (d *Message3Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 8 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1427,6 +1442,9 @@ func (e *Message3Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message3Decoder) Header() MessageHeader {
+	if d.blockLength < 8 {
+		return MessageHeader{}
+	}
 	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
 }
 
@@ -1611,7 +1629,7 @@ func (d *Message4Decoder) layout(buf []byte, p, actingVersion int) (int, error) 
 }
 func (d *Message4Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 8 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1683,6 +1701,9 @@ func (e *Message4Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message4Decoder) Header() MessageHeader {
+	if d.blockLength < 8 {
+		return MessageHeader{}
+	}
 	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
 }
 

@@ -843,9 +843,6 @@ func skipCarFuelFigures(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 6 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	var err error
 	for i := 0; i < count; i++ {
@@ -895,7 +892,7 @@ func (g *CarFuelFiguresDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 6 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -945,6 +942,9 @@ func (g *CarFuelFiguresDecoder) Next() bool {
 
 // Speed returns the required field speed.
 func (g *CarFuelFiguresDecoder) Speed() uint16 {
+	if g.blockLength < 2 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
 }
 
@@ -955,6 +955,9 @@ func (e *CarFuelFiguresEncoder) SetSpeed(v uint16) {
 
 // Mpg returns the required field mpg.
 func (g *CarFuelFiguresDecoder) Mpg() float32 {
+	if g.blockLength < 6 {
+		return float32(math.NaN())
+	}
 	return math.Float32frombits(binary.LittleEndian.Uint32(g.buf[g.offset+2:]))
 }
 
@@ -1016,9 +1019,6 @@ func skipCarPerformanceFiguresAcceleration(buf []byte, p, actingVersion int) (in
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 6 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -1060,7 +1060,7 @@ func (g *CarPerformanceFiguresAccelerationDecoder) init(buf []byte, p, actingVer
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 6 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -1096,6 +1096,9 @@ func (g *CarPerformanceFiguresAccelerationDecoder) Next() bool {
 
 // Mph returns the required field mph.
 func (g *CarPerformanceFiguresAccelerationDecoder) Mph() uint16 {
+	if g.blockLength < 2 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
 }
 
@@ -1106,6 +1109,9 @@ func (e *CarPerformanceFiguresAccelerationEncoder) SetMph(v uint16) {
 
 // Seconds returns the required field seconds.
 func (g *CarPerformanceFiguresAccelerationDecoder) Seconds() float32 {
+	if g.blockLength < 6 {
+		return float32(math.NaN())
+	}
 	return math.Float32frombits(binary.LittleEndian.Uint32(g.buf[g.offset+2:]))
 }
 
@@ -1130,9 +1136,6 @@ func skipCarPerformanceFigures(buf []byte, p, actingVersion int) (int, error) {
 	count := int(binary.LittleEndian.Uint16(buf[p+2:]))
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 1 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 4
 	var err error
@@ -1184,7 +1187,7 @@ func (g *CarPerformanceFiguresDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 1 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4
@@ -1234,6 +1237,9 @@ func (g *CarPerformanceFiguresDecoder) Next() bool {
 
 // OctaneRating returns the required field octaneRating.
 func (g *CarPerformanceFiguresDecoder) OctaneRating() uint8 {
+	if g.blockLength < 1 {
+		return 255
+	}
 	return g.buf[g.offset+0]
 }
 
@@ -1537,7 +1543,7 @@ func (d *CarDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 }
 func (d *CarDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 47 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1609,6 +1615,9 @@ func (e *CarEncoder) SBETemplateID() uint16 {
 
 // SerialNumber returns the required field serialNumber.
 func (d *CarDecoder) SerialNumber() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -1619,6 +1628,9 @@ func (e *CarEncoder) SetSerialNumber(v uint64) {
 
 // ModelYear returns the required field modelYear.
 func (d *CarDecoder) ModelYear() uint16 {
+	if d.blockLength < 10 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[8:])
 }
 
@@ -1629,6 +1641,9 @@ func (e *CarEncoder) SetModelYear(v uint16) {
 
 // Available returns the required field available.
 func (d *CarDecoder) Available() BooleanType {
+	if d.blockLength < 11 {
+		return BooleanTypeNullValue
+	}
 	return BooleanType(d.buf[10])
 }
 
@@ -1639,6 +1654,9 @@ func (e *CarEncoder) SetAvailable(v BooleanType) {
 
 // Code returns the required field code.
 func (d *CarDecoder) Code() Model {
+	if d.blockLength < 12 {
+		return ModelNullValue
+	}
 	return Model(d.buf[11])
 }
 
@@ -1649,6 +1667,9 @@ func (e *CarEncoder) SetCode(v Model) {
 
 // SomeNumbers returns a copy of the 5-element array someNumbers.
 func (d *CarDecoder) SomeNumbers() (a [5]int32) {
+	if d.blockLength < 32 {
+		return a
+	}
 	for i := range a {
 		a[i] = int32(binary.LittleEndian.Uint32(d.buf[12+4*i:]))
 	}
@@ -1664,6 +1685,9 @@ func (e *CarEncoder) SetSomeNumbers(v [5]int32) {
 
 // VehicleCode returns the 6-byte array vehicleCode in place (no copy).
 func (d *CarDecoder) VehicleCode() []byte {
+	if d.blockLength < 38 {
+		return nil
+	}
 	return d.buf[32 : 32+6 : 32+6]
 }
 
@@ -1694,6 +1718,9 @@ func (e *CarEncoder) SetVehicleCodeString(v string) error {
 
 // Extras returns the required field extras.
 func (d *CarDecoder) Extras() OptionalExtras {
+	if d.blockLength < 39 {
+		return 0
+	}
 	return OptionalExtras(d.buf[38])
 }
 
@@ -1709,6 +1736,9 @@ func (d *CarDecoder) DiscountedModel() Model {
 
 // Engine returns a view of composite Engine in place.
 func (d *CarDecoder) Engine() Engine {
+	if d.blockLength < 47 {
+		return Engine{}
+	}
 	return Engine{d.buf[39 : 39+8 : 39+8]}
 }
 

@@ -286,9 +286,6 @@ func skipTestMessage1Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 16 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 8
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -330,7 +327,7 @@ func (g *TestMessage1EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+7])
-	if g.count < 0 || g.blockLength < 16 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 8
@@ -366,6 +363,9 @@ func (g *TestMessage1EntriesDecoder) Next() bool {
 
 // TagGroup1 returns the required field TagGroup1.
 func (g *TestMessage1EntriesDecoder) TagGroup1() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -376,6 +376,9 @@ func (e *TestMessage1EntriesEncoder) SetTagGroup1(v uint64) {
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage1EntriesDecoder) TagGroup2() int64 {
+	if g.blockLength < 16 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+8:]))
 }
 
@@ -711,7 +714,7 @@ type TestMessage2Decoder struct {
 
 func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 32 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -778,6 +781,9 @@ func (e *TestMessage2Encoder) SBETemplateID() uint16 {
 
 // FieldOne returns the required field fieldOne.
 func (d *TestMessage2Decoder) FieldOne() int32 {
+	if d.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[0:]))
 }
 
@@ -788,6 +794,9 @@ func (e *TestMessage2Encoder) SetFieldOne(v int32) {
 
 // FieldTwo returns a view of composite testComposite in place.
 func (d *TestMessage2Decoder) FieldTwo() TestComposite {
+	if d.blockLength < 24 {
+		return TestComposite{}
+	}
 	return TestComposite{d.buf[8 : 8+16 : 8+16]}
 }
 
@@ -798,6 +807,9 @@ func (e *TestMessage2Encoder) FieldTwo() TestComposite {
 
 // FieldThree returns the required field fieldThree.
 func (d *TestMessage2Decoder) FieldThree() int64 {
+	if d.blockLength < 32 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[24:]))
 }
 

@@ -256,9 +256,6 @@ func skipConstantEnumsF(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 0 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 4
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -300,7 +297,7 @@ func (g *ConstantEnumsFDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(binary.LittleEndian.Uint16(buf[p+2:]))
-	if g.count < 0 || g.blockLength < 0 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 4

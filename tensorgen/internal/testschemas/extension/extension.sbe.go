@@ -490,22 +490,6 @@ type TestMessage1Decoder struct {
 	pos           [1]int
 }
 
-func testMessage1MinBlockLength(v int) int {
-	n := 4
-	if v >= 1 {
-		n = 8
-	}
-	if v >= 2 {
-		n = 12
-	}
-	if v >= 3 {
-		n = 13
-	}
-	if v >= 4 {
-		n = 14
-	}
-	return n
-}
 func (d *TestMessage1Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	if actingVersion >= 5 {
@@ -520,7 +504,7 @@ func (d *TestMessage1Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < testMessage1MinBlockLength(actingVersion) {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -592,6 +576,9 @@ func (e *TestMessage1Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field tag1.
 func (d *TestMessage1Decoder) Tag1() int32 {
+	if d.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[0:]))
 }
 
@@ -606,6 +593,9 @@ Since schema version 1; older messages read the null value.
 */
 func (d *TestMessage1Decoder) Tag2() int32 {
 	if d.actingVersion < 1 {
+		return -2147483648
+	}
+	if d.blockLength < 8 {
 		return -2147483648
 	}
 	return int32(binary.LittleEndian.Uint32(d.buf[4:]))
@@ -624,6 +614,9 @@ func (d *TestMessage1Decoder) Tag3() AComposite {
 	if d.actingVersion < 2 {
 		return AComposite{}
 	}
+	if d.blockLength < 12 {
+		return AComposite{}
+	}
 	return AComposite{d.buf[8 : 8+4 : 8+4]}
 }
 
@@ -640,6 +633,9 @@ func (d *TestMessage1Decoder) Tag4() AEnum {
 	if d.actingVersion < 3 {
 		return AEnumNullValue
 	}
+	if d.blockLength < 13 {
+		return AEnumNullValue
+	}
 	return AEnum(d.buf[12])
 }
 
@@ -654,6 +650,9 @@ Since schema version 4; older messages read the null value.
 */
 func (d *TestMessage1Decoder) Tag5() ASet {
 	if d.actingVersion < 4 {
+		return 0
+	}
+	if d.blockLength < 14 {
 		return 0
 	}
 	return ASet(d.buf[13])
@@ -828,25 +827,9 @@ type TestMessage2Decoder struct {
 	end           int
 }
 
-func testMessage2MinBlockLength(v int) int {
-	n := 22
-	if v >= 1 {
-		n = 22
-	}
-	if v >= 2 {
-		n = 22
-	}
-	if v >= 3 {
-		n = 22
-	}
-	if v >= 4 {
-		n = 22
-	}
-	return n
-}
 func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < testMessage2MinBlockLength(actingVersion) {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -913,6 +896,9 @@ func (e *TestMessage2Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field tag1.
 func (d *TestMessage2Decoder) Tag1() int32 {
+	if d.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[0:]))
 }
 
@@ -927,6 +913,9 @@ Since schema version 1; older messages read the null value.
 */
 func (d *TestMessage2Decoder) Tag3() AComposite {
 	if d.actingVersion < 1 {
+		return AComposite{}
+	}
+	if d.blockLength < 8 {
 		return AComposite{}
 	}
 	return AComposite{d.buf[4 : 4+4 : 4+4]}
@@ -945,6 +934,9 @@ func (d *TestMessage2Decoder) Tag2() int32 {
 	if d.actingVersion < 2 {
 		return -2147483648
 	}
+	if d.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
 }
 
@@ -959,6 +951,9 @@ Since schema version 3; older messages read the null value.
 */
 func (d *TestMessage2Decoder) Tag5() ASet {
 	if d.actingVersion < 3 {
+		return 0
+	}
+	if d.blockLength < 13 {
 		return 0
 	}
 	return ASet(d.buf[12])
@@ -977,6 +972,9 @@ func (d *TestMessage2Decoder) Tag4() AEnum {
 	if d.actingVersion < 4 {
 		return AEnumNullValue
 	}
+	if d.blockLength < 14 {
+		return AEnumNullValue
+	}
 	return AEnum(d.buf[13])
 }
 
@@ -987,6 +985,9 @@ func (e *TestMessage2Encoder) SetTag4(v AEnum) {
 
 // Tag6 returns the 8-byte array tag6 in place (no copy).
 func (d *TestMessage2Decoder) Tag6() []byte {
+	if d.blockLength < 22 {
+		return nil
+	}
 	return d.buf[14 : 14+8 : 14+8]
 }
 

@@ -3159,13 +3159,6 @@ const (
 	ChannelReset4BlockLength = 9
 )
 
-func channelReset4NoMDEntriesMinBlockLength(v int) int {
-	n := 0
-	if v >= 3 {
-		n = 2
-	}
-	return n
-}
 func skipChannelReset4NoMDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
 		return 0, sbe.ErrShortBuffer
@@ -3174,9 +3167,6 @@ func skipChannelReset4NoMDEntries(buf []byte, p, actingVersion int) (int, error)
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < channelReset4NoMDEntriesMinBlockLength(actingVersion) {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -3222,7 +3212,7 @@ func (g *ChannelReset4NoMDEntriesDecoder) init(buf []byte, p, actingVersion int)
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < channelReset4NoMDEntriesMinBlockLength(actingVersion) {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -3280,6 +3270,9 @@ Since schema version 3; older messages read the null value.
 */
 func (g *ChannelReset4NoMDEntriesDecoder) ApplID() int16 {
 	if g.actingVersion < 3 {
+		return -32768
+	}
+	if g.blockLength < 2 {
 		return -32768
 	}
 	return int16(binary.LittleEndian.Uint16(g.buf[g.offset+0:]))
@@ -3385,7 +3378,7 @@ func (d *ChannelReset4Decoder) layout(buf []byte, p, actingVersion int) (int, er
 }
 func (d *ChannelReset4Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -3460,6 +3453,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *ChannelReset4Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -3473,6 +3469,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *ChannelReset4Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -3831,7 +3830,7 @@ type AdminLogin15Decoder struct {
 
 func (d *AdminLogin15Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 1 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -3901,6 +3900,9 @@ HeartBtInt: Heartbeat interval (seconds)
 HeartBtInt returns the required field HeartBtInt.
 */
 func (d *AdminLogin15Decoder) HeartBtInt() int8 {
+	if d.blockLength < 1 {
+		return -128
+	}
 	return int8(d.buf[0])
 }
 
@@ -4025,7 +4027,7 @@ type AdminLogout16Decoder struct {
 
 func (d *AdminLogout16Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 180 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -4095,6 +4097,9 @@ Text: Free format text string. May include logout confirmation or reason for log
 Text returns the 180-byte array Text in place (no copy).
 */
 func (d *AdminLogout16Decoder) Text() []byte {
+	if d.blockLength < 180 {
+		return nil
+	}
 	return d.buf[0 : 0+180 : 0+180]
 }
 
@@ -4230,9 +4235,6 @@ func skipMDInstrumentDefinitionFuture27NoEvents(buf []byte, p, actingVersion int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 9 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -4277,7 +4279,7 @@ func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) init(buf []byte, p, acti
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 9 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -4316,6 +4318,9 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) EventType() EventType {
+	if g.blockLength < 1 {
+		return EventTypeNullValue
+	}
 	return EventType(g.buf[g.offset+0])
 }
 
@@ -4329,6 +4334,9 @@ EventTime: Date and Time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) EventTime() uint64 {
+	if g.blockLength < 9 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
 }
 
@@ -4353,9 +4361,6 @@ func skipMDInstrumentDefinitionFuture27NoMDFeedTypes(buf []byte, p, actingVersio
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -4401,7 +4406,7 @@ func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) init(buf []byte, p,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -4440,6 +4445,9 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) MDFeedType() []byte {
+	if g.blockLength < 3 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
 }
 
@@ -4473,6 +4481,9 @@ MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) MarketDepth() int8 {
+	if g.blockLength < 4 {
+		return -128
+	}
 	return int8(g.buf[g.offset+3])
 }
 
@@ -4497,9 +4508,6 @@ func skipMDInstrumentDefinitionFuture27NoInstAttrib(buf []byte, p, actingVersion
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -4545,7 +4553,7 @@ func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -4592,6 +4600,9 @@ InstAttribValue: Bitmap field of 32 Boolean type instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) InstAttribValue() InstAttribValue {
+	if g.blockLength < 4 {
+		return 0
+	}
 	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -4616,9 +4627,6 @@ func skipMDInstrumentDefinitionFuture27NoLotTypeRules(buf []byte, p, actingVersi
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 5 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -4664,7 +4672,7 @@ func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) init(buf []byte, p
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 5 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -4703,6 +4711,9 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) LotType() int8 {
+	if g.blockLength < 1 {
+		return -128
+	}
 	return int8(g.buf[g.offset+0])
 }
 
@@ -4716,6 +4727,9 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
+	if g.blockLength < 5 {
+		return DecimalQty{}
+	}
 	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
 }
 
@@ -4979,16 +4993,6 @@ type MDInstrumentDefinitionFuture27Decoder struct {
 	noLotTypeRulesG MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder
 }
 
-func mDInstrumentDefinitionFuture27MinBlockLength(v int) int {
-	n := 213
-	if v >= 3 {
-		n = 214
-	}
-	if v >= 6 {
-		n = 216
-	}
-	return n
-}
 func (d *MDInstrumentDefinitionFuture27Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -5014,7 +5018,7 @@ func (d *MDInstrumentDefinitionFuture27Decoder) wrap(buf []byte, headerLength, b
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < mDInstrumentDefinitionFuture27MinBlockLength(actingVersion) {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -5089,6 +5093,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 1 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[0])
 }
 
@@ -5102,6 +5109,9 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TotNumReports() uint32 {
+	if d.blockLength < 5 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[1:])
 }
 
@@ -5127,6 +5137,9 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityUpdateAction() SecurityUpdateAction {
+	if d.blockLength < 6 {
+		return SecurityUpdateActionNullValue
+	}
 	return SecurityUpdateAction(d.buf[5])
 }
 
@@ -5140,6 +5153,9 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) LastUpdateTime() uint64 {
+	if d.blockLength < 14 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[6:])
 }
 
@@ -5153,6 +5169,9 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. In Secu
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 15 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[14])
 }
 
@@ -5166,6 +5185,9 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ApplID() int16 {
+	if d.blockLength < 17 {
+		return -32768
+	}
 	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
 }
 
@@ -5179,6 +5201,9 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MarketSegmentID() uint8 {
+	if d.blockLength < 18 {
+		return 255
+	}
 	return d.buf[17]
 }
 
@@ -5192,6 +5217,9 @@ UnderlyingProduct: Product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnderlyingProduct() uint8 {
+	if d.blockLength < 19 {
+		return 255
+	}
 	return d.buf[18]
 }
 
@@ -5205,6 +5233,9 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityExchange() []byte {
+	if d.blockLength < 23 {
+		return nil
+	}
 	return d.buf[19 : 19+4 : 19+4]
 }
 
@@ -5238,6 +5269,9 @@ SecurityGroup: Security Group Code.
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityGroup() []byte {
+	if d.blockLength < 29 {
+		return nil
+	}
 	return d.buf[23 : 23+6 : 23+6]
 }
 
@@ -5271,6 +5305,9 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Asset() []byte {
+	if d.blockLength < 35 {
+		return nil
+	}
 	return d.buf[29 : 29+6 : 29+6]
 }
 
@@ -5304,6 +5341,9 @@ Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Symbol() []byte {
+	if d.blockLength < 55 {
+		return nil
+	}
 	return d.buf[35 : 35+20 : 35+20]
 }
 
@@ -5337,6 +5377,9 @@ SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityID() int32 {
+	if d.blockLength < 59 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
 }
 
@@ -5358,6 +5401,9 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityType() []byte {
+	if d.blockLength < 65 {
+		return nil
+	}
 	return d.buf[59 : 59+6 : 59+6]
 }
 
@@ -5391,6 +5437,9 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) CFICode() []byte {
+	if d.blockLength < 71 {
+		return nil
+	}
 	return d.buf[65 : 65+6 : 65+6]
 }
 
@@ -5424,6 +5473,9 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaturityMonthYear() MaturityMonthYear {
+	if d.blockLength < 76 {
+		return MaturityMonthYear{}
+	}
 	return MaturityMonthYear{d.buf[71 : 71+5 : 71+5]}
 }
 
@@ -5437,6 +5489,9 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Currency() []byte {
+	if d.blockLength < 79 {
+		return nil
+	}
 	return d.buf[76 : 76+3 : 76+3]
 }
 
@@ -5470,6 +5525,9 @@ SettlCurrency: Identifies currency used for settlement, if different from tradin
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SettlCurrency() []byte {
+	if d.blockLength < 82 {
+		return nil
+	}
 	return d.buf[79 : 79+3 : 79+3]
 }
 
@@ -5503,6 +5561,9 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MatchAlgorithm() byte {
+	if d.blockLength < 83 {
+		return 0
+	}
 	return d.buf[82]
 }
 
@@ -5516,6 +5577,9 @@ MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinTradeVol() uint32 {
+	if d.blockLength < 87 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[83:])
 }
 
@@ -5529,6 +5593,9 @@ MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaxTradeVol() uint32 {
+	if d.blockLength < 91 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[87:])
 }
 
@@ -5542,6 +5609,9 @@ MinPriceIncrement: Minimum constant tick for the instrument, sent only if instru
 MinPriceIncrement returns a view of composite PRICE in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinPriceIncrement() PRICE {
+	if d.blockLength < 99 {
+		return PRICE{}
+	}
 	return PRICE{d.buf[91 : 91+8 : 91+8]}
 }
 
@@ -5555,6 +5625,9 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite FLOAT in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DisplayFactor() FLOAT {
+	if d.blockLength < 107 {
+		return FLOAT{}
+	}
 	return FLOAT{d.buf[99 : 99+8 : 99+8]}
 }
 
@@ -5568,6 +5641,9 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MainFraction() uint8 {
+	if d.blockLength < 108 {
+		return 255
+	}
 	return d.buf[107]
 }
 
@@ -5593,6 +5669,9 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SubFraction() uint8 {
+	if d.blockLength < 109 {
+		return 255
+	}
 	return d.buf[108]
 }
 
@@ -5618,6 +5697,9 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) PriceDisplayFormat() uint8 {
+	if d.blockLength < 110 {
+		return 255
+	}
 	return d.buf[109]
 }
 
@@ -5643,6 +5725,9 @@ UnitOfMeasure: Unit of measure for the products' original contract size. This wi
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnitOfMeasure() []byte {
+	if d.blockLength < 140 {
+		return nil
+	}
 	return d.buf[110 : 110+30 : 110+30]
 }
 
@@ -5676,6 +5761,9 @@ UnitOfMeasureQty: This field contains the contract size for each instrument. Use
 UnitOfMeasureQty returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnitOfMeasureQty() PRICENULL {
+	if d.blockLength < 148 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[140 : 140+8 : 140+8]}
 }
 
@@ -5689,6 +5777,9 @@ TradingReferencePrice: Reference price for prelisted instruments or the last cal
 TradingReferencePrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TradingReferencePrice() PRICENULL {
+	if d.blockLength < 156 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[148 : 148+8 : 148+8]}
 }
 
@@ -5702,6 +5793,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SettlPriceType() SettlPriceType {
+	if d.blockLength < 157 {
+		return 0
+	}
 	return SettlPriceType(d.buf[156])
 }
 
@@ -5715,6 +5809,9 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) OpenInterestQty() int32 {
+	if d.blockLength < 161 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[157:]))
 }
 
@@ -5740,6 +5837,9 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ClearedVolume() int32 {
+	if d.blockLength < 165 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[161:]))
 }
 
@@ -5765,6 +5865,9 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) HighLimitPrice() PRICENULL {
+	if d.blockLength < 173 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[165 : 165+8 : 165+8]}
 }
 
@@ -5778,6 +5881,9 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) LowLimitPrice() PRICENULL {
+	if d.blockLength < 181 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[173 : 173+8 : 173+8]}
 }
 
@@ -5791,6 +5897,9 @@ MaxPriceVariation: Differential value for price banding.
 MaxPriceVariation returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaxPriceVariation() PRICENULL {
+	if d.blockLength < 189 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[181 : 181+8 : 181+8]}
 }
 
@@ -5804,6 +5913,9 @@ DecayQuantity: Indicates the quantity that a contract will decay daily by once t
 DecayQuantity returns the optional field DecayQuantity.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DecayQuantity() int32 {
+	if d.blockLength < 193 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[189:]))
 }
 
@@ -5829,6 +5941,9 @@ DecayStartDate: Indicates the date at which a decaying contract will begin to de
 DecayStartDate returns the optional field DecayStartDate.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DecayStartDate() uint16 {
+	if d.blockLength < 195 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[193:])
 }
 
@@ -5854,6 +5969,9 @@ OriginalContractSize: Fixed contract value assigned to each product
 OriginalContractSize returns the optional field OriginalContractSize.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) OriginalContractSize() int32 {
+	if d.blockLength < 199 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[195:]))
 }
 
@@ -5879,6 +5997,9 @@ ContractMultiplier: Number of deliverable units per instrument, e.g., peak days 
 ContractMultiplier returns the optional field ContractMultiplier.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ContractMultiplier() int32 {
+	if d.blockLength < 203 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[199:]))
 }
 
@@ -5904,6 +6025,9 @@ ContractMultiplierUnit: Indicates the type of multiplier being applied to the pr
 ContractMultiplierUnit returns the optional field ContractMultiplierUnit.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ContractMultiplierUnit() int8 {
+	if d.blockLength < 204 {
+		return 127
+	}
 	return int8(d.buf[203])
 }
 
@@ -5929,6 +6053,9 @@ FlowScheduleType: The schedule according to which the electricity is delivered i
 FlowScheduleType returns the optional field FlowScheduleType.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) FlowScheduleType() int8 {
+	if d.blockLength < 205 {
+		return 127
+	}
 	return int8(d.buf[204])
 }
 
@@ -5954,6 +6081,9 @@ MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuat
 MinPriceIncrementAmount returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinPriceIncrementAmount() PRICENULL {
+	if d.blockLength < 213 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[205 : 205+8 : 205+8]}
 }
 
@@ -5971,6 +6101,9 @@ func (d *MDInstrumentDefinitionFuture27Decoder) UserDefinedInstrument() byte {
 	if d.actingVersion < 3 {
 		return 0
 	}
+	if d.blockLength < 214 {
+		return 0
+	}
 	return d.buf[213]
 }
 
@@ -5986,6 +6119,9 @@ Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TradingReferenceDate() uint16 {
 	if d.actingVersion < 6 {
+		return 65535
+	}
+	if d.blockLength < 216 {
 		return 65535
 	}
 	return binary.LittleEndian.Uint16(d.buf[214:])
@@ -6457,9 +6593,6 @@ func skipMDInstrumentDefinitionSpread29NoEvents(buf []byte, p, actingVersion int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 9 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -6504,7 +6637,7 @@ func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) init(buf []byte, p, acti
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 9 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -6543,6 +6676,9 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) EventType() EventType {
+	if g.blockLength < 1 {
+		return EventTypeNullValue
+	}
 	return EventType(g.buf[g.offset+0])
 }
 
@@ -6556,6 +6692,9 @@ EventTime: Date and time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) EventTime() uint64 {
+	if g.blockLength < 9 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
 }
 
@@ -6580,9 +6719,6 @@ func skipMDInstrumentDefinitionSpread29NoMDFeedTypes(buf []byte, p, actingVersio
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -6628,7 +6764,7 @@ func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) init(buf []byte, p,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -6667,6 +6803,9 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) MDFeedType() []byte {
+	if g.blockLength < 3 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
 }
 
@@ -6700,6 +6839,9 @@ MarketDepth: Identifies the depth of book
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) MarketDepth() int8 {
+	if g.blockLength < 4 {
+		return -128
+	}
 	return int8(g.buf[g.offset+3])
 }
 
@@ -6724,9 +6866,6 @@ func skipMDInstrumentDefinitionSpread29NoInstAttrib(buf []byte, p, actingVersion
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -6772,7 +6911,7 @@ func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -6819,6 +6958,9 @@ InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) InstAttribValue() InstAttribValue {
+	if g.blockLength < 4 {
+		return 0
+	}
 	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -6843,9 +6985,6 @@ func skipMDInstrumentDefinitionSpread29NoLotTypeRules(buf []byte, p, actingVersi
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 5 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -6891,7 +7030,7 @@ func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) init(buf []byte, p
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 5 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -6930,6 +7069,9 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) LotType() int8 {
+	if g.blockLength < 1 {
+		return -128
+	}
 	return int8(g.buf[g.offset+0])
 }
 
@@ -6943,6 +7085,9 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
+	if g.blockLength < 5 {
+		return DecimalQty{}
+	}
 	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
 }
 
@@ -6967,9 +7112,6 @@ func skipMDInstrumentDefinitionSpread29NoLegs(buf []byte, p, actingVersion int) 
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 18 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -7015,7 +7157,7 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) init(buf []byte, p, acting
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 18 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -7054,6 +7196,9 @@ LegSecurityID: Leg Security ID
 LegSecurityID returns the required field LegSecurityID.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegSecurityID() int32 {
+	if g.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -7075,6 +7220,9 @@ LegSide: Leg side
 LegSide returns the required field LegSide.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegSide() LegSide {
+	if g.blockLength < 5 {
+		return LegSideNullValue
+	}
 	return LegSide(g.buf[g.offset+4])
 }
 
@@ -7088,6 +7236,9 @@ LegRatioQty: Leg ratio of quantity for this individual leg relative to the entir
 LegRatioQty returns the required field LegRatioQty.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegRatioQty() int8 {
+	if g.blockLength < 6 {
+		return -128
+	}
 	return int8(g.buf[g.offset+5])
 }
 
@@ -7101,6 +7252,9 @@ LegPrice: Price for the future leg of a UDS Covered instrument
 LegPrice returns a view of composite PRICENULL in place.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegPrice() PRICENULL {
+	if g.blockLength < 14 {
+		return PRICENULL{}
+	}
 	return PRICENULL{g.buf[g.offset+6 : g.offset+6+8 : g.offset+6+8]}
 }
 
@@ -7114,6 +7268,9 @@ LegOptionDelta: Delta used to calculate the quantity of futures used to cover th
 LegOptionDelta returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegOptionDelta() DecimalQty {
+	if g.blockLength < 18 {
+		return DecimalQty{}
+	}
 	return DecimalQty{g.buf[g.offset+14 : g.offset+14+4 : g.offset+14+4]}
 }
 
@@ -7442,13 +7599,6 @@ type MDInstrumentDefinitionSpread29Decoder struct {
 	noLegsG         MDInstrumentDefinitionSpread29NoLegsDecoder
 }
 
-func mDInstrumentDefinitionSpread29MinBlockLength(v int) int {
-	n := 193
-	if v >= 6 {
-		n = 195
-	}
-	return n
-}
 func (d *MDInstrumentDefinitionSpread29Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -7478,7 +7628,7 @@ func (d *MDInstrumentDefinitionSpread29Decoder) wrap(buf []byte, headerLength, b
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < mDInstrumentDefinitionSpread29MinBlockLength(actingVersion) {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -7553,6 +7703,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 1 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[0])
 }
 
@@ -7566,6 +7719,9 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TotNumReports() uint32 {
+	if d.blockLength < 5 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[1:])
 }
 
@@ -7591,6 +7747,9 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityUpdateAction() SecurityUpdateAction {
+	if d.blockLength < 6 {
+		return SecurityUpdateActionNullValue
+	}
 	return SecurityUpdateAction(d.buf[5])
 }
 
@@ -7604,6 +7763,9 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) LastUpdateTime() uint64 {
+	if d.blockLength < 14 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[6:])
 }
 
@@ -7617,6 +7779,9 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. The dat
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 15 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[14])
 }
 
@@ -7630,6 +7795,9 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) ApplID() int16 {
+	if d.blockLength < 17 {
+		return -32768
+	}
 	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
 }
 
@@ -7643,6 +7811,9 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MarketSegmentID() uint8 {
+	if d.blockLength < 18 {
+		return 255
+	}
 	return d.buf[17]
 }
 
@@ -7656,6 +7827,9 @@ UnderlyingProduct: Product complex
 UnderlyingProduct returns the optional field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UnderlyingProduct() uint8 {
+	if d.blockLength < 19 {
+		return 255
+	}
 	return d.buf[18]
 }
 
@@ -7681,6 +7855,9 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityExchange() []byte {
+	if d.blockLength < 23 {
+		return nil
+	}
 	return d.buf[19 : 19+4 : 19+4]
 }
 
@@ -7714,6 +7891,9 @@ SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityGroup() []byte {
+	if d.blockLength < 29 {
+		return nil
+	}
 	return d.buf[23 : 23+6 : 23+6]
 }
 
@@ -7747,6 +7927,9 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Asset() []byte {
+	if d.blockLength < 35 {
+		return nil
+	}
 	return d.buf[29 : 29+6 : 29+6]
 }
 
@@ -7780,6 +7963,9 @@ Symbol: Instrument Name or Symbol. Previously used as Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Symbol() []byte {
+	if d.blockLength < 55 {
+		return nil
+	}
 	return d.buf[35 : 35+20 : 35+20]
 }
 
@@ -7813,6 +7999,9 @@ SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityID() int32 {
+	if d.blockLength < 59 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
 }
 
@@ -7834,6 +8023,9 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityType() []byte {
+	if d.blockLength < 65 {
+		return nil
+	}
 	return d.buf[59 : 59+6 : 59+6]
 }
 
@@ -7867,6 +8059,9 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) CFICode() []byte {
+	if d.blockLength < 71 {
+		return nil
+	}
 	return d.buf[65 : 65+6 : 65+6]
 }
 
@@ -7900,6 +8095,9 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaturityMonthYear() MaturityMonthYear {
+	if d.blockLength < 76 {
+		return MaturityMonthYear{}
+	}
 	return MaturityMonthYear{d.buf[71 : 71+5 : 71+5]}
 }
 
@@ -7913,6 +8111,9 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Currency() []byte {
+	if d.blockLength < 79 {
+		return nil
+	}
 	return d.buf[76 : 76+3 : 76+3]
 }
 
@@ -7946,6 +8147,9 @@ SecuritySubType: Strategy type
 SecuritySubType returns the 5-byte array SecuritySubType in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecuritySubType() []byte {
+	if d.blockLength < 84 {
+		return nil
+	}
 	return d.buf[79 : 79+5 : 79+5]
 }
 
@@ -7979,6 +8183,9 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UserDefinedInstrument() byte {
+	if d.blockLength < 85 {
+		return 0
+	}
 	return d.buf[84]
 }
 
@@ -7992,6 +8199,9 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MatchAlgorithm() byte {
+	if d.blockLength < 86 {
+		return 0
+	}
 	return d.buf[85]
 }
 
@@ -8005,6 +8215,9 @@ MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MinTradeVol() uint32 {
+	if d.blockLength < 90 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[86:])
 }
 
@@ -8018,6 +8231,9 @@ MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaxTradeVol() uint32 {
+	if d.blockLength < 94 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[90:])
 }
 
@@ -8031,6 +8247,9 @@ MinPriceIncrement: Minimum constant tick for the instrument, sent only if instru
 MinPriceIncrement returns a view of composite PRICE in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MinPriceIncrement() PRICE {
+	if d.blockLength < 102 {
+		return PRICE{}
+	}
 	return PRICE{d.buf[94 : 94+8 : 94+8]}
 }
 
@@ -8044,6 +8263,9 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite FLOAT in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) DisplayFactor() FLOAT {
+	if d.blockLength < 110 {
+		return FLOAT{}
+	}
 	return FLOAT{d.buf[102 : 102+8 : 102+8]}
 }
 
@@ -8057,6 +8279,9 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) PriceDisplayFormat() uint8 {
+	if d.blockLength < 111 {
+		return 255
+	}
 	return d.buf[110]
 }
 
@@ -8082,6 +8307,9 @@ PriceRatio: Used for price calculation in spread and leg pricing
 PriceRatio returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) PriceRatio() PRICENULL {
+	if d.blockLength < 119 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[111 : 111+8 : 111+8]}
 }
 
@@ -8095,6 +8323,9 @@ TickRule: Tick Rule
 TickRule returns the optional field TickRule.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TickRule() int8 {
+	if d.blockLength < 120 {
+		return 127
+	}
 	return int8(d.buf[119])
 }
 
@@ -8120,6 +8351,9 @@ UnitOfMeasure: Unit of measure for the products' original contract size
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UnitOfMeasure() []byte {
+	if d.blockLength < 150 {
+		return nil
+	}
 	return d.buf[120 : 120+30 : 120+30]
 }
 
@@ -8153,6 +8387,9 @@ TradingReferencePrice: Reference price - the most recently available Settlement 
 TradingReferencePrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TradingReferencePrice() PRICENULL {
+	if d.blockLength < 158 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[150 : 150+8 : 150+8]}
 }
 
@@ -8166,6 +8403,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SettlPriceType() SettlPriceType {
+	if d.blockLength < 159 {
+		return 0
+	}
 	return SettlPriceType(d.buf[158])
 }
 
@@ -8179,6 +8419,9 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) OpenInterestQty() int32 {
+	if d.blockLength < 163 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[159:]))
 }
 
@@ -8204,6 +8447,9 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) ClearedVolume() int32 {
+	if d.blockLength < 167 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[163:]))
 }
 
@@ -8229,6 +8475,9 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) HighLimitPrice() PRICENULL {
+	if d.blockLength < 175 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[167 : 167+8 : 167+8]}
 }
 
@@ -8242,6 +8491,9 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) LowLimitPrice() PRICENULL {
+	if d.blockLength < 183 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[175 : 175+8 : 175+8]}
 }
 
@@ -8255,6 +8507,9 @@ MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaxPriceVariation() PRICENULL {
+	if d.blockLength < 191 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[183 : 183+8 : 183+8]}
 }
 
@@ -8268,6 +8523,9 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MainFraction() uint8 {
+	if d.blockLength < 192 {
+		return 255
+	}
 	return d.buf[191]
 }
 
@@ -8293,6 +8551,9 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SubFraction() uint8 {
+	if d.blockLength < 193 {
+		return 255
+	}
 	return d.buf[192]
 }
 
@@ -8320,6 +8581,9 @@ Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TradingReferenceDate() uint16 {
 	if d.actingVersion < 6 {
+		return 65535
+	}
+	if d.blockLength < 195 {
 		return 65535
 	}
 	return binary.LittleEndian.Uint16(d.buf[193:])
@@ -8817,7 +9081,7 @@ func (d *SecurityStatus30Decoder) wrap(buf []byte, headerLength, blockLength, ac
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 30 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -8887,6 +9151,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *SecurityStatus30Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -8900,6 +9167,9 @@ SecurityGroup: Security Group
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *SecurityStatus30Decoder) SecurityGroup() []byte {
+	if d.blockLength < 14 {
+		return nil
+	}
 	return d.buf[8 : 8+6 : 8+6]
 }
 
@@ -8933,6 +9203,9 @@ Asset: Product Code within Security Group specified
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *SecurityStatus30Decoder) Asset() []byte {
+	if d.blockLength < 20 {
+		return nil
+	}
 	return d.buf[14 : 14+6 : 14+6]
 }
 
@@ -8966,6 +9239,9 @@ SecurityID: If this tag is present, 35=f message is sent for the instrument
 SecurityID returns the optional field SecurityID.
 */
 func (d *SecurityStatus30Decoder) SecurityID() int32 {
+	if d.blockLength < 24 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[20:]))
 }
 
@@ -8991,6 +9267,9 @@ TradeDate: Trade Session Date
 TradeDate returns the optional field TradeDate.
 */
 func (d *SecurityStatus30Decoder) TradeDate() uint16 {
+	if d.blockLength < 26 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[24:])
 }
 
@@ -9016,6 +9295,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *SecurityStatus30Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 27 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[26])
 }
 
@@ -9029,6 +9311,9 @@ SecurityTradingStatus: Identifies the trading status applicable to the instrumen
 SecurityTradingStatus returns the required field SecurityTradingStatus.
 */
 func (d *SecurityStatus30Decoder) SecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 28 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[27])
 }
 
@@ -9042,6 +9327,9 @@ HaltReason: Identifies the reason for the status change
 HaltReason returns the required field HaltReason.
 */
 func (d *SecurityStatus30Decoder) HaltReason() HaltReason {
+	if d.blockLength < 29 {
+		return HaltReasonNullValue
+	}
 	return HaltReason(d.buf[28])
 }
 
@@ -9055,6 +9343,9 @@ SecurityTradingEvent: Identifies an additional event or a rule related to the st
 SecurityTradingEvent returns the required field SecurityTradingEvent.
 */
 func (d *SecurityStatus30Decoder) SecurityTradingEvent() SecurityTradingEvent {
+	if d.blockLength < 30 {
+		return SecurityTradingEventNullValue
+	}
 	return SecurityTradingEvent(d.buf[29])
 }
 
@@ -9196,9 +9487,6 @@ func skipMDIncrementalRefreshBook32NoMDEntries(buf []byte, p, actingVersion int)
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 27 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -9243,7 +9531,7 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) init(buf []byte, p, actin
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 27 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -9282,6 +9570,9 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntryPx() PRICENULL {
+	if g.blockLength < 8 {
+		return PRICENULL{}
+	}
 	return PRICENULL{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -9295,6 +9586,9 @@ MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 12 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -9320,6 +9614,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 16 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
 }
 
@@ -9333,6 +9630,9 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
 }
 
@@ -9346,6 +9646,9 @@ NumberOfOrders: In Book entry - aggregate number of orders at given price level
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) NumberOfOrders() int32 {
+	if g.blockLength < 24 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
 }
 
@@ -9371,6 +9674,9 @@ MDPriceLevel: Aggregate book level
 MDPriceLevel returns the required field MDPriceLevel.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDPriceLevel() uint8 {
+	if g.blockLength < 25 {
+		return 255
+	}
 	return g.buf[g.offset+24]
 }
 
@@ -9384,6 +9690,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 26 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+25])
 }
 
@@ -9397,6 +9706,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
+	if g.blockLength < 27 {
+		return MDEntryTypeBookNullValue
+	}
 	return MDEntryTypeBook(g.buf[g.offset+26])
 }
 
@@ -9442,9 +9754,6 @@ func skipMDIncrementalRefreshBook32NoOrderIDEntries(buf []byte, p, actingVersion
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 22 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 8
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -9489,7 +9798,7 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+7])
-	if g.count < 0 || g.blockLength < 22 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 8
@@ -9528,6 +9837,9 @@ OrderID: Unique Order ID
 OrderID returns the required field OrderID.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) OrderID() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -9541,6 +9853,9 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) MDOrderPriority() uint64 {
+	if g.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
 }
 
@@ -9566,6 +9881,9 @@ MDDisplayQty: Visible qty of order
 MDDisplayQty returns the optional field MDDisplayQty.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) MDDisplayQty() int32 {
+	if g.blockLength < 20 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+16:]))
 }
 
@@ -9591,6 +9909,9 @@ ReferenceID: Reference to corresponding Price and Security ID, sequence of MD en
 ReferenceID returns the optional field ReferenceID.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) ReferenceID() uint8 {
+	if g.blockLength < 21 {
+		return 255
+	}
 	return g.buf[g.offset+20]
 }
 
@@ -9616,6 +9937,9 @@ OrderUpdateAction: Order book update action to be applied to the order reference
 OrderUpdateAction returns the required field OrderUpdateAction.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) OrderUpdateAction() OrderUpdateAction {
+	if g.blockLength < 22 {
+		return OrderUpdateActionNullValue
+	}
 	return OrderUpdateAction(g.buf[g.offset+21])
 }
 
@@ -9809,7 +10133,7 @@ func (d *MDIncrementalRefreshBook32Decoder) wrap(buf []byte, headerLength, block
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -9884,6 +10208,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshBook32Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -9897,6 +10224,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshBook32Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -10114,9 +10444,6 @@ func skipMDIncrementalRefreshDailyStatistics33NoMDEntries(buf []byte, p, actingV
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 25 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -10161,7 +10488,7 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) init(buf []byt
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 25 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -10200,6 +10527,9 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntryPx() PRICENULL {
+	if g.blockLength < 8 {
+		return PRICENULL{}
+	}
 	return PRICENULL{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -10213,6 +10543,9 @@ MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 12 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -10238,6 +10571,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 16 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
 }
 
@@ -10251,6 +10587,9 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
 }
 
@@ -10264,6 +10603,9 @@ TradingReferenceDate: Indicates trade session date corresponding to a statistic 
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) TradingReferenceDate() uint16 {
+	if g.blockLength < 22 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+20:])
 }
 
@@ -10289,6 +10631,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
+	if g.blockLength < 23 {
+		return 0
+	}
 	return SettlPriceType(g.buf[g.offset+22])
 }
 
@@ -10302,6 +10647,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 24 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+23])
 }
 
@@ -10315,6 +10663,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntryType() MDEntryTypeDailyStatistics {
+	if g.blockLength < 25 {
+		return MDEntryTypeDailyStatisticsNullValue
+	}
 	return MDEntryTypeDailyStatistics(g.buf[g.offset+24])
 }
 
@@ -10442,7 +10793,7 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) wrap(buf []byte, headerLe
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -10517,6 +10868,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -10530,6 +10884,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -10701,9 +11058,6 @@ func skipMDIncrementalRefreshLimitsBanding34NoMDEntries(buf []byte, p, actingVer
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 32 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -10748,7 +11102,7 @@ func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) init(buf []byte,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 32 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -10787,6 +11141,9 @@ HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) HighLimitPrice() PRICENULL {
+	if g.blockLength < 8 {
+		return PRICENULL{}
+	}
 	return PRICENULL{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -10800,6 +11157,9 @@ LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) LowLimitPrice() PRICENULL {
+	if g.blockLength < 16 {
+		return PRICENULL{}
+	}
 	return PRICENULL{g.buf[g.offset+8 : g.offset+8+8 : g.offset+8+8]}
 }
 
@@ -10813,6 +11173,9 @@ MaxPriceVariation: Differential static value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) MaxPriceVariation() PRICENULL {
+	if g.blockLength < 24 {
+		return PRICENULL{}
+	}
 	return PRICENULL{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
 }
 
@@ -10826,6 +11189,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 28 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
 }
 
@@ -10839,6 +11205,9 @@ RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 32 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+28:])
 }
 
@@ -10970,7 +11339,7 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) wrap(buf []byte, headerLeng
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -11045,6 +11414,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -11058,6 +11430,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -11220,13 +11595,6 @@ const (
 	MDIncrementalRefreshSessionStatistics35BlockLength = 11
 )
 
-func mDIncrementalRefreshSessionStatistics35NoMDEntriesMinBlockLength(v int) int {
-	n := 19
-	if v >= 8 {
-		n = 23
-	}
-	return n
-}
 func skipMDIncrementalRefreshSessionStatistics35NoMDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
 		return 0, sbe.ErrShortBuffer
@@ -11235,9 +11603,6 @@ func skipMDIncrementalRefreshSessionStatistics35NoMDEntries(buf []byte, p, actin
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < mDIncrementalRefreshSessionStatistics35NoMDEntriesMinBlockLength(actingVersion) {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -11283,7 +11648,7 @@ func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) init(buf []b
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < mDIncrementalRefreshSessionStatistics35NoMDEntriesMinBlockLength(actingVersion) {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -11322,6 +11687,9 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICE in place.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntryPx() PRICE {
+	if g.blockLength < 8 {
+		return PRICE{}
+	}
 	return PRICE{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -11335,6 +11703,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -11348,6 +11719,9 @@ RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+12:])
 }
 
@@ -11361,6 +11735,9 @@ OpenCloseSettlFlag: Flag describing IOP and Open Price entries
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
+	if g.blockLength < 17 {
+		return OpenCloseSettlFlagNullValue
+	}
 	return OpenCloseSettlFlag(g.buf[g.offset+16])
 }
 
@@ -11374,6 +11751,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 18 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+17])
 }
 
@@ -11387,6 +11767,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntryType() MDEntryTypeStatistics {
+	if g.blockLength < 19 {
+		return MDEntryTypeStatisticsNullValue
+	}
 	return MDEntryTypeStatistics(g.buf[g.offset+18])
 }
 
@@ -11402,6 +11785,9 @@ Since schema version 8; older messages read the null value.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntrySize() int32 {
 	if g.actingVersion < 8 {
+		return 2147483647
+	}
+	if g.blockLength < 23 {
 		return 2147483647
 	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+19:]))
@@ -11536,7 +11922,7 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) wrap(buf []byte, header
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -11611,6 +11997,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -11624,6 +12013,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -11795,9 +12187,6 @@ func skipMDIncrementalRefreshVolume37NoMDEntries(buf []byte, p, actingVersion in
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 13 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -11842,7 +12231,7 @@ func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) init(buf []byte, p, act
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 13 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -11881,6 +12270,9 @@ MDEntrySize: Cumulative traded volume
 MDEntrySize returns the required field MDEntrySize.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -11894,6 +12286,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 8 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+4:]))
 }
 
@@ -11907,6 +12302,9 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 12 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+8:])
 }
 
@@ -11920,6 +12318,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 13 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+12])
 }
 
@@ -12039,7 +12440,7 @@ func (d *MDIncrementalRefreshVolume37Decoder) wrap(buf []byte, headerLength, blo
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -12114,6 +12515,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshVolume37Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -12127,6 +12531,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshVolume37Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -12298,9 +12705,6 @@ func skipSnapshotFullRefresh38NoMDEntries(buf []byte, p, actingVersion int) (int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 22 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -12345,7 +12749,7 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) init(buf []byte, p, actingVers
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 22 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -12384,6 +12788,9 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntryPx() PRICENULL {
+	if g.blockLength < 8 {
+		return PRICENULL{}
+	}
 	return PRICENULL{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -12397,6 +12804,9 @@ MDEntrySize: Market Data entry quantity
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 12 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -12422,6 +12832,9 @@ NumberOfOrders: Aggregate number of orders at the given price level
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) NumberOfOrders() int32 {
+	if g.blockLength < 16 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
 }
 
@@ -12447,6 +12860,9 @@ MDPriceLevel: Aggregate book position
 MDPriceLevel returns the optional field MDPriceLevel.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDPriceLevel() int8 {
+	if g.blockLength < 17 {
+		return 127
+	}
 	return int8(g.buf[g.offset+16])
 }
 
@@ -12472,6 +12888,9 @@ TradingReferenceDate: Indicates the date of trade session corresponding to a sta
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) TradingReferenceDate() uint16 {
+	if g.blockLength < 19 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+17:])
 }
 
@@ -12497,6 +12916,9 @@ OpenCloseSettlFlag: Flag describing Open Price entry
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
+	if g.blockLength < 20 {
+		return OpenCloseSettlFlagNullValue
+	}
 	return OpenCloseSettlFlag(g.buf[g.offset+19])
 }
 
@@ -12510,6 +12932,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
+	if g.blockLength < 21 {
+		return 0
+	}
 	return SettlPriceType(g.buf[g.offset+20])
 }
 
@@ -12523,6 +12948,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntryType() MDEntryType {
+	if g.blockLength < 22 {
+		return MDEntryTypeNullValue
+	}
 	return MDEntryType(g.buf[g.offset+21])
 }
 
@@ -12660,7 +13088,7 @@ func (d *SnapshotFullRefresh38Decoder) wrap(buf []byte, headerLength, blockLengt
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 59 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -12735,6 +13163,9 @@ LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet proc
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
 */
 func (d *SnapshotFullRefresh38Decoder) LastMsgSeqNumProcessed() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -12748,6 +13179,9 @@ TotNumReports: Total number of messages replayed in the loop
 TotNumReports returns the required field TotNumReports.
 */
 func (d *SnapshotFullRefresh38Decoder) TotNumReports() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -12761,6 +13195,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (d *SnapshotFullRefresh38Decoder) SecurityID() int32 {
+	if d.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
 }
 
@@ -12774,6 +13211,9 @@ RptSeq: Sequence number of the last Market Data entry processed for the instrume
 RptSeq returns the required field RptSeq.
 */
 func (d *SnapshotFullRefresh38Decoder) RptSeq() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -12787,6 +13227,9 @@ TransactTime: Timestamp of the last event security participated in, sent as numb
 TransactTime returns the required field TransactTime.
 */
 func (d *SnapshotFullRefresh38Decoder) TransactTime() uint64 {
+	if d.blockLength < 24 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[16:])
 }
 
@@ -12800,6 +13243,9 @@ LastUpdateTime: UTC Date and time of last Security Definition add, update or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *SnapshotFullRefresh38Decoder) LastUpdateTime() uint64 {
+	if d.blockLength < 32 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[24:])
 }
 
@@ -12813,6 +13259,9 @@ TradeDate: Trade session date sent as number of days since Unix epoch
 TradeDate returns the optional field TradeDate.
 */
 func (d *SnapshotFullRefresh38Decoder) TradeDate() uint16 {
+	if d.blockLength < 34 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[32:])
 }
 
@@ -12838,6 +13287,9 @@ MDSecurityTradingStatus: Identifies the current trading state of the instrument
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *SnapshotFullRefresh38Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 35 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[34])
 }
 
@@ -12851,6 +13303,9 @@ HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *SnapshotFullRefresh38Decoder) HighLimitPrice() PRICENULL {
+	if d.blockLength < 43 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[35 : 35+8 : 35+8]}
 }
 
@@ -12864,6 +13319,9 @@ LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *SnapshotFullRefresh38Decoder) LowLimitPrice() PRICENULL {
+	if d.blockLength < 51 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[43 : 43+8 : 43+8]}
 }
 
@@ -12877,6 +13335,9 @@ MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
 */
 func (d *SnapshotFullRefresh38Decoder) MaxPriceVariation() PRICENULL {
+	if d.blockLength < 59 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[51 : 51+8 : 51+8]}
 }
 
@@ -13071,9 +13532,6 @@ func skipQuoteRequest39NoRelatedSym(buf []byte, p, actingVersion int) (int, erro
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 30 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -13118,7 +13576,7 @@ func (g *QuoteRequest39NoRelatedSymDecoder) init(buf []byte, p, actingVersion in
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 30 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -13157,6 +13615,9 @@ Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) Symbol() []byte {
+	if g.blockLength < 20 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+20 : g.offset+0+20]
 }
 
@@ -13190,6 +13651,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) SecurityID() int32 {
+	if g.blockLength < 24 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
 }
 
@@ -13203,6 +13667,9 @@ OrderQty: Quantity requested
 OrderQty returns the optional field OrderQty.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) OrderQty() int32 {
+	if g.blockLength < 28 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
 }
 
@@ -13228,6 +13695,9 @@ QuoteType: Type of quote requested
 QuoteType returns the required field QuoteType.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) QuoteType() int8 {
+	if g.blockLength < 29 {
+		return -128
+	}
 	return int8(g.buf[g.offset+28])
 }
 
@@ -13241,6 +13711,9 @@ Side: Side requested
 Side returns the optional field Side.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) Side() int8 {
+	if g.blockLength < 30 {
+		return 127
+	}
 	return int8(g.buf[g.offset+29])
 }
 
@@ -13374,7 +13847,7 @@ func (d *QuoteRequest39Decoder) wrap(buf []byte, headerLength, blockLength, acti
 	if actingVersion < 3 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 32 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -13449,6 +13922,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *QuoteRequest39Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -13462,6 +13938,9 @@ QuoteReqID: Quote Request ID defined by the exchange
 QuoteReqID returns the 23-byte array QuoteReqID in place (no copy).
 */
 func (d *QuoteRequest39Decoder) QuoteReqID() []byte {
+	if d.blockLength < 31 {
+		return nil
+	}
 	return d.buf[8 : 8+23 : 8+23]
 }
 
@@ -13495,6 +13974,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *QuoteRequest39Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 32 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[31])
 }
 
@@ -13668,9 +14150,6 @@ func skipMDInstrumentDefinitionOption41NoEvents(buf []byte, p, actingVersion int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 9 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -13715,7 +14194,7 @@ func (g *MDInstrumentDefinitionOption41NoEventsDecoder) init(buf []byte, p, acti
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 9 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -13754,6 +14233,9 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) EventType() EventType {
+	if g.blockLength < 1 {
+		return EventTypeNullValue
+	}
 	return EventType(g.buf[g.offset+0])
 }
 
@@ -13767,6 +14249,9 @@ EventTime: Date and Time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) EventTime() uint64 {
+	if g.blockLength < 9 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
 }
 
@@ -13791,9 +14276,6 @@ func skipMDInstrumentDefinitionOption41NoMDFeedTypes(buf []byte, p, actingVersio
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -13839,7 +14321,7 @@ func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) init(buf []byte, p,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -13878,6 +14360,9 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) MDFeedType() []byte {
+	if g.blockLength < 3 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
 }
 
@@ -13911,6 +14396,9 @@ MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) MarketDepth() int8 {
+	if g.blockLength < 4 {
+		return -128
+	}
 	return int8(g.buf[g.offset+3])
 }
 
@@ -13935,9 +14423,6 @@ func skipMDInstrumentDefinitionOption41NoInstAttrib(buf []byte, p, actingVersion
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -13983,7 +14468,7 @@ func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -14030,6 +14515,9 @@ InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) InstAttribValue() InstAttribValue {
+	if g.blockLength < 4 {
+		return 0
+	}
 	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -14054,9 +14542,6 @@ func skipMDInstrumentDefinitionOption41NoLotTypeRules(buf []byte, p, actingVersi
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 5 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -14102,7 +14587,7 @@ func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) init(buf []byte, p
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 5 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -14141,6 +14626,9 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) LotType() int8 {
+	if g.blockLength < 1 {
+		return -128
+	}
 	return int8(g.buf[g.offset+0])
 }
 
@@ -14154,6 +14642,9 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
+	if g.blockLength < 5 {
+		return DecimalQty{}
+	}
 	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
 }
 
@@ -14178,9 +14669,6 @@ func skipMDInstrumentDefinitionOption41NoUnderlyings(buf []byte, p, actingVersio
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 24 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -14226,7 +14714,7 @@ func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) init(buf []byte, p,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 24 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -14265,6 +14753,9 @@ UnderlyingSecurityID: Unique Instrument ID as qualified by the exchange per tag 
 UnderlyingSecurityID returns the required field UnderlyingSecurityID.
 */
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) UnderlyingSecurityID() int32 {
+	if g.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -14286,6 +14777,9 @@ UnderlyingSymbol: Underlying Instrument Symbol (Contract Name)
 UnderlyingSymbol returns the 20-byte array UnderlyingSymbol in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) UnderlyingSymbol() []byte {
+	if g.blockLength < 24 {
+		return nil
+	}
 	return g.buf[g.offset+4 : g.offset+4+20 : g.offset+4+20]
 }
 
@@ -14333,9 +14827,6 @@ func skipMDInstrumentDefinitionOption41NoRelatedInstruments(buf []byte, p, actin
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 24 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -14380,7 +14871,7 @@ func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) init(buf []b
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 24 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -14419,6 +14910,9 @@ RelatedSecurityID: Related Security ID
 RelatedSecurityID returns the required field RelatedSecurityID.
 */
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) RelatedSecurityID() int32 {
+	if g.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -14440,6 +14934,9 @@ RelatedSymbol: Related instrument Symbol
 RelatedSymbol returns the 20-byte array RelatedSymbol in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) RelatedSymbol() []byte {
+	if g.blockLength < 24 {
+		return nil
+	}
 	return g.buf[g.offset+4 : g.offset+4+20 : g.offset+4+20]
 }
 
@@ -14839,13 +15336,6 @@ type MDInstrumentDefinitionOption41Decoder struct {
 	noRelatedInstrumentsG MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder
 }
 
-func mDInstrumentDefinitionOption41MinBlockLength(v int) int {
-	n := 211
-	if v >= 6 {
-		n = 213
-	}
-	return n
-}
 func (d *MDInstrumentDefinitionOption41Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -14883,7 +15373,7 @@ func (d *MDInstrumentDefinitionOption41Decoder) wrap(buf []byte, headerLength, b
 	if actingVersion < 3 {
 		return sbe.ErrVersion
 	}
-	if blockLength < mDInstrumentDefinitionOption41MinBlockLength(actingVersion) {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -14958,6 +15448,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 1 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[0])
 }
 
@@ -14971,6 +15464,9 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TotNumReports() uint32 {
+	if d.blockLength < 5 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[1:])
 }
 
@@ -14996,6 +15492,9 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityUpdateAction() SecurityUpdateAction {
+	if d.blockLength < 6 {
+		return SecurityUpdateActionNullValue
+	}
 	return SecurityUpdateAction(d.buf[5])
 }
 
@@ -15009,6 +15508,9 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) LastUpdateTime() uint64 {
+	if d.blockLength < 14 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[6:])
 }
 
@@ -15022,6 +15524,9 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. The dat
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 15 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[14])
 }
 
@@ -15035,6 +15540,9 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) ApplID() int16 {
+	if d.blockLength < 17 {
+		return -32768
+	}
 	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
 }
 
@@ -15048,6 +15556,9 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MarketSegmentID() uint8 {
+	if d.blockLength < 18 {
+		return 255
+	}
 	return d.buf[17]
 }
 
@@ -15061,6 +15572,9 @@ UnderlyingProduct: Indicates the product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnderlyingProduct() uint8 {
+	if d.blockLength < 19 {
+		return 255
+	}
 	return d.buf[18]
 }
 
@@ -15074,6 +15588,9 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityExchange() []byte {
+	if d.blockLength < 23 {
+		return nil
+	}
 	return d.buf[19 : 19+4 : 19+4]
 }
 
@@ -15107,6 +15624,9 @@ SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityGroup() []byte {
+	if d.blockLength < 29 {
+		return nil
+	}
 	return d.buf[23 : 23+6 : 23+6]
 }
 
@@ -15140,6 +15660,9 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Asset() []byte {
+	if d.blockLength < 35 {
+		return nil
+	}
 	return d.buf[29 : 29+6 : 29+6]
 }
 
@@ -15173,6 +15696,9 @@ Symbol: Instrument Name or Symbol. Previously used as Instrument Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Symbol() []byte {
+	if d.blockLength < 55 {
+		return nil
+	}
 	return d.buf[35 : 35+20 : 35+20]
 }
 
@@ -15206,6 +15732,9 @@ SecurityID: Unique Instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityID() int32 {
+	if d.blockLength < 59 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
 }
 
@@ -15227,6 +15756,9 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityType() []byte {
+	if d.blockLength < 65 {
+		return nil
+	}
 	return d.buf[59 : 59+6 : 59+6]
 }
 
@@ -15260,6 +15792,9 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) CFICode() []byte {
+	if d.blockLength < 71 {
+		return nil
+	}
 	return d.buf[65 : 65+6 : 65+6]
 }
 
@@ -15293,6 +15828,9 @@ PutOrCall: Indicates whether an option instrument is a put or call
 PutOrCall returns the required field PutOrCall.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) PutOrCall() PutOrCall {
+	if d.blockLength < 72 {
+		return PutOrCallNullValue
+	}
 	return PutOrCall(d.buf[71])
 }
 
@@ -15306,6 +15844,9 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MaturityMonthYear() MaturityMonthYear {
+	if d.blockLength < 77 {
+		return MaturityMonthYear{}
+	}
 	return MaturityMonthYear{d.buf[72 : 72+5 : 72+5]}
 }
 
@@ -15319,6 +15860,9 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Currency() []byte {
+	if d.blockLength < 80 {
+		return nil
+	}
 	return d.buf[77 : 77+3 : 77+3]
 }
 
@@ -15352,6 +15896,9 @@ StrikePrice: Strike Price for an option instrument
 StrikePrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) StrikePrice() PRICENULL {
+	if d.blockLength < 88 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[80 : 80+8 : 80+8]}
 }
 
@@ -15365,6 +15912,9 @@ StrikeCurrency: Currency in which the StrikePrice is denominated
 StrikeCurrency returns the 3-byte array StrikeCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) StrikeCurrency() []byte {
+	if d.blockLength < 91 {
+		return nil
+	}
 	return d.buf[88 : 88+3 : 88+3]
 }
 
@@ -15398,6 +15948,9 @@ SettlCurrency: Identifies currency used for settlement, if different from trade 
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SettlCurrency() []byte {
+	if d.blockLength < 94 {
+		return nil
+	}
 	return d.buf[91 : 91+3 : 91+3]
 }
 
@@ -15431,6 +15984,9 @@ MinCabPrice: Defines cabinet price for outright options products
 MinCabPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinCabPrice() PRICENULL {
+	if d.blockLength < 102 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[94 : 94+8 : 94+8]}
 }
 
@@ -15444,6 +16000,9 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MatchAlgorithm() byte {
+	if d.blockLength < 103 {
+		return 0
+	}
 	return d.buf[102]
 }
 
@@ -15457,6 +16016,9 @@ MinTradeVol: The minimum trading volume for a security.
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinTradeVol() uint32 {
+	if d.blockLength < 107 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[103:])
 }
 
@@ -15470,6 +16032,9 @@ MaxTradeVol: The maximum trading volume for a security.
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MaxTradeVol() uint32 {
+	if d.blockLength < 111 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[107:])
 }
 
@@ -15483,6 +16048,9 @@ MinPriceIncrement: Minimum constant tick for the instrument
 MinPriceIncrement returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinPriceIncrement() PRICENULL {
+	if d.blockLength < 119 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[111 : 111+8 : 111+8]}
 }
 
@@ -15496,6 +16064,9 @@ MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuat
 MinPriceIncrementAmount returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinPriceIncrementAmount() PRICENULL {
+	if d.blockLength < 127 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[119 : 119+8 : 119+8]}
 }
 
@@ -15509,6 +16080,9 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite FLOAT in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) DisplayFactor() FLOAT {
+	if d.blockLength < 135 {
+		return FLOAT{}
+	}
 	return FLOAT{d.buf[127 : 127+8 : 127+8]}
 }
 
@@ -15522,6 +16096,9 @@ TickRule: VTT code referencing variable tick table
 TickRule returns the optional field TickRule.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TickRule() int8 {
+	if d.blockLength < 136 {
+		return 127
+	}
 	return int8(d.buf[135])
 }
 
@@ -15547,6 +16124,9 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MainFraction() uint8 {
+	if d.blockLength < 137 {
+		return 255
+	}
 	return d.buf[136]
 }
 
@@ -15572,6 +16152,9 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SubFraction() uint8 {
+	if d.blockLength < 138 {
+		return 255
+	}
 	return d.buf[137]
 }
 
@@ -15597,6 +16180,9 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) PriceDisplayFormat() uint8 {
+	if d.blockLength < 139 {
+		return 255
+	}
 	return d.buf[138]
 }
 
@@ -15622,6 +16208,9 @@ UnitOfMeasure: Unit of measure for the products' original contract size. This wi
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnitOfMeasure() []byte {
+	if d.blockLength < 169 {
+		return nil
+	}
 	return d.buf[139 : 139+30 : 139+30]
 }
 
@@ -15655,6 +16244,9 @@ UnitOfMeasureQty: This field contains the contract size for each instrument. Use
 UnitOfMeasureQty returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnitOfMeasureQty() PRICENULL {
+	if d.blockLength < 177 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[169 : 169+8 : 169+8]}
 }
 
@@ -15668,6 +16260,9 @@ TradingReferencePrice: Reference price - the most recently available Settlement 
 TradingReferencePrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TradingReferencePrice() PRICENULL {
+	if d.blockLength < 185 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[177 : 177+8 : 177+8]}
 }
 
@@ -15681,6 +16276,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SettlPriceType() SettlPriceType {
+	if d.blockLength < 186 {
+		return 0
+	}
 	return SettlPriceType(d.buf[185])
 }
 
@@ -15694,6 +16292,9 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) ClearedVolume() int32 {
+	if d.blockLength < 190 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[186:]))
 }
 
@@ -15719,6 +16320,9 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) OpenInterestQty() int32 {
+	if d.blockLength < 194 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[190:]))
 }
 
@@ -15744,6 +16348,9 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) LowLimitPrice() PRICENULL {
+	if d.blockLength < 202 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[194 : 194+8 : 194+8]}
 }
 
@@ -15757,6 +16364,9 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) HighLimitPrice() PRICENULL {
+	if d.blockLength < 210 {
+		return PRICENULL{}
+	}
 	return PRICENULL{d.buf[202 : 202+8 : 202+8]}
 }
 
@@ -15770,6 +16380,9 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UserDefinedInstrument() byte {
+	if d.blockLength < 211 {
+		return 0
+	}
 	return d.buf[210]
 }
 
@@ -15785,6 +16398,9 @@ Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TradingReferenceDate() uint16 {
 	if d.actingVersion < 6 {
+		return 65535
+	}
+	if d.blockLength < 213 {
 		return 65535
 	}
 	return binary.LittleEndian.Uint16(d.buf[211:])
@@ -16309,13 +16925,6 @@ const (
 	MDIncrementalRefreshTradeSummary42BlockLength = 11
 )
 
-func mDIncrementalRefreshTradeSummary42NoMDEntriesMinBlockLength(v int) int {
-	n := 26
-	if v >= 7 {
-		n = 30
-	}
-	return n
-}
 func skipMDIncrementalRefreshTradeSummary42NoMDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
 		return 0, sbe.ErrShortBuffer
@@ -16324,9 +16933,6 @@ func skipMDIncrementalRefreshTradeSummary42NoMDEntries(buf []byte, p, actingVers
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < mDIncrementalRefreshTradeSummary42NoMDEntriesMinBlockLength(actingVersion) {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -16372,7 +16978,7 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) init(buf []byte, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < mDIncrementalRefreshTradeSummary42NoMDEntriesMinBlockLength(actingVersion) {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -16411,6 +17017,9 @@ MDEntryPx: Trade price
 MDEntryPx returns a view of composite PRICE in place.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDEntryPx() PRICE {
+	if g.blockLength < 8 {
+		return PRICE{}
+	}
 	return PRICE{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -16424,6 +17033,9 @@ MDEntrySize: Consolidated trade quantity
 MDEntrySize returns the required field MDEntrySize.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -16437,6 +17049,9 @@ SecurityID: Security ID as defined by CME
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 16 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
 }
 
@@ -16450,6 +17065,9 @@ RptSeq: Sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
 }
 
@@ -16463,6 +17081,9 @@ NumberOfOrders: The total number of real orders per instrument that participated
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) NumberOfOrders() int32 {
+	if g.blockLength < 24 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
 }
 
@@ -16488,6 +17109,9 @@ AggressorSide: Indicates which side is the aggressor or if there is no aggressor
 AggressorSide returns the required field AggressorSide.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) AggressorSide() AggressorSide {
+	if g.blockLength < 25 {
+		return AggressorSideNullValue
+	}
 	return AggressorSide(g.buf[g.offset+24])
 }
 
@@ -16501,6 +17125,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 26 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+25])
 }
 
@@ -16524,6 +17151,9 @@ Since schema version 7; older messages read the null value.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDTradeEntryID() uint32 {
 	if g.actingVersion < 7 {
+		return 4294967295
+	}
+	if g.blockLength < 30 {
 		return 4294967295
 	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+26:])
@@ -16585,9 +17215,6 @@ func skipMDIncrementalRefreshTradeSummary42NoOrderIDEntries(buf []byte, p, actin
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 12 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 8
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -16632,7 +17259,7 @@ func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) init(buf []b
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+7])
-	if g.count < 0 || g.blockLength < 12 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 8
@@ -16671,6 +17298,9 @@ OrderID: Unique order identifier as assigned by the exchange
 OrderID returns the required field OrderID.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) OrderID() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -16684,6 +17314,9 @@ LastQty: Quantity bought or sold on this last fill
 LastQty returns the required field LastQty.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) LastQty() int32 {
+	if g.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -16852,7 +17485,7 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) wrap(buf []byte, headerLengt
 	if actingVersion < 5 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -16927,6 +17560,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshTradeSummary42Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -16940,6 +17576,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshTradeSummary42Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -17156,9 +17795,6 @@ func skipMDIncrementalRefreshOrderBook43NoMDEntries(buf []byte, p, actingVersion
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 34 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -17203,7 +17839,7 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 34 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -17242,6 +17878,9 @@ OrderID: Order ID
 OrderID returns the optional field OrderID.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) OrderID() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -17267,6 +17906,9 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDOrderPriority() uint64 {
+	if g.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
 }
 
@@ -17292,6 +17934,9 @@ MDEntryPx: Order price
 MDEntryPx returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDEntryPx() PRICENULL {
+	if g.blockLength < 24 {
+		return PRICENULL{}
+	}
 	return PRICENULL{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
 }
 
@@ -17305,6 +17950,9 @@ MDDisplayQty: Visible order qty
 MDDisplayQty returns the optional field MDDisplayQty.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDDisplayQty() int32 {
+	if g.blockLength < 28 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
 }
 
@@ -17330,6 +17978,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 32 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+28:]))
 }
 
@@ -17343,6 +17994,9 @@ MDUpdateAction: Order book update action to be applied to the order referenced b
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 33 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+32])
 }
 
@@ -17356,6 +18010,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
+	if g.blockLength < 34 {
+		return MDEntryTypeBookNullValue
+	}
 	return MDEntryTypeBook(g.buf[g.offset+33])
 }
 
@@ -17486,7 +18143,7 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) wrap(buf []byte, headerLength, 
 	if actingVersion < 7 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -17561,6 +18218,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshOrderBook43Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -17574,6 +18234,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshOrderBook43Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -17745,9 +18408,6 @@ func skipSnapshotFullRefreshOrderBook44NoMDEntries(buf []byte, p, actingVersion 
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 29 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -17792,7 +18452,7 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) init(buf []byte, p, a
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 29 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -17831,6 +18491,9 @@ OrderID: Unique Order ID
 OrderID returns the required field OrderID.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) OrderID() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -17844,6 +18507,9 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDOrderPriority() uint64 {
+	if g.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
 }
 
@@ -17869,6 +18535,9 @@ MDEntryPx: Order Price
 MDEntryPx returns a view of composite PRICE in place.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDEntryPx() PRICE {
+	if g.blockLength < 24 {
+		return PRICE{}
+	}
 	return PRICE{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
 }
 
@@ -17882,6 +18551,9 @@ MDDisplayQty: Visible order qty
 MDDisplayQty returns the required field MDDisplayQty.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDDisplayQty() int32 {
+	if g.blockLength < 28 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
 }
 
@@ -17895,6 +18567,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
+	if g.blockLength < 29 {
+		return MDEntryTypeBookNullValue
+	}
 	return MDEntryTypeBook(g.buf[g.offset+28])
 }
 
@@ -18011,7 +18686,7 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) wrap(buf []byte, headerLength, b
 	if actingVersion < 7 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 28 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -18086,6 +18761,9 @@ LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet proc
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) LastMsgSeqNumProcessed() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -18099,6 +18777,9 @@ TotNumReports: Total number of instruments in the replayed loop
 TotNumReports returns the required field TotNumReports.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) TotNumReports() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -18112,6 +18793,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) SecurityID() int32 {
+	if d.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
 }
 
@@ -18125,6 +18809,9 @@ NoChunks: Total number of packets that constitutes a single instrument order boo
 NoChunks returns the required field NoChunks.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) NoChunks() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -18138,6 +18825,9 @@ CurrentChunk: Chunk sequence
 CurrentChunk returns the required field CurrentChunk.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) CurrentChunk() uint32 {
+	if d.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[16:])
 }
 
@@ -18151,6 +18841,9 @@ TransactTime: Timestamp of the last event security participated in, sent as numb
 TransactTime returns the required field TransactTime.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) TransactTime() uint64 {
+	if d.blockLength < 28 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[20:])
 }
 
@@ -18330,9 +19023,6 @@ func skipMDIncrementalRefreshBook46NoMDEntries(buf []byte, p, actingVersion int)
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 27 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -18377,7 +19067,7 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) init(buf []byte, p, actin
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 27 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -18416,6 +19106,9 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
+	if g.blockLength < 8 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -18429,6 +19122,9 @@ MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 12 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -18454,6 +19150,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 16 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
 }
 
@@ -18467,6 +19166,9 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
 }
 
@@ -18480,6 +19182,9 @@ NumberOfOrders: In Book entry - aggregate number of orders at given price level
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) NumberOfOrders() int32 {
+	if g.blockLength < 24 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
 }
 
@@ -18505,6 +19210,9 @@ MDPriceLevel: Aggregate book level
 MDPriceLevel returns the required field MDPriceLevel.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDPriceLevel() uint8 {
+	if g.blockLength < 25 {
+		return 255
+	}
 	return g.buf[g.offset+24]
 }
 
@@ -18518,6 +19226,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 26 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+25])
 }
 
@@ -18531,6 +19242,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
+	if g.blockLength < 27 {
+		return MDEntryTypeBookNullValue
+	}
 	return MDEntryTypeBook(g.buf[g.offset+26])
 }
 
@@ -18576,9 +19290,6 @@ func skipMDIncrementalRefreshBook46NoOrderIDEntries(buf []byte, p, actingVersion
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 22 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 8
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -18623,7 +19334,7 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+7])
-	if g.count < 0 || g.blockLength < 22 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 8
@@ -18662,6 +19373,9 @@ OrderID: Unique Order ID
 OrderID returns the required field OrderID.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) OrderID() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -18675,6 +19389,9 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) MDOrderPriority() uint64 {
+	if g.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
 }
 
@@ -18700,6 +19417,9 @@ MDDisplayQty: Visible qty of order
 MDDisplayQty returns the optional field MDDisplayQty.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) MDDisplayQty() int32 {
+	if g.blockLength < 20 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+16:]))
 }
 
@@ -18725,6 +19445,9 @@ ReferenceID: Reference to corresponding Price and Security ID, sequence of MD en
 ReferenceID returns the optional field ReferenceID.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) ReferenceID() uint8 {
+	if g.blockLength < 21 {
+		return 255
+	}
 	return g.buf[g.offset+20]
 }
 
@@ -18750,6 +19473,9 @@ OrderUpdateAction: Order book update action to be applied to the order reference
 OrderUpdateAction returns the required field OrderUpdateAction.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) OrderUpdateAction() OrderUpdateAction {
+	if g.blockLength < 22 {
+		return OrderUpdateActionNullValue
+	}
 	return OrderUpdateAction(g.buf[g.offset+21])
 }
 
@@ -18939,7 +19665,7 @@ func (d *MDIncrementalRefreshBook46Decoder) wrap(buf []byte, headerLength, block
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -19014,6 +19740,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshBook46Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -19027,6 +19756,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshBook46Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -19243,9 +19975,6 @@ func skipMDIncrementalRefreshOrderBook47NoMDEntries(buf []byte, p, actingVersion
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 34 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -19290,7 +20019,7 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 34 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -19329,6 +20058,9 @@ OrderID: Order ID
 OrderID returns the optional field OrderID.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) OrderID() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -19354,6 +20086,9 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDOrderPriority() uint64 {
+	if g.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
 }
 
@@ -19379,6 +20114,9 @@ MDEntryPx: Order price
 MDEntryPx returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
+	if g.blockLength < 24 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
 }
 
@@ -19392,6 +20130,9 @@ MDDisplayQty: Visible order qty
 MDDisplayQty returns the optional field MDDisplayQty.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDDisplayQty() int32 {
+	if g.blockLength < 28 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
 }
 
@@ -19417,6 +20158,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 32 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+28:]))
 }
 
@@ -19430,6 +20174,9 @@ MDUpdateAction: Order book update action to be applied to the order referenced b
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 33 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+32])
 }
 
@@ -19443,6 +20190,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
+	if g.blockLength < 34 {
+		return MDEntryTypeBookNullValue
+	}
 	return MDEntryTypeBook(g.buf[g.offset+33])
 }
 
@@ -19573,7 +20323,7 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) wrap(buf []byte, headerLength, 
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -19648,6 +20398,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshOrderBook47Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -19661,6 +20414,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshOrderBook47Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -19832,9 +20588,6 @@ func skipMDIncrementalRefreshTradeSummary48NoMDEntries(buf []byte, p, actingVers
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 30 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -19879,7 +20632,7 @@ func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) init(buf []byte, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 30 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -19918,6 +20671,9 @@ MDEntryPx: Trade price
 MDEntryPx returns a view of composite PRICE9 in place.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDEntryPx() PRICE9 {
+	if g.blockLength < 8 {
+		return PRICE9{}
+	}
 	return PRICE9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -19931,6 +20687,9 @@ MDEntrySize: Consolidated trade quantity
 MDEntrySize returns the required field MDEntrySize.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -19944,6 +20703,9 @@ SecurityID: Security ID as defined by CME
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 16 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
 }
 
@@ -19957,6 +20719,9 @@ RptSeq: Sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
 }
 
@@ -19970,6 +20735,9 @@ NumberOfOrders: The total number of real orders per instrument that participated
 NumberOfOrders returns the required field NumberOfOrders.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) NumberOfOrders() int32 {
+	if g.blockLength < 24 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
 }
 
@@ -19983,6 +20751,9 @@ AggressorSide: Indicates which side is the aggressor or if there is no aggressor
 AggressorSide returns the required field AggressorSide.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) AggressorSide() AggressorSide {
+	if g.blockLength < 25 {
+		return AggressorSideNullValue
+	}
 	return AggressorSide(g.buf[g.offset+24])
 }
 
@@ -19996,6 +20767,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 26 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+25])
 }
 
@@ -20017,6 +20791,9 @@ MDTradeEntryID: Market Data Trade entry ID
 MDTradeEntryID returns the optional field MDTradeEntryID.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDTradeEntryID() uint32 {
+	if g.blockLength < 30 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+26:])
 }
 
@@ -20072,9 +20849,6 @@ func skipMDIncrementalRefreshTradeSummary48NoOrderIDEntries(buf []byte, p, actin
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 12 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 8
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -20119,7 +20893,7 @@ func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) init(buf []b
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+7])
-	if g.count < 0 || g.blockLength < 12 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 8
@@ -20158,6 +20932,9 @@ OrderID: Unique order identifier as assigned by the exchange
 OrderID returns the required field OrderID.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) OrderID() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -20171,6 +20948,9 @@ LastQty: Quantity bought or sold on this last fill
 LastQty returns the required field LastQty.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) LastQty() int32 {
+	if g.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -20338,7 +21118,7 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) wrap(buf []byte, headerLengt
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -20413,6 +21193,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshTradeSummary48Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -20426,6 +21209,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshTradeSummary48Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -20642,9 +21428,6 @@ func skipMDIncrementalRefreshDailyStatistics49NoMDEntries(buf []byte, p, actingV
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 25 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -20689,7 +21472,7 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) init(buf []byt
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 25 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -20728,6 +21511,9 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
+	if g.blockLength < 8 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -20741,6 +21527,9 @@ MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 12 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -20766,6 +21555,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 16 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
 }
 
@@ -20779,6 +21571,9 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
 }
 
@@ -20792,6 +21587,9 @@ TradingReferenceDate: Indicates trade session date corresponding to a statistic 
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) TradingReferenceDate() uint16 {
+	if g.blockLength < 22 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+20:])
 }
 
@@ -20817,6 +21615,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
+	if g.blockLength < 23 {
+		return 0
+	}
 	return SettlPriceType(g.buf[g.offset+22])
 }
 
@@ -20830,6 +21631,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 24 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+23])
 }
 
@@ -20843,6 +21647,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntryType() MDEntryTypeDailyStatistics {
+	if g.blockLength < 25 {
+		return MDEntryTypeDailyStatisticsNullValue
+	}
 	return MDEntryTypeDailyStatistics(g.buf[g.offset+24])
 }
 
@@ -20970,7 +21777,7 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) wrap(buf []byte, headerLe
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -21045,6 +21852,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -21058,6 +21868,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -21229,9 +22042,6 @@ func skipMDIncrementalRefreshLimitsBanding50NoMDEntries(buf []byte, p, actingVer
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 32 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -21276,7 +22086,7 @@ func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) init(buf []byte,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 32 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -21315,6 +22125,9 @@ HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) HighLimitPrice() PRICENULL9 {
+	if g.blockLength < 8 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -21328,6 +22141,9 @@ LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) LowLimitPrice() PRICENULL9 {
+	if g.blockLength < 16 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{g.buf[g.offset+8 : g.offset+8+8 : g.offset+8+8]}
 }
 
@@ -21341,6 +22157,9 @@ MaxPriceVariation: Differential static value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) MaxPriceVariation() PRICENULL9 {
+	if g.blockLength < 24 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
 }
 
@@ -21354,6 +22173,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 28 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
 }
 
@@ -21367,6 +22189,9 @@ RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 32 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+28:])
 }
 
@@ -21498,7 +22323,7 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) wrap(buf []byte, headerLeng
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -21573,6 +22398,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -21586,6 +22414,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -21757,9 +22588,6 @@ func skipMDIncrementalRefreshSessionStatistics51NoMDEntries(buf []byte, p, actin
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 23 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -21804,7 +22632,7 @@ func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) init(buf []b
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 23 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -21843,6 +22671,9 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICE9 in place.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntryPx() PRICE9 {
+	if g.blockLength < 8 {
+		return PRICE9{}
+	}
 	return PRICE9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -21856,6 +22687,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) SecurityID() int32 {
+	if g.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -21869,6 +22703,9 @@ RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) RptSeq() uint32 {
+	if g.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(g.buf[g.offset+12:])
 }
 
@@ -21882,6 +22719,9 @@ OpenCloseSettlFlag: Flag describing IOP and Open Price entries
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
+	if g.blockLength < 17 {
+		return OpenCloseSettlFlagNullValue
+	}
 	return OpenCloseSettlFlag(g.buf[g.offset+16])
 }
 
@@ -21895,6 +22735,9 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
+	if g.blockLength < 18 {
+		return MDUpdateActionNullValue
+	}
 	return MDUpdateAction(g.buf[g.offset+17])
 }
 
@@ -21908,6 +22751,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntryType() MDEntryTypeStatistics {
+	if g.blockLength < 19 {
+		return MDEntryTypeStatisticsNullValue
+	}
 	return MDEntryTypeStatistics(g.buf[g.offset+18])
 }
 
@@ -21921,6 +22767,9 @@ MDEntrySize: Indicative Opening Quantity
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 23 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+19:]))
 }
 
@@ -22053,7 +22902,7 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) wrap(buf []byte, header
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -22128,6 +22977,9 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) TransactTime() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -22141,6 +22993,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[8])
 }
 
@@ -22312,9 +23167,6 @@ func skipSnapshotFullRefresh52NoMDEntries(buf []byte, p, actingVersion int) (int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 22 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -22359,7 +23211,7 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) init(buf []byte, p, actingVers
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 22 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -22398,6 +23250,9 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
+	if g.blockLength < 8 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
 }
 
@@ -22411,6 +23266,9 @@ MDEntrySize: Market Data entry quantity
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntrySize() int32 {
+	if g.blockLength < 12 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
 }
 
@@ -22436,6 +23294,9 @@ NumberOfOrders: Aggregate number of orders at the given price level
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) NumberOfOrders() int32 {
+	if g.blockLength < 16 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
 }
 
@@ -22461,6 +23322,9 @@ MDPriceLevel: Aggregate book position
 MDPriceLevel returns the optional field MDPriceLevel.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDPriceLevel() int8 {
+	if g.blockLength < 17 {
+		return 127
+	}
 	return int8(g.buf[g.offset+16])
 }
 
@@ -22486,6 +23350,9 @@ TradingReferenceDate: Indicates the date of trade session corresponding to a sta
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) TradingReferenceDate() uint16 {
+	if g.blockLength < 19 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(g.buf[g.offset+17:])
 }
 
@@ -22511,6 +23378,9 @@ OpenCloseSettlFlag: Flag describing Open Price entry
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
+	if g.blockLength < 20 {
+		return OpenCloseSettlFlagNullValue
+	}
 	return OpenCloseSettlFlag(g.buf[g.offset+19])
 }
 
@@ -22524,6 +23394,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
+	if g.blockLength < 21 {
+		return 0
+	}
 	return SettlPriceType(g.buf[g.offset+20])
 }
 
@@ -22537,6 +23410,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntryType() MDEntryType {
+	if g.blockLength < 22 {
+		return MDEntryTypeNullValue
+	}
 	return MDEntryType(g.buf[g.offset+21])
 }
 
@@ -22674,7 +23550,7 @@ func (d *SnapshotFullRefresh52Decoder) wrap(buf []byte, headerLength, blockLengt
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 59 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -22749,6 +23625,9 @@ LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet proc
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
 */
 func (d *SnapshotFullRefresh52Decoder) LastMsgSeqNumProcessed() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -22762,6 +23641,9 @@ TotNumReports: Total number of messages replayed in the loop
 TotNumReports returns the required field TotNumReports.
 */
 func (d *SnapshotFullRefresh52Decoder) TotNumReports() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -22775,6 +23657,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (d *SnapshotFullRefresh52Decoder) SecurityID() int32 {
+	if d.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
 }
 
@@ -22788,6 +23673,9 @@ RptSeq: Sequence number of the last Market Data entry processed for the instrume
 RptSeq returns the required field RptSeq.
 */
 func (d *SnapshotFullRefresh52Decoder) RptSeq() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -22801,6 +23689,9 @@ TransactTime: Timestamp of the last event security participated in, sent as numb
 TransactTime returns the required field TransactTime.
 */
 func (d *SnapshotFullRefresh52Decoder) TransactTime() uint64 {
+	if d.blockLength < 24 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[16:])
 }
 
@@ -22814,6 +23705,9 @@ LastUpdateTime: UTC Date and time of last Security Definition add, update or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *SnapshotFullRefresh52Decoder) LastUpdateTime() uint64 {
+	if d.blockLength < 32 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[24:])
 }
 
@@ -22827,6 +23721,9 @@ TradeDate: Trade session date sent as number of days since Unix epoch
 TradeDate returns the optional field TradeDate.
 */
 func (d *SnapshotFullRefresh52Decoder) TradeDate() uint16 {
+	if d.blockLength < 34 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[32:])
 }
 
@@ -22852,6 +23749,9 @@ MDSecurityTradingStatus: Identifies the current trading state of the instrument
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *SnapshotFullRefresh52Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 35 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[34])
 }
 
@@ -22865,6 +23765,9 @@ HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *SnapshotFullRefresh52Decoder) HighLimitPrice() PRICENULL9 {
+	if d.blockLength < 43 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[35 : 35+8 : 35+8]}
 }
 
@@ -22878,6 +23781,9 @@ LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *SnapshotFullRefresh52Decoder) LowLimitPrice() PRICENULL9 {
+	if d.blockLength < 51 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[43 : 43+8 : 43+8]}
 }
 
@@ -22891,6 +23797,9 @@ MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
 */
 func (d *SnapshotFullRefresh52Decoder) MaxPriceVariation() PRICENULL9 {
+	if d.blockLength < 59 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[51 : 51+8 : 51+8]}
 }
 
@@ -23085,9 +23994,6 @@ func skipSnapshotFullRefreshOrderBook53NoMDEntries(buf []byte, p, actingVersion 
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 29 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -23132,7 +24038,7 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) init(buf []byte, p, a
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 29 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -23171,6 +24077,9 @@ OrderID: Unique Order ID
 OrderID returns the required field OrderID.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) OrderID() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -23184,6 +24093,9 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDOrderPriority() uint64 {
+	if g.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
 }
 
@@ -23209,6 +24121,9 @@ MDEntryPx: Order Price
 MDEntryPx returns a view of composite PRICE9 in place.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDEntryPx() PRICE9 {
+	if g.blockLength < 24 {
+		return PRICE9{}
+	}
 	return PRICE9{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
 }
 
@@ -23222,6 +24137,9 @@ MDDisplayQty: Visible order qty
 MDDisplayQty returns the required field MDDisplayQty.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDDisplayQty() int32 {
+	if g.blockLength < 28 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
 }
 
@@ -23235,6 +24153,9 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
+	if g.blockLength < 29 {
+		return MDEntryTypeBookNullValue
+	}
 	return MDEntryTypeBook(g.buf[g.offset+28])
 }
 
@@ -23351,7 +24272,7 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) wrap(buf []byte, headerLength, b
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 28 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -23426,6 +24347,9 @@ LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet proc
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) LastMsgSeqNumProcessed() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -23439,6 +24363,9 @@ TotNumReports: Total number of instruments in the replayed loop
 TotNumReports returns the required field TotNumReports.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) TotNumReports() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -23452,6 +24379,9 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) SecurityID() int32 {
+	if d.blockLength < 12 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
 }
 
@@ -23465,6 +24395,9 @@ NoChunks: Total number of packets that constitutes a single instrument order boo
 NoChunks returns the required field NoChunks.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) NoChunks() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -23478,6 +24411,9 @@ CurrentChunk: Chunk sequence
 CurrentChunk returns the required field CurrentChunk.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) CurrentChunk() uint32 {
+	if d.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[16:])
 }
 
@@ -23491,6 +24427,9 @@ TransactTime: Timestamp of the last event security participated in, sent as numb
 TransactTime returns the required field TransactTime.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) TransactTime() uint64 {
+	if d.blockLength < 28 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[20:])
 }
 
@@ -23670,9 +24609,6 @@ func skipMDInstrumentDefinitionFuture54NoEvents(buf []byte, p, actingVersion int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 9 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -23717,7 +24653,7 @@ func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) init(buf []byte, p, acti
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 9 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -23756,6 +24692,9 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) EventType() EventType {
+	if g.blockLength < 1 {
+		return EventTypeNullValue
+	}
 	return EventType(g.buf[g.offset+0])
 }
 
@@ -23769,6 +24708,9 @@ EventTime: Date and Time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) EventTime() uint64 {
+	if g.blockLength < 9 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
 }
 
@@ -23793,9 +24735,6 @@ func skipMDInstrumentDefinitionFuture54NoMDFeedTypes(buf []byte, p, actingVersio
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -23841,7 +24780,7 @@ func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) init(buf []byte, p,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -23880,6 +24819,9 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) MDFeedType() []byte {
+	if g.blockLength < 3 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
 }
 
@@ -23913,6 +24855,9 @@ MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) MarketDepth() int8 {
+	if g.blockLength < 4 {
+		return -128
+	}
 	return int8(g.buf[g.offset+3])
 }
 
@@ -23937,9 +24882,6 @@ func skipMDInstrumentDefinitionFuture54NoInstAttrib(buf []byte, p, actingVersion
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -23985,7 +24927,7 @@ func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -24032,6 +24974,9 @@ InstAttribValue: Bitmap field of 32 Boolean type instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) InstAttribValue() InstAttribValue {
+	if g.blockLength < 4 {
+		return 0
+	}
 	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -24056,9 +25001,6 @@ func skipMDInstrumentDefinitionFuture54NoLotTypeRules(buf []byte, p, actingVersi
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 5 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -24104,7 +25046,7 @@ func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) init(buf []byte, p
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 5 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -24143,6 +25085,9 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) LotType() int8 {
+	if g.blockLength < 1 {
+		return -128
+	}
 	return int8(g.buf[g.offset+0])
 }
 
@@ -24156,6 +25101,9 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
+	if g.blockLength < 5 {
+		return DecimalQty{}
+	}
 	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
 }
 
@@ -24444,7 +25392,7 @@ func (d *MDInstrumentDefinitionFuture54Decoder) wrap(buf []byte, headerLength, b
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 216 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -24519,6 +25467,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 1 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[0])
 }
 
@@ -24532,6 +25483,9 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TotNumReports() uint32 {
+	if d.blockLength < 5 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[1:])
 }
 
@@ -24557,6 +25511,9 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityUpdateAction() SecurityUpdateAction {
+	if d.blockLength < 6 {
+		return SecurityUpdateActionNullValue
+	}
 	return SecurityUpdateAction(d.buf[5])
 }
 
@@ -24570,6 +25527,9 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) LastUpdateTime() uint64 {
+	if d.blockLength < 14 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[6:])
 }
 
@@ -24583,6 +25543,9 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. In Secu
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 15 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[14])
 }
 
@@ -24596,6 +25559,9 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ApplID() int16 {
+	if d.blockLength < 17 {
+		return -32768
+	}
 	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
 }
 
@@ -24609,6 +25575,9 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MarketSegmentID() uint8 {
+	if d.blockLength < 18 {
+		return 255
+	}
 	return d.buf[17]
 }
 
@@ -24622,6 +25591,9 @@ UnderlyingProduct: Product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnderlyingProduct() uint8 {
+	if d.blockLength < 19 {
+		return 255
+	}
 	return d.buf[18]
 }
 
@@ -24635,6 +25607,9 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityExchange() []byte {
+	if d.blockLength < 23 {
+		return nil
+	}
 	return d.buf[19 : 19+4 : 19+4]
 }
 
@@ -24668,6 +25643,9 @@ SecurityGroup: Security Group Code.
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityGroup() []byte {
+	if d.blockLength < 29 {
+		return nil
+	}
 	return d.buf[23 : 23+6 : 23+6]
 }
 
@@ -24701,6 +25679,9 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Asset() []byte {
+	if d.blockLength < 35 {
+		return nil
+	}
 	return d.buf[29 : 29+6 : 29+6]
 }
 
@@ -24734,6 +25715,9 @@ Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Symbol() []byte {
+	if d.blockLength < 55 {
+		return nil
+	}
 	return d.buf[35 : 35+20 : 35+20]
 }
 
@@ -24767,6 +25751,9 @@ SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityID() int32 {
+	if d.blockLength < 59 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
 }
 
@@ -24788,6 +25775,9 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityType() []byte {
+	if d.blockLength < 65 {
+		return nil
+	}
 	return d.buf[59 : 59+6 : 59+6]
 }
 
@@ -24821,6 +25811,9 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) CFICode() []byte {
+	if d.blockLength < 71 {
+		return nil
+	}
 	return d.buf[65 : 65+6 : 65+6]
 }
 
@@ -24854,6 +25847,9 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaturityMonthYear() MaturityMonthYear {
+	if d.blockLength < 76 {
+		return MaturityMonthYear{}
+	}
 	return MaturityMonthYear{d.buf[71 : 71+5 : 71+5]}
 }
 
@@ -24867,6 +25863,9 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Currency() []byte {
+	if d.blockLength < 79 {
+		return nil
+	}
 	return d.buf[76 : 76+3 : 76+3]
 }
 
@@ -24900,6 +25899,9 @@ SettlCurrency: Identifies currency used for settlement, if different from tradin
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SettlCurrency() []byte {
+	if d.blockLength < 82 {
+		return nil
+	}
 	return d.buf[79 : 79+3 : 79+3]
 }
 
@@ -24933,6 +25935,9 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MatchAlgorithm() byte {
+	if d.blockLength < 83 {
+		return 0
+	}
 	return d.buf[82]
 }
 
@@ -24946,6 +25951,9 @@ MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinTradeVol() uint32 {
+	if d.blockLength < 87 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[83:])
 }
 
@@ -24959,6 +25967,9 @@ MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaxTradeVol() uint32 {
+	if d.blockLength < 91 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[87:])
 }
 
@@ -24972,6 +25983,9 @@ MinPriceIncrement: Minimum constant tick for the instrument, sent only if instru
 MinPriceIncrement returns a view of composite PRICE9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinPriceIncrement() PRICE9 {
+	if d.blockLength < 99 {
+		return PRICE9{}
+	}
 	return PRICE9{d.buf[91 : 91+8 : 91+8]}
 }
 
@@ -24985,6 +25999,9 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite Decimal9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DisplayFactor() Decimal9 {
+	if d.blockLength < 107 {
+		return Decimal9{}
+	}
 	return Decimal9{d.buf[99 : 99+8 : 99+8]}
 }
 
@@ -24998,6 +26015,9 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MainFraction() uint8 {
+	if d.blockLength < 108 {
+		return 255
+	}
 	return d.buf[107]
 }
 
@@ -25023,6 +26043,9 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SubFraction() uint8 {
+	if d.blockLength < 109 {
+		return 255
+	}
 	return d.buf[108]
 }
 
@@ -25048,6 +26071,9 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) PriceDisplayFormat() uint8 {
+	if d.blockLength < 110 {
+		return 255
+	}
 	return d.buf[109]
 }
 
@@ -25073,6 +26099,9 @@ UnitOfMeasure: Unit of measure for the products' original contract size. This wi
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnitOfMeasure() []byte {
+	if d.blockLength < 140 {
+		return nil
+	}
 	return d.buf[110 : 110+30 : 110+30]
 }
 
@@ -25106,6 +26135,9 @@ UnitOfMeasureQty: This field contains the contract size for each instrument. Use
 UnitOfMeasureQty returns a view of composite Decimal9NULL in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnitOfMeasureQty() Decimal9NULL {
+	if d.blockLength < 148 {
+		return Decimal9NULL{}
+	}
 	return Decimal9NULL{d.buf[140 : 140+8 : 140+8]}
 }
 
@@ -25119,6 +26151,9 @@ TradingReferencePrice: Reference price for prelisted instruments or the last cal
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TradingReferencePrice() PRICENULL9 {
+	if d.blockLength < 156 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[148 : 148+8 : 148+8]}
 }
 
@@ -25132,6 +26167,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SettlPriceType() SettlPriceType {
+	if d.blockLength < 157 {
+		return 0
+	}
 	return SettlPriceType(d.buf[156])
 }
 
@@ -25145,6 +26183,9 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) OpenInterestQty() int32 {
+	if d.blockLength < 161 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[157:]))
 }
 
@@ -25170,6 +26211,9 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ClearedVolume() int32 {
+	if d.blockLength < 165 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[161:]))
 }
 
@@ -25195,6 +26239,9 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) HighLimitPrice() PRICENULL9 {
+	if d.blockLength < 173 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[165 : 165+8 : 165+8]}
 }
 
@@ -25208,6 +26255,9 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) LowLimitPrice() PRICENULL9 {
+	if d.blockLength < 181 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[173 : 173+8 : 173+8]}
 }
 
@@ -25221,6 +26271,9 @@ MaxPriceVariation: Differential value for price banding.
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaxPriceVariation() PRICENULL9 {
+	if d.blockLength < 189 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[181 : 181+8 : 181+8]}
 }
 
@@ -25234,6 +26287,9 @@ DecayQuantity: Indicates the quantity that a contract will decay daily by once t
 DecayQuantity returns the optional field DecayQuantity.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DecayQuantity() int32 {
+	if d.blockLength < 193 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[189:]))
 }
 
@@ -25259,6 +26315,9 @@ DecayStartDate: Indicates the date at which a decaying contract will begin to de
 DecayStartDate returns the optional field DecayStartDate.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DecayStartDate() uint16 {
+	if d.blockLength < 195 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[193:])
 }
 
@@ -25284,6 +26343,9 @@ OriginalContractSize: Fixed contract value assigned to each product
 OriginalContractSize returns the optional field OriginalContractSize.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) OriginalContractSize() int32 {
+	if d.blockLength < 199 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[195:]))
 }
 
@@ -25309,6 +26371,9 @@ ContractMultiplier: Number of deliverable units per instrument, e.g., peak days 
 ContractMultiplier returns the optional field ContractMultiplier.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ContractMultiplier() int32 {
+	if d.blockLength < 203 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[199:]))
 }
 
@@ -25334,6 +26399,9 @@ ContractMultiplierUnit: Indicates the type of multiplier being applied to the pr
 ContractMultiplierUnit returns the optional field ContractMultiplierUnit.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ContractMultiplierUnit() int8 {
+	if d.blockLength < 204 {
+		return 127
+	}
 	return int8(d.buf[203])
 }
 
@@ -25359,6 +26427,9 @@ FlowScheduleType: The schedule according to which the electricity is delivered i
 FlowScheduleType returns the optional field FlowScheduleType.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) FlowScheduleType() int8 {
+	if d.blockLength < 205 {
+		return 127
+	}
 	return int8(d.buf[204])
 }
 
@@ -25384,6 +26455,9 @@ MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuat
 MinPriceIncrementAmount returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinPriceIncrementAmount() PRICENULL9 {
+	if d.blockLength < 213 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[205 : 205+8 : 205+8]}
 }
 
@@ -25397,6 +26471,9 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UserDefinedInstrument() byte {
+	if d.blockLength < 214 {
+		return 0
+	}
 	return d.buf[213]
 }
 
@@ -25410,6 +26487,9 @@ TradingReferenceDate: Indicates session date corresponding to the settlement pri
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TradingReferenceDate() uint16 {
+	if d.blockLength < 216 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[214:])
 }
 
@@ -25879,9 +26959,6 @@ func skipMDInstrumentDefinitionOption55NoEvents(buf []byte, p, actingVersion int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 9 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -25926,7 +27003,7 @@ func (g *MDInstrumentDefinitionOption55NoEventsDecoder) init(buf []byte, p, acti
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 9 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -25965,6 +27042,9 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) EventType() EventType {
+	if g.blockLength < 1 {
+		return EventTypeNullValue
+	}
 	return EventType(g.buf[g.offset+0])
 }
 
@@ -25978,6 +27058,9 @@ EventTime: Date and Time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) EventTime() uint64 {
+	if g.blockLength < 9 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
 }
 
@@ -26002,9 +27085,6 @@ func skipMDInstrumentDefinitionOption55NoMDFeedTypes(buf []byte, p, actingVersio
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -26050,7 +27130,7 @@ func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) init(buf []byte, p,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -26089,6 +27169,9 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) MDFeedType() []byte {
+	if g.blockLength < 3 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
 }
 
@@ -26122,6 +27205,9 @@ MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) MarketDepth() int8 {
+	if g.blockLength < 4 {
+		return -128
+	}
 	return int8(g.buf[g.offset+3])
 }
 
@@ -26146,9 +27232,6 @@ func skipMDInstrumentDefinitionOption55NoInstAttrib(buf []byte, p, actingVersion
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -26194,7 +27277,7 @@ func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -26241,6 +27324,9 @@ InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) InstAttribValue() InstAttribValue {
+	if g.blockLength < 4 {
+		return 0
+	}
 	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -26265,9 +27351,6 @@ func skipMDInstrumentDefinitionOption55NoLotTypeRules(buf []byte, p, actingVersi
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 5 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -26313,7 +27396,7 @@ func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) init(buf []byte, p
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 5 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -26352,6 +27435,9 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) LotType() int8 {
+	if g.blockLength < 1 {
+		return -128
+	}
 	return int8(g.buf[g.offset+0])
 }
 
@@ -26365,6 +27451,9 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
+	if g.blockLength < 5 {
+		return DecimalQty{}
+	}
 	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
 }
 
@@ -26389,9 +27478,6 @@ func skipMDInstrumentDefinitionOption55NoUnderlyings(buf []byte, p, actingVersio
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 24 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -26437,7 +27523,7 @@ func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) init(buf []byte, p,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 24 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -26476,6 +27562,9 @@ UnderlyingSecurityID: Unique Instrument ID as qualified by the exchange per tag 
 UnderlyingSecurityID returns the required field UnderlyingSecurityID.
 */
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) UnderlyingSecurityID() int32 {
+	if g.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -26497,6 +27586,9 @@ UnderlyingSymbol: Underlying Instrument Symbol (Contract Name)
 UnderlyingSymbol returns the 20-byte array UnderlyingSymbol in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) UnderlyingSymbol() []byte {
+	if g.blockLength < 24 {
+		return nil
+	}
 	return g.buf[g.offset+4 : g.offset+4+20 : g.offset+4+20]
 }
 
@@ -26544,9 +27636,6 @@ func skipMDInstrumentDefinitionOption55NoRelatedInstruments(buf []byte, p, actin
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 24 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -26591,7 +27680,7 @@ func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) init(buf []b
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 24 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -26630,6 +27719,9 @@ RelatedSecurityID: Related Security ID
 RelatedSecurityID returns the required field RelatedSecurityID.
 */
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) RelatedSecurityID() int32 {
+	if g.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -26651,6 +27743,9 @@ RelatedSymbol: Related instrument Symbol
 RelatedSymbol returns the 20-byte array RelatedSymbol in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) RelatedSymbol() []byte {
+	if g.blockLength < 24 {
+		return nil
+	}
 	return g.buf[g.offset+4 : g.offset+4+20 : g.offset+4+20]
 }
 
@@ -27083,7 +28178,7 @@ func (d *MDInstrumentDefinitionOption55Decoder) wrap(buf []byte, headerLength, b
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 213 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -27158,6 +28253,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 1 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[0])
 }
 
@@ -27171,6 +28269,9 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TotNumReports() uint32 {
+	if d.blockLength < 5 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[1:])
 }
 
@@ -27196,6 +28297,9 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityUpdateAction() SecurityUpdateAction {
+	if d.blockLength < 6 {
+		return SecurityUpdateActionNullValue
+	}
 	return SecurityUpdateAction(d.buf[5])
 }
 
@@ -27209,6 +28313,9 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) LastUpdateTime() uint64 {
+	if d.blockLength < 14 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[6:])
 }
 
@@ -27222,6 +28329,9 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. The dat
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 15 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[14])
 }
 
@@ -27235,6 +28345,9 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) ApplID() int16 {
+	if d.blockLength < 17 {
+		return -32768
+	}
 	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
 }
 
@@ -27248,6 +28361,9 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MarketSegmentID() uint8 {
+	if d.blockLength < 18 {
+		return 255
+	}
 	return d.buf[17]
 }
 
@@ -27261,6 +28377,9 @@ UnderlyingProduct: Indicates the product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnderlyingProduct() uint8 {
+	if d.blockLength < 19 {
+		return 255
+	}
 	return d.buf[18]
 }
 
@@ -27274,6 +28393,9 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityExchange() []byte {
+	if d.blockLength < 23 {
+		return nil
+	}
 	return d.buf[19 : 19+4 : 19+4]
 }
 
@@ -27307,6 +28429,9 @@ SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityGroup() []byte {
+	if d.blockLength < 29 {
+		return nil
+	}
 	return d.buf[23 : 23+6 : 23+6]
 }
 
@@ -27340,6 +28465,9 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Asset() []byte {
+	if d.blockLength < 35 {
+		return nil
+	}
 	return d.buf[29 : 29+6 : 29+6]
 }
 
@@ -27373,6 +28501,9 @@ Symbol: Instrument Name or Symbol. Previously used as Instrument Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Symbol() []byte {
+	if d.blockLength < 55 {
+		return nil
+	}
 	return d.buf[35 : 35+20 : 35+20]
 }
 
@@ -27406,6 +28537,9 @@ SecurityID: Unique Instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityID() int32 {
+	if d.blockLength < 59 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
 }
 
@@ -27427,6 +28561,9 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityType() []byte {
+	if d.blockLength < 65 {
+		return nil
+	}
 	return d.buf[59 : 59+6 : 59+6]
 }
 
@@ -27460,6 +28597,9 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) CFICode() []byte {
+	if d.blockLength < 71 {
+		return nil
+	}
 	return d.buf[65 : 65+6 : 65+6]
 }
 
@@ -27493,6 +28633,9 @@ PutOrCall: Indicates whether an option instrument is a put or call
 PutOrCall returns the required field PutOrCall.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) PutOrCall() PutOrCall {
+	if d.blockLength < 72 {
+		return PutOrCallNullValue
+	}
 	return PutOrCall(d.buf[71])
 }
 
@@ -27506,6 +28649,9 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MaturityMonthYear() MaturityMonthYear {
+	if d.blockLength < 77 {
+		return MaturityMonthYear{}
+	}
 	return MaturityMonthYear{d.buf[72 : 72+5 : 72+5]}
 }
 
@@ -27519,6 +28665,9 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Currency() []byte {
+	if d.blockLength < 80 {
+		return nil
+	}
 	return d.buf[77 : 77+3 : 77+3]
 }
 
@@ -27552,6 +28701,9 @@ StrikePrice: Strike Price for an option instrument
 StrikePrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) StrikePrice() PRICENULL9 {
+	if d.blockLength < 88 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[80 : 80+8 : 80+8]}
 }
 
@@ -27565,6 +28717,9 @@ StrikeCurrency: Currency in which the StrikePrice is denominated
 StrikeCurrency returns the 3-byte array StrikeCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) StrikeCurrency() []byte {
+	if d.blockLength < 91 {
+		return nil
+	}
 	return d.buf[88 : 88+3 : 88+3]
 }
 
@@ -27598,6 +28753,9 @@ SettlCurrency: Identifies currency used for settlement, if different from trade 
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SettlCurrency() []byte {
+	if d.blockLength < 94 {
+		return nil
+	}
 	return d.buf[91 : 91+3 : 91+3]
 }
 
@@ -27631,6 +28789,9 @@ MinCabPrice: Defines cabinet price for outright options products
 MinCabPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinCabPrice() PRICENULL9 {
+	if d.blockLength < 102 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[94 : 94+8 : 94+8]}
 }
 
@@ -27644,6 +28805,9 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MatchAlgorithm() byte {
+	if d.blockLength < 103 {
+		return 0
+	}
 	return d.buf[102]
 }
 
@@ -27657,6 +28821,9 @@ MinTradeVol: The minimum trading volume for a security.
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinTradeVol() uint32 {
+	if d.blockLength < 107 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[103:])
 }
 
@@ -27670,6 +28837,9 @@ MaxTradeVol: The maximum trading volume for a security.
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MaxTradeVol() uint32 {
+	if d.blockLength < 111 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[107:])
 }
 
@@ -27683,6 +28853,9 @@ MinPriceIncrement: Minimum constant tick for the instrument
 MinPriceIncrement returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinPriceIncrement() PRICENULL9 {
+	if d.blockLength < 119 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[111 : 111+8 : 111+8]}
 }
 
@@ -27696,6 +28869,9 @@ MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuat
 MinPriceIncrementAmount returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinPriceIncrementAmount() PRICENULL9 {
+	if d.blockLength < 127 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[119 : 119+8 : 119+8]}
 }
 
@@ -27709,6 +28885,9 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite Decimal9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) DisplayFactor() Decimal9 {
+	if d.blockLength < 135 {
+		return Decimal9{}
+	}
 	return Decimal9{d.buf[127 : 127+8 : 127+8]}
 }
 
@@ -27722,6 +28901,9 @@ TickRule: VTT code referencing variable tick table
 TickRule returns the optional field TickRule.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TickRule() int8 {
+	if d.blockLength < 136 {
+		return 127
+	}
 	return int8(d.buf[135])
 }
 
@@ -27747,6 +28929,9 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MainFraction() uint8 {
+	if d.blockLength < 137 {
+		return 255
+	}
 	return d.buf[136]
 }
 
@@ -27772,6 +28957,9 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SubFraction() uint8 {
+	if d.blockLength < 138 {
+		return 255
+	}
 	return d.buf[137]
 }
 
@@ -27797,6 +28985,9 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) PriceDisplayFormat() uint8 {
+	if d.blockLength < 139 {
+		return 255
+	}
 	return d.buf[138]
 }
 
@@ -27822,6 +29013,9 @@ UnitOfMeasure: Unit of measure for the products' original contract size. This wi
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnitOfMeasure() []byte {
+	if d.blockLength < 169 {
+		return nil
+	}
 	return d.buf[139 : 139+30 : 139+30]
 }
 
@@ -27855,6 +29049,9 @@ UnitOfMeasureQty: This field contains the contract size for each instrument. Use
 UnitOfMeasureQty returns a view of composite Decimal9NULL in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnitOfMeasureQty() Decimal9NULL {
+	if d.blockLength < 177 {
+		return Decimal9NULL{}
+	}
 	return Decimal9NULL{d.buf[169 : 169+8 : 169+8]}
 }
 
@@ -27868,6 +29065,9 @@ TradingReferencePrice: Reference price - the most recently available Settlement 
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TradingReferencePrice() PRICENULL9 {
+	if d.blockLength < 185 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[177 : 177+8 : 177+8]}
 }
 
@@ -27881,6 +29081,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SettlPriceType() SettlPriceType {
+	if d.blockLength < 186 {
+		return 0
+	}
 	return SettlPriceType(d.buf[185])
 }
 
@@ -27894,6 +29097,9 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) ClearedVolume() int32 {
+	if d.blockLength < 190 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[186:]))
 }
 
@@ -27919,6 +29125,9 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) OpenInterestQty() int32 {
+	if d.blockLength < 194 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[190:]))
 }
 
@@ -27944,6 +29153,9 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) LowLimitPrice() PRICENULL9 {
+	if d.blockLength < 202 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[194 : 194+8 : 194+8]}
 }
 
@@ -27957,6 +29169,9 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) HighLimitPrice() PRICENULL9 {
+	if d.blockLength < 210 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[202 : 202+8 : 202+8]}
 }
 
@@ -27970,6 +29185,9 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UserDefinedInstrument() byte {
+	if d.blockLength < 211 {
+		return 0
+	}
 	return d.buf[210]
 }
 
@@ -27983,6 +29201,9 @@ TradingReferenceDate: Indicates session date corresponding to the settlement pri
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TradingReferenceDate() uint16 {
+	if d.blockLength < 213 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[211:])
 }
 
@@ -28513,9 +29734,6 @@ func skipMDInstrumentDefinitionSpread56NoEvents(buf []byte, p, actingVersion int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 9 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -28560,7 +29778,7 @@ func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) init(buf []byte, p, acti
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 9 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -28599,6 +29817,9 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) EventType() EventType {
+	if g.blockLength < 1 {
+		return EventTypeNullValue
+	}
 	return EventType(g.buf[g.offset+0])
 }
 
@@ -28612,6 +29833,9 @@ EventTime: Date and time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) EventTime() uint64 {
+	if g.blockLength < 9 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
 }
 
@@ -28636,9 +29860,6 @@ func skipMDInstrumentDefinitionSpread56NoMDFeedTypes(buf []byte, p, actingVersio
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -28684,7 +29905,7 @@ func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) init(buf []byte, p,
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -28723,6 +29944,9 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) MDFeedType() []byte {
+	if g.blockLength < 3 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
 }
 
@@ -28756,6 +29980,9 @@ MarketDepth: Identifies the depth of book
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) MarketDepth() int8 {
+	if g.blockLength < 4 {
+		return -128
+	}
 	return int8(g.buf[g.offset+3])
 }
 
@@ -28780,9 +30007,6 @@ func skipMDInstrumentDefinitionSpread56NoInstAttrib(buf []byte, p, actingVersion
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 4 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -28828,7 +30052,7 @@ func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) init(buf []byte, p, 
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 4 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -28875,6 +30099,9 @@ InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) InstAttribValue() InstAttribValue {
+	if g.blockLength < 4 {
+		return 0
+	}
 	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -28899,9 +30126,6 @@ func skipMDInstrumentDefinitionSpread56NoLotTypeRules(buf []byte, p, actingVersi
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 5 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -28947,7 +30171,7 @@ func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) init(buf []byte, p
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 5 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -28986,6 +30210,9 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) LotType() int8 {
+	if g.blockLength < 1 {
+		return -128
+	}
 	return int8(g.buf[g.offset+0])
 }
 
@@ -28999,6 +30226,9 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
+	if g.blockLength < 5 {
+		return DecimalQty{}
+	}
 	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
 }
 
@@ -29023,9 +30253,6 @@ func skipMDInstrumentDefinitionSpread56NoLegs(buf []byte, p, actingVersion int) 
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 18 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
@@ -29071,7 +30298,7 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) init(buf []byte, p, acting
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 18 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -29110,6 +30337,9 @@ LegSecurityID: Leg Security ID
 LegSecurityID returns the required field LegSecurityID.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegSecurityID() int32 {
+	if g.blockLength < 4 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
 }
 
@@ -29131,6 +30361,9 @@ LegSide: Leg side
 LegSide returns the required field LegSide.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegSide() LegSide {
+	if g.blockLength < 5 {
+		return LegSideNullValue
+	}
 	return LegSide(g.buf[g.offset+4])
 }
 
@@ -29144,6 +30377,9 @@ LegRatioQty: Leg ratio of quantity for this individual leg relative to the entir
 LegRatioQty returns the required field LegRatioQty.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegRatioQty() int8 {
+	if g.blockLength < 6 {
+		return -128
+	}
 	return int8(g.buf[g.offset+5])
 }
 
@@ -29157,6 +30393,9 @@ LegPrice: Price for the future leg of a UDS Covered instrument
 LegPrice returns a view of composite PRICENULL9 in place.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegPrice() PRICENULL9 {
+	if g.blockLength < 14 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{g.buf[g.offset+6 : g.offset+6+8 : g.offset+6+8]}
 }
 
@@ -29170,6 +30409,9 @@ LegOptionDelta: Delta used to calculate the quantity of futures used to cover th
 LegOptionDelta returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegOptionDelta() DecimalQty {
+	if g.blockLength < 18 {
+		return DecimalQty{}
+	}
 	return DecimalQty{g.buf[g.offset+14 : g.offset+14+4 : g.offset+14+4]}
 }
 
@@ -29527,7 +30769,7 @@ func (d *MDInstrumentDefinitionSpread56Decoder) wrap(buf []byte, headerLength, b
 	if actingVersion < 9 {
 		return sbe.ErrVersion
 	}
-	if blockLength < 195 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -29602,6 +30844,9 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MatchEventIndicator() MatchEventIndicator {
+	if d.blockLength < 1 {
+		return 0
+	}
 	return MatchEventIndicator(d.buf[0])
 }
 
@@ -29615,6 +30860,9 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TotNumReports() uint32 {
+	if d.blockLength < 5 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[1:])
 }
 
@@ -29640,6 +30888,9 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityUpdateAction() SecurityUpdateAction {
+	if d.blockLength < 6 {
+		return SecurityUpdateActionNullValue
+	}
 	return SecurityUpdateAction(d.buf[5])
 }
 
@@ -29653,6 +30904,9 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) LastUpdateTime() uint64 {
+	if d.blockLength < 14 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[6:])
 }
 
@@ -29666,6 +30920,9 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. The dat
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
+	if d.blockLength < 15 {
+		return SecurityTradingStatusNullValue
+	}
 	return SecurityTradingStatus(d.buf[14])
 }
 
@@ -29679,6 +30936,9 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) ApplID() int16 {
+	if d.blockLength < 17 {
+		return -32768
+	}
 	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
 }
 
@@ -29692,6 +30952,9 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MarketSegmentID() uint8 {
+	if d.blockLength < 18 {
+		return 255
+	}
 	return d.buf[17]
 }
 
@@ -29705,6 +30968,9 @@ UnderlyingProduct: Product complex
 UnderlyingProduct returns the optional field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UnderlyingProduct() uint8 {
+	if d.blockLength < 19 {
+		return 255
+	}
 	return d.buf[18]
 }
 
@@ -29730,6 +30996,9 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityExchange() []byte {
+	if d.blockLength < 23 {
+		return nil
+	}
 	return d.buf[19 : 19+4 : 19+4]
 }
 
@@ -29763,6 +31032,9 @@ SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityGroup() []byte {
+	if d.blockLength < 29 {
+		return nil
+	}
 	return d.buf[23 : 23+6 : 23+6]
 }
 
@@ -29796,6 +31068,9 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Asset() []byte {
+	if d.blockLength < 35 {
+		return nil
+	}
 	return d.buf[29 : 29+6 : 29+6]
 }
 
@@ -29829,6 +31104,9 @@ Symbol: Instrument Name or Symbol. Previously used as Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Symbol() []byte {
+	if d.blockLength < 55 {
+		return nil
+	}
 	return d.buf[35 : 35+20 : 35+20]
 }
 
@@ -29862,6 +31140,9 @@ SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityID() int32 {
+	if d.blockLength < 59 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
 }
 
@@ -29883,6 +31164,9 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityType() []byte {
+	if d.blockLength < 65 {
+		return nil
+	}
 	return d.buf[59 : 59+6 : 59+6]
 }
 
@@ -29916,6 +31200,9 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) CFICode() []byte {
+	if d.blockLength < 71 {
+		return nil
+	}
 	return d.buf[65 : 65+6 : 65+6]
 }
 
@@ -29949,6 +31236,9 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaturityMonthYear() MaturityMonthYear {
+	if d.blockLength < 76 {
+		return MaturityMonthYear{}
+	}
 	return MaturityMonthYear{d.buf[71 : 71+5 : 71+5]}
 }
 
@@ -29962,6 +31252,9 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Currency() []byte {
+	if d.blockLength < 79 {
+		return nil
+	}
 	return d.buf[76 : 76+3 : 76+3]
 }
 
@@ -29995,6 +31288,9 @@ SecuritySubType: Strategy type
 SecuritySubType returns the 5-byte array SecuritySubType in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecuritySubType() []byte {
+	if d.blockLength < 84 {
+		return nil
+	}
 	return d.buf[79 : 79+5 : 79+5]
 }
 
@@ -30028,6 +31324,9 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UserDefinedInstrument() byte {
+	if d.blockLength < 85 {
+		return 0
+	}
 	return d.buf[84]
 }
 
@@ -30041,6 +31340,9 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MatchAlgorithm() byte {
+	if d.blockLength < 86 {
+		return 0
+	}
 	return d.buf[85]
 }
 
@@ -30054,6 +31356,9 @@ MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MinTradeVol() uint32 {
+	if d.blockLength < 90 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[86:])
 }
 
@@ -30067,6 +31372,9 @@ MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaxTradeVol() uint32 {
+	if d.blockLength < 94 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[90:])
 }
 
@@ -30080,6 +31388,9 @@ MinPriceIncrement: Minimum constant tick for the instrument, sent only if instru
 MinPriceIncrement returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MinPriceIncrement() PRICENULL9 {
+	if d.blockLength < 102 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[94 : 94+8 : 94+8]}
 }
 
@@ -30093,6 +31404,9 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite Decimal9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) DisplayFactor() Decimal9 {
+	if d.blockLength < 110 {
+		return Decimal9{}
+	}
 	return Decimal9{d.buf[102 : 102+8 : 102+8]}
 }
 
@@ -30106,6 +31420,9 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) PriceDisplayFormat() uint8 {
+	if d.blockLength < 111 {
+		return 255
+	}
 	return d.buf[110]
 }
 
@@ -30131,6 +31448,9 @@ PriceRatio: Used for price calculation in spread and leg pricing
 PriceRatio returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) PriceRatio() PRICENULL9 {
+	if d.blockLength < 119 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[111 : 111+8 : 111+8]}
 }
 
@@ -30144,6 +31464,9 @@ TickRule: Tick Rule
 TickRule returns the optional field TickRule.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TickRule() int8 {
+	if d.blockLength < 120 {
+		return 127
+	}
 	return int8(d.buf[119])
 }
 
@@ -30169,6 +31492,9 @@ UnitOfMeasure: Unit of measure for the products' original contract size
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UnitOfMeasure() []byte {
+	if d.blockLength < 150 {
+		return nil
+	}
 	return d.buf[120 : 120+30 : 120+30]
 }
 
@@ -30202,6 +31528,9 @@ TradingReferencePrice: Reference price - the most recently available Settlement 
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TradingReferencePrice() PRICENULL9 {
+	if d.blockLength < 158 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[150 : 150+8 : 150+8]}
 }
 
@@ -30215,6 +31544,9 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SettlPriceType() SettlPriceType {
+	if d.blockLength < 159 {
+		return 0
+	}
 	return SettlPriceType(d.buf[158])
 }
 
@@ -30228,6 +31560,9 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) OpenInterestQty() int32 {
+	if d.blockLength < 163 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[159:]))
 }
 
@@ -30253,6 +31588,9 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) ClearedVolume() int32 {
+	if d.blockLength < 167 {
+		return 2147483647
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[163:]))
 }
 
@@ -30278,6 +31616,9 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) HighLimitPrice() PRICENULL9 {
+	if d.blockLength < 175 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[167 : 167+8 : 167+8]}
 }
 
@@ -30291,6 +31632,9 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) LowLimitPrice() PRICENULL9 {
+	if d.blockLength < 183 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[175 : 175+8 : 175+8]}
 }
 
@@ -30304,6 +31648,9 @@ MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaxPriceVariation() PRICENULL9 {
+	if d.blockLength < 191 {
+		return PRICENULL9{}
+	}
 	return PRICENULL9{d.buf[183 : 183+8 : 183+8]}
 }
 
@@ -30317,6 +31664,9 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MainFraction() uint8 {
+	if d.blockLength < 192 {
+		return 255
+	}
 	return d.buf[191]
 }
 
@@ -30342,6 +31692,9 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SubFraction() uint8 {
+	if d.blockLength < 193 {
+		return 255
+	}
 	return d.buf[192]
 }
 
@@ -30367,6 +31720,9 @@ TradingReferenceDate: Indicates session date corresponding to the settlement pri
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TradingReferenceDate() uint16 {
+	if d.blockLength < 195 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[193:])
 }
 

@@ -149,7 +149,7 @@ type DemoDecoder struct {
 
 func (d *DemoDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 652 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -216,6 +216,9 @@ func (e *DemoEncoder) SBETemplateID() uint16 {
 
 // Fixed16Char returns the 16-byte array fixed16Char in place (no copy).
 func (d *DemoDecoder) Fixed16Char() []byte {
+	if d.blockLength < 16 {
+		return nil
+	}
 	return d.buf[0 : 0+16 : 0+16]
 }
 
@@ -249,6 +252,9 @@ Fixed16CharEnd: End boundary of fixed16Char
 Fixed16CharEnd returns the required field fixed16CharEnd.
 */
 func (d *DemoDecoder) Fixed16CharEnd() int32 {
+	if d.blockLength < 20 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[16:]))
 }
 
@@ -259,6 +265,9 @@ func (e *DemoEncoder) SetFixed16CharEnd(v int32) {
 
 // Fixed16AsciiChar returns the 16-byte array fixed16AsciiChar in place (no copy).
 func (d *DemoDecoder) Fixed16AsciiChar() []byte {
+	if d.blockLength < 36 {
+		return nil
+	}
 	return d.buf[20 : 20+16 : 20+16]
 }
 
@@ -292,6 +301,9 @@ Fixed16AsciiCharEnd: End boundary of fixed16AsciiChar
 Fixed16AsciiCharEnd returns the required field fixed16AsciiCharEnd.
 */
 func (d *DemoDecoder) Fixed16AsciiCharEnd() int32 {
+	if d.blockLength < 40 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[36:]))
 }
 
@@ -302,6 +314,9 @@ func (e *DemoEncoder) SetFixed16AsciiCharEnd(v int32) {
 
 // Fixed16Gb18030Char returns the 16-byte array fixed16Gb18030Char in place (no copy).
 func (d *DemoDecoder) Fixed16Gb18030Char() []byte {
+	if d.blockLength < 56 {
+		return nil
+	}
 	return d.buf[40 : 40+16 : 40+16]
 }
 
@@ -335,6 +350,9 @@ Fixed16Gb18030CharEnd: End boundary of fixed16Gb18030Char
 Fixed16Gb18030CharEnd returns the required field fixed16Gb18030CharEnd.
 */
 func (d *DemoDecoder) Fixed16Gb18030CharEnd() int32 {
+	if d.blockLength < 60 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[56:]))
 }
 
@@ -345,6 +363,9 @@ func (e *DemoEncoder) SetFixed16Gb18030CharEnd(v int32) {
 
 // Fixed16Utf8Char returns the 16-byte array fixed16Utf8Char in place (no copy).
 func (d *DemoDecoder) Fixed16Utf8Char() []byte {
+	if d.blockLength < 76 {
+		return nil
+	}
 	return d.buf[60 : 60+16 : 60+16]
 }
 
@@ -378,6 +399,9 @@ Fixed16Utf8CharEnd: End boundary of fixed16Utf8Char
 Fixed16Utf8CharEnd returns the required field fixed16Utf8CharEnd.
 */
 func (d *DemoDecoder) Fixed16Utf8CharEnd() int32 {
+	if d.blockLength < 80 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[76:]))
 }
 
@@ -388,6 +412,9 @@ func (e *DemoEncoder) SetFixed16Utf8CharEnd(v int32) {
 
 // Fixed16U8 returns the 16-byte array fixed16U8 in place (no copy).
 func (d *DemoDecoder) Fixed16U8() []byte {
+	if d.blockLength < 96 {
+		return nil
+	}
 	return d.buf[80 : 80+16 : 80+16]
 }
 
@@ -416,6 +443,9 @@ Fixed16U8End: End boundary of fixed16U8
 Fixed16U8End returns the required field fixed16U8End.
 */
 func (d *DemoDecoder) Fixed16U8End() int32 {
+	if d.blockLength < 100 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[96:]))
 }
 
@@ -426,6 +456,9 @@ func (e *DemoEncoder) SetFixed16U8End(v int32) {
 
 // Fixed16AsciiU8 returns the 16-byte array fixed16AsciiU8 in place (no copy).
 func (d *DemoDecoder) Fixed16AsciiU8() []byte {
+	if d.blockLength < 116 {
+		return nil
+	}
 	return d.buf[100 : 100+16 : 100+16]
 }
 
@@ -454,6 +487,9 @@ Fixed16AsciiU8End: End boundary of fixed16AsciiU8
 Fixed16AsciiU8End returns the required field fixed16AsciiU8End.
 */
 func (d *DemoDecoder) Fixed16AsciiU8End() int32 {
+	if d.blockLength < 120 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[116:]))
 }
 
@@ -464,6 +500,9 @@ func (e *DemoEncoder) SetFixed16AsciiU8End(v int32) {
 
 // Fixed16Gb18030U8 returns the 16-byte array fixed16Gb18030U8 in place (no copy).
 func (d *DemoDecoder) Fixed16Gb18030U8() []byte {
+	if d.blockLength < 136 {
+		return nil
+	}
 	return d.buf[120 : 120+16 : 120+16]
 }
 
@@ -492,6 +531,9 @@ Fixed16Gb18030U8End: End boundary of fixed16Gb18030U8
 Fixed16Gb18030U8End returns the required field fixed16Gb18030U8End.
 */
 func (d *DemoDecoder) Fixed16Gb18030U8End() int32 {
+	if d.blockLength < 140 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[136:]))
 }
 
@@ -502,6 +544,9 @@ func (e *DemoEncoder) SetFixed16Gb18030U8End(v int32) {
 
 // Fixed16Utf8U8 returns the 16-byte array fixed16Utf8U8 in place (no copy).
 func (d *DemoDecoder) Fixed16Utf8U8() []byte {
+	if d.blockLength < 156 {
+		return nil
+	}
 	return d.buf[140 : 140+16 : 140+16]
 }
 
@@ -530,6 +575,9 @@ Fixed16Utf8U8End: End boundary of fixed16Utf8U8
 Fixed16Utf8U8End returns the required field fixed16Utf8U8End.
 */
 func (d *DemoDecoder) Fixed16Utf8U8End() int32 {
+	if d.blockLength < 160 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[156:]))
 }
 
@@ -540,6 +588,9 @@ func (e *DemoEncoder) SetFixed16Utf8U8End(v int32) {
 
 // Fixed16i8 returns a copy of the 16-element array fixed16i8.
 func (d *DemoDecoder) Fixed16i8() (a [16]int8) {
+	if d.blockLength < 176 {
+		return a
+	}
 	for i := range a {
 		a[i] = int8(d.buf[160+1*i])
 	}
@@ -558,6 +609,9 @@ Fixed16i8End: End boundary of fixed16i8
 Fixed16i8End returns the required field fixed16i8End.
 */
 func (d *DemoDecoder) Fixed16i8End() int32 {
+	if d.blockLength < 180 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[176:]))
 }
 
@@ -568,6 +622,9 @@ func (e *DemoEncoder) SetFixed16i8End(v int32) {
 
 // Fixed16i16 returns a copy of the 16-element array fixed16i16.
 func (d *DemoDecoder) Fixed16i16() (a [16]int16) {
+	if d.blockLength < 212 {
+		return a
+	}
 	for i := range a {
 		a[i] = int16(binary.LittleEndian.Uint16(d.buf[180+2*i:]))
 	}
@@ -586,6 +643,9 @@ Fixed16i16End: End boundary of fixed16i16
 Fixed16i16End returns the required field fixed16i16End.
 */
 func (d *DemoDecoder) Fixed16i16End() int32 {
+	if d.blockLength < 216 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[212:]))
 }
 
@@ -596,6 +656,9 @@ func (e *DemoEncoder) SetFixed16i16End(v int32) {
 
 // Fixed16i32 returns a copy of the 16-element array fixed16i32.
 func (d *DemoDecoder) Fixed16i32() (a [16]int32) {
+	if d.blockLength < 280 {
+		return a
+	}
 	for i := range a {
 		a[i] = int32(binary.LittleEndian.Uint32(d.buf[216+4*i:]))
 	}
@@ -614,6 +677,9 @@ Fixed16i32End: End boundary of fixed16i32
 Fixed16i32End returns the required field fixed16i32End.
 */
 func (d *DemoDecoder) Fixed16i32End() int32 {
+	if d.blockLength < 284 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[280:]))
 }
 
@@ -624,6 +690,9 @@ func (e *DemoEncoder) SetFixed16i32End(v int32) {
 
 // Fixed16i64 returns a copy of the 16-element array fixed16i64.
 func (d *DemoDecoder) Fixed16i64() (a [16]int64) {
+	if d.blockLength < 412 {
+		return a
+	}
 	for i := range a {
 		a[i] = int64(binary.LittleEndian.Uint64(d.buf[284+8*i:]))
 	}
@@ -642,6 +711,9 @@ Fixed16i64End: End boundary of fixed16i64
 Fixed16i64End returns the required field fixed16i64End.
 */
 func (d *DemoDecoder) Fixed16i64End() int32 {
+	if d.blockLength < 416 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[412:]))
 }
 
@@ -652,6 +724,9 @@ func (e *DemoEncoder) SetFixed16i64End(v int32) {
 
 // Fixed16u16 returns a copy of the 16-element array fixed16u16.
 func (d *DemoDecoder) Fixed16u16() (a [16]uint16) {
+	if d.blockLength < 448 {
+		return a
+	}
 	for i := range a {
 		a[i] = binary.LittleEndian.Uint16(d.buf[416+2*i:])
 	}
@@ -670,6 +745,9 @@ Fixed16u16End: End boundary of fixed16u16
 Fixed16u16End returns the required field fixed16u16End.
 */
 func (d *DemoDecoder) Fixed16u16End() int32 {
+	if d.blockLength < 452 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[448:]))
 }
 
@@ -680,6 +758,9 @@ func (e *DemoEncoder) SetFixed16u16End(v int32) {
 
 // Fixed16u32 returns a copy of the 16-element array fixed16u32.
 func (d *DemoDecoder) Fixed16u32() (a [16]uint32) {
+	if d.blockLength < 516 {
+		return a
+	}
 	for i := range a {
 		a[i] = binary.LittleEndian.Uint32(d.buf[452+4*i:])
 	}
@@ -698,6 +779,9 @@ Fixed16u32End: End boundary of fixed16u32
 Fixed16u32End returns the required field fixed16u32End.
 */
 func (d *DemoDecoder) Fixed16u32End() int32 {
+	if d.blockLength < 520 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[516:]))
 }
 
@@ -708,6 +792,9 @@ func (e *DemoEncoder) SetFixed16u32End(v int32) {
 
 // Fixed16u64 returns a copy of the 16-element array fixed16u64.
 func (d *DemoDecoder) Fixed16u64() (a [16]uint64) {
+	if d.blockLength < 648 {
+		return a
+	}
 	for i := range a {
 		a[i] = binary.LittleEndian.Uint64(d.buf[520+8*i:])
 	}
@@ -726,6 +813,9 @@ Fixed16u64End: End boundary of fixed16u64
 Fixed16u64End returns the required field fixed16u64End.
 */
 func (d *DemoDecoder) Fixed16u64End() int32 {
+	if d.blockLength < 652 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[648:]))
 }
 

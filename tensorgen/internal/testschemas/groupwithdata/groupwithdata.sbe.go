@@ -309,9 +309,6 @@ func skipTestMessage1Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 17 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -361,7 +358,7 @@ func (g *TestMessage1EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 17 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -411,6 +408,9 @@ func (g *TestMessage1EntriesDecoder) Next() bool {
 
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage1EntriesDecoder) TagGroup1() []byte {
+	if g.blockLength < 9 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
 }
 
@@ -441,6 +441,9 @@ func (e *TestMessage1EntriesEncoder) SetTagGroup1String(v string) error {
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage1EntriesDecoder) TagGroup2() int64 {
+	if g.blockLength < 17 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+9:]))
 }
 
@@ -589,7 +592,7 @@ func (d *TestMessage1Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 4 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -661,6 +664,9 @@ func (e *TestMessage1Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage1Decoder) Tag1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -829,9 +835,6 @@ func skipTestMessage2Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 17 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -884,7 +887,7 @@ func (g *TestMessage2EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 17 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -938,6 +941,9 @@ func (g *TestMessage2EntriesDecoder) Next() bool {
 
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage2EntriesDecoder) TagGroup1() []byte {
+	if g.blockLength < 9 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
 }
 
@@ -968,6 +974,9 @@ func (e *TestMessage2EntriesEncoder) SetTagGroup1String(v string) error {
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage2EntriesDecoder) TagGroup2() int64 {
+	if g.blockLength < 17 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+9:]))
 }
 
@@ -1154,7 +1163,7 @@ func (d *TestMessage2Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 4 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1226,6 +1235,9 @@ func (e *TestMessage2Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage2Decoder) Tag1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -1394,9 +1406,6 @@ func skipTestMessage3EntriesNestedEntries(buf []byte, p, actingVersion int) (int
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 8 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -1446,7 +1455,7 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) init(buf []byte, p, actingVers
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 8 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -1496,6 +1505,9 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) Next() bool {
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage3EntriesNestedEntriesDecoder) TagGroup2() int64 {
+	if g.blockLength < 8 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+0:]))
 }
 
@@ -1555,9 +1567,6 @@ func skipTestMessage3Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 9 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -1611,7 +1620,7 @@ func (g *TestMessage3EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 9 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -1665,6 +1674,9 @@ func (g *TestMessage3EntriesDecoder) Next() bool {
 
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage3EntriesDecoder) TagGroup1() []byte {
+	if g.blockLength < 9 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
 }
 
@@ -1949,7 +1961,7 @@ func (d *TestMessage3Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage3Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 4 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2021,6 +2033,9 @@ func (e *TestMessage3Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage3Decoder) Tag1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -2189,9 +2204,6 @@ func skipTestMessage4Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 0 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -2244,7 +2256,7 @@ func (g *TestMessage4EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 0 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -2469,7 +2481,7 @@ func (d *TestMessage4Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage4Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 4 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2541,6 +2553,9 @@ func (e *TestMessage4Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage4Decoder) Tag1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 

@@ -309,9 +309,6 @@ func skipTestMessage1Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 17 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -361,7 +358,7 @@ func (g *TestMessage1EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 17 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -411,6 +408,9 @@ func (g *TestMessage1EntriesDecoder) Next() bool {
 
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage1EntriesDecoder) TagGroup1() []byte {
+	if g.blockLength < 9 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
 }
 
@@ -441,6 +441,9 @@ func (e *TestMessage1EntriesEncoder) SetTagGroup1String(v string) error {
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage1EntriesDecoder) TagGroup2() int64 {
+	if g.blockLength < 17 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+9:]))
 }
 
@@ -589,7 +592,7 @@ func (d *TestMessage1Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 4 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -661,6 +664,9 @@ func (e *TestMessage1Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage1Decoder) Tag1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -829,9 +835,6 @@ func skipTestMessage2Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 17 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -884,7 +887,7 @@ func (g *TestMessage2EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 17 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -938,6 +941,9 @@ func (g *TestMessage2EntriesDecoder) Next() bool {
 
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage2EntriesDecoder) TagGroup1() []byte {
+	if g.blockLength < 9 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
 }
 
@@ -968,6 +974,9 @@ func (e *TestMessage2EntriesEncoder) SetTagGroup1String(v string) error {
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage2EntriesDecoder) TagGroup2() int64 {
+	if g.blockLength < 17 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+9:]))
 }
 
@@ -1154,7 +1163,7 @@ func (d *TestMessage2Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 4 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -1226,6 +1235,9 @@ func (e *TestMessage2Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage2Decoder) Tag1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -1385,13 +1397,6 @@ const (
 	TestMessage3BlockLength = 16
 )
 
-func testMessage3EntriesNestedEntriesMinBlockLength(v int) int {
-	n := 8
-	if v >= 1 {
-		n = 16
-	}
-	return n
-}
 func skipTestMessage3EntriesNestedEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
 		return 0, sbe.ErrShortBuffer
@@ -1400,9 +1405,6 @@ func skipTestMessage3EntriesNestedEntries(buf []byte, p, actingVersion int) (int
 	count := int(buf[p+2])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < testMessage3EntriesNestedEntriesMinBlockLength(actingVersion) {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 3
 	var err error
@@ -1453,7 +1455,7 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) init(buf []byte, p, actingVers
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < testMessage3EntriesNestedEntriesMinBlockLength(actingVersion) {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -1503,6 +1505,9 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) Next() bool {
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage3EntriesNestedEntriesDecoder) TagGroup2() int64 {
+	if g.blockLength < 8 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+0:]))
 }
 
@@ -1517,6 +1522,9 @@ Since schema version 1; older messages read the null value.
 */
 func (g *TestMessage3EntriesNestedEntriesDecoder) InnerExtension() int64 {
 	if g.actingVersion < 1 {
+		return -9223372036854775808
+	}
+	if g.blockLength < 16 {
 		return -9223372036854775808
 	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+8:]))
@@ -1580,9 +1588,6 @@ func skipTestMessage3Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 9 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -1636,7 +1641,7 @@ func (g *TestMessage3EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 9 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -1690,6 +1695,9 @@ func (g *TestMessage3EntriesDecoder) Next() bool {
 
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage3EntriesDecoder) TagGroup1() []byte {
+	if g.blockLength < 9 {
+		return nil
+	}
 	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
 }
 
@@ -1974,7 +1982,7 @@ func (d *TestMessage3Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage3Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 4 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2046,6 +2054,9 @@ func (e *TestMessage3Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage3Decoder) Tag1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -2214,9 +2225,6 @@ func skipTestMessage4Entries(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 0 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	var err error
 	for i := 0; i < count; i++ {
@@ -2269,7 +2277,7 @@ func (g *TestMessage4EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 0 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -2494,7 +2502,7 @@ func (d *TestMessage4Decoder) layout(buf []byte, p, actingVersion int) (int, err
 }
 func (d *TestMessage4Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 4 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -2566,6 +2574,9 @@ func (e *TestMessage4Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage4Decoder) Tag1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 

@@ -335,7 +335,7 @@ type Issue435Decoder struct {
 
 func (d *Issue435Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 1 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -402,6 +402,9 @@ func (e *Issue435Encoder) SBETemplateID() uint16 {
 
 // Example returns a view of composite exampleRef in place.
 func (d *Issue435Decoder) Example() ExampleRef {
+	if d.blockLength < 1 {
+		return ExampleRef{}
+	}
 	return ExampleRef{d.buf[0 : 0+1 : 0+1]}
 }
 

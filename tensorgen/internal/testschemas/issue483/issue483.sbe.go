@@ -186,7 +186,7 @@ type Issue483Decoder struct {
 
 func (d *Issue483Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 3 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -253,6 +253,9 @@ func (e *Issue483Encoder) SBETemplateID() uint16 {
 
 // Unset returns the required field unset.
 func (d *Issue483Decoder) Unset() uint8 {
+	if d.blockLength < 1 {
+		return 255
+	}
 	return d.buf[0]
 }
 
@@ -263,6 +266,9 @@ func (e *Issue483Encoder) SetUnset(v uint8) {
 
 // Required returns the required field required.
 func (d *Issue483Decoder) Required() uint8 {
+	if d.blockLength < 2 {
+		return 255
+	}
 	return d.buf[1]
 }
 
@@ -278,6 +284,9 @@ func (d *Issue483Decoder) Constant() uint8 {
 
 // Optional returns the optional field optional.
 func (d *Issue483Decoder) Optional() uint8 {
+	if d.blockLength < 3 {
+		return 255
+	}
 	return d.buf[2]
 }
 

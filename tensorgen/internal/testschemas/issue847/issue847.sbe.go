@@ -234,7 +234,7 @@ type BarmsgDecoder struct {
 
 func (d *BarmsgDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 12 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -301,6 +301,9 @@ func (e *BarmsgEncoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *BarmsgDecoder) Header() MessageHeader {
+	if d.blockLength < 12 {
+		return MessageHeader{}
+	}
 	return MessageHeader{d.buf[0 : 0+12 : 0+12]}
 }
 

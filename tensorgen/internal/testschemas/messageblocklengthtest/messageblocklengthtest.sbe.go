@@ -457,9 +457,6 @@ func skipMsgNameGrName(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 16 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 3
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -501,7 +498,7 @@ func (g *MsgNameGrNameDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(binary.LittleEndian.Uint16(buf[p+0:]))
 	g.count = int(buf[p+2])
-	if g.count < 0 || g.blockLength < 16 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 3
@@ -537,6 +534,9 @@ func (g *MsgNameGrNameDecoder) Next() bool {
 
 // GrField1 returns the required field grField1.
 func (g *MsgNameGrNameDecoder) GrField1() uint64 {
+	if g.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
 }
 
@@ -547,6 +547,9 @@ func (e *MsgNameGrNameEncoder) SetGrField1(v uint64) {
 
 // GrField2 returns the required field grField2.
 func (g *MsgNameGrNameDecoder) GrField2() int64 {
+	if g.blockLength < 16 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+8:]))
 }
 
@@ -647,7 +650,7 @@ func (d *MsgNameDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 }
 func (d *MsgNameDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 9 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -719,6 +722,9 @@ func (e *MsgNameEncoder) SBETemplateID() uint16 {
 
 // Field1 returns the required field field1.
 func (d *MsgNameDecoder) Field1() uint64 {
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -729,6 +735,9 @@ func (e *MsgNameEncoder) SetField1(v uint64) {
 
 // Field2 returns the required field field2.
 func (d *MsgNameDecoder) Field2() EventType {
+	if d.blockLength < 9 {
+		return 0
+	}
 	return EventType(d.buf[8])
 }
 

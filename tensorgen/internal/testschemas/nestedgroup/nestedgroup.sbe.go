@@ -214,9 +214,6 @@ func skipTopXYZ(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 1 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 2
 	if blockLength > 0 && count > (len(buf)-p)/blockLength {
 		return 0, sbe.ErrShortBuffer
@@ -258,7 +255,7 @@ func (g *TopXYZDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(buf[p+0])
 	g.count = int(buf[p+1])
-	if g.count < 0 || g.blockLength < 1 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 2
@@ -294,6 +291,9 @@ func (g *TopXYZDecoder) Next() bool {
 
 // D returns the required field d.
 func (g *TopXYZDecoder) D() uint8 {
+	if g.blockLength < 1 {
+		return 255
+	}
 	return g.buf[g.offset+0]
 }
 
@@ -316,9 +316,6 @@ func skipTopXY(buf []byte, p, actingVersion int) (int, error) {
 	count := int(buf[p+1])
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
-	}
-	if blockLength < 1 {
-		return 0, sbe.ErrBlockLength
 	}
 	p += 2
 	var err error
@@ -370,7 +367,7 @@ func (g *TopXYDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(buf[p+0])
 	g.count = int(buf[p+1])
-	if g.count < 0 || g.blockLength < 1 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 2
@@ -420,6 +417,9 @@ func (g *TopXYDecoder) Next() bool {
 
 // C returns the required field c.
 func (g *TopXYDecoder) C() uint8 {
+	if g.blockLength < 1 {
+		return 255
+	}
 	return g.buf[g.offset+0]
 }
 
@@ -482,9 +482,6 @@ func skipTopX(buf []byte, p, actingVersion int) (int, error) {
 	if count < 0 {
 		return 0, sbe.ErrGroupCount
 	}
-	if blockLength < 1 {
-		return 0, sbe.ErrBlockLength
-	}
 	p += 2
 	var err error
 	for i := 0; i < count; i++ {
@@ -535,7 +532,7 @@ func (g *TopXDecoder) init(buf []byte, p, actingVersion int) {
 	}
 	g.blockLength = int(buf[p+0])
 	g.count = int(buf[p+1])
-	if g.count < 0 || g.blockLength < 1 {
+	if g.count < 0 {
 		g.count = 0
 	}
 	g.next = p + 2
@@ -585,6 +582,9 @@ func (g *TopXDecoder) Next() bool {
 
 // B returns the required field b.
 func (g *TopXDecoder) B() uint8 {
+	if g.blockLength < 1 {
+		return 255
+	}
 	return g.buf[g.offset+0]
 }
 
@@ -876,7 +876,7 @@ func (d *TopDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 }
 func (d *TopDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 1 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -948,6 +948,9 @@ func (e *TopEncoder) SBETemplateID() uint16 {
 
 // A returns the required field a.
 func (d *TopDecoder) A() uint8 {
+	if d.blockLength < 1 {
+		return 255
+	}
 	return d.buf[0]
 }
 

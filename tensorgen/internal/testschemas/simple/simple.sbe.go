@@ -150,16 +150,9 @@ type Simple0Decoder struct {
 	end           int
 }
 
-func simple0MinBlockLength(v int) int {
-	n := 73
-	if v >= 1 {
-		n = 73
-	}
-	return n
-}
 func (d *Simple0Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < simple0MinBlockLength(actingVersion) {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -232,6 +225,9 @@ func (d *Simple0Decoder) U64nv() uint64 {
 	if d.actingVersion < 1 {
 		return 18446744073709551615
 	}
+	if d.blockLength < 8 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[0:])
 }
 
@@ -261,6 +257,9 @@ func (d *Simple0Decoder) U64() uint64 {
 	if d.actingVersion < 1 {
 		return 18446744073709551615
 	}
+	if d.blockLength < 16 {
+		return 18446744073709551615
+	}
 	return binary.LittleEndian.Uint64(d.buf[8:])
 }
 
@@ -271,6 +270,9 @@ func (e *Simple0Encoder) SetU64(v uint64) {
 
 // U32 returns the required field U32.
 func (d *Simple0Decoder) U32() uint32 {
+	if d.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[16:])
 }
 
@@ -281,6 +283,9 @@ func (e *Simple0Encoder) SetU32(v uint32) {
 
 // U16 returns the required field U16.
 func (d *Simple0Decoder) U16() uint16 {
+	if d.blockLength < 22 {
+		return 65535
+	}
 	return binary.LittleEndian.Uint16(d.buf[20:])
 }
 
@@ -291,6 +296,9 @@ func (e *Simple0Encoder) SetU16(v uint16) {
 
 // U8 returns the required field U8.
 func (d *Simple0Decoder) U8() uint8 {
+	if d.blockLength < 23 {
+		return 255
+	}
 	return d.buf[22]
 }
 
@@ -301,6 +309,9 @@ func (e *Simple0Encoder) SetU8(v uint8) {
 
 // S8 returns the required field S8.
 func (d *Simple0Decoder) S8() int8 {
+	if d.blockLength < 32 {
+		return -128
+	}
 	return int8(d.buf[31])
 }
 
@@ -311,6 +322,9 @@ func (e *Simple0Encoder) SetS8(v int8) {
 
 // S16 returns the required field S16.
 func (d *Simple0Decoder) S16() int16 {
+	if d.blockLength < 34 {
+		return -32768
+	}
 	return int16(binary.LittleEndian.Uint16(d.buf[32:]))
 }
 
@@ -321,6 +335,9 @@ func (e *Simple0Encoder) SetS16(v int16) {
 
 // S32 returns the required field S32.
 func (d *Simple0Decoder) S32() int32 {
+	if d.blockLength < 38 {
+		return -2147483648
+	}
 	return int32(binary.LittleEndian.Uint32(d.buf[34:]))
 }
 
@@ -331,6 +348,9 @@ func (e *Simple0Encoder) SetS32(v int32) {
 
 // S64 returns the required field S64.
 func (d *Simple0Decoder) S64() int64 {
+	if d.blockLength < 46 {
+		return -9223372036854775808
+	}
 	return int64(binary.LittleEndian.Uint64(d.buf[38:]))
 }
 
@@ -341,6 +361,9 @@ func (e *Simple0Encoder) SetS64(v int64) {
 
 // F32 returns the required field F32.
 func (d *Simple0Decoder) F32() float32 {
+	if d.blockLength < 50 {
+		return float32(math.NaN())
+	}
 	return math.Float32frombits(binary.LittleEndian.Uint32(d.buf[46:]))
 }
 
@@ -351,6 +374,9 @@ func (e *Simple0Encoder) SetF32(v float32) {
 
 // D64 returns the required field D64.
 func (d *Simple0Decoder) D64() float64 {
+	if d.blockLength < 58 {
+		return math.NaN()
+	}
 	return math.Float64frombits(binary.LittleEndian.Uint64(d.buf[50:]))
 }
 
@@ -361,6 +387,9 @@ func (e *Simple0Encoder) SetD64(v float64) {
 
 // String6ASCII returns the 6-byte array String6ASCII in place (no copy).
 func (d *Simple0Decoder) String6ASCII() []byte {
+	if d.blockLength < 64 {
+		return nil
+	}
 	return d.buf[58 : 58+6 : 58+6]
 }
 
@@ -391,6 +420,9 @@ func (e *Simple0Encoder) SetString6ASCIIString(v string) error {
 
 // String1ASCII returns the required field String1ASCII.
 func (d *Simple0Decoder) String1ASCII() byte {
+	if d.blockLength < 65 {
+		return 0
+	}
 	return d.buf[64]
 }
 
@@ -401,6 +433,9 @@ func (e *Simple0Encoder) SetString1ASCII(v byte) {
 
 // Int2 returns a copy of the 2-element array Int2.
 func (d *Simple0Decoder) Int2() (a [2]int32) {
+	if d.blockLength < 73 {
+		return a
+	}
 	for i := range a {
 		a[i] = int32(binary.LittleEndian.Uint32(d.buf[65+4*i:]))
 	}

@@ -256,7 +256,7 @@ type MsgOneDecoder struct {
 
 func (d *MsgOneDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 8 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -323,6 +323,9 @@ func (e *MsgOneEncoder) SBETemplateID() uint16 {
 
 // TimestampComposite returns a view of composite UTCTimestampNanos in place.
 func (d *MsgOneDecoder) TimestampComposite() UTCTimestampNanos {
+	if d.blockLength < 8 {
+		return UTCTimestampNanos{}
+	}
 	return UTCTimestampNanos{d.buf[0 : 0+8 : 0+8]}
 }
 

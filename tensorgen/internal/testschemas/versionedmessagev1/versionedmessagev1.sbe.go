@@ -255,7 +255,7 @@ func (d *VersionedMessageV1Decoder) layout(buf []byte, p, actingVersion int) (in
 }
 func (d *VersionedMessageV1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 8 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -327,6 +327,9 @@ func (e *VersionedMessageV1Encoder) SBETemplateID() uint16 {
 
 // FieldA1 returns the required field FieldA1.
 func (d *VersionedMessageV1Decoder) FieldA1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -337,6 +340,9 @@ func (e *VersionedMessageV1Encoder) SetFieldA1(v uint32) {
 
 // FieldB1 returns the required field FieldB1.
 func (d *VersionedMessageV1Decoder) FieldB1() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 

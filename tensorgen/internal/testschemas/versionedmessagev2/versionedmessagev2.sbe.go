@@ -255,7 +255,7 @@ func (d *VersionedMessageV2Decoder) layout(buf []byte, p, actingVersion int) (in
 }
 func (d *VersionedMessageV2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
 	d.buf = nil
-	if blockLength < 20 {
+	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
@@ -327,6 +327,9 @@ func (e *VersionedMessageV2Encoder) SBETemplateID() uint16 {
 
 // FieldA1 returns the required field FieldA1.
 func (d *VersionedMessageV2Decoder) FieldA1() uint32 {
+	if d.blockLength < 4 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[0:])
 }
 
@@ -337,6 +340,9 @@ func (e *VersionedMessageV2Encoder) SetFieldA1(v uint32) {
 
 // FieldB1 returns the required field FieldB1.
 func (d *VersionedMessageV2Decoder) FieldB1() uint32 {
+	if d.blockLength < 8 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[4:])
 }
 
@@ -347,6 +353,9 @@ func (e *VersionedMessageV2Encoder) SetFieldB1(v uint32) {
 
 // FieldC2 returns the required field FieldC2.
 func (d *VersionedMessageV2Decoder) FieldC2() uint32 {
+	if d.blockLength < 12 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[8:])
 }
 
@@ -357,6 +366,9 @@ func (e *VersionedMessageV2Encoder) SetFieldC2(v uint32) {
 
 // FieldD2 returns the required field FieldD2.
 func (d *VersionedMessageV2Decoder) FieldD2() uint32 {
+	if d.blockLength < 16 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[12:])
 }
 
@@ -367,6 +379,9 @@ func (e *VersionedMessageV2Encoder) SetFieldD2(v uint32) {
 
 // FieldE2 returns the required field FieldE2.
 func (d *VersionedMessageV2Decoder) FieldE2() uint32 {
+	if d.blockLength < 20 {
+		return 4294967295
+	}
 	return binary.LittleEndian.Uint32(d.buf[16:])
 }
 
