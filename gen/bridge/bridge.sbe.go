@@ -356,6 +356,23 @@ func (v Bool) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// BridgeFrameChunkTemplateID is the template id of message BridgeFrameChunk.
 	BridgeFrameChunkTemplateID = 1
@@ -375,6 +392,8 @@ type BridgeFrameChunkDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[53]byte
+	padded        *[53]byte
 	pos           [2]int
 }
 
@@ -404,8 +423,25 @@ func (d *BridgeFrameChunkDecoder) wrap(buf []byte, headerLength, blockLength, ac
 	if err != nil {
 		return err
 	}
+	if blockLength >= 53 {
+		d.block = (*[53]byte)(buf[0 : 0+53])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 53)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var bridgeFrameChunkNullBlock = [53]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *BridgeFrameChunkDecoder) pad(b []byte, actingVersion int) *[53]byte {
+	if d.padded == nil {
+		d.padded = new([53]byte)
+	}
+	*d.padded = bridgeFrameChunkNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a BridgeFrameChunk that starts at buf[0] with no message header, using the
@@ -419,17 +455,17 @@ func (d *BridgeFrameChunkDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // schema and message, and decodes the BridgeFrameChunk that follows.
 func (d *BridgeFrameChunkDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != BridgeFrameChunkTemplateID {
+	if h.templateID != BridgeFrameChunkTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -464,49 +500,37 @@ func (e *BridgeFrameChunkEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *BridgeFrameChunkDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *BridgeFrameChunkEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *BridgeFrameChunkDecoder) Epoch() uint64 {
-	if d.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[4:])
+	return binary.LittleEndian.Uint64(d.block[4:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *BridgeFrameChunkEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 
 // Seq returns the required field seq.
 func (d *BridgeFrameChunkDecoder) Seq() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // SetSeq writes the field seq.
 func (e *BridgeFrameChunkEncoder) SetSeq(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // TraceId returns the optional field traceId.
 func (d *BridgeFrameChunkDecoder) TraceId() uint64 {
-	if d.blockLength < 28 {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(d.buf[20:])
+	return binary.LittleEndian.Uint64(d.block[20:])
 }
 
 // TraceIdIsNull reports whether traceId holds its null value (absent).
@@ -517,104 +541,83 @@ func (d *BridgeFrameChunkDecoder) TraceIdIsNull() bool {
 
 // SetTraceId writes the field traceId.
 func (e *BridgeFrameChunkEncoder) SetTraceId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 // SetTraceIdNull marks the optional field traceId absent by writing its null value.
 func (e *BridgeFrameChunkEncoder) SetTraceIdNull() {
 	v := uint64(0)
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 // ChunkIndex returns the required field chunkIndex.
 func (d *BridgeFrameChunkDecoder) ChunkIndex() uint32 {
-	if d.blockLength < 32 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[28:])
+	return binary.LittleEndian.Uint32(d.block[28:])
 }
 
 // SetChunkIndex writes the field chunkIndex.
 func (e *BridgeFrameChunkEncoder) SetChunkIndex(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 // ChunkCount returns the required field chunkCount.
 func (d *BridgeFrameChunkDecoder) ChunkCount() uint32 {
-	if d.blockLength < 36 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[32:])
+	return binary.LittleEndian.Uint32(d.block[32:])
 }
 
 // SetChunkCount writes the field chunkCount.
 func (e *BridgeFrameChunkEncoder) SetChunkCount(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[32:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[32:], uint32(v))
 }
 
 // ChunkOffset returns the required field chunkOffset.
 func (d *BridgeFrameChunkDecoder) ChunkOffset() uint32 {
-	if d.blockLength < 40 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[36:])
+	return binary.LittleEndian.Uint32(d.block[36:])
 }
 
 // SetChunkOffset writes the field chunkOffset.
 func (e *BridgeFrameChunkEncoder) SetChunkOffset(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[36:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[36:], uint32(v))
 }
 
 // ChunkLength returns the required field chunkLength.
 func (d *BridgeFrameChunkDecoder) ChunkLength() uint32 {
-	if d.blockLength < 44 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[40:])
+	return binary.LittleEndian.Uint32(d.block[40:])
 }
 
 // SetChunkLength writes the field chunkLength.
 func (e *BridgeFrameChunkEncoder) SetChunkLength(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[40:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[40:], uint32(v))
 }
 
 // PayloadLength returns the required field payloadLength.
 func (d *BridgeFrameChunkDecoder) PayloadLength() uint32 {
-	if d.blockLength < 48 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[44:])
+	return binary.LittleEndian.Uint32(d.block[44:])
 }
 
 // SetPayloadLength writes the field payloadLength.
 func (e *BridgeFrameChunkEncoder) SetPayloadLength(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[44:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[44:], uint32(v))
 }
 
 // PayloadCrc32c returns the required field payloadCrc32c.
 func (d *BridgeFrameChunkDecoder) PayloadCrc32c() uint32 {
-	if d.blockLength < 52 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[48:])
+	return binary.LittleEndian.Uint32(d.block[48:])
 }
 
 // SetPayloadCrc32c writes the field payloadCrc32c.
 func (e *BridgeFrameChunkEncoder) SetPayloadCrc32c(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[48:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[48:], uint32(v))
 }
 
 // HeaderIncluded returns the required field headerIncluded.
 func (d *BridgeFrameChunkDecoder) HeaderIncluded() Bool {
-	if d.blockLength < 53 {
-		return BoolNullValue
-	}
-	return Bool(d.buf[52])
+	return Bool(d.block[52])
 }
 
 // SetHeaderIncluded writes the field headerIncluded.
 func (e *BridgeFrameChunkEncoder) SetHeaderIncluded(v Bool) {
-	e.st.Buf[52] = byte(v)
+	e.block[52] = byte(v)
 }
 
 // HeaderBytes returns the var data headerBytes in place (no copy); nil when absent.
@@ -742,19 +745,21 @@ type BridgeFrameChunkEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[53]byte
 }
 
 func (e *BridgeFrameChunkEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 53 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 53,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+53])
-	e.SetTraceIdNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[53]byte)(buf[0 : 0+53])
+	*e.block = [53]byte{}
 	return nil
 }
 
@@ -763,18 +768,15 @@ func (e *BridgeFrameChunkEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var bridgeFrameChunkHeader = [8]byte{53, 0, 1, 0, 134, 3, 1, 0}
+
 // WrapWithHeader writes the message header for BridgeFrameChunk at buf[0] and starts
 // encoding the message after it.
 func (e *BridgeFrameChunkEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+53 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(53))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = bridgeFrameChunkHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -861,16 +863,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case BridgeFrameChunkTemplateID:
 		if err := d.bridgeFrameChunk.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -334,6 +334,23 @@ func (v DiscoveryStatus) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// DiscoveryRequestTemplateID is the template id of message DiscoveryRequest.
 	DiscoveryRequestTemplateID = 1
@@ -388,12 +405,8 @@ type DiscoveryRequestTagsDecoder struct {
 }
 
 func (g *DiscoveryRequestTagsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = DiscoveryRequestTagsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -567,6 +580,8 @@ type DiscoveryRequestDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[32]byte
+	padded        *[32]byte
 	pos           [3]int
 	tagsG         DiscoveryRequestTagsDecoder
 }
@@ -601,8 +616,26 @@ func (d *DiscoveryRequestDecoder) wrap(buf []byte, headerLength, blockLength, ac
 	if err != nil {
 		return err
 	}
+	if blockLength >= 32 {
+		d.block = (*[32]byte)(buf[0 : 0+32])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 32)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var discoveryRequestNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+var discoveryRequestInitBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *DiscoveryRequestDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if d.padded == nil {
+		d.padded = new([32]byte)
+	}
+	*d.padded = discoveryRequestNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a DiscoveryRequest that starts at buf[0] with no message header, using the
@@ -616,17 +649,17 @@ func (d *DiscoveryRequestDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // schema and message, and decodes the DiscoveryRequest that follows.
 func (d *DiscoveryRequestDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != DiscoveryRequestTemplateID {
+	if h.templateID != DiscoveryRequestTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -661,49 +694,37 @@ func (e *DiscoveryRequestEncoder) SBETemplateID() uint16 {
 
 // RequestId returns the required field requestId.
 func (d *DiscoveryRequestDecoder) RequestId() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetRequestId writes the field requestId.
 func (e *DiscoveryRequestEncoder) SetRequestId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // ClientId returns the required field clientId.
 func (d *DiscoveryRequestDecoder) ClientId() uint32 {
-	if d.blockLength < 12 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[8:])
+	return binary.LittleEndian.Uint32(d.block[8:])
 }
 
 // SetClientId writes the field clientId.
 func (e *DiscoveryRequestEncoder) SetClientId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // ResponseStreamId returns the required field responseStreamId.
 func (d *DiscoveryRequestDecoder) ResponseStreamId() uint32 {
-	if d.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[12:])
+	return binary.LittleEndian.Uint32(d.block[12:])
 }
 
 // SetResponseStreamId writes the field responseStreamId.
 func (e *DiscoveryRequestEncoder) SetResponseStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 // StreamId returns the optional field streamId.
 func (d *DiscoveryRequestDecoder) StreamId() uint32 {
-	if d.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[16:])
+	return binary.LittleEndian.Uint32(d.block[16:])
 }
 
 // StreamIdIsNull reports whether streamId holds its null value (absent).
@@ -714,21 +735,18 @@ func (d *DiscoveryRequestDecoder) StreamIdIsNull() bool {
 
 // SetStreamId writes the field streamId.
 func (e *DiscoveryRequestEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // SetStreamIdNull marks the optional field streamId absent by writing its null value.
 func (e *DiscoveryRequestEncoder) SetStreamIdNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // ProducerId returns the optional field producerId.
 func (d *DiscoveryRequestDecoder) ProducerId() uint32 {
-	if d.blockLength < 24 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[20:])
+	return binary.LittleEndian.Uint32(d.block[20:])
 }
 
 // ProducerIdIsNull reports whether producerId holds its null value (absent).
@@ -739,21 +757,18 @@ func (d *DiscoveryRequestDecoder) ProducerIdIsNull() bool {
 
 // SetProducerId writes the field producerId.
 func (e *DiscoveryRequestEncoder) SetProducerId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // SetProducerIdNull marks the optional field producerId absent by writing its null value.
 func (e *DiscoveryRequestEncoder) SetProducerIdNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // DataSourceId returns the optional field dataSourceId.
 func (d *DiscoveryRequestDecoder) DataSourceId() uint64 {
-	if d.blockLength < 32 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[24:])
+	return binary.LittleEndian.Uint64(d.block[24:])
 }
 
 // DataSourceIdIsNull reports whether dataSourceId holds its null value (absent).
@@ -764,13 +779,13 @@ func (d *DiscoveryRequestDecoder) DataSourceIdIsNull() bool {
 
 // SetDataSourceId writes the field dataSourceId.
 func (e *DiscoveryRequestEncoder) SetDataSourceId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[24:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[24:], uint64(v))
 }
 
 // SetDataSourceIdNull marks the optional field dataSourceId absent by writing its null value.
 func (e *DiscoveryRequestEncoder) SetDataSourceIdNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[24:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[24:], uint64(v))
 }
 
 /*
@@ -935,6 +950,7 @@ type DiscoveryRequestEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[32]byte
 	tagsG        DiscoveryRequestTagsEncoder
 }
 
@@ -942,15 +958,14 @@ func (e *DiscoveryRequestEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 32 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 32,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+32])
-	e.SetStreamIdNull()
-	e.SetProducerIdNull()
-	e.SetDataSourceIdNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[32]byte)(buf[0 : 0+32])
+	*e.block = discoveryRequestInitBlock
 	return nil
 }
 
@@ -959,18 +974,15 @@ func (e *DiscoveryRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var discoveryRequestHeader = [8]byte{32, 0, 1, 0, 142, 3, 1, 0}
+
 // WrapWithHeader writes the message header for DiscoveryRequest at buf[0] and starts
 // encoding the message after it.
 func (e *DiscoveryRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+32 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(32))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = discoveryRequestHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1068,16 +1080,14 @@ type DiscoveryResponseResultsPayloadPoolsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[10]byte
+	padded        *[10]byte
 	pos           [1]int
 }
 
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = DiscoveryResponseResultsPayloadPoolsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -1120,6 +1130,11 @@ func (g *DiscoveryResponseResultsPayloadPoolsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 10 {
+		g.block = (*[10]byte)(g.buf[g.offset : g.offset+10])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 10)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -1131,43 +1146,46 @@ func (g *DiscoveryResponseResultsPayloadPoolsDecoder) Next() bool {
 	return true
 }
 
+var discoveryResponseResultsPayloadPoolsNullBlock = [10]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *DiscoveryResponseResultsPayloadPoolsDecoder) pad(b []byte, actingVersion int) *[10]byte {
+	if g.padded == nil {
+		g.padded = new([10]byte)
+	}
+	*g.padded = discoveryResponseResultsPayloadPoolsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // PoolId returns the required field poolId.
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) PoolId() uint16 {
-	if g.blockLength < 2 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint16(g.block[0:])
 }
 
 // SetPoolId writes the field poolId.
 func (e *DiscoveryResponseResultsPayloadPoolsEncoder) SetPoolId(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+0:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
 }
 
 // PoolNslots returns the required field poolNslots.
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) PoolNslots() uint32 {
-	if g.blockLength < 6 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+2:])
+	return binary.LittleEndian.Uint32(g.block[2:])
 }
 
 // SetPoolNslots writes the field poolNslots.
 func (e *DiscoveryResponseResultsPayloadPoolsEncoder) SetPoolNslots(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+2:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[2:], uint32(v))
 }
 
 // StrideBytes returns the required field strideBytes.
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) StrideBytes() uint32 {
-	if g.blockLength < 10 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+6:])
+	return binary.LittleEndian.Uint32(g.block[6:])
 }
 
 // SetStrideBytes writes the field strideBytes.
 func (e *DiscoveryResponseResultsPayloadPoolsEncoder) SetStrideBytes(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+6:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[6:], uint32(v))
 }
 
 // RegionUri returns the var data regionUri in place (no copy); nil when absent.
@@ -1263,12 +1281,8 @@ type DiscoveryResponseResultsTagsDecoder struct {
 }
 
 func (g *DiscoveryResponseResultsTagsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = DiscoveryResponseResultsTagsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -1420,18 +1434,16 @@ type DiscoveryResponseResultsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[39]byte
+	padded        *[39]byte
 	pos           [6]int
 	payloadPoolsG DiscoveryResponseResultsPayloadPoolsDecoder
 	tagsG         DiscoveryResponseResultsTagsDecoder
 }
 
 func (g *DiscoveryResponseResultsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = DiscoveryResponseResultsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -1494,6 +1506,11 @@ func (g *DiscoveryResponseResultsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 39 {
+		g.block = (*[39]byte)(g.buf[g.offset : g.offset+39])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 39)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -1505,103 +1522,92 @@ func (g *DiscoveryResponseResultsDecoder) Next() bool {
 	return true
 }
 
+var discoveryResponseResultsNullBlock = [39]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+var discoveryResponseResultsInitBlock = [39]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *DiscoveryResponseResultsDecoder) pad(b []byte, actingVersion int) *[39]byte {
+	if g.padded == nil {
+		g.padded = new([39]byte)
+	}
+	*g.padded = discoveryResponseResultsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // StreamId returns the required field streamId.
 func (g *DiscoveryResponseResultsDecoder) StreamId() uint32 {
-	if g.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint32(g.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *DiscoveryResponseResultsEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // ProducerId returns the required field producerId.
 func (g *DiscoveryResponseResultsDecoder) ProducerId() uint32 {
-	if g.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+4:])
+	return binary.LittleEndian.Uint32(g.block[4:])
 }
 
 // SetProducerId writes the field producerId.
 func (e *DiscoveryResponseResultsEncoder) SetProducerId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (g *DiscoveryResponseResultsDecoder) Epoch() uint64 {
-	if g.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
+	return binary.LittleEndian.Uint64(g.block[8:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *DiscoveryResponseResultsEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // LayoutVersion returns the required field layoutVersion.
 func (g *DiscoveryResponseResultsDecoder) LayoutVersion() uint32 {
-	if g.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
+	return binary.LittleEndian.Uint32(g.block[16:])
 }
 
 // SetLayoutVersion writes the field layoutVersion.
 func (e *DiscoveryResponseResultsEncoder) SetLayoutVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // HeaderNslots returns the required field headerNslots.
 func (g *DiscoveryResponseResultsDecoder) HeaderNslots() uint32 {
-	if g.blockLength < 24 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+20:])
+	return binary.LittleEndian.Uint32(g.block[20:])
 }
 
 // SetHeaderNslots writes the field headerNslots.
 func (e *DiscoveryResponseResultsEncoder) SetHeaderNslots(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // HeaderSlotBytes returns the required field headerSlotBytes.
 func (g *DiscoveryResponseResultsDecoder) HeaderSlotBytes() uint16 {
-	if g.blockLength < 26 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+24:])
+	return binary.LittleEndian.Uint16(g.block[24:])
 }
 
 // SetHeaderSlotBytes writes the field headerSlotBytes.
 func (e *DiscoveryResponseResultsEncoder) SetHeaderSlotBytes(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+24:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[24:], uint16(v))
 }
 
 // MaxDims returns the required field maxDims.
 func (g *DiscoveryResponseResultsDecoder) MaxDims() uint8 {
-	if g.blockLength < 27 {
-		return 255
-	}
-	return g.buf[g.offset+26]
+	return g.block[26]
 }
 
 // SetMaxDims writes the field maxDims.
 func (e *DiscoveryResponseResultsEncoder) SetMaxDims(v uint8) {
-	e.st.Buf[e.offset+26] = byte(v)
+	e.block[26] = byte(v)
 }
 
 // DataSourceId returns the optional field dataSourceId.
 func (g *DiscoveryResponseResultsDecoder) DataSourceId() uint64 {
-	if g.blockLength < 35 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+27:])
+	return binary.LittleEndian.Uint64(g.block[27:])
 }
 
 // DataSourceIdIsNull reports whether dataSourceId holds its null value (absent).
@@ -1612,26 +1618,23 @@ func (g *DiscoveryResponseResultsDecoder) DataSourceIdIsNull() bool {
 
 // SetDataSourceId writes the field dataSourceId.
 func (e *DiscoveryResponseResultsEncoder) SetDataSourceId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+27:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[27:], uint64(v))
 }
 
 // SetDataSourceIdNull marks the optional field dataSourceId absent by writing its null value.
 func (e *DiscoveryResponseResultsEncoder) SetDataSourceIdNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+27:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[27:], uint64(v))
 }
 
 // DriverControlStreamId returns the required field driverControlStreamId.
 func (g *DiscoveryResponseResultsDecoder) DriverControlStreamId() uint32 {
-	if g.blockLength < 39 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+35:])
+	return binary.LittleEndian.Uint32(g.block[35:])
 }
 
 // SetDriverControlStreamId writes the field driverControlStreamId.
 func (e *DiscoveryResponseResultsEncoder) SetDriverControlStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+35:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[35:], uint32(v))
 }
 
 /*
@@ -1891,6 +1894,7 @@ type DiscoveryResponseResultsPayloadPoolsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[10]byte
 }
 
 func (e *DiscoveryResponseResultsPayloadPoolsEncoder) init(st *sbe.EncoderState, count int) {
@@ -1917,7 +1921,8 @@ func (e *DiscoveryResponseResultsPayloadPoolsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+10])
+	e.block = (*[10]byte)(e.st.Buf[p : p+10])
+	*e.block = [10]byte{}
 	return nil
 }
 func (e *DiscoveryResponseResultsPayloadPoolsEncoder) close() error {
@@ -2026,6 +2031,7 @@ type DiscoveryResponseResultsEncoder struct {
 	offset        int
 	stage         int
 	open          int
+	block         *[39]byte
 	payloadPoolsG DiscoveryResponseResultsPayloadPoolsEncoder
 	tagsG         DiscoveryResponseResultsTagsEncoder
 }
@@ -2054,8 +2060,8 @@ func (e *DiscoveryResponseResultsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+39])
-	e.SetDataSourceIdNull()
+	e.block = (*[39]byte)(e.st.Buf[p : p+39])
+	*e.block = discoveryResponseResultsInitBlock
 	return nil
 }
 func (e *DiscoveryResponseResultsEncoder) close() error {
@@ -2121,6 +2127,8 @@ type DiscoveryResponseDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[9]byte
+	padded        *[9]byte
 	pos           [2]int
 	resultsG      DiscoveryResponseResultsDecoder
 }
@@ -2151,8 +2159,25 @@ func (d *DiscoveryResponseDecoder) wrap(buf []byte, headerLength, blockLength, a
 	if err != nil {
 		return err
 	}
+	if blockLength >= 9 {
+		d.block = (*[9]byte)(buf[0 : 0+9])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 9)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var discoveryResponseNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *DiscoveryResponseDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if d.padded == nil {
+		d.padded = new([9]byte)
+	}
+	*d.padded = discoveryResponseNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a DiscoveryResponse that starts at buf[0] with no message header, using the
@@ -2166,17 +2191,17 @@ func (d *DiscoveryResponseDecoder) Wrap(buf []byte, actingBlockLength, actingVer
 // schema and message, and decodes the DiscoveryResponse that follows.
 func (d *DiscoveryResponseDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != DiscoveryResponseTemplateID {
+	if h.templateID != DiscoveryResponseTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2211,28 +2236,22 @@ func (e *DiscoveryResponseEncoder) SBETemplateID() uint16 {
 
 // RequestId returns the required field requestId.
 func (d *DiscoveryResponseDecoder) RequestId() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetRequestId writes the field requestId.
 func (e *DiscoveryResponseEncoder) SetRequestId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // Status returns the required field status.
 func (d *DiscoveryResponseDecoder) Status() DiscoveryStatus {
-	if d.blockLength < 9 {
-		return DiscoveryStatusNullValue
-	}
-	return DiscoveryStatus(d.buf[8])
+	return DiscoveryStatus(d.block[8])
 }
 
 // SetStatus writes the field status.
 func (e *DiscoveryResponseEncoder) SetStatus(v DiscoveryStatus) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -2341,6 +2360,7 @@ type DiscoveryResponseEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[9]byte
 	resultsG     DiscoveryResponseResultsEncoder
 }
 
@@ -2348,12 +2368,14 @@ func (e *DiscoveryResponseEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 9 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 9,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+9])
+	e.stage, e.open = 0, -1
+	e.block = (*[9]byte)(buf[0 : 0+9])
+	*e.block = [9]byte{}
 	return nil
 }
 
@@ -2362,18 +2384,15 @@ func (e *DiscoveryResponseEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var discoveryResponseHeader = [8]byte{9, 0, 2, 0, 142, 3, 1, 0}
+
 // WrapWithHeader writes the message header for DiscoveryResponse at buf[0] and starts
 // encoding the message after it.
 func (e *DiscoveryResponseEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+9 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(9))
-	h.SetTemplateId(uint16(2))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = discoveryResponseHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2473,16 +2492,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case DiscoveryRequestTemplateID:
 		if err := d.discoveryRequest.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -544,6 +544,23 @@ func (v ShutdownReason) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// ShmAttachRequestTemplateID is the template id of message ShmAttachRequest.
 	ShmAttachRequestTemplateID = 1
@@ -563,6 +580,8 @@ type ShmAttachRequestDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[27]byte
+	padded        *[27]byte
 }
 
 func (d *ShmAttachRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -574,8 +593,26 @@ func (d *ShmAttachRequestDecoder) wrap(buf []byte, headerLength, blockLength, ac
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 27 {
+		d.block = (*[27]byte)(buf[0 : 0+27])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 27)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmAttachRequestNullBlock = [27]byte{0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+var shmAttachRequestInitBlock = [27]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmAttachRequestDecoder) pad(b []byte, actingVersion int) *[27]byte {
+	if d.padded == nil {
+		d.padded = new([27]byte)
+	}
+	*d.padded = shmAttachRequestNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmAttachRequest that starts at buf[0] with no message header, using the
@@ -588,18 +625,23 @@ func (d *ShmAttachRequestDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the ShmAttachRequest that follows.
 func (d *ShmAttachRequestDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 35 && [8]byte(buf[:8]) == shmAttachRequestHeader {
+		d.block = (*[27]byte)(buf[8:35])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 27, SchemaVersion, 27
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmAttachRequestTemplateID {
+	if h.templateID != ShmAttachRequestTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -634,75 +676,57 @@ func (e *ShmAttachRequestEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmAttachRequestDecoder) CorrelationId() int64 {
-	if d.blockLength < 8 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
+	return int64(binary.LittleEndian.Uint64(d.block[0:]))
 }
 
 // SetCorrelationId writes the field correlationId.
 func (e *ShmAttachRequestEncoder) SetCorrelationId(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // StreamId returns the required field streamId.
 func (d *ShmAttachRequestDecoder) StreamId() uint32 {
-	if d.blockLength < 12 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[8:])
+	return binary.LittleEndian.Uint32(d.block[8:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *ShmAttachRequestEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // ClientId returns the required field clientId.
 func (d *ShmAttachRequestDecoder) ClientId() uint32 {
-	if d.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[12:])
+	return binary.LittleEndian.Uint32(d.block[12:])
 }
 
 // SetClientId writes the field clientId.
 func (e *ShmAttachRequestEncoder) SetClientId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 // Role returns the required field role.
 func (d *ShmAttachRequestDecoder) Role() Role {
-	if d.blockLength < 17 {
-		return RoleNullValue
-	}
-	return Role(d.buf[16])
+	return Role(d.block[16])
 }
 
 // SetRole writes the field role.
 func (e *ShmAttachRequestEncoder) SetRole(v Role) {
-	e.st.Buf[16] = byte(v)
+	e.block[16] = byte(v)
 }
 
 // ExpectedLayoutVersion returns the required field expectedLayoutVersion.
 func (d *ShmAttachRequestDecoder) ExpectedLayoutVersion() uint32 {
-	if d.blockLength < 21 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[17:])
+	return binary.LittleEndian.Uint32(d.block[17:])
 }
 
 // SetExpectedLayoutVersion writes the field expectedLayoutVersion.
 func (e *ShmAttachRequestEncoder) SetExpectedLayoutVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[17:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[17:], uint32(v))
 }
 
 // PublishMode returns the optional field publishMode.
 func (d *ShmAttachRequestDecoder) PublishMode() PublishMode {
-	if d.blockLength < 22 {
-		return PublishModeNullValue
-	}
-	return PublishMode(d.buf[21])
+	return PublishMode(d.block[21])
 }
 
 // PublishModeIsNull reports whether publishMode holds its null value (absent).
@@ -713,34 +737,28 @@ func (d *ShmAttachRequestDecoder) PublishModeIsNull() bool {
 
 // SetPublishMode writes the field publishMode.
 func (e *ShmAttachRequestEncoder) SetPublishMode(v PublishMode) {
-	e.st.Buf[21] = byte(v)
+	e.block[21] = byte(v)
 }
 
 // SetPublishModeNull marks the optional field publishMode absent by writing its null value.
 func (e *ShmAttachRequestEncoder) SetPublishModeNull() {
 	v := PublishMode(PublishModeNullValue)
-	e.st.Buf[21] = byte(v)
+	e.block[21] = byte(v)
 }
 
 // RequireHugepages returns the required field requireHugepages.
 func (d *ShmAttachRequestDecoder) RequireHugepages() HugepagesPolicy {
-	if d.blockLength < 23 {
-		return HugepagesPolicyNullValue
-	}
-	return HugepagesPolicy(d.buf[22])
+	return HugepagesPolicy(d.block[22])
 }
 
 // SetRequireHugepages writes the field requireHugepages.
 func (e *ShmAttachRequestEncoder) SetRequireHugepages(v HugepagesPolicy) {
-	e.st.Buf[22] = byte(v)
+	e.block[22] = byte(v)
 }
 
 // DesiredNodeId returns the optional field desiredNodeId.
 func (d *ShmAttachRequestDecoder) DesiredNodeId() uint32 {
-	if d.blockLength < 27 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[23:])
+	return binary.LittleEndian.Uint32(d.block[23:])
 }
 
 // DesiredNodeIdIsNull reports whether desiredNodeId holds its null value (absent).
@@ -751,13 +769,13 @@ func (d *ShmAttachRequestDecoder) DesiredNodeIdIsNull() bool {
 
 // SetDesiredNodeId writes the field desiredNodeId.
 func (e *ShmAttachRequestEncoder) SetDesiredNodeId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[23:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[23:], uint32(v))
 }
 
 // SetDesiredNodeIdNull marks the optional field desiredNodeId absent by writing its null value.
 func (e *ShmAttachRequestEncoder) SetDesiredNodeIdNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[23:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[23:], uint32(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -811,20 +829,16 @@ type ShmAttachRequestEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[27]byte
 }
 
 func (e *ShmAttachRequestEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 27 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 27,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+27])
-	e.SetPublishModeNull()
-	e.SetDesiredNodeIdNull()
+	e.headerLength = headerLength
+	e.block = (*[27]byte)(buf[0 : 0+27])
+	*e.block = shmAttachRequestInitBlock
 	return nil
 }
 
@@ -833,18 +847,15 @@ func (e *ShmAttachRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmAttachRequestHeader = [8]byte{27, 0, 1, 0, 133, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmAttachRequest at buf[0] and starts
 // encoding the message after it.
 func (e *ShmAttachRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+27 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(27))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmAttachRequestHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -852,10 +863,7 @@ func (e *ShmAttachRequestEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *ShmAttachRequestEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 27, nil
 }
 func (e *ShmAttachRequestEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -925,16 +933,14 @@ type ShmAttachResponsePayloadPoolsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[10]byte
+	padded        *[10]byte
 	pos           [1]int
 }
 
 func (g *ShmAttachResponsePayloadPoolsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = ShmAttachResponsePayloadPoolsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -977,6 +983,11 @@ func (g *ShmAttachResponsePayloadPoolsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 10 {
+		g.block = (*[10]byte)(g.buf[g.offset : g.offset+10])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 10)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -988,43 +999,46 @@ func (g *ShmAttachResponsePayloadPoolsDecoder) Next() bool {
 	return true
 }
 
+var shmAttachResponsePayloadPoolsNullBlock = [10]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *ShmAttachResponsePayloadPoolsDecoder) pad(b []byte, actingVersion int) *[10]byte {
+	if g.padded == nil {
+		g.padded = new([10]byte)
+	}
+	*g.padded = shmAttachResponsePayloadPoolsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // PoolId returns the required field poolId.
 func (g *ShmAttachResponsePayloadPoolsDecoder) PoolId() uint16 {
-	if g.blockLength < 2 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint16(g.block[0:])
 }
 
 // SetPoolId writes the field poolId.
 func (e *ShmAttachResponsePayloadPoolsEncoder) SetPoolId(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+0:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
 }
 
 // PoolNslots returns the required field poolNslots.
 func (g *ShmAttachResponsePayloadPoolsDecoder) PoolNslots() uint32 {
-	if g.blockLength < 6 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+2:])
+	return binary.LittleEndian.Uint32(g.block[2:])
 }
 
 // SetPoolNslots writes the field poolNslots.
 func (e *ShmAttachResponsePayloadPoolsEncoder) SetPoolNslots(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+2:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[2:], uint32(v))
 }
 
 // StrideBytes returns the required field strideBytes.
 func (g *ShmAttachResponsePayloadPoolsDecoder) StrideBytes() uint32 {
-	if g.blockLength < 10 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+6:])
+	return binary.LittleEndian.Uint32(g.block[6:])
 }
 
 // SetStrideBytes writes the field strideBytes.
 func (e *ShmAttachResponsePayloadPoolsEncoder) SetStrideBytes(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+6:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[6:], uint32(v))
 }
 
 // RegionUri returns the var data regionUri in place (no copy); nil when absent.
@@ -1082,6 +1096,7 @@ type ShmAttachResponsePayloadPoolsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[10]byte
 }
 
 func (e *ShmAttachResponsePayloadPoolsEncoder) init(st *sbe.EncoderState, count int) {
@@ -1108,7 +1123,8 @@ func (e *ShmAttachResponsePayloadPoolsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+10])
+	e.block = (*[10]byte)(e.st.Buf[p : p+10])
+	*e.block = [10]byte{}
 	return nil
 }
 func (e *ShmAttachResponsePayloadPoolsEncoder) close() error {
@@ -1154,6 +1170,8 @@ type ShmAttachResponseDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[54]byte
+	padded        *[54]byte
 	pos           [3]int
 	payloadPoolsG ShmAttachResponsePayloadPoolsDecoder
 }
@@ -1188,8 +1206,26 @@ func (d *ShmAttachResponseDecoder) wrap(buf []byte, headerLength, blockLength, a
 	if err != nil {
 		return err
 	}
+	if blockLength >= 54 {
+		d.block = (*[54]byte)(buf[0 : 0+54])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 54)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmAttachResponseNullBlock = [54]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+var shmAttachResponseInitBlock = [54]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmAttachResponseDecoder) pad(b []byte, actingVersion int) *[54]byte {
+	if d.padded == nil {
+		d.padded = new([54]byte)
+	}
+	*d.padded = shmAttachResponseNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmAttachResponse that starts at buf[0] with no message header, using the
@@ -1203,17 +1239,17 @@ func (d *ShmAttachResponseDecoder) Wrap(buf []byte, actingBlockLength, actingVer
 // schema and message, and decodes the ShmAttachResponse that follows.
 func (d *ShmAttachResponseDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmAttachResponseTemplateID {
+	if h.templateID != ShmAttachResponseTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1248,36 +1284,27 @@ func (e *ShmAttachResponseEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmAttachResponseDecoder) CorrelationId() int64 {
-	if d.blockLength < 8 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
+	return int64(binary.LittleEndian.Uint64(d.block[0:]))
 }
 
 // SetCorrelationId writes the field correlationId.
 func (e *ShmAttachResponseEncoder) SetCorrelationId(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // Code returns the required field code.
 func (d *ShmAttachResponseDecoder) Code() ResponseCode {
-	if d.blockLength < 12 {
-		return ResponseCodeNullValue
-	}
-	return ResponseCode(int32(binary.LittleEndian.Uint32(d.buf[8:])))
+	return ResponseCode(int32(binary.LittleEndian.Uint32(d.block[8:])))
 }
 
 // SetCode writes the field code.
 func (e *ShmAttachResponseEncoder) SetCode(v ResponseCode) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // LeaseId returns the optional field leaseId.
 func (d *ShmAttachResponseDecoder) LeaseId() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // LeaseIdIsNull reports whether leaseId holds its null value (absent).
@@ -1288,21 +1315,18 @@ func (d *ShmAttachResponseDecoder) LeaseIdIsNull() bool {
 
 // SetLeaseId writes the field leaseId.
 func (e *ShmAttachResponseEncoder) SetLeaseId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // SetLeaseIdNull marks the optional field leaseId absent by writing its null value.
 func (e *ShmAttachResponseEncoder) SetLeaseIdNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // LeaseExpiryTimestampNs returns the optional field leaseExpiryTimestampNs.
 func (d *ShmAttachResponseDecoder) LeaseExpiryTimestampNs() uint64 {
-	if d.blockLength < 28 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[20:])
+	return binary.LittleEndian.Uint64(d.block[20:])
 }
 
 // LeaseExpiryTimestampNsIsNull reports whether leaseExpiryTimestampNs holds its null value (absent).
@@ -1313,21 +1337,18 @@ func (d *ShmAttachResponseDecoder) LeaseExpiryTimestampNsIsNull() bool {
 
 // SetLeaseExpiryTimestampNs writes the field leaseExpiryTimestampNs.
 func (e *ShmAttachResponseEncoder) SetLeaseExpiryTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 // SetLeaseExpiryTimestampNsNull marks the optional field leaseExpiryTimestampNs absent by writing its null value.
 func (e *ShmAttachResponseEncoder) SetLeaseExpiryTimestampNsNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 // StreamId returns the optional field streamId.
 func (d *ShmAttachResponseDecoder) StreamId() uint32 {
-	if d.blockLength < 32 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[28:])
+	return binary.LittleEndian.Uint32(d.block[28:])
 }
 
 // StreamIdIsNull reports whether streamId holds its null value (absent).
@@ -1338,21 +1359,18 @@ func (d *ShmAttachResponseDecoder) StreamIdIsNull() bool {
 
 // SetStreamId writes the field streamId.
 func (e *ShmAttachResponseEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 // SetStreamIdNull marks the optional field streamId absent by writing its null value.
 func (e *ShmAttachResponseEncoder) SetStreamIdNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 // Epoch returns the optional field epoch.
 func (d *ShmAttachResponseDecoder) Epoch() uint64 {
-	if d.blockLength < 40 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[32:])
+	return binary.LittleEndian.Uint64(d.block[32:])
 }
 
 // EpochIsNull reports whether epoch holds its null value (absent).
@@ -1363,21 +1381,18 @@ func (d *ShmAttachResponseDecoder) EpochIsNull() bool {
 
 // SetEpoch writes the field epoch.
 func (e *ShmAttachResponseEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[32:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[32:], uint64(v))
 }
 
 // SetEpochNull marks the optional field epoch absent by writing its null value.
 func (e *ShmAttachResponseEncoder) SetEpochNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[32:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[32:], uint64(v))
 }
 
 // LayoutVersion returns the optional field layoutVersion.
 func (d *ShmAttachResponseDecoder) LayoutVersion() uint32 {
-	if d.blockLength < 44 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[40:])
+	return binary.LittleEndian.Uint32(d.block[40:])
 }
 
 // LayoutVersionIsNull reports whether layoutVersion holds its null value (absent).
@@ -1388,21 +1403,18 @@ func (d *ShmAttachResponseDecoder) LayoutVersionIsNull() bool {
 
 // SetLayoutVersion writes the field layoutVersion.
 func (e *ShmAttachResponseEncoder) SetLayoutVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[40:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[40:], uint32(v))
 }
 
 // SetLayoutVersionNull marks the optional field layoutVersion absent by writing its null value.
 func (e *ShmAttachResponseEncoder) SetLayoutVersionNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[40:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[40:], uint32(v))
 }
 
 // HeaderNslots returns the optional field headerNslots.
 func (d *ShmAttachResponseDecoder) HeaderNslots() uint32 {
-	if d.blockLength < 48 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[44:])
+	return binary.LittleEndian.Uint32(d.block[44:])
 }
 
 // HeaderNslotsIsNull reports whether headerNslots holds its null value (absent).
@@ -1413,21 +1425,18 @@ func (d *ShmAttachResponseDecoder) HeaderNslotsIsNull() bool {
 
 // SetHeaderNslots writes the field headerNslots.
 func (e *ShmAttachResponseEncoder) SetHeaderNslots(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[44:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[44:], uint32(v))
 }
 
 // SetHeaderNslotsNull marks the optional field headerNslots absent by writing its null value.
 func (e *ShmAttachResponseEncoder) SetHeaderNslotsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[44:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[44:], uint32(v))
 }
 
 // HeaderSlotBytes returns the optional field headerSlotBytes.
 func (d *ShmAttachResponseDecoder) HeaderSlotBytes() uint16 {
-	if d.blockLength < 50 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[48:])
+	return binary.LittleEndian.Uint16(d.block[48:])
 }
 
 // HeaderSlotBytesIsNull reports whether headerSlotBytes holds its null value (absent).
@@ -1438,21 +1447,18 @@ func (d *ShmAttachResponseDecoder) HeaderSlotBytesIsNull() bool {
 
 // SetHeaderSlotBytes writes the field headerSlotBytes.
 func (e *ShmAttachResponseEncoder) SetHeaderSlotBytes(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[48:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[48:], uint16(v))
 }
 
 // SetHeaderSlotBytesNull marks the optional field headerSlotBytes absent by writing its null value.
 func (e *ShmAttachResponseEncoder) SetHeaderSlotBytesNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[48:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[48:], uint16(v))
 }
 
 // NodeId returns the optional field nodeId.
 func (d *ShmAttachResponseDecoder) NodeId() uint32 {
-	if d.blockLength < 54 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[50:])
+	return binary.LittleEndian.Uint32(d.block[50:])
 }
 
 // NodeIdIsNull reports whether nodeId holds its null value (absent).
@@ -1463,13 +1469,13 @@ func (d *ShmAttachResponseDecoder) NodeIdIsNull() bool {
 
 // SetNodeId writes the field nodeId.
 func (e *ShmAttachResponseEncoder) SetNodeId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[50:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[50:], uint32(v))
 }
 
 // SetNodeIdNull marks the optional field nodeId absent by writing its null value.
 func (e *ShmAttachResponseEncoder) SetNodeIdNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[50:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[50:], uint32(v))
 }
 
 /*
@@ -1662,6 +1668,7 @@ type ShmAttachResponseEncoder struct {
 	headerLength  int
 	stage         int
 	open          int
+	block         *[54]byte
 	payloadPoolsG ShmAttachResponsePayloadPoolsEncoder
 }
 
@@ -1669,20 +1676,14 @@ func (e *ShmAttachResponseEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 54 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 54,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+54])
-	e.SetLeaseIdNull()
-	e.SetLeaseExpiryTimestampNsNull()
-	e.SetStreamIdNull()
-	e.SetEpochNull()
-	e.SetLayoutVersionNull()
-	e.SetHeaderNslotsNull()
-	e.SetHeaderSlotBytesNull()
-	e.SetNodeIdNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[54]byte)(buf[0 : 0+54])
+	*e.block = shmAttachResponseInitBlock
 	return nil
 }
 
@@ -1691,18 +1692,15 @@ func (e *ShmAttachResponseEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmAttachResponseHeader = [8]byte{54, 0, 2, 0, 133, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmAttachResponse at buf[0] and starts
 // encoding the message after it.
 func (e *ShmAttachResponseEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+54 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(54))
-	h.SetTemplateId(uint16(2))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmAttachResponseHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1769,6 +1767,8 @@ type ShmDetachRequestDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[25]byte
+	padded        *[25]byte
 }
 
 func (d *ShmDetachRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -1780,8 +1780,25 @@ func (d *ShmDetachRequestDecoder) wrap(buf []byte, headerLength, blockLength, ac
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 25 {
+		d.block = (*[25]byte)(buf[0 : 0+25])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 25)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmDetachRequestNullBlock = [25]byte{0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmDetachRequestDecoder) pad(b []byte, actingVersion int) *[25]byte {
+	if d.padded == nil {
+		d.padded = new([25]byte)
+	}
+	*d.padded = shmDetachRequestNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmDetachRequest that starts at buf[0] with no message header, using the
@@ -1794,18 +1811,23 @@ func (d *ShmDetachRequestDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the ShmDetachRequest that follows.
 func (d *ShmDetachRequestDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 33 && [8]byte(buf[:8]) == shmDetachRequestHeader {
+		d.block = (*[25]byte)(buf[8:33])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 25, SchemaVersion, 25
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmDetachRequestTemplateID {
+	if h.templateID != ShmDetachRequestTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1840,67 +1862,52 @@ func (e *ShmDetachRequestEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmDetachRequestDecoder) CorrelationId() int64 {
-	if d.blockLength < 8 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
+	return int64(binary.LittleEndian.Uint64(d.block[0:]))
 }
 
 // SetCorrelationId writes the field correlationId.
 func (e *ShmDetachRequestEncoder) SetCorrelationId(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // LeaseId returns the required field leaseId.
 func (d *ShmDetachRequestDecoder) LeaseId() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetLeaseId writes the field leaseId.
 func (e *ShmDetachRequestEncoder) SetLeaseId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // StreamId returns the required field streamId.
 func (d *ShmDetachRequestDecoder) StreamId() uint32 {
-	if d.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[16:])
+	return binary.LittleEndian.Uint32(d.block[16:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *ShmDetachRequestEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // ClientId returns the required field clientId.
 func (d *ShmDetachRequestDecoder) ClientId() uint32 {
-	if d.blockLength < 24 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[20:])
+	return binary.LittleEndian.Uint32(d.block[20:])
 }
 
 // SetClientId writes the field clientId.
 func (e *ShmDetachRequestEncoder) SetClientId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // Role returns the required field role.
 func (d *ShmDetachRequestDecoder) Role() Role {
-	if d.blockLength < 25 {
-		return RoleNullValue
-	}
-	return Role(d.buf[24])
+	return Role(d.block[24])
 }
 
 // SetRole writes the field role.
 func (e *ShmDetachRequestEncoder) SetRole(v Role) {
-	e.st.Buf[24] = byte(v)
+	e.block[24] = byte(v)
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -1940,18 +1947,16 @@ type ShmDetachRequestEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[25]byte
 }
 
 func (e *ShmDetachRequestEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 25 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 25,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+25])
+	e.headerLength = headerLength
+	e.block = (*[25]byte)(buf[0 : 0+25])
+	*e.block = [25]byte{}
 	return nil
 }
 
@@ -1960,18 +1965,15 @@ func (e *ShmDetachRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmDetachRequestHeader = [8]byte{25, 0, 3, 0, 133, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmDetachRequest at buf[0] and starts
 // encoding the message after it.
 func (e *ShmDetachRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+25 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(25))
-	h.SetTemplateId(uint16(3))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmDetachRequestHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1979,10 +1981,7 @@ func (e *ShmDetachRequestEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *ShmDetachRequestEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 25, nil
 }
 func (e *ShmDetachRequestEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -2021,6 +2020,8 @@ type ShmDetachResponseDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[12]byte
+	padded        *[12]byte
 	pos           [1]int
 }
 
@@ -2046,8 +2047,25 @@ func (d *ShmDetachResponseDecoder) wrap(buf []byte, headerLength, blockLength, a
 	if err != nil {
 		return err
 	}
+	if blockLength >= 12 {
+		d.block = (*[12]byte)(buf[0 : 0+12])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 12)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmDetachResponseNullBlock = [12]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmDetachResponseDecoder) pad(b []byte, actingVersion int) *[12]byte {
+	if d.padded == nil {
+		d.padded = new([12]byte)
+	}
+	*d.padded = shmDetachResponseNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmDetachResponse that starts at buf[0] with no message header, using the
@@ -2061,17 +2079,17 @@ func (d *ShmDetachResponseDecoder) Wrap(buf []byte, actingBlockLength, actingVer
 // schema and message, and decodes the ShmDetachResponse that follows.
 func (d *ShmDetachResponseDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmDetachResponseTemplateID {
+	if h.templateID != ShmDetachResponseTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2106,28 +2124,22 @@ func (e *ShmDetachResponseEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmDetachResponseDecoder) CorrelationId() int64 {
-	if d.blockLength < 8 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
+	return int64(binary.LittleEndian.Uint64(d.block[0:]))
 }
 
 // SetCorrelationId writes the field correlationId.
 func (e *ShmDetachResponseEncoder) SetCorrelationId(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // Code returns the required field code.
 func (d *ShmDetachResponseDecoder) Code() ResponseCode {
-	if d.blockLength < 12 {
-		return ResponseCodeNullValue
-	}
-	return ResponseCode(int32(binary.LittleEndian.Uint32(d.buf[8:])))
+	return ResponseCode(int32(binary.LittleEndian.Uint32(d.block[8:])))
 }
 
 // SetCode writes the field code.
 func (e *ShmDetachResponseEncoder) SetCode(v ResponseCode) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // ErrorMessage returns the var data errorMessage in place (no copy); nil when absent.
@@ -2197,18 +2209,21 @@ type ShmDetachResponseEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[12]byte
 }
 
 func (e *ShmDetachResponseEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 12 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 12,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+12])
+	e.stage, e.open = 0, -1
+	e.block = (*[12]byte)(buf[0 : 0+12])
+	*e.block = [12]byte{}
 	return nil
 }
 
@@ -2217,18 +2232,15 @@ func (e *ShmDetachResponseEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmDetachResponseHeader = [8]byte{12, 0, 4, 0, 133, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmDetachResponse at buf[0] and starts
 // encoding the message after it.
 func (e *ShmDetachResponseEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+12 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(12))
-	h.SetTemplateId(uint16(4))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmDetachResponseHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2283,6 +2295,8 @@ type ShmLeaseKeepaliveDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[25]byte
+	padded        *[25]byte
 }
 
 func (d *ShmLeaseKeepaliveDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -2294,8 +2308,25 @@ func (d *ShmLeaseKeepaliveDecoder) wrap(buf []byte, headerLength, blockLength, a
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 25 {
+		d.block = (*[25]byte)(buf[0 : 0+25])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 25)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmLeaseKeepaliveNullBlock = [25]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmLeaseKeepaliveDecoder) pad(b []byte, actingVersion int) *[25]byte {
+	if d.padded == nil {
+		d.padded = new([25]byte)
+	}
+	*d.padded = shmLeaseKeepaliveNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmLeaseKeepalive that starts at buf[0] with no message header, using the
@@ -2308,18 +2339,23 @@ func (d *ShmLeaseKeepaliveDecoder) Wrap(buf []byte, actingBlockLength, actingVer
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the ShmLeaseKeepalive that follows.
 func (d *ShmLeaseKeepaliveDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 33 && [8]byte(buf[:8]) == shmLeaseKeepaliveHeader {
+		d.block = (*[25]byte)(buf[8:33])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 25, SchemaVersion, 25
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmLeaseKeepaliveTemplateID {
+	if h.templateID != ShmLeaseKeepaliveTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2354,67 +2390,52 @@ func (e *ShmLeaseKeepaliveEncoder) SBETemplateID() uint16 {
 
 // LeaseId returns the required field leaseId.
 func (d *ShmLeaseKeepaliveDecoder) LeaseId() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetLeaseId writes the field leaseId.
 func (e *ShmLeaseKeepaliveEncoder) SetLeaseId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // StreamId returns the required field streamId.
 func (d *ShmLeaseKeepaliveDecoder) StreamId() uint32 {
-	if d.blockLength < 12 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[8:])
+	return binary.LittleEndian.Uint32(d.block[8:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *ShmLeaseKeepaliveEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // ClientId returns the required field clientId.
 func (d *ShmLeaseKeepaliveDecoder) ClientId() uint32 {
-	if d.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[12:])
+	return binary.LittleEndian.Uint32(d.block[12:])
 }
 
 // SetClientId writes the field clientId.
 func (e *ShmLeaseKeepaliveEncoder) SetClientId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 // Role returns the required field role.
 func (d *ShmLeaseKeepaliveDecoder) Role() Role {
-	if d.blockLength < 17 {
-		return RoleNullValue
-	}
-	return Role(d.buf[16])
+	return Role(d.block[16])
 }
 
 // SetRole writes the field role.
 func (e *ShmLeaseKeepaliveEncoder) SetRole(v Role) {
-	e.st.Buf[16] = byte(v)
+	e.block[16] = byte(v)
 }
 
 // ClientTimestampNs returns the required field clientTimestampNs.
 func (d *ShmLeaseKeepaliveDecoder) ClientTimestampNs() uint64 {
-	if d.blockLength < 25 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[17:])
+	return binary.LittleEndian.Uint64(d.block[17:])
 }
 
 // SetClientTimestampNs writes the field clientTimestampNs.
 func (e *ShmLeaseKeepaliveEncoder) SetClientTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[17:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[17:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -2454,18 +2475,16 @@ type ShmLeaseKeepaliveEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[25]byte
 }
 
 func (e *ShmLeaseKeepaliveEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 25 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 25,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+25])
+	e.headerLength = headerLength
+	e.block = (*[25]byte)(buf[0 : 0+25])
+	*e.block = [25]byte{}
 	return nil
 }
 
@@ -2474,18 +2493,15 @@ func (e *ShmLeaseKeepaliveEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmLeaseKeepaliveHeader = [8]byte{25, 0, 5, 0, 133, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmLeaseKeepalive at buf[0] and starts
 // encoding the message after it.
 func (e *ShmLeaseKeepaliveEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+25 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(25))
-	h.SetTemplateId(uint16(5))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmLeaseKeepaliveHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2493,10 +2509,7 @@ func (e *ShmLeaseKeepaliveEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *ShmLeaseKeepaliveEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 25, nil
 }
 func (e *ShmLeaseKeepaliveEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -2535,6 +2548,8 @@ type ShmDriverShutdownDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[9]byte
+	padded        *[9]byte
 	pos           [1]int
 }
 
@@ -2560,8 +2575,25 @@ func (d *ShmDriverShutdownDecoder) wrap(buf []byte, headerLength, blockLength, a
 	if err != nil {
 		return err
 	}
+	if blockLength >= 9 {
+		d.block = (*[9]byte)(buf[0 : 0+9])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 9)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmDriverShutdownNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmDriverShutdownDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if d.padded == nil {
+		d.padded = new([9]byte)
+	}
+	*d.padded = shmDriverShutdownNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmDriverShutdown that starts at buf[0] with no message header, using the
@@ -2575,17 +2607,17 @@ func (d *ShmDriverShutdownDecoder) Wrap(buf []byte, actingBlockLength, actingVer
 // schema and message, and decodes the ShmDriverShutdown that follows.
 func (d *ShmDriverShutdownDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmDriverShutdownTemplateID {
+	if h.templateID != ShmDriverShutdownTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2620,28 +2652,22 @@ func (e *ShmDriverShutdownEncoder) SBETemplateID() uint16 {
 
 // TimestampNs returns the required field timestampNs.
 func (d *ShmDriverShutdownDecoder) TimestampNs() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTimestampNs writes the field timestampNs.
 func (e *ShmDriverShutdownEncoder) SetTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // Reason returns the required field reason.
 func (d *ShmDriverShutdownDecoder) Reason() ShutdownReason {
-	if d.blockLength < 9 {
-		return ShutdownReasonNullValue
-	}
-	return ShutdownReason(d.buf[8])
+	return ShutdownReason(d.block[8])
 }
 
 // SetReason writes the field reason.
 func (e *ShmDriverShutdownEncoder) SetReason(v ShutdownReason) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 // ErrorMessage returns the var data errorMessage in place (no copy); nil when absent.
@@ -2711,18 +2737,21 @@ type ShmDriverShutdownEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[9]byte
 }
 
 func (e *ShmDriverShutdownEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 9 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 9,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+9])
+	e.stage, e.open = 0, -1
+	e.block = (*[9]byte)(buf[0 : 0+9])
+	*e.block = [9]byte{}
 	return nil
 }
 
@@ -2731,18 +2760,15 @@ func (e *ShmDriverShutdownEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmDriverShutdownHeader = [8]byte{9, 0, 6, 0, 133, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmDriverShutdown at buf[0] and starts
 // encoding the message after it.
 func (e *ShmDriverShutdownEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+9 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(9))
-	h.SetTemplateId(uint16(6))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmDriverShutdownHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2797,6 +2823,8 @@ type ShmLeaseRevokedDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[26]byte
+	padded        *[26]byte
 	pos           [1]int
 }
 
@@ -2822,8 +2850,25 @@ func (d *ShmLeaseRevokedDecoder) wrap(buf []byte, headerLength, blockLength, act
 	if err != nil {
 		return err
 	}
+	if blockLength >= 26 {
+		d.block = (*[26]byte)(buf[0 : 0+26])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 26)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmLeaseRevokedNullBlock = [26]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmLeaseRevokedDecoder) pad(b []byte, actingVersion int) *[26]byte {
+	if d.padded == nil {
+		d.padded = new([26]byte)
+	}
+	*d.padded = shmLeaseRevokedNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmLeaseRevoked that starts at buf[0] with no message header, using the
@@ -2837,17 +2882,17 @@ func (d *ShmLeaseRevokedDecoder) Wrap(buf []byte, actingBlockLength, actingVersi
 // schema and message, and decodes the ShmLeaseRevoked that follows.
 func (d *ShmLeaseRevokedDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmLeaseRevokedTemplateID {
+	if h.templateID != ShmLeaseRevokedTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2882,80 +2927,62 @@ func (e *ShmLeaseRevokedEncoder) SBETemplateID() uint16 {
 
 // TimestampNs returns the required field timestampNs.
 func (d *ShmLeaseRevokedDecoder) TimestampNs() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTimestampNs writes the field timestampNs.
 func (e *ShmLeaseRevokedEncoder) SetTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // LeaseId returns the required field leaseId.
 func (d *ShmLeaseRevokedDecoder) LeaseId() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetLeaseId writes the field leaseId.
 func (e *ShmLeaseRevokedEncoder) SetLeaseId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // StreamId returns the required field streamId.
 func (d *ShmLeaseRevokedDecoder) StreamId() uint32 {
-	if d.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[16:])
+	return binary.LittleEndian.Uint32(d.block[16:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *ShmLeaseRevokedEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // ClientId returns the required field clientId.
 func (d *ShmLeaseRevokedDecoder) ClientId() uint32 {
-	if d.blockLength < 24 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[20:])
+	return binary.LittleEndian.Uint32(d.block[20:])
 }
 
 // SetClientId writes the field clientId.
 func (e *ShmLeaseRevokedEncoder) SetClientId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // Role returns the required field role.
 func (d *ShmLeaseRevokedDecoder) Role() Role {
-	if d.blockLength < 25 {
-		return RoleNullValue
-	}
-	return Role(d.buf[24])
+	return Role(d.block[24])
 }
 
 // SetRole writes the field role.
 func (e *ShmLeaseRevokedEncoder) SetRole(v Role) {
-	e.st.Buf[24] = byte(v)
+	e.block[24] = byte(v)
 }
 
 // Reason returns the required field reason.
 func (d *ShmLeaseRevokedDecoder) Reason() LeaseRevokeReason {
-	if d.blockLength < 26 {
-		return LeaseRevokeReasonNullValue
-	}
-	return LeaseRevokeReason(d.buf[25])
+	return LeaseRevokeReason(d.block[25])
 }
 
 // SetReason writes the field reason.
 func (e *ShmLeaseRevokedEncoder) SetReason(v LeaseRevokeReason) {
-	e.st.Buf[25] = byte(v)
+	e.block[25] = byte(v)
 }
 
 // ErrorMessage returns the var data errorMessage in place (no copy); nil when absent.
@@ -3033,18 +3060,21 @@ type ShmLeaseRevokedEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[26]byte
 }
 
 func (e *ShmLeaseRevokedEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 26 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 26,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+26])
+	e.stage, e.open = 0, -1
+	e.block = (*[26]byte)(buf[0 : 0+26])
+	*e.block = [26]byte{}
 	return nil
 }
 
@@ -3053,18 +3083,15 @@ func (e *ShmLeaseRevokedEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmLeaseRevokedHeader = [8]byte{26, 0, 7, 0, 133, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmLeaseRevoked at buf[0] and starts
 // encoding the message after it.
 func (e *ShmLeaseRevokedEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+26 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(26))
-	h.SetTemplateId(uint16(7))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmLeaseRevokedHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -3119,6 +3146,8 @@ type ShmDriverShutdownRequestDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[9]byte
+	padded        *[9]byte
 	pos           [2]int
 }
 
@@ -3148,8 +3177,25 @@ func (d *ShmDriverShutdownRequestDecoder) wrap(buf []byte, headerLength, blockLe
 	if err != nil {
 		return err
 	}
+	if blockLength >= 9 {
+		d.block = (*[9]byte)(buf[0 : 0+9])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 9)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmDriverShutdownRequestNullBlock = [9]byte{0, 0, 0, 0, 0, 0, 0, 128, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmDriverShutdownRequestDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if d.padded == nil {
+		d.padded = new([9]byte)
+	}
+	*d.padded = shmDriverShutdownRequestNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmDriverShutdownRequest that starts at buf[0] with no message header, using the
@@ -3163,17 +3209,17 @@ func (d *ShmDriverShutdownRequestDecoder) Wrap(buf []byte, actingBlockLength, ac
 // schema and message, and decodes the ShmDriverShutdownRequest that follows.
 func (d *ShmDriverShutdownRequestDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmDriverShutdownRequestTemplateID {
+	if h.templateID != ShmDriverShutdownRequestTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -3208,28 +3254,22 @@ func (e *ShmDriverShutdownRequestEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ShmDriverShutdownRequestDecoder) CorrelationId() int64 {
-	if d.blockLength < 8 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
+	return int64(binary.LittleEndian.Uint64(d.block[0:]))
 }
 
 // SetCorrelationId writes the field correlationId.
 func (e *ShmDriverShutdownRequestEncoder) SetCorrelationId(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // Reason returns the required field reason.
 func (d *ShmDriverShutdownRequestDecoder) Reason() ShutdownReason {
-	if d.blockLength < 9 {
-		return ShutdownReasonNullValue
-	}
-	return ShutdownReason(d.buf[8])
+	return ShutdownReason(d.block[8])
 }
 
 // SetReason writes the field reason.
 func (e *ShmDriverShutdownRequestEncoder) SetReason(v ShutdownReason) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 // Token returns the var data token in place (no copy); nil when absent.
@@ -3335,18 +3375,21 @@ type ShmDriverShutdownRequestEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[9]byte
 }
 
 func (e *ShmDriverShutdownRequestEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 9 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 9,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+9])
+	e.stage, e.open = 0, -1
+	e.block = (*[9]byte)(buf[0 : 0+9])
+	*e.block = [9]byte{}
 	return nil
 }
 
@@ -3355,18 +3398,15 @@ func (e *ShmDriverShutdownRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmDriverShutdownRequestHeader = [8]byte{9, 0, 8, 0, 133, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmDriverShutdownRequest at buf[0] and starts
 // encoding the message after it.
 func (e *ShmDriverShutdownRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+9 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(9))
-	h.SetTemplateId(uint16(8))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmDriverShutdownRequestHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -3488,16 +3528,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case ShmAttachRequestTemplateID:
 		if err := d.shmAttachRequest.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

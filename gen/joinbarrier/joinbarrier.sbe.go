@@ -352,6 +352,23 @@ func (v MergeTimeRuleType) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// SequenceMergeMapAnnounceTemplateID is the template id of message SequenceMergeMapAnnounce.
 	SequenceMergeMapAnnounceTemplateID = 1
@@ -395,15 +412,13 @@ type SequenceMergeMapAnnounceRulesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[13]byte
+	padded        *[13]byte
 }
 
 func (g *SequenceMergeMapAnnounceRulesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = SequenceMergeMapAnnounceRulesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -438,43 +453,52 @@ func (g *SequenceMergeMapAnnounceRulesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 13 {
+		g.block = (*[13]byte)(g.buf[g.offset : g.offset+13])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 13)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var sequenceMergeMapAnnounceRulesNullBlock = [13]byte{255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255}
+var sequenceMergeMapAnnounceRulesInitBlock = [13]byte{0, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *SequenceMergeMapAnnounceRulesDecoder) pad(b []byte, actingVersion int) *[13]byte {
+	if g.padded == nil {
+		g.padded = new([13]byte)
+	}
+	*g.padded = sequenceMergeMapAnnounceRulesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // InputStreamId returns the required field inputStreamId.
 func (g *SequenceMergeMapAnnounceRulesDecoder) InputStreamId() uint32 {
-	if g.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint32(g.block[0:])
 }
 
 // SetInputStreamId writes the field inputStreamId.
 func (e *SequenceMergeMapAnnounceRulesEncoder) SetInputStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // RuleType returns the required field ruleType.
 func (g *SequenceMergeMapAnnounceRulesDecoder) RuleType() MergeRuleType {
-	if g.blockLength < 5 {
-		return MergeRuleTypeNullValue
-	}
-	return MergeRuleType(g.buf[g.offset+4])
+	return MergeRuleType(g.block[4])
 }
 
 // SetRuleType writes the field ruleType.
 func (e *SequenceMergeMapAnnounceRulesEncoder) SetRuleType(v MergeRuleType) {
-	e.st.Buf[e.offset+4] = byte(v)
+	e.block[4] = byte(v)
 }
 
 // Offset returns the optional field offset.
 func (g *SequenceMergeMapAnnounceRulesDecoder) Offset() int32 {
-	if g.blockLength < 9 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+5:]))
+	return int32(binary.LittleEndian.Uint32(g.block[5:]))
 }
 
 // OffsetIsNull reports whether offset holds its null value (absent).
@@ -485,21 +509,18 @@ func (g *SequenceMergeMapAnnounceRulesDecoder) OffsetIsNull() bool {
 
 // SetOffset writes the field offset.
 func (e *SequenceMergeMapAnnounceRulesEncoder) SetOffset(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+5:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[5:], uint32(v))
 }
 
 // SetOffsetNull marks the optional field offset absent by writing its null value.
 func (e *SequenceMergeMapAnnounceRulesEncoder) SetOffsetNull() {
 	v := int32(-2147483648)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+5:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[5:], uint32(v))
 }
 
 // WindowSize returns the optional field windowSize.
 func (g *SequenceMergeMapAnnounceRulesDecoder) WindowSize() uint32 {
-	if g.blockLength < 13 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+9:])
+	return binary.LittleEndian.Uint32(g.block[9:])
 }
 
 // WindowSizeIsNull reports whether windowSize holds its null value (absent).
@@ -510,13 +531,13 @@ func (g *SequenceMergeMapAnnounceRulesDecoder) WindowSizeIsNull() bool {
 
 // SetWindowSize writes the field windowSize.
 func (e *SequenceMergeMapAnnounceRulesEncoder) SetWindowSize(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+9:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[9:], uint32(v))
 }
 
 // SetWindowSizeNull marks the optional field windowSize absent by writing its null value.
 func (e *SequenceMergeMapAnnounceRulesEncoder) SetWindowSizeNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+9:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[9:], uint32(v))
 }
 func (g *SequenceMergeMapAnnounceRulesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -548,6 +569,7 @@ type SequenceMergeMapAnnounceRulesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[13]byte
 }
 
 func (e *SequenceMergeMapAnnounceRulesEncoder) init(st *sbe.EncoderState, count int) {
@@ -569,9 +591,8 @@ func (e *SequenceMergeMapAnnounceRulesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+13])
-	e.SetOffsetNull()
-	e.SetWindowSizeNull()
+	e.block = (*[13]byte)(e.st.Buf[p : p+13])
+	*e.block = sequenceMergeMapAnnounceRulesInitBlock
 	return nil
 }
 func (e *SequenceMergeMapAnnounceRulesEncoder) close() error {
@@ -610,6 +631,8 @@ type SequenceMergeMapAnnounceDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[20]byte
+	padded        *[20]byte
 	pos           [1]int
 	rulesG        SequenceMergeMapAnnounceRulesDecoder
 }
@@ -636,8 +659,26 @@ func (d *SequenceMergeMapAnnounceDecoder) wrap(buf []byte, headerLength, blockLe
 	if err != nil {
 		return err
 	}
+	if blockLength >= 20 {
+		d.block = (*[20]byte)(buf[0 : 0+20])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 20)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var sequenceMergeMapAnnounceNullBlock = [20]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+var sequenceMergeMapAnnounceInitBlock = [20]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *SequenceMergeMapAnnounceDecoder) pad(b []byte, actingVersion int) *[20]byte {
+	if d.padded == nil {
+		d.padded = new([20]byte)
+	}
+	*d.padded = sequenceMergeMapAnnounceNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a SequenceMergeMapAnnounce that starts at buf[0] with no message header, using the
@@ -651,17 +692,17 @@ func (d *SequenceMergeMapAnnounceDecoder) Wrap(buf []byte, actingBlockLength, ac
 // schema and message, and decodes the SequenceMergeMapAnnounce that follows.
 func (d *SequenceMergeMapAnnounceDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != SequenceMergeMapAnnounceTemplateID {
+	if h.templateID != SequenceMergeMapAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -696,36 +737,27 @@ func (e *SequenceMergeMapAnnounceEncoder) SBETemplateID() uint16 {
 
 // OutStreamId returns the required field outStreamId.
 func (d *SequenceMergeMapAnnounceDecoder) OutStreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetOutStreamId writes the field outStreamId.
 func (e *SequenceMergeMapAnnounceEncoder) SetOutStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *SequenceMergeMapAnnounceDecoder) Epoch() uint64 {
-	if d.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[4:])
+	return binary.LittleEndian.Uint64(d.block[4:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *SequenceMergeMapAnnounceEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 
 // StaleTimeoutNs returns the optional field staleTimeoutNs.
 func (d *SequenceMergeMapAnnounceDecoder) StaleTimeoutNs() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // StaleTimeoutNsIsNull reports whether staleTimeoutNs holds its null value (absent).
@@ -736,13 +768,13 @@ func (d *SequenceMergeMapAnnounceDecoder) StaleTimeoutNsIsNull() bool {
 
 // SetStaleTimeoutNs writes the field staleTimeoutNs.
 func (e *SequenceMergeMapAnnounceEncoder) SetStaleTimeoutNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // SetStaleTimeoutNsNull marks the optional field staleTimeoutNs absent by writing its null value.
 func (e *SequenceMergeMapAnnounceEncoder) SetStaleTimeoutNsNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 /*
@@ -821,6 +853,7 @@ type SequenceMergeMapAnnounceEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[20]byte
 	rulesG       SequenceMergeMapAnnounceRulesEncoder
 }
 
@@ -828,13 +861,14 @@ func (e *SequenceMergeMapAnnounceEncoder) wrap(buf []byte, headerLength int) err
 	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 20,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+20])
-	e.SetStaleTimeoutNsNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[20]byte)(buf[0 : 0+20])
+	*e.block = sequenceMergeMapAnnounceInitBlock
 	return nil
 }
 
@@ -843,18 +877,15 @@ func (e *SequenceMergeMapAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var sequenceMergeMapAnnounceHeader = [8]byte{20, 0, 1, 0, 135, 3, 1, 0}
+
 // WrapWithHeader writes the message header for SequenceMergeMapAnnounce at buf[0] and starts
 // encoding the message after it.
 func (e *SequenceMergeMapAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+20 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(20))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = sequenceMergeMapAnnounceHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -917,6 +948,8 @@ type SequenceMergeMapRequestDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[12]byte
+	padded        *[12]byte
 }
 
 func (d *SequenceMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -928,8 +961,25 @@ func (d *SequenceMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLen
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 12 {
+		d.block = (*[12]byte)(buf[0 : 0+12])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 12)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var sequenceMergeMapRequestNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *SequenceMergeMapRequestDecoder) pad(b []byte, actingVersion int) *[12]byte {
+	if d.padded == nil {
+		d.padded = new([12]byte)
+	}
+	*d.padded = sequenceMergeMapRequestNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a SequenceMergeMapRequest that starts at buf[0] with no message header, using the
@@ -942,18 +992,23 @@ func (d *SequenceMergeMapRequestDecoder) Wrap(buf []byte, actingBlockLength, act
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the SequenceMergeMapRequest that follows.
 func (d *SequenceMergeMapRequestDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 20 && [8]byte(buf[:8]) == sequenceMergeMapRequestHeader {
+		d.block = (*[12]byte)(buf[8:20])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 12, SchemaVersion, 12
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != SequenceMergeMapRequestTemplateID {
+	if h.templateID != SequenceMergeMapRequestTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -988,28 +1043,22 @@ func (e *SequenceMergeMapRequestEncoder) SBETemplateID() uint16 {
 
 // OutStreamId returns the required field outStreamId.
 func (d *SequenceMergeMapRequestDecoder) OutStreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetOutStreamId writes the field outStreamId.
 func (e *SequenceMergeMapRequestEncoder) SetOutStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *SequenceMergeMapRequestDecoder) Epoch() uint64 {
-	if d.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[4:])
+	return binary.LittleEndian.Uint64(d.block[4:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *SequenceMergeMapRequestEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -1043,18 +1092,16 @@ type SequenceMergeMapRequestEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[12]byte
 }
 
 func (e *SequenceMergeMapRequestEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 12 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 12,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+12])
+	e.headerLength = headerLength
+	e.block = (*[12]byte)(buf[0 : 0+12])
+	*e.block = [12]byte{}
 	return nil
 }
 
@@ -1063,18 +1110,15 @@ func (e *SequenceMergeMapRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var sequenceMergeMapRequestHeader = [8]byte{12, 0, 2, 0, 135, 3, 1, 0}
+
 // WrapWithHeader writes the message header for SequenceMergeMapRequest at buf[0] and starts
 // encoding the message after it.
 func (e *SequenceMergeMapRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+12 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(12))
-	h.SetTemplateId(uint16(2))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = sequenceMergeMapRequestHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1082,10 +1126,7 @@ func (e *SequenceMergeMapRequestEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *SequenceMergeMapRequestEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 12, nil
 }
 func (e *SequenceMergeMapRequestEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -1148,15 +1189,13 @@ type TimestampMergeMapAnnounceRulesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[22]byte
+	padded        *[22]byte
 }
 
 func (g *TimestampMergeMapAnnounceRulesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TimestampMergeMapAnnounceRulesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -1191,56 +1230,62 @@ func (g *TimestampMergeMapAnnounceRulesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 22 {
+		g.block = (*[22]byte)(g.buf[g.offset : g.offset+22])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 22)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var timestampMergeMapAnnounceRulesNullBlock = [22]byte{255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255}
+var timestampMergeMapAnnounceRulesInitBlock = [22]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TimestampMergeMapAnnounceRulesDecoder) pad(b []byte, actingVersion int) *[22]byte {
+	if g.padded == nil {
+		g.padded = new([22]byte)
+	}
+	*g.padded = timestampMergeMapAnnounceRulesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // InputStreamId returns the required field inputStreamId.
 func (g *TimestampMergeMapAnnounceRulesDecoder) InputStreamId() uint32 {
-	if g.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint32(g.block[0:])
 }
 
 // SetInputStreamId writes the field inputStreamId.
 func (e *TimestampMergeMapAnnounceRulesEncoder) SetInputStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // RuleType returns the required field ruleType.
 func (g *TimestampMergeMapAnnounceRulesDecoder) RuleType() MergeTimeRuleType {
-	if g.blockLength < 5 {
-		return MergeTimeRuleTypeNullValue
-	}
-	return MergeTimeRuleType(g.buf[g.offset+4])
+	return MergeTimeRuleType(g.block[4])
 }
 
 // SetRuleType writes the field ruleType.
 func (e *TimestampMergeMapAnnounceRulesEncoder) SetRuleType(v MergeTimeRuleType) {
-	e.st.Buf[e.offset+4] = byte(v)
+	e.block[4] = byte(v)
 }
 
 // TimestampSource returns the required field timestampSource.
 func (g *TimestampMergeMapAnnounceRulesDecoder) TimestampSource() TimestampSource {
-	if g.blockLength < 6 {
-		return TimestampSourceNullValue
-	}
-	return TimestampSource(g.buf[g.offset+5])
+	return TimestampSource(g.block[5])
 }
 
 // SetTimestampSource writes the field timestampSource.
 func (e *TimestampMergeMapAnnounceRulesEncoder) SetTimestampSource(v TimestampSource) {
-	e.st.Buf[e.offset+5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 // OffsetNs returns the optional field offsetNs.
 func (g *TimestampMergeMapAnnounceRulesDecoder) OffsetNs() int64 {
-	if g.blockLength < 14 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+6:]))
+	return int64(binary.LittleEndian.Uint64(g.block[6:]))
 }
 
 // OffsetNsIsNull reports whether offsetNs holds its null value (absent).
@@ -1251,21 +1296,18 @@ func (g *TimestampMergeMapAnnounceRulesDecoder) OffsetNsIsNull() bool {
 
 // SetOffsetNs writes the field offsetNs.
 func (e *TimestampMergeMapAnnounceRulesEncoder) SetOffsetNs(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+6:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[6:], uint64(v))
 }
 
 // SetOffsetNsNull marks the optional field offsetNs absent by writing its null value.
 func (e *TimestampMergeMapAnnounceRulesEncoder) SetOffsetNsNull() {
 	v := int64(-9223372036854775808)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+6:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[6:], uint64(v))
 }
 
 // WindowNs returns the optional field windowNs.
 func (g *TimestampMergeMapAnnounceRulesDecoder) WindowNs() uint64 {
-	if g.blockLength < 22 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+14:])
+	return binary.LittleEndian.Uint64(g.block[14:])
 }
 
 // WindowNsIsNull reports whether windowNs holds its null value (absent).
@@ -1276,13 +1318,13 @@ func (g *TimestampMergeMapAnnounceRulesDecoder) WindowNsIsNull() bool {
 
 // SetWindowNs writes the field windowNs.
 func (e *TimestampMergeMapAnnounceRulesEncoder) SetWindowNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+14:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[14:], uint64(v))
 }
 
 // SetWindowNsNull marks the optional field windowNs absent by writing its null value.
 func (e *TimestampMergeMapAnnounceRulesEncoder) SetWindowNsNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+14:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[14:], uint64(v))
 }
 func (g *TimestampMergeMapAnnounceRulesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -1316,6 +1358,7 @@ type TimestampMergeMapAnnounceRulesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[22]byte
 }
 
 func (e *TimestampMergeMapAnnounceRulesEncoder) init(st *sbe.EncoderState, count int) {
@@ -1337,9 +1380,8 @@ func (e *TimestampMergeMapAnnounceRulesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+22])
-	e.SetOffsetNsNull()
-	e.SetWindowNsNull()
+	e.block = (*[22]byte)(e.st.Buf[p : p+22])
+	*e.block = timestampMergeMapAnnounceRulesInitBlock
 	return nil
 }
 func (e *TimestampMergeMapAnnounceRulesEncoder) close() error {
@@ -1378,6 +1420,8 @@ type TimestampMergeMapAnnounceDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[29]byte
+	padded        *[29]byte
 	pos           [1]int
 	rulesG        TimestampMergeMapAnnounceRulesDecoder
 }
@@ -1404,8 +1448,26 @@ func (d *TimestampMergeMapAnnounceDecoder) wrap(buf []byte, headerLength, blockL
 	if err != nil {
 		return err
 	}
+	if blockLength >= 29 {
+		d.block = (*[29]byte)(buf[0 : 0+29])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 29)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var timestampMergeMapAnnounceNullBlock = [29]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+var timestampMergeMapAnnounceInitBlock = [29]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TimestampMergeMapAnnounceDecoder) pad(b []byte, actingVersion int) *[29]byte {
+	if d.padded == nil {
+		d.padded = new([29]byte)
+	}
+	*d.padded = timestampMergeMapAnnounceNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a TimestampMergeMapAnnounce that starts at buf[0] with no message header, using the
@@ -1419,17 +1481,17 @@ func (d *TimestampMergeMapAnnounceDecoder) Wrap(buf []byte, actingBlockLength, a
 // schema and message, and decodes the TimestampMergeMapAnnounce that follows.
 func (d *TimestampMergeMapAnnounceDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TimestampMergeMapAnnounceTemplateID {
+	if h.templateID != TimestampMergeMapAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1464,36 +1526,27 @@ func (e *TimestampMergeMapAnnounceEncoder) SBETemplateID() uint16 {
 
 // OutStreamId returns the required field outStreamId.
 func (d *TimestampMergeMapAnnounceDecoder) OutStreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetOutStreamId writes the field outStreamId.
 func (e *TimestampMergeMapAnnounceEncoder) SetOutStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *TimestampMergeMapAnnounceDecoder) Epoch() uint64 {
-	if d.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[4:])
+	return binary.LittleEndian.Uint64(d.block[4:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *TimestampMergeMapAnnounceEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 
 // StaleTimeoutNs returns the optional field staleTimeoutNs.
 func (d *TimestampMergeMapAnnounceDecoder) StaleTimeoutNs() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // StaleTimeoutNsIsNull reports whether staleTimeoutNs holds its null value (absent).
@@ -1504,34 +1557,28 @@ func (d *TimestampMergeMapAnnounceDecoder) StaleTimeoutNsIsNull() bool {
 
 // SetStaleTimeoutNs writes the field staleTimeoutNs.
 func (e *TimestampMergeMapAnnounceEncoder) SetStaleTimeoutNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // SetStaleTimeoutNsNull marks the optional field staleTimeoutNs absent by writing its null value.
 func (e *TimestampMergeMapAnnounceEncoder) SetStaleTimeoutNsNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // ClockDomain returns the required field clockDomain.
 func (d *TimestampMergeMapAnnounceDecoder) ClockDomain() ClockDomain {
-	if d.blockLength < 21 {
-		return ClockDomainNullValue
-	}
-	return ClockDomain(d.buf[20])
+	return ClockDomain(d.block[20])
 }
 
 // SetClockDomain writes the field clockDomain.
 func (e *TimestampMergeMapAnnounceEncoder) SetClockDomain(v ClockDomain) {
-	e.st.Buf[20] = byte(v)
+	e.block[20] = byte(v)
 }
 
 // LatenessNs returns the optional field latenessNs.
 func (d *TimestampMergeMapAnnounceDecoder) LatenessNs() uint64 {
-	if d.blockLength < 29 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[21:])
+	return binary.LittleEndian.Uint64(d.block[21:])
 }
 
 // LatenessNsIsNull reports whether latenessNs holds its null value (absent).
@@ -1542,13 +1589,13 @@ func (d *TimestampMergeMapAnnounceDecoder) LatenessNsIsNull() bool {
 
 // SetLatenessNs writes the field latenessNs.
 func (e *TimestampMergeMapAnnounceEncoder) SetLatenessNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[21:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[21:], uint64(v))
 }
 
 // SetLatenessNsNull marks the optional field latenessNs absent by writing its null value.
 func (e *TimestampMergeMapAnnounceEncoder) SetLatenessNsNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[21:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[21:], uint64(v))
 }
 
 /*
@@ -1635,6 +1682,7 @@ type TimestampMergeMapAnnounceEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[29]byte
 	rulesG       TimestampMergeMapAnnounceRulesEncoder
 }
 
@@ -1642,14 +1690,14 @@ func (e *TimestampMergeMapAnnounceEncoder) wrap(buf []byte, headerLength int) er
 	if len(buf) < 29 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 29,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+29])
-	e.SetStaleTimeoutNsNull()
-	e.SetLatenessNsNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[29]byte)(buf[0 : 0+29])
+	*e.block = timestampMergeMapAnnounceInitBlock
 	return nil
 }
 
@@ -1658,18 +1706,15 @@ func (e *TimestampMergeMapAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var timestampMergeMapAnnounceHeader = [8]byte{29, 0, 3, 0, 135, 3, 1, 0}
+
 // WrapWithHeader writes the message header for TimestampMergeMapAnnounce at buf[0] and starts
 // encoding the message after it.
 func (e *TimestampMergeMapAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+29 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(29))
-	h.SetTemplateId(uint16(3))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = timestampMergeMapAnnounceHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1732,6 +1777,8 @@ type TimestampMergeMapRequestDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[12]byte
+	padded        *[12]byte
 }
 
 func (d *TimestampMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -1743,8 +1790,25 @@ func (d *TimestampMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLe
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 12 {
+		d.block = (*[12]byte)(buf[0 : 0+12])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 12)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var timestampMergeMapRequestNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TimestampMergeMapRequestDecoder) pad(b []byte, actingVersion int) *[12]byte {
+	if d.padded == nil {
+		d.padded = new([12]byte)
+	}
+	*d.padded = timestampMergeMapRequestNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a TimestampMergeMapRequest that starts at buf[0] with no message header, using the
@@ -1757,18 +1821,23 @@ func (d *TimestampMergeMapRequestDecoder) Wrap(buf []byte, actingBlockLength, ac
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the TimestampMergeMapRequest that follows.
 func (d *TimestampMergeMapRequestDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 20 && [8]byte(buf[:8]) == timestampMergeMapRequestHeader {
+		d.block = (*[12]byte)(buf[8:20])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 12, SchemaVersion, 12
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TimestampMergeMapRequestTemplateID {
+	if h.templateID != TimestampMergeMapRequestTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1803,28 +1872,22 @@ func (e *TimestampMergeMapRequestEncoder) SBETemplateID() uint16 {
 
 // OutStreamId returns the required field outStreamId.
 func (d *TimestampMergeMapRequestDecoder) OutStreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetOutStreamId writes the field outStreamId.
 func (e *TimestampMergeMapRequestEncoder) SetOutStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *TimestampMergeMapRequestDecoder) Epoch() uint64 {
-	if d.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[4:])
+	return binary.LittleEndian.Uint64(d.block[4:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *TimestampMergeMapRequestEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -1858,18 +1921,16 @@ type TimestampMergeMapRequestEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[12]byte
 }
 
 func (e *TimestampMergeMapRequestEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 12 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 12,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+12])
+	e.headerLength = headerLength
+	e.block = (*[12]byte)(buf[0 : 0+12])
+	*e.block = [12]byte{}
 	return nil
 }
 
@@ -1878,18 +1939,15 @@ func (e *TimestampMergeMapRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var timestampMergeMapRequestHeader = [8]byte{12, 0, 4, 0, 135, 3, 1, 0}
+
 // WrapWithHeader writes the message header for TimestampMergeMapRequest at buf[0] and starts
 // encoding the message after it.
 func (e *TimestampMergeMapRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+12 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(12))
-	h.SetTemplateId(uint16(4))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = timestampMergeMapRequestHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1897,10 +1955,7 @@ func (e *TimestampMergeMapRequestEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *TimestampMergeMapRequestEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 12, nil
 }
 func (e *TimestampMergeMapRequestEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -1984,16 +2039,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case SequenceMergeMapAnnounceTemplateID:
 		if err := d.sequenceMergeMapAnnounce.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

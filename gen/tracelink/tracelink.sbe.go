@@ -196,6 +196,23 @@ func (c GroupSizeEncoding) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// TraceLinkSetTemplateID is the template id of message TraceLinkSet.
 	TraceLinkSetTemplateID = 1
@@ -239,15 +256,13 @@ type TraceLinkSetParentsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[8]byte
+	padded        *[8]byte
 }
 
 func (g *TraceLinkSetParentsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TraceLinkSetParentsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -282,22 +297,36 @@ func (g *TraceLinkSetParentsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 8 {
+		g.block = (*[8]byte)(g.buf[g.offset : g.offset+8])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 8)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var traceLinkSetParentsNullBlock = [8]byte{255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TraceLinkSetParentsDecoder) pad(b []byte, actingVersion int) *[8]byte {
+	if g.padded == nil {
+		g.padded = new([8]byte)
+	}
+	*g.padded = traceLinkSetParentsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // TraceId returns the required field traceId.
 func (g *TraceLinkSetParentsDecoder) TraceId() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // SetTraceId writes the field traceId.
 func (e *TraceLinkSetParentsEncoder) SetTraceId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 func (g *TraceLinkSetParentsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -315,6 +344,7 @@ type TraceLinkSetParentsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[8]byte
 }
 
 func (e *TraceLinkSetParentsEncoder) init(st *sbe.EncoderState, count int) {
@@ -336,7 +366,8 @@ func (e *TraceLinkSetParentsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+8])
+	e.block = (*[8]byte)(e.st.Buf[p : p+8])
+	*e.block = [8]byte{}
 	return nil
 }
 func (e *TraceLinkSetParentsEncoder) close() error {
@@ -375,6 +406,8 @@ type TraceLinkSetDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[28]byte
+	padded        *[28]byte
 	pos           [1]int
 	parentsG      TraceLinkSetParentsDecoder
 }
@@ -401,8 +434,25 @@ func (d *TraceLinkSetDecoder) wrap(buf []byte, headerLength, blockLength, acting
 	if err != nil {
 		return err
 	}
+	if blockLength >= 28 {
+		d.block = (*[28]byte)(buf[0 : 0+28])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 28)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var traceLinkSetNullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TraceLinkSetDecoder) pad(b []byte, actingVersion int) *[28]byte {
+	if d.padded == nil {
+		d.padded = new([28]byte)
+	}
+	*d.padded = traceLinkSetNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a TraceLinkSet that starts at buf[0] with no message header, using the
@@ -416,17 +466,17 @@ func (d *TraceLinkSetDecoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // schema and message, and decodes the TraceLinkSet that follows.
 func (d *TraceLinkSetDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TraceLinkSetTemplateID {
+	if h.templateID != TraceLinkSetTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -461,54 +511,42 @@ func (e *TraceLinkSetEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *TraceLinkSetDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *TraceLinkSetEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *TraceLinkSetDecoder) Epoch() uint64 {
-	if d.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[4:])
+	return binary.LittleEndian.Uint64(d.block[4:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *TraceLinkSetEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 
 // Seq returns the required field seq.
 func (d *TraceLinkSetDecoder) Seq() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // SetSeq writes the field seq.
 func (e *TraceLinkSetEncoder) SetSeq(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // TraceId returns the required field traceId.
 func (d *TraceLinkSetDecoder) TraceId() uint64 {
-	if d.blockLength < 28 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[20:])
+	return binary.LittleEndian.Uint64(d.block[20:])
 }
 
 // SetTraceId writes the field traceId.
 func (e *TraceLinkSetEncoder) SetTraceId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 /*
@@ -585,6 +623,7 @@ type TraceLinkSetEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[28]byte
 	parentsG     TraceLinkSetParentsEncoder
 }
 
@@ -592,12 +631,14 @@ func (e *TraceLinkSetEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 28,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+28])
+	e.stage, e.open = 0, -1
+	e.block = (*[28]byte)(buf[0 : 0+28])
+	*e.block = [28]byte{}
 	return nil
 }
 
@@ -606,18 +647,15 @@ func (e *TraceLinkSetEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var traceLinkSetHeader = [8]byte{28, 0, 1, 0, 136, 3, 1, 0}
+
 // WrapWithHeader writes the message header for TraceLinkSet at buf[0] and starts
 // encoding the message after it.
 func (e *TraceLinkSetEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+28 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(28))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = traceLinkSetHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -710,16 +748,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case TraceLinkSetTemplateID:
 		if err := d.traceLinkSet.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

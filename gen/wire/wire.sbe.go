@@ -796,6 +796,23 @@ func (v MajorOrder) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// ShmPoolAnnounceTemplateID is the template id of message ShmPoolAnnounce.
 	ShmPoolAnnounceTemplateID = 1
@@ -846,16 +863,14 @@ type ShmPoolAnnouncePayloadPoolsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[10]byte
+	padded        *[10]byte
 	pos           [1]int
 }
 
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = ShmPoolAnnouncePayloadPoolsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -898,6 +913,11 @@ func (g *ShmPoolAnnouncePayloadPoolsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 10 {
+		g.block = (*[10]byte)(g.buf[g.offset : g.offset+10])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 10)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -909,43 +929,46 @@ func (g *ShmPoolAnnouncePayloadPoolsDecoder) Next() bool {
 	return true
 }
 
+var shmPoolAnnouncePayloadPoolsNullBlock = [10]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *ShmPoolAnnouncePayloadPoolsDecoder) pad(b []byte, actingVersion int) *[10]byte {
+	if g.padded == nil {
+		g.padded = new([10]byte)
+	}
+	*g.padded = shmPoolAnnouncePayloadPoolsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // PoolId returns the required field poolId.
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) PoolId() uint16 {
-	if g.blockLength < 2 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint16(g.block[0:])
 }
 
 // SetPoolId writes the field poolId.
 func (e *ShmPoolAnnouncePayloadPoolsEncoder) SetPoolId(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+0:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
 }
 
 // PoolNslots returns the required field poolNslots.
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) PoolNslots() uint32 {
-	if g.blockLength < 6 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+2:])
+	return binary.LittleEndian.Uint32(g.block[2:])
 }
 
 // SetPoolNslots writes the field poolNslots.
 func (e *ShmPoolAnnouncePayloadPoolsEncoder) SetPoolNslots(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+2:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[2:], uint32(v))
 }
 
 // StrideBytes returns the required field strideBytes.
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) StrideBytes() uint32 {
-	if g.blockLength < 10 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+6:])
+	return binary.LittleEndian.Uint32(g.block[6:])
 }
 
 // SetStrideBytes writes the field strideBytes.
 func (e *ShmPoolAnnouncePayloadPoolsEncoder) SetStrideBytes(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+6:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[6:], uint32(v))
 }
 
 // RegionUri returns the var data regionUri in place (no copy); nil when absent.
@@ -1003,6 +1026,7 @@ type ShmPoolAnnouncePayloadPoolsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[10]byte
 }
 
 func (e *ShmPoolAnnouncePayloadPoolsEncoder) init(st *sbe.EncoderState, count int) {
@@ -1029,7 +1053,8 @@ func (e *ShmPoolAnnouncePayloadPoolsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+10])
+	e.block = (*[10]byte)(e.st.Buf[p : p+10])
+	*e.block = [10]byte{}
 	return nil
 }
 func (e *ShmPoolAnnouncePayloadPoolsEncoder) close() error {
@@ -1075,6 +1100,8 @@ type ShmPoolAnnounceDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[35]byte
+	padded        *[35]byte
 	pos           [2]int
 	payloadPoolsG ShmPoolAnnouncePayloadPoolsDecoder
 }
@@ -1105,8 +1132,25 @@ func (d *ShmPoolAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, act
 	if err != nil {
 		return err
 	}
+	if blockLength >= 35 {
+		d.block = (*[35]byte)(buf[0 : 0+35])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 35)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmPoolAnnounceNullBlock = [35]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmPoolAnnounceDecoder) pad(b []byte, actingVersion int) *[35]byte {
+	if d.padded == nil {
+		d.padded = new([35]byte)
+	}
+	*d.padded = shmPoolAnnounceNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmPoolAnnounce that starts at buf[0] with no message header, using the
@@ -1120,17 +1164,17 @@ func (d *ShmPoolAnnounceDecoder) Wrap(buf []byte, actingBlockLength, actingVersi
 // schema and message, and decodes the ShmPoolAnnounce that follows.
 func (d *ShmPoolAnnounceDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmPoolAnnounceTemplateID {
+	if h.templateID != ShmPoolAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1165,106 +1209,82 @@ func (e *ShmPoolAnnounceEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *ShmPoolAnnounceDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *ShmPoolAnnounceEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // ProducerId returns the required field producerId.
 func (d *ShmPoolAnnounceDecoder) ProducerId() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetProducerId writes the field producerId.
 func (e *ShmPoolAnnounceEncoder) SetProducerId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *ShmPoolAnnounceDecoder) Epoch() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *ShmPoolAnnounceEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // AnnounceTimestampNs returns the required field announceTimestampNs.
 func (d *ShmPoolAnnounceDecoder) AnnounceTimestampNs() uint64 {
-	if d.blockLength < 24 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[16:])
+	return binary.LittleEndian.Uint64(d.block[16:])
 }
 
 // SetAnnounceTimestampNs writes the field announceTimestampNs.
 func (e *ShmPoolAnnounceEncoder) SetAnnounceTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[16:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[16:], uint64(v))
 }
 
 // AnnounceClockDomain returns the required field announceClockDomain.
 func (d *ShmPoolAnnounceDecoder) AnnounceClockDomain() ClockDomain {
-	if d.blockLength < 25 {
-		return ClockDomainNullValue
-	}
-	return ClockDomain(d.buf[24])
+	return ClockDomain(d.block[24])
 }
 
 // SetAnnounceClockDomain writes the field announceClockDomain.
 func (e *ShmPoolAnnounceEncoder) SetAnnounceClockDomain(v ClockDomain) {
-	e.st.Buf[24] = byte(v)
+	e.block[24] = byte(v)
 }
 
 // LayoutVersion returns the required field layoutVersion.
 func (d *ShmPoolAnnounceDecoder) LayoutVersion() uint32 {
-	if d.blockLength < 29 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[25:])
+	return binary.LittleEndian.Uint32(d.block[25:])
 }
 
 // SetLayoutVersion writes the field layoutVersion.
 func (e *ShmPoolAnnounceEncoder) SetLayoutVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[25:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[25:], uint32(v))
 }
 
 // HeaderNslots returns the required field headerNslots.
 func (d *ShmPoolAnnounceDecoder) HeaderNslots() uint32 {
-	if d.blockLength < 33 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[29:])
+	return binary.LittleEndian.Uint32(d.block[29:])
 }
 
 // SetHeaderNslots writes the field headerNslots.
 func (e *ShmPoolAnnounceEncoder) SetHeaderNslots(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[29:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[29:], uint32(v))
 }
 
 // HeaderSlotBytes returns the required field headerSlotBytes.
 func (d *ShmPoolAnnounceDecoder) HeaderSlotBytes() uint16 {
-	if d.blockLength < 35 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[33:])
+	return binary.LittleEndian.Uint16(d.block[33:])
 }
 
 // SetHeaderSlotBytes writes the field headerSlotBytes.
 func (e *ShmPoolAnnounceEncoder) SetHeaderSlotBytes(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[33:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[33:], uint16(v))
 }
 
 /*
@@ -1385,6 +1405,7 @@ type ShmPoolAnnounceEncoder struct {
 	headerLength  int
 	stage         int
 	open          int
+	block         *[35]byte
 	payloadPoolsG ShmPoolAnnouncePayloadPoolsEncoder
 }
 
@@ -1392,12 +1413,14 @@ func (e *ShmPoolAnnounceEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 35 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 35,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+35])
+	e.stage, e.open = 0, -1
+	e.block = (*[35]byte)(buf[0 : 0+35])
+	*e.block = [35]byte{}
 	return nil
 }
 
@@ -1406,18 +1429,15 @@ func (e *ShmPoolAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmPoolAnnounceHeader = [8]byte{35, 0, 1, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmPoolAnnounce at buf[0] and starts
 // encoding the message after it.
 func (e *ShmPoolAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+35 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(35))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmPoolAnnounceHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1482,6 +1502,8 @@ type ConsumerHelloDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[39]byte
+	padded        *[39]byte
 	pos           [2]int
 }
 
@@ -1511,8 +1533,26 @@ func (d *ConsumerHelloDecoder) wrap(buf []byte, headerLength, blockLength, actin
 	if err != nil {
 		return err
 	}
+	if blockLength >= 39 {
+		d.block = (*[39]byte)(buf[0 : 0+39])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 39)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var consumerHelloNullBlock = [39]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+var consumerHelloInitBlock = [39]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ConsumerHelloDecoder) pad(b []byte, actingVersion int) *[39]byte {
+	if d.padded == nil {
+		d.padded = new([39]byte)
+	}
+	*d.padded = consumerHelloNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ConsumerHello that starts at buf[0] with no message header, using the
@@ -1526,17 +1566,17 @@ func (d *ConsumerHelloDecoder) Wrap(buf []byte, actingBlockLength, actingVersion
 // schema and message, and decodes the ConsumerHello that follows.
 func (d *ConsumerHelloDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ConsumerHelloTemplateID {
+	if h.templateID != ConsumerHelloTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1571,101 +1611,77 @@ func (e *ConsumerHelloEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *ConsumerHelloDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *ConsumerHelloEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // ConsumerId returns the required field consumerId.
 func (d *ConsumerHelloDecoder) ConsumerId() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetConsumerId writes the field consumerId.
 func (e *ConsumerHelloEncoder) SetConsumerId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // SupportsShm returns the required field supportsShm.
 func (d *ConsumerHelloDecoder) SupportsShm() Bool {
-	if d.blockLength < 9 {
-		return BoolNullValue
-	}
-	return Bool(d.buf[8])
+	return Bool(d.block[8])
 }
 
 // SetSupportsShm writes the field supportsShm.
 func (e *ConsumerHelloEncoder) SetSupportsShm(v Bool) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 // SupportsProgress returns the required field supportsProgress.
 func (d *ConsumerHelloDecoder) SupportsProgress() Bool {
-	if d.blockLength < 10 {
-		return BoolNullValue
-	}
-	return Bool(d.buf[9])
+	return Bool(d.block[9])
 }
 
 // SetSupportsProgress writes the field supportsProgress.
 func (e *ConsumerHelloEncoder) SetSupportsProgress(v Bool) {
-	e.st.Buf[9] = byte(v)
+	e.block[9] = byte(v)
 }
 
 // Mode returns the required field mode.
 func (d *ConsumerHelloDecoder) Mode() Mode {
-	if d.blockLength < 11 {
-		return ModeNullValue
-	}
-	return Mode(d.buf[10])
+	return Mode(d.block[10])
 }
 
 // SetMode writes the field mode.
 func (e *ConsumerHelloEncoder) SetMode(v Mode) {
-	e.st.Buf[10] = byte(v)
+	e.block[10] = byte(v)
 }
 
 // MaxRateHz returns the required field maxRateHz.
 func (d *ConsumerHelloDecoder) MaxRateHz() uint32 {
-	if d.blockLength < 15 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[11:])
+	return binary.LittleEndian.Uint32(d.block[11:])
 }
 
 // SetMaxRateHz writes the field maxRateHz.
 func (e *ConsumerHelloEncoder) SetMaxRateHz(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[11:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[11:], uint32(v))
 }
 
 // ExpectedLayoutVersion returns the required field expectedLayoutVersion.
 func (d *ConsumerHelloDecoder) ExpectedLayoutVersion() uint32 {
-	if d.blockLength < 19 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[15:])
+	return binary.LittleEndian.Uint32(d.block[15:])
 }
 
 // SetExpectedLayoutVersion writes the field expectedLayoutVersion.
 func (e *ConsumerHelloEncoder) SetExpectedLayoutVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[15:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[15:], uint32(v))
 }
 
 // ProgressIntervalUs returns the optional field progressIntervalUs.
 func (d *ConsumerHelloDecoder) ProgressIntervalUs() uint32 {
-	if d.blockLength < 23 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[19:])
+	return binary.LittleEndian.Uint32(d.block[19:])
 }
 
 // ProgressIntervalUsIsNull reports whether progressIntervalUs holds its null value (absent).
@@ -1676,21 +1692,18 @@ func (d *ConsumerHelloDecoder) ProgressIntervalUsIsNull() bool {
 
 // SetProgressIntervalUs writes the field progressIntervalUs.
 func (e *ConsumerHelloEncoder) SetProgressIntervalUs(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[19:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
 
 // SetProgressIntervalUsNull marks the optional field progressIntervalUs absent by writing its null value.
 func (e *ConsumerHelloEncoder) SetProgressIntervalUsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[19:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
 
 // ProgressBytesDelta returns the optional field progressBytesDelta.
 func (d *ConsumerHelloDecoder) ProgressBytesDelta() uint32 {
-	if d.blockLength < 27 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[23:])
+	return binary.LittleEndian.Uint32(d.block[23:])
 }
 
 // ProgressBytesDeltaIsNull reports whether progressBytesDelta holds its null value (absent).
@@ -1701,21 +1714,18 @@ func (d *ConsumerHelloDecoder) ProgressBytesDeltaIsNull() bool {
 
 // SetProgressBytesDelta writes the field progressBytesDelta.
 func (e *ConsumerHelloEncoder) SetProgressBytesDelta(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[23:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[23:], uint32(v))
 }
 
 // SetProgressBytesDeltaNull marks the optional field progressBytesDelta absent by writing its null value.
 func (e *ConsumerHelloEncoder) SetProgressBytesDeltaNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[23:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[23:], uint32(v))
 }
 
 // ProgressMajorDeltaUnits returns the optional field progressMajorDeltaUnits.
 func (d *ConsumerHelloDecoder) ProgressMajorDeltaUnits() uint32 {
-	if d.blockLength < 31 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[27:])
+	return binary.LittleEndian.Uint32(d.block[27:])
 }
 
 // ProgressMajorDeltaUnitsIsNull reports whether progressMajorDeltaUnits holds its null value (absent).
@@ -1726,39 +1736,33 @@ func (d *ConsumerHelloDecoder) ProgressMajorDeltaUnitsIsNull() bool {
 
 // SetProgressMajorDeltaUnits writes the field progressMajorDeltaUnits.
 func (e *ConsumerHelloEncoder) SetProgressMajorDeltaUnits(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[27:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[27:], uint32(v))
 }
 
 // SetProgressMajorDeltaUnitsNull marks the optional field progressMajorDeltaUnits absent by writing its null value.
 func (e *ConsumerHelloEncoder) SetProgressMajorDeltaUnitsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[27:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[27:], uint32(v))
 }
 
 // DescriptorStreamId returns the required field descriptorStreamId.
 func (d *ConsumerHelloDecoder) DescriptorStreamId() uint32 {
-	if d.blockLength < 35 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[31:])
+	return binary.LittleEndian.Uint32(d.block[31:])
 }
 
 // SetDescriptorStreamId writes the field descriptorStreamId.
 func (e *ConsumerHelloEncoder) SetDescriptorStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[31:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[31:], uint32(v))
 }
 
 // ControlStreamId returns the required field controlStreamId.
 func (d *ConsumerHelloDecoder) ControlStreamId() uint32 {
-	if d.blockLength < 39 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[35:])
+	return binary.LittleEndian.Uint32(d.block[35:])
 }
 
 // SetControlStreamId writes the field controlStreamId.
 func (e *ConsumerHelloEncoder) SetControlStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[35:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[35:], uint32(v))
 }
 
 // DescriptorChannel returns the var data descriptorChannel in place (no copy); nil when absent.
@@ -1896,21 +1900,21 @@ type ConsumerHelloEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[39]byte
 }
 
 func (e *ConsumerHelloEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 39 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 39,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+39])
-	e.SetProgressIntervalUsNull()
-	e.SetProgressBytesDeltaNull()
-	e.SetProgressMajorDeltaUnitsNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[39]byte)(buf[0 : 0+39])
+	*e.block = consumerHelloInitBlock
 	return nil
 }
 
@@ -1919,18 +1923,15 @@ func (e *ConsumerHelloEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var consumerHelloHeader = [8]byte{39, 0, 2, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ConsumerHello at buf[0] and starts
 // encoding the message after it.
 func (e *ConsumerHelloEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+39 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(39))
-	h.SetTemplateId(uint16(2))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = consumerHelloHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1987,6 +1988,8 @@ type ConsumerConfigDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[18]byte
+	padded        *[18]byte
 	pos           [3]int
 }
 
@@ -2020,8 +2023,25 @@ func (d *ConsumerConfigDecoder) wrap(buf []byte, headerLength, blockLength, acti
 	if err != nil {
 		return err
 	}
+	if blockLength >= 18 {
+		d.block = (*[18]byte)(buf[0 : 0+18])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 18)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var consumerConfigNullBlock = [18]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ConsumerConfigDecoder) pad(b []byte, actingVersion int) *[18]byte {
+	if d.padded == nil {
+		d.padded = new([18]byte)
+	}
+	*d.padded = consumerConfigNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ConsumerConfig that starts at buf[0] with no message header, using the
@@ -2035,17 +2055,17 @@ func (d *ConsumerConfigDecoder) Wrap(buf []byte, actingBlockLength, actingVersio
 // schema and message, and decodes the ConsumerConfig that follows.
 func (d *ConsumerConfigDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ConsumerConfigTemplateID {
+	if h.templateID != ConsumerConfigTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2080,80 +2100,62 @@ func (e *ConsumerConfigEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *ConsumerConfigDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *ConsumerConfigEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // ConsumerId returns the required field consumerId.
 func (d *ConsumerConfigDecoder) ConsumerId() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetConsumerId writes the field consumerId.
 func (e *ConsumerConfigEncoder) SetConsumerId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // UseShm returns the required field useShm.
 func (d *ConsumerConfigDecoder) UseShm() Bool {
-	if d.blockLength < 9 {
-		return BoolNullValue
-	}
-	return Bool(d.buf[8])
+	return Bool(d.block[8])
 }
 
 // SetUseShm writes the field useShm.
 func (e *ConsumerConfigEncoder) SetUseShm(v Bool) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 // Mode returns the required field mode.
 func (d *ConsumerConfigDecoder) Mode() Mode {
-	if d.blockLength < 10 {
-		return ModeNullValue
-	}
-	return Mode(d.buf[9])
+	return Mode(d.block[9])
 }
 
 // SetMode writes the field mode.
 func (e *ConsumerConfigEncoder) SetMode(v Mode) {
-	e.st.Buf[9] = byte(v)
+	e.block[9] = byte(v)
 }
 
 // DescriptorStreamId returns the required field descriptorStreamId.
 func (d *ConsumerConfigDecoder) DescriptorStreamId() uint32 {
-	if d.blockLength < 14 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[10:])
+	return binary.LittleEndian.Uint32(d.block[10:])
 }
 
 // SetDescriptorStreamId writes the field descriptorStreamId.
 func (e *ConsumerConfigEncoder) SetDescriptorStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[10:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[10:], uint32(v))
 }
 
 // ControlStreamId returns the required field controlStreamId.
 func (d *ConsumerConfigDecoder) ControlStreamId() uint32 {
-	if d.blockLength < 18 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[14:])
+	return binary.LittleEndian.Uint32(d.block[14:])
 }
 
 // SetControlStreamId writes the field controlStreamId.
 func (e *ConsumerConfigEncoder) SetControlStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[14:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[14:], uint32(v))
 }
 
 // PayloadFallbackUri returns the var data payloadFallbackUri in place (no copy); nil when absent.
@@ -2303,18 +2305,21 @@ type ConsumerConfigEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[18]byte
 }
 
 func (e *ConsumerConfigEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 18 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 18,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+18])
+	e.stage, e.open = 0, -1
+	e.block = (*[18]byte)(buf[0 : 0+18])
+	*e.block = [18]byte{}
 	return nil
 }
 
@@ -2323,18 +2328,15 @@ func (e *ConsumerConfigEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var consumerConfigHeader = [8]byte{18, 0, 3, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ConsumerConfig at buf[0] and starts
 // encoding the message after it.
 func (e *ConsumerConfigEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+18 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(18))
-	h.SetTemplateId(uint16(3))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = consumerConfigHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2393,6 +2395,8 @@ type FrameDescriptorDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[40]byte
+	padded        *[40]byte
 }
 
 func (d *FrameDescriptorDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -2404,8 +2408,26 @@ func (d *FrameDescriptorDecoder) wrap(buf []byte, headerLength, blockLength, act
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 40 {
+		d.block = (*[40]byte)(buf[0 : 0+40])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 40)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var frameDescriptorNullBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+var frameDescriptorInitBlock = [40]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *FrameDescriptorDecoder) pad(b []byte, actingVersion int) *[40]byte {
+	if d.padded == nil {
+		d.padded = new([40]byte)
+	}
+	*d.padded = frameDescriptorNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a FrameDescriptor that starts at buf[0] with no message header, using the
@@ -2418,18 +2440,23 @@ func (d *FrameDescriptorDecoder) Wrap(buf []byte, actingBlockLength, actingVersi
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the FrameDescriptor that follows.
 func (d *FrameDescriptorDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 48 && [8]byte(buf[:8]) == frameDescriptorHeader {
+		d.block = (*[40]byte)(buf[8:48])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 40, SchemaVersion, 40
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != FrameDescriptorTemplateID {
+	if h.templateID != FrameDescriptorTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2464,49 +2491,37 @@ func (e *FrameDescriptorEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *FrameDescriptorDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *FrameDescriptorEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *FrameDescriptorDecoder) Epoch() uint64 {
-	if d.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[4:])
+	return binary.LittleEndian.Uint64(d.block[4:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *FrameDescriptorEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 
 // Seq returns the required field seq.
 func (d *FrameDescriptorDecoder) Seq() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // SetSeq writes the field seq.
 func (e *FrameDescriptorEncoder) SetSeq(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // TimestampNs returns the optional field timestampNs.
 func (d *FrameDescriptorDecoder) TimestampNs() uint64 {
-	if d.blockLength < 28 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[20:])
+	return binary.LittleEndian.Uint64(d.block[20:])
 }
 
 // TimestampNsIsNull reports whether timestampNs holds its null value (absent).
@@ -2517,21 +2532,18 @@ func (d *FrameDescriptorDecoder) TimestampNsIsNull() bool {
 
 // SetTimestampNs writes the field timestampNs.
 func (e *FrameDescriptorEncoder) SetTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 // SetTimestampNsNull marks the optional field timestampNs absent by writing its null value.
 func (e *FrameDescriptorEncoder) SetTimestampNsNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 // MetaVersion returns the optional field metaVersion.
 func (d *FrameDescriptorDecoder) MetaVersion() uint32 {
-	if d.blockLength < 32 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[28:])
+	return binary.LittleEndian.Uint32(d.block[28:])
 }
 
 // MetaVersionIsNull reports whether metaVersion holds its null value (absent).
@@ -2542,21 +2554,18 @@ func (d *FrameDescriptorDecoder) MetaVersionIsNull() bool {
 
 // SetMetaVersion writes the field metaVersion.
 func (e *FrameDescriptorEncoder) SetMetaVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 // SetMetaVersionNull marks the optional field metaVersion absent by writing its null value.
 func (e *FrameDescriptorEncoder) SetMetaVersionNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 // TraceId returns the optional field traceId.
 func (d *FrameDescriptorDecoder) TraceId() uint64 {
-	if d.blockLength < 40 {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(d.buf[32:])
+	return binary.LittleEndian.Uint64(d.block[32:])
 }
 
 // TraceIdIsNull reports whether traceId holds its null value (absent).
@@ -2567,13 +2576,13 @@ func (d *FrameDescriptorDecoder) TraceIdIsNull() bool {
 
 // SetTraceId writes the field traceId.
 func (e *FrameDescriptorEncoder) SetTraceId(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[32:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[32:], uint64(v))
 }
 
 // SetTraceIdNull marks the optional field traceId absent by writing its null value.
 func (e *FrameDescriptorEncoder) SetTraceIdNull() {
 	v := uint64(0)
-	binary.LittleEndian.PutUint64(e.st.Buf[32:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[32:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -2627,21 +2636,16 @@ type FrameDescriptorEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[40]byte
 }
 
 func (e *FrameDescriptorEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 40 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 40,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+40])
-	e.SetTimestampNsNull()
-	e.SetMetaVersionNull()
-	e.SetTraceIdNull()
+	e.headerLength = headerLength
+	e.block = (*[40]byte)(buf[0 : 0+40])
+	*e.block = frameDescriptorInitBlock
 	return nil
 }
 
@@ -2650,18 +2654,15 @@ func (e *FrameDescriptorEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var frameDescriptorHeader = [8]byte{40, 0, 4, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for FrameDescriptor at buf[0] and starts
 // encoding the message after it.
 func (e *FrameDescriptorEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+40 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(40))
-	h.SetTemplateId(uint16(4))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = frameDescriptorHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2669,10 +2670,7 @@ func (e *FrameDescriptorEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *FrameDescriptorEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 40, nil
 }
 func (e *FrameDescriptorEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -2711,6 +2709,8 @@ type FrameProgressDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[29]byte
+	padded        *[29]byte
 }
 
 func (d *FrameProgressDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -2722,8 +2722,25 @@ func (d *FrameProgressDecoder) wrap(buf []byte, headerLength, blockLength, actin
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 29 {
+		d.block = (*[29]byte)(buf[0 : 0+29])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 29)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var frameProgressNullBlock = [29]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *FrameProgressDecoder) pad(b []byte, actingVersion int) *[29]byte {
+	if d.padded == nil {
+		d.padded = new([29]byte)
+	}
+	*d.padded = frameProgressNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a FrameProgress that starts at buf[0] with no message header, using the
@@ -2736,18 +2753,23 @@ func (d *FrameProgressDecoder) Wrap(buf []byte, actingBlockLength, actingVersion
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the FrameProgress that follows.
 func (d *FrameProgressDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 37 && [8]byte(buf[:8]) == frameProgressHeader {
+		d.block = (*[29]byte)(buf[8:37])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 29, SchemaVersion, 29
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != FrameProgressTemplateID {
+	if h.templateID != FrameProgressTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2782,67 +2804,52 @@ func (e *FrameProgressEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *FrameProgressDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *FrameProgressEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *FrameProgressDecoder) Epoch() uint64 {
-	if d.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[4:])
+	return binary.LittleEndian.Uint64(d.block[4:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *FrameProgressEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 
 // Seq returns the required field seq.
 func (d *FrameProgressDecoder) Seq() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // SetSeq writes the field seq.
 func (e *FrameProgressEncoder) SetSeq(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // PayloadBytesFilled returns the required field payloadBytesFilled.
 func (d *FrameProgressDecoder) PayloadBytesFilled() uint64 {
-	if d.blockLength < 28 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[20:])
+	return binary.LittleEndian.Uint64(d.block[20:])
 }
 
 // SetPayloadBytesFilled writes the field payloadBytesFilled.
 func (e *FrameProgressEncoder) SetPayloadBytesFilled(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 // State returns the required field state.
 func (d *FrameProgressDecoder) State() FrameProgressState {
-	if d.blockLength < 29 {
-		return FrameProgressStateNullValue
-	}
-	return FrameProgressState(d.buf[28])
+	return FrameProgressState(d.block[28])
 }
 
 // SetState writes the field state.
 func (e *FrameProgressEncoder) SetState(v FrameProgressState) {
-	e.st.Buf[28] = byte(v)
+	e.block[28] = byte(v)
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -2882,18 +2889,16 @@ type FrameProgressEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[29]byte
 }
 
 func (e *FrameProgressEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 29 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 29,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+29])
+	e.headerLength = headerLength
+	e.block = (*[29]byte)(buf[0 : 0+29])
+	*e.block = [29]byte{}
 	return nil
 }
 
@@ -2902,18 +2907,15 @@ func (e *FrameProgressEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var frameProgressHeader = [8]byte{29, 0, 11, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for FrameProgress at buf[0] and starts
 // encoding the message after it.
 func (e *FrameProgressEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+29 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(29))
-	h.SetTemplateId(uint16(11))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = frameProgressHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2921,10 +2923,7 @@ func (e *FrameProgressEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *FrameProgressEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 29, nil
 }
 func (e *FrameProgressEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -2963,6 +2962,8 @@ type QosConsumerDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[41]byte
+	padded        *[41]byte
 }
 
 func (d *QosConsumerDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -2974,8 +2975,25 @@ func (d *QosConsumerDecoder) wrap(buf []byte, headerLength, blockLength, actingV
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 41 {
+		d.block = (*[41]byte)(buf[0 : 0+41])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 41)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var qosConsumerNullBlock = [41]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *QosConsumerDecoder) pad(b []byte, actingVersion int) *[41]byte {
+	if d.padded == nil {
+		d.padded = new([41]byte)
+	}
+	*d.padded = qosConsumerNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a QosConsumer that starts at buf[0] with no message header, using the
@@ -2988,18 +3006,23 @@ func (d *QosConsumerDecoder) Wrap(buf []byte, actingBlockLength, actingVersion i
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the QosConsumer that follows.
 func (d *QosConsumerDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 49 && [8]byte(buf[:8]) == qosConsumerHeader {
+		d.block = (*[41]byte)(buf[8:49])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 41, SchemaVersion, 41
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != QosConsumerTemplateID {
+	if h.templateID != QosConsumerTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -3034,93 +3057,72 @@ func (e *QosConsumerEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *QosConsumerDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *QosConsumerEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // ConsumerId returns the required field consumerId.
 func (d *QosConsumerDecoder) ConsumerId() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetConsumerId writes the field consumerId.
 func (e *QosConsumerEncoder) SetConsumerId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *QosConsumerDecoder) Epoch() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *QosConsumerEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // LastSeqSeen returns the required field lastSeqSeen.
 func (d *QosConsumerDecoder) LastSeqSeen() uint64 {
-	if d.blockLength < 24 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[16:])
+	return binary.LittleEndian.Uint64(d.block[16:])
 }
 
 // SetLastSeqSeen writes the field lastSeqSeen.
 func (e *QosConsumerEncoder) SetLastSeqSeen(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[16:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[16:], uint64(v))
 }
 
 // DropsGap returns the required field dropsGap.
 func (d *QosConsumerDecoder) DropsGap() uint64 {
-	if d.blockLength < 32 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[24:])
+	return binary.LittleEndian.Uint64(d.block[24:])
 }
 
 // SetDropsGap writes the field dropsGap.
 func (e *QosConsumerEncoder) SetDropsGap(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[24:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[24:], uint64(v))
 }
 
 // DropsLate returns the required field dropsLate.
 func (d *QosConsumerDecoder) DropsLate() uint64 {
-	if d.blockLength < 40 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[32:])
+	return binary.LittleEndian.Uint64(d.block[32:])
 }
 
 // SetDropsLate writes the field dropsLate.
 func (e *QosConsumerEncoder) SetDropsLate(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[32:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[32:], uint64(v))
 }
 
 // Mode returns the required field mode.
 func (d *QosConsumerDecoder) Mode() Mode {
-	if d.blockLength < 41 {
-		return ModeNullValue
-	}
-	return Mode(d.buf[40])
+	return Mode(d.block[40])
 }
 
 // SetMode writes the field mode.
 func (e *QosConsumerEncoder) SetMode(v Mode) {
-	e.st.Buf[40] = byte(v)
+	e.block[40] = byte(v)
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -3164,18 +3166,16 @@ type QosConsumerEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[41]byte
 }
 
 func (e *QosConsumerEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 41 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 41,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+41])
+	e.headerLength = headerLength
+	e.block = (*[41]byte)(buf[0 : 0+41])
+	*e.block = [41]byte{}
 	return nil
 }
 
@@ -3184,18 +3184,15 @@ func (e *QosConsumerEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var qosConsumerHeader = [8]byte{41, 0, 5, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for QosConsumer at buf[0] and starts
 // encoding the message after it.
 func (e *QosConsumerEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+41 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(41))
-	h.SetTemplateId(uint16(5))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = qosConsumerHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -3203,10 +3200,7 @@ func (e *QosConsumerEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *QosConsumerEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 41, nil
 }
 func (e *QosConsumerEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -3245,6 +3239,8 @@ type QosProducerDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[28]byte
+	padded        *[28]byte
 }
 
 func (d *QosProducerDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -3256,8 +3252,26 @@ func (d *QosProducerDecoder) wrap(buf []byte, headerLength, blockLength, actingV
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 28 {
+		d.block = (*[28]byte)(buf[0 : 0+28])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 28)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var qosProducerNullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+var qosProducerInitBlock = [28]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *QosProducerDecoder) pad(b []byte, actingVersion int) *[28]byte {
+	if d.padded == nil {
+		d.padded = new([28]byte)
+	}
+	*d.padded = qosProducerNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a QosProducer that starts at buf[0] with no message header, using the
@@ -3270,18 +3284,23 @@ func (d *QosProducerDecoder) Wrap(buf []byte, actingBlockLength, actingVersion i
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the QosProducer that follows.
 func (d *QosProducerDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 36 && [8]byte(buf[:8]) == qosProducerHeader {
+		d.block = (*[28]byte)(buf[8:36])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 28, SchemaVersion, 28
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != QosProducerTemplateID {
+	if h.templateID != QosProducerTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -3316,62 +3335,47 @@ func (e *QosProducerEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *QosProducerDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *QosProducerEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // ProducerId returns the required field producerId.
 func (d *QosProducerDecoder) ProducerId() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetProducerId writes the field producerId.
 func (e *QosProducerEncoder) SetProducerId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *QosProducerDecoder) Epoch() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *QosProducerEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // CurrentSeq returns the required field currentSeq.
 func (d *QosProducerDecoder) CurrentSeq() uint64 {
-	if d.blockLength < 24 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[16:])
+	return binary.LittleEndian.Uint64(d.block[16:])
 }
 
 // SetCurrentSeq writes the field currentSeq.
 func (e *QosProducerEncoder) SetCurrentSeq(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[16:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[16:], uint64(v))
 }
 
 // Watermark returns the optional field watermark.
 func (d *QosProducerDecoder) Watermark() uint32 {
-	if d.blockLength < 28 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[24:])
+	return binary.LittleEndian.Uint32(d.block[24:])
 }
 
 // WatermarkIsNull reports whether watermark holds its null value (absent).
@@ -3382,13 +3386,13 @@ func (d *QosProducerDecoder) WatermarkIsNull() bool {
 
 // SetWatermark writes the field watermark.
 func (e *QosProducerEncoder) SetWatermark(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 // SetWatermarkNull marks the optional field watermark absent by writing its null value.
 func (e *QosProducerEncoder) SetWatermarkNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -3432,19 +3436,16 @@ type QosProducerEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[28]byte
 }
 
 func (e *QosProducerEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 28,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+28])
-	e.SetWatermarkNull()
+	e.headerLength = headerLength
+	e.block = (*[28]byte)(buf[0 : 0+28])
+	*e.block = qosProducerInitBlock
 	return nil
 }
 
@@ -3453,18 +3454,15 @@ func (e *QosProducerEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var qosProducerHeader = [8]byte{28, 0, 6, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for QosProducer at buf[0] and starts
 // encoding the message after it.
 func (e *QosProducerEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+28 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(28))
-	h.SetTemplateId(uint16(6))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = qosProducerHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -3472,10 +3470,7 @@ func (e *QosProducerEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *QosProducerEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 28, nil
 }
 func (e *QosProducerEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -3514,6 +3509,8 @@ type ShmRegionSuperblockDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[64]byte
+	padded        *[64]byte
 }
 
 func (d *ShmRegionSuperblockDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -3525,8 +3522,25 @@ func (d *ShmRegionSuperblockDecoder) wrap(buf []byte, headerLength, blockLength,
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 64 {
+		d.block = (*[64]byte)(buf[0 : 0+64])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 64)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var shmRegionSuperblockNullBlock = [64]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ShmRegionSuperblockDecoder) pad(b []byte, actingVersion int) *[64]byte {
+	if d.padded == nil {
+		d.padded = new([64]byte)
+	}
+	*d.padded = shmRegionSuperblockNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ShmRegionSuperblock that starts at buf[0] with no message header, using the
@@ -3539,18 +3553,23 @@ func (d *ShmRegionSuperblockDecoder) Wrap(buf []byte, actingBlockLength, actingV
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the ShmRegionSuperblock that follows.
 func (d *ShmRegionSuperblockDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 72 && [8]byte(buf[:8]) == shmRegionSuperblockHeader {
+		d.block = (*[64]byte)(buf[8:72])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 64, SchemaVersion, 64
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ShmRegionSuperblockTemplateID {
+	if h.templateID != ShmRegionSuperblockTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -3585,158 +3604,122 @@ func (e *ShmRegionSuperblockEncoder) SBETemplateID() uint16 {
 
 // Magic returns the required field magic.
 func (d *ShmRegionSuperblockDecoder) Magic() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetMagic writes the field magic.
 func (e *ShmRegionSuperblockEncoder) SetMagic(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // LayoutVersion returns the required field layoutVersion.
 func (d *ShmRegionSuperblockDecoder) LayoutVersion() uint32 {
-	if d.blockLength < 12 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[8:])
+	return binary.LittleEndian.Uint32(d.block[8:])
 }
 
 // SetLayoutVersion writes the field layoutVersion.
 func (e *ShmRegionSuperblockEncoder) SetLayoutVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *ShmRegionSuperblockDecoder) Epoch() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *ShmRegionSuperblockEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // StreamId returns the required field streamId.
 func (d *ShmRegionSuperblockDecoder) StreamId() uint32 {
-	if d.blockLength < 24 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[20:])
+	return binary.LittleEndian.Uint32(d.block[20:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *ShmRegionSuperblockEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // RegionType returns the required field regionType.
 func (d *ShmRegionSuperblockDecoder) RegionType() RegionType {
-	if d.blockLength < 26 {
-		return RegionTypeNullValue
-	}
-	return RegionType(int16(binary.LittleEndian.Uint16(d.buf[24:])))
+	return RegionType(int16(binary.LittleEndian.Uint16(d.block[24:])))
 }
 
 // SetRegionType writes the field regionType.
 func (e *ShmRegionSuperblockEncoder) SetRegionType(v RegionType) {
-	binary.LittleEndian.PutUint16(e.st.Buf[24:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[24:], uint16(v))
 }
 
 // PoolId returns the required field poolId.
 func (d *ShmRegionSuperblockDecoder) PoolId() uint16 {
-	if d.blockLength < 28 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[26:])
+	return binary.LittleEndian.Uint16(d.block[26:])
 }
 
 // SetPoolId writes the field poolId.
 func (e *ShmRegionSuperblockEncoder) SetPoolId(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[26:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[26:], uint16(v))
 }
 
 // Nslots returns the required field nslots.
 func (d *ShmRegionSuperblockDecoder) Nslots() uint32 {
-	if d.blockLength < 32 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[28:])
+	return binary.LittleEndian.Uint32(d.block[28:])
 }
 
 // SetNslots writes the field nslots.
 func (e *ShmRegionSuperblockEncoder) SetNslots(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 // SlotBytes returns the required field slotBytes.
 func (d *ShmRegionSuperblockDecoder) SlotBytes() uint32 {
-	if d.blockLength < 36 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[32:])
+	return binary.LittleEndian.Uint32(d.block[32:])
 }
 
 // SetSlotBytes writes the field slotBytes.
 func (e *ShmRegionSuperblockEncoder) SetSlotBytes(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[32:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[32:], uint32(v))
 }
 
 // StrideBytes returns the required field strideBytes.
 func (d *ShmRegionSuperblockDecoder) StrideBytes() uint32 {
-	if d.blockLength < 40 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[36:])
+	return binary.LittleEndian.Uint32(d.block[36:])
 }
 
 // SetStrideBytes writes the field strideBytes.
 func (e *ShmRegionSuperblockEncoder) SetStrideBytes(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[36:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[36:], uint32(v))
 }
 
 // Pid returns the required field pid.
 func (d *ShmRegionSuperblockDecoder) Pid() uint64 {
-	if d.blockLength < 48 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[40:])
+	return binary.LittleEndian.Uint64(d.block[40:])
 }
 
 // SetPid writes the field pid.
 func (e *ShmRegionSuperblockEncoder) SetPid(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[40:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[40:], uint64(v))
 }
 
 // StartTimestampNs returns the required field startTimestampNs.
 func (d *ShmRegionSuperblockDecoder) StartTimestampNs() uint64 {
-	if d.blockLength < 56 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[48:])
+	return binary.LittleEndian.Uint64(d.block[48:])
 }
 
 // SetStartTimestampNs writes the field startTimestampNs.
 func (e *ShmRegionSuperblockEncoder) SetStartTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[48:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[48:], uint64(v))
 }
 
 // ActivityTimestampNs returns the required field activityTimestampNs.
 func (d *ShmRegionSuperblockDecoder) ActivityTimestampNs() uint64 {
-	if d.blockLength < 64 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[56:])
+	return binary.LittleEndian.Uint64(d.block[56:])
 }
 
 // SetActivityTimestampNs writes the field activityTimestampNs.
 func (e *ShmRegionSuperblockEncoder) SetActivityTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[56:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[56:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -3790,18 +3773,16 @@ type ShmRegionSuperblockEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[64]byte
 }
 
 func (e *ShmRegionSuperblockEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 64 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 64,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+64])
+	e.headerLength = headerLength
+	e.block = (*[64]byte)(buf[0 : 0+64])
+	*e.block = [64]byte{}
 	return nil
 }
 
@@ -3810,18 +3791,15 @@ func (e *ShmRegionSuperblockEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var shmRegionSuperblockHeader = [8]byte{64, 0, 50, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ShmRegionSuperblock at buf[0] and starts
 // encoding the message after it.
 func (e *ShmRegionSuperblockEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+64 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(64))
-	h.SetTemplateId(uint16(50))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = shmRegionSuperblockHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -3829,10 +3807,7 @@ func (e *ShmRegionSuperblockEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *ShmRegionSuperblockEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 64, nil
 }
 func (e *ShmRegionSuperblockEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -3871,6 +3846,8 @@ type SlotHeaderDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[60]byte
+	padded        *[60]byte
 	pos           [1]int
 }
 
@@ -3896,8 +3873,25 @@ func (d *SlotHeaderDecoder) wrap(buf []byte, headerLength, blockLength, actingVe
 	if err != nil {
 		return err
 	}
+	if blockLength >= 60 {
+		d.block = (*[60]byte)(buf[0 : 0+60])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 60)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var slotHeaderNullBlock = [60]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *SlotHeaderDecoder) pad(b []byte, actingVersion int) *[60]byte {
+	if d.padded == nil {
+		d.padded = new([60]byte)
+	}
+	*d.padded = slotHeaderNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a SlotHeader that starts at buf[0] with no message header, using the
@@ -3911,17 +3905,17 @@ func (d *SlotHeaderDecoder) Wrap(buf []byte, actingBlockLength, actingVersion in
 // schema and message, and decodes the SlotHeader that follows.
 func (d *SlotHeaderDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != SlotHeaderTemplateID {
+	if h.templateID != SlotHeaderTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -3956,106 +3950,82 @@ func (e *SlotHeaderEncoder) SBETemplateID() uint16 {
 
 // SeqCommit returns the required field seqCommit.
 func (d *SlotHeaderDecoder) SeqCommit() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetSeqCommit writes the field seqCommit.
 func (e *SlotHeaderEncoder) SetSeqCommit(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // ValuesLenBytes returns the required field valuesLenBytes.
 func (d *SlotHeaderDecoder) ValuesLenBytes() uint32 {
-	if d.blockLength < 12 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[8:])
+	return binary.LittleEndian.Uint32(d.block[8:])
 }
 
 // SetValuesLenBytes writes the field valuesLenBytes.
 func (e *SlotHeaderEncoder) SetValuesLenBytes(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // PayloadSlot returns the required field payloadSlot.
 func (d *SlotHeaderDecoder) PayloadSlot() uint32 {
-	if d.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[12:])
+	return binary.LittleEndian.Uint32(d.block[12:])
 }
 
 // SetPayloadSlot writes the field payloadSlot.
 func (e *SlotHeaderEncoder) SetPayloadSlot(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 // PoolId returns the required field poolId.
 func (d *SlotHeaderDecoder) PoolId() uint16 {
-	if d.blockLength < 18 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[16:])
+	return binary.LittleEndian.Uint16(d.block[16:])
 }
 
 // SetPoolId writes the field poolId.
 func (e *SlotHeaderEncoder) SetPoolId(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[16:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[16:], uint16(v))
 }
 
 // PayloadOffset returns the required field payloadOffset.
 func (d *SlotHeaderDecoder) PayloadOffset() uint32 {
-	if d.blockLength < 22 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[18:])
+	return binary.LittleEndian.Uint32(d.block[18:])
 }
 
 // SetPayloadOffset writes the field payloadOffset.
 func (e *SlotHeaderEncoder) SetPayloadOffset(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[18:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[18:], uint32(v))
 }
 
 // TimestampNs returns the required field timestampNs.
 func (d *SlotHeaderDecoder) TimestampNs() uint64 {
-	if d.blockLength < 30 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[22:])
+	return binary.LittleEndian.Uint64(d.block[22:])
 }
 
 // SetTimestampNs writes the field timestampNs.
 func (e *SlotHeaderEncoder) SetTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[22:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[22:], uint64(v))
 }
 
 // MetaVersion returns the required field metaVersion.
 func (d *SlotHeaderDecoder) MetaVersion() uint32 {
-	if d.blockLength < 34 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[30:])
+	return binary.LittleEndian.Uint32(d.block[30:])
 }
 
 // SetMetaVersion writes the field metaVersion.
 func (e *SlotHeaderEncoder) SetMetaVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[30:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[30:], uint32(v))
 }
 
 // Pad returns the required field pad.
 func (d *SlotHeaderDecoder) Pad() uint8 {
-	if d.blockLength < 35 {
-		return 255
-	}
-	return d.buf[34]
+	return d.block[34]
 }
 
 // SetPad writes the field pad.
 func (e *SlotHeaderEncoder) SetPad(v uint8) {
-	e.st.Buf[34] = byte(v)
+	e.block[34] = byte(v)
 }
 
 // HeaderBytes returns the var data headerBytes in place (no copy); nil when absent.
@@ -4137,18 +4107,21 @@ type SlotHeaderEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[60]byte
 }
 
 func (e *SlotHeaderEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 60 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 60,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+60])
+	e.stage, e.open = 0, -1
+	e.block = (*[60]byte)(buf[0 : 0+60])
+	*e.block = [60]byte{}
 	return nil
 }
 
@@ -4157,18 +4130,15 @@ func (e *SlotHeaderEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var slotHeaderHeader = [8]byte{60, 0, 51, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for SlotHeader at buf[0] and starts
 // encoding the message after it.
 func (e *SlotHeaderEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+60 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(60))
-	h.SetTemplateId(uint16(51))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = slotHeaderHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -4223,6 +4193,8 @@ type TensorHeaderDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[184]byte
+	padded        *[184]byte
 }
 
 func (d *TensorHeaderDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -4234,8 +4206,25 @@ func (d *TensorHeaderDecoder) wrap(buf []byte, headerLength, blockLength, acting
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 184 {
+		d.block = (*[184]byte)(buf[0 : 0+184])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 184)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var tensorHeaderNullBlock = [184]byte{0, 128, 0, 128, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TensorHeaderDecoder) pad(b []byte, actingVersion int) *[184]byte {
+	if d.padded == nil {
+		d.padded = new([184]byte)
+	}
+	*d.padded = tensorHeaderNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a TensorHeader that starts at buf[0] with no message header, using the
@@ -4248,18 +4237,23 @@ func (d *TensorHeaderDecoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the TensorHeader that follows.
 func (d *TensorHeaderDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 192 && [8]byte(buf[:8]) == tensorHeaderHeader {
+		d.block = (*[184]byte)(buf[8:192])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 184, SchemaVersion, 184
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TensorHeaderTemplateID {
+	if h.templateID != TensorHeaderTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -4294,41 +4288,32 @@ func (e *TensorHeaderEncoder) SBETemplateID() uint16 {
 
 // Dtype returns the required field dtype.
 func (d *TensorHeaderDecoder) Dtype() Dtype {
-	if d.blockLength < 2 {
-		return DtypeNullValue
-	}
-	return Dtype(int16(binary.LittleEndian.Uint16(d.buf[0:])))
+	return Dtype(int16(binary.LittleEndian.Uint16(d.block[0:])))
 }
 
 // SetDtype writes the field dtype.
 func (e *TensorHeaderEncoder) SetDtype(v Dtype) {
-	binary.LittleEndian.PutUint16(e.st.Buf[0:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
 }
 
 // MajorOrder returns the required field majorOrder.
 func (d *TensorHeaderDecoder) MajorOrder() MajorOrder {
-	if d.blockLength < 4 {
-		return MajorOrderNullValue
-	}
-	return MajorOrder(int16(binary.LittleEndian.Uint16(d.buf[2:])))
+	return MajorOrder(int16(binary.LittleEndian.Uint16(d.block[2:])))
 }
 
 // SetMajorOrder writes the field majorOrder.
 func (e *TensorHeaderEncoder) SetMajorOrder(v MajorOrder) {
-	binary.LittleEndian.PutUint16(e.st.Buf[2:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[2:], uint16(v))
 }
 
 // Ndims returns the required field ndims.
 func (d *TensorHeaderDecoder) Ndims() uint8 {
-	if d.blockLength < 5 {
-		return 255
-	}
-	return d.buf[4]
+	return d.block[4]
 }
 
 // SetNdims writes the field ndims.
 func (e *TensorHeaderEncoder) SetNdims(v uint8) {
-	e.st.Buf[4] = byte(v)
+	e.block[4] = byte(v)
 }
 
 // MaxDims returns the schema constant; it is not on the wire.
@@ -4338,50 +4323,38 @@ func (d *TensorHeaderDecoder) MaxDims() uint8 {
 
 // PadAlign returns the required field padAlign.
 func (d *TensorHeaderDecoder) PadAlign() uint8 {
-	if d.blockLength < 6 {
-		return 255
-	}
-	return d.buf[5]
+	return d.block[5]
 }
 
 // SetPadAlign writes the field padAlign.
 func (e *TensorHeaderEncoder) SetPadAlign(v uint8) {
-	e.st.Buf[5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 // ProgressUnit returns the required field progressUnit.
 func (d *TensorHeaderDecoder) ProgressUnit() ProgressUnit {
-	if d.blockLength < 7 {
-		return ProgressUnitNullValue
-	}
-	return ProgressUnit(d.buf[6])
+	return ProgressUnit(d.block[6])
 }
 
 // SetProgressUnit writes the field progressUnit.
 func (e *TensorHeaderEncoder) SetProgressUnit(v ProgressUnit) {
-	e.st.Buf[6] = byte(v)
+	e.block[6] = byte(v)
 }
 
 // ProgressStrideBytes returns the required field progressStrideBytes.
 func (d *TensorHeaderDecoder) ProgressStrideBytes() uint32 {
-	if d.blockLength < 11 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[7:])
+	return binary.LittleEndian.Uint32(d.block[7:])
 }
 
 // SetProgressStrideBytes writes the field progressStrideBytes.
 func (e *TensorHeaderEncoder) SetProgressStrideBytes(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[7:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[7:], uint32(v))
 }
 
 // Dims returns a copy of the 8-element array dims.
 func (d *TensorHeaderDecoder) Dims() (a [8]int32) {
-	if d.blockLength < 43 {
-		return a
-	}
 	for i := range a {
-		a[i] = int32(binary.LittleEndian.Uint32(d.buf[11+4*i:]))
+		a[i] = int32(binary.LittleEndian.Uint32(d.block[11+4*i:]))
 	}
 	return a
 }
@@ -4389,17 +4362,14 @@ func (d *TensorHeaderDecoder) Dims() (a [8]int32) {
 // SetDims writes the 8-element array dims.
 func (e *TensorHeaderEncoder) SetDims(v [8]int32) {
 	for i := range v {
-		binary.LittleEndian.PutUint32(e.st.Buf[11+4*i:], uint32(v[i]))
+		binary.LittleEndian.PutUint32(e.block[11+4*i:], uint32(v[i]))
 	}
 }
 
 // Strides returns a copy of the 8-element array strides.
 func (d *TensorHeaderDecoder) Strides() (a [8]int32) {
-	if d.blockLength < 75 {
-		return a
-	}
 	for i := range a {
-		a[i] = int32(binary.LittleEndian.Uint32(d.buf[43+4*i:]))
+		a[i] = int32(binary.LittleEndian.Uint32(d.block[43+4*i:]))
 	}
 	return a
 }
@@ -4407,21 +4377,18 @@ func (d *TensorHeaderDecoder) Strides() (a [8]int32) {
 // SetStrides writes the 8-element array strides.
 func (e *TensorHeaderEncoder) SetStrides(v [8]int32) {
 	for i := range v {
-		binary.LittleEndian.PutUint32(e.st.Buf[43+4*i:], uint32(v[i]))
+		binary.LittleEndian.PutUint32(e.block[43+4*i:], uint32(v[i]))
 	}
 }
 
 // Pad returns the required field pad.
 func (d *TensorHeaderDecoder) Pad() uint8 {
-	if d.blockLength < 76 {
-		return 255
-	}
-	return d.buf[75]
+	return d.block[75]
 }
 
 // SetPad writes the field pad.
 func (e *TensorHeaderEncoder) SetPad(v uint8) {
-	e.st.Buf[75] = byte(v)
+	e.block[75] = byte(v)
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -4485,18 +4452,16 @@ type TensorHeaderEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[184]byte
 }
 
 func (e *TensorHeaderEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 184 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 184,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+184])
+	e.headerLength = headerLength
+	e.block = (*[184]byte)(buf[0 : 0+184])
+	*e.block = [184]byte{}
 	return nil
 }
 
@@ -4505,18 +4470,15 @@ func (e *TensorHeaderEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var tensorHeaderHeader = [8]byte{184, 0, 52, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for TensorHeader at buf[0] and starts
 // encoding the message after it.
 func (e *TensorHeaderEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+184 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(184))
-	h.SetTemplateId(uint16(52))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = tensorHeaderHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -4524,10 +4486,7 @@ func (e *TensorHeaderEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *TensorHeaderEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 184, nil
 }
 func (e *TensorHeaderEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -4566,6 +4525,8 @@ type DataSourceAnnounceDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[20]byte
+	padded        *[20]byte
 	pos           [2]int
 }
 
@@ -4595,8 +4556,25 @@ func (d *DataSourceAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, 
 	if err != nil {
 		return err
 	}
+	if blockLength >= 20 {
+		d.block = (*[20]byte)(buf[0 : 0+20])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 20)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var dataSourceAnnounceNullBlock = [20]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *DataSourceAnnounceDecoder) pad(b []byte, actingVersion int) *[20]byte {
+	if d.padded == nil {
+		d.padded = new([20]byte)
+	}
+	*d.padded = dataSourceAnnounceNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a DataSourceAnnounce that starts at buf[0] with no message header, using the
@@ -4610,17 +4588,17 @@ func (d *DataSourceAnnounceDecoder) Wrap(buf []byte, actingBlockLength, actingVe
 // schema and message, and decodes the DataSourceAnnounce that follows.
 func (d *DataSourceAnnounceDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != DataSourceAnnounceTemplateID {
+	if h.templateID != DataSourceAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -4655,54 +4633,42 @@ func (e *DataSourceAnnounceEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *DataSourceAnnounceDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *DataSourceAnnounceEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // ProducerId returns the required field producerId.
 func (d *DataSourceAnnounceDecoder) ProducerId() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetProducerId writes the field producerId.
 func (e *DataSourceAnnounceEncoder) SetProducerId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // Epoch returns the required field epoch.
 func (d *DataSourceAnnounceDecoder) Epoch() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetEpoch writes the field epoch.
 func (e *DataSourceAnnounceEncoder) SetEpoch(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // MetaVersion returns the required field metaVersion.
 func (d *DataSourceAnnounceDecoder) MetaVersion() uint32 {
-	if d.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[16:])
+	return binary.LittleEndian.Uint32(d.block[16:])
 }
 
 // SetMetaVersion writes the field metaVersion.
 func (e *DataSourceAnnounceEncoder) SetMetaVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // Name returns the var data name in place (no copy); nil when absent.
@@ -4812,18 +4778,21 @@ type DataSourceAnnounceEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[20]byte
 }
 
 func (e *DataSourceAnnounceEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 20,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+20])
+	e.stage, e.open = 0, -1
+	e.block = (*[20]byte)(buf[0 : 0+20])
+	*e.block = [20]byte{}
 	return nil
 }
 
@@ -4832,18 +4801,15 @@ func (e *DataSourceAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var dataSourceAnnounceHeader = [8]byte{20, 0, 7, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for DataSourceAnnounce at buf[0] and starts
 // encoding the message after it.
 func (e *DataSourceAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+20 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(20))
-	h.SetTemplateId(uint16(7))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = dataSourceAnnounceHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -4941,12 +4907,8 @@ type DataSourceMetaAttributesDecoder struct {
 }
 
 func (g *DataSourceMetaAttributesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = DataSourceMetaAttributesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -5204,6 +5166,8 @@ type DataSourceMetaDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[16]byte
+	padded        *[16]byte
 	pos           [1]int
 	attributesG   DataSourceMetaAttributesDecoder
 }
@@ -5230,8 +5194,25 @@ func (d *DataSourceMetaDecoder) wrap(buf []byte, headerLength, blockLength, acti
 	if err != nil {
 		return err
 	}
+	if blockLength >= 16 {
+		d.block = (*[16]byte)(buf[0 : 0+16])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var dataSourceMetaNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *DataSourceMetaDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if d.padded == nil {
+		d.padded = new([16]byte)
+	}
+	*d.padded = dataSourceMetaNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a DataSourceMeta that starts at buf[0] with no message header, using the
@@ -5245,17 +5226,17 @@ func (d *DataSourceMetaDecoder) Wrap(buf []byte, actingBlockLength, actingVersio
 // schema and message, and decodes the DataSourceMeta that follows.
 func (d *DataSourceMetaDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != DataSourceMetaTemplateID {
+	if h.templateID != DataSourceMetaTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -5290,41 +5271,32 @@ func (e *DataSourceMetaEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *DataSourceMetaDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *DataSourceMetaEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // MetaVersion returns the required field metaVersion.
 func (d *DataSourceMetaDecoder) MetaVersion() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetMetaVersion writes the field metaVersion.
 func (e *DataSourceMetaEncoder) SetMetaVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // TimestampNs returns the required field timestampNs.
 func (d *DataSourceMetaDecoder) TimestampNs() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetTimestampNs writes the field timestampNs.
 func (e *DataSourceMetaEncoder) SetTimestampNs(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 /*
@@ -5399,6 +5371,7 @@ type DataSourceMetaEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[16]byte
 	attributesG  DataSourceMetaAttributesEncoder
 }
 
@@ -5406,12 +5379,14 @@ func (e *DataSourceMetaEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 16,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+16])
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[0 : 0+16])
+	*e.block = [16]byte{}
 	return nil
 }
 
@@ -5420,18 +5395,15 @@ func (e *DataSourceMetaEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var dataSourceMetaHeader = [8]byte{16, 0, 8, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for DataSourceMeta at buf[0] and starts
 // encoding the message after it.
 func (e *DataSourceMetaEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+16 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(16))
-	h.SetTemplateId(uint16(8))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = dataSourceMetaHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -5494,6 +5466,8 @@ type MetaBlobAnnounceDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[28]byte
+	padded        *[28]byte
 }
 
 func (d *MetaBlobAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -5505,8 +5479,25 @@ func (d *MetaBlobAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, ac
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 28 {
+		d.block = (*[28]byte)(buf[0 : 0+28])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 28)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var metaBlobAnnounceNullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MetaBlobAnnounceDecoder) pad(b []byte, actingVersion int) *[28]byte {
+	if d.padded == nil {
+		d.padded = new([28]byte)
+	}
+	*d.padded = metaBlobAnnounceNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MetaBlobAnnounce that starts at buf[0] with no message header, using the
@@ -5519,18 +5510,23 @@ func (d *MetaBlobAnnounceDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the MetaBlobAnnounce that follows.
 func (d *MetaBlobAnnounceDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 36 && [8]byte(buf[:8]) == metaBlobAnnounceHeader {
+		d.block = (*[28]byte)(buf[8:36])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 28, SchemaVersion, 28
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MetaBlobAnnounceTemplateID {
+	if h.templateID != MetaBlobAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -5565,67 +5561,52 @@ func (e *MetaBlobAnnounceEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *MetaBlobAnnounceDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *MetaBlobAnnounceEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // MetaVersion returns the required field metaVersion.
 func (d *MetaBlobAnnounceDecoder) MetaVersion() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetMetaVersion writes the field metaVersion.
 func (e *MetaBlobAnnounceEncoder) SetMetaVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // BlobType returns the required field blobType.
 func (d *MetaBlobAnnounceDecoder) BlobType() uint32 {
-	if d.blockLength < 12 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[8:])
+	return binary.LittleEndian.Uint32(d.block[8:])
 }
 
 // SetBlobType writes the field blobType.
 func (e *MetaBlobAnnounceEncoder) SetBlobType(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // TotalLen returns the required field totalLen.
 func (d *MetaBlobAnnounceDecoder) TotalLen() uint64 {
-	if d.blockLength < 20 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[12:])
+	return binary.LittleEndian.Uint64(d.block[12:])
 }
 
 // SetTotalLen writes the field totalLen.
 func (e *MetaBlobAnnounceEncoder) SetTotalLen(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[12:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[12:], uint64(v))
 }
 
 // Checksum returns the required field checksum.
 func (d *MetaBlobAnnounceDecoder) Checksum() uint64 {
-	if d.blockLength < 28 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[20:])
+	return binary.LittleEndian.Uint64(d.block[20:])
 }
 
 // SetChecksum writes the field checksum.
 func (e *MetaBlobAnnounceEncoder) SetChecksum(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -5665,18 +5646,16 @@ type MetaBlobAnnounceEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[28]byte
 }
 
 func (e *MetaBlobAnnounceEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 28,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+28])
+	e.headerLength = headerLength
+	e.block = (*[28]byte)(buf[0 : 0+28])
+	*e.block = [28]byte{}
 	return nil
 }
 
@@ -5685,18 +5664,15 @@ func (e *MetaBlobAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var metaBlobAnnounceHeader = [8]byte{28, 0, 10, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for MetaBlobAnnounce at buf[0] and starts
 // encoding the message after it.
 func (e *MetaBlobAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+28 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(28))
-	h.SetTemplateId(uint16(10))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = metaBlobAnnounceHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -5704,10 +5680,7 @@ func (e *MetaBlobAnnounceEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *MetaBlobAnnounceEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 28, nil
 }
 func (e *MetaBlobAnnounceEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -5746,6 +5719,8 @@ type MetaBlobChunkDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[16]byte
+	padded        *[16]byte
 	pos           [1]int
 }
 
@@ -5771,8 +5746,25 @@ func (d *MetaBlobChunkDecoder) wrap(buf []byte, headerLength, blockLength, actin
 	if err != nil {
 		return err
 	}
+	if blockLength >= 16 {
+		d.block = (*[16]byte)(buf[0 : 0+16])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var metaBlobChunkNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MetaBlobChunkDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if d.padded == nil {
+		d.padded = new([16]byte)
+	}
+	*d.padded = metaBlobChunkNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MetaBlobChunk that starts at buf[0] with no message header, using the
@@ -5786,17 +5778,17 @@ func (d *MetaBlobChunkDecoder) Wrap(buf []byte, actingBlockLength, actingVersion
 // schema and message, and decodes the MetaBlobChunk that follows.
 func (d *MetaBlobChunkDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MetaBlobChunkTemplateID {
+	if h.templateID != MetaBlobChunkTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -5831,41 +5823,32 @@ func (e *MetaBlobChunkEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *MetaBlobChunkDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *MetaBlobChunkEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // MetaVersion returns the required field metaVersion.
 func (d *MetaBlobChunkDecoder) MetaVersion() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetMetaVersion writes the field metaVersion.
 func (e *MetaBlobChunkEncoder) SetMetaVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // ChunkOffset returns the required field chunkOffset.
 func (d *MetaBlobChunkDecoder) ChunkOffset() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetChunkOffset writes the field chunkOffset.
 func (e *MetaBlobChunkEncoder) SetChunkOffset(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // Bytes returns the var data bytes in place (no copy); nil when absent.
@@ -5937,18 +5920,21 @@ type MetaBlobChunkEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[16]byte
 }
 
 func (e *MetaBlobChunkEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 16,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+16])
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[0 : 0+16])
+	*e.block = [16]byte{}
 	return nil
 }
 
@@ -5957,18 +5943,15 @@ func (e *MetaBlobChunkEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var metaBlobChunkHeader = [8]byte{16, 0, 12, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for MetaBlobChunk at buf[0] and starts
 // encoding the message after it.
 func (e *MetaBlobChunkEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+16 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(16))
-	h.SetTemplateId(uint16(12))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = metaBlobChunkHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -6023,6 +6006,8 @@ type MetaBlobCompleteDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[16]byte
+	padded        *[16]byte
 }
 
 func (d *MetaBlobCompleteDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -6034,8 +6019,25 @@ func (d *MetaBlobCompleteDecoder) wrap(buf []byte, headerLength, blockLength, ac
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 16 {
+		d.block = (*[16]byte)(buf[0 : 0+16])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var metaBlobCompleteNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MetaBlobCompleteDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if d.padded == nil {
+		d.padded = new([16]byte)
+	}
+	*d.padded = metaBlobCompleteNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MetaBlobComplete that starts at buf[0] with no message header, using the
@@ -6048,18 +6050,23 @@ func (d *MetaBlobCompleteDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the MetaBlobComplete that follows.
 func (d *MetaBlobCompleteDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 24 && [8]byte(buf[:8]) == metaBlobCompleteHeader {
+		d.block = (*[16]byte)(buf[8:24])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 16, SchemaVersion, 16
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MetaBlobCompleteTemplateID {
+	if h.templateID != MetaBlobCompleteTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -6094,41 +6101,32 @@ func (e *MetaBlobCompleteEncoder) SBETemplateID() uint16 {
 
 // StreamId returns the required field streamId.
 func (d *MetaBlobCompleteDecoder) StreamId() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetStreamId writes the field streamId.
 func (e *MetaBlobCompleteEncoder) SetStreamId(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // MetaVersion returns the required field metaVersion.
 func (d *MetaBlobCompleteDecoder) MetaVersion() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetMetaVersion writes the field metaVersion.
 func (e *MetaBlobCompleteEncoder) SetMetaVersion(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // Checksum returns the required field checksum.
 func (d *MetaBlobCompleteDecoder) Checksum() uint64 {
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetChecksum writes the field checksum.
 func (e *MetaBlobCompleteEncoder) SetChecksum(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -6164,18 +6162,16 @@ type MetaBlobCompleteEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[16]byte
 }
 
 func (e *MetaBlobCompleteEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 16,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+16])
+	e.headerLength = headerLength
+	e.block = (*[16]byte)(buf[0 : 0+16])
+	*e.block = [16]byte{}
 	return nil
 }
 
@@ -6184,18 +6180,15 @@ func (e *MetaBlobCompleteEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var metaBlobCompleteHeader = [8]byte{16, 0, 13, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for MetaBlobComplete at buf[0] and starts
 // encoding the message after it.
 func (e *MetaBlobCompleteEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+16 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(16))
-	h.SetTemplateId(uint16(13))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = metaBlobCompleteHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -6203,10 +6196,7 @@ func (e *MetaBlobCompleteEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *MetaBlobCompleteEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 16, nil
 }
 func (e *MetaBlobCompleteEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -6245,6 +6235,8 @@ type ControlResponseDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[12]byte
+	padded        *[12]byte
 	pos           [1]int
 }
 
@@ -6270,8 +6262,25 @@ func (d *ControlResponseDecoder) wrap(buf []byte, headerLength, blockLength, act
 	if err != nil {
 		return err
 	}
+	if blockLength >= 12 {
+		d.block = (*[12]byte)(buf[0 : 0+12])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 12)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var controlResponseNullBlock = [12]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ControlResponseDecoder) pad(b []byte, actingVersion int) *[12]byte {
+	if d.padded == nil {
+		d.padded = new([12]byte)
+	}
+	*d.padded = controlResponseNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ControlResponse that starts at buf[0] with no message header, using the
@@ -6285,17 +6294,17 @@ func (d *ControlResponseDecoder) Wrap(buf []byte, actingBlockLength, actingVersi
 // schema and message, and decodes the ControlResponse that follows.
 func (d *ControlResponseDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ControlResponseTemplateID {
+	if h.templateID != ControlResponseTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -6330,28 +6339,22 @@ func (e *ControlResponseEncoder) SBETemplateID() uint16 {
 
 // CorrelationId returns the required field correlationId.
 func (d *ControlResponseDecoder) CorrelationId() int64 {
-	if d.blockLength < 8 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[0:]))
+	return int64(binary.LittleEndian.Uint64(d.block[0:]))
 }
 
 // SetCorrelationId writes the field correlationId.
 func (e *ControlResponseEncoder) SetCorrelationId(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // Code returns the required field code.
 func (d *ControlResponseDecoder) Code() ResponseCode {
-	if d.blockLength < 12 {
-		return ResponseCodeNullValue
-	}
-	return ResponseCode(int32(binary.LittleEndian.Uint32(d.buf[8:])))
+	return ResponseCode(int32(binary.LittleEndian.Uint32(d.block[8:])))
 }
 
 // SetCode writes the field code.
 func (e *ControlResponseEncoder) SetCode(v ResponseCode) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // ErrorMessage returns the var data errorMessage in place (no copy); nil when absent.
@@ -6421,18 +6424,21 @@ type ControlResponseEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[12]byte
 }
 
 func (e *ControlResponseEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 12 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 12,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+12])
+	e.stage, e.open = 0, -1
+	e.block = (*[12]byte)(buf[0 : 0+12])
+	*e.block = [12]byte{}
 	return nil
 }
 
@@ -6441,18 +6447,15 @@ func (e *ControlResponseEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var controlResponseHeader = [8]byte{12, 0, 9, 0, 132, 3, 1, 0}
+
 // WrapWithHeader writes the message header for ControlResponse at buf[0] and starts
 // encoding the message after it.
 func (e *ControlResponseEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+12 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(12))
-	h.SetTemplateId(uint16(9))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = controlResponseHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -6612,16 +6615,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case ShmPoolAnnounceTemplateID:
 		if err := d.shmPoolAnnounce.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -87,6 +87,7 @@ func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 			g.compositeType(t)
 		}
 	}
+	g.readHeaderFunc()
 	for _, m := range s.Messages {
 		g.message(m)
 	}
@@ -156,11 +157,11 @@ func (g *gen) dispatcher() {
 	g.f.Comment("Decode reads the message header at buf[0], checks the schema id, the template")
 	g.f.Comment("id and the version, and returns the wrapped decoder (switch on its type).")
 	g.f.Func().Params(jen.Id("d").Op("*").Id("Dispatcher")).Id("Decode").Params(jen.Id("buf").Index().Byte()).Params(jen.Id("Message"), jen.Error()).Block(
-		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("New"+hdrName).Call(jen.Id("buf")),
+		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("readHeader").Call(jen.Id("buf")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.If(jen.Int().Call(jen.Id("h").Dot(g.hdr.schemaID).Call()).Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "ErrSchemaMismatch"))),
-		jen.Id("blockLength").Op(",").Id("version").Op(":=").List(jen.Int().Call(jen.Id("h").Dot(g.hdr.blockLength).Call()), jen.Int().Call(jen.Id("h").Dot(g.hdr.version).Call())),
+		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "ErrSchemaMismatch"))),
+		jen.Id("blockLength").Op(",").Id("version").Op(":=").List(jen.Id("h").Dot("blockLength"), jen.Id("h").Dot("version")),
 		jen.Id("_").Op("=").Id("version"),
-		jen.Switch(jen.Int().Call(jen.Id("h").Dot(g.hdr.templateID).Call())).Block(cases...),
+		jen.Switch(jen.Id("h").Dot("templateID")).Block(cases...),
 	)
 }

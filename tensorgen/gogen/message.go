@@ -346,26 +346,16 @@ func (g *gen) advanceFunc(l *level, recv *jen.Statement, st, stRecv jen.Code) {
 	g.f.Func().Params(recv).Id("advance").Params(jen.Id("k").Int()).Error().Block(body...)
 }
 
-// initBlock returns statements that clear a freshly reserved block and
-// write the null value of every optional field through its SetXNull.
-func (g *gen) initBlock(l *level, buf jen.Code, start jen.Code) []jen.Code {
-	out := []jen.Code{}
-	if l.blockLength > 0 {
-		out = append(out, jen.Clear(jen.Add(buf).Index(jen.Add(start), jen.Add(start).Op("+").Lit(l.blockLength))))
+// initBlock returns statements that point e.block at a freshly reserved
+// block and fill it with the init image (optional fields null).
+func (g *gen) initBlock(l *level, buf jen.Code, start jen.Code, initImg *jen.Statement) []jen.Code {
+	if l.blockLength == 0 {
+		return nil
 	}
-	for _, f := range l.fields {
-		if f.Presence != schema.Optional {
-			continue
-		}
-		switch f.Type.(type) {
-		case *schema.Encoded, *schema.Enum:
-			if e, ok := f.Type.(*schema.Encoded); ok && e.Length != 1 {
-				continue
-			}
-			out = append(out, jen.Id("e").Dot("Set"+exported(f.Name)+"Null").Call())
-		}
+	return []jen.Code{
+		jen.Id("e").Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Add(buf).Index(jen.Add(start), jen.Add(start).Op("+").Lit(l.blockLength))),
+		jen.Op("*").Id("e").Dot("block").Op("=").Add(initImg),
 	}
-	return out
 }
 
 // jsonLevel returns the statements of appendJSON for a level.
@@ -420,6 +410,9 @@ func (g *gen) groupDecoder(gl *level) {
 		jen.Id("next").Int(),
 		jen.Id("start").Int(),
 	}
+	if gl.blockLength > 0 {
+		fields = append(fields, jen.Id("block").Op("*").Add(blockType(gl)), jen.Id("padded").Op("*").Add(blockType(gl)))
+	}
 	if S > 0 {
 		fields = append(fields, jen.Id("pos").Index(jen.Lit(S)).Int())
 	}
@@ -430,7 +423,8 @@ func (g *gen) groupDecoder(gl *level) {
 	g.f.Type().Id(name).Struct(fields...)
 	recv := jen.Id("g").Op("*").Id(name)
 	g.f.Func().Params(recv.Clone()).Id("init").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("p"), jen.Id("actingVersion")).Int()).Block(
-		jen.Op("*").Id("g").Op("=").Id(name).Values(jen.Dict{jen.Id("buf"): jen.Id("buf"), jen.Id("actingVersion"): jen.Id("actingVersion"), jen.Id("offset"): jen.Lit(-1), jen.Id("start"): jen.Id("p")}),
+		jen.Id("g").Dot("buf").Op(",").Id("g").Dot("actingVersion").Op(",").Id("g").Dot("offset").Op(",").Id("g").Dot("start").Op("=").List(jen.Id("buf"), jen.Id("actingVersion"), jen.Lit(-1), jen.Id("p")),
+		jen.Id("g").Dot("blockLength").Op(",").Id("g").Dot("count").Op(",").Id("g").Dot("index").Op(",").Id("g").Dot("next").Op("=").List(jen.Lit(0), jen.Lit(0), jen.Lit(0), jen.Lit(0)),
 		jen.If(jen.Id("p").Op("<").Lit(0).Op("||").Id("p").Op(">").Len(jen.Id("buf")).Op("||").Len(jen.Id("buf")).Op("-").Id("p").Op("<").Lit(d.size)).Block(jen.Return()),
 		jen.Id("g").Dot("blockLength").Op("=").Int().Call(g.coder.read(d.blPrim, jen.Id("buf"), jen.Id("p").Op("+").Lit(d.blOff))),
 		jen.Id("g").Dot("count").Op("=").Int().Call(g.coder.read(d.cntPrim, jen.Id("buf"), jen.Id("p").Op("+").Lit(d.cntOff))),
@@ -450,6 +444,9 @@ func (g *gen) groupDecoder(gl *level) {
 		jen.Id("g").Dot("offset").Op("=").Id("g").Dot("next"),
 		jen.Id("p").Op(":=").Id("g").Dot("offset").Op("+").Id("g").Dot("blockLength"),
 	}
+	if gl.blockLength > 0 {
+		next = append(next, selectBlock(gl, "g", jen.Id("g").Dot("buf"), jen.Id("g").Dot("offset"), jen.Id("g").Dot("blockLength"), jen.Id("g").Dot("actingVersion")))
+	}
 	if S > 0 {
 		stages := g.skipStages(gl, jen.Id("g").Dot("buf"), jen.Id("g").Dot("actingVersion"), func(i int) *jen.Statement { return jen.Id("g").Dot("pos").Index(jen.Lit(i)) })
 		// skipStages returns (0, err) on failure; wrap in a closure-free form.
@@ -467,14 +464,16 @@ func (g *gen) groupDecoder(gl *level) {
 	g.f.Comment("Next moves to the next entry and reports whether there is one.")
 	g.f.Func().Params(recv.Clone()).Id("Next").Params().Bool().Block(next...)
 
+	nullImg, _ := g.emitImages(gl)
+	if gl.blockLength > 0 {
+		g.padFunc(gl, recv.Clone(), "g", nullImg)
+	}
 	dec := &owner{
 		gen:        g,
 		kind:       "group " + gr.Name,
 		getRecv:    recv.Clone(),
-		getBuf:     func() *jen.Statement { return jen.Id("g").Dot("buf") },
-		getOff:     func(k int) *jen.Statement { return jen.Id("g").Dot("offset").Op("+").Lit(k) },
-		acting:     jen.Id("g").Dot("actingVersion"),
-		blockLen:   jen.Id("g").Dot("blockLength"),
+		getBuf:     func() *jen.Statement { return jen.Id("g").Dot("block") },
+		getOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		getMethods: methods,
 		getName:    "g",
 	}
@@ -483,8 +482,8 @@ func (g *gen) groupDecoder(gl *level) {
 		gen:        g,
 		kind:       "group " + gr.Name,
 		setRecv:    jen.Id("e").Op("*").Id(gl.encName()),
-		setBuf:     func() *jen.Statement { return jen.Id("e").Dot("st").Dot("Buf") },
-		setOff:     func(k int) *jen.Statement { return jen.Id("e").Dot("offset").Op("+").Lit(k) },
+		setBuf:     func() *jen.Statement { return jen.Id("e").Dot("block") },
+		setOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		setMethods: encMethods,
 		getName:    "e",
 	}
@@ -505,6 +504,9 @@ func (g *gen) groupEncoder(gl *level) {
 		jen.Id("offset").Int(),
 		jen.Id("stage").Int(),
 		jen.Id("open").Int(),
+	}
+	if gl.blockLength > 0 {
+		fields = append(fields, jen.Id("block").Op("*").Add(blockType(gl)))
 	}
 	for _, ng := range gr.Groups {
 		fields = append(fields, jen.Id(lowerFirst(exported(ng.Name))+"G").Id(groupLevel(gl, ng).encName()))
@@ -531,7 +533,12 @@ func (g *gen) groupEncoder(gl *level) {
 		jen.Id("e").Dot("index").Op("++"),
 		jen.Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Lit(0), jen.Lit(-1)),
 	)
-	next = append(next, g.initBlock(gl, jen.Id("e").Dot("st").Dot("Buf"), jen.Id("p"))...)
+	_, initImg := g.images(gl)
+	initExpr := blockType(gl).Values()
+	if !allZero(initImg) {
+		initExpr = jen.Id(lowerFirst(gl.prefix) + "InitBlock")
+	}
+	next = append(next, g.initBlock(gl, jen.Id("e").Dot("st").Dot("Buf"), jen.Id("p"), initExpr)...)
 	next = append(next, jen.Return(jen.Nil()))
 	g.f.Comment("Next starts the next entry; it fails when all announced entries are written.")
 	g.f.Func().Params(recv.Clone()).Id("Next").Params().Error().Block(next...)
@@ -559,6 +566,9 @@ func (g *gen) messageDecoder(l *level) {
 		jen.Id("blockLength").Int(),
 		jen.Id("actingVersion").Int(),
 		jen.Id("end").Int(),
+	}
+	if l.blockLength > 0 {
+		fields = append(fields, jen.Id("block").Op("*").Add(blockType(l)), jen.Id("padded").Op("*").Add(blockType(l)))
 	}
 	if S > 0 {
 		fields = append(fields, jen.Id("pos").Index(jen.Lit(S)).Int())
@@ -595,12 +605,19 @@ func (g *gen) messageDecoder(l *level) {
 			append(append([]jen.Code{jen.Var().Err().Error()}, stages...), jen.Return(jen.Id("p"), jen.Nil()))...,
 		)
 	}
+	if l.blockLength > 0 {
+		body = append(body, selectBlock(l, "d", jen.Id("buf"), jen.Lit(0), jen.Id("blockLength"), jen.Id("actingVersion")))
+	}
 	body = append(body,
 		jen.Id("d").Dot("buf").Op(",").Id("d").Dot("headerLength").Op(",").Id("d").Dot("blockLength").Op(",").Id("d").Dot("actingVersion").Op(",").Id("d").Dot("end").Op("=").List(
 			jen.Id("buf"), jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion"), jen.Id("p")),
 		jen.Return(jen.Nil()),
 	)
 	g.f.Func().Params(recv.Clone()).Id("wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion")).Int()).Error().Block(body...)
+	nullImg, _ := g.emitImages(l)
+	if l.blockLength > 0 {
+		g.padFunc(l, recv.Clone(), "d", nullImg)
+	}
 
 	g.f.Comment(fmt.Sprintf("Wrap decodes a %s that starts at buf[0] with no message header, using the", m.Name))
 	g.f.Comment("acting block length and version of the sender (for a message of this schema")
@@ -610,15 +627,27 @@ func (g *gen) messageDecoder(l *level) {
 	)
 	g.f.Comment(fmt.Sprintf("WrapWithHeader decodes a message header at buf[0], checks that it names this"))
 	g.f.Comment(fmt.Sprintf("schema and message, and decodes the %s that follows.", m.Name))
-	g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(
+	var fast []jen.Code
+	if S == 0 && l.blockLength > 0 && m.SinceVersion <= g.s.Version {
+		// Fast path: the header is exactly what this schema version writes,
+		// so the block is complete and current; one comparison decides.
+		hs := g.s.Header.Size
+		fast = []jen.Code{jen.If(jen.Len(jen.Id("buf")).Op(">=").Lit(hs+l.blockLength).Op("&&").Index(jen.Lit(hs)).Byte().Parens(jen.Id("buf").Index(jen.Empty(), jen.Lit(hs))).Op("==").Id(lowerFirst(exported(m.Name))+"Header")).Block(
+			jen.Id("d").Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Id("buf").Index(jen.Lit(hs), jen.Lit(hs+l.blockLength))),
+			jen.Id("d").Dot("buf").Op(",").Id("d").Dot("headerLength").Op(",").Id("d").Dot("blockLength").Op(",").Id("d").Dot("actingVersion").Op(",").Id("d").Dot("end").Op("=").List(
+				jen.Id("buf").Index(jen.Lit(hs), jen.Empty()), jen.Lit(hs), jen.Lit(l.blockLength), jen.Id("SchemaVersion"), jen.Lit(l.blockLength)),
+			jen.Return(jen.Nil()),
+		)}
+	}
+	g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(append(fast,
 		jen.Id("d").Dot("buf").Op("=").Nil(),
-		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("New"+hdrName).Call(jen.Id("buf")),
+		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("readHeader").Call(jen.Id("buf")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-		jen.If(jen.Int().Call(jen.Id("h").Dot(g.hdr.schemaID).Call()).Op("!=").Id("SchemaID")).Block(jen.Return(jen.Qual(sbePkg, "ErrSchemaMismatch"))),
-		jen.If(jen.Int().Call(jen.Id("h").Dot(g.hdr.templateID).Call()).Op("!=").Id(exported(m.Name)+"TemplateID")).Block(jen.Return(jen.Qual(sbePkg, "ErrTemplateMismatch"))),
+		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Qual(sbePkg, "ErrSchemaMismatch"))),
+		jen.If(jen.Id("h").Dot("templateID").Op("!=").Id(exported(m.Name)+"TemplateID")).Block(jen.Return(jen.Qual(sbePkg, "ErrTemplateMismatch"))),
 		jen.Return(jen.Id("d").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"),
-			jen.Int().Call(jen.Id("h").Dot(g.hdr.blockLength).Call()), jen.Int().Call(jen.Id("h").Dot(g.hdr.version).Call()))),
-	)
+			jen.Id("h").Dot("blockLength"), jen.Id("h").Dot("version"))),
+	)...)
 	methods := newScope("method of "+name, "Wrap", "WrapWithHeader", "wrap", "layout", "ActingVersion", "ActingBlockLength", "EncodedLength", "AppendJSON", "String", "SBETemplateID", "SBEMessageName")
 	g.f.Comment("ActingVersion returns the schema version the message was encoded with.")
 	g.f.Func().Params(recv.Clone()).Id("ActingVersion").Params().Int().Block(jen.Return(jen.Id("d").Dot("actingVersion")))
@@ -635,10 +664,8 @@ func (g *gen) messageDecoder(l *level) {
 		gen:        g,
 		kind:       "message " + m.Name,
 		getRecv:    recv.Clone(),
-		getBuf:     func() *jen.Statement { return jen.Id("d").Dot("buf") },
+		getBuf:     func() *jen.Statement { return jen.Id("d").Dot("block") },
 		getOff:     func(k int) *jen.Statement { return jen.Lit(k) },
-		acting:     jen.Id("d").Dot("actingVersion"),
-		blockLen:   jen.Id("d").Dot("blockLength"),
 		getMethods: methods,
 		getName:    "d",
 	}
@@ -649,7 +676,7 @@ func (g *gen) messageDecoder(l *level) {
 		gen:        g,
 		kind:       "message " + m.Name,
 		setRecv:    jen.Id("e").Op("*").Id(l.encName()),
-		setBuf:     func() *jen.Statement { return jen.Id("e").Dot("st").Dot("Buf") },
+		setBuf:     func() *jen.Statement { return jen.Id("e").Dot("block") },
 		setOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		setMethods: encMethods,
 		getName:    "e",
@@ -676,6 +703,9 @@ func (g *gen) messageEncoder(l *level) {
 		jen.Id("stage").Int(),
 		jen.Id("open").Int(),
 	}
+	if l.blockLength > 0 {
+		fields = append(fields, jen.Id("block").Op("*").Add(blockType(l)))
+	}
 	for _, gr := range m.Groups {
 		fields = append(fields, jen.Id(lowerFirst(exported(gr.Name))+"G").Id(groupLevel(l, gr).encName()))
 	}
@@ -687,49 +717,40 @@ func (g *gen) messageEncoder(l *level) {
 	recv := jen.Id("e").Op("*").Id(name)
 	wrapBody := []jen.Code{
 		jen.If(jen.Len(jen.Id("buf")).Op("<").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
-		jen.Id("e").Dot("st").Op("=").Qual(sbePkg, "EncoderState").Values(jen.Dict{jen.Id("Buf"): jen.Id("buf"), jen.Id("Limit"): jen.Lit(l.blockLength)}),
-		jen.Id("e").Dot("headerLength").Op(",").Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Id("headerLength"), jen.Lit(0), jen.Lit(-1)),
+		jen.Id("e").Dot("headerLength").Op("=").Id("headerLength"),
 	}
-	wrapBody = append(wrapBody, g.initBlock(l, jen.Id("buf"), jen.Lit(0))...)
+	if S > 0 {
+		wrapBody = append(wrapBody,
+			jen.Id("e").Dot("st").Op("=").Qual(sbePkg, "EncoderState").Values(jen.Dict{jen.Id("Buf"): jen.Id("buf"), jen.Id("Limit"): jen.Lit(l.blockLength)}),
+			jen.Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Lit(0), jen.Lit(-1)))
+	}
+	_, initImg := g.images(l)
+	initExpr := blockType(l).Values()
+	if !allZero(initImg) {
+		initExpr = jen.Id(lowerFirst(l.prefix) + "InitBlock")
+	}
+	wrapBody = append(wrapBody, g.initBlock(l, jen.Id("buf"), jen.Lit(0), initExpr)...)
 	wrapBody = append(wrapBody, jen.Return(jen.Nil()))
 	g.f.Func().Params(recv.Clone()).Id("wrap").Params(jen.Id("buf").Index().Byte(), jen.Id("headerLength").Int()).Error().Block(wrapBody...)
 	g.f.Comment(fmt.Sprintf("Wrap starts encoding a %s at buf[0] with no message header.", m.Name))
 	g.f.Func().Params(recv.Clone()).Id("Wrap").Params(jen.Id("buf").Index().Byte()).Error().Block(jen.Return(jen.Id("e").Dot("wrap").Call(jen.Id("buf"), jen.Lit(0))))
-	hdrSets := []jen.Code{}
-	set := func(member string, v jen.Code) {
-		mem := g.s.Header.Member(member)
-		if mem == nil {
-			return
-		}
-		t, ok := mem.Type.(*schema.Encoded)
-		if !ok || t.Presence == schema.Constant {
-			return
-		}
-		hdrSets = append(hdrSets, jen.Id("h").Dot("Set"+exported(member)).Call(jen.Id(goType(t.Primitive)).Call(v)))
-	}
-	set("blockLength", jen.Lit(l.blockLength))
-	set("templateId", jen.Lit(m.ID))
-	set("schemaId", jen.Id("SchemaID"))
-	set("version", jen.Id("SchemaVersion"))
-	set("numGroups", jen.Lit(len(m.Groups)))
-	set("numVarDataFields", jen.Lit(len(m.Data)))
+	hdrVar := lowerFirst(exported(m.Name)) + "Header"
+	g.f.Var().Id(hdrVar).Op("=").Index(jen.Lit(g.s.Header.Size)).Byte().Values(byteLits(g.headerImage(m))...)
 	g.f.Comment(fmt.Sprintf("WrapWithHeader writes the message header for %s at buf[0] and starts", m.Name))
 	g.f.Comment("encoding the message after it.")
 	g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(
-		append(append([]jen.Code{
-			jen.If(jen.Len(jen.Id("buf")).Op("<").Id(hdrName+"EncodedLength").Op("+").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
-			jen.Id("h").Op(":=").Id(hdrName).Values(jen.Id("buf").Index(jen.Empty(), jen.Id(hdrName+"EncodedLength"), jen.Id(hdrName+"EncodedLength"))),
-			jen.Clear(jen.Id("h").Dot("b")),
-		}, hdrSets...), jen.Return(jen.Id("e").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"))))...,
+		jen.If(jen.Len(jen.Id("buf")).Op("<").Id(hdrName+"EncodedLength").Op("+").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
+		jen.Op("*").Parens(jen.Op("*").Index(jen.Lit(g.s.Header.Size)).Byte()).Call(jen.Id("buf")).Op("=").Id(hdrVar),
+		jen.Return(jen.Id("e").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"))),
 	)
 	finish := []jen.Code{}
 	if S > 0 {
-		finish = append(finish, jen.If(jen.Err().Op(":=").Id("e").Dot("advance").Call(jen.Lit(S)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())))
+		finish = append(finish, jen.If(jen.Err().Op(":=").Id("e").Dot("advance").Call(jen.Lit(S)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+			jen.If(jen.Id("e").Dot("st").Dot("Err").Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Id("e").Dot("st").Dot("Err"))),
+			jen.Return(jen.Id("e").Dot("headerLength").Op("+").Id("e").Dot("st").Dot("Limit"), jen.Nil()))
+	} else {
+		finish = append(finish, jen.Return(jen.Id("e").Dot("headerLength").Op("+").Lit(l.blockLength), jen.Nil()))
 	}
-	finish = append(finish,
-		jen.If(jen.Id("e").Dot("st").Dot("Err").Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Id("e").Dot("st").Dot("Err"))),
-		jen.Return(jen.Id("e").Dot("headerLength").Op("+").Id("e").Dot("st").Dot("Limit"), jen.Nil()),
-	)
 	g.f.Comment("Finish writes any groups and var data not yet written (as empty), checks that")
 	g.f.Comment("every group got its announced entries, and returns the encoded length,")
 	g.f.Comment("header included. It returns the first error any encoding step met.")

@@ -276,6 +276,23 @@ func (s SET) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// Message1TemplateID is the template id of message Message1.
 	Message1TemplateID = 1
@@ -295,6 +312,8 @@ type Message1Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[41]byte
+	padded        *[41]byte
 }
 
 func (d *Message1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -306,8 +325,25 @@ func (d *Message1Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 41 {
+		d.block = (*[41]byte)(buf[0 : 0+41])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 41)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var message1NullBlock = [41]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Message1Decoder) pad(b []byte, actingVersion int) *[41]byte {
+	if d.padded == nil {
+		d.padded = new([41]byte)
+	}
+	*d.padded = message1NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a Message1 that starts at buf[0] with no message header, using the
@@ -320,18 +356,23 @@ func (d *Message1Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the Message1 that follows.
 func (d *Message1Decoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 49 && [8]byte(buf[:8]) == message1Header {
+		d.block = (*[41]byte)(buf[8:49])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 41, SchemaVersion, 41
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Message1TemplateID {
+	if h.templateID != Message1TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -366,23 +407,17 @@ func (e *Message1Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message1Decoder) Header() MessageHeader {
-	if d.blockLength < 8 {
-		return MessageHeader{}
-	}
-	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
+	return MessageHeader{d.block[0 : 0+8 : 0+8]}
 }
 
 // Header returns a view of composite messageHeader for writing in place.
 func (e *Message1Encoder) Header() MessageHeader {
-	return MessageHeader{e.st.Buf[0 : 0+8 : 0+8]}
+	return MessageHeader{e.block[0 : 0+8 : 0+8]}
 }
 
 // EDTField returns the 20-byte array EDTField in place (no copy).
 func (d *Message1Decoder) EDTField() []byte {
-	if d.blockLength < 28 {
-		return nil
-	}
-	return d.buf[8 : 8+20 : 8+20]
+	return d.block[8 : 8+20 : 8+20]
 }
 
 // EDTFieldString returns EDTField as a string, up to its first NUL.
@@ -395,7 +430,7 @@ func (e *Message1Encoder) SetEDTField(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[8 : 8+20]
+	b := e.block[8 : 8+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -405,48 +440,39 @@ func (e *Message1Encoder) SetEDTFieldString(v string) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[8 : 8+20]
+	b := e.block[8 : 8+20]
 	clear(b[copy(b, v):])
 	return nil
 }
 
 // ENUMField returns the required field ENUMField.
 func (d *Message1Decoder) ENUMField() ENUM {
-	if d.blockLength < 29 {
-		return ENUMNullValue
-	}
-	return ENUM(d.buf[28])
+	return ENUM(d.block[28])
 }
 
 // SetENUMField writes the field ENUMField.
 func (e *Message1Encoder) SetENUMField(v ENUM) {
-	e.st.Buf[28] = byte(v)
+	e.block[28] = byte(v)
 }
 
 // SETField returns the required field SETField.
 func (d *Message1Decoder) SETField() SET {
-	if d.blockLength < 33 {
-		return 0
-	}
-	return SET(binary.LittleEndian.Uint32(d.buf[29:]))
+	return SET(binary.LittleEndian.Uint32(d.block[29:]))
 }
 
 // SetSETField writes the field SETField.
 func (e *Message1Encoder) SetSETField(v SET) {
-	binary.LittleEndian.PutUint32(e.st.Buf[29:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[29:], uint32(v))
 }
 
 // Int64Field returns the required field int64Field.
 func (d *Message1Decoder) Int64Field() int64 {
-	if d.blockLength < 41 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[33:]))
+	return int64(binary.LittleEndian.Uint64(d.block[33:]))
 }
 
 // SetInt64Field writes the field int64Field.
 func (e *Message1Encoder) SetInt64Field(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[33:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[33:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -486,18 +512,16 @@ type Message1Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[41]byte
 }
 
 func (e *Message1Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 41 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 41,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+41])
+	e.headerLength = headerLength
+	e.block = (*[41]byte)(buf[0 : 0+41])
+	*e.block = [41]byte{}
 	return nil
 }
 
@@ -506,18 +530,15 @@ func (e *Message1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var message1Header = [8]byte{41, 0, 1, 0, 3, 0, 0, 0}
+
 // WrapWithHeader writes the message header for Message1 at buf[0] and starts
 // encoding the message after it.
 func (e *Message1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+41 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(41))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = message1Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -525,10 +546,7 @@ func (e *Message1Encoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *Message1Encoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 41, nil
 }
 func (e *Message1Encoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -567,6 +585,8 @@ type Message1WithOffsetsDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[144]byte
+	padded        *[144]byte
 }
 
 func (d *Message1WithOffsetsDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -578,8 +598,25 @@ func (d *Message1WithOffsetsDecoder) wrap(buf []byte, headerLength, blockLength,
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 144 {
+		d.block = (*[144]byte)(buf[0 : 0+144])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 144)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var message1WithOffsetsNullBlock = [144]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Message1WithOffsetsDecoder) pad(b []byte, actingVersion int) *[144]byte {
+	if d.padded == nil {
+		d.padded = new([144]byte)
+	}
+	*d.padded = message1WithOffsetsNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a Message1WithOffsets that starts at buf[0] with no message header, using the
@@ -592,18 +629,23 @@ func (d *Message1WithOffsetsDecoder) Wrap(buf []byte, actingBlockLength, actingV
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the Message1WithOffsets that follows.
 func (d *Message1WithOffsetsDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 152 && [8]byte(buf[:8]) == message1WithOffsetsHeader {
+		d.block = (*[144]byte)(buf[8:152])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 144, SchemaVersion, 144
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Message1WithOffsetsTemplateID {
+	if h.templateID != Message1WithOffsetsTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -638,23 +680,17 @@ func (e *Message1WithOffsetsEncoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message1WithOffsetsDecoder) Header() MessageHeader {
-	if d.blockLength < 8 {
-		return MessageHeader{}
-	}
-	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
+	return MessageHeader{d.block[0 : 0+8 : 0+8]}
 }
 
 // Header returns a view of composite messageHeader for writing in place.
 func (e *Message1WithOffsetsEncoder) Header() MessageHeader {
-	return MessageHeader{e.st.Buf[0 : 0+8 : 0+8]}
+	return MessageHeader{e.block[0 : 0+8 : 0+8]}
 }
 
 // EDTField returns the 20-byte array EDTField in place (no copy).
 func (d *Message1WithOffsetsDecoder) EDTField() []byte {
-	if d.blockLength < 28 {
-		return nil
-	}
-	return d.buf[8 : 8+20 : 8+20]
+	return d.block[8 : 8+20 : 8+20]
 }
 
 // EDTFieldString returns EDTField as a string, up to its first NUL.
@@ -667,7 +703,7 @@ func (e *Message1WithOffsetsEncoder) SetEDTField(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[8 : 8+20]
+	b := e.block[8 : 8+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -677,48 +713,39 @@ func (e *Message1WithOffsetsEncoder) SetEDTFieldString(v string) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[8 : 8+20]
+	b := e.block[8 : 8+20]
 	clear(b[copy(b, v):])
 	return nil
 }
 
 // ENUMField returns the required field ENUMField.
 func (d *Message1WithOffsetsDecoder) ENUMField() ENUM {
-	if d.blockLength < 33 {
-		return ENUMNullValue
-	}
-	return ENUM(d.buf[32])
+	return ENUM(d.block[32])
 }
 
 // SetENUMField writes the field ENUMField.
 func (e *Message1WithOffsetsEncoder) SetENUMField(v ENUM) {
-	e.st.Buf[32] = byte(v)
+	e.block[32] = byte(v)
 }
 
 // SETField returns the required field SETField.
 func (d *Message1WithOffsetsDecoder) SETField() SET {
-	if d.blockLength < 132 {
-		return 0
-	}
-	return SET(binary.LittleEndian.Uint32(d.buf[128:]))
+	return SET(binary.LittleEndian.Uint32(d.block[128:]))
 }
 
 // SetSETField writes the field SETField.
 func (e *Message1WithOffsetsEncoder) SetSETField(v SET) {
-	binary.LittleEndian.PutUint32(e.st.Buf[128:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[128:], uint32(v))
 }
 
 // Int64Field returns the required field int64Field.
 func (d *Message1WithOffsetsDecoder) Int64Field() int64 {
-	if d.blockLength < 144 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[136:]))
+	return int64(binary.LittleEndian.Uint64(d.block[136:]))
 }
 
 // SetInt64Field writes the field int64Field.
 func (e *Message1WithOffsetsEncoder) SetInt64Field(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[136:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[136:], uint64(v))
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -758,18 +785,16 @@ type Message1WithOffsetsEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[144]byte
 }
 
 func (e *Message1WithOffsetsEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 144 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 144,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+144])
+	e.headerLength = headerLength
+	e.block = (*[144]byte)(buf[0 : 0+144])
+	*e.block = [144]byte{}
 	return nil
 }
 
@@ -778,18 +803,15 @@ func (e *Message1WithOffsetsEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var message1WithOffsetsHeader = [8]byte{144, 0, 2, 0, 3, 0, 0, 0}
+
 // WrapWithHeader writes the message header for Message1WithOffsets at buf[0] and starts
 // encoding the message after it.
 func (e *Message1WithOffsetsEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+144 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(144))
-	h.SetTemplateId(uint16(2))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = message1WithOffsetsHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -797,10 +819,7 @@ func (e *Message1WithOffsetsEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *Message1WithOffsetsEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 144, nil
 }
 func (e *Message1WithOffsetsEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -874,16 +893,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case Message1TemplateID:
 		if err := d.message1.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -292,6 +292,23 @@ func (c VarDataEncoding) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// Message1TemplateID is the template id of message Message1.
 	Message1TemplateID = 1
@@ -335,15 +352,13 @@ type Message1GroupDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[12]byte
+	padded        *[12]byte
 }
 
 func (g *Message1GroupDecoder) init(buf []byte, p, actingVersion int) {
-	*g = Message1GroupDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -378,35 +393,46 @@ func (g *Message1GroupDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 12 {
+		g.block = (*[12]byte)(g.buf[g.offset : g.offset+12])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 12)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var message1GroupNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *Message1GroupDecoder) pad(b []byte, actingVersion int) *[12]byte {
+	if g.padded == nil {
+		g.padded = new([12]byte)
+	}
+	*g.padded = message1GroupNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // F1 returns the required field F1.
 func (g *Message1GroupDecoder) F1() uint32 {
-	if g.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint32(g.block[0:])
 }
 
 // SetF1 writes the field F1.
 func (e *Message1GroupEncoder) SetF1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // F2 returns the required field F2.
 func (g *Message1GroupDecoder) F2() uint64 {
-	if g.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+4:])
+	return binary.LittleEndian.Uint64(g.block[4:])
 }
 
 // SetF2 writes the field F2.
 func (e *Message1GroupEncoder) SetF2(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 func (g *Message1GroupDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -426,6 +452,7 @@ type Message1GroupEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[12]byte
 }
 
 func (e *Message1GroupEncoder) init(st *sbe.EncoderState, count int) {
@@ -447,7 +474,8 @@ func (e *Message1GroupEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+12])
+	e.block = (*[12]byte)(e.st.Buf[p : p+12])
+	*e.block = [12]byte{}
 	return nil
 }
 func (e *Message1GroupEncoder) close() error {
@@ -486,6 +514,8 @@ type Message1Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[8]byte
+	padded        *[8]byte
 	pos           [1]int
 	groupG        Message1GroupDecoder
 }
@@ -512,8 +542,25 @@ func (d *Message1Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 	if err != nil {
 		return err
 	}
+	if blockLength >= 8 {
+		d.block = (*[8]byte)(buf[0 : 0+8])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 8)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var message1NullBlock = [8]byte{255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Message1Decoder) pad(b []byte, actingVersion int) *[8]byte {
+	if d.padded == nil {
+		d.padded = new([8]byte)
+	}
+	*d.padded = message1NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a Message1 that starts at buf[0] with no message header, using the
@@ -527,17 +574,17 @@ func (d *Message1Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // schema and message, and decodes the Message1 that follows.
 func (d *Message1Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Message1TemplateID {
+	if h.templateID != Message1TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -572,15 +619,12 @@ func (e *Message1Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message1Decoder) Header() MessageHeader {
-	if d.blockLength < 8 {
-		return MessageHeader{}
-	}
-	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
+	return MessageHeader{d.block[0 : 0+8 : 0+8]}
 }
 
 // Header returns a view of composite messageHeader for writing in place.
 func (e *Message1Encoder) Header() MessageHeader {
-	return MessageHeader{e.st.Buf[0 : 0+8 : 0+8]}
+	return MessageHeader{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -651,6 +695,7 @@ type Message1Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[8]byte
 	groupG       Message1GroupEncoder
 }
 
@@ -658,12 +703,14 @@ func (e *Message1Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 8 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 8,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+8])
+	e.stage, e.open = 0, -1
+	e.block = (*[8]byte)(buf[0 : 0+8])
+	*e.block = [8]byte{}
 	return nil
 }
 
@@ -672,18 +719,15 @@ func (e *Message1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var message1Header = [8]byte{8, 0, 1, 0, 5, 0, 0, 0}
+
 // WrapWithHeader writes the message header for Message1 at buf[0] and starts
 // encoding the message after it.
 func (e *Message1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+8 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(8))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = message1Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -770,15 +814,13 @@ type Message2GroupDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[12]byte
+	padded        *[12]byte
 }
 
 func (g *Message2GroupDecoder) init(buf []byte, p, actingVersion int) {
-	*g = Message2GroupDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -813,35 +855,46 @@ func (g *Message2GroupDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 12 {
+		g.block = (*[12]byte)(g.buf[g.offset : g.offset+12])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 12)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var message2GroupNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *Message2GroupDecoder) pad(b []byte, actingVersion int) *[12]byte {
+	if g.padded == nil {
+		g.padded = new([12]byte)
+	}
+	*g.padded = message2GroupNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // F1 returns the required field F1.
 func (g *Message2GroupDecoder) F1() uint32 {
-	if g.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint32(g.block[0:])
 }
 
 // SetF1 writes the field F1.
 func (e *Message2GroupEncoder) SetF1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // F2 returns the required field F2.
 func (g *Message2GroupDecoder) F2() uint64 {
-	if g.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+4:])
+	return binary.LittleEndian.Uint64(g.block[4:])
 }
 
 // SetF2 writes the field F2.
 func (e *Message2GroupEncoder) SetF2(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 func (g *Message2GroupDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -861,6 +914,7 @@ type Message2GroupEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[12]byte
 }
 
 func (e *Message2GroupEncoder) init(st *sbe.EncoderState, count int) {
@@ -882,7 +936,8 @@ func (e *Message2GroupEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+12])
+	e.block = (*[12]byte)(e.st.Buf[p : p+12])
+	*e.block = [12]byte{}
 	return nil
 }
 func (e *Message2GroupEncoder) close() error {
@@ -921,6 +976,8 @@ type Message2Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[64]byte
+	padded        *[64]byte
 	pos           [1]int
 	groupG        Message2GroupDecoder
 }
@@ -947,8 +1004,25 @@ func (d *Message2Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 	if err != nil {
 		return err
 	}
+	if blockLength >= 64 {
+		d.block = (*[64]byte)(buf[0 : 0+64])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 64)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var message2NullBlock = [64]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Message2Decoder) pad(b []byte, actingVersion int) *[64]byte {
+	if d.padded == nil {
+		d.padded = new([64]byte)
+	}
+	*d.padded = message2NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a Message2 that starts at buf[0] with no message header, using the
@@ -962,17 +1036,17 @@ func (d *Message2Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // schema and message, and decodes the Message2 that follows.
 func (d *Message2Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Message2TemplateID {
+	if h.templateID != Message2TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1007,15 +1081,12 @@ func (e *Message2Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message2Decoder) Header() MessageHeader {
-	if d.blockLength < 8 {
-		return MessageHeader{}
-	}
-	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
+	return MessageHeader{d.block[0 : 0+8 : 0+8]}
 }
 
 // Header returns a view of composite messageHeader for writing in place.
 func (e *Message2Encoder) Header() MessageHeader {
-	return MessageHeader{e.st.Buf[0 : 0+8 : 0+8]}
+	return MessageHeader{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -1086,6 +1157,7 @@ type Message2Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[64]byte
 	groupG       Message2GroupEncoder
 }
 
@@ -1093,12 +1165,14 @@ func (e *Message2Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 64 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 64,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+64])
+	e.stage, e.open = 0, -1
+	e.block = (*[64]byte)(buf[0 : 0+64])
+	*e.block = [64]byte{}
 	return nil
 }
 
@@ -1107,18 +1181,15 @@ func (e *Message2Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var message2Header = [8]byte{64, 0, 2, 0, 5, 0, 0, 0}
+
 // WrapWithHeader writes the message header for Message2 at buf[0] and starts
 // encoding the message after it.
 func (e *Message2Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+64 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(64))
-	h.SetTemplateId(uint16(2))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = message2Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1205,15 +1276,13 @@ type Message3GroupDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[16]byte
+	padded        *[16]byte
 }
 
 func (g *Message3GroupDecoder) init(buf []byte, p, actingVersion int) {
-	*g = Message3GroupDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -1248,35 +1317,46 @@ func (g *Message3GroupDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 16 {
+		g.block = (*[16]byte)(g.buf[g.offset : g.offset+16])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 16)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var message3GroupNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *Message3GroupDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if g.padded == nil {
+		g.padded = new([16]byte)
+	}
+	*g.padded = message3GroupNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // F1 returns the required field F1.
 func (g *Message3GroupDecoder) F1() uint32 {
-	if g.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint32(g.block[0:])
 }
 
 // SetF1 writes the field F1.
 func (e *Message3GroupEncoder) SetF1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // F2 returns the required field F2.
 func (g *Message3GroupDecoder) F2() uint64 {
-	if g.blockLength < 12 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+4:])
+	return binary.LittleEndian.Uint64(g.block[4:])
 }
 
 // SetF2 writes the field F2.
 func (e *Message3GroupEncoder) SetF2(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+4:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
 func (g *Message3GroupDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -1296,6 +1376,7 @@ type Message3GroupEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[16]byte
 }
 
 func (e *Message3GroupEncoder) init(st *sbe.EncoderState, count int) {
@@ -1317,7 +1398,8 @@ func (e *Message3GroupEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+16])
+	e.block = (*[16]byte)(e.st.Buf[p : p+16])
+	*e.block = [16]byte{}
 	return nil
 }
 func (e *Message3GroupEncoder) close() error {
@@ -1356,6 +1438,8 @@ type Message3Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[64]byte
+	padded        *[64]byte
 	pos           [1]int
 	groupG        Message3GroupDecoder
 }
@@ -1382,8 +1466,25 @@ func (d *Message3Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 	if err != nil {
 		return err
 	}
+	if blockLength >= 64 {
+		d.block = (*[64]byte)(buf[0 : 0+64])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 64)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var message3NullBlock = [64]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Message3Decoder) pad(b []byte, actingVersion int) *[64]byte {
+	if d.padded == nil {
+		d.padded = new([64]byte)
+	}
+	*d.padded = message3NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a Message3 that starts at buf[0] with no message header, using the
@@ -1397,17 +1498,17 @@ func (d *Message3Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // schema and message, and decodes the Message3 that follows.
 func (d *Message3Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Message3TemplateID {
+	if h.templateID != Message3TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1442,15 +1543,12 @@ func (e *Message3Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message3Decoder) Header() MessageHeader {
-	if d.blockLength < 8 {
-		return MessageHeader{}
-	}
-	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
+	return MessageHeader{d.block[0 : 0+8 : 0+8]}
 }
 
 // Header returns a view of composite messageHeader for writing in place.
 func (e *Message3Encoder) Header() MessageHeader {
-	return MessageHeader{e.st.Buf[0 : 0+8 : 0+8]}
+	return MessageHeader{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -1521,6 +1619,7 @@ type Message3Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[64]byte
 	groupG       Message3GroupEncoder
 }
 
@@ -1528,12 +1627,14 @@ func (e *Message3Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 64 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 64,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+64])
+	e.stage, e.open = 0, -1
+	e.block = (*[64]byte)(buf[0 : 0+64])
+	*e.block = [64]byte{}
 	return nil
 }
 
@@ -1542,18 +1643,15 @@ func (e *Message3Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var message3Header = [8]byte{64, 0, 3, 0, 5, 0, 0, 0}
+
 // WrapWithHeader writes the message header for Message3 at buf[0] and starts
 // encoding the message after it.
 func (e *Message3Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+64 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(64))
-	h.SetTemplateId(uint16(3))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = message3Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1616,6 +1714,8 @@ type Message4Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[64]byte
+	padded        *[64]byte
 	pos           [1]int
 }
 
@@ -1641,8 +1741,25 @@ func (d *Message4Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 	if err != nil {
 		return err
 	}
+	if blockLength >= 64 {
+		d.block = (*[64]byte)(buf[0 : 0+64])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 64)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var message4NullBlock = [64]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Message4Decoder) pad(b []byte, actingVersion int) *[64]byte {
+	if d.padded == nil {
+		d.padded = new([64]byte)
+	}
+	*d.padded = message4NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a Message4 that starts at buf[0] with no message header, using the
@@ -1656,17 +1773,17 @@ func (d *Message4Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // schema and message, and decodes the Message4 that follows.
 func (d *Message4Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Message4TemplateID {
+	if h.templateID != Message4TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1701,15 +1818,12 @@ func (e *Message4Encoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *Message4Decoder) Header() MessageHeader {
-	if d.blockLength < 8 {
-		return MessageHeader{}
-	}
-	return MessageHeader{d.buf[0 : 0+8 : 0+8]}
+	return MessageHeader{d.block[0 : 0+8 : 0+8]}
 }
 
 // Header returns a view of composite messageHeader for writing in place.
 func (e *Message4Encoder) Header() MessageHeader {
-	return MessageHeader{e.st.Buf[0 : 0+8 : 0+8]}
+	return MessageHeader{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -1780,18 +1894,21 @@ type Message4Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[64]byte
 }
 
 func (e *Message4Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 64 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 64,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+64])
+	e.stage, e.open = 0, -1
+	e.block = (*[64]byte)(buf[0 : 0+64])
+	*e.block = [64]byte{}
 	return nil
 }
 
@@ -1800,18 +1917,15 @@ func (e *Message4Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var message4Header = [8]byte{64, 0, 4, 0, 5, 0, 0, 0}
+
 // WrapWithHeader writes the message header for Message4 at buf[0] and starts
 // encoding the message after it.
 func (e *Message4Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+64 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(64))
-	h.SetTemplateId(uint16(4))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = message4Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1911,16 +2025,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case Message1TemplateID:
 		if err := d.message1.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

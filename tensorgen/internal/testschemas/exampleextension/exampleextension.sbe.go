@@ -970,6 +970,23 @@ func (s OptionalExtras) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// CarTemplateID is the template id of message Car.
 	CarTemplateID = 1
@@ -1020,16 +1037,14 @@ type CarFuelFiguresDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[6]byte
+	padded        *[6]byte
 	pos           [1]int
 }
 
 func (g *CarFuelFiguresDecoder) init(buf []byte, p, actingVersion int) {
-	*g = CarFuelFiguresDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -1072,6 +1087,11 @@ func (g *CarFuelFiguresDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 6 {
+		g.block = (*[6]byte)(g.buf[g.offset : g.offset+6])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 6)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -1083,30 +1103,36 @@ func (g *CarFuelFiguresDecoder) Next() bool {
 	return true
 }
 
+var carFuelFiguresNullBlock = [6]byte{255, 255, 0, 0, 192, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *CarFuelFiguresDecoder) pad(b []byte, actingVersion int) *[6]byte {
+	if g.padded == nil {
+		g.padded = new([6]byte)
+	}
+	*g.padded = carFuelFiguresNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // Speed returns the required field speed.
 func (g *CarFuelFiguresDecoder) Speed() uint16 {
-	if g.blockLength < 2 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint16(g.block[0:])
 }
 
 // SetSpeed writes the field speed.
 func (e *CarFuelFiguresEncoder) SetSpeed(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+0:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
 }
 
 // Mpg returns the required field mpg.
 func (g *CarFuelFiguresDecoder) Mpg() float32 {
-	if g.blockLength < 6 {
-		return float32(math.NaN())
-	}
-	return math.Float32frombits(binary.LittleEndian.Uint32(g.buf[g.offset+2:]))
+	return math.Float32frombits(binary.LittleEndian.Uint32(g.block[2:]))
 }
 
 // SetMpg writes the field mpg.
 func (e *CarFuelFiguresEncoder) SetMpg(v float32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+2:], math.Float32bits(v))
+	binary.LittleEndian.PutUint32(e.block[2:], math.Float32bits(v))
 }
 
 // UsageDescription returns the var data usageDescription in place (no copy); nil when absent.
@@ -1189,15 +1215,13 @@ type CarPerformanceFiguresAccelerationDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[6]byte
+	padded        *[6]byte
 }
 
 func (g *CarPerformanceFiguresAccelerationDecoder) init(buf []byte, p, actingVersion int) {
-	*g = CarPerformanceFiguresAccelerationDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -1232,35 +1256,46 @@ func (g *CarPerformanceFiguresAccelerationDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 6 {
+		g.block = (*[6]byte)(g.buf[g.offset : g.offset+6])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 6)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var carPerformanceFiguresAccelerationNullBlock = [6]byte{255, 255, 0, 0, 192, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *CarPerformanceFiguresAccelerationDecoder) pad(b []byte, actingVersion int) *[6]byte {
+	if g.padded == nil {
+		g.padded = new([6]byte)
+	}
+	*g.padded = carPerformanceFiguresAccelerationNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // Mph returns the required field mph.
 func (g *CarPerformanceFiguresAccelerationDecoder) Mph() uint16 {
-	if g.blockLength < 2 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint16(g.block[0:])
 }
 
 // SetMph writes the field mph.
 func (e *CarPerformanceFiguresAccelerationEncoder) SetMph(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+0:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
 }
 
 // Seconds returns the required field seconds.
 func (g *CarPerformanceFiguresAccelerationDecoder) Seconds() float32 {
-	if g.blockLength < 6 {
-		return float32(math.NaN())
-	}
-	return math.Float32frombits(binary.LittleEndian.Uint32(g.buf[g.offset+2:]))
+	return math.Float32frombits(binary.LittleEndian.Uint32(g.block[2:]))
 }
 
 // SetSeconds writes the field seconds.
 func (e *CarPerformanceFiguresAccelerationEncoder) SetSeconds(v float32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+2:], math.Float32bits(v))
+	binary.LittleEndian.PutUint32(e.block[2:], math.Float32bits(v))
 }
 func (g *CarPerformanceFiguresAccelerationDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -1314,17 +1349,15 @@ type CarPerformanceFiguresDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[1]byte
+	padded        *[1]byte
 	pos           [1]int
 	accelerationG CarPerformanceFiguresAccelerationDecoder
 }
 
 func (g *CarPerformanceFiguresDecoder) init(buf []byte, p, actingVersion int) {
-	*g = CarPerformanceFiguresDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 4 {
 		return
 	}
@@ -1367,6 +1400,11 @@ func (g *CarPerformanceFiguresDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 1 {
+		g.block = (*[1]byte)(g.buf[g.offset : g.offset+1])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 1)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -1378,17 +1416,26 @@ func (g *CarPerformanceFiguresDecoder) Next() bool {
 	return true
 }
 
+var carPerformanceFiguresNullBlock = [1]byte{255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *CarPerformanceFiguresDecoder) pad(b []byte, actingVersion int) *[1]byte {
+	if g.padded == nil {
+		g.padded = new([1]byte)
+	}
+	*g.padded = carPerformanceFiguresNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // OctaneRating returns the required field octaneRating.
 func (g *CarPerformanceFiguresDecoder) OctaneRating() uint8 {
-	if g.blockLength < 1 {
-		return 255
-	}
-	return g.buf[g.offset+0]
+	return g.block[0]
 }
 
 // SetOctaneRating writes the field octaneRating.
 func (e *CarPerformanceFiguresEncoder) SetOctaneRating(v uint8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -1445,6 +1492,7 @@ type CarFuelFiguresEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[6]byte
 }
 
 func (e *CarFuelFiguresEncoder) init(st *sbe.EncoderState, count int) {
@@ -1471,7 +1519,8 @@ func (e *CarFuelFiguresEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+6])
+	e.block = (*[6]byte)(e.st.Buf[p : p+6])
+	*e.block = [6]byte{}
 	return nil
 }
 func (e *CarFuelFiguresEncoder) close() error {
@@ -1513,6 +1562,7 @@ type CarPerformanceFiguresAccelerationEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[6]byte
 }
 
 func (e *CarPerformanceFiguresAccelerationEncoder) init(st *sbe.EncoderState, count int) {
@@ -1534,7 +1584,8 @@ func (e *CarPerformanceFiguresAccelerationEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+6])
+	e.block = (*[6]byte)(e.st.Buf[p : p+6])
+	*e.block = [6]byte{}
 	return nil
 }
 func (e *CarPerformanceFiguresAccelerationEncoder) close() error {
@@ -1569,6 +1620,7 @@ type CarPerformanceFiguresEncoder struct {
 	offset        int
 	stage         int
 	open          int
+	block         *[1]byte
 	accelerationG CarPerformanceFiguresAccelerationEncoder
 }
 
@@ -1596,7 +1648,8 @@ func (e *CarPerformanceFiguresEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+1])
+	e.block = (*[1]byte)(e.st.Buf[p : p+1])
+	*e.block = [1]byte{}
 	return nil
 }
 func (e *CarPerformanceFiguresEncoder) close() error {
@@ -1651,6 +1704,8 @@ type CarDecoder struct {
 	blockLength         int
 	actingVersion       int
 	end                 int
+	block               *[62]byte
+	padded              *[62]byte
 	pos                 [5]int
 	fuelFiguresG        CarFuelFiguresDecoder
 	performanceFiguresG CarPerformanceFiguresDecoder
@@ -1694,8 +1749,32 @@ func (d *CarDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion i
 	if err != nil {
 		return err
 	}
+	if blockLength >= 62 && actingVersion >= 1 {
+		d.block = (*[62]byte)(buf[0 : 0+62])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 62)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var carNullBlock = [62]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 128, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255}
+var carInitBlock = [62]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *CarDecoder) pad(b []byte, actingVersion int) *[62]byte {
+	if d.padded == nil {
+		d.padded = new([62]byte)
+	}
+	*d.padded = carNullBlock
+	copy(d.padded[:], b)
+	if actingVersion < 1 {
+		copy(d.padded[45:61], carNullBlock[45:61])
+	}
+	if actingVersion < 1 {
+		copy(d.padded[61:62], carNullBlock[61:62])
+	}
+	return d.padded
 }
 
 // Wrap decodes a Car that starts at buf[0] with no message header, using the
@@ -1709,17 +1788,17 @@ func (d *CarDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) erro
 // schema and message, and decodes the Car that follows.
 func (d *CarDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != CarTemplateID {
+	if h.templateID != CarTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1754,63 +1833,48 @@ func (e *CarEncoder) SBETemplateID() uint16 {
 
 // SerialNumber returns the required field serialNumber.
 func (d *CarDecoder) SerialNumber() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetSerialNumber writes the field serialNumber.
 func (e *CarEncoder) SetSerialNumber(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // ModelYear returns the required field modelYear.
 func (d *CarDecoder) ModelYear() uint16 {
-	if d.blockLength < 10 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[8:])
+	return binary.LittleEndian.Uint16(d.block[8:])
 }
 
 // SetModelYear writes the field modelYear.
 func (e *CarEncoder) SetModelYear(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[8:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[8:], uint16(v))
 }
 
 // Available returns the required field available.
 func (d *CarDecoder) Available() BooleanType {
-	if d.blockLength < 11 {
-		return BooleanTypeNullValue
-	}
-	return BooleanType(d.buf[10])
+	return BooleanType(d.block[10])
 }
 
 // SetAvailable writes the field available.
 func (e *CarEncoder) SetAvailable(v BooleanType) {
-	e.st.Buf[10] = byte(v)
+	e.block[10] = byte(v)
 }
 
 // Code returns the required field code.
 func (d *CarDecoder) Code() Model {
-	if d.blockLength < 12 {
-		return ModelNullValue
-	}
-	return Model(d.buf[11])
+	return Model(d.block[11])
 }
 
 // SetCode writes the field code.
 func (e *CarEncoder) SetCode(v Model) {
-	e.st.Buf[11] = byte(v)
+	e.block[11] = byte(v)
 }
 
 // SomeNumbers returns a copy of the 4-element array someNumbers.
 func (d *CarDecoder) SomeNumbers() (a [4]uint32) {
-	if d.blockLength < 28 {
-		return a
-	}
 	for i := range a {
-		a[i] = binary.LittleEndian.Uint32(d.buf[12+4*i:])
+		a[i] = binary.LittleEndian.Uint32(d.block[12+4*i:])
 	}
 	return a
 }
@@ -1818,16 +1882,13 @@ func (d *CarDecoder) SomeNumbers() (a [4]uint32) {
 // SetSomeNumbers writes the 4-element array someNumbers.
 func (e *CarEncoder) SetSomeNumbers(v [4]uint32) {
 	for i := range v {
-		binary.LittleEndian.PutUint32(e.st.Buf[12+4*i:], uint32(v[i]))
+		binary.LittleEndian.PutUint32(e.block[12+4*i:], uint32(v[i]))
 	}
 }
 
 // VehicleCode returns the 6-byte array vehicleCode in place (no copy).
 func (d *CarDecoder) VehicleCode() []byte {
-	if d.blockLength < 34 {
-		return nil
-	}
-	return d.buf[28 : 28+6 : 28+6]
+	return d.block[28 : 28+6 : 28+6]
 }
 
 // VehicleCodeString returns vehicleCode as a string, up to its first NUL.
@@ -1840,7 +1901,7 @@ func (e *CarEncoder) SetVehicleCode(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[28 : 28+6]
+	b := e.block[28 : 28+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -1850,22 +1911,19 @@ func (e *CarEncoder) SetVehicleCodeString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[28 : 28+6]
+	b := e.block[28 : 28+6]
 	clear(b[copy(b, v):])
 	return nil
 }
 
 // Extras returns the required field extras.
 func (d *CarDecoder) Extras() OptionalExtras {
-	if d.blockLength < 35 {
-		return 0
-	}
-	return OptionalExtras(d.buf[34])
+	return OptionalExtras(d.block[34])
 }
 
 // SetExtras writes the field extras.
 func (e *CarEncoder) SetExtras(v OptionalExtras) {
-	e.st.Buf[34] = byte(v)
+	e.block[34] = byte(v)
 }
 
 // DiscountedModel returns the schema constant; it is not on the wire.
@@ -1875,15 +1933,12 @@ func (d *CarDecoder) DiscountedModel() Model {
 
 // Engine returns a view of composite Engine in place.
 func (d *CarDecoder) Engine() Engine {
-	if d.blockLength < 45 {
-		return Engine{}
-	}
-	return Engine{d.buf[35 : 35+10 : 35+10]}
+	return Engine{d.block[35 : 35+10 : 35+10]}
 }
 
 // Engine returns a view of composite Engine for writing in place.
 func (e *CarEncoder) Engine() Engine {
-	return Engine{e.st.Buf[35 : 35+10 : 35+10]}
+	return Engine{e.block[35 : 35+10 : 35+10]}
 }
 
 /*
@@ -1891,14 +1946,8 @@ Uuid returns a copy of the 2-element array uuid.
 Since schema version 1; older messages read the null value.
 */
 func (d *CarDecoder) Uuid() (a [2]int64) {
-	if d.actingVersion < 1 {
-		return a
-	}
-	if d.blockLength < 61 {
-		return a
-	}
 	for i := range a {
-		a[i] = int64(binary.LittleEndian.Uint64(d.buf[45+8*i:]))
+		a[i] = int64(binary.LittleEndian.Uint64(d.block[45+8*i:]))
 	}
 	return a
 }
@@ -1906,7 +1955,7 @@ func (d *CarDecoder) Uuid() (a [2]int64) {
 // SetUuid writes the 2-element array uuid.
 func (e *CarEncoder) SetUuid(v [2]int64) {
 	for i := range v {
-		binary.LittleEndian.PutUint64(e.st.Buf[45+8*i:], uint64(v[i]))
+		binary.LittleEndian.PutUint64(e.block[45+8*i:], uint64(v[i]))
 	}
 }
 
@@ -1915,13 +1964,7 @@ CupHolderCount returns the optional field cupHolderCount.
 Since schema version 1; older messages read the null value.
 */
 func (d *CarDecoder) CupHolderCount() uint8 {
-	if d.actingVersion < 1 {
-		return 255
-	}
-	if d.blockLength < 62 {
-		return 255
-	}
-	return d.buf[61]
+	return d.block[61]
 }
 
 // CupHolderCountIsNull reports whether cupHolderCount holds its null value (absent).
@@ -1932,13 +1975,13 @@ func (d *CarDecoder) CupHolderCountIsNull() bool {
 
 // SetCupHolderCount writes the field cupHolderCount.
 func (e *CarEncoder) SetCupHolderCount(v uint8) {
-	e.st.Buf[61] = byte(v)
+	e.block[61] = byte(v)
 }
 
 // SetCupHolderCountNull marks the optional field cupHolderCount absent by writing its null value.
 func (e *CarEncoder) SetCupHolderCountNull() {
 	v := uint8(255)
-	e.st.Buf[61] = byte(v)
+	e.block[61] = byte(v)
 }
 
 /*
@@ -2194,6 +2237,7 @@ type CarEncoder struct {
 	headerLength        int
 	stage               int
 	open                int
+	block               *[62]byte
 	fuelFiguresG        CarFuelFiguresEncoder
 	performanceFiguresG CarPerformanceFiguresEncoder
 }
@@ -2202,13 +2246,14 @@ func (e *CarEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 62 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 62,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+62])
-	e.SetCupHolderCountNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[62]byte)(buf[0 : 0+62])
+	*e.block = carInitBlock
 	return nil
 }
 
@@ -2217,18 +2262,15 @@ func (e *CarEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var carHeader = [8]byte{62, 0, 1, 0, 1, 0, 1, 0}
+
 // WrapWithHeader writes the message header for Car at buf[0] and starts
 // encoding the message after it.
 func (e *CarEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+62 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(62))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = carHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2331,16 +2373,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case CarTemplateID:
 		if err := d.car.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

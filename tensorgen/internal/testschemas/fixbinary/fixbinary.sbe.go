@@ -3152,6 +3152,23 @@ func (s SettlPriceType) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// ChannelReset4TemplateID is the template id of message ChannelReset4.
 	ChannelReset4TemplateID = 4
@@ -3198,15 +3215,13 @@ type ChannelReset4NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[2]byte
+	padded        *[2]byte
 }
 
 func (g *ChannelReset4NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = ChannelReset4NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -3241,9 +3256,29 @@ func (g *ChannelReset4NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 2 && g.actingVersion >= 3 {
+		g.block = (*[2]byte)(g.buf[g.offset : g.offset+2])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 2)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var channelReset4NoMDEntriesNullBlock = [2]byte{0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *ChannelReset4NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[2]byte {
+	if g.padded == nil {
+		g.padded = new([2]byte)
+	}
+	*g.padded = channelReset4NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	if actingVersion < 3 {
+		copy(g.padded[0:2], channelReset4NoMDEntriesNullBlock[0:2])
+	}
+	return g.padded
 }
 
 /*
@@ -3269,18 +3304,12 @@ ApplID returns the required field ApplID.
 Since schema version 3; older messages read the null value.
 */
 func (g *ChannelReset4NoMDEntriesDecoder) ApplID() int16 {
-	if g.actingVersion < 3 {
-		return -32768
-	}
-	if g.blockLength < 2 {
-		return -32768
-	}
-	return int16(binary.LittleEndian.Uint16(g.buf[g.offset+0:]))
+	return int16(binary.LittleEndian.Uint16(g.block[0:]))
 }
 
 // SetApplID writes the field ApplID.
 func (e *ChannelReset4NoMDEntriesEncoder) SetApplID(v int16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+0:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
 }
 func (g *ChannelReset4NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -3302,6 +3331,7 @@ type ChannelReset4NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[2]byte
 }
 
 func (e *ChannelReset4NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -3323,7 +3353,8 @@ func (e *ChannelReset4NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+2])
+	e.block = (*[2]byte)(e.st.Buf[p : p+2])
+	*e.block = [2]byte{}
 	return nil
 }
 func (e *ChannelReset4NoMDEntriesEncoder) close() error {
@@ -3364,6 +3395,8 @@ type ChannelReset4Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[9]byte
+	padded        *[9]byte
 	pos           [1]int
 	noMDEntriesG  ChannelReset4NoMDEntriesDecoder
 }
@@ -3390,8 +3423,25 @@ func (d *ChannelReset4Decoder) wrap(buf []byte, headerLength, blockLength, actin
 	if err != nil {
 		return err
 	}
+	if blockLength >= 9 {
+		d.block = (*[9]byte)(buf[0 : 0+9])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 9)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var channelReset4NullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *ChannelReset4Decoder) pad(b []byte, actingVersion int) *[9]byte {
+	if d.padded == nil {
+		d.padded = new([9]byte)
+	}
+	*d.padded = channelReset4NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a ChannelReset4 that starts at buf[0] with no message header, using the
@@ -3405,17 +3455,17 @@ func (d *ChannelReset4Decoder) Wrap(buf []byte, actingBlockLength, actingVersion
 // schema and message, and decodes the ChannelReset4 that follows.
 func (d *ChannelReset4Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != ChannelReset4TemplateID {
+	if h.templateID != ChannelReset4TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -3453,15 +3503,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *ChannelReset4Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *ChannelReset4Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -3469,15 +3516,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *ChannelReset4Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *ChannelReset4Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -3551,6 +3595,7 @@ type ChannelReset4Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[9]byte
 	noMDEntriesG ChannelReset4NoMDEntriesEncoder
 }
 
@@ -3558,12 +3603,14 @@ func (e *ChannelReset4Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 9 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 9,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+9])
+	e.stage, e.open = 0, -1
+	e.block = (*[9]byte)(buf[0 : 0+9])
+	*e.block = [9]byte{}
 	return nil
 }
 
@@ -3572,18 +3619,15 @@ func (e *ChannelReset4Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var channelReset4Header = [8]byte{9, 0, 4, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for ChannelReset4 at buf[0] and starts
 // encoding the message after it.
 func (e *ChannelReset4Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+9 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(9))
-	h.SetTemplateId(uint16(4))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = channelReset4Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -3674,17 +3718,17 @@ func (d *AdminHeartbeat12Decoder) Wrap(buf []byte, actingBlockLength, actingVers
 // schema and message, and decodes the AdminHeartbeat12 that follows.
 func (d *AdminHeartbeat12Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != AdminHeartbeat12TemplateID {
+	if h.templateID != AdminHeartbeat12TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -3750,11 +3794,7 @@ func (e *AdminHeartbeat12Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 0 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 0,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
+	e.headerLength = headerLength
 	return nil
 }
 
@@ -3763,18 +3803,15 @@ func (e *AdminHeartbeat12Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var adminHeartbeat12Header = [8]byte{0, 0, 12, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for AdminHeartbeat12 at buf[0] and starts
 // encoding the message after it.
 func (e *AdminHeartbeat12Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+0 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(0))
-	h.SetTemplateId(uint16(12))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = adminHeartbeat12Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -3782,10 +3819,7 @@ func (e *AdminHeartbeat12Encoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *AdminHeartbeat12Encoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 0, nil
 }
 func (e *AdminHeartbeat12Encoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -3826,6 +3860,8 @@ type AdminLogin15Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[1]byte
+	padded        *[1]byte
 }
 
 func (d *AdminLogin15Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -3837,8 +3873,25 @@ func (d *AdminLogin15Decoder) wrap(buf []byte, headerLength, blockLength, acting
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 1 {
+		d.block = (*[1]byte)(buf[0 : 0+1])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 1)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var adminLogin15NullBlock = [1]byte{128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *AdminLogin15Decoder) pad(b []byte, actingVersion int) *[1]byte {
+	if d.padded == nil {
+		d.padded = new([1]byte)
+	}
+	*d.padded = adminLogin15NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a AdminLogin15 that starts at buf[0] with no message header, using the
@@ -3851,18 +3904,23 @@ func (d *AdminLogin15Decoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the AdminLogin15 that follows.
 func (d *AdminLogin15Decoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 9 && [8]byte(buf[:8]) == adminLogin15Header {
+		d.block = (*[1]byte)(buf[8:9])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 1, SchemaVersion, 1
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != AdminLogin15TemplateID {
+	if h.templateID != AdminLogin15TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -3900,15 +3958,12 @@ HeartBtInt: Heartbeat interval (seconds)
 HeartBtInt returns the required field HeartBtInt.
 */
 func (d *AdminLogin15Decoder) HeartBtInt() int8 {
-	if d.blockLength < 1 {
-		return -128
-	}
-	return int8(d.buf[0])
+	return int8(d.block[0])
 }
 
 // SetHeartBtInt writes the field HeartBtInt.
 func (e *AdminLogin15Encoder) SetHeartBtInt(v int8) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -3940,18 +3995,16 @@ type AdminLogin15Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[1]byte
 }
 
 func (e *AdminLogin15Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 1 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 1,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+1])
+	e.headerLength = headerLength
+	e.block = (*[1]byte)(buf[0 : 0+1])
+	*e.block = [1]byte{}
 	return nil
 }
 
@@ -3960,18 +4013,15 @@ func (e *AdminLogin15Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var adminLogin15Header = [8]byte{1, 0, 15, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for AdminLogin15 at buf[0] and starts
 // encoding the message after it.
 func (e *AdminLogin15Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+1 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(1))
-	h.SetTemplateId(uint16(15))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = adminLogin15Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -3979,10 +4029,7 @@ func (e *AdminLogin15Encoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *AdminLogin15Encoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 1, nil
 }
 func (e *AdminLogin15Encoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -4023,6 +4070,8 @@ type AdminLogout16Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[180]byte
+	padded        *[180]byte
 }
 
 func (d *AdminLogout16Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -4034,8 +4083,23 @@ func (d *AdminLogout16Decoder) wrap(buf []byte, headerLength, blockLength, actin
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 180 {
+		d.block = (*[180]byte)(buf[0 : 0+180])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 180)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *AdminLogout16Decoder) pad(b []byte, actingVersion int) *[180]byte {
+	if d.padded == nil {
+		d.padded = new([180]byte)
+	}
+	*d.padded = [180]byte{}
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a AdminLogout16 that starts at buf[0] with no message header, using the
@@ -4048,18 +4112,23 @@ func (d *AdminLogout16Decoder) Wrap(buf []byte, actingBlockLength, actingVersion
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the AdminLogout16 that follows.
 func (d *AdminLogout16Decoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 188 && [8]byte(buf[:8]) == adminLogout16Header {
+		d.block = (*[180]byte)(buf[8:188])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 180, SchemaVersion, 180
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != AdminLogout16TemplateID {
+	if h.templateID != AdminLogout16TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -4097,10 +4166,7 @@ Text: Free format text string. May include logout confirmation or reason for log
 Text returns the 180-byte array Text in place (no copy).
 */
 func (d *AdminLogout16Decoder) Text() []byte {
-	if d.blockLength < 180 {
-		return nil
-	}
-	return d.buf[0 : 0+180 : 0+180]
+	return d.block[0 : 0+180 : 0+180]
 }
 
 // TextString returns Text as a string, up to its first NUL.
@@ -4113,7 +4179,7 @@ func (e *AdminLogout16Encoder) SetText(v []byte) error {
 	if len(v) > 180 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[0 : 0+180]
+	b := e.block[0 : 0+180]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -4123,7 +4189,7 @@ func (e *AdminLogout16Encoder) SetTextString(v string) error {
 	if len(v) > 180 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[0 : 0+180]
+	b := e.block[0 : 0+180]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -4157,18 +4223,16 @@ type AdminLogout16Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[180]byte
 }
 
 func (e *AdminLogout16Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 180 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 180,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+180])
+	e.headerLength = headerLength
+	e.block = (*[180]byte)(buf[0 : 0+180])
+	*e.block = [180]byte{}
 	return nil
 }
 
@@ -4177,18 +4241,15 @@ func (e *AdminLogout16Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var adminLogout16Header = [8]byte{180, 0, 16, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for AdminLogout16 at buf[0] and starts
 // encoding the message after it.
 func (e *AdminLogout16Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+180 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(180))
-	h.SetTemplateId(uint16(16))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = adminLogout16Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -4196,10 +4257,7 @@ func (e *AdminLogout16Encoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *AdminLogout16Encoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 180, nil
 }
 func (e *AdminLogout16Encoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -4265,15 +4323,13 @@ type MDInstrumentDefinitionFuture27NoEventsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[9]byte
+	padded        *[9]byte
 }
 
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionFuture27NoEventsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -4308,9 +4364,26 @@ func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 9 {
+		g.block = (*[9]byte)(g.buf[g.offset : g.offset+9])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 9)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionFuture27NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if g.padded == nil {
+		g.padded = new([9]byte)
+	}
+	*g.padded = mDInstrumentDefinitionFuture27NoEventsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -4318,15 +4391,12 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) EventType() EventType {
-	if g.blockLength < 1 {
-		return EventTypeNullValue
-	}
-	return EventType(g.buf[g.offset+0])
+	return EventType(g.block[0])
 }
 
 // SetEventType writes the field EventType.
 func (e *MDInstrumentDefinitionFuture27NoEventsEncoder) SetEventType(v EventType) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -4334,15 +4404,12 @@ EventTime: Date and Time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) EventTime() uint64 {
-	if g.blockLength < 9 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
+	return binary.LittleEndian.Uint64(g.block[1:])
 }
 
 // SetEventTime writes the field EventTime.
 func (e *MDInstrumentDefinitionFuture27NoEventsEncoder) SetEventTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+1:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -4392,15 +4459,13 @@ type MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -4435,9 +4500,26 @@ func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionFuture27NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = mDInstrumentDefinitionFuture27NoMDFeedTypesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -4445,10 +4527,7 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) MDFeedType() []byte {
-	if g.blockLength < 3 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
+	return g.block[0 : 0+3 : 0+3]
 }
 
 // MDFeedTypeString returns MDFeedType as a string, up to its first NUL.
@@ -4461,7 +4540,7 @@ func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) SetMDFeedType(v []b
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -4471,7 +4550,7 @@ func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) SetMDFeedTypeString
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -4481,15 +4560,12 @@ MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) MarketDepth() int8 {
-	if g.blockLength < 4 {
-		return -128
-	}
-	return int8(g.buf[g.offset+3])
+	return int8(g.block[3])
 }
 
 // SetMarketDepth writes the field MarketDepth.
 func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
-	e.st.Buf[e.offset+3] = byte(v)
+	e.block[3] = byte(v)
 }
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -4539,15 +4615,13 @@ type MDInstrumentDefinitionFuture27NoInstAttribDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionFuture27NoInstAttribDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -4582,9 +4656,24 @@ func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = [4]byte{}
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -4600,15 +4689,12 @@ InstAttribValue: Bitmap field of 32 Boolean type instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) InstAttribValue() InstAttribValue {
-	if g.blockLength < 4 {
-		return 0
-	}
-	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetInstAttribValue writes the field InstAttribValue.
 func (e *MDInstrumentDefinitionFuture27NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -4658,15 +4744,13 @@ type MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[5]byte
+	padded        *[5]byte
 }
 
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -4701,9 +4785,27 @@ func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 5 {
+		g.block = (*[5]byte)(g.buf[g.offset : g.offset+5])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 5)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionFuture27NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
+var mDInstrumentDefinitionFuture27NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
+	if g.padded == nil {
+		g.padded = new([5]byte)
+	}
+	*g.padded = mDInstrumentDefinitionFuture27NoLotTypeRulesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -4711,15 +4813,12 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) LotType() int8 {
-	if g.blockLength < 1 {
-		return -128
-	}
-	return int8(g.buf[g.offset+0])
+	return int8(g.block[0])
 }
 
 // SetLotType writes the field LotType.
 func (e *MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder) SetLotType(v int8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -4727,15 +4826,12 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
-	if g.blockLength < 5 {
-		return DecimalQty{}
-	}
-	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
+	return DecimalQty{g.block[1 : 1+4 : 1+4]}
 }
 
 // MinLotSize returns a view of composite DecimalQty for writing in place.
 func (e *MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
-	return DecimalQty{e.st.Buf[e.offset+1 : e.offset+1+4 : e.offset+1+4]}
+	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -4755,6 +4851,7 @@ type MDInstrumentDefinitionFuture27NoEventsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[9]byte
 }
 
 func (e *MDInstrumentDefinitionFuture27NoEventsEncoder) init(st *sbe.EncoderState, count int) {
@@ -4776,7 +4873,8 @@ func (e *MDInstrumentDefinitionFuture27NoEventsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+9])
+	e.block = (*[9]byte)(e.st.Buf[p : p+9])
+	*e.block = [9]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionFuture27NoEventsEncoder) close() error {
@@ -4811,6 +4909,7 @@ type MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) init(st *sbe.EncoderState, count int) {
@@ -4832,7 +4931,8 @@ func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) close() error {
@@ -4867,6 +4967,7 @@ type MDInstrumentDefinitionFuture27NoInstAttribEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionFuture27NoInstAttribEncoder) init(st *sbe.EncoderState, count int) {
@@ -4888,7 +4989,8 @@ func (e *MDInstrumentDefinitionFuture27NoInstAttribEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionFuture27NoInstAttribEncoder) close() error {
@@ -4923,6 +5025,7 @@ type MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[5]byte
 }
 
 func (e *MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder) init(st *sbe.EncoderState, count int) {
@@ -4944,7 +5047,8 @@ func (e *MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+5])
+	e.block = (*[5]byte)(e.st.Buf[p : p+5])
+	*e.block = mDInstrumentDefinitionFuture27NoLotTypeRulesInitBlock
 	return nil
 }
 func (e *MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder) close() error {
@@ -4986,6 +5090,8 @@ type MDInstrumentDefinitionFuture27Decoder struct {
 	blockLength     int
 	actingVersion   int
 	end             int
+	block           *[216]byte
+	padded          *[216]byte
 	pos             [4]int
 	noEventsG       MDInstrumentDefinitionFuture27NoEventsDecoder
 	noMDFeedTypesG  MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder
@@ -5030,8 +5136,32 @@ func (d *MDInstrumentDefinitionFuture27Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
+	if blockLength >= 216 && actingVersion >= 6 {
+		d.block = (*[216]byte)(buf[0 : 0+216])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 216)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDInstrumentDefinitionFuture27NullBlock = [216]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+var mDInstrumentDefinitionFuture27InitBlock = [216]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDInstrumentDefinitionFuture27Decoder) pad(b []byte, actingVersion int) *[216]byte {
+	if d.padded == nil {
+		d.padded = new([216]byte)
+	}
+	*d.padded = mDInstrumentDefinitionFuture27NullBlock
+	copy(d.padded[:], b)
+	if actingVersion < 3 {
+		copy(d.padded[213:214], mDInstrumentDefinitionFuture27NullBlock[213:214])
+	}
+	if actingVersion < 6 {
+		copy(d.padded[214:216], mDInstrumentDefinitionFuture27NullBlock[214:216])
+	}
+	return d.padded
 }
 
 // Wrap decodes a MDInstrumentDefinitionFuture27 that starts at buf[0] with no message header, using the
@@ -5045,17 +5175,17 @@ func (d *MDInstrumentDefinitionFuture27Decoder) Wrap(buf []byte, actingBlockLeng
 // schema and message, and decodes the MDInstrumentDefinitionFuture27 that follows.
 func (d *MDInstrumentDefinitionFuture27Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDInstrumentDefinitionFuture27TemplateID {
+	if h.templateID != MDInstrumentDefinitionFuture27TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -5093,15 +5223,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 1 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[0])
+	return MatchEventIndicator(d.block[0])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -5109,10 +5236,7 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TotNumReports() uint32 {
-	if d.blockLength < 5 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[1:])
+	return binary.LittleEndian.Uint32(d.block[1:])
 }
 
 // TotNumReportsIsNull reports whether TotNumReports holds its null value (absent).
@@ -5123,13 +5247,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) TotNumReportsIsNull() bool {
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 // SetTotNumReportsNull marks the optional field TotNumReports absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetTotNumReportsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 /*
@@ -5137,15 +5261,12 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityUpdateAction() SecurityUpdateAction {
-	if d.blockLength < 6 {
-		return SecurityUpdateActionNullValue
-	}
-	return SecurityUpdateAction(d.buf[5])
+	return SecurityUpdateAction(d.block[5])
 }
 
 // SetSecurityUpdateAction writes the field SecurityUpdateAction.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityUpdateAction(v SecurityUpdateAction) {
-	e.st.Buf[5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 /*
@@ -5153,15 +5274,12 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) LastUpdateTime() uint64 {
-	if d.blockLength < 14 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[6:])
+	return binary.LittleEndian.Uint64(d.block[6:])
 }
 
 // SetLastUpdateTime writes the field LastUpdateTime.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetLastUpdateTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[6:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[6:], uint64(v))
 }
 
 /*
@@ -5169,15 +5287,12 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. In Secu
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 15 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[14])
+	return SecurityTradingStatus(d.block[14])
 }
 
 // SetMDSecurityTradingStatus writes the field MDSecurityTradingStatus.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetMDSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[14] = byte(v)
+	e.block[14] = byte(v)
 }
 
 /*
@@ -5185,15 +5300,12 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ApplID() int16 {
-	if d.blockLength < 17 {
-		return -32768
-	}
-	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
+	return int16(binary.LittleEndian.Uint16(d.block[15:]))
 }
 
 // SetApplID writes the field ApplID.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetApplID(v int16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[15:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[15:], uint16(v))
 }
 
 /*
@@ -5201,15 +5313,12 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MarketSegmentID() uint8 {
-	if d.blockLength < 18 {
-		return 255
-	}
-	return d.buf[17]
+	return d.block[17]
 }
 
 // SetMarketSegmentID writes the field MarketSegmentID.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetMarketSegmentID(v uint8) {
-	e.st.Buf[17] = byte(v)
+	e.block[17] = byte(v)
 }
 
 /*
@@ -5217,15 +5326,12 @@ UnderlyingProduct: Product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnderlyingProduct() uint8 {
-	if d.blockLength < 19 {
-		return 255
-	}
-	return d.buf[18]
+	return d.block[18]
 }
 
 // SetUnderlyingProduct writes the field UnderlyingProduct.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetUnderlyingProduct(v uint8) {
-	e.st.Buf[18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 /*
@@ -5233,10 +5339,7 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityExchange() []byte {
-	if d.blockLength < 23 {
-		return nil
-	}
-	return d.buf[19 : 19+4 : 19+4]
+	return d.block[19 : 19+4 : 19+4]
 }
 
 // SecurityExchangeString returns SecurityExchange as a string, up to its first NUL.
@@ -5249,7 +5352,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityExchange(v []byte) er
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5259,7 +5362,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityExchangeString(v stri
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5269,10 +5372,7 @@ SecurityGroup: Security Group Code.
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityGroup() []byte {
-	if d.blockLength < 29 {
-		return nil
-	}
-	return d.buf[23 : 23+6 : 23+6]
+	return d.block[23 : 23+6 : 23+6]
 }
 
 // SecurityGroupString returns SecurityGroup as a string, up to its first NUL.
@@ -5285,7 +5385,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityGroup(v []byte) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5295,7 +5395,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityGroupString(v string)
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5305,10 +5405,7 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Asset() []byte {
-	if d.blockLength < 35 {
-		return nil
-	}
-	return d.buf[29 : 29+6 : 29+6]
+	return d.block[29 : 29+6 : 29+6]
 }
 
 // AssetString returns Asset as a string, up to its first NUL.
@@ -5321,7 +5418,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetAsset(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5331,7 +5428,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetAssetString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5341,10 +5438,7 @@ Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Symbol() []byte {
-	if d.blockLength < 55 {
-		return nil
-	}
-	return d.buf[35 : 35+20 : 35+20]
+	return d.block[35 : 35+20 : 35+20]
 }
 
 // SymbolString returns Symbol as a string, up to its first NUL.
@@ -5357,7 +5451,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSymbol(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5367,7 +5461,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSymbolString(v string) error 
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5377,15 +5471,12 @@ SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityID() int32 {
-	if d.blockLength < 59 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
+	return int32(binary.LittleEndian.Uint32(d.block[55:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[55:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[55:], uint32(v))
 }
 
 /*
@@ -5401,10 +5492,7 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityType() []byte {
-	if d.blockLength < 65 {
-		return nil
-	}
-	return d.buf[59 : 59+6 : 59+6]
+	return d.block[59 : 59+6 : 59+6]
 }
 
 // SecurityTypeString returns SecurityType as a string, up to its first NUL.
@@ -5417,7 +5505,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityType(v []byte) error 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5427,7 +5515,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityTypeString(v string) 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5437,10 +5525,7 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) CFICode() []byte {
-	if d.blockLength < 71 {
-		return nil
-	}
-	return d.buf[65 : 65+6 : 65+6]
+	return d.block[65 : 65+6 : 65+6]
 }
 
 // CFICodeString returns CFICode as a string, up to its first NUL.
@@ -5453,7 +5538,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetCFICode(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5463,7 +5548,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetCFICodeString(v string) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5473,15 +5558,12 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaturityMonthYear() MaturityMonthYear {
-	if d.blockLength < 76 {
-		return MaturityMonthYear{}
-	}
-	return MaturityMonthYear{d.buf[71 : 71+5 : 71+5]}
+	return MaturityMonthYear{d.block[71 : 71+5 : 71+5]}
 }
 
 // MaturityMonthYear returns a view of composite MaturityMonthYear for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) MaturityMonthYear() MaturityMonthYear {
-	return MaturityMonthYear{e.st.Buf[71 : 71+5 : 71+5]}
+	return MaturityMonthYear{e.block[71 : 71+5 : 71+5]}
 }
 
 /*
@@ -5489,10 +5571,7 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Currency() []byte {
-	if d.blockLength < 79 {
-		return nil
-	}
-	return d.buf[76 : 76+3 : 76+3]
+	return d.block[76 : 76+3 : 76+3]
 }
 
 // CurrencyString returns Currency as a string, up to its first NUL.
@@ -5505,7 +5584,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetCurrency(v []byte) error {
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[76 : 76+3]
+	b := e.block[76 : 76+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5515,7 +5594,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetCurrencyString(v string) erro
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[76 : 76+3]
+	b := e.block[76 : 76+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5525,10 +5604,7 @@ SettlCurrency: Identifies currency used for settlement, if different from tradin
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SettlCurrency() []byte {
-	if d.blockLength < 82 {
-		return nil
-	}
-	return d.buf[79 : 79+3 : 79+3]
+	return d.block[79 : 79+3 : 79+3]
 }
 
 // SettlCurrencyString returns SettlCurrency as a string, up to its first NUL.
@@ -5541,7 +5617,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSettlCurrency(v []byte) error
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[79 : 79+3]
+	b := e.block[79 : 79+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5551,7 +5627,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSettlCurrencyString(v string)
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[79 : 79+3]
+	b := e.block[79 : 79+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5561,15 +5637,12 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MatchAlgorithm() byte {
-	if d.blockLength < 83 {
-		return 0
-	}
-	return d.buf[82]
+	return d.block[82]
 }
 
 // SetMatchAlgorithm writes the field MatchAlgorithm.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetMatchAlgorithm(v byte) {
-	e.st.Buf[82] = byte(v)
+	e.block[82] = byte(v)
 }
 
 /*
@@ -5577,15 +5650,12 @@ MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinTradeVol() uint32 {
-	if d.blockLength < 87 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[83:])
+	return binary.LittleEndian.Uint32(d.block[83:])
 }
 
 // SetMinTradeVol writes the field MinTradeVol.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetMinTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[83:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[83:], uint32(v))
 }
 
 /*
@@ -5593,15 +5663,12 @@ MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaxTradeVol() uint32 {
-	if d.blockLength < 91 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[87:])
+	return binary.LittleEndian.Uint32(d.block[87:])
 }
 
 // SetMaxTradeVol writes the field MaxTradeVol.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetMaxTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[87:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[87:], uint32(v))
 }
 
 /*
@@ -5609,15 +5676,12 @@ MinPriceIncrement: Minimum constant tick for the instrument, sent only if instru
 MinPriceIncrement returns a view of composite PRICE in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinPriceIncrement() PRICE {
-	if d.blockLength < 99 {
-		return PRICE{}
-	}
-	return PRICE{d.buf[91 : 91+8 : 91+8]}
+	return PRICE{d.block[91 : 91+8 : 91+8]}
 }
 
 // MinPriceIncrement returns a view of composite PRICE for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) MinPriceIncrement() PRICE {
-	return PRICE{e.st.Buf[91 : 91+8 : 91+8]}
+	return PRICE{e.block[91 : 91+8 : 91+8]}
 }
 
 /*
@@ -5625,15 +5689,12 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite FLOAT in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DisplayFactor() FLOAT {
-	if d.blockLength < 107 {
-		return FLOAT{}
-	}
-	return FLOAT{d.buf[99 : 99+8 : 99+8]}
+	return FLOAT{d.block[99 : 99+8 : 99+8]}
 }
 
 // DisplayFactor returns a view of composite FLOAT for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) DisplayFactor() FLOAT {
-	return FLOAT{e.st.Buf[99 : 99+8 : 99+8]}
+	return FLOAT{e.block[99 : 99+8 : 99+8]}
 }
 
 /*
@@ -5641,10 +5702,7 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MainFraction() uint8 {
-	if d.blockLength < 108 {
-		return 255
-	}
-	return d.buf[107]
+	return d.block[107]
 }
 
 // MainFractionIsNull reports whether MainFraction holds its null value (absent).
@@ -5655,13 +5713,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) MainFractionIsNull() bool {
 
 // SetMainFraction writes the field MainFraction.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetMainFraction(v uint8) {
-	e.st.Buf[107] = byte(v)
+	e.block[107] = byte(v)
 }
 
 // SetMainFractionNull marks the optional field MainFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetMainFractionNull() {
 	v := uint8(255)
-	e.st.Buf[107] = byte(v)
+	e.block[107] = byte(v)
 }
 
 /*
@@ -5669,10 +5727,7 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SubFraction() uint8 {
-	if d.blockLength < 109 {
-		return 255
-	}
-	return d.buf[108]
+	return d.block[108]
 }
 
 // SubFractionIsNull reports whether SubFraction holds its null value (absent).
@@ -5683,13 +5738,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) SubFractionIsNull() bool {
 
 // SetSubFraction writes the field SubFraction.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetSubFraction(v uint8) {
-	e.st.Buf[108] = byte(v)
+	e.block[108] = byte(v)
 }
 
 // SetSubFractionNull marks the optional field SubFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetSubFractionNull() {
 	v := uint8(255)
-	e.st.Buf[108] = byte(v)
+	e.block[108] = byte(v)
 }
 
 /*
@@ -5697,10 +5752,7 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) PriceDisplayFormat() uint8 {
-	if d.blockLength < 110 {
-		return 255
-	}
-	return d.buf[109]
+	return d.block[109]
 }
 
 // PriceDisplayFormatIsNull reports whether PriceDisplayFormat holds its null value (absent).
@@ -5711,13 +5763,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) PriceDisplayFormatIsNull() bool 
 
 // SetPriceDisplayFormat writes the field PriceDisplayFormat.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetPriceDisplayFormat(v uint8) {
-	e.st.Buf[109] = byte(v)
+	e.block[109] = byte(v)
 }
 
 // SetPriceDisplayFormatNull marks the optional field PriceDisplayFormat absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetPriceDisplayFormatNull() {
 	v := uint8(255)
-	e.st.Buf[109] = byte(v)
+	e.block[109] = byte(v)
 }
 
 /*
@@ -5725,10 +5777,7 @@ UnitOfMeasure: Unit of measure for the products' original contract size. This wi
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnitOfMeasure() []byte {
-	if d.blockLength < 140 {
-		return nil
-	}
-	return d.buf[110 : 110+30 : 110+30]
+	return d.block[110 : 110+30 : 110+30]
 }
 
 // UnitOfMeasureString returns UnitOfMeasure as a string, up to its first NUL.
@@ -5741,7 +5790,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetUnitOfMeasure(v []byte) error
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[110 : 110+30]
+	b := e.block[110 : 110+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5751,7 +5800,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetUnitOfMeasureString(v string)
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[110 : 110+30]
+	b := e.block[110 : 110+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -5761,15 +5810,12 @@ UnitOfMeasureQty: This field contains the contract size for each instrument. Use
 UnitOfMeasureQty returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnitOfMeasureQty() PRICENULL {
-	if d.blockLength < 148 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[140 : 140+8 : 140+8]}
+	return PRICENULL{d.block[140 : 140+8 : 140+8]}
 }
 
 // UnitOfMeasureQty returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) UnitOfMeasureQty() PRICENULL {
-	return PRICENULL{e.st.Buf[140 : 140+8 : 140+8]}
+	return PRICENULL{e.block[140 : 140+8 : 140+8]}
 }
 
 /*
@@ -5777,15 +5823,12 @@ TradingReferencePrice: Reference price for prelisted instruments or the last cal
 TradingReferencePrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TradingReferencePrice() PRICENULL {
-	if d.blockLength < 156 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[148 : 148+8 : 148+8]}
+	return PRICENULL{d.block[148 : 148+8 : 148+8]}
 }
 
 // TradingReferencePrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) TradingReferencePrice() PRICENULL {
-	return PRICENULL{e.st.Buf[148 : 148+8 : 148+8]}
+	return PRICENULL{e.block[148 : 148+8 : 148+8]}
 }
 
 /*
@@ -5793,15 +5836,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SettlPriceType() SettlPriceType {
-	if d.blockLength < 157 {
-		return 0
-	}
-	return SettlPriceType(d.buf[156])
+	return SettlPriceType(d.block[156])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[156] = byte(v)
+	e.block[156] = byte(v)
 }
 
 /*
@@ -5809,10 +5849,7 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) OpenInterestQty() int32 {
-	if d.blockLength < 161 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[157:]))
+	return int32(binary.LittleEndian.Uint32(d.block[157:]))
 }
 
 // OpenInterestQtyIsNull reports whether OpenInterestQty holds its null value (absent).
@@ -5823,13 +5860,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) OpenInterestQtyIsNull() bool {
 
 // SetOpenInterestQty writes the field OpenInterestQty.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetOpenInterestQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[157:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[157:], uint32(v))
 }
 
 // SetOpenInterestQtyNull marks the optional field OpenInterestQty absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetOpenInterestQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[157:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[157:], uint32(v))
 }
 
 /*
@@ -5837,10 +5874,7 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ClearedVolume() int32 {
-	if d.blockLength < 165 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[161:]))
+	return int32(binary.LittleEndian.Uint32(d.block[161:]))
 }
 
 // ClearedVolumeIsNull reports whether ClearedVolume holds its null value (absent).
@@ -5851,13 +5885,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) ClearedVolumeIsNull() bool {
 
 // SetClearedVolume writes the field ClearedVolume.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetClearedVolume(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[161:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[161:], uint32(v))
 }
 
 // SetClearedVolumeNull marks the optional field ClearedVolume absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetClearedVolumeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[161:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[161:], uint32(v))
 }
 
 /*
@@ -5865,15 +5899,12 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) HighLimitPrice() PRICENULL {
-	if d.blockLength < 173 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[165 : 165+8 : 165+8]}
+	return PRICENULL{d.block[165 : 165+8 : 165+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) HighLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[165 : 165+8 : 165+8]}
+	return PRICENULL{e.block[165 : 165+8 : 165+8]}
 }
 
 /*
@@ -5881,15 +5912,12 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) LowLimitPrice() PRICENULL {
-	if d.blockLength < 181 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[173 : 173+8 : 173+8]}
+	return PRICENULL{d.block[173 : 173+8 : 173+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) LowLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[173 : 173+8 : 173+8]}
+	return PRICENULL{e.block[173 : 173+8 : 173+8]}
 }
 
 /*
@@ -5897,15 +5925,12 @@ MaxPriceVariation: Differential value for price banding.
 MaxPriceVariation returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaxPriceVariation() PRICENULL {
-	if d.blockLength < 189 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[181 : 181+8 : 181+8]}
+	return PRICENULL{d.block[181 : 181+8 : 181+8]}
 }
 
 // MaxPriceVariation returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) MaxPriceVariation() PRICENULL {
-	return PRICENULL{e.st.Buf[181 : 181+8 : 181+8]}
+	return PRICENULL{e.block[181 : 181+8 : 181+8]}
 }
 
 /*
@@ -5913,10 +5938,7 @@ DecayQuantity: Indicates the quantity that a contract will decay daily by once t
 DecayQuantity returns the optional field DecayQuantity.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DecayQuantity() int32 {
-	if d.blockLength < 193 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[189:]))
+	return int32(binary.LittleEndian.Uint32(d.block[189:]))
 }
 
 // DecayQuantityIsNull reports whether DecayQuantity holds its null value (absent).
@@ -5927,13 +5949,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) DecayQuantityIsNull() bool {
 
 // SetDecayQuantity writes the field DecayQuantity.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetDecayQuantity(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[189:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[189:], uint32(v))
 }
 
 // SetDecayQuantityNull marks the optional field DecayQuantity absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetDecayQuantityNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[189:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[189:], uint32(v))
 }
 
 /*
@@ -5941,10 +5963,7 @@ DecayStartDate: Indicates the date at which a decaying contract will begin to de
 DecayStartDate returns the optional field DecayStartDate.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DecayStartDate() uint16 {
-	if d.blockLength < 195 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[193:])
+	return binary.LittleEndian.Uint16(d.block[193:])
 }
 
 // DecayStartDateIsNull reports whether DecayStartDate holds its null value (absent).
@@ -5955,13 +5974,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) DecayStartDateIsNull() bool {
 
 // SetDecayStartDate writes the field DecayStartDate.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetDecayStartDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[193:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
 // SetDecayStartDateNull marks the optional field DecayStartDate absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetDecayStartDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[193:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
 /*
@@ -5969,10 +5988,7 @@ OriginalContractSize: Fixed contract value assigned to each product
 OriginalContractSize returns the optional field OriginalContractSize.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) OriginalContractSize() int32 {
-	if d.blockLength < 199 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[195:]))
+	return int32(binary.LittleEndian.Uint32(d.block[195:]))
 }
 
 // OriginalContractSizeIsNull reports whether OriginalContractSize holds its null value (absent).
@@ -5983,13 +5999,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) OriginalContractSizeIsNull() boo
 
 // SetOriginalContractSize writes the field OriginalContractSize.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetOriginalContractSize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[195:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[195:], uint32(v))
 }
 
 // SetOriginalContractSizeNull marks the optional field OriginalContractSize absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetOriginalContractSizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[195:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[195:], uint32(v))
 }
 
 /*
@@ -5997,10 +6013,7 @@ ContractMultiplier: Number of deliverable units per instrument, e.g., peak days 
 ContractMultiplier returns the optional field ContractMultiplier.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ContractMultiplier() int32 {
-	if d.blockLength < 203 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[199:]))
+	return int32(binary.LittleEndian.Uint32(d.block[199:]))
 }
 
 // ContractMultiplierIsNull reports whether ContractMultiplier holds its null value (absent).
@@ -6011,13 +6024,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) ContractMultiplierIsNull() bool 
 
 // SetContractMultiplier writes the field ContractMultiplier.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetContractMultiplier(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[199:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[199:], uint32(v))
 }
 
 // SetContractMultiplierNull marks the optional field ContractMultiplier absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetContractMultiplierNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[199:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[199:], uint32(v))
 }
 
 /*
@@ -6025,10 +6038,7 @@ ContractMultiplierUnit: Indicates the type of multiplier being applied to the pr
 ContractMultiplierUnit returns the optional field ContractMultiplierUnit.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ContractMultiplierUnit() int8 {
-	if d.blockLength < 204 {
-		return 127
-	}
-	return int8(d.buf[203])
+	return int8(d.block[203])
 }
 
 // ContractMultiplierUnitIsNull reports whether ContractMultiplierUnit holds its null value (absent).
@@ -6039,13 +6049,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) ContractMultiplierUnitIsNull() b
 
 // SetContractMultiplierUnit writes the field ContractMultiplierUnit.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetContractMultiplierUnit(v int8) {
-	e.st.Buf[203] = byte(v)
+	e.block[203] = byte(v)
 }
 
 // SetContractMultiplierUnitNull marks the optional field ContractMultiplierUnit absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetContractMultiplierUnitNull() {
 	v := int8(127)
-	e.st.Buf[203] = byte(v)
+	e.block[203] = byte(v)
 }
 
 /*
@@ -6053,10 +6063,7 @@ FlowScheduleType: The schedule according to which the electricity is delivered i
 FlowScheduleType returns the optional field FlowScheduleType.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) FlowScheduleType() int8 {
-	if d.blockLength < 205 {
-		return 127
-	}
-	return int8(d.buf[204])
+	return int8(d.block[204])
 }
 
 // FlowScheduleTypeIsNull reports whether FlowScheduleType holds its null value (absent).
@@ -6067,13 +6074,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) FlowScheduleTypeIsNull() bool {
 
 // SetFlowScheduleType writes the field FlowScheduleType.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetFlowScheduleType(v int8) {
-	e.st.Buf[204] = byte(v)
+	e.block[204] = byte(v)
 }
 
 // SetFlowScheduleTypeNull marks the optional field FlowScheduleType absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetFlowScheduleTypeNull() {
 	v := int8(127)
-	e.st.Buf[204] = byte(v)
+	e.block[204] = byte(v)
 }
 
 /*
@@ -6081,15 +6088,12 @@ MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuat
 MinPriceIncrementAmount returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinPriceIncrementAmount() PRICENULL {
-	if d.blockLength < 213 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[205 : 205+8 : 205+8]}
+	return PRICENULL{d.block[205 : 205+8 : 205+8]}
 }
 
 // MinPriceIncrementAmount returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionFuture27Encoder) MinPriceIncrementAmount() PRICENULL {
-	return PRICENULL{e.st.Buf[205 : 205+8 : 205+8]}
+	return PRICENULL{e.block[205 : 205+8 : 205+8]}
 }
 
 /*
@@ -6098,18 +6102,12 @@ UserDefinedInstrument returns the required field UserDefinedInstrument.
 Since schema version 3; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UserDefinedInstrument() byte {
-	if d.actingVersion < 3 {
-		return 0
-	}
-	if d.blockLength < 214 {
-		return 0
-	}
-	return d.buf[213]
+	return d.block[213]
 }
 
 // SetUserDefinedInstrument writes the field UserDefinedInstrument.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetUserDefinedInstrument(v byte) {
-	e.st.Buf[213] = byte(v)
+	e.block[213] = byte(v)
 }
 
 /*
@@ -6118,13 +6116,7 @@ TradingReferenceDate returns the optional field TradingReferenceDate.
 Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TradingReferenceDate() uint16 {
-	if d.actingVersion < 6 {
-		return 65535
-	}
-	if d.blockLength < 216 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[214:])
+	return binary.LittleEndian.Uint16(d.block[214:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -6135,13 +6127,13 @@ func (d *MDInstrumentDefinitionFuture27Decoder) TradingReferenceDateIsNull() boo
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[214:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[214:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture27Encoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[214:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[214:], uint16(v))
 }
 
 /*
@@ -6473,6 +6465,7 @@ type MDInstrumentDefinitionFuture27Encoder struct {
 	headerLength    int
 	stage           int
 	open            int
+	block           *[216]byte
 	noEventsG       MDInstrumentDefinitionFuture27NoEventsEncoder
 	noMDFeedTypesG  MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder
 	noInstAttribG   MDInstrumentDefinitionFuture27NoInstAttribEncoder
@@ -6483,25 +6476,14 @@ func (e *MDInstrumentDefinitionFuture27Encoder) wrap(buf []byte, headerLength in
 	if len(buf) < 216 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 216,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+216])
-	e.SetTotNumReportsNull()
-	e.SetMainFractionNull()
-	e.SetSubFractionNull()
-	e.SetPriceDisplayFormatNull()
-	e.SetOpenInterestQtyNull()
-	e.SetClearedVolumeNull()
-	e.SetDecayQuantityNull()
-	e.SetDecayStartDateNull()
-	e.SetOriginalContractSizeNull()
-	e.SetContractMultiplierNull()
-	e.SetContractMultiplierUnitNull()
-	e.SetFlowScheduleTypeNull()
-	e.SetTradingReferenceDateNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[216]byte)(buf[0 : 0+216])
+	*e.block = mDInstrumentDefinitionFuture27InitBlock
 	return nil
 }
 
@@ -6510,18 +6492,15 @@ func (e *MDInstrumentDefinitionFuture27Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDInstrumentDefinitionFuture27Header = [8]byte{216, 0, 27, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDInstrumentDefinitionFuture27 at buf[0] and starts
 // encoding the message after it.
 func (e *MDInstrumentDefinitionFuture27Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+216 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(216))
-	h.SetTemplateId(uint16(27))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDInstrumentDefinitionFuture27Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -6623,15 +6602,13 @@ type MDInstrumentDefinitionSpread29NoEventsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[9]byte
+	padded        *[9]byte
 }
 
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread29NoEventsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -6666,9 +6643,26 @@ func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 9 {
+		g.block = (*[9]byte)(g.buf[g.offset : g.offset+9])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 9)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionSpread29NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if g.padded == nil {
+		g.padded = new([9]byte)
+	}
+	*g.padded = mDInstrumentDefinitionSpread29NoEventsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -6676,15 +6670,12 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) EventType() EventType {
-	if g.blockLength < 1 {
-		return EventTypeNullValue
-	}
-	return EventType(g.buf[g.offset+0])
+	return EventType(g.block[0])
 }
 
 // SetEventType writes the field EventType.
 func (e *MDInstrumentDefinitionSpread29NoEventsEncoder) SetEventType(v EventType) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -6692,15 +6683,12 @@ EventTime: Date and time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) EventTime() uint64 {
-	if g.blockLength < 9 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
+	return binary.LittleEndian.Uint64(g.block[1:])
 }
 
 // SetEventTime writes the field EventTime.
 func (e *MDInstrumentDefinitionSpread29NoEventsEncoder) SetEventTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+1:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -6750,15 +6738,13 @@ type MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -6793,9 +6779,26 @@ func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionSpread29NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = mDInstrumentDefinitionSpread29NoMDFeedTypesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -6803,10 +6806,7 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) MDFeedType() []byte {
-	if g.blockLength < 3 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
+	return g.block[0 : 0+3 : 0+3]
 }
 
 // MDFeedTypeString returns MDFeedType as a string, up to its first NUL.
@@ -6819,7 +6819,7 @@ func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) SetMDFeedType(v []b
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -6829,7 +6829,7 @@ func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) SetMDFeedTypeString
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -6839,15 +6839,12 @@ MarketDepth: Identifies the depth of book
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) MarketDepth() int8 {
-	if g.blockLength < 4 {
-		return -128
-	}
-	return int8(g.buf[g.offset+3])
+	return int8(g.block[3])
 }
 
 // SetMarketDepth writes the field MarketDepth.
 func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
-	e.st.Buf[e.offset+3] = byte(v)
+	e.block[3] = byte(v)
 }
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -6897,15 +6894,13 @@ type MDInstrumentDefinitionSpread29NoInstAttribDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread29NoInstAttribDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -6940,9 +6935,24 @@ func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = [4]byte{}
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -6958,15 +6968,12 @@ InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) InstAttribValue() InstAttribValue {
-	if g.blockLength < 4 {
-		return 0
-	}
-	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetInstAttribValue writes the field InstAttribValue.
 func (e *MDInstrumentDefinitionSpread29NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -7016,15 +7023,13 @@ type MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[5]byte
+	padded        *[5]byte
 }
 
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -7059,9 +7064,27 @@ func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 5 {
+		g.block = (*[5]byte)(g.buf[g.offset : g.offset+5])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 5)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionSpread29NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
+var mDInstrumentDefinitionSpread29NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
+	if g.padded == nil {
+		g.padded = new([5]byte)
+	}
+	*g.padded = mDInstrumentDefinitionSpread29NoLotTypeRulesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -7069,15 +7092,12 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) LotType() int8 {
-	if g.blockLength < 1 {
-		return -128
-	}
-	return int8(g.buf[g.offset+0])
+	return int8(g.block[0])
 }
 
 // SetLotType writes the field LotType.
 func (e *MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder) SetLotType(v int8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -7085,15 +7105,12 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
-	if g.blockLength < 5 {
-		return DecimalQty{}
-	}
-	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
+	return DecimalQty{g.block[1 : 1+4 : 1+4]}
 }
 
 // MinLotSize returns a view of composite DecimalQty for writing in place.
 func (e *MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
-	return DecimalQty{e.st.Buf[e.offset+1 : e.offset+1+4 : e.offset+1+4]}
+	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -7143,15 +7160,13 @@ type MDInstrumentDefinitionSpread29NoLegsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[18]byte
+	padded        *[18]byte
 }
 
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread29NoLegsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -7186,9 +7201,27 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 18 {
+		g.block = (*[18]byte)(g.buf[g.offset : g.offset+18])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 18)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionSpread29NoLegsNullBlock = [18]byte{0, 0, 0, 128, 255, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127}
+var mDInstrumentDefinitionSpread29NoLegsInitBlock = [18]byte{0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) pad(b []byte, actingVersion int) *[18]byte {
+	if g.padded == nil {
+		g.padded = new([18]byte)
+	}
+	*g.padded = mDInstrumentDefinitionSpread29NoLegsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -7196,15 +7229,12 @@ LegSecurityID: Leg Security ID
 LegSecurityID returns the required field LegSecurityID.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegSecurityID() int32 {
-	if g.blockLength < 4 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return int32(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetLegSecurityID writes the field LegSecurityID.
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) SetLegSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -7220,15 +7250,12 @@ LegSide: Leg side
 LegSide returns the required field LegSide.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegSide() LegSide {
-	if g.blockLength < 5 {
-		return LegSideNullValue
-	}
-	return LegSide(g.buf[g.offset+4])
+	return LegSide(g.block[4])
 }
 
 // SetLegSide writes the field LegSide.
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) SetLegSide(v LegSide) {
-	e.st.Buf[e.offset+4] = byte(v)
+	e.block[4] = byte(v)
 }
 
 /*
@@ -7236,15 +7263,12 @@ LegRatioQty: Leg ratio of quantity for this individual leg relative to the entir
 LegRatioQty returns the required field LegRatioQty.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegRatioQty() int8 {
-	if g.blockLength < 6 {
-		return -128
-	}
-	return int8(g.buf[g.offset+5])
+	return int8(g.block[5])
 }
 
 // SetLegRatioQty writes the field LegRatioQty.
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) SetLegRatioQty(v int8) {
-	e.st.Buf[e.offset+5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 /*
@@ -7252,15 +7276,12 @@ LegPrice: Price for the future leg of a UDS Covered instrument
 LegPrice returns a view of composite PRICENULL in place.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegPrice() PRICENULL {
-	if g.blockLength < 14 {
-		return PRICENULL{}
-	}
-	return PRICENULL{g.buf[g.offset+6 : g.offset+6+8 : g.offset+6+8]}
+	return PRICENULL{g.block[6 : 6+8 : 6+8]}
 }
 
 // LegPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) LegPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[e.offset+6 : e.offset+6+8 : e.offset+6+8]}
+	return PRICENULL{e.block[6 : 6+8 : 6+8]}
 }
 
 /*
@@ -7268,15 +7289,12 @@ LegOptionDelta: Delta used to calculate the quantity of futures used to cover th
 LegOptionDelta returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegOptionDelta() DecimalQty {
-	if g.blockLength < 18 {
-		return DecimalQty{}
-	}
-	return DecimalQty{g.buf[g.offset+14 : g.offset+14+4 : g.offset+14+4]}
+	return DecimalQty{g.block[14 : 14+4 : 14+4]}
 }
 
 // LegOptionDelta returns a view of composite DecimalQty for writing in place.
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) LegOptionDelta() DecimalQty {
-	return DecimalQty{e.st.Buf[e.offset+14 : e.offset+14+4 : e.offset+14+4]}
+	return DecimalQty{e.block[14 : 14+4 : 14+4]}
 }
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -7304,6 +7322,7 @@ type MDInstrumentDefinitionSpread29NoEventsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[9]byte
 }
 
 func (e *MDInstrumentDefinitionSpread29NoEventsEncoder) init(st *sbe.EncoderState, count int) {
@@ -7325,7 +7344,8 @@ func (e *MDInstrumentDefinitionSpread29NoEventsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+9])
+	e.block = (*[9]byte)(e.st.Buf[p : p+9])
+	*e.block = [9]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread29NoEventsEncoder) close() error {
@@ -7360,6 +7380,7 @@ type MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) init(st *sbe.EncoderState, count int) {
@@ -7381,7 +7402,8 @@ func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) close() error {
@@ -7416,6 +7438,7 @@ type MDInstrumentDefinitionSpread29NoInstAttribEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionSpread29NoInstAttribEncoder) init(st *sbe.EncoderState, count int) {
@@ -7437,7 +7460,8 @@ func (e *MDInstrumentDefinitionSpread29NoInstAttribEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread29NoInstAttribEncoder) close() error {
@@ -7472,6 +7496,7 @@ type MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[5]byte
 }
 
 func (e *MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder) init(st *sbe.EncoderState, count int) {
@@ -7493,7 +7518,8 @@ func (e *MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+5])
+	e.block = (*[5]byte)(e.st.Buf[p : p+5])
+	*e.block = mDInstrumentDefinitionSpread29NoLotTypeRulesInitBlock
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder) close() error {
@@ -7528,6 +7554,7 @@ type MDInstrumentDefinitionSpread29NoLegsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[18]byte
 }
 
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) init(st *sbe.EncoderState, count int) {
@@ -7549,7 +7576,8 @@ func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+18])
+	e.block = (*[18]byte)(e.st.Buf[p : p+18])
+	*e.block = mDInstrumentDefinitionSpread29NoLegsInitBlock
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) close() error {
@@ -7591,6 +7619,8 @@ type MDInstrumentDefinitionSpread29Decoder struct {
 	blockLength     int
 	actingVersion   int
 	end             int
+	block           *[195]byte
+	padded          *[195]byte
 	pos             [5]int
 	noEventsG       MDInstrumentDefinitionSpread29NoEventsDecoder
 	noMDFeedTypesG  MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder
@@ -7640,8 +7670,29 @@ func (d *MDInstrumentDefinitionSpread29Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
+	if blockLength >= 195 && actingVersion >= 6 {
+		d.block = (*[195]byte)(buf[0 : 0+195])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 195)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDInstrumentDefinitionSpread29NullBlock = [195]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
+var mDInstrumentDefinitionSpread29InitBlock = [195]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDInstrumentDefinitionSpread29Decoder) pad(b []byte, actingVersion int) *[195]byte {
+	if d.padded == nil {
+		d.padded = new([195]byte)
+	}
+	*d.padded = mDInstrumentDefinitionSpread29NullBlock
+	copy(d.padded[:], b)
+	if actingVersion < 6 {
+		copy(d.padded[193:195], mDInstrumentDefinitionSpread29NullBlock[193:195])
+	}
+	return d.padded
 }
 
 // Wrap decodes a MDInstrumentDefinitionSpread29 that starts at buf[0] with no message header, using the
@@ -7655,17 +7706,17 @@ func (d *MDInstrumentDefinitionSpread29Decoder) Wrap(buf []byte, actingBlockLeng
 // schema and message, and decodes the MDInstrumentDefinitionSpread29 that follows.
 func (d *MDInstrumentDefinitionSpread29Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDInstrumentDefinitionSpread29TemplateID {
+	if h.templateID != MDInstrumentDefinitionSpread29TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -7703,15 +7754,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 1 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[0])
+	return MatchEventIndicator(d.block[0])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -7719,10 +7767,7 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TotNumReports() uint32 {
-	if d.blockLength < 5 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[1:])
+	return binary.LittleEndian.Uint32(d.block[1:])
 }
 
 // TotNumReportsIsNull reports whether TotNumReports holds its null value (absent).
@@ -7733,13 +7778,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) TotNumReportsIsNull() bool {
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 // SetTotNumReportsNull marks the optional field TotNumReports absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetTotNumReportsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 /*
@@ -7747,15 +7792,12 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityUpdateAction() SecurityUpdateAction {
-	if d.blockLength < 6 {
-		return SecurityUpdateActionNullValue
-	}
-	return SecurityUpdateAction(d.buf[5])
+	return SecurityUpdateAction(d.block[5])
 }
 
 // SetSecurityUpdateAction writes the field SecurityUpdateAction.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityUpdateAction(v SecurityUpdateAction) {
-	e.st.Buf[5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 /*
@@ -7763,15 +7805,12 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) LastUpdateTime() uint64 {
-	if d.blockLength < 14 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[6:])
+	return binary.LittleEndian.Uint64(d.block[6:])
 }
 
 // SetLastUpdateTime writes the field LastUpdateTime.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetLastUpdateTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[6:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[6:], uint64(v))
 }
 
 /*
@@ -7779,15 +7818,12 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. The dat
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 15 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[14])
+	return SecurityTradingStatus(d.block[14])
 }
 
 // SetMDSecurityTradingStatus writes the field MDSecurityTradingStatus.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetMDSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[14] = byte(v)
+	e.block[14] = byte(v)
 }
 
 /*
@@ -7795,15 +7831,12 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) ApplID() int16 {
-	if d.blockLength < 17 {
-		return -32768
-	}
-	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
+	return int16(binary.LittleEndian.Uint16(d.block[15:]))
 }
 
 // SetApplID writes the field ApplID.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetApplID(v int16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[15:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[15:], uint16(v))
 }
 
 /*
@@ -7811,15 +7844,12 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MarketSegmentID() uint8 {
-	if d.blockLength < 18 {
-		return 255
-	}
-	return d.buf[17]
+	return d.block[17]
 }
 
 // SetMarketSegmentID writes the field MarketSegmentID.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetMarketSegmentID(v uint8) {
-	e.st.Buf[17] = byte(v)
+	e.block[17] = byte(v)
 }
 
 /*
@@ -7827,10 +7857,7 @@ UnderlyingProduct: Product complex
 UnderlyingProduct returns the optional field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UnderlyingProduct() uint8 {
-	if d.blockLength < 19 {
-		return 255
-	}
-	return d.buf[18]
+	return d.block[18]
 }
 
 // UnderlyingProductIsNull reports whether UnderlyingProduct holds its null value (absent).
@@ -7841,13 +7868,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) UnderlyingProductIsNull() bool {
 
 // SetUnderlyingProduct writes the field UnderlyingProduct.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetUnderlyingProduct(v uint8) {
-	e.st.Buf[18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 // SetUnderlyingProductNull marks the optional field UnderlyingProduct absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetUnderlyingProductNull() {
 	v := uint8(255)
-	e.st.Buf[18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 /*
@@ -7855,10 +7882,7 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityExchange() []byte {
-	if d.blockLength < 23 {
-		return nil
-	}
-	return d.buf[19 : 19+4 : 19+4]
+	return d.block[19 : 19+4 : 19+4]
 }
 
 // SecurityExchangeString returns SecurityExchange as a string, up to its first NUL.
@@ -7871,7 +7895,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityExchange(v []byte) er
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -7881,7 +7905,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityExchangeString(v stri
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -7891,10 +7915,7 @@ SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityGroup() []byte {
-	if d.blockLength < 29 {
-		return nil
-	}
-	return d.buf[23 : 23+6 : 23+6]
+	return d.block[23 : 23+6 : 23+6]
 }
 
 // SecurityGroupString returns SecurityGroup as a string, up to its first NUL.
@@ -7907,7 +7928,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityGroup(v []byte) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -7917,7 +7938,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityGroupString(v string)
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -7927,10 +7948,7 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Asset() []byte {
-	if d.blockLength < 35 {
-		return nil
-	}
-	return d.buf[29 : 29+6 : 29+6]
+	return d.block[29 : 29+6 : 29+6]
 }
 
 // AssetString returns Asset as a string, up to its first NUL.
@@ -7943,7 +7961,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetAsset(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -7953,7 +7971,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetAssetString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -7963,10 +7981,7 @@ Symbol: Instrument Name or Symbol. Previously used as Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Symbol() []byte {
-	if d.blockLength < 55 {
-		return nil
-	}
-	return d.buf[35 : 35+20 : 35+20]
+	return d.block[35 : 35+20 : 35+20]
 }
 
 // SymbolString returns Symbol as a string, up to its first NUL.
@@ -7979,7 +7994,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSymbol(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -7989,7 +8004,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSymbolString(v string) error 
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -7999,15 +8014,12 @@ SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityID() int32 {
-	if d.blockLength < 59 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
+	return int32(binary.LittleEndian.Uint32(d.block[55:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[55:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[55:], uint32(v))
 }
 
 /*
@@ -8023,10 +8035,7 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityType() []byte {
-	if d.blockLength < 65 {
-		return nil
-	}
-	return d.buf[59 : 59+6 : 59+6]
+	return d.block[59 : 59+6 : 59+6]
 }
 
 // SecurityTypeString returns SecurityType as a string, up to its first NUL.
@@ -8039,7 +8048,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityType(v []byte) error 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8049,7 +8058,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityTypeString(v string) 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8059,10 +8068,7 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) CFICode() []byte {
-	if d.blockLength < 71 {
-		return nil
-	}
-	return d.buf[65 : 65+6 : 65+6]
+	return d.block[65 : 65+6 : 65+6]
 }
 
 // CFICodeString returns CFICode as a string, up to its first NUL.
@@ -8075,7 +8081,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetCFICode(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8085,7 +8091,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetCFICodeString(v string) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8095,15 +8101,12 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaturityMonthYear() MaturityMonthYear {
-	if d.blockLength < 76 {
-		return MaturityMonthYear{}
-	}
-	return MaturityMonthYear{d.buf[71 : 71+5 : 71+5]}
+	return MaturityMonthYear{d.block[71 : 71+5 : 71+5]}
 }
 
 // MaturityMonthYear returns a view of composite MaturityMonthYear for writing in place.
 func (e *MDInstrumentDefinitionSpread29Encoder) MaturityMonthYear() MaturityMonthYear {
-	return MaturityMonthYear{e.st.Buf[71 : 71+5 : 71+5]}
+	return MaturityMonthYear{e.block[71 : 71+5 : 71+5]}
 }
 
 /*
@@ -8111,10 +8114,7 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Currency() []byte {
-	if d.blockLength < 79 {
-		return nil
-	}
-	return d.buf[76 : 76+3 : 76+3]
+	return d.block[76 : 76+3 : 76+3]
 }
 
 // CurrencyString returns Currency as a string, up to its first NUL.
@@ -8127,7 +8127,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetCurrency(v []byte) error {
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[76 : 76+3]
+	b := e.block[76 : 76+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8137,7 +8137,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetCurrencyString(v string) erro
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[76 : 76+3]
+	b := e.block[76 : 76+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8147,10 +8147,7 @@ SecuritySubType: Strategy type
 SecuritySubType returns the 5-byte array SecuritySubType in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecuritySubType() []byte {
-	if d.blockLength < 84 {
-		return nil
-	}
-	return d.buf[79 : 79+5 : 79+5]
+	return d.block[79 : 79+5 : 79+5]
 }
 
 // SecuritySubTypeString returns SecuritySubType as a string, up to its first NUL.
@@ -8163,7 +8160,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecuritySubType(v []byte) err
 	if len(v) > 5 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[79 : 79+5]
+	b := e.block[79 : 79+5]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8173,7 +8170,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecuritySubTypeString(v strin
 	if len(v) > 5 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[79 : 79+5]
+	b := e.block[79 : 79+5]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8183,15 +8180,12 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UserDefinedInstrument() byte {
-	if d.blockLength < 85 {
-		return 0
-	}
-	return d.buf[84]
+	return d.block[84]
 }
 
 // SetUserDefinedInstrument writes the field UserDefinedInstrument.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetUserDefinedInstrument(v byte) {
-	e.st.Buf[84] = byte(v)
+	e.block[84] = byte(v)
 }
 
 /*
@@ -8199,15 +8193,12 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MatchAlgorithm() byte {
-	if d.blockLength < 86 {
-		return 0
-	}
-	return d.buf[85]
+	return d.block[85]
 }
 
 // SetMatchAlgorithm writes the field MatchAlgorithm.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetMatchAlgorithm(v byte) {
-	e.st.Buf[85] = byte(v)
+	e.block[85] = byte(v)
 }
 
 /*
@@ -8215,15 +8206,12 @@ MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MinTradeVol() uint32 {
-	if d.blockLength < 90 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[86:])
+	return binary.LittleEndian.Uint32(d.block[86:])
 }
 
 // SetMinTradeVol writes the field MinTradeVol.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetMinTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[86:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[86:], uint32(v))
 }
 
 /*
@@ -8231,15 +8219,12 @@ MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaxTradeVol() uint32 {
-	if d.blockLength < 94 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[90:])
+	return binary.LittleEndian.Uint32(d.block[90:])
 }
 
 // SetMaxTradeVol writes the field MaxTradeVol.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetMaxTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[90:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[90:], uint32(v))
 }
 
 /*
@@ -8247,15 +8232,12 @@ MinPriceIncrement: Minimum constant tick for the instrument, sent only if instru
 MinPriceIncrement returns a view of composite PRICE in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MinPriceIncrement() PRICE {
-	if d.blockLength < 102 {
-		return PRICE{}
-	}
-	return PRICE{d.buf[94 : 94+8 : 94+8]}
+	return PRICE{d.block[94 : 94+8 : 94+8]}
 }
 
 // MinPriceIncrement returns a view of composite PRICE for writing in place.
 func (e *MDInstrumentDefinitionSpread29Encoder) MinPriceIncrement() PRICE {
-	return PRICE{e.st.Buf[94 : 94+8 : 94+8]}
+	return PRICE{e.block[94 : 94+8 : 94+8]}
 }
 
 /*
@@ -8263,15 +8245,12 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite FLOAT in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) DisplayFactor() FLOAT {
-	if d.blockLength < 110 {
-		return FLOAT{}
-	}
-	return FLOAT{d.buf[102 : 102+8 : 102+8]}
+	return FLOAT{d.block[102 : 102+8 : 102+8]}
 }
 
 // DisplayFactor returns a view of composite FLOAT for writing in place.
 func (e *MDInstrumentDefinitionSpread29Encoder) DisplayFactor() FLOAT {
-	return FLOAT{e.st.Buf[102 : 102+8 : 102+8]}
+	return FLOAT{e.block[102 : 102+8 : 102+8]}
 }
 
 /*
@@ -8279,10 +8258,7 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) PriceDisplayFormat() uint8 {
-	if d.blockLength < 111 {
-		return 255
-	}
-	return d.buf[110]
+	return d.block[110]
 }
 
 // PriceDisplayFormatIsNull reports whether PriceDisplayFormat holds its null value (absent).
@@ -8293,13 +8269,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) PriceDisplayFormatIsNull() bool 
 
 // SetPriceDisplayFormat writes the field PriceDisplayFormat.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetPriceDisplayFormat(v uint8) {
-	e.st.Buf[110] = byte(v)
+	e.block[110] = byte(v)
 }
 
 // SetPriceDisplayFormatNull marks the optional field PriceDisplayFormat absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetPriceDisplayFormatNull() {
 	v := uint8(255)
-	e.st.Buf[110] = byte(v)
+	e.block[110] = byte(v)
 }
 
 /*
@@ -8307,15 +8283,12 @@ PriceRatio: Used for price calculation in spread and leg pricing
 PriceRatio returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) PriceRatio() PRICENULL {
-	if d.blockLength < 119 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[111 : 111+8 : 111+8]}
+	return PRICENULL{d.block[111 : 111+8 : 111+8]}
 }
 
 // PriceRatio returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionSpread29Encoder) PriceRatio() PRICENULL {
-	return PRICENULL{e.st.Buf[111 : 111+8 : 111+8]}
+	return PRICENULL{e.block[111 : 111+8 : 111+8]}
 }
 
 /*
@@ -8323,10 +8296,7 @@ TickRule: Tick Rule
 TickRule returns the optional field TickRule.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TickRule() int8 {
-	if d.blockLength < 120 {
-		return 127
-	}
-	return int8(d.buf[119])
+	return int8(d.block[119])
 }
 
 // TickRuleIsNull reports whether TickRule holds its null value (absent).
@@ -8337,13 +8307,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) TickRuleIsNull() bool {
 
 // SetTickRule writes the field TickRule.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetTickRule(v int8) {
-	e.st.Buf[119] = byte(v)
+	e.block[119] = byte(v)
 }
 
 // SetTickRuleNull marks the optional field TickRule absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetTickRuleNull() {
 	v := int8(127)
-	e.st.Buf[119] = byte(v)
+	e.block[119] = byte(v)
 }
 
 /*
@@ -8351,10 +8321,7 @@ UnitOfMeasure: Unit of measure for the products' original contract size
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UnitOfMeasure() []byte {
-	if d.blockLength < 150 {
-		return nil
-	}
-	return d.buf[120 : 120+30 : 120+30]
+	return d.block[120 : 120+30 : 120+30]
 }
 
 // UnitOfMeasureString returns UnitOfMeasure as a string, up to its first NUL.
@@ -8367,7 +8334,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetUnitOfMeasure(v []byte) error
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[120 : 120+30]
+	b := e.block[120 : 120+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8377,7 +8344,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetUnitOfMeasureString(v string)
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[120 : 120+30]
+	b := e.block[120 : 120+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -8387,15 +8354,12 @@ TradingReferencePrice: Reference price - the most recently available Settlement 
 TradingReferencePrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TradingReferencePrice() PRICENULL {
-	if d.blockLength < 158 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[150 : 150+8 : 150+8]}
+	return PRICENULL{d.block[150 : 150+8 : 150+8]}
 }
 
 // TradingReferencePrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionSpread29Encoder) TradingReferencePrice() PRICENULL {
-	return PRICENULL{e.st.Buf[150 : 150+8 : 150+8]}
+	return PRICENULL{e.block[150 : 150+8 : 150+8]}
 }
 
 /*
@@ -8403,15 +8367,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SettlPriceType() SettlPriceType {
-	if d.blockLength < 159 {
-		return 0
-	}
-	return SettlPriceType(d.buf[158])
+	return SettlPriceType(d.block[158])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[158] = byte(v)
+	e.block[158] = byte(v)
 }
 
 /*
@@ -8419,10 +8380,7 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) OpenInterestQty() int32 {
-	if d.blockLength < 163 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[159:]))
+	return int32(binary.LittleEndian.Uint32(d.block[159:]))
 }
 
 // OpenInterestQtyIsNull reports whether OpenInterestQty holds its null value (absent).
@@ -8433,13 +8391,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) OpenInterestQtyIsNull() bool {
 
 // SetOpenInterestQty writes the field OpenInterestQty.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetOpenInterestQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[159:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[159:], uint32(v))
 }
 
 // SetOpenInterestQtyNull marks the optional field OpenInterestQty absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetOpenInterestQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[159:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[159:], uint32(v))
 }
 
 /*
@@ -8447,10 +8405,7 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) ClearedVolume() int32 {
-	if d.blockLength < 167 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[163:]))
+	return int32(binary.LittleEndian.Uint32(d.block[163:]))
 }
 
 // ClearedVolumeIsNull reports whether ClearedVolume holds its null value (absent).
@@ -8461,13 +8416,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) ClearedVolumeIsNull() bool {
 
 // SetClearedVolume writes the field ClearedVolume.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetClearedVolume(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[163:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[163:], uint32(v))
 }
 
 // SetClearedVolumeNull marks the optional field ClearedVolume absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetClearedVolumeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[163:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[163:], uint32(v))
 }
 
 /*
@@ -8475,15 +8430,12 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) HighLimitPrice() PRICENULL {
-	if d.blockLength < 175 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[167 : 167+8 : 167+8]}
+	return PRICENULL{d.block[167 : 167+8 : 167+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionSpread29Encoder) HighLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[167 : 167+8 : 167+8]}
+	return PRICENULL{e.block[167 : 167+8 : 167+8]}
 }
 
 /*
@@ -8491,15 +8443,12 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) LowLimitPrice() PRICENULL {
-	if d.blockLength < 183 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[175 : 175+8 : 175+8]}
+	return PRICENULL{d.block[175 : 175+8 : 175+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionSpread29Encoder) LowLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[175 : 175+8 : 175+8]}
+	return PRICENULL{e.block[175 : 175+8 : 175+8]}
 }
 
 /*
@@ -8507,15 +8456,12 @@ MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaxPriceVariation() PRICENULL {
-	if d.blockLength < 191 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[183 : 183+8 : 183+8]}
+	return PRICENULL{d.block[183 : 183+8 : 183+8]}
 }
 
 // MaxPriceVariation returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionSpread29Encoder) MaxPriceVariation() PRICENULL {
-	return PRICENULL{e.st.Buf[183 : 183+8 : 183+8]}
+	return PRICENULL{e.block[183 : 183+8 : 183+8]}
 }
 
 /*
@@ -8523,10 +8469,7 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MainFraction() uint8 {
-	if d.blockLength < 192 {
-		return 255
-	}
-	return d.buf[191]
+	return d.block[191]
 }
 
 // MainFractionIsNull reports whether MainFraction holds its null value (absent).
@@ -8537,13 +8480,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) MainFractionIsNull() bool {
 
 // SetMainFraction writes the field MainFraction.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetMainFraction(v uint8) {
-	e.st.Buf[191] = byte(v)
+	e.block[191] = byte(v)
 }
 
 // SetMainFractionNull marks the optional field MainFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetMainFractionNull() {
 	v := uint8(255)
-	e.st.Buf[191] = byte(v)
+	e.block[191] = byte(v)
 }
 
 /*
@@ -8551,10 +8494,7 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SubFraction() uint8 {
-	if d.blockLength < 193 {
-		return 255
-	}
-	return d.buf[192]
+	return d.block[192]
 }
 
 // SubFractionIsNull reports whether SubFraction holds its null value (absent).
@@ -8565,13 +8505,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) SubFractionIsNull() bool {
 
 // SetSubFraction writes the field SubFraction.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetSubFraction(v uint8) {
-	e.st.Buf[192] = byte(v)
+	e.block[192] = byte(v)
 }
 
 // SetSubFractionNull marks the optional field SubFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetSubFractionNull() {
 	v := uint8(255)
-	e.st.Buf[192] = byte(v)
+	e.block[192] = byte(v)
 }
 
 /*
@@ -8580,13 +8520,7 @@ TradingReferenceDate returns the optional field TradingReferenceDate.
 Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TradingReferenceDate() uint16 {
-	if d.actingVersion < 6 {
-		return 65535
-	}
-	if d.blockLength < 195 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[193:])
+	return binary.LittleEndian.Uint16(d.block[193:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -8597,13 +8531,13 @@ func (d *MDInstrumentDefinitionSpread29Decoder) TradingReferenceDateIsNull() boo
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[193:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread29Encoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[193:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
 /*
@@ -8947,6 +8881,7 @@ type MDInstrumentDefinitionSpread29Encoder struct {
 	headerLength    int
 	stage           int
 	open            int
+	block           *[195]byte
 	noEventsG       MDInstrumentDefinitionSpread29NoEventsEncoder
 	noMDFeedTypesG  MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder
 	noInstAttribG   MDInstrumentDefinitionSpread29NoInstAttribEncoder
@@ -8958,21 +8893,14 @@ func (e *MDInstrumentDefinitionSpread29Encoder) wrap(buf []byte, headerLength in
 	if len(buf) < 195 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 195,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+195])
-	e.SetTotNumReportsNull()
-	e.SetUnderlyingProductNull()
-	e.SetPriceDisplayFormatNull()
-	e.SetTickRuleNull()
-	e.SetOpenInterestQtyNull()
-	e.SetClearedVolumeNull()
-	e.SetMainFractionNull()
-	e.SetSubFractionNull()
-	e.SetTradingReferenceDateNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[195]byte)(buf[0 : 0+195])
+	*e.block = mDInstrumentDefinitionSpread29InitBlock
 	return nil
 }
 
@@ -8981,18 +8909,15 @@ func (e *MDInstrumentDefinitionSpread29Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDInstrumentDefinitionSpread29Header = [8]byte{195, 0, 29, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDInstrumentDefinitionSpread29 at buf[0] and starts
 // encoding the message after it.
 func (e *MDInstrumentDefinitionSpread29Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+195 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(195))
-	h.SetTemplateId(uint16(29))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDInstrumentDefinitionSpread29Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -9074,6 +8999,8 @@ type SecurityStatus30Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[30]byte
+	padded        *[30]byte
 }
 
 func (d *SecurityStatus30Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -9088,8 +9015,26 @@ func (d *SecurityStatus30Decoder) wrap(buf []byte, headerLength, blockLength, ac
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 30 {
+		d.block = (*[30]byte)(buf[0 : 0+30])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 30)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var securityStatus30NullBlock = [30]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 255, 255, 0, 255, 255, 255}
+var securityStatus30InitBlock = [30]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 255, 255, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *SecurityStatus30Decoder) pad(b []byte, actingVersion int) *[30]byte {
+	if d.padded == nil {
+		d.padded = new([30]byte)
+	}
+	*d.padded = securityStatus30NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a SecurityStatus30 that starts at buf[0] with no message header, using the
@@ -9102,18 +9047,23 @@ func (d *SecurityStatus30Decoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the SecurityStatus30 that follows.
 func (d *SecurityStatus30Decoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 38 && [8]byte(buf[:8]) == securityStatus30Header {
+		d.block = (*[30]byte)(buf[8:38])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 30, SchemaVersion, 30
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != SecurityStatus30TemplateID {
+	if h.templateID != SecurityStatus30TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -9151,15 +9101,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *SecurityStatus30Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *SecurityStatus30Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -9167,10 +9114,7 @@ SecurityGroup: Security Group
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *SecurityStatus30Decoder) SecurityGroup() []byte {
-	if d.blockLength < 14 {
-		return nil
-	}
-	return d.buf[8 : 8+6 : 8+6]
+	return d.block[8 : 8+6 : 8+6]
 }
 
 // SecurityGroupString returns SecurityGroup as a string, up to its first NUL.
@@ -9183,7 +9127,7 @@ func (e *SecurityStatus30Encoder) SetSecurityGroup(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[8 : 8+6]
+	b := e.block[8 : 8+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -9193,7 +9137,7 @@ func (e *SecurityStatus30Encoder) SetSecurityGroupString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[8 : 8+6]
+	b := e.block[8 : 8+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -9203,10 +9147,7 @@ Asset: Product Code within Security Group specified
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *SecurityStatus30Decoder) Asset() []byte {
-	if d.blockLength < 20 {
-		return nil
-	}
-	return d.buf[14 : 14+6 : 14+6]
+	return d.block[14 : 14+6 : 14+6]
 }
 
 // AssetString returns Asset as a string, up to its first NUL.
@@ -9219,7 +9160,7 @@ func (e *SecurityStatus30Encoder) SetAsset(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[14 : 14+6]
+	b := e.block[14 : 14+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -9229,7 +9170,7 @@ func (e *SecurityStatus30Encoder) SetAssetString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[14 : 14+6]
+	b := e.block[14 : 14+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -9239,10 +9180,7 @@ SecurityID: If this tag is present, 35=f message is sent for the instrument
 SecurityID returns the optional field SecurityID.
 */
 func (d *SecurityStatus30Decoder) SecurityID() int32 {
-	if d.blockLength < 24 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[20:]))
+	return int32(binary.LittleEndian.Uint32(d.block[20:]))
 }
 
 // SecurityIDIsNull reports whether SecurityID holds its null value (absent).
@@ -9253,13 +9191,13 @@ func (d *SecurityStatus30Decoder) SecurityIDIsNull() bool {
 
 // SetSecurityID writes the field SecurityID.
 func (e *SecurityStatus30Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // SetSecurityIDNull marks the optional field SecurityID absent by writing its null value.
 func (e *SecurityStatus30Encoder) SetSecurityIDNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 /*
@@ -9267,10 +9205,7 @@ TradeDate: Trade Session Date
 TradeDate returns the optional field TradeDate.
 */
 func (d *SecurityStatus30Decoder) TradeDate() uint16 {
-	if d.blockLength < 26 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[24:])
+	return binary.LittleEndian.Uint16(d.block[24:])
 }
 
 // TradeDateIsNull reports whether TradeDate holds its null value (absent).
@@ -9281,13 +9216,13 @@ func (d *SecurityStatus30Decoder) TradeDateIsNull() bool {
 
 // SetTradeDate writes the field TradeDate.
 func (e *SecurityStatus30Encoder) SetTradeDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[24:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[24:], uint16(v))
 }
 
 // SetTradeDateNull marks the optional field TradeDate absent by writing its null value.
 func (e *SecurityStatus30Encoder) SetTradeDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[24:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[24:], uint16(v))
 }
 
 /*
@@ -9295,15 +9230,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *SecurityStatus30Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 27 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[26])
+	return MatchEventIndicator(d.block[26])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *SecurityStatus30Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[26] = byte(v)
+	e.block[26] = byte(v)
 }
 
 /*
@@ -9311,15 +9243,12 @@ SecurityTradingStatus: Identifies the trading status applicable to the instrumen
 SecurityTradingStatus returns the required field SecurityTradingStatus.
 */
 func (d *SecurityStatus30Decoder) SecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 28 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[27])
+	return SecurityTradingStatus(d.block[27])
 }
 
 // SetSecurityTradingStatus writes the field SecurityTradingStatus.
 func (e *SecurityStatus30Encoder) SetSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[27] = byte(v)
+	e.block[27] = byte(v)
 }
 
 /*
@@ -9327,15 +9256,12 @@ HaltReason: Identifies the reason for the status change
 HaltReason returns the required field HaltReason.
 */
 func (d *SecurityStatus30Decoder) HaltReason() HaltReason {
-	if d.blockLength < 29 {
-		return HaltReasonNullValue
-	}
-	return HaltReason(d.buf[28])
+	return HaltReason(d.block[28])
 }
 
 // SetHaltReason writes the field HaltReason.
 func (e *SecurityStatus30Encoder) SetHaltReason(v HaltReason) {
-	e.st.Buf[28] = byte(v)
+	e.block[28] = byte(v)
 }
 
 /*
@@ -9343,15 +9269,12 @@ SecurityTradingEvent: Identifies an additional event or a rule related to the st
 SecurityTradingEvent returns the required field SecurityTradingEvent.
 */
 func (d *SecurityStatus30Decoder) SecurityTradingEvent() SecurityTradingEvent {
-	if d.blockLength < 30 {
-		return SecurityTradingEventNullValue
-	}
-	return SecurityTradingEvent(d.buf[29])
+	return SecurityTradingEvent(d.block[29])
 }
 
 // SetSecurityTradingEvent writes the field SecurityTradingEvent.
 func (e *SecurityStatus30Encoder) SetSecurityTradingEvent(v SecurityTradingEvent) {
-	e.st.Buf[29] = byte(v)
+	e.block[29] = byte(v)
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -9407,20 +9330,16 @@ type SecurityStatus30Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[30]byte
 }
 
 func (e *SecurityStatus30Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 30 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 30,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+30])
-	e.SetSecurityIDNull()
-	e.SetTradeDateNull()
+	e.headerLength = headerLength
+	e.block = (*[30]byte)(buf[0 : 0+30])
+	*e.block = securityStatus30InitBlock
 	return nil
 }
 
@@ -9429,18 +9348,15 @@ func (e *SecurityStatus30Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var securityStatus30Header = [8]byte{30, 0, 30, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for SecurityStatus30 at buf[0] and starts
 // encoding the message after it.
 func (e *SecurityStatus30Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+30 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(30))
-	h.SetTemplateId(uint16(30))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = securityStatus30Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -9448,10 +9364,7 @@ func (e *SecurityStatus30Encoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *SecurityStatus30Encoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 30, nil
 }
 func (e *SecurityStatus30Encoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -9517,15 +9430,13 @@ type MDIncrementalRefreshBook32NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshBook32NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -9560,9 +9471,27 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshBook32NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 0, 0, 0, 0, 0, 0}
+var mDIncrementalRefreshBook32NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = mDIncrementalRefreshBook32NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -9570,15 +9499,12 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntryPx() PRICENULL {
-	if g.blockLength < 8 {
-		return PRICENULL{}
-	}
-	return PRICENULL{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICENULL{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICENULL for writing in place.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) MDEntryPx() PRICENULL {
-	return PRICENULL{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICENULL{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -9586,10 +9512,7 @@ MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 12 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // MDEntrySizeIsNull reports whether MDEntrySize holds its null value (absent).
@@ -9600,13 +9523,13 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntrySizeIsNull() bool 
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // SetMDEntrySizeNull marks the optional field MDEntrySize absent by writing its null value.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -9614,15 +9537,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 16 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
+	return int32(binary.LittleEndian.Uint32(g.block[12:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -9630,15 +9550,12 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
+	return binary.LittleEndian.Uint32(g.block[16:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -9646,10 +9563,7 @@ NumberOfOrders: In Book entry - aggregate number of orders at given price level
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) NumberOfOrders() int32 {
-	if g.blockLength < 24 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
+	return int32(binary.LittleEndian.Uint32(g.block[20:]))
 }
 
 // NumberOfOrdersIsNull reports whether NumberOfOrders holds its null value (absent).
@@ -9660,13 +9574,13 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) NumberOfOrdersIsNull() bo
 
 // SetNumberOfOrders writes the field NumberOfOrders.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetNumberOfOrders(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // SetNumberOfOrdersNull marks the optional field NumberOfOrders absent by writing its null value.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 /*
@@ -9674,15 +9588,12 @@ MDPriceLevel: Aggregate book level
 MDPriceLevel returns the required field MDPriceLevel.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDPriceLevel() uint8 {
-	if g.blockLength < 25 {
-		return 255
-	}
-	return g.buf[g.offset+24]
+	return g.block[24]
 }
 
 // SetMDPriceLevel writes the field MDPriceLevel.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDPriceLevel(v uint8) {
-	e.st.Buf[e.offset+24] = byte(v)
+	e.block[24] = byte(v)
 }
 
 /*
@@ -9690,15 +9601,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 26 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+25])
+	return MDUpdateAction(g.block[25])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+25] = byte(v)
+	e.block[25] = byte(v)
 }
 
 /*
@@ -9706,15 +9614,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
-	if g.blockLength < 27 {
-		return MDEntryTypeBookNullValue
-	}
-	return MDEntryTypeBook(g.buf[g.offset+26])
+	return MDEntryTypeBook(g.block[26])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
-	e.st.Buf[e.offset+26] = byte(v)
+	e.block[26] = byte(v)
 }
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -9784,15 +9689,13 @@ type MDIncrementalRefreshBook32NoOrderIDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[24]byte
+	padded        *[24]byte
 }
 
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshBook32NoOrderIDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 8 {
 		return
 	}
@@ -9827,9 +9730,27 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 24 {
+		g.block = (*[24]byte)(g.buf[g.offset : g.offset+24])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 24)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshBook32NoOrderIDEntriesNullBlock = [24]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 0, 0}
+var mDIncrementalRefreshBook32NoOrderIDEntriesInitBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) pad(b []byte, actingVersion int) *[24]byte {
+	if g.padded == nil {
+		g.padded = new([24]byte)
+	}
+	*g.padded = mDIncrementalRefreshBook32NoOrderIDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -9837,15 +9758,12 @@ OrderID: Unique Order ID
 OrderID returns the required field OrderID.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) OrderID() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // SetOrderID writes the field OrderID.
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetOrderID(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -9853,10 +9771,7 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) MDOrderPriority() uint64 {
-	if g.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
+	return binary.LittleEndian.Uint64(g.block[8:])
 }
 
 // MDOrderPriorityIsNull reports whether MDOrderPriority holds its null value (absent).
@@ -9867,13 +9782,13 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) MDOrderPriorityIsNul
 
 // SetMDOrderPriority writes the field MDOrderPriority.
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetMDOrderPriority(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // SetMDOrderPriorityNull marks the optional field MDOrderPriority absent by writing its null value.
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetMDOrderPriorityNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 /*
@@ -9881,10 +9796,7 @@ MDDisplayQty: Visible qty of order
 MDDisplayQty returns the optional field MDDisplayQty.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) MDDisplayQty() int32 {
-	if g.blockLength < 20 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+16:]))
+	return int32(binary.LittleEndian.Uint32(g.block[16:]))
 }
 
 // MDDisplayQtyIsNull reports whether MDDisplayQty holds its null value (absent).
@@ -9895,13 +9807,13 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) MDDisplayQtyIsNull()
 
 // SetMDDisplayQty writes the field MDDisplayQty.
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetMDDisplayQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // SetMDDisplayQtyNull marks the optional field MDDisplayQty absent by writing its null value.
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetMDDisplayQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -9909,10 +9821,7 @@ ReferenceID: Reference to corresponding Price and Security ID, sequence of MD en
 ReferenceID returns the optional field ReferenceID.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) ReferenceID() uint8 {
-	if g.blockLength < 21 {
-		return 255
-	}
-	return g.buf[g.offset+20]
+	return g.block[20]
 }
 
 // ReferenceIDIsNull reports whether ReferenceID holds its null value (absent).
@@ -9923,13 +9832,13 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) ReferenceIDIsNull() 
 
 // SetReferenceID writes the field ReferenceID.
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetReferenceID(v uint8) {
-	e.st.Buf[e.offset+20] = byte(v)
+	e.block[20] = byte(v)
 }
 
 // SetReferenceIDNull marks the optional field ReferenceID absent by writing its null value.
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetReferenceIDNull() {
 	v := uint8(255)
-	e.st.Buf[e.offset+20] = byte(v)
+	e.block[20] = byte(v)
 }
 
 /*
@@ -9937,15 +9846,12 @@ OrderUpdateAction: Order book update action to be applied to the order reference
 OrderUpdateAction returns the required field OrderUpdateAction.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) OrderUpdateAction() OrderUpdateAction {
-	if g.blockLength < 22 {
-		return OrderUpdateActionNullValue
-	}
-	return OrderUpdateAction(g.buf[g.offset+21])
+	return OrderUpdateAction(g.block[21])
 }
 
 // SetOrderUpdateAction writes the field OrderUpdateAction.
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetOrderUpdateAction(v OrderUpdateAction) {
-	e.st.Buf[e.offset+21] = byte(v)
+	e.block[21] = byte(v)
 }
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -9983,6 +9889,7 @@ type MDIncrementalRefreshBook32NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -10004,9 +9911,8 @@ func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
-	e.SetMDEntrySizeNull()
-	e.SetNumberOfOrdersNull()
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = mDIncrementalRefreshBook32NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) close() error {
@@ -10041,6 +9947,7 @@ type MDIncrementalRefreshBook32NoOrderIDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[24]byte
 }
 
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -10062,10 +9969,8 @@ func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+24])
-	e.SetMDOrderPriorityNull()
-	e.SetMDDisplayQtyNull()
-	e.SetReferenceIDNull()
+	e.block = (*[24]byte)(e.st.Buf[p : p+24])
+	*e.block = mDIncrementalRefreshBook32NoOrderIDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) close() error {
@@ -10107,6 +10012,8 @@ type MDIncrementalRefreshBook32Decoder struct {
 	blockLength       int
 	actingVersion     int
 	end               int
+	block             *[11]byte
+	padded            *[11]byte
 	pos               [2]int
 	noMDEntriesG      MDIncrementalRefreshBook32NoMDEntriesDecoder
 	noOrderIDEntriesG MDIncrementalRefreshBook32NoOrderIDEntriesDecoder
@@ -10145,8 +10052,25 @@ func (d *MDIncrementalRefreshBook32Decoder) wrap(buf []byte, headerLength, block
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshBook32NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshBook32Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshBook32NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshBook32 that starts at buf[0] with no message header, using the
@@ -10160,17 +10084,17 @@ func (d *MDIncrementalRefreshBook32Decoder) Wrap(buf []byte, actingBlockLength, 
 // schema and message, and decodes the MDIncrementalRefreshBook32 that follows.
 func (d *MDIncrementalRefreshBook32Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshBook32TemplateID {
+	if h.templateID != MDIncrementalRefreshBook32TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -10208,15 +10132,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshBook32Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshBook32Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -10224,15 +10145,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshBook32Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshBook32Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -10347,6 +10265,7 @@ type MDIncrementalRefreshBook32Encoder struct {
 	headerLength      int
 	stage             int
 	open              int
+	block             *[11]byte
 	noMDEntriesG      MDIncrementalRefreshBook32NoMDEntriesEncoder
 	noOrderIDEntriesG MDIncrementalRefreshBook32NoOrderIDEntriesEncoder
 }
@@ -10355,12 +10274,14 @@ func (e *MDIncrementalRefreshBook32Encoder) wrap(buf []byte, headerLength int) e
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -10369,18 +10290,15 @@ func (e *MDIncrementalRefreshBook32Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshBook32Header = [8]byte{11, 0, 32, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshBook32 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshBook32Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(32))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshBook32Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -10474,15 +10392,13 @@ type MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -10517,9 +10433,27 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshDailyStatistics33NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+var mDIncrementalRefreshDailyStatistics33NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = mDIncrementalRefreshDailyStatistics33NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -10527,15 +10461,12 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntryPx() PRICENULL {
-	if g.blockLength < 8 {
-		return PRICENULL{}
-	}
-	return PRICENULL{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICENULL{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICENULL for writing in place.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) MDEntryPx() PRICENULL {
-	return PRICENULL{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICENULL{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -10543,10 +10474,7 @@ MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 12 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // MDEntrySizeIsNull reports whether MDEntrySize holds its null value (absent).
@@ -10557,13 +10485,13 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntrySizeIsN
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // SetMDEntrySizeNull marks the optional field MDEntrySize absent by writing its null value.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -10571,15 +10499,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 16 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
+	return int32(binary.LittleEndian.Uint32(g.block[12:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -10587,15 +10512,12 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
+	return binary.LittleEndian.Uint32(g.block[16:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -10603,10 +10525,7 @@ TradingReferenceDate: Indicates trade session date corresponding to a statistic 
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) TradingReferenceDate() uint16 {
-	if g.blockLength < 22 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+20:])
+	return binary.LittleEndian.Uint16(g.block[20:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -10617,13 +10536,13 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) TradingReferen
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+20:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[20:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+20:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[20:], uint16(v))
 }
 
 /*
@@ -10631,15 +10550,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
-	if g.blockLength < 23 {
-		return 0
-	}
-	return SettlPriceType(g.buf[g.offset+22])
+	return SettlPriceType(g.block[22])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[e.offset+22] = byte(v)
+	e.block[22] = byte(v)
 }
 
 /*
@@ -10647,15 +10563,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 24 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+23])
+	return MDUpdateAction(g.block[23])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+23] = byte(v)
+	e.block[23] = byte(v)
 }
 
 /*
@@ -10663,15 +10576,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntryType() MDEntryTypeDailyStatistics {
-	if g.blockLength < 25 {
-		return MDEntryTypeDailyStatisticsNullValue
-	}
-	return MDEntryTypeDailyStatistics(g.buf[g.offset+24])
+	return MDEntryTypeDailyStatistics(g.block[24])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeDailyStatistics) {
-	e.st.Buf[e.offset+24] = byte(v)
+	e.block[24] = byte(v)
 }
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -10711,6 +10621,7 @@ type MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -10732,9 +10643,8 @@ func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
-	e.SetMDEntrySizeNull()
-	e.SetTradingReferenceDateNull()
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = mDIncrementalRefreshDailyStatistics33NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) close() error {
@@ -10776,6 +10686,8 @@ type MDIncrementalRefreshDailyStatistics33Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder
 }
@@ -10805,8 +10717,25 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) wrap(buf []byte, headerLe
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshDailyStatistics33NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshDailyStatistics33Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshDailyStatistics33NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshDailyStatistics33 that starts at buf[0] with no message header, using the
@@ -10820,17 +10749,17 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) Wrap(buf []byte, actingBl
 // schema and message, and decodes the MDIncrementalRefreshDailyStatistics33 that follows.
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshDailyStatistics33TemplateID {
+	if h.templateID != MDIncrementalRefreshDailyStatistics33TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -10868,15 +10797,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshDailyStatistics33Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -10884,15 +10810,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshDailyStatistics33Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -10966,6 +10889,7 @@ type MDIncrementalRefreshDailyStatistics33Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder
 }
 
@@ -10973,12 +10897,14 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) wrap(buf []byte, headerLe
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -10987,18 +10913,15 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshDailyStatistics33Header = [8]byte{11, 0, 33, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics33 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshDailyStatistics33Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(33))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshDailyStatistics33Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -11088,15 +11011,13 @@ type MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -11131,9 +11052,27 @@ func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshLimitsBanding34NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255}
+var mDIncrementalRefreshLimitsBanding34NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = mDIncrementalRefreshLimitsBanding34NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -11141,15 +11080,12 @@ HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) HighLimitPrice() PRICENULL {
-	if g.blockLength < 8 {
-		return PRICENULL{}
-	}
-	return PRICENULL{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICENULL{g.block[0 : 0+8 : 0+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) HighLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICENULL{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -11157,15 +11093,12 @@ LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) LowLimitPrice() PRICENULL {
-	if g.blockLength < 16 {
-		return PRICENULL{}
-	}
-	return PRICENULL{g.buf[g.offset+8 : g.offset+8+8 : g.offset+8+8]}
+	return PRICENULL{g.block[8 : 8+8 : 8+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) LowLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[e.offset+8 : e.offset+8+8 : e.offset+8+8]}
+	return PRICENULL{e.block[8 : 8+8 : 8+8]}
 }
 
 /*
@@ -11173,15 +11106,12 @@ MaxPriceVariation: Differential static value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) MaxPriceVariation() PRICENULL {
-	if g.blockLength < 24 {
-		return PRICENULL{}
-	}
-	return PRICENULL{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
+	return PRICENULL{g.block[16 : 16+8 : 16+8]}
 }
 
 // MaxPriceVariation returns a view of composite PRICENULL for writing in place.
 func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) MaxPriceVariation() PRICENULL {
-	return PRICENULL{e.st.Buf[e.offset+16 : e.offset+16+8 : e.offset+16+8]}
+	return PRICENULL{e.block[16 : 16+8 : 16+8]}
 }
 
 /*
@@ -11189,15 +11119,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 28 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
+	return int32(binary.LittleEndian.Uint32(g.block[24:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 /*
@@ -11205,15 +11132,12 @@ RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 32 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+28:])
+	return binary.LittleEndian.Uint32(g.block[28:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 /*
@@ -11259,6 +11183,7 @@ type MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -11280,7 +11205,8 @@ func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = mDIncrementalRefreshLimitsBanding34NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) close() error {
@@ -11322,6 +11248,8 @@ type MDIncrementalRefreshLimitsBanding34Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder
 }
@@ -11351,8 +11279,25 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) wrap(buf []byte, headerLeng
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshLimitsBanding34NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshLimitsBanding34Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshLimitsBanding34NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshLimitsBanding34 that starts at buf[0] with no message header, using the
@@ -11366,17 +11311,17 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) Wrap(buf []byte, actingBloc
 // schema and message, and decodes the MDIncrementalRefreshLimitsBanding34 that follows.
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshLimitsBanding34TemplateID {
+	if h.templateID != MDIncrementalRefreshLimitsBanding34TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -11414,15 +11359,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshLimitsBanding34Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -11430,15 +11372,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshLimitsBanding34Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -11512,6 +11451,7 @@ type MDIncrementalRefreshLimitsBanding34Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder
 }
 
@@ -11519,12 +11459,14 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) wrap(buf []byte, headerLeng
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -11533,18 +11475,15 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshLimitsBanding34Header = [8]byte{11, 0, 34, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshLimitsBanding34 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshLimitsBanding34Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(34))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshLimitsBanding34Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -11634,15 +11573,13 @@ type MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[24]byte
+	padded        *[24]byte
 }
 
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -11677,9 +11614,30 @@ func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) Next() bool 
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 24 && g.actingVersion >= 8 {
+		g.block = (*[24]byte)(g.buf[g.offset : g.offset+24])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 24)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshSessionStatistics35NoMDEntriesNullBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 255, 255, 255, 127, 0}
+var mDIncrementalRefreshSessionStatistics35NoMDEntriesInitBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[24]byte {
+	if g.padded == nil {
+		g.padded = new([24]byte)
+	}
+	*g.padded = mDIncrementalRefreshSessionStatistics35NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	if actingVersion < 8 {
+		copy(g.padded[19:23], mDIncrementalRefreshSessionStatistics35NoMDEntriesNullBlock[19:23])
+	}
+	return g.padded
 }
 
 /*
@@ -11687,15 +11645,12 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICE in place.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntryPx() PRICE {
-	if g.blockLength < 8 {
-		return PRICE{}
-	}
-	return PRICE{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICE{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICE for writing in place.
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) MDEntryPx() PRICE {
-	return PRICE{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICE{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -11703,15 +11658,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -11719,15 +11671,12 @@ RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+12:])
+	return binary.LittleEndian.Uint32(g.block[12:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -11735,15 +11684,12 @@ OpenCloseSettlFlag: Flag describing IOP and Open Price entries
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
-	if g.blockLength < 17 {
-		return OpenCloseSettlFlagNullValue
-	}
-	return OpenCloseSettlFlag(g.buf[g.offset+16])
+	return OpenCloseSettlFlag(g.block[16])
 }
 
 // SetOpenCloseSettlFlag writes the field OpenCloseSettlFlag.
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetOpenCloseSettlFlag(v OpenCloseSettlFlag) {
-	e.st.Buf[e.offset+16] = byte(v)
+	e.block[16] = byte(v)
 }
 
 /*
@@ -11751,15 +11697,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 18 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+17])
+	return MDUpdateAction(g.block[17])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+17] = byte(v)
+	e.block[17] = byte(v)
 }
 
 /*
@@ -11767,15 +11710,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntryType() MDEntryTypeStatistics {
-	if g.blockLength < 19 {
-		return MDEntryTypeStatisticsNullValue
-	}
-	return MDEntryTypeStatistics(g.buf[g.offset+18])
+	return MDEntryTypeStatistics(g.block[18])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeStatistics) {
-	e.st.Buf[e.offset+18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 /*
@@ -11784,13 +11724,7 @@ MDEntrySize returns the optional field MDEntrySize.
 Since schema version 8; older messages read the null value.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.actingVersion < 8 {
-		return 2147483647
-	}
-	if g.blockLength < 23 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+19:]))
+	return int32(binary.LittleEndian.Uint32(g.block[19:]))
 }
 
 // MDEntrySizeIsNull reports whether MDEntrySize holds its null value (absent).
@@ -11801,13 +11735,13 @@ func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntrySizeI
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+19:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
 
 // SetMDEntrySizeNull marks the optional field MDEntrySize absent by writing its null value.
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+19:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -11841,6 +11775,7 @@ type MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[24]byte
 }
 
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -11862,8 +11797,8 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) Next() error
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+24])
-	e.SetMDEntrySizeNull()
+	e.block = (*[24]byte)(e.st.Buf[p : p+24])
+	*e.block = mDIncrementalRefreshSessionStatistics35NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) close() error {
@@ -11905,6 +11840,8 @@ type MDIncrementalRefreshSessionStatistics35Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder
 }
@@ -11934,8 +11871,25 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) wrap(buf []byte, header
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshSessionStatistics35NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshSessionStatistics35Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshSessionStatistics35NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshSessionStatistics35 that starts at buf[0] with no message header, using the
@@ -11949,17 +11903,17 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) Wrap(buf []byte, acting
 // schema and message, and decodes the MDIncrementalRefreshSessionStatistics35 that follows.
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshSessionStatistics35TemplateID {
+	if h.templateID != MDIncrementalRefreshSessionStatistics35TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -11997,15 +11951,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshSessionStatistics35Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -12013,15 +11964,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshSessionStatistics35Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -12095,6 +12043,7 @@ type MDIncrementalRefreshSessionStatistics35Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder
 }
 
@@ -12102,12 +12051,14 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) wrap(buf []byte, header
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -12116,18 +12067,15 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) Wrap(buf []byte) error 
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshSessionStatistics35Header = [8]byte{11, 0, 35, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics35 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshSessionStatistics35Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(35))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshSessionStatistics35Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -12217,15 +12165,13 @@ type MDIncrementalRefreshVolume37NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[16]byte
+	padded        *[16]byte
 }
 
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshVolume37NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -12260,9 +12206,26 @@ func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 16 {
+		g.block = (*[16]byte)(g.buf[g.offset : g.offset+16])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 16)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshVolume37NoMDEntriesNullBlock = [16]byte{0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if g.padded == nil {
+		g.padded = new([16]byte)
+	}
+	*g.padded = mDIncrementalRefreshVolume37NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -12270,15 +12233,12 @@ MDEntrySize: Cumulative traded volume
 MDEntrySize returns the required field MDEntrySize.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 4 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return int32(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -12286,15 +12246,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 8 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+4:]))
+	return int32(binary.LittleEndian.Uint32(g.block[4:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 /*
@@ -12302,15 +12259,12 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 12 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+8:])
+	return binary.LittleEndian.Uint32(g.block[8:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -12318,15 +12272,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 13 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+12])
+	return MDUpdateAction(g.block[12])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+12] = byte(v)
+	e.block[12] = byte(v)
 }
 
 /*
@@ -12360,6 +12311,7 @@ type MDIncrementalRefreshVolume37NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[16]byte
 }
 
 func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -12381,7 +12333,8 @@ func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+16])
+	e.block = (*[16]byte)(e.st.Buf[p : p+16])
+	*e.block = [16]byte{}
 	return nil
 }
 func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) close() error {
@@ -12423,6 +12376,8 @@ type MDIncrementalRefreshVolume37Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshVolume37NoMDEntriesDecoder
 }
@@ -12452,8 +12407,25 @@ func (d *MDIncrementalRefreshVolume37Decoder) wrap(buf []byte, headerLength, blo
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshVolume37NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshVolume37Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshVolume37NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshVolume37 that starts at buf[0] with no message header, using the
@@ -12467,17 +12439,17 @@ func (d *MDIncrementalRefreshVolume37Decoder) Wrap(buf []byte, actingBlockLength
 // schema and message, and decodes the MDIncrementalRefreshVolume37 that follows.
 func (d *MDIncrementalRefreshVolume37Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshVolume37TemplateID {
+	if h.templateID != MDIncrementalRefreshVolume37TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -12515,15 +12487,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshVolume37Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshVolume37Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -12531,15 +12500,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshVolume37Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshVolume37Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -12613,6 +12579,7 @@ type MDIncrementalRefreshVolume37Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshVolume37NoMDEntriesEncoder
 }
 
@@ -12620,12 +12587,14 @@ func (e *MDIncrementalRefreshVolume37Encoder) wrap(buf []byte, headerLength int)
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -12634,18 +12603,15 @@ func (e *MDIncrementalRefreshVolume37Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshVolume37Header = [8]byte{11, 0, 37, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshVolume37 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshVolume37Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(37))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshVolume37Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -12735,15 +12701,13 @@ type SnapshotFullRefresh38NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[22]byte
+	padded        *[22]byte
 }
 
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = SnapshotFullRefresh38NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -12778,9 +12742,27 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 22 {
+		g.block = (*[22]byte)(g.buf[g.offset : g.offset+22])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 22)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var snapshotFullRefresh38NoMDEntriesNullBlock = [22]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 127, 127, 255, 255, 255, 0, 0}
+var snapshotFullRefresh38NoMDEntriesInitBlock = [22]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 127, 127, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *SnapshotFullRefresh38NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[22]byte {
+	if g.padded == nil {
+		g.padded = new([22]byte)
+	}
+	*g.padded = snapshotFullRefresh38NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -12788,15 +12770,12 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntryPx() PRICENULL {
-	if g.blockLength < 8 {
-		return PRICENULL{}
-	}
-	return PRICENULL{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICENULL{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICENULL for writing in place.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) MDEntryPx() PRICENULL {
-	return PRICENULL{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICENULL{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -12804,10 +12783,7 @@ MDEntrySize: Market Data entry quantity
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 12 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // MDEntrySizeIsNull reports whether MDEntrySize holds its null value (absent).
@@ -12818,13 +12794,13 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntrySizeIsNull() bool {
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // SetMDEntrySizeNull marks the optional field MDEntrySize absent by writing its null value.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -12832,10 +12808,7 @@ NumberOfOrders: Aggregate number of orders at the given price level
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) NumberOfOrders() int32 {
-	if g.blockLength < 16 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
+	return int32(binary.LittleEndian.Uint32(g.block[12:]))
 }
 
 // NumberOfOrdersIsNull reports whether NumberOfOrders holds its null value (absent).
@@ -12846,13 +12819,13 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) NumberOfOrdersIsNull() bool {
 
 // SetNumberOfOrders writes the field NumberOfOrders.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetNumberOfOrders(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 // SetNumberOfOrdersNull marks the optional field NumberOfOrders absent by writing its null value.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -12860,10 +12833,7 @@ MDPriceLevel: Aggregate book position
 MDPriceLevel returns the optional field MDPriceLevel.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDPriceLevel() int8 {
-	if g.blockLength < 17 {
-		return 127
-	}
-	return int8(g.buf[g.offset+16])
+	return int8(g.block[16])
 }
 
 // MDPriceLevelIsNull reports whether MDPriceLevel holds its null value (absent).
@@ -12874,13 +12844,13 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDPriceLevelIsNull() bool {
 
 // SetMDPriceLevel writes the field MDPriceLevel.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDPriceLevel(v int8) {
-	e.st.Buf[e.offset+16] = byte(v)
+	e.block[16] = byte(v)
 }
 
 // SetMDPriceLevelNull marks the optional field MDPriceLevel absent by writing its null value.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDPriceLevelNull() {
 	v := int8(127)
-	e.st.Buf[e.offset+16] = byte(v)
+	e.block[16] = byte(v)
 }
 
 /*
@@ -12888,10 +12858,7 @@ TradingReferenceDate: Indicates the date of trade session corresponding to a sta
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) TradingReferenceDate() uint16 {
-	if g.blockLength < 19 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+17:])
+	return binary.LittleEndian.Uint16(g.block[17:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -12902,13 +12869,13 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) TradingReferenceDateIsNull() b
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+17:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[17:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+17:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[17:], uint16(v))
 }
 
 /*
@@ -12916,15 +12883,12 @@ OpenCloseSettlFlag: Flag describing Open Price entry
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
-	if g.blockLength < 20 {
-		return OpenCloseSettlFlagNullValue
-	}
-	return OpenCloseSettlFlag(g.buf[g.offset+19])
+	return OpenCloseSettlFlag(g.block[19])
 }
 
 // SetOpenCloseSettlFlag writes the field OpenCloseSettlFlag.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetOpenCloseSettlFlag(v OpenCloseSettlFlag) {
-	e.st.Buf[e.offset+19] = byte(v)
+	e.block[19] = byte(v)
 }
 
 /*
@@ -12932,15 +12896,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
-	if g.blockLength < 21 {
-		return 0
-	}
-	return SettlPriceType(g.buf[g.offset+20])
+	return SettlPriceType(g.block[20])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[e.offset+20] = byte(v)
+	e.block[20] = byte(v)
 }
 
 /*
@@ -12948,15 +12909,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntryType() MDEntryType {
-	if g.blockLength < 22 {
-		return MDEntryTypeNullValue
-	}
-	return MDEntryType(g.buf[g.offset+21])
+	return MDEntryType(g.block[21])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDEntryType(v MDEntryType) {
-	e.st.Buf[e.offset+21] = byte(v)
+	e.block[21] = byte(v)
 }
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -13004,6 +12962,7 @@ type SnapshotFullRefresh38NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[22]byte
 }
 
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -13025,11 +12984,8 @@ func (e *SnapshotFullRefresh38NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+22])
-	e.SetMDEntrySizeNull()
-	e.SetNumberOfOrdersNull()
-	e.SetMDPriceLevelNull()
-	e.SetTradingReferenceDateNull()
+	e.block = (*[22]byte)(e.st.Buf[p : p+22])
+	*e.block = snapshotFullRefresh38NoMDEntriesInitBlock
 	return nil
 }
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) close() error {
@@ -13071,6 +13027,8 @@ type SnapshotFullRefresh38Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[59]byte
+	padded        *[59]byte
 	pos           [1]int
 	noMDEntriesG  SnapshotFullRefresh38NoMDEntriesDecoder
 }
@@ -13100,8 +13058,26 @@ func (d *SnapshotFullRefresh38Decoder) wrap(buf []byte, headerLength, blockLengt
 	if err != nil {
 		return err
 	}
+	if blockLength >= 59 {
+		d.block = (*[59]byte)(buf[0 : 0+59])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 59)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var snapshotFullRefresh38NullBlock = [59]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
+var snapshotFullRefresh38InitBlock = [59]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *SnapshotFullRefresh38Decoder) pad(b []byte, actingVersion int) *[59]byte {
+	if d.padded == nil {
+		d.padded = new([59]byte)
+	}
+	*d.padded = snapshotFullRefresh38NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a SnapshotFullRefresh38 that starts at buf[0] with no message header, using the
@@ -13115,17 +13091,17 @@ func (d *SnapshotFullRefresh38Decoder) Wrap(buf []byte, actingBlockLength, actin
 // schema and message, and decodes the SnapshotFullRefresh38 that follows.
 func (d *SnapshotFullRefresh38Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != SnapshotFullRefresh38TemplateID {
+	if h.templateID != SnapshotFullRefresh38TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -13163,15 +13139,12 @@ LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet proc
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
 */
 func (d *SnapshotFullRefresh38Decoder) LastMsgSeqNumProcessed() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetLastMsgSeqNumProcessed writes the field LastMsgSeqNumProcessed.
 func (e *SnapshotFullRefresh38Encoder) SetLastMsgSeqNumProcessed(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -13179,15 +13152,12 @@ TotNumReports: Total number of messages replayed in the loop
 TotNumReports returns the required field TotNumReports.
 */
 func (d *SnapshotFullRefresh38Decoder) TotNumReports() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *SnapshotFullRefresh38Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 /*
@@ -13195,15 +13165,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (d *SnapshotFullRefresh38Decoder) SecurityID() int32 {
-	if d.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
+	return int32(binary.LittleEndian.Uint32(d.block[8:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *SnapshotFullRefresh38Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -13211,15 +13178,12 @@ RptSeq: Sequence number of the last Market Data entry processed for the instrume
 RptSeq returns the required field RptSeq.
 */
 func (d *SnapshotFullRefresh38Decoder) RptSeq() uint32 {
-	if d.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[12:])
+	return binary.LittleEndian.Uint32(d.block[12:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *SnapshotFullRefresh38Encoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -13227,15 +13191,12 @@ TransactTime: Timestamp of the last event security participated in, sent as numb
 TransactTime returns the required field TransactTime.
 */
 func (d *SnapshotFullRefresh38Decoder) TransactTime() uint64 {
-	if d.blockLength < 24 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[16:])
+	return binary.LittleEndian.Uint64(d.block[16:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *SnapshotFullRefresh38Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[16:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[16:], uint64(v))
 }
 
 /*
@@ -13243,15 +13204,12 @@ LastUpdateTime: UTC Date and time of last Security Definition add, update or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *SnapshotFullRefresh38Decoder) LastUpdateTime() uint64 {
-	if d.blockLength < 32 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[24:])
+	return binary.LittleEndian.Uint64(d.block[24:])
 }
 
 // SetLastUpdateTime writes the field LastUpdateTime.
 func (e *SnapshotFullRefresh38Encoder) SetLastUpdateTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[24:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[24:], uint64(v))
 }
 
 /*
@@ -13259,10 +13217,7 @@ TradeDate: Trade session date sent as number of days since Unix epoch
 TradeDate returns the optional field TradeDate.
 */
 func (d *SnapshotFullRefresh38Decoder) TradeDate() uint16 {
-	if d.blockLength < 34 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[32:])
+	return binary.LittleEndian.Uint16(d.block[32:])
 }
 
 // TradeDateIsNull reports whether TradeDate holds its null value (absent).
@@ -13273,13 +13228,13 @@ func (d *SnapshotFullRefresh38Decoder) TradeDateIsNull() bool {
 
 // SetTradeDate writes the field TradeDate.
 func (e *SnapshotFullRefresh38Encoder) SetTradeDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[32:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[32:], uint16(v))
 }
 
 // SetTradeDateNull marks the optional field TradeDate absent by writing its null value.
 func (e *SnapshotFullRefresh38Encoder) SetTradeDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[32:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[32:], uint16(v))
 }
 
 /*
@@ -13287,15 +13242,12 @@ MDSecurityTradingStatus: Identifies the current trading state of the instrument
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *SnapshotFullRefresh38Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 35 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[34])
+	return SecurityTradingStatus(d.block[34])
 }
 
 // SetMDSecurityTradingStatus writes the field MDSecurityTradingStatus.
 func (e *SnapshotFullRefresh38Encoder) SetMDSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[34] = byte(v)
+	e.block[34] = byte(v)
 }
 
 /*
@@ -13303,15 +13255,12 @@ HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *SnapshotFullRefresh38Decoder) HighLimitPrice() PRICENULL {
-	if d.blockLength < 43 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[35 : 35+8 : 35+8]}
+	return PRICENULL{d.block[35 : 35+8 : 35+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *SnapshotFullRefresh38Encoder) HighLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[35 : 35+8 : 35+8]}
+	return PRICENULL{e.block[35 : 35+8 : 35+8]}
 }
 
 /*
@@ -13319,15 +13268,12 @@ LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *SnapshotFullRefresh38Decoder) LowLimitPrice() PRICENULL {
-	if d.blockLength < 51 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[43 : 43+8 : 43+8]}
+	return PRICENULL{d.block[43 : 43+8 : 43+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *SnapshotFullRefresh38Encoder) LowLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[43 : 43+8 : 43+8]}
+	return PRICENULL{e.block[43 : 43+8 : 43+8]}
 }
 
 /*
@@ -13335,15 +13281,12 @@ MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
 */
 func (d *SnapshotFullRefresh38Decoder) MaxPriceVariation() PRICENULL {
-	if d.blockLength < 59 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[51 : 51+8 : 51+8]}
+	return PRICENULL{d.block[51 : 51+8 : 51+8]}
 }
 
 // MaxPriceVariation returns a view of composite PRICENULL for writing in place.
 func (e *SnapshotFullRefresh38Encoder) MaxPriceVariation() PRICENULL {
-	return PRICENULL{e.st.Buf[51 : 51+8 : 51+8]}
+	return PRICENULL{e.block[51 : 51+8 : 51+8]}
 }
 
 /*
@@ -13439,6 +13382,7 @@ type SnapshotFullRefresh38Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[59]byte
 	noMDEntriesG SnapshotFullRefresh38NoMDEntriesEncoder
 }
 
@@ -13446,13 +13390,14 @@ func (e *SnapshotFullRefresh38Encoder) wrap(buf []byte, headerLength int) error 
 	if len(buf) < 59 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 59,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+59])
-	e.SetTradeDateNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[59]byte)(buf[0 : 0+59])
+	*e.block = snapshotFullRefresh38InitBlock
 	return nil
 }
 
@@ -13461,18 +13406,15 @@ func (e *SnapshotFullRefresh38Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var snapshotFullRefresh38Header = [8]byte{59, 0, 38, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for SnapshotFullRefresh38 at buf[0] and starts
 // encoding the message after it.
 func (e *SnapshotFullRefresh38Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+59 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(59))
-	h.SetTemplateId(uint16(38))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = snapshotFullRefresh38Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -13562,15 +13504,13 @@ type QuoteRequest39NoRelatedSymDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *QuoteRequest39NoRelatedSymDecoder) init(buf []byte, p, actingVersion int) {
-	*g = QuoteRequest39NoRelatedSymDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -13605,9 +13545,27 @@ func (g *QuoteRequest39NoRelatedSymDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var quoteRequest39NoRelatedSymNullBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 127, 128, 127, 0, 0}
+var quoteRequest39NoRelatedSymInitBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0, 127, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *QuoteRequest39NoRelatedSymDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = quoteRequest39NoRelatedSymNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -13615,10 +13573,7 @@ Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) Symbol() []byte {
-	if g.blockLength < 20 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+20 : g.offset+0+20]
+	return g.block[0 : 0+20 : 0+20]
 }
 
 // SymbolString returns Symbol as a string, up to its first NUL.
@@ -13631,7 +13586,7 @@ func (e *QuoteRequest39NoRelatedSymEncoder) SetSymbol(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+20]
+	b := e.block[0 : 0+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -13641,7 +13596,7 @@ func (e *QuoteRequest39NoRelatedSymEncoder) SetSymbolString(v string) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+20]
+	b := e.block[0 : 0+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -13651,15 +13606,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) SecurityID() int32 {
-	if g.blockLength < 24 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
+	return int32(binary.LittleEndian.Uint32(g.block[20:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *QuoteRequest39NoRelatedSymEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 /*
@@ -13667,10 +13619,7 @@ OrderQty: Quantity requested
 OrderQty returns the optional field OrderQty.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) OrderQty() int32 {
-	if g.blockLength < 28 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
+	return int32(binary.LittleEndian.Uint32(g.block[24:]))
 }
 
 // OrderQtyIsNull reports whether OrderQty holds its null value (absent).
@@ -13681,13 +13630,13 @@ func (g *QuoteRequest39NoRelatedSymDecoder) OrderQtyIsNull() bool {
 
 // SetOrderQty writes the field OrderQty.
 func (e *QuoteRequest39NoRelatedSymEncoder) SetOrderQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 // SetOrderQtyNull marks the optional field OrderQty absent by writing its null value.
 func (e *QuoteRequest39NoRelatedSymEncoder) SetOrderQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 /*
@@ -13695,15 +13644,12 @@ QuoteType: Type of quote requested
 QuoteType returns the required field QuoteType.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) QuoteType() int8 {
-	if g.blockLength < 29 {
-		return -128
-	}
-	return int8(g.buf[g.offset+28])
+	return int8(g.block[28])
 }
 
 // SetQuoteType writes the field QuoteType.
 func (e *QuoteRequest39NoRelatedSymEncoder) SetQuoteType(v int8) {
-	e.st.Buf[e.offset+28] = byte(v)
+	e.block[28] = byte(v)
 }
 
 /*
@@ -13711,10 +13657,7 @@ Side: Side requested
 Side returns the optional field Side.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) Side() int8 {
-	if g.blockLength < 30 {
-		return 127
-	}
-	return int8(g.buf[g.offset+29])
+	return int8(g.block[29])
 }
 
 // SideIsNull reports whether Side holds its null value (absent).
@@ -13725,13 +13668,13 @@ func (g *QuoteRequest39NoRelatedSymDecoder) SideIsNull() bool {
 
 // SetSide writes the field Side.
 func (e *QuoteRequest39NoRelatedSymEncoder) SetSide(v int8) {
-	e.st.Buf[e.offset+29] = byte(v)
+	e.block[29] = byte(v)
 }
 
 // SetSideNull marks the optional field Side absent by writing its null value.
 func (e *QuoteRequest39NoRelatedSymEncoder) SetSideNull() {
 	v := int8(127)
-	e.st.Buf[e.offset+29] = byte(v)
+	e.block[29] = byte(v)
 }
 func (g *QuoteRequest39NoRelatedSymDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -13765,6 +13708,7 @@ type QuoteRequest39NoRelatedSymEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *QuoteRequest39NoRelatedSymEncoder) init(st *sbe.EncoderState, count int) {
@@ -13786,9 +13730,8 @@ func (e *QuoteRequest39NoRelatedSymEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
-	e.SetOrderQtyNull()
-	e.SetSideNull()
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = quoteRequest39NoRelatedSymInitBlock
 	return nil
 }
 func (e *QuoteRequest39NoRelatedSymEncoder) close() error {
@@ -13830,6 +13773,8 @@ type QuoteRequest39Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[35]byte
+	padded        *[35]byte
 	pos           [1]int
 	noRelatedSymG QuoteRequest39NoRelatedSymDecoder
 }
@@ -13859,8 +13804,25 @@ func (d *QuoteRequest39Decoder) wrap(buf []byte, headerLength, blockLength, acti
 	if err != nil {
 		return err
 	}
+	if blockLength >= 35 {
+		d.block = (*[35]byte)(buf[0 : 0+35])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 35)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var quoteRequest39NullBlock = [35]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *QuoteRequest39Decoder) pad(b []byte, actingVersion int) *[35]byte {
+	if d.padded == nil {
+		d.padded = new([35]byte)
+	}
+	*d.padded = quoteRequest39NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a QuoteRequest39 that starts at buf[0] with no message header, using the
@@ -13874,17 +13836,17 @@ func (d *QuoteRequest39Decoder) Wrap(buf []byte, actingBlockLength, actingVersio
 // schema and message, and decodes the QuoteRequest39 that follows.
 func (d *QuoteRequest39Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != QuoteRequest39TemplateID {
+	if h.templateID != QuoteRequest39TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -13922,15 +13884,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *QuoteRequest39Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *QuoteRequest39Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -13938,10 +13897,7 @@ QuoteReqID: Quote Request ID defined by the exchange
 QuoteReqID returns the 23-byte array QuoteReqID in place (no copy).
 */
 func (d *QuoteRequest39Decoder) QuoteReqID() []byte {
-	if d.blockLength < 31 {
-		return nil
-	}
-	return d.buf[8 : 8+23 : 8+23]
+	return d.block[8 : 8+23 : 8+23]
 }
 
 // QuoteReqIDString returns QuoteReqID as a string, up to its first NUL.
@@ -13954,7 +13910,7 @@ func (e *QuoteRequest39Encoder) SetQuoteReqID(v []byte) error {
 	if len(v) > 23 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[8 : 8+23]
+	b := e.block[8 : 8+23]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -13964,7 +13920,7 @@ func (e *QuoteRequest39Encoder) SetQuoteReqIDString(v string) error {
 	if len(v) > 23 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[8 : 8+23]
+	b := e.block[8 : 8+23]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -13974,15 +13930,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *QuoteRequest39Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 32 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[31])
+	return MatchEventIndicator(d.block[31])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *QuoteRequest39Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[31] = byte(v)
+	e.block[31] = byte(v)
 }
 
 /*
@@ -14058,6 +14011,7 @@ type QuoteRequest39Encoder struct {
 	headerLength  int
 	stage         int
 	open          int
+	block         *[35]byte
 	noRelatedSymG QuoteRequest39NoRelatedSymEncoder
 }
 
@@ -14065,12 +14019,14 @@ func (e *QuoteRequest39Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 35 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 35,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+35])
+	e.stage, e.open = 0, -1
+	e.block = (*[35]byte)(buf[0 : 0+35])
+	*e.block = [35]byte{}
 	return nil
 }
 
@@ -14079,18 +14035,15 @@ func (e *QuoteRequest39Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var quoteRequest39Header = [8]byte{35, 0, 39, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for QuoteRequest39 at buf[0] and starts
 // encoding the message after it.
 func (e *QuoteRequest39Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+35 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(35))
-	h.SetTemplateId(uint16(39))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = quoteRequest39Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -14180,15 +14133,13 @@ type MDInstrumentDefinitionOption41NoEventsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[9]byte
+	padded        *[9]byte
 }
 
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption41NoEventsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -14223,9 +14174,26 @@ func (g *MDInstrumentDefinitionOption41NoEventsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 9 {
+		g.block = (*[9]byte)(g.buf[g.offset : g.offset+9])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 9)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption41NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption41NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if g.padded == nil {
+		g.padded = new([9]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption41NoEventsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -14233,15 +14201,12 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) EventType() EventType {
-	if g.blockLength < 1 {
-		return EventTypeNullValue
-	}
-	return EventType(g.buf[g.offset+0])
+	return EventType(g.block[0])
 }
 
 // SetEventType writes the field EventType.
 func (e *MDInstrumentDefinitionOption41NoEventsEncoder) SetEventType(v EventType) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -14249,15 +14214,12 @@ EventTime: Date and Time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) EventTime() uint64 {
-	if g.blockLength < 9 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
+	return binary.LittleEndian.Uint64(g.block[1:])
 }
 
 // SetEventTime writes the field EventTime.
 func (e *MDInstrumentDefinitionOption41NoEventsEncoder) SetEventTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+1:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -14307,15 +14269,13 @@ type MDInstrumentDefinitionOption41NoMDFeedTypesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption41NoMDFeedTypesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -14350,9 +14310,26 @@ func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption41NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption41NoMDFeedTypesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -14360,10 +14337,7 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) MDFeedType() []byte {
-	if g.blockLength < 3 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
+	return g.block[0 : 0+3 : 0+3]
 }
 
 // MDFeedTypeString returns MDFeedType as a string, up to its first NUL.
@@ -14376,7 +14350,7 @@ func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) SetMDFeedType(v []b
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -14386,7 +14360,7 @@ func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) SetMDFeedTypeString
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -14396,15 +14370,12 @@ MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) MarketDepth() int8 {
-	if g.blockLength < 4 {
-		return -128
-	}
-	return int8(g.buf[g.offset+3])
+	return int8(g.block[3])
 }
 
 // SetMarketDepth writes the field MarketDepth.
 func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
-	e.st.Buf[e.offset+3] = byte(v)
+	e.block[3] = byte(v)
 }
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -14454,15 +14425,13 @@ type MDInstrumentDefinitionOption41NoInstAttribDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption41NoInstAttribDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -14497,9 +14466,24 @@ func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = [4]byte{}
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -14515,15 +14499,12 @@ InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) InstAttribValue() InstAttribValue {
-	if g.blockLength < 4 {
-		return 0
-	}
-	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetInstAttribValue writes the field InstAttribValue.
 func (e *MDInstrumentDefinitionOption41NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -14573,15 +14554,13 @@ type MDInstrumentDefinitionOption41NoLotTypeRulesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[5]byte
+	padded        *[5]byte
 }
 
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption41NoLotTypeRulesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -14616,9 +14595,27 @@ func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 5 {
+		g.block = (*[5]byte)(g.buf[g.offset : g.offset+5])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 5)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption41NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
+var mDInstrumentDefinitionOption41NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
+	if g.padded == nil {
+		g.padded = new([5]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption41NoLotTypeRulesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -14626,15 +14623,12 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) LotType() int8 {
-	if g.blockLength < 1 {
-		return -128
-	}
-	return int8(g.buf[g.offset+0])
+	return int8(g.block[0])
 }
 
 // SetLotType writes the field LotType.
 func (e *MDInstrumentDefinitionOption41NoLotTypeRulesEncoder) SetLotType(v int8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -14642,15 +14636,12 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
-	if g.blockLength < 5 {
-		return DecimalQty{}
-	}
-	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
+	return DecimalQty{g.block[1 : 1+4 : 1+4]}
 }
 
 // MinLotSize returns a view of composite DecimalQty for writing in place.
 func (e *MDInstrumentDefinitionOption41NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
-	return DecimalQty{e.st.Buf[e.offset+1 : e.offset+1+4 : e.offset+1+4]}
+	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -14700,15 +14691,13 @@ type MDInstrumentDefinitionOption41NoUnderlyingsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[24]byte
+	padded        *[24]byte
 }
 
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption41NoUnderlyingsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -14743,9 +14732,26 @@ func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 24 {
+		g.block = (*[24]byte)(g.buf[g.offset : g.offset+24])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 24)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption41NoUnderlyingsNullBlock = [24]byte{0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) pad(b []byte, actingVersion int) *[24]byte {
+	if g.padded == nil {
+		g.padded = new([24]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption41NoUnderlyingsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -14753,15 +14759,12 @@ UnderlyingSecurityID: Unique Instrument ID as qualified by the exchange per tag 
 UnderlyingSecurityID returns the required field UnderlyingSecurityID.
 */
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) UnderlyingSecurityID() int32 {
-	if g.blockLength < 4 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return int32(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetUnderlyingSecurityID writes the field UnderlyingSecurityID.
 func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) SetUnderlyingSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -14777,10 +14780,7 @@ UnderlyingSymbol: Underlying Instrument Symbol (Contract Name)
 UnderlyingSymbol returns the 20-byte array UnderlyingSymbol in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) UnderlyingSymbol() []byte {
-	if g.blockLength < 24 {
-		return nil
-	}
-	return g.buf[g.offset+4 : g.offset+4+20 : g.offset+4+20]
+	return g.block[4 : 4+20 : 4+20]
 }
 
 // UnderlyingSymbolString returns UnderlyingSymbol as a string, up to its first NUL.
@@ -14793,7 +14793,7 @@ func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) SetUnderlyingSymbol
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+4 : e.offset+4+20]
+	b := e.block[4 : 4+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -14803,7 +14803,7 @@ func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) SetUnderlyingSymbol
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+4 : e.offset+4+20]
+	b := e.block[4 : 4+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -14857,15 +14857,13 @@ type MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[24]byte
+	padded        *[24]byte
 }
 
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -14900,9 +14898,26 @@ func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) Next() bool 
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 24 {
+		g.block = (*[24]byte)(g.buf[g.offset : g.offset+24])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 24)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption41NoRelatedInstrumentsNullBlock = [24]byte{0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) pad(b []byte, actingVersion int) *[24]byte {
+	if g.padded == nil {
+		g.padded = new([24]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption41NoRelatedInstrumentsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -14910,15 +14925,12 @@ RelatedSecurityID: Related Security ID
 RelatedSecurityID returns the required field RelatedSecurityID.
 */
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) RelatedSecurityID() int32 {
-	if g.blockLength < 4 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return int32(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetRelatedSecurityID writes the field RelatedSecurityID.
 func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) SetRelatedSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -14934,10 +14946,7 @@ RelatedSymbol: Related instrument Symbol
 RelatedSymbol returns the 20-byte array RelatedSymbol in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) RelatedSymbol() []byte {
-	if g.blockLength < 24 {
-		return nil
-	}
-	return g.buf[g.offset+4 : g.offset+4+20 : g.offset+4+20]
+	return g.block[4 : 4+20 : 4+20]
 }
 
 // RelatedSymbolString returns RelatedSymbol as a string, up to its first NUL.
@@ -14950,7 +14959,7 @@ func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) SetRelatedSy
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+4 : e.offset+4+20]
+	b := e.block[4 : 4+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -14960,7 +14969,7 @@ func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) SetRelatedSy
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+4 : e.offset+4+20]
+	b := e.block[4 : 4+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -14984,6 +14993,7 @@ type MDInstrumentDefinitionOption41NoEventsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[9]byte
 }
 
 func (e *MDInstrumentDefinitionOption41NoEventsEncoder) init(st *sbe.EncoderState, count int) {
@@ -15005,7 +15015,8 @@ func (e *MDInstrumentDefinitionOption41NoEventsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+9])
+	e.block = (*[9]byte)(e.st.Buf[p : p+9])
+	*e.block = [9]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption41NoEventsEncoder) close() error {
@@ -15040,6 +15051,7 @@ type MDInstrumentDefinitionOption41NoMDFeedTypesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) init(st *sbe.EncoderState, count int) {
@@ -15061,7 +15073,8 @@ func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) close() error {
@@ -15096,6 +15109,7 @@ type MDInstrumentDefinitionOption41NoInstAttribEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionOption41NoInstAttribEncoder) init(st *sbe.EncoderState, count int) {
@@ -15117,7 +15131,8 @@ func (e *MDInstrumentDefinitionOption41NoInstAttribEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption41NoInstAttribEncoder) close() error {
@@ -15152,6 +15167,7 @@ type MDInstrumentDefinitionOption41NoLotTypeRulesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[5]byte
 }
 
 func (e *MDInstrumentDefinitionOption41NoLotTypeRulesEncoder) init(st *sbe.EncoderState, count int) {
@@ -15173,7 +15189,8 @@ func (e *MDInstrumentDefinitionOption41NoLotTypeRulesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+5])
+	e.block = (*[5]byte)(e.st.Buf[p : p+5])
+	*e.block = mDInstrumentDefinitionOption41NoLotTypeRulesInitBlock
 	return nil
 }
 func (e *MDInstrumentDefinitionOption41NoLotTypeRulesEncoder) close() error {
@@ -15208,6 +15225,7 @@ type MDInstrumentDefinitionOption41NoUnderlyingsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[24]byte
 }
 
 func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) init(st *sbe.EncoderState, count int) {
@@ -15229,7 +15247,8 @@ func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+24])
+	e.block = (*[24]byte)(e.st.Buf[p : p+24])
+	*e.block = [24]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) close() error {
@@ -15264,6 +15283,7 @@ type MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[24]byte
 }
 
 func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) init(st *sbe.EncoderState, count int) {
@@ -15285,7 +15305,8 @@ func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) Next() error
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+24])
+	e.block = (*[24]byte)(e.st.Buf[p : p+24])
+	*e.block = [24]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) close() error {
@@ -15327,6 +15348,8 @@ type MDInstrumentDefinitionOption41Decoder struct {
 	blockLength           int
 	actingVersion         int
 	end                   int
+	block                 *[213]byte
+	padded                *[213]byte
 	pos                   [6]int
 	noEventsG             MDInstrumentDefinitionOption41NoEventsDecoder
 	noMDFeedTypesG        MDInstrumentDefinitionOption41NoMDFeedTypesDecoder
@@ -15385,8 +15408,29 @@ func (d *MDInstrumentDefinitionOption41Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
+	if blockLength >= 213 && actingVersion >= 6 {
+		d.block = (*[213]byte)(buf[0 : 0+213])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 213)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDInstrumentDefinitionOption41NullBlock = [213]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 128, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+var mDInstrumentDefinitionOption41InitBlock = [213]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDInstrumentDefinitionOption41Decoder) pad(b []byte, actingVersion int) *[213]byte {
+	if d.padded == nil {
+		d.padded = new([213]byte)
+	}
+	*d.padded = mDInstrumentDefinitionOption41NullBlock
+	copy(d.padded[:], b)
+	if actingVersion < 6 {
+		copy(d.padded[211:213], mDInstrumentDefinitionOption41NullBlock[211:213])
+	}
+	return d.padded
 }
 
 // Wrap decodes a MDInstrumentDefinitionOption41 that starts at buf[0] with no message header, using the
@@ -15400,17 +15444,17 @@ func (d *MDInstrumentDefinitionOption41Decoder) Wrap(buf []byte, actingBlockLeng
 // schema and message, and decodes the MDInstrumentDefinitionOption41 that follows.
 func (d *MDInstrumentDefinitionOption41Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDInstrumentDefinitionOption41TemplateID {
+	if h.templateID != MDInstrumentDefinitionOption41TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -15448,15 +15492,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 1 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[0])
+	return MatchEventIndicator(d.block[0])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDInstrumentDefinitionOption41Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -15464,10 +15505,7 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TotNumReports() uint32 {
-	if d.blockLength < 5 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[1:])
+	return binary.LittleEndian.Uint32(d.block[1:])
 }
 
 // TotNumReportsIsNull reports whether TotNumReports holds its null value (absent).
@@ -15478,13 +15516,13 @@ func (d *MDInstrumentDefinitionOption41Decoder) TotNumReportsIsNull() bool {
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *MDInstrumentDefinitionOption41Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 // SetTotNumReportsNull marks the optional field TotNumReports absent by writing its null value.
 func (e *MDInstrumentDefinitionOption41Encoder) SetTotNumReportsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 /*
@@ -15492,15 +15530,12 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityUpdateAction() SecurityUpdateAction {
-	if d.blockLength < 6 {
-		return SecurityUpdateActionNullValue
-	}
-	return SecurityUpdateAction(d.buf[5])
+	return SecurityUpdateAction(d.block[5])
 }
 
 // SetSecurityUpdateAction writes the field SecurityUpdateAction.
 func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityUpdateAction(v SecurityUpdateAction) {
-	e.st.Buf[5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 /*
@@ -15508,15 +15543,12 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) LastUpdateTime() uint64 {
-	if d.blockLength < 14 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[6:])
+	return binary.LittleEndian.Uint64(d.block[6:])
 }
 
 // SetLastUpdateTime writes the field LastUpdateTime.
 func (e *MDInstrumentDefinitionOption41Encoder) SetLastUpdateTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[6:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[6:], uint64(v))
 }
 
 /*
@@ -15524,15 +15556,12 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. The dat
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 15 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[14])
+	return SecurityTradingStatus(d.block[14])
 }
 
 // SetMDSecurityTradingStatus writes the field MDSecurityTradingStatus.
 func (e *MDInstrumentDefinitionOption41Encoder) SetMDSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[14] = byte(v)
+	e.block[14] = byte(v)
 }
 
 /*
@@ -15540,15 +15569,12 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) ApplID() int16 {
-	if d.blockLength < 17 {
-		return -32768
-	}
-	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
+	return int16(binary.LittleEndian.Uint16(d.block[15:]))
 }
 
 // SetApplID writes the field ApplID.
 func (e *MDInstrumentDefinitionOption41Encoder) SetApplID(v int16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[15:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[15:], uint16(v))
 }
 
 /*
@@ -15556,15 +15582,12 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MarketSegmentID() uint8 {
-	if d.blockLength < 18 {
-		return 255
-	}
-	return d.buf[17]
+	return d.block[17]
 }
 
 // SetMarketSegmentID writes the field MarketSegmentID.
 func (e *MDInstrumentDefinitionOption41Encoder) SetMarketSegmentID(v uint8) {
-	e.st.Buf[17] = byte(v)
+	e.block[17] = byte(v)
 }
 
 /*
@@ -15572,15 +15595,12 @@ UnderlyingProduct: Indicates the product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnderlyingProduct() uint8 {
-	if d.blockLength < 19 {
-		return 255
-	}
-	return d.buf[18]
+	return d.block[18]
 }
 
 // SetUnderlyingProduct writes the field UnderlyingProduct.
 func (e *MDInstrumentDefinitionOption41Encoder) SetUnderlyingProduct(v uint8) {
-	e.st.Buf[18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 /*
@@ -15588,10 +15608,7 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityExchange() []byte {
-	if d.blockLength < 23 {
-		return nil
-	}
-	return d.buf[19 : 19+4 : 19+4]
+	return d.block[19 : 19+4 : 19+4]
 }
 
 // SecurityExchangeString returns SecurityExchange as a string, up to its first NUL.
@@ -15604,7 +15621,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityExchange(v []byte) er
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15614,7 +15631,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityExchangeString(v stri
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15624,10 +15641,7 @@ SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityGroup() []byte {
-	if d.blockLength < 29 {
-		return nil
-	}
-	return d.buf[23 : 23+6 : 23+6]
+	return d.block[23 : 23+6 : 23+6]
 }
 
 // SecurityGroupString returns SecurityGroup as a string, up to its first NUL.
@@ -15640,7 +15654,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityGroup(v []byte) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15650,7 +15664,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityGroupString(v string)
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15660,10 +15674,7 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Asset() []byte {
-	if d.blockLength < 35 {
-		return nil
-	}
-	return d.buf[29 : 29+6 : 29+6]
+	return d.block[29 : 29+6 : 29+6]
 }
 
 // AssetString returns Asset as a string, up to its first NUL.
@@ -15676,7 +15687,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetAsset(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15686,7 +15697,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetAssetString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15696,10 +15707,7 @@ Symbol: Instrument Name or Symbol. Previously used as Instrument Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Symbol() []byte {
-	if d.blockLength < 55 {
-		return nil
-	}
-	return d.buf[35 : 35+20 : 35+20]
+	return d.block[35 : 35+20 : 35+20]
 }
 
 // SymbolString returns Symbol as a string, up to its first NUL.
@@ -15712,7 +15720,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSymbol(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15722,7 +15730,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSymbolString(v string) error 
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15732,15 +15740,12 @@ SecurityID: Unique Instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityID() int32 {
-	if d.blockLength < 59 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
+	return int32(binary.LittleEndian.Uint32(d.block[55:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[55:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[55:], uint32(v))
 }
 
 /*
@@ -15756,10 +15761,7 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityType() []byte {
-	if d.blockLength < 65 {
-		return nil
-	}
-	return d.buf[59 : 59+6 : 59+6]
+	return d.block[59 : 59+6 : 59+6]
 }
 
 // SecurityTypeString returns SecurityType as a string, up to its first NUL.
@@ -15772,7 +15774,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityType(v []byte) error 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15782,7 +15784,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityTypeString(v string) 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15792,10 +15794,7 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) CFICode() []byte {
-	if d.blockLength < 71 {
-		return nil
-	}
-	return d.buf[65 : 65+6 : 65+6]
+	return d.block[65 : 65+6 : 65+6]
 }
 
 // CFICodeString returns CFICode as a string, up to its first NUL.
@@ -15808,7 +15807,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetCFICode(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15818,7 +15817,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetCFICodeString(v string) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15828,15 +15827,12 @@ PutOrCall: Indicates whether an option instrument is a put or call
 PutOrCall returns the required field PutOrCall.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) PutOrCall() PutOrCall {
-	if d.blockLength < 72 {
-		return PutOrCallNullValue
-	}
-	return PutOrCall(d.buf[71])
+	return PutOrCall(d.block[71])
 }
 
 // SetPutOrCall writes the field PutOrCall.
 func (e *MDInstrumentDefinitionOption41Encoder) SetPutOrCall(v PutOrCall) {
-	e.st.Buf[71] = byte(v)
+	e.block[71] = byte(v)
 }
 
 /*
@@ -15844,15 +15840,12 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MaturityMonthYear() MaturityMonthYear {
-	if d.blockLength < 77 {
-		return MaturityMonthYear{}
-	}
-	return MaturityMonthYear{d.buf[72 : 72+5 : 72+5]}
+	return MaturityMonthYear{d.block[72 : 72+5 : 72+5]}
 }
 
 // MaturityMonthYear returns a view of composite MaturityMonthYear for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) MaturityMonthYear() MaturityMonthYear {
-	return MaturityMonthYear{e.st.Buf[72 : 72+5 : 72+5]}
+	return MaturityMonthYear{e.block[72 : 72+5 : 72+5]}
 }
 
 /*
@@ -15860,10 +15853,7 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Currency() []byte {
-	if d.blockLength < 80 {
-		return nil
-	}
-	return d.buf[77 : 77+3 : 77+3]
+	return d.block[77 : 77+3 : 77+3]
 }
 
 // CurrencyString returns Currency as a string, up to its first NUL.
@@ -15876,7 +15866,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetCurrency(v []byte) error {
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[77 : 77+3]
+	b := e.block[77 : 77+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15886,7 +15876,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetCurrencyString(v string) erro
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[77 : 77+3]
+	b := e.block[77 : 77+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15896,15 +15886,12 @@ StrikePrice: Strike Price for an option instrument
 StrikePrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) StrikePrice() PRICENULL {
-	if d.blockLength < 88 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[80 : 80+8 : 80+8]}
+	return PRICENULL{d.block[80 : 80+8 : 80+8]}
 }
 
 // StrikePrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) StrikePrice() PRICENULL {
-	return PRICENULL{e.st.Buf[80 : 80+8 : 80+8]}
+	return PRICENULL{e.block[80 : 80+8 : 80+8]}
 }
 
 /*
@@ -15912,10 +15899,7 @@ StrikeCurrency: Currency in which the StrikePrice is denominated
 StrikeCurrency returns the 3-byte array StrikeCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) StrikeCurrency() []byte {
-	if d.blockLength < 91 {
-		return nil
-	}
-	return d.buf[88 : 88+3 : 88+3]
+	return d.block[88 : 88+3 : 88+3]
 }
 
 // StrikeCurrencyString returns StrikeCurrency as a string, up to its first NUL.
@@ -15928,7 +15912,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetStrikeCurrency(v []byte) erro
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[88 : 88+3]
+	b := e.block[88 : 88+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15938,7 +15922,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetStrikeCurrencyString(v string
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[88 : 88+3]
+	b := e.block[88 : 88+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15948,10 +15932,7 @@ SettlCurrency: Identifies currency used for settlement, if different from trade 
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SettlCurrency() []byte {
-	if d.blockLength < 94 {
-		return nil
-	}
-	return d.buf[91 : 91+3 : 91+3]
+	return d.block[91 : 91+3 : 91+3]
 }
 
 // SettlCurrencyString returns SettlCurrency as a string, up to its first NUL.
@@ -15964,7 +15945,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSettlCurrency(v []byte) error
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[91 : 91+3]
+	b := e.block[91 : 91+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15974,7 +15955,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSettlCurrencyString(v string)
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[91 : 91+3]
+	b := e.block[91 : 91+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -15984,15 +15965,12 @@ MinCabPrice: Defines cabinet price for outright options products
 MinCabPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinCabPrice() PRICENULL {
-	if d.blockLength < 102 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[94 : 94+8 : 94+8]}
+	return PRICENULL{d.block[94 : 94+8 : 94+8]}
 }
 
 // MinCabPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) MinCabPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[94 : 94+8 : 94+8]}
+	return PRICENULL{e.block[94 : 94+8 : 94+8]}
 }
 
 /*
@@ -16000,15 +15978,12 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MatchAlgorithm() byte {
-	if d.blockLength < 103 {
-		return 0
-	}
-	return d.buf[102]
+	return d.block[102]
 }
 
 // SetMatchAlgorithm writes the field MatchAlgorithm.
 func (e *MDInstrumentDefinitionOption41Encoder) SetMatchAlgorithm(v byte) {
-	e.st.Buf[102] = byte(v)
+	e.block[102] = byte(v)
 }
 
 /*
@@ -16016,15 +15991,12 @@ MinTradeVol: The minimum trading volume for a security.
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinTradeVol() uint32 {
-	if d.blockLength < 107 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[103:])
+	return binary.LittleEndian.Uint32(d.block[103:])
 }
 
 // SetMinTradeVol writes the field MinTradeVol.
 func (e *MDInstrumentDefinitionOption41Encoder) SetMinTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[103:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[103:], uint32(v))
 }
 
 /*
@@ -16032,15 +16004,12 @@ MaxTradeVol: The maximum trading volume for a security.
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MaxTradeVol() uint32 {
-	if d.blockLength < 111 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[107:])
+	return binary.LittleEndian.Uint32(d.block[107:])
 }
 
 // SetMaxTradeVol writes the field MaxTradeVol.
 func (e *MDInstrumentDefinitionOption41Encoder) SetMaxTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[107:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[107:], uint32(v))
 }
 
 /*
@@ -16048,15 +16017,12 @@ MinPriceIncrement: Minimum constant tick for the instrument
 MinPriceIncrement returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinPriceIncrement() PRICENULL {
-	if d.blockLength < 119 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[111 : 111+8 : 111+8]}
+	return PRICENULL{d.block[111 : 111+8 : 111+8]}
 }
 
 // MinPriceIncrement returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) MinPriceIncrement() PRICENULL {
-	return PRICENULL{e.st.Buf[111 : 111+8 : 111+8]}
+	return PRICENULL{e.block[111 : 111+8 : 111+8]}
 }
 
 /*
@@ -16064,15 +16030,12 @@ MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuat
 MinPriceIncrementAmount returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinPriceIncrementAmount() PRICENULL {
-	if d.blockLength < 127 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[119 : 119+8 : 119+8]}
+	return PRICENULL{d.block[119 : 119+8 : 119+8]}
 }
 
 // MinPriceIncrementAmount returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) MinPriceIncrementAmount() PRICENULL {
-	return PRICENULL{e.st.Buf[119 : 119+8 : 119+8]}
+	return PRICENULL{e.block[119 : 119+8 : 119+8]}
 }
 
 /*
@@ -16080,15 +16043,12 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite FLOAT in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) DisplayFactor() FLOAT {
-	if d.blockLength < 135 {
-		return FLOAT{}
-	}
-	return FLOAT{d.buf[127 : 127+8 : 127+8]}
+	return FLOAT{d.block[127 : 127+8 : 127+8]}
 }
 
 // DisplayFactor returns a view of composite FLOAT for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) DisplayFactor() FLOAT {
-	return FLOAT{e.st.Buf[127 : 127+8 : 127+8]}
+	return FLOAT{e.block[127 : 127+8 : 127+8]}
 }
 
 /*
@@ -16096,10 +16056,7 @@ TickRule: VTT code referencing variable tick table
 TickRule returns the optional field TickRule.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TickRule() int8 {
-	if d.blockLength < 136 {
-		return 127
-	}
-	return int8(d.buf[135])
+	return int8(d.block[135])
 }
 
 // TickRuleIsNull reports whether TickRule holds its null value (absent).
@@ -16110,13 +16067,13 @@ func (d *MDInstrumentDefinitionOption41Decoder) TickRuleIsNull() bool {
 
 // SetTickRule writes the field TickRule.
 func (e *MDInstrumentDefinitionOption41Encoder) SetTickRule(v int8) {
-	e.st.Buf[135] = byte(v)
+	e.block[135] = byte(v)
 }
 
 // SetTickRuleNull marks the optional field TickRule absent by writing its null value.
 func (e *MDInstrumentDefinitionOption41Encoder) SetTickRuleNull() {
 	v := int8(127)
-	e.st.Buf[135] = byte(v)
+	e.block[135] = byte(v)
 }
 
 /*
@@ -16124,10 +16081,7 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MainFraction() uint8 {
-	if d.blockLength < 137 {
-		return 255
-	}
-	return d.buf[136]
+	return d.block[136]
 }
 
 // MainFractionIsNull reports whether MainFraction holds its null value (absent).
@@ -16138,13 +16092,13 @@ func (d *MDInstrumentDefinitionOption41Decoder) MainFractionIsNull() bool {
 
 // SetMainFraction writes the field MainFraction.
 func (e *MDInstrumentDefinitionOption41Encoder) SetMainFraction(v uint8) {
-	e.st.Buf[136] = byte(v)
+	e.block[136] = byte(v)
 }
 
 // SetMainFractionNull marks the optional field MainFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionOption41Encoder) SetMainFractionNull() {
 	v := uint8(255)
-	e.st.Buf[136] = byte(v)
+	e.block[136] = byte(v)
 }
 
 /*
@@ -16152,10 +16106,7 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SubFraction() uint8 {
-	if d.blockLength < 138 {
-		return 255
-	}
-	return d.buf[137]
+	return d.block[137]
 }
 
 // SubFractionIsNull reports whether SubFraction holds its null value (absent).
@@ -16166,13 +16117,13 @@ func (d *MDInstrumentDefinitionOption41Decoder) SubFractionIsNull() bool {
 
 // SetSubFraction writes the field SubFraction.
 func (e *MDInstrumentDefinitionOption41Encoder) SetSubFraction(v uint8) {
-	e.st.Buf[137] = byte(v)
+	e.block[137] = byte(v)
 }
 
 // SetSubFractionNull marks the optional field SubFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionOption41Encoder) SetSubFractionNull() {
 	v := uint8(255)
-	e.st.Buf[137] = byte(v)
+	e.block[137] = byte(v)
 }
 
 /*
@@ -16180,10 +16131,7 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) PriceDisplayFormat() uint8 {
-	if d.blockLength < 139 {
-		return 255
-	}
-	return d.buf[138]
+	return d.block[138]
 }
 
 // PriceDisplayFormatIsNull reports whether PriceDisplayFormat holds its null value (absent).
@@ -16194,13 +16142,13 @@ func (d *MDInstrumentDefinitionOption41Decoder) PriceDisplayFormatIsNull() bool 
 
 // SetPriceDisplayFormat writes the field PriceDisplayFormat.
 func (e *MDInstrumentDefinitionOption41Encoder) SetPriceDisplayFormat(v uint8) {
-	e.st.Buf[138] = byte(v)
+	e.block[138] = byte(v)
 }
 
 // SetPriceDisplayFormatNull marks the optional field PriceDisplayFormat absent by writing its null value.
 func (e *MDInstrumentDefinitionOption41Encoder) SetPriceDisplayFormatNull() {
 	v := uint8(255)
-	e.st.Buf[138] = byte(v)
+	e.block[138] = byte(v)
 }
 
 /*
@@ -16208,10 +16156,7 @@ UnitOfMeasure: Unit of measure for the products' original contract size. This wi
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnitOfMeasure() []byte {
-	if d.blockLength < 169 {
-		return nil
-	}
-	return d.buf[139 : 139+30 : 139+30]
+	return d.block[139 : 139+30 : 139+30]
 }
 
 // UnitOfMeasureString returns UnitOfMeasure as a string, up to its first NUL.
@@ -16224,7 +16169,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetUnitOfMeasure(v []byte) error
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[139 : 139+30]
+	b := e.block[139 : 139+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -16234,7 +16179,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetUnitOfMeasureString(v string)
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[139 : 139+30]
+	b := e.block[139 : 139+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -16244,15 +16189,12 @@ UnitOfMeasureQty: This field contains the contract size for each instrument. Use
 UnitOfMeasureQty returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnitOfMeasureQty() PRICENULL {
-	if d.blockLength < 177 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[169 : 169+8 : 169+8]}
+	return PRICENULL{d.block[169 : 169+8 : 169+8]}
 }
 
 // UnitOfMeasureQty returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) UnitOfMeasureQty() PRICENULL {
-	return PRICENULL{e.st.Buf[169 : 169+8 : 169+8]}
+	return PRICENULL{e.block[169 : 169+8 : 169+8]}
 }
 
 /*
@@ -16260,15 +16202,12 @@ TradingReferencePrice: Reference price - the most recently available Settlement 
 TradingReferencePrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TradingReferencePrice() PRICENULL {
-	if d.blockLength < 185 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[177 : 177+8 : 177+8]}
+	return PRICENULL{d.block[177 : 177+8 : 177+8]}
 }
 
 // TradingReferencePrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) TradingReferencePrice() PRICENULL {
-	return PRICENULL{e.st.Buf[177 : 177+8 : 177+8]}
+	return PRICENULL{e.block[177 : 177+8 : 177+8]}
 }
 
 /*
@@ -16276,15 +16215,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SettlPriceType() SettlPriceType {
-	if d.blockLength < 186 {
-		return 0
-	}
-	return SettlPriceType(d.buf[185])
+	return SettlPriceType(d.block[185])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *MDInstrumentDefinitionOption41Encoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[185] = byte(v)
+	e.block[185] = byte(v)
 }
 
 /*
@@ -16292,10 +16228,7 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) ClearedVolume() int32 {
-	if d.blockLength < 190 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[186:]))
+	return int32(binary.LittleEndian.Uint32(d.block[186:]))
 }
 
 // ClearedVolumeIsNull reports whether ClearedVolume holds its null value (absent).
@@ -16306,13 +16239,13 @@ func (d *MDInstrumentDefinitionOption41Decoder) ClearedVolumeIsNull() bool {
 
 // SetClearedVolume writes the field ClearedVolume.
 func (e *MDInstrumentDefinitionOption41Encoder) SetClearedVolume(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[186:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[186:], uint32(v))
 }
 
 // SetClearedVolumeNull marks the optional field ClearedVolume absent by writing its null value.
 func (e *MDInstrumentDefinitionOption41Encoder) SetClearedVolumeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[186:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[186:], uint32(v))
 }
 
 /*
@@ -16320,10 +16253,7 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) OpenInterestQty() int32 {
-	if d.blockLength < 194 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[190:]))
+	return int32(binary.LittleEndian.Uint32(d.block[190:]))
 }
 
 // OpenInterestQtyIsNull reports whether OpenInterestQty holds its null value (absent).
@@ -16334,13 +16264,13 @@ func (d *MDInstrumentDefinitionOption41Decoder) OpenInterestQtyIsNull() bool {
 
 // SetOpenInterestQty writes the field OpenInterestQty.
 func (e *MDInstrumentDefinitionOption41Encoder) SetOpenInterestQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[190:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[190:], uint32(v))
 }
 
 // SetOpenInterestQtyNull marks the optional field OpenInterestQty absent by writing its null value.
 func (e *MDInstrumentDefinitionOption41Encoder) SetOpenInterestQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[190:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[190:], uint32(v))
 }
 
 /*
@@ -16348,15 +16278,12 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) LowLimitPrice() PRICENULL {
-	if d.blockLength < 202 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[194 : 194+8 : 194+8]}
+	return PRICENULL{d.block[194 : 194+8 : 194+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) LowLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[194 : 194+8 : 194+8]}
+	return PRICENULL{e.block[194 : 194+8 : 194+8]}
 }
 
 /*
@@ -16364,15 +16291,12 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) HighLimitPrice() PRICENULL {
-	if d.blockLength < 210 {
-		return PRICENULL{}
-	}
-	return PRICENULL{d.buf[202 : 202+8 : 202+8]}
+	return PRICENULL{d.block[202 : 202+8 : 202+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL for writing in place.
 func (e *MDInstrumentDefinitionOption41Encoder) HighLimitPrice() PRICENULL {
-	return PRICENULL{e.st.Buf[202 : 202+8 : 202+8]}
+	return PRICENULL{e.block[202 : 202+8 : 202+8]}
 }
 
 /*
@@ -16380,15 +16304,12 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UserDefinedInstrument() byte {
-	if d.blockLength < 211 {
-		return 0
-	}
-	return d.buf[210]
+	return d.block[210]
 }
 
 // SetUserDefinedInstrument writes the field UserDefinedInstrument.
 func (e *MDInstrumentDefinitionOption41Encoder) SetUserDefinedInstrument(v byte) {
-	e.st.Buf[210] = byte(v)
+	e.block[210] = byte(v)
 }
 
 /*
@@ -16397,13 +16318,7 @@ TradingReferenceDate returns the optional field TradingReferenceDate.
 Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TradingReferenceDate() uint16 {
-	if d.actingVersion < 6 {
-		return 65535
-	}
-	if d.blockLength < 213 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[211:])
+	return binary.LittleEndian.Uint16(d.block[211:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -16414,13 +16329,13 @@ func (d *MDInstrumentDefinitionOption41Decoder) TradingReferenceDateIsNull() boo
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *MDInstrumentDefinitionOption41Encoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[211:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[211:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *MDInstrumentDefinitionOption41Encoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[211:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[211:], uint16(v))
 }
 
 /*
@@ -16809,6 +16724,7 @@ type MDInstrumentDefinitionOption41Encoder struct {
 	headerLength          int
 	stage                 int
 	open                  int
+	block                 *[213]byte
 	noEventsG             MDInstrumentDefinitionOption41NoEventsEncoder
 	noMDFeedTypesG        MDInstrumentDefinitionOption41NoMDFeedTypesEncoder
 	noInstAttribG         MDInstrumentDefinitionOption41NoInstAttribEncoder
@@ -16821,20 +16737,14 @@ func (e *MDInstrumentDefinitionOption41Encoder) wrap(buf []byte, headerLength in
 	if len(buf) < 213 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 213,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+213])
-	e.SetTotNumReportsNull()
-	e.SetTickRuleNull()
-	e.SetMainFractionNull()
-	e.SetSubFractionNull()
-	e.SetPriceDisplayFormatNull()
-	e.SetClearedVolumeNull()
-	e.SetOpenInterestQtyNull()
-	e.SetTradingReferenceDateNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[213]byte)(buf[0 : 0+213])
+	*e.block = mDInstrumentDefinitionOption41InitBlock
 	return nil
 }
 
@@ -16843,18 +16753,15 @@ func (e *MDInstrumentDefinitionOption41Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDInstrumentDefinitionOption41Header = [8]byte{213, 0, 41, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDInstrumentDefinitionOption41 at buf[0] and starts
 // encoding the message after it.
 func (e *MDInstrumentDefinitionOption41Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+213 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(213))
-	h.SetTemplateId(uint16(41))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDInstrumentDefinitionOption41Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -16964,15 +16871,13 @@ type MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -17007,9 +16912,30 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 && g.actingVersion >= 7 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshTradeSummary42NoMDEntriesNullBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 0, 0}
+var mDIncrementalRefreshTradeSummary42NoMDEntriesInitBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0, 0, 255, 255, 255, 255, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = mDIncrementalRefreshTradeSummary42NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	if actingVersion < 7 {
+		copy(g.padded[26:30], mDIncrementalRefreshTradeSummary42NoMDEntriesNullBlock[26:30])
+	}
+	return g.padded
 }
 
 /*
@@ -17017,15 +16943,12 @@ MDEntryPx: Trade price
 MDEntryPx returns a view of composite PRICE in place.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDEntryPx() PRICE {
-	if g.blockLength < 8 {
-		return PRICE{}
-	}
-	return PRICE{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICE{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICE for writing in place.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) MDEntryPx() PRICE {
-	return PRICE{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICE{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -17033,15 +16956,12 @@ MDEntrySize: Consolidated trade quantity
 MDEntrySize returns the required field MDEntrySize.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -17049,15 +16969,12 @@ SecurityID: Security ID as defined by CME
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 16 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
+	return int32(binary.LittleEndian.Uint32(g.block[12:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -17065,15 +16982,12 @@ RptSeq: Sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
+	return binary.LittleEndian.Uint32(g.block[16:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -17081,10 +16995,7 @@ NumberOfOrders: The total number of real orders per instrument that participated
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) NumberOfOrders() int32 {
-	if g.blockLength < 24 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
+	return int32(binary.LittleEndian.Uint32(g.block[20:]))
 }
 
 // NumberOfOrdersIsNull reports whether NumberOfOrders holds its null value (absent).
@@ -17095,13 +17006,13 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) NumberOfOrdersIsN
 
 // SetNumberOfOrders writes the field NumberOfOrders.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetNumberOfOrders(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // SetNumberOfOrdersNull marks the optional field NumberOfOrders absent by writing its null value.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 /*
@@ -17109,15 +17020,12 @@ AggressorSide: Indicates which side is the aggressor or if there is no aggressor
 AggressorSide returns the required field AggressorSide.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) AggressorSide() AggressorSide {
-	if g.blockLength < 25 {
-		return AggressorSideNullValue
-	}
-	return AggressorSide(g.buf[g.offset+24])
+	return AggressorSide(g.block[24])
 }
 
 // SetAggressorSide writes the field AggressorSide.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetAggressorSide(v AggressorSide) {
-	e.st.Buf[e.offset+24] = byte(v)
+	e.block[24] = byte(v)
 }
 
 /*
@@ -17125,15 +17033,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 26 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+25])
+	return MDUpdateAction(g.block[25])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+25] = byte(v)
+	e.block[25] = byte(v)
 }
 
 /*
@@ -17150,13 +17055,7 @@ MDTradeEntryID returns the optional field MDTradeEntryID.
 Since schema version 7; older messages read the null value.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDTradeEntryID() uint32 {
-	if g.actingVersion < 7 {
-		return 4294967295
-	}
-	if g.blockLength < 30 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+26:])
+	return binary.LittleEndian.Uint32(g.block[26:])
 }
 
 // MDTradeEntryIDIsNull reports whether MDTradeEntryID holds its null value (absent).
@@ -17167,13 +17066,13 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDTradeEntryIDIsN
 
 // SetMDTradeEntryID writes the field MDTradeEntryID.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDTradeEntryID(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+26:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[26:], uint32(v))
 }
 
 // SetMDTradeEntryIDNull marks the optional field MDTradeEntryID absent by writing its null value.
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDTradeEntryIDNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+26:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[26:], uint32(v))
 }
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -17245,15 +17144,13 @@ type MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[16]byte
+	padded        *[16]byte
 }
 
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 8 {
 		return
 	}
@@ -17288,9 +17185,26 @@ func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) Next() bool 
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 16 {
+		g.block = (*[16]byte)(g.buf[g.offset : g.offset+16])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 16)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshTradeSummary42NoOrderIDEntriesNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if g.padded == nil {
+		g.padded = new([16]byte)
+	}
+	*g.padded = mDIncrementalRefreshTradeSummary42NoOrderIDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -17298,15 +17212,12 @@ OrderID: Unique order identifier as assigned by the exchange
 OrderID returns the required field OrderID.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) OrderID() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // SetOrderID writes the field OrderID.
 func (e *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder) SetOrderID(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -17314,15 +17225,12 @@ LastQty: Quantity bought or sold on this last fill
 LastQty returns the required field LastQty.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) LastQty() int32 {
-	if g.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // SetLastQty writes the field LastQty.
 func (e *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder) SetLastQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -17342,6 +17250,7 @@ type MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -17363,9 +17272,8 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
-	e.SetNumberOfOrdersNull()
-	e.SetMDTradeEntryIDNull()
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = mDIncrementalRefreshTradeSummary42NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) close() error {
@@ -17400,6 +17308,7 @@ type MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[16]byte
 }
 
 func (e *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -17421,7 +17330,8 @@ func (e *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder) Next() error
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+16])
+	e.block = (*[16]byte)(e.st.Buf[p : p+16])
+	*e.block = [16]byte{}
 	return nil
 }
 func (e *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder) close() error {
@@ -17463,6 +17373,8 @@ type MDIncrementalRefreshTradeSummary42Decoder struct {
 	blockLength       int
 	actingVersion     int
 	end               int
+	block             *[11]byte
+	padded            *[11]byte
 	pos               [2]int
 	noMDEntriesG      MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder
 	noOrderIDEntriesG MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder
@@ -17497,8 +17409,25 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) wrap(buf []byte, headerLengt
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshTradeSummary42NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshTradeSummary42Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshTradeSummary42NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshTradeSummary42 that starts at buf[0] with no message header, using the
@@ -17512,17 +17441,17 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) Wrap(buf []byte, actingBlock
 // schema and message, and decodes the MDIncrementalRefreshTradeSummary42 that follows.
 func (d *MDIncrementalRefreshTradeSummary42Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshTradeSummary42TemplateID {
+	if h.templateID != MDIncrementalRefreshTradeSummary42TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -17560,15 +17489,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshTradeSummary42Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshTradeSummary42Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -17576,15 +17502,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshTradeSummary42Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshTradeSummary42Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -17698,6 +17621,7 @@ type MDIncrementalRefreshTradeSummary42Encoder struct {
 	headerLength      int
 	stage             int
 	open              int
+	block             *[11]byte
 	noMDEntriesG      MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder
 	noOrderIDEntriesG MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder
 }
@@ -17706,12 +17630,14 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) wrap(buf []byte, headerLengt
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -17720,18 +17646,15 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshTradeSummary42Header = [8]byte{11, 0, 42, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary42 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshTradeSummary42Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(42))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshTradeSummary42Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -17825,15 +17748,13 @@ type MDIncrementalRefreshOrderBook43NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[40]byte
+	padded        *[40]byte
 }
 
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshOrderBook43NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -17868,9 +17789,27 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 40 {
+		g.block = (*[40]byte)(g.buf[g.offset : g.offset+40])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 40)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshOrderBook43NoMDEntriesNullBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 0, 0, 0, 0, 0, 0, 0}
+var mDIncrementalRefreshOrderBook43NoMDEntriesInitBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[40]byte {
+	if g.padded == nil {
+		g.padded = new([40]byte)
+	}
+	*g.padded = mDIncrementalRefreshOrderBook43NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -17878,10 +17817,7 @@ OrderID: Order ID
 OrderID returns the optional field OrderID.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) OrderID() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // OrderIDIsNull reports whether OrderID holds its null value (absent).
@@ -17892,13 +17828,13 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) OrderIDIsNull() bool
 
 // SetOrderID writes the field OrderID.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetOrderID(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // SetOrderIDNull marks the optional field OrderID absent by writing its null value.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetOrderIDNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -17906,10 +17842,7 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDOrderPriority() uint64 {
-	if g.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
+	return binary.LittleEndian.Uint64(g.block[8:])
 }
 
 // MDOrderPriorityIsNull reports whether MDOrderPriority holds its null value (absent).
@@ -17920,13 +17853,13 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDOrderPriorityIsNul
 
 // SetMDOrderPriority writes the field MDOrderPriority.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDOrderPriority(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // SetMDOrderPriorityNull marks the optional field MDOrderPriority absent by writing its null value.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDOrderPriorityNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 /*
@@ -17934,15 +17867,12 @@ MDEntryPx: Order price
 MDEntryPx returns a view of composite PRICENULL in place.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDEntryPx() PRICENULL {
-	if g.blockLength < 24 {
-		return PRICENULL{}
-	}
-	return PRICENULL{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
+	return PRICENULL{g.block[16 : 16+8 : 16+8]}
 }
 
 // MDEntryPx returns a view of composite PRICENULL for writing in place.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) MDEntryPx() PRICENULL {
-	return PRICENULL{e.st.Buf[e.offset+16 : e.offset+16+8 : e.offset+16+8]}
+	return PRICENULL{e.block[16 : 16+8 : 16+8]}
 }
 
 /*
@@ -17950,10 +17880,7 @@ MDDisplayQty: Visible order qty
 MDDisplayQty returns the optional field MDDisplayQty.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDDisplayQty() int32 {
-	if g.blockLength < 28 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
+	return int32(binary.LittleEndian.Uint32(g.block[24:]))
 }
 
 // MDDisplayQtyIsNull reports whether MDDisplayQty holds its null value (absent).
@@ -17964,13 +17891,13 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDDisplayQtyIsNull()
 
 // SetMDDisplayQty writes the field MDDisplayQty.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDDisplayQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 // SetMDDisplayQtyNull marks the optional field MDDisplayQty absent by writing its null value.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDDisplayQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 /*
@@ -17978,15 +17905,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 32 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+28:]))
+	return int32(binary.LittleEndian.Uint32(g.block[28:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 /*
@@ -17994,15 +17918,12 @@ MDUpdateAction: Order book update action to be applied to the order referenced b
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 33 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+32])
+	return MDUpdateAction(g.block[32])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+32] = byte(v)
+	e.block[32] = byte(v)
 }
 
 /*
@@ -18010,15 +17931,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
-	if g.blockLength < 34 {
-		return MDEntryTypeBookNullValue
-	}
-	return MDEntryTypeBook(g.buf[g.offset+33])
+	return MDEntryTypeBook(g.block[33])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
-	e.st.Buf[e.offset+33] = byte(v)
+	e.block[33] = byte(v)
 }
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -18060,6 +17978,7 @@ type MDIncrementalRefreshOrderBook43NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[40]byte
 }
 
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -18081,10 +18000,8 @@ func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+40])
-	e.SetOrderIDNull()
-	e.SetMDOrderPriorityNull()
-	e.SetMDDisplayQtyNull()
+	e.block = (*[40]byte)(e.st.Buf[p : p+40])
+	*e.block = mDIncrementalRefreshOrderBook43NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) close() error {
@@ -18126,6 +18043,8 @@ type MDIncrementalRefreshOrderBook43Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshOrderBook43NoMDEntriesDecoder
 }
@@ -18155,8 +18074,25 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) wrap(buf []byte, headerLength, 
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshOrderBook43NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshOrderBook43Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshOrderBook43NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshOrderBook43 that starts at buf[0] with no message header, using the
@@ -18170,17 +18106,17 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) Wrap(buf []byte, actingBlockLen
 // schema and message, and decodes the MDIncrementalRefreshOrderBook43 that follows.
 func (d *MDIncrementalRefreshOrderBook43Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshOrderBook43TemplateID {
+	if h.templateID != MDIncrementalRefreshOrderBook43TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -18218,15 +18154,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshOrderBook43Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshOrderBook43Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -18234,15 +18167,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshOrderBook43Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshOrderBook43Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -18316,6 +18246,7 @@ type MDIncrementalRefreshOrderBook43Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshOrderBook43NoMDEntriesEncoder
 }
 
@@ -18323,12 +18254,14 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) wrap(buf []byte, headerLength i
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -18337,18 +18270,15 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshOrderBook43Header = [8]byte{11, 0, 43, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook43 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshOrderBook43Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(43))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshOrderBook43Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -18438,15 +18368,13 @@ type SnapshotFullRefreshOrderBook44NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[29]byte
+	padded        *[29]byte
 }
 
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = SnapshotFullRefreshOrderBook44NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -18481,9 +18409,27 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 29 {
+		g.block = (*[29]byte)(g.buf[g.offset : g.offset+29])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 29)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var snapshotFullRefreshOrderBook44NoMDEntriesNullBlock = [29]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0}
+var snapshotFullRefreshOrderBook44NoMDEntriesInitBlock = [29]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[29]byte {
+	if g.padded == nil {
+		g.padded = new([29]byte)
+	}
+	*g.padded = snapshotFullRefreshOrderBook44NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -18491,15 +18437,12 @@ OrderID: Unique Order ID
 OrderID returns the required field OrderID.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) OrderID() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // SetOrderID writes the field OrderID.
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetOrderID(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -18507,10 +18450,7 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDOrderPriority() uint64 {
-	if g.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
+	return binary.LittleEndian.Uint64(g.block[8:])
 }
 
 // MDOrderPriorityIsNull reports whether MDOrderPriority holds its null value (absent).
@@ -18521,13 +18461,13 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDOrderPriorityIsNull
 
 // SetMDOrderPriority writes the field MDOrderPriority.
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetMDOrderPriority(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // SetMDOrderPriorityNull marks the optional field MDOrderPriority absent by writing its null value.
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetMDOrderPriorityNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 /*
@@ -18535,15 +18475,12 @@ MDEntryPx: Order Price
 MDEntryPx returns a view of composite PRICE in place.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDEntryPx() PRICE {
-	if g.blockLength < 24 {
-		return PRICE{}
-	}
-	return PRICE{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
+	return PRICE{g.block[16 : 16+8 : 16+8]}
 }
 
 // MDEntryPx returns a view of composite PRICE for writing in place.
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) MDEntryPx() PRICE {
-	return PRICE{e.st.Buf[e.offset+16 : e.offset+16+8 : e.offset+16+8]}
+	return PRICE{e.block[16 : 16+8 : 16+8]}
 }
 
 /*
@@ -18551,15 +18488,12 @@ MDDisplayQty: Visible order qty
 MDDisplayQty returns the required field MDDisplayQty.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDDisplayQty() int32 {
-	if g.blockLength < 28 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
+	return int32(binary.LittleEndian.Uint32(g.block[24:]))
 }
 
 // SetMDDisplayQty writes the field MDDisplayQty.
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetMDDisplayQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 /*
@@ -18567,15 +18501,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
-	if g.blockLength < 29 {
-		return MDEntryTypeBookNullValue
-	}
-	return MDEntryTypeBook(g.buf[g.offset+28])
+	return MDEntryTypeBook(g.block[28])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
-	e.st.Buf[e.offset+28] = byte(v)
+	e.block[28] = byte(v)
 }
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -18605,6 +18536,7 @@ type SnapshotFullRefreshOrderBook44NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[29]byte
 }
 
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -18626,8 +18558,8 @@ func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+29])
-	e.SetMDOrderPriorityNull()
+	e.block = (*[29]byte)(e.st.Buf[p : p+29])
+	*e.block = snapshotFullRefreshOrderBook44NoMDEntriesInitBlock
 	return nil
 }
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) close() error {
@@ -18669,6 +18601,8 @@ type SnapshotFullRefreshOrderBook44Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[28]byte
+	padded        *[28]byte
 	pos           [1]int
 	noMDEntriesG  SnapshotFullRefreshOrderBook44NoMDEntriesDecoder
 }
@@ -18698,8 +18632,25 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
+	if blockLength >= 28 {
+		d.block = (*[28]byte)(buf[0 : 0+28])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 28)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var snapshotFullRefreshOrderBook44NullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *SnapshotFullRefreshOrderBook44Decoder) pad(b []byte, actingVersion int) *[28]byte {
+	if d.padded == nil {
+		d.padded = new([28]byte)
+	}
+	*d.padded = snapshotFullRefreshOrderBook44NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a SnapshotFullRefreshOrderBook44 that starts at buf[0] with no message header, using the
@@ -18713,17 +18664,17 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) Wrap(buf []byte, actingBlockLeng
 // schema and message, and decodes the SnapshotFullRefreshOrderBook44 that follows.
 func (d *SnapshotFullRefreshOrderBook44Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != SnapshotFullRefreshOrderBook44TemplateID {
+	if h.templateID != SnapshotFullRefreshOrderBook44TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -18761,15 +18712,12 @@ LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet proc
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) LastMsgSeqNumProcessed() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetLastMsgSeqNumProcessed writes the field LastMsgSeqNumProcessed.
 func (e *SnapshotFullRefreshOrderBook44Encoder) SetLastMsgSeqNumProcessed(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -18777,15 +18725,12 @@ TotNumReports: Total number of instruments in the replayed loop
 TotNumReports returns the required field TotNumReports.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) TotNumReports() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *SnapshotFullRefreshOrderBook44Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 /*
@@ -18793,15 +18738,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) SecurityID() int32 {
-	if d.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
+	return int32(binary.LittleEndian.Uint32(d.block[8:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *SnapshotFullRefreshOrderBook44Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -18809,15 +18751,12 @@ NoChunks: Total number of packets that constitutes a single instrument order boo
 NoChunks returns the required field NoChunks.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) NoChunks() uint32 {
-	if d.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[12:])
+	return binary.LittleEndian.Uint32(d.block[12:])
 }
 
 // SetNoChunks writes the field NoChunks.
 func (e *SnapshotFullRefreshOrderBook44Encoder) SetNoChunks(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -18825,15 +18764,12 @@ CurrentChunk: Chunk sequence
 CurrentChunk returns the required field CurrentChunk.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) CurrentChunk() uint32 {
-	if d.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[16:])
+	return binary.LittleEndian.Uint32(d.block[16:])
 }
 
 // SetCurrentChunk writes the field CurrentChunk.
 func (e *SnapshotFullRefreshOrderBook44Encoder) SetCurrentChunk(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -18841,15 +18777,12 @@ TransactTime: Timestamp of the last event security participated in, sent as numb
 TransactTime returns the required field TransactTime.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) TransactTime() uint64 {
-	if d.blockLength < 28 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[20:])
+	return binary.LittleEndian.Uint64(d.block[20:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *SnapshotFullRefreshOrderBook44Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 /*
@@ -18931,6 +18864,7 @@ type SnapshotFullRefreshOrderBook44Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[28]byte
 	noMDEntriesG SnapshotFullRefreshOrderBook44NoMDEntriesEncoder
 }
 
@@ -18938,12 +18872,14 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) wrap(buf []byte, headerLength in
 	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 28,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+28])
+	e.stage, e.open = 0, -1
+	e.block = (*[28]byte)(buf[0 : 0+28])
+	*e.block = [28]byte{}
 	return nil
 }
 
@@ -18952,18 +18888,15 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var snapshotFullRefreshOrderBook44Header = [8]byte{28, 0, 44, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for SnapshotFullRefreshOrderBook44 at buf[0] and starts
 // encoding the message after it.
 func (e *SnapshotFullRefreshOrderBook44Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+28 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(28))
-	h.SetTemplateId(uint16(44))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = snapshotFullRefreshOrderBook44Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -19053,15 +18986,13 @@ type MDIncrementalRefreshBook46NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshBook46NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -19096,9 +19027,27 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshBook46NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 0, 0, 0, 0, 0, 0}
+var mDIncrementalRefreshBook46NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = mDIncrementalRefreshBook46NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -19106,15 +19055,12 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
-	if g.blockLength < 8 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICENULL9{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICENULL9 for writing in place.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) MDEntryPx() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICENULL9{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -19122,10 +19068,7 @@ MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 12 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // MDEntrySizeIsNull reports whether MDEntrySize holds its null value (absent).
@@ -19136,13 +19079,13 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntrySizeIsNull() bool 
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // SetMDEntrySizeNull marks the optional field MDEntrySize absent by writing its null value.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -19150,15 +19093,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 16 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
+	return int32(binary.LittleEndian.Uint32(g.block[12:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -19166,15 +19106,12 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
+	return binary.LittleEndian.Uint32(g.block[16:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -19182,10 +19119,7 @@ NumberOfOrders: In Book entry - aggregate number of orders at given price level
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) NumberOfOrders() int32 {
-	if g.blockLength < 24 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
+	return int32(binary.LittleEndian.Uint32(g.block[20:]))
 }
 
 // NumberOfOrdersIsNull reports whether NumberOfOrders holds its null value (absent).
@@ -19196,13 +19130,13 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) NumberOfOrdersIsNull() bo
 
 // SetNumberOfOrders writes the field NumberOfOrders.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetNumberOfOrders(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 // SetNumberOfOrdersNull marks the optional field NumberOfOrders absent by writing its null value.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 /*
@@ -19210,15 +19144,12 @@ MDPriceLevel: Aggregate book level
 MDPriceLevel returns the required field MDPriceLevel.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDPriceLevel() uint8 {
-	if g.blockLength < 25 {
-		return 255
-	}
-	return g.buf[g.offset+24]
+	return g.block[24]
 }
 
 // SetMDPriceLevel writes the field MDPriceLevel.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDPriceLevel(v uint8) {
-	e.st.Buf[e.offset+24] = byte(v)
+	e.block[24] = byte(v)
 }
 
 /*
@@ -19226,15 +19157,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 26 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+25])
+	return MDUpdateAction(g.block[25])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+25] = byte(v)
+	e.block[25] = byte(v)
 }
 
 /*
@@ -19242,15 +19170,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
-	if g.blockLength < 27 {
-		return MDEntryTypeBookNullValue
-	}
-	return MDEntryTypeBook(g.buf[g.offset+26])
+	return MDEntryTypeBook(g.block[26])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
-	e.st.Buf[e.offset+26] = byte(v)
+	e.block[26] = byte(v)
 }
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -19320,15 +19245,13 @@ type MDIncrementalRefreshBook46NoOrderIDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[24]byte
+	padded        *[24]byte
 }
 
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshBook46NoOrderIDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 8 {
 		return
 	}
@@ -19363,9 +19286,27 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 24 {
+		g.block = (*[24]byte)(g.buf[g.offset : g.offset+24])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 24)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshBook46NoOrderIDEntriesNullBlock = [24]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 0, 0}
+var mDIncrementalRefreshBook46NoOrderIDEntriesInitBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) pad(b []byte, actingVersion int) *[24]byte {
+	if g.padded == nil {
+		g.padded = new([24]byte)
+	}
+	*g.padded = mDIncrementalRefreshBook46NoOrderIDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -19373,15 +19314,12 @@ OrderID: Unique Order ID
 OrderID returns the required field OrderID.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) OrderID() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // SetOrderID writes the field OrderID.
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetOrderID(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -19389,10 +19327,7 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) MDOrderPriority() uint64 {
-	if g.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
+	return binary.LittleEndian.Uint64(g.block[8:])
 }
 
 // MDOrderPriorityIsNull reports whether MDOrderPriority holds its null value (absent).
@@ -19403,13 +19338,13 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) MDOrderPriorityIsNul
 
 // SetMDOrderPriority writes the field MDOrderPriority.
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetMDOrderPriority(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // SetMDOrderPriorityNull marks the optional field MDOrderPriority absent by writing its null value.
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetMDOrderPriorityNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 /*
@@ -19417,10 +19352,7 @@ MDDisplayQty: Visible qty of order
 MDDisplayQty returns the optional field MDDisplayQty.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) MDDisplayQty() int32 {
-	if g.blockLength < 20 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+16:]))
+	return int32(binary.LittleEndian.Uint32(g.block[16:]))
 }
 
 // MDDisplayQtyIsNull reports whether MDDisplayQty holds its null value (absent).
@@ -19431,13 +19363,13 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) MDDisplayQtyIsNull()
 
 // SetMDDisplayQty writes the field MDDisplayQty.
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetMDDisplayQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // SetMDDisplayQtyNull marks the optional field MDDisplayQty absent by writing its null value.
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetMDDisplayQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -19445,10 +19377,7 @@ ReferenceID: Reference to corresponding Price and Security ID, sequence of MD en
 ReferenceID returns the optional field ReferenceID.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) ReferenceID() uint8 {
-	if g.blockLength < 21 {
-		return 255
-	}
-	return g.buf[g.offset+20]
+	return g.block[20]
 }
 
 // ReferenceIDIsNull reports whether ReferenceID holds its null value (absent).
@@ -19459,13 +19388,13 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) ReferenceIDIsNull() 
 
 // SetReferenceID writes the field ReferenceID.
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetReferenceID(v uint8) {
-	e.st.Buf[e.offset+20] = byte(v)
+	e.block[20] = byte(v)
 }
 
 // SetReferenceIDNull marks the optional field ReferenceID absent by writing its null value.
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetReferenceIDNull() {
 	v := uint8(255)
-	e.st.Buf[e.offset+20] = byte(v)
+	e.block[20] = byte(v)
 }
 
 /*
@@ -19473,15 +19402,12 @@ OrderUpdateAction: Order book update action to be applied to the order reference
 OrderUpdateAction returns the required field OrderUpdateAction.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) OrderUpdateAction() OrderUpdateAction {
-	if g.blockLength < 22 {
-		return OrderUpdateActionNullValue
-	}
-	return OrderUpdateAction(g.buf[g.offset+21])
+	return OrderUpdateAction(g.block[21])
 }
 
 // SetOrderUpdateAction writes the field OrderUpdateAction.
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetOrderUpdateAction(v OrderUpdateAction) {
-	e.st.Buf[e.offset+21] = byte(v)
+	e.block[21] = byte(v)
 }
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -19519,6 +19445,7 @@ type MDIncrementalRefreshBook46NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -19540,9 +19467,8 @@ func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
-	e.SetMDEntrySizeNull()
-	e.SetNumberOfOrdersNull()
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = mDIncrementalRefreshBook46NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) close() error {
@@ -19577,6 +19503,7 @@ type MDIncrementalRefreshBook46NoOrderIDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[24]byte
 }
 
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -19598,10 +19525,8 @@ func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+24])
-	e.SetMDOrderPriorityNull()
-	e.SetMDDisplayQtyNull()
-	e.SetReferenceIDNull()
+	e.block = (*[24]byte)(e.st.Buf[p : p+24])
+	*e.block = mDIncrementalRefreshBook46NoOrderIDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) close() error {
@@ -19643,6 +19568,8 @@ type MDIncrementalRefreshBook46Decoder struct {
 	blockLength       int
 	actingVersion     int
 	end               int
+	block             *[11]byte
+	padded            *[11]byte
 	pos               [2]int
 	noMDEntriesG      MDIncrementalRefreshBook46NoMDEntriesDecoder
 	noOrderIDEntriesG MDIncrementalRefreshBook46NoOrderIDEntriesDecoder
@@ -19677,8 +19604,25 @@ func (d *MDIncrementalRefreshBook46Decoder) wrap(buf []byte, headerLength, block
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshBook46NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshBook46Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshBook46NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshBook46 that starts at buf[0] with no message header, using the
@@ -19692,17 +19636,17 @@ func (d *MDIncrementalRefreshBook46Decoder) Wrap(buf []byte, actingBlockLength, 
 // schema and message, and decodes the MDIncrementalRefreshBook46 that follows.
 func (d *MDIncrementalRefreshBook46Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshBook46TemplateID {
+	if h.templateID != MDIncrementalRefreshBook46TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -19740,15 +19684,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshBook46Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshBook46Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -19756,15 +19697,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshBook46Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshBook46Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -19878,6 +19816,7 @@ type MDIncrementalRefreshBook46Encoder struct {
 	headerLength      int
 	stage             int
 	open              int
+	block             *[11]byte
 	noMDEntriesG      MDIncrementalRefreshBook46NoMDEntriesEncoder
 	noOrderIDEntriesG MDIncrementalRefreshBook46NoOrderIDEntriesEncoder
 }
@@ -19886,12 +19825,14 @@ func (e *MDIncrementalRefreshBook46Encoder) wrap(buf []byte, headerLength int) e
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -19900,18 +19841,15 @@ func (e *MDIncrementalRefreshBook46Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshBook46Header = [8]byte{11, 0, 46, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshBook46 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshBook46Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(46))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshBook46Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -20005,15 +19943,13 @@ type MDIncrementalRefreshOrderBook47NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[40]byte
+	padded        *[40]byte
 }
 
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshOrderBook47NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -20048,9 +19984,27 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 40 {
+		g.block = (*[40]byte)(g.buf[g.offset : g.offset+40])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 40)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshOrderBook47NoMDEntriesNullBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 0, 0, 0, 0, 0, 0, 0}
+var mDIncrementalRefreshOrderBook47NoMDEntriesInitBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[40]byte {
+	if g.padded == nil {
+		g.padded = new([40]byte)
+	}
+	*g.padded = mDIncrementalRefreshOrderBook47NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -20058,10 +20012,7 @@ OrderID: Order ID
 OrderID returns the optional field OrderID.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) OrderID() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // OrderIDIsNull reports whether OrderID holds its null value (absent).
@@ -20072,13 +20023,13 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) OrderIDIsNull() bool
 
 // SetOrderID writes the field OrderID.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetOrderID(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // SetOrderIDNull marks the optional field OrderID absent by writing its null value.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetOrderIDNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -20086,10 +20037,7 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDOrderPriority() uint64 {
-	if g.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
+	return binary.LittleEndian.Uint64(g.block[8:])
 }
 
 // MDOrderPriorityIsNull reports whether MDOrderPriority holds its null value (absent).
@@ -20100,13 +20048,13 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDOrderPriorityIsNul
 
 // SetMDOrderPriority writes the field MDOrderPriority.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDOrderPriority(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // SetMDOrderPriorityNull marks the optional field MDOrderPriority absent by writing its null value.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDOrderPriorityNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 /*
@@ -20114,15 +20062,12 @@ MDEntryPx: Order price
 MDEntryPx returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
-	if g.blockLength < 24 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
+	return PRICENULL9{g.block[16 : 16+8 : 16+8]}
 }
 
 // MDEntryPx returns a view of composite PRICENULL9 for writing in place.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) MDEntryPx() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[e.offset+16 : e.offset+16+8 : e.offset+16+8]}
+	return PRICENULL9{e.block[16 : 16+8 : 16+8]}
 }
 
 /*
@@ -20130,10 +20075,7 @@ MDDisplayQty: Visible order qty
 MDDisplayQty returns the optional field MDDisplayQty.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDDisplayQty() int32 {
-	if g.blockLength < 28 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
+	return int32(binary.LittleEndian.Uint32(g.block[24:]))
 }
 
 // MDDisplayQtyIsNull reports whether MDDisplayQty holds its null value (absent).
@@ -20144,13 +20086,13 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDDisplayQtyIsNull()
 
 // SetMDDisplayQty writes the field MDDisplayQty.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDDisplayQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 // SetMDDisplayQtyNull marks the optional field MDDisplayQty absent by writing its null value.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDDisplayQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 /*
@@ -20158,15 +20100,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 32 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+28:]))
+	return int32(binary.LittleEndian.Uint32(g.block[28:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 /*
@@ -20174,15 +20113,12 @@ MDUpdateAction: Order book update action to be applied to the order referenced b
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 33 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+32])
+	return MDUpdateAction(g.block[32])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+32] = byte(v)
+	e.block[32] = byte(v)
 }
 
 /*
@@ -20190,15 +20126,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
-	if g.blockLength < 34 {
-		return MDEntryTypeBookNullValue
-	}
-	return MDEntryTypeBook(g.buf[g.offset+33])
+	return MDEntryTypeBook(g.block[33])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
-	e.st.Buf[e.offset+33] = byte(v)
+	e.block[33] = byte(v)
 }
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -20240,6 +20173,7 @@ type MDIncrementalRefreshOrderBook47NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[40]byte
 }
 
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -20261,10 +20195,8 @@ func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+40])
-	e.SetOrderIDNull()
-	e.SetMDOrderPriorityNull()
-	e.SetMDDisplayQtyNull()
+	e.block = (*[40]byte)(e.st.Buf[p : p+40])
+	*e.block = mDIncrementalRefreshOrderBook47NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) close() error {
@@ -20306,6 +20238,8 @@ type MDIncrementalRefreshOrderBook47Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshOrderBook47NoMDEntriesDecoder
 }
@@ -20335,8 +20269,25 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) wrap(buf []byte, headerLength, 
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshOrderBook47NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshOrderBook47Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshOrderBook47NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshOrderBook47 that starts at buf[0] with no message header, using the
@@ -20350,17 +20301,17 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) Wrap(buf []byte, actingBlockLen
 // schema and message, and decodes the MDIncrementalRefreshOrderBook47 that follows.
 func (d *MDIncrementalRefreshOrderBook47Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshOrderBook47TemplateID {
+	if h.templateID != MDIncrementalRefreshOrderBook47TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -20398,15 +20349,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshOrderBook47Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshOrderBook47Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -20414,15 +20362,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshOrderBook47Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshOrderBook47Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -20496,6 +20441,7 @@ type MDIncrementalRefreshOrderBook47Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshOrderBook47NoMDEntriesEncoder
 }
 
@@ -20503,12 +20449,14 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) wrap(buf []byte, headerLength i
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -20517,18 +20465,15 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshOrderBook47Header = [8]byte{11, 0, 47, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook47 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshOrderBook47Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(47))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshOrderBook47Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -20618,15 +20563,13 @@ type MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -20661,9 +20604,27 @@ func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshTradeSummary48NoMDEntriesNullBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 0}
+var mDIncrementalRefreshTradeSummary48NoMDEntriesInitBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = mDIncrementalRefreshTradeSummary48NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -20671,15 +20632,12 @@ MDEntryPx: Trade price
 MDEntryPx returns a view of composite PRICE9 in place.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDEntryPx() PRICE9 {
-	if g.blockLength < 8 {
-		return PRICE9{}
-	}
-	return PRICE9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICE9{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICE9 for writing in place.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) MDEntryPx() PRICE9 {
-	return PRICE9{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICE9{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -20687,15 +20645,12 @@ MDEntrySize: Consolidated trade quantity
 MDEntrySize returns the required field MDEntrySize.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -20703,15 +20658,12 @@ SecurityID: Security ID as defined by CME
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 16 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
+	return int32(binary.LittleEndian.Uint32(g.block[12:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -20719,15 +20671,12 @@ RptSeq: Sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
+	return binary.LittleEndian.Uint32(g.block[16:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -20735,15 +20684,12 @@ NumberOfOrders: The total number of real orders per instrument that participated
 NumberOfOrders returns the required field NumberOfOrders.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) NumberOfOrders() int32 {
-	if g.blockLength < 24 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+20:]))
+	return int32(binary.LittleEndian.Uint32(g.block[20:]))
 }
 
 // SetNumberOfOrders writes the field NumberOfOrders.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetNumberOfOrders(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+20:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[20:], uint32(v))
 }
 
 /*
@@ -20751,15 +20697,12 @@ AggressorSide: Indicates which side is the aggressor or if there is no aggressor
 AggressorSide returns the required field AggressorSide.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) AggressorSide() AggressorSide {
-	if g.blockLength < 25 {
-		return AggressorSideNullValue
-	}
-	return AggressorSide(g.buf[g.offset+24])
+	return AggressorSide(g.block[24])
 }
 
 // SetAggressorSide writes the field AggressorSide.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetAggressorSide(v AggressorSide) {
-	e.st.Buf[e.offset+24] = byte(v)
+	e.block[24] = byte(v)
 }
 
 /*
@@ -20767,15 +20710,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 26 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+25])
+	return MDUpdateAction(g.block[25])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+25] = byte(v)
+	e.block[25] = byte(v)
 }
 
 /*
@@ -20791,10 +20731,7 @@ MDTradeEntryID: Market Data Trade entry ID
 MDTradeEntryID returns the optional field MDTradeEntryID.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDTradeEntryID() uint32 {
-	if g.blockLength < 30 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+26:])
+	return binary.LittleEndian.Uint32(g.block[26:])
 }
 
 // MDTradeEntryIDIsNull reports whether MDTradeEntryID holds its null value (absent).
@@ -20805,13 +20742,13 @@ func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDTradeEntryIDIsN
 
 // SetMDTradeEntryID writes the field MDTradeEntryID.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetMDTradeEntryID(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+26:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[26:], uint32(v))
 }
 
 // SetMDTradeEntryIDNull marks the optional field MDTradeEntryID absent by writing its null value.
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetMDTradeEntryIDNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+26:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[26:], uint32(v))
 }
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -20879,15 +20816,13 @@ type MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[16]byte
+	padded        *[16]byte
 }
 
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 8 {
 		return
 	}
@@ -20922,9 +20857,26 @@ func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) Next() bool 
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 16 {
+		g.block = (*[16]byte)(g.buf[g.offset : g.offset+16])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 16)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshTradeSummary48NoOrderIDEntriesNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if g.padded == nil {
+		g.padded = new([16]byte)
+	}
+	*g.padded = mDIncrementalRefreshTradeSummary48NoOrderIDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -20932,15 +20884,12 @@ OrderID: Unique order identifier as assigned by the exchange
 OrderID returns the required field OrderID.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) OrderID() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // SetOrderID writes the field OrderID.
 func (e *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder) SetOrderID(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -20948,15 +20897,12 @@ LastQty: Quantity bought or sold on this last fill
 LastQty returns the required field LastQty.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) LastQty() int32 {
-	if g.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // SetLastQty writes the field LastQty.
 func (e *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder) SetLastQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -20976,6 +20922,7 @@ type MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -20997,8 +20944,8 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
-	e.SetMDTradeEntryIDNull()
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = mDIncrementalRefreshTradeSummary48NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) close() error {
@@ -21033,6 +20980,7 @@ type MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[16]byte
 }
 
 func (e *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -21054,7 +21002,8 @@ func (e *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder) Next() error
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+16])
+	e.block = (*[16]byte)(e.st.Buf[p : p+16])
+	*e.block = [16]byte{}
 	return nil
 }
 func (e *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder) close() error {
@@ -21096,6 +21045,8 @@ type MDIncrementalRefreshTradeSummary48Decoder struct {
 	blockLength       int
 	actingVersion     int
 	end               int
+	block             *[11]byte
+	padded            *[11]byte
 	pos               [2]int
 	noMDEntriesG      MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder
 	noOrderIDEntriesG MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder
@@ -21130,8 +21081,25 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) wrap(buf []byte, headerLengt
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshTradeSummary48NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshTradeSummary48Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshTradeSummary48NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshTradeSummary48 that starts at buf[0] with no message header, using the
@@ -21145,17 +21113,17 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) Wrap(buf []byte, actingBlock
 // schema and message, and decodes the MDIncrementalRefreshTradeSummary48 that follows.
 func (d *MDIncrementalRefreshTradeSummary48Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshTradeSummary48TemplateID {
+	if h.templateID != MDIncrementalRefreshTradeSummary48TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -21193,15 +21161,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshTradeSummary48Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshTradeSummary48Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -21209,15 +21174,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshTradeSummary48Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshTradeSummary48Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -21331,6 +21293,7 @@ type MDIncrementalRefreshTradeSummary48Encoder struct {
 	headerLength      int
 	stage             int
 	open              int
+	block             *[11]byte
 	noMDEntriesG      MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder
 	noOrderIDEntriesG MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder
 }
@@ -21339,12 +21302,14 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) wrap(buf []byte, headerLengt
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -21353,18 +21318,15 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshTradeSummary48Header = [8]byte{11, 0, 48, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary48 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshTradeSummary48Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(48))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshTradeSummary48Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -21458,15 +21420,13 @@ type MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -21501,9 +21461,27 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshDailyStatistics49NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+var mDIncrementalRefreshDailyStatistics49NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = mDIncrementalRefreshDailyStatistics49NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -21511,15 +21489,12 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
-	if g.blockLength < 8 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICENULL9{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICENULL9 for writing in place.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) MDEntryPx() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICENULL9{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -21527,10 +21502,7 @@ MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 12 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // MDEntrySizeIsNull reports whether MDEntrySize holds its null value (absent).
@@ -21541,13 +21513,13 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntrySizeIsN
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // SetMDEntrySizeNull marks the optional field MDEntrySize absent by writing its null value.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -21555,15 +21527,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 16 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
+	return int32(binary.LittleEndian.Uint32(g.block[12:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -21571,15 +21540,12 @@ RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+16:])
+	return binary.LittleEndian.Uint32(g.block[16:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -21587,10 +21553,7 @@ TradingReferenceDate: Indicates trade session date corresponding to a statistic 
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) TradingReferenceDate() uint16 {
-	if g.blockLength < 22 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+20:])
+	return binary.LittleEndian.Uint16(g.block[20:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -21601,13 +21564,13 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) TradingReferen
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+20:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[20:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+20:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[20:], uint16(v))
 }
 
 /*
@@ -21615,15 +21578,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
-	if g.blockLength < 23 {
-		return 0
-	}
-	return SettlPriceType(g.buf[g.offset+22])
+	return SettlPriceType(g.block[22])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[e.offset+22] = byte(v)
+	e.block[22] = byte(v)
 }
 
 /*
@@ -21631,15 +21591,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 24 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+23])
+	return MDUpdateAction(g.block[23])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+23] = byte(v)
+	e.block[23] = byte(v)
 }
 
 /*
@@ -21647,15 +21604,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntryType() MDEntryTypeDailyStatistics {
-	if g.blockLength < 25 {
-		return MDEntryTypeDailyStatisticsNullValue
-	}
-	return MDEntryTypeDailyStatistics(g.buf[g.offset+24])
+	return MDEntryTypeDailyStatistics(g.block[24])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeDailyStatistics) {
-	e.st.Buf[e.offset+24] = byte(v)
+	e.block[24] = byte(v)
 }
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -21695,6 +21649,7 @@ type MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -21716,9 +21671,8 @@ func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
-	e.SetMDEntrySizeNull()
-	e.SetTradingReferenceDateNull()
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = mDIncrementalRefreshDailyStatistics49NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) close() error {
@@ -21760,6 +21714,8 @@ type MDIncrementalRefreshDailyStatistics49Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder
 }
@@ -21789,8 +21745,25 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) wrap(buf []byte, headerLe
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshDailyStatistics49NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshDailyStatistics49Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshDailyStatistics49NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshDailyStatistics49 that starts at buf[0] with no message header, using the
@@ -21804,17 +21777,17 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) Wrap(buf []byte, actingBl
 // schema and message, and decodes the MDIncrementalRefreshDailyStatistics49 that follows.
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshDailyStatistics49TemplateID {
+	if h.templateID != MDIncrementalRefreshDailyStatistics49TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -21852,15 +21825,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshDailyStatistics49Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -21868,15 +21838,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshDailyStatistics49Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -21950,6 +21917,7 @@ type MDIncrementalRefreshDailyStatistics49Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder
 }
 
@@ -21957,12 +21925,14 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) wrap(buf []byte, headerLe
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -21971,18 +21941,15 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshDailyStatistics49Header = [8]byte{11, 0, 49, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics49 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshDailyStatistics49Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(49))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshDailyStatistics49Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -22072,15 +22039,13 @@ type MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[32]byte
+	padded        *[32]byte
 }
 
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -22115,9 +22080,27 @@ func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 32 {
+		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshLimitsBanding50NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255}
+var mDIncrementalRefreshLimitsBanding50NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
+	if g.padded == nil {
+		g.padded = new([32]byte)
+	}
+	*g.padded = mDIncrementalRefreshLimitsBanding50NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -22125,15 +22108,12 @@ HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) HighLimitPrice() PRICENULL9 {
-	if g.blockLength < 8 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICENULL9{g.block[0 : 0+8 : 0+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) HighLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICENULL9{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -22141,15 +22121,12 @@ LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) LowLimitPrice() PRICENULL9 {
-	if g.blockLength < 16 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{g.buf[g.offset+8 : g.offset+8+8 : g.offset+8+8]}
+	return PRICENULL9{g.block[8 : 8+8 : 8+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) LowLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[e.offset+8 : e.offset+8+8 : e.offset+8+8]}
+	return PRICENULL9{e.block[8 : 8+8 : 8+8]}
 }
 
 /*
@@ -22157,15 +22134,12 @@ MaxPriceVariation: Differential static value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) MaxPriceVariation() PRICENULL9 {
-	if g.blockLength < 24 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
+	return PRICENULL9{g.block[16 : 16+8 : 16+8]}
 }
 
 // MaxPriceVariation returns a view of composite PRICENULL9 for writing in place.
 func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) MaxPriceVariation() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[e.offset+16 : e.offset+16+8 : e.offset+16+8]}
+	return PRICENULL9{e.block[16 : 16+8 : 16+8]}
 }
 
 /*
@@ -22173,15 +22147,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 28 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
+	return int32(binary.LittleEndian.Uint32(g.block[24:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 /*
@@ -22189,15 +22160,12 @@ RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 32 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+28:])
+	return binary.LittleEndian.Uint32(g.block[28:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+28:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[28:], uint32(v))
 }
 
 /*
@@ -22243,6 +22211,7 @@ type MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[32]byte
 }
 
 func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -22264,7 +22233,8 @@ func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+32])
+	e.block = (*[32]byte)(e.st.Buf[p : p+32])
+	*e.block = mDIncrementalRefreshLimitsBanding50NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) close() error {
@@ -22306,6 +22276,8 @@ type MDIncrementalRefreshLimitsBanding50Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder
 }
@@ -22335,8 +22307,25 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) wrap(buf []byte, headerLeng
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshLimitsBanding50NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshLimitsBanding50Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshLimitsBanding50NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshLimitsBanding50 that starts at buf[0] with no message header, using the
@@ -22350,17 +22339,17 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) Wrap(buf []byte, actingBloc
 // schema and message, and decodes the MDIncrementalRefreshLimitsBanding50 that follows.
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshLimitsBanding50TemplateID {
+	if h.templateID != MDIncrementalRefreshLimitsBanding50TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -22398,15 +22387,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshLimitsBanding50Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -22414,15 +22400,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshLimitsBanding50Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -22496,6 +22479,7 @@ type MDIncrementalRefreshLimitsBanding50Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder
 }
 
@@ -22503,12 +22487,14 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) wrap(buf []byte, headerLeng
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -22517,18 +22503,15 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshLimitsBanding50Header = [8]byte{11, 0, 50, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshLimitsBanding50 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshLimitsBanding50Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(50))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshLimitsBanding50Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -22618,15 +22601,13 @@ type MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[24]byte
+	padded        *[24]byte
 }
 
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -22661,9 +22642,27 @@ func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) Next() bool 
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 24 {
+		g.block = (*[24]byte)(g.buf[g.offset : g.offset+24])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 24)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDIncrementalRefreshSessionStatistics51NoMDEntriesNullBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 255, 255, 255, 127, 0}
+var mDIncrementalRefreshSessionStatistics51NoMDEntriesInitBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[24]byte {
+	if g.padded == nil {
+		g.padded = new([24]byte)
+	}
+	*g.padded = mDIncrementalRefreshSessionStatistics51NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -22671,15 +22670,12 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICE9 in place.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntryPx() PRICE9 {
-	if g.blockLength < 8 {
-		return PRICE9{}
-	}
-	return PRICE9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICE9{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICE9 for writing in place.
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) MDEntryPx() PRICE9 {
-	return PRICE9{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICE9{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -22687,15 +22683,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) SecurityID() int32 {
-	if g.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -22703,15 +22696,12 @@ RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) RptSeq() uint32 {
-	if g.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(g.buf[g.offset+12:])
+	return binary.LittleEndian.Uint32(g.block[12:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -22719,15 +22709,12 @@ OpenCloseSettlFlag: Flag describing IOP and Open Price entries
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
-	if g.blockLength < 17 {
-		return OpenCloseSettlFlagNullValue
-	}
-	return OpenCloseSettlFlag(g.buf[g.offset+16])
+	return OpenCloseSettlFlag(g.block[16])
 }
 
 // SetOpenCloseSettlFlag writes the field OpenCloseSettlFlag.
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetOpenCloseSettlFlag(v OpenCloseSettlFlag) {
-	e.st.Buf[e.offset+16] = byte(v)
+	e.block[16] = byte(v)
 }
 
 /*
@@ -22735,15 +22722,12 @@ MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
-	if g.blockLength < 18 {
-		return MDUpdateActionNullValue
-	}
-	return MDUpdateAction(g.buf[g.offset+17])
+	return MDUpdateAction(g.block[17])
 }
 
 // SetMDUpdateAction writes the field MDUpdateAction.
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetMDUpdateAction(v MDUpdateAction) {
-	e.st.Buf[e.offset+17] = byte(v)
+	e.block[17] = byte(v)
 }
 
 /*
@@ -22751,15 +22735,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntryType() MDEntryTypeStatistics {
-	if g.blockLength < 19 {
-		return MDEntryTypeStatisticsNullValue
-	}
-	return MDEntryTypeStatistics(g.buf[g.offset+18])
+	return MDEntryTypeStatistics(g.block[18])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeStatistics) {
-	e.st.Buf[e.offset+18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 /*
@@ -22767,10 +22748,7 @@ MDEntrySize: Indicative Opening Quantity
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 23 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+19:]))
+	return int32(binary.LittleEndian.Uint32(g.block[19:]))
 }
 
 // MDEntrySizeIsNull reports whether MDEntrySize holds its null value (absent).
@@ -22781,13 +22759,13 @@ func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntrySizeI
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+19:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
 
 // SetMDEntrySizeNull marks the optional field MDEntrySize absent by writing its null value.
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+19:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -22821,6 +22799,7 @@ type MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[24]byte
 }
 
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -22842,8 +22821,8 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) Next() error
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+24])
-	e.SetMDEntrySizeNull()
+	e.block = (*[24]byte)(e.st.Buf[p : p+24])
+	*e.block = mDIncrementalRefreshSessionStatistics51NoMDEntriesInitBlock
 	return nil
 }
 func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) close() error {
@@ -22885,6 +22864,8 @@ type MDIncrementalRefreshSessionStatistics51Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	noMDEntriesG  MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder
 }
@@ -22914,8 +22895,25 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) wrap(buf []byte, header
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDIncrementalRefreshSessionStatistics51NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDIncrementalRefreshSessionStatistics51Decoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = mDIncrementalRefreshSessionStatistics51NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDIncrementalRefreshSessionStatistics51 that starts at buf[0] with no message header, using the
@@ -22929,17 +22927,17 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) Wrap(buf []byte, acting
 // schema and message, and decodes the MDIncrementalRefreshSessionStatistics51 that follows.
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDIncrementalRefreshSessionStatistics51TemplateID {
+	if h.templateID != MDIncrementalRefreshSessionStatistics51TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -22977,15 +22975,12 @@ TransactTime: Start of event processing time in number of nanoseconds since Unix
 TransactTime returns the required field TransactTime.
 */
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) TransactTime() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *MDIncrementalRefreshSessionStatistics51Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -22993,15 +22988,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[8])
+	return MatchEventIndicator(d.block[8])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDIncrementalRefreshSessionStatistics51Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -23075,6 +23067,7 @@ type MDIncrementalRefreshSessionStatistics51Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	noMDEntriesG MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder
 }
 
@@ -23082,12 +23075,14 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) wrap(buf []byte, header
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -23096,18 +23091,15 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) Wrap(buf []byte) error 
 	return e.wrap(buf, 0)
 }
 
+var mDIncrementalRefreshSessionStatistics51Header = [8]byte{11, 0, 51, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics51 at buf[0] and starts
 // encoding the message after it.
 func (e *MDIncrementalRefreshSessionStatistics51Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(51))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDIncrementalRefreshSessionStatistics51Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -23197,15 +23189,13 @@ type SnapshotFullRefresh52NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[22]byte
+	padded        *[22]byte
 }
 
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = SnapshotFullRefresh52NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -23240,9 +23230,27 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 22 {
+		g.block = (*[22]byte)(g.buf[g.offset : g.offset+22])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 22)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var snapshotFullRefresh52NoMDEntriesNullBlock = [22]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 127, 127, 255, 255, 255, 0, 0}
+var snapshotFullRefresh52NoMDEntriesInitBlock = [22]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 127, 127, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *SnapshotFullRefresh52NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[22]byte {
+	if g.padded == nil {
+		g.padded = new([22]byte)
+	}
+	*g.padded = snapshotFullRefresh52NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -23250,15 +23258,12 @@ MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
-	if g.blockLength < 8 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{g.buf[g.offset+0 : g.offset+0+8 : g.offset+0+8]}
+	return PRICENULL9{g.block[0 : 0+8 : 0+8]}
 }
 
 // MDEntryPx returns a view of composite PRICENULL9 for writing in place.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) MDEntryPx() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[e.offset+0 : e.offset+0+8 : e.offset+0+8]}
+	return PRICENULL9{e.block[0 : 0+8 : 0+8]}
 }
 
 /*
@@ -23266,10 +23271,7 @@ MDEntrySize: Market Data entry quantity
 MDEntrySize returns the optional field MDEntrySize.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntrySize() int32 {
-	if g.blockLength < 12 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+8:]))
+	return int32(binary.LittleEndian.Uint32(g.block[8:]))
 }
 
 // MDEntrySizeIsNull reports whether MDEntrySize holds its null value (absent).
@@ -23280,13 +23282,13 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntrySizeIsNull() bool {
 
 // SetMDEntrySize writes the field MDEntrySize.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDEntrySize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 // SetMDEntrySizeNull marks the optional field MDEntrySize absent by writing its null value.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -23294,10 +23296,7 @@ NumberOfOrders: Aggregate number of orders at the given price level
 NumberOfOrders returns the optional field NumberOfOrders.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) NumberOfOrders() int32 {
-	if g.blockLength < 16 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+12:]))
+	return int32(binary.LittleEndian.Uint32(g.block[12:]))
 }
 
 // NumberOfOrdersIsNull reports whether NumberOfOrders holds its null value (absent).
@@ -23308,13 +23307,13 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) NumberOfOrdersIsNull() bool {
 
 // SetNumberOfOrders writes the field NumberOfOrders.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetNumberOfOrders(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 // SetNumberOfOrdersNull marks the optional field NumberOfOrders absent by writing its null value.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -23322,10 +23321,7 @@ MDPriceLevel: Aggregate book position
 MDPriceLevel returns the optional field MDPriceLevel.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDPriceLevel() int8 {
-	if g.blockLength < 17 {
-		return 127
-	}
-	return int8(g.buf[g.offset+16])
+	return int8(g.block[16])
 }
 
 // MDPriceLevelIsNull reports whether MDPriceLevel holds its null value (absent).
@@ -23336,13 +23332,13 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDPriceLevelIsNull() bool {
 
 // SetMDPriceLevel writes the field MDPriceLevel.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDPriceLevel(v int8) {
-	e.st.Buf[e.offset+16] = byte(v)
+	e.block[16] = byte(v)
 }
 
 // SetMDPriceLevelNull marks the optional field MDPriceLevel absent by writing its null value.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDPriceLevelNull() {
 	v := int8(127)
-	e.st.Buf[e.offset+16] = byte(v)
+	e.block[16] = byte(v)
 }
 
 /*
@@ -23350,10 +23346,7 @@ TradingReferenceDate: Indicates the date of trade session corresponding to a sta
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) TradingReferenceDate() uint16 {
-	if g.blockLength < 19 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(g.buf[g.offset+17:])
+	return binary.LittleEndian.Uint16(g.block[17:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -23364,13 +23357,13 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) TradingReferenceDateIsNull() b
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+17:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[17:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[e.offset+17:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[17:], uint16(v))
 }
 
 /*
@@ -23378,15 +23371,12 @@ OpenCloseSettlFlag: Flag describing Open Price entry
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
-	if g.blockLength < 20 {
-		return OpenCloseSettlFlagNullValue
-	}
-	return OpenCloseSettlFlag(g.buf[g.offset+19])
+	return OpenCloseSettlFlag(g.block[19])
 }
 
 // SetOpenCloseSettlFlag writes the field OpenCloseSettlFlag.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetOpenCloseSettlFlag(v OpenCloseSettlFlag) {
-	e.st.Buf[e.offset+19] = byte(v)
+	e.block[19] = byte(v)
 }
 
 /*
@@ -23394,15 +23384,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
-	if g.blockLength < 21 {
-		return 0
-	}
-	return SettlPriceType(g.buf[g.offset+20])
+	return SettlPriceType(g.block[20])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[e.offset+20] = byte(v)
+	e.block[20] = byte(v)
 }
 
 /*
@@ -23410,15 +23397,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntryType() MDEntryType {
-	if g.blockLength < 22 {
-		return MDEntryTypeNullValue
-	}
-	return MDEntryType(g.buf[g.offset+21])
+	return MDEntryType(g.block[21])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDEntryType(v MDEntryType) {
-	e.st.Buf[e.offset+21] = byte(v)
+	e.block[21] = byte(v)
 }
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -23466,6 +23450,7 @@ type SnapshotFullRefresh52NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[22]byte
 }
 
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -23487,11 +23472,8 @@ func (e *SnapshotFullRefresh52NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+22])
-	e.SetMDEntrySizeNull()
-	e.SetNumberOfOrdersNull()
-	e.SetMDPriceLevelNull()
-	e.SetTradingReferenceDateNull()
+	e.block = (*[22]byte)(e.st.Buf[p : p+22])
+	*e.block = snapshotFullRefresh52NoMDEntriesInitBlock
 	return nil
 }
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) close() error {
@@ -23533,6 +23515,8 @@ type SnapshotFullRefresh52Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[59]byte
+	padded        *[59]byte
 	pos           [1]int
 	noMDEntriesG  SnapshotFullRefresh52NoMDEntriesDecoder
 }
@@ -23562,8 +23546,26 @@ func (d *SnapshotFullRefresh52Decoder) wrap(buf []byte, headerLength, blockLengt
 	if err != nil {
 		return err
 	}
+	if blockLength >= 59 {
+		d.block = (*[59]byte)(buf[0 : 0+59])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 59)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var snapshotFullRefresh52NullBlock = [59]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
+var snapshotFullRefresh52InitBlock = [59]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *SnapshotFullRefresh52Decoder) pad(b []byte, actingVersion int) *[59]byte {
+	if d.padded == nil {
+		d.padded = new([59]byte)
+	}
+	*d.padded = snapshotFullRefresh52NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a SnapshotFullRefresh52 that starts at buf[0] with no message header, using the
@@ -23577,17 +23579,17 @@ func (d *SnapshotFullRefresh52Decoder) Wrap(buf []byte, actingBlockLength, actin
 // schema and message, and decodes the SnapshotFullRefresh52 that follows.
 func (d *SnapshotFullRefresh52Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != SnapshotFullRefresh52TemplateID {
+	if h.templateID != SnapshotFullRefresh52TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -23625,15 +23627,12 @@ LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet proc
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
 */
 func (d *SnapshotFullRefresh52Decoder) LastMsgSeqNumProcessed() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetLastMsgSeqNumProcessed writes the field LastMsgSeqNumProcessed.
 func (e *SnapshotFullRefresh52Encoder) SetLastMsgSeqNumProcessed(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -23641,15 +23640,12 @@ TotNumReports: Total number of messages replayed in the loop
 TotNumReports returns the required field TotNumReports.
 */
 func (d *SnapshotFullRefresh52Decoder) TotNumReports() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *SnapshotFullRefresh52Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 /*
@@ -23657,15 +23653,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (d *SnapshotFullRefresh52Decoder) SecurityID() int32 {
-	if d.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
+	return int32(binary.LittleEndian.Uint32(d.block[8:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *SnapshotFullRefresh52Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -23673,15 +23666,12 @@ RptSeq: Sequence number of the last Market Data entry processed for the instrume
 RptSeq returns the required field RptSeq.
 */
 func (d *SnapshotFullRefresh52Decoder) RptSeq() uint32 {
-	if d.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[12:])
+	return binary.LittleEndian.Uint32(d.block[12:])
 }
 
 // SetRptSeq writes the field RptSeq.
 func (e *SnapshotFullRefresh52Encoder) SetRptSeq(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -23689,15 +23679,12 @@ TransactTime: Timestamp of the last event security participated in, sent as numb
 TransactTime returns the required field TransactTime.
 */
 func (d *SnapshotFullRefresh52Decoder) TransactTime() uint64 {
-	if d.blockLength < 24 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[16:])
+	return binary.LittleEndian.Uint64(d.block[16:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *SnapshotFullRefresh52Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[16:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[16:], uint64(v))
 }
 
 /*
@@ -23705,15 +23692,12 @@ LastUpdateTime: UTC Date and time of last Security Definition add, update or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *SnapshotFullRefresh52Decoder) LastUpdateTime() uint64 {
-	if d.blockLength < 32 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[24:])
+	return binary.LittleEndian.Uint64(d.block[24:])
 }
 
 // SetLastUpdateTime writes the field LastUpdateTime.
 func (e *SnapshotFullRefresh52Encoder) SetLastUpdateTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[24:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[24:], uint64(v))
 }
 
 /*
@@ -23721,10 +23705,7 @@ TradeDate: Trade session date sent as number of days since Unix epoch
 TradeDate returns the optional field TradeDate.
 */
 func (d *SnapshotFullRefresh52Decoder) TradeDate() uint16 {
-	if d.blockLength < 34 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[32:])
+	return binary.LittleEndian.Uint16(d.block[32:])
 }
 
 // TradeDateIsNull reports whether TradeDate holds its null value (absent).
@@ -23735,13 +23716,13 @@ func (d *SnapshotFullRefresh52Decoder) TradeDateIsNull() bool {
 
 // SetTradeDate writes the field TradeDate.
 func (e *SnapshotFullRefresh52Encoder) SetTradeDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[32:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[32:], uint16(v))
 }
 
 // SetTradeDateNull marks the optional field TradeDate absent by writing its null value.
 func (e *SnapshotFullRefresh52Encoder) SetTradeDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[32:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[32:], uint16(v))
 }
 
 /*
@@ -23749,15 +23730,12 @@ MDSecurityTradingStatus: Identifies the current trading state of the instrument
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *SnapshotFullRefresh52Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 35 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[34])
+	return SecurityTradingStatus(d.block[34])
 }
 
 // SetMDSecurityTradingStatus writes the field MDSecurityTradingStatus.
 func (e *SnapshotFullRefresh52Encoder) SetMDSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[34] = byte(v)
+	e.block[34] = byte(v)
 }
 
 /*
@@ -23765,15 +23743,12 @@ HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *SnapshotFullRefresh52Decoder) HighLimitPrice() PRICENULL9 {
-	if d.blockLength < 43 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[35 : 35+8 : 35+8]}
+	return PRICENULL9{d.block[35 : 35+8 : 35+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *SnapshotFullRefresh52Encoder) HighLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[35 : 35+8 : 35+8]}
+	return PRICENULL9{e.block[35 : 35+8 : 35+8]}
 }
 
 /*
@@ -23781,15 +23756,12 @@ LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *SnapshotFullRefresh52Decoder) LowLimitPrice() PRICENULL9 {
-	if d.blockLength < 51 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[43 : 43+8 : 43+8]}
+	return PRICENULL9{d.block[43 : 43+8 : 43+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *SnapshotFullRefresh52Encoder) LowLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[43 : 43+8 : 43+8]}
+	return PRICENULL9{e.block[43 : 43+8 : 43+8]}
 }
 
 /*
@@ -23797,15 +23769,12 @@ MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
 */
 func (d *SnapshotFullRefresh52Decoder) MaxPriceVariation() PRICENULL9 {
-	if d.blockLength < 59 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[51 : 51+8 : 51+8]}
+	return PRICENULL9{d.block[51 : 51+8 : 51+8]}
 }
 
 // MaxPriceVariation returns a view of composite PRICENULL9 for writing in place.
 func (e *SnapshotFullRefresh52Encoder) MaxPriceVariation() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[51 : 51+8 : 51+8]}
+	return PRICENULL9{e.block[51 : 51+8 : 51+8]}
 }
 
 /*
@@ -23901,6 +23870,7 @@ type SnapshotFullRefresh52Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[59]byte
 	noMDEntriesG SnapshotFullRefresh52NoMDEntriesEncoder
 }
 
@@ -23908,13 +23878,14 @@ func (e *SnapshotFullRefresh52Encoder) wrap(buf []byte, headerLength int) error 
 	if len(buf) < 59 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 59,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+59])
-	e.SetTradeDateNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[59]byte)(buf[0 : 0+59])
+	*e.block = snapshotFullRefresh52InitBlock
 	return nil
 }
 
@@ -23923,18 +23894,15 @@ func (e *SnapshotFullRefresh52Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var snapshotFullRefresh52Header = [8]byte{59, 0, 52, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for SnapshotFullRefresh52 at buf[0] and starts
 // encoding the message after it.
 func (e *SnapshotFullRefresh52Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+59 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(59))
-	h.SetTemplateId(uint16(52))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = snapshotFullRefresh52Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -24024,15 +23992,13 @@ type SnapshotFullRefreshOrderBook53NoMDEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[29]byte
+	padded        *[29]byte
 }
 
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = SnapshotFullRefreshOrderBook53NoMDEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -24067,9 +24033,27 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 29 {
+		g.block = (*[29]byte)(g.buf[g.offset : g.offset+29])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 29)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var snapshotFullRefreshOrderBook53NoMDEntriesNullBlock = [29]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0}
+var snapshotFullRefreshOrderBook53NoMDEntriesInitBlock = [29]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[29]byte {
+	if g.padded == nil {
+		g.padded = new([29]byte)
+	}
+	*g.padded = snapshotFullRefreshOrderBook53NoMDEntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -24077,15 +24061,12 @@ OrderID: Unique Order ID
 OrderID returns the required field OrderID.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) OrderID() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // SetOrderID writes the field OrderID.
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetOrderID(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -24093,10 +24074,7 @@ MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDOrderPriority() uint64 {
-	if g.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+8:])
+	return binary.LittleEndian.Uint64(g.block[8:])
 }
 
 // MDOrderPriorityIsNull reports whether MDOrderPriority holds its null value (absent).
@@ -24107,13 +24085,13 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDOrderPriorityIsNull
 
 // SetMDOrderPriority writes the field MDOrderPriority.
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetMDOrderPriority(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // SetMDOrderPriorityNull marks the optional field MDOrderPriority absent by writing its null value.
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetMDOrderPriorityNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 /*
@@ -24121,15 +24099,12 @@ MDEntryPx: Order Price
 MDEntryPx returns a view of composite PRICE9 in place.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDEntryPx() PRICE9 {
-	if g.blockLength < 24 {
-		return PRICE9{}
-	}
-	return PRICE9{g.buf[g.offset+16 : g.offset+16+8 : g.offset+16+8]}
+	return PRICE9{g.block[16 : 16+8 : 16+8]}
 }
 
 // MDEntryPx returns a view of composite PRICE9 for writing in place.
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) MDEntryPx() PRICE9 {
-	return PRICE9{e.st.Buf[e.offset+16 : e.offset+16+8 : e.offset+16+8]}
+	return PRICE9{e.block[16 : 16+8 : 16+8]}
 }
 
 /*
@@ -24137,15 +24112,12 @@ MDDisplayQty: Visible order qty
 MDDisplayQty returns the required field MDDisplayQty.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDDisplayQty() int32 {
-	if g.blockLength < 28 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+24:]))
+	return int32(binary.LittleEndian.Uint32(g.block[24:]))
 }
 
 // SetMDDisplayQty writes the field MDDisplayQty.
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetMDDisplayQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+24:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[24:], uint32(v))
 }
 
 /*
@@ -24153,15 +24125,12 @@ MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
-	if g.blockLength < 29 {
-		return MDEntryTypeBookNullValue
-	}
-	return MDEntryTypeBook(g.buf[g.offset+28])
+	return MDEntryTypeBook(g.block[28])
 }
 
 // SetMDEntryType writes the field MDEntryType.
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
-	e.st.Buf[e.offset+28] = byte(v)
+	e.block[28] = byte(v)
 }
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -24191,6 +24160,7 @@ type SnapshotFullRefreshOrderBook53NoMDEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[29]byte
 }
 
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -24212,8 +24182,8 @@ func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+29])
-	e.SetMDOrderPriorityNull()
+	e.block = (*[29]byte)(e.st.Buf[p : p+29])
+	*e.block = snapshotFullRefreshOrderBook53NoMDEntriesInitBlock
 	return nil
 }
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) close() error {
@@ -24255,6 +24225,8 @@ type SnapshotFullRefreshOrderBook53Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[28]byte
+	padded        *[28]byte
 	pos           [1]int
 	noMDEntriesG  SnapshotFullRefreshOrderBook53NoMDEntriesDecoder
 }
@@ -24284,8 +24256,25 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
+	if blockLength >= 28 {
+		d.block = (*[28]byte)(buf[0 : 0+28])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 28)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var snapshotFullRefreshOrderBook53NullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *SnapshotFullRefreshOrderBook53Decoder) pad(b []byte, actingVersion int) *[28]byte {
+	if d.padded == nil {
+		d.padded = new([28]byte)
+	}
+	*d.padded = snapshotFullRefreshOrderBook53NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a SnapshotFullRefreshOrderBook53 that starts at buf[0] with no message header, using the
@@ -24299,17 +24288,17 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) Wrap(buf []byte, actingBlockLeng
 // schema and message, and decodes the SnapshotFullRefreshOrderBook53 that follows.
 func (d *SnapshotFullRefreshOrderBook53Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != SnapshotFullRefreshOrderBook53TemplateID {
+	if h.templateID != SnapshotFullRefreshOrderBook53TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -24347,15 +24336,12 @@ LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet proc
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) LastMsgSeqNumProcessed() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetLastMsgSeqNumProcessed writes the field LastMsgSeqNumProcessed.
 func (e *SnapshotFullRefreshOrderBook53Encoder) SetLastMsgSeqNumProcessed(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -24363,15 +24349,12 @@ TotNumReports: Total number of instruments in the replayed loop
 TotNumReports returns the required field TotNumReports.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) TotNumReports() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *SnapshotFullRefreshOrderBook53Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 /*
@@ -24379,15 +24362,12 @@ SecurityID: Security ID
 SecurityID returns the required field SecurityID.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) SecurityID() int32 {
-	if d.blockLength < 12 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[8:]))
+	return int32(binary.LittleEndian.Uint32(d.block[8:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *SnapshotFullRefreshOrderBook53Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[8:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
 /*
@@ -24395,15 +24375,12 @@ NoChunks: Total number of packets that constitutes a single instrument order boo
 NoChunks returns the required field NoChunks.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) NoChunks() uint32 {
-	if d.blockLength < 16 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[12:])
+	return binary.LittleEndian.Uint32(d.block[12:])
 }
 
 // SetNoChunks writes the field NoChunks.
 func (e *SnapshotFullRefreshOrderBook53Encoder) SetNoChunks(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[12:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
 /*
@@ -24411,15 +24388,12 @@ CurrentChunk: Chunk sequence
 CurrentChunk returns the required field CurrentChunk.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) CurrentChunk() uint32 {
-	if d.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[16:])
+	return binary.LittleEndian.Uint32(d.block[16:])
 }
 
 // SetCurrentChunk writes the field CurrentChunk.
 func (e *SnapshotFullRefreshOrderBook53Encoder) SetCurrentChunk(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 /*
@@ -24427,15 +24401,12 @@ TransactTime: Timestamp of the last event security participated in, sent as numb
 TransactTime returns the required field TransactTime.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) TransactTime() uint64 {
-	if d.blockLength < 28 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[20:])
+	return binary.LittleEndian.Uint64(d.block[20:])
 }
 
 // SetTransactTime writes the field TransactTime.
 func (e *SnapshotFullRefreshOrderBook53Encoder) SetTransactTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[20:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[20:], uint64(v))
 }
 
 /*
@@ -24517,6 +24488,7 @@ type SnapshotFullRefreshOrderBook53Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[28]byte
 	noMDEntriesG SnapshotFullRefreshOrderBook53NoMDEntriesEncoder
 }
 
@@ -24524,12 +24496,14 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) wrap(buf []byte, headerLength in
 	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 28,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+28])
+	e.stage, e.open = 0, -1
+	e.block = (*[28]byte)(buf[0 : 0+28])
+	*e.block = [28]byte{}
 	return nil
 }
 
@@ -24538,18 +24512,15 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var snapshotFullRefreshOrderBook53Header = [8]byte{28, 0, 53, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for SnapshotFullRefreshOrderBook53 at buf[0] and starts
 // encoding the message after it.
 func (e *SnapshotFullRefreshOrderBook53Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+28 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(28))
-	h.SetTemplateId(uint16(53))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = snapshotFullRefreshOrderBook53Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -24639,15 +24610,13 @@ type MDInstrumentDefinitionFuture54NoEventsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[9]byte
+	padded        *[9]byte
 }
 
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionFuture54NoEventsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -24682,9 +24651,26 @@ func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 9 {
+		g.block = (*[9]byte)(g.buf[g.offset : g.offset+9])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 9)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionFuture54NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if g.padded == nil {
+		g.padded = new([9]byte)
+	}
+	*g.padded = mDInstrumentDefinitionFuture54NoEventsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -24692,15 +24678,12 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) EventType() EventType {
-	if g.blockLength < 1 {
-		return EventTypeNullValue
-	}
-	return EventType(g.buf[g.offset+0])
+	return EventType(g.block[0])
 }
 
 // SetEventType writes the field EventType.
 func (e *MDInstrumentDefinitionFuture54NoEventsEncoder) SetEventType(v EventType) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -24708,15 +24691,12 @@ EventTime: Date and Time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) EventTime() uint64 {
-	if g.blockLength < 9 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
+	return binary.LittleEndian.Uint64(g.block[1:])
 }
 
 // SetEventTime writes the field EventTime.
 func (e *MDInstrumentDefinitionFuture54NoEventsEncoder) SetEventTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+1:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -24766,15 +24746,13 @@ type MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -24809,9 +24787,26 @@ func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionFuture54NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = mDInstrumentDefinitionFuture54NoMDFeedTypesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -24819,10 +24814,7 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) MDFeedType() []byte {
-	if g.blockLength < 3 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
+	return g.block[0 : 0+3 : 0+3]
 }
 
 // MDFeedTypeString returns MDFeedType as a string, up to its first NUL.
@@ -24835,7 +24827,7 @@ func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) SetMDFeedType(v []b
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -24845,7 +24837,7 @@ func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) SetMDFeedTypeString
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -24855,15 +24847,12 @@ MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) MarketDepth() int8 {
-	if g.blockLength < 4 {
-		return -128
-	}
-	return int8(g.buf[g.offset+3])
+	return int8(g.block[3])
 }
 
 // SetMarketDepth writes the field MarketDepth.
 func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
-	e.st.Buf[e.offset+3] = byte(v)
+	e.block[3] = byte(v)
 }
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -24913,15 +24902,13 @@ type MDInstrumentDefinitionFuture54NoInstAttribDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionFuture54NoInstAttribDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -24956,9 +24943,24 @@ func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = [4]byte{}
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -24974,15 +24976,12 @@ InstAttribValue: Bitmap field of 32 Boolean type instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) InstAttribValue() InstAttribValue {
-	if g.blockLength < 4 {
-		return 0
-	}
-	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetInstAttribValue writes the field InstAttribValue.
 func (e *MDInstrumentDefinitionFuture54NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -25032,15 +25031,13 @@ type MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[5]byte
+	padded        *[5]byte
 }
 
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -25075,9 +25072,27 @@ func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 5 {
+		g.block = (*[5]byte)(g.buf[g.offset : g.offset+5])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 5)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionFuture54NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
+var mDInstrumentDefinitionFuture54NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
+	if g.padded == nil {
+		g.padded = new([5]byte)
+	}
+	*g.padded = mDInstrumentDefinitionFuture54NoLotTypeRulesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -25085,15 +25100,12 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) LotType() int8 {
-	if g.blockLength < 1 {
-		return -128
-	}
-	return int8(g.buf[g.offset+0])
+	return int8(g.block[0])
 }
 
 // SetLotType writes the field LotType.
 func (e *MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder) SetLotType(v int8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -25101,15 +25113,12 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
-	if g.blockLength < 5 {
-		return DecimalQty{}
-	}
-	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
+	return DecimalQty{g.block[1 : 1+4 : 1+4]}
 }
 
 // MinLotSize returns a view of composite DecimalQty for writing in place.
 func (e *MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
-	return DecimalQty{e.st.Buf[e.offset+1 : e.offset+1+4 : e.offset+1+4]}
+	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -25129,6 +25138,7 @@ type MDInstrumentDefinitionFuture54NoEventsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[9]byte
 }
 
 func (e *MDInstrumentDefinitionFuture54NoEventsEncoder) init(st *sbe.EncoderState, count int) {
@@ -25150,7 +25160,8 @@ func (e *MDInstrumentDefinitionFuture54NoEventsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+9])
+	e.block = (*[9]byte)(e.st.Buf[p : p+9])
+	*e.block = [9]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionFuture54NoEventsEncoder) close() error {
@@ -25185,6 +25196,7 @@ type MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) init(st *sbe.EncoderState, count int) {
@@ -25206,7 +25218,8 @@ func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) close() error {
@@ -25241,6 +25254,7 @@ type MDInstrumentDefinitionFuture54NoInstAttribEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionFuture54NoInstAttribEncoder) init(st *sbe.EncoderState, count int) {
@@ -25262,7 +25276,8 @@ func (e *MDInstrumentDefinitionFuture54NoInstAttribEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionFuture54NoInstAttribEncoder) close() error {
@@ -25297,6 +25312,7 @@ type MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[5]byte
 }
 
 func (e *MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder) init(st *sbe.EncoderState, count int) {
@@ -25318,7 +25334,8 @@ func (e *MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+5])
+	e.block = (*[5]byte)(e.st.Buf[p : p+5])
+	*e.block = mDInstrumentDefinitionFuture54NoLotTypeRulesInitBlock
 	return nil
 }
 func (e *MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder) close() error {
@@ -25360,6 +25377,8 @@ type MDInstrumentDefinitionFuture54Decoder struct {
 	blockLength     int
 	actingVersion   int
 	end             int
+	block           *[216]byte
+	padded          *[216]byte
 	pos             [4]int
 	noEventsG       MDInstrumentDefinitionFuture54NoEventsDecoder
 	noMDFeedTypesG  MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder
@@ -25404,8 +25423,26 @@ func (d *MDInstrumentDefinitionFuture54Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
+	if blockLength >= 216 {
+		d.block = (*[216]byte)(buf[0 : 0+216])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 216)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDInstrumentDefinitionFuture54NullBlock = [216]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+var mDInstrumentDefinitionFuture54InitBlock = [216]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDInstrumentDefinitionFuture54Decoder) pad(b []byte, actingVersion int) *[216]byte {
+	if d.padded == nil {
+		d.padded = new([216]byte)
+	}
+	*d.padded = mDInstrumentDefinitionFuture54NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDInstrumentDefinitionFuture54 that starts at buf[0] with no message header, using the
@@ -25419,17 +25456,17 @@ func (d *MDInstrumentDefinitionFuture54Decoder) Wrap(buf []byte, actingBlockLeng
 // schema and message, and decodes the MDInstrumentDefinitionFuture54 that follows.
 func (d *MDInstrumentDefinitionFuture54Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDInstrumentDefinitionFuture54TemplateID {
+	if h.templateID != MDInstrumentDefinitionFuture54TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -25467,15 +25504,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 1 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[0])
+	return MatchEventIndicator(d.block[0])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -25483,10 +25517,7 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TotNumReports() uint32 {
-	if d.blockLength < 5 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[1:])
+	return binary.LittleEndian.Uint32(d.block[1:])
 }
 
 // TotNumReportsIsNull reports whether TotNumReports holds its null value (absent).
@@ -25497,13 +25528,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) TotNumReportsIsNull() bool {
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 // SetTotNumReportsNull marks the optional field TotNumReports absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetTotNumReportsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 /*
@@ -25511,15 +25542,12 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityUpdateAction() SecurityUpdateAction {
-	if d.blockLength < 6 {
-		return SecurityUpdateActionNullValue
-	}
-	return SecurityUpdateAction(d.buf[5])
+	return SecurityUpdateAction(d.block[5])
 }
 
 // SetSecurityUpdateAction writes the field SecurityUpdateAction.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityUpdateAction(v SecurityUpdateAction) {
-	e.st.Buf[5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 /*
@@ -25527,15 +25555,12 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) LastUpdateTime() uint64 {
-	if d.blockLength < 14 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[6:])
+	return binary.LittleEndian.Uint64(d.block[6:])
 }
 
 // SetLastUpdateTime writes the field LastUpdateTime.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetLastUpdateTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[6:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[6:], uint64(v))
 }
 
 /*
@@ -25543,15 +25568,12 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. In Secu
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 15 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[14])
+	return SecurityTradingStatus(d.block[14])
 }
 
 // SetMDSecurityTradingStatus writes the field MDSecurityTradingStatus.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetMDSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[14] = byte(v)
+	e.block[14] = byte(v)
 }
 
 /*
@@ -25559,15 +25581,12 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ApplID() int16 {
-	if d.blockLength < 17 {
-		return -32768
-	}
-	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
+	return int16(binary.LittleEndian.Uint16(d.block[15:]))
 }
 
 // SetApplID writes the field ApplID.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetApplID(v int16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[15:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[15:], uint16(v))
 }
 
 /*
@@ -25575,15 +25594,12 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MarketSegmentID() uint8 {
-	if d.blockLength < 18 {
-		return 255
-	}
-	return d.buf[17]
+	return d.block[17]
 }
 
 // SetMarketSegmentID writes the field MarketSegmentID.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetMarketSegmentID(v uint8) {
-	e.st.Buf[17] = byte(v)
+	e.block[17] = byte(v)
 }
 
 /*
@@ -25591,15 +25607,12 @@ UnderlyingProduct: Product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnderlyingProduct() uint8 {
-	if d.blockLength < 19 {
-		return 255
-	}
-	return d.buf[18]
+	return d.block[18]
 }
 
 // SetUnderlyingProduct writes the field UnderlyingProduct.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetUnderlyingProduct(v uint8) {
-	e.st.Buf[18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 /*
@@ -25607,10 +25620,7 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityExchange() []byte {
-	if d.blockLength < 23 {
-		return nil
-	}
-	return d.buf[19 : 19+4 : 19+4]
+	return d.block[19 : 19+4 : 19+4]
 }
 
 // SecurityExchangeString returns SecurityExchange as a string, up to its first NUL.
@@ -25623,7 +25633,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityExchange(v []byte) er
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25633,7 +25643,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityExchangeString(v stri
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25643,10 +25653,7 @@ SecurityGroup: Security Group Code.
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityGroup() []byte {
-	if d.blockLength < 29 {
-		return nil
-	}
-	return d.buf[23 : 23+6 : 23+6]
+	return d.block[23 : 23+6 : 23+6]
 }
 
 // SecurityGroupString returns SecurityGroup as a string, up to its first NUL.
@@ -25659,7 +25666,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityGroup(v []byte) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25669,7 +25676,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityGroupString(v string)
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25679,10 +25686,7 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Asset() []byte {
-	if d.blockLength < 35 {
-		return nil
-	}
-	return d.buf[29 : 29+6 : 29+6]
+	return d.block[29 : 29+6 : 29+6]
 }
 
 // AssetString returns Asset as a string, up to its first NUL.
@@ -25695,7 +25699,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetAsset(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25705,7 +25709,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetAssetString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25715,10 +25719,7 @@ Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Symbol() []byte {
-	if d.blockLength < 55 {
-		return nil
-	}
-	return d.buf[35 : 35+20 : 35+20]
+	return d.block[35 : 35+20 : 35+20]
 }
 
 // SymbolString returns Symbol as a string, up to its first NUL.
@@ -25731,7 +25732,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSymbol(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25741,7 +25742,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSymbolString(v string) error 
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25751,15 +25752,12 @@ SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityID() int32 {
-	if d.blockLength < 59 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
+	return int32(binary.LittleEndian.Uint32(d.block[55:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[55:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[55:], uint32(v))
 }
 
 /*
@@ -25775,10 +25773,7 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityType() []byte {
-	if d.blockLength < 65 {
-		return nil
-	}
-	return d.buf[59 : 59+6 : 59+6]
+	return d.block[59 : 59+6 : 59+6]
 }
 
 // SecurityTypeString returns SecurityType as a string, up to its first NUL.
@@ -25791,7 +25786,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityType(v []byte) error 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25801,7 +25796,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityTypeString(v string) 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25811,10 +25806,7 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) CFICode() []byte {
-	if d.blockLength < 71 {
-		return nil
-	}
-	return d.buf[65 : 65+6 : 65+6]
+	return d.block[65 : 65+6 : 65+6]
 }
 
 // CFICodeString returns CFICode as a string, up to its first NUL.
@@ -25827,7 +25819,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetCFICode(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25837,7 +25829,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetCFICodeString(v string) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25847,15 +25839,12 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaturityMonthYear() MaturityMonthYear {
-	if d.blockLength < 76 {
-		return MaturityMonthYear{}
-	}
-	return MaturityMonthYear{d.buf[71 : 71+5 : 71+5]}
+	return MaturityMonthYear{d.block[71 : 71+5 : 71+5]}
 }
 
 // MaturityMonthYear returns a view of composite MaturityMonthYear for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) MaturityMonthYear() MaturityMonthYear {
-	return MaturityMonthYear{e.st.Buf[71 : 71+5 : 71+5]}
+	return MaturityMonthYear{e.block[71 : 71+5 : 71+5]}
 }
 
 /*
@@ -25863,10 +25852,7 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Currency() []byte {
-	if d.blockLength < 79 {
-		return nil
-	}
-	return d.buf[76 : 76+3 : 76+3]
+	return d.block[76 : 76+3 : 76+3]
 }
 
 // CurrencyString returns Currency as a string, up to its first NUL.
@@ -25879,7 +25865,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetCurrency(v []byte) error {
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[76 : 76+3]
+	b := e.block[76 : 76+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25889,7 +25875,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetCurrencyString(v string) erro
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[76 : 76+3]
+	b := e.block[76 : 76+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25899,10 +25885,7 @@ SettlCurrency: Identifies currency used for settlement, if different from tradin
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SettlCurrency() []byte {
-	if d.blockLength < 82 {
-		return nil
-	}
-	return d.buf[79 : 79+3 : 79+3]
+	return d.block[79 : 79+3 : 79+3]
 }
 
 // SettlCurrencyString returns SettlCurrency as a string, up to its first NUL.
@@ -25915,7 +25898,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSettlCurrency(v []byte) error
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[79 : 79+3]
+	b := e.block[79 : 79+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25925,7 +25908,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSettlCurrencyString(v string)
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[79 : 79+3]
+	b := e.block[79 : 79+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -25935,15 +25918,12 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MatchAlgorithm() byte {
-	if d.blockLength < 83 {
-		return 0
-	}
-	return d.buf[82]
+	return d.block[82]
 }
 
 // SetMatchAlgorithm writes the field MatchAlgorithm.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetMatchAlgorithm(v byte) {
-	e.st.Buf[82] = byte(v)
+	e.block[82] = byte(v)
 }
 
 /*
@@ -25951,15 +25931,12 @@ MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinTradeVol() uint32 {
-	if d.blockLength < 87 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[83:])
+	return binary.LittleEndian.Uint32(d.block[83:])
 }
 
 // SetMinTradeVol writes the field MinTradeVol.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetMinTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[83:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[83:], uint32(v))
 }
 
 /*
@@ -25967,15 +25944,12 @@ MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaxTradeVol() uint32 {
-	if d.blockLength < 91 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[87:])
+	return binary.LittleEndian.Uint32(d.block[87:])
 }
 
 // SetMaxTradeVol writes the field MaxTradeVol.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetMaxTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[87:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[87:], uint32(v))
 }
 
 /*
@@ -25983,15 +25957,12 @@ MinPriceIncrement: Minimum constant tick for the instrument, sent only if instru
 MinPriceIncrement returns a view of composite PRICE9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinPriceIncrement() PRICE9 {
-	if d.blockLength < 99 {
-		return PRICE9{}
-	}
-	return PRICE9{d.buf[91 : 91+8 : 91+8]}
+	return PRICE9{d.block[91 : 91+8 : 91+8]}
 }
 
 // MinPriceIncrement returns a view of composite PRICE9 for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) MinPriceIncrement() PRICE9 {
-	return PRICE9{e.st.Buf[91 : 91+8 : 91+8]}
+	return PRICE9{e.block[91 : 91+8 : 91+8]}
 }
 
 /*
@@ -25999,15 +25970,12 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite Decimal9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DisplayFactor() Decimal9 {
-	if d.blockLength < 107 {
-		return Decimal9{}
-	}
-	return Decimal9{d.buf[99 : 99+8 : 99+8]}
+	return Decimal9{d.block[99 : 99+8 : 99+8]}
 }
 
 // DisplayFactor returns a view of composite Decimal9 for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) DisplayFactor() Decimal9 {
-	return Decimal9{e.st.Buf[99 : 99+8 : 99+8]}
+	return Decimal9{e.block[99 : 99+8 : 99+8]}
 }
 
 /*
@@ -26015,10 +25983,7 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MainFraction() uint8 {
-	if d.blockLength < 108 {
-		return 255
-	}
-	return d.buf[107]
+	return d.block[107]
 }
 
 // MainFractionIsNull reports whether MainFraction holds its null value (absent).
@@ -26029,13 +25994,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) MainFractionIsNull() bool {
 
 // SetMainFraction writes the field MainFraction.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetMainFraction(v uint8) {
-	e.st.Buf[107] = byte(v)
+	e.block[107] = byte(v)
 }
 
 // SetMainFractionNull marks the optional field MainFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetMainFractionNull() {
 	v := uint8(255)
-	e.st.Buf[107] = byte(v)
+	e.block[107] = byte(v)
 }
 
 /*
@@ -26043,10 +26008,7 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SubFraction() uint8 {
-	if d.blockLength < 109 {
-		return 255
-	}
-	return d.buf[108]
+	return d.block[108]
 }
 
 // SubFractionIsNull reports whether SubFraction holds its null value (absent).
@@ -26057,13 +26019,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) SubFractionIsNull() bool {
 
 // SetSubFraction writes the field SubFraction.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetSubFraction(v uint8) {
-	e.st.Buf[108] = byte(v)
+	e.block[108] = byte(v)
 }
 
 // SetSubFractionNull marks the optional field SubFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetSubFractionNull() {
 	v := uint8(255)
-	e.st.Buf[108] = byte(v)
+	e.block[108] = byte(v)
 }
 
 /*
@@ -26071,10 +26033,7 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) PriceDisplayFormat() uint8 {
-	if d.blockLength < 110 {
-		return 255
-	}
-	return d.buf[109]
+	return d.block[109]
 }
 
 // PriceDisplayFormatIsNull reports whether PriceDisplayFormat holds its null value (absent).
@@ -26085,13 +26044,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) PriceDisplayFormatIsNull() bool 
 
 // SetPriceDisplayFormat writes the field PriceDisplayFormat.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetPriceDisplayFormat(v uint8) {
-	e.st.Buf[109] = byte(v)
+	e.block[109] = byte(v)
 }
 
 // SetPriceDisplayFormatNull marks the optional field PriceDisplayFormat absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetPriceDisplayFormatNull() {
 	v := uint8(255)
-	e.st.Buf[109] = byte(v)
+	e.block[109] = byte(v)
 }
 
 /*
@@ -26099,10 +26058,7 @@ UnitOfMeasure: Unit of measure for the products' original contract size. This wi
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnitOfMeasure() []byte {
-	if d.blockLength < 140 {
-		return nil
-	}
-	return d.buf[110 : 110+30 : 110+30]
+	return d.block[110 : 110+30 : 110+30]
 }
 
 // UnitOfMeasureString returns UnitOfMeasure as a string, up to its first NUL.
@@ -26115,7 +26071,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetUnitOfMeasure(v []byte) error
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[110 : 110+30]
+	b := e.block[110 : 110+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -26125,7 +26081,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetUnitOfMeasureString(v string)
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[110 : 110+30]
+	b := e.block[110 : 110+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -26135,15 +26091,12 @@ UnitOfMeasureQty: This field contains the contract size for each instrument. Use
 UnitOfMeasureQty returns a view of composite Decimal9NULL in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnitOfMeasureQty() Decimal9NULL {
-	if d.blockLength < 148 {
-		return Decimal9NULL{}
-	}
-	return Decimal9NULL{d.buf[140 : 140+8 : 140+8]}
+	return Decimal9NULL{d.block[140 : 140+8 : 140+8]}
 }
 
 // UnitOfMeasureQty returns a view of composite Decimal9NULL for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) UnitOfMeasureQty() Decimal9NULL {
-	return Decimal9NULL{e.st.Buf[140 : 140+8 : 140+8]}
+	return Decimal9NULL{e.block[140 : 140+8 : 140+8]}
 }
 
 /*
@@ -26151,15 +26104,12 @@ TradingReferencePrice: Reference price for prelisted instruments or the last cal
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TradingReferencePrice() PRICENULL9 {
-	if d.blockLength < 156 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[148 : 148+8 : 148+8]}
+	return PRICENULL9{d.block[148 : 148+8 : 148+8]}
 }
 
 // TradingReferencePrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) TradingReferencePrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[148 : 148+8 : 148+8]}
+	return PRICENULL9{e.block[148 : 148+8 : 148+8]}
 }
 
 /*
@@ -26167,15 +26117,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SettlPriceType() SettlPriceType {
-	if d.blockLength < 157 {
-		return 0
-	}
-	return SettlPriceType(d.buf[156])
+	return SettlPriceType(d.block[156])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[156] = byte(v)
+	e.block[156] = byte(v)
 }
 
 /*
@@ -26183,10 +26130,7 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) OpenInterestQty() int32 {
-	if d.blockLength < 161 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[157:]))
+	return int32(binary.LittleEndian.Uint32(d.block[157:]))
 }
 
 // OpenInterestQtyIsNull reports whether OpenInterestQty holds its null value (absent).
@@ -26197,13 +26141,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) OpenInterestQtyIsNull() bool {
 
 // SetOpenInterestQty writes the field OpenInterestQty.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetOpenInterestQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[157:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[157:], uint32(v))
 }
 
 // SetOpenInterestQtyNull marks the optional field OpenInterestQty absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetOpenInterestQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[157:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[157:], uint32(v))
 }
 
 /*
@@ -26211,10 +26155,7 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ClearedVolume() int32 {
-	if d.blockLength < 165 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[161:]))
+	return int32(binary.LittleEndian.Uint32(d.block[161:]))
 }
 
 // ClearedVolumeIsNull reports whether ClearedVolume holds its null value (absent).
@@ -26225,13 +26166,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) ClearedVolumeIsNull() bool {
 
 // SetClearedVolume writes the field ClearedVolume.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetClearedVolume(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[161:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[161:], uint32(v))
 }
 
 // SetClearedVolumeNull marks the optional field ClearedVolume absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetClearedVolumeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[161:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[161:], uint32(v))
 }
 
 /*
@@ -26239,15 +26180,12 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) HighLimitPrice() PRICENULL9 {
-	if d.blockLength < 173 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[165 : 165+8 : 165+8]}
+	return PRICENULL9{d.block[165 : 165+8 : 165+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) HighLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[165 : 165+8 : 165+8]}
+	return PRICENULL9{e.block[165 : 165+8 : 165+8]}
 }
 
 /*
@@ -26255,15 +26193,12 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) LowLimitPrice() PRICENULL9 {
-	if d.blockLength < 181 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[173 : 173+8 : 173+8]}
+	return PRICENULL9{d.block[173 : 173+8 : 173+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) LowLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[173 : 173+8 : 173+8]}
+	return PRICENULL9{e.block[173 : 173+8 : 173+8]}
 }
 
 /*
@@ -26271,15 +26206,12 @@ MaxPriceVariation: Differential value for price banding.
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaxPriceVariation() PRICENULL9 {
-	if d.blockLength < 189 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[181 : 181+8 : 181+8]}
+	return PRICENULL9{d.block[181 : 181+8 : 181+8]}
 }
 
 // MaxPriceVariation returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) MaxPriceVariation() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[181 : 181+8 : 181+8]}
+	return PRICENULL9{e.block[181 : 181+8 : 181+8]}
 }
 
 /*
@@ -26287,10 +26219,7 @@ DecayQuantity: Indicates the quantity that a contract will decay daily by once t
 DecayQuantity returns the optional field DecayQuantity.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DecayQuantity() int32 {
-	if d.blockLength < 193 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[189:]))
+	return int32(binary.LittleEndian.Uint32(d.block[189:]))
 }
 
 // DecayQuantityIsNull reports whether DecayQuantity holds its null value (absent).
@@ -26301,13 +26230,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) DecayQuantityIsNull() bool {
 
 // SetDecayQuantity writes the field DecayQuantity.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetDecayQuantity(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[189:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[189:], uint32(v))
 }
 
 // SetDecayQuantityNull marks the optional field DecayQuantity absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetDecayQuantityNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[189:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[189:], uint32(v))
 }
 
 /*
@@ -26315,10 +26244,7 @@ DecayStartDate: Indicates the date at which a decaying contract will begin to de
 DecayStartDate returns the optional field DecayStartDate.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DecayStartDate() uint16 {
-	if d.blockLength < 195 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[193:])
+	return binary.LittleEndian.Uint16(d.block[193:])
 }
 
 // DecayStartDateIsNull reports whether DecayStartDate holds its null value (absent).
@@ -26329,13 +26255,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) DecayStartDateIsNull() bool {
 
 // SetDecayStartDate writes the field DecayStartDate.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetDecayStartDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[193:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
 // SetDecayStartDateNull marks the optional field DecayStartDate absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetDecayStartDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[193:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
 /*
@@ -26343,10 +26269,7 @@ OriginalContractSize: Fixed contract value assigned to each product
 OriginalContractSize returns the optional field OriginalContractSize.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) OriginalContractSize() int32 {
-	if d.blockLength < 199 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[195:]))
+	return int32(binary.LittleEndian.Uint32(d.block[195:]))
 }
 
 // OriginalContractSizeIsNull reports whether OriginalContractSize holds its null value (absent).
@@ -26357,13 +26280,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) OriginalContractSizeIsNull() boo
 
 // SetOriginalContractSize writes the field OriginalContractSize.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetOriginalContractSize(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[195:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[195:], uint32(v))
 }
 
 // SetOriginalContractSizeNull marks the optional field OriginalContractSize absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetOriginalContractSizeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[195:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[195:], uint32(v))
 }
 
 /*
@@ -26371,10 +26294,7 @@ ContractMultiplier: Number of deliverable units per instrument, e.g., peak days 
 ContractMultiplier returns the optional field ContractMultiplier.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ContractMultiplier() int32 {
-	if d.blockLength < 203 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[199:]))
+	return int32(binary.LittleEndian.Uint32(d.block[199:]))
 }
 
 // ContractMultiplierIsNull reports whether ContractMultiplier holds its null value (absent).
@@ -26385,13 +26305,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) ContractMultiplierIsNull() bool 
 
 // SetContractMultiplier writes the field ContractMultiplier.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetContractMultiplier(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[199:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[199:], uint32(v))
 }
 
 // SetContractMultiplierNull marks the optional field ContractMultiplier absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetContractMultiplierNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[199:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[199:], uint32(v))
 }
 
 /*
@@ -26399,10 +26319,7 @@ ContractMultiplierUnit: Indicates the type of multiplier being applied to the pr
 ContractMultiplierUnit returns the optional field ContractMultiplierUnit.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ContractMultiplierUnit() int8 {
-	if d.blockLength < 204 {
-		return 127
-	}
-	return int8(d.buf[203])
+	return int8(d.block[203])
 }
 
 // ContractMultiplierUnitIsNull reports whether ContractMultiplierUnit holds its null value (absent).
@@ -26413,13 +26330,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) ContractMultiplierUnitIsNull() b
 
 // SetContractMultiplierUnit writes the field ContractMultiplierUnit.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetContractMultiplierUnit(v int8) {
-	e.st.Buf[203] = byte(v)
+	e.block[203] = byte(v)
 }
 
 // SetContractMultiplierUnitNull marks the optional field ContractMultiplierUnit absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetContractMultiplierUnitNull() {
 	v := int8(127)
-	e.st.Buf[203] = byte(v)
+	e.block[203] = byte(v)
 }
 
 /*
@@ -26427,10 +26344,7 @@ FlowScheduleType: The schedule according to which the electricity is delivered i
 FlowScheduleType returns the optional field FlowScheduleType.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) FlowScheduleType() int8 {
-	if d.blockLength < 205 {
-		return 127
-	}
-	return int8(d.buf[204])
+	return int8(d.block[204])
 }
 
 // FlowScheduleTypeIsNull reports whether FlowScheduleType holds its null value (absent).
@@ -26441,13 +26355,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) FlowScheduleTypeIsNull() bool {
 
 // SetFlowScheduleType writes the field FlowScheduleType.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetFlowScheduleType(v int8) {
-	e.st.Buf[204] = byte(v)
+	e.block[204] = byte(v)
 }
 
 // SetFlowScheduleTypeNull marks the optional field FlowScheduleType absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetFlowScheduleTypeNull() {
 	v := int8(127)
-	e.st.Buf[204] = byte(v)
+	e.block[204] = byte(v)
 }
 
 /*
@@ -26455,15 +26369,12 @@ MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuat
 MinPriceIncrementAmount returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinPriceIncrementAmount() PRICENULL9 {
-	if d.blockLength < 213 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[205 : 205+8 : 205+8]}
+	return PRICENULL9{d.block[205 : 205+8 : 205+8]}
 }
 
 // MinPriceIncrementAmount returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionFuture54Encoder) MinPriceIncrementAmount() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[205 : 205+8 : 205+8]}
+	return PRICENULL9{e.block[205 : 205+8 : 205+8]}
 }
 
 /*
@@ -26471,15 +26382,12 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UserDefinedInstrument() byte {
-	if d.blockLength < 214 {
-		return 0
-	}
-	return d.buf[213]
+	return d.block[213]
 }
 
 // SetUserDefinedInstrument writes the field UserDefinedInstrument.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetUserDefinedInstrument(v byte) {
-	e.st.Buf[213] = byte(v)
+	e.block[213] = byte(v)
 }
 
 /*
@@ -26487,10 +26395,7 @@ TradingReferenceDate: Indicates session date corresponding to the settlement pri
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TradingReferenceDate() uint16 {
-	if d.blockLength < 216 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[214:])
+	return binary.LittleEndian.Uint16(d.block[214:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -26501,13 +26406,13 @@ func (d *MDInstrumentDefinitionFuture54Decoder) TradingReferenceDateIsNull() boo
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[214:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[214:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *MDInstrumentDefinitionFuture54Encoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[214:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[214:], uint16(v))
 }
 
 /*
@@ -26839,6 +26744,7 @@ type MDInstrumentDefinitionFuture54Encoder struct {
 	headerLength    int
 	stage           int
 	open            int
+	block           *[216]byte
 	noEventsG       MDInstrumentDefinitionFuture54NoEventsEncoder
 	noMDFeedTypesG  MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder
 	noInstAttribG   MDInstrumentDefinitionFuture54NoInstAttribEncoder
@@ -26849,25 +26755,14 @@ func (e *MDInstrumentDefinitionFuture54Encoder) wrap(buf []byte, headerLength in
 	if len(buf) < 216 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 216,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+216])
-	e.SetTotNumReportsNull()
-	e.SetMainFractionNull()
-	e.SetSubFractionNull()
-	e.SetPriceDisplayFormatNull()
-	e.SetOpenInterestQtyNull()
-	e.SetClearedVolumeNull()
-	e.SetDecayQuantityNull()
-	e.SetDecayStartDateNull()
-	e.SetOriginalContractSizeNull()
-	e.SetContractMultiplierNull()
-	e.SetContractMultiplierUnitNull()
-	e.SetFlowScheduleTypeNull()
-	e.SetTradingReferenceDateNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[216]byte)(buf[0 : 0+216])
+	*e.block = mDInstrumentDefinitionFuture54InitBlock
 	return nil
 }
 
@@ -26876,18 +26771,15 @@ func (e *MDInstrumentDefinitionFuture54Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDInstrumentDefinitionFuture54Header = [8]byte{216, 0, 54, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDInstrumentDefinitionFuture54 at buf[0] and starts
 // encoding the message after it.
 func (e *MDInstrumentDefinitionFuture54Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+216 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(216))
-	h.SetTemplateId(uint16(54))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDInstrumentDefinitionFuture54Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -26989,15 +26881,13 @@ type MDInstrumentDefinitionOption55NoEventsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[9]byte
+	padded        *[9]byte
 }
 
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption55NoEventsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -27032,9 +26922,26 @@ func (g *MDInstrumentDefinitionOption55NoEventsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 9 {
+		g.block = (*[9]byte)(g.buf[g.offset : g.offset+9])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 9)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption55NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption55NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if g.padded == nil {
+		g.padded = new([9]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption55NoEventsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -27042,15 +26949,12 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) EventType() EventType {
-	if g.blockLength < 1 {
-		return EventTypeNullValue
-	}
-	return EventType(g.buf[g.offset+0])
+	return EventType(g.block[0])
 }
 
 // SetEventType writes the field EventType.
 func (e *MDInstrumentDefinitionOption55NoEventsEncoder) SetEventType(v EventType) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -27058,15 +26962,12 @@ EventTime: Date and Time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) EventTime() uint64 {
-	if g.blockLength < 9 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
+	return binary.LittleEndian.Uint64(g.block[1:])
 }
 
 // SetEventTime writes the field EventTime.
 func (e *MDInstrumentDefinitionOption55NoEventsEncoder) SetEventTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+1:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -27116,15 +27017,13 @@ type MDInstrumentDefinitionOption55NoMDFeedTypesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption55NoMDFeedTypesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -27159,9 +27058,26 @@ func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption55NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption55NoMDFeedTypesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -27169,10 +27085,7 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) MDFeedType() []byte {
-	if g.blockLength < 3 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
+	return g.block[0 : 0+3 : 0+3]
 }
 
 // MDFeedTypeString returns MDFeedType as a string, up to its first NUL.
@@ -27185,7 +27098,7 @@ func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) SetMDFeedType(v []b
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -27195,7 +27108,7 @@ func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) SetMDFeedTypeString
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -27205,15 +27118,12 @@ MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) MarketDepth() int8 {
-	if g.blockLength < 4 {
-		return -128
-	}
-	return int8(g.buf[g.offset+3])
+	return int8(g.block[3])
 }
 
 // SetMarketDepth writes the field MarketDepth.
 func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
-	e.st.Buf[e.offset+3] = byte(v)
+	e.block[3] = byte(v)
 }
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -27263,15 +27173,13 @@ type MDInstrumentDefinitionOption55NoInstAttribDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption55NoInstAttribDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -27306,9 +27214,24 @@ func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = [4]byte{}
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -27324,15 +27247,12 @@ InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) InstAttribValue() InstAttribValue {
-	if g.blockLength < 4 {
-		return 0
-	}
-	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetInstAttribValue writes the field InstAttribValue.
 func (e *MDInstrumentDefinitionOption55NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -27382,15 +27302,13 @@ type MDInstrumentDefinitionOption55NoLotTypeRulesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[5]byte
+	padded        *[5]byte
 }
 
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption55NoLotTypeRulesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -27425,9 +27343,27 @@ func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 5 {
+		g.block = (*[5]byte)(g.buf[g.offset : g.offset+5])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 5)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption55NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
+var mDInstrumentDefinitionOption55NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
+	if g.padded == nil {
+		g.padded = new([5]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption55NoLotTypeRulesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -27435,15 +27371,12 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) LotType() int8 {
-	if g.blockLength < 1 {
-		return -128
-	}
-	return int8(g.buf[g.offset+0])
+	return int8(g.block[0])
 }
 
 // SetLotType writes the field LotType.
 func (e *MDInstrumentDefinitionOption55NoLotTypeRulesEncoder) SetLotType(v int8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -27451,15 +27384,12 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
-	if g.blockLength < 5 {
-		return DecimalQty{}
-	}
-	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
+	return DecimalQty{g.block[1 : 1+4 : 1+4]}
 }
 
 // MinLotSize returns a view of composite DecimalQty for writing in place.
 func (e *MDInstrumentDefinitionOption55NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
-	return DecimalQty{e.st.Buf[e.offset+1 : e.offset+1+4 : e.offset+1+4]}
+	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -27509,15 +27439,13 @@ type MDInstrumentDefinitionOption55NoUnderlyingsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[24]byte
+	padded        *[24]byte
 }
 
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption55NoUnderlyingsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -27552,9 +27480,26 @@ func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 24 {
+		g.block = (*[24]byte)(g.buf[g.offset : g.offset+24])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 24)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption55NoUnderlyingsNullBlock = [24]byte{0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) pad(b []byte, actingVersion int) *[24]byte {
+	if g.padded == nil {
+		g.padded = new([24]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption55NoUnderlyingsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -27562,15 +27507,12 @@ UnderlyingSecurityID: Unique Instrument ID as qualified by the exchange per tag 
 UnderlyingSecurityID returns the required field UnderlyingSecurityID.
 */
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) UnderlyingSecurityID() int32 {
-	if g.blockLength < 4 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return int32(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetUnderlyingSecurityID writes the field UnderlyingSecurityID.
 func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) SetUnderlyingSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -27586,10 +27528,7 @@ UnderlyingSymbol: Underlying Instrument Symbol (Contract Name)
 UnderlyingSymbol returns the 20-byte array UnderlyingSymbol in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) UnderlyingSymbol() []byte {
-	if g.blockLength < 24 {
-		return nil
-	}
-	return g.buf[g.offset+4 : g.offset+4+20 : g.offset+4+20]
+	return g.block[4 : 4+20 : 4+20]
 }
 
 // UnderlyingSymbolString returns UnderlyingSymbol as a string, up to its first NUL.
@@ -27602,7 +27541,7 @@ func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) SetUnderlyingSymbol
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+4 : e.offset+4+20]
+	b := e.block[4 : 4+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -27612,7 +27551,7 @@ func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) SetUnderlyingSymbol
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+4 : e.offset+4+20]
+	b := e.block[4 : 4+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -27666,15 +27605,13 @@ type MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[24]byte
+	padded        *[24]byte
 }
 
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -27709,9 +27646,26 @@ func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) Next() bool 
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 24 {
+		g.block = (*[24]byte)(g.buf[g.offset : g.offset+24])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 24)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionOption55NoRelatedInstrumentsNullBlock = [24]byte{0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) pad(b []byte, actingVersion int) *[24]byte {
+	if g.padded == nil {
+		g.padded = new([24]byte)
+	}
+	*g.padded = mDInstrumentDefinitionOption55NoRelatedInstrumentsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -27719,15 +27673,12 @@ RelatedSecurityID: Related Security ID
 RelatedSecurityID returns the required field RelatedSecurityID.
 */
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) RelatedSecurityID() int32 {
-	if g.blockLength < 4 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return int32(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetRelatedSecurityID writes the field RelatedSecurityID.
 func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) SetRelatedSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -27743,10 +27694,7 @@ RelatedSymbol: Related instrument Symbol
 RelatedSymbol returns the 20-byte array RelatedSymbol in place (no copy).
 */
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) RelatedSymbol() []byte {
-	if g.blockLength < 24 {
-		return nil
-	}
-	return g.buf[g.offset+4 : g.offset+4+20 : g.offset+4+20]
+	return g.block[4 : 4+20 : 4+20]
 }
 
 // RelatedSymbolString returns RelatedSymbol as a string, up to its first NUL.
@@ -27759,7 +27707,7 @@ func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) SetRelatedSy
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+4 : e.offset+4+20]
+	b := e.block[4 : 4+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -27769,7 +27717,7 @@ func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) SetRelatedSy
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+4 : e.offset+4+20]
+	b := e.block[4 : 4+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -27793,6 +27741,7 @@ type MDInstrumentDefinitionOption55NoEventsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[9]byte
 }
 
 func (e *MDInstrumentDefinitionOption55NoEventsEncoder) init(st *sbe.EncoderState, count int) {
@@ -27814,7 +27763,8 @@ func (e *MDInstrumentDefinitionOption55NoEventsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+9])
+	e.block = (*[9]byte)(e.st.Buf[p : p+9])
+	*e.block = [9]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption55NoEventsEncoder) close() error {
@@ -27849,6 +27799,7 @@ type MDInstrumentDefinitionOption55NoMDFeedTypesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) init(st *sbe.EncoderState, count int) {
@@ -27870,7 +27821,8 @@ func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) close() error {
@@ -27905,6 +27857,7 @@ type MDInstrumentDefinitionOption55NoInstAttribEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionOption55NoInstAttribEncoder) init(st *sbe.EncoderState, count int) {
@@ -27926,7 +27879,8 @@ func (e *MDInstrumentDefinitionOption55NoInstAttribEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption55NoInstAttribEncoder) close() error {
@@ -27961,6 +27915,7 @@ type MDInstrumentDefinitionOption55NoLotTypeRulesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[5]byte
 }
 
 func (e *MDInstrumentDefinitionOption55NoLotTypeRulesEncoder) init(st *sbe.EncoderState, count int) {
@@ -27982,7 +27937,8 @@ func (e *MDInstrumentDefinitionOption55NoLotTypeRulesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+5])
+	e.block = (*[5]byte)(e.st.Buf[p : p+5])
+	*e.block = mDInstrumentDefinitionOption55NoLotTypeRulesInitBlock
 	return nil
 }
 func (e *MDInstrumentDefinitionOption55NoLotTypeRulesEncoder) close() error {
@@ -28017,6 +27973,7 @@ type MDInstrumentDefinitionOption55NoUnderlyingsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[24]byte
 }
 
 func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) init(st *sbe.EncoderState, count int) {
@@ -28038,7 +27995,8 @@ func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+24])
+	e.block = (*[24]byte)(e.st.Buf[p : p+24])
+	*e.block = [24]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) close() error {
@@ -28073,6 +28031,7 @@ type MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[24]byte
 }
 
 func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) init(st *sbe.EncoderState, count int) {
@@ -28094,7 +28053,8 @@ func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) Next() error
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+24])
+	e.block = (*[24]byte)(e.st.Buf[p : p+24])
+	*e.block = [24]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) close() error {
@@ -28136,6 +28096,8 @@ type MDInstrumentDefinitionOption55Decoder struct {
 	blockLength           int
 	actingVersion         int
 	end                   int
+	block                 *[213]byte
+	padded                *[213]byte
 	pos                   [6]int
 	noEventsG             MDInstrumentDefinitionOption55NoEventsDecoder
 	noMDFeedTypesG        MDInstrumentDefinitionOption55NoMDFeedTypesDecoder
@@ -28190,8 +28152,26 @@ func (d *MDInstrumentDefinitionOption55Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
+	if blockLength >= 213 {
+		d.block = (*[213]byte)(buf[0 : 0+213])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 213)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDInstrumentDefinitionOption55NullBlock = [213]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 128, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+var mDInstrumentDefinitionOption55InitBlock = [213]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDInstrumentDefinitionOption55Decoder) pad(b []byte, actingVersion int) *[213]byte {
+	if d.padded == nil {
+		d.padded = new([213]byte)
+	}
+	*d.padded = mDInstrumentDefinitionOption55NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDInstrumentDefinitionOption55 that starts at buf[0] with no message header, using the
@@ -28205,17 +28185,17 @@ func (d *MDInstrumentDefinitionOption55Decoder) Wrap(buf []byte, actingBlockLeng
 // schema and message, and decodes the MDInstrumentDefinitionOption55 that follows.
 func (d *MDInstrumentDefinitionOption55Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDInstrumentDefinitionOption55TemplateID {
+	if h.templateID != MDInstrumentDefinitionOption55TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -28253,15 +28233,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 1 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[0])
+	return MatchEventIndicator(d.block[0])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDInstrumentDefinitionOption55Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -28269,10 +28246,7 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TotNumReports() uint32 {
-	if d.blockLength < 5 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[1:])
+	return binary.LittleEndian.Uint32(d.block[1:])
 }
 
 // TotNumReportsIsNull reports whether TotNumReports holds its null value (absent).
@@ -28283,13 +28257,13 @@ func (d *MDInstrumentDefinitionOption55Decoder) TotNumReportsIsNull() bool {
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *MDInstrumentDefinitionOption55Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 // SetTotNumReportsNull marks the optional field TotNumReports absent by writing its null value.
 func (e *MDInstrumentDefinitionOption55Encoder) SetTotNumReportsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 /*
@@ -28297,15 +28271,12 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityUpdateAction() SecurityUpdateAction {
-	if d.blockLength < 6 {
-		return SecurityUpdateActionNullValue
-	}
-	return SecurityUpdateAction(d.buf[5])
+	return SecurityUpdateAction(d.block[5])
 }
 
 // SetSecurityUpdateAction writes the field SecurityUpdateAction.
 func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityUpdateAction(v SecurityUpdateAction) {
-	e.st.Buf[5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 /*
@@ -28313,15 +28284,12 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) LastUpdateTime() uint64 {
-	if d.blockLength < 14 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[6:])
+	return binary.LittleEndian.Uint64(d.block[6:])
 }
 
 // SetLastUpdateTime writes the field LastUpdateTime.
 func (e *MDInstrumentDefinitionOption55Encoder) SetLastUpdateTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[6:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[6:], uint64(v))
 }
 
 /*
@@ -28329,15 +28297,12 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. The dat
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 15 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[14])
+	return SecurityTradingStatus(d.block[14])
 }
 
 // SetMDSecurityTradingStatus writes the field MDSecurityTradingStatus.
 func (e *MDInstrumentDefinitionOption55Encoder) SetMDSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[14] = byte(v)
+	e.block[14] = byte(v)
 }
 
 /*
@@ -28345,15 +28310,12 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) ApplID() int16 {
-	if d.blockLength < 17 {
-		return -32768
-	}
-	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
+	return int16(binary.LittleEndian.Uint16(d.block[15:]))
 }
 
 // SetApplID writes the field ApplID.
 func (e *MDInstrumentDefinitionOption55Encoder) SetApplID(v int16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[15:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[15:], uint16(v))
 }
 
 /*
@@ -28361,15 +28323,12 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MarketSegmentID() uint8 {
-	if d.blockLength < 18 {
-		return 255
-	}
-	return d.buf[17]
+	return d.block[17]
 }
 
 // SetMarketSegmentID writes the field MarketSegmentID.
 func (e *MDInstrumentDefinitionOption55Encoder) SetMarketSegmentID(v uint8) {
-	e.st.Buf[17] = byte(v)
+	e.block[17] = byte(v)
 }
 
 /*
@@ -28377,15 +28336,12 @@ UnderlyingProduct: Indicates the product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnderlyingProduct() uint8 {
-	if d.blockLength < 19 {
-		return 255
-	}
-	return d.buf[18]
+	return d.block[18]
 }
 
 // SetUnderlyingProduct writes the field UnderlyingProduct.
 func (e *MDInstrumentDefinitionOption55Encoder) SetUnderlyingProduct(v uint8) {
-	e.st.Buf[18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 /*
@@ -28393,10 +28349,7 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityExchange() []byte {
-	if d.blockLength < 23 {
-		return nil
-	}
-	return d.buf[19 : 19+4 : 19+4]
+	return d.block[19 : 19+4 : 19+4]
 }
 
 // SecurityExchangeString returns SecurityExchange as a string, up to its first NUL.
@@ -28409,7 +28362,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityExchange(v []byte) er
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28419,7 +28372,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityExchangeString(v stri
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28429,10 +28382,7 @@ SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityGroup() []byte {
-	if d.blockLength < 29 {
-		return nil
-	}
-	return d.buf[23 : 23+6 : 23+6]
+	return d.block[23 : 23+6 : 23+6]
 }
 
 // SecurityGroupString returns SecurityGroup as a string, up to its first NUL.
@@ -28445,7 +28395,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityGroup(v []byte) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28455,7 +28405,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityGroupString(v string)
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28465,10 +28415,7 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Asset() []byte {
-	if d.blockLength < 35 {
-		return nil
-	}
-	return d.buf[29 : 29+6 : 29+6]
+	return d.block[29 : 29+6 : 29+6]
 }
 
 // AssetString returns Asset as a string, up to its first NUL.
@@ -28481,7 +28428,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetAsset(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28491,7 +28438,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetAssetString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28501,10 +28448,7 @@ Symbol: Instrument Name or Symbol. Previously used as Instrument Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Symbol() []byte {
-	if d.blockLength < 55 {
-		return nil
-	}
-	return d.buf[35 : 35+20 : 35+20]
+	return d.block[35 : 35+20 : 35+20]
 }
 
 // SymbolString returns Symbol as a string, up to its first NUL.
@@ -28517,7 +28461,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSymbol(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28527,7 +28471,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSymbolString(v string) error 
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28537,15 +28481,12 @@ SecurityID: Unique Instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityID() int32 {
-	if d.blockLength < 59 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
+	return int32(binary.LittleEndian.Uint32(d.block[55:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[55:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[55:], uint32(v))
 }
 
 /*
@@ -28561,10 +28502,7 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityType() []byte {
-	if d.blockLength < 65 {
-		return nil
-	}
-	return d.buf[59 : 59+6 : 59+6]
+	return d.block[59 : 59+6 : 59+6]
 }
 
 // SecurityTypeString returns SecurityType as a string, up to its first NUL.
@@ -28577,7 +28515,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityType(v []byte) error 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28587,7 +28525,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityTypeString(v string) 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28597,10 +28535,7 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) CFICode() []byte {
-	if d.blockLength < 71 {
-		return nil
-	}
-	return d.buf[65 : 65+6 : 65+6]
+	return d.block[65 : 65+6 : 65+6]
 }
 
 // CFICodeString returns CFICode as a string, up to its first NUL.
@@ -28613,7 +28548,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetCFICode(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28623,7 +28558,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetCFICodeString(v string) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28633,15 +28568,12 @@ PutOrCall: Indicates whether an option instrument is a put or call
 PutOrCall returns the required field PutOrCall.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) PutOrCall() PutOrCall {
-	if d.blockLength < 72 {
-		return PutOrCallNullValue
-	}
-	return PutOrCall(d.buf[71])
+	return PutOrCall(d.block[71])
 }
 
 // SetPutOrCall writes the field PutOrCall.
 func (e *MDInstrumentDefinitionOption55Encoder) SetPutOrCall(v PutOrCall) {
-	e.st.Buf[71] = byte(v)
+	e.block[71] = byte(v)
 }
 
 /*
@@ -28649,15 +28581,12 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MaturityMonthYear() MaturityMonthYear {
-	if d.blockLength < 77 {
-		return MaturityMonthYear{}
-	}
-	return MaturityMonthYear{d.buf[72 : 72+5 : 72+5]}
+	return MaturityMonthYear{d.block[72 : 72+5 : 72+5]}
 }
 
 // MaturityMonthYear returns a view of composite MaturityMonthYear for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) MaturityMonthYear() MaturityMonthYear {
-	return MaturityMonthYear{e.st.Buf[72 : 72+5 : 72+5]}
+	return MaturityMonthYear{e.block[72 : 72+5 : 72+5]}
 }
 
 /*
@@ -28665,10 +28594,7 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Currency() []byte {
-	if d.blockLength < 80 {
-		return nil
-	}
-	return d.buf[77 : 77+3 : 77+3]
+	return d.block[77 : 77+3 : 77+3]
 }
 
 // CurrencyString returns Currency as a string, up to its first NUL.
@@ -28681,7 +28607,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetCurrency(v []byte) error {
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[77 : 77+3]
+	b := e.block[77 : 77+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28691,7 +28617,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetCurrencyString(v string) erro
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[77 : 77+3]
+	b := e.block[77 : 77+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28701,15 +28627,12 @@ StrikePrice: Strike Price for an option instrument
 StrikePrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) StrikePrice() PRICENULL9 {
-	if d.blockLength < 88 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[80 : 80+8 : 80+8]}
+	return PRICENULL9{d.block[80 : 80+8 : 80+8]}
 }
 
 // StrikePrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) StrikePrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[80 : 80+8 : 80+8]}
+	return PRICENULL9{e.block[80 : 80+8 : 80+8]}
 }
 
 /*
@@ -28717,10 +28640,7 @@ StrikeCurrency: Currency in which the StrikePrice is denominated
 StrikeCurrency returns the 3-byte array StrikeCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) StrikeCurrency() []byte {
-	if d.blockLength < 91 {
-		return nil
-	}
-	return d.buf[88 : 88+3 : 88+3]
+	return d.block[88 : 88+3 : 88+3]
 }
 
 // StrikeCurrencyString returns StrikeCurrency as a string, up to its first NUL.
@@ -28733,7 +28653,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetStrikeCurrency(v []byte) erro
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[88 : 88+3]
+	b := e.block[88 : 88+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28743,7 +28663,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetStrikeCurrencyString(v string
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[88 : 88+3]
+	b := e.block[88 : 88+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28753,10 +28673,7 @@ SettlCurrency: Identifies currency used for settlement, if different from trade 
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SettlCurrency() []byte {
-	if d.blockLength < 94 {
-		return nil
-	}
-	return d.buf[91 : 91+3 : 91+3]
+	return d.block[91 : 91+3 : 91+3]
 }
 
 // SettlCurrencyString returns SettlCurrency as a string, up to its first NUL.
@@ -28769,7 +28686,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSettlCurrency(v []byte) error
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[91 : 91+3]
+	b := e.block[91 : 91+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28779,7 +28696,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSettlCurrencyString(v string)
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[91 : 91+3]
+	b := e.block[91 : 91+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -28789,15 +28706,12 @@ MinCabPrice: Defines cabinet price for outright options products
 MinCabPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinCabPrice() PRICENULL9 {
-	if d.blockLength < 102 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[94 : 94+8 : 94+8]}
+	return PRICENULL9{d.block[94 : 94+8 : 94+8]}
 }
 
 // MinCabPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) MinCabPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[94 : 94+8 : 94+8]}
+	return PRICENULL9{e.block[94 : 94+8 : 94+8]}
 }
 
 /*
@@ -28805,15 +28719,12 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MatchAlgorithm() byte {
-	if d.blockLength < 103 {
-		return 0
-	}
-	return d.buf[102]
+	return d.block[102]
 }
 
 // SetMatchAlgorithm writes the field MatchAlgorithm.
 func (e *MDInstrumentDefinitionOption55Encoder) SetMatchAlgorithm(v byte) {
-	e.st.Buf[102] = byte(v)
+	e.block[102] = byte(v)
 }
 
 /*
@@ -28821,15 +28732,12 @@ MinTradeVol: The minimum trading volume for a security.
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinTradeVol() uint32 {
-	if d.blockLength < 107 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[103:])
+	return binary.LittleEndian.Uint32(d.block[103:])
 }
 
 // SetMinTradeVol writes the field MinTradeVol.
 func (e *MDInstrumentDefinitionOption55Encoder) SetMinTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[103:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[103:], uint32(v))
 }
 
 /*
@@ -28837,15 +28745,12 @@ MaxTradeVol: The maximum trading volume for a security.
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MaxTradeVol() uint32 {
-	if d.blockLength < 111 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[107:])
+	return binary.LittleEndian.Uint32(d.block[107:])
 }
 
 // SetMaxTradeVol writes the field MaxTradeVol.
 func (e *MDInstrumentDefinitionOption55Encoder) SetMaxTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[107:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[107:], uint32(v))
 }
 
 /*
@@ -28853,15 +28758,12 @@ MinPriceIncrement: Minimum constant tick for the instrument
 MinPriceIncrement returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinPriceIncrement() PRICENULL9 {
-	if d.blockLength < 119 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[111 : 111+8 : 111+8]}
+	return PRICENULL9{d.block[111 : 111+8 : 111+8]}
 }
 
 // MinPriceIncrement returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) MinPriceIncrement() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[111 : 111+8 : 111+8]}
+	return PRICENULL9{e.block[111 : 111+8 : 111+8]}
 }
 
 /*
@@ -28869,15 +28771,12 @@ MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuat
 MinPriceIncrementAmount returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinPriceIncrementAmount() PRICENULL9 {
-	if d.blockLength < 127 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[119 : 119+8 : 119+8]}
+	return PRICENULL9{d.block[119 : 119+8 : 119+8]}
 }
 
 // MinPriceIncrementAmount returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) MinPriceIncrementAmount() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[119 : 119+8 : 119+8]}
+	return PRICENULL9{e.block[119 : 119+8 : 119+8]}
 }
 
 /*
@@ -28885,15 +28784,12 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite Decimal9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) DisplayFactor() Decimal9 {
-	if d.blockLength < 135 {
-		return Decimal9{}
-	}
-	return Decimal9{d.buf[127 : 127+8 : 127+8]}
+	return Decimal9{d.block[127 : 127+8 : 127+8]}
 }
 
 // DisplayFactor returns a view of composite Decimal9 for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) DisplayFactor() Decimal9 {
-	return Decimal9{e.st.Buf[127 : 127+8 : 127+8]}
+	return Decimal9{e.block[127 : 127+8 : 127+8]}
 }
 
 /*
@@ -28901,10 +28797,7 @@ TickRule: VTT code referencing variable tick table
 TickRule returns the optional field TickRule.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TickRule() int8 {
-	if d.blockLength < 136 {
-		return 127
-	}
-	return int8(d.buf[135])
+	return int8(d.block[135])
 }
 
 // TickRuleIsNull reports whether TickRule holds its null value (absent).
@@ -28915,13 +28808,13 @@ func (d *MDInstrumentDefinitionOption55Decoder) TickRuleIsNull() bool {
 
 // SetTickRule writes the field TickRule.
 func (e *MDInstrumentDefinitionOption55Encoder) SetTickRule(v int8) {
-	e.st.Buf[135] = byte(v)
+	e.block[135] = byte(v)
 }
 
 // SetTickRuleNull marks the optional field TickRule absent by writing its null value.
 func (e *MDInstrumentDefinitionOption55Encoder) SetTickRuleNull() {
 	v := int8(127)
-	e.st.Buf[135] = byte(v)
+	e.block[135] = byte(v)
 }
 
 /*
@@ -28929,10 +28822,7 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MainFraction() uint8 {
-	if d.blockLength < 137 {
-		return 255
-	}
-	return d.buf[136]
+	return d.block[136]
 }
 
 // MainFractionIsNull reports whether MainFraction holds its null value (absent).
@@ -28943,13 +28833,13 @@ func (d *MDInstrumentDefinitionOption55Decoder) MainFractionIsNull() bool {
 
 // SetMainFraction writes the field MainFraction.
 func (e *MDInstrumentDefinitionOption55Encoder) SetMainFraction(v uint8) {
-	e.st.Buf[136] = byte(v)
+	e.block[136] = byte(v)
 }
 
 // SetMainFractionNull marks the optional field MainFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionOption55Encoder) SetMainFractionNull() {
 	v := uint8(255)
-	e.st.Buf[136] = byte(v)
+	e.block[136] = byte(v)
 }
 
 /*
@@ -28957,10 +28847,7 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SubFraction() uint8 {
-	if d.blockLength < 138 {
-		return 255
-	}
-	return d.buf[137]
+	return d.block[137]
 }
 
 // SubFractionIsNull reports whether SubFraction holds its null value (absent).
@@ -28971,13 +28858,13 @@ func (d *MDInstrumentDefinitionOption55Decoder) SubFractionIsNull() bool {
 
 // SetSubFraction writes the field SubFraction.
 func (e *MDInstrumentDefinitionOption55Encoder) SetSubFraction(v uint8) {
-	e.st.Buf[137] = byte(v)
+	e.block[137] = byte(v)
 }
 
 // SetSubFractionNull marks the optional field SubFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionOption55Encoder) SetSubFractionNull() {
 	v := uint8(255)
-	e.st.Buf[137] = byte(v)
+	e.block[137] = byte(v)
 }
 
 /*
@@ -28985,10 +28872,7 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) PriceDisplayFormat() uint8 {
-	if d.blockLength < 139 {
-		return 255
-	}
-	return d.buf[138]
+	return d.block[138]
 }
 
 // PriceDisplayFormatIsNull reports whether PriceDisplayFormat holds its null value (absent).
@@ -28999,13 +28883,13 @@ func (d *MDInstrumentDefinitionOption55Decoder) PriceDisplayFormatIsNull() bool 
 
 // SetPriceDisplayFormat writes the field PriceDisplayFormat.
 func (e *MDInstrumentDefinitionOption55Encoder) SetPriceDisplayFormat(v uint8) {
-	e.st.Buf[138] = byte(v)
+	e.block[138] = byte(v)
 }
 
 // SetPriceDisplayFormatNull marks the optional field PriceDisplayFormat absent by writing its null value.
 func (e *MDInstrumentDefinitionOption55Encoder) SetPriceDisplayFormatNull() {
 	v := uint8(255)
-	e.st.Buf[138] = byte(v)
+	e.block[138] = byte(v)
 }
 
 /*
@@ -29013,10 +28897,7 @@ UnitOfMeasure: Unit of measure for the products' original contract size. This wi
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnitOfMeasure() []byte {
-	if d.blockLength < 169 {
-		return nil
-	}
-	return d.buf[139 : 139+30 : 139+30]
+	return d.block[139 : 139+30 : 139+30]
 }
 
 // UnitOfMeasureString returns UnitOfMeasure as a string, up to its first NUL.
@@ -29029,7 +28910,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetUnitOfMeasure(v []byte) error
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[139 : 139+30]
+	b := e.block[139 : 139+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -29039,7 +28920,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetUnitOfMeasureString(v string)
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[139 : 139+30]
+	b := e.block[139 : 139+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -29049,15 +28930,12 @@ UnitOfMeasureQty: This field contains the contract size for each instrument. Use
 UnitOfMeasureQty returns a view of composite Decimal9NULL in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnitOfMeasureQty() Decimal9NULL {
-	if d.blockLength < 177 {
-		return Decimal9NULL{}
-	}
-	return Decimal9NULL{d.buf[169 : 169+8 : 169+8]}
+	return Decimal9NULL{d.block[169 : 169+8 : 169+8]}
 }
 
 // UnitOfMeasureQty returns a view of composite Decimal9NULL for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) UnitOfMeasureQty() Decimal9NULL {
-	return Decimal9NULL{e.st.Buf[169 : 169+8 : 169+8]}
+	return Decimal9NULL{e.block[169 : 169+8 : 169+8]}
 }
 
 /*
@@ -29065,15 +28943,12 @@ TradingReferencePrice: Reference price - the most recently available Settlement 
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TradingReferencePrice() PRICENULL9 {
-	if d.blockLength < 185 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[177 : 177+8 : 177+8]}
+	return PRICENULL9{d.block[177 : 177+8 : 177+8]}
 }
 
 // TradingReferencePrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) TradingReferencePrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[177 : 177+8 : 177+8]}
+	return PRICENULL9{e.block[177 : 177+8 : 177+8]}
 }
 
 /*
@@ -29081,15 +28956,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SettlPriceType() SettlPriceType {
-	if d.blockLength < 186 {
-		return 0
-	}
-	return SettlPriceType(d.buf[185])
+	return SettlPriceType(d.block[185])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *MDInstrumentDefinitionOption55Encoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[185] = byte(v)
+	e.block[185] = byte(v)
 }
 
 /*
@@ -29097,10 +28969,7 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) ClearedVolume() int32 {
-	if d.blockLength < 190 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[186:]))
+	return int32(binary.LittleEndian.Uint32(d.block[186:]))
 }
 
 // ClearedVolumeIsNull reports whether ClearedVolume holds its null value (absent).
@@ -29111,13 +28980,13 @@ func (d *MDInstrumentDefinitionOption55Decoder) ClearedVolumeIsNull() bool {
 
 // SetClearedVolume writes the field ClearedVolume.
 func (e *MDInstrumentDefinitionOption55Encoder) SetClearedVolume(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[186:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[186:], uint32(v))
 }
 
 // SetClearedVolumeNull marks the optional field ClearedVolume absent by writing its null value.
 func (e *MDInstrumentDefinitionOption55Encoder) SetClearedVolumeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[186:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[186:], uint32(v))
 }
 
 /*
@@ -29125,10 +28994,7 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) OpenInterestQty() int32 {
-	if d.blockLength < 194 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[190:]))
+	return int32(binary.LittleEndian.Uint32(d.block[190:]))
 }
 
 // OpenInterestQtyIsNull reports whether OpenInterestQty holds its null value (absent).
@@ -29139,13 +29005,13 @@ func (d *MDInstrumentDefinitionOption55Decoder) OpenInterestQtyIsNull() bool {
 
 // SetOpenInterestQty writes the field OpenInterestQty.
 func (e *MDInstrumentDefinitionOption55Encoder) SetOpenInterestQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[190:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[190:], uint32(v))
 }
 
 // SetOpenInterestQtyNull marks the optional field OpenInterestQty absent by writing its null value.
 func (e *MDInstrumentDefinitionOption55Encoder) SetOpenInterestQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[190:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[190:], uint32(v))
 }
 
 /*
@@ -29153,15 +29019,12 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) LowLimitPrice() PRICENULL9 {
-	if d.blockLength < 202 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[194 : 194+8 : 194+8]}
+	return PRICENULL9{d.block[194 : 194+8 : 194+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) LowLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[194 : 194+8 : 194+8]}
+	return PRICENULL9{e.block[194 : 194+8 : 194+8]}
 }
 
 /*
@@ -29169,15 +29032,12 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) HighLimitPrice() PRICENULL9 {
-	if d.blockLength < 210 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[202 : 202+8 : 202+8]}
+	return PRICENULL9{d.block[202 : 202+8 : 202+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionOption55Encoder) HighLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[202 : 202+8 : 202+8]}
+	return PRICENULL9{e.block[202 : 202+8 : 202+8]}
 }
 
 /*
@@ -29185,15 +29045,12 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UserDefinedInstrument() byte {
-	if d.blockLength < 211 {
-		return 0
-	}
-	return d.buf[210]
+	return d.block[210]
 }
 
 // SetUserDefinedInstrument writes the field UserDefinedInstrument.
 func (e *MDInstrumentDefinitionOption55Encoder) SetUserDefinedInstrument(v byte) {
-	e.st.Buf[210] = byte(v)
+	e.block[210] = byte(v)
 }
 
 /*
@@ -29201,10 +29058,7 @@ TradingReferenceDate: Indicates session date corresponding to the settlement pri
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TradingReferenceDate() uint16 {
-	if d.blockLength < 213 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[211:])
+	return binary.LittleEndian.Uint16(d.block[211:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -29215,13 +29069,13 @@ func (d *MDInstrumentDefinitionOption55Decoder) TradingReferenceDateIsNull() boo
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *MDInstrumentDefinitionOption55Encoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[211:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[211:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *MDInstrumentDefinitionOption55Encoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[211:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[211:], uint16(v))
 }
 
 /*
@@ -29609,6 +29463,7 @@ type MDInstrumentDefinitionOption55Encoder struct {
 	headerLength          int
 	stage                 int
 	open                  int
+	block                 *[213]byte
 	noEventsG             MDInstrumentDefinitionOption55NoEventsEncoder
 	noMDFeedTypesG        MDInstrumentDefinitionOption55NoMDFeedTypesEncoder
 	noInstAttribG         MDInstrumentDefinitionOption55NoInstAttribEncoder
@@ -29621,20 +29476,14 @@ func (e *MDInstrumentDefinitionOption55Encoder) wrap(buf []byte, headerLength in
 	if len(buf) < 213 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 213,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+213])
-	e.SetTotNumReportsNull()
-	e.SetTickRuleNull()
-	e.SetMainFractionNull()
-	e.SetSubFractionNull()
-	e.SetPriceDisplayFormatNull()
-	e.SetClearedVolumeNull()
-	e.SetOpenInterestQtyNull()
-	e.SetTradingReferenceDateNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[213]byte)(buf[0 : 0+213])
+	*e.block = mDInstrumentDefinitionOption55InitBlock
 	return nil
 }
 
@@ -29643,18 +29492,15 @@ func (e *MDInstrumentDefinitionOption55Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDInstrumentDefinitionOption55Header = [8]byte{213, 0, 55, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDInstrumentDefinitionOption55 at buf[0] and starts
 // encoding the message after it.
 func (e *MDInstrumentDefinitionOption55Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+213 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(213))
-	h.SetTemplateId(uint16(55))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDInstrumentDefinitionOption55Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -29764,15 +29610,13 @@ type MDInstrumentDefinitionSpread56NoEventsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[9]byte
+	padded        *[9]byte
 }
 
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread56NoEventsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -29807,9 +29651,26 @@ func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 9 {
+		g.block = (*[9]byte)(g.buf[g.offset : g.offset+9])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 9)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionSpread56NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if g.padded == nil {
+		g.padded = new([9]byte)
+	}
+	*g.padded = mDInstrumentDefinitionSpread56NoEventsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -29817,15 +29678,12 @@ EventType: Code to represent the type of event
 EventType returns the required field EventType.
 */
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) EventType() EventType {
-	if g.blockLength < 1 {
-		return EventTypeNullValue
-	}
-	return EventType(g.buf[g.offset+0])
+	return EventType(g.block[0])
 }
 
 // SetEventType writes the field EventType.
 func (e *MDInstrumentDefinitionSpread56NoEventsEncoder) SetEventType(v EventType) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -29833,15 +29691,12 @@ EventTime: Date and time of instument Activation or Expiration event sent as num
 EventTime returns the required field EventTime.
 */
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) EventTime() uint64 {
-	if g.blockLength < 9 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+1:])
+	return binary.LittleEndian.Uint64(g.block[1:])
 }
 
 // SetEventTime writes the field EventTime.
 func (e *MDInstrumentDefinitionSpread56NoEventsEncoder) SetEventTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+1:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -29891,15 +29746,13 @@ type MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -29934,9 +29787,26 @@ func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionSpread56NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = mDInstrumentDefinitionSpread56NoMDFeedTypesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -29944,10 +29814,7 @@ MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, 
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
 */
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) MDFeedType() []byte {
-	if g.blockLength < 3 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+3 : g.offset+0+3]
+	return g.block[0 : 0+3 : 0+3]
 }
 
 // MDFeedTypeString returns MDFeedType as a string, up to its first NUL.
@@ -29960,7 +29827,7 @@ func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) SetMDFeedType(v []b
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -29970,7 +29837,7 @@ func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) SetMDFeedTypeString
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+3]
+	b := e.block[0 : 0+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -29980,15 +29847,12 @@ MarketDepth: Identifies the depth of book
 MarketDepth returns the required field MarketDepth.
 */
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) MarketDepth() int8 {
-	if g.blockLength < 4 {
-		return -128
-	}
-	return int8(g.buf[g.offset+3])
+	return int8(g.block[3])
 }
 
 // SetMarketDepth writes the field MarketDepth.
 func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
-	e.st.Buf[e.offset+3] = byte(v)
+	e.block[3] = byte(v)
 }
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -30038,15 +29902,13 @@ type MDInstrumentDefinitionSpread56NoInstAttribDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[4]byte
+	padded        *[4]byte
 }
 
 func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread56NoInstAttribDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -30081,9 +29943,24 @@ func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 4 {
+		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
+	if g.padded == nil {
+		g.padded = new([4]byte)
+	}
+	*g.padded = [4]byte{}
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -30099,15 +29976,12 @@ InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
 */
 func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) InstAttribValue() InstAttribValue {
-	if g.blockLength < 4 {
-		return 0
-	}
-	return InstAttribValue(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetInstAttribValue writes the field InstAttribValue.
 func (e *MDInstrumentDefinitionSpread56NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -30157,15 +30031,13 @@ type MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[5]byte
+	padded        *[5]byte
 }
 
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -30200,9 +30072,27 @@ func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 5 {
+		g.block = (*[5]byte)(g.buf[g.offset : g.offset+5])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 5)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionSpread56NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
+var mDInstrumentDefinitionSpread56NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
+	if g.padded == nil {
+		g.padded = new([5]byte)
+	}
+	*g.padded = mDInstrumentDefinitionSpread56NoLotTypeRulesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -30210,15 +30100,12 @@ LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
 */
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) LotType() int8 {
-	if g.blockLength < 1 {
-		return -128
-	}
-	return int8(g.buf[g.offset+0])
+	return int8(g.block[0])
 }
 
 // SetLotType writes the field LotType.
 func (e *MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder) SetLotType(v int8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -30226,15 +30113,12 @@ MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, th
 MinLotSize returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
-	if g.blockLength < 5 {
-		return DecimalQty{}
-	}
-	return DecimalQty{g.buf[g.offset+1 : g.offset+1+4 : g.offset+1+4]}
+	return DecimalQty{g.block[1 : 1+4 : 1+4]}
 }
 
 // MinLotSize returns a view of composite DecimalQty for writing in place.
 func (e *MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
-	return DecimalQty{e.st.Buf[e.offset+1 : e.offset+1+4 : e.offset+1+4]}
+	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -30284,15 +30168,13 @@ type MDInstrumentDefinitionSpread56NoLegsDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[18]byte
+	padded        *[18]byte
 }
 
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MDInstrumentDefinitionSpread56NoLegsDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -30327,9 +30209,27 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 18 {
+		g.block = (*[18]byte)(g.buf[g.offset : g.offset+18])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 18)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
+}
+
+var mDInstrumentDefinitionSpread56NoLegsNullBlock = [18]byte{0, 0, 0, 128, 255, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127}
+var mDInstrumentDefinitionSpread56NoLegsInitBlock = [18]byte{0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) pad(b []byte, actingVersion int) *[18]byte {
+	if g.padded == nil {
+		g.padded = new([18]byte)
+	}
+	*g.padded = mDInstrumentDefinitionSpread56NoLegsNullBlock
+	copy(g.padded[:], b)
+	return g.padded
 }
 
 /*
@@ -30337,15 +30237,12 @@ LegSecurityID: Leg Security ID
 LegSecurityID returns the required field LegSecurityID.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegSecurityID() int32 {
-	if g.blockLength < 4 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(g.buf[g.offset+0:]))
+	return int32(binary.LittleEndian.Uint32(g.block[0:]))
 }
 
 // SetLegSecurityID writes the field LegSecurityID.
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) SetLegSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[e.offset+0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -30361,15 +30258,12 @@ LegSide: Leg side
 LegSide returns the required field LegSide.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegSide() LegSide {
-	if g.blockLength < 5 {
-		return LegSideNullValue
-	}
-	return LegSide(g.buf[g.offset+4])
+	return LegSide(g.block[4])
 }
 
 // SetLegSide writes the field LegSide.
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) SetLegSide(v LegSide) {
-	e.st.Buf[e.offset+4] = byte(v)
+	e.block[4] = byte(v)
 }
 
 /*
@@ -30377,15 +30271,12 @@ LegRatioQty: Leg ratio of quantity for this individual leg relative to the entir
 LegRatioQty returns the required field LegRatioQty.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegRatioQty() int8 {
-	if g.blockLength < 6 {
-		return -128
-	}
-	return int8(g.buf[g.offset+5])
+	return int8(g.block[5])
 }
 
 // SetLegRatioQty writes the field LegRatioQty.
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) SetLegRatioQty(v int8) {
-	e.st.Buf[e.offset+5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 /*
@@ -30393,15 +30284,12 @@ LegPrice: Price for the future leg of a UDS Covered instrument
 LegPrice returns a view of composite PRICENULL9 in place.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegPrice() PRICENULL9 {
-	if g.blockLength < 14 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{g.buf[g.offset+6 : g.offset+6+8 : g.offset+6+8]}
+	return PRICENULL9{g.block[6 : 6+8 : 6+8]}
 }
 
 // LegPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) LegPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[e.offset+6 : e.offset+6+8 : e.offset+6+8]}
+	return PRICENULL9{e.block[6 : 6+8 : 6+8]}
 }
 
 /*
@@ -30409,15 +30297,12 @@ LegOptionDelta: Delta used to calculate the quantity of futures used to cover th
 LegOptionDelta returns a view of composite DecimalQty in place.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegOptionDelta() DecimalQty {
-	if g.blockLength < 18 {
-		return DecimalQty{}
-	}
-	return DecimalQty{g.buf[g.offset+14 : g.offset+14+4 : g.offset+14+4]}
+	return DecimalQty{g.block[14 : 14+4 : 14+4]}
 }
 
 // LegOptionDelta returns a view of composite DecimalQty for writing in place.
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) LegOptionDelta() DecimalQty {
-	return DecimalQty{e.st.Buf[e.offset+14 : e.offset+14+4 : e.offset+14+4]}
+	return DecimalQty{e.block[14 : 14+4 : 14+4]}
 }
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -30445,6 +30330,7 @@ type MDInstrumentDefinitionSpread56NoEventsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[9]byte
 }
 
 func (e *MDInstrumentDefinitionSpread56NoEventsEncoder) init(st *sbe.EncoderState, count int) {
@@ -30466,7 +30352,8 @@ func (e *MDInstrumentDefinitionSpread56NoEventsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+9])
+	e.block = (*[9]byte)(e.st.Buf[p : p+9])
+	*e.block = [9]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread56NoEventsEncoder) close() error {
@@ -30501,6 +30388,7 @@ type MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) init(st *sbe.EncoderState, count int) {
@@ -30522,7 +30410,8 @@ func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) close() error {
@@ -30557,6 +30446,7 @@ type MDInstrumentDefinitionSpread56NoInstAttribEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[4]byte
 }
 
 func (e *MDInstrumentDefinitionSpread56NoInstAttribEncoder) init(st *sbe.EncoderState, count int) {
@@ -30578,7 +30468,8 @@ func (e *MDInstrumentDefinitionSpread56NoInstAttribEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+4])
+	e.block = (*[4]byte)(e.st.Buf[p : p+4])
+	*e.block = [4]byte{}
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread56NoInstAttribEncoder) close() error {
@@ -30613,6 +30504,7 @@ type MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[5]byte
 }
 
 func (e *MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder) init(st *sbe.EncoderState, count int) {
@@ -30634,7 +30526,8 @@ func (e *MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+5])
+	e.block = (*[5]byte)(e.st.Buf[p : p+5])
+	*e.block = mDInstrumentDefinitionSpread56NoLotTypeRulesInitBlock
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder) close() error {
@@ -30669,6 +30562,7 @@ type MDInstrumentDefinitionSpread56NoLegsEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[18]byte
 }
 
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) init(st *sbe.EncoderState, count int) {
@@ -30690,7 +30584,8 @@ func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+18])
+	e.block = (*[18]byte)(e.st.Buf[p : p+18])
+	*e.block = mDInstrumentDefinitionSpread56NoLegsInitBlock
 	return nil
 }
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) close() error {
@@ -30732,6 +30627,8 @@ type MDInstrumentDefinitionSpread56Decoder struct {
 	blockLength     int
 	actingVersion   int
 	end             int
+	block           *[195]byte
+	padded          *[195]byte
 	pos             [5]int
 	noEventsG       MDInstrumentDefinitionSpread56NoEventsDecoder
 	noMDFeedTypesG  MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder
@@ -30781,8 +30678,26 @@ func (d *MDInstrumentDefinitionSpread56Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
+	if blockLength >= 195 {
+		d.block = (*[195]byte)(buf[0 : 0+195])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 195)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var mDInstrumentDefinitionSpread56NullBlock = [195]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
+var mDInstrumentDefinitionSpread56InitBlock = [195]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MDInstrumentDefinitionSpread56Decoder) pad(b []byte, actingVersion int) *[195]byte {
+	if d.padded == nil {
+		d.padded = new([195]byte)
+	}
+	*d.padded = mDInstrumentDefinitionSpread56NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MDInstrumentDefinitionSpread56 that starts at buf[0] with no message header, using the
@@ -30796,17 +30711,17 @@ func (d *MDInstrumentDefinitionSpread56Decoder) Wrap(buf []byte, actingBlockLeng
 // schema and message, and decodes the MDInstrumentDefinitionSpread56 that follows.
 func (d *MDInstrumentDefinitionSpread56Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MDInstrumentDefinitionSpread56TemplateID {
+	if h.templateID != MDInstrumentDefinitionSpread56TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -30844,15 +30759,12 @@ MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting th
 MatchEventIndicator returns the required field MatchEventIndicator.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MatchEventIndicator() MatchEventIndicator {
-	if d.blockLength < 1 {
-		return 0
-	}
-	return MatchEventIndicator(d.buf[0])
+	return MatchEventIndicator(d.block[0])
 }
 
 // SetMatchEventIndicator writes the field MatchEventIndicator.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetMatchEventIndicator(v MatchEventIndicator) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -30860,10 +30772,7 @@ TotNumReports: Total number of instruments in the Replay loop. Used on Replay Fe
 TotNumReports returns the optional field TotNumReports.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TotNumReports() uint32 {
-	if d.blockLength < 5 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[1:])
+	return binary.LittleEndian.Uint32(d.block[1:])
 }
 
 // TotNumReportsIsNull reports whether TotNumReports holds its null value (absent).
@@ -30874,13 +30783,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) TotNumReportsIsNull() bool {
 
 // SetTotNumReports writes the field TotNumReports.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetTotNumReports(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 // SetTotNumReportsNull marks the optional field TotNumReports absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetTotNumReportsNull() {
 	v := uint32(4294967295)
-	binary.LittleEndian.PutUint32(e.st.Buf[1:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[1:], uint32(v))
 }
 
 /*
@@ -30888,15 +30797,12 @@ SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M
 SecurityUpdateAction returns the required field SecurityUpdateAction.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityUpdateAction() SecurityUpdateAction {
-	if d.blockLength < 6 {
-		return SecurityUpdateActionNullValue
-	}
-	return SecurityUpdateAction(d.buf[5])
+	return SecurityUpdateAction(d.block[5])
 }
 
 // SetSecurityUpdateAction writes the field SecurityUpdateAction.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityUpdateAction(v SecurityUpdateAction) {
-	e.st.Buf[5] = byte(v)
+	e.block[5] = byte(v)
 }
 
 /*
@@ -30904,15 +30810,12 @@ LastUpdateTime: Timestamp of when the instrument was last added, modified or del
 LastUpdateTime returns the required field LastUpdateTime.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) LastUpdateTime() uint64 {
-	if d.blockLength < 14 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[6:])
+	return binary.LittleEndian.Uint64(d.block[6:])
 }
 
 // SetLastUpdateTime writes the field LastUpdateTime.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetLastUpdateTime(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[6:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[6:], uint64(v))
 }
 
 /*
@@ -30920,15 +30823,12 @@ MDSecurityTradingStatus: Identifies the current state of the instrument. The dat
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
-	if d.blockLength < 15 {
-		return SecurityTradingStatusNullValue
-	}
-	return SecurityTradingStatus(d.buf[14])
+	return SecurityTradingStatus(d.block[14])
 }
 
 // SetMDSecurityTradingStatus writes the field MDSecurityTradingStatus.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetMDSecurityTradingStatus(v SecurityTradingStatus) {
-	e.st.Buf[14] = byte(v)
+	e.block[14] = byte(v)
 }
 
 /*
@@ -30936,15 +30836,12 @@ ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) ApplID() int16 {
-	if d.blockLength < 17 {
-		return -32768
-	}
-	return int16(binary.LittleEndian.Uint16(d.buf[15:]))
+	return int16(binary.LittleEndian.Uint16(d.block[15:]))
 }
 
 // SetApplID writes the field ApplID.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetApplID(v int16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[15:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[15:], uint16(v))
 }
 
 /*
@@ -30952,15 +30849,12 @@ MarketSegmentID: Identifies the market segment, populated for all CME Globex ins
 MarketSegmentID returns the required field MarketSegmentID.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MarketSegmentID() uint8 {
-	if d.blockLength < 18 {
-		return 255
-	}
-	return d.buf[17]
+	return d.block[17]
 }
 
 // SetMarketSegmentID writes the field MarketSegmentID.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetMarketSegmentID(v uint8) {
-	e.st.Buf[17] = byte(v)
+	e.block[17] = byte(v)
 }
 
 /*
@@ -30968,10 +30862,7 @@ UnderlyingProduct: Product complex
 UnderlyingProduct returns the optional field UnderlyingProduct.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UnderlyingProduct() uint8 {
-	if d.blockLength < 19 {
-		return 255
-	}
-	return d.buf[18]
+	return d.block[18]
 }
 
 // UnderlyingProductIsNull reports whether UnderlyingProduct holds its null value (absent).
@@ -30982,13 +30873,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) UnderlyingProductIsNull() bool {
 
 // SetUnderlyingProduct writes the field UnderlyingProduct.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetUnderlyingProduct(v uint8) {
-	e.st.Buf[18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 // SetUnderlyingProductNull marks the optional field UnderlyingProduct absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetUnderlyingProductNull() {
 	v := uint8(255)
-	e.st.Buf[18] = byte(v)
+	e.block[18] = byte(v)
 }
 
 /*
@@ -30996,10 +30887,7 @@ SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityExchange() []byte {
-	if d.blockLength < 23 {
-		return nil
-	}
-	return d.buf[19 : 19+4 : 19+4]
+	return d.block[19 : 19+4 : 19+4]
 }
 
 // SecurityExchangeString returns SecurityExchange as a string, up to its first NUL.
@@ -31012,7 +30900,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityExchange(v []byte) er
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31022,7 +30910,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityExchangeString(v stri
 	if len(v) > 4 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[19 : 19+4]
+	b := e.block[19 : 19+4]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31032,10 +30920,7 @@ SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityGroup() []byte {
-	if d.blockLength < 29 {
-		return nil
-	}
-	return d.buf[23 : 23+6 : 23+6]
+	return d.block[23 : 23+6 : 23+6]
 }
 
 // SecurityGroupString returns SecurityGroup as a string, up to its first NUL.
@@ -31048,7 +30933,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityGroup(v []byte) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31058,7 +30943,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityGroupString(v string)
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[23 : 23+6]
+	b := e.block[23 : 23+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31068,10 +30953,7 @@ Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Asset() []byte {
-	if d.blockLength < 35 {
-		return nil
-	}
-	return d.buf[29 : 29+6 : 29+6]
+	return d.block[29 : 29+6 : 29+6]
 }
 
 // AssetString returns Asset as a string, up to its first NUL.
@@ -31084,7 +30966,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetAsset(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31094,7 +30976,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetAssetString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[29 : 29+6]
+	b := e.block[29 : 29+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31104,10 +30986,7 @@ Symbol: Instrument Name or Symbol. Previously used as Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Symbol() []byte {
-	if d.blockLength < 55 {
-		return nil
-	}
-	return d.buf[35 : 35+20 : 35+20]
+	return d.block[35 : 35+20 : 35+20]
 }
 
 // SymbolString returns Symbol as a string, up to its first NUL.
@@ -31120,7 +30999,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSymbol(v []byte) error {
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31130,7 +31009,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSymbolString(v string) error 
 	if len(v) > 20 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[35 : 35+20]
+	b := e.block[35 : 35+20]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31140,15 +31019,12 @@ SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityID() int32 {
-	if d.blockLength < 59 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[55:]))
+	return int32(binary.LittleEndian.Uint32(d.block[55:]))
 }
 
 // SetSecurityID writes the field SecurityID.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityID(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[55:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[55:], uint32(v))
 }
 
 /*
@@ -31164,10 +31040,7 @@ SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityType() []byte {
-	if d.blockLength < 65 {
-		return nil
-	}
-	return d.buf[59 : 59+6 : 59+6]
+	return d.block[59 : 59+6 : 59+6]
 }
 
 // SecurityTypeString returns SecurityType as a string, up to its first NUL.
@@ -31180,7 +31053,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityType(v []byte) error 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31190,7 +31063,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityTypeString(v string) 
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[59 : 59+6]
+	b := e.block[59 : 59+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31200,10 +31073,7 @@ CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) CFICode() []byte {
-	if d.blockLength < 71 {
-		return nil
-	}
-	return d.buf[65 : 65+6 : 65+6]
+	return d.block[65 : 65+6 : 65+6]
 }
 
 // CFICodeString returns CFICode as a string, up to its first NUL.
@@ -31216,7 +31086,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetCFICode(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31226,7 +31096,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetCFICodeString(v string) error
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[65 : 65+6]
+	b := e.block[65 : 65+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31236,15 +31106,12 @@ MaturityMonthYear: This field provides the actual calendar date for contract mat
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaturityMonthYear() MaturityMonthYear {
-	if d.blockLength < 76 {
-		return MaturityMonthYear{}
-	}
-	return MaturityMonthYear{d.buf[71 : 71+5 : 71+5]}
+	return MaturityMonthYear{d.block[71 : 71+5 : 71+5]}
 }
 
 // MaturityMonthYear returns a view of composite MaturityMonthYear for writing in place.
 func (e *MDInstrumentDefinitionSpread56Encoder) MaturityMonthYear() MaturityMonthYear {
-	return MaturityMonthYear{e.st.Buf[71 : 71+5 : 71+5]}
+	return MaturityMonthYear{e.block[71 : 71+5 : 71+5]}
 }
 
 /*
@@ -31252,10 +31119,7 @@ Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Currency() []byte {
-	if d.blockLength < 79 {
-		return nil
-	}
-	return d.buf[76 : 76+3 : 76+3]
+	return d.block[76 : 76+3 : 76+3]
 }
 
 // CurrencyString returns Currency as a string, up to its first NUL.
@@ -31268,7 +31132,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetCurrency(v []byte) error {
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[76 : 76+3]
+	b := e.block[76 : 76+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31278,7 +31142,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetCurrencyString(v string) erro
 	if len(v) > 3 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[76 : 76+3]
+	b := e.block[76 : 76+3]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31288,10 +31152,7 @@ SecuritySubType: Strategy type
 SecuritySubType returns the 5-byte array SecuritySubType in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecuritySubType() []byte {
-	if d.blockLength < 84 {
-		return nil
-	}
-	return d.buf[79 : 79+5 : 79+5]
+	return d.block[79 : 79+5 : 79+5]
 }
 
 // SecuritySubTypeString returns SecuritySubType as a string, up to its first NUL.
@@ -31304,7 +31165,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecuritySubType(v []byte) err
 	if len(v) > 5 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[79 : 79+5]
+	b := e.block[79 : 79+5]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31314,7 +31175,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecuritySubTypeString(v strin
 	if len(v) > 5 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[79 : 79+5]
+	b := e.block[79 : 79+5]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31324,15 +31185,12 @@ UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UserDefinedInstrument() byte {
-	if d.blockLength < 85 {
-		return 0
-	}
-	return d.buf[84]
+	return d.block[84]
 }
 
 // SetUserDefinedInstrument writes the field UserDefinedInstrument.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetUserDefinedInstrument(v byte) {
-	e.st.Buf[84] = byte(v)
+	e.block[84] = byte(v)
 }
 
 /*
@@ -31340,15 +31198,12 @@ MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MatchAlgorithm() byte {
-	if d.blockLength < 86 {
-		return 0
-	}
-	return d.buf[85]
+	return d.block[85]
 }
 
 // SetMatchAlgorithm writes the field MatchAlgorithm.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetMatchAlgorithm(v byte) {
-	e.st.Buf[85] = byte(v)
+	e.block[85] = byte(v)
 }
 
 /*
@@ -31356,15 +31211,12 @@ MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MinTradeVol() uint32 {
-	if d.blockLength < 90 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[86:])
+	return binary.LittleEndian.Uint32(d.block[86:])
 }
 
 // SetMinTradeVol writes the field MinTradeVol.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetMinTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[86:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[86:], uint32(v))
 }
 
 /*
@@ -31372,15 +31224,12 @@ MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaxTradeVol() uint32 {
-	if d.blockLength < 94 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[90:])
+	return binary.LittleEndian.Uint32(d.block[90:])
 }
 
 // SetMaxTradeVol writes the field MaxTradeVol.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetMaxTradeVol(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[90:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[90:], uint32(v))
 }
 
 /*
@@ -31388,15 +31237,12 @@ MinPriceIncrement: Minimum constant tick for the instrument, sent only if instru
 MinPriceIncrement returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MinPriceIncrement() PRICENULL9 {
-	if d.blockLength < 102 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[94 : 94+8 : 94+8]}
+	return PRICENULL9{d.block[94 : 94+8 : 94+8]}
 }
 
 // MinPriceIncrement returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionSpread56Encoder) MinPriceIncrement() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[94 : 94+8 : 94+8]}
+	return PRICENULL9{e.block[94 : 94+8 : 94+8]}
 }
 
 /*
@@ -31404,15 +31250,12 @@ DisplayFactor: Contains the multiplier to convert the CME Globex display price t
 DisplayFactor returns a view of composite Decimal9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) DisplayFactor() Decimal9 {
-	if d.blockLength < 110 {
-		return Decimal9{}
-	}
-	return Decimal9{d.buf[102 : 102+8 : 102+8]}
+	return Decimal9{d.block[102 : 102+8 : 102+8]}
 }
 
 // DisplayFactor returns a view of composite Decimal9 for writing in place.
 func (e *MDInstrumentDefinitionSpread56Encoder) DisplayFactor() Decimal9 {
-	return Decimal9{e.st.Buf[102 : 102+8 : 102+8]}
+	return Decimal9{e.block[102 : 102+8 : 102+8]}
 }
 
 /*
@@ -31420,10 +31263,7 @@ PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) PriceDisplayFormat() uint8 {
-	if d.blockLength < 111 {
-		return 255
-	}
-	return d.buf[110]
+	return d.block[110]
 }
 
 // PriceDisplayFormatIsNull reports whether PriceDisplayFormat holds its null value (absent).
@@ -31434,13 +31274,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) PriceDisplayFormatIsNull() bool 
 
 // SetPriceDisplayFormat writes the field PriceDisplayFormat.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetPriceDisplayFormat(v uint8) {
-	e.st.Buf[110] = byte(v)
+	e.block[110] = byte(v)
 }
 
 // SetPriceDisplayFormatNull marks the optional field PriceDisplayFormat absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetPriceDisplayFormatNull() {
 	v := uint8(255)
-	e.st.Buf[110] = byte(v)
+	e.block[110] = byte(v)
 }
 
 /*
@@ -31448,15 +31288,12 @@ PriceRatio: Used for price calculation in spread and leg pricing
 PriceRatio returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) PriceRatio() PRICENULL9 {
-	if d.blockLength < 119 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[111 : 111+8 : 111+8]}
+	return PRICENULL9{d.block[111 : 111+8 : 111+8]}
 }
 
 // PriceRatio returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionSpread56Encoder) PriceRatio() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[111 : 111+8 : 111+8]}
+	return PRICENULL9{e.block[111 : 111+8 : 111+8]}
 }
 
 /*
@@ -31464,10 +31301,7 @@ TickRule: Tick Rule
 TickRule returns the optional field TickRule.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TickRule() int8 {
-	if d.blockLength < 120 {
-		return 127
-	}
-	return int8(d.buf[119])
+	return int8(d.block[119])
 }
 
 // TickRuleIsNull reports whether TickRule holds its null value (absent).
@@ -31478,13 +31312,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) TickRuleIsNull() bool {
 
 // SetTickRule writes the field TickRule.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetTickRule(v int8) {
-	e.st.Buf[119] = byte(v)
+	e.block[119] = byte(v)
 }
 
 // SetTickRuleNull marks the optional field TickRule absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetTickRuleNull() {
 	v := int8(127)
-	e.st.Buf[119] = byte(v)
+	e.block[119] = byte(v)
 }
 
 /*
@@ -31492,10 +31326,7 @@ UnitOfMeasure: Unit of measure for the products' original contract size
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UnitOfMeasure() []byte {
-	if d.blockLength < 150 {
-		return nil
-	}
-	return d.buf[120 : 120+30 : 120+30]
+	return d.block[120 : 120+30 : 120+30]
 }
 
 // UnitOfMeasureString returns UnitOfMeasure as a string, up to its first NUL.
@@ -31508,7 +31339,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetUnitOfMeasure(v []byte) error
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[120 : 120+30]
+	b := e.block[120 : 120+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31518,7 +31349,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetUnitOfMeasureString(v string)
 	if len(v) > 30 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[120 : 120+30]
+	b := e.block[120 : 120+30]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -31528,15 +31359,12 @@ TradingReferencePrice: Reference price - the most recently available Settlement 
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TradingReferencePrice() PRICENULL9 {
-	if d.blockLength < 158 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[150 : 150+8 : 150+8]}
+	return PRICENULL9{d.block[150 : 150+8 : 150+8]}
 }
 
 // TradingReferencePrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionSpread56Encoder) TradingReferencePrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[150 : 150+8 : 150+8]}
+	return PRICENULL9{e.block[150 : 150+8 : 150+8]}
 }
 
 /*
@@ -31544,15 +31372,12 @@ SettlPriceType: Bitmap field of eight Boolean type indicators representing settl
 SettlPriceType returns the required field SettlPriceType.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SettlPriceType() SettlPriceType {
-	if d.blockLength < 159 {
-		return 0
-	}
-	return SettlPriceType(d.buf[158])
+	return SettlPriceType(d.block[158])
 }
 
 // SetSettlPriceType writes the field SettlPriceType.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetSettlPriceType(v SettlPriceType) {
-	e.st.Buf[158] = byte(v)
+	e.block[158] = byte(v)
 }
 
 /*
@@ -31560,10 +31385,7 @@ OpenInterestQty: The total open interest for the market at the close of the prio
 OpenInterestQty returns the optional field OpenInterestQty.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) OpenInterestQty() int32 {
-	if d.blockLength < 163 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[159:]))
+	return int32(binary.LittleEndian.Uint32(d.block[159:]))
 }
 
 // OpenInterestQtyIsNull reports whether OpenInterestQty holds its null value (absent).
@@ -31574,13 +31396,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) OpenInterestQtyIsNull() bool {
 
 // SetOpenInterestQty writes the field OpenInterestQty.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetOpenInterestQty(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[159:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[159:], uint32(v))
 }
 
 // SetOpenInterestQtyNull marks the optional field OpenInterestQty absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetOpenInterestQtyNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[159:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[159:], uint32(v))
 }
 
 /*
@@ -31588,10 +31410,7 @@ ClearedVolume: The total cleared volume of instrument traded during the prior tr
 ClearedVolume returns the optional field ClearedVolume.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) ClearedVolume() int32 {
-	if d.blockLength < 167 {
-		return 2147483647
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[163:]))
+	return int32(binary.LittleEndian.Uint32(d.block[163:]))
 }
 
 // ClearedVolumeIsNull reports whether ClearedVolume holds its null value (absent).
@@ -31602,13 +31421,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) ClearedVolumeIsNull() bool {
 
 // SetClearedVolume writes the field ClearedVolume.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetClearedVolume(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[163:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[163:], uint32(v))
 }
 
 // SetClearedVolumeNull marks the optional field ClearedVolume absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetClearedVolumeNull() {
 	v := int32(2147483647)
-	binary.LittleEndian.PutUint32(e.st.Buf[163:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[163:], uint32(v))
 }
 
 /*
@@ -31616,15 +31435,12 @@ HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) HighLimitPrice() PRICENULL9 {
-	if d.blockLength < 175 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[167 : 167+8 : 167+8]}
+	return PRICENULL9{d.block[167 : 167+8 : 167+8]}
 }
 
 // HighLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionSpread56Encoder) HighLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[167 : 167+8 : 167+8]}
+	return PRICENULL9{e.block[167 : 167+8 : 167+8]}
 }
 
 /*
@@ -31632,15 +31448,12 @@ LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) LowLimitPrice() PRICENULL9 {
-	if d.blockLength < 183 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[175 : 175+8 : 175+8]}
+	return PRICENULL9{d.block[175 : 175+8 : 175+8]}
 }
 
 // LowLimitPrice returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionSpread56Encoder) LowLimitPrice() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[175 : 175+8 : 175+8]}
+	return PRICENULL9{e.block[175 : 175+8 : 175+8]}
 }
 
 /*
@@ -31648,15 +31461,12 @@ MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaxPriceVariation() PRICENULL9 {
-	if d.blockLength < 191 {
-		return PRICENULL9{}
-	}
-	return PRICENULL9{d.buf[183 : 183+8 : 183+8]}
+	return PRICENULL9{d.block[183 : 183+8 : 183+8]}
 }
 
 // MaxPriceVariation returns a view of composite PRICENULL9 for writing in place.
 func (e *MDInstrumentDefinitionSpread56Encoder) MaxPriceVariation() PRICENULL9 {
-	return PRICENULL9{e.st.Buf[183 : 183+8 : 183+8]}
+	return PRICENULL9{e.block[183 : 183+8 : 183+8]}
 }
 
 /*
@@ -31664,10 +31474,7 @@ MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MainFraction() uint8 {
-	if d.blockLength < 192 {
-		return 255
-	}
-	return d.buf[191]
+	return d.block[191]
 }
 
 // MainFractionIsNull reports whether MainFraction holds its null value (absent).
@@ -31678,13 +31485,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) MainFractionIsNull() bool {
 
 // SetMainFraction writes the field MainFraction.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetMainFraction(v uint8) {
-	e.st.Buf[191] = byte(v)
+	e.block[191] = byte(v)
 }
 
 // SetMainFractionNull marks the optional field MainFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetMainFractionNull() {
 	v := uint8(255)
-	e.st.Buf[191] = byte(v)
+	e.block[191] = byte(v)
 }
 
 /*
@@ -31692,10 +31499,7 @@ SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SubFraction() uint8 {
-	if d.blockLength < 193 {
-		return 255
-	}
-	return d.buf[192]
+	return d.block[192]
 }
 
 // SubFractionIsNull reports whether SubFraction holds its null value (absent).
@@ -31706,13 +31510,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) SubFractionIsNull() bool {
 
 // SetSubFraction writes the field SubFraction.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetSubFraction(v uint8) {
-	e.st.Buf[192] = byte(v)
+	e.block[192] = byte(v)
 }
 
 // SetSubFractionNull marks the optional field SubFraction absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetSubFractionNull() {
 	v := uint8(255)
-	e.st.Buf[192] = byte(v)
+	e.block[192] = byte(v)
 }
 
 /*
@@ -31720,10 +31524,7 @@ TradingReferenceDate: Indicates session date corresponding to the settlement pri
 TradingReferenceDate returns the optional field TradingReferenceDate.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TradingReferenceDate() uint16 {
-	if d.blockLength < 195 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[193:])
+	return binary.LittleEndian.Uint16(d.block[193:])
 }
 
 // TradingReferenceDateIsNull reports whether TradingReferenceDate holds its null value (absent).
@@ -31734,13 +31535,13 @@ func (d *MDInstrumentDefinitionSpread56Decoder) TradingReferenceDateIsNull() boo
 
 // SetTradingReferenceDate writes the field TradingReferenceDate.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetTradingReferenceDate(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[193:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
 // SetTradingReferenceDateNull marks the optional field TradingReferenceDate absent by writing its null value.
 func (e *MDInstrumentDefinitionSpread56Encoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
-	binary.LittleEndian.PutUint16(e.st.Buf[193:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
 /*
@@ -32084,6 +31885,7 @@ type MDInstrumentDefinitionSpread56Encoder struct {
 	headerLength    int
 	stage           int
 	open            int
+	block           *[195]byte
 	noEventsG       MDInstrumentDefinitionSpread56NoEventsEncoder
 	noMDFeedTypesG  MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder
 	noInstAttribG   MDInstrumentDefinitionSpread56NoInstAttribEncoder
@@ -32095,21 +31897,14 @@ func (e *MDInstrumentDefinitionSpread56Encoder) wrap(buf []byte, headerLength in
 	if len(buf) < 195 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 195,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+195])
-	e.SetTotNumReportsNull()
-	e.SetUnderlyingProductNull()
-	e.SetPriceDisplayFormatNull()
-	e.SetTickRuleNull()
-	e.SetOpenInterestQtyNull()
-	e.SetClearedVolumeNull()
-	e.SetMainFractionNull()
-	e.SetSubFractionNull()
-	e.SetTradingReferenceDateNull()
+	e.stage, e.open = 0, -1
+	e.block = (*[195]byte)(buf[0 : 0+195])
+	*e.block = mDInstrumentDefinitionSpread56InitBlock
 	return nil
 }
 
@@ -32118,18 +31913,15 @@ func (e *MDInstrumentDefinitionSpread56Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var mDInstrumentDefinitionSpread56Header = [8]byte{195, 0, 56, 0, 1, 0, 9, 0}
+
 // WrapWithHeader writes the message header for MDInstrumentDefinitionSpread56 at buf[0] and starts
 // encoding the message after it.
 func (e *MDInstrumentDefinitionSpread56Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+195 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(195))
-	h.SetTemplateId(uint16(56))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = mDInstrumentDefinitionSpread56Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -32378,16 +32170,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case ChannelReset4TemplateID:
 		if err := d.channelReset4.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -293,6 +293,23 @@ func (c VarDataEncoding) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// TestMessage1TemplateID is the template id of message TestMessage1.
 	TestMessage1TemplateID = 1
@@ -343,16 +360,14 @@ type TestMessage1EntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[17]byte
+	padded        *[17]byte
 	pos           [1]int
 }
 
 func (g *TestMessage1EntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TestMessage1EntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -395,6 +410,11 @@ func (g *TestMessage1EntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 17 {
+		g.block = (*[17]byte)(g.buf[g.offset : g.offset+17])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 17)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -406,12 +426,21 @@ func (g *TestMessage1EntriesDecoder) Next() bool {
 	return true
 }
 
+var testMessage1EntriesNullBlock = [17]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TestMessage1EntriesDecoder) pad(b []byte, actingVersion int) *[17]byte {
+	if g.padded == nil {
+		g.padded = new([17]byte)
+	}
+	*g.padded = testMessage1EntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage1EntriesDecoder) TagGroup1() []byte {
-	if g.blockLength < 9 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
+	return g.block[0 : 0+9 : 0+9]
 }
 
 // TagGroup1String returns TagGroup1 as a string, up to its first NUL.
@@ -424,7 +453,7 @@ func (e *TestMessage1EntriesEncoder) SetTagGroup1(v []byte) error {
 	if len(v) > 9 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+9]
+	b := e.block[0 : 0+9]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -434,22 +463,19 @@ func (e *TestMessage1EntriesEncoder) SetTagGroup1String(v string) error {
 	if len(v) > 9 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+9]
+	b := e.block[0 : 0+9]
 	clear(b[copy(b, v):])
 	return nil
 }
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage1EntriesDecoder) TagGroup2() int64 {
-	if g.blockLength < 17 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+9:]))
+	return int64(binary.LittleEndian.Uint64(g.block[9:]))
 }
 
 // SetTagGroup2 writes the field TagGroup2.
 func (e *TestMessage1EntriesEncoder) SetTagGroup2(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+9:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[9:], uint64(v))
 }
 
 // VarDataField returns the var data varDataField in place (no copy); nil when absent.
@@ -505,6 +531,7 @@ type TestMessage1EntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[17]byte
 }
 
 func (e *TestMessage1EntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -531,7 +558,8 @@ func (e *TestMessage1EntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+17])
+	e.block = (*[17]byte)(e.st.Buf[p : p+17])
+	*e.block = [17]byte{}
 	return nil
 }
 func (e *TestMessage1EntriesEncoder) close() error {
@@ -578,6 +606,8 @@ type TestMessage1Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[16]byte
+	padded        *[16]byte
 	pos           [1]int
 	entriesG      TestMessage1EntriesDecoder
 }
@@ -604,8 +634,25 @@ func (d *TestMessage1Decoder) wrap(buf []byte, headerLength, blockLength, acting
 	if err != nil {
 		return err
 	}
+	if blockLength >= 16 {
+		d.block = (*[16]byte)(buf[0 : 0+16])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var testMessage1NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TestMessage1Decoder) pad(b []byte, actingVersion int) *[16]byte {
+	if d.padded == nil {
+		d.padded = new([16]byte)
+	}
+	*d.padded = testMessage1NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a TestMessage1 that starts at buf[0] with no message header, using the
@@ -619,17 +666,17 @@ func (d *TestMessage1Decoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // schema and message, and decodes the TestMessage1 that follows.
 func (d *TestMessage1Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TestMessage1TemplateID {
+	if h.templateID != TestMessage1TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -664,15 +711,12 @@ func (e *TestMessage1Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage1Decoder) Tag1() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetTag1 writes the field Tag1.
 func (e *TestMessage1Encoder) SetTag1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -743,6 +787,7 @@ type TestMessage1Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[16]byte
 	entriesG     TestMessage1EntriesEncoder
 }
 
@@ -750,12 +795,14 @@ func (e *TestMessage1Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 16,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+16])
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[0 : 0+16])
+	*e.block = [16]byte{}
 	return nil
 }
 
@@ -764,18 +811,15 @@ func (e *TestMessage1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var testMessage1Header = [8]byte{16, 0, 1, 0, 1, 0, 1, 0}
+
 // WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
 // encoding the message after it.
 func (e *TestMessage1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+16 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(16))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = testMessage1Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -872,16 +916,14 @@ type TestMessage2EntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[17]byte
+	padded        *[17]byte
 	pos           [2]int
 }
 
 func (g *TestMessage2EntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TestMessage2EntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -928,6 +970,11 @@ func (g *TestMessage2EntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 17 {
+		g.block = (*[17]byte)(g.buf[g.offset : g.offset+17])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 17)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -939,12 +986,21 @@ func (g *TestMessage2EntriesDecoder) Next() bool {
 	return true
 }
 
+var testMessage2EntriesNullBlock = [17]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TestMessage2EntriesDecoder) pad(b []byte, actingVersion int) *[17]byte {
+	if g.padded == nil {
+		g.padded = new([17]byte)
+	}
+	*g.padded = testMessage2EntriesNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage2EntriesDecoder) TagGroup1() []byte {
-	if g.blockLength < 9 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
+	return g.block[0 : 0+9 : 0+9]
 }
 
 // TagGroup1String returns TagGroup1 as a string, up to its first NUL.
@@ -957,7 +1013,7 @@ func (e *TestMessage2EntriesEncoder) SetTagGroup1(v []byte) error {
 	if len(v) > 9 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+9]
+	b := e.block[0 : 0+9]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -967,22 +1023,19 @@ func (e *TestMessage2EntriesEncoder) SetTagGroup1String(v string) error {
 	if len(v) > 9 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+9]
+	b := e.block[0 : 0+9]
 	clear(b[copy(b, v):])
 	return nil
 }
 
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage2EntriesDecoder) TagGroup2() int64 {
-	if g.blockLength < 17 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+9:]))
+	return int64(binary.LittleEndian.Uint64(g.block[9:]))
 }
 
 // SetTagGroup2 writes the field TagGroup2.
 func (e *TestMessage2EntriesEncoder) SetTagGroup2(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+9:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[9:], uint64(v))
 }
 
 // VarDataField1 returns the var data varDataField1 in place (no copy); nil when absent.
@@ -1074,6 +1127,7 @@ type TestMessage2EntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[17]byte
 }
 
 func (e *TestMessage2EntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -1100,7 +1154,8 @@ func (e *TestMessage2EntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+17])
+	e.block = (*[17]byte)(e.st.Buf[p : p+17])
+	*e.block = [17]byte{}
 	return nil
 }
 func (e *TestMessage2EntriesEncoder) close() error {
@@ -1149,6 +1204,8 @@ type TestMessage2Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[16]byte
+	padded        *[16]byte
 	pos           [1]int
 	entriesG      TestMessage2EntriesDecoder
 }
@@ -1175,8 +1232,25 @@ func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, acting
 	if err != nil {
 		return err
 	}
+	if blockLength >= 16 {
+		d.block = (*[16]byte)(buf[0 : 0+16])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var testMessage2NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TestMessage2Decoder) pad(b []byte, actingVersion int) *[16]byte {
+	if d.padded == nil {
+		d.padded = new([16]byte)
+	}
+	*d.padded = testMessage2NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a TestMessage2 that starts at buf[0] with no message header, using the
@@ -1190,17 +1264,17 @@ func (d *TestMessage2Decoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // schema and message, and decodes the TestMessage2 that follows.
 func (d *TestMessage2Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TestMessage2TemplateID {
+	if h.templateID != TestMessage2TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1235,15 +1309,12 @@ func (e *TestMessage2Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage2Decoder) Tag1() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetTag1 writes the field Tag1.
 func (e *TestMessage2Encoder) SetTag1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -1314,6 +1385,7 @@ type TestMessage2Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[16]byte
 	entriesG     TestMessage2EntriesEncoder
 }
 
@@ -1321,12 +1393,14 @@ func (e *TestMessage2Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 16,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+16])
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[0 : 0+16])
+	*e.block = [16]byte{}
 	return nil
 }
 
@@ -1335,18 +1409,15 @@ func (e *TestMessage2Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var testMessage2Header = [8]byte{16, 0, 2, 0, 1, 0, 1, 0}
+
 // WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
 // encoding the message after it.
 func (e *TestMessage2Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+16 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(16))
-	h.SetTemplateId(uint16(2))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = testMessage2Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1440,16 +1511,14 @@ type TestMessage3EntriesNestedEntriesDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[16]byte
+	padded        *[16]byte
 	pos           [1]int
 }
 
 func (g *TestMessage3EntriesNestedEntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TestMessage3EntriesNestedEntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -1492,6 +1561,11 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 16 && g.actingVersion >= 1 {
+		g.block = (*[16]byte)(g.buf[g.offset : g.offset+16])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 16)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -1503,17 +1577,29 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) Next() bool {
 	return true
 }
 
+var testMessage3EntriesNestedEntriesNullBlock = [16]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TestMessage3EntriesNestedEntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if g.padded == nil {
+		g.padded = new([16]byte)
+	}
+	*g.padded = testMessage3EntriesNestedEntriesNullBlock
+	copy(g.padded[:], b)
+	if actingVersion < 1 {
+		copy(g.padded[8:16], testMessage3EntriesNestedEntriesNullBlock[8:16])
+	}
+	return g.padded
+}
+
 // TagGroup2 returns the required field TagGroup2.
 func (g *TestMessage3EntriesNestedEntriesDecoder) TagGroup2() int64 {
-	if g.blockLength < 8 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+0:]))
+	return int64(binary.LittleEndian.Uint64(g.block[0:]))
 }
 
 // SetTagGroup2 writes the field TagGroup2.
 func (e *TestMessage3EntriesNestedEntriesEncoder) SetTagGroup2(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -1521,18 +1607,12 @@ InnerExtension returns the required field InnerExtension.
 Since schema version 1; older messages read the null value.
 */
 func (g *TestMessage3EntriesNestedEntriesDecoder) InnerExtension() int64 {
-	if g.actingVersion < 1 {
-		return -9223372036854775808
-	}
-	if g.blockLength < 16 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+8:]))
+	return int64(binary.LittleEndian.Uint64(g.block[8:]))
 }
 
 // SetInnerExtension writes the field InnerExtension.
 func (e *TestMessage3EntriesNestedEntriesEncoder) SetInnerExtension(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // VarDataFieldNested returns the var data varDataFieldNested in place (no copy); nil when absent.
@@ -1625,17 +1705,15 @@ type TestMessage3EntriesDecoder struct {
 	offset         int
 	next           int
 	start          int
+	block          *[9]byte
+	padded         *[9]byte
 	pos            [2]int
 	nestedEntriesG TestMessage3EntriesNestedEntriesDecoder
 }
 
 func (g *TestMessage3EntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TestMessage3EntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -1682,6 +1760,11 @@ func (g *TestMessage3EntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 9 {
+		g.block = (*[9]byte)(g.buf[g.offset : g.offset+9])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 9)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -1693,12 +1776,19 @@ func (g *TestMessage3EntriesDecoder) Next() bool {
 	return true
 }
 
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TestMessage3EntriesDecoder) pad(b []byte, actingVersion int) *[9]byte {
+	if g.padded == nil {
+		g.padded = new([9]byte)
+	}
+	*g.padded = [9]byte{}
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // TagGroup1 returns the 9-byte array TagGroup1 in place (no copy).
 func (g *TestMessage3EntriesDecoder) TagGroup1() []byte {
-	if g.blockLength < 9 {
-		return nil
-	}
-	return g.buf[g.offset+0 : g.offset+0+9 : g.offset+0+9]
+	return g.block[0 : 0+9 : 0+9]
 }
 
 // TagGroup1String returns TagGroup1 as a string, up to its first NUL.
@@ -1711,7 +1801,7 @@ func (e *TestMessage3EntriesEncoder) SetTagGroup1(v []byte) error {
 	if len(v) > 9 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+9]
+	b := e.block[0 : 0+9]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -1721,7 +1811,7 @@ func (e *TestMessage3EntriesEncoder) SetTagGroup1String(v string) error {
 	if len(v) > 9 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[e.offset+0 : e.offset+0+9]
+	b := e.block[0 : 0+9]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -1816,6 +1906,7 @@ type TestMessage3EntriesNestedEntriesEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[16]byte
 }
 
 func (e *TestMessage3EntriesNestedEntriesEncoder) init(st *sbe.EncoderState, count int) {
@@ -1842,7 +1933,8 @@ func (e *TestMessage3EntriesNestedEntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+16])
+	e.block = (*[16]byte)(e.st.Buf[p : p+16])
+	*e.block = [16]byte{}
 	return nil
 }
 func (e *TestMessage3EntriesNestedEntriesEncoder) close() error {
@@ -1884,6 +1976,7 @@ type TestMessage3EntriesEncoder struct {
 	offset         int
 	stage          int
 	open           int
+	block          *[9]byte
 	nestedEntriesG TestMessage3EntriesNestedEntriesEncoder
 }
 
@@ -1911,7 +2004,8 @@ func (e *TestMessage3EntriesEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+9])
+	e.block = (*[9]byte)(e.st.Buf[p : p+9])
+	*e.block = [9]byte{}
 	return nil
 }
 func (e *TestMessage3EntriesEncoder) close() error {
@@ -1968,6 +2062,8 @@ type TestMessage3Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[16]byte
+	padded        *[16]byte
 	pos           [1]int
 	entriesG      TestMessage3EntriesDecoder
 }
@@ -1994,8 +2090,25 @@ func (d *TestMessage3Decoder) wrap(buf []byte, headerLength, blockLength, acting
 	if err != nil {
 		return err
 	}
+	if blockLength >= 16 {
+		d.block = (*[16]byte)(buf[0 : 0+16])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var testMessage3NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TestMessage3Decoder) pad(b []byte, actingVersion int) *[16]byte {
+	if d.padded == nil {
+		d.padded = new([16]byte)
+	}
+	*d.padded = testMessage3NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a TestMessage3 that starts at buf[0] with no message header, using the
@@ -2009,17 +2122,17 @@ func (d *TestMessage3Decoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // schema and message, and decodes the TestMessage3 that follows.
 func (d *TestMessage3Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TestMessage3TemplateID {
+	if h.templateID != TestMessage3TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2054,15 +2167,12 @@ func (e *TestMessage3Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage3Decoder) Tag1() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetTag1 writes the field Tag1.
 func (e *TestMessage3Encoder) SetTag1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -2133,6 +2243,7 @@ type TestMessage3Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[16]byte
 	entriesG     TestMessage3EntriesEncoder
 }
 
@@ -2140,12 +2251,14 @@ func (e *TestMessage3Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 16,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+16])
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[0 : 0+16])
+	*e.block = [16]byte{}
 	return nil
 }
 
@@ -2154,18 +2267,15 @@ func (e *TestMessage3Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var testMessage3Header = [8]byte{16, 0, 3, 0, 1, 0, 1, 0}
+
 // WrapWithHeader writes the message header for TestMessage3 at buf[0] and starts
 // encoding the message after it.
 func (e *TestMessage3Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+16 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(16))
-	h.SetTemplateId(uint16(3))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = testMessage3Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2266,12 +2376,8 @@ type TestMessage4EntriesDecoder struct {
 }
 
 func (g *TestMessage4EntriesDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TestMessage4EntriesDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -2488,6 +2594,8 @@ type TestMessage4Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[16]byte
+	padded        *[16]byte
 	pos           [1]int
 	entriesG      TestMessage4EntriesDecoder
 }
@@ -2514,8 +2622,25 @@ func (d *TestMessage4Decoder) wrap(buf []byte, headerLength, blockLength, acting
 	if err != nil {
 		return err
 	}
+	if blockLength >= 16 {
+		d.block = (*[16]byte)(buf[0 : 0+16])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var testMessage4NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TestMessage4Decoder) pad(b []byte, actingVersion int) *[16]byte {
+	if d.padded == nil {
+		d.padded = new([16]byte)
+	}
+	*d.padded = testMessage4NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a TestMessage4 that starts at buf[0] with no message header, using the
@@ -2529,17 +2654,17 @@ func (d *TestMessage4Decoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // schema and message, and decodes the TestMessage4 that follows.
 func (d *TestMessage4Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TestMessage4TemplateID {
+	if h.templateID != TestMessage4TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -2574,15 +2699,12 @@ func (e *TestMessage4Encoder) SBETemplateID() uint16 {
 
 // Tag1 returns the required field Tag1.
 func (d *TestMessage4Decoder) Tag1() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetTag1 writes the field Tag1.
 func (e *TestMessage4Encoder) SetTag1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 /*
@@ -2653,6 +2775,7 @@ type TestMessage4Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[16]byte
 	entriesG     TestMessage4EntriesEncoder
 }
 
@@ -2660,12 +2783,14 @@ func (e *TestMessage4Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 16,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+16])
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[0 : 0+16])
+	*e.block = [16]byte{}
 	return nil
 }
 
@@ -2674,18 +2799,15 @@ func (e *TestMessage4Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var testMessage4Header = [8]byte{16, 0, 4, 0, 1, 0, 1, 0}
+
 // WrapWithHeader writes the message header for TestMessage4 at buf[0] and starts
 // encoding the message after it.
 func (e *TestMessage4Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+16 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(16))
-	h.SetTemplateId(uint16(4))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = testMessage4Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -2793,16 +2915,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case TestMessage1TemplateID:
 		if err := d.testMessage1.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

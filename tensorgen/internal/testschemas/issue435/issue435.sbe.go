@@ -311,6 +311,23 @@ func (c ExampleRef) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 9 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.BigEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.BigEndian.Uint16(buf[4:])),
+		templateID:  int(binary.BigEndian.Uint16(buf[2:])),
+		version:     int(binary.BigEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// Issue435TemplateID is the template id of message issue435.
 	Issue435TemplateID = 1
@@ -331,6 +348,8 @@ type Issue435Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[1]byte
+	padded        *[1]byte
 }
 
 func (d *Issue435Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -342,8 +361,25 @@ func (d *Issue435Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 1 {
+		d.block = (*[1]byte)(buf[0 : 0+1])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 1)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var issue435NullBlock = [1]byte{255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Issue435Decoder) pad(b []byte, actingVersion int) *[1]byte {
+	if d.padded == nil {
+		d.padded = new([1]byte)
+	}
+	*d.padded = issue435NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a issue435 that starts at buf[0] with no message header, using the
@@ -356,18 +392,23 @@ func (d *Issue435Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the issue435 that follows.
 func (d *Issue435Decoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 10 && [9]byte(buf[:9]) == issue435Header {
+		d.block = (*[1]byte)(buf[9:10])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[9:], 9, 1, SchemaVersion, 1
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Issue435TemplateID {
+	if h.templateID != Issue435TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -402,15 +443,12 @@ func (e *Issue435Encoder) SBETemplateID() uint16 {
 
 // Example returns a view of composite exampleRef in place.
 func (d *Issue435Decoder) Example() ExampleRef {
-	if d.blockLength < 1 {
-		return ExampleRef{}
-	}
-	return ExampleRef{d.buf[0 : 0+1 : 0+1]}
+	return ExampleRef{d.block[0 : 0+1 : 0+1]}
 }
 
 // Example returns a view of composite exampleRef for writing in place.
 func (e *Issue435Encoder) Example() ExampleRef {
-	return ExampleRef{e.st.Buf[0 : 0+1 : 0+1]}
+	return ExampleRef{e.block[0 : 0+1 : 0+1]}
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -442,18 +480,16 @@ type Issue435Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[1]byte
 }
 
 func (e *Issue435Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 1 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 1,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+1])
+	e.headerLength = headerLength
+	e.block = (*[1]byte)(buf[0 : 0+1])
+	*e.block = [1]byte{}
 	return nil
 }
 
@@ -462,18 +498,15 @@ func (e *Issue435Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var issue435Header = [9]byte{0, 1, 0, 1, 1, 179, 0, 0, 0}
+
 // WrapWithHeader writes the message header for issue435 at buf[0] and starts
 // encoding the message after it.
 func (e *Issue435Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+1 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(1))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[9]byte)(buf) = issue435Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -481,10 +514,7 @@ func (e *Issue435Encoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *Issue435Encoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 1, nil
 }
 func (e *Issue435Encoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -553,16 +583,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case Issue435TemplateID:
 		if err := d.issue435.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -162,6 +162,23 @@ func (v Constval) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.BigEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.BigEndian.Uint16(buf[4:])),
+		templateID:  int(binary.BigEndian.Uint16(buf[2:])),
+		version:     int(binary.BigEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// Issue483TemplateID is the template id of message issue483.
 	Issue483TemplateID = 1
@@ -182,6 +199,8 @@ type Issue483Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[3]byte
+	padded        *[3]byte
 }
 
 func (d *Issue483Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -193,8 +212,26 @@ func (d *Issue483Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 3 {
+		d.block = (*[3]byte)(buf[0 : 0+3])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 3)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var issue483NullBlock = [3]byte{255, 255, 255}
+var issue483InitBlock = [3]byte{0, 0, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Issue483Decoder) pad(b []byte, actingVersion int) *[3]byte {
+	if d.padded == nil {
+		d.padded = new([3]byte)
+	}
+	*d.padded = issue483NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a issue483 that starts at buf[0] with no message header, using the
@@ -207,18 +244,23 @@ func (d *Issue483Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the issue483 that follows.
 func (d *Issue483Decoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 11 && [8]byte(buf[:8]) == issue483Header {
+		d.block = (*[3]byte)(buf[8:11])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 3, SchemaVersion, 3
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Issue483TemplateID {
+	if h.templateID != Issue483TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -253,28 +295,22 @@ func (e *Issue483Encoder) SBETemplateID() uint16 {
 
 // Unset returns the required field unset.
 func (d *Issue483Decoder) Unset() uint8 {
-	if d.blockLength < 1 {
-		return 255
-	}
-	return d.buf[0]
+	return d.block[0]
 }
 
 // SetUnset writes the field unset.
 func (e *Issue483Encoder) SetUnset(v uint8) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 // Required returns the required field required.
 func (d *Issue483Decoder) Required() uint8 {
-	if d.blockLength < 2 {
-		return 255
-	}
-	return d.buf[1]
+	return d.block[1]
 }
 
 // SetRequired writes the field required.
 func (e *Issue483Encoder) SetRequired(v uint8) {
-	e.st.Buf[1] = byte(v)
+	e.block[1] = byte(v)
 }
 
 // Constant returns the schema constant; it is not on the wire.
@@ -284,10 +320,7 @@ func (d *Issue483Decoder) Constant() uint8 {
 
 // Optional returns the optional field optional.
 func (d *Issue483Decoder) Optional() uint8 {
-	if d.blockLength < 3 {
-		return 255
-	}
-	return d.buf[2]
+	return d.block[2]
 }
 
 // OptionalIsNull reports whether optional holds its null value (absent).
@@ -298,13 +331,13 @@ func (d *Issue483Decoder) OptionalIsNull() bool {
 
 // SetOptional writes the field optional.
 func (e *Issue483Encoder) SetOptional(v uint8) {
-	e.st.Buf[2] = byte(v)
+	e.block[2] = byte(v)
 }
 
 // SetOptionalNull marks the optional field optional absent by writing its null value.
 func (e *Issue483Encoder) SetOptionalNull() {
 	v := uint8(255)
-	e.st.Buf[2] = byte(v)
+	e.block[2] = byte(v)
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -346,19 +379,16 @@ type Issue483Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[3]byte
 }
 
 func (e *Issue483Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 3 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 3,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+3])
-	e.SetOptionalNull()
+	e.headerLength = headerLength
+	e.block = (*[3]byte)(buf[0 : 0+3])
+	*e.block = issue483InitBlock
 	return nil
 }
 
@@ -367,18 +397,15 @@ func (e *Issue483Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var issue483Header = [8]byte{0, 3, 0, 1, 1, 227, 0, 0}
+
 // WrapWithHeader writes the message header for issue483 at buf[0] and starts
 // encoding the message after it.
 func (e *Issue483Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+3 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(3))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = issue483Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -386,10 +413,7 @@ func (e *Issue483Encoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *Issue483Encoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 3, nil
 }
 func (e *Issue483Encoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -458,16 +482,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case Issue483TemplateID:
 		if err := d.issue483.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -211,6 +211,23 @@ func (c MessageHeader) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 12 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// BarmsgTemplateID is the template id of message barmsg.
 	BarmsgTemplateID = 4
@@ -230,6 +247,8 @@ type BarmsgDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[12]byte
+	padded        *[12]byte
 }
 
 func (d *BarmsgDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -241,8 +260,25 @@ func (d *BarmsgDecoder) wrap(buf []byte, headerLength, blockLength, actingVersio
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 12 {
+		d.block = (*[12]byte)(buf[0 : 0+12])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 12)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var barmsgNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *BarmsgDecoder) pad(b []byte, actingVersion int) *[12]byte {
+	if d.padded == nil {
+		d.padded = new([12]byte)
+	}
+	*d.padded = barmsgNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a barmsg that starts at buf[0] with no message header, using the
@@ -255,18 +291,23 @@ func (d *BarmsgDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) e
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the barmsg that follows.
 func (d *BarmsgDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 24 && [12]byte(buf[:12]) == barmsgHeader {
+		d.block = (*[12]byte)(buf[12:24])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[12:], 12, 12, SchemaVersion, 12
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != BarmsgTemplateID {
+	if h.templateID != BarmsgTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -301,15 +342,12 @@ func (e *BarmsgEncoder) SBETemplateID() uint16 {
 
 // Header returns a view of composite messageHeader in place.
 func (d *BarmsgDecoder) Header() MessageHeader {
-	if d.blockLength < 12 {
-		return MessageHeader{}
-	}
-	return MessageHeader{d.buf[0 : 0+12 : 0+12]}
+	return MessageHeader{d.block[0 : 0+12 : 0+12]}
 }
 
 // Header returns a view of composite messageHeader for writing in place.
 func (e *BarmsgEncoder) Header() MessageHeader {
-	return MessageHeader{e.st.Buf[0 : 0+12 : 0+12]}
+	return MessageHeader{e.block[0 : 0+12 : 0+12]}
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -341,18 +379,16 @@ type BarmsgEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[12]byte
 }
 
 func (e *BarmsgEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 12 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 12,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+12])
+	e.headerLength = headerLength
+	e.block = (*[12]byte)(buf[0 : 0+12])
+	*e.block = [12]byte{}
 	return nil
 }
 
@@ -361,18 +397,15 @@ func (e *BarmsgEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var barmsgHeader = [12]byte{12, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0}
+
 // WrapWithHeader writes the message header for barmsg at buf[0] and starts
 // encoding the message after it.
 func (e *BarmsgEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+12 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(12))
-	h.SetTemplateId(uint16(4))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[12]byte)(buf) = barmsgHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -380,10 +413,7 @@ func (e *BarmsgEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *BarmsgEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 12, nil
 }
 func (e *BarmsgEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -452,16 +482,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case BarmsgTemplateID:
 		if err := d.barmsg.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

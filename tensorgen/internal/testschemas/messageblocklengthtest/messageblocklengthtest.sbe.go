@@ -441,6 +441,23 @@ func (s EventType) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// MsgNameTemplateID is the template id of message msgName.
 	MsgNameTemplateID = 10
@@ -484,15 +501,13 @@ type MsgNameGrNameDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[16]byte
+	padded        *[16]byte
 }
 
 func (g *MsgNameGrNameDecoder) init(buf []byte, p, actingVersion int) {
-	*g = MsgNameGrNameDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 3 {
 		return
 	}
@@ -527,35 +542,46 @@ func (g *MsgNameGrNameDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 16 {
+		g.block = (*[16]byte)(g.buf[g.offset : g.offset+16])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 16)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var msgNameGrNameNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *MsgNameGrNameDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if g.padded == nil {
+		g.padded = new([16]byte)
+	}
+	*g.padded = msgNameGrNameNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // GrField1 returns the required field grField1.
 func (g *MsgNameGrNameDecoder) GrField1() uint64 {
-	if g.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(g.buf[g.offset+0:])
+	return binary.LittleEndian.Uint64(g.block[0:])
 }
 
 // SetGrField1 writes the field grField1.
 func (e *MsgNameGrNameEncoder) SetGrField1(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // GrField2 returns the required field grField2.
 func (g *MsgNameGrNameDecoder) GrField2() int64 {
-	if g.blockLength < 16 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(g.buf[g.offset+8:]))
+	return int64(binary.LittleEndian.Uint64(g.block[8:]))
 }
 
 // SetGrField2 writes the field grField2.
 func (e *MsgNameGrNameEncoder) SetGrField2(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[e.offset+8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 func (g *MsgNameGrNameDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -575,6 +601,7 @@ type MsgNameGrNameEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[16]byte
 }
 
 func (e *MsgNameGrNameEncoder) init(st *sbe.EncoderState, count int) {
@@ -596,7 +623,8 @@ func (e *MsgNameGrNameEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+16])
+	e.block = (*[16]byte)(e.st.Buf[p : p+16])
+	*e.block = [16]byte{}
 	return nil
 }
 func (e *MsgNameGrNameEncoder) close() error {
@@ -636,6 +664,8 @@ type MsgNameDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[11]byte
+	padded        *[11]byte
 	pos           [1]int
 	grNameG       MsgNameGrNameDecoder
 }
@@ -662,8 +692,25 @@ func (d *MsgNameDecoder) wrap(buf []byte, headerLength, blockLength, actingVersi
 	if err != nil {
 		return err
 	}
+	if blockLength >= 11 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var msgNameNullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MsgNameDecoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = msgNameNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a msgName that starts at buf[0] with no message header, using the
@@ -677,17 +724,17 @@ func (d *MsgNameDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) 
 // schema and message, and decodes the msgName that follows.
 func (d *MsgNameDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MsgNameTemplateID {
+	if h.templateID != MsgNameTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -722,28 +769,22 @@ func (e *MsgNameEncoder) SBETemplateID() uint16 {
 
 // Field1 returns the required field field1.
 func (d *MsgNameDecoder) Field1() uint64 {
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // SetField1 writes the field field1.
 func (e *MsgNameEncoder) SetField1(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // Field2 returns the required field field2.
 func (d *MsgNameDecoder) Field2() EventType {
-	if d.blockLength < 9 {
-		return 0
-	}
-	return EventType(d.buf[8])
+	return EventType(d.block[8])
 }
 
 // SetField2 writes the field field2.
 func (e *MsgNameEncoder) SetField2(v EventType) {
-	e.st.Buf[8] = byte(v)
+	e.block[8] = byte(v)
 }
 
 /*
@@ -816,6 +857,7 @@ type MsgNameEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[11]byte
 	grNameG      MsgNameGrNameEncoder
 }
 
@@ -823,12 +865,14 @@ func (e *MsgNameEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 11,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+11])
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = [11]byte{}
 	return nil
 }
 
@@ -837,18 +881,15 @@ func (e *MsgNameEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var msgNameHeader = [8]byte{11, 0, 10, 0, 187, 0, 0, 0}
+
 // WrapWithHeader writes the message header for msgName at buf[0] and starts
 // encoding the message after it.
 func (e *MsgNameEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+11 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(11))
-	h.SetTemplateId(uint16(10))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = msgNameHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -941,16 +982,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case MsgNameTemplateID:
 		if err := d.msgName.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -198,6 +198,23 @@ func (c GroupSizeEncoding) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// TopTemplateID is the template id of message Top.
 	TopTemplateID = 1
@@ -241,15 +258,13 @@ type TopXYZDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[1]byte
+	padded        *[1]byte
 }
 
 func (g *TopXYZDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TopXYZDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 2 {
 		return
 	}
@@ -284,22 +299,36 @@ func (g *TopXYZDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 1 {
+		g.block = (*[1]byte)(g.buf[g.offset : g.offset+1])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 1)], g.actingVersion)
+	}
 	g.next = p
 	g.index++
 	return true
 }
 
+var topXYZNullBlock = [1]byte{255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TopXYZDecoder) pad(b []byte, actingVersion int) *[1]byte {
+	if g.padded == nil {
+		g.padded = new([1]byte)
+	}
+	*g.padded = topXYZNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // D returns the required field d.
 func (g *TopXYZDecoder) D() uint8 {
-	if g.blockLength < 1 {
-		return 255
-	}
-	return g.buf[g.offset+0]
+	return g.block[0]
 }
 
 // SetD writes the field d.
 func (e *TopXYZEncoder) SetD(v uint8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 func (g *TopXYZDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -351,17 +380,15 @@ type TopXYDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[1]byte
+	padded        *[1]byte
 	pos           [1]int
 	zG            TopXYZDecoder
 }
 
 func (g *TopXYDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TopXYDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 2 {
 		return
 	}
@@ -404,6 +431,11 @@ func (g *TopXYDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 1 {
+		g.block = (*[1]byte)(g.buf[g.offset : g.offset+1])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 1)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -415,17 +447,26 @@ func (g *TopXYDecoder) Next() bool {
 	return true
 }
 
+var topXYNullBlock = [1]byte{255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TopXYDecoder) pad(b []byte, actingVersion int) *[1]byte {
+	if g.padded == nil {
+		g.padded = new([1]byte)
+	}
+	*g.padded = topXYNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // C returns the required field c.
 func (g *TopXYDecoder) C() uint8 {
-	if g.blockLength < 1 {
-		return 255
-	}
-	return g.buf[g.offset+0]
+	return g.block[0]
 }
 
 // SetC writes the field c.
 func (e *TopXYEncoder) SetC(v uint8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -516,17 +557,15 @@ type TopXDecoder struct {
 	offset        int
 	next          int
 	start         int
+	block         *[1]byte
+	padded        *[1]byte
 	pos           [1]int
 	yG            TopXYDecoder
 }
 
 func (g *TopXDecoder) init(buf []byte, p, actingVersion int) {
-	*g = TopXDecoder{
-		actingVersion: actingVersion,
-		buf:           buf,
-		offset:        -1,
-		start:         p,
-	}
+	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
+	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
 	if p < 0 || p > len(buf) || len(buf)-p < 2 {
 		return
 	}
@@ -569,6 +608,11 @@ func (g *TopXDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
+	if g.blockLength >= 1 {
+		g.block = (*[1]byte)(g.buf[g.offset : g.offset+1])
+	} else {
+		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 1)], g.actingVersion)
+	}
 	var err error
 	p, err = g.layout(p)
 	if err != nil {
@@ -580,17 +624,26 @@ func (g *TopXDecoder) Next() bool {
 	return true
 }
 
+var topXNullBlock = [1]byte{255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (g *TopXDecoder) pad(b []byte, actingVersion int) *[1]byte {
+	if g.padded == nil {
+		g.padded = new([1]byte)
+	}
+	*g.padded = topXNullBlock
+	copy(g.padded[:], b)
+	return g.padded
+}
+
 // B returns the required field b.
 func (g *TopXDecoder) B() uint8 {
-	if g.blockLength < 1 {
-		return 255
-	}
-	return g.buf[g.offset+0]
+	return g.block[0]
 }
 
 // SetB writes the field b.
 func (e *TopXEncoder) SetB(v uint8) {
-	e.st.Buf[e.offset+0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -647,6 +700,7 @@ type TopXYZEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[1]byte
 }
 
 func (e *TopXYZEncoder) init(st *sbe.EncoderState, count int) {
@@ -668,7 +722,8 @@ func (e *TopXYZEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+1])
+	e.block = (*[1]byte)(e.st.Buf[p : p+1])
+	*e.block = [1]byte{}
 	return nil
 }
 func (e *TopXYZEncoder) close() error {
@@ -703,6 +758,7 @@ type TopXYEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[1]byte
 	zG     TopXYZEncoder
 }
 
@@ -730,7 +786,8 @@ func (e *TopXYEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+1])
+	e.block = (*[1]byte)(e.st.Buf[p : p+1])
+	*e.block = [1]byte{}
 	return nil
 }
 func (e *TopXYEncoder) close() error {
@@ -780,6 +837,7 @@ type TopXEncoder struct {
 	offset int
 	stage  int
 	open   int
+	block  *[1]byte
 	yG     TopXYEncoder
 }
 
@@ -807,7 +865,8 @@ func (e *TopXEncoder) Next() error {
 	e.offset = p
 	e.index++
 	e.stage, e.open = 0, -1
-	clear(e.st.Buf[p : p+1])
+	e.block = (*[1]byte)(e.st.Buf[p : p+1])
+	*e.block = [1]byte{}
 	return nil
 }
 func (e *TopXEncoder) close() error {
@@ -862,6 +921,8 @@ type TopDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[16]byte
+	padded        *[16]byte
 	pos           [1]int
 	xG            TopXDecoder
 }
@@ -888,8 +949,25 @@ func (d *TopDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion i
 	if err != nil {
 		return err
 	}
+	if blockLength >= 16 {
+		d.block = (*[16]byte)(buf[0 : 0+16])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var topNullBlock = [16]byte{255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *TopDecoder) pad(b []byte, actingVersion int) *[16]byte {
+	if d.padded == nil {
+		d.padded = new([16]byte)
+	}
+	*d.padded = topNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a Top that starts at buf[0] with no message header, using the
@@ -903,17 +981,17 @@ func (d *TopDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) erro
 // schema and message, and decodes the Top that follows.
 func (d *TopDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != TopTemplateID {
+	if h.templateID != TopTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -948,15 +1026,12 @@ func (e *TopEncoder) SBETemplateID() uint16 {
 
 // A returns the required field a.
 func (d *TopDecoder) A() uint8 {
-	if d.blockLength < 1 {
-		return 255
-	}
-	return d.buf[0]
+	return d.block[0]
 }
 
 // SetA writes the field a.
 func (e *TopEncoder) SetA(v uint8) {
-	e.st.Buf[0] = byte(v)
+	e.block[0] = byte(v)
 }
 
 /*
@@ -1027,6 +1102,7 @@ type TopEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[16]byte
 	xG           TopXEncoder
 }
 
@@ -1034,12 +1110,14 @@ func (e *TopEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 16,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+16])
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[0 : 0+16])
+	*e.block = [16]byte{}
 	return nil
 }
 
@@ -1048,18 +1126,15 @@ func (e *TopEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var topHeader = [8]byte{16, 0, 1, 0, 2, 0, 0, 0}
+
 // WrapWithHeader writes the message header for Top at buf[0] and starts
 // encoding the message after it.
 func (e *TopEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+16 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(16))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = topHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1152,16 +1227,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case TopTemplateID:
 		if err := d.top.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -180,6 +180,23 @@ func (c MessageHeader) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 7 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(buf[4]),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[0:])),
+		templateID:  int(buf[3]),
+		version:     int(buf[2]),
+	}, nil
+}
+
 const (
 	// PingTemplateID is the template id of message Ping.
 	PingTemplateID = 0
@@ -225,17 +242,17 @@ func (d *PingDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) err
 // schema and message, and decodes the Ping that follows.
 func (d *PingDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != PingTemplateID {
+	if h.templateID != PingTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -301,11 +318,7 @@ func (e *PingEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 0 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 0,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
+	e.headerLength = headerLength
 	return nil
 }
 
@@ -314,20 +327,15 @@ func (e *PingEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var pingHeader = [7]byte{209, 7, 1, 0, 0, 0, 0}
+
 // WrapWithHeader writes the message header for Ping at buf[0] and starts
 // encoding the message after it.
 func (e *PingEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+0 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint8(0))
-	h.SetTemplateId(uint8(0))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint8(SchemaVersion))
-	h.SetNumGroups(uint8(0))
-	h.SetNumVarDataFields(uint8(0))
+	*(*[7]byte)(buf) = pingHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -335,10 +343,7 @@ func (e *PingEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *PingEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 0, nil
 }
 func (e *PingEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -407,16 +412,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case PingTemplateID:
 		if err := d.ping.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

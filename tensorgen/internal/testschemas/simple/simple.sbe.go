@@ -127,6 +127,23 @@ func (c MessageHeader) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 7 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(buf[0]),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[3:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[1:])),
+		version:     int(binary.LittleEndian.Uint16(buf[5:])),
+	}, nil
+}
+
 const (
 	// Simple0TemplateID is the template id of message Simple0.
 	Simple0TemplateID = 11
@@ -148,6 +165,8 @@ type Simple0Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[76]byte
+	padded        *[76]byte
 }
 
 func (d *Simple0Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -159,8 +178,32 @@ func (d *Simple0Decoder) wrap(buf []byte, headerLength, blockLength, actingVersi
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 76 && actingVersion >= 1 {
+		d.block = (*[76]byte)(buf[0 : 0+76])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 76)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var simple0NullBlock = [76]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 128, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 192, 127, 1, 0, 0, 0, 0, 0, 248, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+var simple0InitBlock = [76]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *Simple0Decoder) pad(b []byte, actingVersion int) *[76]byte {
+	if d.padded == nil {
+		d.padded = new([76]byte)
+	}
+	*d.padded = simple0NullBlock
+	copy(d.padded[:], b)
+	if actingVersion < 1 {
+		copy(d.padded[0:8], simple0NullBlock[0:8])
+	}
+	if actingVersion < 1 {
+		copy(d.padded[8:16], simple0NullBlock[8:16])
+	}
+	return d.padded
 }
 
 // Wrap decodes a Simple0 that starts at buf[0] with no message header, using the
@@ -173,18 +216,23 @@ func (d *Simple0Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int) 
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the Simple0 that follows.
 func (d *Simple0Decoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 83 && [7]byte(buf[:7]) == simple0Header {
+		d.block = (*[76]byte)(buf[7:83])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[7:], 7, 76, SchemaVersion, 76
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != Simple0TemplateID {
+	if h.templateID != Simple0TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -222,13 +270,7 @@ U64nv returns the optional field U64nv.
 Since schema version 1; older messages read the null value.
 */
 func (d *Simple0Decoder) U64nv() uint64 {
-	if d.actingVersion < 1 {
-		return 18446744073709551615
-	}
-	if d.blockLength < 8 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[0:])
+	return binary.LittleEndian.Uint64(d.block[0:])
 }
 
 // U64nvIsNull reports whether U64nv holds its null value (absent).
@@ -239,13 +281,13 @@ func (d *Simple0Decoder) U64nvIsNull() bool {
 
 // SetU64nv writes the field U64nv.
 func (e *Simple0Encoder) SetU64nv(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 // SetU64nvNull marks the optional field U64nv absent by writing its null value.
 func (e *Simple0Encoder) SetU64nvNull() {
 	v := uint64(18446744073709551615)
-	binary.LittleEndian.PutUint64(e.st.Buf[0:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
 /*
@@ -254,143 +296,107 @@ Since schema version 1; older messages read the null value.
 Deprecated: U64 deprecated in schema version 2.
 */
 func (d *Simple0Decoder) U64() uint64 {
-	if d.actingVersion < 1 {
-		return 18446744073709551615
-	}
-	if d.blockLength < 16 {
-		return 18446744073709551615
-	}
-	return binary.LittleEndian.Uint64(d.buf[8:])
+	return binary.LittleEndian.Uint64(d.block[8:])
 }
 
 // SetU64 writes the field U64.
 func (e *Simple0Encoder) SetU64(v uint64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[8:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
 
 // U32 returns the required field U32.
 func (d *Simple0Decoder) U32() uint32 {
-	if d.blockLength < 20 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[16:])
+	return binary.LittleEndian.Uint32(d.block[16:])
 }
 
 // SetU32 writes the field U32.
 func (e *Simple0Encoder) SetU32(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[16:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[16:], uint32(v))
 }
 
 // U16 returns the required field U16.
 func (d *Simple0Decoder) U16() uint16 {
-	if d.blockLength < 22 {
-		return 65535
-	}
-	return binary.LittleEndian.Uint16(d.buf[20:])
+	return binary.LittleEndian.Uint16(d.block[20:])
 }
 
 // SetU16 writes the field U16.
 func (e *Simple0Encoder) SetU16(v uint16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[20:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[20:], uint16(v))
 }
 
 // U8 returns the required field U8.
 func (d *Simple0Decoder) U8() uint8 {
-	if d.blockLength < 23 {
-		return 255
-	}
-	return d.buf[22]
+	return d.block[22]
 }
 
 // SetU8 writes the field U8.
 func (e *Simple0Encoder) SetU8(v uint8) {
-	e.st.Buf[22] = byte(v)
+	e.block[22] = byte(v)
 }
 
 // S8 returns the required field S8.
 func (d *Simple0Decoder) S8() int8 {
-	if d.blockLength < 32 {
-		return -128
-	}
-	return int8(d.buf[31])
+	return int8(d.block[31])
 }
 
 // SetS8 writes the field S8.
 func (e *Simple0Encoder) SetS8(v int8) {
-	e.st.Buf[31] = byte(v)
+	e.block[31] = byte(v)
 }
 
 // S16 returns the required field S16.
 func (d *Simple0Decoder) S16() int16 {
-	if d.blockLength < 34 {
-		return -32768
-	}
-	return int16(binary.LittleEndian.Uint16(d.buf[32:]))
+	return int16(binary.LittleEndian.Uint16(d.block[32:]))
 }
 
 // SetS16 writes the field S16.
 func (e *Simple0Encoder) SetS16(v int16) {
-	binary.LittleEndian.PutUint16(e.st.Buf[32:], uint16(v))
+	binary.LittleEndian.PutUint16(e.block[32:], uint16(v))
 }
 
 // S32 returns the required field S32.
 func (d *Simple0Decoder) S32() int32 {
-	if d.blockLength < 38 {
-		return -2147483648
-	}
-	return int32(binary.LittleEndian.Uint32(d.buf[34:]))
+	return int32(binary.LittleEndian.Uint32(d.block[34:]))
 }
 
 // SetS32 writes the field S32.
 func (e *Simple0Encoder) SetS32(v int32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[34:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[34:], uint32(v))
 }
 
 // S64 returns the required field S64.
 func (d *Simple0Decoder) S64() int64 {
-	if d.blockLength < 46 {
-		return -9223372036854775808
-	}
-	return int64(binary.LittleEndian.Uint64(d.buf[38:]))
+	return int64(binary.LittleEndian.Uint64(d.block[38:]))
 }
 
 // SetS64 writes the field S64.
 func (e *Simple0Encoder) SetS64(v int64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[38:], uint64(v))
+	binary.LittleEndian.PutUint64(e.block[38:], uint64(v))
 }
 
 // F32 returns the required field F32.
 func (d *Simple0Decoder) F32() float32 {
-	if d.blockLength < 50 {
-		return float32(math.NaN())
-	}
-	return math.Float32frombits(binary.LittleEndian.Uint32(d.buf[46:]))
+	return math.Float32frombits(binary.LittleEndian.Uint32(d.block[46:]))
 }
 
 // SetF32 writes the field F32.
 func (e *Simple0Encoder) SetF32(v float32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[46:], math.Float32bits(v))
+	binary.LittleEndian.PutUint32(e.block[46:], math.Float32bits(v))
 }
 
 // D64 returns the required field D64.
 func (d *Simple0Decoder) D64() float64 {
-	if d.blockLength < 58 {
-		return math.NaN()
-	}
-	return math.Float64frombits(binary.LittleEndian.Uint64(d.buf[50:]))
+	return math.Float64frombits(binary.LittleEndian.Uint64(d.block[50:]))
 }
 
 // SetD64 writes the field D64.
 func (e *Simple0Encoder) SetD64(v float64) {
-	binary.LittleEndian.PutUint64(e.st.Buf[50:], math.Float64bits(v))
+	binary.LittleEndian.PutUint64(e.block[50:], math.Float64bits(v))
 }
 
 // String6ASCII returns the 6-byte array String6ASCII in place (no copy).
 func (d *Simple0Decoder) String6ASCII() []byte {
-	if d.blockLength < 64 {
-		return nil
-	}
-	return d.buf[58 : 58+6 : 58+6]
+	return d.block[58 : 58+6 : 58+6]
 }
 
 // String6ASCIIString returns String6ASCII as a string, up to its first NUL.
@@ -403,7 +409,7 @@ func (e *Simple0Encoder) SetString6ASCII(v []byte) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[58 : 58+6]
+	b := e.block[58 : 58+6]
 	clear(b[copy(b, v):])
 	return nil
 }
@@ -413,31 +419,25 @@ func (e *Simple0Encoder) SetString6ASCIIString(v string) error {
 	if len(v) > 6 {
 		return sbe.ErrValueTooLong
 	}
-	b := e.st.Buf[58 : 58+6]
+	b := e.block[58 : 58+6]
 	clear(b[copy(b, v):])
 	return nil
 }
 
 // String1ASCII returns the required field String1ASCII.
 func (d *Simple0Decoder) String1ASCII() byte {
-	if d.blockLength < 65 {
-		return 0
-	}
-	return d.buf[64]
+	return d.block[64]
 }
 
 // SetString1ASCII writes the field String1ASCII.
 func (e *Simple0Encoder) SetString1ASCII(v byte) {
-	e.st.Buf[64] = byte(v)
+	e.block[64] = byte(v)
 }
 
 // Int2 returns a copy of the 2-element array Int2.
 func (d *Simple0Decoder) Int2() (a [2]int32) {
-	if d.blockLength < 73 {
-		return a
-	}
 	for i := range a {
-		a[i] = int32(binary.LittleEndian.Uint32(d.buf[65+4*i:]))
+		a[i] = int32(binary.LittleEndian.Uint32(d.block[65+4*i:]))
 	}
 	return a
 }
@@ -445,7 +445,7 @@ func (d *Simple0Decoder) Int2() (a [2]int32) {
 // SetInt2 writes the 2-element array Int2.
 func (e *Simple0Encoder) SetInt2(v [2]int32) {
 	for i := range v {
-		binary.LittleEndian.PutUint32(e.st.Buf[65+4*i:], uint32(v[i]))
+		binary.LittleEndian.PutUint32(e.block[65+4*i:], uint32(v[i]))
 	}
 }
 
@@ -515,19 +515,16 @@ type Simple0Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[76]byte
 }
 
 func (e *Simple0Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 76 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 76,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+76])
-	e.SetU64nvNull()
+	e.headerLength = headerLength
+	e.block = (*[76]byte)(buf[0 : 0+76])
+	*e.block = simple0InitBlock
 	return nil
 }
 
@@ -536,18 +533,15 @@ func (e *Simple0Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var simple0Header = [7]byte{76, 11, 0, 3, 0, 2, 0}
+
 // WrapWithHeader writes the message header for Simple0 at buf[0] and starts
 // encoding the message after it.
 func (e *Simple0Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+76 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint8(76))
-	h.SetTemplateId(uint16(11))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[7]byte)(buf) = simple0Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -555,10 +549,7 @@ func (e *Simple0Encoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *Simple0Encoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 76, nil
 }
 func (e *Simple0Encoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -627,16 +618,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case Simple0TemplateID:
 		if err := d.simple0.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

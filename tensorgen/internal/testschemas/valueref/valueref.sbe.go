@@ -233,6 +233,23 @@ func (c UTCTimestampNanos) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// MsgOneTemplateID is the template id of message MsgOne.
 	MsgOneTemplateID = 1
@@ -252,6 +269,8 @@ type MsgOneDecoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[8]byte
+	padded        *[8]byte
 }
 
 func (d *MsgOneDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -263,8 +282,25 @@ func (d *MsgOneDecoder) wrap(buf []byte, headerLength, blockLength, actingVersio
 		return sbe.ErrShortBuffer
 	}
 	p := blockLength
+	if blockLength >= 8 {
+		d.block = (*[8]byte)(buf[0 : 0+8])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 8)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var msgOneNullBlock = [8]byte{255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *MsgOneDecoder) pad(b []byte, actingVersion int) *[8]byte {
+	if d.padded == nil {
+		d.padded = new([8]byte)
+	}
+	*d.padded = msgOneNullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a MsgOne that starts at buf[0] with no message header, using the
@@ -277,18 +313,23 @@ func (d *MsgOneDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) e
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the MsgOne that follows.
 func (d *MsgOneDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) >= 16 && [8]byte(buf[:8]) == msgOneHeader {
+		d.block = (*[8]byte)(buf[8:16])
+		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 8, SchemaVersion, 8
+		return nil
+	}
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MsgOneTemplateID {
+	if h.templateID != MsgOneTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -323,15 +364,12 @@ func (e *MsgOneEncoder) SBETemplateID() uint16 {
 
 // TimestampComposite returns a view of composite UTCTimestampNanos in place.
 func (d *MsgOneDecoder) TimestampComposite() UTCTimestampNanos {
-	if d.blockLength < 8 {
-		return UTCTimestampNanos{}
-	}
-	return UTCTimestampNanos{d.buf[0 : 0+8 : 0+8]}
+	return UTCTimestampNanos{d.block[0 : 0+8 : 0+8]}
 }
 
 // TimestampComposite returns a view of composite UTCTimestampNanos for writing in place.
 func (e *MsgOneEncoder) TimestampComposite() UTCTimestampNanos {
-	return UTCTimestampNanos{e.st.Buf[0 : 0+8 : 0+8]}
+	return UTCTimestampNanos{e.block[0 : 0+8 : 0+8]}
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -363,18 +401,16 @@ type MsgOneEncoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[8]byte
 }
 
 func (e *MsgOneEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 8 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 8,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+8])
+	e.headerLength = headerLength
+	e.block = (*[8]byte)(buf[0 : 0+8])
+	*e.block = [8]byte{}
 	return nil
 }
 
@@ -383,18 +419,15 @@ func (e *MsgOneEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var msgOneHeader = [8]byte{8, 0, 1, 0, 3, 0, 0, 0}
+
 // WrapWithHeader writes the message header for MsgOne at buf[0] and starts
 // encoding the message after it.
 func (e *MsgOneEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+8 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(8))
-	h.SetTemplateId(uint16(1))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = msgOneHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -402,10 +435,7 @@ func (e *MsgOneEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *MsgOneEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 8, nil
 }
 func (e *MsgOneEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -470,17 +500,17 @@ func (d *MsgTwoDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) e
 // schema and message, and decodes the MsgTwo that follows.
 func (d *MsgTwoDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MsgTwoTemplateID {
+	if h.templateID != MsgTwoTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -553,11 +583,7 @@ func (e *MsgTwoEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 0 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 0,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
+	e.headerLength = headerLength
 	return nil
 }
 
@@ -566,18 +592,15 @@ func (e *MsgTwoEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var msgTwoHeader = [8]byte{0, 0, 2, 0, 3, 0, 0, 0}
+
 // WrapWithHeader writes the message header for MsgTwo at buf[0] and starts
 // encoding the message after it.
 func (e *MsgTwoEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+0 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(0))
-	h.SetTemplateId(uint16(2))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = msgTwoHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -585,10 +608,7 @@ func (e *MsgTwoEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *MsgTwoEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 0, nil
 }
 func (e *MsgTwoEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -653,17 +673,17 @@ func (d *MsgThreeDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // schema and message, and decodes the MsgThree that follows.
 func (d *MsgThreeDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MsgThreeTemplateID {
+	if h.templateID != MsgThreeTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -736,11 +756,7 @@ func (e *MsgThreeEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 0 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 0,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
+	e.headerLength = headerLength
 	return nil
 }
 
@@ -749,18 +765,15 @@ func (e *MsgThreeEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var msgThreeHeader = [8]byte{0, 0, 3, 0, 3, 0, 0, 0}
+
 // WrapWithHeader writes the message header for MsgThree at buf[0] and starts
 // encoding the message after it.
 func (e *MsgThreeEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+0 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(0))
-	h.SetTemplateId(uint16(3))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = msgThreeHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -768,10 +781,7 @@ func (e *MsgThreeEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *MsgThreeEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 0, nil
 }
 func (e *MsgThreeEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -836,17 +846,17 @@ func (d *MsgFourDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) 
 // schema and message, and decodes the MsgFour that follows.
 func (d *MsgFourDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MsgFourTemplateID {
+	if h.templateID != MsgFourTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -919,11 +929,7 @@ func (e *MsgFourEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 0 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 0,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
+	e.headerLength = headerLength
 	return nil
 }
 
@@ -932,18 +938,15 @@ func (e *MsgFourEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var msgFourHeader = [8]byte{0, 0, 4, 0, 3, 0, 0, 0}
+
 // WrapWithHeader writes the message header for MsgFour at buf[0] and starts
 // encoding the message after it.
 func (e *MsgFourEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+0 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(0))
-	h.SetTemplateId(uint16(4))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = msgFourHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -951,10 +954,7 @@ func (e *MsgFourEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *MsgFourEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 0, nil
 }
 func (e *MsgFourEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -1019,17 +1019,17 @@ func (d *MsgFiveDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) 
 // schema and message, and decodes the MsgFive that follows.
 func (d *MsgFiveDecoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != MsgFiveTemplateID {
+	if h.templateID != MsgFiveTemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -1102,11 +1102,7 @@ func (e *MsgFiveEncoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 0 {
 		return sbe.ErrShortBuffer
 	}
-	e.st = sbe.EncoderState{
-		Buf:   buf,
-		Limit: 0,
-	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
+	e.headerLength = headerLength
 	return nil
 }
 
@@ -1115,18 +1111,15 @@ func (e *MsgFiveEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var msgFiveHeader = [8]byte{0, 0, 5, 0, 3, 0, 0, 0}
+
 // WrapWithHeader writes the message header for MsgFive at buf[0] and starts
 // encoding the message after it.
 func (e *MsgFiveEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+0 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(0))
-	h.SetTemplateId(uint16(5))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = msgFiveHeader
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -1134,10 +1127,7 @@ func (e *MsgFiveEncoder) WrapWithHeader(buf []byte) error {
 // every group got its announced entries, and returns the encoded length,
 // header included. It returns the first error any encoding step met.
 func (e *MsgFiveEncoder) Finish() (int, error) {
-	if e.st.Err != nil {
-		return 0, e.st.Err
-	}
-	return e.headerLength + e.st.Limit, nil
+	return e.headerLength + 0, nil
 }
 func (e *MsgFiveEncoder) advance(k int) error {
 	if e.st.Err != nil {
@@ -1226,16 +1216,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case MsgOneTemplateID:
 		if err := d.msgOne.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -222,6 +222,23 @@ func (c VarStringEncoding) String() string {
 	return string(c.appendJSON(nil))
 }
 
+// header holds the message header members that codecs use.
+type header struct {
+	blockLength, templateID, schemaID, version int
+}
+
+func readHeader(buf []byte) (header, error) {
+	if len(buf) < 8 {
+		return header{}, sbe.ErrShortBuffer
+	}
+	return header{
+		blockLength: int(binary.LittleEndian.Uint16(buf[0:])),
+		schemaID:    int(binary.LittleEndian.Uint16(buf[4:])),
+		templateID:  int(binary.LittleEndian.Uint16(buf[2:])),
+		version:     int(binary.LittleEndian.Uint16(buf[6:])),
+	}, nil
+}
+
 const (
 	// VersionedMessageV1TemplateID is the template id of message VersionedMessageV1.
 	VersionedMessageV1TemplateID = 50001
@@ -242,6 +259,8 @@ type VersionedMessageV1Decoder struct {
 	blockLength   int
 	actingVersion int
 	end           int
+	block         *[8]byte
+	padded        *[8]byte
 	pos           [1]int
 }
 
@@ -267,8 +286,25 @@ func (d *VersionedMessageV1Decoder) wrap(buf []byte, headerLength, blockLength, 
 	if err != nil {
 		return err
 	}
+	if blockLength >= 8 {
+		d.block = (*[8]byte)(buf[0 : 0+8])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 8)], actingVersion)
+	}
 	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
 	return nil
+}
+
+var versionedMessageV1NullBlock = [8]byte{255, 255, 255, 255, 255, 255, 255, 255}
+
+// pad is the slow path for a short or old block: it lays the block over the null image.
+func (d *VersionedMessageV1Decoder) pad(b []byte, actingVersion int) *[8]byte {
+	if d.padded == nil {
+		d.padded = new([8]byte)
+	}
+	*d.padded = versionedMessageV1NullBlock
+	copy(d.padded[:], b)
+	return d.padded
 }
 
 // Wrap decodes a VersionedMessageV1 that starts at buf[0] with no message header, using the
@@ -282,17 +318,17 @@ func (d *VersionedMessageV1Decoder) Wrap(buf []byte, actingBlockLength, actingVe
 // schema and message, and decodes the VersionedMessageV1 that follows.
 func (d *VersionedMessageV1Decoder) WrapWithHeader(buf []byte) error {
 	d.buf = nil
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return sbe.ErrSchemaMismatch
 	}
-	if int(h.TemplateId()) != VersionedMessageV1TemplateID {
+	if h.templateID != VersionedMessageV1TemplateID {
 		return sbe.ErrTemplateMismatch
 	}
-	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, int(h.BlockLength()), int(h.Version()))
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
 }
 
 // ActingVersion returns the schema version the message was encoded with.
@@ -327,28 +363,22 @@ func (e *VersionedMessageV1Encoder) SBETemplateID() uint16 {
 
 // FieldA1 returns the required field FieldA1.
 func (d *VersionedMessageV1Decoder) FieldA1() uint32 {
-	if d.blockLength < 4 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[0:])
+	return binary.LittleEndian.Uint32(d.block[0:])
 }
 
 // SetFieldA1 writes the field FieldA1.
 func (e *VersionedMessageV1Encoder) SetFieldA1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[0:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
 // FieldB1 returns the required field FieldB1.
 func (d *VersionedMessageV1Decoder) FieldB1() uint32 {
-	if d.blockLength < 8 {
-		return 4294967295
-	}
-	return binary.LittleEndian.Uint32(d.buf[4:])
+	return binary.LittleEndian.Uint32(d.block[4:])
 }
 
 // SetFieldB1 writes the field FieldB1.
 func (e *VersionedMessageV1Encoder) SetFieldB1(v uint32) {
-	binary.LittleEndian.PutUint32(e.st.Buf[4:], uint32(v))
+	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
 // String1 returns the var data String1 in place (no copy); nil when absent.
@@ -418,18 +448,21 @@ type VersionedMessageV1Encoder struct {
 	headerLength int
 	stage        int
 	open         int
+	block        *[8]byte
 }
 
 func (e *VersionedMessageV1Encoder) wrap(buf []byte, headerLength int) error {
 	if len(buf) < 8 {
 		return sbe.ErrShortBuffer
 	}
+	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,
 		Limit: 8,
 	}
-	e.headerLength, e.stage, e.open = headerLength, 0, -1
-	clear(buf[0 : 0+8])
+	e.stage, e.open = 0, -1
+	e.block = (*[8]byte)(buf[0 : 0+8])
+	*e.block = [8]byte{}
 	return nil
 }
 
@@ -438,18 +471,15 @@ func (e *VersionedMessageV1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+var versionedMessageV1Header = [8]byte{8, 0, 81, 195, 1, 0, 1, 0}
+
 // WrapWithHeader writes the message header for VersionedMessageV1 at buf[0] and starts
 // encoding the message after it.
 func (e *VersionedMessageV1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < MessageHeaderEncodedLength+8 {
 		return sbe.ErrShortBuffer
 	}
-	h := MessageHeader{buf[:MessageHeaderEncodedLength:MessageHeaderEncodedLength]}
-	clear(h.b)
-	h.SetBlockLength(uint16(8))
-	h.SetTemplateId(uint16(50001))
-	h.SetSchemaId(uint16(SchemaID))
-	h.SetVersion(uint16(SchemaVersion))
+	*(*[8]byte)(buf) = versionedMessageV1Header
 	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
 }
 
@@ -534,16 +564,16 @@ type Dispatcher struct {
 // Decode reads the message header at buf[0], checks the schema id, the template
 // id and the version, and returns the wrapped decoder (switch on its type).
 func (d *Dispatcher) Decode(buf []byte) (Message, error) {
-	h, err := NewMessageHeader(buf)
+	h, err := readHeader(buf)
 	if err != nil {
 		return nil, err
 	}
-	if int(h.SchemaId()) != SchemaID {
+	if h.schemaID != SchemaID {
 		return nil, sbe.ErrSchemaMismatch
 	}
-	blockLength, version := int(h.BlockLength()), int(h.Version())
+	blockLength, version := h.blockLength, h.version
 	_ = version
-	switch int(h.TemplateId()) {
+	switch h.templateID {
 	case VersionedMessageV1TemplateID:
 		if err := d.versionedMessageV1.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
 			return nil, err

@@ -1,0 +1,223 @@
+package gogen
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/tpool-go/tpool/tensorgen/schema"
+)
+
+// Templates: every block (message root or group entry) gets two byte
+// images computed at generation time. The init image has the null value
+// of every optional field and zeros elsewhere; an encoder copies it over a
+// new block, so absent optional fields are always encoded as null. The null
+// image has the null value of every field; a decoder reading a block that
+// is shorter than the schema's, or older than some fields, reads from a
+// copy of the block laid over the null image, so such fields read as null
+// without a check in every getter.
+
+func (g *gen) putValue(b []byte, off int, p schema.Primitive, v schema.Value) {
+	var order binary.ByteOrder = binary.LittleEndian
+	if g.coder.big {
+		order = binary.BigEndian
+	}
+	var u uint64
+	switch {
+	case p == schema.Float:
+		u = uint64(math.Float32bits(float32(v.F)))
+	case p == schema.Double:
+		u = math.Float64bits(v.F)
+	case p.IsSigned():
+		u = uint64(v.I)
+	default:
+		u = v.U
+	}
+	switch p.Size() {
+	case 1:
+		b[off] = byte(u)
+	case 2:
+		order.PutUint16(b[off:], uint16(u))
+	case 4:
+		order.PutUint32(b[off:], uint32(u))
+	case 8:
+		order.PutUint64(b[off:], u)
+	}
+}
+
+// putNulls writes into b at off the null image of a value of type t.
+// With optionalOnly, only optional values are written (the init image).
+func (g *gen) putNulls(b []byte, off int, t schema.Type, presence schema.Presence, null schema.Value, optionalOnly bool) {
+	switch t := t.(type) {
+	case *schema.Encoded:
+		if t.Presence == schema.Constant || presence == schema.Constant || t.Length != 1 {
+			return
+		}
+		if optionalOnly && presence != schema.Optional {
+			return
+		}
+		g.putValue(b, off, t.Primitive, null)
+	case *schema.Enum:
+		if presence == schema.Constant || (optionalOnly && presence != schema.Optional) {
+			return
+		}
+		g.putValue(b, off, t.Encoding, t.Null)
+	case *schema.Composite:
+		for _, m := range t.Members {
+			pres, nv := schema.Required, schema.Value{}
+			switch mt := m.Type.(type) {
+			case *schema.Encoded:
+				pres, nv = mt.Presence, mt.Null
+			case *schema.Enum:
+				pres, nv = mt.Presence, mt.Null
+			}
+			g.putNulls(b, off+m.Offset, m.Type, pres, nv, optionalOnly)
+		}
+	}
+}
+
+func (g *gen) images(l *level) (null, init []byte) {
+	null = make([]byte, l.blockLength)
+	init = make([]byte, l.blockLength)
+	for _, f := range l.fields {
+		if f.Offset+f.Type.EncodedSize() > l.blockLength {
+			continue
+		}
+		g.putNulls(null, f.Offset, f.Type, f.Presence, f.Null, false)
+		g.putNulls(init, f.Offset, f.Type, f.Presence, f.Null, true)
+	}
+	return null, init
+}
+
+func byteLits(b []byte) []jen.Code {
+	out := make([]jen.Code, len(b))
+	for i, c := range b {
+		out[i] = jen.Lit(int(c))
+	}
+	return out
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// blockType is the array type of a level's block.
+func blockType(l *level) *jen.Statement { return jen.Index(jen.Lit(l.blockLength)).Byte() }
+
+// emitImages emits the null and init images of a level and returns
+// expressions for them (a zero image is the zero array literal).
+func (g *gen) emitImages(l *level) (null, init *jen.Statement) {
+	n, i := g.images(l)
+	mk := func(name string, b []byte) *jen.Statement {
+		if allZero(b) {
+			return blockType(l).Values()
+		}
+		g.f.Var().Id(name).Op("=").Add(blockType(l)).Values(byteLits(b)...)
+		return jen.Id(name)
+	}
+	return mk(lowerFirst(l.prefix)+"NullBlock", n), mk(lowerFirst(l.prefix)+"InitBlock", i)
+}
+
+func maxSince(l *level) int {
+	m := 0
+	for _, f := range l.fields {
+		if f.SinceVersion > m {
+			m = f.SinceVersion
+		}
+	}
+	return m
+}
+
+// padFunc emits the slow path of a decoder level: the block laid over the
+// null image, with fields newer than the acting version reset to null.
+func (g *gen) padFunc(l *level, recv *jen.Statement, self string, nullImg *jen.Statement) {
+	body := []jen.Code{
+		jen.If(jen.Id(self).Dot("padded").Op("==").Nil()).Block(jen.Id(self).Dot("padded").Op("=").New(blockType(l))),
+		jen.Op("*").Id(self).Dot("padded").Op("=").Add(nullImg),
+		jen.Copy(jen.Id(self).Dot("padded").Index(jen.Empty(), jen.Empty()), jen.Id("b")),
+	}
+	for _, f := range l.fields {
+		if f.SinceVersion == 0 || f.Presence == schema.Constant {
+			continue
+		}
+		end := f.Offset + f.Type.EncodedSize()
+		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(f.SinceVersion)).Block(
+			jen.Copy(jen.Id(self).Dot("padded").Index(jen.Lit(f.Offset), jen.Lit(end)), jen.Add(nullImg).Index(jen.Lit(f.Offset), jen.Lit(end))),
+		))
+	}
+	body = append(body, jen.Return(jen.Id(self).Dot("padded")))
+	g.f.Comment("pad is the slow path for a short or old block: it lays the block over the null image.")
+	g.f.Func().Params(recv).Id("pad").Params(jen.Id("b").Index().Byte(), jen.Id("actingVersion").Int()).Op("*").Add(blockType(l)).Block(body...)
+}
+
+// selectBlock returns the statement that points self.block at the block
+// starting at buf[start:] (fast path) or at a padded copy (slow path).
+func selectBlock(l *level, self string, buf, start, blockLength, acting jen.Code) jen.Code {
+	bl := l.blockLength
+	cond := jen.Add(blockLength).Op(">=").Lit(bl)
+	if ms := maxSince(l); ms > 0 {
+		cond = cond.Op("&&").Add(acting).Op(">=").Lit(ms)
+	}
+	return jen.If(cond).Block(
+		jen.Id(self).Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Add(buf).Index(jen.Add(start), jen.Add(start).Op("+").Lit(bl))),
+	).Else().Block(
+		jen.Id(self).Dot("block").Op("=").Id(self).Dot("pad").Call(jen.Add(buf).Index(jen.Add(start), jen.Add(start).Op("+").Id("min").Call(jen.Add(blockLength), jen.Lit(bl))), acting),
+	)
+}
+
+// headerImage is the encoded message header of message m.
+func (g *gen) headerImage(m *schema.Message) []byte {
+	h := g.s.Header
+	b := make([]byte, h.Size)
+	set := func(name string, v uint64) {
+		mem := h.Member(name)
+		if mem == nil {
+			return
+		}
+		e, ok := mem.Type.(*schema.Encoded)
+		if !ok || e.Presence == schema.Constant {
+			return
+		}
+		val := schema.Value{U: v, I: int64(v)}
+		g.putValue(b, mem.Offset, e.Primitive, val)
+	}
+	set("blockLength", uint64(m.BlockLength))
+	set("templateId", uint64(m.ID))
+	set("schemaId", uint64(g.s.ID))
+	set("version", uint64(g.s.Version))
+	set("numGroups", uint64(len(m.Groups)))
+	set("numVarDataFields", uint64(len(m.Data)))
+	return b
+}
+
+// readHeader emits "func readHeader(buf []byte) (header, error)" reading
+// the four header members directly (constants through the header view).
+func (g *gen) readHeaderFunc() {
+	h := g.s.Header
+	hdrName := exported(h.Name)
+	g.f.Comment("header holds the message header members that codecs use.")
+	g.f.Type().Id("header").Struct(jen.List(jen.Id("blockLength"), jen.Id("templateID"), jen.Id("schemaID"), jen.Id("version")).Int())
+	read := func(member string) jen.Code {
+		mem := h.Member(member)
+		e, ok := mem.Type.(*schema.Encoded)
+		if !ok || e.Presence == schema.Constant {
+			return jen.Int().Call(jen.Id(hdrName).Values(jen.Id("buf")).Dot(exported(member)).Call())
+		}
+		return jen.Int().Call(g.coder.read(e.Primitive, jen.Id("buf"), jen.Lit(mem.Offset)))
+	}
+	g.f.Func().Id("readHeader").Params(jen.Id("buf").Index().Byte()).Params(jen.Id("header"), jen.Error()).Block(
+		jen.If(jen.Len(jen.Id("buf")).Op("<").Lit(h.Size)).Block(jen.Return(jen.Id("header").Values(), jen.Qual(sbePkg, "ErrShortBuffer"))),
+		jen.Return(jen.Id("header").Values(jen.Dict{
+			jen.Id("blockLength"): read("blockLength"),
+			jen.Id("templateID"):  read("templateId"),
+			jen.Id("schemaID"):    read("schemaId"),
+			jen.Id("version"):     read("version"),
+		}), jen.Nil()),
+	)
+}
