@@ -15,8 +15,8 @@ import (
 	"github.com/tpool-go/tpool/gen/joinbarrier"
 	"github.com/tpool-go/tpool/gen/tracelink"
 	"github.com/tpool-go/tpool/gen/wire"
-	"github.com/tpool-go/tpool/runtime/sbe"
 	"github.com/tpool-go/tpool/internal/codectest"
+	"github.com/tpool-go/tpool/runtime/sbe"
 	"github.com/tpool-go/tpool/tensorgen/schema"
 )
 

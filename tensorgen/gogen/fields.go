@@ -316,10 +316,10 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 					jen.Return(jen.Nil()),
 				}
 			}
-			g.f.Func().Params(o.setRecv).Id("Set"+m).Params(jen.Id("v").Index().Byte()).Error().Block(body(jen.Id("v"))...)
+			g.f.Func().Params(o.setRecv).Id("Set" + m).Params(jen.Id("v").Index().Byte()).Error().Block(body(jen.Id("v"))...)
 			o.addSet("Set"+m+"String", from)
 			g.f.Comment(fmt.Sprintf("Set%sString is Set%s for a string.", m, m))
-			g.f.Func().Params(o.setRecv).Id("Set"+m+"String").Params(jen.Id("v").String()).Error().Block(body(jen.Id("v"))...)
+			g.f.Func().Params(o.setRecv).Id("Set" + m + "String").Params(jen.Id("v").String()).Error().Block(body(jen.Id("v"))...)
 		}
 		return
 	}

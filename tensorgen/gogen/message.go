@@ -2,7 +2,7 @@ package gogen
 
 import (
 	"fmt"
-		"strconv"
+	"strconv"
 
 	"github.com/dave/jennifer/jen"
 
@@ -23,7 +23,7 @@ type level struct {
 	grp         *schema.Group
 }
 
-func (l *level) stages() int { return len(l.groups) + len(l.data) }
+func (l *level) stages() int     { return len(l.groups) + len(l.data) }
 func (l *level) decName() string { return l.prefix + "Decoder" }
 func (l *level) encName() string { return l.prefix + "Encoder" }
 
