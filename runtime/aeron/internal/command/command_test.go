@@ -1,0 +1,143 @@
+package command
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRoundTrips(t *testing.T) {
+	c := Correlated{ClientID: 3, CorrelationID: 9}
+	tests := []struct {
+		name   string
+		encode func() []byte
+		decode func([]byte) (any, error)
+		want   any
+	}{
+		{"publication", func() []byte {
+			m := PublicationMessage{c, 1001, "aeron:ipc?term-length=4m"}
+			return m.Append(nil)
+		}, func(b []byte) (any, error) { return DecodePublicationMessage(b) }, PublicationMessage{c, 1001, "aeron:ipc?term-length=4m"}},
+		{"subscription", func() []byte {
+			m := SubscriptionMessage{c, -1, 7, "aeron:ipc"}
+			return m.Append(nil)
+		}, func(b []byte) (any, error) { return DecodeSubscriptionMessage(b) }, SubscriptionMessage{c, -1, 7, "aeron:ipc"}},
+		{"remove", func() []byte { m := RemoveMessage{c, 55}; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodeRemoveMessage(b) }, RemoveMessage{c, 55}},
+		{"correlated", func() []byte { return c.Append(nil) },
+			func(b []byte) (any, error) { return DecodeCorrelated(b) }, c},
+		{"counter", func() []byte {
+			m := CounterMessage{c, 1001, []byte{1, 2, 3}, "my counter"}
+			return m.Append(nil)
+		}, func(b []byte) (any, error) { return DecodeCounterMessage(b) }, CounterMessage{c, 1001, []byte{1, 2, 3}, "my counter"}},
+		{"publication ready", func() []byte {
+			m := PublicationReady{9, 10, 11, 12, 13, -1, "/dev/shm/aeron/publications/10.logbuffer"}
+			return m.Append(nil)
+		}, func(b []byte) (any, error) { return DecodePublicationReady(b) }, PublicationReady{9, 10, 11, 12, 13, -1, "/dev/shm/aeron/publications/10.logbuffer"}},
+		{"subscription ready", func() []byte { m := SubscriptionReady{9, -1}; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodeSubscriptionReady(b) }, SubscriptionReady{9, -1}},
+		{"image ready", func() []byte {
+			m := ImageReady{10, 11, 12, 9, 4, "abc.logbuffer", "aeron:ipc"}
+			return m.Append(nil)
+		}, func(b []byte) (any, error) { return DecodeImageReady(b) }, ImageReady{10, 11, 12, 9, 4, "abc.logbuffer", "aeron:ipc"}},
+		{"image unavailable", func() []byte { m := ImageMessage{10, 9, 12, "aeron:ipc"}; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodeImageMessage(b) }, ImageMessage{10, 9, 12, "aeron:ipc"}},
+		{"operation succeeded", func() []byte { m := OperationSucceeded{5}; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodeOperationSucceeded(b) }, OperationSucceeded{5}},
+		{"error", func() []byte { m := ErrorResponse{5, ErrorInvalidChannel, "bad"}; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodeErrorResponse(b) }, ErrorResponse{5, ErrorInvalidChannel, "bad"}},
+		{"counter update", func() []byte { m := CounterUpdate{5, 3}; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodeCounterUpdate(b) }, CounterUpdate{5, 3}},
+		{"client timeout", func() []byte { m := ClientTimeout{77}; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodeClientTimeout(b) }, ClientTimeout{77}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.encode()
+			got, err := tt.decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			// Every strict prefix that cuts a field is malformed.
+			for n := 0; n < len(b); n++ {
+				if _, err := tt.decode(b[:n]); err == nil && n < 8 {
+					t.Errorf("prefix %d accepted", n)
+				}
+			}
+		})
+	}
+}
+
+func TestLayouts(t *testing.T) {
+	le := binary.LittleEndian
+	m := PublicationMessage{Correlated{1, 2}, 1001, "aeron:ipc"}
+	b := m.Append(nil)
+	// client 0, correlation 8, stream 16, channel length 20, channel 24.
+	if le.Uint64(b[0:]) != 1 || le.Uint64(b[8:]) != 2 || le.Uint32(b[16:]) != 1001 || le.Uint32(b[20:]) != 9 || string(b[24:]) != "aeron:ipc" {
+		t.Errorf("publication command layout: % x", b)
+	}
+	s := SubscriptionMessage{Correlated{1, 2}, -1, 1001, "aeron:ipc"}
+	b = s.Append(nil)
+	if int64(le.Uint64(b[16:])) != -1 || le.Uint32(b[24:]) != 1001 || le.Uint32(b[28:]) != 9 || string(b[32:]) != "aeron:ipc" {
+		t.Errorf("subscription command layout: % x", b)
+	}
+	img := ImageReady{10, 11, 12, 9, 4, "abcde", "aeron:ipc"}
+	b = img.Append(nil)
+	// log file name at 28; source identity after the name padded to 4.
+	if le.Uint32(b[28:]) != 5 || string(b[32:37]) != "abcde" || le.Uint32(b[40:]) != 9 || string(b[44:]) != "aeron:ipc" {
+		t.Errorf("image ready layout: % x", b)
+	}
+	cm := CounterMessage{Correlated{1, 2}, 1001, []byte{1, 2, 3, 4, 5}, "lbl"}
+	b = cm.Append(nil)
+	// type 16, key length 20, key 24, label length at 24+align(5,4)=32.
+	if le.Uint32(b[16:]) != 1001 || le.Uint32(b[20:]) != 5 || le.Uint32(b[32:]) != 3 || string(b[36:]) != "lbl" {
+		t.Errorf("counter command layout: % x", b)
+	}
+	pr := PublicationReady{1, 2, 3, 4, 5, 6, "f"}
+	b = pr.Append(nil)
+	if le.Uint32(b[24:]) != 5 || le.Uint32(b[28:]) != 6 || le.Uint32(b[32:]) != 1 || len(b) != 37 {
+		t.Errorf("publication ready layout: % x", b)
+	}
+}
+
+func TestMalformedLengths(t *testing.T) {
+	m := PublicationMessage{Correlated{1, 2}, 3, "aeron:ipc"}
+	b := m.Append(nil)
+	tests := []struct {
+		name string
+		len  uint32
+	}{
+		{"negative", 0xFFFFFFFF},
+		{"past end", 1000},
+		{"huge", 0x7FFFFFFF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := append([]byte(nil), b...)
+			binary.LittleEndian.PutUint32(c[20:], tt.len)
+			if _, err := DecodePublicationMessage(c); !errors.Is(err, ErrMalformed) {
+				t.Errorf("error = %v", err)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	img := ImageReady{10, 11, 12, 9, 4, "abc", "aeron:ipc"}
+	f.Add(img.Append(nil))
+	cm := CounterMessage{Correlated{1, 2}, 3, []byte{1}, "x"}
+	f.Add(cm.Append(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = DecodeImageReady(b)
+		_, _ = DecodeCounterMessage(b)
+		_, _ = DecodePublicationMessage(b)
+		_, _ = DecodeSubscriptionMessage(b)
+		_, _ = DecodeErrorResponse(b)
+		_, _ = DecodePublicationReady(b)
+	})
+}

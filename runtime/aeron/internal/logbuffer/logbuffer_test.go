@@ -1,0 +1,338 @@
+package logbuffer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/testmem"
+)
+
+const termLength = TermMinLength
+
+func newLog(t testing.TB) (*Log, []byte) {
+	t.Helper()
+	b := testmem.Bytes(t, ComputeLogLength(termLength, PageMinSize))
+	l, err := Init(b, Params{CorrelationID: 42, InitialTermID: 100, MTU: 1408, TermLength: termLength,
+		PageSize: PageMinSize, PublicationWindow: termLength / 2, SessionID: 7, StreamID: 1001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, b
+}
+
+func TestMetadataLayout(t *testing.T) {
+	_, b := newLog(t)
+	meta := b[3*termLength:]
+	le := binary.LittleEndian
+	got := map[string]int64{
+		"tail0":       int64(le.Uint64(meta[0:])),
+		"tail1":       int64(le.Uint64(meta[8:])),
+		"tail2":       int64(le.Uint64(meta[16:])),
+		"active":      int64(le.Uint32(meta[24:])),
+		"eos":         int64(le.Uint64(meta[128:])),
+		"correlation": int64(le.Uint64(meta[256:])),
+		"initial":     int64(le.Uint32(meta[264:])),
+		"hdr len":     int64(le.Uint32(meta[268:])),
+		"mtu":         int64(le.Uint32(meta[272:])),
+		"term len":    int64(le.Uint32(meta[276:])),
+		"page":        int64(le.Uint32(meta[280:])),
+		"hdr type":    int64(le.Uint16(meta[320+6:])),
+		"hdr flags":   int64(meta[320+5]),
+		"hdr session": int64(le.Uint32(meta[320+12:])),
+		"hdr stream":  int64(le.Uint32(meta[320+16:])),
+		"hdr term":    int64(le.Uint32(meta[320+20:])),
+	}
+	want := map[string]int64{
+		"tail0": 100 << 32, "tail1": int64(98) << 32, "tail2": int64(99) << 32, "active": 0,
+		"eos": 1<<63 - 1, "correlation": 42, "initial": 100, "hdr len": 32, "mtu": 1408,
+		"term len": termLength, "page": 4096, "hdr type": 1, "hdr flags": 0xC0,
+		"hdr session": 7, "hdr stream": 1001, "hdr term": 100,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestMapErrors(t *testing.T) {
+	_, good := newLog(t)
+	tests := []struct {
+		name   string
+		mutate func([]byte) []byte
+		want   error
+	}{
+		{"too short", func(b []byte) []byte { return b[:1000] }, ErrTooShort},
+		{"term length not power of two", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[len(b)-MetadataLength+TermLengthOffset:], 70000)
+			return b
+		}, ErrTermLength},
+		{"term length larger than file", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[len(b)-MetadataLength+TermLengthOffset:], 1<<20)
+			return b
+		}, ErrTooShort},
+		{"bad mtu", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[len(b)-MetadataLength+MTULengthOffset:], 7)
+			return b
+		}, ErrCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.mutate(append([]byte(nil), good...))
+			if _, err := Map(b); !errors.Is(err, tt.want) {
+				t.Errorf("Map error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+type frag struct {
+	Data  string
+	Flags uint8
+	Term  int32
+}
+
+func readAll(t *testing.T, l *Log, index, offset int) ([]frag, int) {
+	t.Helper()
+	var out []frag
+	h := &Header{InitialTermID: l.InitialTermID(), Shift: PositionBitsToShift(l.TermLength())}
+	n, next, corrupt := Read(l.Term(index), offset, func(b []byte, hd *Header) {
+		out = append(out, frag{string(b), hd.Flags(), hd.TermID()})
+	}, 1000, h)
+	if corrupt {
+		t.Fatal("corrupt")
+	}
+	if n != len(out) {
+		t.Fatalf("n = %d, handled %d", n, len(out))
+	}
+	return out, next
+}
+
+func TestAppendAndRead(t *testing.T) {
+	l, _ := newLog(t)
+	a := l.Appender(0)
+	hdr := l.DefaultHeader()
+	r1 := a.AppendUnfragmented(hdr, 5, []byte("he"), []byte("llo"))
+	r2 := a.AppendUnfragmented(hdr, 0)
+	if r1 != 64 || r2 != 96 {
+		t.Fatalf("results %d, %d; want 64, 96", r1, r2)
+	}
+	got, next := readAll(t, l, 0, 0)
+	want := []frag{{"hello", 0xC0, 100}, {"", 0xC0, 100}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if next != 96 {
+		t.Errorf("next = %d", next)
+	}
+	term := l.Term(0)
+	le := binary.LittleEndian
+	if le.Uint32(term[8:]) != 0 || le.Uint32(term[12:]) != 7 || le.Uint32(term[16:]) != 1001 || le.Uint32(term[72:]) != 64 {
+		t.Error("header fields (term offset, session, stream) wrong")
+	}
+}
+
+func TestFragmented(t *testing.T) {
+	l, _ := newLog(t)
+	msg := bytes.Repeat([]byte("0123456789"), 400) // 4000 bytes
+	maxPayload := l.MTU() - HeaderLength
+	r := l.Appender(0).AppendFragmented(l.DefaultHeader(), len(msg), maxPayload, msg[:1000], msg[1000:])
+	if r <= 0 {
+		t.Fatalf("result %d", r)
+	}
+	got, _ := readAll(t, l, 0, 0)
+	var flags []uint8
+	var joined []byte
+	for _, f := range got {
+		flags = append(flags, f.Flags)
+		joined = append(joined, f.Data...)
+	}
+	if diff := cmp.Diff([]uint8{FlagBegin, 0, FlagEnd}, flags); diff != "" {
+		t.Errorf("flags (-want +got):\n%s", diff)
+	}
+	if !bytes.Equal(joined, msg) {
+		t.Error("reassembled payload differs")
+	}
+}
+
+func TestTripAndRotate(t *testing.T) {
+	l, _ := newLog(t)
+	a := l.Appender(0)
+	payload := make([]byte, 1000)
+	var result int
+	n := 0
+	for {
+		result = a.AppendUnfragmented(l.DefaultHeader(), len(payload), payload)
+		if result < 0 {
+			break
+		}
+		n++
+	}
+	if result != AppendTripped {
+		t.Fatalf("result %d, want tripped", result)
+	}
+	if a.AppendUnfragmented(l.DefaultHeader(), 1, payload[:1]) != AppendFailed {
+		t.Error("append after trip did not fail")
+	}
+	got, next := readAll(t, l, 0, 0)
+	if len(got) != n || next != termLength {
+		t.Errorf("read %d fragments to %d; want %d to %d (padding skipped)", len(got), next, n, termLength)
+	}
+	if !l.RotateLog(0, 100) {
+		t.Fatal("rotate lost")
+	}
+	if l.ActiveTermCount() != 1 || TermID(l.Tail(1).Load()) != 101 || TermOffset(l.Tail(1).Load(), termLength) != 0 {
+		t.Errorf("after rotate: count %d tail1 %x", l.ActiveTermCount(), l.Tail(1).Load())
+	}
+	if l.RotateLog(0, 100) {
+		t.Error("second rotate from the same term won")
+	}
+	if p := l.ProducerPosition(); p != termLength {
+		t.Errorf("producer position %d", p)
+	}
+}
+
+func TestClaimCommitAbort(t *testing.T) {
+	l, _ := newLog(t)
+	a := l.Appender(0)
+	off1, r1 := a.Claim(l.DefaultHeader(), 4)
+	off2, r2 := a.Claim(l.DefaultHeader(), 4)
+	if r1 < 0 || r2 < 0 {
+		t.Fatal("claim failed")
+	}
+	if got, _ := readAll(t, l, 0, 0); len(got) != 0 {
+		t.Fatal("uncommitted claim visible")
+	}
+	copy(l.Term(0)[off1+HeaderLength:], "keep")
+	Commit(l.Term(0), off1)
+	Abort(l.Term(0), off2)
+	got, next := readAll(t, l, 0, 0)
+	if diff := cmp.Diff([]frag{{"keep", 0xC0, 100}}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if next != r2 {
+		t.Errorf("aborted frame not skipped: next %d, want %d", next, r2)
+	}
+}
+
+func TestControlledRead(t *testing.T) {
+	l, _ := newLog(t)
+	a := l.Appender(0)
+	for _, s := range []string{"a", "b", "c", "d"} {
+		a.AppendUnfragmented(l.DefaultHeader(), 1, []byte(s))
+	}
+	var pos atomic.Int64
+	var seen []string
+	h := &Header{}
+	n, _ := ControlledRead(l.Term(0), 0, func(b []byte, _ *Header) Action {
+		seen = append(seen, string(b))
+		if string(b) == "c" {
+			return ActionAbort
+		}
+		return ActionContinue
+	}, 10, h, &pos, 0)
+	if n != 2 || pos.Load() != 128 {
+		t.Errorf("n %d pos %d; want 2, 128", n, pos.Load())
+	}
+	if diff := cmp.Diff([]string{"a", "b", "c"}, seen); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestCorruptFrame(t *testing.T) {
+	l, _ := newLog(t)
+	term := l.Term(0)
+	binary.LittleEndian.PutUint32(term, uint32(termLength+64))
+	_, _, corrupt := Read(term, 0, func([]byte, *Header) {}, 10, &Header{})
+	if !corrupt {
+		t.Error("oversized frame not reported")
+	}
+	binary.LittleEndian.PutUint32(term, 64)
+	binary.LittleEndian.PutUint16(term[TypeOffset:], 0x55)
+	_, _, corrupt = Read(term, 0, func([]byte, *Header) {}, 10, &Header{})
+	if !corrupt {
+		t.Error("unknown frame type not reported")
+	}
+}
+
+func TestCleanAndScan(t *testing.T) {
+	l, _ := newLog(t)
+	a := l.Appender(0)
+	for range 4 {
+		a.AppendUnfragmented(l.DefaultHeader(), 10, make([]byte, 10))
+	}
+	if got := ScanForAvailability(l.Term(0), 0, 1<<20); got != 4*64 {
+		t.Errorf("scan = %d", got)
+	}
+	if got := ScanForAvailability(l.Term(0), 0, 100); got != 64 {
+		t.Errorf("scan limited = %d", got)
+	}
+	clean := l.Clean(0, 128)
+	if clean != 128 {
+		t.Errorf("clean position %d", clean)
+	}
+	for i := range 128 {
+		if l.Term(0)[i] != 0 {
+			t.Fatalf("byte %d not cleaned", i)
+		}
+	}
+	if l.Term(0)[128] == 0 {
+		t.Error("cleaned past position")
+	}
+	// Cleaning stops at the end of a term.
+	if got := l.Clean(termLength-64, termLength+500); got != termLength {
+		t.Errorf("clean across term end = %d", got)
+	}
+}
+
+func TestPositions(t *testing.T) {
+	shift := PositionBitsToShift(termLength)
+	tests := []struct {
+		termID int32
+		offset int
+		want   int64
+	}{
+		{100, 0, 0},
+		{100, 64, 64},
+		{101, 32, termLength + 32},
+		{103, 0, 3 * termLength},
+	}
+	for _, tt := range tests {
+		if got := ComputePosition(tt.termID, tt.offset, shift, 100); got != tt.want {
+			t.Errorf("ComputePosition(%d,%d) = %d, want %d", tt.termID, tt.offset, got, tt.want)
+		}
+		if got := ComputeTermIDFromPosition(tt.want, shift, 100); got != tt.termID {
+			t.Errorf("term id of %d = %d", tt.want, got)
+		}
+	}
+	if IndexByPosition(3*termLength, shift) != 0 || IndexByPosition(2*termLength, shift) != 2 {
+		t.Error("IndexByPosition")
+	}
+	// Term ids wrap around int32 like Aeron's.
+	if got := ComputePosition(-2147483648, 0, shift, 2147483647); got != termLength {
+		t.Errorf("wrapped position = %d", got)
+	}
+}
+
+func BenchmarkAppendRead(b *testing.B) {
+	l, _ := newLog(b)
+	msg := make([]byte, 32)
+	h := &Header{}
+	fh := func([]byte, *Header) {}
+	b.ReportAllocs()
+	off := 0
+	for b.Loop() {
+		a := l.Appender(0)
+		if a.AppendUnfragmented(l.DefaultHeader(), len(msg), msg) < 0 {
+			b.StopTimer()
+			l.Tail(0).Store(PackTail(100, 0))
+			clear(l.Term(0))
+			off = 0
+			b.StartTimer()
+			continue
+		}
+		_, off, _ = Read(l.Term(0), off, fh, 1, h)
+	}
+}

@@ -1,0 +1,161 @@
+package logbuffer
+
+import "sync/atomic"
+
+// FragmentHandler receives one data frame's payload. buffer aliases the term
+// and is valid only during the call.
+type FragmentHandler func(buffer []byte, header *Header)
+
+// Read delivers up to limit data fragments of term starting at offset to h,
+// skipping padding. It returns the number of fragments and the offset after
+// the last frame consumed. A frame whose length runs past the term end or
+// is not a data/padding frame stops the read with corrupt set.
+func Read(term []byte, offset int, h FragmentHandler, limit int, header *Header) (fragments, newOffset int, corrupt bool) {
+	capacity := len(term)
+	header.Term = term
+	for fragments < limit && offset < capacity {
+		n := int(FrameLengthVolatile(term, offset))
+		if n <= 0 {
+			break
+		}
+		if n < HeaderLength || n > capacity-offset {
+			return fragments, offset, true
+		}
+		frameOffset := offset
+		offset += align(n, FrameAlignment)
+		t := FrameType(term, frameOffset)
+		if t == HdrTypePad {
+			continue
+		}
+		if t != HdrTypeData {
+			return fragments, frameOffset, true
+		}
+		fragments++
+		header.Offset = frameOffset
+		h(term[frameOffset+HeaderLength:frameOffset+n], header)
+	}
+	return fragments, offset, false
+}
+
+// Action tells a controlled read what to do after a fragment.
+type Action int
+
+// Controlled poll actions, as in Aeron.
+const (
+	// ActionAbort: do not consume this fragment; stop.
+	ActionAbort Action = iota + 1
+	// ActionBreak: consume it and stop.
+	ActionBreak
+	// ActionCommit: consume it and commit the position now; continue.
+	ActionCommit
+	// ActionContinue: consume it and continue.
+	ActionContinue
+)
+
+// ControlledFragmentHandler may stop or roll back a read.
+type ControlledFragmentHandler func(buffer []byte, header *Header) Action
+
+// ControlledRead is Read with flow control by the handler. position is
+// advanced (release) whenever a fragment asks to commit and at the end.
+func ControlledRead(term []byte, offset int, h ControlledFragmentHandler, limit int, header *Header,
+	position *atomic.Int64, initialPosition int64) (fragments int, corrupt bool) {
+	capacity := len(term)
+	header.Term = term
+	start := offset
+	committed := initialPosition
+	for fragments < limit && offset < capacity {
+		n := int(FrameLengthVolatile(term, offset))
+		if n <= 0 {
+			break
+		}
+		if n < HeaderLength || n > capacity-offset {
+			corrupt = true
+			break
+		}
+		frameOffset := offset
+		aligned := align(n, FrameAlignment)
+		offset += aligned
+		t := FrameType(term, frameOffset)
+		if t == HdrTypePad {
+			continue
+		}
+		if t != HdrTypeData {
+			offset = frameOffset
+			corrupt = true
+			break
+		}
+		header.Offset = frameOffset
+		action := h(term[frameOffset+HeaderLength:frameOffset+n], header)
+		if action == ActionAbort {
+			offset -= aligned
+			break
+		}
+		fragments++
+		if action == ActionBreak {
+			break
+		}
+		if action == ActionCommit {
+			committed = initialPosition + int64(offset-start)
+			position.Store(committed)
+		}
+	}
+	if p := initialPosition + int64(offset-start); p > committed {
+		position.Store(p)
+	}
+	return fragments, corrupt
+}
+
+// ScanForAvailability returns how many bytes of whole frames are available
+// from offset, up to maxLength, stopping before a padding frame that is not
+// the first frame. Used for block reads.
+func ScanForAvailability(term []byte, offset, maxLength int) int {
+	maxLength = min(maxLength, len(term)-offset)
+	available := 0
+	for available < maxLength {
+		frameOffset := offset + available
+		n := int(FrameLengthVolatile(term, frameOffset))
+		if n <= 0 {
+			break
+		}
+		if n > len(term)-frameOffset {
+			break
+		}
+		aligned := align(n, FrameAlignment)
+		if FrameType(term, frameOffset) == HdrTypePad {
+			if available == 0 {
+				available = aligned
+			}
+			break
+		}
+		available += aligned
+		if available > maxLength {
+			available -= aligned
+			break
+		}
+	}
+	return available
+}
+
+// Clean zeroes the log from cleanPosition up to position, at most to the end
+// of the term that cleanPosition is in, the way Aeron's driver cleans behind
+// its slowest subscriber: the first 8 bytes (the frame length) are cleared
+// last with a release store. It returns the new clean position.
+func (l *Log) Clean(cleanPosition, position int64) int64 {
+	if position <= cleanPosition {
+		return cleanPosition
+	}
+	shift := PositionBitsToShift(l.termLength)
+	term := l.terms[IndexByPosition(cleanPosition, shift)]
+	termOffset := int(cleanPosition & int64(l.termLength-1))
+	n := min(int(position-cleanPosition), l.termLength-termOffset)
+	if n >= 8 {
+		clear(term[termOffset+8 : termOffset+n])
+		p := frameLength(term, termOffset) // 8-aligned: positions are 32-aligned
+		p.Store(0)
+		p2 := frameLength(term, termOffset+4)
+		p2.Store(0)
+	} else {
+		clear(term[termOffset : termOffset+n])
+	}
+	return cleanPosition + int64(n)
+}
