@@ -297,6 +297,30 @@ func NewConsumer(ring *Region, pools []*Region) (*Consumer, error) {
 	return &Consumer{ring: rg, pools: refs, epoch: ring.Superblock().Epoch}, nil
 }
 
+// Ready reports whether frame seq can be read without waiting: its slot
+// holds seq committed, or a later frame (reading then reports the drop).
+// Consumers with FrameDescriptors never need it; in no-driver mode a
+// consumer polls it for the next sequence it expects.
+func (c *Consumer) Ready(seq uint64) bool {
+	w := c.ring.words[seq&c.ring.mask].Load()
+	return w == committed(seq) || w>>1 > seq
+}
+
+// Newest returns the newest committed sequence in the ring, scanning
+// every slot, and false if none is committed. A consumer joining a stream
+// without descriptors starts after it.
+func (c *Consumer) Newest() (uint64, bool) {
+	var newest uint64
+	found := false
+	for _, w := range c.ring.words {
+		v := w.Load()
+		if v&1 == 1 && (!found || v>>1 > newest) {
+			newest, found = v>>1, true
+		}
+	}
+	return newest, found
+}
+
 // Epoch returns the epoch of the mapped regions.
 func (c *Consumer) Epoch() uint64 { return c.epoch }
 
