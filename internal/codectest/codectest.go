@@ -157,7 +157,7 @@ func Encode(enc any, m *schema.Message, values map[string]any) (int, error) {
 		return 0, err
 	}
 	if err := errOf(out); err != nil {
-		return 0, fmt.Errorf("Finish: %w", err)
+		return 0, fmt.Errorf("finish: %w", err)
 	}
 	return int(out[0].Int()), nil
 }

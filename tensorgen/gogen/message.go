@@ -68,14 +68,12 @@ func lowerFirst(s string) string {
 
 // dim describes a group's dimension composite.
 type dim struct {
-	size        int
-	blOff       int
-	blPrim      schema.Primitive
-	blConst     bool
-	cntOff      int
-	cntPrim     schema.Primitive
-	cntMax      uint64
-	constMember []*schema.Member
+	size    int
+	blOff   int
+	blPrim  schema.Primitive
+	cntOff  int
+	cntPrim schema.Primitive
+	cntMax  uint64
 }
 
 func (g *gen) dimOf(gr *schema.Group) dim {
@@ -625,7 +623,7 @@ func (g *gen) messageDecoder(l *level) {
 	g.f.Func().Params(recv.Clone()).Id("Wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("actingBlockLength"), jen.Id("actingVersion")).Int()).Error().Block(
 		jen.Return(jen.Id("d").Dot("wrap").Call(jen.Id("buf"), jen.Lit(0), jen.Id("actingBlockLength"), jen.Id("actingVersion"))),
 	)
-	g.f.Comment(fmt.Sprintf("WrapWithHeader decodes a message header at buf[0], checks that it names this"))
+	g.f.Comment("WrapWithHeader decodes a message header at buf[0], checks that it names this")
 	g.f.Comment(fmt.Sprintf("schema and message, and decodes the %s that follows.", m.Name))
 	var fast []jen.Code
 	if S == 0 && l.blockLength > 0 && m.SinceVersion <= g.s.Version {
@@ -715,10 +713,13 @@ func (g *gen) messageEncoder(l *level) {
 	g.f.Comment("An encoder must not be copied after Wrap.")
 	g.f.Type().Id(name).Struct(fields...)
 	recv := jen.Id("e").Op("*").Id(name)
-	wrapBody := []jen.Code{
-		jen.If(jen.Len(jen.Id("buf")).Op("<").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
-		jen.Id("e").Dot("headerLength").Op("=").Id("headerLength"),
+	wrapBody := []jen.Code{}
+	if l.blockLength > 0 {
+		wrapBody = append(wrapBody, jen.If(jen.Len(jen.Id("buf")).Op("<").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))))
 	}
+	wrapBody = append(wrapBody,
+		jen.Id("e").Dot("headerLength").Op("=").Id("headerLength"),
+	)
 	if S > 0 {
 		wrapBody = append(wrapBody,
 			jen.Id("e").Dot("st").Op("=").Qual(sbePkg, "EncoderState").Values(jen.Dict{jen.Id("Buf"): jen.Id("buf"), jen.Id("Limit"): jen.Lit(l.blockLength)}),

@@ -647,9 +647,6 @@ type TestMessage1Encoder struct {
 }
 
 func (e *TestMessage1Encoder) wrap(buf []byte, headerLength int) error {
-	if len(buf) < 0 {
-		return sbe.ErrShortBuffer
-	}
 	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,

@@ -584,9 +584,6 @@ type ConstantEnumsEncoder struct {
 }
 
 func (e *ConstantEnumsEncoder) wrap(buf []byte, headerLength int) error {
-	if len(buf) < 0 {
-		return sbe.ErrShortBuffer
-	}
 	e.headerLength = headerLength
 	e.st = sbe.EncoderState{
 		Buf:   buf,

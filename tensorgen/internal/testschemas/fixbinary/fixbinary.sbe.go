@@ -3791,9 +3791,6 @@ type AdminHeartbeat12Encoder struct {
 }
 
 func (e *AdminHeartbeat12Encoder) wrap(buf []byte, headerLength int) error {
-	if len(buf) < 0 {
-		return sbe.ErrShortBuffer
-	}
 	e.headerLength = headerLength
 	return nil
 }

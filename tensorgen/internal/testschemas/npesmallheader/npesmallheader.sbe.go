@@ -315,9 +315,6 @@ type PingEncoder struct {
 }
 
 func (e *PingEncoder) wrap(buf []byte, headerLength int) error {
-	if len(buf) < 0 {
-		return sbe.ErrShortBuffer
-	}
 	e.headerLength = headerLength
 	return nil
 }

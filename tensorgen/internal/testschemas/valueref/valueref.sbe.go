@@ -580,9 +580,6 @@ type MsgTwoEncoder struct {
 }
 
 func (e *MsgTwoEncoder) wrap(buf []byte, headerLength int) error {
-	if len(buf) < 0 {
-		return sbe.ErrShortBuffer
-	}
 	e.headerLength = headerLength
 	return nil
 }
@@ -753,9 +750,6 @@ type MsgThreeEncoder struct {
 }
 
 func (e *MsgThreeEncoder) wrap(buf []byte, headerLength int) error {
-	if len(buf) < 0 {
-		return sbe.ErrShortBuffer
-	}
 	e.headerLength = headerLength
 	return nil
 }
@@ -926,9 +920,6 @@ type MsgFourEncoder struct {
 }
 
 func (e *MsgFourEncoder) wrap(buf []byte, headerLength int) error {
-	if len(buf) < 0 {
-		return sbe.ErrShortBuffer
-	}
 	e.headerLength = headerLength
 	return nil
 }
@@ -1099,9 +1090,6 @@ type MsgFiveEncoder struct {
 }
 
 func (e *MsgFiveEncoder) wrap(buf []byte, headerLength int) error {
-	if len(buf) < 0 {
-		return sbe.ErrShortBuffer
-	}
 	e.headerLength = headerLength
 	return nil
 }
