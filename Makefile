@@ -1,0 +1,51 @@
+# tpool developer tasks. Every target works on a fresh machine with Go
+# installed: tools are pinned in go.mod (tools.go) and run with go run.
+
+GO        ?= go
+PKGS      ?= ./...
+FUZZTIME  ?= 5s
+BENCHTIME ?= 1s
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
+# The shared test vectors and SBE test schemas live beside the repository.
+SHARED    ?= ../shared
+
+.PHONY: all demo generate build test bench fuzz-smoke check-generated lint help
+
+all: build test lint
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+demo: generate ## the main job: generate the codecs, then run the demo
+	$(GO) run ./examples/codec
+
+generate: ## regenerate gen/ (and the tensorgen test codecs when $(SHARED) exists)
+	$(GO) generate ./gen
+	@if [ -d $(SHARED)/vectors/sbe/schemas ]; then $(GO) generate ./tensorgen/internal/testschemas; \
+	else echo "generate: $(SHARED) absent, test codecs left as committed"; fi
+
+build: ## compile everything, examples and commands included
+	$(GO) build $(PKGS)
+
+test: ## run every test with the race detector
+	$(GO) test -race -timeout 20m $(PKGS)
+
+bench: ## run the benchmarks with allocation counts
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+fuzz-smoke: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/tpool-fuzz.log 2>&1 || { cat /tmp/tpool-fuzz.log; exit 1; }; \
+		done; \
+	done
+
+check-generated: generate ## fail if generated code differs from what is committed
+	@git diff --exit-code -- gen tensorgen/internal/testschemas || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas); \
+	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
+
+lint: ## go vet and staticcheck
+	$(GO) vet $(PKGS)
+	$(STATICCHECK) $(PKGS)
