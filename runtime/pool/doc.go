@@ -24,6 +24,16 @@
 // payload, then call [Consumer.Verify]; if it reports a drop, discard
 // whatever was computed from the payload. Copy what must outlive that.
 //
+// # Caveats
+//
+// Everything a consumer derives from a slot is checked against the
+// layout it validated when mapping (nslots, strides, sizes), which it never
+// re-reads, so no slot content can make it index outside its mappings. A
+// process that can write the region file can still truncate it; touching a
+// page past the new end then raises SIGBUS, which Go reports as a fatal
+// fault. Keep region files writable only by trusted producers (the default
+// modes and the containment checks exist for that).
+//
 // Byte-level access to the three SBE structures stored in shared memory is
 // confined to superblock.go, slotheader.go and tensorheader.go.
 package pool
