@@ -15,6 +15,7 @@
 package sbe
 
 import (
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"unicode/utf8"
@@ -182,50 +183,47 @@ func PutUint(b []byte, width int, bigEndian bool, v uint64) {
 		b[0] = byte(v)
 	case 2:
 		if bigEndian {
-			_ = b[1]
-			b[0], b[1] = byte(v>>8), byte(v)
+			binary.BigEndian.PutUint16(b, uint16(v))
 		} else {
-			_ = b[1]
-			b[0], b[1] = byte(v), byte(v>>8)
+			binary.LittleEndian.PutUint16(b, uint16(v))
 		}
 	case 4:
-		_ = b[3]
-		for i := 0; i < 4; i++ {
-			if bigEndian {
-				b[3-i] = byte(v >> (8 * i))
-			} else {
-				b[i] = byte(v >> (8 * i))
-			}
+		if bigEndian {
+			binary.BigEndian.PutUint32(b, uint32(v))
+		} else {
+			binary.LittleEndian.PutUint32(b, uint32(v))
 		}
 	case 8:
-		_ = b[7]
-		for i := 0; i < 8; i++ {
-			if bigEndian {
-				b[7-i] = byte(v >> (8 * i))
-			} else {
-				b[i] = byte(v >> (8 * i))
-			}
+		if bigEndian {
+			binary.BigEndian.PutUint64(b, v)
+		} else {
+			binary.LittleEndian.PutUint64(b, v)
 		}
 	}
 }
 
 // Uint reads an unsigned integer of width 1, 2, 4 or 8 bytes.
 func Uint(b []byte, width int, bigEndian bool) uint64 {
-	var v uint64
 	switch width {
 	case 1:
 		return uint64(b[0])
-	case 2, 4, 8:
-		_ = b[width-1]
-		for i := 0; i < width; i++ {
-			if bigEndian {
-				v = v<<8 | uint64(b[i])
-			} else {
-				v |= uint64(b[i]) << (8 * i)
-			}
+	case 2:
+		if bigEndian {
+			return uint64(binary.BigEndian.Uint16(b))
 		}
+		return uint64(binary.LittleEndian.Uint16(b))
+	case 4:
+		if bigEndian {
+			return uint64(binary.BigEndian.Uint32(b))
+		}
+		return uint64(binary.LittleEndian.Uint32(b))
+	case 8:
+		if bigEndian {
+			return binary.BigEndian.Uint64(b)
+		}
+		return binary.LittleEndian.Uint64(b)
 	}
-	return v
+	return 0
 }
 
 // PutVarData writes a var-data field (length prefix of width bytes, then
