@@ -15,6 +15,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
 )
 
 // FileName is the name of the CnC file inside an Aeron directory.
@@ -185,4 +188,24 @@ func Parse(b []byte) (*File, error) {
 	f.CounterValues = next(m.CounterValuesLength)
 	f.ErrorLog = next(m.ErrorLogBufferLength)
 	return f, nil
+}
+
+// DefaultDir is the Aeron directory clients and drivers use unless told
+// otherwise: $AERON_DIR, else /dev/shm/aeron-<user> where /dev/shm exists,
+// else <tmp>/aeron-<user>, as Aeron does.
+func DefaultDir() string {
+	if d := os.Getenv("AERON_DIR"); d != "" {
+		return d
+	}
+	name := "default"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	} else if v := os.Getenv("USER"); v != "" {
+		name = v
+	}
+	base := os.TempDir()
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		base = "/dev/shm"
+	}
+	return filepath.Join(base, "aeron-"+name)
 }

@@ -359,3 +359,8 @@ func (l *Log) ProducerPosition() int64 {
 	raw := l.RawTailVolatile()
 	return ComputePosition(TermID(raw), TermOffset(raw, l.termLength), PositionBitsToShift(l.termLength), l.InitialTermID())
 }
+
+// LingerTimeoutNs is the publication's linger timeout.
+func (l *Log) LingerTimeoutNs() int64 {
+	return int64(binary.LittleEndian.Uint64(l.meta[LingerTimeoutNsOffset:]))
+}

@@ -1,0 +1,437 @@
+package aeron_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tpool-go/tpool/runtime/aeron"
+	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
+)
+
+// testTimeout bounds every wait so a broken test fails instead of hanging;
+// it is a guard, not an assertion about speed.
+const testTimeout = 30 * time.Second
+
+func startDriver(t testing.TB, dir string) *mediadriver.Driver {
+	t.Helper()
+	d, err := mediadriver.Start(mediadriver.Config{
+		Dir:                   dir,
+		IPCTermLength:         64 * 1024,
+		ClientLivenessTimeout: 2 * time.Second,
+		PublicationLinger:     20 * time.Millisecond,
+		TimerInterval:         10 * time.Millisecond,
+		ToDriverBufferLength:  64*1024 + 768,
+		ToClientsBufferLength: 64*1024 + 128,
+		CounterValuesLength:   64 * 1024,
+		ErrorLogLength:        64 * 1024,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+func connect(t testing.TB, dir string) *aeron.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c, err := aeron.Connect(ctx, aeron.Config{Dir: dir, ResourceLinger: 10 * time.Millisecond,
+		ErrorHandler: func(err error) { t.Logf("client error: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return c
+}
+
+// eventually polls cond until it holds or the test deadline passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func offer(t testing.TB, p *aeron.Publication, msg []byte) int64 {
+	t.Helper()
+	var r int64
+	eventually(t, "offer", func() bool {
+		r = p.Offer(msg)
+		if r == aeron.Closed || r == aeron.MaxPositionExceeded || r == aeron.MessageTooLong {
+			t.Fatalf("offer: %s", aeron.StatusString(r))
+		}
+		return r > 0
+	})
+	return r
+}
+
+func TestPublishSubscribeIPC(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	var available []int32
+	var mu sync.Mutex
+	sub, err := c.AddSubscription(ctx(t), "aeron:ipc", 1001, aeron.WithAvailableImage(func(im *aeron.Image) {
+		mu.Lock()
+		available = append(available, im.SessionID())
+		mu.Unlock()
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.AddPublication(ctx(t), "aeron:ipc", 1001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "image", sub.IsConnected)
+	eventually(t, "publication connected", pub.IsConnected)
+	var want, got []string
+	h := func(b []byte, hd *aeron.Header) {
+		if hd.SessionID() != pub.SessionID() || hd.StreamID() != 1001 {
+			t.Errorf("header session %d stream %d", hd.SessionID(), hd.StreamID())
+		}
+		got = append(got, string(b))
+	}
+	for i := range 2000 {
+		m := fmt.Sprintf("message %d %s", i, strings.Repeat("x", i%97))
+		want = append(want, m)
+		eventually(t, "offer", func() bool {
+			if r := pub.Offer([]byte(m)); r > 0 {
+				return true
+			}
+			sub.Poll(h, 10)
+			return false
+		})
+	}
+	eventually(t, "all messages", func() bool { sub.Poll(h, 10); return len(got) == len(want) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]int32{pub.SessionID()}, available); diff != "" {
+		t.Errorf("available images (-want +got):\n%s", diff)
+	}
+	if im := sub.ImageBySessionID(pub.SessionID()); im == nil || im.Position() != pub.Position() || im.SourceIdentity() != "aeron:ipc" {
+		t.Errorf("image position/source wrong: %+v", im)
+	}
+}
+
+func TestLargeMessagesReassembled(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	const channel = "aeron:ipc?term-length=16m"
+	sub, err := c.AddSubscription(ctx(t), channel, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.AddExclusivePublication(ctx(t), channel, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub.TermLength() != 16<<20 || pub.MaxMessageLength() != 2<<20 {
+		t.Fatalf("term %d max message %d", pub.TermLength(), pub.MaxMessageLength())
+	}
+	eventually(t, "connected", pub.IsConnected)
+	var sums []uint32
+	asm := aeron.NewFragmentAssembler(func(b []byte, _ *aeron.Header) { sums = append(sums, crc32.ChecksumIEEE(b)) }, 1<<20)
+	handler := asm.Handler()
+	var want []uint32
+	for i := range 8 {
+		msg := bytes.Repeat([]byte{byte(i), byte(i * 7)}, 512*1024) // 1 MiB
+		want = append(want, crc32.ChecksumIEEE(msg))
+		offer(t, pub, msg)
+		sub.Poll(handler, 1000)
+	}
+	eventually(t, "reassembly", func() bool { sub.Poll(handler, 1000); return len(sums) == len(want) })
+	if diff := cmp.Diff(want, sums); diff != "" {
+		t.Errorf("checksums (-want +got):\n%s", diff)
+	}
+	if r := pub.Offer(make([]byte, pub.MaxMessageLength()+1)); r != aeron.MessageTooLong {
+		t.Errorf("oversized offer = %s", aeron.StatusString(r))
+	}
+}
+
+func TestBackPressureAndNotConnected(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	pub, err := c.AddPublication(ctx(t), "aeron:ipc", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := pub.Offer([]byte("nobody")); r != aeron.NotConnected {
+		t.Errorf("offer without subscriber = %s", aeron.StatusString(r))
+	}
+	sub, err := c.AddSubscription(ctx(t), "aeron:ipc", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "limit", func() bool { return pub.PositionLimit() > 0 })
+	msg := make([]byte, 1000)
+	sent := 0
+	var last int64
+	eventually(t, "back pressure", func() bool {
+		last = pub.Offer(msg)
+		if last > 0 {
+			sent++
+		}
+		return last == aeron.BackPressured
+	})
+	// The window is half a term: the publisher stops within it.
+	// Offers stop once the position passes the limit (at most one message
+	// beyond it); the limit is the window, half a term.
+	if pos, lim := pub.Position(), pub.PositionLimit(); pos < lim || pos > lim+1056 || lim != int64(pub.TermLength()/2) {
+		t.Errorf("stopped at %d with limit %d", pos, pub.PositionLimit())
+	}
+	got := 0
+	eventually(t, "drain", func() bool {
+		got += sub.Poll(func([]byte, *aeron.Header) {}, 100)
+		return got == sent
+	})
+	offer(t, pub, msg) // space again once the subscriber caught up
+}
+
+func TestTryClaim(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	sub, _ := c.AddSubscription(ctx(t), "aeron:ipc", 9)
+	pub, err := c.AddPublication(ctx(t), "aeron:ipc", 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connected", pub.IsConnected)
+	var claim aeron.BufferClaim
+	eventually(t, "claim", func() bool { return pub.TryClaim(5, &claim) > 0 })
+	copy(claim.Buffer(), "hello")
+	claim.SetReservedValue(77)
+	claim.Commit()
+	eventually(t, "claim 2", func() bool { return pub.TryClaim(5, &claim) > 0 })
+	claim.Abort()
+	offer(t, pub, []byte("after"))
+	var got []string
+	var reserved []int64
+	eventually(t, "poll", func() bool {
+		sub.Poll(func(b []byte, h *aeron.Header) { got = append(got, string(b)); reserved = append(reserved, h.ReservedValue()) }, 10)
+		return len(got) == 2
+	})
+	if diff := cmp.Diff([]string{"hello", "after"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if reserved[0] != 77 {
+		t.Errorf("reserved value %d", reserved[0])
+	}
+	if r := pub.TryClaim(pub.MaxPayloadLength()+1, &claim); r != aeron.MessageTooLong {
+		t.Errorf("oversized claim = %s", aeron.StatusString(r))
+	}
+}
+
+func TestImageUnavailableWhenPublisherCloses(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	gone := make(chan *aeron.Image, 1)
+	sub, err := c.AddSubscription(ctx(t), "aeron:ipc", 11, aeron.WithUnavailableImage(func(im *aeron.Image) { gone <- im }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := connect(t, dir)
+	pub, err := c2.AddPublication(ctx(t), "aeron:ipc", 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connected", pub.IsConnected)
+	offer(t, pub, []byte("last words"))
+	if err := pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	if r := pub.Offer([]byte("x")); r != aeron.Closed {
+		t.Errorf("offer after close = %s", aeron.StatusString(r))
+	}
+	var got []string
+	eventually(t, "drain", func() bool {
+		sub.Poll(func(b []byte, _ *aeron.Header) { got = append(got, string(b)) }, 10)
+		return len(got) == 1
+	})
+	select {
+	case im := <-gone:
+		if !im.IsClosed() {
+			t.Error("unavailable image not closed")
+		}
+	case <-ctx(t).Done():
+		t.Fatal("no unavailable image")
+	}
+	if sub.ImageCount() != 0 {
+		t.Error("image still listed")
+	}
+}
+
+func TestDriverErrors(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	tests := []struct {
+		name    string
+		channel string
+		code    int32
+		text    string
+	}{
+		{"udp", "aeron:udp?endpoint=localhost:40123", aeron.ErrorCodeNotSupported, "not supported by the embedded driver"},
+		{"not aeron", "http://example", aeron.ErrorCodeInvalidChannel, "aeron:"},
+		{"bad term length", "aeron:ipc?term-length=3k", aeron.ErrorCodeInvalidChannel, "term length"},
+		{"bad mtu", "aeron:ipc?mtu=100", aeron.ErrorCodeInvalidChannel, "mtu"},
+		{"malformed param", "aeron:ipc?term-length", aeron.ErrorCodeInvalidChannel, "key=value"},
+		{"oversized", "aeron:ipc?alias=" + strings.Repeat("a", 5000), aeron.ErrorCodeInvalidChannel, "exceeds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.AddPublication(ctx(t), tt.channel, 1)
+			var de *aeron.DriverError
+			if !errors.As(err, &de) || de.Code != tt.code || !strings.Contains(de.Message, tt.text) {
+				t.Errorf("error = %v, want code %d containing %q", err, tt.code, tt.text)
+			}
+		})
+	}
+	// A second publication on the stream with another term length is refused.
+	if _, err := c.AddPublication(ctx(t), "aeron:ipc?term-length=64k", 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddPublication(ctx(t), "aeron:ipc?term-length=128k", 2); err == nil || !strings.Contains(err.Error(), "term-length") {
+		t.Errorf("mismatched term length: %v", err)
+	}
+	// The driver still serves.
+	if _, err := c.AddSubscription(ctx(t), "aeron:ipc", 1); err != nil {
+		t.Errorf("driver stopped serving: %v", err)
+	}
+}
+
+func TestCounters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	key := binary.LittleEndian.AppendUint64(nil, 99)
+	k, err := c.AddCounter(ctx(t), 1001, key, "my counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Set(42)
+	r := c.Counters()
+	if r.Label(k.ID()) != "my counter" || r.Value(k.ID()) != 42 || r.TypeID(k.ID()) != 1001 || r.OwnerID(k.ID()) != c.ClientID() {
+		t.Errorf("counter %d: %q %d %d", k.ID(), r.Label(k.ID()), r.Value(k.ID()), r.TypeID(k.ID()))
+	}
+	eventually(t, "heartbeat counter", func() bool {
+		id := r.Find(aeron.CounterTypeClientHeartbeat, c.ClientID())
+		return id != aeron.NullCounterID && r.Value(id) > 0
+	})
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r.IsAllocated(k.ID()) {
+		t.Error("counter still allocated after Close")
+	}
+}
+
+func TestClientNoticesDeadDriver(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	d := startDriver(t, dir)
+	cx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c, err := aeron.Connect(cx, aeron.Config{Dir: dir, DriverTimeout: 300 * time.Millisecond, KeepaliveInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pub, err := c.AddPublication(cx, "aeron:ipc", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Close()
+	select {
+	case <-c.Done():
+	case <-cx.Done():
+		t.Fatal("client did not notice the dead driver")
+	}
+	if !errors.Is(c.Err(), aeron.ErrDriverTimeout) {
+		t.Errorf("Err = %v", c.Err())
+	}
+	if r := pub.Offer([]byte("x")); r != aeron.Closed {
+		t.Errorf("offer after driver death = %s", aeron.StatusString(r))
+	}
+	if _, err := c.AddSubscription(cx, "aeron:ipc", 5); !errors.Is(err, aeron.ErrDriverTimeout) {
+		t.Errorf("add after driver death: %v", err)
+	}
+}
+
+func TestConnectWithoutDriver(t *testing.T) {
+	cx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	_, err := aeron.Connect(cx, aeron.Config{Dir: t.TempDir(), DriverTimeout: 50 * time.Millisecond, KeepaliveInterval: 10 * time.Millisecond})
+	if !errors.Is(err, aeron.ErrNoDriver) {
+		t.Errorf("error = %v, want ErrNoDriver", err)
+	}
+}
+
+func TestOfferAndPollDoNotAllocate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	sub, _ := c.AddSubscription(ctx(t), "aeron:ipc", 21)
+	pub, err := c.AddPublication(ctx(t), "aeron:ipc", 21)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connected", pub.IsConnected)
+	msg := make([]byte, 32)
+	count := 0
+	handler := aeron.FragmentHandler(func([]byte, *aeron.Header) { count++ })
+	asm := aeron.NewFragmentAssembler(handler, 1024).Handler()
+	var claim aeron.BufferClaim
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"offer", func() { pub.Offer(msg) }},
+		{"offer2", func() { pub.Offer2(msg[:8], msg[8:]) }},
+		{"tryclaim", func() {
+			if pub.TryClaim(16, &claim) > 0 {
+				claim.Commit()
+			}
+		}},
+		{"poll", func() { sub.Poll(handler, 10) }},
+		{"poll assembler", func() { sub.Poll(asm, 10) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if n := testing.AllocsPerRun(200, tt.f); n != 0 {
+				t.Errorf("%v allocations per call", n)
+			}
+			sub.Poll(handler, 1000)
+		})
+	}
+}

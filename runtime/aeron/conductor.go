@@ -1,0 +1,174 @@
+package aeron
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tpool-go/tpool/runtime/aeron/internal/broadcast"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/counters"
+	"github.com/tpool-go/tpool/runtime/agent"
+)
+
+// clientConductor is the client's agent: it reads driver responses, keeps
+// the client alive, watches the driver and releases lingering resources.
+type clientConductor struct {
+	c             *Client
+	nextCheckNs   int64
+	handleMessage broadcast.Handler
+}
+
+func (cc *clientConductor) Name() string { return "aeron-client-conductor" }
+
+func (cc *clientConductor) OnStart() error {
+	cc.handleMessage = cc.onMessage
+	return nil
+}
+
+func (cc *clientConductor) OnClose() {}
+
+func (cc *clientConductor) DoWork() (int, error) {
+	c := cc.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, fmt.Errorf("client stopped: %w", agent.ErrTerminate)
+	}
+	work := 0
+	for range 10 {
+		n, err := c.rx.Receive(cc.handleMessage)
+		if err != nil {
+			if errors.Is(err, broadcast.ErrLapped) {
+				c.cfg.ErrorHandler(fmt.Errorf("aeron client: %w", err))
+				continue
+			}
+			c.cfg.ErrorHandler(fmt.Errorf("aeron client: to-clients buffer: %w", err))
+			c.fail(err)
+			return work, nil
+		}
+		if n == 0 {
+			break
+		}
+		work += n
+	}
+	now := time.Now()
+	nowNs := now.UnixNano()
+	if nowNs >= cc.nextCheckNs {
+		cc.nextCheckNs = nowNs + c.cfg.KeepaliveInterval.Nanoseconds()
+		work += cc.onCheck(now)
+	}
+	return work, nil
+}
+
+func (cc *clientConductor) onCheck(now time.Time) int {
+	c := cc.c
+	nowMs := now.UnixMilli()
+	hb := c.toDriver.ConsumerHeartbeat()
+	if nowMs-hb > c.cfg.DriverTimeout.Milliseconds() {
+		err := fmt.Errorf("last heartbeat %dms ago: %w", nowMs-hb, ErrDriverTimeout)
+		c.cfg.Logger.Warn("aeron driver is dead", "err", err)
+		c.cfg.ErrorHandler(err)
+		c.fail(err)
+		return 1
+	}
+	if c.heartbt == nil {
+		if id := c.counters.Find(counters.TypeClientHeartbeat, c.clientID); id != counters.NullCounterID {
+			c.heartbt, _ = c.counters.Addr(id)
+		}
+	}
+	if c.heartbt != nil {
+		c.heartbt.Store(nowMs)
+	} else if err := c.sendKeepalive(); err != nil {
+		c.cfg.ErrorHandler(err)
+	}
+	nowNs := now.UnixNano()
+	kept := c.lingers[:0]
+	for _, l := range c.lingers {
+		if nowNs >= l.deadline {
+			l.close()
+		} else {
+			kept = append(kept, l)
+		}
+	}
+	clear(c.lingers[len(kept):])
+	c.lingers = kept
+	return 0
+}
+
+// onMessage handles one driver response; c.mu is held.
+func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
+	c := cc.c
+	switch typeID {
+	case command.OnPublicationReady, command.OnExclusivePublicationReady:
+		if m, err := command.DecodePublicationReady(msg); err == nil {
+			c.resolve(m.CorrelationID, response{typeID: typeID, msg: msg})
+		}
+	case command.OnSubscriptionReady:
+		if m, err := command.DecodeSubscriptionReady(msg); err == nil {
+			c.resolve(m.CorrelationID, response{typeID: typeID, msg: msg})
+		}
+	case command.OnOperationSuccess:
+		if m, err := command.DecodeOperationSucceeded(msg); err == nil {
+			c.resolve(m.CorrelationID, response{typeID: typeID})
+		}
+	case command.OnCounterReady:
+		if m, err := command.DecodeCounterUpdate(msg); err == nil {
+			if m.CorrelationID == c.clientID && c.heartbt == nil {
+				c.heartbt, _ = c.counters.Addr(m.CounterID)
+			}
+			c.resolve(m.CorrelationID, response{typeID: typeID, msg: msg})
+		}
+	case command.OnUnavailableCounter:
+	case command.OnError:
+		if m, err := command.DecodeErrorResponse(msg); err == nil {
+			c.resolve(m.OffendingCorrelationID, response{typeID: typeID, err: &DriverError{Code: m.ErrorCode, Message: m.Message}})
+		}
+	case command.OnAvailableImage:
+		m, err := command.DecodeImageReady(msg)
+		if err != nil {
+			c.cfg.ErrorHandler(fmt.Errorf("aeron client: %w", err))
+			return
+		}
+		if s := c.subs[m.SubscriptionRegistration]; s != nil {
+			c.addImage(s, m)
+		}
+	case command.OnUnavailableImage:
+		m, err := command.DecodeImageMessage(msg)
+		if err != nil {
+			c.cfg.ErrorHandler(fmt.Errorf("aeron client: %w", err))
+			return
+		}
+		if s := c.subs[m.SubscriptionRegistration]; s != nil {
+			if im := s.removeImage(m.CorrelationID); im != nil {
+				im.closed.Store(true)
+				if s.onUnavailable != nil {
+					s.onUnavailable(im)
+				}
+				c.lingerLocked(time.Now().UnixNano(), im.unmap)
+			}
+		}
+	case command.OnClientTimeout:
+		if m, err := command.DecodeClientTimeout(msg); err == nil && m.ClientID == c.clientID {
+			c.cfg.ErrorHandler(ErrClientTimeout)
+			c.fail(ErrClientTimeout)
+		}
+	}
+}
+
+func (c *Client) addImage(s *Subscription, m command.ImageReady) {
+	for _, im := range s.imageList() {
+		if im.correlationID == m.CorrelationID {
+			return
+		}
+	}
+	im, err := newImage(c, m)
+	if err != nil {
+		c.cfg.ErrorHandler(fmt.Errorf("aeron client: image session %d of stream %d: %w", m.SessionID, m.StreamID, err))
+		return
+	}
+	s.addImage(im)
+	if s.onAvailable != nil {
+		s.onAvailable(im)
+	}
+}

@@ -1,0 +1,79 @@
+package aeron
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tpool-go/tpool/runtime/aeron/internal/cnc"
+)
+
+// Defaults, as in Aeron's clients.
+const (
+	DefaultDriverTimeout     = 10 * time.Second
+	DefaultKeepaliveInterval = 500 * time.Millisecond
+	DefaultResourceLinger    = 3 * time.Second
+	DefaultIdleSleep         = time.Millisecond
+)
+
+// Config configures a client. Zero fields take their defaults.
+type Config struct {
+	// Dir is the Aeron directory: default $AERON_DIR, else
+	// /dev/shm/aeron-<user>.
+	Dir string
+	// DriverTimeout: a driver whose heartbeat is older is considered dead;
+	// also bounds waiting for the driver's answer to a command.
+	DriverTimeout time.Duration
+	// KeepaliveInterval: how often the client proves its liveness.
+	KeepaliveInterval time.Duration
+	// ResourceLinger: how long closed log buffers stay mapped.
+	ResourceLinger time.Duration
+	// IdleSleep: the client conductor's longest idle pause.
+	IdleSleep time.Duration
+	// ErrorHandler receives asynchronous errors (driver death, client
+	// timeout, broadcast lapping, corrupted log buffers). May be nil.
+	ErrorHandler func(error)
+	// Logger receives client events; nil discards them.
+	Logger *slog.Logger
+}
+
+// ErrConfig is returned (wrapped) for invalid configuration.
+var ErrConfig = errors.New("aeron: invalid config")
+
+func (c Config) withDefaults() Config {
+	if c.Dir == "" {
+		c.Dir = cnc.DefaultDir()
+	}
+	if c.DriverTimeout == 0 {
+		c.DriverTimeout = DefaultDriverTimeout
+	}
+	if c.KeepaliveInterval == 0 {
+		c.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if c.ResourceLinger == 0 {
+		c.ResourceLinger = DefaultResourceLinger
+	}
+	if c.IdleSleep == 0 {
+		c.IdleSleep = DefaultIdleSleep
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = func(error) {}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports impossible values.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if c.DriverTimeout < 0 || c.KeepaliveInterval < 0 || c.ResourceLinger < 0 || c.IdleSleep < 0 {
+		return fmt.Errorf("negative duration: %w", ErrConfig)
+	}
+	if c.KeepaliveInterval >= c.DriverTimeout {
+		return fmt.Errorf("keepalive interval %v must be below the driver timeout %v: %w", c.KeepaliveInterval, c.DriverTimeout, ErrConfig)
+	}
+	return nil
+}

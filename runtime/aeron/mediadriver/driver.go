@@ -1,0 +1,247 @@
+package mediadriver
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tpool-go/tpool/runtime/aeron/internal/broadcast"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/cnc"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/counters"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/errorlog"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/ringbuffer"
+	"github.com/tpool-go/tpool/runtime/agent"
+	"github.com/tpool-go/tpool/runtime/shm"
+)
+
+// Sentinel errors.
+var (
+	// ErrActiveDriver: another live driver uses the directory.
+	ErrActiveDriver = errors.New("mediadriver: active driver detected in directory")
+)
+
+// PublicationsDir is the subdirectory holding IPC log buffers.
+const PublicationsDir = "publications"
+
+// File modes: never world-accessible (see NOTES.md).
+const (
+	dirMode  = 0o770
+	fileMode = 0o660
+)
+
+// Driver is a running embedded media driver.
+type Driver struct {
+	cfg     Config
+	dir     string
+	cncMap  *shm.Mapping
+	runner  *agent.Runner
+	cond    *conductor
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// Start validates cfg, prepares the directory (refusing one a live driver
+// uses, removing a stale one), creates the CnC file and starts the
+// conductor on its own goroutine.
+func Start(cfg Config) (*Driver, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("aeron dir %q: %w", cfg.Dir, err)
+	}
+	if err := prepareDir(dir, cfg); err != nil {
+		return nil, err
+	}
+	d := &Driver{cfg: cfg, dir: dir}
+	if err := d.createCnC(); err != nil {
+		if !cfg.KeepDir {
+			_ = os.RemoveAll(dir)
+		}
+		return nil, err
+	}
+	d.runner = agent.NewRunner(d.cond, cfg.Idle, func(err error) {
+		cfg.Logger.Error("conductor", "err", err)
+	})
+	if err := d.runner.Start(); err != nil {
+		_ = d.cncMap.Close()
+		return nil, err
+	}
+	cfg.Logger.Info("aeron media driver started", "dir", dir, "cnc_version", cnc.VersionString(cnc.Version))
+	return d, nil
+}
+
+// Dir is the absolute Aeron directory.
+func (d *Driver) Dir() string { return d.dir }
+
+// Done is closed when the conductor stops (after Close or a terminate).
+func (d *Driver) Done() <-chan struct{} { return d.runner.Done() }
+
+// Close stops the conductor, releases every log buffer and, unless KeepDir,
+// removes the directory. It is idempotent.
+func (d *Driver) Close() error {
+	d.closeMu.Lock()
+	defer d.closeMu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	_ = d.runner.Close()
+	d.cond.shutdown()
+	err := d.cncMap.Close()
+	if !d.cfg.KeepDir {
+		if rerr := os.RemoveAll(d.dir); rerr != nil && err == nil {
+			err = fmt.Errorf("remove %s: %w", d.dir, rerr)
+		}
+	}
+	d.cfg.Logger.Info("aeron media driver stopped", "dir", d.dir)
+	return err
+}
+
+// prepareDir refuses a directory whose CnC shows a live driver and removes
+// a stale one.
+func prepareDir(dir string, cfg Config) error {
+	path := filepath.Join(dir, cnc.FileName)
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("stat %s: %w", path, err)
+	default:
+		active, why := isActive(path, st, cfg.DriverTimeout)
+		if active {
+			return fmt.Errorf("%s (%s): %w", dir, why, ErrActiveDriver)
+		}
+		cfg.Logger.Warn("removing stale aeron directory", "dir", dir, "reason", why)
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove stale %s: %w", dir, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, PublicationsDir), dirMode); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return nil
+}
+
+// isActive decides whether the CnC file at path belongs to a live driver.
+func isActive(path string, st os.FileInfo, timeout time.Duration) (bool, string) {
+	m, err := shm.Open(path, shm.ReadOnly)
+	if err != nil {
+		return false, "unreadable cnc: " + err.Error()
+	}
+	defer m.Close()
+	b := m.Bytes()
+	if len(b) < cnc.MetadataLength {
+		// A driver may be creating it right now.
+		if time.Since(st.ModTime()) < timeout {
+			return true, "cnc being created"
+		}
+		return false, "truncated cnc"
+	}
+	v, _ := shm.Int32At(b, cnc.VersionOffset)
+	if v.Load() == 0 {
+		if time.Since(st.ModTime()) < timeout {
+			return true, "cnc being initialised"
+		}
+		return false, "uninitialised cnc"
+	}
+	f, err := cnc.Parse(b)
+	if err != nil {
+		return false, err.Error()
+	}
+	rb, err := ringbuffer.New(f.ToDriver)
+	if err != nil {
+		return false, err.Error()
+	}
+	hb := rb.ConsumerHeartbeat()
+	age := time.Duration(time.Now().UnixMilli()-hb) * time.Millisecond
+	if hb > 0 && age < timeout {
+		return true, fmt.Sprintf("heartbeat %v ago, pid %d", age, f.Metadata.PID)
+	}
+	return false, fmt.Sprintf("heartbeat %v old", age)
+}
+
+func (d *Driver) createCnC() error {
+	c := d.cfg
+	meta := cnc.Metadata{
+		ToDriverBufferLength:    int32(c.ToDriverBufferLength),
+		ToClientsBufferLength:   int32(c.ToClientsBufferLength),
+		CounterMetadataLength:   int32(c.CounterValuesLength * counterMetadataToValuesFactor),
+		CounterValuesLength:     int32(c.CounterValuesLength),
+		ErrorLogBufferLength:    int32(c.ErrorLogLength),
+		ClientLivenessTimeoutNs: c.ClientLivenessTimeout.Nanoseconds(),
+		StartTimestampMs:        time.Now().UnixMilli(),
+		PID:                     int64(os.Getpid()),
+	}
+	path := filepath.Join(d.dir, cnc.FileName)
+	m, err := shm.Create(path, meta.FileLength(DefaultPageSize), fileMode)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w", path, ErrActiveDriver)
+		}
+		return fmt.Errorf("create cnc: %w", err)
+	}
+	b := m.Bytes()
+	if err := cnc.EncodeMetadata(b, meta); err != nil {
+		_ = m.Close()
+		return err
+	}
+	f := &cnc.File{Metadata: meta}
+	off := cnc.MetadataLength
+	for _, r := range []struct {
+		dst *[]byte
+		n   int
+	}{{&f.ToDriver, c.ToDriverBufferLength}, {&f.ToClients, c.ToClientsBufferLength},
+		{&f.CounterMetadata, c.CounterValuesLength * counterMetadataToValuesFactor},
+		{&f.CounterValues, c.CounterValuesLength}, {&f.ErrorLog, c.ErrorLogLength}} {
+		*r.dst = b[off : off+r.n : off+r.n]
+		off += r.n
+	}
+	cond, err := newConductor(d, f)
+	if err != nil {
+		_ = m.Close()
+		return err
+	}
+	cond.toDriver.SetConsumerHeartbeat(time.Now().UnixMilli())
+	ver, err := shm.Int32At(b, cnc.VersionOffset)
+	if err != nil {
+		_ = m.Close()
+		return err
+	}
+	ver.Store(cnc.Version) // last: clients wait for it
+	d.cncMap = m
+	d.cond = cond
+	return nil
+}
+
+func newConductor(d *Driver, f *cnc.File) (*conductor, error) {
+	rb, err := ringbuffer.New(f.ToDriver)
+	if err != nil {
+		return nil, fmt.Errorf("to-driver buffer: %w", err)
+	}
+	tx, err := broadcast.NewTransmitter(f.ToClients)
+	if err != nil {
+		return nil, fmt.Errorf("to-clients buffer: %w", err)
+	}
+	nowMs := func() int64 { return time.Now().UnixMilli() }
+	cm, err := counters.NewManager(f.CounterMetadata, f.CounterValues, nowMs, d.cfg.CounterFreeToReuse.Milliseconds())
+	if err != nil {
+		return nil, fmt.Errorf("counters: %w", err)
+	}
+	return &conductor{
+		cfg:      d.cfg,
+		dir:      d.dir,
+		log:      d.cfg.Logger,
+		toDriver: rb,
+		toClient: tx,
+		counters: cm,
+		errors:   errorlog.New(f.ErrorLog, nowMs),
+		clients:  map[int64]*client{},
+	}, nil
+}

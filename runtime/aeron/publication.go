@@ -1,0 +1,370 @@
+package aeron
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
+	"github.com/tpool-go/tpool/runtime/shm"
+)
+
+// Status values returned instead of a position by Offer and TryClaim.
+const (
+	// NotConnected: no subscriber is connected to the publication.
+	NotConnected int64 = -1
+	// BackPressured: the slowest subscriber is a window behind; retry.
+	BackPressured int64 = -2
+	// AdminAction: the log rotated to a new term; retry at once.
+	AdminAction int64 = -3
+	// Closed: the publication or its client is closed.
+	Closed int64 = -4
+	// MaxPositionExceeded: the stream reached its maximum position.
+	MaxPositionExceeded int64 = -5
+)
+
+// MessageTooLong is returned by Offer for a message longer than
+// MaxMessageLength, and by TryClaim for a claim longer than MaxPayloadLength.
+// It is not retryable.
+const MessageTooLong int64 = -6
+
+// StatusString names an Offer status.
+func StatusString(v int64) string {
+	switch v {
+	case NotConnected:
+		return "NOT_CONNECTED"
+	case BackPressured:
+		return "BACK_PRESSURED"
+	case AdminAction:
+		return "ADMIN_ACTION"
+	case Closed:
+		return "CLOSED"
+	case MaxPositionExceeded:
+		return "MAX_POSITION_EXCEEDED"
+	case MessageTooLong:
+		return "MESSAGE_TOO_LONG"
+	}
+	if v >= 0 {
+		return fmt.Sprintf("position %d", v)
+	}
+	return fmt.Sprintf("UNKNOWN(%d)", v)
+}
+
+// Publication publishes messages to a stream. Offer and TryClaim are safe
+// for concurrent use unless the publication is exclusive.
+type Publication struct {
+	client         *Client
+	registrationID int64 // the driver's publication
+	correlationID  int64 // this handle (used to remove it)
+	channel        string
+	streamID       int32
+	sessionID      int32
+	exclusive      bool
+
+	mapping       *shm.Mapping
+	log           *logbuffer.Log
+	limit         *atomic.Int64
+	limitID       int32
+	header        [logbuffer.HeaderLength]byte
+	initialTermID int32
+	shift         int
+	termLength    int
+	maxPayload    int
+	maxMessage    int
+	maxPosition   int64
+
+	closed    atomic.Bool
+	closeOnce bool
+}
+
+// AddPublication adds a concurrent publication on channel and stream. Several
+// concurrent publications on the same channel and stream share one driver
+// publication (and session id).
+func (c *Client) AddPublication(ctx context.Context, channel string, streamID int32) (*Publication, error) {
+	return c.addPublication(ctx, channel, streamID, false)
+}
+
+// AddExclusivePublication adds a publication with its own session that only
+// one goroutine may offer to.
+func (c *Client) AddExclusivePublication(ctx context.Context, channel string, streamID int32) (*Publication, error) {
+	return c.addPublication(ctx, channel, streamID, true)
+}
+
+func (c *Client) addPublication(ctx context.Context, channel string, streamID int32, exclusive bool) (*Publication, error) {
+	typeID := int32(command.AddPublication)
+	if exclusive {
+		typeID = command.AddExclusivePublication
+	}
+	id, r, err := c.request(ctx, typeID, nil, func(id int64, b []byte) []byte {
+		m := command.PublicationMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id},
+			StreamID: streamID, Channel: channel}
+		return m.Append(b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add publication %s stream %d: %w", channel, streamID, err)
+	}
+	ready, err := command.DecodePublicationReady(r.msg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.newPublication(id, channel, ready, exclusive)
+	if err != nil {
+		c.removeQuietly(command.RemovePublication, id)
+		return nil, fmt.Errorf("add publication %s stream %d: %w", channel, streamID, err)
+	}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		_ = p.mapping.Close()
+		return nil, c.err
+	}
+	c.pubs[id] = p
+	c.mu.Unlock()
+	return p, nil
+}
+
+func (c *Client) newPublication(id int64, channel string, r command.PublicationReady, exclusive bool) (*Publication, error) {
+	m, err := shm.Open(r.LogFileName, shm.ReadWrite)
+	if err != nil {
+		return nil, fmt.Errorf("map log buffer: %w", err)
+	}
+	lg, err := logbuffer.Map(m.Bytes())
+	if err != nil {
+		_ = m.Close()
+		return nil, fmt.Errorf("log buffer %s: %w", r.LogFileName, err)
+	}
+	limit, err := c.counters.Addr(r.PositionLimitCounterID)
+	if err != nil {
+		_ = m.Close()
+		return nil, fmt.Errorf("publication limit counter: %w", err)
+	}
+	p := &Publication{
+		client: c, registrationID: r.RegistrationID, correlationID: id, channel: channel,
+		streamID: r.StreamID, sessionID: r.SessionID, exclusive: exclusive,
+		mapping: m, log: lg, limit: limit, limitID: r.PositionLimitCounterID,
+		initialTermID: lg.InitialTermID(), termLength: lg.TermLength(),
+		shift:       logbuffer.PositionBitsToShift(lg.TermLength()),
+		maxPayload:  lg.MTU() - logbuffer.HeaderLength,
+		maxMessage:  min(lg.TermLength()/8, 16<<20),
+		maxPosition: logbuffer.MaxPossiblePosition(lg.TermLength()),
+	}
+	copy(p.header[:], lg.DefaultHeader())
+	return p, nil
+}
+
+// removeQuietly asks the driver to remove a resource whose setup failed.
+func (c *Client) removeQuietly(typeID int32, registrationID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DriverTimeout)
+	defer cancel()
+	_, _, _ = c.request(ctx, typeID, nil, func(id int64, b []byte) []byte {
+		m := command.RemoveMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id}, RegistrationID: registrationID}
+		return m.Append(b)
+	})
+}
+
+// Channel, StreamID, SessionID and RegistrationID identify the publication.
+func (p *Publication) Channel() string { return p.channel }
+
+// StreamID of the publication.
+func (p *Publication) StreamID() int32 { return p.streamID }
+
+// SessionID of the publication.
+func (p *Publication) SessionID() int32 { return p.sessionID }
+
+// RegistrationID of the driver's publication.
+func (p *Publication) RegistrationID() int64 { return p.registrationID }
+
+// MaxPayloadLength is the largest payload carried in one frame.
+func (p *Publication) MaxPayloadLength() int { return p.maxPayload }
+
+// MaxMessageLength is the largest message Offer fragments.
+func (p *Publication) MaxMessageLength() int { return p.maxMessage }
+
+// TermLength of the log buffer.
+func (p *Publication) TermLength() int { return p.termLength }
+
+// IsConnected reports whether a subscriber is connected.
+func (p *Publication) IsConnected() bool { return !p.closed.Load() && p.log.IsConnected() }
+
+// IsClosed reports whether the publication is closed.
+func (p *Publication) IsClosed() bool { return p.closed.Load() }
+
+// Position is the current publisher position.
+func (p *Publication) Position() int64 {
+	if p.closed.Load() {
+		return Closed
+	}
+	return p.log.ProducerPosition()
+}
+
+// PositionLimit is how far the publisher may go before back pressure.
+func (p *Publication) PositionLimit() int64 { return p.limit.Load() }
+
+// Offer publishes a message (fragmenting it above the MTU) and returns the
+// new stream position, or a negative status. It does not allocate.
+func (p *Publication) Offer(msg []byte) int64 { return p.offer(len(msg), msg, nil, nil) }
+
+// Offer2 publishes the concatenation of two buffers as one message (a
+// header and a body without copying them together).
+func (p *Publication) Offer2(a, b []byte) int64 { return p.offer(len(a)+len(b), a, b, nil) }
+
+// Offer3 publishes the concatenation of three buffers as one message.
+func (p *Publication) Offer3(a, b, c []byte) int64 { return p.offer(len(a)+len(b)+len(c), a, b, c) }
+
+func (p *Publication) offer(length int, a, b, c []byte) int64 {
+	if p.closed.Load() {
+		return Closed
+	}
+	if length > p.maxMessage {
+		return MessageTooLong
+	}
+	limit := p.limit.Load()
+	termCount := p.log.ActiveTermCount()
+	index := logbuffer.IndexByTermCount(termCount)
+	raw := p.log.Tail(index).Load()
+	termOffset := raw & 0xFFFFFFFF
+	termID := logbuffer.TermID(raw)
+	if termCount != termID-p.initialTermID {
+		return AdminAction
+	}
+	position := logbuffer.ComputePosition(termID, 0, p.shift, p.initialTermID) + termOffset
+	if position >= limit {
+		return p.backPressureStatus(position, length)
+	}
+	app := p.log.Appender(index)
+	var result int
+	if length <= p.maxPayload {
+		result = app.AppendUnfragmented(p.header[:], length, a, b, c)
+	} else {
+		result = app.AppendFragmented(p.header[:], length, p.maxPayload, a, b, c)
+	}
+	return p.newPosition(termCount, termID, termOffset, position, result)
+}
+
+func (p *Publication) newPosition(termCount, termID int32, termOffset, position int64, result int) int64 {
+	if result > 0 {
+		return position - termOffset + int64(result)
+	}
+	if position+termOffset > p.maxPosition {
+		return MaxPositionExceeded
+	}
+	p.log.RotateLog(termCount, termID)
+	return AdminAction
+}
+
+func (p *Publication) backPressureStatus(position int64, length int) int64 {
+	if position+int64(length) >= p.maxPosition {
+		return MaxPositionExceeded
+	}
+	if p.log.IsConnected() {
+		return BackPressured
+	}
+	return NotConnected
+}
+
+// BufferClaim is a frame reserved by TryClaim, written in place.
+type BufferClaim struct {
+	term   []byte
+	offset int
+	length int
+}
+
+// Buffer is the claimed payload; valid until Commit or Abort.
+func (b *BufferClaim) Buffer() []byte {
+	start := b.offset + logbuffer.HeaderLength
+	return b.term[start : start+b.length]
+}
+
+// SetReservedValue sets the frame's reserved value.
+func (b *BufferClaim) SetReservedValue(v int64) {
+	o := b.offset + logbuffer.ReservedValueOffset
+	_ = b.term[o+7]
+	for i := range 8 {
+		b.term[o+i] = byte(v >> (8 * i))
+	}
+}
+
+// Commit publishes the claimed frame.
+func (b *BufferClaim) Commit() {
+	if b.term != nil {
+		logbuffer.Commit(b.term, b.offset)
+		b.term = nil
+	}
+}
+
+// Abort discards the claimed frame (it becomes padding).
+func (b *BufferClaim) Abort() {
+	if b.term != nil {
+		logbuffer.Abort(b.term, b.offset)
+		b.term = nil
+	}
+}
+
+// TryClaim reserves an unfragmented frame of length bytes (at most
+// MaxPayloadLength) for the caller to fill, then Commit or Abort. It returns
+// the position after the frame or a negative status. It does not allocate.
+func (p *Publication) TryClaim(length int, claim *BufferClaim) int64 {
+	if p.closed.Load() {
+		return Closed
+	}
+	if length > p.maxPayload || length < 0 {
+		return MessageTooLong
+	}
+	limit := p.limit.Load()
+	termCount := p.log.ActiveTermCount()
+	index := logbuffer.IndexByTermCount(termCount)
+	raw := p.log.Tail(index).Load()
+	termOffset := raw & 0xFFFFFFFF
+	termID := logbuffer.TermID(raw)
+	if termCount != termID-p.initialTermID {
+		return AdminAction
+	}
+	position := logbuffer.ComputePosition(termID, 0, p.shift, p.initialTermID) + termOffset
+	if position >= limit {
+		return p.backPressureStatus(position, length)
+	}
+	frame, result := p.log.Appender(index).Claim(p.header[:], length)
+	if result > 0 {
+		claim.term = p.log.Term(index)
+		claim.offset = frame
+		claim.length = length
+	}
+	return p.newPosition(termCount, termID, termOffset, position, result)
+}
+
+// Close removes the publication from the driver. Offers return Closed
+// afterwards; the log stays mapped for the client's resource linger. It is
+// idempotent.
+func (p *Publication) Close() error {
+	c := p.client
+	c.mu.Lock()
+	if p.closeOnce {
+		c.mu.Unlock()
+		return nil
+	}
+	p.closeOnce = true
+	p.closed.Store(true)
+	delete(c.pubs, p.correlationID)
+	stopped := c.err != nil
+	if !stopped {
+		c.lingerLocked(time.Now().UnixNano(), func() { _ = p.mapping.Close() })
+	}
+	c.mu.Unlock()
+	if stopped {
+		_ = p.mapping.Close()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DriverTimeout)
+	defer cancel()
+	_, _, err := c.request(ctx, command.RemovePublication, nil, func(id int64, b []byte) []byte {
+		m := command.RemoveMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id}, RegistrationID: p.correlationID}
+		return m.Append(b)
+	})
+	if err != nil && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("remove publication %d: %w", p.correlationID, err)
+	}
+	return nil
+}
