@@ -23,6 +23,20 @@ func readVector(t *testing.T, name string) []byte {
 	return b
 }
 
+// Offsets inside the TensorHeader block (after the message header), from
+// the schema: tests use them to check the codec and to corrupt fields.
+const (
+	thDtype          = 0
+	thMajorOrder     = 2
+	thNDims          = 4
+	thPadAlign       = 5
+	thProgressUnit   = 6
+	thProgressStride = 7
+	thDims           = 11
+	thStrides        = thDims + 4*MaxDims
+	thPad            = thStrides + 4*MaxDims // 109 reserved bytes to the end
+)
+
 // Field values of the reference vectors, from expected.json.
 var (
 	refSuperblock = Superblock{
@@ -66,6 +80,11 @@ func TestSuperblockMatchesReferenceVector(t *testing.T) {
 	}
 	if diff := cmp.Diff(ref, enc); diff != "" {
 		t.Errorf("encoded bytes (-want +got):\n%s", diff)
+	}
+	act := make([]byte, SuperblockSize)
+	(&Superblock{ActivityTimestampNs: 0x0102030405060708}).Encode(act)
+	if got := binary.LittleEndian.Uint64(act[sbActivityTS:]); got != 0x0102030405060708 {
+		t.Errorf("activity_timestamp_ns is not at offset %d", sbActivityTS)
 	}
 	if string(enc[:8]) != "1MHSLPOT" {
 		t.Errorf("magic bytes on disk %q, want 1MHSLPOT", enc[:8])
@@ -126,7 +145,7 @@ func TestSlotHeaderMatchesReferenceVector(t *testing.T) {
 
 	enc := make([]byte, HeaderSlotBytes)
 	binary.LittleEndian.PutUint64(enc, refSeqCommit)
-	writeSlot(enc, &refSlot, &refTensor)
+	writeSlot(enc, new([HeaderSlotBytes]byte), &refSlot, &refTensor)
 	want := append([]byte(nil), ref...)
 	clear(want[shPad:shHeaderBytesLen]) // reserved: the vector has a pattern byte
 	want[shHeaderBytes+sbeMessageHeaderLen+thPadAlign] = 0
@@ -145,7 +164,7 @@ func TestWriteSlotOverwritesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeSlot(slot, &slotFields{valuesLen: 4}, &h)
+	writeSlot(slot, new([HeaderSlotBytes]byte), &slotFields{valuesLen: 4}, &h)
 	for i := 8; i < HeaderSlotBytes; i++ {
 		if slot[i] == 0xAA {
 			t.Errorf("byte %d of the slot was not overwritten", i)

@@ -1,18 +1,19 @@
 package pool
 
-import "encoding/binary"
+import "github.com/tpool-go/tpool/gen/wire"
 
 // This file is the only place that touches the bytes of the SlotHeader SBE
 // message (wire schema id 900, template 51, block length 60) that fills
 // each 256-byte header ring slot without a message header. Its headerBytes
-// var data (uint32 length prefix) holds the embedded TensorHeader. It uses
-// encoding/binary at the schema's offsets and is to be switched to the
-// generated gen/wire codec once that exists; the tests pin the offsets to
-// the reference vector wire__SlotHeader.bin.
+// var data (uint32 length prefix at offset 60) holds the embedded
+// TensorHeader. It goes through the generated gen/wire codec; the tests
+// also pin the layout to the reference vector wire__SlotHeader.bin.
 //
-// seq_commit (offset 0) is never touched here: it is the seqlock word and
-// only the atomics in seqlock.go read or write it.
+// seq_commit (offset 0) is the seqlock word: only the atomics in seqlock.go
+// read or write it, so slots are encoded into a scratch buffer and copied
+// in without their first 8 bytes.
 
+// Offsets used by tests that corrupt slots field by field.
 const (
 	shSeqCommit      = 0
 	shValuesLen      = 8
@@ -37,35 +38,50 @@ type slotFields struct {
 }
 
 // writeSlot overwrites every byte of slot (HeaderSlotBytes long) except
-// seq_commit: the producer's full overwrite of 8.3 step 3.
-func writeSlot(slot []byte, f *slotFields, h *TensorHeader) {
-	slot = slot[:HeaderSlotBytes]
-	le := binary.LittleEndian
-	le.PutUint32(slot[shValuesLen:], f.valuesLen)
-	le.PutUint32(slot[shPayloadSlot:], f.payloadSlot)
-	le.PutUint16(slot[shPoolID:], f.poolID)
-	le.PutUint32(slot[shPayloadOffset:], f.payloadOffset)
-	le.PutUint64(slot[shTimestamp:], f.timestampNs)
-	le.PutUint32(slot[shMetaVersion:], f.metaVersion)
-	clear(slot[shPad:shHeaderBytesLen])
-	le.PutUint32(slot[shHeaderBytesLen:], TensorHeaderLen)
-	encodeTensorHeader(slot[shHeaderBytes:], h)
+// seq_commit: the producer's full overwrite of 8.3 step 3. scratch is the
+// producer's encoding buffer.
+func writeSlot(slot []byte, scratch *[HeaderSlotBytes]byte, f *slotFields, h *TensorHeader) {
+	var e wire.SlotHeaderEncoder
+	if e.Wrap(scratch[:]) != nil {
+		panic("pool: slot scratch too short")
+	}
+	e.SetValuesLenBytes(f.valuesLen)
+	e.SetPayloadSlot(f.payloadSlot)
+	e.SetPoolId(f.poolID)
+	e.SetPayloadOffset(f.payloadOffset)
+	e.SetTimestampNs(f.timestampNs)
+	e.SetMetaVersion(f.metaVersion)
+	// Encode the tensor header where headerBytes goes, then write the var
+	// data from that same place: the codec writes the length prefix and
+	// copies the bytes onto themselves.
+	th := scratch[shHeaderBytes : shHeaderBytes+TensorHeaderLen]
+	encodeTensorHeader(th, h)
+	if e.SetHeaderBytes(th) != nil {
+		panic("pool: slot scratch too short for headerBytes")
+	}
+	if n, err := e.Finish(); err != nil || n != HeaderSlotBytes {
+		panic("pool: slot header does not fill the slot")
+	}
+	copy(slot[shValuesLen:HeaderSlotBytes], scratch[shValuesLen:])
 }
 
 // readSlot decodes the fields of slot other than seq_commit and returns
-// the headerBytes, or nil if its length prefix is not TensorHeaderLen (the
-// only length v1.2 allows, and the only one that fits the slot).
+// the headerBytes, or nil if its length is not TensorHeaderLen (the only
+// length v1.2 allows, and the only one that fits the slot).
 func readSlot(slot []byte, f *slotFields) []byte {
-	slot = slot[:HeaderSlotBytes]
-	le := binary.LittleEndian
-	f.valuesLen = le.Uint32(slot[shValuesLen:])
-	f.payloadSlot = le.Uint32(slot[shPayloadSlot:])
-	f.poolID = le.Uint16(slot[shPoolID:])
-	f.payloadOffset = le.Uint32(slot[shPayloadOffset:])
-	f.timestampNs = le.Uint64(slot[shTimestamp:])
-	f.metaVersion = le.Uint32(slot[shMetaVersion:])
-	if le.Uint32(slot[shHeaderBytesLen:]) != TensorHeaderLen {
+	var d wire.SlotHeaderDecoder
+	if d.Wrap(slot[:HeaderSlotBytes:HeaderSlotBytes], wire.SlotHeaderBlockLength, wire.SchemaVersion) != nil {
 		return nil
 	}
-	return slot[shHeaderBytes : shHeaderBytes+TensorHeaderLen]
+	f.valuesLen = d.ValuesLenBytes()
+	f.payloadSlot = d.PayloadSlot()
+	f.poolID = d.PoolId()
+	f.payloadOffset = d.PayloadOffset()
+	f.timestampNs = d.TimestampNs()
+	f.metaVersion = d.MetaVersion()
+	hb := d.HeaderBytes()
+	if len(hb) != TensorHeaderLen {
+		return nil
+	}
+	return hb
 }

@@ -1,28 +1,14 @@
 package pool
 
-import "encoding/binary"
+import "github.com/tpool-go/tpool/gen/wire"
 
 // This file is the only place that touches the bytes of the TensorHeader
 // SBE message (wire schema id 900, template 52, block length 184) embedded,
-// with its 8-byte SBE message header, in a slot's headerBytes. It uses
-// encoding/binary at the schema's offsets and is to be switched to the
-// generated gen/wire codec once that exists; the tests pin the offsets to
-// the reference vectors wire__TensorHeader.bin and wire__TensorHeader__hdr.bin.
-
-// Offsets inside the TensorHeader block (after the message header). SBE
-// packs without padding, so dims and strides are not 4-byte aligned in
-// memory; they are read with encoding/binary, never as words.
-const (
-	thDtype          = 0
-	thMajorOrder     = 2
-	thNDims          = 4
-	thPadAlign       = 5
-	thProgressUnit   = 6
-	thProgressStride = 7
-	thDims           = 11
-	thStrides        = thDims + 4*MaxDims
-	thPad            = thStrides + 4*MaxDims // 109 reserved bytes to the end
-)
+// with its 8-byte SBE message header, in a slot's headerBytes. It goes
+// through the generated gen/wire codec; the tests also pin the layout to
+// the reference vectors wire__TensorHeader.bin and
+// wire__TensorHeader__hdr.bin. SBE packs without padding, so dims and
+// strides are not 4-byte aligned in memory despite pad_align.
 
 // TensorHeader describes the tensor in a frame's payload.
 type TensorHeader struct {
@@ -42,55 +28,51 @@ type TensorHeader struct {
 // b[:TensorHeaderLen], zeroing the dims and strides beyond NDims and every
 // reserved byte, as producers must.
 func encodeTensorHeader(b []byte, h *TensorHeader) {
-	b = b[:TensorHeaderLen]
-	le := binary.LittleEndian
-	le.PutUint16(b[0:], TensorHeaderBlockLength)
-	le.PutUint16(b[2:], TensorHeaderTemplateID)
-	le.PutUint16(b[4:], WireSchemaID)
-	le.PutUint16(b[6:], WireSchemaVersion)
-	t := b[sbeMessageHeaderLen:]
-	le.PutUint16(t[thDtype:], uint16(h.Dtype))
-	le.PutUint16(t[thMajorOrder:], uint16(h.MajorOrder))
-	t[thNDims] = h.NDims
-	t[thPadAlign] = 0
-	t[thProgressUnit] = byte(h.ProgressUnit)
-	le.PutUint32(t[thProgressStride:], h.ProgressStrideBytes)
-	for i := range MaxDims {
-		var d, s int32
-		if i < int(h.NDims) {
-			d, s = h.Dims[i], h.Strides[i]
-		}
-		le.PutUint32(t[thDims+4*i:], uint32(d))
-		le.PutUint32(t[thStrides+4*i:], uint32(s))
+	var e wire.TensorHeaderEncoder
+	if e.WrapWithHeader(b[:TensorHeaderLen]) != nil {
+		panic("pool: tensor header buffer too short") // callers pass TensorHeaderLen bytes
 	}
-	clear(t[thPad:])
+	e.SetDtype(wire.Dtype(h.Dtype))
+	e.SetMajorOrder(wire.MajorOrder(h.MajorOrder))
+	e.SetNdims(h.NDims)
+	e.SetProgressUnit(wire.ProgressUnit(h.ProgressUnit))
+	e.SetProgressStrideBytes(h.ProgressStrideBytes)
+	var dims, strides [MaxDims]int32
+	n := min(int(h.NDims), MaxDims)
+	copy(dims[:n], h.Dims[:n])
+	copy(strides[:n], h.Strides[:n])
+	e.SetDims(dims)
+	e.SetStrides(strides)
 }
 
 // decodeTensorHeader checks the embedded message header of b (which the
 // caller has already checked is TensorHeaderLen bytes long) and decodes the
-// block. It checks identity only; validate checks the contents.
+// block. It checks identity only; resolve checks the contents.
 func decodeTensorHeader(b []byte, h *TensorHeader) DropReason {
-	b = b[:TensorHeaderLen]
-	le := binary.LittleEndian
-	switch {
-	case le.Uint16(b[4:]) != WireSchemaID:
-		return DropSchemaID
-	case le.Uint16(b[2:]) != TensorHeaderTemplateID:
-		return DropTemplateID
-	case le.Uint16(b[6:]) != WireSchemaVersion:
-		return DropSchemaVersion
-	case le.Uint16(b[0:]) != TensorHeaderBlockLength:
+	mh, err := wire.NewMessageHeader(b)
+	if err != nil || len(b) < TensorHeaderLen {
 		return DropHeaderLength
 	}
-	t := b[sbeMessageHeaderLen:]
-	h.Dtype = Dtype(le.Uint16(t[thDtype:]))
-	h.MajorOrder = MajorOrder(le.Uint16(t[thMajorOrder:]))
-	h.NDims = t[thNDims]
-	h.ProgressUnit = ProgressUnit(t[thProgressUnit])
-	h.ProgressStrideBytes = le.Uint32(t[thProgressStride:])
-	for i := range MaxDims {
-		h.Dims[i] = int32(le.Uint32(t[thDims+4*i:]))
-		h.Strides[i] = int32(le.Uint32(t[thStrides+4*i:]))
+	switch {
+	case mh.SchemaId() != WireSchemaID:
+		return DropSchemaID
+	case mh.TemplateId() != TensorHeaderTemplateID:
+		return DropTemplateID
+	case mh.Version() != WireSchemaVersion:
+		return DropSchemaVersion
+	case mh.BlockLength() != TensorHeaderBlockLength:
+		return DropHeaderLength
 	}
+	var d wire.TensorHeaderDecoder
+	if d.Wrap(b[sbeMessageHeaderLen:TensorHeaderLen], TensorHeaderBlockLength, WireSchemaVersion) != nil {
+		return DropHeaderLength
+	}
+	h.Dtype = Dtype(d.Dtype())
+	h.MajorOrder = MajorOrder(d.MajorOrder())
+	h.NDims = d.Ndims()
+	h.ProgressUnit = ProgressUnit(d.ProgressUnit())
+	h.ProgressStrideBytes = d.ProgressStrideBytes()
+	h.Dims = d.Dims()
+	h.Strides = d.Strides()
 	return DropNone
 }
