@@ -25,7 +25,6 @@ type testStream struct {
 	prod    *Producer
 	cons    *Consumer
 	ring    *Region // the producer's
-	rings   []*Region
 }
 
 func newTestStream(t testing.TB, nslots uint32, strides ...uint32) *testStream {
