@@ -1,0 +1,95 @@
+// Package archtest keeps the import directions of STYLE.md honest: data
+// flows gen -> runtime/sbe, pool -> shm/sbe/gen, aeron client and media
+// driver -> aeron/internal, shm, agent (not each other); nothing in the
+// library imports cmd, examples, tensorgen or the test helpers.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/tpool-go/tpool/"
+
+// deps returns, for every package of the module, its non-test imports
+// (direct and indirect) that are inside the module.
+func deps(t *testing.T) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	m := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := strings.TrimPrefix(f[0], mod)
+		for _, d := range f[1:] {
+			if strings.HasPrefix(d, mod) {
+				m[pkg] = append(m[pkg], strings.TrimPrefix(d, mod))
+			}
+		}
+		if _, ok := m[pkg]; !ok {
+			m[pkg] = nil
+		}
+	}
+	return m
+}
+
+func under(pkg, prefix string) bool { return pkg == prefix || strings.HasPrefix(pkg, prefix+"/") }
+
+func TestImportDirections(t *testing.T) {
+	rules := []struct {
+		from   string // packages this rule applies to
+		forbid []string
+		why    string
+	}{
+		{"runtime", []string{"cmd", "examples", "tensorgen", "internal"}, "the library never depends on commands, examples, the generator or test helpers"},
+		{"gen", []string{"cmd", "examples", "tensorgen", "internal", "runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent"}, "generated codecs need only runtime/sbe"},
+		{"runtime/sbe", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent", "gen"}, "the codec runtime is a leaf"},
+		{"runtime/shm", []string{"runtime/sbe", "runtime/pool", "runtime/aeron", "runtime/agent", "gen"}, "shm is the bottom layer"},
+		{"runtime/aeron/internal", []string{"runtime/pool", "gen", "runtime/aeron/mediadriver"}, "Aeron formats know nothing of tensors or the driver"},
+		{"runtime/aeron/mediadriver", []string{"runtime/pool", "gen"}, "the media driver is transport only"},
+		{"tensorgen", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent", "cmd", "examples"}, "the generator is a build tool"},
+	}
+	all := deps(t)
+	for pkg, ds := range all {
+		for _, r := range rules {
+			if !under(pkg, r.from) {
+				continue
+			}
+			for _, d := range ds {
+				for _, f := range r.forbid {
+					if under(d, f) {
+						t.Errorf("%s imports %s: %s", pkg, d, r.why)
+					}
+				}
+			}
+		}
+	}
+	// The Aeron client and the media driver must not import each other.
+	for pkg, ds := range all {
+		client := under(pkg, "runtime/aeron") && !under(pkg, "runtime/aeron/mediadriver") && !under(pkg, "runtime/aeron/internal")
+		for _, d := range ds {
+			if client && under(d, "runtime/aeron/mediadriver") {
+				t.Errorf("client package %s imports the media driver %s", pkg, d)
+			}
+			if under(pkg, "runtime/aeron/mediadriver") && under(d, "runtime/aeron") && !under(d, "runtime/aeron/internal") && !under(d, "runtime/aeron/mediadriver") {
+				t.Errorf("media driver package %s imports the client %s", pkg, d)
+			}
+		}
+	}
+	// Only runtime/shm may import unsafe.
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			if imp == "unsafe" && f[0] != mod+"runtime/shm" {
+				t.Errorf("%s imports unsafe; only runtime/shm may", f[0])
+			}
+		}
+	}
+}
