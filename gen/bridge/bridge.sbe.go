@@ -397,6 +397,7 @@ type BridgeFrameChunkDecoder struct {
 	pos           [2]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *BridgeFrameChunkDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

@@ -404,6 +404,7 @@ type DiscoveryRequestTagsDecoder struct {
 	pos           [1]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *DiscoveryRequestTagsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -432,6 +433,8 @@ func (g *DiscoveryRequestTagsDecoder) Index() int {
 func (g *DiscoveryRequestTagsDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *DiscoveryRequestTagsDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -586,6 +589,7 @@ type DiscoveryRequestDecoder struct {
 	tagsG         DiscoveryRequestTagsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *DiscoveryRequestDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -1085,6 +1089,7 @@ type DiscoveryResponseResultsPayloadPoolsDecoder struct {
 	pos           [1]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1113,6 +1118,8 @@ func (g *DiscoveryResponseResultsPayloadPoolsDecoder) Index() int {
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -1280,6 +1287,7 @@ type DiscoveryResponseResultsTagsDecoder struct {
 	pos           [1]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *DiscoveryResponseResultsTagsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1308,6 +1316,8 @@ func (g *DiscoveryResponseResultsTagsDecoder) Index() int {
 func (g *DiscoveryResponseResultsTagsDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *DiscoveryResponseResultsTagsDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -1441,6 +1451,7 @@ type DiscoveryResponseResultsDecoder struct {
 	tagsG         DiscoveryResponseResultsTagsDecoder
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *DiscoveryResponseResultsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1469,6 +1480,8 @@ func (g *DiscoveryResponseResultsDecoder) Index() int {
 func (g *DiscoveryResponseResultsDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *DiscoveryResponseResultsDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -2133,6 +2146,7 @@ type DiscoveryResponseDecoder struct {
 	resultsG      DiscoveryResponseResultsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *DiscoveryResponseDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

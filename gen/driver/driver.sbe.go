@@ -938,6 +938,7 @@ type ShmAttachResponsePayloadPoolsDecoder struct {
 	pos           [1]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *ShmAttachResponsePayloadPoolsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -966,6 +967,8 @@ func (g *ShmAttachResponsePayloadPoolsDecoder) Index() int {
 func (g *ShmAttachResponsePayloadPoolsDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *ShmAttachResponsePayloadPoolsDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -1176,6 +1179,7 @@ type ShmAttachResponseDecoder struct {
 	payloadPoolsG ShmAttachResponsePayloadPoolsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ShmAttachResponseDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -2025,6 +2029,7 @@ type ShmDetachResponseDecoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ShmDetachResponseDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -2553,6 +2558,7 @@ type ShmDriverShutdownDecoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ShmDriverShutdownDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -2828,6 +2834,7 @@ type ShmLeaseRevokedDecoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ShmLeaseRevokedDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -3151,6 +3158,7 @@ type ShmDriverShutdownRequestDecoder struct {
 	pos           [2]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ShmDriverShutdownRequestDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

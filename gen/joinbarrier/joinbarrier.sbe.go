@@ -416,6 +416,7 @@ type SequenceMergeMapAnnounceRulesDecoder struct {
 	padded        *[13]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *SequenceMergeMapAnnounceRulesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -637,6 +638,7 @@ type SequenceMergeMapAnnounceDecoder struct {
 	rulesG        SequenceMergeMapAnnounceRulesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *SequenceMergeMapAnnounceDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -1193,6 +1195,7 @@ type TimestampMergeMapAnnounceRulesDecoder struct {
 	padded        *[22]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TimestampMergeMapAnnounceRulesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1426,6 +1429,7 @@ type TimestampMergeMapAnnounceDecoder struct {
 	rulesG        TimestampMergeMapAnnounceRulesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TimestampMergeMapAnnounceDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

@@ -260,6 +260,7 @@ type TraceLinkSetParentsDecoder struct {
 	padded        *[8]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TraceLinkSetParentsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -412,6 +413,7 @@ type TraceLinkSetDecoder struct {
 	parentsG      TraceLinkSetParentsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TraceLinkSetDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

@@ -868,6 +868,7 @@ type ShmPoolAnnouncePayloadPoolsDecoder struct {
 	pos           [1]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -896,6 +897,8 @@ func (g *ShmPoolAnnouncePayloadPoolsDecoder) Index() int {
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -1106,6 +1109,7 @@ type ShmPoolAnnounceDecoder struct {
 	payloadPoolsG ShmPoolAnnouncePayloadPoolsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ShmPoolAnnounceDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -1507,6 +1511,7 @@ type ConsumerHelloDecoder struct {
 	pos           [2]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ConsumerHelloDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -1993,6 +1998,7 @@ type ConsumerConfigDecoder struct {
 	pos           [3]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ConsumerConfigDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -3851,6 +3857,7 @@ type SlotHeaderDecoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *SlotHeaderDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -4530,6 +4537,7 @@ type DataSourceAnnounceDecoder struct {
 	pos           [2]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *DataSourceAnnounceDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -4906,6 +4914,7 @@ type DataSourceMetaAttributesDecoder struct {
 	pos           [3]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *DataSourceMetaAttributesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -4934,6 +4943,8 @@ func (g *DataSourceMetaAttributesDecoder) Index() int {
 func (g *DataSourceMetaAttributesDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *DataSourceMetaAttributesDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -5172,6 +5183,7 @@ type DataSourceMetaDecoder struct {
 	attributesG   DataSourceMetaAttributesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *DataSourceMetaDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -5724,6 +5736,7 @@ type MetaBlobChunkDecoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MetaBlobChunkDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -6240,6 +6253,7 @@ type ControlResponseDecoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ControlResponseDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

@@ -47,10 +47,14 @@ type accessor struct {
 	constEnum    *schema.EnumValue
 	sinceVersion int
 	deprecated   int
+	semanticType string
 }
 
 func (a accessor) docLines(what string) []string {
 	var out []string
+	if a.semanticType != "" {
+		out = append(out, "Semantic type: "+a.semanticType+".")
+	}
 	if a.sinceVersion > 0 {
 		out = append(out, fmt.Sprintf("Since schema version %d; older messages read the null value.", a.sinceVersion))
 	}

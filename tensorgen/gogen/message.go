@@ -41,6 +41,7 @@ func groupLevel(parent *level, gr *schema.Group) *level {
 
 func fieldAccessor(f *schema.Field) accessor {
 	a := accessor{
+		semanticType: f.SemanticType,
 		name:         f.Name,
 		pos:          f.Pos,
 		description:  f.Description,
@@ -420,6 +421,7 @@ func (g *gen) groupDecoder(gl *level) {
 	g.f.Add(doc(name, gr.Description, fmt.Sprintf("%s reads the entries of group %s. It is valid as long as the message buffer is.", name, gr.Name)))
 	g.f.Type().Id(name).Struct(fields...)
 	recv := jen.Id("g").Op("*").Id(name)
+	g.f.Comment("init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).")
 	g.f.Func().Params(recv.Clone()).Id("init").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("p"), jen.Id("actingVersion")).Int()).Block(
 		jen.Id("g").Dot("buf").Op(",").Id("g").Dot("actingVersion").Op(",").Id("g").Dot("offset").Op(",").Id("g").Dot("start").Op("=").List(jen.Id("buf"), jen.Id("actingVersion"), jen.Lit(-1), jen.Id("p")),
 		jen.Id("g").Dot("blockLength").Op(",").Id("g").Dot("count").Op(",").Id("g").Dot("index").Op(",").Id("g").Dot("next").Op("=").List(jen.Lit(0), jen.Lit(0), jen.Lit(0), jen.Lit(0)),
@@ -451,6 +453,7 @@ func (g *gen) groupDecoder(gl *level) {
 		next = append(next, jen.Var().Err().Error())
 		next = append(next, jen.Id("p").Op(",").Id("err").Op("=").Id("g").Dot("layout").Call(jen.Id("p")))
 		next = append(next, jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("g").Dot("count").Op("=").Id("g").Dot("index"), jen.Return(jen.False())))
+		g.f.Comment("layout records where the current entry's groups and var data start.")
 		g.f.Func().Params(recv.Clone()).Id("layout").Params(jen.Id("p").Int()).Params(jen.Int(), jen.Error()).Block(
 			append(append([]jen.Code{jen.Var().Err().Error()}, stages...), jen.Return(jen.Id("p"), jen.Nil()))...,
 		)
@@ -599,6 +602,7 @@ func (g *gen) messageDecoder(l *level) {
 		// skipStages returns (0, err); here we return err alone.
 		body = append(body, jen.List(jen.Id("p"), jen.Err()).Op("=").Id("d").Dot("layout").Call(jen.Id("buf"), jen.Id("p"), jen.Id("actingVersion")))
 		body = append(body, jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
+		g.f.Comment("layout validates the groups and var data after the root block and records where each starts.")
 		g.f.Func().Params(recv.Clone()).Id("layout").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("p"), jen.Id("actingVersion")).Int()).Params(jen.Int(), jen.Error()).Block(
 			append(append([]jen.Code{jen.Var().Err().Error()}, stages...), jen.Return(jen.Id("p"), jen.Nil()))...,
 		)

@@ -465,7 +465,10 @@ func (e *Message1Encoder) SetSETField(v SET) {
 	binary.LittleEndian.PutUint32(e.block[29:], uint32(v))
 }
 
-// Int64Field returns the required field int64Field.
+/*
+Int64Field returns the required field int64Field.
+Semantic type: int.
+*/
 func (d *Message1Decoder) Int64Field() int64 {
 	return int64(binary.LittleEndian.Uint64(d.block[33:]))
 }
@@ -738,7 +741,10 @@ func (e *Message1WithOffsetsEncoder) SetSETField(v SET) {
 	binary.LittleEndian.PutUint32(e.block[128:], uint32(v))
 }
 
-// Int64Field returns the required field int64Field.
+/*
+Int64Field returns the required field int64Field.
+Semantic type: int.
+*/
 func (d *Message1WithOffsetsDecoder) Int64Field() int64 {
 	return int64(binary.LittleEndian.Uint64(d.block[136:]))
 }

@@ -356,6 +356,7 @@ type Message1GroupDecoder struct {
 	padded        *[12]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *Message1GroupDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -415,7 +416,10 @@ func (g *Message1GroupDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	return g.padded
 }
 
-// F1 returns the required field F1.
+/*
+F1 returns the required field F1.
+Semantic type: int.
+*/
 func (g *Message1GroupDecoder) F1() uint32 {
 	return binary.LittleEndian.Uint32(g.block[0:])
 }
@@ -425,7 +429,10 @@ func (e *Message1GroupEncoder) SetF1(v uint32) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
-// F2 returns the required field F2.
+/*
+F2 returns the required field F2.
+Semantic type: int.
+*/
 func (g *Message1GroupDecoder) F2() uint64 {
 	return binary.LittleEndian.Uint64(g.block[4:])
 }
@@ -520,6 +527,7 @@ type Message1Decoder struct {
 	groupG        Message1GroupDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *Message1Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -818,6 +826,7 @@ type Message2GroupDecoder struct {
 	padded        *[12]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *Message2GroupDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -877,7 +886,10 @@ func (g *Message2GroupDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	return g.padded
 }
 
-// F1 returns the required field F1.
+/*
+F1 returns the required field F1.
+Semantic type: int.
+*/
 func (g *Message2GroupDecoder) F1() uint32 {
 	return binary.LittleEndian.Uint32(g.block[0:])
 }
@@ -887,7 +899,10 @@ func (e *Message2GroupEncoder) SetF1(v uint32) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
-// F2 returns the required field F2.
+/*
+F2 returns the required field F2.
+Semantic type: int.
+*/
 func (g *Message2GroupDecoder) F2() uint64 {
 	return binary.LittleEndian.Uint64(g.block[4:])
 }
@@ -982,6 +997,7 @@ type Message2Decoder struct {
 	groupG        Message2GroupDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *Message2Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -1280,6 +1296,7 @@ type Message3GroupDecoder struct {
 	padded        *[16]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *Message3GroupDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1339,7 +1356,10 @@ func (g *Message3GroupDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	return g.padded
 }
 
-// F1 returns the required field F1.
+/*
+F1 returns the required field F1.
+Semantic type: int.
+*/
 func (g *Message3GroupDecoder) F1() uint32 {
 	return binary.LittleEndian.Uint32(g.block[0:])
 }
@@ -1349,7 +1369,10 @@ func (e *Message3GroupEncoder) SetF1(v uint32) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
-// F2 returns the required field F2.
+/*
+F2 returns the required field F2.
+Semantic type: int.
+*/
 func (g *Message3GroupDecoder) F2() uint64 {
 	return binary.LittleEndian.Uint64(g.block[4:])
 }
@@ -1444,6 +1467,7 @@ type Message3Decoder struct {
 	groupG        Message3GroupDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *Message3Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -1719,6 +1743,7 @@ type Message4Decoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *Message4Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

@@ -334,6 +334,7 @@ type TestMessage1EntriesDecoder struct {
 	padded        *[16]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TestMessage1EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -393,7 +394,10 @@ func (g *TestMessage1EntriesDecoder) pad(b []byte, actingVersion int) *[16]byte 
 	return g.padded
 }
 
-// TagGroup1 returns the required field TagGroup1.
+/*
+TagGroup1 returns the required field TagGroup1.
+Semantic type: int.
+*/
 func (g *TestMessage1EntriesDecoder) TagGroup1() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
 }
@@ -403,7 +407,10 @@ func (e *TestMessage1EntriesEncoder) SetTagGroup1(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
-// TagGroup2 returns the required field TagGroup2.
+/*
+TagGroup2 returns the required field TagGroup2.
+Semantic type: int.
+*/
 func (g *TestMessage1EntriesDecoder) TagGroup2() int64 {
 	return int64(binary.LittleEndian.Uint64(g.block[8:]))
 }
@@ -497,6 +504,7 @@ type TestMessage1Decoder struct {
 	entriesG      TestMessage1EntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TestMessage1Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

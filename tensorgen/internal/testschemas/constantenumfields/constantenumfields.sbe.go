@@ -302,6 +302,7 @@ type ConstantEnumsFDecoder struct {
 	start         int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *ConstantEnumsFDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -427,6 +428,7 @@ type ConstantEnumsDecoder struct {
 	fG            ConstantEnumsFDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ConstantEnumsDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

@@ -1042,6 +1042,7 @@ type CarFuelFiguresDecoder struct {
 	pos           [1]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *CarFuelFiguresDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1070,6 +1071,8 @@ func (g *CarFuelFiguresDecoder) Index() int {
 func (g *CarFuelFiguresDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *CarFuelFiguresDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -1219,6 +1222,7 @@ type CarPerformanceFiguresAccelerationDecoder struct {
 	padded        *[6]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *CarPerformanceFiguresAccelerationDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1355,6 +1359,7 @@ type CarPerformanceFiguresDecoder struct {
 	accelerationG CarPerformanceFiguresAccelerationDecoder
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *CarPerformanceFiguresDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1383,6 +1388,8 @@ func (g *CarPerformanceFiguresDecoder) Index() int {
 func (g *CarPerformanceFiguresDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *CarPerformanceFiguresDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -1711,6 +1718,7 @@ type CarDecoder struct {
 	performanceFiguresG CarPerformanceFiguresDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *CarDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

@@ -509,6 +509,7 @@ type TestMessage1Decoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TestMessage1Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	if actingVersion >= 5 {

@@ -3219,6 +3219,7 @@ type ChannelReset4NoMDEntriesDecoder struct {
 	padded        *[2]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *ChannelReset4NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -3284,6 +3285,7 @@ func (g *ChannelReset4NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[2]b
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the schema constant; it is not on the wire.
+Semantic type: int.
 Since schema version 2; older messages read the null value.
 */
 func (g *ChannelReset4NoMDEntriesDecoder) MDUpdateAction() int8 {
@@ -3293,6 +3295,7 @@ func (g *ChannelReset4NoMDEntriesDecoder) MDUpdateAction() int8 {
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *ChannelReset4NoMDEntriesDecoder) MDEntryType() byte {
 	return 'J'
@@ -3301,6 +3304,7 @@ func (g *ChannelReset4NoMDEntriesDecoder) MDEntryType() byte {
 /*
 ApplID: Indicates the channel ID as defined in the XML configuration file
 ApplID returns the required field ApplID.
+Semantic type: int.
 Since schema version 3; older messages read the null value.
 */
 func (g *ChannelReset4NoMDEntriesDecoder) ApplID() int16 {
@@ -3401,6 +3405,7 @@ type ChannelReset4Decoder struct {
 	noMDEntriesG  ChannelReset4NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *ChannelReset4Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -3501,6 +3506,7 @@ func (e *ChannelReset4Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *ChannelReset4Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -3514,6 +3520,7 @@ func (e *ChannelReset4Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *ChannelReset4Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -3953,6 +3960,7 @@ func (e *AdminLogin15Encoder) SBETemplateID() uint16 {
 /*
 HeartBtInt: Heartbeat interval (seconds)
 HeartBtInt returns the required field HeartBtInt.
+Semantic type: int.
 */
 func (d *AdminLogin15Decoder) HeartBtInt() int8 {
 	return int8(d.block[0])
@@ -4161,6 +4169,7 @@ func (e *AdminLogout16Encoder) SBETemplateID() uint16 {
 /*
 Text: Free format text string. May include logout confirmation or reason for logout
 Text returns the 180-byte array Text in place (no copy).
+Semantic type: String.
 */
 func (d *AdminLogout16Decoder) Text() []byte {
 	return d.block[0 : 0+180 : 0+180]
@@ -4324,6 +4333,7 @@ type MDInstrumentDefinitionFuture27NoEventsDecoder struct {
 	padded        *[9]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -4386,6 +4396,7 @@ func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) pad(b []byte, actingVers
 /*
 EventType: Code to represent the type of event
 EventType returns the required field EventType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) EventType() EventType {
 	return EventType(g.block[0])
@@ -4399,6 +4410,7 @@ func (e *MDInstrumentDefinitionFuture27NoEventsEncoder) SetEventType(v EventType
 /*
 EventTime: Date and Time of instument Activation or Expiration event sent as number of nanoseconds since Unix epoch
 EventTime returns the required field EventTime.
+Semantic type: UTCTimestamp.
 */
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) EventTime() uint64 {
 	return binary.LittleEndian.Uint64(g.block[1:])
@@ -4460,6 +4472,7 @@ type MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -4522,6 +4535,7 @@ func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) pad(b []byte, actin
 /*
 MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, GBI-Implied Book
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) MDFeedType() []byte {
 	return g.block[0 : 0+3 : 0+3]
@@ -4555,6 +4569,7 @@ func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) SetMDFeedTypeString
 /*
 MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) MarketDepth() int8 {
 	return int8(g.block[3])
@@ -4616,6 +4631,7 @@ type MDInstrumentDefinitionFuture27NoInstAttribDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -4676,6 +4692,7 @@ func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) pad(b []byte, acting
 /*
 InstAttribType: Instrument eligibility attributes
 InstAttribType returns the schema constant; it is not on the wire.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) InstAttribType() int8 {
 	return 24
@@ -4684,6 +4701,7 @@ func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) InstAttribType() int
 /*
 InstAttribValue: Bitmap field of 32 Boolean type instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
+Semantic type: MultipleCharValue.
 */
 func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) InstAttribValue() InstAttribValue {
 	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
@@ -4745,6 +4763,7 @@ type MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder struct {
 	padded        *[5]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -4808,6 +4827,7 @@ func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) pad(b []byte, acti
 /*
 LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) LotType() int8 {
 	return int8(g.block[0])
@@ -4821,6 +4841,7 @@ func (e *MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder) SetLotType(v int8)
 /*
 MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, this value is the minimum quantity for order entry expressed in the applicable units, specified in tag 996-UnitOfMeasure, e.g. megawatts
 MinLotSize returns a view of composite DecimalQty in place.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
 	return DecimalQty{g.block[1 : 1+4 : 1+4]}
@@ -5096,6 +5117,7 @@ type MDInstrumentDefinitionFuture27Decoder struct {
 	noLotTypeRulesG MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDInstrumentDefinitionFuture27Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -5218,6 +5240,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SBETemplateID() uint16 {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[0])
@@ -5231,6 +5254,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetMatchEventIndicator(v MatchEv
 /*
 TotNumReports: Total number of instruments in the Replay loop. Used on Replay Feed only
 TotNumReports returns the optional field TotNumReports.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[1:])
@@ -5256,6 +5280,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetTotNumReportsNull() {
 /*
 SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M' is used when a mid-week deletion or modification (i.e. extension) occurs
 SecurityUpdateAction returns the required field SecurityUpdateAction.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityUpdateAction() SecurityUpdateAction {
 	return SecurityUpdateAction(d.block[5])
@@ -5269,6 +5294,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityUpdateAction(v Securi
 /*
 LastUpdateTime: Timestamp of when the instrument was last added, modified or deleted
 LastUpdateTime returns the required field LastUpdateTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) LastUpdateTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[6:])
@@ -5282,6 +5308,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetLastUpdateTime(v uint64) {
 /*
 MDSecurityTradingStatus: Identifies the current state of the instrument. In Security Definition message this tag is available in the Instrument Replay feed only
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[14])
@@ -5295,6 +5322,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetMDSecurityTradingStatus(v Sec
 /*
 ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ApplID() int16 {
 	return int16(binary.LittleEndian.Uint16(d.block[15:]))
@@ -5308,6 +5336,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetApplID(v int16) {
 /*
 MarketSegmentID: Identifies the market segment, populated for all CME Globex instruments
 MarketSegmentID returns the required field MarketSegmentID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MarketSegmentID() uint8 {
 	return d.block[17]
@@ -5321,6 +5350,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetMarketSegmentID(v uint8) {
 /*
 UnderlyingProduct: Product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnderlyingProduct() uint8 {
 	return d.block[18]
@@ -5334,6 +5364,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetUnderlyingProduct(v uint8) {
 /*
 SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
+Semantic type: Exchange.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityExchange() []byte {
 	return d.block[19 : 19+4 : 19+4]
@@ -5367,6 +5398,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityExchangeString(v stri
 /*
 SecurityGroup: Security Group Code.
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityGroup() []byte {
 	return d.block[23 : 23+6 : 23+6]
@@ -5400,6 +5432,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityGroupString(v string)
 /*
 Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Asset() []byte {
 	return d.block[29 : 29+6 : 29+6]
@@ -5433,6 +5466,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetAssetString(v string) error {
 /*
 Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Symbol() []byte {
 	return d.block[35 : 35+20 : 35+20]
@@ -5466,6 +5500,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSymbolString(v string) error 
 /*
 SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[55:]))
@@ -5479,6 +5514,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityID(v int32) {
 /*
 SecurityIDSource: Identifies class or source of tag 48-SecurityID value
 SecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityIDSource() byte {
 	return '8'
@@ -5487,6 +5523,7 @@ func (d *MDInstrumentDefinitionFuture27Decoder) SecurityIDSource() byte {
 /*
 SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SecurityType() []byte {
 	return d.block[59 : 59+6 : 59+6]
@@ -5520,6 +5557,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSecurityTypeString(v string) 
 /*
 CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) CFICode() []byte {
 	return d.block[65 : 65+6 : 65+6]
@@ -5553,6 +5591,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetCFICodeString(v string) error
 /*
 MaturityMonthYear: This field provides the actual calendar date for contract maturity
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
+Semantic type: MonthYear.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaturityMonthYear() MaturityMonthYear {
 	return MaturityMonthYear{d.block[71 : 71+5 : 71+5]}
@@ -5566,6 +5605,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) MaturityMonthYear() MaturityMont
 /*
 Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) Currency() []byte {
 	return d.block[76 : 76+3 : 76+3]
@@ -5599,6 +5639,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetCurrencyString(v string) erro
 /*
 SettlCurrency: Identifies currency used for settlement, if different from trading currency
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SettlCurrency() []byte {
 	return d.block[79 : 79+3 : 79+3]
@@ -5632,6 +5673,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSettlCurrencyString(v string)
 /*
 MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MatchAlgorithm() byte {
 	return d.block[82]
@@ -5645,6 +5687,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetMatchAlgorithm(v byte) {
 /*
 MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[83:])
@@ -5658,6 +5701,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetMinTradeVol(v uint32) {
 /*
 MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaxTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[87:])
@@ -5671,6 +5715,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetMaxTradeVol(v uint32) {
 /*
 MinPriceIncrement: Minimum constant tick for the instrument, sent only if instrument is non-VTT (Variable Tick table) eligible
 MinPriceIncrement returns a view of composite PRICE in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinPriceIncrement() PRICE {
 	return PRICE{d.block[91 : 91+8 : 91+8]}
@@ -5684,6 +5729,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) MinPriceIncrement() PRICE {
 /*
 DisplayFactor: Contains the multiplier to convert the CME Globex display price to the conventional price
 DisplayFactor returns a view of composite FLOAT in place.
+Semantic type: float.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DisplayFactor() FLOAT {
 	return FLOAT{d.block[99 : 99+8 : 99+8]}
@@ -5697,6 +5743,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) DisplayFactor() FLOAT {
 /*
 MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MainFraction() uint8 {
 	return d.block[107]
@@ -5722,6 +5769,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetMainFractionNull() {
 /*
 SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SubFraction() uint8 {
 	return d.block[108]
@@ -5747,6 +5795,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSubFractionNull() {
 /*
 PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) PriceDisplayFormat() uint8 {
 	return d.block[109]
@@ -5772,6 +5821,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetPriceDisplayFormatNull() {
 /*
 UnitOfMeasure: Unit of measure for the products' original contract size. This will be populated for all products listed on CME Globex
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnitOfMeasure() []byte {
 	return d.block[110 : 110+30 : 110+30]
@@ -5805,6 +5855,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetUnitOfMeasureString(v string)
 /*
 UnitOfMeasureQty: This field contains the contract size for each instrument. Used in combination with tag 996-UnitofMeasure
 UnitOfMeasureQty returns a view of composite PRICENULL in place.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UnitOfMeasureQty() PRICENULL {
 	return PRICENULL{d.block[140 : 140+8 : 140+8]}
@@ -5818,6 +5869,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) UnitOfMeasureQty() PRICENULL {
 /*
 TradingReferencePrice: Reference price for prelisted instruments or the last calculated Settlement whether it be Theoretical, Preliminary or a Final Settle of the session.
 TradingReferencePrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TradingReferencePrice() PRICENULL {
 	return PRICENULL{d.block[148 : 148+8 : 148+8]}
@@ -5831,6 +5883,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) TradingReferencePrice() PRICENUL
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(d.block[156])
@@ -5844,6 +5897,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetSettlPriceType(v SettlPriceTy
 /*
 OpenInterestQty: The total open interest for the market at the close of the prior trading session.
 OpenInterestQty returns the optional field OpenInterestQty.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) OpenInterestQty() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[157:]))
@@ -5869,6 +5923,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetOpenInterestQtyNull() {
 /*
 ClearedVolume: The total cleared volume of instrument traded during the prior trading session.
 ClearedVolume returns the optional field ClearedVolume.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ClearedVolume() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[161:]))
@@ -5894,6 +5949,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetClearedVolumeNull() {
 /*
 HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) HighLimitPrice() PRICENULL {
 	return PRICENULL{d.block[165 : 165+8 : 165+8]}
@@ -5907,6 +5963,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) HighLimitPrice() PRICENULL {
 /*
 LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) LowLimitPrice() PRICENULL {
 	return PRICENULL{d.block[173 : 173+8 : 173+8]}
@@ -5920,6 +5977,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) LowLimitPrice() PRICENULL {
 /*
 MaxPriceVariation: Differential value for price banding.
 MaxPriceVariation returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MaxPriceVariation() PRICENULL {
 	return PRICENULL{d.block[181 : 181+8 : 181+8]}
@@ -5933,6 +5991,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) MaxPriceVariation() PRICENULL {
 /*
 DecayQuantity: Indicates the quantity that a contract will decay daily by once the decay start date is reached
 DecayQuantity returns the optional field DecayQuantity.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DecayQuantity() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[189:]))
@@ -5958,6 +6017,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetDecayQuantityNull() {
 /*
 DecayStartDate: Indicates the date at which a decaying contract will begin to decay
 DecayStartDate returns the optional field DecayStartDate.
+Semantic type: LocalMktDate.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) DecayStartDate() uint16 {
 	return binary.LittleEndian.Uint16(d.block[193:])
@@ -5983,6 +6043,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetDecayStartDateNull() {
 /*
 OriginalContractSize: Fixed contract value assigned to each product
 OriginalContractSize returns the optional field OriginalContractSize.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) OriginalContractSize() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[195:]))
@@ -6008,6 +6069,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetOriginalContractSizeNull() {
 /*
 ContractMultiplier: Number of deliverable units per instrument, e.g., peak days in maturity month or number of calendar days in maturity month
 ContractMultiplier returns the optional field ContractMultiplier.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ContractMultiplier() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[199:]))
@@ -6033,6 +6095,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetContractMultiplierNull() {
 /*
 ContractMultiplierUnit: Indicates the type of multiplier being applied to the product. Optionally used in combination with tag 231-ContractMultiplier
 ContractMultiplierUnit returns the optional field ContractMultiplierUnit.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) ContractMultiplierUnit() int8 {
 	return int8(d.block[203])
@@ -6058,6 +6121,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetContractMultiplierUnitNull() 
 /*
 FlowScheduleType: The schedule according to which the electricity is delivered in a physical contract, or priced in a financial contract. Specifies whether the contract is defined according to the Easter Peak, Eastern Off-Peak, Western Peak or Western Off-Peak.
 FlowScheduleType returns the optional field FlowScheduleType.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) FlowScheduleType() int8 {
 	return int8(d.block[204])
@@ -6083,6 +6147,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetFlowScheduleTypeNull() {
 /*
 MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuation
 MinPriceIncrementAmount returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) MinPriceIncrementAmount() PRICENULL {
 	return PRICENULL{d.block[205 : 205+8 : 205+8]}
@@ -6096,6 +6161,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) MinPriceIncrementAmount() PRICEN
 /*
 UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
+Semantic type: char.
 Since schema version 3; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) UserDefinedInstrument() byte {
@@ -6110,6 +6176,7 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetUserDefinedInstrument(v byte)
 /*
 TradingReferenceDate: Indicates session date corresponding to the settlement price in tag 1150-TradingReferencePrice
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionFuture27Decoder) TradingReferenceDate() uint16 {
@@ -6603,6 +6670,7 @@ type MDInstrumentDefinitionSpread29NoEventsDecoder struct {
 	padded        *[9]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -6665,6 +6733,7 @@ func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) pad(b []byte, actingVers
 /*
 EventType: Code to represent the type of event
 EventType returns the required field EventType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) EventType() EventType {
 	return EventType(g.block[0])
@@ -6678,6 +6747,7 @@ func (e *MDInstrumentDefinitionSpread29NoEventsEncoder) SetEventType(v EventType
 /*
 EventTime: Date and time of instument Activation or Expiration event sent as number of nanoseconds since Unix epoch
 EventTime returns the required field EventTime.
+Semantic type: UTCTimestamp.
 */
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) EventTime() uint64 {
 	return binary.LittleEndian.Uint64(g.block[1:])
@@ -6739,6 +6809,7 @@ type MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -6801,6 +6872,7 @@ func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) pad(b []byte, actin
 /*
 MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, GBI-Implied Book
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) MDFeedType() []byte {
 	return g.block[0 : 0+3 : 0+3]
@@ -6834,6 +6906,7 @@ func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) SetMDFeedTypeString
 /*
 MarketDepth: Identifies the depth of book
 MarketDepth returns the required field MarketDepth.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) MarketDepth() int8 {
 	return int8(g.block[3])
@@ -6895,6 +6968,7 @@ type MDInstrumentDefinitionSpread29NoInstAttribDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -6955,6 +7029,7 @@ func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) pad(b []byte, acting
 /*
 InstAttribType: Instrument Eligibility Attributes
 InstAttribType returns the schema constant; it is not on the wire.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) InstAttribType() int8 {
 	return 24
@@ -6963,6 +7038,7 @@ func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) InstAttribType() int
 /*
 InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
+Semantic type: MultipleCharValue.
 */
 func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) InstAttribValue() InstAttribValue {
 	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
@@ -7024,6 +7100,7 @@ type MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder struct {
 	padded        *[5]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -7087,6 +7164,7 @@ func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) pad(b []byte, acti
 /*
 LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) LotType() int8 {
 	return int8(g.block[0])
@@ -7100,6 +7178,7 @@ func (e *MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder) SetLotType(v int8)
 /*
 MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, this value is the minimum quantity for order entry expressed in the applicable units, specified in tag 996-UnitOfMeasure, e.g. megawatts
 MinLotSize returns a view of composite DecimalQty in place.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
 	return DecimalQty{g.block[1 : 1+4 : 1+4]}
@@ -7161,6 +7240,7 @@ type MDInstrumentDefinitionSpread29NoLegsDecoder struct {
 	padded        *[18]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -7224,6 +7304,7 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) pad(b []byte, actingVersio
 /*
 LegSecurityID: Leg Security ID
 LegSecurityID returns the required field LegSecurityID.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegSecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[0:]))
@@ -7237,6 +7318,7 @@ func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) SetLegSecurityID(v int32) 
 /*
 LegSecurityIDSource: Identifies source of tag 602-LegSecurityID value
 LegSecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegSecurityIDSource() byte {
 	return '8'
@@ -7245,6 +7327,7 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegSecurityIDSource() byte
 /*
 LegSide: Leg side
 LegSide returns the required field LegSide.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegSide() LegSide {
 	return LegSide(g.block[4])
@@ -7258,6 +7341,7 @@ func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) SetLegSide(v LegSide) {
 /*
 LegRatioQty: Leg ratio of quantity for this individual leg relative to the entire multi-leg instrument
 LegRatioQty returns the required field LegRatioQty.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegRatioQty() int8 {
 	return int8(g.block[5])
@@ -7271,6 +7355,7 @@ func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) SetLegRatioQty(v int8) {
 /*
 LegPrice: Price for the future leg of a UDS Covered instrument
 LegPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegPrice() PRICENULL {
 	return PRICENULL{g.block[6 : 6+8 : 6+8]}
@@ -7284,6 +7369,7 @@ func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) LegPrice() PRICENULL {
 /*
 LegOptionDelta: Delta used to calculate the quantity of futures used to cover the option or option strategy
 LegOptionDelta returns a view of composite DecimalQty in place.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegOptionDelta() DecimalQty {
 	return DecimalQty{g.block[14 : 14+4 : 14+4]}
@@ -7626,6 +7712,7 @@ type MDInstrumentDefinitionSpread29Decoder struct {
 	noLegsG         MDInstrumentDefinitionSpread29NoLegsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDInstrumentDefinitionSpread29Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -7749,6 +7836,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SBETemplateID() uint16 {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[0])
@@ -7762,6 +7850,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetMatchEventIndicator(v MatchEv
 /*
 TotNumReports: Total number of instruments in the Replay loop. Used on Replay Feed only
 TotNumReports returns the optional field TotNumReports.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[1:])
@@ -7787,6 +7876,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetTotNumReportsNull() {
 /*
 SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M' is used when a mid-week deletion or modification (i.e. extension) occurs
 SecurityUpdateAction returns the required field SecurityUpdateAction.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityUpdateAction() SecurityUpdateAction {
 	return SecurityUpdateAction(d.block[5])
@@ -7800,6 +7890,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityUpdateAction(v Securi
 /*
 LastUpdateTime: Timestamp of when the instrument was last added, modified or deleted
 LastUpdateTime returns the required field LastUpdateTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) LastUpdateTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[6:])
@@ -7813,6 +7904,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetLastUpdateTime(v uint64) {
 /*
 MDSecurityTradingStatus: Identifies the current state of the instrument. The data is available in the Instrument Replay feed only
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[14])
@@ -7826,6 +7918,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetMDSecurityTradingStatus(v Sec
 /*
 ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) ApplID() int16 {
 	return int16(binary.LittleEndian.Uint16(d.block[15:]))
@@ -7839,6 +7932,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetApplID(v int16) {
 /*
 MarketSegmentID: Identifies the market segment, populated for all CME Globex instruments
 MarketSegmentID returns the required field MarketSegmentID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MarketSegmentID() uint8 {
 	return d.block[17]
@@ -7852,6 +7946,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetMarketSegmentID(v uint8) {
 /*
 UnderlyingProduct: Product complex
 UnderlyingProduct returns the optional field UnderlyingProduct.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UnderlyingProduct() uint8 {
 	return d.block[18]
@@ -7877,6 +7972,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetUnderlyingProductNull() {
 /*
 SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
+Semantic type: Exchange.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityExchange() []byte {
 	return d.block[19 : 19+4 : 19+4]
@@ -7910,6 +8006,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityExchangeString(v stri
 /*
 SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityGroup() []byte {
 	return d.block[23 : 23+6 : 23+6]
@@ -7943,6 +8040,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityGroupString(v string)
 /*
 Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Asset() []byte {
 	return d.block[29 : 29+6 : 29+6]
@@ -7976,6 +8074,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetAssetString(v string) error {
 /*
 Symbol: Instrument Name or Symbol. Previously used as Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Symbol() []byte {
 	return d.block[35 : 35+20 : 35+20]
@@ -8009,6 +8108,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSymbolString(v string) error 
 /*
 SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[55:]))
@@ -8022,6 +8122,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityID(v int32) {
 /*
 SecurityIDSource: Identifies class or source of the security ID (Tag 48) value
 SecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityIDSource() byte {
 	return '8'
@@ -8030,6 +8131,7 @@ func (d *MDInstrumentDefinitionSpread29Decoder) SecurityIDSource() byte {
 /*
 SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecurityType() []byte {
 	return d.block[59 : 59+6 : 59+6]
@@ -8063,6 +8165,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecurityTypeString(v string) 
 /*
 CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) CFICode() []byte {
 	return d.block[65 : 65+6 : 65+6]
@@ -8096,6 +8199,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetCFICodeString(v string) error
 /*
 MaturityMonthYear: This field provides the actual calendar date for contract maturity
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
+Semantic type: MonthYear.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaturityMonthYear() MaturityMonthYear {
 	return MaturityMonthYear{d.block[71 : 71+5 : 71+5]}
@@ -8109,6 +8213,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) MaturityMonthYear() MaturityMont
 /*
 Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) Currency() []byte {
 	return d.block[76 : 76+3 : 76+3]
@@ -8142,6 +8247,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetCurrencyString(v string) erro
 /*
 SecuritySubType: Strategy type
 SecuritySubType returns the 5-byte array SecuritySubType in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SecuritySubType() []byte {
 	return d.block[79 : 79+5 : 79+5]
@@ -8175,6 +8281,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSecuritySubTypeString(v strin
 /*
 UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UserDefinedInstrument() byte {
 	return d.block[84]
@@ -8188,6 +8295,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetUserDefinedInstrument(v byte)
 /*
 MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MatchAlgorithm() byte {
 	return d.block[85]
@@ -8201,6 +8309,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetMatchAlgorithm(v byte) {
 /*
 MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MinTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[86:])
@@ -8214,6 +8323,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetMinTradeVol(v uint32) {
 /*
 MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaxTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[90:])
@@ -8227,6 +8337,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetMaxTradeVol(v uint32) {
 /*
 MinPriceIncrement: Minimum constant tick for the instrument, sent only if instrument is non-VTT (Variable Tick table) eligible
 MinPriceIncrement returns a view of composite PRICE in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MinPriceIncrement() PRICE {
 	return PRICE{d.block[94 : 94+8 : 94+8]}
@@ -8240,6 +8351,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) MinPriceIncrement() PRICE {
 /*
 DisplayFactor: Contains the multiplier to convert the CME Globex display price to the conventional price
 DisplayFactor returns a view of composite FLOAT in place.
+Semantic type: float.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) DisplayFactor() FLOAT {
 	return FLOAT{d.block[102 : 102+8 : 102+8]}
@@ -8253,6 +8365,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) DisplayFactor() FLOAT {
 /*
 PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) PriceDisplayFormat() uint8 {
 	return d.block[110]
@@ -8278,6 +8391,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetPriceDisplayFormatNull() {
 /*
 PriceRatio: Used for price calculation in spread and leg pricing
 PriceRatio returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) PriceRatio() PRICENULL {
 	return PRICENULL{d.block[111 : 111+8 : 111+8]}
@@ -8291,6 +8405,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) PriceRatio() PRICENULL {
 /*
 TickRule: Tick Rule
 TickRule returns the optional field TickRule.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TickRule() int8 {
 	return int8(d.block[119])
@@ -8316,6 +8431,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetTickRuleNull() {
 /*
 UnitOfMeasure: Unit of measure for the products' original contract size
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) UnitOfMeasure() []byte {
 	return d.block[120 : 120+30 : 120+30]
@@ -8349,6 +8465,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetUnitOfMeasureString(v string)
 /*
 TradingReferencePrice: Reference price - the most recently available Settlement whether it be Theoretical, Preliminary or a Final Settle of the session
 TradingReferencePrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TradingReferencePrice() PRICENULL {
 	return PRICENULL{d.block[150 : 150+8 : 150+8]}
@@ -8362,6 +8479,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) TradingReferencePrice() PRICENUL
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(d.block[158])
@@ -8375,6 +8493,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSettlPriceType(v SettlPriceTy
 /*
 OpenInterestQty: The total open interest for the market at the close of the prior trading session
 OpenInterestQty returns the optional field OpenInterestQty.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) OpenInterestQty() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[159:]))
@@ -8400,6 +8519,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetOpenInterestQtyNull() {
 /*
 ClearedVolume: The total cleared volume of instrument traded during the prior trading session
 ClearedVolume returns the optional field ClearedVolume.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) ClearedVolume() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[163:]))
@@ -8425,6 +8545,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetClearedVolumeNull() {
 /*
 HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) HighLimitPrice() PRICENULL {
 	return PRICENULL{d.block[167 : 167+8 : 167+8]}
@@ -8438,6 +8559,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) HighLimitPrice() PRICENULL {
 /*
 LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) LowLimitPrice() PRICENULL {
 	return PRICENULL{d.block[175 : 175+8 : 175+8]}
@@ -8451,6 +8573,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) LowLimitPrice() PRICENULL {
 /*
 MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MaxPriceVariation() PRICENULL {
 	return PRICENULL{d.block[183 : 183+8 : 183+8]}
@@ -8464,6 +8587,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) MaxPriceVariation() PRICENULL {
 /*
 MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) MainFraction() uint8 {
 	return d.block[191]
@@ -8489,6 +8613,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetMainFractionNull() {
 /*
 SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) SubFraction() uint8 {
 	return d.block[192]
@@ -8514,6 +8639,7 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetSubFractionNull() {
 /*
 TradingReferenceDate: Indicates session date corresponding to the settlement price in tag 1150-TradingReferencePrice
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionSpread29Decoder) TradingReferenceDate() uint16 {
@@ -9096,6 +9222,7 @@ func (e *SecurityStatus30Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch.
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *SecurityStatus30Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -9109,6 +9236,7 @@ func (e *SecurityStatus30Encoder) SetTransactTime(v uint64) {
 /*
 SecurityGroup: Security Group
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
+Semantic type: String.
 */
 func (d *SecurityStatus30Decoder) SecurityGroup() []byte {
 	return d.block[8 : 8+6 : 8+6]
@@ -9142,6 +9270,7 @@ func (e *SecurityStatus30Encoder) SetSecurityGroupString(v string) error {
 /*
 Asset: Product Code within Security Group specified
 Asset returns the 6-byte array Asset in place (no copy).
+Semantic type: String.
 */
 func (d *SecurityStatus30Decoder) Asset() []byte {
 	return d.block[14 : 14+6 : 14+6]
@@ -9175,6 +9304,7 @@ func (e *SecurityStatus30Encoder) SetAssetString(v string) error {
 /*
 SecurityID: If this tag is present, 35=f message is sent for the instrument
 SecurityID returns the optional field SecurityID.
+Semantic type: int.
 */
 func (d *SecurityStatus30Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[20:]))
@@ -9200,6 +9330,7 @@ func (e *SecurityStatus30Encoder) SetSecurityIDNull() {
 /*
 TradeDate: Trade Session Date
 TradeDate returns the optional field TradeDate.
+Semantic type: LocalMktDate.
 */
 func (d *SecurityStatus30Decoder) TradeDate() uint16 {
 	return binary.LittleEndian.Uint16(d.block[24:])
@@ -9225,6 +9356,7 @@ func (e *SecurityStatus30Encoder) SetTradeDateNull() {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *SecurityStatus30Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[26])
@@ -9238,6 +9370,7 @@ func (e *SecurityStatus30Encoder) SetMatchEventIndicator(v MatchEventIndicator) 
 /*
 SecurityTradingStatus: Identifies the trading status applicable to the instrument or Security Group
 SecurityTradingStatus returns the required field SecurityTradingStatus.
+Semantic type: int.
 */
 func (d *SecurityStatus30Decoder) SecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[27])
@@ -9251,6 +9384,7 @@ func (e *SecurityStatus30Encoder) SetSecurityTradingStatus(v SecurityTradingStat
 /*
 HaltReason: Identifies the reason for the status change
 HaltReason returns the required field HaltReason.
+Semantic type: int.
 */
 func (d *SecurityStatus30Decoder) HaltReason() HaltReason {
 	return HaltReason(d.block[28])
@@ -9264,6 +9398,7 @@ func (e *SecurityStatus30Encoder) SetHaltReason(v HaltReason) {
 /*
 SecurityTradingEvent: Identifies an additional event or a rule related to the status
 SecurityTradingEvent returns the required field SecurityTradingEvent.
+Semantic type: int.
 */
 func (d *SecurityStatus30Decoder) SecurityTradingEvent() SecurityTradingEvent {
 	return SecurityTradingEvent(d.block[29])
@@ -9431,6 +9566,7 @@ type MDIncrementalRefreshBook32NoMDEntriesDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -9494,6 +9630,7 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) pad(b []byte, actingVersi
 /*
 MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntryPx() PRICENULL {
 	return PRICENULL{g.block[0 : 0+8 : 0+8]}
@@ -9507,6 +9644,7 @@ func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) MDEntryPx() PRICENULL {
 /*
 MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -9532,6 +9670,7 @@ func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDEntrySizeNull() {
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[12:]))
@@ -9545,6 +9684,7 @@ func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetSecurityID(v int32) {
 /*
 RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[16:])
@@ -9558,6 +9698,7 @@ func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetRptSeq(v uint32) {
 /*
 NumberOfOrders: In Book entry - aggregate number of orders at given price level
 NumberOfOrders returns the optional field NumberOfOrders.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) NumberOfOrders() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[20:]))
@@ -9583,6 +9724,7 @@ func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 /*
 MDPriceLevel: Aggregate book level
 MDPriceLevel returns the required field MDPriceLevel.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDPriceLevel() uint8 {
 	return g.block[24]
@@ -9596,6 +9738,7 @@ func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDPriceLevel(v uint8) 
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[25])
@@ -9609,6 +9752,7 @@ func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDUpdateAction(v MDUpd
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
 	return MDEntryTypeBook(g.block[26])
@@ -9690,6 +9834,7 @@ type MDIncrementalRefreshBook32NoOrderIDEntriesDecoder struct {
 	padded        *[24]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -9753,6 +9898,7 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) pad(b []byte, acting
 /*
 OrderID: Unique Order ID
 OrderID returns the required field OrderID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) OrderID() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
@@ -9766,6 +9912,7 @@ func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetOrderID(v uint64)
 /*
 MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) MDOrderPriority() uint64 {
 	return binary.LittleEndian.Uint64(g.block[8:])
@@ -9791,6 +9938,7 @@ func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetMDOrderPriorityNu
 /*
 MDDisplayQty: Visible qty of order
 MDDisplayQty returns the optional field MDDisplayQty.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) MDDisplayQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[16:]))
@@ -9816,6 +9964,7 @@ func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetMDDisplayQtyNull(
 /*
 ReferenceID: Reference to corresponding Price and Security ID, sequence of MD entry in the message
 ReferenceID returns the optional field ReferenceID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) ReferenceID() uint8 {
 	return g.block[20]
@@ -9841,6 +9990,7 @@ func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetReferenceIDNull()
 /*
 OrderUpdateAction: Order book update action to be applied to the order referenced by OrderID
 OrderUpdateAction returns the required field OrderUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) OrderUpdateAction() OrderUpdateAction {
 	return OrderUpdateAction(g.block[21])
@@ -10016,6 +10166,7 @@ type MDIncrementalRefreshBook32Decoder struct {
 	noOrderIDEntriesG MDIncrementalRefreshBook32NoOrderIDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshBook32Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -10127,6 +10278,7 @@ func (e *MDIncrementalRefreshBook32Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshBook32Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -10140,6 +10292,7 @@ func (e *MDIncrementalRefreshBook32Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshBook32Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -10393,6 +10546,7 @@ type MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -10456,6 +10610,7 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) pad(b []byte, 
 /*
 MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntryPx() PRICENULL {
 	return PRICENULL{g.block[0 : 0+8 : 0+8]}
@@ -10469,6 +10624,7 @@ func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) MDEntryPx() PR
 /*
 MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -10494,6 +10650,7 @@ func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetMDEntrySize
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[12:]))
@@ -10507,6 +10664,7 @@ func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetSecurityID(
 /*
 RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[16:])
@@ -10520,6 +10678,7 @@ func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetRptSeq(v ui
 /*
 TradingReferenceDate: Indicates trade session date corresponding to a statistic entry
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) TradingReferenceDate() uint16 {
 	return binary.LittleEndian.Uint16(g.block[20:])
@@ -10545,6 +10704,7 @@ func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetTradingRefe
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(g.block[22])
@@ -10558,6 +10718,7 @@ func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetSettlPriceT
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[23])
@@ -10571,6 +10732,7 @@ func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetMDUpdateAct
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntryType() MDEntryTypeDailyStatistics {
 	return MDEntryTypeDailyStatistics(g.block[24])
@@ -10689,6 +10851,7 @@ type MDIncrementalRefreshDailyStatistics33Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -10792,6 +10955,7 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -10805,6 +10969,7 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) SetTransactTime(v uint64)
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -11012,6 +11177,7 @@ type MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -11075,6 +11241,7 @@ func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) pad(b []byte, ac
 /*
 HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) HighLimitPrice() PRICENULL {
 	return PRICENULL{g.block[0 : 0+8 : 0+8]}
@@ -11088,6 +11255,7 @@ func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) HighLimitPrice()
 /*
 LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) LowLimitPrice() PRICENULL {
 	return PRICENULL{g.block[8 : 8+8 : 8+8]}
@@ -11101,6 +11269,7 @@ func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) LowLimitPrice() 
 /*
 MaxPriceVariation: Differential static value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) MaxPriceVariation() PRICENULL {
 	return PRICENULL{g.block[16 : 16+8 : 16+8]}
@@ -11114,6 +11283,7 @@ func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) MaxPriceVariatio
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[24:]))
@@ -11127,6 +11297,7 @@ func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) SetSecurityID(v 
 /*
 RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[28:])
@@ -11140,6 +11311,7 @@ func (e *MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder) SetRptSeq(v uint
 /*
 MDUpdateAction: Market Data entry update action. In order to delete banding value, high or low limit, the deleted price field is populated with a NULL
 MDUpdateAction returns the schema constant; it is not on the wire.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) MDUpdateAction() int8 {
 	return 0
@@ -11148,6 +11320,7 @@ func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) MDUpdateAction()
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) MDEntryType() byte {
 	return 'g'
@@ -11251,6 +11424,7 @@ type MDIncrementalRefreshLimitsBanding34Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -11354,6 +11528,7 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -11367,6 +11542,7 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -11574,6 +11750,7 @@ type MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder struct {
 	padded        *[24]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -11640,6 +11817,7 @@ func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) pad(b []byte
 /*
 MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICE in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntryPx() PRICE {
 	return PRICE{g.block[0 : 0+8 : 0+8]}
@@ -11653,6 +11831,7 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) MDEntryPx() 
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -11666,6 +11845,7 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetSecurityI
 /*
 RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[12:])
@@ -11679,6 +11859,7 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetRptSeq(v 
 /*
 OpenCloseSettlFlag: Flag describing IOP and Open Price entries
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
 	return OpenCloseSettlFlag(g.block[16])
@@ -11692,6 +11873,7 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetOpenClose
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[17])
@@ -11705,6 +11887,7 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDUpdateA
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntryType() MDEntryTypeStatistics {
 	return MDEntryTypeStatistics(g.block[18])
@@ -11718,6 +11901,7 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDEntryTy
 /*
 MDEntrySize: Indicative Opening Quantity
 MDEntrySize returns the optional field MDEntrySize.
+Semantic type: Qty.
 Since schema version 8; older messages read the null value.
 */
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntrySize() int32 {
@@ -11843,6 +12027,7 @@ type MDIncrementalRefreshSessionStatistics35Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -11946,6 +12131,7 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) SBETemplateID() uint16 
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -11959,6 +12145,7 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) SetTransactTime(v uint6
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -12166,6 +12353,7 @@ type MDIncrementalRefreshVolume37NoMDEntriesDecoder struct {
 	padded        *[16]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -12228,6 +12416,7 @@ func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) pad(b []byte, actingVer
 /*
 MDEntrySize: Cumulative traded volume
 MDEntrySize returns the required field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[0:]))
@@ -12241,6 +12430,7 @@ func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) SetMDEntrySize(v int32)
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[4:]))
@@ -12254,6 +12444,7 @@ func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) SetSecurityID(v int32) 
 /*
 RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[8:])
@@ -12267,6 +12458,7 @@ func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) SetRptSeq(v uint32) {
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[12])
@@ -12280,6 +12472,7 @@ func (e *MDIncrementalRefreshVolume37NoMDEntriesEncoder) SetMDUpdateAction(v MDU
 /*
 MDEntryType: Electronic Volume entry provides cumulative session trade volume updated with the event
 MDEntryType returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDEntryType() byte {
 	return 'e'
@@ -12379,6 +12572,7 @@ type MDIncrementalRefreshVolume37Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshVolume37NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshVolume37Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -12482,6 +12676,7 @@ func (e *MDIncrementalRefreshVolume37Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshVolume37Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -12495,6 +12690,7 @@ func (e *MDIncrementalRefreshVolume37Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshVolume37Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -12702,6 +12898,7 @@ type SnapshotFullRefresh38NoMDEntriesDecoder struct {
 	padded        *[22]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -12765,6 +12962,7 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) pad(b []byte, actingVersion in
 /*
 MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntryPx() PRICENULL {
 	return PRICENULL{g.block[0 : 0+8 : 0+8]}
@@ -12778,6 +12976,7 @@ func (e *SnapshotFullRefresh38NoMDEntriesEncoder) MDEntryPx() PRICENULL {
 /*
 MDEntrySize: Market Data entry quantity
 MDEntrySize returns the optional field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -12803,6 +13002,7 @@ func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDEntrySizeNull() {
 /*
 NumberOfOrders: Aggregate number of orders at the given price level
 NumberOfOrders returns the optional field NumberOfOrders.
+Semantic type: int.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) NumberOfOrders() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[12:]))
@@ -12828,6 +13028,7 @@ func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 /*
 MDPriceLevel: Aggregate book position
 MDPriceLevel returns the optional field MDPriceLevel.
+Semantic type: int.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDPriceLevel() int8 {
 	return int8(g.block[16])
@@ -12853,6 +13054,7 @@ func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDPriceLevelNull() {
 /*
 TradingReferenceDate: Indicates the date of trade session corresponding to a statistic entry
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) TradingReferenceDate() uint16 {
 	return binary.LittleEndian.Uint16(g.block[17:])
@@ -12878,6 +13080,7 @@ func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetTradingReferenceDateNull() 
 /*
 OpenCloseSettlFlag: Flag describing Open Price entry
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
+Semantic type: int.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
 	return OpenCloseSettlFlag(g.block[19])
@@ -12891,6 +13094,7 @@ func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetOpenCloseSettlFlag(v OpenCl
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(g.block[20])
@@ -12904,6 +13108,7 @@ func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetSettlPriceType(v SettlPrice
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntryType() MDEntryType {
 	return MDEntryType(g.block[21])
@@ -13030,6 +13235,7 @@ type SnapshotFullRefresh38Decoder struct {
 	noMDEntriesG  SnapshotFullRefresh38NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *SnapshotFullRefresh38Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -13134,6 +13340,7 @@ func (e *SnapshotFullRefresh38Encoder) SBETemplateID() uint16 {
 /*
 LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet processed. This value is used to synchronize the snapshot loop with the real-time feed
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
+Semantic type: SeqNum.
 */
 func (d *SnapshotFullRefresh38Decoder) LastMsgSeqNumProcessed() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
@@ -13147,6 +13354,7 @@ func (e *SnapshotFullRefresh38Encoder) SetLastMsgSeqNumProcessed(v uint32) {
 /*
 TotNumReports: Total number of messages replayed in the loop
 TotNumReports returns the required field TotNumReports.
+Semantic type: int.
 */
 func (d *SnapshotFullRefresh38Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[4:])
@@ -13160,6 +13368,7 @@ func (e *SnapshotFullRefresh38Encoder) SetTotNumReports(v uint32) {
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *SnapshotFullRefresh38Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[8:]))
@@ -13173,6 +13382,7 @@ func (e *SnapshotFullRefresh38Encoder) SetSecurityID(v int32) {
 /*
 RptSeq: Sequence number of the last Market Data entry processed for the instrument
 RptSeq returns the required field RptSeq.
+Semantic type: SeqNum.
 */
 func (d *SnapshotFullRefresh38Decoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(d.block[12:])
@@ -13186,6 +13396,7 @@ func (e *SnapshotFullRefresh38Encoder) SetRptSeq(v uint32) {
 /*
 TransactTime: Timestamp of the last event security participated in, sent as number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *SnapshotFullRefresh38Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[16:])
@@ -13199,6 +13410,7 @@ func (e *SnapshotFullRefresh38Encoder) SetTransactTime(v uint64) {
 /*
 LastUpdateTime: UTC Date and time of last Security Definition add, update or delete on a given Market Data channel
 LastUpdateTime returns the required field LastUpdateTime.
+Semantic type: UTCTimestamp.
 */
 func (d *SnapshotFullRefresh38Decoder) LastUpdateTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[24:])
@@ -13212,6 +13424,7 @@ func (e *SnapshotFullRefresh38Encoder) SetLastUpdateTime(v uint64) {
 /*
 TradeDate: Trade session date sent as number of days since Unix epoch
 TradeDate returns the optional field TradeDate.
+Semantic type: LocalMktDate.
 */
 func (d *SnapshotFullRefresh38Decoder) TradeDate() uint16 {
 	return binary.LittleEndian.Uint16(d.block[32:])
@@ -13237,6 +13450,7 @@ func (e *SnapshotFullRefresh38Encoder) SetTradeDateNull() {
 /*
 MDSecurityTradingStatus: Identifies the current trading state of the instrument
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
+Semantic type: int.
 */
 func (d *SnapshotFullRefresh38Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[34])
@@ -13250,6 +13464,7 @@ func (e *SnapshotFullRefresh38Encoder) SetMDSecurityTradingStatus(v SecurityTrad
 /*
 HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *SnapshotFullRefresh38Decoder) HighLimitPrice() PRICENULL {
 	return PRICENULL{d.block[35 : 35+8 : 35+8]}
@@ -13263,6 +13478,7 @@ func (e *SnapshotFullRefresh38Encoder) HighLimitPrice() PRICENULL {
 /*
 LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *SnapshotFullRefresh38Decoder) LowLimitPrice() PRICENULL {
 	return PRICENULL{d.block[43 : 43+8 : 43+8]}
@@ -13276,6 +13492,7 @@ func (e *SnapshotFullRefresh38Encoder) LowLimitPrice() PRICENULL {
 /*
 MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *SnapshotFullRefresh38Decoder) MaxPriceVariation() PRICENULL {
 	return PRICENULL{d.block[51 : 51+8 : 51+8]}
@@ -13505,6 +13722,7 @@ type QuoteRequest39NoRelatedSymDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *QuoteRequest39NoRelatedSymDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -13568,6 +13786,7 @@ func (g *QuoteRequest39NoRelatedSymDecoder) pad(b []byte, actingVersion int) *[3
 /*
 Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
+Semantic type: String.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) Symbol() []byte {
 	return g.block[0 : 0+20 : 0+20]
@@ -13601,6 +13820,7 @@ func (e *QuoteRequest39NoRelatedSymEncoder) SetSymbolString(v string) error {
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[20:]))
@@ -13614,6 +13834,7 @@ func (e *QuoteRequest39NoRelatedSymEncoder) SetSecurityID(v int32) {
 /*
 OrderQty: Quantity requested
 OrderQty returns the optional field OrderQty.
+Semantic type: Qty.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) OrderQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[24:]))
@@ -13639,6 +13860,7 @@ func (e *QuoteRequest39NoRelatedSymEncoder) SetOrderQtyNull() {
 /*
 QuoteType: Type of quote requested
 QuoteType returns the required field QuoteType.
+Semantic type: int.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) QuoteType() int8 {
 	return int8(g.block[28])
@@ -13652,6 +13874,7 @@ func (e *QuoteRequest39NoRelatedSymEncoder) SetQuoteType(v int8) {
 /*
 Side: Side requested
 Side returns the optional field Side.
+Semantic type: int.
 */
 func (g *QuoteRequest39NoRelatedSymDecoder) Side() int8 {
 	return int8(g.block[29])
@@ -13776,6 +13999,7 @@ type QuoteRequest39Decoder struct {
 	noRelatedSymG QuoteRequest39NoRelatedSymDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *QuoteRequest39Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -13879,6 +14103,7 @@ func (e *QuoteRequest39Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *QuoteRequest39Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -13892,6 +14117,7 @@ func (e *QuoteRequest39Encoder) SetTransactTime(v uint64) {
 /*
 QuoteReqID: Quote Request ID defined by the exchange
 QuoteReqID returns the 23-byte array QuoteReqID in place (no copy).
+Semantic type: String.
 */
 func (d *QuoteRequest39Decoder) QuoteReqID() []byte {
 	return d.block[8 : 8+23 : 8+23]
@@ -13925,6 +14151,7 @@ func (e *QuoteRequest39Encoder) SetQuoteReqIDString(v string) error {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *QuoteRequest39Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[31])
@@ -14134,6 +14361,7 @@ type MDInstrumentDefinitionOption41NoEventsDecoder struct {
 	padded        *[9]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -14196,6 +14424,7 @@ func (g *MDInstrumentDefinitionOption41NoEventsDecoder) pad(b []byte, actingVers
 /*
 EventType: Code to represent the type of event
 EventType returns the required field EventType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) EventType() EventType {
 	return EventType(g.block[0])
@@ -14209,6 +14438,7 @@ func (e *MDInstrumentDefinitionOption41NoEventsEncoder) SetEventType(v EventType
 /*
 EventTime: Date and Time of instument Activation or Expiration event sent as number of nanoseconds since Unix epoch
 EventTime returns the required field EventTime.
+Semantic type: UTCTimestamp.
 */
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) EventTime() uint64 {
 	return binary.LittleEndian.Uint64(g.block[1:])
@@ -14270,6 +14500,7 @@ type MDInstrumentDefinitionOption41NoMDFeedTypesDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -14332,6 +14563,7 @@ func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) pad(b []byte, actin
 /*
 MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, GBI-Implied Book
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) MDFeedType() []byte {
 	return g.block[0 : 0+3 : 0+3]
@@ -14365,6 +14597,7 @@ func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) SetMDFeedTypeString
 /*
 MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) MarketDepth() int8 {
 	return int8(g.block[3])
@@ -14426,6 +14659,7 @@ type MDInstrumentDefinitionOption41NoInstAttribDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -14486,6 +14720,7 @@ func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) pad(b []byte, acting
 /*
 InstAttribType: Instrument Eligibility Attributes
 InstAttribType returns the schema constant; it is not on the wire.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) InstAttribType() int8 {
 	return 24
@@ -14494,6 +14729,7 @@ func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) InstAttribType() int
 /*
 InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
+Semantic type: MultipleCharValue.
 */
 func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) InstAttribValue() InstAttribValue {
 	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
@@ -14555,6 +14791,7 @@ type MDInstrumentDefinitionOption41NoLotTypeRulesDecoder struct {
 	padded        *[5]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -14618,6 +14855,7 @@ func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) pad(b []byte, acti
 /*
 LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) LotType() int8 {
 	return int8(g.block[0])
@@ -14631,6 +14869,7 @@ func (e *MDInstrumentDefinitionOption41NoLotTypeRulesEncoder) SetLotType(v int8)
 /*
 MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, this value is the minimum quantity for order entry expressed in the applicable units, specified in tag 996-UnitOfMeasure, e.g. megawatts
 MinLotSize returns a view of composite DecimalQty in place.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
 	return DecimalQty{g.block[1 : 1+4 : 1+4]}
@@ -14692,6 +14931,7 @@ type MDInstrumentDefinitionOption41NoUnderlyingsDecoder struct {
 	padded        *[24]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -14754,6 +14994,7 @@ func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) pad(b []byte, actin
 /*
 UnderlyingSecurityID: Unique Instrument ID as qualified by the exchange per tag 305-UnderlyingSecurityIDSource
 UnderlyingSecurityID returns the required field UnderlyingSecurityID.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) UnderlyingSecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[0:]))
@@ -14767,6 +15008,7 @@ func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) SetUnderlyingSecuri
 /*
 UnderlyingSecurityIDSource: This value is always '8' for CME
 UnderlyingSecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) UnderlyingSecurityIDSource() byte {
 	return '8'
@@ -14775,6 +15017,7 @@ func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) UnderlyingSecurityI
 /*
 UnderlyingSymbol: Underlying Instrument Symbol (Contract Name)
 UnderlyingSymbol returns the 20-byte array UnderlyingSymbol in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) UnderlyingSymbol() []byte {
 	return g.block[4 : 4+20 : 4+20]
@@ -14858,6 +15101,7 @@ type MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder struct {
 	padded        *[24]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -14920,6 +15164,7 @@ func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) pad(b []byte
 /*
 RelatedSecurityID: Related Security ID
 RelatedSecurityID returns the required field RelatedSecurityID.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) RelatedSecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[0:]))
@@ -14933,6 +15178,7 @@ func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) SetRelatedSe
 /*
 RelatedSecurityIDSource: Related Security ID source
 RelatedSecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) RelatedSecurityIDSource() byte {
 	return '8'
@@ -14941,6 +15187,7 @@ func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) RelatedSecur
 /*
 RelatedSymbol: Related instrument Symbol
 RelatedSymbol returns the 20-byte array RelatedSymbol in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) RelatedSymbol() []byte {
 	return g.block[4 : 4+20 : 4+20]
@@ -15356,6 +15603,7 @@ type MDInstrumentDefinitionOption41Decoder struct {
 	noRelatedInstrumentsG MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDInstrumentDefinitionOption41Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -15487,6 +15735,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SBETemplateID() uint16 {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[0])
@@ -15500,6 +15749,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetMatchEventIndicator(v MatchEv
 /*
 TotNumReports: Total number of instruments in the Replay loop. Used on Replay Feed only
 TotNumReports returns the optional field TotNumReports.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[1:])
@@ -15525,6 +15775,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetTotNumReportsNull() {
 /*
 SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M' is used when a mid-week deletion or modification (i.e. extension) occurs
 SecurityUpdateAction returns the required field SecurityUpdateAction.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityUpdateAction() SecurityUpdateAction {
 	return SecurityUpdateAction(d.block[5])
@@ -15538,6 +15789,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityUpdateAction(v Securi
 /*
 LastUpdateTime: Timestamp of when the instrument was last added, modified or deleted
 LastUpdateTime returns the required field LastUpdateTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) LastUpdateTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[6:])
@@ -15551,6 +15803,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetLastUpdateTime(v uint64) {
 /*
 MDSecurityTradingStatus: Identifies the current state of the instrument. The data is available in the Instrument Replay feed only
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[14])
@@ -15564,6 +15817,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetMDSecurityTradingStatus(v Sec
 /*
 ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) ApplID() int16 {
 	return int16(binary.LittleEndian.Uint16(d.block[15:]))
@@ -15577,6 +15831,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetApplID(v int16) {
 /*
 MarketSegmentID: Identifies the market segment, populated for all CME Globex instruments
 MarketSegmentID returns the required field MarketSegmentID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MarketSegmentID() uint8 {
 	return d.block[17]
@@ -15590,6 +15845,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetMarketSegmentID(v uint8) {
 /*
 UnderlyingProduct: Indicates the product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnderlyingProduct() uint8 {
 	return d.block[18]
@@ -15603,6 +15859,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetUnderlyingProduct(v uint8) {
 /*
 SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
+Semantic type: Exchange.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityExchange() []byte {
 	return d.block[19 : 19+4 : 19+4]
@@ -15636,6 +15893,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityExchangeString(v stri
 /*
 SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityGroup() []byte {
 	return d.block[23 : 23+6 : 23+6]
@@ -15669,6 +15927,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityGroupString(v string)
 /*
 Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Asset() []byte {
 	return d.block[29 : 29+6 : 29+6]
@@ -15702,6 +15961,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetAssetString(v string) error {
 /*
 Symbol: Instrument Name or Symbol. Previously used as Instrument Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Symbol() []byte {
 	return d.block[35 : 35+20 : 35+20]
@@ -15735,6 +15995,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSymbolString(v string) error 
 /*
 SecurityID: Unique Instrument ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[55:]))
@@ -15748,6 +16009,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityID(v int32) {
 /*
 SecurityIDSource: Identifies class or source of tag 48-SecurityID value
 SecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityIDSource() byte {
 	return '8'
@@ -15756,6 +16018,7 @@ func (d *MDInstrumentDefinitionOption41Decoder) SecurityIDSource() byte {
 /*
 SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SecurityType() []byte {
 	return d.block[59 : 59+6 : 59+6]
@@ -15789,6 +16052,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSecurityTypeString(v string) 
 /*
 CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) CFICode() []byte {
 	return d.block[65 : 65+6 : 65+6]
@@ -15822,6 +16086,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetCFICodeString(v string) error
 /*
 PutOrCall: Indicates whether an option instrument is a put or call
 PutOrCall returns the required field PutOrCall.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) PutOrCall() PutOrCall {
 	return PutOrCall(d.block[71])
@@ -15835,6 +16100,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetPutOrCall(v PutOrCall) {
 /*
 MaturityMonthYear: This field provides the actual calendar date for contract maturity
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
+Semantic type: MonthYear.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MaturityMonthYear() MaturityMonthYear {
 	return MaturityMonthYear{d.block[72 : 72+5 : 72+5]}
@@ -15848,6 +16114,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) MaturityMonthYear() MaturityMont
 /*
 Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) Currency() []byte {
 	return d.block[77 : 77+3 : 77+3]
@@ -15881,6 +16148,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetCurrencyString(v string) erro
 /*
 StrikePrice: Strike Price for an option instrument
 StrikePrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) StrikePrice() PRICENULL {
 	return PRICENULL{d.block[80 : 80+8 : 80+8]}
@@ -15894,6 +16162,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) StrikePrice() PRICENULL {
 /*
 StrikeCurrency: Currency in which the StrikePrice is denominated
 StrikeCurrency returns the 3-byte array StrikeCurrency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) StrikeCurrency() []byte {
 	return d.block[88 : 88+3 : 88+3]
@@ -15927,6 +16196,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetStrikeCurrencyString(v string
 /*
 SettlCurrency: Identifies currency used for settlement, if different from trade price currency
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SettlCurrency() []byte {
 	return d.block[91 : 91+3 : 91+3]
@@ -15960,6 +16230,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSettlCurrencyString(v string)
 /*
 MinCabPrice: Defines cabinet price for outright options products
 MinCabPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinCabPrice() PRICENULL {
 	return PRICENULL{d.block[94 : 94+8 : 94+8]}
@@ -15973,6 +16244,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) MinCabPrice() PRICENULL {
 /*
 MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MatchAlgorithm() byte {
 	return d.block[102]
@@ -15986,6 +16258,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetMatchAlgorithm(v byte) {
 /*
 MinTradeVol: The minimum trading volume for a security.
 MinTradeVol returns the required field MinTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[103:])
@@ -15999,6 +16272,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetMinTradeVol(v uint32) {
 /*
 MaxTradeVol: The maximum trading volume for a security.
 MaxTradeVol returns the required field MaxTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MaxTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[107:])
@@ -16012,6 +16286,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetMaxTradeVol(v uint32) {
 /*
 MinPriceIncrement: Minimum constant tick for the instrument
 MinPriceIncrement returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinPriceIncrement() PRICENULL {
 	return PRICENULL{d.block[111 : 111+8 : 111+8]}
@@ -16025,6 +16300,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) MinPriceIncrement() PRICENULL {
 /*
 MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuation
 MinPriceIncrementAmount returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MinPriceIncrementAmount() PRICENULL {
 	return PRICENULL{d.block[119 : 119+8 : 119+8]}
@@ -16038,6 +16314,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) MinPriceIncrementAmount() PRICEN
 /*
 DisplayFactor: Contains the multiplier to convert the CME Globex display price to the conventional price
 DisplayFactor returns a view of composite FLOAT in place.
+Semantic type: float.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) DisplayFactor() FLOAT {
 	return FLOAT{d.block[127 : 127+8 : 127+8]}
@@ -16051,6 +16328,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) DisplayFactor() FLOAT {
 /*
 TickRule: VTT code referencing variable tick table
 TickRule returns the optional field TickRule.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TickRule() int8 {
 	return int8(d.block[135])
@@ -16076,6 +16354,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetTickRuleNull() {
 /*
 MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) MainFraction() uint8 {
 	return d.block[136]
@@ -16101,6 +16380,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetMainFractionNull() {
 /*
 SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SubFraction() uint8 {
 	return d.block[137]
@@ -16126,6 +16406,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSubFractionNull() {
 /*
 PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) PriceDisplayFormat() uint8 {
 	return d.block[138]
@@ -16151,6 +16432,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetPriceDisplayFormatNull() {
 /*
 UnitOfMeasure: Unit of measure for the products' original contract size. This will be populated for all products listed on CME Globex
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnitOfMeasure() []byte {
 	return d.block[139 : 139+30 : 139+30]
@@ -16184,6 +16466,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetUnitOfMeasureString(v string)
 /*
 UnitOfMeasureQty: This field contains the contract size for each instrument. Used in combination with tag 996-UnitofMeasure
 UnitOfMeasureQty returns a view of composite PRICENULL in place.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UnitOfMeasureQty() PRICENULL {
 	return PRICENULL{d.block[169 : 169+8 : 169+8]}
@@ -16197,6 +16480,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) UnitOfMeasureQty() PRICENULL {
 /*
 TradingReferencePrice: Reference price - the most recently available Settlement whether it be Theoretical, Preliminary or a Final Settle of the session
 TradingReferencePrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TradingReferencePrice() PRICENULL {
 	return PRICENULL{d.block[177 : 177+8 : 177+8]}
@@ -16210,6 +16494,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) TradingReferencePrice() PRICENUL
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(d.block[185])
@@ -16223,6 +16508,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetSettlPriceType(v SettlPriceTy
 /*
 ClearedVolume: The total cleared volume of instrument traded during the prior trading session
 ClearedVolume returns the optional field ClearedVolume.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) ClearedVolume() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[186:]))
@@ -16248,6 +16534,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetClearedVolumeNull() {
 /*
 OpenInterestQty: The total open interest for the market at the close of the prior trading session.
 OpenInterestQty returns the optional field OpenInterestQty.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) OpenInterestQty() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[190:]))
@@ -16273,6 +16560,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetOpenInterestQtyNull() {
 /*
 LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) LowLimitPrice() PRICENULL {
 	return PRICENULL{d.block[194 : 194+8 : 194+8]}
@@ -16286,6 +16574,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) LowLimitPrice() PRICENULL {
 /*
 HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) HighLimitPrice() PRICENULL {
 	return PRICENULL{d.block[202 : 202+8 : 202+8]}
@@ -16299,6 +16588,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) HighLimitPrice() PRICENULL {
 /*
 UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) UserDefinedInstrument() byte {
 	return d.block[210]
@@ -16312,6 +16602,7 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetUserDefinedInstrument(v byte)
 /*
 TradingReferenceDate: Indicates session date corresponding to the settlement price in tag 1150-TradingReferencePrice
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 Since schema version 6; older messages read the null value.
 */
 func (d *MDInstrumentDefinitionOption41Decoder) TradingReferenceDate() uint16 {
@@ -16872,6 +17163,7 @@ type MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -16938,6 +17230,7 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) pad(b []byte, act
 /*
 MDEntryPx: Trade price
 MDEntryPx returns a view of composite PRICE in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDEntryPx() PRICE {
 	return PRICE{g.block[0 : 0+8 : 0+8]}
@@ -16951,6 +17244,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) MDEntryPx() PRICE
 /*
 MDEntrySize: Consolidated trade quantity
 MDEntrySize returns the required field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -16964,6 +17258,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDEntrySize(v 
 /*
 SecurityID: Security ID as defined by CME
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[12:]))
@@ -16977,6 +17272,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetSecurityID(v i
 /*
 RptSeq: Sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[16:])
@@ -16990,6 +17286,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetRptSeq(v uint3
 /*
 NumberOfOrders: The total number of real orders per instrument that participated in a match step within a match event
 NumberOfOrders returns the optional field NumberOfOrders.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) NumberOfOrders() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[20:]))
@@ -17015,6 +17312,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetNumberOfOrders
 /*
 AggressorSide: Indicates which side is the aggressor or if there is no aggressor
 AggressorSide returns the required field AggressorSide.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) AggressorSide() AggressorSide {
 	return AggressorSide(g.block[24])
@@ -17028,6 +17326,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetAggressorSide(
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[25])
@@ -17041,6 +17340,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDUpdateAction
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDEntryType() byte {
 	return '2'
@@ -17049,6 +17349,7 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDEntryType() byt
 /*
 MDTradeEntryID: Market Data Trade entry ID
 MDTradeEntryID returns the optional field MDTradeEntryID.
+Semantic type: int.
 Since schema version 7; older messages read the null value.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDTradeEntryID() uint32 {
@@ -17145,6 +17446,7 @@ type MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder struct {
 	padded        *[16]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -17207,6 +17509,7 @@ func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) pad(b []byte
 /*
 OrderID: Unique order identifier as assigned by the exchange
 OrderID returns the required field OrderID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) OrderID() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
@@ -17220,6 +17523,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder) SetOrderID(v
 /*
 LastQty: Quantity bought or sold on this last fill
 LastQty returns the required field LastQty.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) LastQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -17377,6 +17681,7 @@ type MDIncrementalRefreshTradeSummary42Decoder struct {
 	noOrderIDEntriesG MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshTradeSummary42Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -17484,6 +17789,7 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshTradeSummary42Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -17497,6 +17803,7 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshTradeSummary42Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -17749,6 +18056,7 @@ type MDIncrementalRefreshOrderBook43NoMDEntriesDecoder struct {
 	padded        *[40]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -17812,6 +18120,7 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) pad(b []byte, acting
 /*
 OrderID: Order ID
 OrderID returns the optional field OrderID.
+Semantic type: String.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) OrderID() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
@@ -17837,6 +18146,7 @@ func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetOrderIDNull() {
 /*
 MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDOrderPriority() uint64 {
 	return binary.LittleEndian.Uint64(g.block[8:])
@@ -17862,6 +18172,7 @@ func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDOrderPriorityNu
 /*
 MDEntryPx: Order price
 MDEntryPx returns a view of composite PRICENULL in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDEntryPx() PRICENULL {
 	return PRICENULL{g.block[16 : 16+8 : 16+8]}
@@ -17875,6 +18186,7 @@ func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) MDEntryPx() PRICENUL
 /*
 MDDisplayQty: Visible order qty
 MDDisplayQty returns the optional field MDDisplayQty.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDDisplayQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[24:]))
@@ -17900,6 +18212,7 @@ func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDDisplayQtyNull(
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[28:]))
@@ -17913,6 +18226,7 @@ func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetSecurityID(v int3
 /*
 MDUpdateAction: Order book update action to be applied to the order referenced by OrderID
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[32])
@@ -17926,6 +18240,7 @@ func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDUpdateAction(v 
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
 	return MDEntryTypeBook(g.block[33])
@@ -18046,6 +18361,7 @@ type MDIncrementalRefreshOrderBook43Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshOrderBook43NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshOrderBook43Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -18149,6 +18465,7 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshOrderBook43Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -18162,6 +18479,7 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshOrderBook43Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -18369,6 +18687,7 @@ type SnapshotFullRefreshOrderBook44NoMDEntriesDecoder struct {
 	padded        *[29]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -18432,6 +18751,7 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) pad(b []byte, actingV
 /*
 OrderID: Unique Order ID
 OrderID returns the required field OrderID.
+Semantic type: int.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) OrderID() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
@@ -18445,6 +18765,7 @@ func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetOrderID(v uint64) 
 /*
 MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
+Semantic type: int.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDOrderPriority() uint64 {
 	return binary.LittleEndian.Uint64(g.block[8:])
@@ -18470,6 +18791,7 @@ func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetMDOrderPriorityNul
 /*
 MDEntryPx: Order Price
 MDEntryPx returns a view of composite PRICE in place.
+Semantic type: Price.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDEntryPx() PRICE {
 	return PRICE{g.block[16 : 16+8 : 16+8]}
@@ -18483,6 +18805,7 @@ func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) MDEntryPx() PRICE {
 /*
 MDDisplayQty: Visible order qty
 MDDisplayQty returns the required field MDDisplayQty.
+Semantic type: Qty.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDDisplayQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[24:]))
@@ -18496,6 +18819,7 @@ func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetMDDisplayQty(v int
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
 	return MDEntryTypeBook(g.block[28])
@@ -18604,6 +18928,7 @@ type SnapshotFullRefreshOrderBook44Decoder struct {
 	noMDEntriesG  SnapshotFullRefreshOrderBook44NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *SnapshotFullRefreshOrderBook44Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -18707,6 +19032,7 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) SBETemplateID() uint16 {
 /*
 LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet processed. This value is used to synchronize the snapshot loop with the real-time feed
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
+Semantic type: SeqNum.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) LastMsgSeqNumProcessed() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
@@ -18720,6 +19046,7 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) SetLastMsgSeqNumProcessed(v uint
 /*
 TotNumReports: Total number of instruments in the replayed loop
 TotNumReports returns the required field TotNumReports.
+Semantic type: int.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[4:])
@@ -18733,6 +19060,7 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) SetTotNumReports(v uint32) {
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: String.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[8:]))
@@ -18746,6 +19074,7 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) SetSecurityID(v int32) {
 /*
 NoChunks: Total number of packets that constitutes a single instrument order book
 NoChunks returns the required field NoChunks.
+Semantic type: int.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) NoChunks() uint32 {
 	return binary.LittleEndian.Uint32(d.block[12:])
@@ -18759,6 +19088,7 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) SetNoChunks(v uint32) {
 /*
 CurrentChunk: Chunk sequence
 CurrentChunk returns the required field CurrentChunk.
+Semantic type: int.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) CurrentChunk() uint32 {
 	return binary.LittleEndian.Uint32(d.block[16:])
@@ -18772,6 +19102,7 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) SetCurrentChunk(v uint32) {
 /*
 TransactTime: Timestamp of the last event security participated in, sent as number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *SnapshotFullRefreshOrderBook44Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[20:])
@@ -18987,6 +19318,7 @@ type MDIncrementalRefreshBook46NoMDEntriesDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -19050,6 +19382,7 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) pad(b []byte, actingVersi
 /*
 MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
 	return PRICENULL9{g.block[0 : 0+8 : 0+8]}
@@ -19063,6 +19396,7 @@ func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) MDEntryPx() PRICENULL9 {
 /*
 MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -19088,6 +19422,7 @@ func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDEntrySizeNull() {
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[12:]))
@@ -19101,6 +19436,7 @@ func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetSecurityID(v int32) {
 /*
 RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[16:])
@@ -19114,6 +19450,7 @@ func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetRptSeq(v uint32) {
 /*
 NumberOfOrders: In Book entry - aggregate number of orders at given price level
 NumberOfOrders returns the optional field NumberOfOrders.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) NumberOfOrders() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[20:]))
@@ -19139,6 +19476,7 @@ func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 /*
 MDPriceLevel: Aggregate book level
 MDPriceLevel returns the required field MDPriceLevel.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDPriceLevel() uint8 {
 	return g.block[24]
@@ -19152,6 +19490,7 @@ func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDPriceLevel(v uint8) 
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[25])
@@ -19165,6 +19504,7 @@ func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDUpdateAction(v MDUpd
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
 	return MDEntryTypeBook(g.block[26])
@@ -19246,6 +19586,7 @@ type MDIncrementalRefreshBook46NoOrderIDEntriesDecoder struct {
 	padded        *[24]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -19309,6 +19650,7 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) pad(b []byte, acting
 /*
 OrderID: Unique Order ID
 OrderID returns the required field OrderID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) OrderID() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
@@ -19322,6 +19664,7 @@ func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetOrderID(v uint64)
 /*
 MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) MDOrderPriority() uint64 {
 	return binary.LittleEndian.Uint64(g.block[8:])
@@ -19347,6 +19690,7 @@ func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetMDOrderPriorityNu
 /*
 MDDisplayQty: Visible qty of order
 MDDisplayQty returns the optional field MDDisplayQty.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) MDDisplayQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[16:]))
@@ -19372,6 +19716,7 @@ func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetMDDisplayQtyNull(
 /*
 ReferenceID: Reference to corresponding Price and Security ID, sequence of MD entry in the message
 ReferenceID returns the optional field ReferenceID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) ReferenceID() uint8 {
 	return g.block[20]
@@ -19397,6 +19742,7 @@ func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetReferenceIDNull()
 /*
 OrderUpdateAction: Order book update action to be applied to the order referenced by OrderID
 OrderUpdateAction returns the required field OrderUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) OrderUpdateAction() OrderUpdateAction {
 	return OrderUpdateAction(g.block[21])
@@ -19572,6 +19918,7 @@ type MDIncrementalRefreshBook46Decoder struct {
 	noOrderIDEntriesG MDIncrementalRefreshBook46NoOrderIDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshBook46Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -19679,6 +20026,7 @@ func (e *MDIncrementalRefreshBook46Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshBook46Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -19692,6 +20040,7 @@ func (e *MDIncrementalRefreshBook46Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshBook46Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -19944,6 +20293,7 @@ type MDIncrementalRefreshOrderBook47NoMDEntriesDecoder struct {
 	padded        *[40]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -20007,6 +20357,7 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) pad(b []byte, acting
 /*
 OrderID: Order ID
 OrderID returns the optional field OrderID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) OrderID() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
@@ -20032,6 +20383,7 @@ func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetOrderIDNull() {
 /*
 MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDOrderPriority() uint64 {
 	return binary.LittleEndian.Uint64(g.block[8:])
@@ -20057,6 +20409,7 @@ func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDOrderPriorityNu
 /*
 MDEntryPx: Order price
 MDEntryPx returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
 	return PRICENULL9{g.block[16 : 16+8 : 16+8]}
@@ -20070,6 +20423,7 @@ func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) MDEntryPx() PRICENUL
 /*
 MDDisplayQty: Visible order qty
 MDDisplayQty returns the optional field MDDisplayQty.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDDisplayQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[24:]))
@@ -20095,6 +20449,7 @@ func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDDisplayQtyNull(
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[28:]))
@@ -20108,6 +20463,7 @@ func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetSecurityID(v int3
 /*
 MDUpdateAction: Order book update action to be applied to the order referenced by OrderID
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[32])
@@ -20121,6 +20477,7 @@ func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDUpdateAction(v 
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
 	return MDEntryTypeBook(g.block[33])
@@ -20241,6 +20598,7 @@ type MDIncrementalRefreshOrderBook47Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshOrderBook47NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshOrderBook47Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -20344,6 +20702,7 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshOrderBook47Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -20357,6 +20716,7 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshOrderBook47Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -20564,6 +20924,7 @@ type MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -20627,6 +20988,7 @@ func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) pad(b []byte, act
 /*
 MDEntryPx: Trade price
 MDEntryPx returns a view of composite PRICE9 in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDEntryPx() PRICE9 {
 	return PRICE9{g.block[0 : 0+8 : 0+8]}
@@ -20640,6 +21002,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) MDEntryPx() PRICE
 /*
 MDEntrySize: Consolidated trade quantity
 MDEntrySize returns the required field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -20653,6 +21016,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetMDEntrySize(v 
 /*
 SecurityID: Security ID as defined by CME
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[12:]))
@@ -20666,6 +21030,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetSecurityID(v i
 /*
 RptSeq: Sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[16:])
@@ -20679,6 +21044,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetRptSeq(v uint3
 /*
 NumberOfOrders: The total number of real orders per instrument that participated in a match step within a match event
 NumberOfOrders returns the required field NumberOfOrders.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) NumberOfOrders() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[20:]))
@@ -20692,6 +21058,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetNumberOfOrders
 /*
 AggressorSide: Indicates which side is the aggressor or if there is no aggressor
 AggressorSide returns the required field AggressorSide.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) AggressorSide() AggressorSide {
 	return AggressorSide(g.block[24])
@@ -20705,6 +21072,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetAggressorSide(
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[25])
@@ -20718,6 +21086,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetMDUpdateAction
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDEntryType() byte {
 	return '2'
@@ -20726,6 +21095,7 @@ func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDEntryType() byt
 /*
 MDTradeEntryID: Market Data Trade entry ID
 MDTradeEntryID returns the optional field MDTradeEntryID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) MDTradeEntryID() uint32 {
 	return binary.LittleEndian.Uint32(g.block[26:])
@@ -20817,6 +21187,7 @@ type MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder struct {
 	padded        *[16]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -20879,6 +21250,7 @@ func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) pad(b []byte
 /*
 OrderID: Unique order identifier as assigned by the exchange
 OrderID returns the required field OrderID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) OrderID() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
@@ -20892,6 +21264,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder) SetOrderID(v
 /*
 LastQty: Quantity bought or sold on this last fill
 LastQty returns the required field LastQty.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) LastQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -21049,6 +21422,7 @@ type MDIncrementalRefreshTradeSummary48Decoder struct {
 	noOrderIDEntriesG MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshTradeSummary48Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -21156,6 +21530,7 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshTradeSummary48Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -21169,6 +21544,7 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshTradeSummary48Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -21421,6 +21797,7 @@ type MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -21484,6 +21861,7 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) pad(b []byte, 
 /*
 MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
 	return PRICENULL9{g.block[0 : 0+8 : 0+8]}
@@ -21497,6 +21875,7 @@ func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) MDEntryPx() PR
 /*
 MDEntrySize: Market Data entry size
 MDEntrySize returns the optional field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -21522,6 +21901,7 @@ func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetMDEntrySize
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[12:]))
@@ -21535,6 +21915,7 @@ func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetSecurityID(
 /*
 RptSeq: Market Data entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[16:])
@@ -21548,6 +21929,7 @@ func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetRptSeq(v ui
 /*
 TradingReferenceDate: Indicates trade session date corresponding to a statistic entry
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) TradingReferenceDate() uint16 {
 	return binary.LittleEndian.Uint16(g.block[20:])
@@ -21573,6 +21955,7 @@ func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetTradingRefe
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(g.block[22])
@@ -21586,6 +21969,7 @@ func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetSettlPriceT
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[23])
@@ -21599,6 +21983,7 @@ func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetMDUpdateAct
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntryType() MDEntryTypeDailyStatistics {
 	return MDEntryTypeDailyStatistics(g.block[24])
@@ -21717,6 +22102,7 @@ type MDIncrementalRefreshDailyStatistics49Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -21820,6 +22206,7 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -21833,6 +22220,7 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) SetTransactTime(v uint64)
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -22040,6 +22428,7 @@ type MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder struct {
 	padded        *[32]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -22103,6 +22492,7 @@ func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) pad(b []byte, ac
 /*
 HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) HighLimitPrice() PRICENULL9 {
 	return PRICENULL9{g.block[0 : 0+8 : 0+8]}
@@ -22116,6 +22506,7 @@ func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) HighLimitPrice()
 /*
 LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) LowLimitPrice() PRICENULL9 {
 	return PRICENULL9{g.block[8 : 8+8 : 8+8]}
@@ -22129,6 +22520,7 @@ func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) LowLimitPrice() 
 /*
 MaxPriceVariation: Differential static value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) MaxPriceVariation() PRICENULL9 {
 	return PRICENULL9{g.block[16 : 16+8 : 16+8]}
@@ -22142,6 +22534,7 @@ func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) MaxPriceVariatio
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[24:]))
@@ -22155,6 +22548,7 @@ func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) SetSecurityID(v 
 /*
 RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[28:])
@@ -22168,6 +22562,7 @@ func (e *MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder) SetRptSeq(v uint
 /*
 MDUpdateAction: Market Data entry update action. In order to delete banding value, high or low limit, the deleted price field is populated with a NULL
 MDUpdateAction returns the schema constant; it is not on the wire.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) MDUpdateAction() int8 {
 	return 0
@@ -22176,6 +22571,7 @@ func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) MDUpdateAction()
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) MDEntryType() byte {
 	return 'g'
@@ -22279,6 +22675,7 @@ type MDIncrementalRefreshLimitsBanding50Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -22382,6 +22779,7 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) SBETemplateID() uint16 {
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -22395,6 +22793,7 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) SetTransactTime(v uint64) {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -22602,6 +23001,7 @@ type MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder struct {
 	padded        *[24]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -22665,6 +23065,7 @@ func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) pad(b []byte
 /*
 MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICE9 in place.
+Semantic type: Price.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntryPx() PRICE9 {
 	return PRICE9{g.block[0 : 0+8 : 0+8]}
@@ -22678,6 +23079,7 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) MDEntryPx() 
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -22691,6 +23093,7 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetSecurityI
 /*
 RptSeq: MD Entry sequence number per instrument update
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(g.block[12:])
@@ -22704,6 +23107,7 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetRptSeq(v 
 /*
 OpenCloseSettlFlag: Flag describing IOP and Open Price entries
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
 	return OpenCloseSettlFlag(g.block[16])
@@ -22717,6 +23121,7 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetOpenClose
 /*
 MDUpdateAction: Market Data update action
 MDUpdateAction returns the required field MDUpdateAction.
+Semantic type: int.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDUpdateAction() MDUpdateAction {
 	return MDUpdateAction(g.block[17])
@@ -22730,6 +23135,7 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetMDUpdateA
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntryType() MDEntryTypeStatistics {
 	return MDEntryTypeStatistics(g.block[18])
@@ -22743,6 +23149,7 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetMDEntryTy
 /*
 MDEntrySize: Indicative Opening Quantity
 MDEntrySize returns the optional field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[19:]))
@@ -22867,6 +23274,7 @@ type MDIncrementalRefreshSessionStatistics51Decoder struct {
 	noMDEntriesG  MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -22970,6 +23378,7 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) SBETemplateID() uint16 
 /*
 TransactTime: Start of event processing time in number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
@@ -22983,6 +23392,7 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) SetTransactTime(v uint6
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[8])
@@ -23190,6 +23600,7 @@ type SnapshotFullRefresh52NoMDEntriesDecoder struct {
 	padded        *[22]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -23253,6 +23664,7 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) pad(b []byte, actingVersion in
 /*
 MDEntryPx: Market Data entry price
 MDEntryPx returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntryPx() PRICENULL9 {
 	return PRICENULL9{g.block[0 : 0+8 : 0+8]}
@@ -23266,6 +23678,7 @@ func (e *SnapshotFullRefresh52NoMDEntriesEncoder) MDEntryPx() PRICENULL9 {
 /*
 MDEntrySize: Market Data entry quantity
 MDEntrySize returns the optional field MDEntrySize.
+Semantic type: Qty.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntrySize() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[8:]))
@@ -23291,6 +23704,7 @@ func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDEntrySizeNull() {
 /*
 NumberOfOrders: Aggregate number of orders at the given price level
 NumberOfOrders returns the optional field NumberOfOrders.
+Semantic type: int.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) NumberOfOrders() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[12:]))
@@ -23316,6 +23730,7 @@ func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetNumberOfOrdersNull() {
 /*
 MDPriceLevel: Aggregate book position
 MDPriceLevel returns the optional field MDPriceLevel.
+Semantic type: int.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDPriceLevel() int8 {
 	return int8(g.block[16])
@@ -23341,6 +23756,7 @@ func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDPriceLevelNull() {
 /*
 TradingReferenceDate: Indicates the date of trade session corresponding to a statistic entry
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) TradingReferenceDate() uint16 {
 	return binary.LittleEndian.Uint16(g.block[17:])
@@ -23366,6 +23782,7 @@ func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetTradingReferenceDateNull() 
 /*
 OpenCloseSettlFlag: Flag describing Open Price entry
 OpenCloseSettlFlag returns the required field OpenCloseSettlFlag.
+Semantic type: int.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) OpenCloseSettlFlag() OpenCloseSettlFlag {
 	return OpenCloseSettlFlag(g.block[19])
@@ -23379,6 +23796,7 @@ func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetOpenCloseSettlFlag(v OpenCl
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(g.block[20])
@@ -23392,6 +23810,7 @@ func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetSettlPriceType(v SettlPrice
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntryType() MDEntryType {
 	return MDEntryType(g.block[21])
@@ -23518,6 +23937,7 @@ type SnapshotFullRefresh52Decoder struct {
 	noMDEntriesG  SnapshotFullRefresh52NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *SnapshotFullRefresh52Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -23622,6 +24042,7 @@ func (e *SnapshotFullRefresh52Encoder) SBETemplateID() uint16 {
 /*
 LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet processed. This value is used to synchronize the snapshot loop with the real-time feed
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
+Semantic type: SeqNum.
 */
 func (d *SnapshotFullRefresh52Decoder) LastMsgSeqNumProcessed() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
@@ -23635,6 +24056,7 @@ func (e *SnapshotFullRefresh52Encoder) SetLastMsgSeqNumProcessed(v uint32) {
 /*
 TotNumReports: Total number of messages replayed in the loop
 TotNumReports returns the required field TotNumReports.
+Semantic type: int.
 */
 func (d *SnapshotFullRefresh52Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[4:])
@@ -23648,6 +24070,7 @@ func (e *SnapshotFullRefresh52Encoder) SetTotNumReports(v uint32) {
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *SnapshotFullRefresh52Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[8:]))
@@ -23661,6 +24084,7 @@ func (e *SnapshotFullRefresh52Encoder) SetSecurityID(v int32) {
 /*
 RptSeq: Sequence number of the last Market Data entry processed for the instrument
 RptSeq returns the required field RptSeq.
+Semantic type: int.
 */
 func (d *SnapshotFullRefresh52Decoder) RptSeq() uint32 {
 	return binary.LittleEndian.Uint32(d.block[12:])
@@ -23674,6 +24098,7 @@ func (e *SnapshotFullRefresh52Encoder) SetRptSeq(v uint32) {
 /*
 TransactTime: Timestamp of the last event security participated in, sent as number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *SnapshotFullRefresh52Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[16:])
@@ -23687,6 +24112,7 @@ func (e *SnapshotFullRefresh52Encoder) SetTransactTime(v uint64) {
 /*
 LastUpdateTime: UTC Date and time of last Security Definition add, update or delete on a given Market Data channel
 LastUpdateTime returns the required field LastUpdateTime.
+Semantic type: UTCTimestamp.
 */
 func (d *SnapshotFullRefresh52Decoder) LastUpdateTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[24:])
@@ -23700,6 +24126,7 @@ func (e *SnapshotFullRefresh52Encoder) SetLastUpdateTime(v uint64) {
 /*
 TradeDate: Trade session date sent as number of days since Unix epoch
 TradeDate returns the optional field TradeDate.
+Semantic type: LocalMktDate.
 */
 func (d *SnapshotFullRefresh52Decoder) TradeDate() uint16 {
 	return binary.LittleEndian.Uint16(d.block[32:])
@@ -23725,6 +24152,7 @@ func (e *SnapshotFullRefresh52Encoder) SetTradeDateNull() {
 /*
 MDSecurityTradingStatus: Identifies the current trading state of the instrument
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
+Semantic type: int.
 */
 func (d *SnapshotFullRefresh52Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[34])
@@ -23738,6 +24166,7 @@ func (e *SnapshotFullRefresh52Encoder) SetMDSecurityTradingStatus(v SecurityTrad
 /*
 HighLimitPrice: Upper price threshold for the instrument
 HighLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *SnapshotFullRefresh52Decoder) HighLimitPrice() PRICENULL9 {
 	return PRICENULL9{d.block[35 : 35+8 : 35+8]}
@@ -23751,6 +24180,7 @@ func (e *SnapshotFullRefresh52Encoder) HighLimitPrice() PRICENULL9 {
 /*
 LowLimitPrice: Lower price threshold for the instrument
 LowLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *SnapshotFullRefresh52Decoder) LowLimitPrice() PRICENULL9 {
 	return PRICENULL9{d.block[43 : 43+8 : 43+8]}
@@ -23764,6 +24194,7 @@ func (e *SnapshotFullRefresh52Encoder) LowLimitPrice() PRICENULL9 {
 /*
 MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *SnapshotFullRefresh52Decoder) MaxPriceVariation() PRICENULL9 {
 	return PRICENULL9{d.block[51 : 51+8 : 51+8]}
@@ -23993,6 +24424,7 @@ type SnapshotFullRefreshOrderBook53NoMDEntriesDecoder struct {
 	padded        *[29]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -24056,6 +24488,7 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) pad(b []byte, actingV
 /*
 OrderID: Unique Order ID
 OrderID returns the required field OrderID.
+Semantic type: int.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) OrderID() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
@@ -24069,6 +24502,7 @@ func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetOrderID(v uint64) 
 /*
 MDOrderPriority: Order priority for execution on the order book
 MDOrderPriority returns the optional field MDOrderPriority.
+Semantic type: int.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDOrderPriority() uint64 {
 	return binary.LittleEndian.Uint64(g.block[8:])
@@ -24094,6 +24528,7 @@ func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetMDOrderPriorityNul
 /*
 MDEntryPx: Order Price
 MDEntryPx returns a view of composite PRICE9 in place.
+Semantic type: Price.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDEntryPx() PRICE9 {
 	return PRICE9{g.block[16 : 16+8 : 16+8]}
@@ -24107,6 +24542,7 @@ func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) MDEntryPx() PRICE9 {
 /*
 MDDisplayQty: Visible order qty
 MDDisplayQty returns the required field MDDisplayQty.
+Semantic type: Qty.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDDisplayQty() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[24:]))
@@ -24120,6 +24556,7 @@ func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetMDDisplayQty(v int
 /*
 MDEntryType: Market Data entry type
 MDEntryType returns the required field MDEntryType.
+Semantic type: char.
 */
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDEntryType() MDEntryTypeBook {
 	return MDEntryTypeBook(g.block[28])
@@ -24228,6 +24665,7 @@ type SnapshotFullRefreshOrderBook53Decoder struct {
 	noMDEntriesG  SnapshotFullRefreshOrderBook53NoMDEntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *SnapshotFullRefreshOrderBook53Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -24331,6 +24769,7 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) SBETemplateID() uint16 {
 /*
 LastMsgSeqNumProcessed: Sequence number of the last Incremental feed packet processed. This value is used to synchronize the snapshot loop with the real-time feed
 LastMsgSeqNumProcessed returns the required field LastMsgSeqNumProcessed.
+Semantic type: SeqNum.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) LastMsgSeqNumProcessed() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
@@ -24344,6 +24783,7 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) SetLastMsgSeqNumProcessed(v uint
 /*
 TotNumReports: Total number of instruments in the replayed loop
 TotNumReports returns the required field TotNumReports.
+Semantic type: int.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[4:])
@@ -24357,6 +24797,7 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) SetTotNumReports(v uint32) {
 /*
 SecurityID: Security ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[8:]))
@@ -24370,6 +24811,7 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) SetSecurityID(v int32) {
 /*
 NoChunks: Total number of packets that constitutes a single instrument order book
 NoChunks returns the required field NoChunks.
+Semantic type: int.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) NoChunks() uint32 {
 	return binary.LittleEndian.Uint32(d.block[12:])
@@ -24383,6 +24825,7 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) SetNoChunks(v uint32) {
 /*
 CurrentChunk: Chunk sequence
 CurrentChunk returns the required field CurrentChunk.
+Semantic type: int.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) CurrentChunk() uint32 {
 	return binary.LittleEndian.Uint32(d.block[16:])
@@ -24396,6 +24839,7 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) SetCurrentChunk(v uint32) {
 /*
 TransactTime: Timestamp of the last event security participated in, sent as number of nanoseconds since Unix epoch
 TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
 */
 func (d *SnapshotFullRefreshOrderBook53Decoder) TransactTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[20:])
@@ -24611,6 +25055,7 @@ type MDInstrumentDefinitionFuture54NoEventsDecoder struct {
 	padded        *[9]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -24673,6 +25118,7 @@ func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) pad(b []byte, actingVers
 /*
 EventType: Code to represent the type of event
 EventType returns the required field EventType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) EventType() EventType {
 	return EventType(g.block[0])
@@ -24686,6 +25132,7 @@ func (e *MDInstrumentDefinitionFuture54NoEventsEncoder) SetEventType(v EventType
 /*
 EventTime: Date and Time of instument Activation or Expiration event sent as number of nanoseconds since Unix epoch
 EventTime returns the required field EventTime.
+Semantic type: UTCTimestamp.
 */
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) EventTime() uint64 {
 	return binary.LittleEndian.Uint64(g.block[1:])
@@ -24747,6 +25194,7 @@ type MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -24809,6 +25257,7 @@ func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) pad(b []byte, actin
 /*
 MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, GBI-Implied Book
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) MDFeedType() []byte {
 	return g.block[0 : 0+3 : 0+3]
@@ -24842,6 +25291,7 @@ func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) SetMDFeedTypeString
 /*
 MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) MarketDepth() int8 {
 	return int8(g.block[3])
@@ -24903,6 +25353,7 @@ type MDInstrumentDefinitionFuture54NoInstAttribDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -24963,6 +25414,7 @@ func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) pad(b []byte, acting
 /*
 InstAttribType: Instrument eligibility attributes
 InstAttribType returns the schema constant; it is not on the wire.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) InstAttribType() int8 {
 	return 24
@@ -24971,6 +25423,7 @@ func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) InstAttribType() int
 /*
 InstAttribValue: Bitmap field of 32 Boolean type instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
+Semantic type: MultipleCharValue.
 */
 func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) InstAttribValue() InstAttribValue {
 	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
@@ -25032,6 +25485,7 @@ type MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder struct {
 	padded        *[5]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -25095,6 +25549,7 @@ func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) pad(b []byte, acti
 /*
 LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) LotType() int8 {
 	return int8(g.block[0])
@@ -25108,6 +25563,7 @@ func (e *MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder) SetLotType(v int8)
 /*
 MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, this value is the minimum quantity for order entry expressed in the applicable units, specified in tag 996-UnitOfMeasure, e.g. megawatts
 MinLotSize returns a view of composite DecimalQty in place.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
 	return DecimalQty{g.block[1 : 1+4 : 1+4]}
@@ -25383,6 +25839,7 @@ type MDInstrumentDefinitionFuture54Decoder struct {
 	noLotTypeRulesG MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDInstrumentDefinitionFuture54Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -25499,6 +25956,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SBETemplateID() uint16 {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[0])
@@ -25512,6 +25970,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetMatchEventIndicator(v MatchEv
 /*
 TotNumReports: Total number of instruments in the Replay loop. Used on Replay Feed only
 TotNumReports returns the optional field TotNumReports.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[1:])
@@ -25537,6 +25996,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetTotNumReportsNull() {
 /*
 SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M' is used when a mid-week deletion or modification (i.e. extension) occurs
 SecurityUpdateAction returns the required field SecurityUpdateAction.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityUpdateAction() SecurityUpdateAction {
 	return SecurityUpdateAction(d.block[5])
@@ -25550,6 +26010,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityUpdateAction(v Securi
 /*
 LastUpdateTime: Timestamp of when the instrument was last added, modified or deleted
 LastUpdateTime returns the required field LastUpdateTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) LastUpdateTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[6:])
@@ -25563,6 +26024,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetLastUpdateTime(v uint64) {
 /*
 MDSecurityTradingStatus: Identifies the current state of the instrument. In Security Definition message this tag is available in the Instrument Replay feed only
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[14])
@@ -25576,6 +26038,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetMDSecurityTradingStatus(v Sec
 /*
 ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ApplID() int16 {
 	return int16(binary.LittleEndian.Uint16(d.block[15:]))
@@ -25589,6 +26052,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetApplID(v int16) {
 /*
 MarketSegmentID: Identifies the market segment, populated for all CME Globex instruments
 MarketSegmentID returns the required field MarketSegmentID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MarketSegmentID() uint8 {
 	return d.block[17]
@@ -25602,6 +26066,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetMarketSegmentID(v uint8) {
 /*
 UnderlyingProduct: Product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnderlyingProduct() uint8 {
 	return d.block[18]
@@ -25615,6 +26080,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetUnderlyingProduct(v uint8) {
 /*
 SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
+Semantic type: Exchange.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityExchange() []byte {
 	return d.block[19 : 19+4 : 19+4]
@@ -25648,6 +26114,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityExchangeString(v stri
 /*
 SecurityGroup: Security Group Code.
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityGroup() []byte {
 	return d.block[23 : 23+6 : 23+6]
@@ -25681,6 +26148,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityGroupString(v string)
 /*
 Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Asset() []byte {
 	return d.block[29 : 29+6 : 29+6]
@@ -25714,6 +26182,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetAssetString(v string) error {
 /*
 Symbol: Instrument Name or Symbol
 Symbol returns the 20-byte array Symbol in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Symbol() []byte {
 	return d.block[35 : 35+20 : 35+20]
@@ -25747,6 +26216,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSymbolString(v string) error 
 /*
 SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[55:]))
@@ -25760,6 +26230,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityID(v int32) {
 /*
 SecurityIDSource: Identifies class or source of tag 48-SecurityID value
 SecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityIDSource() byte {
 	return '8'
@@ -25768,6 +26239,7 @@ func (d *MDInstrumentDefinitionFuture54Decoder) SecurityIDSource() byte {
 /*
 SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SecurityType() []byte {
 	return d.block[59 : 59+6 : 59+6]
@@ -25801,6 +26273,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSecurityTypeString(v string) 
 /*
 CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) CFICode() []byte {
 	return d.block[65 : 65+6 : 65+6]
@@ -25834,6 +26307,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetCFICodeString(v string) error
 /*
 MaturityMonthYear: This field provides the actual calendar date for contract maturity
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
+Semantic type: MonthYear.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaturityMonthYear() MaturityMonthYear {
 	return MaturityMonthYear{d.block[71 : 71+5 : 71+5]}
@@ -25847,6 +26321,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) MaturityMonthYear() MaturityMont
 /*
 Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) Currency() []byte {
 	return d.block[76 : 76+3 : 76+3]
@@ -25880,6 +26355,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetCurrencyString(v string) erro
 /*
 SettlCurrency: Identifies currency used for settlement, if different from trading currency
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SettlCurrency() []byte {
 	return d.block[79 : 79+3 : 79+3]
@@ -25913,6 +26389,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSettlCurrencyString(v string)
 /*
 MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MatchAlgorithm() byte {
 	return d.block[82]
@@ -25926,6 +26403,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetMatchAlgorithm(v byte) {
 /*
 MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[83:])
@@ -25939,6 +26417,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetMinTradeVol(v uint32) {
 /*
 MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaxTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[87:])
@@ -25952,6 +26431,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetMaxTradeVol(v uint32) {
 /*
 MinPriceIncrement: Minimum constant tick for the instrument, sent only if instrument is non-VTT (Variable Tick table) eligible
 MinPriceIncrement returns a view of composite PRICE9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinPriceIncrement() PRICE9 {
 	return PRICE9{d.block[91 : 91+8 : 91+8]}
@@ -25965,6 +26445,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) MinPriceIncrement() PRICE9 {
 /*
 DisplayFactor: Contains the multiplier to convert the CME Globex display price to the conventional price
 DisplayFactor returns a view of composite Decimal9 in place.
+Semantic type: float.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DisplayFactor() Decimal9 {
 	return Decimal9{d.block[99 : 99+8 : 99+8]}
@@ -25978,6 +26459,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) DisplayFactor() Decimal9 {
 /*
 MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MainFraction() uint8 {
 	return d.block[107]
@@ -26003,6 +26485,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetMainFractionNull() {
 /*
 SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SubFraction() uint8 {
 	return d.block[108]
@@ -26028,6 +26511,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSubFractionNull() {
 /*
 PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) PriceDisplayFormat() uint8 {
 	return d.block[109]
@@ -26053,6 +26537,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetPriceDisplayFormatNull() {
 /*
 UnitOfMeasure: Unit of measure for the products' original contract size. This will be populated for all products listed on CME Globex
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnitOfMeasure() []byte {
 	return d.block[110 : 110+30 : 110+30]
@@ -26086,6 +26571,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetUnitOfMeasureString(v string)
 /*
 UnitOfMeasureQty: This field contains the contract size for each instrument. Used in combination with tag 996-UnitofMeasure
 UnitOfMeasureQty returns a view of composite Decimal9NULL in place.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UnitOfMeasureQty() Decimal9NULL {
 	return Decimal9NULL{d.block[140 : 140+8 : 140+8]}
@@ -26099,6 +26585,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) UnitOfMeasureQty() Decimal9NULL 
 /*
 TradingReferencePrice: Reference price for prelisted instruments or the last calculated Settlement whether it be Theoretical, Preliminary or a Final Settle of the session.
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TradingReferencePrice() PRICENULL9 {
 	return PRICENULL9{d.block[148 : 148+8 : 148+8]}
@@ -26112,6 +26599,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) TradingReferencePrice() PRICENUL
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(d.block[156])
@@ -26125,6 +26613,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetSettlPriceType(v SettlPriceTy
 /*
 OpenInterestQty: The total open interest for the market at the close of the prior trading session.
 OpenInterestQty returns the optional field OpenInterestQty.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) OpenInterestQty() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[157:]))
@@ -26150,6 +26639,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetOpenInterestQtyNull() {
 /*
 ClearedVolume: The total cleared volume of instrument traded during the prior trading session.
 ClearedVolume returns the optional field ClearedVolume.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ClearedVolume() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[161:]))
@@ -26175,6 +26665,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetClearedVolumeNull() {
 /*
 HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) HighLimitPrice() PRICENULL9 {
 	return PRICENULL9{d.block[165 : 165+8 : 165+8]}
@@ -26188,6 +26679,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) HighLimitPrice() PRICENULL9 {
 /*
 LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) LowLimitPrice() PRICENULL9 {
 	return PRICENULL9{d.block[173 : 173+8 : 173+8]}
@@ -26201,6 +26693,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) LowLimitPrice() PRICENULL9 {
 /*
 MaxPriceVariation: Differential value for price banding.
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MaxPriceVariation() PRICENULL9 {
 	return PRICENULL9{d.block[181 : 181+8 : 181+8]}
@@ -26214,6 +26707,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) MaxPriceVariation() PRICENULL9 {
 /*
 DecayQuantity: Indicates the quantity that a contract will decay daily by once the decay start date is reached
 DecayQuantity returns the optional field DecayQuantity.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DecayQuantity() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[189:]))
@@ -26239,6 +26733,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetDecayQuantityNull() {
 /*
 DecayStartDate: Indicates the date at which a decaying contract will begin to decay
 DecayStartDate returns the optional field DecayStartDate.
+Semantic type: LocalMktDate.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) DecayStartDate() uint16 {
 	return binary.LittleEndian.Uint16(d.block[193:])
@@ -26264,6 +26759,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetDecayStartDateNull() {
 /*
 OriginalContractSize: Fixed contract value assigned to each product
 OriginalContractSize returns the optional field OriginalContractSize.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) OriginalContractSize() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[195:]))
@@ -26289,6 +26785,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetOriginalContractSizeNull() {
 /*
 ContractMultiplier: Number of deliverable units per instrument, e.g., peak days in maturity month or number of calendar days in maturity month
 ContractMultiplier returns the optional field ContractMultiplier.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ContractMultiplier() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[199:]))
@@ -26314,6 +26811,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetContractMultiplierNull() {
 /*
 ContractMultiplierUnit: Indicates the type of multiplier being applied to the product. Optionally used in combination with tag 231-ContractMultiplier
 ContractMultiplierUnit returns the optional field ContractMultiplierUnit.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) ContractMultiplierUnit() int8 {
 	return int8(d.block[203])
@@ -26339,6 +26837,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetContractMultiplierUnitNull() 
 /*
 FlowScheduleType: The schedule according to which the electricity is delivered in a physical contract, or priced in a financial contract. Specifies whether the contract is defined according to the Easter Peak, Eastern Off-Peak, Western Peak or Western Off-Peak.
 FlowScheduleType returns the optional field FlowScheduleType.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) FlowScheduleType() int8 {
 	return int8(d.block[204])
@@ -26364,6 +26863,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetFlowScheduleTypeNull() {
 /*
 MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuation
 MinPriceIncrementAmount returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) MinPriceIncrementAmount() PRICENULL9 {
 	return PRICENULL9{d.block[205 : 205+8 : 205+8]}
@@ -26377,6 +26877,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) MinPriceIncrementAmount() PRICEN
 /*
 UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) UserDefinedInstrument() byte {
 	return d.block[213]
@@ -26390,6 +26891,7 @@ func (e *MDInstrumentDefinitionFuture54Encoder) SetUserDefinedInstrument(v byte)
 /*
 TradingReferenceDate: Indicates session date corresponding to the settlement price in tag 1150-TradingReferencePrice
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 */
 func (d *MDInstrumentDefinitionFuture54Decoder) TradingReferenceDate() uint16 {
 	return binary.LittleEndian.Uint16(d.block[214:])
@@ -26882,6 +27384,7 @@ type MDInstrumentDefinitionOption55NoEventsDecoder struct {
 	padded        *[9]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -26944,6 +27447,7 @@ func (g *MDInstrumentDefinitionOption55NoEventsDecoder) pad(b []byte, actingVers
 /*
 EventType: Code to represent the type of event
 EventType returns the required field EventType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) EventType() EventType {
 	return EventType(g.block[0])
@@ -26957,6 +27461,7 @@ func (e *MDInstrumentDefinitionOption55NoEventsEncoder) SetEventType(v EventType
 /*
 EventTime: Date and Time of instument Activation or Expiration event sent as number of nanoseconds since Unix epoch
 EventTime returns the required field EventTime.
+Semantic type: UTCTimestamp.
 */
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) EventTime() uint64 {
 	return binary.LittleEndian.Uint64(g.block[1:])
@@ -27018,6 +27523,7 @@ type MDInstrumentDefinitionOption55NoMDFeedTypesDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -27080,6 +27586,7 @@ func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) pad(b []byte, actin
 /*
 MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, GBI-Implied Book
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) MDFeedType() []byte {
 	return g.block[0 : 0+3 : 0+3]
@@ -27113,6 +27620,7 @@ func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) SetMDFeedTypeString
 /*
 MarketDepth: Book depth
 MarketDepth returns the required field MarketDepth.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) MarketDepth() int8 {
 	return int8(g.block[3])
@@ -27174,6 +27682,7 @@ type MDInstrumentDefinitionOption55NoInstAttribDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -27234,6 +27743,7 @@ func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) pad(b []byte, acting
 /*
 InstAttribType: Instrument Eligibility Attributes
 InstAttribType returns the schema constant; it is not on the wire.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) InstAttribType() int8 {
 	return 24
@@ -27242,6 +27752,7 @@ func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) InstAttribType() int
 /*
 InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
+Semantic type: MultipleCharValue.
 */
 func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) InstAttribValue() InstAttribValue {
 	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
@@ -27303,6 +27814,7 @@ type MDInstrumentDefinitionOption55NoLotTypeRulesDecoder struct {
 	padded        *[5]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -27366,6 +27878,7 @@ func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) pad(b []byte, acti
 /*
 LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) LotType() int8 {
 	return int8(g.block[0])
@@ -27379,6 +27892,7 @@ func (e *MDInstrumentDefinitionOption55NoLotTypeRulesEncoder) SetLotType(v int8)
 /*
 MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, this value is the minimum quantity for order entry expressed in the applicable units, specified in tag 996-UnitOfMeasure, e.g. megawatts
 MinLotSize returns a view of composite DecimalQty in place.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
 	return DecimalQty{g.block[1 : 1+4 : 1+4]}
@@ -27440,6 +27954,7 @@ type MDInstrumentDefinitionOption55NoUnderlyingsDecoder struct {
 	padded        *[24]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -27502,6 +28017,7 @@ func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) pad(b []byte, actin
 /*
 UnderlyingSecurityID: Unique Instrument ID as qualified by the exchange per tag 305-UnderlyingSecurityIDSource
 UnderlyingSecurityID returns the required field UnderlyingSecurityID.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) UnderlyingSecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[0:]))
@@ -27515,6 +28031,7 @@ func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) SetUnderlyingSecuri
 /*
 UnderlyingSecurityIDSource: This value is always '8' for CME
 UnderlyingSecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) UnderlyingSecurityIDSource() byte {
 	return '8'
@@ -27523,6 +28040,7 @@ func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) UnderlyingSecurityI
 /*
 UnderlyingSymbol: Underlying Instrument Symbol (Contract Name)
 UnderlyingSymbol returns the 20-byte array UnderlyingSymbol in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) UnderlyingSymbol() []byte {
 	return g.block[4 : 4+20 : 4+20]
@@ -27606,6 +28124,7 @@ type MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder struct {
 	padded        *[24]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -27668,6 +28187,7 @@ func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) pad(b []byte
 /*
 RelatedSecurityID: Related Security ID
 RelatedSecurityID returns the required field RelatedSecurityID.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) RelatedSecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[0:]))
@@ -27681,6 +28201,7 @@ func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) SetRelatedSe
 /*
 RelatedSecurityIDSource: Related Security ID source
 RelatedSecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) RelatedSecurityIDSource() byte {
 	return '8'
@@ -27689,6 +28210,7 @@ func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) RelatedSecur
 /*
 RelatedSymbol: Related instrument Symbol
 RelatedSymbol returns the 20-byte array RelatedSymbol in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) RelatedSymbol() []byte {
 	return g.block[4 : 4+20 : 4+20]
@@ -28104,6 +28626,7 @@ type MDInstrumentDefinitionOption55Decoder struct {
 	noRelatedInstrumentsG MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDInstrumentDefinitionOption55Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -28228,6 +28751,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SBETemplateID() uint16 {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[0])
@@ -28241,6 +28765,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetMatchEventIndicator(v MatchEv
 /*
 TotNumReports: Total number of instruments in the Replay loop. Used on Replay Feed only
 TotNumReports returns the optional field TotNumReports.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[1:])
@@ -28266,6 +28791,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetTotNumReportsNull() {
 /*
 SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M' is used when a mid-week deletion or modification (i.e. extension) occurs
 SecurityUpdateAction returns the required field SecurityUpdateAction.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityUpdateAction() SecurityUpdateAction {
 	return SecurityUpdateAction(d.block[5])
@@ -28279,6 +28805,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityUpdateAction(v Securi
 /*
 LastUpdateTime: Timestamp of when the instrument was last added, modified or deleted
 LastUpdateTime returns the required field LastUpdateTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) LastUpdateTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[6:])
@@ -28292,6 +28819,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetLastUpdateTime(v uint64) {
 /*
 MDSecurityTradingStatus: Identifies the current state of the instrument. The data is available in the Instrument Replay feed only
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[14])
@@ -28305,6 +28833,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetMDSecurityTradingStatus(v Sec
 /*
 ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) ApplID() int16 {
 	return int16(binary.LittleEndian.Uint16(d.block[15:]))
@@ -28318,6 +28847,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetApplID(v int16) {
 /*
 MarketSegmentID: Identifies the market segment, populated for all CME Globex instruments
 MarketSegmentID returns the required field MarketSegmentID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MarketSegmentID() uint8 {
 	return d.block[17]
@@ -28331,6 +28861,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetMarketSegmentID(v uint8) {
 /*
 UnderlyingProduct: Indicates the product complex
 UnderlyingProduct returns the required field UnderlyingProduct.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnderlyingProduct() uint8 {
 	return d.block[18]
@@ -28344,6 +28875,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetUnderlyingProduct(v uint8) {
 /*
 SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
+Semantic type: Exchange.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityExchange() []byte {
 	return d.block[19 : 19+4 : 19+4]
@@ -28377,6 +28909,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityExchangeString(v stri
 /*
 SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityGroup() []byte {
 	return d.block[23 : 23+6 : 23+6]
@@ -28410,6 +28943,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityGroupString(v string)
 /*
 Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Asset() []byte {
 	return d.block[29 : 29+6 : 29+6]
@@ -28443,6 +28977,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetAssetString(v string) error {
 /*
 Symbol: Instrument Name or Symbol. Previously used as Instrument Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Symbol() []byte {
 	return d.block[35 : 35+20 : 35+20]
@@ -28476,6 +29011,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSymbolString(v string) error 
 /*
 SecurityID: Unique Instrument ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[55:]))
@@ -28489,6 +29025,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityID(v int32) {
 /*
 SecurityIDSource: Identifies class or source of tag 48-SecurityID value
 SecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityIDSource() byte {
 	return '8'
@@ -28497,6 +29034,7 @@ func (d *MDInstrumentDefinitionOption55Decoder) SecurityIDSource() byte {
 /*
 SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SecurityType() []byte {
 	return d.block[59 : 59+6 : 59+6]
@@ -28530,6 +29068,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSecurityTypeString(v string) 
 /*
 CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) CFICode() []byte {
 	return d.block[65 : 65+6 : 65+6]
@@ -28563,6 +29102,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetCFICodeString(v string) error
 /*
 PutOrCall: Indicates whether an option instrument is a put or call
 PutOrCall returns the required field PutOrCall.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) PutOrCall() PutOrCall {
 	return PutOrCall(d.block[71])
@@ -28576,6 +29116,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetPutOrCall(v PutOrCall) {
 /*
 MaturityMonthYear: This field provides the actual calendar date for contract maturity
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
+Semantic type: MonthYear.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MaturityMonthYear() MaturityMonthYear {
 	return MaturityMonthYear{d.block[72 : 72+5 : 72+5]}
@@ -28589,6 +29130,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) MaturityMonthYear() MaturityMont
 /*
 Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) Currency() []byte {
 	return d.block[77 : 77+3 : 77+3]
@@ -28622,6 +29164,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetCurrencyString(v string) erro
 /*
 StrikePrice: Strike Price for an option instrument
 StrikePrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) StrikePrice() PRICENULL9 {
 	return PRICENULL9{d.block[80 : 80+8 : 80+8]}
@@ -28635,6 +29178,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) StrikePrice() PRICENULL9 {
 /*
 StrikeCurrency: Currency in which the StrikePrice is denominated
 StrikeCurrency returns the 3-byte array StrikeCurrency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) StrikeCurrency() []byte {
 	return d.block[88 : 88+3 : 88+3]
@@ -28668,6 +29212,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetStrikeCurrencyString(v string
 /*
 SettlCurrency: Identifies currency used for settlement, if different from trade price currency
 SettlCurrency returns the 3-byte array SettlCurrency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SettlCurrency() []byte {
 	return d.block[91 : 91+3 : 91+3]
@@ -28701,6 +29246,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSettlCurrencyString(v string)
 /*
 MinCabPrice: Defines cabinet price for outright options products
 MinCabPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinCabPrice() PRICENULL9 {
 	return PRICENULL9{d.block[94 : 94+8 : 94+8]}
@@ -28714,6 +29260,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) MinCabPrice() PRICENULL9 {
 /*
 MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MatchAlgorithm() byte {
 	return d.block[102]
@@ -28727,6 +29274,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetMatchAlgorithm(v byte) {
 /*
 MinTradeVol: The minimum trading volume for a security.
 MinTradeVol returns the required field MinTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[103:])
@@ -28740,6 +29288,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetMinTradeVol(v uint32) {
 /*
 MaxTradeVol: The maximum trading volume for a security.
 MaxTradeVol returns the required field MaxTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MaxTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[107:])
@@ -28753,6 +29302,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetMaxTradeVol(v uint32) {
 /*
 MinPriceIncrement: Minimum constant tick for the instrument
 MinPriceIncrement returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinPriceIncrement() PRICENULL9 {
 	return PRICENULL9{d.block[111 : 111+8 : 111+8]}
@@ -28766,6 +29316,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) MinPriceIncrement() PRICENULL9 {
 /*
 MinPriceIncrementAmount: Monetary value equivalent to the minimum price fluctuation
 MinPriceIncrementAmount returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MinPriceIncrementAmount() PRICENULL9 {
 	return PRICENULL9{d.block[119 : 119+8 : 119+8]}
@@ -28779,6 +29330,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) MinPriceIncrementAmount() PRICEN
 /*
 DisplayFactor: Contains the multiplier to convert the CME Globex display price to the conventional price
 DisplayFactor returns a view of composite Decimal9 in place.
+Semantic type: float.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) DisplayFactor() Decimal9 {
 	return Decimal9{d.block[127 : 127+8 : 127+8]}
@@ -28792,6 +29344,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) DisplayFactor() Decimal9 {
 /*
 TickRule: VTT code referencing variable tick table
 TickRule returns the optional field TickRule.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TickRule() int8 {
 	return int8(d.block[135])
@@ -28817,6 +29370,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetTickRuleNull() {
 /*
 MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) MainFraction() uint8 {
 	return d.block[136]
@@ -28842,6 +29396,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetMainFractionNull() {
 /*
 SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SubFraction() uint8 {
 	return d.block[137]
@@ -28867,6 +29422,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSubFractionNull() {
 /*
 PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) PriceDisplayFormat() uint8 {
 	return d.block[138]
@@ -28892,6 +29448,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetPriceDisplayFormatNull() {
 /*
 UnitOfMeasure: Unit of measure for the products' original contract size. This will be populated for all products listed on CME Globex
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnitOfMeasure() []byte {
 	return d.block[139 : 139+30 : 139+30]
@@ -28925,6 +29482,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetUnitOfMeasureString(v string)
 /*
 UnitOfMeasureQty: This field contains the contract size for each instrument. Used in combination with tag 996-UnitofMeasure
 UnitOfMeasureQty returns a view of composite Decimal9NULL in place.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UnitOfMeasureQty() Decimal9NULL {
 	return Decimal9NULL{d.block[169 : 169+8 : 169+8]}
@@ -28938,6 +29496,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) UnitOfMeasureQty() Decimal9NULL 
 /*
 TradingReferencePrice: Reference price - the most recently available Settlement whether it be Theoretical, Preliminary or a Final Settle of the session
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TradingReferencePrice() PRICENULL9 {
 	return PRICENULL9{d.block[177 : 177+8 : 177+8]}
@@ -28951,6 +29510,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) TradingReferencePrice() PRICENUL
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(d.block[185])
@@ -28964,6 +29524,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetSettlPriceType(v SettlPriceTy
 /*
 ClearedVolume: The total cleared volume of instrument traded during the prior trading session
 ClearedVolume returns the optional field ClearedVolume.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) ClearedVolume() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[186:]))
@@ -28989,6 +29550,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetClearedVolumeNull() {
 /*
 OpenInterestQty: The total open interest for the market at the close of the prior trading session.
 OpenInterestQty returns the optional field OpenInterestQty.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) OpenInterestQty() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[190:]))
@@ -29014,6 +29576,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetOpenInterestQtyNull() {
 /*
 LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) LowLimitPrice() PRICENULL9 {
 	return PRICENULL9{d.block[194 : 194+8 : 194+8]}
@@ -29027,6 +29590,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) LowLimitPrice() PRICENULL9 {
 /*
 HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) HighLimitPrice() PRICENULL9 {
 	return PRICENULL9{d.block[202 : 202+8 : 202+8]}
@@ -29040,6 +29604,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) HighLimitPrice() PRICENULL9 {
 /*
 UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) UserDefinedInstrument() byte {
 	return d.block[210]
@@ -29053,6 +29618,7 @@ func (e *MDInstrumentDefinitionOption55Encoder) SetUserDefinedInstrument(v byte)
 /*
 TradingReferenceDate: Indicates session date corresponding to the settlement price in tag 1150-TradingReferencePrice
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 */
 func (d *MDInstrumentDefinitionOption55Decoder) TradingReferenceDate() uint16 {
 	return binary.LittleEndian.Uint16(d.block[211:])
@@ -29611,6 +30177,7 @@ type MDInstrumentDefinitionSpread56NoEventsDecoder struct {
 	padded        *[9]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -29673,6 +30240,7 @@ func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) pad(b []byte, actingVers
 /*
 EventType: Code to represent the type of event
 EventType returns the required field EventType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) EventType() EventType {
 	return EventType(g.block[0])
@@ -29686,6 +30254,7 @@ func (e *MDInstrumentDefinitionSpread56NoEventsEncoder) SetEventType(v EventType
 /*
 EventTime: Date and time of instument Activation or Expiration event sent as number of nanoseconds since Unix epoch
 EventTime returns the required field EventTime.
+Semantic type: UTCTimestamp.
 */
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) EventTime() uint64 {
 	return binary.LittleEndian.Uint64(g.block[1:])
@@ -29747,6 +30316,7 @@ type MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -29809,6 +30379,7 @@ func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) pad(b []byte, actin
 /*
 MDFeedType: Describes a class of service for a given data feed. GBX- Real Book, GBI-Implied Book
 MDFeedType returns the 3-byte array MDFeedType in place (no copy).
+Semantic type: String.
 */
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) MDFeedType() []byte {
 	return g.block[0 : 0+3 : 0+3]
@@ -29842,6 +30413,7 @@ func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) SetMDFeedTypeString
 /*
 MarketDepth: Identifies the depth of book
 MarketDepth returns the required field MarketDepth.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) MarketDepth() int8 {
 	return int8(g.block[3])
@@ -29903,6 +30475,7 @@ type MDInstrumentDefinitionSpread56NoInstAttribDecoder struct {
 	padded        *[4]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -29963,6 +30536,7 @@ func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) pad(b []byte, acting
 /*
 InstAttribType: Instrument Eligibility Attributes
 InstAttribType returns the schema constant; it is not on the wire.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) InstAttribType() int8 {
 	return 24
@@ -29971,6 +30545,7 @@ func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) InstAttribType() int
 /*
 InstAttribValue: Bitmap field of 32 Boolean type Instrument eligibility flags
 InstAttribValue returns the required field InstAttribValue.
+Semantic type: MultipleCharValue.
 */
 func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) InstAttribValue() InstAttribValue {
 	return InstAttribValue(binary.LittleEndian.Uint32(g.block[0:]))
@@ -30032,6 +30607,7 @@ type MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder struct {
 	padded        *[5]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -30095,6 +30671,7 @@ func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) pad(b []byte, acti
 /*
 LotType: This tag is required to interpret the value in tag 1231-MinLotSize
 LotType returns the required field LotType.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) LotType() int8 {
 	return int8(g.block[0])
@@ -30108,6 +30685,7 @@ func (e *MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder) SetLotType(v int8)
 /*
 MinLotSize: Minimum quantity accepted for order entry. If tag 1093-LotType=4, this value is the minimum quantity for order entry expressed in the applicable units, specified in tag 996-UnitOfMeasure, e.g. megawatts
 MinLotSize returns a view of composite DecimalQty in place.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) MinLotSize() DecimalQty {
 	return DecimalQty{g.block[1 : 1+4 : 1+4]}
@@ -30169,6 +30747,7 @@ type MDInstrumentDefinitionSpread56NoLegsDecoder struct {
 	padded        *[18]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -30232,6 +30811,7 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) pad(b []byte, actingVersio
 /*
 LegSecurityID: Leg Security ID
 LegSecurityID returns the required field LegSecurityID.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegSecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(g.block[0:]))
@@ -30245,6 +30825,7 @@ func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) SetLegSecurityID(v int32) 
 /*
 LegSecurityIDSource: Identifies source of tag 602-LegSecurityID value
 LegSecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegSecurityIDSource() byte {
 	return '8'
@@ -30253,6 +30834,7 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegSecurityIDSource() byte
 /*
 LegSide: Leg side
 LegSide returns the required field LegSide.
+Semantic type: int.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegSide() LegSide {
 	return LegSide(g.block[4])
@@ -30266,6 +30848,7 @@ func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) SetLegSide(v LegSide) {
 /*
 LegRatioQty: Leg ratio of quantity for this individual leg relative to the entire multi-leg instrument
 LegRatioQty returns the required field LegRatioQty.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegRatioQty() int8 {
 	return int8(g.block[5])
@@ -30279,6 +30862,7 @@ func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) SetLegRatioQty(v int8) {
 /*
 LegPrice: Price for the future leg of a UDS Covered instrument
 LegPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegPrice() PRICENULL9 {
 	return PRICENULL9{g.block[6 : 6+8 : 6+8]}
@@ -30292,6 +30876,7 @@ func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) LegPrice() PRICENULL9 {
 /*
 LegOptionDelta: Delta used to calculate the quantity of futures used to cover the option or option strategy
 LegOptionDelta returns a view of composite DecimalQty in place.
+Semantic type: Qty.
 */
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegOptionDelta() DecimalQty {
 	return DecimalQty{g.block[14 : 14+4 : 14+4]}
@@ -30634,6 +31219,7 @@ type MDInstrumentDefinitionSpread56Decoder struct {
 	noLegsG         MDInstrumentDefinitionSpread56NoLegsDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MDInstrumentDefinitionSpread56Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -30754,6 +31340,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SBETemplateID() uint16 {
 /*
 MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
 MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MatchEventIndicator() MatchEventIndicator {
 	return MatchEventIndicator(d.block[0])
@@ -30767,6 +31354,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetMatchEventIndicator(v MatchEv
 /*
 TotNumReports: Total number of instruments in the Replay loop. Used on Replay Feed only
 TotNumReports returns the optional field TotNumReports.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TotNumReports() uint32 {
 	return binary.LittleEndian.Uint32(d.block[1:])
@@ -30792,6 +31380,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetTotNumReportsNull() {
 /*
 SecurityUpdateAction: Last Security update action on Incremental feed, 'D' or 'M' is used when a mid-week deletion or modification (i.e. extension) occurs
 SecurityUpdateAction returns the required field SecurityUpdateAction.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityUpdateAction() SecurityUpdateAction {
 	return SecurityUpdateAction(d.block[5])
@@ -30805,6 +31394,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityUpdateAction(v Securi
 /*
 LastUpdateTime: Timestamp of when the instrument was last added, modified or deleted
 LastUpdateTime returns the required field LastUpdateTime.
+Semantic type: UTCTimestamp.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) LastUpdateTime() uint64 {
 	return binary.LittleEndian.Uint64(d.block[6:])
@@ -30818,6 +31408,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetLastUpdateTime(v uint64) {
 /*
 MDSecurityTradingStatus: Identifies the current state of the instrument. The data is available in the Instrument Replay feed only
 MDSecurityTradingStatus returns the required field MDSecurityTradingStatus.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MDSecurityTradingStatus() SecurityTradingStatus {
 	return SecurityTradingStatus(d.block[14])
@@ -30831,6 +31422,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetMDSecurityTradingStatus(v Sec
 /*
 ApplID: The channel ID as defined in the XML Configuration file
 ApplID returns the required field ApplID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) ApplID() int16 {
 	return int16(binary.LittleEndian.Uint16(d.block[15:]))
@@ -30844,6 +31436,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetApplID(v int16) {
 /*
 MarketSegmentID: Identifies the market segment, populated for all CME Globex instruments
 MarketSegmentID returns the required field MarketSegmentID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MarketSegmentID() uint8 {
 	return d.block[17]
@@ -30857,6 +31450,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetMarketSegmentID(v uint8) {
 /*
 UnderlyingProduct: Product complex
 UnderlyingProduct returns the optional field UnderlyingProduct.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UnderlyingProduct() uint8 {
 	return d.block[18]
@@ -30882,6 +31476,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetUnderlyingProductNull() {
 /*
 SecurityExchange: Exchange used to identify a security
 SecurityExchange returns the 4-byte array SecurityExchange in place (no copy).
+Semantic type: Exchange.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityExchange() []byte {
 	return d.block[19 : 19+4 : 19+4]
@@ -30915,6 +31510,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityExchangeString(v stri
 /*
 SecurityGroup: Security Group Code
 SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityGroup() []byte {
 	return d.block[23 : 23+6 : 23+6]
@@ -30948,6 +31544,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityGroupString(v string)
 /*
 Asset: The underlying asset code also known as Product Code
 Asset returns the 6-byte array Asset in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Asset() []byte {
 	return d.block[29 : 29+6 : 29+6]
@@ -30981,6 +31578,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetAssetString(v string) error {
 /*
 Symbol: Instrument Name or Symbol. Previously used as Group Code
 Symbol returns the 20-byte array Symbol in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Symbol() []byte {
 	return d.block[35 : 35+20 : 35+20]
@@ -31014,6 +31612,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSymbolString(v string) error 
 /*
 SecurityID: Unique instrument ID
 SecurityID returns the required field SecurityID.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityID() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[55:]))
@@ -31027,6 +31626,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityID(v int32) {
 /*
 SecurityIDSource: Identifies class or source of the security ID (Tag 48) value
 SecurityIDSource returns the schema constant; it is not on the wire.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityIDSource() byte {
 	return '8'
@@ -31035,6 +31635,7 @@ func (d *MDInstrumentDefinitionSpread56Decoder) SecurityIDSource() byte {
 /*
 SecurityType: Security Type
 SecurityType returns the 6-byte array SecurityType in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecurityType() []byte {
 	return d.block[59 : 59+6 : 59+6]
@@ -31068,6 +31669,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecurityTypeString(v string) 
 /*
 CFICode: ISO standard instrument categorization code
 CFICode returns the 6-byte array CFICode in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) CFICode() []byte {
 	return d.block[65 : 65+6 : 65+6]
@@ -31101,6 +31703,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetCFICodeString(v string) error
 /*
 MaturityMonthYear: This field provides the actual calendar date for contract maturity
 MaturityMonthYear returns a view of composite MaturityMonthYear in place.
+Semantic type: MonthYear.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaturityMonthYear() MaturityMonthYear {
 	return MaturityMonthYear{d.block[71 : 71+5 : 71+5]}
@@ -31114,6 +31717,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) MaturityMonthYear() MaturityMont
 /*
 Currency: Identifies currency used for price
 Currency returns the 3-byte array Currency in place (no copy).
+Semantic type: Currency.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) Currency() []byte {
 	return d.block[76 : 76+3 : 76+3]
@@ -31147,6 +31751,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetCurrencyString(v string) erro
 /*
 SecuritySubType: Strategy type
 SecuritySubType returns the 5-byte array SecuritySubType in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SecuritySubType() []byte {
 	return d.block[79 : 79+5 : 79+5]
@@ -31180,6 +31785,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSecuritySubTypeString(v strin
 /*
 UserDefinedInstrument: User-defined instruments flag
 UserDefinedInstrument returns the required field UserDefinedInstrument.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UserDefinedInstrument() byte {
 	return d.block[84]
@@ -31193,6 +31799,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetUserDefinedInstrument(v byte)
 /*
 MatchAlgorithm: Matching algorithm
 MatchAlgorithm returns the required field MatchAlgorithm.
+Semantic type: char.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MatchAlgorithm() byte {
 	return d.block[85]
@@ -31206,6 +31813,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetMatchAlgorithm(v byte) {
 /*
 MinTradeVol: The minimum trading volume for a security
 MinTradeVol returns the required field MinTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MinTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[86:])
@@ -31219,6 +31827,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetMinTradeVol(v uint32) {
 /*
 MaxTradeVol: The maximum trading volume for a security
 MaxTradeVol returns the required field MaxTradeVol.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaxTradeVol() uint32 {
 	return binary.LittleEndian.Uint32(d.block[90:])
@@ -31232,6 +31841,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetMaxTradeVol(v uint32) {
 /*
 MinPriceIncrement: Minimum constant tick for the instrument, sent only if instrument is non-VTT (Variable Tick table) eligible
 MinPriceIncrement returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MinPriceIncrement() PRICENULL9 {
 	return PRICENULL9{d.block[94 : 94+8 : 94+8]}
@@ -31245,6 +31855,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) MinPriceIncrement() PRICENULL9 {
 /*
 DisplayFactor: Contains the multiplier to convert the CME Globex display price to the conventional price
 DisplayFactor returns a view of composite Decimal9 in place.
+Semantic type: float.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) DisplayFactor() Decimal9 {
 	return Decimal9{d.block[102 : 102+8 : 102+8]}
@@ -31258,6 +31869,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) DisplayFactor() Decimal9 {
 /*
 PriceDisplayFormat: Number of decimals in fractional display price
 PriceDisplayFormat returns the optional field PriceDisplayFormat.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) PriceDisplayFormat() uint8 {
 	return d.block[110]
@@ -31283,6 +31895,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetPriceDisplayFormatNull() {
 /*
 PriceRatio: Used for price calculation in spread and leg pricing
 PriceRatio returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) PriceRatio() PRICENULL9 {
 	return PRICENULL9{d.block[111 : 111+8 : 111+8]}
@@ -31296,6 +31909,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) PriceRatio() PRICENULL9 {
 /*
 TickRule: Tick Rule
 TickRule returns the optional field TickRule.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TickRule() int8 {
 	return int8(d.block[119])
@@ -31321,6 +31935,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetTickRuleNull() {
 /*
 UnitOfMeasure: Unit of measure for the products' original contract size
 UnitOfMeasure returns the 30-byte array UnitOfMeasure in place (no copy).
+Semantic type: String.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) UnitOfMeasure() []byte {
 	return d.block[120 : 120+30 : 120+30]
@@ -31354,6 +31969,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetUnitOfMeasureString(v string)
 /*
 TradingReferencePrice: Reference price - the most recently available Settlement whether it be Theoretical, Preliminary or a Final Settle of the session
 TradingReferencePrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TradingReferencePrice() PRICENULL9 {
 	return PRICENULL9{d.block[150 : 150+8 : 150+8]}
@@ -31367,6 +31983,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) TradingReferencePrice() PRICENUL
 /*
 SettlPriceType: Bitmap field of eight Boolean type indicators representing settlement price type
 SettlPriceType returns the required field SettlPriceType.
+Semantic type: MultipleCharValue.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SettlPriceType() SettlPriceType {
 	return SettlPriceType(d.block[158])
@@ -31380,6 +31997,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSettlPriceType(v SettlPriceTy
 /*
 OpenInterestQty: The total open interest for the market at the close of the prior trading session
 OpenInterestQty returns the optional field OpenInterestQty.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) OpenInterestQty() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[159:]))
@@ -31405,6 +32023,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetOpenInterestQtyNull() {
 /*
 ClearedVolume: The total cleared volume of instrument traded during the prior trading session
 ClearedVolume returns the optional field ClearedVolume.
+Semantic type: Qty.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) ClearedVolume() int32 {
 	return int32(binary.LittleEndian.Uint32(d.block[163:]))
@@ -31430,6 +32049,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetClearedVolumeNull() {
 /*
 HighLimitPrice: Allowable high limit price for the trading day
 HighLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) HighLimitPrice() PRICENULL9 {
 	return PRICENULL9{d.block[167 : 167+8 : 167+8]}
@@ -31443,6 +32063,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) HighLimitPrice() PRICENULL9 {
 /*
 LowLimitPrice: Allowable low limit price for the trading day
 LowLimitPrice returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) LowLimitPrice() PRICENULL9 {
 	return PRICENULL9{d.block[175 : 175+8 : 175+8]}
@@ -31456,6 +32077,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) LowLimitPrice() PRICENULL9 {
 /*
 MaxPriceVariation: Differential value for price banding
 MaxPriceVariation returns a view of composite PRICENULL9 in place.
+Semantic type: Price.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MaxPriceVariation() PRICENULL9 {
 	return PRICENULL9{d.block[183 : 183+8 : 183+8]}
@@ -31469,6 +32091,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) MaxPriceVariation() PRICENULL9 {
 /*
 MainFraction: Price Denominator of Main Fraction
 MainFraction returns the optional field MainFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) MainFraction() uint8 {
 	return d.block[191]
@@ -31494,6 +32117,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetMainFractionNull() {
 /*
 SubFraction: Price Denominator of Sub Fraction
 SubFraction returns the optional field SubFraction.
+Semantic type: int.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) SubFraction() uint8 {
 	return d.block[192]
@@ -31519,6 +32143,7 @@ func (e *MDInstrumentDefinitionSpread56Encoder) SetSubFractionNull() {
 /*
 TradingReferenceDate: Indicates session date corresponding to the settlement price in tag 1150-TradingReferencePrice
 TradingReferenceDate returns the optional field TradingReferenceDate.
+Semantic type: LocalMktDate.
 */
 func (d *MDInstrumentDefinitionSpread56Decoder) TradingReferenceDate() uint16 {
 	return binary.LittleEndian.Uint16(d.block[193:])

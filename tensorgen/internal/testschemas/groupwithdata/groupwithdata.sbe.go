@@ -365,6 +365,7 @@ type TestMessage1EntriesDecoder struct {
 	pos           [1]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TestMessage1EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -393,6 +394,8 @@ func (g *TestMessage1EntriesDecoder) Index() int {
 func (g *TestMessage1EntriesDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *TestMessage1EntriesDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -468,7 +471,10 @@ func (e *TestMessage1EntriesEncoder) SetTagGroup1String(v string) error {
 	return nil
 }
 
-// TagGroup2 returns the required field TagGroup2.
+/*
+TagGroup2 returns the required field TagGroup2.
+Semantic type: int.
+*/
 func (g *TestMessage1EntriesDecoder) TagGroup2() int64 {
 	return int64(binary.LittleEndian.Uint64(g.block[9:]))
 }
@@ -612,6 +618,7 @@ type TestMessage1Decoder struct {
 	entriesG      TestMessage1EntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TestMessage1Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -709,7 +716,10 @@ func (e *TestMessage1Encoder) SBETemplateID() uint16 {
 	return TestMessage1TemplateID
 }
 
-// Tag1 returns the required field Tag1.
+/*
+Tag1 returns the required field Tag1.
+Semantic type: int.
+*/
 func (d *TestMessage1Decoder) Tag1() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
 }
@@ -921,6 +931,7 @@ type TestMessage2EntriesDecoder struct {
 	pos           [2]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TestMessage2EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -949,6 +960,8 @@ func (g *TestMessage2EntriesDecoder) Index() int {
 func (g *TestMessage2EntriesDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *TestMessage2EntriesDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -1028,7 +1041,10 @@ func (e *TestMessage2EntriesEncoder) SetTagGroup1String(v string) error {
 	return nil
 }
 
-// TagGroup2 returns the required field TagGroup2.
+/*
+TagGroup2 returns the required field TagGroup2.
+Semantic type: int.
+*/
 func (g *TestMessage2EntriesDecoder) TagGroup2() int64 {
 	return int64(binary.LittleEndian.Uint64(g.block[9:]))
 }
@@ -1210,6 +1226,7 @@ type TestMessage2Decoder struct {
 	entriesG      TestMessage2EntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TestMessage2Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -1307,7 +1324,10 @@ func (e *TestMessage2Encoder) SBETemplateID() uint16 {
 	return TestMessage2TemplateID
 }
 
-// Tag1 returns the required field Tag1.
+/*
+Tag1 returns the required field Tag1.
+Semantic type: int.
+*/
 func (d *TestMessage2Decoder) Tag1() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
 }
@@ -1516,6 +1536,7 @@ type TestMessage3EntriesNestedEntriesDecoder struct {
 	pos           [1]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TestMessage3EntriesNestedEntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1544,6 +1565,8 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) Index() int {
 func (g *TestMessage3EntriesNestedEntriesDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *TestMessage3EntriesNestedEntriesDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -1589,7 +1612,10 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) pad(b []byte, actingVersion in
 	return g.padded
 }
 
-// TagGroup2 returns the required field TagGroup2.
+/*
+TagGroup2 returns the required field TagGroup2.
+Semantic type: int.
+*/
 func (g *TestMessage3EntriesNestedEntriesDecoder) TagGroup2() int64 {
 	return int64(binary.LittleEndian.Uint64(g.block[0:]))
 }
@@ -1693,6 +1719,7 @@ type TestMessage3EntriesDecoder struct {
 	nestedEntriesG TestMessage3EntriesNestedEntriesDecoder
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TestMessage3EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -1721,6 +1748,8 @@ func (g *TestMessage3EntriesDecoder) Index() int {
 func (g *TestMessage3EntriesDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *TestMessage3EntriesDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -2050,6 +2079,7 @@ type TestMessage3Decoder struct {
 	entriesG      TestMessage3EntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TestMessage3Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -2147,7 +2177,10 @@ func (e *TestMessage3Encoder) SBETemplateID() uint16 {
 	return TestMessage3TemplateID
 }
 
-// Tag1 returns the required field Tag1.
+/*
+Tag1 returns the required field Tag1.
+Semantic type: int.
+*/
 func (d *TestMessage3Decoder) Tag1() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
 }
@@ -2357,6 +2390,7 @@ type TestMessage4EntriesDecoder struct {
 	pos           [2]int
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TestMessage4EntriesDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -2385,6 +2419,8 @@ func (g *TestMessage4EntriesDecoder) Index() int {
 func (g *TestMessage4EntriesDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *TestMessage4EntriesDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -2582,6 +2618,7 @@ type TestMessage4Decoder struct {
 	entriesG      TestMessage4EntriesDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TestMessage4Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -2679,7 +2716,10 @@ func (e *TestMessage4Encoder) SBETemplateID() uint16 {
 	return TestMessage4TemplateID
 }
 
-// Tag1 returns the required field Tag1.
+/*
+Tag1 returns the required field Tag1.
+Semantic type: int.
+*/
 func (d *TestMessage4Decoder) Tag1() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
 }

@@ -505,6 +505,7 @@ type MsgNameGrNameDecoder struct {
 	padded        *[16]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *MsgNameGrNameDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -564,7 +565,10 @@ func (g *MsgNameGrNameDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	return g.padded
 }
 
-// GrField1 returns the required field grField1.
+/*
+GrField1 returns the required field grField1.
+Semantic type: int.
+*/
 func (g *MsgNameGrNameDecoder) GrField1() uint64 {
 	return binary.LittleEndian.Uint64(g.block[0:])
 }
@@ -574,7 +578,10 @@ func (e *MsgNameGrNameEncoder) SetGrField1(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
-// GrField2 returns the required field grField2.
+/*
+GrField2 returns the required field grField2.
+Semantic type: int.
+*/
 func (g *MsgNameGrNameDecoder) GrField2() int64 {
 	return int64(binary.LittleEndian.Uint64(g.block[8:]))
 }
@@ -670,6 +677,7 @@ type MsgNameDecoder struct {
 	grNameG       MsgNameGrNameDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *MsgNameDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -767,7 +775,10 @@ func (e *MsgNameEncoder) SBETemplateID() uint16 {
 	return MsgNameTemplateID
 }
 
-// Field1 returns the required field field1.
+/*
+Field1 returns the required field field1.
+Semantic type: UTCTimestamp.
+*/
 func (d *MsgNameDecoder) Field1() uint64 {
 	return binary.LittleEndian.Uint64(d.block[0:])
 }
@@ -777,7 +788,10 @@ func (e *MsgNameEncoder) SetField1(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
-// Field2 returns the required field field2.
+/*
+Field2 returns the required field field2.
+Semantic type: MultipleCharValue.
+*/
 func (d *MsgNameDecoder) Field2() EventType {
 	return EventType(d.block[8])
 }

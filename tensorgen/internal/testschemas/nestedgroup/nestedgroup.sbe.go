@@ -262,6 +262,7 @@ type TopXYZDecoder struct {
 	padded        *[1]byte
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TopXYZDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -386,6 +387,7 @@ type TopXYDecoder struct {
 	zG            TopXYZDecoder
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TopXYDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -414,6 +416,8 @@ func (g *TopXYDecoder) Index() int {
 func (g *TopXYDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *TopXYDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -563,6 +567,7 @@ type TopXDecoder struct {
 	yG            TopXYDecoder
 }
 
+// init positions the decoder at the group header at buf[p:] (p < 0: absent at the acting version).
 func (g *TopXDecoder) init(buf []byte, p, actingVersion int) {
 	g.buf, g.actingVersion, g.offset, g.start = buf, actingVersion, -1, p
 	g.blockLength, g.count, g.index, g.next = 0, 0, 0, 0
@@ -591,6 +596,8 @@ func (g *TopXDecoder) Index() int {
 func (g *TopXDecoder) Reset() {
 	g.init(g.buf, g.start, g.actingVersion)
 }
+
+// layout records where the current entry's groups and var data start.
 func (g *TopXDecoder) layout(p int) (int, error) {
 	var err error
 	g.pos[0] = p
@@ -927,6 +934,7 @@ type TopDecoder struct {
 	xG            TopXDecoder
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *TopDecoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p

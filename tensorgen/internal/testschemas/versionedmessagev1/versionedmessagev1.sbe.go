@@ -264,6 +264,7 @@ type VersionedMessageV1Decoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *VersionedMessageV1Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -361,7 +362,10 @@ func (e *VersionedMessageV1Encoder) SBETemplateID() uint16 {
 	return VersionedMessageV1TemplateID
 }
 
-// FieldA1 returns the required field FieldA1.
+/*
+FieldA1 returns the required field FieldA1.
+Semantic type: int.
+*/
 func (d *VersionedMessageV1Decoder) FieldA1() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
 }
@@ -371,7 +375,10 @@ func (e *VersionedMessageV1Encoder) SetFieldA1(v uint32) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
-// FieldB1 returns the required field FieldB1.
+/*
+FieldB1 returns the required field FieldB1.
+Semantic type: int.
+*/
 func (d *VersionedMessageV1Decoder) FieldB1() uint32 {
 	return binary.LittleEndian.Uint32(d.block[4:])
 }

@@ -264,6 +264,7 @@ type VersionedMessageV2Decoder struct {
 	pos           [1]int
 }
 
+// layout validates the groups and var data after the root block and records where each starts.
 func (d *VersionedMessageV2Decoder) layout(buf []byte, p, actingVersion int) (int, error) {
 	var err error
 	d.pos[0] = p
@@ -361,7 +362,10 @@ func (e *VersionedMessageV2Encoder) SBETemplateID() uint16 {
 	return VersionedMessageV2TemplateID
 }
 
-// FieldA1 returns the required field FieldA1.
+/*
+FieldA1 returns the required field FieldA1.
+Semantic type: int.
+*/
 func (d *VersionedMessageV2Decoder) FieldA1() uint32 {
 	return binary.LittleEndian.Uint32(d.block[0:])
 }
@@ -371,7 +375,10 @@ func (e *VersionedMessageV2Encoder) SetFieldA1(v uint32) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
 
-// FieldB1 returns the required field FieldB1.
+/*
+FieldB1 returns the required field FieldB1.
+Semantic type: int.
+*/
 func (d *VersionedMessageV2Decoder) FieldB1() uint32 {
 	return binary.LittleEndian.Uint32(d.block[4:])
 }
@@ -381,7 +388,10 @@ func (e *VersionedMessageV2Encoder) SetFieldB1(v uint32) {
 	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
-// FieldC2 returns the required field FieldC2.
+/*
+FieldC2 returns the required field FieldC2.
+Semantic type: int.
+*/
 func (d *VersionedMessageV2Decoder) FieldC2() uint32 {
 	return binary.LittleEndian.Uint32(d.block[8:])
 }
@@ -391,7 +401,10 @@ func (e *VersionedMessageV2Encoder) SetFieldC2(v uint32) {
 	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
 
-// FieldD2 returns the required field FieldD2.
+/*
+FieldD2 returns the required field FieldD2.
+Semantic type: int.
+*/
 func (d *VersionedMessageV2Decoder) FieldD2() uint32 {
 	return binary.LittleEndian.Uint32(d.block[12:])
 }
@@ -401,7 +414,10 @@ func (e *VersionedMessageV2Encoder) SetFieldD2(v uint32) {
 	binary.LittleEndian.PutUint32(e.block[12:], uint32(v))
 }
 
-// FieldE2 returns the required field FieldE2.
+/*
+FieldE2 returns the required field FieldE2.
+Semantic type: int.
+*/
 func (d *VersionedMessageV2Decoder) FieldE2() uint32 {
 	return binary.LittleEndian.Uint32(d.block[16:])
 }
