@@ -84,7 +84,7 @@ func newPools(rg *ring, pools []*Region) ([]poolRef, error) {
 
 func (p *poolRef) payload(i uint64, n uint32) []byte {
 	off := i * uint64(p.stride)
-	return p.data[off : off+uint64(n) : off+uint64(p.stride)]
+	return p.data[off : off+uint64(n) : off+uint64(n)]
 }
 
 // FrameMeta is what a producer states about a frame besides its payload.
@@ -101,7 +101,6 @@ type Claim struct {
 	Payload []byte
 	PoolID  uint16
 	index   uint64
-	pool    int
 }
 
 // ProducerStats counts what a Producer did.
@@ -177,7 +176,7 @@ func (p *Producer) Claim(n int) (Claim, error) {
 	p.ring.words[idx].Store(inProgress(seq))
 	shm.Fence() // the payload writes that follow must not pass the store
 	pool := &p.pools[pi]
-	p.cur = Claim{Seq: seq, Payload: pool.payload(idx, uint32(n)), PoolID: pool.id, index: idx, pool: pi}
+	p.cur = Claim{Seq: seq, Payload: pool.payload(idx, uint32(n)), PoolID: pool.id, index: idx}
 	p.claimed = true
 	return p.cur, nil
 }
@@ -192,11 +191,11 @@ func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 	}
 	t := m.Tensor
 	if r := t.resolve(); r != DropNone {
-		return ErrTensorHeader
+		return tensorErrors[r]
 	}
 	if t.Dtype != Bit {
 		if _, ok := t.Extent(int64(len(p.cur.Payload))); !ok {
-			return ErrTensorHeader
+			return tensorErrors[DropTensorExtent]
 		}
 	}
 	idx := p.cur.index

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -179,11 +180,11 @@ func TestCommitRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := bytesMeta(t, 32) // larger than the claim
-	if err := s.prod.Commit(&c, bad); !errors.Is(err, ErrTensorHeader) {
+	if err := s.prod.Commit(&c, bad); !errors.Is(err, ErrTensorHeader) || !strings.Contains(err.Error(), "tensor exceeds payload") {
 		t.Errorf("tensor larger than payload: %v", err)
 	}
 	zero := &FrameMeta{}
-	if err := s.prod.Commit(&c, zero); !errors.Is(err, ErrTensorHeader) {
+	if err := s.prod.Commit(&c, zero); !errors.Is(err, ErrTensorHeader) || !strings.Contains(err.Error(), "ndims") {
 		t.Errorf("empty tensor header: %v", err)
 	}
 	// Nothing was published by the failed commits.

@@ -19,12 +19,21 @@ func NewTensorHeader(dt Dtype, order MajorOrder, dims ...int32) (TensorHeader, e
 	return h, nil
 }
 
+// tensorErrors holds one error per rule, made once, so that a producer's
+// rejected commit names the rule without allocating.
+var tensorErrors = func() (e [NumDropReasons]error) {
+	for r := range e {
+		e[r] = fmt.Errorf("%v: %w", DropReason(r), ErrTensorHeader)
+	}
+	return e
+}()
+
 // Validate checks h as a consumer would (wire spec 8.2, 10.2.2, 15.8) and
 // fills every zero stride with its contiguous value. It returns nil or an
 // error wrapping ErrTensorHeader that names the rule.
 func (h *TensorHeader) Validate() error {
 	if r := h.resolve(); r != DropNone {
-		return fmt.Errorf("%v: %w", r, ErrTensorHeader)
+		return tensorErrors[r]
 	}
 	return nil
 }
