@@ -84,6 +84,11 @@ func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 		case *schema.Set:
 			g.setType(t)
 		case *schema.Composite:
+			if t.IsVarData() {
+				// Var-data composites only describe the length prefix of
+				// <data>; accessors on messages and groups cover them.
+				continue
+			}
 			g.compositeType(t)
 		}
 	}
