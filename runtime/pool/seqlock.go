@@ -183,7 +183,7 @@ func (p *Producer) Claim(n int) (Claim, error) {
 
 // Commit validates m.Tensor, overwrites every field of the claimed slot's
 // header and publishes it (wire spec 8.3 steps 3 and 4). The tensor must
-// fit in the claimed payload. On error nothing is published and the claim
+// fit in the claimed payload unless that is empty. On error nothing is published and the claim
 // stays open.
 func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 	if !p.claimed || c.Seq != p.cur.Seq {
@@ -193,7 +193,7 @@ func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 	if r := t.resolve(); r != DropNone {
 		return tensorErrors[r]
 	}
-	if t.Dtype != Bit {
+	if len(p.cur.Payload) > 0 && t.Dtype != Bit {
 		if _, ok := t.Extent(int64(len(p.cur.Payload))); !ok {
 			return tensorErrors[DropTensorExtent]
 		}
@@ -412,10 +412,15 @@ func (c *Consumer) validate(idx uint64, f *Frame) DropReason {
 	if r := f.Tensor.resolve(); r != DropNone {
 		return r
 	}
-	if f.Tensor.Dtype != Bit {
+	// An empty payload is valid whatever the header says (8.2: it is never
+	// read); otherwise the layout must fit in it.
+	if sf.valuesLen > 0 && f.Tensor.Dtype != Bit {
 		if _, ok := f.Tensor.Extent(int64(sf.valuesLen)); !ok {
 			return DropTensorExtent
 		}
+	}
+	for i := int(f.Tensor.NDims); i < MaxDims; i++ {
+		f.Tensor.Dims[i], f.Tensor.Strides[i] = 0, 0 // ignored (8.2)
 	}
 	f.PoolID = sf.poolID
 	f.PayloadSlot = sf.payloadSlot

@@ -261,6 +261,11 @@ func TestConsumerDropReasons(t *testing.T) {
 		}, DropProgressStride},
 		{"tensor beyond payload", 0, 0, func(_ *testStream, b []byte, _ uint64) { le.PutUint32(th(b)[thDims:], 5) }, DropTensorExtent},
 		{"values len below tensor", 0, 0, func(_ *testStream, b []byte, _ uint64) { le.PutUint32(b[shValuesLen:], 100) }, DropTensorExtent},
+		{"empty payload, header ignored", 0, 0, func(_ *testStream, b []byte, _ uint64) { le.PutUint32(b[shValuesLen:], 0) }, DropNone},
+		{"garbage beyond ndims", 0, 0, func(_ *testStream, b []byte, _ uint64) {
+			le.PutUint32(th(b)[thDims+4*5:], 0xdeadbeef)
+			le.PutUint32(th(b)[thStrides+4*7:], 0xffffffff)
+		}, DropNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,8 +293,12 @@ func TestConsumerDropReasons(t *testing.T) {
 			}
 			st := s.cons.Stats()
 			if r == DropNone {
-				if st.Drops != ([NumDropReasons]uint64{}) || len(f.Payload) != 128 {
+				if st.Drops != ([NumDropReasons]uint64{}) || len(f.Payload) != int(binary.LittleEndian.Uint32(s.slotOf(seq)[shValuesLen:])) {
 					t.Errorf("stats %+v, payload %d bytes", st, len(f.Payload))
+				}
+				want := [MaxDims]int32{4, 8}
+				if f.Tensor.Dims != want || f.Tensor.Strides != ([MaxDims]int32{32, 4}) {
+					t.Errorf("tensor dims %v strides %v", f.Tensor.Dims, f.Tensor.Strides)
 				}
 				return
 			}
