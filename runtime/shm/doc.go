@@ -9,6 +9,10 @@
 // ([Int64At], [Uint64At], [Int32At], [Uint32At]), which return pointers to
 // sync/atomic values placed inside the mapping after checking bounds and
 // alignment once. Hot paths keep those pointers and pay no further checks.
+// [Fence] orders plain accesses around them where a protocol needs it (a
+// seqlock does). [SliceOf] views a checked, aligned byte slice as a slice
+// of numbers without copying, for zero-copy tensors; it is valid as long as
+// the bytes are.
 //
 // # Caveats
 //
