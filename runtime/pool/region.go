@@ -170,6 +170,18 @@ func OpenRegion(uri string, allow *AllowList, want Expect, writable bool) (*Regi
 // Superblock returns the superblock as validated at create or open time.
 func (r *Region) Superblock() Superblock { return r.sb }
 
+// Current decodes the superblock as it is now. A reader compares it with
+// Superblock to notice a region recreated in place (wire spec 15.14: any
+// change of magic, layout_version, epoch or pid means remap) and reads
+// ActivityTimestampNs for liveness.
+func (r *Region) Current() (Superblock, error) {
+	b := r.m.Bytes()
+	if b == nil {
+		return Superblock{}, ErrClosed
+	}
+	return DecodeSuperblock(b)
+}
+
 // Path returns the region's file path.
 func (r *Region) Path() string { return r.path }
 

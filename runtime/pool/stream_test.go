@@ -494,7 +494,12 @@ func TestCreateRegion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() {
+		r.Close()
+		if _, err := r.Current(); !errors.Is(err, ErrClosed) {
+			t.Errorf("Current after Close: %v", err)
+		}
+	}()
 	st, err := os.Stat(r.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -509,6 +514,10 @@ func TestCreateRegion(t *testing.T) {
 	r.SetActivity(99)
 	if r.Activity() != 99 {
 		t.Errorf("activity %d", r.Activity())
+	}
+	cur, err := r.Current()
+	if err != nil || cur.ActivityTimestampNs != 99 || cur.Epoch != sb.Epoch || cur.PID != sb.PID {
+		t.Errorf("Current = %+v, %v", cur, err)
 	}
 
 	bad := []struct {
