@@ -71,7 +71,8 @@ func (a *AllowList) Contains(p string) bool {
 // symbolic link (each directory of the canonical path is opened with
 // O_NOFOLLOW in turn, so a symlink swapped in after the check makes the
 // open fail); and the open descriptor re-checked with fstat to be the
-// same regular file. The file must grant nothing to other users. The
+// same regular file. The file must grant nothing to other users and have
+// a single hard link. The
 // descriptor is opened non-blocking, so a FIFO swapped in cannot block.
 func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 	if a == nil || len(a.dirs) == 0 {
@@ -115,6 +116,10 @@ func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 		err = fmt.Errorf("%s: %w", canon, ErrFileChanged)
 	case st.Mode&0o007 != 0:
 		err = fmt.Errorf("%s mode %#o: %w", canon, st.Mode&0o777, ErrInsecureMode)
+	case st.Nlink != 1:
+		// A hard link can bring a file from outside the allowed dirs in;
+		// region files are never linked twice.
+		err = fmt.Errorf("%s has %d links: %w", canon, st.Nlink, ErrHardLink)
 	}
 	if err != nil {
 		f.Close()

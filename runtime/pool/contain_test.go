@@ -47,6 +47,7 @@ func TestAllowListOpen(t *testing.T) {
 	writeFile(t, filepath.Join(base, "world"), 64, 0o604)
 	writeFile(t, filepath.Join(base, "worldw"), 64, 0o662)
 	must(t, os.Symlink(good, filepath.Join(base, "link-in")))
+	must(t, os.Link(filepath.Join(outside, "secret"), filepath.Join(base, "hardlink")))
 	must(t, os.Symlink(filepath.Join(outside, "secret"), filepath.Join(base, "link-out")))
 	must(t, os.Symlink(outside, filepath.Join(base, "dirlink-out")))
 	must(t, os.Symlink(filepath.Join(base, "sub"), filepath.Join(base, "dirlink-in")))
@@ -83,6 +84,7 @@ func TestAllowListOpen(t *testing.T) {
 		{"socket", sock, ErrNotRegular, ""},
 		{"world readable", filepath.Join(base, "world"), ErrInsecureMode, ""},
 		{"world writable", filepath.Join(base, "worldw"), ErrInsecureMode, ""},
+		{"hard link to outside", filepath.Join(base, "hardlink"), ErrHardLink, ""},
 		{"dangling symlink", filepath.Join(base, "dangling"), fs.ErrNotExist, ""},
 		{"missing", filepath.Join(base, "missing"), fs.ErrNotExist, ""},
 	}

@@ -35,6 +35,7 @@ var (
 	ErrFileChanged   = errors.New("pool: file changed between check and open")
 	ErrNotHugepages  = errors.New("pool: region is not backed by hugepages")
 	ErrInsecureMode  = errors.New("pool: permissions grant access to other users")
+	ErrHardLink      = errors.New("pool: region file has more than one hard link")
 	ErrBadName       = errors.New("pool: invalid path component")
 
 	// Producer and layout rules.
