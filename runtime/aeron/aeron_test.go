@@ -235,7 +235,10 @@ func TestTryClaim(t *testing.T) {
 	var got []string
 	var reserved []int64
 	eventually(t, "poll", func() bool {
-		sub.Poll(func(b []byte, h *aeron.Header) { got = append(got, string(b)); reserved = append(reserved, h.ReservedValue()) }, 10)
+		sub.Poll(func(b []byte, h *aeron.Header) {
+			got = append(got, string(b))
+			reserved = append(reserved, h.ReservedValue())
+		}, 10)
 		return len(got) == 2
 	})
 	if diff := cmp.Diff([]string{"hello", "after"}, got); diff != "" {

@@ -243,6 +243,9 @@ func Map(b []byte) (*Log, error) {
 	if err := CheckTermLength(termLength); err != nil {
 		return nil, err
 	}
+	if err := CheckPageSize(int(int32(le.Uint32(meta[PageSizeOffset:])))); err != nil {
+		return nil, err
+	}
 	if PartitionCount*termLength > len(b)-MetadataLength {
 		return nil, fmt.Errorf("term length %d in %d bytes: %w", termLength, len(b), ErrTooShort)
 	}
