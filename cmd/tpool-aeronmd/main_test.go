@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tpool-go/tpool/runtime/aeron"
+)
+
+func TestRunServesUntilCancelledAndRemovesDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, []string{"-dir", dir, "-ipc-term-length", "65536"}, &stderr) }()
+	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer ccancel()
+	c, err := aeron.Connect(cctx, aeron.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddPublication(cctx, "aeron:ipc", 1); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	cancel()
+	if got := <-code; got != 0 {
+		t.Fatalf("exit code %d: %s", got, stderr.String())
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("directory left behind: %v", err)
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
+		{"bad term length", []string{"-ipc-term-length", "1000"}, "invalid configuration"},
+		{"extra args", []string{"x"}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			if code := run(context.Background(), tt.args, &stderr); code != 2 || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("code %d, stderr %q", code, stderr.String())
+			}
+		})
+	}
+}
