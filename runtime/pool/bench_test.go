@@ -1,9 +1,6 @@
 package pool
 
-import (
-	"fmt"
-	"testing"
-)
+import "testing"
 
 var benchSizes = []struct {
 	name   string
@@ -168,10 +165,4 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 			}
 		})
 	}
-}
-
-func ExampleProducer() {
-	// Regions normally live under Layout.Dir(); see the package tests.
-	fmt.Println(HeaderRingSize(1024), PoolSize(1024, 1<<20))
-	// Output: 262208 1073741888
 }
