@@ -16,8 +16,14 @@ all: build test lint
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-demo: generate ## the main job: generate the codecs, then run the demo
-	$(GO) run ./examples/codec
+demo: generate ## the main job: a producer and a consumer process sharing a tensor stream in /dev/shm
+	@mkdir -p bin
+	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	echo "starting consumer, then producer (5000 frames of a 32x32 float32 tensor)"; \
+	bin/consumer -announce "$$tmp/announce.json" -frames 5000 & consumer=$$!; \
+	bin/producer -announce "$$tmp/announce.json" -frames 5000 -rate 5000; \
+	wait $$consumer
 
 generate: ## regenerate gen/ (and the tensorgen test codecs when $(SHARED) exists)
 	$(GO) generate ./gen
