@@ -438,3 +438,40 @@ func TestOfferAndPollDoNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+func TestDriverUnblocksAbandonedClaim(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	d, err := mediadriver.Start(mediadriver.Config{Dir: dir, IPCTermLength: 64 * 1024, TimerInterval: 10 * time.Millisecond,
+		PublicationUnblockTimeout: 100 * time.Millisecond, ToDriverBufferLength: 64*1024 + 768, ToClientsBufferLength: 64*1024 + 128,
+		CounterValuesLength: 64 * 1024, ErrorLogLength: 64 * 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c := connect(t, dir)
+	sub, _ := c.AddSubscription(ctx(t), "aeron:ipc", 31)
+	dead, err := c.AddPublication(ctx(t), "aeron:ipc", 31)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := c.AddPublication(ctx(t), "aeron:ipc", 31)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dead.SessionID() != live.SessionID() {
+		t.Fatal("concurrent publications do not share a session")
+	}
+	eventually(t, "connected", live.IsConnected)
+	var claim aeron.BufferClaim
+	eventually(t, "claim", func() bool { return dead.TryClaim(8, &claim) > 0 })
+	// Never committed: the "dead" publisher abandons its claim.
+	offer(t, live, []byte("after"))
+	var got []string
+	eventually(t, "message behind the abandoned claim", func() bool {
+		sub.Poll(func(b []byte, _ *aeron.Header) { got = append(got, string(b)) }, 10)
+		return len(got) == 1
+	})
+	if got[0] != "after" {
+		t.Errorf("got %q", got)
+	}
+}

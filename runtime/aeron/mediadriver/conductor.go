@@ -113,6 +113,8 @@ type publication struct {
 	state          pubState
 	stateChangeNs  int64
 	subscribers    []subscriberPos
+	lastConsumer   int64
+	consumerMoved  int64 // ns
 }
 
 type conductor struct {
@@ -806,10 +808,15 @@ func (c *conductor) publicationTimer(p *publication) {
 	producer := p.log.ProducerPosition()
 	p.pubPos.Store(producer)
 	switch p.state {
+	case pubActive:
+		if !p.exclusive {
+			c.checkBlocked(p, producer)
+		}
 	case pubDraining:
 		if p.drained() || c.nowNs-p.stateChangeNs > p.log.LingerTimeoutNs()+c.cfg.ClientLivenessTimeout.Nanoseconds() {
 			p.state = pubLinger
 			p.stateChangeNs = c.nowNs
+			p.log.SetConnected(false)
 			for _, s := range p.subscribers {
 				m := command.ImageMessage{CorrelationID: p.registrationID, SubscriptionRegistration: s.sub.registrationID,
 					StreamID: p.streamID, Channel: ipcChannel}
@@ -822,6 +829,30 @@ func (c *conductor) publicationTimer(p *publication) {
 			p.state = pubDone
 		}
 	}
+}
+
+// checkBlocked unblocks a log left with an uncommitted frame by a
+// publisher that died mid-offer (aeron_ipc_publication.c).
+func (c *conductor) checkBlocked(p *publication, producer int64) {
+	consumer := p.consumerPos
+	if consumer == p.lastConsumer && p.possiblyBlocked(producer, consumer) {
+		if c.nowNs > p.consumerMoved+c.cfg.PublicationUnblockTimeout.Nanoseconds() {
+			if p.log.Unblock(consumer) {
+				c.recordError(fmt.Errorf("unblocked publication %d at position %d", p.registrationID, consumer))
+			}
+			p.consumerMoved = c.nowNs
+		}
+		return
+	}
+	p.consumerMoved = c.nowNs
+	p.lastConsumer = consumer
+}
+
+func (p *publication) possiblyBlocked(producer, consumer int64) bool {
+	if p.log.ActiveTermCount() != int32(consumer>>logbuffer.PositionBitsToShift(p.termLength)) {
+		return true
+	}
+	return producer > consumer
 }
 
 func (c *conductor) closePublication(p *publication) {

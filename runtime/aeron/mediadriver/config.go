@@ -36,6 +36,7 @@ const (
 	DefaultPublicationLinger      = 5 * time.Second
 	DefaultTimerInterval          = time.Second
 	DefaultCounterFreeToReuse     = time.Second
+	DefaultPublicationUnblock     = 15 * time.Second
 	DefaultPageSize               = logbuffer.PageMinSize
 	counterMetadataToValuesFactor = 4
 )
@@ -70,6 +71,10 @@ type Config struct {
 	PublicationLinger time.Duration
 	// TimerInterval is the period of liveness checks and state changes.
 	TimerInterval time.Duration
+	// PublicationUnblockTimeout: a concurrent publication whose consumers
+	// have been stuck behind an uncommitted frame this long is unblocked
+	// (its publisher died mid-offer).
+	PublicationUnblockTimeout time.Duration
 	// CounterFreeToReuse is how long a freed counter id rests.
 	CounterFreeToReuse time.Duration
 	// Idle is the conductor's idle strategy (default agent.NewBackoff()).
@@ -106,6 +111,7 @@ func (c Config) withDefaults() Config {
 	defd(&c.PublicationLinger, DefaultPublicationLinger)
 	defd(&c.TimerInterval, DefaultTimerInterval)
 	defd(&c.CounterFreeToReuse, DefaultCounterFreeToReuse)
+	defd(&c.PublicationUnblockTimeout, DefaultPublicationUnblock)
 	if c.Idle == nil {
 		c.Idle = agent.NewBackoff()
 	}

@@ -336,3 +336,55 @@ func BenchmarkAppendRead(b *testing.B) {
 		_, off, _ = Read(l.Term(0), off, fh, 1, h)
 	}
 }
+
+func TestUnblock(t *testing.T) {
+	l, _ := newLog(t)
+	a := l.Appender(0)
+	a.AppendUnfragmented(l.DefaultHeader(), 10, make([]byte, 10))
+	// A publisher claims and dies; another appends behind it.
+	_, r := a.Claim(l.DefaultHeader(), 100)
+	a.AppendUnfragmented(l.DefaultHeader(), 3, []byte("abc"))
+	got, next := readAll(t, l, 0, 0)
+	if len(got) != 1 || next != 64 {
+		t.Fatalf("read past a blocked frame: %v %d", got, next)
+	}
+	if !l.Unblock(64) {
+		t.Fatal("Unblock = false")
+	}
+	got, next = readAll(t, l, 0, 64)
+	if diff := cmp.Diff([]frag{{"abc", 0xC0, 100}}, got); diff != "" || next != r+64 {
+		t.Errorf("after unblock next %d (-want +got):\n%s", next, diff)
+	}
+	if l.Unblock(int64(next)) {
+		t.Error("Unblock with nothing blocked = true")
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add([]byte{64, 0, 0, 0, 0, 0xC0, 1, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		term := make([]byte, 1024)
+		copy(term, data)
+		h := &Header{}
+		n, next, _ := Read(term, 0, func(b []byte, _ *Header) {}, 100, h)
+		if n < 0 || next < 0 || next > len(term)+FrameAlignment {
+			t.Fatalf("n %d next %d", n, next)
+		}
+		_ = ScanForAvailability(term, 0, len(term))
+	})
+}
+
+func FuzzMap(f *testing.F) {
+	f.Add(uint32(termLength), uint32(PageMinSize), uint32(1408))
+	f.Fuzz(func(t *testing.T, term, page, mtu uint32) {
+		b := make([]byte, 3*TermMinLength+MetadataLength)
+		meta := b[len(b)-MetadataLength:]
+		binary.LittleEndian.PutUint32(meta[TermLengthOffset:], term)
+		binary.LittleEndian.PutUint32(meta[PageSizeOffset:], page)
+		binary.LittleEndian.PutUint32(meta[MTULengthOffset:], mtu)
+		l, err := Map(b)
+		if err == nil && PartitionCount*l.TermLength() > len(b)-MetadataLength {
+			t.Fatal("accepted terms beyond the buffer")
+		}
+	})
+}

@@ -1,0 +1,80 @@
+package logbuffer
+
+import "encoding/binary"
+
+// resetHeader turns [offset, offset+length) into a padding frame.
+func (l *Log) resetHeader(term []byte, offset, length int, termID int32) {
+	writeHeader(term, offset, length, termID, l.DefaultHeader())
+	binary.LittleEndian.PutUint16(term[offset+TypeOffset:], HdrTypePad)
+	term[offset+FlagsOffset] = FlagUnfragmented
+	frameLength(term, offset).Store(int32(length))
+}
+
+func zeroedBack(term []byte, from, limit int) bool {
+	for i := from - FrameAlignment; i >= limit; i -= FrameAlignment {
+		if FrameLengthVolatile(term, i) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// unblockTerm pads over a frame a dead publisher claimed but never
+// committed. It returns 0 (nothing done), 1 (unblocked) or 2 (unblocked to
+// the end of the term), as Aeron's TermUnblocker does.
+func (l *Log) unblockTerm(term []byte, blockedOffset, tailOffset int, termID int32) int {
+	n := int(FrameLengthVolatile(term, blockedOffset))
+	if n < 0 {
+		if -n > len(term)-blockedOffset {
+			return 0
+		}
+		l.resetHeader(term, blockedOffset, -n, termID)
+		return 1
+	}
+	if n != 0 {
+		return 0
+	}
+	current := blockedOffset + FrameAlignment
+	for current < tailOffset {
+		if FrameLengthVolatile(term, current) != 0 {
+			if zeroedBack(term, current, blockedOffset) {
+				l.resetHeader(term, blockedOffset, current-blockedOffset, termID)
+				return 1
+			}
+			return 0
+		}
+		current += FrameAlignment
+	}
+	if current >= len(term) && FrameLengthVolatile(term, blockedOffset) == 0 {
+		l.resetHeader(term, blockedOffset, len(term)-blockedOffset, termID)
+		return 2
+	}
+	return 0
+}
+
+// Unblock lets consumers pass a position where a publisher died between
+// claiming space and committing its frame (Aeron's LogBufferUnblocker). The
+// driver calls it when the consumer position has not moved for the
+// publication unblock timeout while the producer is ahead. It reports
+// whether it changed the log.
+func (l *Log) Unblock(blockedPosition int64) bool {
+	shift := PositionBitsToShift(l.termLength)
+	blockedTermCount := int32(blockedPosition >> shift)
+	blockedOffset := int(blockedPosition & int64(l.termLength-1))
+	active := l.ActiveTermCount()
+	if active == blockedTermCount-1 && blockedOffset == 0 {
+		termID := TermID(l.tails[IndexByTermCount(active)].Load())
+		return l.RotateLog(active, termID)
+	}
+	index := IndexByTermCount(blockedTermCount)
+	raw := l.tails[index].Load()
+	termID := TermID(raw)
+	switch l.unblockTerm(l.terms[index], blockedOffset, TermOffset(raw, l.termLength), termID) {
+	case 2:
+		l.RotateLog(blockedTermCount, termID)
+		return true
+	case 1:
+		return true
+	}
+	return false
+}
