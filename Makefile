@@ -9,7 +9,7 @@ STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
 # The shared test vectors and SBE test schemas live beside the repository.
 SHARED    ?= ../shared
 
-.PHONY: all demo generate build test bench fuzz-smoke check-generated lint help
+.PHONY: all demo generate build test stress bench fuzz-smoke check-generated lint help
 
 all: build test lint
 
@@ -35,6 +35,9 @@ build: ## compile everything, examples and commands included
 
 test: ## run every test with the race detector
 	$(GO) test -race -timeout 20m $(PKGS)
+
+stress: ## torn-read tests at full size (1M read attempts across processes; -race scales them down)
+	$(GO) test -count=1 -run 'TornReads' -v ./runtime/pool
 
 bench: ## run the benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
