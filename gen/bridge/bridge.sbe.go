@@ -463,6 +463,20 @@ func (e *BridgeFrameChunkEncoder) SetHeaderBytesString(v string) error {
 	return nil
 }
 
+// ReserveHeaderBytes writes the length prefix of var data headerBytes for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetHeaderBytes.
+func (e *BridgeFrameChunkEncoder) ReserveHeaderBytes(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 256, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // PayloadBytes returns the var data payloadBytes in place (no copy); nil when absent.
 func (d *BridgeFrameChunkDecoder) PayloadBytes() []byte {
 	return sbe.VarData(d.buf, d.pos[1], 4, false)
@@ -495,6 +509,20 @@ func (e *BridgeFrameChunkEncoder) SetPayloadBytesString(v string) error {
 	}
 	e.stage = 2
 	return nil
+}
+
+// ReservePayloadBytes writes the length prefix of var data payloadBytes for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetPayloadBytes.
+func (e *BridgeFrameChunkEncoder) ReservePayloadBytes(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -575,6 +603,24 @@ func (e *BridgeFrameChunkEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a BridgeFrameChunk at buf[0] with no message header.
 func (e *BridgeFrameChunkEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a BridgeFrameChunk at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *BridgeFrameChunkEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 53 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[53]byte)(buf[:53])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 53,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var bridgeFrameChunkHeader = [8]byte{53, 0, 1, 0, 134, 3, 1, 0}

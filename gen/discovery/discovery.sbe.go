@@ -400,6 +400,20 @@ func (e *DiscoveryRequestTagsEncoder) SetTagString(v string) error {
 	e.stage = 1
 	return nil
 }
+
+// ReserveTag writes the length prefix of var data tag for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetTag.
+func (e *DiscoveryRequestTagsEncoder) ReserveTag(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
 func (g *DiscoveryRequestTagsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	dst = append(dst, "\"tag\":"...)
@@ -757,6 +771,20 @@ func (e *DiscoveryRequestEncoder) SetResponseChannelString(v string) error {
 	return nil
 }
 
+// ReserveResponseChannel writes the length prefix of var data responseChannel for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetResponseChannel.
+func (e *DiscoveryRequestEncoder) ReserveResponseChannel(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
+}
+
 // DataSourceName returns the var data dataSourceName in place (no copy); nil when absent.
 func (d *DiscoveryRequestDecoder) DataSourceName() []byte {
 	return sbe.VarData(d.buf, d.pos[2], 4, false)
@@ -789,6 +817,20 @@ func (e *DiscoveryRequestEncoder) SetDataSourceNameString(v string) error {
 	}
 	e.stage = 3
 	return nil
+}
+
+// ReserveDataSourceName writes the length prefix of var data dataSourceName for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetDataSourceName.
+func (e *DiscoveryRequestEncoder) ReserveDataSourceName(n int) ([]byte, error) {
+	if err := e.advance(2); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 3
+	return b, nil
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -880,6 +922,24 @@ func (e *DiscoveryRequestEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a DiscoveryRequest at buf[0] with no message header.
 func (e *DiscoveryRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a DiscoveryRequest at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *DiscoveryRequestEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 32 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[32]byte)(buf[:32])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 32,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var discoveryRequestHeader = [8]byte{32, 0, 1, 0, 142, 3, 1, 0}
@@ -1132,6 +1192,20 @@ func (e *DiscoveryResponseResultsPayloadPoolsEncoder) SetRegionUriString(v strin
 	e.stage = 1
 	return nil
 }
+
+// ReserveRegionUri writes the length prefix of var data regionUri for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetRegionUri.
+func (e *DiscoveryResponseResultsPayloadPoolsEncoder) ReserveRegionUri(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	dst = append(dst, "\"poolId\":"...)
@@ -1282,6 +1356,20 @@ func (e *DiscoveryResponseResultsTagsEncoder) SetTagString(v string) error {
 	}
 	e.stage = 1
 	return nil
+}
+
+// ReserveTag writes the length prefix of var data tag for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetTag.
+func (e *DiscoveryResponseResultsTagsEncoder) ReserveTag(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
 }
 func (g *DiscoveryResponseResultsTagsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -1642,6 +1730,20 @@ func (e *DiscoveryResponseResultsEncoder) SetHeaderRegionUriString(v string) err
 	return nil
 }
 
+// ReserveHeaderRegionUri writes the length prefix of var data headerRegionUri for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetHeaderRegionUri.
+func (e *DiscoveryResponseResultsEncoder) ReserveHeaderRegionUri(n int) ([]byte, error) {
+	if err := e.advance(2); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 3
+	return b, nil
+}
+
 // DataSourceName returns the var data dataSourceName in place (no copy); nil when absent.
 func (g *DiscoveryResponseResultsDecoder) DataSourceName() []byte {
 	return sbe.VarData(g.buf, g.pos[3], 4, false)
@@ -1674,6 +1776,20 @@ func (e *DiscoveryResponseResultsEncoder) SetDataSourceNameString(v string) erro
 	}
 	e.stage = 4
 	return nil
+}
+
+// ReserveDataSourceName writes the length prefix of var data dataSourceName for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetDataSourceName.
+func (e *DiscoveryResponseResultsEncoder) ReserveDataSourceName(n int) ([]byte, error) {
+	if err := e.advance(3); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 4
+	return b, nil
 }
 
 // DriverInstanceId returns the var data driverInstanceId in place (no copy); nil when absent.
@@ -1710,6 +1826,20 @@ func (e *DiscoveryResponseResultsEncoder) SetDriverInstanceIdString(v string) er
 	return nil
 }
 
+// ReserveDriverInstanceId writes the length prefix of var data driverInstanceId for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetDriverInstanceId.
+func (e *DiscoveryResponseResultsEncoder) ReserveDriverInstanceId(n int) ([]byte, error) {
+	if err := e.advance(4); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 5
+	return b, nil
+}
+
 // DriverControlChannel returns the var data driverControlChannel in place (no copy); nil when absent.
 func (g *DiscoveryResponseResultsDecoder) DriverControlChannel() []byte {
 	return sbe.VarData(g.buf, g.pos[5], 4, false)
@@ -1742,6 +1872,20 @@ func (e *DiscoveryResponseResultsEncoder) SetDriverControlChannelString(v string
 	}
 	e.stage = 6
 	return nil
+}
+
+// ReserveDriverControlChannel writes the length prefix of var data driverControlChannel for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetDriverControlChannel.
+func (e *DiscoveryResponseResultsEncoder) ReserveDriverControlChannel(n int) ([]byte, error) {
+	if err := e.advance(5); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 6
+	return b, nil
 }
 func (g *DiscoveryResponseResultsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -2233,6 +2377,20 @@ func (e *DiscoveryResponseEncoder) SetErrorMessageString(v string) error {
 	return nil
 }
 
+// ReserveErrorMessage writes the length prefix of var data errorMessage for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetErrorMessage.
+func (e *DiscoveryResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -2300,6 +2458,24 @@ func (e *DiscoveryResponseEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a DiscoveryResponse at buf[0] with no message header.
 func (e *DiscoveryResponseEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a DiscoveryResponse at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *DiscoveryResponseEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 9 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[9]byte)(buf[:9])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 9,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var discoveryResponseHeader = [8]byte{9, 0, 2, 0, 142, 3, 1, 0}

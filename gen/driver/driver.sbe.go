@@ -751,6 +751,19 @@ func (e *ShmAttachRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a ShmAttachRequest at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmAttachRequestEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 27 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[27]byte)(buf[:27])
+	e.headerLength = 0
+	return nil
+}
+
 var shmAttachRequestHeader = [8]byte{27, 0, 1, 0, 133, 3, 1, 0}
 
 // WrapWithHeader writes the message header for ShmAttachRequest at buf[0] and starts
@@ -980,6 +993,20 @@ func (e *ShmAttachResponsePayloadPoolsEncoder) SetRegionUriString(v string) erro
 	}
 	e.stage = 1
 	return nil
+}
+
+// ReserveRegionUri writes the length prefix of var data regionUri for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetRegionUri.
+func (e *ShmAttachResponsePayloadPoolsEncoder) ReserveRegionUri(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
 }
 func (g *ShmAttachResponsePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -1447,6 +1474,20 @@ func (e *ShmAttachResponseEncoder) SetHeaderRegionUriString(v string) error {
 	return nil
 }
 
+// ReserveHeaderRegionUri writes the length prefix of var data headerRegionUri for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetHeaderRegionUri.
+func (e *ShmAttachResponseEncoder) ReserveHeaderRegionUri(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
+}
+
 // ErrorMessage returns the var data errorMessage in place (no copy); nil when absent.
 func (d *ShmAttachResponseDecoder) ErrorMessage() []byte {
 	return sbe.VarData(d.buf, d.pos[2], 4, false)
@@ -1479,6 +1520,20 @@ func (e *ShmAttachResponseEncoder) SetErrorMessageString(v string) error {
 	}
 	e.stage = 3
 	return nil
+}
+
+// ReserveErrorMessage writes the length prefix of var data errorMessage for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetErrorMessage.
+func (e *ShmAttachResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
+	if err := e.advance(2); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 3
+	return b, nil
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -1598,6 +1653,24 @@ func (e *ShmAttachResponseEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a ShmAttachResponse at buf[0] with no message header.
 func (e *ShmAttachResponseEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ShmAttachResponse at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmAttachResponseEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 54 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[54]byte)(buf[:54])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 54,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var shmAttachResponseHeader = [8]byte{54, 0, 2, 0, 133, 3, 1, 0}
@@ -1873,6 +1946,19 @@ func (e *ShmDetachRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a ShmDetachRequest at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmDetachRequestEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 25 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[25]byte)(buf[:25])
+	e.headerLength = 0
+	return nil
+}
+
 var shmDetachRequestHeader = [8]byte{25, 0, 3, 0, 133, 3, 1, 0}
 
 // WrapWithHeader writes the message header for ShmDetachRequest at buf[0] and starts
@@ -2085,6 +2171,20 @@ func (e *ShmDetachResponseEncoder) SetErrorMessageString(v string) error {
 	return nil
 }
 
+// ReserveErrorMessage writes the length prefix of var data errorMessage for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetErrorMessage.
+func (e *ShmDetachResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -2139,6 +2239,24 @@ func (e *ShmDetachResponseEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a ShmDetachResponse at buf[0] with no message header.
 func (e *ShmDetachResponseEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ShmDetachResponse at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmDetachResponseEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 12 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[12]byte)(buf[:12])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 12,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var shmDetachResponseHeader = [8]byte{12, 0, 4, 0, 133, 3, 1, 0}
@@ -2402,6 +2520,19 @@ func (e *ShmLeaseKeepaliveEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a ShmLeaseKeepalive at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmLeaseKeepaliveEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 25 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[25]byte)(buf[:25])
+	e.headerLength = 0
+	return nil
+}
+
 var shmLeaseKeepaliveHeader = [8]byte{25, 0, 5, 0, 133, 3, 1, 0}
 
 // WrapWithHeader writes the message header for ShmLeaseKeepalive at buf[0] and starts
@@ -2614,6 +2745,20 @@ func (e *ShmDriverShutdownEncoder) SetErrorMessageString(v string) error {
 	return nil
 }
 
+// ReserveErrorMessage writes the length prefix of var data errorMessage for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetErrorMessage.
+func (e *ShmDriverShutdownEncoder) ReserveErrorMessage(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -2668,6 +2813,24 @@ func (e *ShmDriverShutdownEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a ShmDriverShutdown at buf[0] with no message header.
 func (e *ShmDriverShutdownEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ShmDriverShutdown at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmDriverShutdownEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 9 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[9]byte)(buf[:9])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 9,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var shmDriverShutdownHeader = [8]byte{9, 0, 6, 0, 133, 3, 1, 0}
@@ -2930,6 +3093,20 @@ func (e *ShmLeaseRevokedEncoder) SetErrorMessageString(v string) error {
 	return nil
 }
 
+// ReserveErrorMessage writes the length prefix of var data errorMessage for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetErrorMessage.
+func (e *ShmLeaseRevokedEncoder) ReserveErrorMessage(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -2992,6 +3169,24 @@ func (e *ShmLeaseRevokedEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a ShmLeaseRevoked at buf[0] with no message header.
 func (e *ShmLeaseRevokedEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ShmLeaseRevoked at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmLeaseRevokedEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 26 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[26]byte)(buf[:26])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 26,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var shmLeaseRevokedHeader = [8]byte{26, 0, 7, 0, 133, 3, 1, 0}
@@ -3218,6 +3413,20 @@ func (e *ShmDriverShutdownRequestEncoder) SetTokenString(v string) error {
 	return nil
 }
 
+// ReserveToken writes the length prefix of var data token for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetToken.
+func (e *ShmDriverShutdownRequestEncoder) ReserveToken(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // ErrorMessage returns the var data errorMessage in place (no copy); nil when absent.
 func (d *ShmDriverShutdownRequestDecoder) ErrorMessage() []byte {
 	return sbe.VarData(d.buf, d.pos[1], 4, false)
@@ -3250,6 +3459,20 @@ func (e *ShmDriverShutdownRequestEncoder) SetErrorMessageString(v string) error 
 	}
 	e.stage = 2
 	return nil
+}
+
+// ReserveErrorMessage writes the length prefix of var data errorMessage for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetErrorMessage.
+func (e *ShmDriverShutdownRequestEncoder) ReserveErrorMessage(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -3308,6 +3531,24 @@ func (e *ShmDriverShutdownRequestEncoder) wrap(buf []byte, headerLength int) err
 // Wrap starts encoding a ShmDriverShutdownRequest at buf[0] with no message header.
 func (e *ShmDriverShutdownRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ShmDriverShutdownRequest at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmDriverShutdownRequestEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 9 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[9]byte)(buf[:9])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 9,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var shmDriverShutdownRequestHeader = [8]byte{9, 0, 8, 0, 133, 3, 1, 0}

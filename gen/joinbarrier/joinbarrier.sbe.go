@@ -879,6 +879,24 @@ func (e *SequenceMergeMapAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a SequenceMergeMapAnnounce at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *SequenceMergeMapAnnounceEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 20 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[20]byte)(buf[:20])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 20,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var sequenceMergeMapAnnounceHeader = [8]byte{20, 0, 1, 0, 135, 3, 1, 0}
 
 // WrapWithHeader writes the message header for SequenceMergeMapAnnounce at buf[0] and starts
@@ -1110,6 +1128,19 @@ func (e *SequenceMergeMapRequestEncoder) wrap(buf []byte, headerLength int) erro
 // Wrap starts encoding a SequenceMergeMapRequest at buf[0] with no message header.
 func (e *SequenceMergeMapRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a SequenceMergeMapRequest at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *SequenceMergeMapRequestEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 12 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[12]byte)(buf[:12])
+	e.headerLength = 0
+	return nil
 }
 
 var sequenceMergeMapRequestHeader = [8]byte{12, 0, 2, 0, 135, 3, 1, 0}
@@ -1710,6 +1741,24 @@ func (e *TimestampMergeMapAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a TimestampMergeMapAnnounce at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TimestampMergeMapAnnounceEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 29 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[29]byte)(buf[:29])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 29,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var timestampMergeMapAnnounceHeader = [8]byte{29, 0, 3, 0, 135, 3, 1, 0}
 
 // WrapWithHeader writes the message header for TimestampMergeMapAnnounce at buf[0] and starts
@@ -1941,6 +1990,19 @@ func (e *TimestampMergeMapRequestEncoder) wrap(buf []byte, headerLength int) err
 // Wrap starts encoding a TimestampMergeMapRequest at buf[0] with no message header.
 func (e *TimestampMergeMapRequestEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a TimestampMergeMapRequest at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TimestampMergeMapRequestEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 12 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[12]byte)(buf[:12])
+	e.headerLength = 0
+	return nil
 }
 
 var timestampMergeMapRequestHeader = [8]byte{12, 0, 4, 0, 135, 3, 1, 0}

@@ -649,6 +649,24 @@ func (e *TraceLinkSetEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a TraceLinkSet at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TraceLinkSetEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 28 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[28]byte)(buf[:28])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 28,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var traceLinkSetHeader = [8]byte{28, 0, 1, 0, 136, 3, 1, 0}
 
 // WrapWithHeader writes the message header for TraceLinkSet at buf[0] and starts

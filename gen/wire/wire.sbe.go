@@ -815,6 +815,20 @@ func (e *ShmPoolAnnouncePayloadPoolsEncoder) SetRegionUriString(v string) error 
 	e.stage = 1
 	return nil
 }
+
+// ReserveRegionUri writes the length prefix of var data regionUri for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetRegionUri.
+func (e *ShmPoolAnnouncePayloadPoolsEncoder) ReserveRegionUri(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	dst = append(dst, "\"poolId\":"...)
@@ -1160,6 +1174,20 @@ func (e *ShmPoolAnnounceEncoder) SetHeaderRegionUriString(v string) error {
 	return nil
 }
 
+// ReserveHeaderRegionUri writes the length prefix of var data headerRegionUri for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetHeaderRegionUri.
+func (e *ShmPoolAnnounceEncoder) ReserveHeaderRegionUri(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -1239,6 +1267,24 @@ func (e *ShmPoolAnnounceEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a ShmPoolAnnounce at buf[0] with no message header.
 func (e *ShmPoolAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ShmPoolAnnounce at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmPoolAnnounceEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 35 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[35]byte)(buf[:35])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 35,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var shmPoolAnnounceHeader = [8]byte{35, 0, 1, 0, 132, 3, 1, 0}
@@ -1612,6 +1658,20 @@ func (e *ConsumerHelloEncoder) SetDescriptorChannelString(v string) error {
 	return nil
 }
 
+// ReserveDescriptorChannel writes the length prefix of var data descriptorChannel for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetDescriptorChannel.
+func (e *ConsumerHelloEncoder) ReserveDescriptorChannel(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // ControlChannel returns the var data controlChannel in place (no copy); nil when absent.
 func (d *ConsumerHelloDecoder) ControlChannel() []byte {
 	return sbe.VarData(d.buf, d.pos[1], 4, false)
@@ -1644,6 +1704,20 @@ func (e *ConsumerHelloEncoder) SetControlChannelString(v string) error {
 	}
 	e.stage = 2
 	return nil
+}
+
+// ReserveControlChannel writes the length prefix of var data controlChannel for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetControlChannel.
+func (e *ConsumerHelloEncoder) ReserveControlChannel(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -1734,6 +1808,24 @@ func (e *ConsumerHelloEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a ConsumerHello at buf[0] with no message header.
 func (e *ConsumerHelloEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ConsumerHello at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ConsumerHelloEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 39 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[39]byte)(buf[:39])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 39,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var consumerHelloHeader = [8]byte{39, 0, 2, 0, 132, 3, 1, 0}
@@ -2006,6 +2098,20 @@ func (e *ConsumerConfigEncoder) SetPayloadFallbackUriString(v string) error {
 	return nil
 }
 
+// ReservePayloadFallbackUri writes the length prefix of var data payloadFallbackUri for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetPayloadFallbackUri.
+func (e *ConsumerConfigEncoder) ReservePayloadFallbackUri(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // DescriptorChannel returns the var data descriptorChannel in place (no copy); nil when absent.
 func (d *ConsumerConfigDecoder) DescriptorChannel() []byte {
 	return sbe.VarData(d.buf, d.pos[1], 4, false)
@@ -2040,6 +2146,20 @@ func (e *ConsumerConfigEncoder) SetDescriptorChannelString(v string) error {
 	return nil
 }
 
+// ReserveDescriptorChannel writes the length prefix of var data descriptorChannel for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetDescriptorChannel.
+func (e *ConsumerConfigEncoder) ReserveDescriptorChannel(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
+}
+
 // ControlChannel returns the var data controlChannel in place (no copy); nil when absent.
 func (d *ConsumerConfigDecoder) ControlChannel() []byte {
 	return sbe.VarData(d.buf, d.pos[2], 4, false)
@@ -2072,6 +2192,20 @@ func (e *ConsumerConfigEncoder) SetControlChannelString(v string) error {
 	}
 	e.stage = 3
 	return nil
+}
+
+// ReserveControlChannel writes the length prefix of var data controlChannel for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetControlChannel.
+func (e *ConsumerConfigEncoder) ReserveControlChannel(n int) ([]byte, error) {
+	if err := e.advance(2); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 3
+	return b, nil
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -2140,6 +2274,24 @@ func (e *ConsumerConfigEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a ConsumerConfig at buf[0] with no message header.
 func (e *ConsumerConfigEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ConsumerConfig at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ConsumerConfigEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 18 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[18]byte)(buf[:18])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 18,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var consumerConfigHeader = [8]byte{18, 0, 3, 0, 132, 3, 1, 0}
@@ -2468,6 +2620,19 @@ func (e *FrameDescriptorEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a FrameDescriptor at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *FrameDescriptorEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 40 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[40]byte)(buf[:40])
+	e.headerLength = 0
+	return nil
+}
+
 var frameDescriptorHeader = [8]byte{40, 0, 4, 0, 132, 3, 1, 0}
 
 // WrapWithHeader writes the message header for FrameDescriptor at buf[0] and starts
@@ -2719,6 +2884,19 @@ func (e *FrameProgressEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a FrameProgress at buf[0] with no message header.
 func (e *FrameProgressEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a FrameProgress at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *FrameProgressEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 29 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[29]byte)(buf[:29])
+	e.headerLength = 0
+	return nil
 }
 
 var frameProgressHeader = [8]byte{29, 0, 11, 0, 132, 3, 1, 0}
@@ -2998,6 +3176,19 @@ func (e *QosConsumerEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a QosConsumer at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *QosConsumerEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 41 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[41]byte)(buf[:41])
+	e.headerLength = 0
+	return nil
+}
+
 var qosConsumerHeader = [8]byte{41, 0, 5, 0, 132, 3, 1, 0}
 
 // WrapWithHeader writes the message header for QosConsumer at buf[0] and starts
@@ -3266,6 +3457,19 @@ func (e *QosProducerEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a QosProducer at buf[0] with no message header.
 func (e *QosProducerEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a QosProducer at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *QosProducerEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 28 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[28]byte)(buf[:28])
+	e.headerLength = 0
+	return nil
 }
 
 var qosProducerHeader = [8]byte{28, 0, 6, 0, 132, 3, 1, 0}
@@ -3605,6 +3809,19 @@ func (e *ShmRegionSuperblockEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a ShmRegionSuperblock at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ShmRegionSuperblockEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 64 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[64]byte)(buf[:64])
+	e.headerLength = 0
+	return nil
+}
+
 var shmRegionSuperblockHeader = [8]byte{64, 0, 50, 0, 132, 3, 1, 0}
 
 // WrapWithHeader writes the message header for ShmRegionSuperblock at buf[0] and starts
@@ -3877,6 +4094,20 @@ func (e *SlotHeaderEncoder) SetHeaderBytesString(v string) error {
 	return nil
 }
 
+// ReserveHeaderBytes writes the length prefix of var data headerBytes for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetHeaderBytes.
+func (e *SlotHeaderEncoder) ReserveHeaderBytes(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -3943,6 +4174,24 @@ func (e *SlotHeaderEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a SlotHeader at buf[0] with no message header.
 func (e *SlotHeaderEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a SlotHeader at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *SlotHeaderEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 60 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[60]byte)(buf[:60])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 60,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var slotHeaderHeader = [8]byte{60, 0, 51, 0, 132, 3, 1, 0}
@@ -4285,6 +4534,19 @@ func (e *TensorHeaderEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a TensorHeader at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TensorHeaderEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 184 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[184]byte)(buf[:184])
+	e.headerLength = 0
+	return nil
+}
+
 var tensorHeaderHeader = [8]byte{184, 0, 52, 0, 132, 3, 1, 0}
 
 // WrapWithHeader writes the message header for TensorHeader at buf[0] and starts
@@ -4521,6 +4783,20 @@ func (e *DataSourceAnnounceEncoder) SetNameString(v string) error {
 	return nil
 }
 
+// ReserveName writes the length prefix of var data name for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetName.
+func (e *DataSourceAnnounceEncoder) ReserveName(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // Summary returns the var data summary in place (no copy); nil when absent.
 func (d *DataSourceAnnounceDecoder) Summary() []byte {
 	return sbe.VarData(d.buf, d.pos[1], 4, false)
@@ -4553,6 +4829,20 @@ func (e *DataSourceAnnounceEncoder) SetSummaryString(v string) error {
 	}
 	e.stage = 2
 	return nil
+}
+
+// ReserveSummary writes the length prefix of var data summary for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetSummary.
+func (e *DataSourceAnnounceEncoder) ReserveSummary(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -4615,6 +4905,24 @@ func (e *DataSourceAnnounceEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a DataSourceAnnounce at buf[0] with no message header.
 func (e *DataSourceAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a DataSourceAnnounce at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *DataSourceAnnounceEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 20 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[20]byte)(buf[:20])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 20,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var dataSourceAnnounceHeader = [8]byte{20, 0, 7, 0, 132, 3, 1, 0}
@@ -4823,6 +5131,20 @@ func (e *DataSourceMetaAttributesEncoder) SetKeyString(v string) error {
 	return nil
 }
 
+// ReserveKey writes the length prefix of var data key for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetKey.
+func (e *DataSourceMetaAttributesEncoder) ReserveKey(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // Format returns the var data format in place (no copy); nil when absent.
 func (g *DataSourceMetaAttributesDecoder) Format() []byte {
 	return sbe.VarData(g.buf, g.pos[1], 4, false)
@@ -4857,6 +5179,20 @@ func (e *DataSourceMetaAttributesEncoder) SetFormatString(v string) error {
 	return nil
 }
 
+// ReserveFormat writes the length prefix of var data format for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetFormat.
+func (e *DataSourceMetaAttributesEncoder) ReserveFormat(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
+}
+
 // Value returns the var data value in place (no copy); nil when absent.
 func (g *DataSourceMetaAttributesDecoder) Value() []byte {
 	return sbe.VarData(g.buf, g.pos[2], 4, false)
@@ -4889,6 +5225,20 @@ func (e *DataSourceMetaAttributesEncoder) SetValueString(v string) error {
 	}
 	e.stage = 3
 	return nil
+}
+
+// ReserveValue writes the length prefix of var data value for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetValue.
+func (e *DataSourceMetaAttributesEncoder) ReserveValue(n int) ([]byte, error) {
+	if err := e.advance(2); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 3
+	return b, nil
 }
 func (g *DataSourceMetaAttributesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -5215,6 +5565,24 @@ func (e *DataSourceMetaEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a DataSourceMeta at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *DataSourceMetaEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 16 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[16]byte)(buf[:16])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var dataSourceMetaHeader = [8]byte{16, 0, 8, 0, 132, 3, 1, 0}
 
 // WrapWithHeader writes the message header for DataSourceMeta at buf[0] and starts
@@ -5484,6 +5852,19 @@ func (e *MetaBlobAnnounceEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MetaBlobAnnounce at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MetaBlobAnnounceEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 28 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[28]byte)(buf[:28])
+	e.headerLength = 0
+	return nil
+}
+
 var metaBlobAnnounceHeader = [8]byte{28, 0, 10, 0, 132, 3, 1, 0}
 
 // WrapWithHeader writes the message header for MetaBlobAnnounce at buf[0] and starts
@@ -5706,6 +6087,20 @@ func (e *MetaBlobChunkEncoder) SetBytesString(v string) error {
 	return nil
 }
 
+// ReserveBytes writes the length prefix of var data bytes for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetBytes.
+func (e *MetaBlobChunkEncoder) ReserveBytes(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -5762,6 +6157,24 @@ func (e *MetaBlobChunkEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a MetaBlobChunk at buf[0] with no message header.
 func (e *MetaBlobChunkEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MetaBlobChunk at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MetaBlobChunkEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 16 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[16]byte)(buf[:16])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var metaBlobChunkHeader = [8]byte{16, 0, 12, 0, 132, 3, 1, 0}
@@ -6001,6 +6414,19 @@ func (e *MetaBlobCompleteEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MetaBlobComplete at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MetaBlobCompleteEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 16 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[16]byte)(buf[:16])
+	e.headerLength = 0
+	return nil
+}
+
 var metaBlobCompleteHeader = [8]byte{16, 0, 13, 0, 132, 3, 1, 0}
 
 // WrapWithHeader writes the message header for MetaBlobComplete at buf[0] and starts
@@ -6213,6 +6639,20 @@ func (e *ControlResponseEncoder) SetErrorMessageString(v string) error {
 	return nil
 }
 
+// ReserveErrorMessage writes the length prefix of var data errorMessage for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetErrorMessage.
+func (e *ControlResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -6267,6 +6707,24 @@ func (e *ControlResponseEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a ControlResponse at buf[0] with no message header.
 func (e *ControlResponseEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a ControlResponse at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ControlResponseEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 12 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[12]byte)(buf[:12])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 12,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var controlResponseHeader = [8]byte{12, 0, 9, 0, 132, 3, 1, 0}

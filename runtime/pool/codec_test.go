@@ -145,7 +145,7 @@ func TestSlotHeaderMatchesReferenceVector(t *testing.T) {
 
 	enc := make([]byte, HeaderSlotBytes)
 	binary.LittleEndian.PutUint64(enc, refSeqCommit)
-	writeSlot(enc, new([HeaderSlotBytes]byte), &refSlot, &refTensor)
+	writeSlot(enc, &refSlot, &refTensor)
 	want := append([]byte(nil), ref...)
 	clear(want[shPad:shHeaderBytesLen]) // reserved: the vector has a pattern byte
 	want[shHeaderBytes+sbeMessageHeaderLen+thPadAlign] = 0
@@ -164,7 +164,7 @@ func TestWriteSlotOverwritesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeSlot(slot, new([HeaderSlotBytes]byte), &slotFields{valuesLen: 4}, &h)
+	writeSlot(slot, &slotFields{valuesLen: 4}, &h)
 	for i := 8; i < HeaderSlotBytes; i++ {
 		if slot[i] == 0xAA {
 			t.Errorf("byte %d of the slot was not overwritten", i)

@@ -12,7 +12,7 @@ import (
 func validSlot(idx uint32) []byte {
 	b := make([]byte, HeaderSlotBytes)
 	h := hdr(Uint32, RowMajor, []int32{4, 8}, nil)
-	writeSlot(b, new([HeaderSlotBytes]byte), &slotFields{valuesLen: 128, payloadSlot: idx, poolID: 2}, &h)
+	writeSlot(b, &slotFields{valuesLen: 128, payloadSlot: idx, poolID: 2}, &h)
 	return b
 }
 

@@ -123,7 +123,6 @@ type Producer struct {
 	claimed bool
 	cur     Claim
 	stats   ProducerStats
-	scratch [HeaderSlotBytes]byte // slot headers are encoded here first
 }
 
 // NewProducer writes frames into ring and pools (mapped read-write, all
@@ -206,7 +205,7 @@ func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 		timestampNs: m.TimestampNs,
 		metaVersion: m.MetaVersion,
 	}
-	writeSlot(p.ring.slot(idx), &p.scratch, &f, &m.Tensor)
+	writeSlot(p.ring.slot(idx), &f, &m.Tensor)
 	p.ring.words[idx].Store(committed(p.cur.Seq)) // release: payload and header first
 	p.claimed = false
 	p.stats.Committed++

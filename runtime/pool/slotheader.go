@@ -10,8 +10,8 @@ import "github.com/tpool-go/tpool/gen/wire"
 // also pin the layout to the reference vector wire__SlotHeader.bin.
 //
 // seq_commit (offset 0) is the seqlock word: only the atomics in seqlock.go
-// read or write it, so slots are encoded into a scratch buffer and copied
-// in without their first 8 bytes.
+// read or write it, so slots are encoded with WrapInPlace, which never
+// writes a field it is not given.
 
 // Offsets used by tests that corrupt slots field by field.
 const (
@@ -38,31 +38,29 @@ type slotFields struct {
 }
 
 // writeSlot overwrites every byte of slot (HeaderSlotBytes long) except
-// seq_commit: the producer's full overwrite of 8.3 step 3. scratch is the
-// producer's encoding buffer.
-func writeSlot(slot []byte, scratch *[HeaderSlotBytes]byte, f *slotFields, h *TensorHeader) {
+// seq_commit: the producer's full overwrite of 8.3 step 3. It encodes in
+// place (WrapInPlace leaves seq_commit to the seqlock's atomics) and
+// encodes the tensor header straight into the reserved headerBytes.
+func writeSlot(slot []byte, f *slotFields, h *TensorHeader) {
 	var e wire.SlotHeaderEncoder
-	if e.Wrap(scratch[:]) != nil {
-		panic("pool: slot scratch too short")
+	if e.WrapInPlace(slot[:HeaderSlotBytes]) != nil {
+		panic("pool: slot shorter than a slot header") // slots are HeaderSlotBytes long
 	}
+	clear(slot[shPad:shHeaderBytesLen]) // the reserved bytes, part of the overwrite
 	e.SetValuesLenBytes(f.valuesLen)
 	e.SetPayloadSlot(f.payloadSlot)
 	e.SetPoolId(f.poolID)
 	e.SetPayloadOffset(f.payloadOffset)
 	e.SetTimestampNs(f.timestampNs)
 	e.SetMetaVersion(f.metaVersion)
-	// Encode the tensor header where headerBytes goes, then write the var
-	// data from that same place: the codec writes the length prefix and
-	// copies the bytes onto themselves.
-	th := scratch[shHeaderBytes : shHeaderBytes+TensorHeaderLen]
-	encodeTensorHeader(th, h)
-	if e.SetHeaderBytes(th) != nil {
-		panic("pool: slot scratch too short for headerBytes")
+	th, err := e.ReserveHeaderBytes(TensorHeaderLen)
+	if err != nil {
+		panic("pool: slot too short for headerBytes")
 	}
+	encodeTensorHeader(th, h)
 	if n, err := e.Finish(); err != nil || n != HeaderSlotBytes {
 		panic("pool: slot header does not fill the slot")
 	}
-	copy(slot[shValuesLen:HeaderSlotBytes], scratch[shValuesLen:])
 }
 
 // readSlot decodes the fields of slot other than seq_commit and returns

@@ -244,6 +244,24 @@ func PutVarData[T []byte | string](s *EncoderState, width int, bigEndian bool, m
 	return nil
 }
 
+// ReserveVarData writes the length prefix for n bytes of var data at the
+// encoder's limit and returns the n bytes that follow, to be filled in
+// place.
+func ReserveVarData(s *EncoderState, width int, bigEndian bool, max uint64, n int) ([]byte, error) {
+	if s.Err != nil {
+		return nil, s.Err
+	}
+	if n < 0 || uint64(n) > max {
+		return nil, s.Fail(ErrVarDataLength)
+	}
+	p, err := s.Reserve(width + n)
+	if err != nil {
+		return nil, err
+	}
+	PutUint(s.Buf[p:], width, bigEndian, uint64(n))
+	return s.Buf[p+width : p+width+n : p+width+n], nil
+}
+
 // SkipVarData validates the var-data field at pos and returns the position
 // after it.
 func SkipVarData(buf []byte, pos, width int, bigEndian bool, max uint64) (int, error) {

@@ -302,6 +302,16 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 				jen.Return(jen.Nil()),
 			)
 		}
+		enc.addSet("Reserve"+m, from)
+		g.f.Comment(fmt.Sprintf("Reserve%s writes the length prefix of var data %s for n bytes and returns", m, dt.Name))
+		g.f.Comment("the n bytes to fill in place: a zero-copy alternative to Set" + m + ".")
+		g.f.Func().Params(enc.setRecv).Id("Reserve"+m).Params(jen.Id("n").Int()).Params(jen.Index().Byte(), jen.Error()).Block(
+			jen.If(jen.Err().Op(":=").Id("e").Dot("advance").Call(jen.Lit(i)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.List(jen.Id("b"), jen.Err()).Op(":=").Qual(sbePkg, "ReserveVarData").Call(encSt, jen.Lit(w), big, max, jen.Id("n")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Id("e").Dot("stage").Op("=").Lit(i+1),
+			jen.Return(jen.Id("b"), jen.Nil()),
+		)
 		i++
 	}
 }
@@ -671,7 +681,7 @@ func (g *gen) messageDecoder(l *level) {
 		getMethods: methods,
 		getName:    "d",
 	}
-	encMethods := newScope("method of "+l.encName(), "Wrap", "WrapWithHeader", "wrap", "Finish", "advance", "SBETemplateID")
+	encMethods := newScope("method of "+l.encName(), "Wrap", "WrapWithHeader", "WrapInPlace", "wrap", "Finish", "advance", "SBETemplateID")
 	g.f.Comment("SBETemplateID returns the template id of " + m.Name + ".")
 	g.f.Func().Params(jen.Id("e").Op("*").Id(l.encName())).Id("SBETemplateID").Params().Uint16().Block(jen.Return(jen.Id(exported(m.Name) + "TemplateID")))
 	enc := &owner{
@@ -739,6 +749,24 @@ func (g *gen) messageEncoder(l *level) {
 	g.f.Func().Params(recv.Clone()).Id("wrap").Params(jen.Id("buf").Index().Byte(), jen.Id("headerLength").Int()).Error().Block(wrapBody...)
 	g.f.Comment(fmt.Sprintf("Wrap starts encoding a %s at buf[0] with no message header.", m.Name))
 	g.f.Func().Params(recv.Clone()).Id("Wrap").Params(jen.Id("buf").Index().Byte()).Error().Block(jen.Return(jen.Id("e").Dot("wrap").Call(jen.Id("buf"), jen.Lit(0))))
+	inPlace := []jen.Code{}
+	if l.blockLength > 0 {
+		inPlace = append(inPlace,
+			jen.If(jen.Len(jen.Id("buf")).Op("<").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
+			jen.Id("e").Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Id("buf").Index(jen.Empty(), jen.Lit(l.blockLength))))
+	}
+	inPlace = append(inPlace, jen.Id("e").Dot("headerLength").Op("=").Lit(0))
+	if S > 0 {
+		inPlace = append(inPlace,
+			jen.Id("e").Dot("st").Op("=").Qual(sbePkg, "EncoderState").Values(jen.Dict{jen.Id("Buf"): jen.Id("buf"), jen.Id("Limit"): jen.Lit(l.blockLength)}),
+			jen.Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Lit(0), jen.Lit(-1)))
+	}
+	inPlace = append(inPlace, jen.Return(jen.Nil()))
+	g.f.Comment(fmt.Sprintf("WrapInPlace starts encoding a %s at buf[0] with no message header over bytes", m.Name))
+	g.f.Comment("that already hold one, without initializing the block: fields not set keep")
+	g.f.Comment("their bytes. It is for structures in shared memory where some words belong")
+	g.f.Comment("to other writers or are only touched atomically (a slot's seq_commit).")
+	g.f.Func().Params(recv.Clone()).Id("WrapInPlace").Params(jen.Id("buf").Index().Byte()).Error().Block(inPlace...)
 	hdrVar := lowerFirst(exported(m.Name)) + "Header"
 	g.f.Var().Id(hdrVar).Op("=").Index(jen.Lit(g.s.Header.Size)).Byte().Values(byteLits(g.headerImage(m))...)
 	g.f.Comment(fmt.Sprintf("WrapWithHeader writes the message header for %s at buf[0] and starts", m.Name))

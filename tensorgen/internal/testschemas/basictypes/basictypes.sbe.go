@@ -533,6 +533,19 @@ func (e *Message1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a Message1 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Message1Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 41 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[41]byte)(buf[:41])
+	e.headerLength = 0
+	return nil
+}
+
 var message1Header = [8]byte{41, 0, 1, 0, 3, 0, 0, 0}
 
 // WrapWithHeader writes the message header for Message1 at buf[0] and starts
@@ -807,6 +820,19 @@ func (e *Message1WithOffsetsEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a Message1WithOffsets at buf[0] with no message header.
 func (e *Message1WithOffsetsEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a Message1WithOffsets at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Message1WithOffsetsEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 144 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[144]byte)(buf[:144])
+	e.headerLength = 0
+	return nil
 }
 
 var message1WithOffsetsHeader = [8]byte{144, 0, 2, 0, 3, 0, 0, 0}

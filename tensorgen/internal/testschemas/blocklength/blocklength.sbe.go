@@ -633,6 +633,24 @@ func (e *Message1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a Message1 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Message1Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 8 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[8]byte)(buf[:8])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 8,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var message1Header = [8]byte{8, 0, 1, 0, 5, 0, 0, 0}
 
 // WrapWithHeader writes the message header for Message1 at buf[0] and starts
@@ -1101,6 +1119,24 @@ func (e *Message2Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a Message2 at buf[0] with no message header.
 func (e *Message2Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a Message2 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Message2Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 64 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[64]byte)(buf[:64])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 64,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var message2Header = [8]byte{64, 0, 2, 0, 5, 0, 0, 0}
@@ -1573,6 +1609,24 @@ func (e *Message3Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a Message3 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Message3Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 64 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[64]byte)(buf[:64])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 64,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var message3Header = [8]byte{64, 0, 3, 0, 5, 0, 0, 0}
 
 // WrapWithHeader writes the message header for Message3 at buf[0] and starts
@@ -1794,6 +1848,20 @@ func (e *Message4Encoder) SetEncryptedNewPasswordString(v string) error {
 	return nil
 }
 
+// ReserveEncryptedNewPassword writes the length prefix of var data EncryptedNewPassword for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetEncryptedNewPassword.
+func (e *Message4Encoder) ReserveEncryptedNewPassword(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -1846,6 +1914,24 @@ func (e *Message4Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a Message4 at buf[0] with no message header.
 func (e *Message4Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a Message4 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Message4Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 64 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[64]byte)(buf[:64])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 64,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var message4Header = [8]byte{64, 0, 4, 0, 5, 0, 0, 0}

@@ -669,6 +669,20 @@ func (e *TestMessage1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a TestMessage1 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TestMessage1Encoder) WrapInPlace(buf []byte) error {
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 0,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var testMessage1Header = [12]byte{0, 0, 0, 0, 1, 0, 0, 0, 15, 0, 0, 0}
 
 // WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
@@ -913,6 +927,19 @@ func (e *TestMessage2Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a TestMessage2 at buf[0] with no message header.
 func (e *TestMessage2Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a TestMessage2 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TestMessage2Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 32 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[32]byte)(buf[:32])
+	e.headerLength = 0
+	return nil
 }
 
 var testMessage2Header = [12]byte{32, 0, 0, 0, 2, 0, 0, 0, 15, 0, 0, 0}

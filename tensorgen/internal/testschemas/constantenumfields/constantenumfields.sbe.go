@@ -600,6 +600,20 @@ func (e *ConstantEnumsEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a ConstantEnums at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ConstantEnumsEncoder) WrapInPlace(buf []byte) error {
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 0,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var constantEnumsHeader = [8]byte{0, 0, 1, 0, 1, 0, 0, 0}
 
 // WrapWithHeader writes the message header for ConstantEnums at buf[0] and starts

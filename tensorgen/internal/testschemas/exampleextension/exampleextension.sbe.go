@@ -880,6 +880,20 @@ func (e *CarFuelFiguresEncoder) SetUsageDescriptionString(v string) error {
 	e.stage = 1
 	return nil
 }
+
+// ReserveUsageDescription writes the length prefix of var data usageDescription for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetUsageDescription.
+func (e *CarFuelFiguresEncoder) ReserveUsageDescription(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
 func (g *CarFuelFiguresDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	dst = append(dst, "\"speed\":"...)
@@ -1789,6 +1803,20 @@ func (e *CarEncoder) SetManufacturerString(v string) error {
 	return nil
 }
 
+// ReserveManufacturer writes the length prefix of var data manufacturer for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetManufacturer.
+func (e *CarEncoder) ReserveManufacturer(n int) ([]byte, error) {
+	if err := e.advance(2); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 3
+	return b, nil
+}
+
 // Model returns the var data model in place (no copy); nil when absent.
 func (d *CarDecoder) Model() []byte {
 	return sbe.VarData(d.buf, d.pos[3], 4, false)
@@ -1823,6 +1851,20 @@ func (e *CarEncoder) SetModelString(v string) error {
 	return nil
 }
 
+// ReserveModel writes the length prefix of var data model for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetModel.
+func (e *CarEncoder) ReserveModel(n int) ([]byte, error) {
+	if err := e.advance(3); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 4
+	return b, nil
+}
+
 // ActivationCode returns the var data activationCode in place (no copy); nil when absent.
 func (d *CarDecoder) ActivationCode() []byte {
 	return sbe.VarData(d.buf, d.pos[4], 4, false)
@@ -1855,6 +1897,20 @@ func (e *CarEncoder) SetActivationCodeString(v string) error {
 	}
 	e.stage = 5
 	return nil
+}
+
+// ReserveActivationCode writes the length prefix of var data activationCode for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetActivationCode.
+func (e *CarEncoder) ReserveActivationCode(n int) ([]byte, error) {
+	if err := e.advance(4); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 4, false, 1073741824, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 5
+	return b, nil
 }
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
@@ -1977,6 +2033,24 @@ func (e *CarEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a Car at buf[0] with no message header.
 func (e *CarEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a Car at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *CarEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 62 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[62]byte)(buf[:62])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 62,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var carHeader = [8]byte{62, 0, 1, 0, 1, 0, 1, 0}

@@ -626,6 +626,20 @@ func (e *TestMessage1Encoder) SetTag6String(v string) error {
 	return nil
 }
 
+// ReserveTag6 writes the length prefix of var data tag6 for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetTag6.
+func (e *TestMessage1Encoder) ReserveTag6(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -686,6 +700,24 @@ func (e *TestMessage1Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a TestMessage1 at buf[0] with no message header.
 func (e *TestMessage1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a TestMessage1 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TestMessage1Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 14 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[14]byte)(buf[:14])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 14,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var testMessage1Header = [8]byte{14, 0, 1, 0, 1, 0, 6, 0}
@@ -1005,6 +1037,19 @@ func (e *TestMessage2Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a TestMessage2 at buf[0] with no message header.
 func (e *TestMessage2Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a TestMessage2 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TestMessage2Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 22 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[22]byte)(buf[:22])
+	e.headerLength = 0
+	return nil
 }
 
 var testMessage2Header = [8]byte{22, 0, 2, 0, 1, 0, 6, 0}

@@ -3626,6 +3626,24 @@ func (e *ChannelReset4Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a ChannelReset4 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *ChannelReset4Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 9 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[9]byte)(buf[:9])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 9,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var channelReset4Header = [8]byte{9, 0, 4, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for ChannelReset4 at buf[0] and starts
@@ -3805,6 +3823,15 @@ func (e *AdminHeartbeat12Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a AdminHeartbeat12 at buf[0] with no message header.
 func (e *AdminHeartbeat12Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a AdminHeartbeat12 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *AdminHeartbeat12Encoder) WrapInPlace(buf []byte) error {
+	e.headerLength = 0
+	return nil
 }
 
 var adminHeartbeat12Header = [8]byte{0, 0, 12, 0, 1, 0, 9, 0}
@@ -4016,6 +4043,19 @@ func (e *AdminLogin15Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a AdminLogin15 at buf[0] with no message header.
 func (e *AdminLogin15Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a AdminLogin15 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *AdminLogin15Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 1 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[1]byte)(buf[:1])
+	e.headerLength = 0
+	return nil
 }
 
 var adminLogin15Header = [8]byte{1, 0, 15, 0, 1, 0, 9, 0}
@@ -4245,6 +4285,19 @@ func (e *AdminLogout16Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a AdminLogout16 at buf[0] with no message header.
 func (e *AdminLogout16Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a AdminLogout16 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *AdminLogout16Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 180 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[180]byte)(buf[:180])
+	e.headerLength = 0
+	return nil
 }
 
 var adminLogout16Header = [8]byte{180, 0, 16, 0, 1, 0, 9, 0}
@@ -6554,6 +6607,24 @@ func (e *MDInstrumentDefinitionFuture27Encoder) wrap(buf []byte, headerLength in
 // Wrap starts encoding a MDInstrumentDefinitionFuture27 at buf[0] with no message header.
 func (e *MDInstrumentDefinitionFuture27Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MDInstrumentDefinitionFuture27 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDInstrumentDefinitionFuture27Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 216 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[216]byte)(buf[:216])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 216,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var mDInstrumentDefinitionFuture27Header = [8]byte{216, 0, 27, 0, 1, 0, 9, 0}
@@ -9032,6 +9103,24 @@ func (e *MDInstrumentDefinitionSpread29Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDInstrumentDefinitionSpread29 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDInstrumentDefinitionSpread29Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 195 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[195]byte)(buf[:195])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 195,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDInstrumentDefinitionSpread29Header = [8]byte{195, 0, 29, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDInstrumentDefinitionSpread29 at buf[0] and starts
@@ -9478,6 +9567,19 @@ func (e *SecurityStatus30Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a SecurityStatus30 at buf[0] with no message header.
 func (e *SecurityStatus30Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a SecurityStatus30 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *SecurityStatus30Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 30 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[30]byte)(buf[:30])
+	e.headerLength = 0
+	return nil
 }
 
 var securityStatus30Header = [8]byte{30, 0, 30, 0, 1, 0, 9, 0}
@@ -10440,6 +10542,24 @@ func (e *MDIncrementalRefreshBook32Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDIncrementalRefreshBook32 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshBook32Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDIncrementalRefreshBook32Header = [8]byte{11, 0, 32, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDIncrementalRefreshBook32 at buf[0] and starts
@@ -11075,6 +11195,24 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDIncrementalRefreshDailyStatistics33 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshDailyStatistics33Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDIncrementalRefreshDailyStatistics33Header = [8]byte{11, 0, 33, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics33 at buf[0] and starts
@@ -11646,6 +11784,24 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) wrap(buf []byte, headerLeng
 // Wrap starts encoding a MDIncrementalRefreshLimitsBanding34 at buf[0] with no message header.
 func (e *MDIncrementalRefreshLimitsBanding34Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MDIncrementalRefreshLimitsBanding34 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshLimitsBanding34Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var mDIncrementalRefreshLimitsBanding34Header = [8]byte{11, 0, 34, 0, 1, 0, 9, 0}
@@ -12251,6 +12407,24 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) Wrap(buf []byte) error 
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDIncrementalRefreshSessionStatistics35 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshSessionStatistics35Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDIncrementalRefreshSessionStatistics35Header = [8]byte{11, 0, 35, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics35 at buf[0] and starts
@@ -12794,6 +12968,24 @@ func (e *MDIncrementalRefreshVolume37Encoder) wrap(buf []byte, headerLength int)
 // Wrap starts encoding a MDIncrementalRefreshVolume37 at buf[0] with no message header.
 func (e *MDIncrementalRefreshVolume37Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MDIncrementalRefreshVolume37 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshVolume37Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var mDIncrementalRefreshVolume37Header = [8]byte{11, 0, 37, 0, 1, 0, 9, 0}
@@ -13620,6 +13812,24 @@ func (e *SnapshotFullRefresh38Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a SnapshotFullRefresh38 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *SnapshotFullRefresh38Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 59 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[59]byte)(buf[:59])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 59,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var snapshotFullRefresh38Header = [8]byte{59, 0, 38, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for SnapshotFullRefresh38 at buf[0] and starts
@@ -14257,6 +14467,24 @@ func (e *QuoteRequest39Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a QuoteRequest39 at buf[0] with no message header.
 func (e *QuoteRequest39Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a QuoteRequest39 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *QuoteRequest39Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 35 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[35]byte)(buf[:35])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 35,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var quoteRequest39Header = [8]byte{35, 0, 39, 0, 1, 0, 9, 0}
@@ -17041,6 +17269,24 @@ func (e *MDInstrumentDefinitionOption41Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDInstrumentDefinitionOption41 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDInstrumentDefinitionOption41Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 213 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[213]byte)(buf[:213])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 213,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDInstrumentDefinitionOption41Header = [8]byte{213, 0, 41, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDInstrumentDefinitionOption41 at buf[0] and starts
@@ -17950,6 +18196,24 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDIncrementalRefreshTradeSummary42 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshTradeSummary42Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDIncrementalRefreshTradeSummary42Header = [8]byte{11, 0, 42, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary42 at buf[0] and starts
@@ -18585,6 +18849,24 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDIncrementalRefreshOrderBook43 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshOrderBook43Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDIncrementalRefreshOrderBook43Header = [8]byte{11, 0, 43, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook43 at buf[0] and starts
@@ -19214,6 +19496,24 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) wrap(buf []byte, headerLength in
 // Wrap starts encoding a SnapshotFullRefreshOrderBook44 at buf[0] with no message header.
 func (e *SnapshotFullRefreshOrderBook44Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a SnapshotFullRefreshOrderBook44 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *SnapshotFullRefreshOrderBook44Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 28 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[28]byte)(buf[:28])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 28,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var snapshotFullRefreshOrderBook44Header = [8]byte{28, 0, 44, 0, 1, 0, 9, 0}
@@ -20187,6 +20487,24 @@ func (e *MDIncrementalRefreshBook46Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDIncrementalRefreshBook46 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshBook46Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDIncrementalRefreshBook46Header = [8]byte{11, 0, 46, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDIncrementalRefreshBook46 at buf[0] and starts
@@ -20820,6 +21138,24 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) wrap(buf []byte, headerLength i
 // Wrap starts encoding a MDIncrementalRefreshOrderBook47 at buf[0] with no message header.
 func (e *MDIncrementalRefreshOrderBook47Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MDIncrementalRefreshOrderBook47 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshOrderBook47Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var mDIncrementalRefreshOrderBook47Header = [8]byte{11, 0, 47, 0, 1, 0, 9, 0}
@@ -21691,6 +22027,24 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDIncrementalRefreshTradeSummary48 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshTradeSummary48Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDIncrementalRefreshTradeSummary48Header = [8]byte{11, 0, 48, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary48 at buf[0] and starts
@@ -22326,6 +22680,24 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDIncrementalRefreshDailyStatistics49 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshDailyStatistics49Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDIncrementalRefreshDailyStatistics49Header = [8]byte{11, 0, 49, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics49 at buf[0] and starts
@@ -22897,6 +23269,24 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) wrap(buf []byte, headerLeng
 // Wrap starts encoding a MDIncrementalRefreshLimitsBanding50 at buf[0] with no message header.
 func (e *MDIncrementalRefreshLimitsBanding50Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MDIncrementalRefreshLimitsBanding50 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshLimitsBanding50Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var mDIncrementalRefreshLimitsBanding50Header = [8]byte{11, 0, 50, 0, 1, 0, 9, 0}
@@ -23496,6 +23886,24 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) wrap(buf []byte, header
 // Wrap starts encoding a MDIncrementalRefreshSessionStatistics51 at buf[0] with no message header.
 func (e *MDIncrementalRefreshSessionStatistics51Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MDIncrementalRefreshSessionStatistics51 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDIncrementalRefreshSessionStatistics51Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var mDIncrementalRefreshSessionStatistics51Header = [8]byte{11, 0, 51, 0, 1, 0, 9, 0}
@@ -24322,6 +24730,24 @@ func (e *SnapshotFullRefresh52Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a SnapshotFullRefresh52 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *SnapshotFullRefresh52Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 59 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[59]byte)(buf[:59])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 59,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var snapshotFullRefresh52Header = [8]byte{59, 0, 52, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for SnapshotFullRefresh52 at buf[0] and starts
@@ -24951,6 +25377,24 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) wrap(buf []byte, headerLength in
 // Wrap starts encoding a SnapshotFullRefreshOrderBook53 at buf[0] with no message header.
 func (e *SnapshotFullRefreshOrderBook53Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a SnapshotFullRefreshOrderBook53 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *SnapshotFullRefreshOrderBook53Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 28 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[28]byte)(buf[:28])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 28,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var snapshotFullRefreshOrderBook53Header = [8]byte{28, 0, 53, 0, 1, 0, 9, 0}
@@ -27268,6 +27712,24 @@ func (e *MDInstrumentDefinitionFuture54Encoder) wrap(buf []byte, headerLength in
 // Wrap starts encoding a MDInstrumentDefinitionFuture54 at buf[0] with no message header.
 func (e *MDInstrumentDefinitionFuture54Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MDInstrumentDefinitionFuture54 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDInstrumentDefinitionFuture54Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 216 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[216]byte)(buf[:216])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 216,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var mDInstrumentDefinitionFuture54Header = [8]byte{216, 0, 54, 0, 1, 0, 9, 0}
@@ -30055,6 +30517,24 @@ func (e *MDInstrumentDefinitionOption55Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MDInstrumentDefinitionOption55 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDInstrumentDefinitionOption55Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 213 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[213]byte)(buf[:213])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 213,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var mDInstrumentDefinitionOption55Header = [8]byte{213, 0, 55, 0, 1, 0, 9, 0}
 
 // WrapWithHeader writes the message header for MDInstrumentDefinitionOption55 at buf[0] and starts
@@ -32533,6 +33013,24 @@ func (e *MDInstrumentDefinitionSpread56Encoder) wrap(buf []byte, headerLength in
 // Wrap starts encoding a MDInstrumentDefinitionSpread56 at buf[0] with no message header.
 func (e *MDInstrumentDefinitionSpread56Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MDInstrumentDefinitionSpread56 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MDInstrumentDefinitionSpread56Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 195 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[195]byte)(buf[:195])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 195,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var mDInstrumentDefinitionSpread56Header = [8]byte{195, 0, 56, 0, 1, 0, 9, 0}

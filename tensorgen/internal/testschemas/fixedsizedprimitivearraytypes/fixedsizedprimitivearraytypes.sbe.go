@@ -957,6 +957,19 @@ func (e *DemoEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a demo at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *DemoEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 652 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[652]byte)(buf[:652])
+	e.headerLength = 0
+	return nil
+}
+
 var demoHeader = [8]byte{140, 2, 1, 0, 197, 7, 1, 0}
 
 // WrapWithHeader writes the message header for demo at buf[0] and starts

@@ -422,6 +422,20 @@ func (e *TestMessage1EntriesEncoder) SetVarDataFieldString(v string) error {
 	e.stage = 1
 	return nil
 }
+
+// ReserveVarDataField writes the length prefix of var data varDataField for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetVarDataField.
+func (e *TestMessage1EntriesEncoder) ReserveVarDataField(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
 func (g *TestMessage1EntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	dst = append(dst, "\"TagGroup1\":"...)
@@ -726,6 +740,24 @@ func (e *TestMessage1Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a TestMessage1 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TestMessage1Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 16 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[16]byte)(buf[:16])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var testMessage1Header = [8]byte{16, 0, 1, 0, 1, 0, 0, 0}
 
 // WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
@@ -993,6 +1025,20 @@ func (e *TestMessage2EntriesEncoder) SetVarDataField1String(v string) error {
 	return nil
 }
 
+// ReserveVarDataField1 writes the length prefix of var data varDataField1 for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetVarDataField1.
+func (e *TestMessage2EntriesEncoder) ReserveVarDataField1(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // VarDataField2 returns the var data varDataField2 in place (no copy); nil when absent.
 func (g *TestMessage2EntriesDecoder) VarDataField2() []byte {
 	return sbe.VarData(g.buf, g.pos[1], 1, false)
@@ -1025,6 +1071,20 @@ func (e *TestMessage2EntriesEncoder) SetVarDataField2String(v string) error {
 	}
 	e.stage = 2
 	return nil
+}
+
+// ReserveVarDataField2 writes the length prefix of var data varDataField2 for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetVarDataField2.
+func (e *TestMessage2EntriesEncoder) ReserveVarDataField2(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
 }
 func (g *TestMessage2EntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -1334,6 +1394,24 @@ func (e *TestMessage2Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a TestMessage2 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TestMessage2Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 16 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[16]byte)(buf[:16])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var testMessage2Header = [8]byte{16, 0, 2, 0, 1, 0, 0, 0}
 
 // WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
@@ -1563,6 +1641,20 @@ func (e *TestMessage3EntriesNestedEntriesEncoder) SetVarDataFieldNestedString(v 
 	e.stage = 1
 	return nil
 }
+
+// ReserveVarDataFieldNested writes the length prefix of var data varDataFieldNested for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetVarDataFieldNested.
+func (e *TestMessage3EntriesNestedEntriesEncoder) ReserveVarDataFieldNested(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
 func (g *TestMessage3EntriesNestedEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	dst = append(dst, "\"TagGroup2\":"...)
@@ -1791,6 +1883,20 @@ func (e *TestMessage3EntriesEncoder) SetVarDataFieldString(v string) error {
 	}
 	e.stage = 2
 	return nil
+}
+
+// ReserveVarDataField writes the length prefix of var data varDataField for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetVarDataField.
+func (e *TestMessage3EntriesEncoder) ReserveVarDataField(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
 }
 func (g *TestMessage3EntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -2187,6 +2293,24 @@ func (e *TestMessage3Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a TestMessage3 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TestMessage3Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 16 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[16]byte)(buf[:16])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var testMessage3Header = [8]byte{16, 0, 3, 0, 1, 0, 0, 0}
 
 // WrapWithHeader writes the message header for TestMessage3 at buf[0] and starts
@@ -2392,6 +2516,20 @@ func (e *TestMessage4EntriesEncoder) SetVarDataField1String(v string) error {
 	return nil
 }
 
+// ReserveVarDataField1 writes the length prefix of var data varDataField1 for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetVarDataField1.
+func (e *TestMessage4EntriesEncoder) ReserveVarDataField1(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // VarDataField2 returns the var data varDataField2 in place (no copy); nil when absent.
 func (g *TestMessage4EntriesDecoder) VarDataField2() []byte {
 	return sbe.VarData(g.buf, g.pos[1], 1, false)
@@ -2424,6 +2562,20 @@ func (e *TestMessage4EntriesEncoder) SetVarDataField2String(v string) error {
 	}
 	e.stage = 2
 	return nil
+}
+
+// ReserveVarDataField2 writes the length prefix of var data varDataField2 for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetVarDataField2.
+func (e *TestMessage4EntriesEncoder) ReserveVarDataField2(n int) ([]byte, error) {
+	if err := e.advance(1); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(e.st, 1, false, 254, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 2
+	return b, nil
 }
 func (g *TestMessage4EntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
@@ -2724,6 +2876,24 @@ func (e *TestMessage4Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a TestMessage4 at buf[0] with no message header.
 func (e *TestMessage4Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a TestMessage4 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TestMessage4Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 16 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[16]byte)(buf[:16])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var testMessage4Header = [8]byte{16, 0, 4, 0, 1, 0, 0, 0}

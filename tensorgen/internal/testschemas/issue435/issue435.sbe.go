@@ -498,6 +498,19 @@ func (e *Issue435Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a issue435 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Issue435Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 1 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[1]byte)(buf[:1])
+	e.headerLength = 0
+	return nil
+}
+
 var issue435Header = [9]byte{0, 1, 0, 1, 1, 179, 0, 0, 0}
 
 // WrapWithHeader writes the message header for issue435 at buf[0] and starts

@@ -397,6 +397,19 @@ func (e *Issue483Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a issue483 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Issue483Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 3 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[3]byte)(buf[:3])
+	e.headerLength = 0
+	return nil
+}
+
 var issue483Header = [8]byte{0, 3, 0, 1, 1, 227, 0, 0}
 
 // WrapWithHeader writes the message header for issue483 at buf[0] and starts

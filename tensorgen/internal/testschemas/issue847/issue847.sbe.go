@@ -397,6 +397,19 @@ func (e *BarmsgEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a barmsg at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *BarmsgEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 12 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[12]byte)(buf[:12])
+	e.headerLength = 0
+	return nil
+}
+
 var barmsgHeader = [12]byte{12, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0}
 
 // WrapWithHeader writes the message header for barmsg at buf[0] and starts

@@ -895,6 +895,24 @@ func (e *MsgNameEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a msgName at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MsgNameEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var msgNameHeader = [8]byte{11, 0, 10, 0, 187, 0, 0, 0}
 
 // WrapWithHeader writes the message header for msgName at buf[0] and starts

@@ -1134,6 +1134,24 @@ func (e *TopEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a Top at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *TopEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 16 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[16]byte)(buf[:16])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	return nil
+}
+
 var topHeader = [8]byte{16, 0, 1, 0, 2, 0, 0, 0}
 
 // WrapWithHeader writes the message header for Top at buf[0] and starts

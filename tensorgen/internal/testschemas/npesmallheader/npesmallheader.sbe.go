@@ -324,6 +324,15 @@ func (e *PingEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a Ping at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *PingEncoder) WrapInPlace(buf []byte) error {
+	e.headerLength = 0
+	return nil
+}
+
 var pingHeader = [7]byte{209, 7, 1, 0, 0, 0, 0}
 
 // WrapWithHeader writes the message header for Ping at buf[0] and starts

@@ -533,6 +533,19 @@ func (e *Simple0Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a Simple0 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *Simple0Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 76 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[76]byte)(buf[:76])
+	e.headerLength = 0
+	return nil
+}
+
 var simple0Header = [7]byte{76, 11, 0, 3, 0, 2, 0}
 
 // WrapWithHeader writes the message header for Simple0 at buf[0] and starts

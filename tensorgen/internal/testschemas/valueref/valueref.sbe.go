@@ -419,6 +419,19 @@ func (e *MsgOneEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MsgOne at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MsgOneEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 8 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[8]byte)(buf[:8])
+	e.headerLength = 0
+	return nil
+}
+
 var msgOneHeader = [8]byte{8, 0, 1, 0, 3, 0, 0, 0}
 
 // WrapWithHeader writes the message header for MsgOne at buf[0] and starts
@@ -587,6 +600,15 @@ func (e *MsgTwoEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a MsgTwo at buf[0] with no message header.
 func (e *MsgTwoEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MsgTwo at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MsgTwoEncoder) WrapInPlace(buf []byte) error {
+	e.headerLength = 0
+	return nil
 }
 
 var msgTwoHeader = [8]byte{0, 0, 2, 0, 3, 0, 0, 0}
@@ -759,6 +781,15 @@ func (e *MsgThreeEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MsgThree at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MsgThreeEncoder) WrapInPlace(buf []byte) error {
+	e.headerLength = 0
+	return nil
+}
+
 var msgThreeHeader = [8]byte{0, 0, 3, 0, 3, 0, 0, 0}
 
 // WrapWithHeader writes the message header for MsgThree at buf[0] and starts
@@ -929,6 +960,15 @@ func (e *MsgFourEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
 }
 
+// WrapInPlace starts encoding a MsgFour at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MsgFourEncoder) WrapInPlace(buf []byte) error {
+	e.headerLength = 0
+	return nil
+}
+
 var msgFourHeader = [8]byte{0, 0, 4, 0, 3, 0, 0, 0}
 
 // WrapWithHeader writes the message header for MsgFour at buf[0] and starts
@@ -1097,6 +1137,15 @@ func (e *MsgFiveEncoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a MsgFive at buf[0] with no message header.
 func (e *MsgFiveEncoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a MsgFive at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *MsgFiveEncoder) WrapInPlace(buf []byte) error {
+	e.headerLength = 0
+	return nil
 }
 
 var msgFiveHeader = [8]byte{0, 0, 5, 0, 3, 0, 0, 0}

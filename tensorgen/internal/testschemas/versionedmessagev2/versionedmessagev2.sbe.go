@@ -365,6 +365,20 @@ func (e *VersionedMessageV2Encoder) SetString1String(v string) error {
 	return nil
 }
 
+// ReserveString1 writes the length prefix of var data String1 for n bytes and returns
+// the n bytes to fill in place: a zero-copy alternative to SetString1.
+func (e *VersionedMessageV2Encoder) ReserveString1(n int) ([]byte, error) {
+	if err := e.advance(0); err != nil {
+		return nil, err
+	}
+	b, err := sbe.ReserveVarData(&e.st, 2, false, 65534, n)
+	if err != nil {
+		return nil, err
+	}
+	e.stage = 1
+	return b, nil
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null.
@@ -425,6 +439,24 @@ func (e *VersionedMessageV2Encoder) wrap(buf []byte, headerLength int) error {
 // Wrap starts encoding a VersionedMessageV2 at buf[0] with no message header.
 func (e *VersionedMessageV2Encoder) Wrap(buf []byte) error {
 	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a VersionedMessageV2 at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *VersionedMessageV2Encoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 20 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[20]byte)(buf[:20])
+	e.headerLength = 0
+	e.st = sbe.EncoderState{
+		Buf:   buf,
+		Limit: 20,
+	}
+	e.stage, e.open = 0, -1
+	return nil
 }
 
 var versionedMessageV2Header = [8]byte{20, 0, 81, 195, 1, 0, 2, 0}
