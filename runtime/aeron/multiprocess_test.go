@@ -152,6 +152,9 @@ func runChild(role string) error {
 		fmt.Printf("received %d\n", got)
 		return nil
 	}
+	if f := benchRoles[role]; f != nil {
+		return f(ctx, dir)
+	}
 	return fmt.Errorf("unknown role %q", role)
 }
 
@@ -196,7 +199,7 @@ type child struct {
 	stdin io.WriteCloser
 }
 
-func startChild(t *testing.T, role, dir string, env ...string) *child {
+func startChild(t testing.TB, role, dir string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+role, "AERON_DIR="+dir)
@@ -230,7 +233,7 @@ func startChild(t *testing.T, role, dir string, env ...string) *child {
 }
 
 // expect waits for a line starting with prefix and returns it.
-func (c *child) expect(t *testing.T, prefix string) string {
+func (c *child) expect(t testing.TB, prefix string) string {
 	t.Helper()
 	timer := time.NewTimer(testTimeout)
 	defer timer.Stop()
@@ -249,7 +252,7 @@ func (c *child) expect(t *testing.T, prefix string) string {
 	}
 }
 
-func (c *child) wait(t *testing.T) {
+func (c *child) wait(t testing.TB) {
 	t.Helper()
 	_ = c.stdin.Close()
 	done := make(chan error, 1)
