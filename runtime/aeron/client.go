@@ -34,6 +34,11 @@ var (
 	ErrCommandTimeout = errors.New("aeron: no response from the media driver")
 	// ErrToDriverFull: the to-driver buffer stayed full.
 	ErrToDriverFull = errors.New("aeron: to-driver buffer full")
+	// ErrCnCVersion: the CnC file was written by a driver with an
+	// incompatible (major) CnC version.
+	ErrCnCVersion = cnc.ErrVersion
+	// ErrCnCCorrupt: the CnC file declares impossible region lengths.
+	ErrCnCCorrupt = cnc.ErrBadLength
 )
 
 // DriverError is an error the driver returned for a command.
