@@ -475,3 +475,28 @@ func TestDriverUnblocksAbandonedClaim(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestImageCallbackMayCallClient(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	added := make(chan error, 1)
+	_, err := c.AddSubscription(ctx(t), "aeron:ipc", 51, aeron.WithAvailableImage(func(im *aeron.Image) {
+		_, err := c.AddPublication(ctx(t), "aeron:ipc", 52)
+		added <- err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddPublication(ctx(t), "aeron:ipc", 51); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-added:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx(t).Done():
+		t.Fatal("callback deadlocked")
+	}
+}

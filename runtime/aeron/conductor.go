@@ -17,6 +17,9 @@ type clientConductor struct {
 	c             *Client
 	nextCheckNs   int64
 	handleMessage broadcast.Handler
+	// notify holds image callbacks, run after c.mu is released so they
+	// may call back into the client.
+	notify []func()
 }
 
 func (cc *clientConductor) Name() string { return "aeron-client-conductor" }
@@ -29,6 +32,16 @@ func (cc *clientConductor) OnStart() error {
 func (cc *clientConductor) OnClose() {}
 
 func (cc *clientConductor) DoWork() (int, error) {
+	n, err := cc.doWork()
+	for i, f := range cc.notify {
+		f()
+		cc.notify[i] = nil
+	}
+	cc.notify = cc.notify[:0]
+	return n, err
+}
+
+func (cc *clientConductor) doWork() (int, error) {
 	c := cc.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -131,7 +144,7 @@ func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
 			return
 		}
 		if s := c.subs[m.SubscriptionRegistration]; s != nil {
-			c.addImage(s, m)
+			cc.addImage(s, m)
 		}
 	case command.OnUnavailableImage:
 		m, err := command.DecodeImageMessage(msg)
@@ -143,7 +156,8 @@ func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
 			if im := s.removeImage(m.CorrelationID); im != nil {
 				im.closed.Store(true)
 				if s.onUnavailable != nil {
-					s.onUnavailable(im)
+					f := s.onUnavailable
+					cc.notify = append(cc.notify, func() { f(im) })
 				}
 				c.lingerLocked(time.Now().UnixNano(), im.unmap)
 			}
@@ -156,7 +170,8 @@ func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
 	}
 }
 
-func (c *Client) addImage(s *Subscription, m command.ImageReady) {
+func (cc *clientConductor) addImage(s *Subscription, m command.ImageReady) {
+	c := cc.c
 	for _, im := range s.imageList() {
 		if im.correlationID == m.CorrelationID {
 			return
@@ -169,6 +184,7 @@ func (c *Client) addImage(s *Subscription, m command.ImageReady) {
 	}
 	s.addImage(im)
 	if s.onAvailable != nil {
-		s.onAvailable(im)
+		f := s.onAvailable
+		cc.notify = append(cc.notify, func() { f(im) })
 	}
 }

@@ -203,14 +203,15 @@ type Subscription struct {
 type SubscriptionOption func(*Subscription)
 
 // WithAvailableImage registers a callback for new images. It runs on the
-// client conductor goroutine and must not call the client's blocking
-// methods.
+// client conductor goroutine; while it runs no driver responses are read,
+// so it should be quick.
 func WithAvailableImage(f func(*Image)) SubscriptionOption {
 	return func(s *Subscription) { s.onAvailable = f }
 }
 
 // WithUnavailableImage registers a callback for images that went away
-// (publisher closed or timed out), with the same restrictions.
+// (publisher closed or timed out). It runs on the client conductor
+// goroutine, or in Close for the images a closing subscription drops.
 func WithUnavailableImage(f func(*Image)) SubscriptionOption {
 	return func(s *Subscription) { s.onUnavailable = f }
 }
@@ -357,14 +358,16 @@ func (s *Subscription) Close() error {
 	now := time.Now().UnixNano()
 	for _, im := range images {
 		im.closed.Store(true)
-		if s.onUnavailable != nil {
-			s.onUnavailable(im)
-		}
 		if !stopped {
 			c.lingerLocked(now, im.unmap)
 		}
 	}
 	c.mu.Unlock()
+	if s.onUnavailable != nil {
+		for _, im := range images {
+			s.onUnavailable(im)
+		}
+	}
 	if stopped {
 		for _, im := range images {
 			im.unmap()
