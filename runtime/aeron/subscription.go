@@ -203,15 +203,17 @@ type Subscription struct {
 type SubscriptionOption func(*Subscription)
 
 // WithAvailableImage registers a callback for new images. It runs on the
-// client conductor goroutine; while it runs no driver responses are read,
-// so it should be quick.
+// client conductor goroutine, which reads the driver's responses: it must
+// be quick and must not call the client's blocking methods (Add..., Close),
+// which would wait for a response only that goroutine can read; hand such
+// work to another goroutine.
 func WithAvailableImage(f func(*Image)) SubscriptionOption {
 	return func(s *Subscription) { s.onAvailable = f }
 }
 
 // WithUnavailableImage registers a callback for images that went away
-// (publisher closed or timed out). It runs on the client conductor
-// goroutine, or in Close for the images a closing subscription drops.
+// (publisher closed or timed out), with the same restrictions. It also runs
+// in Subscription.Close for the images the subscription drops.
 func WithUnavailableImage(f func(*Image)) SubscriptionOption {
 	return func(s *Subscription) { s.onUnavailable = f }
 }
