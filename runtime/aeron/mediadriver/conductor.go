@@ -118,6 +118,7 @@ type publication struct {
 }
 
 type conductor struct {
+	sys      *systemCounters
 	cfg      Config
 	dir      string
 	log      *slog.Logger
@@ -163,7 +164,12 @@ func (c *conductor) updateClock() {
 
 // DoWork is one duty cycle: commands, publisher limits, and timers.
 func (c *conductor) DoWork() (int, error) {
+	start := c.nowNs
 	c.updateClock()
+	if start != 0 && c.nowNs-start > c.sys[sysConductorMaxCycleTime].Load() && c.nowNs-start < int64(time.Second) {
+		// The previous cycle's length (including idling) bounds its work.
+		c.sys[sysConductorMaxCycleTime].Store(c.nowNs - start)
+	}
 	work := 0
 	if c.nowMs != c.lastHeartbeat {
 		c.toDriver.SetConsumerHeartbeat(c.nowMs)
@@ -186,6 +192,7 @@ func (c *conductor) DoWork() (int, error) {
 }
 
 func (c *conductor) recordError(err error) {
+	c.sys[sysErrors].Add(1)
 	c.errors.Record(err.Error())
 	c.log.Warn("aeron driver error", "err", err)
 }
@@ -538,6 +545,7 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 		termWindow: int64(window), tripGain: int64(window / 8), refs: 1, state: pubActive, stateChangeNs: c.nowNs,
 	}
 	c.pubs = append(c.pubs, p)
+	c.sys[sysBytesCurrentlyMapped].Add(int64(length))
 	c.log.Debug("publication added", "registration_id", regID, "session_id", sessionID, "stream_id", m.StreamID,
 		"term_length", params.termLength, "exclusive", exclusive)
 	return p, nil
@@ -838,6 +846,7 @@ func (c *conductor) checkBlocked(p *publication, producer int64) {
 	if consumer == p.lastConsumer && p.possiblyBlocked(producer, consumer) {
 		if c.nowNs > p.consumerMoved+c.cfg.PublicationUnblockTimeout.Nanoseconds() {
 			if p.log.Unblock(consumer) {
+				c.sys[sysUnblockedPublications].Add(1)
 				c.recordError(fmt.Errorf("unblocked publication %d at position %d", p.registrationID, consumer))
 			}
 			p.consumerMoved = c.nowNs
@@ -863,6 +872,7 @@ func (c *conductor) closePublication(p *publication) {
 	p.subscribers = nil
 	_ = c.counters.Free(p.pubLmtID)
 	_ = c.counters.Free(p.pubPosID)
+	c.sys[sysBytesCurrentlyMapped].Add(-int64(p.mapping.Len()))
 	_ = p.mapping.Close()
 	if err := os.Remove(p.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		c.recordError(fmt.Errorf("remove log buffer: %w", err))
@@ -876,6 +886,7 @@ func (c *conductor) removeClient(cl *client) {
 		m := command.ClientTimeout{ClientID: cl.id}
 		c.scratch = m.Append(c.scratch[:0])
 		c.transmit(command.OnClientTimeout, c.scratch)
+		c.sys[sysClientTimeouts].Add(1)
 		c.log.Info("client timed out", "client_id", cl.id)
 	}
 	for _, l := range cl.pubs {
@@ -907,6 +918,7 @@ func (c *conductor) checkStuckRingBuffer() {
 	}
 	if c.nowNs-c.headStuckNs > c.cfg.ClientLivenessTimeout.Nanoseconds() {
 		if c.toDriver.Unblock() {
+			c.sys[sysUnblockedCommands].Add(1)
 			c.recordError(errors.New("unblocked to-driver buffer left half-written by a dead client"))
 		}
 		c.headStuckNs = c.nowNs

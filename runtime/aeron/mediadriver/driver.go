@@ -234,7 +234,12 @@ func newConductor(d *Driver, f *cnc.File) (*conductor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("counters: %w", err)
 	}
+	sys, err := allocateSystemCounters(cm)
+	if err != nil {
+		return nil, err
+	}
 	return &conductor{
+		sys:      sys,
 		cfg:      d.cfg,
 		dir:      d.dir,
 		log:      d.cfg.Logger,

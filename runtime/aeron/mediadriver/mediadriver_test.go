@@ -278,3 +278,33 @@ func TestClientTimeoutCleansUp(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestSystemCounters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	d, err := Start(testConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r := newRawClient(t, dir)
+	for id, label := range systemCounterLabels {
+		if r.ctr.TypeID(int32(id)) != counters.TypeSystem || r.ctr.Label(int32(id)) != label {
+			t.Fatalf("counter %d: type %d label %q", id, r.ctr.TypeID(int32(id)), r.ctr.Label(int32(id)))
+		}
+		if k := r.ctr.Key(int32(id)); binary.LittleEndian.Uint32(k) != uint32(id) {
+			t.Fatalf("counter %d key %v", id, k[:4])
+		}
+	}
+	before := r.ctr.Value(sysErrors)
+	id := r.rb.NextCorrelationID()
+	c := command.Correlated{ClientID: r.id, CorrelationID: id}
+	r.send(0x77, c.Append(nil))
+	r.awaitError(id)
+	if got := r.ctr.Value(sysErrors); got != before+1 {
+		t.Errorf("errors counter %d, want %d", got, before+1)
+	}
+	_, p := r.addPublication("aeron:ipc", 3)
+	if r.ctr.Value(sysBytesCurrentlyMapped) <= 0 || p.SessionID == 0 && p.RegistrationID == 0 {
+		t.Error("bytes currently mapped not counted")
+	}
+}
