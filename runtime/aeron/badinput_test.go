@@ -117,3 +117,49 @@ func TestCorruptLogIsReportedNotFatal(t *testing.T) {
 		t.Errorf("delivered %q", got)
 	}
 }
+
+func TestCorruptTailClosesPublication(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	errs := make(chan error, 4)
+	cx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c, err := aeron.Connect(cx, aeron.Config{Dir: dir, ErrorHandler: func(err error) { errs <- err }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = c.AddSubscription(cx, "aeron:ipc", 43)
+	pub, err := c.AddPublication(cx, "aeron:ipc", 43)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connected", pub.IsConnected)
+	entries, _ := os.ReadDir(filepath.Join(dir, "publications"))
+	path := filepath.Join(dir, "publications", entries[0].Name())
+	st, _ := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw [8]byte
+	if _, err := f.ReadAt(raw[:], st.Size()-4096); err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(raw[:], binary.LittleEndian.Uint64(raw[:])+3) // misalign the tail
+	if _, err := f.WriteAt(raw[:], st.Size()-4096); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	if r := pub.Offer([]byte("x")); r != aeron.Closed {
+		t.Errorf("offer on a corrupt log = %s", aeron.StatusString(r))
+	}
+	select {
+	case err := <-errs:
+		if !errors.Is(err, aeron.ErrCorruptLog) {
+			t.Errorf("error = %v", err)
+		}
+	case <-cx.Done():
+		t.Error("corruption not reported")
+	}
+}

@@ -248,6 +248,12 @@ func (p *Publication) newPosition(termCount, termID int32, termOffset, position 
 	if result > 0 {
 		return position - termOffset + int64(result)
 	}
+	if result == logbuffer.AppendCorrupt {
+		p.closed.Store(true)
+		p.client.cfg.ErrorHandler(fmt.Errorf("publication %d stream %d: misaligned term tail: %w",
+			p.registrationID, p.streamID, ErrCorruptLog))
+		return Closed
+	}
 	if position+termOffset > p.maxPosition {
 		return MaxPositionExceeded
 	}

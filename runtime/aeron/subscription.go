@@ -156,6 +156,10 @@ func (im *Image) Poll(h FragmentHandler, limit int) int {
 		return 0
 	}
 	position := im.position.Load()
+	if position < 0 {
+		im.reportCorrupt(position)
+		return 0
+	}
 	termOffset := int(position & im.termMask)
 	term := im.log.Term(logbuffer.IndexByPosition(position, im.shift))
 	n, next, corrupt := logbuffer.Read(term, termOffset, logbuffer.FragmentHandler(h), limit, &im.header)
@@ -174,6 +178,10 @@ func (im *Image) ControlledPoll(h ControlledFragmentHandler, limit int) int {
 		return 0
 	}
 	position := im.position.Load()
+	if position < 0 {
+		im.reportCorrupt(position)
+		return 0
+	}
 	termOffset := int(position & im.termMask)
 	term := im.log.Term(logbuffer.IndexByPosition(position, im.shift))
 	n, corrupt := logbuffer.ControlledRead(term, termOffset, logbuffer.ControlledFragmentHandler(h), limit,

@@ -173,6 +173,9 @@ func (r *Receiver) ReceiveNext() (bool, error) {
 		cursor = r.latest.Load()
 		recordOffset = int(cursor & mask)
 	}
+	if cursor&(RecordAlignment-1) != 0 {
+		return false, fmt.Errorf("cursor %d: %w", cursor, ErrCorrupt)
+	}
 	length := int(int32(binary.LittleEndian.Uint32(r.buf[recordOffset:])))
 	if length < RecordHeaderLength || length > r.capacity-recordOffset {
 		return false, fmt.Errorf("record at %d has length %d: %w", recordOffset, length, ErrCorrupt)

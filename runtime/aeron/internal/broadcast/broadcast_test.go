@@ -134,3 +134,15 @@ func BenchmarkTransmitReceive(b *testing.B) {
 		_, _ = c.Receive(h)
 	}
 }
+
+func TestMisalignedCursorIsCorrupt(t *testing.T) {
+	b := testmem.Bytes(t, 256+TrailerLength)
+	tx, _ := NewTransmitter(b)
+	rx, _ := NewReceiver(b)
+	_ = tx.Transmit(1, []byte("x"))
+	binary.LittleEndian.PutUint64(b[256+TailIntentCounterOffset:], 1<<20)
+	binary.LittleEndian.PutUint64(b[256+LatestCounterOffset:], 255)
+	if _, err := NewCopyReceiver(rx).Receive(func(int32, []byte) {}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("error = %v, want ErrCorrupt", err)
+	}
+}

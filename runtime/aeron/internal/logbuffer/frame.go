@@ -117,6 +117,9 @@ const (
 	AppendTripped = -1
 	// AppendFailed means the term was already past its end.
 	AppendFailed = -2
+	// AppendCorrupt means the tail counter is not frame-aligned: another
+	// process corrupted the log.
+	AppendCorrupt = -3
 )
 
 // Appender writes frames into one term whose raw tail is tail. Any number of
@@ -151,6 +154,9 @@ func (a Appender) claim(length int, defaultHeader []byte, flags uint8) (frameOff
 	raw := a.tail.Add(aligned) - aligned
 	termOffset := raw & 0xFFFFFFFF
 	termID = TermID(raw)
+	if termOffset&(FrameAlignment-1) != 0 {
+		return 0, termID, AppendCorrupt
+	}
 	resulting := termOffset + aligned
 	if resulting > int64(len(a.term)) {
 		return 0, termID, a.handleEndOfTerm(termOffset, termID, defaultHeader)
@@ -191,6 +197,9 @@ func (a Appender) AppendFragmented(defaultHeader []byte, length, maxPayload int,
 	raw := a.tail.Add(int64(required)) - int64(required)
 	termOffset := raw & 0xFFFFFFFF
 	termID := TermID(raw)
+	if termOffset&(FrameAlignment-1) != 0 {
+		return AppendCorrupt
+	}
 	resulting := termOffset + int64(required)
 	if resulting > int64(len(a.term)) {
 		return a.handleEndOfTerm(termOffset, termID, defaultHeader)

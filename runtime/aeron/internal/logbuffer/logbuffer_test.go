@@ -388,3 +388,27 @@ func FuzzMap(f *testing.F) {
 		}
 	})
 }
+
+func TestMisalignedInputsFromOtherProcesses(t *testing.T) {
+	l, _ := newLog(t)
+	if _, _, corrupt := Read(l.Term(0), 3, func([]byte, *Header) {}, 1, &Header{}); !corrupt {
+		t.Error("Read at a misaligned offset not corrupt")
+	}
+	var pos atomic.Int64
+	if _, corrupt := ControlledRead(l.Term(0), 3, func([]byte, *Header) Action { return ActionContinue }, 1, &Header{}, &pos, 3); !corrupt {
+		t.Error("ControlledRead at a misaligned offset not corrupt")
+	}
+	if got := l.Clean(0, 77); got != 64 {
+		t.Errorf("Clean to a misaligned position = %d, want 64", got)
+	}
+	if l.Unblock(33) || l.Unblock(-32) {
+		t.Error("Unblock at a bad position acted")
+	}
+	l.Tail(0).Store(PackTail(100, 7))
+	if r := l.Appender(0).AppendUnfragmented(l.DefaultHeader(), 1, []byte("x")); r != AppendCorrupt {
+		t.Errorf("append on a misaligned tail = %d", r)
+	}
+	if r := l.Appender(0).AppendFragmented(l.DefaultHeader(), 3000, 1376, make([]byte, 3000)); r != AppendCorrupt {
+		t.Errorf("fragmented append on a misaligned tail = %d", r)
+	}
+}

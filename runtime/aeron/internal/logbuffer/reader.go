@@ -12,6 +12,9 @@ type FragmentHandler func(buffer []byte, header *Header)
 // is not a data/padding frame stops the read with corrupt set.
 func Read(term []byte, offset int, h FragmentHandler, limit int, header *Header) (fragments, newOffset int, corrupt bool) {
 	capacity := len(term)
+	if offset < 0 || offset&(FrameAlignment-1) != 0 {
+		return 0, offset, true
+	}
 	header.Term = term
 	for fragments < limit && offset < capacity {
 		n := int(FrameLengthVolatile(term, offset))
@@ -60,6 +63,9 @@ type ControlledFragmentHandler func(buffer []byte, header *Header) Action
 func ControlledRead(term []byte, offset int, h ControlledFragmentHandler, limit int, header *Header,
 	position *atomic.Int64, initialPosition int64) (fragments int, corrupt bool) {
 	capacity := len(term)
+	if offset < 0 || offset&(FrameAlignment-1) != 0 {
+		return 0, true
+	}
 	header.Term = term
 	start := offset
 	committed := initialPosition
@@ -141,7 +147,8 @@ func ScanForAvailability(term []byte, offset, maxLength int) int {
 // its slowest subscriber: the first 8 bytes (the frame length) are cleared
 // last with a release store. It returns the new clean position.
 func (l *Log) Clean(cleanPosition, position int64) int64 {
-	if position <= cleanPosition {
+	position &^= FrameAlignment - 1 // positions come from other processes
+	if position <= cleanPosition || cleanPosition&(FrameAlignment-1) != 0 {
 		return cleanPosition
 	}
 	shift := PositionBitsToShift(l.termLength)

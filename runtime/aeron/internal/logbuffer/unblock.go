@@ -58,6 +58,9 @@ func (l *Log) unblockTerm(term []byte, blockedOffset, tailOffset int, termID int
 // publication unblock timeout while the producer is ahead. It reports
 // whether it changed the log.
 func (l *Log) Unblock(blockedPosition int64) bool {
+	if blockedPosition < 0 || blockedPosition&(FrameAlignment-1) != 0 {
+		return false
+	}
 	shift := PositionBitsToShift(l.termLength)
 	blockedTermCount := int32(blockedPosition >> shift)
 	blockedOffset := int(blockedPosition & int64(l.termLength-1))
@@ -69,6 +72,9 @@ func (l *Log) Unblock(blockedPosition int64) bool {
 	index := IndexByTermCount(blockedTermCount)
 	raw := l.tails[index].Load()
 	termID := TermID(raw)
+	if raw&(FrameAlignment-1) != 0 {
+		return false
+	}
 	switch l.unblockTerm(l.terms[index], blockedOffset, TermOffset(raw, l.termLength), termID) {
 	case 2:
 		l.RotateLog(blockedTermCount, termID)

@@ -122,6 +122,9 @@ func (r *RingBuffer) claim(recordLength int) int {
 	var tailIndex int64
 	for {
 		tail = r.tail.Load()
+		if tail&(RecordAlignment-1) != 0 || head&(RecordAlignment-1) != 0 {
+			return -2 // corrupted by another process
+		}
 		if required > capacity-(tail-head) {
 			head = r.head.Load()
 			if required > capacity-(tail-head) {
@@ -170,6 +173,9 @@ func (r *RingBuffer) Write(msgTypeID int32, msg []byte) error {
 	}
 	recordLength := len(msg) + RecordHeaderLength
 	index := r.claim(recordLength)
+	if index == -2 {
+		return ErrCorrupt
+	}
 	if index < 0 {
 		return ErrFull
 	}
@@ -191,6 +197,9 @@ type Handler func(msgTypeID int32, msg []byte)
 // records before it are consumed.
 func (r *RingBuffer) Read(h Handler, limit int) (int, error) {
 	head := r.head.Load()
+	if head&(RecordAlignment-1) != 0 {
+		return 0, fmt.Errorf("head position %d: %w", head, ErrCorrupt)
+	}
 	headIndex := int(head & int64(r.capacity-1))
 	contiguous := r.capacity - headIndex
 	read, bytesRead := 0, 0
@@ -223,7 +232,8 @@ func (r *RingBuffer) Read(h Handler, limit int) (int, error) {
 // Discard drops everything between head and tail: the consumer's recovery
 // after ErrCorrupt. Records being written concurrently are lost.
 func (r *RingBuffer) Discard() {
-	tail := r.tail.Load()
+	tail := r.tail.Load() &^ (RecordAlignment - 1)
+	r.tail.Store(tail)
 	clear(r.buf)
 	r.head.Store(tail)
 	r.headCache.Store(tail)
@@ -235,7 +245,7 @@ func (r *RingBuffer) Discard() {
 // not moved for a client liveness timeout.
 func (r *RingBuffer) Unblock() bool {
 	head, tail := r.head.Load(), r.tail.Load()
-	if head == tail {
+	if head == tail || (head|tail)&(RecordAlignment-1) != 0 {
 		return false
 	}
 	mask := int64(r.capacity - 1)

@@ -238,3 +238,23 @@ func BenchmarkWriteRead(b *testing.B) {
 		_, _ = r.Read(h, 1)
 	}
 }
+
+func TestMisalignedPositionsAreCorrupt(t *testing.T) {
+	b := testmem.Bytes(t, 1024+TrailerLength)
+	r, _ := New(b)
+	binary.LittleEndian.PutUint64(b[1024+TailPositionOffset:], 13)
+	if err := r.Write(1, []byte("x")); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Write with misaligned tail: %v", err)
+	}
+	binary.LittleEndian.PutUint64(b[1024+HeadPositionOffset:], 5)
+	if _, err := r.Read(func(int32, []byte) {}, 1); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Read with misaligned head: %v", err)
+	}
+	if r.Unblock() {
+		t.Error("Unblock acted on misaligned positions")
+	}
+	r.Discard()
+	if err := r.Write(1, []byte("x")); err != nil {
+		t.Errorf("after Discard: %v", err)
+	}
+}
