@@ -259,7 +259,7 @@ type driver struct {
 }
 
 var (
-	cDriver        = driver{"aeronmd", startAeronmd}
+	cDriver        = driver{"aeronmd", func(t testing.TB, dir string) { startAeronmd(t, dir) }}
 	embeddedDriver = driver{"embedded", startEmbedded}
 	tpoolAeronmd   = driver{"tpool-aeronmd", startTpoolAeronmd}
 )
@@ -277,8 +277,10 @@ func startAeronmd(t testing.TB, dir string, props ...string) {
 	}
 	p := startProcess(t, "aeronmd", append(argv, props...))
 	t.Cleanup(func() {
-		if code := p.stop(); code != 0 {
-			t.Errorf("aeronmd exited with status %d after SIGINT", code)
+		// aeronmd exits with the number of the signal that stopped it
+		// (aeronmd.c sets exit_status to it), so 2 is a clean SIGINT.
+		if code := p.stop(); code != int(syscall.SIGINT) {
+			t.Errorf("aeronmd exited with status %d after SIGINT, want %d", code, syscall.SIGINT)
 		}
 	})
 }
