@@ -1,5 +1,202 @@
 package interop_test
 
-import "fmt"
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
 
-func runRole(role string) error { return fmt.Errorf("unknown role %q", role) }
+	"github.com/tpool-go/tpool/runtime/aeron"
+)
+
+// The benchmarks here run tpool's Go client through the real C aeronmd,
+// shaped like runtime/aeron's BenchmarkIPCThroughput and
+// BenchmarkIPCPingPong (which use tpool's embedded driver): the benchmark
+// process publishes (or pings) and a re-executed copy of the test binary
+// subscribes (or pongs). docs/PERFORMANCE.md compares them with the C
+// streaming_publisher/rate_subscriber and cping/cpong.
+
+// benchChannel matches runtime/aeron's benchmarks and the C runs in
+// docs/PERFORMANCE.md.
+const benchChannel = "aeron:ipc?term-length=16m"
+
+// aeronmdBenchProps configure the C driver for the benchmarks: one shared
+// thread with the default backoff idle strategy. On IPC the driver is off
+// the data path (it only moves publisher limits), and on two cores a
+// busy-spinning driver would take a core from the publisher or subscriber.
+var aeronmdBenchProps = []string{"-Daeron.threading.mode=SHARED"}
+
+// benchDir is an Aeron directory in /dev/shm when it exists (log buffers in
+// memory, as with a default Aeron install), else under the test's temp dir.
+func benchDir(b *testing.B) string {
+	b.Helper()
+	parent := b.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		d, err := os.MkdirTemp("/dev/shm", "tpool-interop-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = os.RemoveAll(d) })
+		parent = d
+	}
+	return filepath.Join(parent, "aeron")
+}
+
+// startBenchPeer re-executes the test binary in a role (see runRole) and
+// waits until it says it is ready.
+func startBenchPeer(b *testing.B, role, dir string, env ...string) *process {
+	b.Helper()
+	env = append(env, roleEnv+"="+role, "AERON_DIR="+dir)
+	p := startProcess(b, role, []string{os.Args[0], "-test.run=^$"}, env...)
+	p.waitFor(b, "ready", prefix("ready"))
+	return p
+}
+
+// runRole runs a benchmark peer in a child process.
+func runRole(role string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c, err := aeron.Connect(ctx, aeron.Config{Dir: os.Getenv("AERON_DIR")})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stream, err := strconv.Atoi(os.Getenv("STREAM"))
+	if err != nil {
+		return fmt.Errorf("STREAM: %w", err)
+	}
+	sub, err := c.AddSubscription(ctx, benchChannel, int32(stream))
+	if err != nil {
+		return err
+	}
+	switch role {
+	case "sink":
+		want, err := strconv.Atoi(os.Getenv("COUNT"))
+		if err != nil {
+			return fmt.Errorf("COUNT: %w", err)
+		}
+		fmt.Println("ready")
+		got := 0
+		h := func([]byte, *aeron.Header) { got++ }
+		for got < want {
+			if sub.Poll(h, 256) == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		fmt.Println("received")
+		return nil
+	case "pong":
+		pub, err := c.AddExclusivePublication(ctx, benchChannel, int32(stream+1))
+		if err != nil {
+			return err
+		}
+		fmt.Println("ready")
+		h := func(buf []byte, _ *aeron.Header) {
+			for r := pub.Offer(buf); r < 0 && r != aeron.Closed; r = pub.Offer(buf) {
+			}
+		}
+		for ctx.Err() == nil && !pub.IsClosed() {
+			sub.Poll(h, 16)
+			select {
+			case <-c.Done():
+				return c.Err()
+			default:
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown role %q", role)
+}
+
+func offerOrFail(b *testing.B, p *aeron.Publication, msg []byte) {
+	for r := p.Offer(msg); r < 0; r = p.Offer(msg) {
+		if r == aeron.Closed || r == aeron.MaxPositionExceeded || r == aeron.MessageTooLong {
+			b.Fatalf("offer: %s", aeron.StatusString(r))
+		}
+	}
+}
+
+// BenchmarkAeronmdIPCThroughput: messages per second from a Go publisher
+// to a Go subscriber in another process, through the C aeronmd; the clock
+// stops when the subscriber has every message.
+func BenchmarkAeronmdIPCThroughput(b *testing.B) {
+	for _, size := range []int{32, 256} {
+		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+			dir := benchDir(b)
+			startAeronmd(b, dir, aeronmdBenchProps...)
+			c := connect(b, dir)
+			const stream = 4001
+			pub, err := c.AddExclusivePublication(ctx(b), benchChannel, stream)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink := startBenchPeer(b, "sink", dir, "STREAM="+strconv.Itoa(stream), "COUNT="+strconv.Itoa(b.N))
+			eventually(b, "the sink to connect", pub.IsConnected)
+			msg := make([]byte, size)
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				binary.LittleEndian.PutUint64(msg, uint64(i))
+				offerOrFail(b, pub, msg)
+			}
+			sink.waitFor(b, "received", prefix("received"))
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkAeronmdIPCPingPong: round trips of 32-byte messages between a
+// Go ping and a Go pong in another process, through the C aeronmd, with
+// exact percentiles of every sample.
+func BenchmarkAeronmdIPCPingPong(b *testing.B) {
+	dir := benchDir(b)
+	startAeronmd(b, dir, aeronmdBenchProps...)
+	c := connect(b, dir)
+	const stream = 4101
+	pub, err := c.AddExclusivePublication(ctx(b), benchChannel, stream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sub, err := c.AddSubscription(ctx(b), benchChannel, stream+1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	startBenchPeer(b, "pong", dir, "STREAM="+strconv.Itoa(stream))
+	eventually(b, "ping and pong to connect", func() bool { return pub.IsConnected() && sub.IsConnected() })
+	msg := make([]byte, 32)
+	samples := make([]time.Duration, 0, b.N)
+	received := false
+	h := func([]byte, *aeron.Header) { received = true }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		offerOrFail(b, pub, msg)
+		received = false
+		deadline := start.Add(testTimeout)
+		for spins := 0; !received; spins++ {
+			sub.Poll(h, 1)
+			if spins%(1<<20) == 0 && time.Now().After(deadline) {
+				b.Fatalf("no pong within %v (client: %v)", testTimeout, c.Err())
+			}
+		}
+		samples = append(samples, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(samples)
+	pct := func(p float64) float64 {
+		return float64(samples[min(len(samples)-1, int(p*float64(len(samples))))].Nanoseconds())
+	}
+	b.ReportMetric(pct(0.50), "p50-ns")
+	b.ReportMetric(pct(0.99), "p99-ns")
+	b.ReportMetric(pct(0.999), "p99.9-ns")
+}
