@@ -350,7 +350,7 @@ func TestCounters(t *testing.T) {
 	}
 	eventually(t, "heartbeat counter", func() bool {
 		id := r.Find(aeron.CounterTypeClientHeartbeat, c.ClientID())
-		return id != aeron.NullCounterID && r.Value(id) > 0
+		return id != aeron.NullCounterID && r.Value(id) > 0 && strings.HasSuffix(r.Label(id), " name= version=tpool")
 	})
 	if err := k.Close(); err != nil {
 		t.Fatal(err)

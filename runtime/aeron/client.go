@@ -85,6 +85,7 @@ type Client struct {
 	pubs      map[int64]*Publication
 	lingers   []lingering
 	heartbt   *atomic.Int64
+	hbID      int32
 	err       error
 	done      chan struct{}
 	closeErr  error

@@ -78,6 +78,12 @@ func (cc *clientConductor) onCheck(now time.Time) int {
 	c := cc.c
 	nowMs := now.UnixMilli()
 	hb := c.toDriver.ConsumerHeartbeat()
+	if hb == -1 {
+		err := fmt.Errorf("media driver has shut down: %w", ErrDriverTimeout)
+		c.cfg.ErrorHandler(err)
+		c.fail(err)
+		return 1
+	}
 	if nowMs-hb > c.cfg.DriverTimeout.Milliseconds() {
 		err := fmt.Errorf("last heartbeat %dms ago: %w", nowMs-hb, ErrDriverTimeout)
 		c.cfg.Logger.Warn("aeron driver is dead", "err", err)
@@ -86,9 +92,15 @@ func (cc *clientConductor) onCheck(now time.Time) int {
 		return 1
 	}
 	if c.heartbt == nil {
-		if id := c.counters.Find(counters.TypeClientHeartbeat, c.clientID); id != counters.NullCounterID {
-			c.heartbt, _ = c.counters.Addr(id)
+		if id := c.counters.FindByKey(counters.TypeClientHeartbeat, c.clientID); id != counters.NullCounterID {
+			c.useHeartbeat(id)
 		}
+	} else if !c.counters.IsActive(c.hbID, counters.TypeClientHeartbeat, c.clientID) {
+		// The driver reclaimed our heartbeat: it timed us out.
+		err := fmt.Errorf("heartbeat counter %d closed by the driver: %w", c.hbID, ErrClientTimeout)
+		c.cfg.ErrorHandler(err)
+		c.fail(err)
+		return 1
 	}
 	if c.heartbt != nil {
 		c.heartbt.Store(nowMs)
@@ -127,8 +139,9 @@ func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
 		}
 	case command.OnCounterReady:
 		if m, err := command.DecodeCounterUpdate(msg); err == nil {
-			if m.CorrelationID == c.clientID && c.heartbt == nil {
-				c.heartbt, _ = c.counters.Addr(m.CounterID)
+			if m.CorrelationID == c.clientID && c.heartbt == nil &&
+				c.counters.IsActive(m.CounterID, counters.TypeClientHeartbeat, c.clientID) {
+				c.useHeartbeat(m.CounterID)
 			}
 			c.resolve(m.CorrelationID, response{typeID: typeID, msg: msg})
 		}
@@ -168,6 +181,14 @@ func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
 			c.fail(ErrClientTimeout)
 		}
 	}
+}
+
+// useHeartbeat adopts the heartbeat counter the driver allocated for this
+// client and names the client on its label; c.mu is held.
+func (c *Client) useHeartbeat(id int32) {
+	c.hbID = id
+	c.heartbt, _ = c.counters.Addr(id)
+	c.counters.AppendLabel(id, " name="+c.cfg.ClientName+" version=tpool")
 }
 
 func (cc *clientConductor) addImage(s *Subscription, m command.ImageReady) {

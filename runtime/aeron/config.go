@@ -31,6 +31,9 @@ type Config struct {
 	ResourceLinger time.Duration
 	// IdleSleep: the client conductor's longest idle pause.
 	IdleSleep time.Duration
+	// ClientName is appended to the client's heartbeat counter label (as
+	// Aeron clients do), so tools like AeronStat can tell clients apart.
+	ClientName string
 	// ErrorHandler receives asynchronous errors (driver death, client
 	// timeout, broadcast lapping, corrupted log buffers). May be nil.
 	ErrorHandler func(error)

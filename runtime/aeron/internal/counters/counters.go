@@ -227,6 +227,53 @@ func (r *Reader) Find(typeID int32, registrationID int64) int32 {
 	return NullCounterID
 }
 
+// KeyRegistrationID reads the first 8 bytes of a counter's key: the
+// registration id for heartbeat and stream counters.
+func (r *Reader) KeyRegistrationID(id int32) int64 {
+	if r.check(id) != nil {
+		return 0
+	}
+	off := int(id)*MetadataLength + KeyOffset
+	return int64(binary.LittleEndian.Uint64(r.meta[off:]))
+}
+
+// FindByKey returns the id of an allocated counter of typeID whose key
+// starts with registrationID (how Aeron clients find their heartbeat
+// counter), scanning every record, or NullCounterID.
+func (r *Reader) FindByKey(typeID int32, registrationID int64) int32 {
+	for id := int32(0); id <= r.maxID; id++ {
+		if r.State(id) == RecordAllocated && r.TypeID(id) == typeID && r.KeyRegistrationID(id) == registrationID {
+			return id
+		}
+	}
+	return NullCounterID
+}
+
+// IsActive reports whether counter id is still the allocated counter of
+// typeID keyed by registrationID.
+func (r *Reader) IsActive(id, typeID int32, registrationID int64) bool {
+	return r.State(id) == RecordAllocated && r.TypeID(id) == typeID && r.KeyRegistrationID(id) == registrationID
+}
+
+// AppendLabel extends a counter's label in place, truncated to the maximum,
+// as Aeron clients do to name themselves on their heartbeat counter.
+func (r *Reader) AppendLabel(id int32, s string) {
+	if r.check(id) != nil {
+		return
+	}
+	off := int(id) * MetadataLength
+	p, err := shm.Int32At(r.meta, off+LabelLengthOffset)
+	if err != nil {
+		return
+	}
+	n := int(p.Load())
+	if n < 0 || n > MaxLabelLength {
+		return
+	}
+	c := copy(r.meta[off+LabelOffset+n:off+LabelOffset+MaxLabelLength], s)
+	p.Store(int32(n + c))
+}
+
 // Manager allocates and frees counters. It has a single owner (the driver
 // conductor).
 type Manager struct {
