@@ -231,7 +231,7 @@ func TestTryClaim(t *testing.T) {
 	claim.Commit()
 	eventually(t, "claim 2", func() bool { return pub.TryClaim(5, &claim) > 0 })
 	claim.Abort()
-	offer(t, pub, []byte("after"))
+	eventually(t, "offerv", func() bool { return pub.OfferV([][]byte{[]byte("af"), nil, []byte("ter")}) > 0 })
 	var got []string
 	var reserved []int64
 	eventually(t, "poll", func() bool {
@@ -415,12 +415,14 @@ func TestOfferAndPollDoNotAllocate(t *testing.T) {
 	handler := aeron.FragmentHandler(func([]byte, *aeron.Header) { count++ })
 	asm := aeron.NewFragmentAssembler(handler, 1024).Handler()
 	var claim aeron.BufferClaim
+	vec := [][]byte{msg[:4], msg[4:20], msg[20:]}
 	tests := []struct {
 		name string
 		f    func()
 	}{
 		{"offer", func() { pub.Offer(msg) }},
 		{"offer2", func() { pub.Offer2(msg[:8], msg[8:]) }},
+		{"offerv", func() { pub.OfferV(vec) }},
 		{"tryclaim", func() {
 			if pub.TryClaim(16, &claim) > 0 {
 				claim.Commit()

@@ -205,16 +205,29 @@ func (p *Publication) PositionLimit() int64 { return p.limit.Load() }
 
 // Offer publishes a message (fragmenting it above the MTU) and returns the
 // new stream position, or a negative status. It does not allocate.
-func (p *Publication) Offer(msg []byte) int64 { return p.offer(len(msg), msg, nil, nil) }
+func (p *Publication) Offer(msg []byte) int64 {
+	parts := [1][]byte{msg}
+	return p.offer(len(msg), parts[:])
+}
 
 // Offer2 publishes the concatenation of two buffers as one message (a
 // header and a body without copying them together).
-func (p *Publication) Offer2(a, b []byte) int64 { return p.offer(len(a)+len(b), a, b, nil) }
+func (p *Publication) Offer2(a, b []byte) int64 {
+	parts := [2][]byte{a, b}
+	return p.offer(len(a)+len(b), parts[:])
+}
 
-// Offer3 publishes the concatenation of three buffers as one message.
-func (p *Publication) Offer3(a, b, c []byte) int64 { return p.offer(len(a)+len(b)+len(c), a, b, c) }
+// OfferV publishes the concatenation of any number of buffers as one
+// message. It does not allocate.
+func (p *Publication) OfferV(parts [][]byte) int64 {
+	n := 0
+	for _, b := range parts {
+		n += len(b)
+	}
+	return p.offer(n, parts)
+}
 
-func (p *Publication) offer(length int, a, b, c []byte) int64 {
+func (p *Publication) offer(length int, parts [][]byte) int64 {
 	if p.closed.Load() {
 		return Closed
 	}
@@ -237,9 +250,9 @@ func (p *Publication) offer(length int, a, b, c []byte) int64 {
 	app := p.log.Appender(index)
 	var result int
 	if length <= p.maxPayload {
-		result = app.AppendUnfragmented(p.header[:], length, a, b, c)
+		result = app.AppendUnfragmented(p.header[:], length, parts...)
 	} else {
-		result = app.AppendFragmented(p.header[:], length, p.maxPayload, a, b, c)
+		result = app.AppendFragmented(p.header[:], length, p.maxPayload, parts...)
 	}
 	return p.newPosition(termCount, termID, termOffset, position, result)
 }
