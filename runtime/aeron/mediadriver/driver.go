@@ -70,7 +70,11 @@ func Start(cfg Config) (*Driver, error) {
 		cfg.Logger.Error("conductor", "err", err)
 	})
 	if err := d.runner.Start(); err != nil {
+		d.cond.shutdown()
 		_ = d.cncMap.Close()
+		if !cfg.KeepDir {
+			_ = os.RemoveAll(dir)
+		}
 		return nil, err
 	}
 	cfg.Logger.Info("aeron media driver started", "dir", dir, "cnc_version", cnc.VersionString(cnc.Version))
@@ -192,16 +196,10 @@ func (d *Driver) createCnC() error {
 		_ = m.Close()
 		return err
 	}
-	f := &cnc.File{Metadata: meta}
-	off := cnc.MetadataLength
-	for _, r := range []struct {
-		dst *[]byte
-		n   int
-	}{{&f.ToDriver, c.ToDriverBufferLength}, {&f.ToClients, c.ToClientsBufferLength},
-		{&f.CounterMetadata, c.CounterValuesLength * counterMetadataToValuesFactor},
-		{&f.CounterValues, c.CounterValuesLength}, {&f.ErrorLog, c.ErrorLogLength}} {
-		*r.dst = b[off : off+r.n : off+r.n]
-		off += r.n
+	f, err := cnc.Regions(b, meta)
+	if err != nil {
+		_ = m.Close()
+		return err
 	}
 	cond, err := newConductor(d, f)
 	if err != nil {

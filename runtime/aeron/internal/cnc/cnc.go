@@ -172,6 +172,12 @@ func Parse(b []byte) (*File, error) {
 			return nil, fmt.Errorf("region %d length %d: %w", i, l, ErrBadLength)
 		}
 	}
+	return Regions(b, m)
+}
+
+// Regions returns the views of the regions m declares inside b (a driver
+// uses it on the file it is creating, before the version is set).
+func Regions(b []byte, m Metadata) (*File, error) {
 	if need := MetadataLength + m.RegionsLength(); len(b) < need {
 		return nil, fmt.Errorf("need %d bytes, have %d: %w", need, len(b), ErrTruncated)
 	}
