@@ -507,3 +507,81 @@ func TestImageCallbackHandsOffWork(t *testing.T) {
 		t.Fatal("callback deadlocked")
 	}
 }
+
+func TestConcurrentOffersAcrossTermRotations(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	sub, _ := c.AddSubscription(ctx(t), "aeron:ipc", 61)
+	pub, err := c.AddPublication(ctx(t), "aeron:ipc", 61) // 64 KiB terms: many rotations
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connected", pub.IsConnected)
+	const writers, each = 4, 3000
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := make([]byte, 40+w*50)
+			for i := range each {
+				fillMessage(msg, uint32(w), uint32(i))
+				for {
+					r := pub.Offer(msg)
+					if r > 0 {
+						break
+					}
+					if r == aeron.Closed || r == aeron.MaxPositionExceeded {
+						t.Errorf("offer: %s", aeron.StatusString(r))
+						return
+					}
+				}
+			}
+		}()
+	}
+	next := make([]uint32, writers)
+	got := 0
+	h := func(b []byte, _ *aeron.Header) {
+		id, seq, err := checkMessage(b)
+		if err != nil || id >= writers || seq != next[id] {
+			t.Fatalf("writer %d seq %d: %v", id, seq, err)
+		}
+		next[id]++
+		got++
+	}
+	eventually(t, "all messages", func() bool { sub.Poll(h, 50); return got == writers*each })
+	wg.Wait()
+}
+
+func TestControlledPoll(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	sub, _ := c.AddSubscription(ctx(t), "aeron:ipc", 71)
+	pub, err := c.AddPublication(ctx(t), "aeron:ipc", 71)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connected", pub.IsConnected)
+	for _, m := range []string{"a", "b", "stop", "c"} {
+		offer(t, pub, []byte(m))
+	}
+	var seen []string
+	aborted := false
+	h := func(b []byte, _ *aeron.Header) aeron.ControlledAction {
+		seen = append(seen, string(b))
+		if string(b) == "stop" && !aborted {
+			aborted = true
+			return aeron.ActionAbort // delivered again next poll
+		}
+		return aeron.ActionCommit
+	}
+	eventually(t, "messages", func() bool { sub.ControlledPoll(h, 10); return len(seen) >= 5 })
+	if diff := cmp.Diff([]string{"a", "b", "stop", "stop", "c"}, seen); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if im := sub.Images()[0]; im.Position() != pub.Position() {
+		t.Errorf("position %d, publisher at %d", im.Position(), pub.Position())
+	}
+}
