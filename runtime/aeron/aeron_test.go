@@ -585,3 +585,50 @@ func TestControlledPoll(t *testing.T) {
 		t.Errorf("position %d, publisher at %d", im.Position(), pub.Position())
 	}
 }
+
+func TestInvokerMode(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	cx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c, err := aeron.Connect(cx, aeron.Config{Dir: dir, UseInvoker: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var nested *aeron.Publication
+	// In invoker mode a callback may even call the client's blocking
+	// methods: they drive the conductor themselves.
+	sub, err := c.AddSubscription(cx, "aeron:ipc", 81, aeron.WithAvailableImage(func(*aeron.Image) {
+		if nested == nil {
+			nested, err = c.AddPublication(cx, "aeron:ipc", 82)
+			if err != nil {
+				t.Errorf("nested add: %v", err)
+			}
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.AddPublication(cx, "aeron:ipc", 81)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "image and nested publication", func() bool {
+		if _, err := c.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		return sub.IsConnected() && nested != nil
+	})
+	var got string
+	eventually(t, "message", func() bool {
+		_, _ = c.Invoke()
+		pub.Offer([]byte("invoked"))
+		sub.Poll(func(b []byte, _ *aeron.Header) { got = string(b) }, 1)
+		return got == "invoked"
+	})
+	c2 := connect(t, dir)
+	if _, err := c2.Invoke(); !errors.Is(err, aeron.ErrConfig) {
+		t.Errorf("Invoke on a goroutine-mode client: %v", err)
+	}
+}

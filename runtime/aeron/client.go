@@ -77,6 +77,8 @@ type Client struct {
 	counters *counters.Reader
 	clientID int64
 	runner   *agent.Runner
+	invoker  *agent.Invoker
+	idle     agent.IdleStrategy
 
 	mu        sync.Mutex // guards everything below and command writes
 	scratch   []byte
@@ -120,9 +122,16 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		_ = m.Close()
 		return nil, err
 	}
-	c.runner = agent.NewRunner(&clientConductor{c: c}, &agent.Backoff{MaxSpins: 10, MaxYields: 5,
-		MinPark: time.Microsecond, MaxPark: cfg.IdleSleep}, cfg.ErrorHandler)
-	if err := c.runner.Start(); err != nil {
+	cc := &clientConductor{c: c}
+	c.idle = &agent.Backoff{MaxSpins: 10, MaxYields: 5, MinPark: time.Microsecond, MaxPark: cfg.IdleSleep}
+	if cfg.UseInvoker {
+		c.invoker = agent.NewInvoker(cc)
+		err = c.invoker.Start()
+	} else {
+		c.runner = agent.NewRunner(cc, c.idle, cfg.ErrorHandler)
+		err = c.runner.Start()
+	}
+	if err != nil {
 		_ = m.Close()
 		return nil, err
 	}
@@ -293,6 +302,9 @@ func (c *Client) request(ctx context.Context, typeID int32, register func(correl
 		return id, response{}, err
 	}
 	c.mu.Unlock()
+	if c.invoker != nil {
+		return c.awaitInvoking(ctx, typeID, id, ch)
+	}
 	timer := time.NewTimer(c.cfg.DriverTimeout)
 	defer timer.Stop()
 	select {
@@ -308,6 +320,44 @@ func (c *Client) request(ctx context.Context, typeID int32, register func(correl
 		c.dropPending(id)
 		return id, response{}, c.Err()
 	}
+}
+
+// awaitInvoking waits for a response by running the client conductor in
+// the calling goroutine (invoker mode).
+func (c *Client) awaitInvoking(ctx context.Context, typeID int32, id int64, ch chan response) (int64, response, error) {
+	deadline := time.Now().Add(c.cfg.DriverTimeout)
+	for {
+		select {
+		case r := <-ch:
+			return id, r, r.err
+		case <-ctx.Done():
+			c.dropPending(id)
+			return id, response{}, ctx.Err()
+		default:
+		}
+		if time.Now().After(deadline) {
+			c.dropPending(id)
+			return id, response{}, fmt.Errorf("command %#x correlation %d: %w", typeID, id, ErrCommandTimeout)
+		}
+		n, _ := c.invoker.Invoke()
+		if err := c.Err(); err != nil {
+			c.dropPending(id)
+			return id, response{}, err
+		}
+		c.idle.Idle(n)
+	}
+}
+
+// Invoke runs one duty cycle of the client conductor when the client was
+// connected with Config.UseInvoker: it reads driver responses, runs image
+// callbacks, keeps the client alive and watches the driver. It returns the
+// amount of work done, or the reason the client stopped.
+func (c *Client) Invoke() (int, error) {
+	if c.invoker == nil {
+		return 0, fmt.Errorf("Invoke without Config.UseInvoker: %w", ErrConfig)
+	}
+	n, _ := c.invoker.Invoke()
+	return n, c.Err()
 }
 
 func (c *Client) dropPending(id int64) {
@@ -372,6 +422,9 @@ func (c *Client) close() {
 	c.mu.Unlock()
 	if c.runner != nil {
 		_ = c.runner.Close()
+	}
+	if c.invoker != nil {
+		c.invoker.Close()
 	}
 	c.mu.Lock()
 	for _, s := range c.subs {

@@ -33,11 +33,14 @@ func (cc *clientConductor) OnClose() {}
 
 func (cc *clientConductor) DoWork() (int, error) {
 	n, err := cc.doWork()
-	for i, f := range cc.notify {
-		f()
-		cc.notify[i] = nil
+	if len(cc.notify) > 0 {
+		// Swap first: in invoker mode a callback may run a nested cycle.
+		notify := cc.notify
+		cc.notify = nil
+		for _, f := range notify {
+			f()
+		}
 	}
-	cc.notify = cc.notify[:0]
 	return n, err
 }
 

@@ -31,6 +31,11 @@ type Config struct {
 	ResourceLinger time.Duration
 	// IdleSleep: the client conductor's longest idle pause.
 	IdleSleep time.Duration
+	// UseInvoker runs the client conductor inside Client.Invoke (and inside
+	// the blocking calls) instead of on a goroutine of its own, as Aeron's
+	// AgentInvoker does. The client must then be used from one goroutine,
+	// which calls Invoke at least every KeepaliveInterval.
+	UseInvoker bool
 	// ClientName is appended to the client's heartbeat counter label (as
 	// Aeron clients do), so tools like AeronStat can tell clients apart.
 	ClientName string
