@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -275,7 +276,13 @@ func TestMultiProcessPublishers(t *testing.T) {
 	startDriver(t, dir)
 	c := connect(t, dir)
 	const stream, count = 2001, 3000
-	sub, err := c.AddSubscription(ctx(t), "aeron:ipc", stream)
+	var mu sync.Mutex
+	var ended []bool
+	sub, err := c.AddSubscription(ctx(t), "aeron:ipc", stream, aeron.WithUnavailableImage(func(im *aeron.Image) {
+		mu.Lock()
+		ended = append(ended, im.IsEndOfStream())
+		mu.Unlock()
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,6 +312,13 @@ func TestMultiProcessPublishers(t *testing.T) {
 	for _, p := range pubs {
 		p.expect(t, "done")
 		p.wait(t)
+	}
+	// The publishers closed: both images end and go away.
+	eventually(t, "images unavailable", func() bool { return sub.ImageCount() == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ended) != 2 || !ended[0] || !ended[1] {
+		t.Errorf("end of stream at unavailable: %v", ended)
 	}
 }
 
