@@ -632,3 +632,42 @@ func TestInvokerMode(t *testing.T) {
 		t.Errorf("Invoke on a goroutine-mode client: %v", err)
 	}
 }
+
+func TestPublicationStartingPositionAndWindow(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	const channel = "aeron:ipc?init-term-id=10|term-id=12|term-offset=1024|pub-wnd=8k"
+	sub, _ := c.AddSubscription(ctx(t), "aeron:ipc", 91)
+	pub, err := c.AddExclusivePublication(ctx(t), channel, 91)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := int64(2*64*1024 + 1024)
+	if pub.Position() != start {
+		t.Errorf("start position %d, want %d", pub.Position(), start)
+	}
+	eventually(t, "limit", func() bool { return pub.PositionLimit() == start+8*1024 })
+	offer(t, pub, []byte("hello"))
+	var termID, termOffset int32
+	eventually(t, "message", func() bool {
+		return sub.Poll(func(_ []byte, h *aeron.Header) { termID, termOffset = h.TermID(), h.TermOffset() }, 1) == 1
+	})
+	if termID != 12 || termOffset != 1024 {
+		t.Errorf("frame at term %d offset %d", termID, termOffset)
+	}
+	if im := sub.Images()[0]; im.InitialTermID() != 10 || im.Position() != start+64 {
+		t.Errorf("image initial term %d position %d", im.InitialTermID(), im.Position())
+	}
+	for _, bad := range []string{
+		"aeron:ipc?init-term-id=10|term-id=12",
+		"aeron:ipc?init-term-id=10|term-id=12|term-offset=33",
+		"aeron:ipc?init-term-id=10|term-id=9|term-offset=0",
+		"aeron:ipc?pub-wnd=1m",
+	} {
+		var de *aeron.DriverError
+		if _, err := c.AddExclusivePublication(ctx(t), bad, 92); !errors.As(err, &de) || de.Code != aeron.ErrorCodeInvalidChannel {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -115,6 +115,7 @@ type publication struct {
 	subscribers    []subscriberPos
 	lastConsumer   int64
 	consumerMoved  int64 // ns
+	start          struct{ initialTermID, termID, termOffset int32 }
 }
 
 type conductor struct {
@@ -339,6 +340,13 @@ type pubParams struct {
 	sparse        bool
 	eos           bool
 	linger        int64
+	window        int // publication window (pub-wnd), 0 = term/2
+	// init-term-id, term-id and term-offset: start the stream at a
+	// position instead of 0.
+	hasPosition   bool
+	initialTermID int32
+	termID        int32
+	termOffset    int32
 }
 
 func parseChannel(channel string) (uri.URI, error) {
@@ -400,12 +408,50 @@ func (c *conductor) publicationParams(u uri.URI) (pubParams, error) {
 	if p.linger, err = u.Duration(uri.LingerKey, p.linger); err != nil {
 		return p, bad(err)
 	}
-	for _, k := range []string{uri.InitialTermIDKey, uri.TermIDKey, uri.TermOffsetKey} {
-		if _, ok := u.Params[k]; ok {
-			return p, cmdErr(command.ErrorNotSupported, "%s is not supported by the embedded driver", k)
+	if _, ok := u.Params[uri.PubWindowKey]; ok {
+		n, err := u.Size(uri.PubWindowKey, 0)
+		if err != nil {
+			return p, bad(err)
+		}
+		if n <= 0 || n > int64(p.termLength/2) {
+			return p, cmdErr(command.ErrorInvalidChannel, "pub-wnd %d must be in (0, term-length/2]", n)
+		}
+		p.window = int(n)
+	}
+	return p, c.positionParams(u, &p)
+}
+
+// positionParams reads init-term-id, term-id and term-offset, which come
+// together or not at all.
+func (c *conductor) positionParams(u uri.URI, p *pubParams) error {
+	var present int
+	vals := [3]int32{}
+	for i, k := range []string{uri.InitialTermIDKey, uri.TermIDKey, uri.TermOffsetKey} {
+		v, ok, err := u.Int32(k)
+		if err != nil {
+			return cmdErr(command.ErrorInvalidChannel, "%v", err)
+		}
+		if ok {
+			present++
+			vals[i] = v
 		}
 	}
-	return p, nil
+	switch present {
+	case 0:
+		return nil
+	case 3:
+	default:
+		return cmdErr(command.ErrorInvalidChannel, "init-term-id, term-id and term-offset must be given together")
+	}
+	p.hasPosition, p.initialTermID, p.termID, p.termOffset = true, vals[0], vals[1], vals[2]
+	if p.termID-p.initialTermID < 0 {
+		return cmdErr(command.ErrorInvalidChannel, "term-id %d is before init-term-id %d", p.termID, p.initialTermID)
+	}
+	if p.termOffset < 0 || int(p.termOffset) > p.termLength || p.termOffset%logbuffer.FrameAlignment != 0 {
+		return cmdErr(command.ErrorInvalidChannel, "term-offset %d must be a multiple of %d within the term length %d",
+			p.termOffset, logbuffer.FrameAlignment, p.termLength)
+	}
+	return nil
 }
 
 func (c *conductor) onAddPublication(m command.PublicationMessage, exclusive bool) error {
@@ -438,6 +484,10 @@ func (c *conductor) onAddPublication(m command.PublicationMessage, exclusive boo
 		if params.hasTermLength && params.termLength != pub.termLength {
 			return cmdErr(command.ErrorInvalidChannel, "existing publication has different term-length: existing=%d requested=%d",
 				pub.termLength, params.termLength)
+		}
+		if params.hasPosition && (params.initialTermID != pub.start.initialTermID || params.termID != pub.start.termID ||
+			params.termOffset != pub.start.termOffset) {
+			return cmdErr(command.ErrorInvalidChannel, "existing publication has a different starting position")
 		}
 		if params.hasMTU && params.mtu != pub.mtu {
 			return cmdErr(command.ErrorInvalidChannel, "existing publication has different mtu: existing=%d requested=%d",
@@ -501,6 +551,9 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 	regID := m.CorrelationID
 	sessionID := c.allocateSessionID(params)
 	initialTermID := rand.Int32()
+	if params.hasPosition {
+		initialTermID = params.initialTermID
+	}
 	path := filepath.Join(c.dir, PublicationsDir, strconv.FormatInt(regID, 10)+".logbuffer")
 	length := logbuffer.ComputeLogLength(params.termLength, DefaultPageSize)
 	mp, err := shm.Create(path, length, fileMode)
@@ -508,7 +561,11 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 		return nil, cmdErr(command.ErrorStorageSpace, "create log buffer: %v", err)
 	}
 	window := params.termLength / 2
+	if params.window > 0 {
+		window = params.window
+	}
 	lg, err := logbuffer.Init(mp.Bytes(), logbuffer.Params{
+		HasPosition: params.hasPosition, TermID: params.termID, TermOffset: params.termOffset,
 		CorrelationID: regID, InitialTermID: initialTermID, MTU: int32(params.mtu), TermLength: int32(params.termLength),
 		PageSize: DefaultPageSize, PublicationWindow: int32(window), SessionID: sessionID, StreamID: m.StreamID,
 		LingerTimeoutNs: params.linger, Sparse: params.sparse, SignalEOS: params.eos, Tether: true, Rejoin: true, Reliable: true,
@@ -544,6 +601,17 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 		pubPosID: posID, pubLmtID: lmtID, pubPos: pos, pubLmt: lmt,
 		termWindow: int64(window), tripGain: int64(window / 8), refs: 1, state: pubActive, stateChangeNs: c.nowNs,
 	}
+	p.start.initialTermID = initialTermID
+	p.start.termID, p.start.termOffset = initialTermID, 0
+	if params.hasPosition {
+		p.start.termID, p.start.termOffset = params.termID, params.termOffset
+	}
+	// Everything starts at the producer position (0 unless the channel
+	// gave one).
+	startPos := lg.ProducerPosition()
+	p.consumerPos, p.cleanPos, p.lastConsumer, p.tripLimit = startPos, startPos, startPos, startPos
+	pos.Store(startPos)
+	lmt.Store(startPos)
 	c.pubs = append(c.pubs, p)
 	c.sys[sysBytesCurrentlyMapped].Add(int64(length))
 	c.log.Debug("publication added", "registration_id", regID, "session_id", sessionID, "stream_id", m.StreamID,

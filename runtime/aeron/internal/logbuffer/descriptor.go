@@ -164,6 +164,11 @@ type Params struct {
 	Tether            bool
 	Rejoin            bool
 	Reliable          bool
+	// HasPosition starts the log at TermID/TermOffset instead of at the
+	// initial term's offset 0.
+	HasPosition bool
+	TermID      int32
+	TermOffset  int32
 }
 
 // Log is a view of a log buffer.
@@ -224,11 +229,18 @@ func Init(b []byte, p Params) (*Log, error) {
 	le.PutUint64(h[ReservedValueOffset:], 0)
 	// Tails: partition 0 at the initial term, the others one rotation behind
 	// so rotation can CAS them forward.
-	le.PutUint64(meta[TermTailCountersOffset:], uint64(PackTail(p.InitialTermID, 0)))
-	for i := 1; i < PartitionCount; i++ {
-		le.PutUint64(meta[TermTailCountersOffset+8*i:], uint64(PackTail(p.InitialTermID+int32(i)-PartitionCount, 0)))
+	termID, termOffset := p.InitialTermID, int32(0)
+	if p.HasPosition {
+		termID, termOffset = p.TermID, p.TermOffset
 	}
-	le.PutUint32(meta[ActiveTermCountOffset:], 0)
+	termCount := termID - p.InitialTermID
+	active := IndexByTermCount(termCount)
+	le.PutUint64(meta[TermTailCountersOffset+8*active:], uint64(PackTail(termID, termOffset)))
+	for i := 1; i < PartitionCount; i++ {
+		index := (active + i) % PartitionCount
+		le.PutUint64(meta[TermTailCountersOffset+8*index:], uint64(PackTail(termID+int32(i)-PartitionCount, 0)))
+	}
+	le.PutUint32(meta[ActiveTermCountOffset:], uint32(termCount))
 	return Map(b)
 }
 
