@@ -671,3 +671,62 @@ func TestPublicationStartingPositionAndWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestUntetheredSubscriberIsCutLooseAndRejoins(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	d, err := mediadriver.Start(mediadriver.Config{Dir: dir, IPCTermLength: 64 * 1024, TimerInterval: 5 * time.Millisecond,
+		UntetheredWindowLimitTimeout: 50 * time.Millisecond, UntetheredRestingTimeout: 100 * time.Millisecond,
+		ToDriverBufferLength: 64*1024 + 768, ToClientsBufferLength: 64*1024 + 128,
+		CounterValuesLength: 64 * 1024, ErrorLogLength: 64 * 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c := connect(t, dir)
+	events := make(chan string, 8)
+	fast, _ := c.AddSubscription(ctx(t), "aeron:ipc", 101)
+	slow, err := c.AddSubscription(ctx(t), "aeron:ipc?tether=false", 101,
+		aeron.WithAvailableImage(func(*aeron.Image) { events <- "available" }),
+		aeron.WithUnavailableImage(func(*aeron.Image) { events <- "unavailable" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.AddPublication(ctx(t), "aeron:ipc", 101)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := <-events; e != "available" {
+		t.Fatalf("first event %q", e)
+	}
+	eventually(t, "connected", func() bool { return fast.IsConnected() && pub.IsConnected() })
+	// Publish well past the window while only the tethered subscriber
+	// reads: the untethered one must not hold the publisher back.
+	msg := make([]byte, 1000)
+	sent := 0
+	for sent < 200 {
+		if pub.Offer(msg) > 0 {
+			sent++
+		}
+		fast.Poll(func([]byte, *aeron.Header) {}, 10)
+	}
+	want := []string{"unavailable", "available"}
+	for _, w := range want {
+		select {
+		case e := <-events:
+			if e != w {
+				t.Fatalf("event %q, want %q", e, w)
+			}
+		case <-ctx(t).Done():
+			t.Fatalf("no %q event", w)
+		}
+	}
+	eventually(t, "rejoined", slow.IsConnected)
+	// It rejoined at the slowest working position: it sees new messages.
+	offer(t, pub, []byte("after rejoin"))
+	var got string
+	eventually(t, "message after rejoin", func() bool {
+		fast.Poll(func([]byte, *aeron.Header) {}, 10)
+		slow.Poll(func(b []byte, _ *aeron.Header) { got = string(b) }, 100)
+		return got == "after rejoin"
+	})
+}

@@ -71,6 +71,7 @@ type subscription struct {
 	channel        string
 	hasSession     bool
 	sessionID      int32
+	tether         bool
 	pubs           map[*publication]bool
 }
 
@@ -87,7 +88,20 @@ type subscriberPos struct {
 	sub       *subscription
 	counterID int32
 	pos       *atomic.Int64
+	state     tetherState
+	changedNs int64 // last time the position was seen keeping up
 }
+
+// tetherState is where an untethered subscriber is in Aeron's cycle: active,
+// lingering after being cut loose, or resting before it rejoins. Tethered
+// subscribers stay active.
+type tetherState int
+
+const (
+	tetherActive tetherState = iota
+	tetherLinger
+	tetherResting
+)
 
 type publication struct {
 	registrationID int64
@@ -624,7 +638,7 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 func (p *publication) joinPosition() int64 {
 	pos := p.consumerPos
 	for _, s := range p.subscribers {
-		if v := s.pos.Load(); v < pos {
+		if v := s.pos.Load(); s.state != tetherResting && v < pos {
 			pos = v
 		}
 	}
@@ -644,16 +658,10 @@ func (c *conductor) link(s *subscription, p *publication) {
 	c.counters.SetOwnerID(id, s.client.id)
 	pos, _ := c.counters.Addr(id)
 	pos.Store(join)
-	p.subscribers = append(p.subscribers, subscriberPos{sub: s, counterID: id, pos: pos})
+	p.subscribers = append(p.subscribers, subscriberPos{sub: s, counterID: id, pos: pos, changedNs: c.nowNs})
 	s.pubs[p] = true
 	p.log.SetConnected(true)
-	img := command.ImageReady{
-		CorrelationID: p.registrationID, SessionID: p.sessionID, StreamID: p.streamID,
-		SubscriptionRegistration: s.registrationID, SubscriberPositionID: id,
-		LogFileName: p.path, SourceIdentity: ipcChannel,
-	}
-	c.scratch = img.Append(c.scratch[:0])
-	c.transmit(command.OnAvailableImage, c.scratch)
+	c.sendAvailableImage(p, s, id)
 }
 
 // unlink drops a subscriber from a publication and frees its position.
@@ -721,8 +729,12 @@ func (c *conductor) onAddSubscription(m command.SubscriptionMessage) error {
 	if err != nil {
 		return err
 	}
+	tether, err := u.Bool(uri.TetherKey, true)
+	if err != nil {
+		return cmdErr(command.ErrorInvalidChannel, "%v", err)
+	}
 	s := &subscription{registrationID: m.CorrelationID, client: cl, streamID: m.StreamID, channel: m.Channel,
-		hasSession: hasSession, sessionID: sessionID, pubs: map[*publication]bool{}}
+		hasSession: hasSession, sessionID: sessionID, tether: tether, pubs: map[*publication]bool{}}
 	c.subs = append(c.subs, s)
 	cl.subs = append(cl.subs, s)
 	r := command.SubscriptionReady{CorrelationID: m.CorrelationID, ChannelStatusIndicatorID: counters.NullCounterID}
@@ -743,7 +755,7 @@ func (p *publication) acceptsSubscribers() bool {
 func (p *publication) drained() bool {
 	producer := p.log.ProducerPosition()
 	for _, s := range p.subscribers {
-		if s.pos.Load() < producer {
+		if s.state != tetherResting && s.pos.Load() < producer {
 			return false
 		}
 	}
@@ -815,13 +827,17 @@ func (c *conductor) updatePublisherLimit(p *publication) int {
 	if p.state != pubActive {
 		return 0
 	}
-	if len(p.subscribers) > 0 {
-		minPos, maxPos := int64(math.MaxInt64), p.consumerPos
-		for _, s := range p.subscribers {
-			v := s.pos.Load()
-			minPos = min(minPos, v)
-			maxPos = max(maxPos, v)
+	minPos, maxPos, working := int64(math.MaxInt64), p.consumerPos, false
+	for _, s := range p.subscribers {
+		if s.state == tetherResting {
+			continue
 		}
+		v := s.pos.Load()
+		minPos = min(minPos, v)
+		maxPos = max(maxPos, v)
+		working = true
+	}
+	if working {
 		work := 0
 		proposed := minPos + p.termWindow
 		if proposed > p.tripLimit {
@@ -888,16 +904,14 @@ func (c *conductor) publicationTimer(p *publication) {
 		if !p.exclusive {
 			c.checkBlocked(p, producer)
 		}
+		c.checkUntethered(p)
 	case pubDraining:
 		if p.drained() || c.nowNs-p.stateChangeNs > p.log.LingerTimeoutNs()+c.cfg.ClientLivenessTimeout.Nanoseconds() {
 			p.state = pubLinger
 			p.stateChangeNs = c.nowNs
 			p.log.SetConnected(false)
 			for _, s := range p.subscribers {
-				m := command.ImageMessage{CorrelationID: p.registrationID, SubscriptionRegistration: s.sub.registrationID,
-					StreamID: p.streamID, Channel: ipcChannel}
-				c.scratch = m.Append(c.scratch[:0])
-				c.transmit(command.OnUnavailableImage, c.scratch)
+				c.sendUnavailableImage(p, s.sub)
 			}
 		}
 	case pubLinger:
@@ -930,6 +944,57 @@ func (p *publication) possiblyBlocked(producer, consumer int64) bool {
 		return true
 	}
 	return producer > consumer
+}
+
+// checkUntethered cuts loose untethered subscribers that fell a window
+// behind for the untethered window limit timeout, and lets them rejoin
+// after the resting timeout (aeron_ipc_publication.c).
+func (c *conductor) checkUntethered(p *publication) {
+	limit := p.consumerPos - p.termWindow + p.termWindow/4
+	windowTimeout := c.cfg.UntetheredWindowLimitTimeout.Nanoseconds()
+	for i := range p.subscribers {
+		s := &p.subscribers[i]
+		if s.sub.tether {
+			s.changedNs = c.nowNs
+			continue
+		}
+		switch s.state {
+		case tetherActive:
+			if s.pos.Load() > limit {
+				s.changedNs = c.nowNs
+			} else if c.nowNs > s.changedNs+windowTimeout {
+				c.sendUnavailableImage(p, s.sub)
+				s.state, s.changedNs = tetherLinger, c.nowNs
+			}
+		case tetherLinger:
+			if c.nowNs > s.changedNs+windowTimeout {
+				s.state, s.changedNs = tetherResting, c.nowNs
+			}
+		case tetherResting:
+			if c.nowNs > s.changedNs+c.cfg.UntetheredRestingTimeout.Nanoseconds() {
+				s.pos.Store(p.joinPosition())
+				c.sendAvailableImage(p, s.sub, s.counterID)
+				s.state, s.changedNs = tetherActive, c.nowNs
+			}
+		}
+	}
+}
+
+func (c *conductor) sendUnavailableImage(p *publication, s *subscription) {
+	m := command.ImageMessage{CorrelationID: p.registrationID, SubscriptionRegistration: s.registrationID,
+		StreamID: p.streamID, Channel: ipcChannel}
+	c.scratch = m.Append(c.scratch[:0])
+	c.transmit(command.OnUnavailableImage, c.scratch)
+}
+
+func (c *conductor) sendAvailableImage(p *publication, s *subscription, counterID int32) {
+	img := command.ImageReady{
+		CorrelationID: p.registrationID, SessionID: p.sessionID, StreamID: p.streamID,
+		SubscriptionRegistration: s.registrationID, SubscriberPositionID: counterID,
+		LogFileName: p.path, SourceIdentity: ipcChannel,
+	}
+	c.scratch = img.Append(c.scratch[:0])
+	c.transmit(command.OnAvailableImage, c.scratch)
 }
 
 func (c *conductor) closePublication(p *publication) {

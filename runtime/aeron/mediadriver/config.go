@@ -37,6 +37,8 @@ const (
 	DefaultTimerInterval          = time.Second
 	DefaultCounterFreeToReuse     = time.Second
 	DefaultPublicationUnblock     = 15 * time.Second
+	DefaultUntetheredWindowLimit  = 5 * time.Second
+	DefaultUntetheredResting      = 10 * time.Second
 	DefaultPageSize               = logbuffer.PageMinSize
 	counterMetadataToValuesFactor = 4
 )
@@ -75,6 +77,12 @@ type Config struct {
 	// have been stuck behind an uncommitted frame this long is unblocked
 	// (its publisher died mid-offer).
 	PublicationUnblockTimeout time.Duration
+	// UntetheredWindowLimitTimeout: an untethered subscriber (tether=false)
+	// a window behind for this long loses its image.
+	UntetheredWindowLimitTimeout time.Duration
+	// UntetheredRestingTimeout: how long a cut-loose untethered subscriber
+	// rests before it rejoins at the slowest position.
+	UntetheredRestingTimeout time.Duration
 	// CounterFreeToReuse is how long a freed counter id rests.
 	CounterFreeToReuse time.Duration
 	// Idle is the conductor's idle strategy (default agent.NewBackoff()).
@@ -112,6 +120,8 @@ func (c Config) withDefaults() Config {
 	defd(&c.TimerInterval, DefaultTimerInterval)
 	defd(&c.CounterFreeToReuse, DefaultCounterFreeToReuse)
 	defd(&c.PublicationUnblockTimeout, DefaultPublicationUnblock)
+	defd(&c.UntetheredWindowLimitTimeout, DefaultUntetheredWindowLimit)
+	defd(&c.UntetheredRestingTimeout, DefaultUntetheredResting)
 	if c.Idle == nil {
 		c.Idle = agent.NewBackoff()
 	}
