@@ -1,13 +1,3 @@
-// Package mediadriver is tpool's embedded Aeron media driver for IPC. It
-// creates an Aeron directory with a CnC file that real Aeron clients (C,
-// Java, Julia) and tpool's own client understand, and runs a conductor that
-// serves their commands: publications (concurrent and exclusive) backed by
-// log buffer files, subscriptions with their positions, counters, client
-// liveness and cleanup. It runs inside a process (as Aeron's embedded driver
-// does) or as cmd/tpool-aeronmd.
-//
-// Only aeron:ipc channels are served; aeron:udp is answered with a
-// NOT_SUPPORTED error naming the embedded driver.
 package mediadriver
 
 import (

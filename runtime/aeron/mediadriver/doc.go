@@ -1,0 +1,27 @@
+// Package mediadriver is tpool's embedded Aeron media driver for IPC. It
+// creates an Aeron directory with a CnC file that real Aeron clients (C,
+// Java, Julia) and tpool's own client understand, and runs a conductor that
+// serves their commands: publications (concurrent and exclusive) backed by
+// log buffer files, subscriptions with their positions, counters, client
+// liveness and cleanup. It runs inside a process (as Aeron's embedded driver
+// does) or as cmd/tpool-aeronmd.
+//
+// Only aeron:ipc channels are served; aeron:udp is answered with a
+// NOT_SUPPORTED error naming the embedded driver.
+//
+// # Usage
+//
+//	d, err := mediadriver.Start(mediadriver.Config{Dir: dir})
+//	...
+//	defer d.Close()
+//
+// # Caveats
+//
+// A directory belongs to one driver: Start refuses one whose CnC shows a
+// heartbeat younger than DriverTimeout and takes over (removes) a stale one.
+// Close removes the directory unless KeepDir is set; clients notice the
+// driver's end through the heartbeat it sets to -1. Log buffers live in
+// <dir>/publications and are sized 3 x term length + 4 KiB, so the default
+// 64 MiB IPC term length makes 192 MiB files (sparse until written): pass
+// term-length in the channel or set IPCTermLength for small streams.
+package mediadriver
