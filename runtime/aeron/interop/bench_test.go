@@ -14,22 +14,27 @@ import (
 	"github.com/tpool-go/tpool/runtime/aeron"
 )
 
-// The benchmarks here run tpool's Go client through the real C aeronmd,
-// shaped like runtime/aeron's BenchmarkIPCThroughput and
-// BenchmarkIPCPingPong (which use tpool's embedded driver): the benchmark
-// process publishes (or pings) and a re-executed copy of the test binary
-// subscribes (or pongs). docs/PERFORMANCE.md compares them with the C
+// The benchmarks here run tpool's Go client through a media driver in a
+// process of its own, the real C aeronmd or cmd/tpool-aeronmd, shaped like
+// runtime/aeron's BenchmarkIPCThroughput and BenchmarkIPCPingPong (which
+// run tpool's driver inside the publishing process): the benchmark process
+// publishes (or pings) and a re-executed copy of the test binary subscribes
+// (or pongs). docs/PERFORMANCE.md compares them with the C
 // streaming_publisher/rate_subscriber and cping/cpong.
 
 // benchChannel matches runtime/aeron's benchmarks and the C runs in
 // docs/PERFORMANCE.md.
 const benchChannel = "aeron:ipc?term-length=16m"
 
-// aeronmdBenchProps configure the C driver for the benchmarks: one shared
-// thread with the default backoff idle strategy. On IPC the driver is off
-// the data path (it only moves publisher limits), and on two cores a
-// busy-spinning driver would take a core from the publisher or subscriber.
-var aeronmdBenchProps = []string{"-Daeron.threading.mode=SHARED"}
+// benchDrivers are the drivers the benchmarks run through. The C driver
+// runs one shared thread with the default backoff idle strategy, as
+// tpool's driver does: on IPC the driver is off the data path (it only
+// moves publisher limits), and on two cores a busy-spinning driver would
+// take a core from the publisher or subscriber.
+var benchDrivers = []driver{
+	{"aeronmd", func(t testing.TB, dir string) { startAeronmd(t, dir, "-Daeron.threading.mode=SHARED") }},
+	tpoolAeronmd,
+}
 
 // benchDir is an Aeron directory in /dev/shm when it exists (log buffers in
 // memory, as with a default Aeron install), else under the test's temp dir.
@@ -121,45 +126,57 @@ func offerOrFail(b *testing.B, p *aeron.Publication, msg []byte) {
 	}
 }
 
-// BenchmarkAeronmdIPCThroughput: messages per second from a Go publisher
-// to a Go subscriber in another process, through the C aeronmd; the clock
-// stops when the subscriber has every message.
-func BenchmarkAeronmdIPCThroughput(b *testing.B) {
-	for _, size := range []int{32, 256} {
-		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
-			dir := benchDir(b)
-			startAeronmd(b, dir, aeronmdBenchProps...)
-			c := connect(b, dir)
-			const stream = 4001
-			pub, err := c.AddExclusivePublication(ctx(b), benchChannel, stream)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sink := startBenchPeer(b, "sink", dir, "STREAM="+strconv.Itoa(stream), "COUNT="+strconv.Itoa(b.N))
-			eventually(b, "the sink to connect", pub.IsConnected)
-			msg := make([]byte, size)
-			b.ReportAllocs()
-			b.SetBytes(int64(size))
-			b.ResetTimer()
-			start := time.Now()
-			for i := range b.N {
-				binary.LittleEndian.PutUint64(msg, uint64(i))
-				offerOrFail(b, pub, msg)
-			}
-			sink.waitFor(b, "received", prefix("received"))
-			elapsed := time.Since(start)
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
-		})
+// BenchmarkDriverIPCThroughput: messages per second from a Go publisher
+// to a Go subscriber in another process, through a driver process; the
+// clock stops when the subscriber has every message.
+func BenchmarkDriverIPCThroughput(b *testing.B) {
+	for _, d := range benchDrivers {
+		for _, size := range []int{32, 256} {
+			b.Run(d.name+"/"+strconv.Itoa(size)+"B", func(b *testing.B) {
+				benchThroughput(b, d, size)
+			})
+		}
 	}
 }
 
-// BenchmarkAeronmdIPCPingPong: round trips of 32-byte messages between a
-// Go ping and a Go pong in another process, through the C aeronmd, with
-// exact percentiles of every sample.
-func BenchmarkAeronmdIPCPingPong(b *testing.B) {
+func benchThroughput(b *testing.B, d driver, size int) {
 	dir := benchDir(b)
-	startAeronmd(b, dir, aeronmdBenchProps...)
+	d.start(b, dir)
+	c := connect(b, dir)
+	const stream = 4001
+	pub, err := c.AddExclusivePublication(ctx(b), benchChannel, stream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sink := startBenchPeer(b, "sink", dir, "STREAM="+strconv.Itoa(stream), "COUNT="+strconv.Itoa(b.N))
+	eventually(b, "the sink to connect", pub.IsConnected)
+	msg := make([]byte, size)
+	b.ReportAllocs()
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		binary.LittleEndian.PutUint64(msg, uint64(i))
+		offerOrFail(b, pub, msg)
+	}
+	sink.waitFor(b, "received", prefix("received"))
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+}
+
+// BenchmarkDriverIPCPingPong: round trips of 32-byte messages between a
+// Go ping and a Go pong in another process, through a driver process, with
+// exact percentiles of every sample.
+func BenchmarkDriverIPCPingPong(b *testing.B) {
+	for _, d := range benchDrivers {
+		b.Run(d.name, func(b *testing.B) { benchPingPong(b, d) })
+	}
+}
+
+func benchPingPong(b *testing.B, d driver) {
+	dir := benchDir(b)
+	d.start(b, dir)
 	c := connect(b, dir)
 	const stream = 4101
 	pub, err := c.AddExclusivePublication(ctx(b), benchChannel, stream)
