@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -64,9 +65,15 @@ func runPong(ctx context.Context, dir string) error {
 	}
 	fmt.Println("ready")
 	h := func(b []byte, _ *aeron.Header) {
+		spins := 0
 		for r := pub.Offer(b); r < 0; r = pub.Offer(b) {
 			if r == aeron.Closed {
 				return
+			}
+			if spins++; spins == 500_000_000 {
+				// Diagnose the rare stall seen on a loaded 2-core machine.
+				fmt.Fprintf(os.Stderr, "pong stuck offering: %s pos %d lim %d connected %v err %v\n",
+					aeron.StatusString(r), pub.Position(), pub.PositionLimit(), pub.IsConnected(), c.Err())
 			}
 		}
 	}
