@@ -30,6 +30,13 @@ const childEnv = "TPOOL_AERON_CHILD"
 
 func TestMain(m *testing.M) {
 	if role := os.Getenv(childEnv); role != "" {
+		if role != "publisher" && role != "driver" {
+			// Never outlive the parent: it holds our stdin open.
+			go func() {
+				_, _ = io.Copy(io.Discard, os.Stdin)
+				os.Exit(0)
+			}()
+		}
 		if err := runChild(role); err != nil {
 			fmt.Fprintf(os.Stderr, "child %s: %v\n", role, err)
 			os.Exit(1)
@@ -57,7 +64,15 @@ func runChild(role string) error {
 		fmt.Println("ready")
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-		<-sig
+		eof := make(chan struct{})
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin) // the parent went away
+			close(eof)
+		}()
+		select {
+		case <-sig:
+		case <-eof:
+		}
 		return d.Close()
 	case "publisher":
 		c, err := aeron.Connect(ctx, aeron.Config{Dir: dir})
