@@ -123,7 +123,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cc := &clientConductor{c: c}
-	c.idle = &agent.Backoff{MaxSpins: 10, MaxYields: 5, MinPark: time.Microsecond, MaxPark: cfg.IdleSleep}
+	c.idle = cfg.Idle
+	if c.idle == nil {
+		c.idle = &agent.Backoff{MaxSpins: 10, MaxYields: 5, MinPark: time.Microsecond, MaxPark: cfg.IdleSleep}
+	}
 	if cfg.UseInvoker {
 		c.invoker = agent.NewInvoker(cc)
 		err = c.invoker.Start()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tpool-go/tpool/runtime/aeron/internal/cnc"
+	"github.com/tpool-go/tpool/runtime/agent"
 )
 
 // Defaults, as in Aeron's clients.
@@ -29,8 +30,12 @@ type Config struct {
 	KeepaliveInterval time.Duration
 	// ResourceLinger: how long closed log buffers stay mapped.
 	ResourceLinger time.Duration
-	// IdleSleep: the client conductor's longest idle pause.
+	// IdleSleep: the client conductor's longest idle pause (with the
+	// default idle strategy).
 	IdleSleep time.Duration
+	// Idle is the client conductor's idle strategy; default a backoff that
+	// parks up to IdleSleep.
+	Idle agent.IdleStrategy
 	// UseInvoker runs the client conductor inside Client.Invoke (and inside
 	// the blocking calls) instead of on a goroutine of its own, as Aeron's
 	// AgentInvoker does. The client must then be used from one goroutine,

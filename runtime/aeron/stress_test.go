@@ -9,13 +9,16 @@ import (
 
 	"github.com/tpool-go/tpool/runtime/aeron"
 	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
+	"github.com/tpool-go/tpool/runtime/agent"
 )
 
 // TestStressPingPong runs many rounds of busy-spinning ping-pong between
 // this process (with the embedded driver) and a re-executed pong process.
-// It reproduces the process-wide stall described in docs/AERON.md ("Open
-// issue"): run it only with TPOOL_AERON_STRESS=1, watch its progress, and
-// send SIGQUIT to the test binary when it stops printing rounds.
+// It caught the timer stall described in docs/AERON.md ("Found and
+// fixed"); run it with TPOOL_AERON_STRESS=1 after any change to the idle
+// strategies, watch its progress and send SIGQUIT to the test binary if it
+// stops printing rounds. TPOOL_AERON_STRESS_IDLE=yield runs the conductors
+// with agent.Yielding instead of their default backoff.
 func TestStressPingPong(t *testing.T) {
 	if os.Getenv("TPOOL_AERON_STRESS") == "" {
 		t.Skip("set TPOOL_AERON_STRESS=1 to run")
@@ -24,11 +27,18 @@ func TestStressPingPong(t *testing.T) {
 	rounds = max(rounds, 30)
 	for round := range rounds {
 		dir := filepath.Join(t.TempDir(), "aeron"+strconv.Itoa(round))
-		d, err := mediadriver.Start(mediadriver.Config{Dir: dir, TimerInterval: 10 * time.Millisecond})
+		var idle agent.IdleStrategy
+		if os.Getenv("TPOOL_AERON_STRESS_IDLE") == "yield" {
+			idle = agent.Yielding{} // no timers, no syscalls
+		}
+		d, err := mediadriver.Start(mediadriver.Config{Dir: dir, TimerInterval: 10 * time.Millisecond, Idle: idle})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := connect(t, dir)
+		c, err := aeron.Connect(ctx(t), aeron.Config{Dir: dir, Idle: idle})
+		if err != nil {
+			t.Fatal(err)
+		}
 		const stream = 4201
 		pub, err := c.AddExclusivePublication(ctx(t), benchChannel, stream)
 		if err != nil {

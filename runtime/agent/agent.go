@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Agent is a unit of work driven in a loop.
@@ -71,7 +73,7 @@ type Sleeping struct{ Period time.Duration }
 // Idle sleeps when workCount is 0.
 func (s Sleeping) Idle(workCount int) {
 	if workCount == 0 {
-		time.Sleep(s.Period)
+		park(s.Period)
 	}
 }
 
@@ -110,13 +112,34 @@ func (b *Backoff) Idle(workCount int) {
 		if b.park == 0 {
 			b.park = b.MinPark
 		}
-		time.Sleep(b.park)
+		park(b.park)
 		b.park = min(b.park*2, b.MaxPark)
 	}
 }
 
 // Reset returns to spinning.
 func (b *Backoff) Reset() { b.spins, b.yields, b.park = 0, 0, 0 }
+
+// park pauses an idle agent without a Go timer: it yields to other
+// goroutines first, then sleeps in the kernel (nanosleep).
+//
+// Why not time.Sleep: on a loaded machine with a goroutine busy-spinning on
+// Offer/Poll, Go timers of an idle P were seen not to fire for seconds
+// (docs/AERON.md), stalling driver and client conductors and their
+// heartbeats. Why the yield: a goroutine that goes from one short syscall
+// to the next never passes through the scheduler and keeps its P, so a
+// preempted spinner could starve behind it.
+func park(d time.Duration) {
+	runtime.Gosched()
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	for {
+		var rem unix.Timespec
+		if err := unix.Nanosleep(&ts, &rem); err != unix.EINTR {
+			return
+		}
+		ts = rem
+	}
+}
 
 // Runner runs an agent on its own goroutine.
 type Runner struct {
