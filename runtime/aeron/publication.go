@@ -76,8 +76,8 @@ type Publication struct {
 	maxMessage    int
 	maxPosition   int64
 
-	closed    atomic.Bool
-	closeOnce bool
+	closed  atomic.Bool
+	closing bool
 }
 
 // AddPublication adds a concurrent publication on channel and stream. Several
@@ -360,11 +360,11 @@ func (p *Publication) TryClaim(length int, claim *BufferClaim) int64 {
 func (p *Publication) Close() error {
 	c := p.client
 	c.mu.Lock()
-	if p.closeOnce {
+	if p.closing {
 		c.mu.Unlock()
 		return nil
 	}
-	p.closeOnce = true
+	p.closing = true
 	p.closed.Store(true)
 	delete(c.pubs, p.correlationID)
 	stopped := c.err != nil
