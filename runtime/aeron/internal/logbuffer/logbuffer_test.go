@@ -401,6 +401,9 @@ func TestMisalignedInputsFromOtherProcesses(t *testing.T) {
 	if got := l.Clean(0, 77); got != 64 {
 		t.Errorf("Clean to a misaligned position = %d, want 64", got)
 	}
+	if ScanForAvailability(l.Term(0), 3, 100) != 0 || ScanForAvailability(l.Term(0), termLength, 100) != 0 {
+		t.Error("scan at a bad offset found frames")
+	}
 	if l.Unblock(33) || l.Unblock(-32) {
 		t.Error("Unblock at a bad position acted")
 	}

@@ -115,6 +115,9 @@ func ControlledRead(term []byte, offset int, h ControlledFragmentHandler, limit 
 // from offset, up to maxLength, stopping before a padding frame that is not
 // the first frame. Used for block reads.
 func ScanForAvailability(term []byte, offset, maxLength int) int {
+	if offset < 0 || offset >= len(term) || offset&(FrameAlignment-1) != 0 {
+		return 0
+	}
 	maxLength = min(maxLength, len(term)-offset)
 	available := 0
 	for available < maxLength {
