@@ -93,8 +93,6 @@ type Client struct {
 	closeErr  error
 	closed    atomic.Bool
 	closeOnce sync.Once
-
-	nextKeepalive int64
 }
 
 type lingering struct {

@@ -154,7 +154,6 @@ type conductor struct {
 	lastHead      int64
 	headStuckNs   int64
 	scratch       []byte
-	terminated    bool
 }
 
 func (c *conductor) Name() string { return "aeron-driver-conductor" }

@@ -260,7 +260,7 @@ func TestClientTimeoutCleansUp(t *testing.T) {
 		t.Fatal("counters not allocated")
 	}
 	// Never heartbeat: the driver times the client out.
-	b = r.await(command.OnClientTimeout, func(b []byte) bool {
+	r.await(command.OnClientTimeout, func(b []byte) bool {
 		m, err := command.DecodeClientTimeout(b)
 		return err == nil && m.ClientID == r.id
 	})

@@ -69,13 +69,10 @@ func TestAllocateLayout(t *testing.T) {
 
 func TestFreeAndReuse(t *testing.T) {
 	m, _, _, c := newManager(t, 3)
-	var ids []int32
 	for range 3 {
-		id, err := m.Allocate(TypeSystem, nil, "x")
-		if err != nil {
+		if _, err := m.Allocate(TypeSystem, nil, "x"); err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, id)
 	}
 	if _, err := m.Allocate(TypeSystem, nil, "full"); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("error = %v, want ErrNoSpace", err)
