@@ -3,6 +3,7 @@ module github.com/tpool-go/tpool
 go 1.26.0
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/dave/jennifer v1.7.1
 	github.com/google/go-cmp v0.7.0
 	golang.org/x/sys v0.50.0

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/tpool-go/tpool/internal/latency"
 	"github.com/tpool-go/tpool/runtime/aeron"
 	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
 )
@@ -149,7 +149,7 @@ func BenchmarkIPCPingPong(b *testing.B) {
 	pong.expect(b, "ready")
 	eventually(b, "connected", func() bool { return pub.IsConnected() && sub.IsConnected() })
 	msg := make([]byte, 32)
-	samples := make([]time.Duration, 0, b.N)
+	rtt := latency.New()
 	received := false
 	h := func([]byte, *aeron.Header) { received = true }
 	b.ReportAllocs()
@@ -171,14 +171,8 @@ func BenchmarkIPCPingPong(b *testing.B) {
 				b.Fatalf("stuck at %d: pub pos %d lim %d", i, pub.Position(), pub.PositionLimit())
 			}
 		}
-		samples = append(samples, time.Since(start))
+		rtt.Record(time.Since(start))
 	}
 	b.StopTimer()
-	slices.Sort(samples)
-	pct := func(p float64) float64 {
-		return float64(samples[min(len(samples)-1, int(p*float64(len(samples))))].Nanoseconds())
-	}
-	b.ReportMetric(pct(0.50), "p50-ns")
-	b.ReportMetric(pct(0.99), "p99-ns")
-	b.ReportMetric(pct(0.999), "p99.9-ns")
+	rtt.Report(b)
 }
