@@ -232,6 +232,7 @@ func TestCPublisherUDPOnEmbeddedDriver(t *testing.T) {
 	pub := startProcess(t, "basic_publisher", sample(t, "basic_publisher",
 		"-p", dir, "-c", channel, "-s", strconv.Itoa(streamID), "-m", "1"))
 	line := pub.waitFor(t, "the driver's error", prefix("aeron_async_add_publication_poll:"))
+	t.Logf("basic_publisher: %s", line)
 	if !strings.Contains(line, "not supported") {
 		t.Errorf("basic_publisher printed %q, want the embedded driver's \"not supported\" error", line)
 	}
