@@ -234,7 +234,13 @@ func TestCPublisherUDPOnEmbeddedDriver(t *testing.T) {
 	line := pub.waitFor(t, "the driver's error", prefix("aeron_async_add_publication_poll:"))
 	t.Logf("basic_publisher: %s", line)
 	if !strings.Contains(line, "not supported") {
-		t.Errorf("basic_publisher printed %q, want the embedded driver's \"not supported\" error", line)
+		t.Errorf("basic_publisher printed %q, want the NOT_SUPPORTED error code", line)
+	}
+	pub.waitFor(t, "the driver's error message", prefix("== Driver Error =="))
+	line = pub.waitFor(t, "the driver's error message", func(string) bool { return true })
+	t.Logf("basic_publisher: %s", line)
+	if !strings.Contains(line, "not supported by the embedded driver") {
+		t.Errorf("basic_publisher printed the driver's message %q, want it to say UDP is not supported by the embedded driver", line)
 	}
 	if code := pub.wait(t); code == 0 {
 		t.Errorf("basic_publisher exited 0 after the driver refused its publication")
