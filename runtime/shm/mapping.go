@@ -87,6 +87,44 @@ func Create(path string, size int, mode os.FileMode) (*Mapping, error) {
 	return m, nil
 }
 
+// CreateAllocated is Create for a file whose blocks are all allocated up
+// front (fallocate), as Aeron's driver allocates log buffers: the first pass
+// of a writer over each page then takes no page-allocating fault, and a full
+// file system fails here rather than with SIGBUS later. File systems without
+// fallocate get every page written once instead.
+func CreateAllocated(path string, size int, mode os.FileMode) (*Mapping, error) {
+	m, err := Create(path, size, mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.allocate(path); err != nil {
+		_ = m.Close()
+		_ = os.Remove(path)
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Mapping) allocate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("allocate %s: %w", path, err)
+	}
+	defer f.Close()
+	err = unix.Fallocate(int(f.Fd()), 0, 0, int64(len(m.data)))
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("allocate %s (%d bytes): %w", path, len(m.data), err)
+	}
+	page := os.Getpagesize()
+	for i := 0; i < len(m.data); i += page {
+		m.data[i] = 0
+	}
+	return nil
+}
+
 // Open maps an existing regular file in full. It refuses symbolic links at
 // the last path element (O_NOFOLLOW) and anything that is not a regular file.
 func Open(path string, access Access) (*Mapping, error) {

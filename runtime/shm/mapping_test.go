@@ -335,3 +335,34 @@ func TestReadOnlyMappingFaultsOnWrite(t *testing.T) {
 		t.Error("write through a read-only mapping reached the file")
 	}
 }
+
+func TestCreateAllocated(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		create    func(string, int, os.FileMode) (*Mapping, error)
+		allocated bool
+	}{
+		{"Create is sparse", Create, false},
+		{"CreateAllocated is not", CreateAllocated, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f")
+			const size = 1 << 20
+			m, err := tt.create(path, size, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			var st unix.Stat_t
+			if err := unix.Stat(path, &st); err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Blocks*512 >= size; got != tt.allocated {
+				t.Errorf("%d of %d bytes allocated; want allocated=%v", st.Blocks*512, size, tt.allocated)
+			}
+			if len(m.Bytes()) != size || m.Bytes()[size-1] != 0 {
+				t.Error("mapping not zero-filled to its size")
+			}
+		})
+	}
+}

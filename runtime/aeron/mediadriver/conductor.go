@@ -569,7 +569,11 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 	}
 	path := filepath.Join(c.dir, PublicationsDir, strconv.FormatInt(regID, 10)+".logbuffer")
 	length := logbuffer.ComputeLogLength(params.termLength, DefaultPageSize)
-	mp, err := shm.Create(path, length, fileMode)
+	create := shm.CreateAllocated // as Aeron: log buffers are allocated unless the channel says sparse=true
+	if params.sparse {
+		create = shm.Create
+	}
+	mp, err := create(path, length, fileMode)
 	if err != nil {
 		return nil, cmdErr(command.ErrorStorageSpace, "create log buffer: %v", err)
 	}
