@@ -88,10 +88,9 @@ func Create(path string, size int, mode os.FileMode) (*Mapping, error) {
 }
 
 // CreateAllocated is Create for a file whose blocks are all allocated up
-// front (fallocate), as Aeron's driver allocates log buffers: the first pass
-// of a writer over each page then takes no page-allocating fault, and a full
-// file system fails here rather than with SIGBUS later. File systems without
-// fallocate get every page written once instead.
+// front (fallocate) and every page touched once, as Aeron's driver prepares
+// log buffers: the first pass of a writer over each page then takes no
+// fault, and a full file system fails here rather than with SIGBUS later.
 func CreateAllocated(path string, size int, mode os.FileMode) (*Mapping, error) {
 	m, err := Create(path, size, mode)
 	if err != nil {
@@ -112,12 +111,12 @@ func (m *Mapping) allocate(path string) error {
 	}
 	defer f.Close()
 	err = unix.Fallocate(int(f.Fd()), 0, 0, int64(len(m.data)))
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
+	if err != nil && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
 		return fmt.Errorf("allocate %s (%d bytes): %w", path, len(m.data), err)
 	}
+	// fallocate reserves the blocks, but tmpfs still clears each page and
+	// maps it on first touch; write every page once now, as Aeron does, so
+	// that cost is paid here and not on a publisher's hot path.
 	page := os.Getpagesize()
 	for i := 0; i < len(m.data); i += page {
 		m.data[i] = 0
