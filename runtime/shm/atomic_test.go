@@ -206,3 +206,18 @@ func TestAtomicsAcrossMappings(t *testing.T) {
 		t.Errorf("counter = %d, want %d", got, workers*each)
 	}
 }
+
+func TestStoreRelease32(t *testing.T) {
+	b := make([]byte, 16)
+	p, err := Int32At(b, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	StoreRelease32(p, -7)
+	if p.Load() != -7 || b[4] != 0xf9 || b[3] != 0 || b[8] != 0 {
+		t.Fatalf("stored %x", b)
+	}
+	if n := testing.AllocsPerRun(100, func() { StoreRelease32(p, 1) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}

@@ -94,17 +94,20 @@ func (h *Header) Position() int64 {
 }
 
 // writeHeader writes a frame header whose length is negative (in progress):
-// the first 8 bytes (length, version, flags, type) in one release store, then
-// the rest. defaultHeader supplies version, flags, type, session and stream.
+// the first 8 bytes (length, version, flags, type) together, then the rest.
+// defaultHeader supplies version, flags, type, session and stream.
+//
+// The negative length is a plain store, where Aeron uses an ordered (release)
+// store: Go has only sequentially consistent atomics, whose locked
+// instruction per message cost a third of the 32-byte offer rate. Nothing
+// depends on its ordering: readers treat 0 and negative lengths alike (not
+// yet committed), the unblocker only acts on a gap that has persisted for
+// its timeout, and the commit that follows is an atomic store, which
+// publishes this header together with the payload.
 func writeHeader(term []byte, offset, length int, termID int32, defaultHeader []byte) {
 	le := binary.LittleEndian
 	vft := le.Uint32(defaultHeader[VersionOffset:]) // version, flags, type
-	first := int64(vft)<<32 | int64(uint32(-int32(length)))
-	p, err := shm.Int64At(term, offset)
-	if err != nil {
-		panic("logbuffer: " + err.Error())
-	}
-	p.Store(first)
+	le.PutUint64(term[offset:], uint64(vft)<<32|uint64(uint32(-int32(length))))
 	le.PutUint32(term[offset+TermOffsetOffset:], uint32(offset))
 	copy(term[offset+SessionIDOffset:offset+TermIDOffset], defaultHeader[SessionIDOffset:TermIDOffset])
 	le.PutUint32(term[offset+TermIDOffset:], uint32(termID))
@@ -139,7 +142,7 @@ func (a Appender) handleEndOfTerm(termOffset int64, termID int32, defaultHeader 
 		pad := int(termLength - termOffset)
 		writeHeader(a.term, int(termOffset), pad, termID, defaultHeader)
 		binary.LittleEndian.PutUint16(a.term[termOffset+TypeOffset:], HdrTypePad)
-		frameLength(a.term, int(termOffset)).Store(int32(pad))
+		shm.StoreRelease32(frameLength(a.term, int(termOffset)), int32(pad))
 		return AppendTripped
 	}
 	return AppendFailed
@@ -179,7 +182,7 @@ func (a Appender) AppendUnfragmented(defaultHeader []byte, length int, parts ...
 	for _, s := range parts {
 		p += copy(a.term[p:], s)
 	}
-	frameLength(a.term, off).Store(int32(length + HeaderLength))
+	shm.StoreRelease32(frameLength(a.term, off), int32(length+HeaderLength)) // commit (ordered store, as Aeron)
 	return result
 }
 
@@ -225,7 +228,7 @@ func (a Appender) AppendFragmented(defaultHeader []byte, length, maxPayload int,
 				pi, po = pi+1, 0
 			}
 		}
-		frameLength(a.term, off).Store(int32(frame))
+		shm.StoreRelease32(frameLength(a.term, off), int32(frame))
 		left -= n
 		off += align(frame, FrameAlignment)
 		flags = 0
@@ -246,7 +249,7 @@ func Commit(term []byte, frameOffset int) {
 	l := frameLength(term, frameOffset)
 	n := l.Load()
 	if n < 0 {
-		l.Store(-n)
+		shm.StoreRelease32(l, -n)
 	}
 }
 
@@ -256,6 +259,6 @@ func Abort(term []byte, frameOffset int) {
 	n := l.Load()
 	if n < 0 {
 		binary.LittleEndian.PutUint16(term[frameOffset+TypeOffset:], HdrTypePad)
-		l.Store(-n)
+		shm.StoreRelease32(l, -n)
 	}
 }
