@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/tpool-go/tpool/internal/latency"
 	"github.com/tpool-go/tpool/runtime/aeron"
 )
 
@@ -167,7 +167,7 @@ func benchThroughput(b *testing.B, d driver, size int) {
 
 // BenchmarkDriverIPCPingPong: round trips of 32-byte messages between a
 // Go ping and a Go pong in another process, through a driver process, with
-// exact percentiles of every sample.
+// percentiles from an HdrHistogram (internal/latency).
 func BenchmarkDriverIPCPingPong(b *testing.B) {
 	for _, d := range benchDrivers {
 		b.Run(d.name, func(b *testing.B) { benchPingPong(b, d) })
@@ -190,7 +190,7 @@ func benchPingPong(b *testing.B, d driver) {
 	startBenchPeer(b, "pong", dir, "STREAM="+strconv.Itoa(stream))
 	eventually(b, "ping and pong to connect", func() bool { return pub.IsConnected() && sub.IsConnected() })
 	msg := make([]byte, 32)
-	samples := make([]time.Duration, 0, b.N)
+	rtt := latency.New()
 	received := false
 	h := func([]byte, *aeron.Header) { received = true }
 	b.ReportAllocs()
@@ -206,14 +206,8 @@ func benchPingPong(b *testing.B, d driver) {
 				b.Fatalf("no pong within %v (client: %v)", testTimeout, c.Err())
 			}
 		}
-		samples = append(samples, time.Since(start))
+		rtt.Record(time.Since(start))
 	}
 	b.StopTimer()
-	slices.Sort(samples)
-	pct := func(p float64) float64 {
-		return float64(samples[min(len(samples)-1, int(p*float64(len(samples))))].Nanoseconds())
-	}
-	b.ReportMetric(pct(0.50), "p50-ns")
-	b.ReportMetric(pct(0.99), "p99-ns")
-	b.ReportMetric(pct(0.999), "p99.9-ns")
+	rtt.Report(b)
 }
