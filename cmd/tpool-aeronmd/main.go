@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,7 +41,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	termLength := fs.Int("ipc-term-length", mediadriver.DefaultIPCTermLength, "term length of aeron:ipc publications without a term-length parameter")
 	liveness := fs.Duration("client-liveness-timeout", mediadriver.DefaultClientLivenessTimeout, "remove clients silent for this long")
 	verbose := fs.Bool("v", false, "log debug events")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc only)
+until SIGINT or SIGTERM, then removes its directory unless -keep-dir.
+Real Aeron clients (C, Java) and tpool's Go client can use it.
+
+Usage:
+  tpool-aeronmd [-dir DIR] [flags]
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() != 0 {
