@@ -10,7 +10,7 @@ func TestPercentiles(t *testing.T) {
 	for i := 1; i <= 1000; i++ {
 		r.Record(time.Duration(i) * time.Microsecond)
 	}
-	r.Record(0)            // clamped to 1 ns
+	r.Record(0)             // clamped to 1 ns
 	r.Record(2 * time.Hour) // clamped to the top of the range
 	tests := []struct {
 		p      float64
