@@ -25,9 +25,6 @@ import (
 // documentation.
 const SupportPackageIsVersion1 = true
 
-// GenerationVersion is the generated-code version this runtime supports.
-const GenerationVersion = 1
-
 // Sentinel errors returned by generated decoders and encoders. They are
 // returned unwrapped from hot paths (no allocation); test with errors.Is.
 var (
@@ -292,10 +289,4 @@ func VarData(buf []byte, pos, width int, bigEndian bool) []byte {
 		return nil
 	}
 	return buf[pos : pos+int(n) : pos+int(n)]
-}
-
-// GroupHeader is the decoded dimension of a repeating group.
-type GroupHeader struct {
-	BlockLength int
-	Count       int
 }

@@ -2,7 +2,6 @@ package gogen
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/dave/jennifer/jen"
 
@@ -21,14 +20,8 @@ type owner struct {
 	setBuf  func() *jen.Statement
 	getOff  func(k int) *jen.Statement
 	setOff  func(k int) *jen.Statement
-	// acting is the acting-version expression in getters (nil: always the
-	// schema's version).
-	acting *jen.Statement
 	// guard: check the buffer length before each access (composite views).
-	guard bool
-	// blockLen is the acting block length expression in getters: a field
-	// that ends beyond it (an older or shorter block) reads as null.
-	blockLen   *jen.Statement
+	guard      bool
 	getMethods *scope
 	setMethods *scope
 	// getName is the getter receiver's identifier.
@@ -73,32 +66,11 @@ func (o *owner) addGet(name, from string) {
 }
 
 func (o *owner) addSet(name, from string) {
-	if o.setMethods != nil && o.setMethods != o.getMethods {
-		if err := o.setMethods.add(name, from); err != nil {
-			o.gen.fail(err)
-		}
-	} else if o.setMethods != nil {
+	if o.setMethods != nil {
 		if err := o.setMethods.add(name, from); err != nil {
 			o.gen.fail(err)
 		}
 	}
-}
-
-// versionGuard returns "if acting < since { return null }" or nothing.
-func (o *owner) versionGuard(a accessor, null jen.Code) jen.Code {
-	if o.acting == nil || a.sinceVersion == 0 {
-		return jen.Null()
-	}
-	return jen.If(jen.Add(o.acting).Op("<").Lit(a.sinceVersion)).Block(jen.Return(null))
-}
-
-// blockGuard returns "if blockLength < off+size { return null }" for
-// decoders.
-func (o *owner) blockGuard(off, size int, null jen.Code) jen.Code {
-	if o.blockLen == nil {
-		return jen.Null()
-	}
-	return jen.If(jen.Add(o.blockLen).Op("<").Lit(off + size)).Block(jen.Return(null))
 }
 
 func (o *owner) lenGuard(buf func() *jen.Statement, off, size int, null jen.Code) jen.Code {
@@ -141,8 +113,6 @@ func (o *owner) field(a accessor) {
 		if o.getRecv != nil {
 			g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns a view of composite %s in place.", m, t.Name)}, a.docLines(m)...)...))
 			g.f.Func().Params(o.getRecv).Id(m).Params().Id(name).Block(
-				o.versionGuard(a, jen.Id(name).Values()),
-				o.blockGuard(a.offset, t.Size, jen.Id(name).Values()),
 				o.lenGuard(o.getBuf, a.offset, t.Size, jen.Id(name).Values()),
 				jen.Return(jen.Id(name).Values(o.getBuf().Index(o.getOff(a.offset), o.getOff(a.offset).Op("+").Lit(t.Size), o.getOff(a.offset).Op("+").Lit(t.Size)))),
 			)
@@ -212,7 +182,7 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 	_, isSet := a.typ.(*schema.Set)
 	var read *jen.Statement
 	if o.getRecv != nil {
-		read = c.read(p, o.getBufExpr(), o.getOffExpr(a.offset))
+		read = c.read(p, o.getBuf(), o.getOff(a.offset))
 		if isEnum || isSet {
 			read = jen.Add(typ).Call(read)
 		}
@@ -222,8 +192,6 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 	if o.getRecv != nil {
 		g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns the %s field %s.", m, a.presence, a.name)}, a.docLines(m)...)...))
 		g.f.Func().Params(o.getRecv).Id(m).Params().Add(typ).Block(
-			o.versionGuard(a, null),
-			o.blockGuard(a.offset, size, null),
 			o.lenGuard(o.getBuf, a.offset, size, null),
 			jen.Return(read),
 		)
@@ -251,7 +219,7 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 		g.f.Comment(fmt.Sprintf("Set%s writes the field %s.", m, a.name))
 		g.f.Func().Params(o.setRecv).Id("Set"+m).Params(jen.Id("v").Add(typ)).Block(
 			o.lenGuard(o.setBuf, a.offset, size, nil),
-			c.write(p, o.setBufExpr(), o.setOffExpr(a.offset), jen.Id("v")),
+			c.write(p, o.setBuf(), o.setOff(a.offset), jen.Id("v")),
 		)
 		if a.presence == schema.Optional {
 			o.addSet("Set"+m+"Null", from)
@@ -263,7 +231,7 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 			g.f.Func().Params(o.setRecv).Id("Set"+m+"Null").Params().Block(
 				o.lenGuard(o.setBuf, a.offset, size, nil),
 				jen.Id("v").Op(":=").Add(nullVal),
-				c.write(p, o.setBufExpr(), o.setOffExpr(a.offset), jen.Id("v")),
+				c.write(p, o.setBuf(), o.setOff(a.offset), jen.Id("v")),
 			)
 		}
 	}
@@ -271,15 +239,6 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 
 func (o *owner) getRecvName() *jen.Statement {
 	return jen.Id(o.getName)
-}
-
-func (o *owner) getBufExpr() *jen.Statement { return o.getBuf() }
-func (o *owner) setBufExpr() *jen.Statement { return o.setBuf() }
-func (o *owner) getOffExpr(k int) *jen.Statement {
-	return o.getOff(k)
-}
-func (o *owner) setOffExpr(k int) *jen.Statement {
-	return o.setOff(k)
 }
 
 // array emits accessors for a fixed-length array.
@@ -295,8 +254,6 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 		if o.getRecv != nil {
 			g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns the %d-byte array %s in place (no copy).", m, n, a.name)}, a.docLines(m)...)...))
 			g.f.Func().Params(o.getRecv).Id(m).Params().Index().Byte().Block(
-				o.versionGuard(a, jen.Nil()),
-				o.blockGuard(a.offset, size, jen.Nil()),
 				o.lenGuard(o.getBuf, a.offset, size, jen.Nil()),
 				jen.Return(o.getBuf().Index(o.getOff(a.offset), o.getOff(a.offset).Op("+").Lit(n), o.getOff(a.offset).Op("+").Lit(n))),
 			)
@@ -331,8 +288,6 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 	if o.getRecv != nil {
 		g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns a copy of the %d-element array %s.", m, n, a.name)}, a.docLines(m)...)...))
 		g.f.Func().Params(o.getRecv).Id(m).Params().Params(jen.Id("a").Add(arr)).Block(
-			o.versionGuard(a, jen.Id("a")),
-			o.blockGuard(a.offset, size, jen.Id("a")),
 			o.lenGuard(o.getBuf, a.offset, size, jen.Id("a")),
 			jen.For(jen.Id("i").Op(":=").Range().Id("a")).Block(
 				jen.Id("a").Index(jen.Id("i")).Op("=").Add(c.read(p, o.getBuf(), o.getOff(a.offset).Op("+").Lit(p.Size()).Op("*").Id("i"))),
@@ -383,27 +338,16 @@ func (o *owner) fieldJSON(a accessor) []jen.Code {
 			}
 			return val
 		}
-		switch t.Primitive {
-		case schema.Char:
+		if t.Primitive == schema.Char {
 			return []jen.Code{jen.Id("dst").Op("=").Qual(sbePkg, "AppendJSONChars").Call(jen.Id("dst"), get)}
-		case schema.Uint8:
-			return []jen.Code{
-				appendLit("["),
-				jen.For(jen.List(jen.Id("i"), jen.Id("x")).Op(":=").Range().Add(get)).Block(
-					jen.If(jen.Id("i").Op(">").Lit(0)).Block(appendLit(",")),
-					appendNumber(t.Primitive, jen.Id("x")),
-				),
-				appendLit("]"),
-			}
-		default:
-			return []jen.Code{
-				appendLit("["),
-				jen.For(jen.List(jen.Id("i"), jen.Id("x")).Op(":=").Range().Add(get)).Block(
-					jen.If(jen.Id("i").Op(">").Lit(0)).Block(appendLit(",")),
-					appendNumber(t.Primitive, jen.Id("x")),
-				),
-				appendLit("]"),
-			}
+		}
+		return []jen.Code{
+			appendLit("["),
+			jen.For(jen.List(jen.Id("i"), jen.Id("x")).Op(":=").Range().Add(get)).Block(
+				jen.If(jen.Id("i").Op(">").Lit(0)).Block(appendLit(",")),
+				appendNumber(t.Primitive, jen.Id("x")),
+			),
+			appendLit("]"),
 		}
 	case *schema.Enum:
 		if a.presence == schema.Optional {
@@ -415,5 +359,3 @@ func (o *owner) fieldJSON(a accessor) []jen.Code {
 	}
 	return nil
 }
-
-var _ = strconv.Quote

@@ -28,18 +28,12 @@ type Options struct {
 	Source string
 }
 
-type hdrNames struct {
-	blockLength, templateID, schemaID, version string
-}
-
 type gen struct {
-	s       *schema.Schema
-	f       *jen.File
-	coder   coder
-	top     *scope
-	hdr     hdrNames
-	emitted map[string]bool
-	errs    []error
+	s     *schema.Schema
+	f     *jen.File
+	coder coder
+	top   *scope
+	errs  []error
 }
 
 func (g *gen) fail(err error) { g.errs = append(g.errs, err) }
@@ -50,11 +44,10 @@ func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 		return nil, errors.New("gogen: no package name")
 	}
 	g := &gen{
-		s:       s,
-		f:       jen.NewFile(opts.Package),
-		coder:   coder{big: s.ByteOrder == schema.BigEndian},
-		top:     newScope("identifier", "SchemaID", "SchemaVersion", "Message", "Encoder", "Dispatcher", "NewDecoder", "NewEncoder"),
-		emitted: map[string]bool{},
+		s:     s,
+		f:     jen.NewFile(opts.Package),
+		coder: coder{big: s.ByteOrder == schema.BigEndian},
+		top:   newScope("identifier", "SchemaID", "SchemaVersion", "Message", "Encoder", "Dispatcher", "NewDecoder", "NewEncoder"),
 	}
 	g.f.HeaderComment(Header)
 	g.f.HeaderComment("source: " + opts.Source)
@@ -64,11 +57,10 @@ func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	if s.Header == nil {
 		return nil, fmt.Errorf("%s: schema has no message header type", s.Pos)
 	}
-	for member, dst := range map[string]*string{"blockLength": &g.hdr.blockLength, "templateId": &g.hdr.templateID, "schemaId": &g.hdr.schemaID, "version": &g.hdr.version} {
+	for _, member := range []string{"blockLength", "templateId", "schemaId", "version"} {
 		if s.Header.Member(member) == nil {
 			return nil, fmt.Errorf("%s: message header %s has no %s", s.Header.Pos, s.Header.Name, member)
 		}
-		*dst = exported(member)
 	}
 	g.f.Const().Id("_").Op("=").Qual(sbePkg, "SupportPackageIsVersion1")
 	g.f.Const().Defs(

@@ -13,12 +13,10 @@ import (
 // groups and var data. Groups and data are "stages" 0..S-1 in schema order.
 type level struct {
 	prefix      string // Go name prefix, e.g. "Car" or "CarFuelFigures"
-	sbeName     string
 	fields      []*schema.Field
 	groups      []*schema.Group
 	data        []*schema.Data
 	blockLength int
-	root        bool
 	msg         *schema.Message
 	grp         *schema.Group
 }
@@ -30,7 +28,6 @@ func (l *level) encName() string { return l.prefix + "Encoder" }
 func groupLevel(parent *level, gr *schema.Group) *level {
 	return &level{
 		prefix:      parent.prefix + exported(gr.Name),
-		sbeName:     gr.Name,
 		fields:      gr.Fields,
 		groups:      gr.Groups,
 		data:        gr.Data,
@@ -192,7 +189,7 @@ func (g *gen) versioned(since int, acting jen.Code, st []jen.Code, posArr func(i
 // message emits everything for one message.
 func (g *gen) message(m *schema.Message) {
 	name := exported(m.Name)
-	l := &level{prefix: name, sbeName: m.Name, fields: m.Fields, groups: m.Groups, data: m.Data, blockLength: m.BlockLength, root: true, msg: m}
+	l := &level{prefix: name, fields: m.Fields, groups: m.Groups, data: m.Data, blockLength: m.BlockLength, msg: m}
 	for _, id := range []string{name + "Decoder", name + "Encoder", name + "TemplateID", name + "BlockLength"} {
 		if err := g.top.add(id, "message "+m.Name+" at "+pos(m.Pos)); err != nil {
 			g.fail(err)
