@@ -225,16 +225,7 @@ func (s *Stream) Dir() string { return s.dir }
 
 // Close unmaps the regions; the files stay for consumers still mapping
 // them until Remove.
-func (s *Stream) Close() error {
-	var errs []error
-	if s.ring != nil {
-		errs = append(errs, s.ring.Close())
-	}
-	for _, p := range s.pools {
-		errs = append(errs, p.Close())
-	}
-	return errors.Join(errs...)
-}
+func (s *Stream) Close() error { return closeRegions(s.ring, s.pools) }
 
 // Remove deletes the region files and the epoch directory (not its
 // parents). Consumers that mapped the regions keep their mappings.
@@ -289,12 +280,16 @@ func Attach(a Announcement, allow *AllowList, activityNotBefore uint64) (_ *Atta
 }
 
 // Close unmaps the stream. It is idempotent.
-func (a *Attachment) Close() error {
+func (a *Attachment) Close() error { return closeRegions(a.Ring, a.Pools) }
+
+// closeRegions unmaps a ring (nil if never mapped) and its pools, joining
+// the errors; Stream and Attachment both close this way.
+func closeRegions(ring *Region, pools []*Region) error {
 	var errs []error
-	if a.Ring != nil {
-		errs = append(errs, a.Ring.Close())
+	if ring != nil {
+		errs = append(errs, ring.Close())
 	}
-	for _, p := range a.Pools {
+	for _, p := range pools {
 		errs = append(errs, p.Close())
 	}
 	return errors.Join(errs...)
