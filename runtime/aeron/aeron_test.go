@@ -414,6 +414,10 @@ func TestOfferAndPollDoNotAllocate(t *testing.T) {
 	count := 0
 	handler := aeron.FragmentHandler(func([]byte, *aeron.Header) { count++ })
 	asm := aeron.NewFragmentAssembler(handler, 1024).Handler()
+	controlled := aeron.ControlledFragmentHandler(func([]byte, *aeron.Header) aeron.ControlledAction {
+		count++
+		return aeron.ActionContinue
+	})
 	var claim aeron.BufferClaim
 	vec := [][]byte{msg[:4], msg[4:20], msg[20:]}
 	tests := []struct {
@@ -430,6 +434,7 @@ func TestOfferAndPollDoNotAllocate(t *testing.T) {
 		}},
 		{"poll", func() { sub.Poll(handler, 10) }},
 		{"poll assembler", func() { sub.Poll(asm, 10) }},
+		{"controlled poll", func() { sub.ControlledPoll(controlled, 10) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

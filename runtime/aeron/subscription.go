@@ -314,25 +314,17 @@ func (s *Subscription) ImageBySessionID(sessionID int32) *Image {
 // publisher starves, until limit fragments were delivered. It does not
 // allocate.
 func (s *Subscription) Poll(h FragmentHandler, limit int) int {
-	if s.closed.Load() {
-		return 0
-	}
-	images := s.imageList()
-	n := len(images)
-	if n == 0 {
-		return 0
-	}
-	start := s.roundRobin % n
-	s.roundRobin = start + 1
-	fragments := 0
-	for i := 0; i < n && fragments < limit; i++ {
-		fragments += images[(start+i)%n].Poll(h, limit-fragments)
-	}
-	return fragments
+	return pollImages(s, (*Image).Poll, h, limit)
 }
 
 // ControlledPoll is Poll with per-fragment flow control.
 func (s *Subscription) ControlledPoll(h ControlledFragmentHandler, limit int) int {
+	return pollImages(s, (*Image).ControlledPoll, h, limit)
+}
+
+// pollImages is the round-robin loop behind Poll and ControlledPoll; poll is
+// a method expression, so the call does not allocate.
+func pollImages[H any](s *Subscription, poll func(*Image, H, int) int, h H, limit int) int {
 	if s.closed.Load() {
 		return 0
 	}
@@ -345,7 +337,7 @@ func (s *Subscription) ControlledPoll(h ControlledFragmentHandler, limit int) in
 	s.roundRobin = start + 1
 	fragments := 0
 	for i := 0; i < n && fragments < limit; i++ {
-		fragments += images[(start+i)%n].ControlledPoll(h, limit-fragments)
+		fragments += poll(images[(start+i)%n], h, limit-fragments)
 	}
 	return fragments
 }
