@@ -41,46 +41,37 @@ type encoder interface {
 	WrapWithHeader(buf []byte) error
 }
 
-func wrapNew[D any, E any](nd func(int) D, ne func(int) E) (func(int) decoder, func(int) encoder) {
-	return func(id int) decoder {
+// entry adapts one generated package to codecs.
+func entry[M, E any](file string, nd func(int) M, ne func(int) E, decode func([]byte) (M, error)) codecs {
+	return codecs{
+		file: file,
+		newDecoder: func(id int) decoder {
 			d, _ := any(nd(id)).(decoder)
 			return d
-		}, func(id int) encoder {
+		},
+		newEncoder: func(id int) encoder {
 			e, _ := any(ne(id)).(encoder)
 			return e
-		}
+		},
+		decode: func(b []byte) (decoder, error) {
+			m, err := decode(b)
+			if err != nil {
+				return nil, err
+			}
+			return any(m).(decoder), nil
+		},
+	}
 }
 
 func allCodecs() map[string]codecs {
-	m := map[string]codecs{}
-	add := func(name, file string, nd func(int) decoder, ne func(int) encoder, dec func([]byte) (decoder, error)) {
-		m[name] = codecs{file: file, newDecoder: nd, newEncoder: ne, decode: dec}
+	return map[string]codecs{
+		"wire":         entry("wire-schema.xml", wire.NewDecoder, wire.NewEncoder, new(wire.Dispatcher).Decode),
+		"driver":       entry("driver-schema.xml", driver.NewDecoder, driver.NewEncoder, new(driver.Dispatcher).Decode),
+		"bridge":       entry("bridge-schema.xml", bridge.NewDecoder, bridge.NewEncoder, new(bridge.Dispatcher).Decode),
+		"discovery":    entry("discovery-schema.xml", discovery.NewDecoder, discovery.NewEncoder, new(discovery.Dispatcher).Decode),
+		"join-barrier": entry("join-barrier-schema.xml", joinbarrier.NewDecoder, joinbarrier.NewEncoder, new(joinbarrier.Dispatcher).Decode),
+		"trace-link":   entry("trace-link-schema.xml", tracelink.NewDecoder, tracelink.NewEncoder, new(tracelink.Dispatcher).Decode),
 	}
-	{
-		nd, ne := wrapNew(wire.NewDecoder, wire.NewEncoder)
-		add("wire", "wire-schema.xml", nd, ne, func(b []byte) (decoder, error) { var d wire.Dispatcher; return d.Decode(b) })
-	}
-	{
-		nd, ne := wrapNew(driver.NewDecoder, driver.NewEncoder)
-		add("driver", "driver-schema.xml", nd, ne, func(b []byte) (decoder, error) { var d driver.Dispatcher; return d.Decode(b) })
-	}
-	{
-		nd, ne := wrapNew(bridge.NewDecoder, bridge.NewEncoder)
-		add("bridge", "bridge-schema.xml", nd, ne, func(b []byte) (decoder, error) { var d bridge.Dispatcher; return d.Decode(b) })
-	}
-	{
-		nd, ne := wrapNew(discovery.NewDecoder, discovery.NewEncoder)
-		add("discovery", "discovery-schema.xml", nd, ne, func(b []byte) (decoder, error) { var d discovery.Dispatcher; return d.Decode(b) })
-	}
-	{
-		nd, ne := wrapNew(joinbarrier.NewDecoder, joinbarrier.NewEncoder)
-		add("join-barrier", "join-barrier-schema.xml", nd, ne, func(b []byte) (decoder, error) { var d joinbarrier.Dispatcher; return d.Decode(b) })
-	}
-	{
-		nd, ne := wrapNew(tracelink.NewDecoder, tracelink.NewEncoder)
-		add("trace-link", "trace-link-schema.xml", nd, ne, func(b []byte) (decoder, error) { var d tracelink.Dispatcher; return d.Decode(b) })
-	}
-	return m
 }
 
 // vector is the part of an expected.json entry the test uses.
