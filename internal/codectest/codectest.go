@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"unicode"
 
+	"github.com/tpool-go/tpool/runtime/sbe"
 	"github.com/tpool-go/tpool/tensorgen/schema"
 )
 
@@ -432,7 +433,7 @@ func checkField(v reflect.Value, name string, t schema.Type, val any, path strin
 					}
 					g := got.Bytes()
 					if t.Primitive == schema.Char {
-						g = trimNUL(g)
+						g = sbe.TrimNUL(g)
 					}
 					if string(g) != string(want) {
 						*diffs = append(*diffs, fmt.Sprintf("%s: %q, want %q", path, g, want))
@@ -458,15 +459,6 @@ func checkField(v reflect.Value, name string, t schema.Type, val any, path strin
 		return
 	}
 	compareScalar(got, val, path, diffs)
-}
-
-func trimNUL(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
-	}
-	return b
 }
 
 func compareScalar(got reflect.Value, val any, path string, diffs *[]string) {
@@ -507,14 +499,14 @@ func compareScalar(got reflect.Value, val any, path string, diffs *[]string) {
 // and Check take. seed varies the values.
 func Populate(m *schema.Message, seed int) map[string]any {
 	p := &populator{n: seed}
-	return p.level(m.Fields, m.Groups, m.Data, 0)
+	return p.level(m.Fields, m.Groups, m.Data)
 }
 
 type populator struct{ n int }
 
 func (p *populator) next() int { p.n++; return p.n }
 
-func (p *populator) level(fields []*schema.Field, groups []*schema.Group, data []*schema.Data, depth int) map[string]any {
+func (p *populator) level(fields []*schema.Field, groups []*schema.Group, data []*schema.Data) map[string]any {
 	out := map[string]any{}
 	for _, f := range fields {
 		if f.Presence == schema.Constant {
@@ -527,7 +519,7 @@ func (p *populator) level(fields []*schema.Field, groups []*schema.Group, data [
 	for _, g := range groups {
 		var entries []any
 		for i := 0; i < 2; i++ {
-			entries = append(entries, p.level(g.Fields, g.Groups, g.Data, depth+1))
+			entries = append(entries, p.level(g.Fields, g.Groups, g.Data))
 		}
 		out[g.Name] = entries
 	}
