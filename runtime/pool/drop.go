@@ -1,7 +1,5 @@
 package pool
 
-import "strconv"
-
 // DropReason says why a consumer dropped a frame. Drops are routine (a
 // slot overwritten by a fast producer) or a sign of a broken or hostile
 // writer; either way the frame is discarded, counted and never read.
@@ -71,12 +69,7 @@ var dropNames = [NumDropReasons]string{
 	"progress stride", "tensor exceeds payload",
 }
 
-func (r DropReason) String() string {
-	if r < NumDropReasons {
-		return dropNames[r]
-	}
-	return "DropReason(" + strconv.Itoa(int(r)) + ")"
-}
+func (r DropReason) String() string { return enumString(dropNames[:], "DropReason", int(r)) }
 
 // Late reports whether r counts as drops_late (wire spec 15.4): the
 // producer was writing or had overwritten the slot, i.e. the consumer was

@@ -46,11 +46,15 @@ func (d Dtype) Size() int {
 var dtypeNames = [...]string{"UNKNOWN", "UINT8", "INT8", "UINT16", "INT16", "UINT32", "INT32",
 	"UINT64", "INT64", "FLOAT32", "FLOAT64", "BOOLEAN", "", "BYTES", "BIT"}
 
-func (d Dtype) String() string {
-	if d >= 0 && int(d) < len(dtypeNames) && dtypeNames[d] != "" {
-		return dtypeNames[d]
+func (d Dtype) String() string { return enumString(dtypeNames[:], "Dtype", int(d)) }
+
+// enumString returns names[v], or typ(v) for a value without a name: the
+// String method of every wire enum in this package.
+func enumString(names []string, typ string, v int) string {
+	if v >= 0 && v < len(names) && names[v] != "" {
+		return names[v]
 	}
-	return "Dtype(" + strconv.Itoa(int(d)) + ")"
+	return typ + "(" + strconv.Itoa(v) + ")"
 }
 
 // MajorOrder is the memory order of a tensor's dimensions.
@@ -63,17 +67,9 @@ const (
 	ColumnMajor  MajorOrder = 2
 )
 
-func (o MajorOrder) String() string {
-	switch o {
-	case OrderUnknown:
-		return "UNKNOWN"
-	case RowMajor:
-		return "ROW"
-	case ColumnMajor:
-		return "COLUMN"
-	}
-	return "MajorOrder(" + strconv.Itoa(int(o)) + ")"
-}
+var orderNames = [...]string{OrderUnknown: "UNKNOWN", RowMajor: "ROW", ColumnMajor: "COLUMN"}
+
+func (o MajorOrder) String() string { return enumString(orderNames[:], "MajorOrder", int(o)) }
 
 // ProgressUnit says how FrameProgress byte counts map onto the layout.
 type ProgressUnit uint8
@@ -85,14 +81,8 @@ const (
 	ProgressColumns ProgressUnit = 2
 )
 
+var progressNames = [...]string{ProgressNone: "NONE", ProgressRows: "ROWS", ProgressColumns: "COLUMNS"}
+
 func (u ProgressUnit) String() string {
-	switch u {
-	case ProgressNone:
-		return "NONE"
-	case ProgressRows:
-		return "ROWS"
-	case ProgressColumns:
-		return "COLUMNS"
-	}
-	return "ProgressUnit(" + strconv.Itoa(int(u)) + ")"
+	return enumString(progressNames[:], "ProgressUnit", int(u))
 }

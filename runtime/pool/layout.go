@@ -1,7 +1,5 @@
 package pool
 
-import "strconv"
-
 // Layout constants of wire spec v1.2.
 const (
 	// SuperblockSize is the fixed size of the superblock at offset 0 of
@@ -45,15 +43,9 @@ const (
 	PayloadPool RegionType = 2
 )
 
-func (t RegionType) String() string {
-	switch t {
-	case HeaderRing:
-		return "HEADER_RING"
-	case PayloadPool:
-		return "PAYLOAD_POOL"
-	}
-	return "RegionType(" + strconv.Itoa(int(t)) + ")"
-}
+var regionTypeNames = [...]string{HeaderRing: "HEADER_RING", PayloadPool: "PAYLOAD_POOL"}
+
+func (t RegionType) String() string { return enumString(regionTypeNames[:], "RegionType", int(t)) }
 
 // HeaderRingSize returns the byte size of a header ring of nslots slots.
 func HeaderRingSize(nslots uint32) int64 {

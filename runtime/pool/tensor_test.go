@@ -2,7 +2,9 @@ package pool
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -27,6 +29,30 @@ func TestDtypeTable(t *testing.T) {
 	}
 	if RowMajor != 1 || ColumnMajor != 2 || ProgressRows != 1 || ProgressColumns != 2 {
 		t.Error("enum values changed")
+	}
+}
+
+func TestEnumStrings(t *testing.T) {
+	tests := []struct {
+		v    fmt.Stringer
+		want string
+	}{
+		{OrderUnknown, "UNKNOWN"}, {RowMajor, "ROW"}, {ColumnMajor, "COLUMN"}, {MajorOrder(3), "MajorOrder(3)"},
+		{MajorOrder(-1), "MajorOrder(-1)"},
+		{ProgressNone, "NONE"}, {ProgressRows, "ROWS"}, {ProgressColumns, "COLUMNS"}, {ProgressUnit(3), "ProgressUnit(3)"},
+		{RegionType(0), "RegionType(0)"}, {HeaderRing, "HEADER_RING"}, {PayloadPool, "PAYLOAD_POOL"}, {RegionType(3), "RegionType(3)"},
+		{Dtype(-1), "Dtype(-1)"}, {Dtype(15), "Dtype(15)"},
+		{DropNone, "none"}, {DropTensorExtent, "tensor exceeds payload"}, {NumDropReasons, "DropReason(23)"},
+	}
+	for _, tt := range tests {
+		if got := tt.v.String(); got != tt.want {
+			t.Errorf("%T %s, want %s", tt.v, got, tt.want)
+		}
+	}
+	for r := range NumDropReasons {
+		if s := r.String(); s == "" || strings.HasPrefix(s, "DropReason(") {
+			t.Errorf("DropReason %d has no name", int(r))
+		}
 	}
 }
 
