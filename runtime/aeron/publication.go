@@ -127,19 +127,9 @@ func (c *Client) addPublication(ctx context.Context, channel string, streamID in
 }
 
 func (c *Client) newPublication(id int64, channel string, r command.PublicationReady, exclusive bool) (*Publication, error) {
-	m, err := shm.Open(r.LogFileName, shm.ReadWrite)
+	m, lg, limit, err := c.mapLog(r.LogFileName, shm.ReadWrite, r.PositionLimitCounterID, "publication limit")
 	if err != nil {
-		return nil, fmt.Errorf("map log buffer: %w", err)
-	}
-	lg, err := logbuffer.Map(m.Bytes())
-	if err != nil {
-		_ = m.Close()
-		return nil, fmt.Errorf("log buffer %s: %w", r.LogFileName, err)
-	}
-	limit, err := c.counters.Addr(r.PositionLimitCounterID)
-	if err != nil {
-		_ = m.Close()
-		return nil, fmt.Errorf("publication limit counter: %w", err)
+		return nil, err
 	}
 	p := &Publication{
 		client: c, registrationID: r.RegistrationID, correlationID: id, channel: channel,
@@ -153,6 +143,27 @@ func (c *Client) newPublication(id int64, channel string, r command.PublicationR
 	}
 	copy(p.header[:], lg.DefaultHeader())
 	return p, nil
+}
+
+// mapLog maps a log buffer file with the given access and looks up the
+// position counter that goes with it (publication limit or subscriber
+// position). On error nothing stays mapped.
+func (c *Client) mapLog(fileName string, access shm.Access, counterID int32, counterName string) (*shm.Mapping, *logbuffer.Log, *atomic.Int64, error) {
+	m, err := shm.Open(fileName, access)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("map log buffer: %w", err)
+	}
+	lg, err := logbuffer.Map(m.Bytes())
+	if err != nil {
+		_ = m.Close()
+		return nil, nil, nil, fmt.Errorf("log buffer %s: %w", fileName, err)
+	}
+	pos, err := c.counters.Addr(counterID)
+	if err != nil {
+		_ = m.Close()
+		return nil, nil, nil, fmt.Errorf("%s counter: %w", counterName, err)
+	}
+	return m, lg, pos, nil
 }
 
 // removeQuietly asks the driver to remove a resource whose setup failed.

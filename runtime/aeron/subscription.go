@@ -72,19 +72,9 @@ type Image struct {
 }
 
 func newImage(c *Client, m command.ImageReady) (*Image, error) {
-	mp, err := shm.Open(m.LogFileName, shm.ReadOnly)
+	mp, lg, pos, err := c.mapLog(m.LogFileName, shm.ReadOnly, m.SubscriberPositionID, "subscriber position")
 	if err != nil {
-		return nil, fmt.Errorf("map log buffer: %w", err)
-	}
-	lg, err := logbuffer.Map(mp.Bytes())
-	if err != nil {
-		_ = mp.Close()
-		return nil, fmt.Errorf("log buffer %s: %w", m.LogFileName, err)
-	}
-	pos, err := c.counters.Addr(m.SubscriberPositionID)
-	if err != nil {
-		_ = mp.Close()
-		return nil, fmt.Errorf("subscriber position counter: %w", err)
+		return nil, err
 	}
 	shift := logbuffer.PositionBitsToShift(lg.TermLength())
 	im := &Image{
