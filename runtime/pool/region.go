@@ -37,23 +37,21 @@ func CreateRegion(path string, sb Superblock, mode os.FileMode) (*Region, error)
 	if !isPow2(sb.NSlots) {
 		return nil, fmt.Errorf("create %s: nslots %d is not a power of two: %w", path, sb.NSlots, ErrNSlots)
 	}
-	var size int64
 	switch sb.RegionType {
 	case HeaderRing:
 		if sb.PoolID != 0 {
 			return nil, fmt.Errorf("create %s: header ring pool_id %d: %w", path, sb.PoolID, ErrPoolID)
 		}
 		sb.SlotBytes, sb.StrideBytes = HeaderSlotBytes, 0
-		size = HeaderRingSize(sb.NSlots)
 	case PayloadPool:
 		if err := CheckProducerStride(sb.StrideBytes); err != nil {
 			return nil, fmt.Errorf("create %s: %w", path, err)
 		}
 		sb.SlotBytes = sb.StrideBytes
-		size = PoolSize(sb.NSlots, sb.StrideBytes)
 	default:
 		return nil, fmt.Errorf("create %s: region_type %d: %w", path, int16(sb.RegionType), ErrRegionType)
 	}
+	size := sb.regionSize()
 	if size > math.MaxInt {
 		return nil, fmt.Errorf("create %s: %d bytes: %w", path, size, ErrRegionSize)
 	}
@@ -129,10 +127,7 @@ func OpenRegion(uri string, allow *AllowList, want Expect, writable bool) (*Regi
 	if err != nil {
 		return nil, fmt.Errorf("region %s: %w", u.Path, err)
 	}
-	size := HeaderRingSize(sb.NSlots)
-	if sb.RegionType == PayloadPool {
-		size = PoolSize(sb.NSlots, sb.StrideBytes)
-	}
+	size := sb.regionSize()
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return nil, fmt.Errorf("fstat %s: %w", u.Path, err)
@@ -165,6 +160,15 @@ func OpenRegion(uri string, allow *AllowList, want Expect, writable bool) (*Regi
 		return nil, err
 	}
 	return r, nil
+}
+
+// regionSize returns the file size the layout of a checked superblock
+// needs: its superblock and nslots header slots or pool strides.
+func (s *Superblock) regionSize() int64 {
+	if s.RegionType == PayloadPool {
+		return PoolSize(s.NSlots, s.StrideBytes)
+	}
+	return HeaderRingSize(s.NSlots)
 }
 
 // Superblock returns the superblock as validated at create or open time.
