@@ -67,7 +67,6 @@ type Publication struct {
 	mapping       *shm.Mapping
 	log           *logbuffer.Log
 	limit         *atomic.Int64
-	limitID       int32
 	header        [logbuffer.HeaderLength]byte
 	initialTermID int32
 	shift         int
@@ -134,7 +133,7 @@ func (c *Client) newPublication(id int64, channel string, r command.PublicationR
 	p := &Publication{
 		client: c, registrationID: r.RegistrationID, correlationID: id, channel: channel,
 		streamID: r.StreamID, sessionID: r.SessionID, exclusive: exclusive,
-		mapping: m, log: lg, limit: limit, limitID: r.PositionLimitCounterID,
+		mapping: m, log: lg, limit: limit,
 		initialTermID: lg.InitialTermID(), termLength: lg.TermLength(),
 		shift:       logbuffer.PositionBitsToShift(lg.TermLength()),
 		maxPayload:  lg.MTU() - logbuffer.HeaderLength,

@@ -54,21 +54,20 @@ var ErrCorruptLog = errors.New("aeron: corrupt log buffer")
 
 // Image is one publisher's stream as seen by a subscription.
 type Image struct {
-	client               *Client
-	correlationID        int64
-	sessionID            int32
-	streamID             int32
-	subscriberPositionID int32
-	sourceIdentity       string
-	mapping              *shm.Mapping
-	log                  *logbuffer.Log
-	position             *atomic.Int64
-	termMask             int64
-	shift                int
-	header               logbuffer.Header
-	closed               atomic.Bool
-	corrupt              atomic.Bool
-	unmapped             atomic.Bool
+	client         *Client
+	correlationID  int64
+	sessionID      int32
+	streamID       int32
+	sourceIdentity string
+	mapping        *shm.Mapping
+	log            *logbuffer.Log
+	position       *atomic.Int64
+	termMask       int64
+	shift          int
+	header         logbuffer.Header
+	closed         atomic.Bool
+	corrupt        atomic.Bool
+	unmapped       atomic.Bool
 }
 
 func newImage(c *Client, m command.ImageReady) (*Image, error) {
@@ -79,8 +78,8 @@ func newImage(c *Client, m command.ImageReady) (*Image, error) {
 	shift := logbuffer.PositionBitsToShift(lg.TermLength())
 	im := &Image{
 		client: c, correlationID: m.CorrelationID, sessionID: m.SessionID, streamID: m.StreamID,
-		subscriberPositionID: m.SubscriberPositionID, sourceIdentity: m.SourceIdentity,
-		mapping: mp, log: lg, position: pos, termMask: int64(lg.TermLength() - 1), shift: shift,
+		sourceIdentity: m.SourceIdentity,
+		mapping:        mp, log: lg, position: pos, termMask: int64(lg.TermLength() - 1), shift: shift,
 		header: logbuffer.Header{InitialTermID: lg.InitialTermID(), Shift: shift},
 	}
 	return im, nil
