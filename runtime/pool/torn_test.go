@@ -243,11 +243,12 @@ func mapControl(t testing.TB, m *shm.Mapping) tornControl {
 	return tornControl{published: pub, stop: stop}
 }
 
-// tornConsumer maps the stream in dir read-only through the URI path.
-func tornConsumer(t testing.TB, dir string) *Consumer {
+// openTornRegions maps the ring and pools of the stream in dir through
+// the URI path (read-only unless writable) until the test ends.
+func openTornRegions(t testing.TB, dir string, writable bool) (*Region, []*Region) {
 	allow := mustAllow(t, dir)
 	want := Expect{Epoch: 9, StreamID: 10000, RegionType: HeaderRing, NSlots: tornNSlots}
-	ring, err := OpenRegion(URI{Path: filepath.Join(dir, "header.ring")}.String(), allow, want, false)
+	ring, err := OpenRegion(URI{Path: filepath.Join(dir, "header.ring")}.String(), allow, want, writable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,14 +256,19 @@ func tornConsumer(t testing.TB, dir string) *Consumer {
 	var pools []*Region
 	for i, st := range tornStrides {
 		want := Expect{Epoch: 9, StreamID: 10000, RegionType: PayloadPool, PoolID: uint16(i + 1), NSlots: tornNSlots, StrideBytes: st}
-		p, err := OpenRegion(URI{Path: filepath.Join(dir, fmt.Sprintf("%d.pool", i+1))}.String(), allow, want, false)
+		p, err := OpenRegion(URI{Path: filepath.Join(dir, fmt.Sprintf("%d.pool", i+1))}.String(), allow, want, writable)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Close() })
 		pools = append(pools, p)
 	}
-	c, err := NewConsumer(ring, pools)
+	return ring, pools
+}
+
+// tornConsumer maps the stream in dir read-only through the URI path.
+func tornConsumer(t testing.TB, dir string) *Consumer {
+	c, err := NewConsumer(openTornRegions(t, dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,23 +410,7 @@ func TestTornReadsHelper(t *testing.T) {
 	ctl := mapControl(t, cm)
 	switch role {
 	case "writer":
-		allow := mustAllow(t, dir)
-		ring, err := OpenRegion(URI{Path: filepath.Join(dir, "header.ring")}.String(), allow,
-			Expect{Epoch: 9, StreamID: 10000, RegionType: HeaderRing, NSlots: tornNSlots}, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ring.Close()
-		var pools []*Region
-		for i, st := range tornStrides {
-			p, err := OpenRegion(URI{Path: filepath.Join(dir, fmt.Sprintf("%d.pool", i+1))}.String(), allow,
-				Expect{Epoch: 9, StreamID: 10000, RegionType: PayloadPool, PoolID: uint16(i + 1), NSlots: tornNSlots, StrideBytes: st}, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			pools = append(pools, p)
-		}
+		ring, pools := openTornRegions(t, dir, true)
 		p, err := NewProducer(ring, pools, 0)
 		if err != nil {
 			t.Fatal(err)
