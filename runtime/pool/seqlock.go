@@ -100,7 +100,6 @@ type Claim struct {
 	Seq     uint64
 	Payload []byte
 	PoolID  uint16
-	index   uint64
 }
 
 // ProducerStats counts what a Producer did.
@@ -175,7 +174,7 @@ func (p *Producer) Claim(n int) (Claim, error) {
 	p.ring.words[idx].Store(inProgress(seq))
 	shm.Fence() // the payload writes that follow must not pass the store
 	pool := &p.pools[pi]
-	p.cur = Claim{Seq: seq, Payload: pool.payload(idx, uint32(n)), PoolID: pool.id, index: idx}
+	p.cur = Claim{Seq: seq, Payload: pool.payload(idx, uint32(n)), PoolID: pool.id}
 	p.claimed = true
 	return p.cur, nil
 }
@@ -197,7 +196,7 @@ func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 			return tensorErrors[DropTensorExtent]
 		}
 	}
-	idx := p.cur.index
+	idx := p.cur.Seq & p.ring.mask
 	f := slotFields{
 		valuesLen:   uint32(len(p.cur.Payload)),
 		payloadSlot: uint32(idx),
