@@ -72,8 +72,8 @@ func (a *AllowList) Contains(p string) bool {
 // O_NOFOLLOW in turn, so a symlink swapped in after the check makes the
 // open fail); and the open descriptor re-checked with fstat to be the
 // same regular file. The file must grant nothing to other users and have
-// a single hard link. The
-// descriptor is opened non-blocking, so a FIFO swapped in cannot block.
+// a single hard link. The descriptor is opened non-blocking, so a FIFO
+// swapped in cannot block.
 func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 	if a == nil || len(a.dirs) == 0 {
 		return nil, ErrNoAllowedDirs

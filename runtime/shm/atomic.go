@@ -6,9 +6,11 @@ import (
 	"unsafe"
 )
 
-// This file holds the package's only uses of unsafe: converting a checked,
-// naturally aligned location inside a byte slice into a pointer to a
-// sync/atomic value, or a checked byte slice into a slice of numbers. What
+// This file holds the package's uses of unsafe on byte slices (the only
+// other one, in release_amd64.go, passes an atomic's address to assembly):
+// converting a checked, naturally aligned location inside a byte slice
+// into a pointer to a sync/atomic value, or a checked byte slice into a
+// slice of numbers. What
 // is returned aliases the slice's memory and is valid as long as that
 // memory is (for a Mapping: until Close).
 
@@ -74,8 +76,9 @@ type Elem interface {
 
 // SliceOf reinterprets b as a slice of T without copying. len(b) must be a
 // multiple of the size of T and &b[0] aligned to it; otherwise it returns
-// ErrMisaligned. An empty b yields an empty slice. The result aliases b and is valid as long as b is. Element values are
-// in host byte order, which tpool requires to be little-endian.
+// ErrMisaligned. An empty b yields an empty slice. The result aliases b and
+// is valid as long as b is. Element values are in host byte order, which
+// tpool requires to be little-endian.
 func SliceOf[T Elem](b []byte) ([]T, error) {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
