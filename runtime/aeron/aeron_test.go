@@ -22,9 +22,10 @@ import (
 // it is a guard, not an assertion about speed.
 const testTimeout = 30 * time.Second
 
-func startDriver(t testing.TB, dir string) *mediadriver.Driver {
-	t.Helper()
-	d, err := mediadriver.Start(mediadriver.Config{
+// testDriverConfig is a small driver with quick timers, for the tests'
+// in-process drivers and (through childDriverConfig) their child processes.
+func testDriverConfig(dir string) mediadriver.Config {
+	return mediadriver.Config{
 		Dir:                   dir,
 		IPCTermLength:         64 * 1024,
 		ClientLivenessTimeout: 2 * time.Second,
@@ -34,7 +35,12 @@ func startDriver(t testing.TB, dir string) *mediadriver.Driver {
 		ToClientsBufferLength: 64*1024 + 128,
 		CounterValuesLength:   64 * 1024,
 		ErrorLogLength:        64 * 1024,
-	})
+	}
+}
+
+func startDriver(t testing.TB, dir string) *mediadriver.Driver {
+	t.Helper()
+	d, err := mediadriver.Start(testDriverConfig(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

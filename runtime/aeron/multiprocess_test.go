@@ -174,18 +174,12 @@ func runChild(role string) error {
 	return fmt.Errorf("unknown role %q", role)
 }
 
+// childDriverConfig is testDriverConfig with a shorter client liveness
+// timeout for drivers run in a child process.
 func childDriverConfig(dir string) mediadriver.Config {
-	return mediadriver.Config{
-		Dir:                   dir,
-		IPCTermLength:         64 * 1024,
-		ClientLivenessTimeout: time.Second,
-		PublicationLinger:     20 * time.Millisecond,
-		TimerInterval:         10 * time.Millisecond,
-		ToDriverBufferLength:  64*1024 + 768,
-		ToClientsBufferLength: 64*1024 + 128,
-		CounterValuesLength:   64 * 1024,
-		ErrorLogLength:        64 * 1024,
-	}
+	cfg := testDriverConfig(dir)
+	cfg.ClientLivenessTimeout = time.Second
+	return cfg
 }
 
 // Messages: publisher id, sequence, payload, CRC32 of everything before it.
