@@ -63,6 +63,18 @@ func MapFile(f *os.File, size int, access Access) (*Mapping, error) {
 // read-write. The mode is applied with fchmod after creation so the process
 // umask neither widens nor narrows it. On any error nothing is left behind.
 func Create(path string, size int, mode os.FileMode) (*Mapping, error) {
+	return create(path, size, mode, false)
+}
+
+// CreateAllocated is Create for a file whose blocks are all allocated up
+// front (fallocate) and every page touched once, as Aeron's driver prepares
+// log buffers: the first pass of a writer over each page then takes no
+// fault, and a full file system fails here rather than with SIGBUS later.
+func CreateAllocated(path string, size int, mode os.FileMode) (*Mapping, error) {
+	return create(path, size, mode, true)
+}
+
+func create(path string, size int, mode os.FileMode, allocate bool) (*Mapping, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("create %s: size %d: %w", path, size, ErrBadSize)
 	}
@@ -78,50 +90,32 @@ func Create(path string, size int, mode os.FileMode) (*Mapping, error) {
 		if err := f.Truncate(int64(size)); err != nil {
 			return nil, fmt.Errorf("size %s to %d bytes: %w", path, size, err)
 		}
-		return MapFile(f, size, ReadWrite)
+		// fallocate on the descriptor just created (not on the path, which
+		// another process could have replaced); file systems without it
+		// still get every page touched below.
+		if allocate {
+			err := unix.Fallocate(int(f.Fd()), 0, 0, int64(size))
+			if err != nil && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
+				return nil, fmt.Errorf("allocate %s (%d bytes): %w", path, size, err)
+			}
+		}
+		m, err := MapFile(f, size, ReadWrite)
+		if err != nil || !allocate {
+			return m, err
+		}
+		// fallocate reserves the blocks, but tmpfs still clears each page
+		// and maps it on first touch; write every page once now, as Aeron
+		// does, so that cost is paid here and not on a publisher's hot path.
+		for i := 0; i < size; i += os.Getpagesize() {
+			m.data[i] = 0
+		}
+		return m, nil
 	}()
 	if err != nil {
 		_ = os.Remove(path)
 		return nil, err
 	}
 	return m, nil
-}
-
-// CreateAllocated is Create for a file whose blocks are all allocated up
-// front (fallocate) and every page touched once, as Aeron's driver prepares
-// log buffers: the first pass of a writer over each page then takes no
-// fault, and a full file system fails here rather than with SIGBUS later.
-func CreateAllocated(path string, size int, mode os.FileMode) (*Mapping, error) {
-	m, err := Create(path, size, mode)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.allocate(path); err != nil {
-		_ = m.Close()
-		_ = os.Remove(path)
-		return nil, err
-	}
-	return m, nil
-}
-
-func (m *Mapping) allocate(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("allocate %s: %w", path, err)
-	}
-	defer f.Close()
-	err = unix.Fallocate(int(f.Fd()), 0, 0, int64(len(m.data)))
-	if err != nil && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
-		return fmt.Errorf("allocate %s (%d bytes): %w", path, len(m.data), err)
-	}
-	// fallocate reserves the blocks, but tmpfs still clears each page and
-	// maps it on first touch; write every page once now, as Aeron does, so
-	// that cost is paid here and not on a publisher's hot path.
-	page := os.Getpagesize()
-	for i := 0; i < len(m.data); i += page {
-		m.data[i] = 0
-	}
-	return nil
 }
 
 // Open maps an existing regular file in full. It refuses symbolic links at
