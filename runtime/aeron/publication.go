@@ -111,7 +111,7 @@ func (c *Client) addPublication(ctx context.Context, channel string, streamID in
 	}
 	p, err := c.newPublication(id, channel, ready, exclusive)
 	if err != nil {
-		c.removeQuietly(command.RemovePublication, id)
+		_ = c.remove(command.RemovePublication, id) // best effort: the setup already failed
 		return nil, fmt.Errorf("add publication %s stream %d: %w", channel, streamID, err)
 	}
 	c.mu.Lock()
@@ -165,14 +165,17 @@ func (c *Client) mapLog(fileName string, access shm.Access, counterID int32, cou
 	return m, lg, pos, nil
 }
 
-// removeQuietly asks the driver to remove a resource whose setup failed.
-func (c *Client) removeQuietly(typeID int32, registrationID int64) {
+// remove asks the driver to remove the resource registered as
+// registrationID (typeID says which kind) and waits for its answer, at most
+// DriverTimeout.
+func (c *Client) remove(typeID int32, registrationID int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DriverTimeout)
 	defer cancel()
-	_, _, _ = c.request(ctx, typeID, nil, func(id int64, b []byte) []byte {
+	_, _, err := c.request(ctx, typeID, nil, func(id int64, b []byte) []byte {
 		m := command.RemoveMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id}, RegistrationID: registrationID}
 		return m.Append(b)
 	})
+	return err
 }
 
 // Channel, StreamID, SessionID and RegistrationID identify the publication.
@@ -386,13 +389,7 @@ func (p *Publication) Close() error {
 		_ = p.mapping.Close()
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DriverTimeout)
-	defer cancel()
-	_, _, err := c.request(ctx, command.RemovePublication, nil, func(id int64, b []byte) []byte {
-		m := command.RemoveMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id}, RegistrationID: p.correlationID}
-		return m.Append(b)
-	})
-	if err != nil && !errors.Is(err, ErrClosed) {
+	if err := c.remove(command.RemovePublication, p.correlationID); err != nil && !errors.Is(err, ErrClosed) {
 		return fmt.Errorf("remove publication %d: %w", p.correlationID, err)
 	}
 	return nil

@@ -365,13 +365,7 @@ func (s *Subscription) Close() error {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DriverTimeout)
-	defer cancel()
-	_, _, err := c.request(ctx, command.RemoveSubscription, nil, func(id int64, b []byte) []byte {
-		m := command.RemoveMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id}, RegistrationID: s.registrationID}
-		return m.Append(b)
-	})
-	if err != nil && !errors.Is(err, ErrClosed) {
+	if err := c.remove(command.RemoveSubscription, s.registrationID); err != nil && !errors.Is(err, ErrClosed) {
 		return fmt.Errorf("remove subscription %d: %w", s.registrationID, err)
 	}
 	return nil
