@@ -277,23 +277,6 @@ func DecodeCounterMessage(b []byte) (CounterMessage, error) {
 	return m, nil
 }
 
-// TerminateDriverMessage asks the driver to terminate.
-type TerminateDriverMessage struct {
-	Correlated
-	Token []byte
-}
-
-// DecodeTerminateDriver decodes a terminate command.
-func DecodeTerminateDriver(b []byte) (TerminateDriverMessage, error) {
-	r := reader{b: b}
-	m := TerminateDriverMessage{Correlated: Correlated{r.i64(), r.i64()}}
-	m.Token = append([]byte(nil), r.bytes(false)...)
-	if r.bad {
-		return TerminateDriverMessage{}, malformed("terminate command", len(b))
-	}
-	return m, nil
-}
-
 // PublicationReady answers an add publication (OnPublicationReady,
 // OnExclusivePublicationReady).
 type PublicationReady struct {
