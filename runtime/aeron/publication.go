@@ -70,7 +70,6 @@ type Publication struct {
 	header        [logbuffer.HeaderLength]byte
 	initialTermID int32
 	shift         int
-	termLength    int
 	maxPayload    int
 	maxMessage    int
 	maxPosition   int64
@@ -134,11 +133,11 @@ func (c *Client) newPublication(id int64, channel string, r command.PublicationR
 		client: c, registrationID: r.RegistrationID, correlationID: id, channel: channel,
 		streamID: r.StreamID, sessionID: r.SessionID, exclusive: exclusive,
 		mapping: m, log: lg, limit: limit,
-		initialTermID: lg.InitialTermID(), termLength: lg.TermLength(),
-		shift:       logbuffer.PositionBitsToShift(lg.TermLength()),
-		maxPayload:  lg.MTU() - logbuffer.HeaderLength,
-		maxMessage:  min(lg.TermLength()/8, 16<<20),
-		maxPosition: logbuffer.MaxPossiblePosition(lg.TermLength()),
+		initialTermID: lg.InitialTermID(),
+		shift:         logbuffer.PositionBitsToShift(lg.TermLength()),
+		maxPayload:    lg.MTU() - logbuffer.HeaderLength,
+		maxMessage:    min(lg.TermLength()/8, 16<<20),
+		maxPosition:   logbuffer.MaxPossiblePosition(lg.TermLength()),
 	}
 	copy(p.header[:], lg.DefaultHeader())
 	return p, nil
@@ -197,7 +196,7 @@ func (p *Publication) MaxPayloadLength() int { return p.maxPayload }
 func (p *Publication) MaxMessageLength() int { return p.maxMessage }
 
 // TermLength of the log buffer.
-func (p *Publication) TermLength() int { return p.termLength }
+func (p *Publication) TermLength() int { return p.log.TermLength() }
 
 // IsConnected reports whether a subscriber is connected.
 func (p *Publication) IsConnected() bool { return !p.closed.Load() && p.log.IsConnected() }
