@@ -56,3 +56,15 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestRunHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-help"}, &stderr); code != 0 {
+		t.Errorf("-help exit %d, want 0", code)
+	}
+	for _, want := range []string{"Usage:", "-dir", "-keep-dir", "SIGINT"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
