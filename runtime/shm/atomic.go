@@ -6,8 +6,8 @@ import (
 	"unsafe"
 )
 
-// This file holds the package's uses of unsafe on byte slices (the only
-// other one, in release_amd64.go, passes an atomic's address to assembly):
+// This file holds the package's uses of unsafe on byte slices (the others,
+// in release_amd64.go, store through the pointers made here):
 // converting a checked, naturally aligned location inside a byte slice
 // into a pointer to a sync/atomic value, or a checked byte slice into a
 // slice of numbers. What
@@ -22,6 +22,29 @@ func check(b []byte, off, size int) error {
 		return fmt.Errorf("%d-byte atomic at offset %d: %w", size, off, ErrMisaligned)
 	}
 	return nil
+}
+
+// errMisalignedWord is the panic value of the ...At accessors given an
+// offset that is not aligned (a caller's bug, not bad input: callers
+// validate offsets from other processes before using them).
+var errMisalignedWord = fmt.Errorf("4-byte access at an unaligned offset: %w", ErrMisaligned)
+
+// word32 is the int32 at b[off:off+4], checked for range (panicking like an
+// index) and alignment. It is small enough to inline.
+func word32(b []byte, off int) *int32 {
+	p := &b[off : off+4][0]
+	if uintptr(unsafe.Pointer(p))&3 != 0 {
+		panic(errMisalignedWord)
+	}
+	return (*int32)(unsafe.Pointer(p))
+}
+
+// LoadAcquire32At loads the int32 at b[off:off+4] atomically (acquire
+// semantics). Like [StoreRelease32At] it panics if that is out of range or
+// not 4-byte aligned. Hot paths that find frames by offset use the two
+// instead of [Int32At], whose error result keeps it from being inlined.
+func LoadAcquire32At(b []byte, off int) int32 {
+	return atomic.LoadInt32(word32(b, off))
 }
 
 // Int64At returns an atomic int64 located at b[off:off+8].

@@ -221,3 +221,49 @@ func TestStoreRelease32(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+func TestStoreRelease64(t *testing.T) {
+	b := make([]byte, 24)
+	p, err := Int64At(b, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	StoreRelease64(p, -7)
+	if p.Load() != -7 || b[8] != 0xf9 || b[15] != 0xff || b[7] != 0 || b[16] != 0 {
+		t.Fatalf("stored %x", b)
+	}
+	if n := testing.AllocsPerRun(100, func() { StoreRelease64(p, 1) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
+
+func TestWordAtAccessors(t *testing.T) {
+	b := make([]byte, 16) // heap allocations of 16 bytes are 8-aligned
+	StoreRelease32At(b, 12, -5)
+	if got := LoadAcquire32At(b, 12); got != -5 || b[12] != 0xfb || b[11] != 0 {
+		t.Fatalf("load %d, bytes %x", got, b)
+	}
+	for _, tc := range []struct {
+		name string
+		off  int
+	}{{"misaligned", 2}, {"past the end", 16}, {"straddling the end", 13}, {"negative", -4}} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, op := range []func(){
+				func() { StoreRelease32At(b, tc.off, 1) },
+				func() { LoadAcquire32At(b, tc.off) },
+			} {
+				func() {
+					defer func() {
+						if recover() == nil {
+							t.Errorf("offset %d did not panic", tc.off)
+						}
+					}()
+					op()
+				}()
+			}
+		})
+	}
+	if n := testing.AllocsPerRun(100, func() { StoreRelease32At(b, 4, LoadAcquire32At(b, 8)) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}

@@ -5,18 +5,36 @@ import (
 	"unsafe"
 )
 
-// storeRelease32 is a plain 32-bit store in assembly: x86 never reorders a
-// store with earlier stores, and the compiler cannot move memory accesses
-// across a call it cannot see into, so it is a release store.
-//
-//go:noescape
-func storeRelease32(p *int32, v int32)
+// On amd64 a release store is a plain MOV. The hardware (x86-TSO) never
+// makes a store visible before an earlier store, and the Go compiler keeps
+// stores and calls in program order (they are chained through the SSA
+// memory value, and no pass moves one past another), so a plain store here
+// is Aeron's "ordered" store without the locked instruction of a
+// sequentially consistent atomic.Int32.Store. The functions are small
+// enough to inline, so a hot path pays no call either (a call to an
+// assembly routine costs stack stores for its arguments and for every live
+// register, which on a publisher saturating its store buffer was measured
+// to matter: docs/PERFORMANCE.md).
 
 // StoreRelease32 stores v with release semantics: a thread or process that
 // reads v (with an atomic load) also sees every write made before it. It is
 // Aeron's "ordered" store, used to commit a frame after its payload. On
-// amd64 it avoids the locked instruction of a sequentially consistent
-// atomic.Int32.Store; elsewhere it is that store.
+// amd64 it is a plain store; elsewhere a sequentially consistent
+// atomic.Int32.Store.
 func StoreRelease32(p *atomic.Int32, v int32) {
-	storeRelease32((*int32)(unsafe.Pointer(p)), v)
+	*(*int32)(unsafe.Pointer(p)) = v
+}
+
+// StoreRelease64 is the 64-bit [StoreRelease32]. Aeron's exclusive
+// publications move their term tail with it: they are the only writer, so
+// they need no atomic add.
+func StoreRelease64(p *atomic.Int64, v int64) {
+	*(*int64)(unsafe.Pointer(p)) = v
+}
+
+// StoreRelease32At is [StoreRelease32] on the int32 at b[off:off+4]. It
+// panics if that is out of range or not 4-byte aligned, like an index out
+// of range: callers pass offsets they constructed aligned.
+func StoreRelease32At(b []byte, off int, v int32) {
+	*word32(b, off) = v
 }

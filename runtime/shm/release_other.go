@@ -9,3 +9,14 @@ import "sync/atomic"
 // Aeron's "ordered" store, used to commit a frame after its payload. On
 // this architecture it is a sequentially consistent atomic store.
 func StoreRelease32(p *atomic.Int32, v int32) { p.Store(v) }
+
+// StoreRelease64 is the 64-bit [StoreRelease32]: on this architecture a
+// sequentially consistent atomic store.
+func StoreRelease64(p *atomic.Int64, v int64) { p.Store(v) }
+
+// StoreRelease32At is [StoreRelease32] on the int32 at b[off:off+4]. It
+// panics if that is out of range or not 4-byte aligned, like an index out
+// of range: callers pass offsets they constructed aligned.
+func StoreRelease32At(b []byte, off int, v int32) {
+	atomic.StoreInt32(word32(b, off), v)
+}
