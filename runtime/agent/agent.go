@@ -45,14 +45,30 @@ type IdleStrategy interface {
 	Reset()
 }
 
-// BusySpin never yields: lowest latency, one core per agent.
+// BusySpin never gives up the thread: lowest latency, one core per agent.
+// When idle it executes one spin-wait hint ([SpinWait]), as Agrona's
+// BusySpinIdleStrategy and Aeron's C busy-spinning strategy do.
 type BusySpin struct{}
 
-// Idle does nothing.
-func (BusySpin) Idle(int) {}
+// Idle calls SpinWait when workCount is 0.
+func (BusySpin) Idle(workCount int) {
+	if workCount == 0 {
+		SpinWait()
+	}
+}
 
 // Reset does nothing.
 func (BusySpin) Reset() {}
+
+// NoOp does nothing at all when idle, not even a spin-wait hint (Aeron's
+// noop strategy).
+type NoOp struct{}
+
+// Idle does nothing.
+func (NoOp) Idle(int) {}
+
+// Reset does nothing.
+func (NoOp) Reset() {}
 
 // Yielding yields the processor when idle.
 type Yielding struct{}

@@ -117,3 +117,15 @@ func TestBackoffProgression(t *testing.T) {
 		t.Error("work did not reset backoff")
 	}
 }
+
+func TestSpinningStrategiesDoNotAllocate(t *testing.T) {
+	for _, s := range []IdleStrategy{BusySpin{}, NoOp{}} {
+		for _, work := range []int{0, 1} {
+			s.Idle(work)
+		}
+		s.Reset()
+	}
+	if n := testing.AllocsPerRun(100, func() { BusySpin{}.Idle(0) }); n != 0 {
+		t.Errorf("BusySpin.Idle allocates %v", n)
+	}
+}
