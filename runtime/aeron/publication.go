@@ -67,15 +67,28 @@ type Publication struct {
 	mapping       *shm.Mapping
 	log           *logbuffer.Log
 	limit         *atomic.Int64
-	header        [logbuffer.HeaderLength]byte
 	initialTermID int32
 	shift         int
 	maxPayload    int
 	maxMessage    int
+	maxOneFrame   int // min(maxPayload, maxMessage): Offer's fast path
 	maxPosition   int64
 
 	closed  atomic.Bool
 	closing bool
+
+	// An exclusive publication is the only writer of its log, so it keeps
+	// the active term and tail offset here instead of reading the shared
+	// tail and adding to it atomically (Aeron's ExclusivePublication).
+	term exclusiveTerm
+}
+
+// exclusiveTerm is an exclusive publication's view of its active term.
+type exclusiveTerm struct {
+	index  int   // partition
+	id     int32 // term id
+	offset int   // tail offset in the term
+	begin  int64 // stream position of the term's start
 }
 
 // AddPublication adds a concurrent publication on channel and stream. Several
@@ -139,7 +152,13 @@ func (c *Client) newPublication(id int64, channel string, r command.PublicationR
 		maxMessage:    min(lg.TermLength()/8, 16<<20),
 		maxPosition:   logbuffer.MaxPossiblePosition(lg.TermLength()),
 	}
-	copy(p.header[:], lg.DefaultHeader())
+	p.maxOneFrame = min(p.maxPayload, p.maxMessage)
+	termCount := lg.ActiveTermCount()
+	p.term.index = logbuffer.IndexByTermCount(termCount)
+	raw := lg.Tail(p.term.index).Load()
+	p.term.id = logbuffer.TermID(raw)
+	p.term.offset = int(logbuffer.TermOffset(raw, lg.TermLength()))
+	p.term.begin = logbuffer.ComputePosition(p.term.id, 0, p.shift, p.initialTermID)
 	return p, nil
 }
 
@@ -218,8 +237,35 @@ func (p *Publication) PositionLimit() int64 { return p.limit.Load() }
 // Offer publishes a message (fragmenting it above the MTU) and returns the
 // new stream position, or a negative status. It does not allocate.
 func (p *Publication) Offer(msg []byte) int64 {
-	parts := [1][]byte{msg}
-	return p.offer(len(msg), parts[:])
+	if len(msg) > p.maxOneFrame || p.closed.Load() {
+		parts := [1][]byte{msg}
+		return p.offer(len(msg), parts[:])
+	}
+	// The fast path: one frame from one buffer, with as few calls as
+	// possible (each call spills live registers to the stack, and a
+	// publisher of small messages is bound by its stores).
+	aligned := logbuffer.AlignedLength(len(msg))
+	if p.exclusive {
+		t := &p.term
+		position := t.begin + int64(t.offset)
+		if position >= p.limit.Load() {
+			return p.backPressureStatus(position, len(msg))
+		}
+		app := p.log.Appender(t.index)
+		result := app.PutMessage(app.ReserveExclusive(t.id, t.offset, aligned), msg)
+		if result > 0 {
+			t.offset = result
+			return t.begin + int64(result)
+		}
+		return p.newExclusivePosition(result)
+	}
+	termCount, index, termID, termOffset, position, status := p.active()
+	if status != 0 {
+		return p.refusal(status, position, len(msg))
+	}
+	app := p.log.Appender(index)
+	result := app.PutMessage(app.Reserve(aligned), msg)
+	return p.newPosition(termCount, termID, termOffset, position, result)
 }
 
 // Offer2 publishes the concatenation of two buffers as one message (a
@@ -239,6 +285,41 @@ func (p *Publication) OfferV(parts [][]byte) int64 {
 	return p.offer(n, parts)
 }
 
+// Reasons active gives for refusing an offer before appending.
+const (
+	refusedRotating = iota + 1 // the log is between terms: AdminAction
+	refusedLimit               // at the publisher limit
+)
+
+// active reads a concurrent publication's active term from the log: the
+// term count and partition, the term id, the tail offset and the stream
+// position. A non-zero status says why an offer cannot append now.
+func (p *Publication) active() (termCount int32, index int, termID int32, termOffset, position int64, status int) {
+	limit := p.limit.Load()
+	termCount = p.log.ActiveTermCount()
+	index = logbuffer.IndexByTermCount(termCount)
+	raw := p.log.Tail(index).Load()
+	termOffset = raw & 0xFFFFFFFF
+	termID = logbuffer.TermID(raw)
+	if termCount != termID-p.initialTermID {
+		return termCount, index, termID, termOffset, 0, refusedRotating
+	}
+	position = logbuffer.ComputePosition(termID, 0, p.shift, p.initialTermID) + termOffset
+	if position >= limit {
+		return termCount, index, termID, termOffset, position, refusedLimit
+	}
+	return termCount, index, termID, termOffset, position, 0
+}
+
+// refusal is the status for an offer or claim of length bytes that active
+// refused.
+func (p *Publication) refusal(status int, position int64, length int) int64 {
+	if status == refusedRotating {
+		return AdminAction
+	}
+	return p.backPressureStatus(position, length)
+}
+
 func (p *Publication) offer(length int, parts [][]byte) int64 {
 	if p.closed.Load() {
 		return Closed
@@ -246,27 +327,68 @@ func (p *Publication) offer(length int, parts [][]byte) int64 {
 	if length > p.maxMessage {
 		return MessageTooLong
 	}
-	limit := p.limit.Load()
-	termCount := p.log.ActiveTermCount()
-	index := logbuffer.IndexByTermCount(termCount)
-	raw := p.log.Tail(index).Load()
-	termOffset := raw & 0xFFFFFFFF
-	termID := logbuffer.TermID(raw)
-	if termCount != termID-p.initialTermID {
-		return AdminAction
+	if p.exclusive {
+		return p.offerExclusive(length, parts)
 	}
-	position := logbuffer.ComputePosition(termID, 0, p.shift, p.initialTermID) + termOffset
-	if position >= limit {
-		return p.backPressureStatus(position, length)
+	termCount, index, termID, termOffset, position, status := p.active()
+	if status != 0 {
+		return p.refusal(status, position, length)
 	}
 	app := p.log.Appender(index)
 	var result int
 	if length <= p.maxPayload {
-		result = app.AppendUnfragmented(p.header[:], length, parts...)
+		result = app.AppendUnfragmented(length, parts...)
 	} else {
-		result = app.AppendFragmented(p.header[:], length, p.maxPayload, parts...)
+		result = app.AppendFragmented(length, p.maxPayload, parts...)
 	}
 	return p.newPosition(termCount, termID, termOffset, position, result)
+}
+
+func (p *Publication) offerExclusive(length int, parts [][]byte) int64 {
+	t := &p.term
+	position := t.begin + int64(t.offset)
+	if position >= p.limit.Load() {
+		return p.backPressureStatus(position, length)
+	}
+	app := p.log.Appender(t.index)
+	var result int
+	if length <= p.maxPayload {
+		result = app.AppendUnfragmentedExclusive(t.id, t.offset, length, parts...)
+	} else {
+		result = app.AppendFragmentedExclusive(t.id, t.offset, length, p.maxPayload, parts...)
+	}
+	return p.newExclusivePosition(result)
+}
+
+// newExclusivePosition moves an exclusive publication's own tail after an
+// append, or rotates to the next term when the append tripped.
+func (p *Publication) newExclusivePosition(result int) int64 {
+	t := &p.term
+	if result > 0 {
+		t.offset = result
+		return t.begin + int64(result)
+	}
+	if result == logbuffer.AppendCorrupt {
+		// Unreachable unless the tail offset itself was corrupted.
+		return p.corrupt()
+	}
+	termLength := int64(p.log.TermLength())
+	if t.begin+termLength >= p.maxPosition {
+		return MaxPositionExceeded
+	}
+	p.log.RotateLog(t.id-p.initialTermID, t.id)
+	t.index = (t.index + 1) % logbuffer.PartitionCount
+	t.id++
+	t.offset = 0
+	t.begin += termLength
+	return AdminAction
+}
+
+func (p *Publication) corrupt() int64 {
+	p.closed.Store(true)
+	p.client.cfg.ErrorHandler(fmt.Errorf("publication %d stream %d: misaligned term tail: %w",
+		p.registrationID, p.streamID, ErrCorruptLog))
+	return Closed
 }
 
 func (p *Publication) newPosition(termCount, termID int32, termOffset, position int64, result int) int64 {
@@ -274,10 +396,7 @@ func (p *Publication) newPosition(termCount, termID int32, termOffset, position 
 		return position - termOffset + int64(result)
 	}
 	if result == logbuffer.AppendCorrupt {
-		p.closed.Store(true)
-		p.client.cfg.ErrorHandler(fmt.Errorf("publication %d stream %d: misaligned term tail: %w",
-			p.registrationID, p.streamID, ErrCorruptLog))
-		return Closed
+		return p.corrupt()
 	}
 	if position+termOffset > p.maxPosition {
 		return MaxPositionExceeded
@@ -344,26 +463,35 @@ func (p *Publication) TryClaim(length int, claim *BufferClaim) int64 {
 	if length > p.maxPayload || length < 0 {
 		return MessageTooLong
 	}
-	limit := p.limit.Load()
-	termCount := p.log.ActiveTermCount()
-	index := logbuffer.IndexByTermCount(termCount)
-	raw := p.log.Tail(index).Load()
-	termOffset := raw & 0xFFFFFFFF
-	termID := logbuffer.TermID(raw)
-	if termCount != termID-p.initialTermID {
-		return AdminAction
+	if p.exclusive {
+		return p.tryClaimExclusive(length, claim)
 	}
-	position := logbuffer.ComputePosition(termID, 0, p.shift, p.initialTermID) + termOffset
-	if position >= limit {
-		return p.backPressureStatus(position, length)
+	termCount, index, termID, termOffset, position, status := p.active()
+	if status != 0 {
+		return p.refusal(status, position, length)
 	}
-	frame, result := p.log.Appender(index).Claim(p.header[:], length)
+	frame, result := p.log.Appender(index).Claim(length)
 	if result > 0 {
 		claim.term = p.log.Term(index)
 		claim.offset = frame
 		claim.length = length
 	}
 	return p.newPosition(termCount, termID, termOffset, position, result)
+}
+
+func (p *Publication) tryClaimExclusive(length int, claim *BufferClaim) int64 {
+	t := &p.term
+	position := t.begin + int64(t.offset)
+	if position >= p.limit.Load() {
+		return p.backPressureStatus(position, length)
+	}
+	frame, result := p.log.Appender(t.index).ClaimExclusive(t.id, t.offset, length)
+	if result > 0 {
+		claim.term = p.log.Term(t.index)
+		claim.offset = frame
+		claim.length = length
+	}
+	return p.newExclusivePosition(result)
 }
 
 // Close removes the publication from the driver. Offers return Closed

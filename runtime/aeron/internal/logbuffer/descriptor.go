@@ -181,6 +181,8 @@ type Log struct {
 	activeTermCount *atomic.Int32
 	endOfStream     *atomic.Int64
 	isConnected     *atomic.Int32
+	template        Template // from the default header, for appenders
+	appenders       [PartitionCount]Appender
 }
 
 // Init formats b as a new log with the given parameters (the driver's job).
@@ -282,6 +284,10 @@ func Map(b []byte) (*Log, error) {
 	}
 	if mtu := l.MTU(); mtu < HeaderLength+FrameAlignment || mtu > MaxUDPPayload || mtu%FrameAlignment != 0 {
 		return nil, fmt.Errorf("mtu %d: %w", mtu, ErrCorrupt)
+	}
+	l.template = NewTemplate(l.DefaultHeader())
+	for i := range l.appenders {
+		l.appenders[i] = Appender{term: l.terms[i], tail: l.tails[i], template: &l.template}
 	}
 	return l, nil
 }

@@ -31,18 +31,14 @@ const (
 	HdrTypeData = 0x01
 )
 
-// frameLength returns the atomic frame length at offset (32-aligned and in
-// range by construction of the callers).
-func frameLength(term []byte, offset int) *atomic.Int32 {
-	p, err := shm.Int32At(term, offset)
-	if err != nil {
-		panic("logbuffer: " + err.Error())
-	}
-	return p
-}
+// FrameLengthVolatile reads a frame length with acquire semantics. offset
+// must be in range and 4-aligned (frames are 32-aligned); it panics
+// otherwise, so callers check offsets that come from other processes.
+func FrameLengthVolatile(term []byte, offset int) int32 { return shm.LoadAcquire32At(term, offset) }
 
-// FrameLengthVolatile reads a frame length with acquire semantics.
-func FrameLengthVolatile(term []byte, offset int) int32 { return frameLength(term, offset).Load() }
+// commitFrame stores a frame's length with release semantics, publishing
+// everything written to the frame before it.
+func commitFrame(term []byte, offset int, length int32) { shm.StoreRelease32At(term, offset, length) }
 
 // FrameType of the frame at offset.
 func FrameType(term []byte, offset int) uint16 {
@@ -93,26 +89,46 @@ func (h *Header) Position() int64 {
 	return ComputePosition(h.TermID(), h.Offset+align(int(h.FrameLength()), FrameAlignment), h.Shift, h.InitialTermID)
 }
 
-// writeHeader writes a frame header whose length is negative (in progress):
-// the first 8 bytes (length, version, flags, type) together, then the rest.
-// defaultHeader supplies version, flags, type, session and stream.
-//
-// The negative length is a plain store, where Aeron uses an ordered (release)
-// store: Go has only sequentially consistent atomics, whose locked
-// instruction per message cost a third of the 32-byte offer rate. Nothing
-// depends on its ordering: readers treat 0 and negative lengths alike (not
-// yet committed), the unblocker only acts on a gap that has persisted for
-// its timeout, and the commit that follows is an atomic store, which
-// publishes this header together with the payload.
-func writeHeader(term []byte, offset, length int, termID int32, defaultHeader []byte) {
-	le := binary.LittleEndian
-	vft := le.Uint32(defaultHeader[VersionOffset:]) // version, flags, type
-	le.PutUint64(term[offset:], uint64(vft)<<32|uint64(uint32(-int32(length))))
-	le.PutUint32(term[offset+TermOffsetOffset:], uint32(offset))
-	copy(term[offset+SessionIDOffset:offset+TermIDOffset], defaultHeader[SessionIDOffset:TermIDOffset])
-	le.PutUint32(term[offset+TermIDOffset:], uint32(termID))
-	le.PutUint64(term[offset+ReservedValueOffset:], 0)
+// Template is a log's default frame header (version, flags, type, session
+// and stream) held as the three 8-byte words of a header that it fills, so
+// that writing a header is four stores.
+type Template struct {
+	word0 uint64 // version, flags and type in the upper half
+	word1 uint64 // session id in the upper half
+	word2 uint64 // stream id in the lower half
 }
+
+const flagsShift = 8 * FlagsOffset // bit position of the flags in word 0
+
+// NewTemplate reads the template from a 32-byte default header.
+func NewTemplate(defaultHeader []byte) Template {
+	le := binary.LittleEndian
+	h := (*[HeaderLength]byte)(defaultHeader[:HeaderLength])
+	return Template{
+		word0: le.Uint64(h[0:]) &^ 0xFFFFFFFF,
+		word1: le.Uint64(h[8:]) &^ 0xFFFFFFFF,
+		word2: uint64(le.Uint32(h[StreamIDOffset:])),
+	}
+}
+
+// writeHeader writes the header of a frame of frameLength bytes at offset
+// with its length negated (in progress) and the given flags. The writes are
+// plain stores, where Aeron stores the negative length with an ordered
+// store: nothing depends on their order, because readers treat 0 and
+// negative lengths alike (not yet committed), the unblocker only acts on a
+// gap that has persisted for its timeout, and the commit that follows is a
+// release store, which publishes the header together with the payload.
+func (t *Template) writeHeader(term []byte, offset, frameLength int, termID int32, flags uint8) {
+	le := binary.LittleEndian
+	h := (*[HeaderLength]byte)(term[offset : offset+HeaderLength])
+	le.PutUint64(h[0:], t.word0&^(0xFF<<flagsShift)|uint64(flags)<<flagsShift|uint64(uint32(-int32(frameLength))))
+	le.PutUint64(h[8:], t.word1|uint64(uint32(offset)))
+	le.PutUint64(h[16:], t.word2|uint64(uint32(termID))<<32)
+	le.PutUint64(h[24:], 0)
+}
+
+// defaultFlags are the flags of the template (those of padding frames).
+func (t *Template) defaultFlags() uint8 { return uint8(t.word0 >> flagsShift) }
 
 // AppendResult values: a non-negative result is the new term offset.
 const (
@@ -126,99 +142,166 @@ const (
 )
 
 // Appender writes frames into one term whose raw tail is tail. Any number of
-// goroutines and processes may append concurrently.
+// goroutines and processes may append concurrently through the plain
+// methods; the ...Exclusive methods are for the only publisher of a log,
+// which keeps the term id and tail offset itself and moves the tail with a
+// release store instead of an atomic add, as Aeron's exclusive term
+// appender does.
 type Appender struct {
-	term []byte
-	tail *atomic.Int64
+	term     []byte
+	tail     *atomic.Int64
+	template *Template
 }
 
-// NewAppender returns the appender for partition i.
-func (l *Log) Appender(i int) Appender { return Appender{term: l.terms[i], tail: l.tails[i]} }
+// Appender returns the appender for partition i (shared by every caller;
+// an Appender holds no state of its own).
+func (l *Log) Appender(i int) *Appender { return &l.appenders[i] }
 
-// handleEndOfTerm pads the rest of the term if this claim straddled its end.
-func (a Appender) handleEndOfTerm(termOffset int64, termID int32, defaultHeader []byte) int {
+// AlignedLength is the term space a frame carrying length bytes takes.
+func AlignedLength(length int) int { return align(length+HeaderLength, FrameAlignment) }
+
+// Reserve moves the shared tail by aligned bytes (an AlignedLength) and
+// returns the raw tail before the move, for PutMessage.
+func (a *Appender) Reserve(aligned int) int64 {
+	return a.tail.Add(int64(aligned)) - int64(aligned)
+}
+
+// ReserveExclusive moves the tail of the log's only publisher, which passes
+// its term id and tail offset, by aligned bytes with a release store, and
+// returns the raw tail before the move.
+func (a *Appender) ReserveExclusive(termID int32, termOffset, aligned int) int64 {
+	raw := PackTail(termID, int32(termOffset))
+	shm.StoreRelease64(a.tail, raw+int64(aligned))
+	return raw
+}
+
+// frameAt checks the raw tail a frame of aligned bytes was reserved at. It
+// returns the frame's offset and the resulting term offset, or a negative
+// result (padding the rest of the term if the frame straddled its end).
+func (a *Appender) frameAt(raw int64, aligned int) (offset, result int) {
+	offset = int(uint32(raw))
+	if result = offset + aligned; offset&(FrameAlignment-1) != 0 || result > len(a.term) {
+		return 0, a.endOfTerm(raw)
+	}
+	return offset, result
+}
+
+// endOfTerm is the result for a frame reserved at raw that does not fit:
+// AppendCorrupt for a misaligned tail, else the term's end is handled.
+func (a *Appender) endOfTerm(raw int64) int {
+	termOffset := raw & 0xFFFFFFFF
+	if termOffset&(FrameAlignment-1) != 0 {
+		return AppendCorrupt
+	}
+	return a.handleEndOfTerm(termOffset, TermID(raw))
+}
+
+// handleEndOfTerm pads the rest of the term if this reservation straddled
+// its end.
+func (a *Appender) handleEndOfTerm(termOffset int64, termID int32) int {
 	termLength := int64(len(a.term))
 	if termOffset < termLength {
 		pad := int(termLength - termOffset)
-		writeHeader(a.term, int(termOffset), pad, termID, defaultHeader)
+		a.template.writeHeader(a.term, int(termOffset), pad, termID, a.template.defaultFlags())
 		binary.LittleEndian.PutUint16(a.term[termOffset+TypeOffset:], HdrTypePad)
-		shm.StoreRelease32(frameLength(a.term, int(termOffset)), int32(pad))
+		commitFrame(a.term, int(termOffset), int32(pad))
 		return AppendTripped
 	}
 	return AppendFailed
 }
 
-// Claim reserves a frame for a payload of length bytes, writes its header
-// (length still negative) and returns the frame offset and the resulting
-// term offset. A negative result is AppendTripped or AppendFailed.
-func (a Appender) claim(length int, defaultHeader []byte, flags uint8) (frameOffset int, termID int32, result int) {
-	frame := length + HeaderLength
-	aligned := int64(align(frame, FrameAlignment))
-	raw := a.tail.Add(aligned) - aligned
-	termOffset := raw & 0xFFFFFFFF
-	termID = TermID(raw)
-	if termOffset&(FrameAlignment-1) != 0 {
-		return 0, termID, AppendCorrupt
+// PutMessage writes msg (at most MTU - HeaderLength bytes) as one frame in
+// the space reserved at raw (by Reserve or ReserveExclusive with
+// AlignedLength(len(msg))) and returns the resulting term offset or
+// AppendTripped, AppendFailed or AppendCorrupt. It is the offer fast path:
+// with the reservation, an atomic add (or a store), four header stores, the
+// copy and the commit, in one call.
+func (a *Appender) PutMessage(raw int64, msg []byte) int {
+	frame := len(msg) + HeaderLength
+	off := int(uint32(raw)) // frameAt, written out: it is too big to inline
+	result := off + align(frame, FrameAlignment)
+	if off&(FrameAlignment-1) != 0 || result > len(a.term) {
+		return a.endOfTerm(raw)
 	}
-	resulting := termOffset + aligned
-	if resulting > int64(len(a.term)) {
-		return 0, termID, a.handleEndOfTerm(termOffset, termID, defaultHeader)
-	}
-	off := int(termOffset)
-	writeHeader(a.term, off, frame, termID, defaultHeader)
-	a.term[off+FlagsOffset] = flags
-	return off, termID, int(resulting)
+	a.template.writeHeader(a.term, off, frame, TermID(raw), FlagUnfragmented)
+	copy(a.term[off+HeaderLength:off+frame], msg)
+	commitFrame(a.term, off, int32(frame))
+	return result
 }
 
 // AppendUnfragmented writes one frame carrying the concatenation of parts
 // (total length at most MTU - HeaderLength) and returns the resulting term
-// offset or AppendTripped/AppendFailed.
-func (a Appender) AppendUnfragmented(defaultHeader []byte, length int, parts ...[]byte) int {
-	off, _, result := a.claim(length, defaultHeader, FlagUnfragmented)
+// offset or AppendTripped/AppendFailed/AppendCorrupt.
+func (a *Appender) AppendUnfragmented(length int, parts ...[]byte) int {
+	aligned := align(length+HeaderLength, FrameAlignment)
+	return a.putParts(a.Reserve(aligned), aligned, length, parts)
+}
+
+// AppendUnfragmentedExclusive is AppendUnfragmented for the only publisher
+// of the log, which passes the active term id and its own tail offset.
+func (a *Appender) AppendUnfragmentedExclusive(termID int32, termOffset int, length int, parts ...[]byte) int {
+	aligned := align(length+HeaderLength, FrameAlignment)
+	return a.putParts(a.ReserveExclusive(termID, termOffset, aligned), aligned, length, parts)
+}
+
+func (a *Appender) putParts(raw int64, aligned, length int, parts [][]byte) int {
+	off, result := a.frameAt(raw, aligned)
 	if result < 0 {
 		return result
 	}
+	frame := length + HeaderLength
+	a.template.writeHeader(a.term, off, frame, TermID(raw), FlagUnfragmented)
 	p := off + HeaderLength
 	for _, s := range parts {
-		p += copy(a.term[p:], s)
+		p += copy(a.term[p:off+frame], s)
 	}
-	shm.StoreRelease32(frameLength(a.term, off), int32(length+HeaderLength)) // commit (ordered store, as Aeron)
+	commitFrame(a.term, off, int32(frame))
 	return result
 }
 
-// AppendFragmented writes a message longer than maxPayload as a run of
-// frames, all claimed at once. parts are concatenated.
-func (a Appender) AppendFragmented(defaultHeader []byte, length, maxPayload int, parts ...[]byte) int {
+// fragmentedLength is the term space a message of length bytes takes in
+// frames of at most maxPayload.
+func fragmentedLength(length, maxPayload int) int {
 	numMax := length / maxPayload
 	remaining := length % maxPayload
 	last := 0
 	if remaining > 0 {
 		last = align(remaining+HeaderLength, FrameAlignment)
 	}
-	required := numMax*(maxPayload+HeaderLength) + last
 	// maxPayload+HeaderLength is MTU, a multiple of FrameAlignment.
-	raw := a.tail.Add(int64(required)) - int64(required)
-	termOffset := raw & 0xFFFFFFFF
+	return numMax*(maxPayload+HeaderLength) + last
+}
+
+// AppendFragmented writes a message longer than maxPayload as a run of
+// frames, all reserved at once. parts are concatenated.
+func (a *Appender) AppendFragmented(length, maxPayload int, parts ...[]byte) int {
+	required := fragmentedLength(length, maxPayload)
+	return a.putFragments(a.Reserve(required), required, length, maxPayload, parts)
+}
+
+// AppendFragmentedExclusive is AppendFragmented for the only publisher of
+// the log, which passes the active term id and its own tail offset.
+func (a *Appender) AppendFragmentedExclusive(termID int32, termOffset int, length, maxPayload int, parts ...[]byte) int {
+	required := fragmentedLength(length, maxPayload)
+	return a.putFragments(a.ReserveExclusive(termID, termOffset, required), required, length, maxPayload, parts)
+}
+
+func (a *Appender) putFragments(raw int64, required, length, maxPayload int, parts [][]byte) int {
+	off, result := a.frameAt(raw, required)
+	if result < 0 {
+		return result
+	}
 	termID := TermID(raw)
-	if termOffset&(FrameAlignment-1) != 0 {
-		return AppendCorrupt
-	}
-	resulting := termOffset + int64(required)
-	if resulting > int64(len(a.term)) {
-		return a.handleEndOfTerm(termOffset, termID, defaultHeader)
-	}
-	off := int(termOffset)
 	flags := uint8(FlagBegin)
 	left := length
 	pi, po := 0, 0 // part index and offset in it
 	for left > 0 {
 		n := min(left, maxPayload)
 		frame := n + HeaderLength
-		writeHeader(a.term, off, frame, termID, defaultHeader)
 		if n == left {
 			flags |= FlagEnd
 		}
-		a.term[off+FlagsOffset] = flags
+		a.template.writeHeader(a.term, off, frame, termID, flags)
 		dst := a.term[off+HeaderLength : off+frame]
 		for len(dst) > 0 {
 			c := copy(dst, parts[pi][po:])
@@ -228,37 +311,49 @@ func (a Appender) AppendFragmented(defaultHeader []byte, length, maxPayload int,
 				pi, po = pi+1, 0
 			}
 		}
-		shm.StoreRelease32(frameLength(a.term, off), int32(frame))
+		commitFrame(a.term, off, int32(frame))
 		left -= n
 		off += align(frame, FrameAlignment)
 		flags = 0
 	}
-	return int(resulting)
+	return result
 }
 
 // Claim reserves an unfragmented frame for length bytes that the caller fills
 // and then commits or aborts. It returns the frame offset and the resulting
 // term offset (negative on trip/fail).
-func (a Appender) Claim(defaultHeader []byte, length int) (frameOffset, result int) {
-	off, _, result := a.claim(length, defaultHeader, FlagUnfragmented)
+func (a *Appender) Claim(length int) (frameOffset, result int) {
+	aligned := align(length+HeaderLength, FrameAlignment)
+	return a.claimAt(a.Reserve(aligned), aligned, length)
+}
+
+// ClaimExclusive is Claim for the only publisher of the log, which passes
+// the active term id and its own tail offset.
+func (a *Appender) ClaimExclusive(termID int32, termOffset int, length int) (frameOffset, result int) {
+	aligned := align(length+HeaderLength, FrameAlignment)
+	return a.claimAt(a.ReserveExclusive(termID, termOffset, aligned), aligned, length)
+}
+
+func (a *Appender) claimAt(raw int64, aligned, length int) (frameOffset, result int) {
+	off, result := a.frameAt(raw, aligned)
+	if result < 0 {
+		return 0, result
+	}
+	a.template.writeHeader(a.term, off, length+HeaderLength, TermID(raw), FlagUnfragmented)
 	return off, result
 }
 
 // Commit publishes a claimed frame.
 func Commit(term []byte, frameOffset int) {
-	l := frameLength(term, frameOffset)
-	n := l.Load()
-	if n < 0 {
-		shm.StoreRelease32(l, -n)
+	if n := FrameLengthVolatile(term, frameOffset); n < 0 {
+		commitFrame(term, frameOffset, -n)
 	}
 }
 
 // Abort turns a claimed frame into padding.
 func Abort(term []byte, frameOffset int) {
-	l := frameLength(term, frameOffset)
-	n := l.Load()
-	if n < 0 {
+	if n := FrameLengthVolatile(term, frameOffset); n < 0 {
 		binary.LittleEndian.PutUint16(term[frameOffset+TypeOffset:], HdrTypePad)
-		shm.StoreRelease32(l, -n)
+		commitFrame(term, frameOffset, -n)
 	}
 }

@@ -113,24 +113,35 @@ func readAll(t *testing.T, l *Log, index, offset int) ([]frag, int) {
 func TestAppendAndRead(t *testing.T) {
 	l, _ := newLog(t)
 	a := l.Appender(0)
-	hdr := l.DefaultHeader()
-	r1 := a.AppendUnfragmented(hdr, 5, []byte("he"), []byte("llo"))
-	r2 := a.AppendUnfragmented(hdr, 0)
-	if r1 != 64 || r2 != 96 {
-		t.Fatalf("results %d, %d; want 64, 96", r1, r2)
+	r1 := a.AppendUnfragmented(5, []byte("he"), []byte("llo"))
+	r2 := a.AppendUnfragmented(0)
+	r3 := a.PutMessage(a.Reserve(AlignedLength(6)), []byte("single"))
+	if r1 != 64 || r2 != 96 || r3 != 160 {
+		t.Fatalf("results %d, %d, %d; want 64, 96, 160", r1, r2, r3)
 	}
 	got, next := readAll(t, l, 0, 0)
-	want := []frag{{"hello", 0xC0, 100}, {"", 0xC0, 100}}
+	want := []frag{{"hello", 0xC0, 100}, {"", 0xC0, 100}, {"single", 0xC0, 100}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if next != 96 {
+	if next != 160 {
 		t.Errorf("next = %d", next)
 	}
-	term := l.Term(0)
-	le := binary.LittleEndian
-	if le.Uint32(term[8:]) != 0 || le.Uint32(term[12:]) != 7 || le.Uint32(term[16:]) != 1001 || le.Uint32(term[72:]) != 64 {
-		t.Error("header fields (term offset, session, stream) wrong")
+	// The third frame's header, byte for byte (aeron_data_header_t).
+	wantHeader := []byte{
+		38, 0, 0, 0, // frame length 32+6
+		0, 0xC0, 1, 0, // version, flags, type DATA
+		96, 0, 0, 0, // term offset
+		7, 0, 0, 0, // session id
+		0xE9, 0x03, 0, 0, // stream id 1001
+		100, 0, 0, 0, // term id
+		0, 0, 0, 0, 0, 0, 0, 0, // reserved value
+	}
+	if diff := cmp.Diff(wantHeader, l.Term(0)[96:128]); diff != "" {
+		t.Errorf("header (-want +got):\n%s", diff)
+	}
+	if le := binary.LittleEndian; le.Uint32(l.Term(0)[8:]) != 0 || le.Uint32(l.Term(0)[72:]) != 64 {
+		t.Error("term offsets of the first two frames wrong")
 	}
 }
 
@@ -138,7 +149,7 @@ func TestFragmented(t *testing.T) {
 	l, _ := newLog(t)
 	msg := bytes.Repeat([]byte("0123456789"), 400) // 4000 bytes
 	maxPayload := l.MTU() - HeaderLength
-	r := l.Appender(0).AppendFragmented(l.DefaultHeader(), len(msg), maxPayload, msg[:1000], msg[1000:])
+	r := l.Appender(0).AppendFragmented(len(msg), maxPayload, msg[:1000], msg[1000:])
 	if r <= 0 {
 		t.Fatalf("result %d", r)
 	}
@@ -164,7 +175,7 @@ func TestTripAndRotate(t *testing.T) {
 	var result int
 	n := 0
 	for {
-		result = a.AppendUnfragmented(l.DefaultHeader(), len(payload), payload)
+		result = a.AppendUnfragmented(len(payload), payload)
 		if result < 0 {
 			break
 		}
@@ -173,7 +184,7 @@ func TestTripAndRotate(t *testing.T) {
 	if result != AppendTripped {
 		t.Fatalf("result %d, want tripped", result)
 	}
-	if a.AppendUnfragmented(l.DefaultHeader(), 1, payload[:1]) != AppendFailed {
+	if a.AppendUnfragmented(1, payload[:1]) != AppendFailed {
 		t.Error("append after trip did not fail")
 	}
 	got, next := readAll(t, l, 0, 0)
@@ -197,8 +208,8 @@ func TestTripAndRotate(t *testing.T) {
 func TestClaimCommitAbort(t *testing.T) {
 	l, _ := newLog(t)
 	a := l.Appender(0)
-	off1, r1 := a.Claim(l.DefaultHeader(), 4)
-	off2, r2 := a.Claim(l.DefaultHeader(), 4)
+	off1, r1 := a.Claim(4)
+	off2, r2 := a.Claim(4)
 	if r1 < 0 || r2 < 0 {
 		t.Fatal("claim failed")
 	}
@@ -221,7 +232,7 @@ func TestControlledRead(t *testing.T) {
 	l, _ := newLog(t)
 	a := l.Appender(0)
 	for _, s := range []string{"a", "b", "c", "d"} {
-		a.AppendUnfragmented(l.DefaultHeader(), 1, []byte(s))
+		a.AppendUnfragmented(1, []byte(s))
 	}
 	var pos atomic.Int64
 	var seen []string
@@ -261,7 +272,7 @@ func TestCleanAndScan(t *testing.T) {
 	l, _ := newLog(t)
 	a := l.Appender(0)
 	for range 4 {
-		a.AppendUnfragmented(l.DefaultHeader(), 10, make([]byte, 10))
+		a.AppendUnfragmented(10, make([]byte, 10))
 	}
 	if got := ScanForAvailability(l.Term(0), 0, 1<<20); got != 4*64 {
 		t.Errorf("scan = %d", got)
@@ -325,7 +336,7 @@ func BenchmarkAppendRead(b *testing.B) {
 	off := 0
 	for b.Loop() {
 		a := l.Appender(0)
-		if a.AppendUnfragmented(l.DefaultHeader(), len(msg), msg) < 0 {
+		if a.AppendUnfragmented(len(msg), msg) < 0 {
 			b.StopTimer()
 			l.Tail(0).Store(PackTail(100, 0))
 			clear(l.Term(0))
@@ -340,10 +351,10 @@ func BenchmarkAppendRead(b *testing.B) {
 func TestUnblock(t *testing.T) {
 	l, _ := newLog(t)
 	a := l.Appender(0)
-	a.AppendUnfragmented(l.DefaultHeader(), 10, make([]byte, 10))
+	a.AppendUnfragmented(10, make([]byte, 10))
 	// A publisher claims and dies; another appends behind it.
-	_, r := a.Claim(l.DefaultHeader(), 100)
-	a.AppendUnfragmented(l.DefaultHeader(), 3, []byte("abc"))
+	_, r := a.Claim(100)
+	a.AppendUnfragmented(3, []byte("abc"))
 	got, next := readAll(t, l, 0, 0)
 	if len(got) != 1 || next != 64 {
 		t.Fatalf("read past a blocked frame: %v %d", got, next)
@@ -408,10 +419,10 @@ func TestMisalignedInputsFromOtherProcesses(t *testing.T) {
 		t.Error("Unblock at a bad position acted")
 	}
 	l.Tail(0).Store(PackTail(100, 7))
-	if r := l.Appender(0).AppendUnfragmented(l.DefaultHeader(), 1, []byte("x")); r != AppendCorrupt {
+	if r := l.Appender(0).AppendUnfragmented(1, []byte("x")); r != AppendCorrupt {
 		t.Errorf("append on a misaligned tail = %d", r)
 	}
-	if r := l.Appender(0).AppendFragmented(l.DefaultHeader(), 3000, 1376, make([]byte, 3000)); r != AppendCorrupt {
+	if r := l.Appender(0).AppendFragmented(3000, 1376, make([]byte, 3000)); r != AppendCorrupt {
 		t.Errorf("fragmented append on a misaligned tail = %d", r)
 	}
 }

@@ -160,10 +160,9 @@ func (l *Log) Clean(cleanPosition, position int64) int64 {
 	n := min(int(position-cleanPosition), l.termLength-termOffset)
 	if n >= 8 {
 		clear(term[termOffset+8 : termOffset+n])
-		p := frameLength(term, termOffset) // 8-aligned: positions are 32-aligned
-		p.Store(0)
-		p2 := frameLength(term, termOffset+4)
-		p2.Store(0)
+		// The frame length goes last (positions are 32-aligned).
+		commitFrame(term, termOffset+4, 0)
+		commitFrame(term, termOffset, 0)
 	} else {
 		clear(term[termOffset : termOffset+n])
 	}

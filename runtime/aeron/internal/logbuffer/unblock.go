@@ -4,10 +4,9 @@ import "encoding/binary"
 
 // resetHeader turns [offset, offset+length) into a padding frame.
 func (l *Log) resetHeader(term []byte, offset, length int, termID int32) {
-	writeHeader(term, offset, length, termID, l.DefaultHeader())
+	l.template.writeHeader(term, offset, length, termID, FlagUnfragmented)
 	binary.LittleEndian.PutUint16(term[offset+TypeOffset:], HdrTypePad)
-	term[offset+FlagsOffset] = FlagUnfragmented
-	frameLength(term, offset).Store(int32(length))
+	commitFrame(term, offset, int32(length))
 }
 
 func zeroedBack(term []byte, from, limit int) bool {
