@@ -13,11 +13,21 @@ import (
 	"github.com/tpool-go/tpool/internal/latency"
 	"github.com/tpool-go/tpool/runtime/aeron"
 	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
+	"github.com/tpool-go/tpool/runtime/agent"
 )
 
 // Benchmarks between two processes: the parent runs the driver and
 // publishes; a re-executed child subscribes. Percentiles of the ping-pong
-// benchmark come from the sorted samples of the run.
+// benchmark come from an HdrHistogram (internal/latency).
+//
+// The loops are shaped like the C samples they are compared with
+// (streaming_publisher, rate_subscriber, cping, cpong): polls take at most
+// benchFragmentLimit fragments, and an empty poll or a refused offer is
+// followed by one busy-spin idle (a CPU pause), as Aeron's
+// aeron_idle_strategy_busy_spinning_idle.
+
+// benchFragmentLimit is the C samples' DEFAULT_FRAGMENT_COUNT_LIMIT.
+const benchFragmentLimit = 10
 
 var benchRoles = map[string]func(context.Context, string) error{
 	"sink": runSink,
@@ -39,10 +49,13 @@ func runSink(ctx context.Context, dir string) error {
 	fmt.Println("ready")
 	want, got := envInt("COUNT"), 0
 	h := func([]byte, *aeron.Header) { got++ }
+	var idle agent.BusySpin
 	for got < want {
-		if sub.Poll(h, 256) == 0 && ctx.Err() != nil {
+		n := sub.Poll(h, benchFragmentLimit)
+		if n == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		idle.Idle(n)
 	}
 	fmt.Println("received")
 	return nil
@@ -64,12 +77,14 @@ func runPong(ctx context.Context, dir string) error {
 		return err
 	}
 	fmt.Println("ready")
+	var idle agent.BusySpin
 	h := func(b []byte, _ *aeron.Header) {
 		spins := 0
 		for r := pub.Offer(b); r < 0; r = pub.Offer(b) {
 			if r == aeron.Closed {
 				return
 			}
+			idle.Idle(0)
 			if spins++; spins == 500_000_000 {
 				// Diagnose the rare stall seen on a loaded 2-core machine.
 				fmt.Fprintf(os.Stderr, "pong stuck offering: %s pos %d lim %d connected %v err %v\n",
@@ -78,7 +93,7 @@ func runPong(ctx context.Context, dir string) error {
 		}
 	}
 	for ctx.Err() == nil {
-		sub.Poll(h, 16)
+		idle.Idle(sub.Poll(h, benchFragmentLimit))
 		if pub.IsClosed() {
 			return fmt.Errorf("pong stopped: %v", c.Err())
 		}
@@ -102,35 +117,50 @@ func offerOrFail(b *testing.B, p *aeron.Publication, msg []byte) {
 		if r == aeron.Closed || r == aeron.MaxPositionExceeded {
 			b.Fatalf("offer: %s", aeron.StatusString(r))
 		}
+		agent.SpinWait()
 	}
 }
 
+// BenchmarkIPCThroughput: messages per second from a publisher (concurrent
+// or exclusive: compare with the C streaming_publisher and
+// streaming_exclusive_publisher) to a subscriber in another process; the
+// clock stops when the subscriber has every message.
 func BenchmarkIPCThroughput(b *testing.B) {
-	for _, size := range []int{32, 256} {
-		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
-			dir, c := benchDriver(b)
-			const stream = 4001
-			pub, err := c.AddExclusivePublication(ctx(b), benchChannel, stream)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sink := startChild(b, "sink", dir, "STREAM="+strconv.Itoa(stream), "COUNT="+strconv.Itoa(b.N))
-			sink.expect(b, "ready")
-			eventually(b, "connected", pub.IsConnected)
-			msg := make([]byte, size)
-			b.ReportAllocs()
-			b.SetBytes(int64(size))
-			b.ResetTimer()
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				binary.LittleEndian.PutUint64(msg, uint64(i))
-				offerOrFail(b, pub, msg)
-			}
-			sink.expect(b, "received")
-			elapsed := time.Since(start)
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
-		})
+	for _, exclusive := range []bool{false, true} {
+		kind := "concurrent"
+		if exclusive {
+			kind = "exclusive"
+		}
+		for _, size := range []int{32, 256} {
+			b.Run(kind+"/"+strconv.Itoa(size)+"B", func(b *testing.B) {
+				dir, c := benchDriver(b)
+				const stream = 4001
+				add := c.AddPublication
+				if exclusive {
+					add = c.AddExclusivePublication
+				}
+				pub, err := add(ctx(b), benchChannel, stream)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sink := startChild(b, "sink", dir, "STREAM="+strconv.Itoa(stream), "COUNT="+strconv.Itoa(b.N))
+				sink.expect(b, "ready")
+				eventually(b, "connected", pub.IsConnected)
+				msg := make([]byte, size)
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				b.ResetTimer()
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					binary.LittleEndian.PutUint64(msg, uint64(i))
+					offerOrFail(b, pub, msg)
+				}
+				sink.expect(b, "received")
+				elapsed := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+			})
+		}
 	}
 }
 
@@ -160,7 +190,9 @@ func BenchmarkIPCPingPong(b *testing.B) {
 		received = false
 		spins := 0
 		for !received {
-			sub.Poll(h, 1)
+			if sub.Poll(h, benchFragmentLimit) == 0 {
+				agent.SpinWait()
+			}
 			spins++
 			if spins == 50_000_000 && c.Err() != nil || spins == 500_000_000 {
 				r := c.Counters()

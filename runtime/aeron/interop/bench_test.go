@@ -12,6 +12,7 @@ import (
 
 	"github.com/tpool-go/tpool/internal/latency"
 	"github.com/tpool-go/tpool/runtime/aeron"
+	"github.com/tpool-go/tpool/runtime/agent"
 )
 
 // The benchmarks here run tpool's Go client through a media driver in a
@@ -20,7 +21,12 @@ import (
 // run tpool's driver inside the publishing process): the benchmark process
 // publishes (or pings) and a re-executed copy of the test binary subscribes
 // (or pongs). docs/PERFORMANCE.md compares them with the C
-// streaming_publisher/rate_subscriber and cping/cpong.
+// streaming_publisher/rate_subscriber and cping/cpong, whose loops they
+// copy: polls of at most benchFragmentLimit fragments, and one busy-spin
+// idle (a CPU pause) after an empty poll or a refused offer.
+
+// benchFragmentLimit is the C samples' DEFAULT_FRAGMENT_COUNT_LIMIT.
+const benchFragmentLimit = 10
 
 // benchChannel matches runtime/aeron's benchmarks and the C runs in
 // docs/PERFORMANCE.md.
@@ -88,10 +94,13 @@ func runRole(role string) error {
 		fmt.Println("ready")
 		got := 0
 		h := func([]byte, *aeron.Header) { got++ }
+		var idle agent.BusySpin
 		for got < want {
-			if sub.Poll(h, 256) == 0 && ctx.Err() != nil {
+			n := sub.Poll(h, benchFragmentLimit)
+			if n == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
+			idle.Idle(n)
 		}
 		fmt.Println("received")
 		return nil
@@ -101,12 +110,14 @@ func runRole(role string) error {
 			return err
 		}
 		fmt.Println("ready")
+		var idle agent.BusySpin
 		h := func(buf []byte, _ *aeron.Header) {
 			for r := pub.Offer(buf); r < 0 && r != aeron.Closed; r = pub.Offer(buf) {
+				idle.Idle(0)
 			}
 		}
 		for ctx.Err() == nil && !pub.IsClosed() {
-			sub.Poll(h, 16)
+			idle.Idle(sub.Poll(h, benchFragmentLimit))
 			select {
 			case <-c.Done():
 				return c.Err()
@@ -123,6 +134,7 @@ func offerOrFail(b *testing.B, p *aeron.Publication, msg []byte) {
 		if r == aeron.Closed || r == aeron.MaxPositionExceeded || r == aeron.MessageTooLong {
 			b.Fatalf("offer: %s", aeron.StatusString(r))
 		}
+		agent.SpinWait()
 	}
 }
 
@@ -131,20 +143,26 @@ func offerOrFail(b *testing.B, p *aeron.Publication, msg []byte) {
 // clock stops when the subscriber has every message.
 func BenchmarkDriverIPCThroughput(b *testing.B) {
 	for _, d := range benchDrivers {
-		for _, size := range []int{32, 256} {
-			b.Run(d.name+"/"+strconv.Itoa(size)+"B", func(b *testing.B) {
-				benchThroughput(b, d, size)
-			})
+		for _, kind := range []string{"concurrent", "exclusive"} {
+			for _, size := range []int{32, 256} {
+				b.Run(d.name+"/"+kind+"/"+strconv.Itoa(size)+"B", func(b *testing.B) {
+					benchThroughput(b, d, kind == "exclusive", size)
+				})
+			}
 		}
 	}
 }
 
-func benchThroughput(b *testing.B, d driver, size int) {
+func benchThroughput(b *testing.B, d driver, exclusive bool, size int) {
 	dir := benchDir(b)
 	d.start(b, dir)
 	c := connect(b, dir)
 	const stream = 4001
-	pub, err := c.AddExclusivePublication(ctx(b), benchChannel, stream)
+	add := c.AddPublication
+	if exclusive {
+		add = c.AddExclusivePublication
+	}
+	pub, err := add(ctx(b), benchChannel, stream)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,7 +219,9 @@ func benchPingPong(b *testing.B, d driver) {
 		received = false
 		deadline := start.Add(testTimeout)
 		for spins := 0; !received; spins++ {
-			sub.Poll(h, 1)
+			if sub.Poll(h, benchFragmentLimit) == 0 {
+				agent.SpinWait()
+			}
 			if spins%(1<<20) == 0 && time.Now().After(deadline) {
 				b.Fatalf("no pong within %v (client: %v)", testTimeout, c.Err())
 			}
