@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
+	"github.com/tpool-go/tpool/runtime/agent"
 )
 
 func main() {
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	keep := fs.Bool("keep-dir", false, "leave the directory in place on shutdown")
 	termLength := fs.Int("ipc-term-length", mediadriver.DefaultIPCTermLength, "term length of aeron:ipc publications without a term-length parameter")
 	liveness := fs.Duration("client-liveness-timeout", mediadriver.DefaultClientLivenessTimeout, "remove clients silent for this long")
+	idle := fs.String("idle", "backoff", "the conductor's idle strategy: "+agent.IdleStrategyNames+
+		"; each wake-up of an idle driver takes a core from spinning clients for a moment, so on a machine with few cores a longer sleep (e.g. sleep:10ms) trims their latency tail at the cost of slower command handling (see docs/PERFORMANCE.md)")
 	verbose := fs.Bool("v", false, "log debug events")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc only)
@@ -68,7 +71,13 @@ Flags:
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	idleStrategy, err := agent.ParseIdleStrategy(*idle)
+	if err != nil {
+		logger.Error("invalid -idle", "err", err)
+		return 2
+	}
 	cfg := mediadriver.Config{
+		Idle:                  idleStrategy,
 		Dir:                   *dir,
 		KeepDir:               *keep,
 		IPCTermLength:         *termLength,

@@ -17,7 +17,9 @@ func TestRunServesUntilCancelledAndRemovesDir(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr bytes.Buffer
 	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"-dir", dir, "-ipc-term-length", "65536"}, &stderr) }()
+	go func() {
+		code <- run(ctx, []string{"-dir", dir, "-ipc-term-length", "65536", "-idle", "sleep:2ms"}, &stderr)
+	}()
 	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer ccancel()
 	c, err := aeron.Connect(cctx, aeron.Config{Dir: dir})
@@ -46,6 +48,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
 		{"bad term length", []string{"-ipc-term-length", "1000"}, "invalid configuration"},
 		{"extra args", []string{"x"}, "unexpected arguments"},
+		{"bad idle strategy", []string{"-idle", "sleepy"}, "invalid -idle"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
