@@ -301,7 +301,10 @@ func startEmbedded(t testing.TB, dir string) {
 
 // startTpoolAeronmd runs cmd/tpool-aeronmd as a process and checks that it
 // shuts down cleanly on SIGINT and removes its directory.
-func startTpoolAeronmd(t testing.TB, dir string) {
+func startTpoolAeronmd(t testing.TB, dir string) { startTpoolAeronmdWith(t, dir) }
+
+// startTpoolAeronmdWith is startTpoolAeronmd with extra flags.
+func startTpoolAeronmdWith(t testing.TB, dir string, flags ...string) {
 	t.Helper()
 	cBin(t, "aeronmd") // the same skip rule as every other test here
 	toolDir.once.Do(func() {
@@ -317,8 +320,8 @@ func startTpoolAeronmd(t testing.TB, dir string) {
 	if toolDir.err != nil {
 		t.Fatalf("building tpool-aeronmd: %v", toolDir.err)
 	}
-	p := startProcess(t, "tpool-aeronmd", []string{filepath.Join(toolDir.dir, "tpool-aeronmd"),
-		"-dir", dir, "-ipc-term-length", strconv.Itoa(termLength)})
+	argv := []string{filepath.Join(toolDir.dir, "tpool-aeronmd"), "-dir", dir, "-ipc-term-length", strconv.Itoa(termLength)}
+	p := startProcess(t, "tpool-aeronmd", append(argv, flags...))
 	t.Cleanup(func() {
 		if code := p.stop(); code != 0 {
 			t.Errorf("tpool-aeronmd exited with status %d after SIGINT", code)
