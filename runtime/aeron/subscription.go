@@ -153,7 +153,7 @@ func (im *Image) Poll(h FragmentHandler, limit int) int {
 	term := im.log.Term(logbuffer.IndexByPosition(position, im.shift))
 	n, next, corrupt := logbuffer.Read(term, termOffset, logbuffer.FragmentHandler(h), limit, &im.header)
 	if newPos := position + int64(next-termOffset); newPos > position {
-		im.position.Store(newPos)
+		shm.StoreRelease64(im.position, newPos) // as Aeron: the driver reads it
 	}
 	if corrupt {
 		im.reportCorrupt(position + int64(next-termOffset))

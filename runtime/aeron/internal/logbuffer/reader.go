@@ -1,6 +1,10 @@
 package logbuffer
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/tpool-go/tpool/runtime/shm"
+)
 
 // FragmentHandler receives one data frame's payload. buffer aliases the term
 // and is valid only during the call.
@@ -102,11 +106,11 @@ func ControlledRead(term []byte, offset int, h ControlledFragmentHandler, limit 
 		}
 		if action == ActionCommit {
 			committed = initialPosition + int64(offset-start)
-			position.Store(committed)
+			shm.StoreRelease64(position, committed)
 		}
 	}
 	if p := initialPosition + int64(offset-start); p > committed {
-		position.Store(p)
+		shm.StoreRelease64(position, p)
 	}
 	return fragments, corrupt
 }
