@@ -73,51 +73,64 @@ func goMessages(maxPayload int) []string {
 	return append(msgs, "tpool go last message")
 }
 
-// TestGoPublisherToCSubscriber publishes from a Go client through each
-// driver to the C basic_subscriber and checks every message it prints.
+// TestGoPublisherToCSubscriber publishes from a Go client, through a
+// concurrent and through an exclusive publication, through each driver to
+// the C basic_subscriber and checks every message it prints.
 func TestGoPublisherToCSubscriber(t *testing.T) {
 	for _, r := range routes {
-		t.Run(r.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "aeron")
-			r.driver.start(t, dir)
-			c := connect(t, dir)
-			channel := r.channel(t)
-			sub := startProcess(t, "basic_subscriber", sample(t, "basic_subscriber",
-				"-p", dir, "-c", channel, "-s", strconv.Itoa(streamID)))
-			sub.waitFor(t, "its subscription", prefix("Subscription channel status"))
+		for _, exclusive := range []bool{false, true} {
+			name := r.name + "/concurrent"
+			if exclusive {
+				name = r.name + "/exclusive"
+			}
+			t.Run(name, func(t *testing.T) { goPublisherToCSubscriber(t, r, exclusive) })
+		}
+	}
+}
 
-			pub, err := c.AddPublication(ctx(t), channel, streamID)
-			if err != nil {
-				t.Fatalf("AddPublication(%q, %d): %v", channel, streamID, err)
-			}
-			eventually(t, "the publication to see basic_subscriber", pub.IsConnected)
-			t.Logf("basic_subscriber: %s", sub.waitFor(t, "the available image", prefix("Available image on "+channel)))
+func goPublisherToCSubscriber(t *testing.T, r route, exclusive bool) {
+	dir := filepath.Join(t.TempDir(), "aeron")
+	r.driver.start(t, dir)
+	c := connect(t, dir)
+	channel := r.channel(t)
+	sub := startProcess(t, "basic_subscriber", sample(t, "basic_subscriber",
+		"-p", dir, "-c", channel, "-s", strconv.Itoa(streamID)))
+	sub.waitFor(t, "its subscription", prefix("Subscription channel status"))
 
-			msgs := goMessages(pub.MaxPayloadLength())
-			var want, got []cMessage
-			for _, m := range msgs {
-				offer(t, pub, []byte(m))
-				want = append(want, cMessage{Stream: streamID, Session: pub.SessionID(), Length: len(m), Text: m})
-			}
-			for range msgs {
-				got = append(got, parseCMessage(t, sub.waitFor(t, "a message", prefix("Message to stream"))))
-			}
-			t.Logf("basic_subscriber printed %d messages of %d to %d bytes from session %d", len(got), len(msgs[0]), len(msgs[len(msgs)-2]), pub.SessionID())
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("basic_subscriber received (-sent +received):\n%s", diff)
-			}
+	add := c.AddPublication
+	if exclusive {
+		add = c.AddExclusivePublication
+	}
+	pub, err := add(ctx(t), channel, streamID)
+	if err != nil {
+		t.Fatalf("adding a publication on %q, %d: %v", channel, streamID, err)
+	}
+	eventually(t, "the publication to see basic_subscriber", pub.IsConnected)
+	t.Logf("basic_subscriber: %s", sub.waitFor(t, "the available image", prefix("Available image on "+channel)))
 
-			if err := pub.Close(); err != nil {
-				t.Fatalf("publication close: %v", err)
-			}
-			line := sub.waitFor(t, "the unavailable image", prefix("Unavailable image"))
-			if wantLine := fmt.Sprintf("Unavailable image on %s streamId=%d sessionId=%d", channel, streamID, pub.SessionID()); line != wantLine {
-				t.Errorf("basic_subscriber printed %q, want %q", line, wantLine)
-			}
-			if code := sub.stop(); code != 0 {
-				t.Errorf("basic_subscriber exited with status %d after SIGINT", code)
-			}
-		})
+	msgs := goMessages(pub.MaxPayloadLength())
+	var want, got []cMessage
+	for _, m := range msgs {
+		offer(t, pub, []byte(m))
+		want = append(want, cMessage{Stream: streamID, Session: pub.SessionID(), Length: len(m), Text: m})
+	}
+	for range msgs {
+		got = append(got, parseCMessage(t, sub.waitFor(t, "a message", prefix("Message to stream"))))
+	}
+	t.Logf("basic_subscriber printed %d messages of %d to %d bytes from session %d", len(got), len(msgs[0]), len(msgs[len(msgs)-2]), pub.SessionID())
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("basic_subscriber received (-sent +received):\n%s", diff)
+	}
+
+	if err := pub.Close(); err != nil {
+		t.Fatalf("publication close: %v", err)
+	}
+	line := sub.waitFor(t, "the unavailable image", prefix("Unavailable image"))
+	if wantLine := fmt.Sprintf("Unavailable image on %s streamId=%d sessionId=%d", channel, streamID, pub.SessionID()); line != wantLine {
+		t.Errorf("basic_subscriber printed %q, want %q", line, wantLine)
+	}
+	if code := sub.stop(); code != 0 {
+		t.Errorf("basic_subscriber exited with status %d after SIGINT", code)
 	}
 }
 
