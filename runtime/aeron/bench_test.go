@@ -2,39 +2,29 @@ package aeron_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/tpool-go/tpool/internal/latency"
+	"github.com/tpool-go/tpool/internal/aeronbench"
 	"github.com/tpool-go/tpool/runtime/aeron"
 	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
-	"github.com/tpool-go/tpool/runtime/agent"
 )
 
 // Benchmarks between two processes: the parent runs the driver and
-// publishes; a re-executed child subscribes. Percentiles of the ping-pong
-// benchmark come from an HdrHistogram (internal/latency).
-//
-// The loops are shaped like the C samples they are compared with
-// (streaming_publisher, rate_subscriber, cping, cpong): polls take at most
-// benchFragmentLimit fragments, and an empty poll or a refused offer is
-// followed by one busy-spin idle (a CPU pause), as Aeron's
-// aeron_idle_strategy_busy_spinning_idle.
-
-// benchFragmentLimit is the C samples' DEFAULT_FRAGMENT_COUNT_LIMIT.
-const benchFragmentLimit = 10
+// publishes (or pings); a re-executed child subscribes (or pongs). The
+// loops are internal/aeronbench's, shaped like the C samples they are
+// compared with; runtime/aeron/interop runs the same loops through a driver
+// process of its own.
 
 var benchRoles = map[string]func(context.Context, string) error{
 	"sink": runSink,
 	"pong": runPong,
 }
 
-const benchChannel = "aeron:ipc?term-length=16m"
+const benchChannel = aeronbench.Channel
 
 func runSink(ctx context.Context, dir string) error {
 	c, err := aeron.Connect(ctx, aeron.Config{Dir: dir})
@@ -47,15 +37,8 @@ func runSink(ctx context.Context, dir string) error {
 		return err
 	}
 	fmt.Println("ready")
-	want, got := envInt("COUNT"), 0
-	h := func([]byte, *aeron.Header) { got++ }
-	var idle agent.BusySpin
-	for got < want {
-		n := sub.Poll(h, benchFragmentLimit)
-		if n == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		idle.Idle(n)
+	if err := aeronbench.Sink(ctx, sub, envInt("COUNT")); err != nil {
+		return err
 	}
 	fmt.Println("received")
 	return nil
@@ -77,26 +60,8 @@ func runPong(ctx context.Context, dir string) error {
 		return err
 	}
 	fmt.Println("ready")
-	var idle agent.BusySpin
-	h := func(b []byte, _ *aeron.Header) {
-		spins := 0
-		for r := pub.Offer(b); r < 0; r = pub.Offer(b) {
-			if r == aeron.Closed {
-				return
-			}
-			idle.Idle(0)
-			if spins++; spins == 500_000_000 {
-				// Diagnose the rare stall seen on a loaded 2-core machine.
-				fmt.Fprintf(os.Stderr, "pong stuck offering: %s pos %d lim %d connected %v err %v\n",
-					aeron.StatusString(r), pub.Position(), pub.PositionLimit(), pub.IsConnected(), c.Err())
-			}
-		}
-	}
-	for ctx.Err() == nil {
-		idle.Idle(sub.Poll(h, benchFragmentLimit))
-		if pub.IsClosed() {
-			return fmt.Errorf("pong stopped: %v", c.Err())
-		}
+	if err := aeronbench.Pong(ctx, sub, pub); err != nil {
+		return fmt.Errorf("%w (client: %v)", err, c.Err())
 	}
 	return nil
 }
@@ -111,59 +76,31 @@ func benchDriver(b *testing.B) (string, *aeron.Client) {
 	return dir, connect(b, dir)
 }
 
-// offerOrFail retries back-pressure and admin actions.
-func offerOrFail(b *testing.B, p *aeron.Publication, msg []byte) {
-	for r := p.Offer(msg); r < 0; r = p.Offer(msg) {
-		if r == aeron.Closed || r == aeron.MaxPositionExceeded {
-			b.Fatalf("offer: %s", aeron.StatusString(r))
-		}
-		agent.SpinWait()
-	}
-}
-
 // BenchmarkIPCThroughput: messages per second from a publisher (concurrent
 // or exclusive: compare with the C streaming_publisher and
 // streaming_exclusive_publisher) to a subscriber in another process; the
 // clock stops when the subscriber has every message.
 func BenchmarkIPCThroughput(b *testing.B) {
-	for _, exclusive := range []bool{false, true} {
-		kind := "concurrent"
-		if exclusive {
-			kind = "exclusive"
-		}
+	for _, kind := range publishKinds {
 		for _, size := range []int{32, 256} {
-			b.Run(kind+"/"+strconv.Itoa(size)+"B", func(b *testing.B) {
+			b.Run(kind.name+"/"+strconv.Itoa(size)+"B", func(b *testing.B) {
 				dir, c := benchDriver(b)
 				const stream = 4001
-				add := c.AddPublication
-				if exclusive {
-					add = c.AddExclusivePublication
-				}
-				pub, err := add(ctx(b), benchChannel, stream)
+				pub, err := kind.add(b, c, benchChannel, stream)
 				if err != nil {
 					b.Fatal(err)
 				}
 				sink := startChild(b, "sink", dir, "STREAM="+strconv.Itoa(stream), "COUNT="+strconv.Itoa(b.N))
 				sink.expect(b, "ready")
 				eventually(b, "connected", pub.IsConnected)
-				msg := make([]byte, size)
-				b.ReportAllocs()
-				b.SetBytes(int64(size))
-				b.ResetTimer()
-				start := time.Now()
-				for i := 0; i < b.N; i++ {
-					binary.LittleEndian.PutUint64(msg, uint64(i))
-					offerOrFail(b, pub, msg)
-				}
-				sink.expect(b, "received")
-				elapsed := time.Since(start)
-				b.StopTimer()
-				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+				aeronbench.Stream(b, pub, size, func() { sink.expect(b, "received") })
 			})
 		}
 	}
 }
 
+// BenchmarkIPCPingPong: round trips of 32-byte messages to a pong in another
+// process, with percentiles from an HdrHistogram (internal/latency).
 func BenchmarkIPCPingPong(b *testing.B) {
 	dir, c := benchDriver(b)
 	const stream = 4101
@@ -178,33 +115,12 @@ func BenchmarkIPCPingPong(b *testing.B) {
 	pong := startChild(b, "pong", dir, "STREAM="+strconv.Itoa(stream))
 	pong.expect(b, "ready")
 	eventually(b, "connected", func() bool { return pub.IsConnected() && sub.IsConnected() })
-	msg := make([]byte, 32)
-	rtt := latency.New()
-	received := false
-	h := func([]byte, *aeron.Header) { received = true }
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		offerOrFail(b, pub, msg)
-		received = false
-		spins := 0
-		for !received {
-			if sub.Poll(h, benchFragmentLimit) == 0 {
-				agent.SpinWait()
-			}
-			spins++
-			if spins == 50_000_000 && c.Err() != nil || spins == 500_000_000 {
-				r := c.Counters()
-				r.ForEach(func(id, typeID int32, label string) { b.Logf("%d %d %q = %d", id, typeID, label, r.Value(id)) })
-				for _, im := range sub.Images() {
-					b.Logf("image %d pos %d", im.SessionID(), im.Position())
-				}
-				b.Fatalf("stuck at %d: pub pos %d lim %d", i, pub.Position(), pub.PositionLimit())
-			}
+	aeronbench.PingPong(b, pub, sub, func(i int) {
+		r := c.Counters()
+		r.ForEach(func(id, typeID int32, label string) { b.Logf("%d %d %q = %d", id, typeID, label, r.Value(id)) })
+		for _, im := range sub.Images() {
+			b.Logf("image %d pos %d", im.SessionID(), im.Position())
 		}
-		rtt.Record(time.Since(start))
-	}
-	b.StopTimer()
-	rtt.Report(b)
+		b.Fatalf("stuck at round trip %d: pub pos %d lim %d (client: %v)", i, pub.Position(), pub.PositionLimit(), c.Err())
+	})
 }

@@ -20,6 +20,26 @@ var publishKinds = []struct {
 	}},
 }
 
+// connectedPair starts a driver with a subscription and a publication of
+// the kind on stream, and waits until they see each other.
+func connectedPair(t *testing.T, add func(testing.TB, *aeron.Client, string, int32) (*aeron.Publication, error),
+	subChannel, pubChannel string, stream int32) (*aeron.Subscription, *aeron.Publication) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startDriver(t, dir)
+	c := connect(t, dir)
+	sub, err := c.AddSubscription(ctx(t), subChannel, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := add(t, c, pubChannel, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connected", pub.IsConnected)
+	return sub, pub
+}
+
 // TestEveryOfferPathAcrossTermRotations sends checksummed messages through
 // every offer path (one buffer, two buffers, a vector, a claim, and
 // fragmented messages above the MTU) across dozens of term rotations, for
@@ -27,19 +47,8 @@ var publishKinds = []struct {
 func TestEveryOfferPathAcrossTermRotations(t *testing.T) {
 	for _, kind := range publishKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "aeron")
-			startDriver(t, dir)
-			c := connect(t, dir)
-			const channel, stream = "aeron:ipc?term-length=64k", 71
-			sub, err := c.AddSubscription(ctx(t), channel, stream)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pub, err := kind.add(t, c, channel, stream)
-			if err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "connected", pub.IsConnected)
+			const channel = "aeron:ipc?term-length=64k"
+			sub, pub := connectedPair(t, kind.add, channel, channel, 71)
 			next, got := uint32(0), 0
 			asm := aeron.NewFragmentAssembler(func(b []byte, _ *aeron.Header) {
 				_, seq, err := checkMessage(b)
@@ -95,20 +104,9 @@ func TestEveryOfferPathAcrossTermRotations(t *testing.T) {
 func TestMaxPositionExceeded(t *testing.T) {
 	for _, kind := range publishKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "aeron")
-			startDriver(t, dir)
-			c := connect(t, dir)
 			// Term id init+2^31-1 is the last; start 4 KiB before its end.
 			const channel = "aeron:ipc?term-length=64k|init-term-id=0|term-id=2147483647|term-offset=61440"
-			sub, err := c.AddSubscription(ctx(t), "aeron:ipc", 72)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pub, err := kind.add(t, c, channel, 72)
-			if err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "connected", pub.IsConnected)
+			sub, pub := connectedPair(t, kind.add, "aeron:ipc", channel, 72)
 			maxPosition := int64(64*1024) << 31
 			msg := make([]byte, 100)
 			sent, got := 0, 0

@@ -2,7 +2,6 @@ package interop_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tpool-go/tpool/internal/latency"
+	"github.com/tpool-go/tpool/internal/aeronbench"
 	"github.com/tpool-go/tpool/runtime/aeron"
-	"github.com/tpool-go/tpool/runtime/agent"
 )
 
 // The benchmarks here run tpool's Go client through a media driver in a
@@ -21,16 +19,10 @@ import (
 // run tpool's driver inside the publishing process): the benchmark process
 // publishes (or pings) and a re-executed copy of the test binary subscribes
 // (or pongs). docs/PERFORMANCE.md compares them with the C
-// streaming_publisher/rate_subscriber and cping/cpong, whose loops they
-// copy: polls of at most benchFragmentLimit fragments, and one busy-spin
-// idle (a CPU pause) after an empty poll or a refused offer.
+// streaming_publisher/rate_subscriber and cping/cpong, whose loops
+// internal/aeronbench copies.
 
-// benchFragmentLimit is the C samples' DEFAULT_FRAGMENT_COUNT_LIMIT.
-const benchFragmentLimit = 10
-
-// benchChannel matches runtime/aeron's benchmarks and the C runs in
-// docs/PERFORMANCE.md.
-const benchChannel = "aeron:ipc?term-length=16m"
+const benchChannel = aeronbench.Channel
 
 // benchDrivers are the drivers the benchmarks run through. The C driver
 // runs one shared thread with the default backoff idle strategy, as
@@ -99,15 +91,8 @@ func runRole(role string) error {
 			return fmt.Errorf("COUNT: %w", err)
 		}
 		fmt.Println("ready")
-		got := 0
-		h := func([]byte, *aeron.Header) { got++ }
-		var idle agent.BusySpin
-		for got < want {
-			n := sub.Poll(h, benchFragmentLimit)
-			if n == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			idle.Idle(n)
+		if err := aeronbench.Sink(ctx, sub, want); err != nil {
+			return err
 		}
 		fmt.Println("received")
 		return nil
@@ -117,32 +102,12 @@ func runRole(role string) error {
 			return err
 		}
 		fmt.Println("ready")
-		var idle agent.BusySpin
-		h := func(buf []byte, _ *aeron.Header) {
-			for r := pub.Offer(buf); r < 0 && r != aeron.Closed; r = pub.Offer(buf) {
-				idle.Idle(0)
-			}
-		}
-		for ctx.Err() == nil && !pub.IsClosed() {
-			idle.Idle(sub.Poll(h, benchFragmentLimit))
-			select {
-			case <-c.Done():
-				return c.Err()
-			default:
-			}
+		if err := aeronbench.Pong(ctx, sub, pub); err != nil {
+			return fmt.Errorf("%w (client: %v)", err, c.Err())
 		}
 		return nil
 	}
 	return fmt.Errorf("unknown role %q", role)
-}
-
-func offerOrFail(b *testing.B, p *aeron.Publication, msg []byte) {
-	for r := p.Offer(msg); r < 0; r = p.Offer(msg) {
-		if r == aeron.Closed || r == aeron.MaxPositionExceeded || r == aeron.MessageTooLong {
-			b.Fatalf("offer: %s", aeron.StatusString(r))
-		}
-		agent.SpinWait()
-	}
 }
 
 // BenchmarkDriverIPCThroughput: messages per second from a Go publisher
@@ -175,19 +140,7 @@ func benchThroughput(b *testing.B, d driver, exclusive bool, size int) {
 	}
 	sink := startBenchPeer(b, "sink", dir, "STREAM="+strconv.Itoa(stream), "COUNT="+strconv.Itoa(b.N))
 	eventually(b, "the sink to connect", pub.IsConnected)
-	msg := make([]byte, size)
-	b.ReportAllocs()
-	b.SetBytes(int64(size))
-	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		binary.LittleEndian.PutUint64(msg, uint64(i))
-		offerOrFail(b, pub, msg)
-	}
-	sink.waitFor(b, "received", prefix("received"))
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+	aeronbench.Stream(b, pub, size, func() { sink.waitFor(b, "received", prefix("received")) })
 }
 
 // BenchmarkDriverIPCPingPong: round trips of 32-byte messages between a
@@ -214,27 +167,7 @@ func benchPingPong(b *testing.B, d driver) {
 	}
 	startBenchPeer(b, "pong", dir, "STREAM="+strconv.Itoa(stream))
 	eventually(b, "ping and pong to connect", func() bool { return pub.IsConnected() && sub.IsConnected() })
-	msg := make([]byte, 32)
-	rtt := latency.New()
-	received := false
-	h := func([]byte, *aeron.Header) { received = true }
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		start := time.Now()
-		offerOrFail(b, pub, msg)
-		received = false
-		deadline := start.Add(testTimeout)
-		for spins := 0; !received; spins++ {
-			if sub.Poll(h, benchFragmentLimit) == 0 {
-				agent.SpinWait()
-			}
-			if spins%(1<<20) == 0 && time.Now().After(deadline) {
-				b.Fatalf("no pong within %v (client: %v)", testTimeout, c.Err())
-			}
-		}
-		rtt.Record(time.Since(start))
-	}
-	b.StopTimer()
-	rtt.Report(b)
+	aeronbench.PingPong(b, pub, sub, func(i int) {
+		b.Fatalf("no pong for round trip %d (client: %v)", i, c.Err())
+	})
 }
