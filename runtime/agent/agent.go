@@ -70,7 +70,9 @@ func (NoOp) Idle(int) {}
 // Reset does nothing.
 func (NoOp) Reset() {}
 
-// Yielding yields the processor when idle.
+// Yielding calls runtime.Gosched when idle: other goroutines get to run,
+// but the thread keeps its core (unlike Aeron's yielding strategy and
+// Backoff's yield phase, which yield the thread to the OS).
 type Yielding struct{}
 
 // Idle yields when workCount is 0.

@@ -16,8 +16,8 @@ const IdleStrategyNames = `"backoff", "sleep:DURATION" (e.g. sleep:10ms), "yield
 
 // ParseIdleStrategy returns the idle strategy a configuration names, with
 // Aeron's names: "backoff" (NewBackoff), "sleep:DURATION" (Sleeping, a Go
-// duration of at least 1µs), "yield" (Yielding), "spin" (BusySpin) or
-// "noop" (NoOp).
+// duration of at least 1µs), "yield" (Yielding, a Go scheduler yield),
+// "spin" (BusySpin) or "noop" (NoOp).
 func ParseIdleStrategy(s string) (IdleStrategy, error) {
 	name, arg, hasArg := strings.Cut(s, ":")
 	switch {
