@@ -15,8 +15,11 @@
 package sbe
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -112,9 +115,7 @@ func AppendJSONBytes(dst []byte, b []byte) []byte {
 		return AppendJSONString(dst, b)
 	}
 	dst = append(dst, `{"hex":"`...)
-	for _, c := range b {
-		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
-	}
+	dst = hex.AppendEncode(dst, b)
 	return append(dst, `"}`...)
 }
 
@@ -126,10 +127,8 @@ func AppendJSONChars(dst []byte, b []byte) []byte {
 
 // TrimNUL returns b up to its first NUL byte.
 func TrimNUL(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
 	}
 	return b
 }
@@ -138,7 +137,7 @@ func TrimNUL(b []byte) []byte {
 // representation for its bit size (32 or 64); NaN and infinities, which
 // JSON cannot carry, are written as null.
 func AppendJSONFloat(dst []byte, f float64, bits int) []byte {
-	if f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, bits)
