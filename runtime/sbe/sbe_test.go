@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -35,6 +36,8 @@ func TestAppendJSONString(t *testing.T) {
 		var back string
 		if err := json.Unmarshal(out, &back); err != nil {
 			t.Errorf("AppendJSONString(%q) = %s: %v", in, out, err)
+		} else if want := strings.ToValidUTF8(in, "\uFFFD"); back != want {
+			t.Errorf("AppendJSONString(%q) = %s, which reads back as %q, want %q", in, out, back, want)
 		}
 	}
 }
