@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,23 +43,17 @@ type encoder interface {
 }
 
 // entry adapts one generated package to codecs.
-func entry[M, E any](file string, nd func(int) M, ne func(int) E, decode func([]byte) (M, error)) codecs {
+func entry[M decoder, E encoder](file string, nd func(int) M, ne func(int) E, decode func([]byte) (M, error)) codecs {
 	return codecs{
-		file: file,
-		newDecoder: func(id int) decoder {
-			d, _ := any(nd(id)).(decoder)
-			return d
-		},
-		newEncoder: func(id int) encoder {
-			e, _ := any(ne(id)).(encoder)
-			return e
-		},
+		file:       file,
+		newDecoder: func(id int) decoder { return nd(id) },
+		newEncoder: func(id int) encoder { return ne(id) },
 		decode: func(b []byte) (decoder, error) {
 			m, err := decode(b)
 			if err != nil {
 				return nil, err
 			}
-			return any(m).(decoder), nil
+			return m, nil
 		},
 	}
 }
@@ -88,33 +83,60 @@ type vector struct {
 	Fields           map[string]any `json:"fields"`
 	Error            string         `json:"error"`
 	Hex              string         `json:"hex"`
+
+	data []byte // the file's bytes, checked against Hex
 }
 
-func loadVectors(t *testing.T, path, key string) []vector {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("%s not present (the shared vectors live beside the repository)", path)
+// vectorSet is one folder of shared vectors and the key of its list in
+// the folder's expected.json.
+type vectorSet struct{ dir, key string }
+
+var (
+	referenceVectors = vectorSet{"../../shared/vectors/reference", "vectors"}
+	cVectors         = vectorSet{"../../shared/vectors/tensor_pool_c", "files"}
+
+	// vectorCache holds each set once loaded: the vector tests and every
+	// fuzz target use them.
+	vectorCache = map[vectorSet][]vector{}
+)
+
+// load reads the set's expected.json and vector files. An error matching
+// os.ErrNotExist means the shared vectors are not beside the repository.
+func (s vectorSet) load() ([]vector, error) {
+	if vs, ok := vectorCache[s]; ok {
+		return vs, nil
 	}
+	path := filepath.Join(s.dir, "expected.json")
+	raw, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var doc map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var vs []vector
-	d2 := json.NewDecoder(bytes.NewReader(doc[key]))
-	d2.UseNumber()
-	if err := d2.Decode(&vs); err != nil {
-		t.Fatal(err)
+	dec := json.NewDecoder(bytes.NewReader(doc[s.key]))
+	dec.UseNumber()
+	if err := dec.Decode(&vs); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", path, s.key, err)
 	}
 	if len(vs) == 0 {
-		t.Fatalf("%s: no vectors", path)
+		return nil, fmt.Errorf("%s: no vectors", path)
 	}
-	return vs
+	for i := range vs {
+		v := &vs[i]
+		// %v: a vector file missing beside its expected.json is a failure,
+		// not a reason to skip.
+		if v.data, err = os.ReadFile(filepath.Join(s.dir, v.File)); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		if want, _ := hex.DecodeString(v.Hex); v.Hex != "" && !bytes.Equal(want, v.data) {
+			return nil, fmt.Errorf("%s: bytes differ from expected.json hex", v.File)
+		}
+	}
+	vectorCache[s] = vs
+	return vs, nil
 }
 
 var schemaCache = map[string]*schema.Schema{}
@@ -139,32 +161,33 @@ func messageModel(t *testing.T, file, name string) *schema.Message {
 	return nil
 }
 
-func runVectors(t *testing.T, dir, jsonFile, key string) {
+func runVectors(t *testing.T, set vectorSet) {
+	vs, err := set.load()
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("%s not present (the shared vectors live beside the repository)", set.dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	all := allCodecs()
-	for _, v := range loadVectors(t, filepath.Join(dir, jsonFile), key) {
+	for _, v := range vs {
 		t.Run(v.File, func(t *testing.T) {
 			c, ok := all[v.Schema]
 			if !ok {
 				t.Fatalf("unknown schema %q", v.Schema)
 			}
-			data, err := os.ReadFile(filepath.Join(dir, v.File))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Hex != "" {
-				if want, _ := hex.DecodeString(v.Hex); !bytes.Equal(want, data) {
-					t.Fatalf("file bytes differ from expected.json hex")
-				}
-			}
-			var d decoder
+			var (
+				d   decoder
+				err error
+			)
 			if v.HasMessageHeader {
-				d, err = c.decode(data)
+				d, err = c.decode(v.data)
 			} else {
 				d = c.newDecoder(v.TemplateID)
 				if d == nil {
 					t.Fatalf("no decoder for template %d", v.TemplateID)
 				}
-				err = d.Wrap(data, v.SchemaBlockLen, v.SchemaVersion)
+				err = d.Wrap(v.data, v.SchemaBlockLen, v.SchemaVersion)
 			}
 			if v.Error != "" {
 				if err == nil {
@@ -187,7 +210,7 @@ func runVectors(t *testing.T, dir, jsonFile, key string) {
 			}
 			// Encode the same values and compare the bytes.
 			e := c.newEncoder(v.TemplateID)
-			buf := make([]byte, len(data)+64)
+			buf := make([]byte, len(v.data)+64)
 			for i := range buf {
 				buf[i] = 0xa5 // stale bytes must not leak into the output
 			}
@@ -203,8 +226,8 @@ func runVectors(t *testing.T, dir, jsonFile, key string) {
 			if err != nil {
 				t.Fatalf("encode: %v", err)
 			}
-			if n != v.DecodedLength || !bytes.Equal(buf[:n], data[:v.DecodedLength]) {
-				t.Errorf("re-encoded %d bytes differ from the vector's %d:\n got %x\nwant %x", n, v.DecodedLength, buf[:n], data[:v.DecodedLength])
+			if n != v.DecodedLength || !bytes.Equal(buf[:n], v.data[:v.DecodedLength]) {
+				t.Errorf("re-encoded %d bytes differ from the vector's %d:\n got %x\nwant %x", n, v.DecodedLength, buf[:n], v.data[:v.DecodedLength])
 			}
 		})
 	}
@@ -213,11 +236,11 @@ func runVectors(t *testing.T, dir, jsonFile, key string) {
 // TestReferenceVectors: bytes from the reference SBE generator decode to the
 // documented values, and encoding those values gives the same bytes.
 func TestReferenceVectors(t *testing.T) {
-	runVectors(t, "../../shared/vectors/reference", "expected.json", "vectors")
+	runVectors(t, referenceVectors)
 }
 
 // TestTensorPoolCVectors: the same for bytes written by the C
 // implementation, including the non-canonical vector that must be rejected.
 func TestTensorPoolCVectors(t *testing.T) {
-	runVectors(t, "../../shared/vectors/tensor_pool_c", "expected.json", "files")
+	runVectors(t, cVectors)
 }
