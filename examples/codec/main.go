@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/tpool-go/tpool/gen/wire"
@@ -34,6 +35,9 @@ func run(args []string, out io.Writer) error {
 	stream := fs.Uint("stream", 10000, "stream id")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *stream > math.MaxUint32 {
+		return fmt.Errorf("-stream %d does not fit a uint32 stream id", *stream)
 	}
 	buf := make([]byte, 512)
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 )
@@ -21,5 +22,11 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestRunRejectsStreamOutOfRange(t *testing.T) {
+	if err := run([]string{"-stream", "4294967296"}, io.Discard); err == nil {
+		t.Fatal("a stream id above 2^32-1 was accepted")
 	}
 }
