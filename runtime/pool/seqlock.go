@@ -191,10 +191,8 @@ func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 	if r := t.resolve(); r != DropNone {
 		return tensorErrors[r]
 	}
-	if len(p.cur.Payload) > 0 && t.Dtype != Bit {
-		if _, ok := t.Extent(int64(len(p.cur.Payload))); !ok {
-			return tensorErrors[DropTensorExtent]
-		}
+	if !t.fitsPayload(int64(len(p.cur.Payload))) {
+		return tensorErrors[DropTensorExtent]
 	}
 	idx := p.cur.Seq & p.ring.mask
 	f := slotFields{
@@ -410,12 +408,8 @@ func (c *Consumer) validate(idx uint64, f *Frame) DropReason {
 	if r := f.Tensor.resolve(); r != DropNone {
 		return r
 	}
-	// An empty payload is valid whatever the header says (8.2: it is never
-	// read); otherwise the layout must fit in it.
-	if sf.valuesLen > 0 && f.Tensor.Dtype != Bit {
-		if _, ok := f.Tensor.Extent(int64(sf.valuesLen)); !ok {
-			return DropTensorExtent
-		}
+	if !f.Tensor.fitsPayload(int64(sf.valuesLen)) {
+		return DropTensorExtent
 	}
 	for i := int(f.Tensor.NDims); i < MaxDims; i++ {
 		f.Tensor.Dims[i], f.Tensor.Strides[i] = 0, 0 // ignored (8.2)

@@ -101,6 +101,18 @@ func (h *TensorHeader) resolve() DropReason {
 	return DropNone
 }
 
+// fitsPayload reports whether the resolved layout of h lies within a
+// payload of n bytes. An empty payload fits whatever the header says (8.2:
+// it is never read), and BIT tensors are not checked (their packing is the
+// application's).
+func (h *TensorHeader) fitsPayload(n int64) bool {
+	if n == 0 || h.Dtype == Bit {
+		return true
+	}
+	_, ok := h.Extent(n)
+	return ok
+}
+
 // Extent returns the number of payload bytes the (resolved) layout of h
 // addresses: 0 if any dimension is 0, else the offset of the last element
 // plus its size. It reports false if that exceeds limit. Call it on a
