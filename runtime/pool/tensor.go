@@ -59,6 +59,28 @@ func (h *TensorHeader) resolve() DropReason {
 	if h.ProgressUnit > ProgressColumns {
 		return DropProgressUnit
 	}
+	if r := h.resolveStrides(elem); r != DropNone {
+		return r
+	}
+	switch h.ProgressUnit {
+	case ProgressRows:
+		if h.ProgressStrideBytes == 0 || uint32(h.Strides[0]) != h.ProgressStrideBytes {
+			return DropProgressStride
+		}
+	case ProgressColumns:
+		if n < 2 || h.ProgressStrideBytes == 0 || uint32(h.Strides[1]) != h.ProgressStrideBytes {
+			return DropProgressStride
+		}
+	}
+	return DropNone
+}
+
+// resolveStrides checks the dims and strides of h, whose NDims is in range
+// and MajorOrder known, for elements of elem bytes: no negative dim or
+// stride; every zero stride filled with its contiguous value; strides
+// neither overlapping nor contradicting the major order.
+func (h *TensorHeader) resolveStrides(elem int64) DropReason {
+	n := int(h.NDims)
 	for i := range n {
 		if h.Dims[i] < 0 {
 			return DropDims
@@ -87,16 +109,6 @@ func (h *TensorHeader) resolve() DropReason {
 			return DropStrides
 		}
 		inner = s * int64(max(h.Dims[i], 1)) // <= 2^62: no overflow
-	}
-	switch h.ProgressUnit {
-	case ProgressRows:
-		if h.ProgressStrideBytes == 0 || uint32(h.Strides[0]) != h.ProgressStrideBytes {
-			return DropProgressStride
-		}
-	case ProgressColumns:
-		if n < 2 || h.ProgressStrideBytes == 0 || uint32(h.Strides[1]) != h.ProgressStrideBytes {
-			return DropProgressStride
-		}
 	}
 	return DropNone
 }
@@ -160,21 +172,13 @@ func (h *TensorHeader) Shape() []int32 { return h.Dims[:min(int(h.NDims), MaxDim
 // fastest, for column major the first. ok is false if a stride would not
 // fit in an int32 or an argument is invalid.
 func ContiguousStrides(elemSize int, order MajorOrder, dims []int32) (strides [MaxDims]int32, ok bool) {
-	n := len(dims)
-	if n < 1 || n > MaxDims || elemSize <= 0 || (order != RowMajor && order != ColumnMajor) {
+	if len(dims) < 1 || len(dims) > MaxDims || elemSize <= 0 || (order != RowMajor && order != ColumnMajor) {
 		return strides, false
 	}
-	s := int64(elemSize)
-	for k := range n {
-		i := k
-		if order == RowMajor {
-			i = n - 1 - k
-		}
-		if dims[i] < 0 || s > math.MaxInt32 {
-			return strides, false
-		}
-		strides[i] = int32(s)
-		s *= int64(max(dims[i], 1))
+	h := TensorHeader{MajorOrder: order, NDims: uint8(len(dims))}
+	copy(h.Dims[:], dims)
+	if h.resolveStrides(int64(elemSize)) != DropNone {
+		return strides, false
 	}
-	return strides, true
+	return h.Strides, true
 }
