@@ -1,5 +1,7 @@
 package pool
 
+import "github.com/tpool-go/tpool/gen/wire"
+
 // Layout constants of wire spec v1.2.
 const (
 	// SuperblockSize is the fixed size of the superblock at offset 0 of
@@ -20,17 +22,18 @@ const (
 	// StrideAlign is the granularity of a payload pool's stride_bytes.
 	StrideAlign = 64
 
-	// Wire schema identity checked on the TensorHeader embedded in a slot.
-	WireSchemaID           = 900
-	WireSchemaVersion      = 1
-	TensorHeaderTemplateID = 52
+	// Wire schema identity checked on the TensorHeader embedded in a slot,
+	// as the generated codecs define it.
+	WireSchemaID           = wire.SchemaID
+	WireSchemaVersion      = wire.SchemaVersion
+	TensorHeaderTemplateID = wire.TensorHeaderTemplateID
 	// TensorHeaderBlockLength is the TensorHeader SBE block length.
-	TensorHeaderBlockLength = 184
+	TensorHeaderBlockLength = wire.TensorHeaderBlockLength
 	// TensorHeaderLen is the length of headerBytes: the 8-byte SBE message
 	// header plus the TensorHeader block.
 	TensorHeaderLen = sbeMessageHeaderLen + TensorHeaderBlockLength
 
-	sbeMessageHeaderLen = 8
+	sbeMessageHeaderLen = wire.MessageHeaderEncodedLength
 )
 
 // RegionType tells a header ring from a payload pool (superblock
