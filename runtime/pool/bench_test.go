@@ -94,9 +94,6 @@ func BenchmarkConsumerValidate(b *testing.B) {
 }
 
 func TestHotPathsDoNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race runtime allocates")
-	}
 	s := newTestStream(t, 16, 64, 4096)
 	meta := bytesMeta(t, 100)
 	src := make([]byte, 100)
