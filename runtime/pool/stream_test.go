@@ -25,7 +25,6 @@ type testStream struct {
 	nslots  uint32
 	prod    *Producer
 	cons    *Consumer
-	ring    *Region // the producer's
 }
 
 func newTestStream(t testing.TB, nslots uint32, strides ...uint32) *testStream {
@@ -50,7 +49,6 @@ func newTestStream(t testing.TB, nslots uint32, strides ...uint32) *testStream {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ring.Close() })
-	s.ring = ring
 	s.ringURI = URI{Path: hp}.String()
 	var pools []*Region
 	for i, st := range strides {
