@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -59,10 +60,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if size < 8 {
 		return errors.New("the tensor needs at least two elements")
 	}
-	stride := uint32(64)
-	for int(stride) < size {
-		stride <<= 1
+	if size > 1<<31 {
+		return fmt.Errorf("the tensor is %d bytes, more than a pool slot can hold (2 GiB)", size)
 	}
+	stride := max(64, uint32(1)<<bits.Len(uint(size-1))) // the smallest power of two that fits
 
 	s, err := pool.CreateStream(pool.StreamConfig{
 		BaseDir: *base, Namespace: *namespace, StreamID: uint32(*stream), NSlots: uint32(*nslots),
