@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	tpool-aeronmd [-dir DIR] [-keep-dir] [-ipc-term-length N] [-client-liveness-timeout D] [-v]
+//	tpool-aeronmd [-dir DIR] [-keep-dir] [-ipc-term-length N] [-client-liveness-timeout D] [-idle STRATEGY] [-v]
 //
 // The directory defaults to $AERON_DIR, then /dev/shm/aeron-<user>. The
 // driver refuses a directory a live driver uses and takes over a stale one.
@@ -93,12 +93,8 @@ Flags:
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-	select {
-	case <-ctx.Done():
-		logger.Info("shutting down")
-	case <-d.Done():
-		logger.Warn("conductor stopped")
-	}
+	<-ctx.Done()
+	logger.Info("shutting down")
 	done := make(chan error, 1)
 	go func() { done <- d.Close() }()
 	select {

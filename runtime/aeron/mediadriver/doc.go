@@ -22,6 +22,7 @@
 // Close removes the directory unless KeepDir is set; clients notice the
 // driver's end through the heartbeat it sets to -1. Log buffers live in
 // <dir>/publications and are sized 3 x term length + 4 KiB, so the default
-// 64 MiB IPC term length makes 192 MiB files (sparse until written): pass
-// term-length in the channel or set IPCTermLength for small streams.
+// 64 MiB IPC term length makes 192 MiB files, allocated when the publication
+// is added (as Aeron does; sparse=true in the channel leaves them sparse):
+// pass term-length in the channel or set IPCTermLength for small streams.
 package mediadriver

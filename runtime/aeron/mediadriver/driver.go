@@ -27,7 +27,7 @@ var (
 // PublicationsDir is the subdirectory holding IPC log buffers.
 const PublicationsDir = "publications"
 
-// File modes: never world-accessible (see NOTES.md).
+// File modes: never world-accessible (docs/AERON.md).
 const (
 	dirMode  = 0o770
 	fileMode = 0o660
@@ -83,9 +83,6 @@ func Start(cfg Config) (*Driver, error) {
 
 // Dir is the absolute Aeron directory.
 func (d *Driver) Dir() string { return d.dir }
-
-// Done is closed when the conductor stops (after Close or a terminate).
-func (d *Driver) Done() <-chan struct{} { return d.runner.Done() }
 
 // Close stops the conductor, releases every log buffer and, unless KeepDir,
 // removes the directory. It is idempotent.
