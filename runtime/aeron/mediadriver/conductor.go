@@ -47,7 +47,6 @@ type client struct {
 	id              int64
 	heartbeatID     int32
 	heartbeat       *atomic.Int64
-	livenessMs      int64
 	closedByCommand bool
 	pubs            []pubLink
 	subs            []*subscription
@@ -329,7 +328,7 @@ func (c *conductor) clientFor(id int64) (*client, error) {
 	c.counters.SetOwnerID(cid, id)
 	hb, _ := c.counters.Addr(cid)
 	hb.Store(c.nowMs)
-	cl := &client{id: id, heartbeatID: cid, heartbeat: hb, livenessMs: max(1, c.cfg.ClientLivenessTimeout.Milliseconds())}
+	cl := &client{id: id, heartbeatID: cid, heartbeat: hb}
 	c.clients[id] = cl
 	c.sendCounterUpdate(command.OnCounterReady, id, cid)
 	c.log.Debug("client connected", "client_id", id)
@@ -363,10 +362,7 @@ type pubParams struct {
 }
 
 func parseChannel(channel string) (uri.URI, error) {
-	if len(channel) > uri.MaxLength {
-		return uri.URI{}, cmdErr(command.ErrorInvalidChannel, "channel of %d bytes exceeds %d", len(channel), uri.MaxLength)
-	}
-	u, err := uri.Parse(channel)
+	u, err := uri.Parse(channel) // refuses channels longer than uri.MaxLength
 	if err != nil {
 		return uri.URI{}, cmdErr(command.ErrorInvalidChannel, "%v", err)
 	}
@@ -577,6 +573,11 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 	if err != nil {
 		return nil, cmdErr(command.ErrorStorageSpace, "create log buffer: %v", err)
 	}
+	fail := func(err error) (*publication, error) {
+		_ = mp.Close()
+		_ = os.Remove(path)
+		return nil, err
+	}
 	window := params.termLength / 2
 	if params.window > 0 {
 		window = params.window
@@ -588,24 +589,18 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 		LingerTimeoutNs: params.linger, Sparse: params.sparse, SignalEOS: params.eos, Tether: true, Rejoin: true, Reliable: true,
 	})
 	if err != nil {
-		_ = mp.Close()
-		_ = os.Remove(path)
-		return nil, cmdErr(command.ErrorGenericError, "init log buffer: %v", err)
+		return fail(cmdErr(command.ErrorGenericError, "init log buffer: %v", err))
 	}
 	posID, err := c.counters.Allocate(counters.TypePublisherPosition, counters.StreamKey(regID, sessionID, m.StreamID, m.Channel),
 		counters.StreamLabel("pub-pos (sampled)", regID, sessionID, m.StreamID, m.Channel, ""))
 	if err != nil {
-		_ = mp.Close()
-		_ = os.Remove(path)
-		return nil, cmdErr(command.ErrorGenericError, "allocate pub-pos: %v", err)
+		return fail(cmdErr(command.ErrorGenericError, "allocate pub-pos: %v", err))
 	}
 	lmtID, err := c.counters.Allocate(counters.TypePublisherLimit, counters.StreamKey(regID, sessionID, m.StreamID, m.Channel),
 		counters.StreamLabel("pub-lmt", regID, sessionID, m.StreamID, m.Channel, ""))
 	if err != nil {
 		_ = c.counters.Free(posID)
-		_ = mp.Close()
-		_ = os.Remove(path)
-		return nil, cmdErr(command.ErrorGenericError, "allocate pub-lmt: %v", err)
+		return fail(cmdErr(command.ErrorGenericError, "allocate pub-lmt: %v", err))
 	}
 	c.counters.SetRegistrationID(posID, regID)
 	c.counters.SetRegistrationID(lmtID, regID)
@@ -876,8 +871,9 @@ func (p *publication) clean(position int64) {
 // onTimer runs liveness checks and publication state changes.
 func (c *conductor) onTimer() int {
 	work := 0
+	livenessMs := c.cfg.ClientLivenessTimeout.Milliseconds() // at least 1 (Validate)
 	for id, cl := range c.clients {
-		if c.nowMs > cl.heartbeat.Load()+cl.livenessMs {
+		if c.nowMs > cl.heartbeat.Load()+livenessMs {
 			c.removeClient(cl)
 			delete(c.clients, id)
 			work++
