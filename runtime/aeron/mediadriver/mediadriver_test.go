@@ -13,6 +13,7 @@ import (
 	"github.com/tpool-go/tpool/runtime/aeron/internal/cnc"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/counters"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/ringbuffer"
 	"github.com/tpool-go/tpool/runtime/shm"
 )
@@ -31,6 +32,19 @@ func testConfig(dir string) Config {
 		CounterValuesLength:   16 * 1024,
 		ErrorLogLength:        16 * 1024,
 	}
+}
+
+// startDriver starts a driver with testConfig in a new directory, which it
+// returns; the driver is closed when the test ends.
+func startDriver(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "aeron")
+	d, err := Start(testConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return dir
 }
 
 // rawClient speaks the protocol directly, so tests can misbehave.
@@ -123,12 +137,7 @@ func (r *rawClient) awaitError(correlationID int64) command.ErrorResponse {
 }
 
 func TestCnCLayout(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "aeron")
-	d, err := Start(testConfig(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	dir := startDriver(t)
 	r := newRawClient(t, dir)
 	want := cnc.Metadata{
 		Version: 512, ToDriverBufferLength: 64*1024 + 768, ToClientsBufferLength: 64*1024 + 128,
@@ -184,12 +193,7 @@ func TestDirectoryOwnership(t *testing.T) {
 }
 
 func TestBadCommandsKeepDriverServing(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "aeron")
-	d, err := Start(testConfig(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	dir := startDriver(t)
 	r := newRawClient(t, dir)
 	tests := []struct {
 		name   string
@@ -230,19 +234,13 @@ func TestBadCommandsKeepDriverServing(t *testing.T) {
 		})
 	}
 	// The driver still serves the same client.
-	_, p := r.addPublication("aeron:ipc", 5)
-	if p.SessionID == 0 && p.RegistrationID == 0 {
-		t.Error("driver stopped serving")
+	if id, p := r.addPublication("aeron:ipc", 5); p.RegistrationID != id {
+		t.Errorf("publication ready with registration id %d, want a new publication %d", p.RegistrationID, id)
 	}
 }
 
 func TestClientTimeoutCleansUp(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "aeron")
-	d, err := Start(testConfig(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	dir := startDriver(t)
 	r := newRawClient(t, dir)
 	_, p := r.addPublication("aeron:ipc", 7)
 	subID := r.rb.NextCorrelationID()
@@ -280,12 +278,7 @@ func TestClientTimeoutCleansUp(t *testing.T) {
 }
 
 func TestSystemCounters(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "aeron")
-	d, err := Start(testConfig(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	dir := startDriver(t)
 	r := newRawClient(t, dir)
 	for id, label := range systemCounterLabels {
 		if r.ctr.TypeID(int32(id)) != counters.TypeSystem || r.ctr.Label(int32(id)) != label {
@@ -303,8 +296,9 @@ func TestSystemCounters(t *testing.T) {
 	if got := r.ctr.Value(sysErrors); got != before+1 {
 		t.Errorf("errors counter %d, want %d", got, before+1)
 	}
-	_, p := r.addPublication("aeron:ipc", 3)
-	if r.ctr.Value(sysBytesCurrentlyMapped) <= 0 || p.SessionID == 0 && p.RegistrationID == 0 {
-		t.Error("bytes currently mapped not counted")
+	r.addPublication("aeron:ipc", 3)
+	want := int64(logbuffer.ComputeLogLength(testConfig(dir).IPCTermLength, DefaultPageSize))
+	if got := r.ctr.Value(sysBytesCurrentlyMapped); got != want {
+		t.Errorf("bytes currently mapped %d, want the one log buffer's %d", got, want)
 	}
 }
