@@ -6,7 +6,6 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -240,16 +239,6 @@ func (r *Runner) Close() error {
 	r.closeOnce.Do(func() { close(r.stop) })
 	<-r.done
 	return nil
-}
-
-// Wait blocks until the agent stops or ctx ends.
-func (r *Runner) Wait(ctx context.Context) error {
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Invoker drives an agent from the caller's own loop.
