@@ -50,6 +50,7 @@ func TestImportDirections(t *testing.T) {
 		{"runtime/shm", []string{"runtime/sbe", "runtime/pool", "runtime/aeron", "runtime/agent", "gen"}, "shm is the bottom layer"},
 		{"runtime/aeron/internal", []string{"runtime/pool", "gen", "runtime/aeron/mediadriver"}, "Aeron formats know nothing of tensors or the driver"},
 		{"runtime/aeron/mediadriver", []string{"runtime/pool", "gen"}, "the media driver is transport only"},
+		{"runtime/agent", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "gen"}, "agents and idle strategies know nothing of what they run"},
 		{"tensorgen", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent", "cmd", "examples"}, "the generator is a build tool"},
 	}
 	all := deps(t)
