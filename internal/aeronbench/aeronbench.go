@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -54,6 +55,52 @@ func Stream(b *testing.B, pub *aeron.Publication, size int, received func()) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+}
+
+// RunSink is the subscribing peer of Stream, run in a process of its own:
+// it connects to the driver in dir, subscribes to stream, writes "ready"
+// to out, polls until it has count messages and writes "received".
+func RunSink(ctx context.Context, dir string, stream int32, count int, out io.Writer) error {
+	c, err := aeron.Connect(ctx, aeron.Config{Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sub, err := c.AddSubscription(ctx, Channel, stream)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "ready")
+	if err := Sink(ctx, sub, count); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "received")
+	return nil
+}
+
+// RunPong is the echoing peer of PingPong, run in a process of its own: it
+// connects to the driver in dir, subscribes to stream, publishes
+// (exclusively) on stream+1, writes "ready" to out and echoes until ctx
+// ends.
+func RunPong(ctx context.Context, dir string, stream int32, out io.Writer) error {
+	c, err := aeron.Connect(ctx, aeron.Config{Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sub, err := c.AddSubscription(ctx, Channel, stream)
+	if err != nil {
+		return err
+	}
+	pub, err := c.AddExclusivePublication(ctx, Channel, stream+1)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "ready")
+	if err := Pong(ctx, sub, pub); err != nil {
+		return fmt.Errorf("%w (client: %v)", err, c.Err())
+	}
+	return nil
 }
 
 // Sink polls sub until it has count messages or ctx ends.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tpool-go/tpool/internal/aeronbench"
-	"github.com/tpool-go/tpool/runtime/aeron"
 )
 
 // The benchmarks here run tpool's Go client through a media driver in a
@@ -39,7 +38,7 @@ var benchDrivers = []driver{
 // less on a machine with few cores (docs/PERFORMANCE.md). It is not for
 // streaming: a driver asleep for 10 ms holds a fast publisher at its limit.
 var pingPongDrivers = append(benchDrivers[:len(benchDrivers):len(benchDrivers)],
-	driver{"tpool-aeronmd-sleep10ms", func(t testing.TB, dir string) { startTpoolAeronmdWith(t, dir, "-idle", "sleep:10ms") }})
+	driver{"tpool-aeronmd-sleep10ms", func(t testing.TB, dir string) { startTpoolAeronmd(t, dir, "-idle", "sleep:10ms") }})
 
 // benchDir is an Aeron directory in /dev/shm when it exists (log buffers in
 // memory, as with a default Aeron install), else under the test's temp dir.
@@ -61,7 +60,7 @@ func benchDir(b *testing.B) string {
 // waits until it says it is ready.
 func startBenchPeer(b *testing.B, role, dir string, env ...string) *process {
 	b.Helper()
-	env = append(env, roleEnv+"="+role, "AERON_DIR="+dir)
+	env = append(env, roleEnv+"="+role, watchStdinEnv+"=1", "AERON_DIR="+dir)
 	p := startProcess(b, role, []string{os.Args[0], "-test.run=^$"}, env...)
 	p.waitFor(b, "ready", prefix("ready"))
 	return p
@@ -71,41 +70,20 @@ func startBenchPeer(b *testing.B, role, dir string, env ...string) *process {
 func runRole(role string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c, err := aeron.Connect(ctx, aeron.Config{Dir: os.Getenv("AERON_DIR")})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	dir := os.Getenv("AERON_DIR")
 	stream, err := strconv.Atoi(os.Getenv("STREAM"))
 	if err != nil {
 		return fmt.Errorf("STREAM: %w", err)
 	}
-	sub, err := c.AddSubscription(ctx, benchChannel, int32(stream))
-	if err != nil {
-		return err
-	}
 	switch role {
 	case "sink":
-		want, err := strconv.Atoi(os.Getenv("COUNT"))
+		count, err := strconv.Atoi(os.Getenv("COUNT"))
 		if err != nil {
 			return fmt.Errorf("COUNT: %w", err)
 		}
-		fmt.Println("ready")
-		if err := aeronbench.Sink(ctx, sub, want); err != nil {
-			return err
-		}
-		fmt.Println("received")
-		return nil
+		return aeronbench.RunSink(ctx, dir, int32(stream), count, os.Stdout)
 	case "pong":
-		pub, err := c.AddExclusivePublication(ctx, benchChannel, int32(stream+1))
-		if err != nil {
-			return err
-		}
-		fmt.Println("ready")
-		if err := aeronbench.Pong(ctx, sub, pub); err != nil {
-			return fmt.Errorf("%w (client: %v)", err, c.Err())
-		}
-		return nil
+		return aeronbench.RunPong(ctx, dir, int32(stream), os.Stdout)
 	}
 	return fmt.Errorf("unknown role %q", role)
 }

@@ -36,6 +36,9 @@ const termLength = 1 << 20
 // roleEnv makes TestMain run a benchmark peer instead of the tests.
 const roleEnv = "TPOOL_INTEROP_ROLE"
 
+// watchStdinEnv tells a benchmark peer to exit when its stdin closes.
+const watchStdinEnv = "TPOOL_INTEROP_WATCH_STDIN"
+
 // toolDir holds cmd/tpool-aeronmd, built once per test binary run.
 var toolDir struct {
 	once sync.Once
@@ -45,6 +48,16 @@ var toolDir struct {
 
 func TestMain(m *testing.M) {
 	if role := os.Getenv(roleEnv); role != "" {
+		// Started by a benchmark, never outlive the parent, which holds
+		// our stdin open (startProcess): a killed test binary leaves no
+		// spinning peer. Started by hand (docs/PERFORMANCE.md), stdin may
+		// be /dev/null, so only then.
+		if os.Getenv(watchStdinEnv) != "" {
+			go func() {
+				_, _ = io.Copy(io.Discard, os.Stdin)
+				os.Exit(0)
+			}()
+		}
 		if err := runRole(role); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", role, err)
 			os.Exit(1)
@@ -91,6 +104,7 @@ type process struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once Wait returned
 	err    error         // Wait's result, set before exited closes
+	read   chan struct{} // closed once all output has been read
 
 	mu     sync.Mutex
 	lines  []string
@@ -112,11 +126,17 @@ func startProcess(t testing.TB, name string, argv []string, env ...string) *proc
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	cmd.Stderr = pw
+	// A stdin the child can watch: it reads EOF when this process ends,
+	// however it ends (the Go benchmark peers exit then; Wait closes it).
+	if _, err := cmd.StdinPipe(); err != nil {
+		cancel()
+		t.Fatalf("stdin for %s: %v", name, err)
+	}
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &process{name: name, cmd: cmd, exited: make(chan struct{}), notify: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, exited: make(chan struct{}), read: make(chan struct{}), notify: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		_ = pw.Close()
@@ -130,6 +150,7 @@ func startProcess(t testing.TB, name string, argv []string, env ...string) *proc
 		}
 		_, _ = io.Copy(io.Discard, pr)
 		p.add("", true)
+		close(p.read)
 	}()
 	t.Cleanup(func() {
 		p.stop()
@@ -200,26 +221,8 @@ func (p *process) wait(t testing.TB) int {
 	case <-time.After(testTimeout):
 		t.Fatalf("%s did not exit within %v", p.name, testTimeout)
 	}
-	<-p.outputDone()
+	<-p.read
 	return p.exitCode()
-}
-
-// outputDone is closed once all output has been read.
-func (p *process) outputDone() <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		for {
-			p.mu.Lock()
-			eof, notify := p.eof, p.notify
-			p.mu.Unlock()
-			if eof {
-				close(done)
-				return
-			}
-			<-notify
-		}
-	}()
-	return done
 }
 
 func (p *process) exitCode() int {
@@ -248,7 +251,7 @@ func (p *process) stop() int {
 			<-p.exited
 		}
 	}
-	<-p.outputDone()
+	<-p.read
 	return p.exitCode()
 }
 
@@ -261,7 +264,7 @@ type driver struct {
 var (
 	cDriver        = driver{"aeronmd", func(t testing.TB, dir string) { startAeronmd(t, dir) }}
 	embeddedDriver = driver{"embedded", startEmbedded}
-	tpoolAeronmd   = driver{"tpool-aeronmd", startTpoolAeronmd}
+	tpoolAeronmd   = driver{"tpool-aeronmd", func(t testing.TB, dir string) { startTpoolAeronmd(t, dir) }}
 )
 
 // startAeronmd runs the real C media driver in dir with small terms and
@@ -299,12 +302,10 @@ func startEmbedded(t testing.TB, dir string) {
 	})
 }
 
-// startTpoolAeronmd runs cmd/tpool-aeronmd as a process and checks that it
-// shuts down cleanly on SIGINT and removes its directory.
-func startTpoolAeronmd(t testing.TB, dir string) { startTpoolAeronmdWith(t, dir) }
-
-// startTpoolAeronmdWith is startTpoolAeronmd with extra flags.
-func startTpoolAeronmdWith(t testing.TB, dir string, flags ...string) {
+// startTpoolAeronmd runs cmd/tpool-aeronmd as a process with small terms
+// and extra flags, and checks that it shuts down cleanly on SIGINT and
+// removes its directory.
+func startTpoolAeronmd(t testing.TB, dir string, flags ...string) {
 	t.Helper()
 	cBin(t, "aeronmd") // the same skip rule as every other test here
 	toolDir.once.Do(func() {
