@@ -51,7 +51,10 @@ func TestAeronStatReadsEmbeddedDriver(t *testing.T) {
 			offer(t, pub, []byte("counted"))
 			// The driver samples the publisher position into pub-pos.
 			r := c.Counters()
-			pubPos := counterByLabel(t, r, "pub-pos")
+			pubPos := r.Find(aeron.CounterTypePublisherPosition, pub.RegistrationID())
+			if pubPos == aeron.NullCounterID {
+				t.Fatalf("no pub-pos counter for publication %d", pub.RegistrationID())
+			}
 			eventually(t, "pub-pos to reach the publication's position", func() bool {
 				return r.Value(pubPos) == pub.Position()
 			})
@@ -114,20 +117,4 @@ func containsLabel(labels map[int]string, s string) bool {
 		}
 	}
 	return false
-}
-
-// counterByLabel returns the id of the only counter whose label starts
-// with prefix.
-func counterByLabel(t testing.TB, r *aeron.CountersReader, prefix string) int32 {
-	t.Helper()
-	var ids []int32
-	r.ForEach(func(id, _ int32, label string) {
-		if strings.HasPrefix(label, prefix) {
-			ids = append(ids, id)
-		}
-	})
-	if len(ids) != 1 {
-		t.Fatalf("found counters %v labelled %q..., want exactly one", ids, prefix)
-	}
-	return ids[0]
 }
