@@ -4,10 +4,9 @@
 // and tools, and benchmarks that compare the two in the same session.
 //
 // The package has no code of its own. Its tests need the C binaries
-// (aeronmd, basic_publisher, basic_subscriber, streaming_publisher,
-// rate_subscriber, cping, cpong, AeronStat), built outside the repository
-// from real-logic/aeron, and are skipped unless TPOOL_AERON_C_BIN names the
-// directory holding them:
+// aeronmd, basic_publisher, basic_subscriber and AeronStat (the benchmarks
+// only aeronmd), built outside the repository from real-logic/aeron, and
+// are skipped unless TPOOL_AERON_C_BIN names the directory holding them:
 //
 //	TPOOL_AERON_C_BIN=/path/to/binaries go test -v ./runtime/aeron/interop/
 //
