@@ -94,22 +94,16 @@ func New(b []byte) (*RingBuffer, error) {
 	return r, nil
 }
 
-// Capacity is the length of the data region.
-func (r *RingBuffer) Capacity() int { return r.capacity }
-
 // MaxMessageLength is the largest message Write accepts.
 func (r *RingBuffer) MaxMessageLength() int { return r.maxMsgLen }
 
 func align(v, a int) int { return (v + a - 1) &^ (a - 1) }
 
-func (r *RingBuffer) lengthAt(index int) *atomic.Int32 {
-	p, err := shm.Int32At(r.buf, index)
-	if err != nil {
-		// index is always masked and 8-aligned: a failure is a bug here.
-		panic("ringbuffer: " + err.Error())
-	}
-	return p
-}
+// lengthAt and setLength load (acquire) and store (release) the length of
+// the record at index, which is always masked and 8-aligned.
+func (r *RingBuffer) lengthAt(index int) int32 { return shm.LoadAcquire32At(r.buf, index) }
+
+func (r *RingBuffer) setLength(index int, length int32) { shm.StoreRelease32At(r.buf, index, length) }
 
 // claim reserves an aligned record of recordLength bytes and returns its
 // index, or -1 when the buffer is full.
@@ -152,10 +146,9 @@ func (r *RingBuffer) claim(recordLength int) int {
 		}
 	}
 	if padding != 0 {
-		l := r.lengthAt(int(tailIndex))
-		l.Store(int32(-padding))
+		r.setLength(int(tailIndex), int32(-padding))
 		binary.LittleEndian.PutUint32(r.buf[tailIndex+4:], uint32(PaddingMsgTypeID&0xffffffff))
-		l.Store(int32(padding))
+		r.setLength(int(tailIndex), int32(padding))
 		tailIndex = 0
 	}
 	return int(tailIndex)
@@ -179,11 +172,10 @@ func (r *RingBuffer) Write(msgTypeID int32, msg []byte) error {
 	if index < 0 {
 		return ErrFull
 	}
-	l := r.lengthAt(index)
-	l.Store(int32(-recordLength))
+	r.setLength(index, int32(-recordLength))
 	copy(r.buf[index+RecordHeaderLength:], msg)
 	binary.LittleEndian.PutUint32(r.buf[index+4:], uint32(msgTypeID))
-	l.Store(int32(recordLength))
+	r.setLength(index, int32(recordLength))
 	return nil
 }
 
@@ -206,7 +198,7 @@ func (r *RingBuffer) Read(h Handler, limit int) (int, error) {
 	var err error
 	for bytesRead < contiguous && read < limit {
 		index := headIndex + bytesRead
-		recordLength := int(r.lengthAt(index).Load())
+		recordLength := int(r.lengthAt(index))
 		if recordLength <= 0 {
 			break
 		}
@@ -251,11 +243,10 @@ func (r *RingBuffer) Unblock() bool {
 	mask := int64(r.capacity - 1)
 	consumerIndex := int(head & mask)
 	producerIndex := int(tail & mask)
-	l := r.lengthAt(consumerIndex)
-	length := l.Load()
+	length := r.lengthAt(consumerIndex)
 	if length < 0 {
 		binary.LittleEndian.PutUint32(r.buf[consumerIndex+4:], uint32(PaddingMsgTypeID&0xffffffff))
-		l.Store(-length)
+		r.setLength(consumerIndex, -length)
 		return true
 	}
 	if length == 0 {
@@ -266,14 +257,14 @@ func (r *RingBuffer) Unblock() bool {
 			limit = producerIndex
 		}
 		for i := consumerIndex + RecordAlignment; i < limit; i += RecordAlignment {
-			if r.lengthAt(i).Load() != 0 {
+			if r.lengthAt(i) != 0 {
 				for j := i - RecordAlignment; j >= consumerIndex; j -= RecordAlignment {
-					if r.lengthAt(j).Load() != 0 {
+					if r.lengthAt(j) != 0 {
 						return false
 					}
 				}
 				binary.LittleEndian.PutUint32(r.buf[consumerIndex+4:], uint32(PaddingMsgTypeID&0xffffffff))
-				l.Store(int32(i - consumerIndex))
+				r.setLength(consumerIndex, int32(i-consumerIndex))
 				return true
 			}
 		}
