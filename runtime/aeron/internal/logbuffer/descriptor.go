@@ -2,8 +2,8 @@
 // writes and its subscribers read, made of three term partitions followed by
 // a metadata section, and the data frames inside the terms. It holds the
 // layouts (aeron_logbuffer_descriptor.h, aeron_udp_protocol.h of
-// real-logic/aeron), position arithmetic, the term appender, reader and
-// scanner, log rotation and the driver's term cleaning.
+// real-logic/aeron), position arithmetic, the term appender and reader, log
+// rotation, and the driver's term cleaning and unblocking.
 //
 // A [Log] aliases the memory it was given (usually a mapped file); it and
 // every slice it hands out are valid as long as that memory is mapped.
@@ -132,11 +132,6 @@ func ComputePosition(termID int32, termOffset int, shift int, initialTermID int3
 	return termCount<<shift + int64(termOffset)
 }
 
-// ComputeTermIDFromPosition is the term id holding position.
-func ComputeTermIDFromPosition(position int64, shift int, initialTermID int32) int32 {
-	return int32(position>>shift) + initialTermID
-}
-
 // IndexByPosition is the partition holding position.
 func IndexByPosition(position int64, shift int) int {
 	return int((position >> shift) % PartitionCount)
@@ -173,7 +168,6 @@ type Params struct {
 
 // Log is a view of a log buffer.
 type Log struct {
-	data            []byte
 	terms           [PartitionCount][]byte
 	meta            []byte
 	termLength      int
@@ -263,7 +257,7 @@ func Map(b []byte) (*Log, error) {
 	if PartitionCount*termLength > len(b)-MetadataLength {
 		return nil, fmt.Errorf("term length %d in %d bytes: %w", termLength, len(b), ErrTooShort)
 	}
-	l := &Log{data: b, meta: meta, termLength: termLength}
+	l := &Log{meta: meta, termLength: termLength}
 	for i := range l.terms {
 		l.terms[i] = b[i*termLength : (i+1)*termLength : (i+1)*termLength]
 	}
@@ -298,9 +292,6 @@ func (l *Log) Term(i int) []byte { return l.terms[i] }
 // TermLength is the length of each partition.
 func (l *Log) TermLength() int { return l.termLength }
 
-// Metadata returns the metadata section.
-func (l *Log) Metadata() []byte { return l.meta }
-
 // Tail returns the raw tail counter of partition i.
 func (l *Log) Tail(i int) *atomic.Int64 { return l.tails[i] }
 
@@ -332,22 +323,11 @@ func (l *Log) SetConnected(v bool) {
 
 func (l *Log) i32(off int) int32 { return int32(binary.LittleEndian.Uint32(l.meta[off:])) }
 
-// InitialTermID, MTU, PageSize, CorrelationID and the other fixed fields.
+// InitialTermID of the log.
 func (l *Log) InitialTermID() int32 { return l.i32(InitialTermIDOffset) }
 
 // MTU is the maximum frame length including the header.
 func (l *Log) MTU() int { return int(l.i32(MTULengthOffset)) }
-
-// PageSize of the log file.
-func (l *Log) PageSize() int { return int(l.i32(PageSizeOffset)) }
-
-// PublicationWindow length.
-func (l *Log) PublicationWindow() int { return int(l.i32(PublicationWindowOffset)) }
-
-// CorrelationID of the publication that owns the log.
-func (l *Log) CorrelationID() int64 {
-	return int64(binary.LittleEndian.Uint64(l.meta[CorrelationIDOffset:]))
-}
 
 // DefaultHeader is the 32-byte frame header template (session, stream).
 func (l *Log) DefaultHeader() []byte {

@@ -45,9 +45,6 @@ func FrameType(term []byte, offset int) uint16 {
 	return binary.LittleEndian.Uint16(term[offset+TypeOffset:])
 }
 
-// FrameFlags of the frame at offset.
-func FrameFlags(term []byte, offset int) uint8 { return term[offset+FlagsOffset] }
-
 // Header is a view of one frame's header, handed to fragment handlers.
 type Header struct {
 	Term          []byte
@@ -127,8 +124,14 @@ func (t *Template) writeHeader(term []byte, offset, frameLength int, termID int3
 	le.PutUint64(h[24:], 0)
 }
 
-// defaultFlags are the flags of the template (those of padding frames).
-func (t *Template) defaultFlags() uint8 { return uint8(t.word0 >> flagsShift) }
+// writePadding commits [offset, offset+length) of term as a padding frame:
+// the default header with type PAD, as Aeron's appender pads the end of a
+// term and its unblocker pads over an abandoned claim.
+func (t *Template) writePadding(term []byte, offset, length int, termID int32) {
+	t.writeHeader(term, offset, length, termID, uint8(t.word0>>flagsShift))
+	binary.LittleEndian.PutUint16(term[offset+TypeOffset:], HdrTypePad)
+	commitFrame(term, offset, int32(length))
+}
 
 // AppendResult values: a non-negative result is the new term offset.
 const (
@@ -187,24 +190,15 @@ func (a *Appender) frameAt(raw int64, aligned int) (offset, result int) {
 }
 
 // endOfTerm is the result for a frame reserved at raw that does not fit:
-// AppendCorrupt for a misaligned tail, else the term's end is handled.
+// AppendCorrupt for a misaligned tail, else AppendTripped after padding the
+// rest of the term if this reservation straddled its end, else AppendFailed.
 func (a *Appender) endOfTerm(raw int64) int {
-	termOffset := raw & 0xFFFFFFFF
+	termOffset := int(uint32(raw))
 	if termOffset&(FrameAlignment-1) != 0 {
 		return AppendCorrupt
 	}
-	return a.handleEndOfTerm(termOffset, TermID(raw))
-}
-
-// handleEndOfTerm pads the rest of the term if this reservation straddled
-// its end.
-func (a *Appender) handleEndOfTerm(termOffset int64, termID int32) int {
-	termLength := int64(len(a.term))
-	if termOffset < termLength {
-		pad := int(termLength - termOffset)
-		a.template.writeHeader(a.term, int(termOffset), pad, termID, a.template.defaultFlags())
-		binary.LittleEndian.PutUint16(a.term[termOffset+TypeOffset:], HdrTypePad)
-		commitFrame(a.term, int(termOffset), int32(pad))
+	if termOffset < len(a.term) {
+		a.template.writePadding(a.term, termOffset, len(a.term)-termOffset, TermID(raw))
 		return AppendTripped
 	}
 	return AppendFailed

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -168,6 +169,29 @@ func TestFragmented(t *testing.T) {
 	}
 }
 
+// checkPadding checks the header of a committed padding frame: the default
+// header with type PAD, as Aeron's appender and unblocker write it.
+func checkPadding(t *testing.T, term []byte, offset, length int, termID int32) {
+	t.Helper()
+	le := binary.LittleEndian
+	h := term[offset : offset+HeaderLength]
+	want := []byte{
+		0, 0, 0, 0, // frame length
+		0, 0xC0, 0, 0, // version, flags, type PAD
+		0, 0, 0, 0, // term offset
+		7, 0, 0, 0, // session id
+		0xE9, 0x03, 0, 0, // stream id 1001
+		0, 0, 0, 0, // term id
+		0, 0, 0, 0, 0, 0, 0, 0, // reserved value
+	}
+	le.PutUint32(want[FrameLengthOffset:], uint32(length))
+	le.PutUint32(want[TermOffsetOffset:], uint32(offset))
+	le.PutUint32(want[TermIDOffset:], uint32(termID))
+	if diff := cmp.Diff(want, h); diff != "" {
+		t.Errorf("padding header at %d (-want +got):\n%s", offset, diff)
+	}
+}
+
 func TestTripAndRotate(t *testing.T) {
 	l, _ := newLog(t)
 	a := l.Appender(0)
@@ -191,6 +215,8 @@ func TestTripAndRotate(t *testing.T) {
 	if len(got) != n || next != termLength {
 		t.Errorf("read %d fragments to %d; want %d to %d (padding skipped)", len(got), next, n, termLength)
 	}
+	padAt := n * AlignedLength(len(payload))
+	checkPadding(t, l.Term(0), padAt, termLength-padAt, 100)
 	if !l.RotateLog(0, 100) {
 		t.Fatal("rotate lost")
 	}
@@ -234,21 +260,38 @@ func TestControlledRead(t *testing.T) {
 	for _, s := range []string{"a", "b", "c", "d"} {
 		a.AppendUnfragmented(1, []byte(s))
 	}
-	var pos atomic.Int64
-	var seen []string
-	h := &Header{}
-	n, _ := ControlledRead(l.Term(0), 0, func(b []byte, _ *Header) Action {
-		seen = append(seen, string(b))
-		if string(b) == "c" {
-			return ActionAbort
-		}
-		return ActionContinue
-	}, 10, h, &pos, 0)
-	if n != 2 || pos.Load() != 128 {
-		t.Errorf("n %d pos %d; want 2, 128", n, pos.Load())
+	// Each frame takes 64 bytes; the read starts at position 1000.
+	tests := []struct {
+		name    string
+		actions map[string]Action // ActionContinue for the others
+		wantN   int
+		wantPos int64
+		want    []string // fragment and the position seen while handling it
+	}{
+		{"abort", map[string]Action{"c": ActionAbort}, 2, 1128, []string{"a@1000", "b@1000", "c@1000"}},
+		{"break", map[string]Action{"b": ActionBreak}, 2, 1128, []string{"a@1000", "b@1000"}},
+		{"commit", map[string]Action{"b": ActionCommit}, 4, 1256, []string{"a@1000", "b@1000", "c@1128", "d@1128"}},
+		{"continue", nil, 4, 1256, []string{"a@1000", "b@1000", "c@1000", "d@1000"}},
 	}
-	if diff := cmp.Diff([]string{"a", "b", "c"}, seen); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var pos atomic.Int64
+			pos.Store(1000)
+			var seen []string
+			n, corrupt := ControlledRead(l.Term(0), 0, func(b []byte, _ *Header) Action {
+				seen = append(seen, fmt.Sprintf("%s@%d", b, pos.Load()))
+				if act, ok := tt.actions[string(b)]; ok {
+					return act
+				}
+				return ActionContinue
+			}, 10, &Header{}, &pos, 1000)
+			if n != tt.wantN || pos.Load() != tt.wantPos || corrupt {
+				t.Errorf("n %d pos %d corrupt %v; want %d, %d, false", n, pos.Load(), corrupt, tt.wantN, tt.wantPos)
+			}
+			if diff := cmp.Diff(tt.want, seen); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -268,17 +311,11 @@ func TestCorruptFrame(t *testing.T) {
 	}
 }
 
-func TestCleanAndScan(t *testing.T) {
+func TestClean(t *testing.T) {
 	l, _ := newLog(t)
 	a := l.Appender(0)
 	for range 4 {
 		a.AppendUnfragmented(10, make([]byte, 10))
-	}
-	if got := ScanForAvailability(l.Term(0), 0, 1<<20); got != 4*64 {
-		t.Errorf("scan = %d", got)
-	}
-	if got := ScanForAvailability(l.Term(0), 0, 100); got != 64 {
-		t.Errorf("scan limited = %d", got)
 	}
 	clean := l.Clean(0, 128)
 	if clean != 128 {
@@ -313,9 +350,6 @@ func TestPositions(t *testing.T) {
 	for _, tt := range tests {
 		if got := ComputePosition(tt.termID, tt.offset, shift, 100); got != tt.want {
 			t.Errorf("ComputePosition(%d,%d) = %d, want %d", tt.termID, tt.offset, got, tt.want)
-		}
-		if got := ComputeTermIDFromPosition(tt.want, shift, 100); got != tt.termID {
-			t.Errorf("term id of %d = %d", tt.want, got)
 		}
 	}
 	if IndexByPosition(3*termLength, shift) != 0 || IndexByPosition(2*termLength, shift) != 2 {
@@ -362,6 +396,7 @@ func TestUnblock(t *testing.T) {
 	if !l.Unblock(64) {
 		t.Fatal("Unblock = false")
 	}
+	checkPadding(t, l.Term(0), 64, 100+HeaderLength, 100) // the claimed length, as Aeron pads it
 	got, next = readAll(t, l, 0, 64)
 	if diff := cmp.Diff([]frag{{"abc", 0xC0, 100}}, got); diff != "" || next != r+64 {
 		t.Errorf("after unblock next %d (-want +got):\n%s", next, diff)
@@ -381,7 +416,6 @@ func FuzzRead(f *testing.F) {
 		if n < 0 || next < 0 || next > len(term)+FrameAlignment {
 			t.Fatalf("n %d next %d", n, next)
 		}
-		_ = ScanForAvailability(term, 0, len(term))
 	})
 }
 
@@ -411,9 +445,6 @@ func TestMisalignedInputsFromOtherProcesses(t *testing.T) {
 	}
 	if got := l.Clean(0, 77); got != 64 {
 		t.Errorf("Clean to a misaligned position = %d, want 64", got)
-	}
-	if ScanForAvailability(l.Term(0), 3, 100) != 0 || ScanForAvailability(l.Term(0), termLength, 100) != 0 {
-		t.Error("scan at a bad offset found frames")
 	}
 	if l.Unblock(33) || l.Unblock(-32) {
 		t.Error("Unblock at a bad position acted")

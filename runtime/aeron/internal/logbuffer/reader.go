@@ -115,40 +115,6 @@ func ControlledRead(term []byte, offset int, h ControlledFragmentHandler, limit 
 	return fragments, corrupt
 }
 
-// ScanForAvailability returns how many bytes of whole frames are available
-// from offset, up to maxLength, stopping before a padding frame that is not
-// the first frame. Used for block reads.
-func ScanForAvailability(term []byte, offset, maxLength int) int {
-	if offset < 0 || offset >= len(term) || offset&(FrameAlignment-1) != 0 {
-		return 0
-	}
-	maxLength = min(maxLength, len(term)-offset)
-	available := 0
-	for available < maxLength {
-		frameOffset := offset + available
-		n := int(FrameLengthVolatile(term, frameOffset))
-		if n <= 0 {
-			break
-		}
-		if n > len(term)-frameOffset {
-			break
-		}
-		aligned := align(n, FrameAlignment)
-		if FrameType(term, frameOffset) == HdrTypePad {
-			if available == 0 {
-				available = aligned
-			}
-			break
-		}
-		available += aligned
-		if available > maxLength {
-			available -= aligned
-			break
-		}
-	}
-	return available
-}
-
 // Clean zeroes the log from cleanPosition up to position, at most to the end
 // of the term that cleanPosition is in, the way Aeron's driver cleans behind
 // its slowest subscriber: the first 8 bytes (the frame length) are cleared

@@ -1,14 +1,5 @@
 package logbuffer
 
-import "encoding/binary"
-
-// resetHeader turns [offset, offset+length) into a padding frame.
-func (l *Log) resetHeader(term []byte, offset, length int, termID int32) {
-	l.template.writeHeader(term, offset, length, termID, FlagUnfragmented)
-	binary.LittleEndian.PutUint16(term[offset+TypeOffset:], HdrTypePad)
-	commitFrame(term, offset, int32(length))
-}
-
 func zeroedBack(term []byte, from, limit int) bool {
 	for i := from - FrameAlignment; i >= limit; i -= FrameAlignment {
 		if FrameLengthVolatile(term, i) != 0 {
@@ -27,7 +18,7 @@ func (l *Log) unblockTerm(term []byte, blockedOffset, tailOffset int, termID int
 		if -n > len(term)-blockedOffset {
 			return 0
 		}
-		l.resetHeader(term, blockedOffset, -n, termID)
+		l.template.writePadding(term, blockedOffset, -n, termID)
 		return 1
 	}
 	if n != 0 {
@@ -37,7 +28,7 @@ func (l *Log) unblockTerm(term []byte, blockedOffset, tailOffset int, termID int
 	for current < tailOffset {
 		if FrameLengthVolatile(term, current) != 0 {
 			if zeroedBack(term, current, blockedOffset) {
-				l.resetHeader(term, blockedOffset, current-blockedOffset, termID)
+				l.template.writePadding(term, blockedOffset, current-blockedOffset, termID)
 				return 1
 			}
 			return 0
@@ -45,7 +36,7 @@ func (l *Log) unblockTerm(term []byte, blockedOffset, tailOffset int, termID int
 		current += FrameAlignment
 	}
 	if current >= len(term) && FrameLengthVolatile(term, blockedOffset) == 0 {
-		l.resetHeader(term, blockedOffset, len(term)-blockedOffset, termID)
+		l.template.writePadding(term, blockedOffset, len(term)-blockedOffset, termID)
 		return 2
 	}
 	return 0
