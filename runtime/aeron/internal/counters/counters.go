@@ -182,14 +182,6 @@ func (r *Reader) OwnerID(id int32) int64 {
 	return r.i64(r.values, int(id)*ValueLength+OwnerIDOffset)
 }
 
-// ReferenceID of the counter's value slot.
-func (r *Reader) ReferenceID(id int32) int64 {
-	if r.check(id) != nil {
-		return 0
-	}
-	return r.i64(r.values, int(id)*ValueLength+ReferenceIDOffset)
-}
-
 // Addr returns the atomic value of a counter, for hot paths that keep it.
 func (r *Reader) Addr(id int32) (*atomic.Int64, error) {
 	if err := r.check(id); err != nil {
@@ -242,7 +234,7 @@ func (r *Reader) KeyRegistrationID(id int32) int64 {
 // counter), scanning every record, or NullCounterID.
 func (r *Reader) FindByKey(typeID int32, registrationID int64) int32 {
 	for id := int32(0); id <= r.maxID; id++ {
-		if r.State(id) == RecordAllocated && r.TypeID(id) == typeID && r.KeyRegistrationID(id) == registrationID {
+		if r.IsActive(id, typeID, registrationID) {
 			return id
 		}
 	}
@@ -338,14 +330,11 @@ func (m *Manager) Allocate(typeID int32, key []byte, label string) (int32, error
 	return id, nil
 }
 
-// SetRegistrationID, SetOwnerID and SetReferenceID fill the value slot's ids.
+// SetRegistrationID and SetOwnerID fill the value slot's ids.
 func (m *Manager) SetRegistrationID(id int32, v int64) { m.setID(id, RegistrationIDOffset, v) }
 
 // SetOwnerID sets the owner id.
 func (m *Manager) SetOwnerID(id int32, v int64) { m.setID(id, OwnerIDOffset, v) }
-
-// SetReferenceID sets the reference id.
-func (m *Manager) SetReferenceID(id int32, v int64) { m.setID(id, ReferenceIDOffset, v) }
 
 func (m *Manager) setID(id int32, off int, v int64) {
 	if m.check(id) != nil {
@@ -353,13 +342,6 @@ func (m *Manager) setID(id int32, off int, v int64) {
 	}
 	p, _ := shm.Int64At(m.values, int(id)*ValueLength+off)
 	p.Store(v)
-}
-
-// SetValue stores a counter value (release).
-func (m *Manager) SetValue(id int32, v int64) {
-	if p, err := m.Addr(id); err == nil {
-		p.Store(v)
-	}
 }
 
 // Free reclaims an allocated counter; its id becomes reusable after the

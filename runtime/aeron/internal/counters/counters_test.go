@@ -25,6 +25,15 @@ func newManager(t *testing.T, n int) (*Manager, []byte, []byte, *clock) {
 	return m, meta, values, c
 }
 
+func setValue(t *testing.T, m *Manager, id int32, v int64) {
+	t.Helper()
+	p, err := m.Addr(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Store(v)
+}
+
 func TestAllocateLayout(t *testing.T) {
 	m, meta, values, _ := newManager(t, 4)
 	key := StreamKey(77, 5, 1001, "aeron:ipc")
@@ -34,7 +43,7 @@ func TestAllocateLayout(t *testing.T) {
 	}
 	m.SetRegistrationID(id, 77)
 	m.SetOwnerID(id, 9)
-	m.SetValue(id, 4096)
+	setValue(t, m, id, 4096)
 	le := binary.LittleEndian
 	got := map[string]int64{
 		"state":        int64(int32(le.Uint32(meta[StateOffset:]))),
@@ -77,7 +86,7 @@ func TestFreeAndReuse(t *testing.T) {
 	if _, err := m.Allocate(TypeSystem, nil, "full"); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("error = %v, want ErrNoSpace", err)
 	}
-	m.SetValue(1, 55)
+	setValue(t, m, 1, 55)
 	if err := m.Free(1); err != nil {
 		t.Fatal(err)
 	}
