@@ -62,35 +62,3 @@ func (l *Log) Record(text string) bool {
 	l.index[text] = off
 	return true
 }
-
-// Entry is one decoded record.
-type Entry struct {
-	Count   int32
-	FirstMs int64
-	LastMs  int64
-	Text    string
-}
-
-// Read decodes every complete record of an error log region.
-func Read(b []byte) []Entry {
-	var out []Entry
-	for off := 0; off+HeaderLength <= len(b); {
-		p, err := shm.Int32At(b, off)
-		if err != nil {
-			break
-		}
-		length := int(p.Load())
-		if length < HeaderLength || off+length > len(b) {
-			break
-		}
-		c, _ := shm.Int32At(b, off+ObservationCountOffset)
-		out = append(out, Entry{
-			Count:   c.Load(),
-			FirstMs: int64(binary.LittleEndian.Uint64(b[off+FirstObservationTimeOffset:])),
-			LastMs:  int64(binary.LittleEndian.Uint64(b[off+LastObservationTimeOffset:])),
-			Text:    string(b[off+EncodedErrorOffset : off+length]),
-		})
-		off += (length + RecordAlignment - 1) &^ (RecordAlignment - 1)
-	}
-	return out
-}
