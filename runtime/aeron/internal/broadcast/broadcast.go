@@ -132,10 +132,9 @@ func (t *Transmitter) Transmit(msgTypeID int32, msg []byte) error {
 // Receiver reads records in place. It is used by one goroutine.
 type Receiver struct {
 	view
-	cursor       int64
-	nextRecord   int64
-	recordOffset int
-	lapped       int64
+	cursor     int64 // the current record
+	nextRecord int64
+	lapped     int64
 }
 
 // NewReceiver wraps b and starts at the latest record.
@@ -145,7 +144,7 @@ func NewReceiver(b []byte) (*Receiver, error) {
 		return nil, err
 	}
 	latest := v.latest.Load()
-	return &Receiver{view: v, cursor: latest, nextRecord: latest, recordOffset: int(latest & int64(v.capacity-1))}, nil
+	return &Receiver{view: v, cursor: latest, nextRecord: latest}, nil
 }
 
 // LappedCount is how many times the transmitter overtook this receiver.
@@ -183,7 +182,10 @@ func (r *Receiver) ReceiveNext() (bool, error) {
 	r.cursor = cursor
 	r.nextRecord = cursor + int64(align(length, RecordAlignment))
 	if int32(binary.LittleEndian.Uint32(r.buf[recordOffset+4:])) == PaddingMsgTypeID {
-		recordOffset = 0
+		// Padding runs to the end of the buffer: the record is at 0.
+		if length != r.capacity-recordOffset {
+			return false, fmt.Errorf("padding at %d has length %d: %w", recordOffset, length, ErrCorrupt)
+		}
 		r.cursor = r.nextRecord
 		l := int(int32(binary.LittleEndian.Uint32(r.buf[0:])))
 		if l < RecordHeaderLength || l > r.capacity {
@@ -191,24 +193,27 @@ func (r *Receiver) ReceiveNext() (bool, error) {
 		}
 		r.nextRecord += int64(align(l, RecordAlignment))
 	}
-	r.recordOffset = recordOffset
 	return true, nil
 }
 
+// recordOffset is where the current record is in the buffer.
+func (r *Receiver) recordOffset() int { return int(r.cursor & int64(r.capacity-1)) }
+
 // MsgTypeID of the current record.
 func (r *Receiver) MsgTypeID() int32 {
-	return int32(binary.LittleEndian.Uint32(r.buf[r.recordOffset+4:]))
+	return int32(binary.LittleEndian.Uint32(r.buf[r.recordOffset()+4:]))
 }
 
 // Message of the current record, aliasing the buffer; check Validate after
 // using it.
 func (r *Receiver) Message() []byte {
-	length := int(int32(binary.LittleEndian.Uint32(r.buf[r.recordOffset:])))
-	end := r.recordOffset + length
+	offset := r.recordOffset()
+	length := int(int32(binary.LittleEndian.Uint32(r.buf[offset:])))
+	end := offset + length
 	if length < RecordHeaderLength || end > r.capacity {
 		return nil
 	}
-	return r.buf[r.recordOffset+RecordHeaderLength : end]
+	return r.buf[offset+RecordHeaderLength : end]
 }
 
 // Handler receives one message; msg is only valid during the call.

@@ -135,6 +135,21 @@ func BenchmarkTransmitReceive(b *testing.B) {
 	}
 }
 
+func TestShortPaddingIsCorrupt(t *testing.T) {
+	b := testmem.Bytes(t, 256+TrailerLength)
+	rx, _ := NewReceiver(b)
+	// A padding record must run to the end of the buffer; this one stops
+	// at 16 bytes.
+	le := binary.LittleEndian
+	le.PutUint32(b, 16)
+	le.PutUint32(b[4:], 0xFFFFFFFF)
+	le.PutUint64(b[256+TailIntentCounterOffset:], 64)
+	le.PutUint64(b[256+TailCounterOffset:], 64)
+	if _, err := NewCopyReceiver(rx).Receive(func(int32, []byte) {}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("error = %v, want ErrCorrupt", err)
+	}
+}
+
 func TestMisalignedCursorIsCorrupt(t *testing.T) {
 	b := testmem.Bytes(t, 256+TrailerLength)
 	tx, _ := NewTransmitter(b)
