@@ -6,6 +6,7 @@ package uri
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -167,7 +168,8 @@ func (u URI) Bool(key string, def bool) (bool, error) {
 }
 
 // Duration parses a duration parameter in nanoseconds with an optional
-// ns/us/ms/s suffix, or def when absent.
+// ns/us/ms/s suffix, or def when absent. A duration beyond MaxInt64
+// nanoseconds is invalid.
 func (u URI) Duration(key string, def int64) (int64, error) {
 	v, ok := u.Params[key]
 	if !ok {
@@ -185,7 +187,7 @@ func (u URI) Duration(key string, def int64) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
 		return 0, fmt.Errorf("%s=%q: %w", key, v, ErrInvalid)
 	}
 	return n * mult, nil

@@ -2,6 +2,7 @@ package uri
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -77,6 +78,18 @@ func TestSizes(t *testing.T) {
 	}
 	if v, _ := u.Duration(LingerKey, 0); v != 5e6 {
 		t.Errorf("linger %d", v)
+	}
+	for d, want := range map[string]int64{"9223372036854775807ns": math.MaxInt64, "9223372036s": 9223372036e9} {
+		u, _ := Parse("aeron:ipc?linger=" + d)
+		if v, err := u.Duration(LingerKey, 0); err != nil || v != want {
+			t.Errorf("linger=%s: %d, %v; want %d", d, v, err, want)
+		}
+	}
+	for _, d := range []string{"9223372037s", "9300000000s", "9223372036854776ms", "-1ms", "5h"} {
+		u, _ := Parse("aeron:ipc?linger=" + d)
+		if v, err := u.Duration(LingerKey, 0); !errors.Is(err, ErrInvalid) {
+			t.Errorf("linger=%s: %d, %v; want ErrInvalid", d, v, err)
+		}
 	}
 }
 
