@@ -87,7 +87,9 @@ func malformed(what string, n int) error {
 func appendI32(b []byte, v int32) []byte { return le.AppendUint32(b, uint32(v)) }
 func appendI64(b []byte, v int64) []byte { return le.AppendUint64(b, uint64(v)) }
 
-func appendString(b []byte, s string, pad bool) []byte {
+// appendString appends s as an int32 length and its bytes, padded to 4
+// bytes if pad is set.
+func appendString[S string | []byte](b []byte, s S, pad bool) []byte {
 	b = appendI32(b, int32(len(s)))
 	b = append(b, s...)
 	if pad {
@@ -257,11 +259,7 @@ func (m *CounterMessage) Append(b []byte) []byte {
 	b = appendI64(b, m.ClientID)
 	b = appendI64(b, m.CorrelationID)
 	b = appendI32(b, m.TypeID)
-	b = appendI32(b, int32(len(m.Key)))
-	b = append(b, m.Key...)
-	for i := len(m.Key); i < align4(len(m.Key)); i++ {
-		b = append(b, 0)
-	}
+	b = appendString(b, m.Key, true)
 	return appendString(b, m.Label, false)
 }
 

@@ -63,10 +63,11 @@ func TestRoundTrips(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			// Every strict prefix that cuts a field is malformed.
+			// Every strict prefix cuts a field (each message ends with a
+			// non-empty string or an integer), so it is malformed.
 			for n := 0; n < len(b); n++ {
-				if _, err := tt.decode(b[:n]); err == nil && n < 8 {
-					t.Errorf("prefix %d accepted", n)
+				if _, err := tt.decode(b[:n]); !errors.Is(err, ErrMalformed) {
+					t.Errorf("prefix of %d bytes: error %v, want ErrMalformed", n, err)
 				}
 			}
 		})
