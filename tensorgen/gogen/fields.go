@@ -9,8 +9,8 @@ import (
 )
 
 // owner says where the accessors of a block of fields go: the getter's
-// receiver and buffer, the setter's receiver and buffer, and how an offset
-// inside the block becomes an index into the buffer.
+// receiver and buffer and the setter's receiver and buffer. A field's offset
+// inside the block is its index into that buffer.
 type owner struct {
 	gen     *gen
 	kind    string
@@ -18,8 +18,6 @@ type owner struct {
 	setRecv *jen.Statement // nil: no setters
 	getBuf  func() *jen.Statement
 	setBuf  func() *jen.Statement
-	getOff  func(k int) *jen.Statement
-	setOff  func(k int) *jen.Statement
 	// guard: check the buffer length before each access (composite views).
 	guard      bool
 	getMethods *scope
@@ -30,46 +28,28 @@ type owner struct {
 
 // accessor describes one field or composite member.
 type accessor struct {
-	name         string
-	pos          schema.Pos
-	description  string
-	typ          schema.Type
-	offset       int
-	presence     schema.Presence
-	null         schema.Value
-	constEnum    *schema.EnumValue
-	sinceVersion int
-	deprecated   int
-	semanticType string
+	schema.Common // name, position, description, versions
+	typ           schema.Type
+	offset        int
+	presence      schema.Presence
+	null          schema.Value
+	constEnum     *schema.EnumValue
 }
 
+// docLines are the doc lines after a field getter's summary.
 func (a accessor) docLines(what string) []string {
-	var out []string
-	if a.semanticType != "" {
-		out = append(out, "Semantic type: "+a.semanticType+".")
-	}
-	if a.sinceVersion > 0 {
-		out = append(out, fmt.Sprintf("Since schema version %d; older messages read the null value.", a.sinceVersion))
-	}
-	if a.deprecated > 0 {
-		out = append(out, "", fmt.Sprintf("Deprecated: %s deprecated in schema version %d.", what, a.deprecated))
-	}
-	return out
+	return commonExtra(&a.Common, what, "; older messages read the null value")
 }
 
 func (o *owner) addGet(name, from string) {
 	if o.getMethods != nil {
-		if err := o.getMethods.add(name, from); err != nil {
-			o.gen.fail(err)
-		}
+		o.gen.declare(o.getMethods, name, from)
 	}
 }
 
 func (o *owner) addSet(name, from string) {
 	if o.setMethods != nil {
-		if err := o.setMethods.add(name, from); err != nil {
-			o.gen.fail(err)
-		}
+		o.gen.declare(o.setMethods, name, from)
 	}
 }
 
@@ -86,8 +66,8 @@ func (o *owner) lenGuard(buf func() *jen.Statement, off, size int, null jen.Code
 // field emits the getter(s) and setter(s) of one field or member.
 func (o *owner) field(a accessor) {
 	g := o.gen
-	m := exported(a.name)
-	from := fmt.Sprintf("%s %s at %s", o.kind, a.name, pos(a.pos))
+	m := exported(a.Name)
+	from := fmt.Sprintf("%s %s at %s", o.kind, a.Name, a.Pos)
 	switch t := a.typ.(type) {
 	case *schema.Encoded:
 		if t.Presence == schema.Constant || a.presence == schema.Constant {
@@ -111,17 +91,17 @@ func (o *owner) field(a accessor) {
 		name := exported(t.Name)
 		o.addGet(m, from)
 		if o.getRecv != nil {
-			g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns a view of composite %s in place.", m, t.Name)}, a.docLines(m)...)...))
+			g.f.Add(doc(m, a.Description, append([]string{fmt.Sprintf("%s returns a view of composite %s in place.", m, t.Name)}, a.docLines(m)...)...))
 			g.f.Func().Params(o.getRecv).Id(m).Params().Id(name).Block(
 				o.lenGuard(o.getBuf, a.offset, t.Size, jen.Id(name).Values()),
-				jen.Return(jen.Id(name).Values(o.getBuf().Index(o.getOff(a.offset), o.getOff(a.offset).Op("+").Lit(t.Size), o.getOff(a.offset).Op("+").Lit(t.Size)))),
+				jen.Return(jen.Id(name).Values(o.getBuf().Index(jen.Lit(a.offset), jen.Lit(a.offset).Op("+").Lit(t.Size), jen.Lit(a.offset).Op("+").Lit(t.Size)))),
 			)
 		}
 		if o.setRecv != nil && o.setMethods != o.getMethods {
 			o.addSet(m, from)
 			g.f.Comment(fmt.Sprintf("%s returns a view of composite %s for writing in place.", m, t.Name))
 			g.f.Func().Params(o.setRecv).Id(m).Params().Id(name).Block(
-				jen.Return(jen.Id(name).Values(o.setBuf().Index(o.setOff(a.offset), o.setOff(a.offset).Op("+").Lit(t.Size), o.setOff(a.offset).Op("+").Lit(t.Size)))),
+				jen.Return(jen.Id(name).Values(o.setBuf().Index(jen.Lit(a.offset), jen.Lit(a.offset).Op("+").Lit(t.Size), jen.Lit(a.offset).Op("+").Lit(t.Size)))),
 			)
 		}
 	}
@@ -140,8 +120,9 @@ func (o *owner) constant(a accessor, t *schema.Encoded, m, from string) {
 	if ev == nil && t != nil {
 		ev = t.ConstEnum
 	}
+	_, isEnum := a.typ.(*schema.Enum)
 	switch {
-	case ev != nil && func() bool { _, isEnum := a.typ.(*schema.Enum); return isEnum }():
+	case ev != nil && isEnum:
 		typ = jen.Id(exported(ev.Enum.Name))
 		val = jen.Id(exported(ev.Enum.Name) + constName(ev.Name))
 	case ev != nil:
@@ -164,7 +145,7 @@ func (o *owner) constant(a accessor, t *schema.Encoded, m, from string) {
 		g.fail(fmt.Errorf("%s: constant without a value", from))
 		return
 	}
-	g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns the schema constant; it is not on the wire.", m)}, a.docLines(m)...)...))
+	g.f.Add(doc(m, a.Description, append([]string{fmt.Sprintf("%s returns the schema constant; it is not on the wire.", m)}, a.docLines(m)...)...))
 	g.f.Func().Params(o.getRecv).Id(m).Params().Add(typ).Block(jen.Return(val))
 }
 
@@ -182,7 +163,7 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 	_, isSet := a.typ.(*schema.Set)
 	var read *jen.Statement
 	if o.getRecv != nil {
-		read = c.read(p, o.getBuf(), o.getOff(a.offset))
+		read = c.read(p, o.getBuf(), jen.Lit(a.offset))
 		if isEnum || isSet {
 			read = jen.Add(typ).Call(read)
 		}
@@ -190,16 +171,16 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 	size := p.Size()
 	o.addGet(m, from)
 	if o.getRecv != nil {
-		g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns the %s field %s.", m, a.presence, a.name)}, a.docLines(m)...)...))
+		g.f.Add(doc(m, a.Description, append([]string{fmt.Sprintf("%s returns the %s field %s.", m, a.presence, a.Name)}, a.docLines(m)...)...))
 		g.f.Func().Params(o.getRecv).Id(m).Params().Add(typ).Block(
 			o.lenGuard(o.getBuf, a.offset, size, null),
 			jen.Return(read),
 		)
 		if a.presence == schema.Optional {
 			o.addGet(m+"IsNull", from)
-			g.f.Comment(fmt.Sprintf("%sIsNull reports whether %s holds its null value (absent).", m, a.name))
+			g.f.Comment(fmt.Sprintf("%sIsNull reports whether %s holds its null value (absent).", m, a.Name))
 			var cmp jen.Code
-			if p.IsFloat() && !isEnum {
+			if p.IsFloat() {
 				if a.null.F == a.null.F { // explicit non-NaN null
 					cmp = jen.Id("v").Op("==").Add(lit(p, a.null))
 				} else {
@@ -216,22 +197,22 @@ func (o *owner) scalar(a accessor, p schema.Primitive, typ jen.Code, m, from str
 	}
 	if o.setRecv != nil {
 		o.addSet("Set"+m, from)
-		g.f.Comment(fmt.Sprintf("Set%s writes the field %s.", m, a.name))
+		g.f.Comment(fmt.Sprintf("Set%s writes the field %s.", m, a.Name))
 		g.f.Func().Params(o.setRecv).Id("Set"+m).Params(jen.Id("v").Add(typ)).Block(
 			o.lenGuard(o.setBuf, a.offset, size, nil),
-			c.write(p, o.setBuf(), o.setOff(a.offset), jen.Id("v")),
+			c.write(p, o.setBuf(), jen.Lit(a.offset), jen.Id("v")),
 		)
 		if a.presence == schema.Optional {
 			o.addSet("Set"+m+"Null", from)
-			g.f.Comment(fmt.Sprintf("Set%sNull marks the optional field %s absent by writing its null value.", m, a.name))
+			g.f.Comment(fmt.Sprintf("Set%sNull marks the optional field %s absent by writing its null value.", m, a.Name))
 			nullVal := jen.Add(typ).Call(null)
-			if p.IsFloat() && !isEnum {
+			if p.IsFloat() {
 				nullVal = jen.Id(goType(p)).Call(lit(p, a.null))
 			}
 			g.f.Func().Params(o.setRecv).Id("Set"+m+"Null").Params().Block(
 				o.lenGuard(o.setBuf, a.offset, size, nil),
 				jen.Id("v").Op(":=").Add(nullVal),
-				c.write(p, o.setBuf(), o.setOff(a.offset), jen.Id("v")),
+				c.write(p, o.setBuf(), jen.Lit(a.offset), jen.Id("v")),
 			)
 		}
 	}
@@ -252,14 +233,14 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 	o.addGet(m, from)
 	if bytesLike {
 		if o.getRecv != nil {
-			g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns the %d-byte array %s in place (no copy).", m, n, a.name)}, a.docLines(m)...)...))
+			g.f.Add(doc(m, a.Description, append([]string{fmt.Sprintf("%s returns the %d-byte array %s in place (no copy).", m, n, a.Name)}, a.docLines(m)...)...))
 			g.f.Func().Params(o.getRecv).Id(m).Params().Index().Byte().Block(
 				o.lenGuard(o.getBuf, a.offset, size, jen.Nil()),
-				jen.Return(o.getBuf().Index(o.getOff(a.offset), o.getOff(a.offset).Op("+").Lit(n), o.getOff(a.offset).Op("+").Lit(n))),
+				jen.Return(o.getBuf().Index(jen.Lit(a.offset), jen.Lit(a.offset).Op("+").Lit(n), jen.Lit(a.offset).Op("+").Lit(n))),
 			)
 			if p == schema.Char {
 				o.addGet(m+"String", from)
-				g.f.Comment(fmt.Sprintf("%sString returns %s as a string, up to its first NUL.", m, a.name))
+				g.f.Comment(fmt.Sprintf("%sString returns %s as a string, up to its first NUL.", m, a.Name))
 				g.f.Func().Params(o.getRecv).Id(m + "String").Params().String().Block(
 					jen.Return(jen.String().Call(jen.Qual(sbePkg, "TrimNUL").Call(o.getRecvName().Dot(m).Call()))),
 				)
@@ -267,12 +248,12 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 		}
 		if o.setRecv != nil {
 			o.addSet("Set"+m, from)
-			g.f.Comment(fmt.Sprintf("Set%s copies v into %s and pads the rest with NUL bytes; v longer than %d bytes is refused.", m, a.name, n))
+			g.f.Comment(fmt.Sprintf("Set%s copies v into %s and pads the rest with NUL bytes; v longer than %d bytes is refused.", m, a.Name, n))
 			body := func(v jen.Code) []jen.Code {
 				return []jen.Code{
 					jen.If(jen.Len(v).Op(">").Lit(n)).Block(jen.Return(jen.Qual(sbePkg, "ErrValueTooLong"))),
 					o.lenGuard(o.setBuf, a.offset, size, jen.Qual(sbePkg, "ErrShortBuffer")),
-					jen.Id("b").Op(":=").Add(o.setBuf().Index(o.setOff(a.offset), o.setOff(a.offset).Op("+").Lit(n))),
+					jen.Id("b").Op(":=").Add(o.setBuf().Index(jen.Lit(a.offset), jen.Lit(a.offset).Op("+").Lit(n))),
 					jen.Clear(jen.Id("b").Index(jen.Copy(jen.Id("b"), v), jen.Empty())),
 					jen.Return(jen.Nil()),
 				}
@@ -286,22 +267,22 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 	}
 	arr := jen.Index(jen.Lit(n)).Id(goType(p))
 	if o.getRecv != nil {
-		g.f.Add(doc(m, a.description, append([]string{fmt.Sprintf("%s returns a copy of the %d-element array %s.", m, n, a.name)}, a.docLines(m)...)...))
+		g.f.Add(doc(m, a.Description, append([]string{fmt.Sprintf("%s returns a copy of the %d-element array %s.", m, n, a.Name)}, a.docLines(m)...)...))
 		g.f.Func().Params(o.getRecv).Id(m).Params().Params(jen.Id("a").Add(arr)).Block(
 			o.lenGuard(o.getBuf, a.offset, size, jen.Id("a")),
 			jen.For(jen.Id("i").Op(":=").Range().Id("a")).Block(
-				jen.Id("a").Index(jen.Id("i")).Op("=").Add(c.read(p, o.getBuf(), o.getOff(a.offset).Op("+").Lit(p.Size()).Op("*").Id("i"))),
+				jen.Id("a").Index(jen.Id("i")).Op("=").Add(c.read(p, o.getBuf(), jen.Lit(a.offset).Op("+").Lit(p.Size()).Op("*").Id("i"))),
 			),
 			jen.Return(jen.Id("a")),
 		)
 	}
 	if o.setRecv != nil {
 		o.addSet("Set"+m, from)
-		g.f.Comment(fmt.Sprintf("Set%s writes the %d-element array %s.", m, n, a.name))
+		g.f.Comment(fmt.Sprintf("Set%s writes the %d-element array %s.", m, n, a.Name))
 		g.f.Func().Params(o.setRecv).Id("Set"+m).Params(jen.Id("v").Add(arr)).Block(
 			o.lenGuard(o.setBuf, a.offset, size, nil),
 			jen.For(jen.Id("i").Op(":=").Range().Id("v")).Block(
-				c.write(p, o.setBuf(), o.setOff(a.offset).Op("+").Lit(p.Size()).Op("*").Id("i"), jen.Id("v").Index(jen.Id("i"))),
+				c.write(p, o.setBuf(), jen.Lit(a.offset).Op("+").Lit(p.Size()).Op("*").Id("i"), jen.Id("v").Index(jen.Id("i"))),
 			),
 		)
 	}
@@ -310,7 +291,7 @@ func (o *owner) array(a accessor, t *schema.Encoded, m, from string) {
 // fieldJSON returns statements appending the field's JSON value to dst,
 // using the getter (so version gating applies).
 func (o *owner) fieldJSON(a accessor) []jen.Code {
-	m := exported(a.name)
+	m := exported(a.Name)
 	get := o.getRecvName().Dot(m).Call()
 	switch t := a.typ.(type) {
 	case *schema.Encoded:

@@ -38,7 +38,16 @@ type gen struct {
 
 func (g *gen) fail(err error) { g.errs = append(g.errs, err) }
 
-// Generate returns the gofmt'd Go source of the codecs for s.
+// declare records in s the Go name generated for from (e.g. "message Car at
+// f.xml:3:5"); a clash fails the generation.
+func (g *gen) declare(s *scope, goName, from string) {
+	if err := s.add(goName, from); err != nil {
+		g.fail(err)
+	}
+}
+
+// Generate returns the gofmt'd Go source of the codecs for s, a schema
+// resolved and validated by package schema.
 func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	if opts.Package == "" {
 		return nil, errors.New("gogen: no package name")
@@ -54,14 +63,6 @@ func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	g.f.ImportName(sbePkg, "sbe")
 	g.f.PackageComment(fmt.Sprintf("Package %s holds the SBE codecs of schema %q (id %d, version %d, %s).",
 		opts.Package, s.Package, s.ID, s.Version, s.ByteOrder))
-	if s.Header == nil {
-		return nil, fmt.Errorf("%s: schema has no message header type", s.Pos)
-	}
-	for _, member := range []string{"blockLength", "templateId", "schemaId", "version"} {
-		if s.Header.Member(member) == nil {
-			return nil, fmt.Errorf("%s: message header %s has no %s", s.Header.Pos, s.Header.Name, member)
-		}
-	}
 	g.f.Const().Id("_").Op("=").Qual(sbePkg, "SupportPackageIsVersion1")
 	g.f.Const().Defs(
 		jen.Comment("SchemaID is the id of the schema."),
@@ -153,12 +154,20 @@ func (g *gen) dispatcher() {
 	g.f.Type().Id("Dispatcher").Struct(fields...)
 	g.f.Comment("Decode reads the message header at buf[0], checks the schema id, the template")
 	g.f.Comment("id and the version, and returns the wrapped decoder (switch on its type).")
-	g.f.Func().Params(jen.Id("d").Op("*").Id("Dispatcher")).Id("Decode").Params(jen.Id("buf").Index().Byte()).Params(jen.Id("Message"), jen.Error()).Block(
+	decode := []jen.Code{
 		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("readHeader").Call(jen.Id("buf")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "ErrSchemaMismatch"))),
-		jen.Id("blockLength").Op(",").Id("version").Op(":=").List(jen.Id("h").Dot("blockLength"), jen.Id("h").Dot("version")),
-		jen.Id("_").Op("=").Id("version"),
-		jen.Switch(jen.Id("h").Dot("templateID")).Block(cases...),
-	)
+	}
+	if len(g.s.Messages) == 0 {
+		// No template can match, and unused locals would not compile.
+		decode = append(decode, jen.Return(jen.Nil(), jen.Qual(sbePkg, "ErrUnknownTemplate")))
+	} else {
+		decode = append(decode,
+			jen.Id("blockLength").Op(",").Id("version").Op(":=").List(jen.Id("h").Dot("blockLength"), jen.Id("h").Dot("version")),
+			jen.Id("_").Op("=").Id("version"),
+			jen.Switch(jen.Id("h").Dot("templateID")).Block(cases...),
+		)
+	}
+	g.f.Func().Params(jen.Id("d").Op("*").Id("Dispatcher")).Id("Decode").Params(jen.Id("buf").Index().Byte()).Params(jen.Id("Message"), jen.Error()).Block(decode...)
 }

@@ -37,20 +37,14 @@ func groupLevel(parent *level, gr *schema.Group) *level {
 }
 
 func fieldAccessor(f *schema.Field) accessor {
-	a := accessor{
-		semanticType: f.SemanticType,
-		name:         f.Name,
-		pos:          f.Pos,
-		description:  f.Description,
-		typ:          f.Type,
-		offset:       f.Offset,
-		presence:     f.Presence,
-		null:         f.Null,
-		constEnum:    f.ConstEnum,
-		sinceVersion: f.SinceVersion,
-		deprecated:   f.Deprecated,
+	return accessor{
+		Common:    f.Common,
+		typ:       f.Type,
+		offset:    f.Offset,
+		presence:  f.Presence,
+		null:      f.Null,
+		constEnum: f.ConstEnum,
 	}
-	return a
 }
 
 func lowerFirst(s string) string {
@@ -74,22 +68,19 @@ type dim struct {
 	cntMax  uint64
 }
 
-func (g *gen) dimOf(gr *schema.Group) dim {
-	d := dim{size: gr.Dimension.Size}
+// dimOf reads the dimension composite of gr; package schema has checked
+// that blockLength and numInGroup are non-constant integer types.
+func dimOf(gr *schema.Group) dim {
 	bl, cnt := gr.Dimension.Member("blockLength"), gr.Dimension.Member("numInGroup")
-	if bl == nil || cnt == nil {
-		g.fail(fmt.Errorf("%s: group %s: dimension type %s lacks blockLength or numInGroup", pos(gr.Pos), gr.Name, gr.Dimension.Name))
-		return d
+	be, ce := bl.Type.(*schema.Encoded), cnt.Type.(*schema.Encoded)
+	d := dim{
+		size:    gr.Dimension.Size,
+		blOff:   bl.Offset,
+		blPrim:  be.Primitive,
+		cntOff:  cnt.Offset,
+		cntPrim: ce.Primitive,
+		cntMax:  ce.Max.U,
 	}
-	be, ok1 := bl.Type.(*schema.Encoded)
-	ce, ok2 := cnt.Type.(*schema.Encoded)
-	if !ok1 || !ok2 {
-		g.fail(fmt.Errorf("%s: group %s: dimension members must be primitive types", pos(gr.Pos), gr.Name))
-		return d
-	}
-	d.blOff, d.blPrim = bl.Offset, be.Primitive
-	d.cntOff, d.cntPrim = cnt.Offset, ce.Primitive
-	d.cntMax = ce.Max.U
 	if ce.Primitive.IsSigned() {
 		d.cntMax = uint64(ce.Max.I)
 	}
@@ -98,7 +89,7 @@ func (g *gen) dimOf(gr *schema.Group) dim {
 
 // putDim emits "func put<Prefix>Header(st *sbe.EncoderState, count int) error".
 func (g *gen) putDim(gl *level) {
-	d := g.dimOf(gl.grp)
+	d := dimOf(gl.grp)
 	g.f.Func().Id("put"+gl.prefix+"Header").Params(jen.Id("st").Op("*").Qual(sbePkg, "EncoderState"), jen.Id("count").Int()).Error().Block(
 		jen.List(jen.Id("p"), jen.Err()).Op(":=").Id("st").Dot("Reserve").Call(jen.Lit(d.size)),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
@@ -116,7 +107,7 @@ func (g *gen) dataWidth(dt *schema.Data) (int, jen.Code, jen.Code) {
 
 // skipFunc emits the validating walk over one group.
 func (g *gen) skipFunc(gl *level) {
-	d := g.dimOf(gl.grp)
+	d := dimOf(gl.grp)
 	buf := jen.Id("buf")
 	var body []jen.Code
 	body = append(body,
@@ -191,9 +182,7 @@ func (g *gen) message(m *schema.Message) {
 	name := exported(m.Name)
 	l := &level{prefix: name, fields: m.Fields, groups: m.Groups, data: m.Data, blockLength: m.BlockLength, msg: m}
 	for _, id := range []string{name + "Decoder", name + "Encoder", name + "TemplateID", name + "BlockLength"} {
-		if err := g.top.add(id, "message "+m.Name+" at "+pos(m.Pos)); err != nil {
-			g.fail(err)
-		}
+		g.declare(g.top, id, "message "+m.Name+" at "+m.Pos.String())
 	}
 	g.f.Const().Defs(
 		jen.Comment(name+"TemplateID is the template id of message "+m.Name+"."),
@@ -212,12 +201,8 @@ func (g *gen) message(m *schema.Message) {
 func (g *gen) decoderLevel(l *level) {
 	for _, gr := range l.groups {
 		gl := groupLevel(l, gr)
-		if err := g.top.add(gl.decName(), "group "+gr.Name+" at "+pos(gr.Pos)); err != nil {
-			g.fail(err)
-		}
-		if err := g.top.add(gl.encName(), "group "+gr.Name+" at "+pos(gr.Pos)); err != nil {
-			g.fail(err)
-		}
+		g.declare(g.top, gl.decName(), "group "+gr.Name+" at "+gr.Pos.String())
+		g.declare(g.top, gl.encName(), "group "+gr.Name+" at "+gr.Pos.String())
 		g.decoderLevel(gl)
 		g.skipFunc(gl)
 		g.putDim(gl)
@@ -247,13 +232,13 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 	for _, gr := range l.groups {
 		gl := groupLevel(l, gr)
 		m := exported(gr.Name)
-		from := "group " + gr.Name + " at " + pos(gr.Pos)
+		from := "group " + gr.Name + " at " + gr.Pos.String()
 		dec.addGet(m, from)
 		field := lowerFirst(m) + "G"
 		g.f.Add(doc(m, gr.Description, append([]string{
 			fmt.Sprintf("%s returns the decoder of group %s, positioned before its first entry;", m, gr.Name),
 			"call Next to step through the entries. Calling it again restarts the iteration.",
-		}, commonExtra(&gr.Common, m)...)...))
+		}, commonExtra(&gr.Common, m, "")...)...))
 		g.f.Func().Params(dec.getRecv).Id(m).Params().Op("*").Id(gl.decName()).Block(
 			jen.Id(dec.getName).Dot(field).Dot("init").Call(decBuf, decStatePos(i), decActing),
 			jen.Return(jen.Op("&").Id(dec.getName).Dot(field)),
@@ -264,7 +249,7 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 		encName := "e"
 		g.f.Func().Params(enc.setRecv).Id(m).Params(jen.Id("count").Int()).Params(jen.Op("*").Id(gl.encName()), jen.Error()).Block(
 			jen.If(jen.Err().Op(":=").Id(encName).Dot("advance").Call(jen.Lit(i)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-			jen.If(jen.Id("count").Op("<").Lit(0).Op("||").Uint64().Call(jen.Id("count")).Op(">").Op(strconv.FormatUint(g.dimOf(gr).cntMax, 10))).Block(
+			jen.If(jen.Id("count").Op("<").Lit(0).Op("||").Uint64().Call(jen.Id("count")).Op(">").Op(strconv.FormatUint(dimOf(gr).cntMax, 10))).Block(
 				jen.Return(jen.Nil(), jen.Add(encStRecv).Dot("Fail").Call(jen.Qual(sbePkg, "ErrGroupCount")))),
 			jen.If(jen.Err().Op(":=").Id("put"+gl.prefix+"Header").Call(encSt, jen.Id("count")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 			jen.Id(encName).Dot(field).Dot("init").Call(encSt, jen.Id("count")),
@@ -276,10 +261,10 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 	}
 	for _, dt := range l.data {
 		m := exported(dt.Name)
-		from := "data " + dt.Name + " at " + pos(dt.Pos)
+		from := "data " + dt.Name + " at " + dt.Pos.String()
 		dec.addGet(m, from)
 		w, big, max := g.dataWidth(dt)
-		g.f.Add(doc(m, dt.Description, append([]string{fmt.Sprintf("%s returns the var data %s in place (no copy); nil when absent.", m, dt.Name)}, commonExtra(&dt.Common, m)...)...))
+		g.f.Add(doc(m, dt.Description, append([]string{fmt.Sprintf("%s returns the var data %s in place (no copy); nil when absent.", m, dt.Name)}, commonExtra(&dt.Common, m, "")...)...))
 		g.f.Func().Params(dec.getRecv).Id(m).Params().Index().Byte().Block(
 			jen.Return(jen.Qual(sbePkg, "VarData").Call(decBuf, decStatePos(i), jen.Lit(w), big)),
 		)
@@ -354,13 +339,14 @@ func (g *gen) advanceFunc(l *level, recv *jen.Statement, st, stRecv jen.Code) {
 
 // initBlock returns statements that point e.block at a freshly reserved
 // block and fill it with the init image (optional fields null).
-func (g *gen) initBlock(l *level, buf jen.Code, start jen.Code, initImg *jen.Statement) []jen.Code {
+func (g *gen) initBlock(l *level, buf jen.Code, start jen.Code) []jen.Code {
 	if l.blockLength == 0 {
 		return nil
 	}
+	_, init := g.images(l)
 	return []jen.Code{
 		jen.Id("e").Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Add(buf).Index(jen.Add(start), jen.Add(start).Op("+").Lit(l.blockLength))),
-		jen.Op("*").Id("e").Dot("block").Op("=").Add(initImg),
+		jen.Op("*").Id("e").Dot("block").Op("=").Add(imageExpr(l, "InitBlock", init)),
 	}
 }
 
@@ -404,7 +390,7 @@ func (g *gen) jsonLevel(l *level, o *owner, buf, acting jen.Code, posArr func(i 
 func (g *gen) groupDecoder(gl *level) {
 	gr := gl.grp
 	name := gl.decName()
-	d := g.dimOf(gr)
+	d := dimOf(gr)
 	S := gl.stages()
 	fields := []jen.Code{
 		jen.Id("buf").Index().Byte(),
@@ -456,7 +442,6 @@ func (g *gen) groupDecoder(gl *level) {
 	}
 	if S > 0 {
 		stages := g.skipStages(gl, jen.Id("g").Dot("buf"), jen.Id("g").Dot("actingVersion"), func(i int) *jen.Statement { return jen.Id("g").Dot("pos").Index(jen.Lit(i)) })
-		// skipStages returns (0, err) on failure; wrap in a closure-free form.
 		next = append(next, jen.Var().Err().Error())
 		next = append(next, jen.Id("p").Op(",").Id("err").Op("=").Id("g").Dot("layout").Call(jen.Id("p")))
 		next = append(next, jen.If(jen.Err().Op("!=").Nil()).Block(jen.Id("g").Dot("count").Op("=").Id("g").Dot("index"), jen.Return(jen.False())))
@@ -464,15 +449,13 @@ func (g *gen) groupDecoder(gl *level) {
 		g.f.Func().Params(recv.Clone()).Id("layout").Params(jen.Id("p").Int()).Params(jen.Int(), jen.Error()).Block(
 			append(append([]jen.Code{jen.Var().Err().Error()}, stages...), jen.Return(jen.Id("p"), jen.Nil()))...,
 		)
-		if err := methods.add("layout", "internal"); err != nil {
-			g.fail(err)
-		}
+		g.declare(methods, "layout", "internal")
 	}
 	next = append(next, jen.Id("g").Dot("next").Op("=").Id("p"), jen.Id("g").Dot("index").Op("++"), jen.Return(jen.True()))
 	g.f.Comment("Next moves to the next entry and reports whether there is one.")
 	g.f.Func().Params(recv.Clone()).Id("Next").Params().Bool().Block(next...)
 
-	nullImg, _ := g.emitImages(gl)
+	nullImg := g.emitImages(gl)
 	if gl.blockLength > 0 {
 		g.padFunc(gl, recv.Clone(), "g", nullImg)
 	}
@@ -481,7 +464,6 @@ func (g *gen) groupDecoder(gl *level) {
 		kind:       "group " + gr.Name,
 		getRecv:    recv.Clone(),
 		getBuf:     func() *jen.Statement { return jen.Id("g").Dot("block") },
-		getOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		getMethods: methods,
 		getName:    "g",
 	}
@@ -491,7 +473,6 @@ func (g *gen) groupDecoder(gl *level) {
 		kind:       "group " + gr.Name,
 		setRecv:    jen.Id("e").Op("*").Id(gl.encName()),
 		setBuf:     func() *jen.Statement { return jen.Id("e").Dot("block") },
-		setOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		setMethods: encMethods,
 		getName:    "e",
 	}
@@ -541,12 +522,7 @@ func (g *gen) groupEncoder(gl *level) {
 		jen.Id("e").Dot("index").Op("++"),
 		jen.Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Lit(0), jen.Lit(-1)),
 	)
-	_, initImg := g.images(gl)
-	initExpr := blockType(gl).Values()
-	if !allZero(initImg) {
-		initExpr = jen.Id(lowerFirst(gl.prefix) + "InitBlock")
-	}
-	next = append(next, g.initBlock(gl, jen.Id("e").Dot("st").Dot("Buf"), jen.Id("p"), initExpr)...)
+	next = append(next, g.initBlock(gl, jen.Id("e").Dot("st").Dot("Buf"), jen.Id("p"))...)
 	next = append(next, jen.Return(jen.Nil()))
 	g.f.Comment("Next starts the next entry; it fails when all announced entries are written.")
 	g.f.Func().Params(recv.Clone()).Id("Next").Params().Error().Block(next...)
@@ -589,7 +565,7 @@ func (g *gen) messageDecoder(l *level) {
 		"Wrap or WrapWithHeader validates the whole message (block, groups and var",
 		"data) against the buffer, so the accessors never fail and may be called",
 		"in any order. Views it returns are valid as long as the buffer is.",
-	}, commonExtra(&m.Common, name)...)...))
+	}, commonExtra(&m.Common, name, "")...)...))
 	g.f.Type().Id(name).Struct(fields...)
 	recv := jen.Id("d").Op("*").Id(name)
 	posArr := func(i int) *jen.Statement { return jen.Id("d").Dot("pos").Index(jen.Lit(i)) }
@@ -623,7 +599,7 @@ func (g *gen) messageDecoder(l *level) {
 		jen.Return(jen.Nil()),
 	)
 	g.f.Func().Params(recv.Clone()).Id("wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion")).Int()).Error().Block(body...)
-	nullImg, _ := g.emitImages(l)
+	nullImg := g.emitImages(l)
 	if l.blockLength > 0 {
 		g.padFunc(l, recv.Clone(), "d", nullImg)
 	}
@@ -674,7 +650,6 @@ func (g *gen) messageDecoder(l *level) {
 		kind:       "message " + m.Name,
 		getRecv:    recv.Clone(),
 		getBuf:     func() *jen.Statement { return jen.Id("d").Dot("block") },
-		getOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		getMethods: methods,
 		getName:    "d",
 	}
@@ -686,7 +661,6 @@ func (g *gen) messageDecoder(l *level) {
 		kind:       "message " + m.Name,
 		setRecv:    jen.Id("e").Op("*").Id(l.encName()),
 		setBuf:     func() *jen.Statement { return jen.Id("e").Dot("block") },
-		setOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		setMethods: encMethods,
 		getName:    "e",
 	}
@@ -736,12 +710,7 @@ func (g *gen) messageEncoder(l *level) {
 			jen.Id("e").Dot("st").Op("=").Qual(sbePkg, "EncoderState").Values(jen.Dict{jen.Id("Buf"): jen.Id("buf"), jen.Id("Limit"): jen.Lit(l.blockLength)}),
 			jen.Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Lit(0), jen.Lit(-1)))
 	}
-	_, initImg := g.images(l)
-	initExpr := blockType(l).Values()
-	if !allZero(initImg) {
-		initExpr = jen.Id(lowerFirst(l.prefix) + "InitBlock")
-	}
-	wrapBody = append(wrapBody, g.initBlock(l, jen.Id("buf"), jen.Lit(0), initExpr)...)
+	wrapBody = append(wrapBody, g.initBlock(l, jen.Id("buf"), jen.Lit(0))...)
 	wrapBody = append(wrapBody, jen.Return(jen.Nil()))
 	g.f.Func().Params(recv.Clone()).Id("wrap").Params(jen.Id("buf").Index().Byte(), jen.Id("headerLength").Int()).Error().Block(wrapBody...)
 	g.f.Comment(fmt.Sprintf("Wrap starts encoding a %s at buf[0] with no message header.", m.Name))

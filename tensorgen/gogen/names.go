@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
-
-	"github.com/tpool-go/tpool/tensorgen/schema"
 )
 
 // exported returns name with its first letter upper-cased ("streamId" ->
@@ -90,6 +88,3 @@ func (s *scope) add(goName, from string) error {
 	s.names[goName] = from
 	return nil
 }
-
-// pos formats a schema position for error messages.
-func pos(p schema.Pos) string { return p.String() }

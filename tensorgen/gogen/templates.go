@@ -1,11 +1,11 @@
 package gogen
 
 import (
-	"encoding/binary"
 	"math"
 
 	"github.com/dave/jennifer/jen"
 
+	"github.com/tpool-go/tpool/runtime/sbe"
 	"github.com/tpool-go/tpool/tensorgen/schema"
 )
 
@@ -19,11 +19,7 @@ import (
 // without a check in every getter.
 
 func (g *gen) putValue(b []byte, off int, p schema.Primitive, v schema.Value) {
-	var order binary.ByteOrder = binary.LittleEndian
-	if g.coder.big {
-		order = binary.BigEndian
-	}
-	var u uint64
+	u := v.U
 	switch {
 	case p == schema.Float:
 		u = uint64(math.Float32bits(float32(v.F)))
@@ -31,19 +27,8 @@ func (g *gen) putValue(b []byte, off int, p schema.Primitive, v schema.Value) {
 		u = math.Float64bits(v.F)
 	case p.IsSigned():
 		u = uint64(v.I)
-	default:
-		u = v.U
 	}
-	switch p.Size() {
-	case 1:
-		b[off] = byte(u)
-	case 2:
-		order.PutUint16(b[off:], uint16(u))
-	case 4:
-		order.PutUint32(b[off:], uint32(u))
-	case 8:
-		order.PutUint64(b[off:], u)
-	}
+	sbe.PutUint(b[off:], p.Size(), g.coder.big, u)
 }
 
 // putNulls writes into b at off the null image of a value of type t.
@@ -110,18 +95,28 @@ func allZero(b []byte) bool {
 // blockType is the array type of a level's block.
 func blockType(l *level) *jen.Statement { return jen.Index(jen.Lit(l.blockLength)).Byte() }
 
-// emitImages emits the null and init images of a level and returns
-// expressions for them (a zero image is the zero array literal).
-func (g *gen) emitImages(l *level) (null, init *jen.Statement) {
-	n, i := g.images(l)
-	mk := func(name string, b []byte) *jen.Statement {
-		if allZero(b) {
-			return blockType(l).Values()
+// emitImages declares the images of a level that are not all zero and
+// returns the expression for its null image.
+func (g *gen) emitImages(l *level) *jen.Statement {
+	null, init := g.images(l)
+	for _, img := range []struct {
+		kind string
+		b    []byte
+	}{{"NullBlock", null}, {"InitBlock", init}} {
+		if !allZero(img.b) {
+			g.f.Var().Add(imageExpr(l, img.kind, img.b)).Op("=").Add(blockType(l)).Values(byteLits(img.b)...)
 		}
-		g.f.Var().Id(name).Op("=").Add(blockType(l)).Values(byteLits(b)...)
-		return jen.Id(name)
 	}
-	return mk(lowerFirst(l.prefix)+"NullBlock", n), mk(lowerFirst(l.prefix)+"InitBlock", i)
+	return imageExpr(l, "NullBlock", null)
+}
+
+// imageExpr is a block image in generated code: the zero array literal, or
+// the variable emitImages declares.
+func imageExpr(l *level, kind string, b []byte) *jen.Statement {
+	if allZero(b) {
+		return blockType(l).Values()
+	}
+	return jen.Id(lowerFirst(l.prefix) + kind)
 }
 
 func maxSince(l *level) int {

@@ -28,13 +28,15 @@ func doc(name, description string, extra ...string) *jen.Statement {
 	return jen.Comment(strings.Join(lines, "\n"))
 }
 
-func commonExtra(c *schema.Common, what string) []string {
+// commonExtra returns the doc lines of c's semantic type, sinceVersion
+// (followed by sinceNote) and deprecation, for the Go declaration what.
+func commonExtra(c *schema.Common, what, sinceNote string) []string {
 	var out []string
 	if c.SemanticType != "" {
 		out = append(out, "Semantic type: "+c.SemanticType+".")
 	}
 	if c.SinceVersion > 0 {
-		out = append(out, fmt.Sprintf("Since schema version %d.", c.SinceVersion))
+		out = append(out, fmt.Sprintf("Since schema version %d%s.", c.SinceVersion, sinceNote))
 	}
 	if c.Deprecated > 0 {
 		out = append(out, "", fmt.Sprintf("Deprecated: %s deprecated in schema version %d.", what, c.Deprecated))
@@ -44,10 +46,8 @@ func commonExtra(c *schema.Common, what string) []string {
 
 func (g *gen) enumType(e *schema.Enum) {
 	name := exported(e.Name)
-	if err := g.top.add(name, "enum "+e.Name+" at "+pos(e.Pos)); err != nil {
-		g.fail(err)
-	}
-	g.f.Add(doc(name, e.Description, append([]string{fmt.Sprintf("%s is the SBE enum %s, encoded as %s.", name, e.Name, e.Encoding)}, commonExtra(&e.Common, name)...)...))
+	g.declare(g.top, name, "enum "+e.Name+" at "+e.Pos.String())
+	g.f.Add(doc(name, e.Description, append([]string{fmt.Sprintf("%s is the SBE enum %s, encoded as %s.", name, e.Name, e.Encoding)}, commonExtra(&e.Common, name, "")...)...))
 	g.f.Type().Id(name).Id(goType(e.Encoding))
 	var consts []jen.Code
 	valLit := func(v schema.Value) jen.Code {
@@ -58,15 +58,11 @@ func (g *gen) enumType(e *schema.Enum) {
 	}
 	for _, v := range e.Values {
 		cn := name + constName(v.Name)
-		if err := g.top.add(cn, "enum value "+e.Name+"."+v.Name+" at "+pos(v.Pos)); err != nil {
-			g.fail(err)
-		}
-		consts = append(consts, doc(cn, v.Description, commonExtra(&v.Common, cn)...), jen.Id(cn).Id(name).Op("=").Add(valLit(v.Value)))
+		g.declare(g.top, cn, "enum value "+e.Name+"."+v.Name+" at "+v.Pos.String())
+		consts = append(consts, doc(cn, v.Description, commonExtra(&v.Common, cn, "")...), jen.Id(cn).Id(name).Op("=").Add(valLit(v.Value)))
 	}
 	nullName := name + "NullValue"
-	if err := g.top.add(nullName, "the null value of enum "+e.Name); err != nil {
-		g.fail(err)
-	}
+	g.declare(g.top, nullName, "the null value of enum "+e.Name)
 	consts = append(consts, jen.Comment(nullName+" is the SBE null value of "+name+"."), jen.Id(nullName).Id(name).Op("=").Add(valLit(e.Null)))
 	g.f.Const().Defs(consts...)
 
@@ -105,19 +101,15 @@ func (g *gen) enumType(e *schema.Enum) {
 
 func (g *gen) setType(s *schema.Set) {
 	name := exported(s.Name)
-	if err := g.top.add(name, "set "+s.Name+" at "+pos(s.Pos)); err != nil {
-		g.fail(err)
-	}
-	g.f.Add(doc(name, s.Description, append([]string{fmt.Sprintf("%s is the SBE set %s: bit choices encoded as %s.", name, s.Name, s.Encoding)}, commonExtra(&s.Common, name)...)...))
+	g.declare(g.top, name, "set "+s.Name+" at "+s.Pos.String())
+	g.f.Add(doc(name, s.Description, append([]string{fmt.Sprintf("%s is the SBE set %s: bit choices encoded as %s.", name, s.Name, s.Encoding)}, commonExtra(&s.Common, name, "")...)...))
 	g.f.Type().Id(name).Id(goType(s.Encoding))
 	methods := newScope("method of "+name, "String", "appendJSON")
 	var consts []jen.Code
 	for _, c := range s.Choices {
 		cn := name + exported(c.Name)
-		if err := g.top.add(cn, "choice "+s.Name+"."+c.Name+" at "+pos(c.Pos)); err != nil {
-			g.fail(err)
-		}
-		consts = append(consts, doc(cn, c.Description, append([]string{fmt.Sprintf("%s is bit %d.", cn, c.Bit)}, commonExtra(&c.Common, cn)...)...), jen.Id(cn).Id(name).Op("=").Lit(1).Op("<<").Lit(c.Bit))
+		g.declare(g.top, cn, "choice "+s.Name+"."+c.Name+" at "+c.Pos.String())
+		consts = append(consts, doc(cn, c.Description, append([]string{fmt.Sprintf("%s is bit %d.", cn, c.Bit)}, commonExtra(&c.Common, cn, "")...)...), jen.Id(cn).Id(name).Op("=").Lit(1).Op("<<").Lit(c.Bit))
 	}
 	if len(consts) > 0 {
 		g.f.Const().Defs(consts...)
@@ -126,12 +118,8 @@ func (g *gen) setType(s *schema.Set) {
 	for _, c := range s.Choices {
 		cn := name + exported(c.Name)
 		m := exported(c.Name)
-		if err := methods.add(m, "choice "+c.Name); err != nil {
-			g.fail(err)
-		}
-		if err := methods.add("With"+m, "choice "+c.Name); err != nil {
-			g.fail(err)
-		}
+		g.declare(methods, m, "choice "+c.Name)
+		g.declare(methods, "With"+m, "choice "+c.Name)
 		g.f.Comment(fmt.Sprintf("%s reports whether choice %s (bit %d) is set.", m, c.Name, c.Bit))
 		g.f.Func().Params(jen.Id("s").Id(name)).Id(m).Params().Bool().Block(jen.Return(jen.Id("s").Op("&").Id(cn).Op("!=").Lit(0)))
 		g.f.Comment(fmt.Sprintf("With%s returns s with choice %s set or cleared.", m, c.Name))
@@ -166,21 +154,15 @@ func (g *gen) setType(s *schema.Set) {
 // compositeType emits a view type over the composite's bytes.
 func (g *gen) compositeType(c *schema.Composite) {
 	name := exported(c.Name)
-	if err := g.top.add(name, "composite "+c.Name+" at "+pos(c.Pos)); err != nil {
-		g.fail(err)
-	}
+	g.declare(g.top, name, "composite "+c.Name+" at "+c.Pos.String())
 	size := name + "EncodedLength"
-	if err := g.top.add(size, "the length of composite "+c.Name); err != nil {
-		g.fail(err)
-	}
-	if err := g.top.add("New"+name, "the constructor of composite "+c.Name); err != nil {
-		g.fail(err)
-	}
+	g.declare(g.top, size, "the length of composite "+c.Name)
+	g.declare(g.top, "New"+name, "the constructor of composite "+c.Name)
 	g.f.Add(doc(name, c.Description, append([]string{
 		fmt.Sprintf("%s is a view over the %d bytes of the SBE composite %s.", name, c.Size, c.Name),
 		"Getters and setters read and write the underlying buffer in place; a view",
 		"over too short a buffer reads null values and ignores writes.",
-	}, commonExtra(&c.Common, name)...)...))
+	}, commonExtra(&c.Common, name, "")...)...))
 	g.f.Type().Id(name).Struct(jen.Id("b").Index().Byte())
 	g.f.Comment(fmt.Sprintf("%s is the encoded length of %s in bytes.", size, name))
 	g.f.Const().Id(size).Op("=").Lit(c.Size)
@@ -200,8 +182,6 @@ func (g *gen) compositeType(c *schema.Composite) {
 		setRecv:    jen.Id("c").Id(name),
 		getBuf:     func() *jen.Statement { return jen.Id("c").Dot("b") },
 		setBuf:     func() *jen.Statement { return jen.Id("c").Dot("b") },
-		getOff:     func(k int) *jen.Statement { return jen.Lit(k) },
-		setOff:     func(k int) *jen.Statement { return jen.Lit(k) },
 		guard:      true,
 		getMethods: methods,
 		setMethods: methods,
@@ -211,27 +191,24 @@ func (g *gen) compositeType(c *schema.Composite) {
 	jsonBody = append(jsonBody, appendLit("{"))
 	for i, m := range c.Members {
 		a := accessor{
-			name:         m.Name,
-			pos:          m.Pos,
-			typ:          m.Type,
-			offset:       m.Offset,
-			sinceVersion: 0,
-			deprecated:   m.Deprecated,
+			Common: schema.Common{Pos: m.Pos, Name: m.Name, Deprecated: m.Deprecated},
+			typ:    m.Type,
+			offset: m.Offset,
 		}
 		switch t := m.Type.(type) {
 		case *schema.Encoded:
 			a.presence = t.Presence
 			a.null = t.Null
-			a.description = t.Description
+			a.Description = t.Description
 			a.constEnum = t.ConstEnum
 		case *schema.Enum:
 			a.presence = t.Presence
 			a.null = t.Null
-			a.description = t.Description
+			a.Description = t.Description
 		case *schema.Set:
-			a.description = t.Description
+			a.Description = t.Description
 		case *schema.Composite:
-			a.description = t.Description
+			a.Description = t.Description
 		}
 		o.field(a)
 		sep := ","
@@ -243,8 +220,8 @@ func (g *gen) compositeType(c *schema.Composite) {
 	}
 	jsonBody = append(jsonBody, appendLit("}"), jen.Return(jen.Id("dst")))
 	g.f.Func().Params(jen.Id("c").Id(name)).Id("appendJSON").Params(jen.Id("dst").Index().Byte()).Index().Byte().Block(jsonBody...)
-	g.f.Comment("String returns the composite as JSON.")
 	if err := methods.add("String", "the JSON form"); err == nil {
+		g.f.Comment("String returns the composite as JSON.")
 		g.f.Func().Params(jen.Id("c").Id(name)).Id("String").Params().String().Block(jen.Return(jen.String().Call(jen.Id("c").Dot("appendJSON").Call(jen.Nil()))))
 	}
 }
