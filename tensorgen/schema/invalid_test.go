@@ -27,13 +27,8 @@ func checkErrors(t *testing.T, err error, wants ...wantError) {
 	if !errors.Is(err, ErrInvalid) {
 		t.Errorf("errors.Is(%v, ErrInvalid) = false", err)
 	}
-	var list ErrorList
-	var one *Error
-	switch {
-	case errors.As(err, &list):
-	case errors.As(err, &one):
-		list = ErrorList{one}
-	default:
+	list, ok := asErrorList(err)
+	if !ok {
 		t.Fatalf("error %T is neither ErrorList nor *Error: %v", err, err)
 	}
 	for _, w := range wants {
@@ -372,15 +367,24 @@ func TestValidationErrors(t *testing.T) {
 
 var dirPrefix = regexp.MustCompile(`/[^ :]*/`)
 
-// baseNames strips directories from the file names in err's positions.
-func baseNames(err error) error {
+// asErrorList returns the schema errors in err, which Parse returns as an
+// ErrorList or, when there is one, an *Error.
+func asErrorList(err error) (ErrorList, bool) {
 	var list ErrorList
 	var one *Error
 	switch {
 	case errors.As(err, &list):
+		return list, true
 	case errors.As(err, &one):
-		list = ErrorList{one}
-	default:
+		return ErrorList{one}, true
+	}
+	return nil, false
+}
+
+// baseNames strips directories from the file names in err's positions.
+func baseNames(err error) error {
+	list, ok := asErrorList(err)
+	if !ok {
 		return err
 	}
 	out := make(ErrorList, len(list))

@@ -88,6 +88,45 @@ func names[T interface{ TypeName() string }](xs []T) []string {
 	return out
 }
 
+// referenceVector is an entry of vectors/reference/expected.json: a message
+// the reference generator's codecs encoded for a protocol schema.
+type referenceVector struct {
+	File, Schema, Message string
+	HasMessageHeader      bool
+	SchemaBlockLength     int
+	GroupDimensions       []struct {
+		Path              string
+		SchemaBlockLength int
+	}
+}
+
+// referenceVectors reads the reference vectors (skipping without them) and
+// returns them with a function that parses a protocol schema once.
+func referenceVectors(t *testing.T) ([]referenceVector, func(*testing.T, string) *Schema) {
+	t.Helper()
+	skipWithout(t, vectorsDir)
+	raw, err := os.ReadFile(filepath.Join(vectorsDir, "reference/expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expected struct{ Vectors []referenceVector }
+	if err := json.Unmarshal(raw, &expected); err != nil {
+		t.Fatal(err)
+	}
+	if len(expected.Vectors) == 0 {
+		t.Fatal("no reference vectors")
+	}
+	schemas := map[string]*Schema{}
+	protocol := func(t *testing.T, name string) *Schema {
+		t.Helper()
+		if schemas[name] == nil {
+			schemas[name] = mustParse(t, filepath.Join(protocolDir, name+"-schema.xml"))
+		}
+		return schemas[name]
+	}
+	return expected.Vectors, protocol
+}
+
 func TestCarLayout(t *testing.T) {
 	s := mustParse(t, "testdata/sbe/schemas/example-schema.xml")
 	car := message(t, s, "Car")
@@ -202,35 +241,10 @@ func TestReferenceOffsets(t *testing.T) {
 // TestProtocolBlockLengths compares every message and group block length of
 // the protocol schemas with what the reference generator's codecs wrote.
 func TestProtocolBlockLengths(t *testing.T) {
-	skipWithout(t, vectorsDir)
-	raw, err := os.ReadFile(filepath.Join(vectorsDir, "reference/expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var expected struct {
-		Vectors []struct {
-			File              string
-			Schema            string
-			Message           string
-			SchemaBlockLength int
-			GroupDimensions   []struct {
-				Path              string
-				SchemaBlockLength int
-			}
-		}
-	}
-	if err := json.Unmarshal(raw, &expected); err != nil {
-		t.Fatal(err)
-	}
-	schemas := map[string]*Schema{}
-	for _, v := range expected.Vectors {
+	vectors, protocol := referenceVectors(t)
+	for _, v := range vectors {
 		t.Run(v.File, func(t *testing.T) {
-			s := schemas[v.Schema]
-			if s == nil {
-				s = mustParse(t, filepath.Join(protocolDir, v.Schema+"-schema.xml"))
-				schemas[v.Schema] = s
-			}
-			m := message(t, s, v.Message)
+			m := message(t, protocol(t, v.Schema), v.Message)
 			if m.BlockLength != v.SchemaBlockLength {
 				t.Errorf("%s blockLength = %d, want %d", m.Name, m.BlockLength, v.SchemaBlockLength)
 			}

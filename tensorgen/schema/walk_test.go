@@ -2,7 +2,6 @@ package schema
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,28 +121,10 @@ func TestWalkCar(t *testing.T) {
 // TestWalkProtocolVectors walks every message the reference generator's
 // codecs encoded for the protocol schemas.
 func TestWalkProtocolVectors(t *testing.T) {
-	skipWithout(t, vectorsDir)
-	raw, err := os.ReadFile(filepath.Join(vectorsDir, "reference/expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var expected struct {
-		Vectors []struct {
-			File, Schema, Message string
-			HasMessageHeader      bool
-		}
-	}
-	if err := json.Unmarshal(raw, &expected); err != nil {
-		t.Fatal(err)
-	}
-	schemas := map[string]*Schema{}
-	for _, v := range expected.Vectors {
+	vectors, protocol := referenceVectors(t)
+	for _, v := range vectors {
 		t.Run(v.File, func(t *testing.T) {
-			s := schemas[v.Schema]
-			if s == nil {
-				s = mustParse(t, filepath.Join(protocolDir, v.Schema+"-schema.xml"))
-				schemas[v.Schema] = s
-			}
+			s := protocol(t, v.Schema)
 			m := message(t, s, v.Message)
 			b, err := os.ReadFile(filepath.Join(vectorsDir, "reference", v.File))
 			if err != nil {

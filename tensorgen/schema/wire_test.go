@@ -9,6 +9,15 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
+// wireOptions compares two schemas on what reaches the wire: positions and
+// descriptions may differ.
+var wireOptions = cmp.Options{
+	cmpopts.IgnoreFields(Schema{}, "Pos", "Description"),
+	cmpopts.IgnoreFields(Common{}, "Pos", "Description"),
+	cmpopts.IgnoreFields(Member{}, "Pos"),
+	cmpopts.EquateNaNs(),
+}
+
 // TestProtocolSchemasWireIdentical checks that the protocol schemas in
 // schema/ describe the same wire format as the specification's: ids, names,
 // types, order, presence, null values and block lengths. Positions and
@@ -24,12 +33,6 @@ func TestProtocolSchemasWireIdentical(t *testing.T) {
 	for _, f := range ours {
 		have[filepath.Base(f)] = true
 	}
-	opts := cmp.Options{
-		cmpopts.IgnoreFields(Schema{}, "Pos", "Description"),
-		cmpopts.IgnoreFields(Common{}, "Pos", "Description"),
-		cmpopts.IgnoreFields(Member{}, "Pos"),
-		cmpopts.EquateNaNs(),
-	}
 	for _, spec := range specs {
 		name := filepath.Base(spec)
 		t.Run(name, func(t *testing.T) {
@@ -38,7 +41,7 @@ func TestProtocolSchemasWireIdentical(t *testing.T) {
 			}
 			want := mustParse(t, spec)
 			got := mustParse(t, filepath.Join(protocolDir, name))
-			if diff := cmp.Diff(want, got, opts); diff != "" {
+			if diff := cmp.Diff(want, got, wireOptions); diff != "" {
 				t.Errorf("%s differs from the specification (-spec +ours):\n%s", name, diff)
 			}
 		})
@@ -62,17 +65,16 @@ func TestWireCompareSeesDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := Parse("b.xml", src)
-	opts := cmp.Options{
-		cmpopts.IgnoreFields(Schema{}, "Pos", "Description"),
-		cmpopts.IgnoreFields(Common{}, "Pos", "Description"),
-		cmpopts.IgnoreFields(Member{}, "Pos"),
-		cmpopts.EquateNaNs(),
-	}
-	if diff := cmp.Diff(a, b, opts); diff != "" {
+	if diff := cmp.Diff(a, b, wireOptions); diff != "" {
 		t.Fatalf("same schema under two names differs:\n%s", diff)
 	}
 	b.Messages[0].Fields[0].Null = Value{U: 1}
-	if cmp.Equal(a, b, opts) {
+	if cmp.Equal(a, b, wireOptions) {
 		t.Error("changed null value not detected")
+	}
+	c, _ := Parse("c.xml", src)
+	c.Messages[0].BlockLength++
+	if cmp.Equal(a, c, wireOptions) {
+		t.Error("changed block length not detected")
 	}
 }
