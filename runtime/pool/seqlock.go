@@ -203,7 +203,7 @@ func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 		metaVersion: m.MetaVersion,
 	}
 	writeSlot(p.ring.slot(idx), &f, &m.Tensor)
-	p.ring.words[idx].Store(committed(p.cur.Seq)) // release: payload and header first
+	shm.StoreReleaseUint64(p.ring.words[idx], committed(p.cur.Seq)) // payload and header first
 	p.claimed = false
 	p.stats.Committed++
 	return nil

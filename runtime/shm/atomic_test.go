@@ -267,3 +267,15 @@ func TestWordAtAccessors(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+func TestStoreReleaseUint64(t *testing.T) {
+	b := make([]byte, 24)
+	p, err := Uint64At(b, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	StoreReleaseUint64(p, 1<<63|5)
+	if p.Load() != 1<<63|5 || b[8] != 5 || b[15] != 0x80 || b[7] != 0 || b[16] != 0 {
+		t.Fatalf("stored %x", b)
+	}
+}

@@ -32,6 +32,12 @@ func StoreRelease64(p *atomic.Int64, v int64) {
 	*(*int64)(unsafe.Pointer(p)) = v
 }
 
+// StoreReleaseUint64 is [StoreRelease64] for an unsigned word (a seqlock's
+// sequence).
+func StoreReleaseUint64(p *atomic.Uint64, v uint64) {
+	*(*uint64)(unsafe.Pointer(p)) = v
+}
+
 // StoreRelease32At is [StoreRelease32] on the int32 at b[off:off+4]. It
 // panics if that is out of range or not 4-byte aligned, like an index out
 // of range: callers pass offsets they constructed aligned.
