@@ -62,15 +62,13 @@ const (
 )
 
 type response struct {
-	typeID int32
-	msg    []byte // a copy
-	err    error
+	msg []byte // a copy
+	err error
 }
 
 // Client is a connection to a media driver.
 type Client struct {
-	cfg      Config
-	dir      string
+	cfg      Config // with defaults, Dir absolute
 	cncMap   *shm.Mapping
 	toDriver *ringbuffer.RingBuffer
 	rx       *broadcast.CopyReceiver
@@ -91,7 +89,6 @@ type Client struct {
 	err       error
 	done      chan struct{}
 	closeErr  error
-	closed    atomic.Bool
 	closeOnce sync.Once
 }
 
@@ -110,11 +107,12 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aeron dir %q: %w", cfg.Dir, err)
 	}
+	cfg.Dir = dir
 	m, f, err := awaitCnC(ctx, dir, cfg.DriverTimeout)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, dir: dir, cncMap: m, pending: map[int64]chan response{},
+	c := &Client{cfg: cfg, cncMap: m, pending: map[int64]chan response{},
 		subs: map[int64]*Subscription{}, pubs: map[int64]*Publication{}, done: make(chan struct{})}
 	if err := c.init(f); err != nil {
 		_ = m.Close()
@@ -123,7 +121,9 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	cc := &clientConductor{c: c}
 	c.idle = cfg.Idle
 	if c.idle == nil {
-		c.idle = &agent.Backoff{MaxSpins: 10, MaxYields: 5, MinPark: time.Microsecond, MaxPark: cfg.IdleSleep}
+		b := agent.NewBackoff()
+		b.MaxPark = cfg.IdleSleep
+		c.idle = b
 	}
 	if cfg.UseInvoker {
 		c.invoker = agent.NewInvoker(cc)
@@ -229,7 +229,7 @@ func tryCnC(path string, driverTimeout time.Duration) (*shm.Mapping, *cnc.File, 
 func (c *Client) ClientID() int64 { return c.clientID }
 
 // Dir is the Aeron directory in use.
-func (c *Client) Dir() string { return c.dir }
+func (c *Client) Dir() string { return c.cfg.Dir }
 
 // Done is closed when the client stops working: Close, a dead driver or a
 // client timeout. Err then says why.
@@ -281,14 +281,15 @@ func (c *Client) sendKeepalive() error {
 }
 
 // request sends a command built by encode with a fresh correlation id,
-// registers for its answer, and waits.
+// registers for its answer, and waits. It returns the correlation id and the
+// driver's answer.
 func (c *Client) request(ctx context.Context, typeID int32, register func(correlationID int64),
-	encode func(correlationID int64, b []byte) []byte) (int64, response, error) {
+	encode func(correlationID int64, b []byte) []byte) (int64, []byte, error) {
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
-		return 0, response{}, err
+		return 0, nil, err
 	}
 	id := c.nextCorrelationID()
 	ch := make(chan response, 1)
@@ -300,7 +301,7 @@ func (c *Client) request(ctx context.Context, typeID int32, register func(correl
 	if err := c.write(typeID, c.scratch); err != nil {
 		delete(c.pending, id)
 		c.mu.Unlock()
-		return id, response{}, err
+		return id, nil, err
 	}
 	c.mu.Unlock()
 	if c.invoker != nil {
@@ -310,40 +311,40 @@ func (c *Client) request(ctx context.Context, typeID int32, register func(correl
 	defer timer.Stop()
 	select {
 	case r := <-ch:
-		return id, r, r.err
+		return id, r.msg, r.err
 	case <-ctx.Done():
 		c.dropPending(id)
-		return id, response{}, ctx.Err()
+		return id, nil, ctx.Err()
 	case <-timer.C:
 		c.dropPending(id)
-		return id, response{}, fmt.Errorf("command %#x correlation %d: %w", typeID, id, ErrCommandTimeout)
+		return id, nil, fmt.Errorf("command %#x correlation %d: %w", typeID, id, ErrCommandTimeout)
 	case <-c.done:
 		c.dropPending(id)
-		return id, response{}, c.Err()
+		return id, nil, c.Err()
 	}
 }
 
 // awaitInvoking waits for a response by running the client conductor in
 // the calling goroutine (invoker mode).
-func (c *Client) awaitInvoking(ctx context.Context, typeID int32, id int64, ch chan response) (int64, response, error) {
+func (c *Client) awaitInvoking(ctx context.Context, typeID int32, id int64, ch chan response) (int64, []byte, error) {
 	deadline := time.Now().Add(c.cfg.DriverTimeout)
 	for {
 		select {
 		case r := <-ch:
-			return id, r, r.err
+			return id, r.msg, r.err
 		case <-ctx.Done():
 			c.dropPending(id)
-			return id, response{}, ctx.Err()
+			return id, nil, ctx.Err()
 		default:
 		}
 		if time.Now().After(deadline) {
 			c.dropPending(id)
-			return id, response{}, fmt.Errorf("command %#x correlation %d: %w", typeID, id, ErrCommandTimeout)
+			return id, nil, fmt.Errorf("command %#x correlation %d: %w", typeID, id, ErrCommandTimeout)
 		}
 		n, _ := c.invoker.Invoke()
 		if err := c.Err(); err != nil {
 			c.dropPending(id)
-			return id, response{}, err
+			return id, nil, err
 		}
 		c.idle.Idle(n)
 	}
@@ -412,7 +413,6 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) close() {
-	c.closed.Store(true)
 	c.mu.Lock()
 	if c.err == nil {
 		m := command.Correlated{ClientID: c.clientID, CorrelationID: c.nextCorrelationID()}

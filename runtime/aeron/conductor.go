@@ -130,15 +130,15 @@ func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
 	switch typeID {
 	case command.OnPublicationReady, command.OnExclusivePublicationReady:
 		if m, err := command.DecodePublicationReady(msg); err == nil {
-			c.resolve(m.CorrelationID, response{typeID: typeID, msg: msg})
+			c.resolve(m.CorrelationID, response{msg: msg})
 		}
 	case command.OnSubscriptionReady:
 		if m, err := command.DecodeSubscriptionReady(msg); err == nil {
-			c.resolve(m.CorrelationID, response{typeID: typeID, msg: msg})
+			c.resolve(m.CorrelationID, response{msg: msg})
 		}
 	case command.OnOperationSuccess:
 		if m, err := command.DecodeOperationSucceeded(msg); err == nil {
-			c.resolve(m.CorrelationID, response{typeID: typeID})
+			c.resolve(m.CorrelationID, response{})
 		}
 	case command.OnCounterReady:
 		if m, err := command.DecodeCounterUpdate(msg); err == nil {
@@ -146,12 +146,12 @@ func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
 				c.counters.IsActive(m.CounterID, counters.TypeClientHeartbeat, c.clientID) {
 				c.useHeartbeat(m.CounterID)
 			}
-			c.resolve(m.CorrelationID, response{typeID: typeID, msg: msg})
+			c.resolve(m.CorrelationID, response{msg: msg})
 		}
 	case command.OnUnavailableCounter:
 	case command.OnError:
 		if m, err := command.DecodeErrorResponse(msg); err == nil {
-			c.resolve(m.OffendingCorrelationID, response{typeID: typeID, err: &DriverError{Code: m.ErrorCode, Message: m.Message}})
+			c.resolve(m.OffendingCorrelationID, response{err: &DriverError{Code: m.ErrorCode, Message: m.Message}})
 		}
 	case command.OnAvailableImage:
 		m, err := command.DecodeImageReady(msg)

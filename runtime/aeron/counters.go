@@ -2,7 +2,6 @@ package aeron
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -71,7 +70,7 @@ func (c *Client) AddCounter(ctx context.Context, typeID int32, key []byte, label
 	if len(key) > counters.MaxKeyLength || len(label) > counters.MaxLabelLength {
 		return nil, fmt.Errorf("add counter: key %d or label %d bytes too long: %w", len(key), len(label), ErrConfig)
 	}
-	id, r, err := c.request(ctx, command.AddCounter, nil, func(id int64, b []byte) []byte {
+	id, msg, err := c.request(ctx, command.AddCounter, nil, func(id int64, b []byte) []byte {
 		m := command.CounterMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id},
 			TypeID: typeID, Key: key, Label: label}
 		return m.Append(b)
@@ -79,7 +78,7 @@ func (c *Client) AddCounter(ctx context.Context, typeID int32, key []byte, label
 	if err != nil {
 		return nil, fmt.Errorf("add counter %q: %w", label, err)
 	}
-	u, err := command.DecodeCounterUpdate(r.msg)
+	u, err := command.DecodeCounterUpdate(msg)
 	if err != nil {
 		return nil, err
 	}
@@ -110,15 +109,10 @@ func (k *Counter) Close() error {
 	if !k.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	c := k.client
-	if c.Err() != nil {
+	if k.client.Err() != nil {
 		return nil
 	}
-	_, _, err := c.request(context.Background(), command.RemoveCounter, nil, func(id int64, b []byte) []byte {
-		m := command.RemoveMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id}, RegistrationID: k.registrationID}
-		return m.Append(b)
-	})
-	if err != nil && !errors.Is(err, ErrClosed) {
+	if err := k.client.remove(command.RemoveCounter, k.registrationID); err != nil {
 		return fmt.Errorf("remove counter %d: %w", k.id, err)
 	}
 	return nil

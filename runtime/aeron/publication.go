@@ -2,6 +2,7 @@ package aeron
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -74,8 +75,7 @@ type Publication struct {
 	maxOneFrame   int // min(maxPayload, maxMessage): Offer's fast path
 	maxPosition   int64
 
-	closed  atomic.Bool
-	closing bool
+	closed atomic.Bool
 
 	// An exclusive publication is the only writer of its log, so it keeps
 	// the active term and tail offset here instead of reading the shared
@@ -109,7 +109,7 @@ func (c *Client) addPublication(ctx context.Context, channel string, streamID in
 	if exclusive {
 		typeID = command.AddExclusivePublication
 	}
-	id, r, err := c.request(ctx, typeID, nil, func(id int64, b []byte) []byte {
+	id, msg, err := c.request(ctx, typeID, nil, func(id int64, b []byte) []byte {
 		m := command.PublicationMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id},
 			StreamID: streamID, Channel: channel}
 		return m.Append(b)
@@ -117,7 +117,7 @@ func (c *Client) addPublication(ctx context.Context, channel string, streamID in
 	if err != nil {
 		return nil, fmt.Errorf("add publication %s stream %d: %w", channel, streamID, err)
 	}
-	ready, err := command.DecodePublicationReady(r.msg)
+	ready, err := command.DecodePublicationReady(msg)
 	if err != nil {
 		return nil, err
 	}
@@ -185,14 +185,16 @@ func (c *Client) mapLog(fileName string, access shm.Access, counterID int32, cou
 
 // remove asks the driver to remove the resource registered as
 // registrationID (typeID says which kind) and waits for its answer, at most
-// DriverTimeout.
+// DriverTimeout (request's own bound). A client closed meanwhile is not an
+// error: the driver frees everything the client held.
 func (c *Client) remove(typeID int32, registrationID int64) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DriverTimeout)
-	defer cancel()
-	_, _, err := c.request(ctx, typeID, nil, func(id int64, b []byte) []byte {
+	_, _, err := c.request(context.Background(), typeID, nil, func(id int64, b []byte) []byte {
 		m := command.RemoveMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id}, RegistrationID: registrationID}
 		return m.Append(b)
 	})
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
 	return err
 }
 
@@ -259,9 +261,9 @@ func (p *Publication) Offer(msg []byte) int64 {
 		}
 		return p.newExclusivePosition(result)
 	}
-	termCount, index, termID, termOffset, position, status := p.active()
+	termCount, index, termID, termOffset, position, status := p.active(len(msg))
 	if status != 0 {
-		return p.refusal(status, position, len(msg))
+		return status
 	}
 	app := p.log.Appender(index)
 	result := app.PutMessage(app.Reserve(aligned), msg)
@@ -285,16 +287,12 @@ func (p *Publication) OfferV(parts [][]byte) int64 {
 	return p.offer(n, parts)
 }
 
-// Reasons active gives for refusing an offer before appending.
-const (
-	refusedRotating = iota + 1 // the log is between terms: AdminAction
-	refusedLimit               // at the publisher limit
-)
-
 // active reads a concurrent publication's active term from the log: the
 // term count and partition, the term id, the tail offset and the stream
-// position. A non-zero status says why an offer cannot append now.
-func (p *Publication) active() (termCount int32, index int, termID int32, termOffset, position int64, status int) {
+// position. A non-zero status (AdminAction while the log is between terms,
+// else what backPressureStatus says at the limit) refuses an append of
+// length bytes.
+func (p *Publication) active(length int) (termCount int32, index int, termID int32, termOffset, position, status int64) {
 	limit := p.limit.Load()
 	termCount = p.log.ActiveTermCount()
 	index = logbuffer.IndexByTermCount(termCount)
@@ -302,22 +300,13 @@ func (p *Publication) active() (termCount int32, index int, termID int32, termOf
 	termOffset = raw & 0xFFFFFFFF
 	termID = logbuffer.TermID(raw)
 	if termCount != termID-p.initialTermID {
-		return termCount, index, termID, termOffset, 0, refusedRotating
+		return termCount, index, termID, termOffset, 0, AdminAction
 	}
 	position = logbuffer.ComputePosition(termID, 0, p.shift, p.initialTermID) + termOffset
 	if position >= limit {
-		return termCount, index, termID, termOffset, position, refusedLimit
+		return termCount, index, termID, termOffset, position, p.backPressureStatus(position, length)
 	}
 	return termCount, index, termID, termOffset, position, 0
-}
-
-// refusal is the status for an offer or claim of length bytes that active
-// refused.
-func (p *Publication) refusal(status int, position int64, length int) int64 {
-	if status == refusedRotating {
-		return AdminAction
-	}
-	return p.backPressureStatus(position, length)
 }
 
 func (p *Publication) offer(length int, parts [][]byte) int64 {
@@ -330,9 +319,9 @@ func (p *Publication) offer(length int, parts [][]byte) int64 {
 	if p.exclusive {
 		return p.offerExclusive(length, parts)
 	}
-	termCount, index, termID, termOffset, position, status := p.active()
+	termCount, index, termID, termOffset, position, status := p.active(length)
 	if status != 0 {
-		return p.refusal(status, position, length)
+		return status
 	}
 	app := p.log.Appender(index)
 	var result int
@@ -430,11 +419,7 @@ func (b *BufferClaim) Buffer() []byte {
 
 // SetReservedValue sets the frame's reserved value.
 func (b *BufferClaim) SetReservedValue(v int64) {
-	o := b.offset + logbuffer.ReservedValueOffset
-	_ = b.term[o+7]
-	for i := range 8 {
-		b.term[o+i] = byte(v >> (8 * i))
-	}
+	binary.LittleEndian.PutUint64(b.term[b.offset+logbuffer.ReservedValueOffset:], uint64(v))
 }
 
 // Commit publishes the claimed frame.
@@ -466,9 +451,9 @@ func (p *Publication) TryClaim(length int, claim *BufferClaim) int64 {
 	if p.exclusive {
 		return p.tryClaimExclusive(length, claim)
 	}
-	termCount, index, termID, termOffset, position, status := p.active()
+	termCount, index, termID, termOffset, position, status := p.active(length)
 	if status != 0 {
-		return p.refusal(status, position, length)
+		return status
 	}
 	frame, result := p.log.Appender(index).Claim(length)
 	if result > 0 {
@@ -500,11 +485,10 @@ func (p *Publication) tryClaimExclusive(length int, claim *BufferClaim) int64 {
 func (p *Publication) Close() error {
 	c := p.client
 	c.mu.Lock()
-	if p.closing {
+	if _, open := c.pubs[p.correlationID]; !open { // an earlier Close removed it
 		c.mu.Unlock()
 		return nil
 	}
-	p.closing = true
 	p.closed.Store(true)
 	delete(c.pubs, p.correlationID)
 	stopped := c.err != nil
@@ -516,7 +500,7 @@ func (p *Publication) Close() error {
 		_ = p.mapping.Close()
 		return nil
 	}
-	if err := c.remove(command.RemovePublication, p.correlationID); err != nil && !errors.Is(err, ErrClosed) {
+	if err := c.remove(command.RemovePublication, p.correlationID); err != nil {
 		return fmt.Errorf("remove publication %d: %w", p.correlationID, err)
 	}
 	return nil

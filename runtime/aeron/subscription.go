@@ -193,7 +193,6 @@ type Subscription struct {
 	onAvailable    func(*Image)
 	onUnavailable  func(*Image)
 	closed         atomic.Bool
-	closing        bool
 }
 
 // SubscriptionOption configures a subscription.
@@ -335,11 +334,10 @@ func pollImages[H any](s *Subscription, poll func(*Image, H, int) int, h H, limi
 func (s *Subscription) Close() error {
 	c := s.client
 	c.mu.Lock()
-	if s.closing {
+	if _, open := c.subs[s.registrationID]; !open { // an earlier Close removed it
 		c.mu.Unlock()
 		return nil
 	}
-	s.closing = true
 	s.closed.Store(true)
 	delete(c.subs, s.registrationID)
 	images := s.imageList()
@@ -365,7 +363,7 @@ func (s *Subscription) Close() error {
 		}
 		return nil
 	}
-	if err := c.remove(command.RemoveSubscription, s.registrationID); err != nil && !errors.Is(err, ErrClosed) {
+	if err := c.remove(command.RemoveSubscription, s.registrationID); err != nil {
 		return fmt.Errorf("remove subscription %d: %w", s.registrationID, err)
 	}
 	return nil
