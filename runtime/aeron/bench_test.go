@@ -86,7 +86,7 @@ func BenchmarkIPCThroughput(b *testing.B) {
 			b.Run(kind.name+"/"+strconv.Itoa(size)+"B", func(b *testing.B) {
 				dir, c := benchDriver(b)
 				const stream = 4001
-				pub, err := kind.add(b, c, benchChannel, stream)
+				pub, err := kind.add(c, ctx(b), benchChannel, stream)
 				if err != nil {
 					b.Fatal(err)
 				}

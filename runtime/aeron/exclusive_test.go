@@ -1,29 +1,29 @@
 package aeron_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
 	"github.com/tpool-go/tpool/runtime/aeron"
 )
 
+// addFunc adds a publication: (*aeron.Client).AddPublication or
+// AddExclusivePublication.
+type addFunc = func(*aeron.Client, context.Context, string, int32) (*aeron.Publication, error)
+
 // publishKinds adds a concurrent or an exclusive publication.
 var publishKinds = []struct {
 	name string
-	add  func(t testing.TB, c *aeron.Client, channel string, stream int32) (*aeron.Publication, error)
+	add  addFunc
 }{
-	{"concurrent", func(t testing.TB, c *aeron.Client, ch string, s int32) (*aeron.Publication, error) {
-		return c.AddPublication(ctx(t), ch, s)
-	}},
-	{"exclusive", func(t testing.TB, c *aeron.Client, ch string, s int32) (*aeron.Publication, error) {
-		return c.AddExclusivePublication(ctx(t), ch, s)
-	}},
+	{"concurrent", (*aeron.Client).AddPublication},
+	{"exclusive", (*aeron.Client).AddExclusivePublication},
 }
 
-// connectedPair starts a driver with a subscription and a publication of
-// the kind on stream, and waits until they see each other.
-func connectedPair(t *testing.T, add func(testing.TB, *aeron.Client, string, int32) (*aeron.Publication, error),
-	subChannel, pubChannel string, stream int32) (*aeron.Subscription, *aeron.Publication) {
+// connectedPair starts a driver with a subscription and a publication
+// (added by add) on stream, and waits until they see each other.
+func connectedPair(t *testing.T, add addFunc, subChannel, pubChannel string, stream int32) (*aeron.Subscription, *aeron.Publication) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "aeron")
 	startDriver(t, dir)
@@ -32,7 +32,7 @@ func connectedPair(t *testing.T, add func(testing.TB, *aeron.Client, string, int
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := add(t, c, pubChannel, stream)
+	pub, err := add(c, ctx(t), pubChannel, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
