@@ -71,7 +71,7 @@ func RunSink(ctx context.Context, dir string, stream int32, count int, out io.Wr
 		return err
 	}
 	fmt.Fprintln(out, "ready")
-	if err := Sink(ctx, sub, count); err != nil {
+	if err := sink(ctx, sub, count); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "received")
@@ -97,14 +97,14 @@ func RunPong(ctx context.Context, dir string, stream int32, out io.Writer) error
 		return err
 	}
 	fmt.Fprintln(out, "ready")
-	if err := Pong(ctx, sub, pub); err != nil {
+	if err := pong(ctx, sub, pub); err != nil {
 		return fmt.Errorf("%w (client: %v)", err, c.Err())
 	}
 	return nil
 }
 
-// Sink polls sub until it has count messages or ctx ends.
-func Sink(ctx context.Context, sub *aeron.Subscription, count int) error {
+// sink polls sub until it has count messages or ctx ends.
+func sink(ctx context.Context, sub *aeron.Subscription, count int) error {
 	got := 0
 	h := func([]byte, *aeron.Header) { got++ }
 	var idle agent.BusySpin
@@ -118,9 +118,9 @@ func Sink(ctx context.Context, sub *aeron.Subscription, count int) error {
 	return nil
 }
 
-// Pong offers every message sub receives back on pub until ctx ends or
+// pong offers every message sub receives back on pub until ctx ends or
 // pub closes.
-func Pong(ctx context.Context, sub *aeron.Subscription, pub *aeron.Publication) error {
+func pong(ctx context.Context, sub *aeron.Subscription, pub *aeron.Publication) error {
 	var idle agent.BusySpin
 	h := func(b []byte, _ *aeron.Header) {
 		for r := pub.Offer(b); r < 0 && r != aeron.Closed; r = pub.Offer(b) {

@@ -2,7 +2,7 @@ package aeron_test
 
 import (
 	"context"
-	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -20,51 +20,15 @@ import (
 // process of its own.
 
 var benchRoles = map[string]func(context.Context, string) error{
-	"sink": runSink,
-	"pong": runPong,
+	"sink": func(ctx context.Context, dir string) error {
+		return aeronbench.RunSink(ctx, dir, int32(envInt("STREAM")), envInt("COUNT"), os.Stdout)
+	},
+	"pong": func(ctx context.Context, dir string) error {
+		return aeronbench.RunPong(ctx, dir, int32(envInt("STREAM")), os.Stdout)
+	},
 }
 
 const benchChannel = aeronbench.Channel
-
-func runSink(ctx context.Context, dir string) error {
-	c, err := aeron.Connect(ctx, aeron.Config{Dir: dir})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	sub, err := c.AddSubscription(ctx, benchChannel, int32(envInt("STREAM")))
-	if err != nil {
-		return err
-	}
-	fmt.Println("ready")
-	if err := aeronbench.Sink(ctx, sub, envInt("COUNT")); err != nil {
-		return err
-	}
-	fmt.Println("received")
-	return nil
-}
-
-func runPong(ctx context.Context, dir string) error {
-	c, err := aeron.Connect(ctx, aeron.Config{Dir: dir})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	stream := int32(envInt("STREAM"))
-	sub, err := c.AddSubscription(ctx, benchChannel, stream)
-	if err != nil {
-		return err
-	}
-	pub, err := c.AddExclusivePublication(ctx, benchChannel, stream+1)
-	if err != nil {
-		return err
-	}
-	fmt.Println("ready")
-	if err := aeronbench.Pong(ctx, sub, pub); err != nil {
-		return fmt.Errorf("%w (client: %v)", err, c.Err())
-	}
-	return nil
-}
 
 func benchDriver(b *testing.B) (string, *aeron.Client) {
 	dir := filepath.Join(b.TempDir(), "aeron")
