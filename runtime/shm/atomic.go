@@ -39,6 +39,14 @@ func word32(b []byte, off int) *int32 {
 	return (*int32)(unsafe.Pointer(p))
 }
 
+// word64 is the 8-aligned int64 at p; it panics if p is not aligned.
+func word64(p *[8]byte) *int64 {
+	if uintptr(unsafe.Pointer(p))&7 != 0 {
+		panic(errMisalignedWord)
+	}
+	return (*int64)(unsafe.Pointer(p))
+}
+
 // LoadAcquire32At loads the int32 at b[off:off+4] atomically (acquire
 // semantics). Like [StoreRelease32At] it panics if that is out of range or
 // not 4-byte aligned. Hot paths that find frames by offset use the two

@@ -279,3 +279,17 @@ func TestStoreReleaseUint64(t *testing.T) {
 		t.Fatalf("stored %x", b)
 	}
 }
+
+func TestStoreRelease64At(t *testing.T) {
+	b := make([]byte, 24) // heap allocations of 24 bytes are 8-aligned
+	StoreRelease64At((*[8]byte)(b[8:]), -2)
+	if b[8] != 0xfe || b[15] != 0xff || b[7] != 0 || b[16] != 0 {
+		t.Fatalf("stored %x", b)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a misaligned word did not panic")
+		}
+	}()
+	StoreRelease64At((*[8]byte)(b[4:]), 1)
+}

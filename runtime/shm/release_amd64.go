@@ -44,3 +44,12 @@ func StoreReleaseUint64(p *atomic.Uint64, v uint64) {
 func StoreRelease32At(b []byte, off int, v int32) {
 	*word32(b, off) = v
 }
+
+// StoreRelease64At is [StoreRelease64] on the 8 bytes at p, which must be
+// 8-aligned (it panics otherwise). It is one 8-byte store, so a concurrent
+// reader of any part of the word sees all of it or none: unlike
+// binary.PutUint64, whose byte stores the compiler merges into one store
+// only when it optimizes (not under -race).
+func StoreRelease64At(p *[8]byte, v int64) {
+	*word64(p) = v
+}

@@ -24,3 +24,10 @@ func StoreReleaseUint64(p *atomic.Uint64, v uint64) { p.Store(v) }
 func StoreRelease32At(b []byte, off int, v int32) {
 	atomic.StoreInt32(word32(b, off), v)
 }
+
+// StoreRelease64At is [StoreRelease64] on the 8 bytes at p, which must be
+// 8-aligned (it panics otherwise). It is one atomic store, so a concurrent
+// reader of any part of the word sees all of it or none.
+func StoreRelease64At(p *[8]byte, v int64) {
+	atomic.StoreInt64(word64(p), v)
+}

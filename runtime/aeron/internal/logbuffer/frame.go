@@ -109,19 +109,21 @@ func NewTemplate(defaultHeader []byte) Template {
 }
 
 // writeHeader writes the header of a frame of frameLength bytes at offset
-// with its length negated (in progress) and the given flags. The writes are
-// plain stores, where Aeron stores the negative length with an ordered
-// store: nothing depends on their order, because readers treat 0 and
-// negative lengths alike (not yet committed), the unblocker only acts on a
-// gap that has persisted for its timeout, and the commit that follows is a
-// release store, which publishes the header together with the payload.
+// with its length negated (in progress) and the given flags. The first word
+// (length, version, flags, type) is one 8-byte store (shm.StoreRelease64At),
+// so a reader polling the length sees 0 or the whole negative length, never
+// a torn value: binary.PutUint64's byte stores are merged into one store
+// only by the optimizing compiler, and under -race a reader caught the
+// length half written (a "corrupt" frame of length 0x00ffff3c in
+// TestMultiProcessPublishers). The other words are plain stores; the
+// commit that follows is a release store, which publishes them together
+// with the payload.
 func (t *Template) writeHeader(term []byte, offset, frameLength int, termID int32, flags uint8) {
-	le := binary.LittleEndian
 	h := (*[HeaderLength]byte)(term[offset : offset+HeaderLength])
-	le.PutUint64(h[0:], t.word0&^(0xFF<<flagsShift)|uint64(flags)<<flagsShift|uint64(uint32(-int32(frameLength))))
-	le.PutUint64(h[8:], t.word1|uint64(uint32(offset)))
-	le.PutUint64(h[16:], t.word2|uint64(uint32(termID))<<32)
-	le.PutUint64(h[24:], 0)
+	shm.StoreRelease64At((*[8]byte)(h[:]), int64(t.word0&^(0xFF<<flagsShift)|uint64(flags)<<flagsShift|uint64(uint32(-int32(frameLength)))))
+	binary.LittleEndian.PutUint64(h[8:], t.word1|uint64(uint32(offset)))
+	binary.LittleEndian.PutUint64(h[16:], t.word2|uint64(uint32(termID))<<32)
+	binary.LittleEndian.PutUint64(h[24:], 0)
 }
 
 // writePadding commits [offset, offset+length) of term as a padding frame:

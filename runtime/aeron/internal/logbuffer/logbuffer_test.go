@@ -457,3 +457,38 @@ func TestMisalignedInputsFromOtherProcesses(t *testing.T) {
 		t.Errorf("fragmented append on a misaligned tail = %d", r)
 	}
 }
+
+// TestFrameLengthNeverTorn has one goroutine write frame headers and clean
+// them again while another polls the frame length, as a subscriber does: it
+// must only ever see 0 or the whole negative length. A header whose first
+// word is written byte by byte (binary.PutUint64 without the optimizer's
+// store merging, as under -race) fails here: TestMultiProcessPublishers
+// once read a length of 0x00ffff3c that way.
+func TestFrameLengthNeverTorn(t *testing.T) {
+	l, _ := newLog(t)
+	term := l.Term(0)
+	const frame = 196
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for range 1000 {
+				l.template.writeHeader(term, 0, frame, 100, FlagUnfragmented)
+				commitFrame(term, 4, 0)
+				commitFrame(term, 0, 0)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := range 2_000_000 {
+		if n := FrameLengthVolatile(term, 0); n != 0 && n != -frame {
+			t.Fatalf("read %d: frame length %#x, want 0 or %d", i, uint32(n), -frame)
+		}
+	}
+}
