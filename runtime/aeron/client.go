@@ -198,29 +198,15 @@ func tryCnC(path string, driverTimeout time.Duration) (*shm.Mapping, *cnc.File, 
 	if err != nil {
 		return nil, nil, err
 	}
-	b := m.Bytes()
-	if len(b) < cnc.MetadataLength {
-		_ = m.Close()
-		return nil, nil, cnc.ErrTooShort
+	f, hb, err := cnc.ParseLive(m.Bytes())
+	if err == nil {
+		if age := time.Now().UnixMilli() - hb; age > driverTimeout.Milliseconds() {
+			err = fmt.Errorf("driver heartbeat %dms old", age)
+		}
 	}
-	v, _ := shm.Int32At(b, cnc.VersionOffset)
-	if v.Load() == 0 {
-		_ = m.Close()
-		return nil, nil, cnc.ErrNotReady
-	}
-	f, err := cnc.Parse(b)
 	if err != nil {
 		_ = m.Close()
 		return nil, nil, err
-	}
-	rb, err := ringbuffer.New(f.ToDriver)
-	if err != nil {
-		_ = m.Close()
-		return nil, nil, fmt.Errorf("%w: %v", cnc.ErrBadLength, err)
-	}
-	if age := time.Now().UnixMilli() - rb.ConsumerHeartbeat(); age > driverTimeout.Milliseconds() {
-		_ = m.Close()
-		return nil, nil, fmt.Errorf("driver heartbeat %dms old", age)
 	}
 	return m, f, nil
 }

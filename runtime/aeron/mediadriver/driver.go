@@ -137,30 +137,17 @@ func isActive(path string, st os.FileInfo, timeout time.Duration) (bool, string)
 		return false, "unreadable cnc: " + err.Error()
 	}
 	defer m.Close()
-	b := m.Bytes()
-	if len(b) < cnc.MetadataLength {
+	f, hb, err := cnc.ParseLive(m.Bytes())
+	switch {
+	case errors.Is(err, cnc.ErrTooShort) || errors.Is(err, cnc.ErrNotReady):
 		// A driver may be creating it right now.
 		if time.Since(st.ModTime()) < timeout {
-			return true, "cnc being created"
+			return true, "cnc being created: " + err.Error()
 		}
-		return false, "truncated cnc"
-	}
-	v, _ := shm.Int32At(b, cnc.VersionOffset)
-	if v.Load() == 0 {
-		if time.Since(st.ModTime()) < timeout {
-			return true, "cnc being initialised"
-		}
-		return false, "uninitialised cnc"
-	}
-	f, err := cnc.Parse(b)
-	if err != nil {
+		return false, "unfinished cnc: " + err.Error()
+	case err != nil:
 		return false, err.Error()
 	}
-	rb, err := ringbuffer.New(f.ToDriver)
-	if err != nil {
-		return false, err.Error()
-	}
-	hb := rb.ConsumerHeartbeat()
 	age := time.Duration(time.Now().UnixMilli()-hb) * time.Millisecond
 	if hb > 0 && age < timeout {
 		return true, fmt.Sprintf("heartbeat %v ago, pid %d", age, f.Metadata.PID)

@@ -18,6 +18,9 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+
+	"github.com/tpool-go/tpool/runtime/aeron/internal/ringbuffer"
+	"github.com/tpool-go/tpool/runtime/shm"
 )
 
 // FileName is the name of the CnC file inside an Aeron directory.
@@ -173,6 +176,29 @@ func Parse(b []byte) (*File, error) {
 		}
 	}
 	return Regions(b, m)
+}
+
+// ParseLive is Parse for a file a driver may still be writing: the version
+// is read with an atomic load first (a driver stores it last, with a release
+// store), and the driver's heartbeat, the to-driver buffer's consumer
+// heartbeat in ms since the epoch, is returned with the file. Clients
+// connecting and drivers checking whether a directory is in use both need
+// exactly this.
+func ParseLive(b []byte) (f *File, heartbeatMs int64, err error) {
+	if len(b) < MetadataLength {
+		return nil, 0, fmt.Errorf("%d bytes: %w", len(b), ErrTooShort)
+	}
+	if v, err := shm.Int32At(b, VersionOffset); err != nil || v.Load() == 0 {
+		return nil, 0, ErrNotReady
+	}
+	if f, err = Parse(b); err != nil {
+		return nil, 0, err
+	}
+	rb, err := ringbuffer.New(f.ToDriver)
+	if err != nil {
+		return nil, 0, fmt.Errorf("to-driver buffer: %v: %w", err, ErrBadLength)
+	}
+	return f, rb.ConsumerHeartbeat(), nil
 }
 
 // Regions returns the views of the regions m declares inside b (a driver

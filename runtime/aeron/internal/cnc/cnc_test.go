@@ -105,6 +105,9 @@ func TestParseErrors(t *testing.T) {
 			if _, err := Parse(b); !errors.Is(err, tt.want) {
 				t.Errorf("Parse error = %v, want %v", err, tt.want)
 			}
+			if _, _, err := ParseLive(b); !errors.Is(err, tt.want) {
+				t.Errorf("ParseLive error = %v, want %v", err, tt.want)
+			}
 		})
 	}
 	// A newer minor version is compatible.
@@ -112,6 +115,26 @@ func TestParseErrors(t *testing.T) {
 	binary.LittleEndian.PutUint32(b, uint32(SemanticVersion(0, 3, 1)))
 	if _, err := Parse(b); err != nil {
 		t.Errorf("minor version bump rejected: %v", err)
+	}
+}
+
+func TestParseLiveReturnsTheHeartbeat(t *testing.T) {
+	b := build(t, sample())
+	// The driver's heartbeat is the to-driver buffer's consumer heartbeat,
+	// 640 bytes into its 768-byte trailer.
+	binary.LittleEndian.PutUint64(b[MetadataLength+1024+640:], 1700000000123)
+	f, hb, err := ParseLive(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hb != 1700000000123 || f.Metadata.PID != 4242 {
+		t.Errorf("heartbeat %d, pid %d", hb, f.Metadata.PID)
+	}
+	// A to-driver buffer that is not a ring buffer makes the file unusable.
+	m := sample()
+	m.ToDriverBufferLength = 1000 + 768
+	if _, _, err := ParseLive(build(t, m)); !errors.Is(err, ErrBadLength) {
+		t.Errorf("bad ring buffer: %v, want ErrBadLength", err)
 	}
 }
 
@@ -126,6 +149,9 @@ func FuzzParse(f *testing.F) {
 		fl, err := Parse(data)
 		if err == nil && MetadataLength+fl.Metadata.RegionsLength() > len(data) {
 			t.Fatal("accepted a file shorter than its regions")
+		}
+		if _, _, err := ParseLive(data); err == nil && fl == nil {
+			t.Fatal("ParseLive accepted what Parse refused")
 		}
 	})
 }
