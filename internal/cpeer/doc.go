@@ -28,8 +28,9 @@
 // WaitSubscribed(t, aeronDir, Channel, ControlStreamID), and use
 // StartConsumer and RunProducer as above.
 //
-// The C examples built here sometimes crash after finishing their frames
-// (see CrashedAfter); the harness logs that instead of failing.
+// The C examples sometimes crash after finishing their frames, from a race
+// in tensor_pool_c's client (see CrashedAfter); the harness logs that
+// instead of failing.
 //
 // Every process is started with exec.CommandContext under Timeout; the
 // test's cleanup sends it SIGINT, kills it five seconds later if it is
