@@ -128,6 +128,7 @@ type publication struct {
 	subscribers    []subscriberPos
 	lastConsumer   int64
 	consumerMoved  int64 // ns
+	drainBlocked   int64 // draining: the slowest position at the previous tick, -1 at first
 	start          struct{ initialTermID, termID, termOffset int32 }
 }
 
@@ -720,6 +721,7 @@ func (c *conductor) release(p *publication) {
 	}
 	p.log.SetEndOfStreamPosition(producer)
 	p.state = pubDraining
+	p.drainBlocked = -1
 	p.stateChangeNs = c.nowNs
 }
 
@@ -926,10 +928,17 @@ func (c *conductor) publicationTimer(p *publication) {
 			for _, s := range p.subscribers {
 				c.sendUnavailableImage(p, s.sub)
 			}
-		} else if pos, ok := p.slowestSubscriber(); ok && p.log.Unblock(pos) {
-			c.sys[sysUnblockedPublications].Add(1)
-			c.recordError(errors.New("unblocked a draining publication left mid-offer by a dead publisher"),
-				"registration_id", p.registrationID, "position", pos)
+		} else if pos, ok := p.slowestSubscriber(); ok {
+			// Space claimed but never given a header is padded too once it
+			// stayed blocked for a tick: Aeron's driver leaves that case
+			// blocked for good (aeron_term_unblocker.c scans for a later
+			// frame), which issue 12's side-by-side runs hit.
+			if p.log.Unblock(pos) || (pos == p.drainBlocked && p.log.UnblockAbandoned(pos)) {
+				c.sys[sysUnblockedPublications].Add(1)
+				c.recordError(errors.New("unblocked a draining publication left mid-offer by a dead publisher"),
+					"registration_id", p.registrationID, "position", pos)
+			}
+			p.drainBlocked = pos
 		}
 	case pubLinger:
 		// The images went unavailable a timer interval ago: end of life,

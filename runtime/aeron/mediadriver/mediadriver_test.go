@@ -440,3 +440,72 @@ func TestFullErrorLogCountsLostErrors(t *testing.T) {
 		t.Errorf("recorded %d and counted %d lost: %d errors, want %d", len(got)-1, last.count, total, distinct)
 	}
 }
+
+func TestDrainingUnblocksSpaceClaimedWithoutHeader(t *testing.T) {
+	// A publisher dies after moving the tail but before writing its frame
+	// header; then its client times out. Aeron's unblocker needs a later
+	// frame to tell such space from a live publisher's, so aeronmd leaves
+	// the draining stream blocked; with no publisher left the driver pads it.
+	dir := startDriverWith(t, func(c *Config) { c.PublicationUnblockTimeout = time.Hour })
+	pubClient := newRawClient(t, dir)
+	subClient := newRawClient(t, dir)
+	_, p := pubClient.addPublication("aeron:ipc", 11)
+	subID := subClient.rb.NextCorrelationID()
+	s := command.SubscriptionMessage{Correlated: command.Correlated{ClientID: subClient.id, CorrelationID: subID}, StreamID: 11, Channel: "aeron:ipc"}
+	subClient.send(command.AddSubscription, s.Append(nil))
+	b := subClient.await(command.OnAvailableImage, func(b []byte) bool {
+		m, err := command.DecodeImageReady(b)
+		return err == nil && m.SubscriptionRegistration == subID
+	})
+	img, _ := command.DecodeImageReady(b)
+	m, err := shm.Open(p.LogFileName, shm.ReadWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	lg, err := logbuffer.Map(m.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg.Tail(0).Add(64) // claimed, no header: the "publisher" is gone
+	// pubClient never sends a keepalive and times out; subClient stays.
+	keepalive := func() {
+		k := command.Correlated{ClientID: subClient.id}
+		subClient.send(command.ClientKeepalive, k.Append(nil))
+	}
+	deadline := time.Now().Add(guard)
+	for subClient.ctr.Value(sysUnblockedPublications) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("draining publication never unblocked")
+		}
+		keepalive()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if typ := binary.LittleEndian.Uint16(lg.Term(0)[logbuffer.TypeOffset:]); typ != logbuffer.HdrTypePad {
+		t.Errorf("frame type %#x at 0, want padding", typ)
+	}
+	// The subscriber reads past the padding: the image goes unavailable.
+	pos, err := subClient.ctr.Addr(img.SubscriberPositionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos.Store(64)
+	for gone := false; !gone; {
+		if time.Now().After(deadline) {
+			t.Fatal("image never went unavailable")
+		}
+		keepalive()
+		n, err := subClient.rx.Receive(func(typeID int32, msg []byte) {
+			if m, err := command.DecodeImageMessage(msg); typeID == command.OnUnavailableImage && err == nil &&
+				m.SubscriptionRegistration == subID {
+				gone = true
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
