@@ -185,9 +185,13 @@ func (g *gen) padFunc(l *level, recv *jen.Statement, self string, nullImg *jen.S
 			continue
 		}
 		end := f.Offset + f.Type.EncodedSize()
-		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(f.SinceVersion)).Block(
-			jen.Copy(jen.Id(self).Dot("padded").Index(jen.Lit(f.Offset), jen.Lit(end)), jen.Add(nullImg).Index(jen.Lit(f.Offset), jen.Lit(end))),
-		))
+		// An all-zero null image is a composite literal, which cannot be
+		// sliced: clear instead.
+		reset := jen.Clear(jen.Id(self).Dot("padded").Index(jen.Lit(f.Offset), jen.Lit(end)))
+		if null, _ := g.images(l); !allZero(null) {
+			reset = jen.Copy(jen.Id(self).Dot("padded").Index(jen.Lit(f.Offset), jen.Lit(end)), jen.Add(nullImg).Index(jen.Lit(f.Offset), jen.Lit(end)))
+		}
+		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(f.SinceVersion)).Block(reset))
 	}
 	for _, f := range l.fields {
 		// One statement per set and version: the choices it clears.
