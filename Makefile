@@ -9,8 +9,6 @@ PKGS      ?= ./...
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 1s
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
-# The shared test vectors and SBE test schemas live beside the repository.
-SHARED    ?= ../shared
 
 .PHONY: all demo generate build test stress bench fuzz-smoke check-generated lint help
 
@@ -28,10 +26,8 @@ demo: generate ## the main job: a producer and a consumer process sharing a tens
 	bin/producer -announce "$$tmp/announce.json" -frames 5000 -rate 5000; \
 	wait $$consumer
 
-generate: ## regenerate gen/ (and the tensorgen test codecs when $(SHARED) exists)
-	$(GO) generate ./gen
-	@if [ -d $(SHARED)/vectors/sbe/schemas ]; then $(GO) generate ./tensorgen/internal/testschemas; \
-	else echo "generate: $(SHARED) absent, test codecs left as committed"; fi
+generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exists)
+	$(GO) generate ./gen ./tensorgen/internal/testschemas
 
 build: ## compile everything, examples and commands included
 	$(GO) build $(PKGS)
