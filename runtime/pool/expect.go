@@ -94,12 +94,32 @@ func checkStride(stride uint32) error {
 
 // CheckProducerStride applies the producer's stricter stride rule (our
 // decision 1 and wire spec 15.22): a power of two and a multiple of 64.
+// Its error suggests the next valid stride (see [NextProducerStride]).
 func CheckProducerStride(stride uint32) error {
-	if err := checkStride(stride); err != nil {
-		return err
+	if stride%StrideAlign == 0 && isPow2(stride) {
+		return nil
 	}
-	if !isPow2(stride) {
-		return fmt.Errorf("stride_bytes %d is not a power of two: %w", stride, ErrStrideBytes)
+	if next, ok := NextProducerStride(stride); ok {
+		return fmt.Errorf("stride_bytes %d must be a power of two and a multiple of %d; the next valid stride is %d: %w",
+			stride, StrideAlign, next, ErrStrideBytes)
 	}
-	return nil
+	return fmt.Errorf("stride_bytes %d must be a power of two and a multiple of %d, at most %d: %w",
+		stride, StrideAlign, uint32(maxProducerStride), ErrStrideBytes)
+}
+
+// maxProducerStride is the largest power of two a uint32 holds.
+const maxProducerStride = 1 << 31
+
+// NextProducerStride returns the smallest stride a producer may use
+// (a power of two, at least 64) that holds n bytes, and false if none
+// does (n above 2 GiB).
+func NextProducerStride(n uint32) (uint32, bool) {
+	if n > maxProducerStride {
+		return 0, false
+	}
+	s := uint32(StrideAlign)
+	for s < n {
+		s <<= 1
+	}
+	return s, true
 }
