@@ -155,7 +155,7 @@ func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 	}
 	var before unix.Stat_t
 	if err := unix.Lstat(canon, &before); err != nil {
-		return nil, fmt.Errorf("stat %s: %w", canon, err)
+		return nil, &fs.PathError{Op: "lstat", Path: canon, Err: err}
 	}
 	if before.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("%s (type %#o): %w", canon, before.Mode&unix.S_IFMT, ErrNotRegular)
@@ -171,7 +171,7 @@ func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("fstat %s: %w", canon, err)
+		return nil, fmt.Errorf("fstat %s: %w", canon, err) // unix errors name nothing
 	}
 	switch {
 	case st.Mode&unix.S_IFMT != unix.S_IFREG:

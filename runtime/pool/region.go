@@ -118,7 +118,7 @@ func OpenRegion(uri string, allow *AllowList, want Expect, writable bool) (*Regi
 		if err == io.EOF {
 			err = ErrShortRegion
 		}
-		return nil, fmt.Errorf("read superblock of %s: %w", u.Path, err)
+		return nil, fmt.Errorf("read superblock: %w", namedOnce(u.Path, err))
 	}
 	sb, err := DecodeSuperblock(buf[:])
 	if err == nil {

@@ -50,7 +50,7 @@ func (g *gen) declare(s *scope, goName, from string) {
 // resolved and validated by package schema.
 func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	if opts.Package == "" {
-		return nil, errors.New("gogen: no package name")
+		return nil, errors.New("no package name")
 	}
 	g := &gen{
 		s:     s,
@@ -95,7 +95,7 @@ func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if err := g.f.Render(&buf); err != nil {
-		return nil, fmt.Errorf("gogen: render %s: %w", opts.Package, err)
+		return nil, fmt.Errorf("render package %s: %w", opts.Package, err)
 	}
 	return buf.Bytes(), nil
 }
