@@ -157,7 +157,7 @@ func (g *gen) dispatcher() {
 	decode := []jen.Code{
 		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("readHeader").Call(jen.Id("buf")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "ErrSchemaMismatch"))),
+		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "SchemaMismatch").Call(jen.Id("h").Dot("schemaID"), jen.Id("SchemaID")))),
 	}
 	if len(g.s.Messages) == 0 {
 		// No template can match, and unused locals would not compile.
