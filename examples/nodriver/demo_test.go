@@ -131,14 +131,21 @@ func TestProducerClean(t *testing.T) {
 	if len(left) != 1 {
 		t.Fatalf("a killed producer left %v, want one epoch directory", left)
 	}
-	out, err := exec.CommandContext(ctx, bin["producer"], "-base", base, "-clean", "-n").CombinedOutput()
+	// Its activity is at most 100 ms old: fresh for the default (a
+	// minute), stale for -stale-after 1ms.
+	out, err := exec.CommandContext(ctx, bin["producer"], "-base", base, "-clean").CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("nothing to clean")) {
+		t.Fatalf("-clean right after the crash: %v\n%s", err, out)
+	}
+	time.Sleep(2 * time.Millisecond)
+	out, err = exec.CommandContext(ctx, bin["producer"], "-base", base, "-clean", "-n", "-stale-after", "1ms").CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte("would remove "+left[0]+" (producer pid")) {
 		t.Fatalf("-clean -n: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(left[0]); err != nil {
 		t.Fatalf("-n removed it: %v", err)
 	}
-	out, err = exec.CommandContext(ctx, bin["producer"], "-base", base, "-clean").CombinedOutput()
+	out, err = exec.CommandContext(ctx, bin["producer"], "-base", base, "-clean", "-stale-after", "1ms").CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte("removed "+left[0])) {
 		t.Fatalf("-clean: %v\n%s", err, out)
 	}

@@ -21,10 +21,10 @@ import (
 // MiB of /dev/shm) until someone removes it. With a driver, the driver's
 // garbage collection does this instead.
 
-// DefaultStaleAfter is RemoveStale's default: an epoch whose header ring
-// has not been refreshed for this long is abandoned even if a process with
-// its pid still exists (a live producer refreshes it on every commit and
-// heartbeat, at least once a second).
+// DefaultStaleAfter is RemoveStale's default age of activity_timestamp_ns
+// past which an epoch whose producer process is gone is abandoned (a live
+// producer refreshes it on commits and heartbeats, at least once a
+// second).
 const DefaultStaleAfter = time.Minute
 
 // StaleEpoch is an epoch directory RemoveStale removed (or, with dryRun,
@@ -37,11 +37,12 @@ type StaleEpoch struct {
 
 // RemoveStale removes the epoch directories under base
 // (<base>/tensorpool-<user>/<namespace>/<stream_id>/<epoch>/) whose
-// producer is provably gone:
+// producer is provably gone (wire spec 15.21a.7):
 //
-//   - the process named by the header ring's pid no longer exists, or
-//   - its activity_timestamp_ns is older than staleAfter (0 means
-//     DefaultStaleAfter), or
+//   - the process named by the header ring's pid no longer exists and its
+//     activity_timestamp_ns is older than staleAfter (0 means
+//     DefaultStaleAfter), both, so that neither a pid from another pid
+//     namespace nor a producer that merely paused is taken for dead; or
 //   - the directory has no readable header ring and has not been modified
 //     for staleAfter (a producer that crashed while creating it).
 //
@@ -139,13 +140,14 @@ func staleReason(root *os.Root, rel string, now uint64, staleAfter time.Duration
 		}
 		return 0, ""
 	}
-	if sb.PID != 0 && sb.PID <= 1<<22 && !processAlive(int(sb.PID)) {
-		return sb.PID, fmt.Sprintf("producer pid %d is gone", sb.PID)
+	a := sb.ActivityTimestampNs
+	if a >= now || now-a <= uint64(staleAfter) {
+		return sb.PID, "" // fresh
 	}
-	if a := sb.ActivityTimestampNs; a < now && now-a > uint64(staleAfter) {
-		return sb.PID, fmt.Sprintf("no activity for %v", time.Duration(now-a).Round(time.Second))
+	if sb.PID == 0 || sb.PID > 1<<22 || processAlive(int(sb.PID)) {
+		return sb.PID, "" // 1<<22 is the kernel's largest pid_max
 	}
-	return sb.PID, ""
+	return sb.PID, fmt.Sprintf("producer pid %d is gone, no activity for %v", sb.PID, time.Duration(now-a).Round(time.Millisecond))
 }
 
 func readSuperblock(root *os.Root, rel string) (Superblock, error) {

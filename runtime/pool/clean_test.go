@@ -45,10 +45,14 @@ func TestRemoveStale(t *testing.T) {
 		return s.Dir()
 	}
 	live := newStream(1)
+	dead := deadPID(t)
 	crashed := newStream(2)
-	patchSuperblock(t, crashed, 40, deadPID(t))
-	hung := newStream(3)
-	patchSuperblock(t, hung, 56, 1) // our pid, activity long ago
+	patchSuperblock(t, crashed, 40, dead)
+	patchSuperblock(t, crashed, 56, 1) // activity long ago
+	paused := newStream(3)
+	patchSuperblock(t, paused, 56, 1) // our pid: alive, however old its activity
+	justCrashed := newStream(4)
+	patchSuperblock(t, justCrashed, 40, dead) // activity still fresh
 	halfMade := filepath.Join(filepath.Dir(live), "12")
 	must(t, os.Mkdir(halfMade, 0o700))
 	old := time.Now().Add(-2 * DefaultStaleAfter)
@@ -73,7 +77,7 @@ func TestRemoveStale(t *testing.T) {
 		slices.Sort(d)
 		return d
 	}
-	want := []string{halfMade, crashed, hung}
+	want := []string{halfMade, crashed}
 	slices.Sort(want)
 
 	got, err := RemoveStale(base, 0, true)
@@ -100,7 +104,7 @@ func TestRemoveStale(t *testing.T) {
 			t.Errorf("%s still there: %v", d, err)
 		}
 	}
-	for _, d := range []string{live, justMade, outside, filepath.Join(outside, "header.ring")} {
+	for _, d := range []string{live, paused, justCrashed, justMade, outside, filepath.Join(outside, "header.ring")} {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("%s should have been kept: %v", d, err)
 		}

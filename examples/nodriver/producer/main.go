@@ -10,7 +10,8 @@
 //
 // A producer that crashes (or is killed with SIGKILL) cannot remove its
 // epoch directory. -clean removes every epoch directory under -base whose
-// producer is provably gone (see pool.RemoveStale) and exits; add -n to
+// producer is provably gone (its process no longer exists and its activity
+// is older than -stale-after; see pool.RemoveStale) and exits; add -n to
 // only list them:
 //
 //	producer -base /dev/shm/tensorpool -clean -n
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	linger := fs.Duration("linger", time.Second, "how long to keep the regions after the last frame")
 	clean := fs.Bool("clean", false, "remove the epoch directories of crashed producers under -base, then exit")
 	dryRun := fs.Bool("n", false, "with -clean: only list what would be removed")
-	staleAfter := fs.Duration("stale-after", pool.DefaultStaleAfter, "with -clean: also remove epochs whose activity is older than this")
+	staleAfter := fs.Duration("stale-after", pool.DefaultStaleAfter, "with -clean: how old the activity of an epoch whose producer process is gone must be")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
