@@ -27,7 +27,7 @@ type Expect struct {
 }
 
 // Check applies the superblock rules of wire spec 7.1, 15.1, 15.5 and 15.22
-// and our decisions on stride_bytes and pool slot_bytes. It returns the
+// and decisions 1 and 2 of docs/DECISIONS.md (stride_bytes, pool slot_bytes). It returns the
 // first rule broken, wrapping one of the Err... sentinels, in this order:
 // layout version, epoch, stream id, region type, pool id, nslots, slot
 // bytes, stride bytes, freshness.
@@ -82,9 +82,9 @@ func (s *Superblock) Check(want Expect) error {
 	return nil
 }
 
-// checkStride applies the consumer's stride rule (our decision 1): any
-// positive multiple of 64 bytes, so pools made by either reference driver
-// map.
+// checkStride applies the consumer's stride rule (docs/DECISIONS.md,
+// decision 1): any positive multiple of 64 bytes, so pools made by either
+// reference driver map.
 func checkStride(stride uint32) error {
 	if stride == 0 || stride%StrideAlign != 0 {
 		return fmt.Errorf("stride_bytes %d is not a positive multiple of %d: %w", stride, StrideAlign, ErrStrideBytes)
@@ -92,8 +92,9 @@ func checkStride(stride uint32) error {
 	return nil
 }
 
-// CheckProducerStride applies the producer's stricter stride rule (our
-// decision 1 and wire spec 15.22): a power of two and a multiple of 64.
+// CheckProducerStride applies the producer's stricter stride rule
+// (docs/DECISIONS.md, decision 1, and wire spec 15.22): a power of two and
+// a multiple of 64.
 // Its error suggests the next valid stride (see [NextProducerStride]).
 func CheckProducerStride(stride uint32) error {
 	if stride%StrideAlign == 0 && isPow2(stride) {
