@@ -158,7 +158,11 @@ func readSuperblock(root *os.Root, rel string) (Superblock, error) {
 	defer f.Close()
 	b := make([]byte, SuperblockSize)
 	if _, err := io.ReadFull(f, b); err != nil {
-		return Superblock{}, fmt.Errorf("read %s: %w", rel, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return Superblock{}, err // "read <rel>: ..."
+		}
+		return Superblock{}, fmt.Errorf("read %s: %w", rel, err) // a short file
 	}
 	return DecodeSuperblock(b)
 }

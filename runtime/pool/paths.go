@@ -174,7 +174,7 @@ func deniedError(dir string, err error) error {
 	refusing, what := refusingDir(dir)
 	st, serr := os.Stat(refusing)
 	if serr != nil {
-		return fmt.Errorf("mkdir %s: %w (see docs/SHM.md, \"Several users on one machine\")", dir, err)
+		return fmt.Errorf("mkdir %s: %w (see docs/SHM.md, \"Several users on one machine\")", dir, errno)
 	}
 	return fmt.Errorf("mkdir %s: directory %s (%v, owner %s, group %s) does not let user %s %s: %w "+
 		"(see docs/SHM.md, \"Several users on one machine\")",

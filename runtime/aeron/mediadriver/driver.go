@@ -173,7 +173,7 @@ func (d *Driver) createCnC() error {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: %w", path, ErrActiveDriver)
 		}
-		return fmt.Errorf("create cnc: %w", err)
+		return err // "create <dir>/cnc.dat: ..."
 	}
 	b := m.Bytes()
 	if err := cnc.EncodeMetadata(b, meta); err != nil {
