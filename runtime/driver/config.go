@@ -17,20 +17,20 @@ import (
 // Defaults of the Driver Model spec section 17 (and NOTES.md decision 5
 // where the two reference implementations disagree).
 const (
-	DefaultInstanceID                = "driver-01"
-	DefaultChannel                   = "aeron:ipc?term-length=4m"
-	DefaultControlStreamID    uint32 = 1000
-	DefaultQoSStreamID        uint32 = 1200
-	DefaultBaseDir                   = pool.DefaultBaseDir // "/dev/shm/tensorpool"
-	DefaultNamespace                 = pool.DefaultNamespace
-	DefaultPageSizeBytes      uint32 = 4096
-	DefaultPermissionsMode           = os.FileMode(0o660)
-	DefaultAnnouncePeriod            = time.Second
-	DefaultKeepaliveInterval         = time.Second
-	DefaultExpiryGraceIntervals      = 3
-	DefaultEpochGCKeep               = 2
-	DefaultShutdownTimeout           = 2 * time.Second
-	DefaultNodeIDReuseCooldown       = time.Second
+	DefaultInstanceID                  = "driver-01"
+	DefaultChannel                     = "aeron:ipc?term-length=4m"
+	DefaultControlStreamID      uint32 = 1000
+	DefaultQoSStreamID          uint32 = 1200
+	DefaultBaseDir                     = pool.DefaultBaseDir // "/dev/shm/tensorpool"
+	DefaultNamespace                   = pool.DefaultNamespace
+	DefaultPageSizeBytes        uint32 = 4096
+	DefaultPermissionsMode             = os.FileMode(0o660)
+	DefaultAnnouncePeriod              = time.Second
+	DefaultKeepaliveInterval           = time.Second
+	DefaultExpiryGraceIntervals        = 3
+	DefaultEpochGCKeep                 = 2
+	DefaultShutdownTimeout             = 2 * time.Second
+	DefaultNodeIDReuseCooldown         = time.Second
 	// DefaultHeaderNslots is header_nslots of a profile that does not set it.
 	DefaultHeaderNslots uint32 = 1024
 

@@ -201,7 +201,9 @@ func TestValidate(t *testing.T) {
 		{"duplicate stream id", func(c *Config) {
 			c.Streams = append(c.Streams, StreamConfig{Name: "two", StreamID: 10000, Profile: "default"})
 		}, []string{"streams.two.stream_id: 10000 is also the id of streams.default"}},
-		{"duplicate stream name", func(c *Config) { c.Streams = append(c.Streams, StreamConfig{Name: "default", StreamID: 10001, Profile: "default"}) }, []string{"streams.default: defined twice"}},
+		{"duplicate stream name", func(c *Config) {
+			c.Streams = append(c.Streams, StreamConfig{Name: "default", StreamID: 10001, Profile: "default"})
+		}, []string{"streams.default: defined twice"}},
 		{"stream id of control", func(c *Config) { c.Streams[0].StreamID = 1000 }, []string{"streams.default.stream_id: 1000 is also driver.control_stream_id", "streams.default.stream_id: 1000 is also driver.announce_stream_id"}},
 		{"stream id zero", func(c *Config) { c.Streams[0].StreamID = 0 }, []string{"streams.default.stream_id: 0 is not a stream id"}},
 		{"unknown default profile", func(c *Config) { c.Policies.DefaultProfile = "nope" }, []string{"policies.default_profile: profile \"nope\" is not defined"}},
