@@ -122,7 +122,9 @@ type SHMConfig struct {
 type PolicyConfig struct {
 	// AllowDynamicStreams allows attach requests for streams that are not
 	// configured (policies.allow_dynamic_streams, default false); they get
-	// ids from Driver.StreamIDRange and the DefaultProfile.
+	// ids from Driver.StreamIDRange and the DefaultProfile. With the range
+	// unset, such requests are rejected with INVALID_PARAMS (section 11; see
+	// Warnings).
 	AllowDynamicStreams bool
 	// DefaultProfile is the profile of dynamic streams
 	// (policies.default_profile). Empty: the first profile.
@@ -390,15 +392,21 @@ func (c Config) Validate() error {
 			v.addf("policies.default_profile", "profile %q is not defined", c.Policies.DefaultProfile)
 		}
 	}
-	if c.Policies.AllowDynamicStreams {
-		if !c.Driver.StreamIDRange.Set || c.Driver.StreamIDRange.Len() == 0 {
-			v.addf("driver.stream_id_range", "must be set when policies.allow_dynamic_streams is true")
-		}
-		if len(c.Profiles) == 0 {
-			v.addf("policies.default_profile", "dynamic streams need a profile")
-		}
-	}
 	return errors.Join(v.errs...)
+}
+
+// Warnings returns what is valid but probably not meant, each naming its
+// key: dynamic streams allowed without a stream id range (the driver then
+// rejects every dynamic attach with INVALID_PARAMS, as section 11 allows;
+// AeronTensorPool.jl's camera example is such a file).
+func (c Config) Warnings() []*ConfigError {
+	c = c.WithDefaults()
+	var w []*ConfigError
+	if c.Policies.AllowDynamicStreams && c.Driver.StreamIDRange.Len() == 0 {
+		w = append(w, &ConfigError{Key: "driver.stream_id_range",
+			Problem: "unset, so with policies.allow_dynamic_streams = true every attach to an unconfigured stream is rejected with INVALID_PARAMS"})
+	}
+	return w
 }
 
 type validator struct{ errs []error }

@@ -207,12 +207,12 @@ func TestValidate(t *testing.T) {
 		{"stream id of control", func(c *Config) { c.Streams[0].StreamID = 1000 }, []string{"streams.default.stream_id: 1000 is also driver.control_stream_id", "streams.default.stream_id: 1000 is also driver.announce_stream_id"}},
 		{"stream id zero", func(c *Config) { c.Streams[0].StreamID = 0 }, []string{"streams.default.stream_id: 0 is not a stream id"}},
 		{"unknown default profile", func(c *Config) { c.Policies.DefaultProfile = "nope" }, []string{"policies.default_profile: profile \"nope\" is not defined"}},
-		{"dynamic without range", func(c *Config) { c.Policies.AllowDynamicStreams = true }, []string{"driver.stream_id_range: must be set when policies.allow_dynamic_streams is true"}},
+		{"dynamic without range is valid", func(c *Config) { c.Policies.AllowDynamicStreams = true }, nil},
 		{"reversed range", func(c *Config) { c.Driver.StreamIDRange = Range(30000, 20000) }, []string{"driver.stream_id_range: \"30000-20000\" is empty"}},
 		{"dynamic with reversed range", func(c *Config) {
 			c.Policies.AllowDynamicStreams = true
 			c.Driver.StreamIDRange = Range(30000, 20000)
-		}, []string{"driver.stream_id_range: must be set", "driver.stream_id_range: \"30000-20000\" is empty"}},
+		}, []string{"driver.stream_id_range: \"30000-20000\" is empty"}},
 		{"range starting at zero", func(c *Config) { c.Driver.StreamIDRange = Range(0, 10) }, []string{"driver.stream_id_range: \"0-10\" is not within 1..2147483647"}},
 		{"overlapping ranges", func(c *Config) {
 			c.Driver.StreamIDRange = Range(20000, 29999)
@@ -317,5 +317,31 @@ func TestStreamRange(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s: got %v", c.name, c.got)
 		}
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		want   []string
+	}{
+		{"default", func(*Config) {}, nil},
+		{"dynamic with range", func(c *Config) { c.Policies.AllowDynamicStreams = true; c.Driver.StreamIDRange = Range(20000, 20001) }, nil},
+		{"dynamic without range", func(c *Config) { c.Policies.AllowDynamicStreams = true }, []string{"driver.stream_id_range"}},
+		{"dynamic with reversed range", func(c *Config) { c.Policies.AllowDynamicStreams = true; c.Driver.StreamIDRange = Range(2, 1) }, []string{"driver.stream_id_range"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.modify(&c)
+			var got []string
+			for _, w := range c.Warnings() {
+				got = append(got, w.Key)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Warnings keys (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
