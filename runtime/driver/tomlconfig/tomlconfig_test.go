@@ -386,9 +386,9 @@ func TestEnv(t *testing.T) {
 
 func TestEnvName(t *testing.T) {
 	for k, want := range map[string]string{
-		"driver.control_stream_id":    "DRIVER_CONTROL_STREAM_ID",
+		"driver.control_stream_id":     "DRIVER_CONTROL_STREAM_ID",
 		"policies.epoch_gc_min_age_ns": "POLICIES_EPOCH_GC_MIN_AGE_NS",
-		"streams.cam-1.stream_id":     "STREAMS_CAM_1_STREAM_ID",
+		"streams.cam-1.stream_id":      "STREAMS_CAM_1_STREAM_ID",
 	} {
 		if got := EnvName(k); got != want {
 			t.Errorf("EnvName(%q) = %q, want %q", k, got, want)
