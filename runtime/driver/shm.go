@@ -106,12 +106,11 @@ func (t *shmTree) mkdir(dir string) error {
 }
 
 // removeCreated removes the directories the driver created, deepest
-// first, if they are empty.
+// first, if they are empty (it may be called again once more was removed).
 func (t *shmTree) removeCreated() {
 	for i := len(t.created) - 1; i >= 0; i-- {
 		_ = os.Remove(t.created[i])
 	}
-	t.created = nil
 }
 
 func (t *shmTree) streamDir(id uint32) string {
