@@ -92,7 +92,9 @@ func (r *rec) OnAttachResponse(m *gdriver.ShmAttachResponseDecoder) {
 	}
 	r.resp = append(r.resp, a)
 }
-func (r *rec) OnDetachResponse(m *gdriver.ShmDetachResponseDecoder) { r.detach = append(r.detach, m.Code()) }
+func (r *rec) OnDetachResponse(m *gdriver.ShmDetachResponseDecoder) {
+	r.detach = append(r.detach, m.Code())
+}
 func (r *rec) OnLeaseRevoked(m *gdriver.ShmLeaseRevokedDecoder) {
 	r.revoked = append(r.revoked, control.LeaseRevoked{LeaseID: m.LeaseId(), Reason: m.Reason()})
 }
