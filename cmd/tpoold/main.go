@@ -11,7 +11,10 @@
 //
 // Without -config it runs the built-in configuration (one static stream,
 // 10000). Environment variables named after the keys (DRIVER_CONTROL_STREAM_ID
-// for driver.control_stream_id, ...) override the file. It runs until SIGINT
+// for driver.control_stream_id, ...) override the file. With
+// driver.aeron_dir unset it runs its embedded Aeron media driver in
+// $AERON_DIR (default /dev/shm/aeron-<user>), or uses the live media driver
+// already running in an $AERON_DIR that is set. It runs until SIGINT
 // or SIGTERM (or an accepted shutdown request), then drains, announces its
 // shutdown, removes its shared memory and exits 0. A second signal during
 // the drain ends it at once.
@@ -59,9 +62,12 @@ Without -config the built-in configuration is used: one static stream 10000
 SHM under /dev/shm/tensorpool, and tpool's embedded Aeron media driver.
 Every key can be set by an environment variable, which wins over the file:
 the key in upper case with '.' replaced by '_' (driver.control_stream_id is
-DRIVER_CONTROL_STREAM_ID); AERON_DIR stands for driver.aeron_dir when
-DRIVER_AERON_DIR is unset. With driver.aeron_dir set, tpoold uses the live
-media driver there (aeronmd or tpool-aeronmd) instead of its own.
+DRIVER_CONTROL_STREAM_ID).
+
+Aeron: with driver.aeron_dir (DRIVER_AERON_DIR) set, tpoold uses the live
+media driver there (aeronmd or tpool-aeronmd). Unset, it runs its embedded
+media driver in $AERON_DIR (default /dev/shm/aeron-<user>); if a live media
+driver already runs in the $AERON_DIR you set, tpoold uses that one.
 
 Flags:
 `
@@ -143,6 +149,12 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 	}
 
 	d, err := startDriver(ctx, cfg, logger)
+	if aeronDir := getenv(tomlconfig.EnvAeronDir); errors.Is(err, driver.ErrMediaDriverActive) && cfg.Driver.AeronDir == "" && aeronDir != "" {
+		// AERON_DIR names a live media driver: use it, as Aeron clients do.
+		logger.Info("a media driver is running in $AERON_DIR; using it", "aeron_dir", aeronDir)
+		cfg.Driver.AeronDir = aeronDir
+		d, err = startDriver(ctx, cfg, logger)
+	}
 	if err != nil {
 		if ln != nil {
 			_ = ln.Close()
@@ -150,12 +162,6 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 		logger.Error("cannot start the driver", "err", err)
 		return 1
 	}
-	logger.Info("tpoold running",
-		"media_driver", d.MediaDriver(), "aeron_dir", d.AeronDir(),
-		"control", fmt.Sprintf("%s stream %d", cfg.Driver.ControlChannel, cfg.Driver.ControlStreamID),
-		"announce", fmt.Sprintf("%s stream %d", cfg.Driver.AnnounceChannel, cfg.Driver.AnnounceStreamID),
-		"base_dir", cfg.SHM.BaseDir, "streams", len(cfg.Streams), "dynamic_streams", cfg.Policies.AllowDynamicStreams)
-
 	var metrics *metricsServer
 	if ln != nil {
 		metrics = serveMetrics(ln, cfg.Driver.InstanceID, d.Metrics, logger)

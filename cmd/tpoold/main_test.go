@@ -171,7 +171,7 @@ func TestPrintConfig(t *testing.T) {
 		want func() driver.Config
 	}{
 		{"built-in", []string{"-print-config"}, nil, func() driver.Config { return driver.DefaultConfig().WithDefaults() }},
-		{"environment", []string{"-print-config"}, []string{"DRIVER_INSTANCE_ID=env-1", "AERON_DIR=/dev/shm/some-aeron"}, func() driver.Config {
+		{"environment", []string{"-print-config"}, []string{"DRIVER_INSTANCE_ID=env-1", "DRIVER_AERON_DIR=/dev/shm/some-aeron"}, func() driver.Config {
 			c := driver.DefaultConfig()
 			c.Driver.InstanceID = "env-1"
 			c.Driver.AeronDir = "/dev/shm/some-aeron"

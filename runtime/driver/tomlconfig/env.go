@@ -15,8 +15,9 @@ func EnvName(key string) string {
 	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
 }
 
-// EnvAeronDir is read for driver.aeron_dir when DRIVER_AERON_DIR is not set
-// (as AeronTensorPool.jl does): the directory every Aeron client uses.
+// EnvAeronDir is Aeron's own variable for its directory. It is not a key
+// of the file: with driver.aeron_dir unset, the driver's embedded media
+// driver runs there (see driver.Start and docs/DRIVER.md).
 const EnvAeronDir = "AERON_DIR"
 
 // EnvKeys lists the keys that environment variables can set: every key of
@@ -36,11 +37,7 @@ func EnvKeys() []string {
 func (l *loader) applyEnv(c *driver.Config) {
 	for _, f := range fields {
 		name := EnvName(f.key)
-		v := l.getenv(name)
-		if v == "" && f.key == "driver.aeron_dir" {
-			name, v = EnvAeronDir, l.getenv(EnvAeronDir)
-		}
-		if v != "" {
+		if v := l.getenv(name); v != "" {
 			l.assignEnv(f.key, name, f.ptr(c), f.unit, v)
 		}
 	}

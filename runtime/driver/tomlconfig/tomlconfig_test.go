@@ -335,8 +335,8 @@ func TestEnv(t *testing.T) {
 			return c.Driver.ControlStreamID == 2000 && c.Driver.AnnounceStreamID == 2000
 		}, ""},
 		{"empty variable is unset", map[string]string{"DRIVER_CONTROL_STREAM_ID": ""}, func(c driver.Config) bool { return c.Driver.ControlStreamID == 1000 }, ""},
-		{"AERON_DIR", map[string]string{"AERON_DIR": "/aeron"}, func(c driver.Config) bool { return c.Driver.AeronDir == "/aeron" }, ""},
-		{"DRIVER_AERON_DIR wins over AERON_DIR", map[string]string{"AERON_DIR": "/aeron", "DRIVER_AERON_DIR": "/mine"}, func(c driver.Config) bool { return c.Driver.AeronDir == "/mine" }, ""},
+		{"AERON_DIR is not driver.aeron_dir", map[string]string{"AERON_DIR": "/aeron"}, func(c driver.Config) bool { return c.Driver.AeronDir == "/from/file" }, ""},
+		{"DRIVER_AERON_DIR", map[string]string{"AERON_DIR": "/aeron", "DRIVER_AERON_DIR": "/mine"}, func(c driver.Config) bool { return c.Driver.AeronDir == "/mine" }, ""},
 		{"bool", map[string]string{"POLICIES_PREFAULT_SHM": "false", "SHM_REQUIRE_HUGEPAGES": "1"}, func(c driver.Config) bool {
 			return !c.Policies.PrefaultSHM && c.SHM.RequireHugepages
 		}, ""},
