@@ -51,6 +51,8 @@ func TestImportDirections(t *testing.T) {
 		{"runtime/aeron/internal", []string{"runtime/pool", "gen", "runtime/aeron/mediadriver"}, "Aeron formats know nothing of tensors or the driver"},
 		{"runtime/aeron/mediadriver", []string{"runtime/pool", "gen"}, "the media driver is transport only"},
 		{"runtime/agent", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "gen"}, "agents and idle strategies know nothing of what they run"},
+		{"runtime/control", []string{"runtime/pool", "runtime/aeron/mediadriver", "runtime/driver", "runtime/driverclient"}, "the control plane is codecs over the transport, used by the driver and its clients alike"},
+		{"runtime/driver", []string{"runtime/driverclient"}, "the driver and its client meet only on the wire"},
 		{"tensorgen", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent", "cmd", "examples"}, "the generator is a build tool"},
 	}
 	all := deps(t)
