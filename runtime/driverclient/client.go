@@ -2,7 +2,6 @@ package driverclient
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/tpool-go/tpool/gen/wire"
 	"github.com/tpool-go/tpool/runtime/aeron"
 	"github.com/tpool-go/tpool/runtime/agent"
+	"github.com/tpool-go/tpool/runtime/control"
 	"github.com/tpool-go/tpool/runtime/pool"
 )
 
@@ -40,8 +40,9 @@ type Client struct {
 	orphanAt  int
 	now       int64
 	joinTime  int64
-	dispatch  driver.Dispatcher
-	announce  wire.ShmPoolAnnounceDecoder
+	attachMsg control.AttachRequest
+	detachMsg control.DetachRequest
+	kaMsg     control.Keepalive
 	dirs      []string
 	canonDone bool
 
@@ -76,7 +77,7 @@ func New(ctx context.Context, a *aeron.Client, cfg Config, logger *slog.Logger) 
 		return nil, err
 	}
 	c := newClient(cfg, logger)
-	t, err := newAeronTransport(ctx, a, c.cfg, c.onMessage)
+	t, err := newAeronTransport(ctx, a, c.cfg, c)
 	if err != nil {
 		return nil, err
 	}
@@ -345,9 +346,10 @@ func (c *Client) stepAttached(l *Lease, now int64) int {
 		return 0
 	}
 	info := l.info.Load()
-	r := c.tr.sendKeepalive(info.LeaseID, info.StreamID, info.ClientID, info.Role, uint64(now))
+	c.kaMsg = control.Keepalive{LeaseID: info.LeaseID, StreamID: info.StreamID, ClientID: info.ClientID, Role: info.Role, ClientTimestampNs: uint64(now)}
+	r := c.tr.sendKeepalive(&c.kaMsg)
 	switch {
-	case r > 0:
+	case control.Sent(r):
 		c.stats.keepalives.Add(1)
 		l.nextKeepalive = now + int64(c.cfg.KeepaliveInterval)
 		l.expiresAt = now + int64(c.cfg.ExpiryGraceIntervals)*int64(c.cfg.KeepaliveInterval)
@@ -385,7 +387,17 @@ func (c *Client) startAttempt(l *Lease, now int64) {
 // offered is offered again on later cycles until the attach timeout.
 func (c *Client) sendAttempt(l *Lease) {
 	corr := nextCorrelationID()
-	if r := c.tr.sendAttach(corr, l.clientID, &l.req); r > 0 {
+	q := &l.req
+	c.attachMsg = control.AttachRequest{CorrelationID: corr, StreamID: q.StreamID, ClientID: l.clientID, Role: q.Role,
+		ExpectedLayoutVersion: q.ExpectedLayoutVersion, PublishMode: driver.PublishModeNullValue,
+		RequireHugepages: q.RequireHugepages, DesiredNodeID: control.NullU32}
+	if q.PublishMode != 0 {
+		c.attachMsg.PublishMode = q.PublishMode
+	}
+	if q.RequestNodeID {
+		c.attachMsg.DesiredNodeID = q.DesiredNodeID
+	}
+	if r := c.tr.sendAttach(&c.attachMsg); control.Sent(r) {
 		l.corr = corr
 		c.stats.attachesSent.Add(1)
 	}
@@ -414,7 +426,7 @@ func (c *Client) loseLease(l *Lease, now int64, ev Event, detach bool) {
 	l.usable.Store(false)
 	info := l.info.Load()
 	if detach && info != nil {
-		c.tr.sendDetach(nextCorrelationID(), info.LeaseID, info.StreamID, info.ClientID, info.Role)
+		c.sendDetach(nextCorrelationID(), info.LeaseID, info.StreamID, info.ClientID, info.Role)
 	}
 	l.awaitEpoch = 0
 	l.corr, l.prevCorr = 0, 0
@@ -436,7 +448,7 @@ func (c *Client) startDetach(l *Lease, now int64) {
 	l.usable.Store(false)
 	info := l.info.Load()
 	corr := nextCorrelationID()
-	if r := c.tr.sendDetach(corr, info.LeaseID, info.StreamID, info.ClientID, info.Role); r <= 0 {
+	if r := c.sendDetach(corr, info.LeaseID, info.StreamID, info.ClientID, info.Role); !control.Sent(r) {
 		c.finish(l, nil, fmt.Errorf("detach request not sent (%s): %w", aeron.StatusString(r), ErrDriverLost))
 		return
 	}
@@ -492,42 +504,9 @@ func (c *Client) fail(err error) {
 	close(c.done)
 }
 
-// onMessage handles one whole message from the control or announce stream.
-func (c *Client) onMessage(b []byte) {
-	if len(b) < 8 {
-		c.stats.dropped.Add(1)
-		return
-	}
-	switch binary.LittleEndian.Uint16(b[4:]) {
-	case driver.SchemaID:
-		c.onDriverMessage(b)
-	case wire.SchemaID:
-		if binary.LittleEndian.Uint16(b[2:]) == wire.ShmPoolAnnounceTemplateID {
-			c.onAnnounce(b)
-		}
-	default:
-		c.stats.dropped.Add(1)
-	}
-}
-
-func (c *Client) onDriverMessage(b []byte) {
-	m, err := c.dispatch.Decode(b)
-	if err != nil {
-		c.stats.dropped.Add(1)
-		return
-	}
-	tooNew := m.ActingVersion() > driver.SchemaVersion
-	switch d := m.(type) {
-	case *driver.ShmAttachResponseDecoder:
-		c.onAttachResponse(d, tooNew)
-	case *driver.ShmDetachResponseDecoder:
-		c.onDetachResponse(d, tooNew)
-	case *driver.ShmLeaseRevokedDecoder:
-		c.onRevoked(d, tooNew)
-	case *driver.ShmDriverShutdownDecoder:
-		c.onShutdown(d, tooNew)
-	}
-	// Requests and keepalives of every client travel on the same stream.
+func (c *Client) sendDetach(corr int64, leaseID uint64, streamID, clientID uint32, role Role) int64 {
+	c.detachMsg = control.DetachRequest{CorrelationID: corr, LeaseID: leaseID, StreamID: streamID, ClientID: clientID, Role: role}
+	return c.tr.sendDetach(&c.detachMsg)
 }
 
 func (c *Client) onAttachResponse(d *driver.ShmAttachResponseDecoder, tooNew bool) {
@@ -574,7 +553,7 @@ func (c *Client) onAttachResponse(d *driver.ShmAttachResponseDecoder, tooNew boo
 	if err != nil {
 		c.stats.protocolErrors.Add(1)
 		if !d.LeaseIdIsNull() && !d.StreamIdIsNull() {
-			c.tr.sendDetach(nextCorrelationID(), d.LeaseId(), d.StreamId(), l.clientID, l.req.Role)
+			c.sendDetach(nextCorrelationID(), d.LeaseId(), d.StreamId(), l.clientID, l.req.Role)
 		}
 		c.attemptFailed(l, now, err)
 		return
@@ -590,7 +569,7 @@ func (c *Client) onOrphanResponse(d *driver.ShmAttachResponseDecoder, corr int64
 			continue
 		}
 		if d.Code() == driver.ResponseCodeOk && !d.LeaseIdIsNull() {
-			c.tr.sendDetach(nextCorrelationID(), d.LeaseId(), d.StreamId(), o.clientID, o.role)
+			c.sendDetach(nextCorrelationID(), d.LeaseId(), d.StreamId(), o.clientID, o.role)
 		}
 		*o = orphan{}
 		return
@@ -683,25 +662,25 @@ func (c *Client) onShutdown(d *driver.ShmDriverShutdownDecoder, tooNew bool) {
 	if tooNew || !d.Reason().IsValid() {
 		c.stats.protocolErrors.Add(1)
 	}
+	c.shutdownAll(d.Reason(), errorMessage(d.ErrorMessage()))
+}
+
+// shutdownAll invalidates every lease after ShmDriverShutdown; they attach
+// again once a driver answers.
+func (c *Client) shutdownAll(reason ShutdownReason, msg string) {
 	c.stats.shutdowns.Add(1)
-	msg := errorMessage(d.ErrorMessage())
 	for _, l := range c.leases {
 		switch l.State() {
 		case Attached:
-			c.loseLease(l, c.now, Event{Kind: EventDriverShutdown, Shutdown: d.Reason(), Message: msg,
-				Err: fmt.Errorf("%v: %w", d.Reason(), ErrDriverShutdown)}, false)
+			c.loseLease(l, c.now, Event{Kind: EventDriverShutdown, Shutdown: reason, Message: msg,
+				Err: fmt.Errorf("%v: %w", reason, ErrDriverShutdown)}, false)
 		case Attaching:
-			c.attemptFailed(l, c.now, fmt.Errorf("%v: %w", d.Reason(), ErrDriverShutdown))
+			c.attemptFailed(l, c.now, fmt.Errorf("%v: %w", reason, ErrDriverShutdown))
 		}
 	}
 }
 
-func (c *Client) onAnnounce(b []byte) {
-	d := &c.announce
-	if err := d.WrapWithHeader(b); err != nil || d.ActingVersion() > wire.SchemaVersion {
-		c.stats.dropped.Add(1)
-		return
-	}
+func (c *Client) onAnnounce(d *wire.ShmPoolAnnounceDecoder) {
 	now := c.now
 	ts := int64(d.AnnounceTimestampNs())
 	switch d.AnnounceClockDomain() {
@@ -768,7 +747,7 @@ func (c *Client) Close() error {
 			for _, l := range c.leases {
 				if l.State() == Attached || l.State() == Detaching {
 					info := l.info.Load()
-					c.tr.sendDetach(nextCorrelationID(), info.LeaseID, info.StreamID, info.ClientID, info.Role)
+					c.sendDetach(nextCorrelationID(), info.LeaseID, info.StreamID, info.ClientID, info.Role)
 				}
 				if l.State() != Closed {
 					c.finish(l, ErrClosed, nil)
