@@ -440,7 +440,11 @@ func (c *Client) loseLease(l *Lease, now int64, ev Event, detach bool) {
 	}
 	ev.Lease, ev.Info = l, info
 	c.stats.leasesLost.Add(1)
-	c.log.Warn("lease lost", "event", ev.Kind, "stream", l.req.StreamID, "role", l.req.Role, "reason", ev.Reason, "message", ev.Message, "err", ev.Err)
+	if ev.Kind == EventRevoked {
+		c.log.Warn("lease revoked", "stream", l.req.StreamID, "role", l.req.Role, "reason", ev.Reason, "message", ev.Message)
+	} else {
+		c.log.Warn("lease lost", "event", ev.Kind, "stream", l.req.StreamID, "role", l.req.Role, "err", ev.Err)
+	}
 	c.emit(ev)
 }
 
