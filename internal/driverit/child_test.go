@@ -112,8 +112,19 @@ func runClient(ctx context.Context, aeronDir, base, arg string, log *slog.Logger
 		case <-ctx.Done():
 			return nil
 		case e := <-evs:
-			fmt.Printf("event %v epoch=%d t=%d\n", e.Kind, e.Info.Epoch, driverclient.Now())
-			if m != nil && !e.Lease.Usable() {
+			var epoch uint64
+			if e.Info != nil {
+				epoch = e.Info.Epoch
+			}
+			fmt.Printf("event %v epoch=%d t=%d\n", e.Kind, epoch, driverclient.Now())
+			// Events arrive late on this goroutine: go by the event, not
+			// by the lease's state now.
+			switch e.Kind {
+			case driverclient.EventRevoked, driverclient.EventLeaseLost, driverclient.EventProducerRevoked,
+				driverclient.EventDriverLost, driverclient.EventDriverShutdown, driverclient.EventDetached:
+				if m == nil {
+					break
+				}
 				m.close()
 				m = nil
 				fmt.Printf("unmapped t=%d\n", driverclient.Now())
@@ -122,7 +133,9 @@ func runClient(ctx context.Context, aeronDir, base, arg string, log *slog.Logger
 				m.close()
 				info := e.Lease.Info()
 				if m, err = mapLease(info, allow, req.Role == driverclient.RoleProducer); err != nil {
-					return err
+					// Lost again since: the next event says what next.
+					fmt.Printf("mapfail epoch=%d err=%q\n", info.Epoch, err)
+					continue
 				}
 				fmt.Printf("mapped epoch=%d\n", info.Epoch)
 			}
@@ -130,13 +143,13 @@ func runClient(ctx context.Context, aeronDir, base, arg string, log *slog.Logger
 	}
 }
 
-// runLoad runs arg ("N,ROUNDS") clients, each on its own driverclient.Client
+// runLoad runs arg ("N,ROUNDS,KEEPALIVE_MS") clients, each on its own driverclient.Client
 // over one Aeron client: each attaches a consumer lease, keeps it alive for
 // 3 keepalive intervals and detaches, ROUNDS times; all concurrently. It
 // prints "ok" when every client finished.
 func runLoad(ctx context.Context, aeronDir, base, arg string) error {
-	var n, rounds int
-	if _, err := fmt.Sscanf(strings.ReplaceAll(arg, ",", " "), "%d %d", &n, &rounds); err != nil {
+	var n, rounds, ms int
+	if _, err := fmt.Sscanf(strings.ReplaceAll(arg, ",", " "), "%d %d %d", &n, &rounds, &ms); err != nil {
 		return err
 	}
 	a, err := aeron.Connect(ctx, aeron.Config{Dir: aeronDir})
@@ -147,7 +160,7 @@ func runLoad(ctx context.Context, aeronDir, base, arg string) error {
 	errs := make(chan error, n)
 	fmt.Println("started")
 	for i := range n {
-		go func() { errs <- loadClient(ctx, a, base, i, rounds) }()
+		go func() { errs <- loadClient(ctx, a, base, i, rounds, time.Duration(ms)*time.Millisecond) }()
 	}
 	var all []error
 	for range n {
@@ -161,8 +174,10 @@ func runLoad(ctx context.Context, aeronDir, base, arg string) error {
 	return nil
 }
 
-func loadClient(ctx context.Context, a *aeron.Client, base string, i, rounds int) error {
-	c, err := driverclient.New(ctx, a, clientConfig(base), nil)
+func loadClient(ctx context.Context, a *aeron.Client, base string, i, rounds int, keepalive time.Duration) error {
+	cfg := clientConfig(base)
+	cfg.KeepaliveInterval = keepalive
+	c, err := driverclient.New(ctx, a, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -175,7 +190,7 @@ func loadClient(ctx context.Context, a *aeron.Client, base string, i, rounds int
 		if err != nil {
 			return fmt.Errorf("client %d: %w", i, err)
 		}
-		time.Sleep(3 * keepaliveInterval)
+		time.Sleep(3 * keepalive)
 		if !l.Usable() {
 			return fmt.Errorf("client %d: lease not usable after 3 keepalive intervals (state %v)", i, l.State())
 		}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -82,7 +81,7 @@ func driverConfig(aeronDir, base string) driver.Config {
 // clientConfig matches driverConfig.
 func clientConfig(base string) driverclient.Config {
 	return driverclient.Config{KeepaliveInterval: keepaliveInterval, AnnouncePeriod: announcePeriod,
-		AttachTimeout: time.Second, RetryBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond,
+		AttachTimeout: 2 * time.Second, RetryBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond,
 		AllowedBaseDirs: []string{base}}
 }
 
@@ -124,7 +123,12 @@ func testCtx(t testing.TB) context.Context {
 
 func (e *env) startDriver() *driver.Driver {
 	e.t.Helper()
-	d, err := driver.Start(testCtx(e.t), driverConfig(e.aeronDir, e.base), nil)
+	return e.startDriverWith(driverConfig(e.aeronDir, e.base))
+}
+
+func (e *env) startDriverWith(cfg driver.Config) *driver.Driver {
+	e.t.Helper()
+	d, err := driver.Start(testCtx(e.t), cfg, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -295,9 +299,3 @@ func (w *prefixWriter) Write(b []byte) (int, error) {
 
 // stdinClosed is closed in a child when its parent closes its stdin.
 var stdinClosed chan struct{}
-
-func waitSignal() {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
-}

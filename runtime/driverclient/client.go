@@ -562,6 +562,12 @@ func (c *Client) onAttachResponse(d *driver.ShmAttachResponseDecoder, tooNew boo
 		c.attemptFailed(l, now, err)
 		return
 	}
+	// The other attempt in flight may be granted too: detach it if so.
+	if other := l.corr; other != 0 && other != corr {
+		c.addOrphan(other, l.clientID, l.req.Role)
+	} else if other := l.prevCorr; other != 0 && other != corr {
+		c.addOrphan(other, l.clientID, l.req.Role)
+	}
 	c.accept(l, info, now)
 }
 

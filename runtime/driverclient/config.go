@@ -67,7 +67,7 @@ type Config struct {
 	// must not block or call the Client's blocking methods. May be nil.
 	OnEvent func(Event)
 	// Idle is the idle strategy of the goroutine Start runs (default
-	// agent.Sleeping of 1 ms: the control plane is not latency critical).
+	// agent.NewBackoff(): a few spins and yields, then parks of up to 1 ms).
 	Idle agent.IdleStrategy
 }
 
@@ -113,7 +113,7 @@ func (c Config) WithDefaults() Config {
 		c.AllowedBaseDirs = []string{pool.DefaultBaseDir}
 	}
 	if c.Idle == nil {
-		c.Idle = agent.Sleeping{Period: time.Millisecond}
+		c.Idle = agent.NewBackoff()
 	}
 	return c
 }
