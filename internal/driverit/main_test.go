@@ -93,13 +93,13 @@ func mediaDriverConfig(dir string) mediadriver.Config {
 
 // env holds a test's media driver and directories.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	aeronDir string
 	base     string
 	md       *mediadriver.Driver
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, base: t.TempDir()}
 	shmDir, err := os.MkdirTemp("/dev/shm", "driverit-aeron-")
@@ -197,7 +197,7 @@ func (e *env) newClient(a *aeron.Client, ev *events) *driverclient.Client {
 
 // child is a re-executed test binary.
 type child struct {
-	t     *testing.T
+	t     testing.TB
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	lines chan string
@@ -286,7 +286,7 @@ func field(t testing.TB, line, key string) uint64 {
 }
 
 type prefixWriter struct {
-	t      *testing.T
+	t      testing.TB
 	prefix string
 }
 
