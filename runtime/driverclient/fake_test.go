@@ -82,7 +82,12 @@ func testConfig(dir string) Config {
 }
 
 func newHarness(t *testing.T, mod func(*Config)) *harness {
-	h := &harness{t: t, f: &fakeTransport{status: 1}, now: 1_000_000_000_000, dir: t.TempDir(), leaseN: 100, epoch: 1000}
+	return newHarnessDir(t, t.TempDir(), mod)
+}
+
+// newHarnessDir uses dir (which need not exist) as the allowed base dir.
+func newHarnessDir(t *testing.T, dir string, mod func(*Config)) *harness {
+	h := &harness{t: t, f: &fakeTransport{status: 1}, now: 1_000_000_000_000, dir: dir, leaseN: 100, epoch: 1000}
 	cfg := testConfig(h.dir)
 	if mod != nil {
 		mod(&cfg)
