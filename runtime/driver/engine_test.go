@@ -662,3 +662,26 @@ func BenchmarkKeepalive(b *testing.B) {
 		h.handle(msg)
 	}
 }
+
+func TestBaseDirOutsideAllowed(t *testing.T) {
+	cfg := testConfig(t)
+	outside := t.TempDir()
+	allowed := filepath.Join(t.TempDir(), "allowed")
+	if err := os.Mkdir(allowed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The base dir is a symbolic link inside the allowed directory that
+	// leads out of it.
+	cfg.SHM.BaseDir = filepath.Join(allowed, "base")
+	if err := os.Symlink(outside, cfg.SHM.BaseDir); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SHM.AllowedBaseDirs = []string{allowed}
+	cfg = cfg.WithDefaults()
+	if _, err := newSHMTree(&cfg); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("got %v", err)
+	}
+	if m := walkModes(t, outside); len(m) != 0 {
+		t.Errorf("left behind %v", m)
+	}
+}

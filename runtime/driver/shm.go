@@ -70,12 +70,45 @@ func newSHMTree(c *Config) (*shmTree, error) {
 	if err := t.mkdir(t.nsDir); err != nil {
 		return nil, err
 	}
+	if err := t.checkAllowed(c.SHM.AllowedBaseDirs); err != nil {
+		t.removeCreated()
+		return nil, err
+	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(t.base, &st); err != nil {
 		return nil, fmt.Errorf("statfs %s: %w", t.base, err)
 	}
 	t.hugepages = uint64(st.Type) == 0x958458f6 // HUGETLBFS_MAGIC
 	return t, nil
+}
+
+// ErrNotAllowed: the regions would live outside shm.allowed_base_dirs
+// (after resolving symbolic links), where clients refuse to map them.
+var ErrNotAllowed = errors.New("driver: shm.base_dir resolves outside shm.allowed_base_dirs")
+
+// checkAllowed applies the clients' containment rule (wire spec 15.21a.5)
+// to the driver's own directory, so it never hands out URIs clients must
+// refuse: the canonical namespace directory must lie inside one of the
+// allowed directories that exist.
+func (t *shmTree) checkAllowed(dirs []string) error {
+	var existing []string
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err == nil {
+			existing = append(existing, d)
+		}
+	}
+	allow, err := pool.NewAllowList(existing...)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotAllowed, err)
+	}
+	canon, err := filepath.EvalSymlinks(t.nsDir)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", t.nsDir, err)
+	}
+	if !allow.Contains(canon) {
+		return fmt.Errorf("%w: %s is %s, not inside %v", ErrNotAllowed, t.nsDir, canon, allow.Dirs())
+	}
+	return nil
 }
 
 // mkdir creates dir and its missing parents with the directory mode,
