@@ -405,3 +405,35 @@ func TestEpochMonotonicAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestSeparateAnnounceStream(t *testing.T) {
+	aeronDir := startMediaDriver(t)
+	cfg := testConfig(t, aeronDir)
+	cfg.Driver.AnnounceStreamID = 1001
+	d, err := driver.Start(ctxT(t), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p := newPeer(t, aeronDir, cfg)
+	sub, err := p.c.AddSubscription(ctxT(t), cfg.Driver.ControlChannel, 1001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var annRec rec
+	annPoller := control.NewPoller(sub, &annRec)
+	r := p.attach(10000, 7, gdriver.RoleProducer)
+	p.until("announce on stream 1001", func() bool {
+		annPoller.Poll(16)
+		for _, a := range annRec.ann {
+			if a.ProducerID == 7 && a.Epoch == r.Epoch {
+				return true
+			}
+		}
+		return false
+	})
+	p.p.Poll(16)
+	if len(p.rec.ann) != 0 {
+		t.Errorf("announces on the control stream: %+v", p.rec.ann)
+	}
+}

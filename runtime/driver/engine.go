@@ -165,6 +165,11 @@ func (e *engine) onTimers(now int64) int {
 	work := 0
 	if now >= e.nextExpiry {
 		work += e.expireLeases(now)
+		for id, t := range e.cooldown {
+			if now >= t {
+				delete(e.cooldown, id)
+			}
+		}
 		e.nextExpiry = now + e.expiryInterval
 	}
 	if now >= e.nextAnnounce {

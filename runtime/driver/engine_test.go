@@ -685,3 +685,50 @@ func TestBaseDirOutsideAllowed(t *testing.T) {
 		t.Errorf("left behind %v", m)
 	}
 }
+
+func TestAnnounceCadence(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Streams = append(c.Streams, StreamConfig{Name: "t", StreamID: 10001, Profile: "small"})
+	})
+	p := h.attachOK(10000, 1, producer)
+	h.take()
+	// Stream 10001 has no regions yet: only 10000 is announced, once per
+	// period, naming its (kept alive) producer.
+	for i := 1; i <= 5; i++ {
+		h.keepalive(p, 1, producer)
+		h.advance(h.cfg.Policies.AnnouncePeriod)
+		anns := ofType[control.PoolAnnounce](h.take())
+		if len(anns) != 1 || anns[0].StreamID != 10000 || anns[0].ProducerID != 1 {
+			t.Fatalf("period %d: announces %+v", i, anns)
+		}
+	}
+	if got := h.e.m.snapshot().AnnouncesSent; got != 6 {
+		t.Errorf("announces sent %d, want 6", got)
+	}
+}
+
+// TestCyclesReleaseMappings attaches and detaches a producer many times:
+// retired epochs are unmapped at once and their directories collected.
+func TestCyclesReleaseMappings(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Policies.EpochGCMinAge = time.Nanosecond })
+	h.wall = time.Now().Add(time.Hour)
+	for i := range 200 {
+		p := h.attachOK(10000, uint32(i+1), producer)
+		h.detach(p, uint32(i+1), producer)
+		h.advance(h.cfg.Policies.AnnouncePeriod)
+		h.take()
+	}
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), h.cfg.SHM.BaseDir); n != 3 {
+		t.Errorf("%d mappings under the base dir, want the current epoch's 3", n)
+	}
+	if n := len(h.e.tree.epochDirs(10000)); n != int(h.cfg.Policies.EpochGCKeep) {
+		t.Errorf("%d epoch dirs left, want %d", n, h.cfg.Policies.EpochGCKeep)
+	}
+	if s := h.e.m.snapshot(); s.ActiveLeases != 0 || s.EpochChanges != 400 || len(h.e.leases) != 0 || len(h.e.byClient) != 0 || len(h.e.nodeInUse) != 0 {
+		t.Errorf("stats %+v, %d leases", s, len(h.e.leases))
+	}
+}
