@@ -12,6 +12,7 @@ import (
 	"time"
 
 	gdriver "github.com/tpool-go/tpool/gen/driver"
+	"github.com/tpool-go/tpool/runtime/control"
 	"github.com/tpool-go/tpool/runtime/driver"
 )
 
@@ -110,5 +111,64 @@ func TestAeronStatShowsDriverCounters(t *testing.T) {
 				t.Errorf("AeronStat shows %d active leases, want 1", v)
 			}
 		})
+	}
+}
+
+// TestIdleCPU measures the CPU time of this process (tpoold's engine, its
+// Aeron client and ten clients keeping their leases alive) over 5 s, with
+// the real aeronmd in its own process. It only runs with
+// TPOOL_DRIVER_IDLE_CPU=1 (and TPOOL_AERON_C_BIN) and reports the figure;
+// it fails only if the driver spins a core.
+func TestIdleCPU(t *testing.T) {
+	if os.Getenv("TPOOL_DRIVER_IDLE_CPU") != "1" {
+		t.Skip("set TPOOL_DRIVER_IDLE_CPU=1 (and TPOOL_AERON_C_BIN) to measure the idle driver's CPU")
+	}
+	cfg := testConfig(t, startAeronmd(t))
+	cfg.Policies.AnnouncePeriod = time.Second
+	cfg.Policies.LeaseKeepaliveInterval = time.Second
+	d, err := driver.Start(ctxT(t), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p := newPeer(t, d.AeronDir(), cfg)
+	var leases []control.AttachResponse
+	for c := uint32(1); c <= 10; c++ {
+		role := gdriver.RoleConsumer
+		if c == 1 {
+			role = gdriver.RoleProducer
+		}
+		leases = append(leases, p.attach(10000, c, role))
+	}
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start, c0 := time.Now(), cpu()
+	for time.Since(start) < 5*time.Second {
+		for i, l := range leases {
+			role := gdriver.RoleConsumer
+			if i == 0 {
+				role = gdriver.RoleProducer
+			}
+			p.s.SendKeepalive(&control.Keepalive{LeaseID: l.LeaseID, StreamID: l.StreamID, ClientID: uint32(i + 1), Role: role})
+		}
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			p.p.Poll(16)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	used, wall := cpu()-c0, time.Since(start)
+	share := float64(used) / float64(wall)
+	t.Logf("idle driver with 10 leases: %v CPU in %v = %.1f%% of one core (this process: driver, its Aeron client, the test's client)", used, wall.Round(time.Millisecond), 100*share)
+	if s := d.Stats(); s.ActiveLeases != 10 || s.Expiries != 0 {
+		t.Errorf("stats %+v", s)
+	}
+	if share > 0.5 {
+		t.Errorf("the idle driver uses %.0f%% of a core", 100*share)
 	}
 }
