@@ -340,16 +340,7 @@ func (d *Driver) ControlStreamIDs() *RangeAllocator { return d.ctlIDs }
 // active (a second revoke of the same lease sends nothing).
 func (d *Driver) RevokeLease(ctx context.Context, leaseID uint64, reason string) error {
 	res := make(chan error, 1)
-	f := func(e *engine) {
-		l := e.leases[leaseID]
-		if l == nil {
-			res <- ErrUnknownLease
-			return
-		}
-		e.log.Info("lease revoked", "lease", l.id, "stream", l.stream.id, "client", l.clientID, "reason", reason)
-		e.invalidate(l, gdriver.LeaseRevokeReasonRevoked, reason)
-		res <- nil
-	}
+	f := func(e *engine) { res <- e.revoke(leaseID, reason) }
 	select {
 	case d.eng.cmds <- f:
 	case <-d.stopped:

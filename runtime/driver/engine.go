@@ -106,7 +106,8 @@ type engine struct {
 	fatal          error
 	cmds           chan func(*engine)
 
-	resp control.AttachResponse
+	resp    control.AttachResponse
+	dropped uint64 // poller drops already counted
 }
 
 func newEngine(cfg Config, log *slog.Logger, ctl, ann control.Publication, sub control.Subscription, tree *shmTree, m *metrics, clock func() int64, wall func() time.Time) *engine {
@@ -155,9 +156,22 @@ func (e *engine) doWork() int {
 		}
 		break
 	}
-	work += e.poller.Poll(16)
+	if n := e.poller.Poll(16); n > 0 {
+		work += n
+		e.countDropped()
+	}
 	work += e.onTimers(e.clock())
 	return work
+}
+
+// countDropped adds the messages the poller dropped as malformed or of an
+// unknown driver template since the last call to the protocol errors.
+func (e *engine) countDropped() {
+	st := e.poller.Stats()
+	if n := st.Malformed + st.UnknownTemplate; n != e.dropped {
+		e.m.protocolErrors.add(int64(n - e.dropped))
+		e.dropped = n
+	}
 }
 
 // onTimers expires leases, announces, collects garbage and ends a drain.
@@ -562,6 +576,17 @@ func (e *engine) invalidate(l *lease, reason gdriver.LeaseRevokeReason, msg stri
 		return
 	}
 	e.releaseIfUnused(st)
+}
+
+// revoke invalidates an active lease with reason REVOKED.
+func (e *engine) revoke(leaseID uint64, reason string) error {
+	l := e.leases[leaseID]
+	if l == nil {
+		return ErrUnknownLease
+	}
+	e.log.Info("lease revoked", "lease", l.id, "stream", l.stream.id, "client", l.clientID, "reason", reason)
+	e.invalidate(l, gdriver.LeaseRevokeReasonRevoked, reason)
+	return nil
 }
 
 func (e *engine) remember(l *lease) {

@@ -732,3 +732,51 @@ func TestCyclesReleaseMappings(t *testing.T) {
 		t.Errorf("stats %+v, %d leases", s, len(h.e.leases))
 	}
 }
+
+func TestRevoke(t *testing.T) {
+	h := newHarness(t, nil)
+	p := h.attachOK(10000, 1, producer)
+	c := h.attachOK(10000, 2, consumer)
+	h.take()
+	if err := h.e.revoke(p.LeaseID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	out := h.take()
+	rv, ok := out[0].(control.LeaseRevoked)
+	if !ok || rv.Reason != gdriver.LeaseRevokeReasonRevoked || rv.LeaseID != p.LeaseID || rv.ErrorMessage != "operator" {
+		t.Fatalf("first message %+v", out)
+	}
+	if a := ofType[control.PoolAnnounce](out); len(a) != 1 || a[0].Epoch <= p.Epoch || a[0].ProducerID != 0 {
+		t.Errorf("announce after revoke %+v", a)
+	}
+	// Revoking again sends nothing.
+	if err := h.e.revoke(p.LeaseID, "again"); !errors.Is(err, ErrUnknownLease) {
+		t.Errorf("second revoke: %v", err)
+	}
+	if out := h.take(); len(out) != 0 {
+		t.Errorf("second revoke sent %+v", out)
+	}
+	// A consumer revoke changes no epoch.
+	epochs := h.e.m.snapshot().EpochChanges
+	if err := h.e.revoke(c.LeaseID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.e.m.snapshot(); s.EpochChanges != epochs || s.Revokes.Revoked != 2 || s.ActiveLeases != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestProtocolErrorsCounted(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, b := range [][]byte{
+		{1, 2, 3},                       // short
+		{0, 0, 99, 0, 0x85, 0x03, 1, 0}, // unknown template
+		{5, 0, 5, 0, 0x85, 0x03, 1, 0, 1, 2, 3, 4, 5}, // short keepalive block
+	} {
+		h.handle(b)
+	}
+	h.keepalive(control.AttachResponse{LeaseID: 5, StreamID: 10000}, 1, consumer) // no such lease
+	if got := h.e.m.snapshot().ProtocolErrors; got != 4 {
+		t.Errorf("protocol errors %d, want 4", got)
+	}
+}
