@@ -657,13 +657,21 @@ func (e *engine) OnShutdownRequest(m *gdriver.ShmDriverShutdownRequestDecoder) {
 	e.drain(reason, "shutdown requested: "+m.ErrorMessageString())
 }
 
-// OnUnsupported implements control.Handler: an attach request of a schema
-// version this driver does not speak gets UNSUPPORTED (Driver Model 4.4a);
-// other messages are dropped.
+// OnUnsupported implements control.Handler: an attach or detach request of
+// a schema version this driver does not speak gets UNSUPPORTED (Driver
+// Model 4.4a); other messages are dropped.
 func (e *engine) OnUnsupported(schemaID, templateID, version uint16, msg []byte) {
 	e.m.protocolErrors.add(1)
-	if schemaID == gdriver.SchemaID && templateID == gdriver.ShmAttachRequestTemplateID && len(msg) >= 16 {
-		e.reject(int64(binary.LittleEndian.Uint64(msg[8:])), gdriver.ResponseCodeUnsupported, "unsupported schema version")
+	if schemaID != gdriver.SchemaID || len(msg) < 16 {
+		return
+	}
+	// Both requests start with their correlation id.
+	corr := int64(binary.LittleEndian.Uint64(msg[8:]))
+	switch templateID {
+	case gdriver.ShmAttachRequestTemplateID:
+		e.reject(corr, gdriver.ResponseCodeUnsupported, "unsupported schema version")
+	case gdriver.ShmDetachRequestTemplateID:
+		e.sent(e.ctl.SendDetachResponse(corr, gdriver.ResponseCodeUnsupported, "unsupported schema version"), "ShmDetachResponse")
 	}
 }
 

@@ -279,7 +279,7 @@ func TestAttachVariants(t *testing.T) {
 				t.Errorf("after cooldown: %+v", got)
 			}
 		}},
-		{"unsupported schema version echoes the correlation id", nil, func(t *testing.T, h *harness) {
+		{"unsupported schema version answered with the correlation id", nil, func(t *testing.T, h *harness) {
 			h.req.SendAttachRequest(&control.AttachRequest{CorrelationID: 31337, StreamID: 10000, ClientID: 1, Role: consumer})
 			b := h.reqB.last
 			binary.LittleEndian.PutUint16(b[6:], 2)
@@ -287,6 +287,13 @@ func TestAttachVariants(t *testing.T) {
 			rs := ofType[control.AttachResponse](h.take())
 			if len(rs) != 1 || rs[0].Code != gdriver.ResponseCodeUnsupported || rs[0].CorrelationID != 31337 {
 				t.Errorf("got %+v", rs)
+			}
+			h.req.SendDetachRequest(&control.DetachRequest{CorrelationID: 31338, LeaseID: 1, StreamID: 10000, ClientID: 1, Role: consumer})
+			b = h.reqB.last
+			binary.LittleEndian.PutUint16(b[6:], 3)
+			h.handle(b)
+			if ds := ofType[detachResp](h.take()); len(ds) != 1 || ds[0].Code != gdriver.ResponseCodeUnsupported || ds[0].CorrelationID != 31338 {
+				t.Errorf("detach got %+v", ds)
 			}
 		}},
 	} {
