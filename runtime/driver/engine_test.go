@@ -92,6 +92,11 @@ func TestAttachRejections(t *testing.T) {
 		}(), code: gdriver.ResponseCodeRejected, msg: "hugepages not available", noFile: true},
 		{name: "hugepages by config default", cfg: func(c *Config) { c.SHM.RequireHugepages = true },
 			req: req(10000, 1, producer), code: gdriver.ResponseCodeRejected, msg: "hugepages not available", noFile: true},
+		{name: "standard pages requested on hugetlbfs", setup: func(h *harness) { h.e.tree.hugepages = true }, req: func() control.AttachRequest {
+			r := req(10000, 1, producer)
+			r.RequireHugepages = gdriver.HugepagesPolicyStandard
+			return r
+		}(), code: gdriver.ResponseCodeRejected, msg: "standard pages requested", noFile: true},
 		{name: "layout version mismatch", req: func() control.AttachRequest {
 			r := req(10000, 1, consumer)
 			r.ExpectedLayoutVersion = 2
@@ -227,6 +232,18 @@ func TestAttachVariants(t *testing.T) {
 			checkOK(t, got, 10000)
 			if got.NodeID != 4242 {
 				t.Errorf("node id %d", got.NodeID)
+			}
+		}},
+		{"hugepages granted on hugetlbfs", nil, func(t *testing.T, h *harness) {
+			h.e.tree.hugepages = true // pretend: the URIs must say so
+			r := req(10000, 1, producer)
+			r.RequireHugepages = gdriver.HugepagesPolicyHugepages
+			got := h.attach(r)
+			checkOK(t, got, 10000)
+			for _, u := range append([]string{got.HeaderURI}, got.Pools[0].RegionURI, got.Pools[1].RegionURI) {
+				if pu, err := pool.ParseURI(u); err != nil || !pu.RequireHugepages {
+					t.Errorf("URI %q does not require hugepages (%v)", u, err)
+				}
 			}
 		}},
 		{"duplicate request answered again", nil, func(t *testing.T, h *harness) {
