@@ -15,6 +15,7 @@ import (
 	"github.com/tpool-go/tpool/runtime/control"
 	"github.com/tpool-go/tpool/runtime/pool"
 	"github.com/tpool-go/tpool/runtime/shm"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -802,5 +803,25 @@ func TestProtocolErrorsCounted(t *testing.T) {
 	h.keepalive(control.AttachResponse{LeaseID: 5, StreamID: 10000}, 1, consumer) // no such lease
 	if got := h.e.m.snapshot().ProtocolErrors; got != 4 {
 		t.Errorf("protocol errors %d, want 4", got)
+	}
+}
+
+// TestPrefaultAllocates checks that policies.prefault_shm allocates every
+// block of the region files (they are not sparse).
+func TestPrefaultAllocates(t *testing.T) {
+	for _, prefault := range []bool{false, true} {
+		t.Run(strconv.FormatBool(prefault), func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.Policies.PrefaultSHM = prefault })
+			r := h.attachOK(10000, 1, producer)
+			u, _ := pool.ParseURI(r.Pools[1].RegionURI) // 8 x 4096 bytes + superblock
+			var st unix.Stat_t
+			if err := unix.Stat(u.Path, &st); err != nil {
+				t.Fatal(err)
+			}
+			allocated := st.Blocks * 512
+			if full := allocated >= st.Size; full != prefault {
+				t.Errorf("prefault=%v: %d of %d bytes allocated", prefault, allocated, st.Size)
+			}
+		})
 	}
 }

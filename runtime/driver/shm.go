@@ -205,6 +205,9 @@ func (t *shmTree) create(streamID uint32, epoch uint64, p *Profile, hugepages bo
 		}
 		e.regions = append(e.regions, r)
 		if t.prefault || t.lock {
+			if err := allocate(path, int64(len(r.Bytes()))); err != nil {
+				return "", err
+			}
 			if err := r.Mapping().Prefault(); err != nil {
 				return "", fmt.Errorf("prefault %s: %w", path, err)
 			}
@@ -233,6 +236,23 @@ func (t *shmTree) create(streamID uint32, epoch uint64, p *Profile, hugepages bo
 		e.ann.Pools = append(e.ann.Pools, control.Pool{PoolID: pp.PoolID, Nslots: p.HeaderNslots, StrideBytes: pp.StrideBytes, RegionURI: u})
 	}
 	return e, nil
+}
+
+// allocate reserves every block of a region file just created (fallocate),
+// so its pages exist before any process writes them: "prefault/zero" of
+// policies.prefault_shm, and a full file system fails the attach here
+// instead of raising SIGBUS in a producer later. File systems without
+// fallocate are left to the read prefault.
+func allocate(path string, size int64) error {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fallocate(fd, 0, 0, size); err != nil && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("allocate %s (%d bytes): %w", path, size, err)
+	}
+	return nil
 }
 
 // epochDirs lists the numeric epoch directories of a stream, newest first.
