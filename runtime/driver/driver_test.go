@@ -405,3 +405,72 @@ func TestEpochMonotonicAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestSeparateAnnounceStream(t *testing.T) {
+	aeronDir := startMediaDriver(t)
+	cfg := testConfig(t, aeronDir)
+	cfg.Driver.AnnounceStreamID = 1001
+	d, err := driver.Start(ctxT(t), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p := newPeer(t, aeronDir, cfg)
+	sub, err := p.c.AddSubscription(ctxT(t), cfg.Driver.ControlChannel, 1001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var annRec rec
+	annPoller := control.NewPoller(sub, &annRec)
+	r := p.attach(10000, 7, gdriver.RoleProducer)
+	p.until("announce on stream 1001", func() bool {
+		annPoller.Poll(16)
+		for _, a := range annRec.ann {
+			if a.ProducerID == 7 && a.Epoch == r.Epoch {
+				return true
+			}
+		}
+		return false
+	})
+	p.p.Poll(16)
+	if len(p.rec.ann) != 0 {
+		t.Errorf("announces on the control stream: %+v", p.rec.ann)
+	}
+}
+
+// TestNothingLeftInDevShm runs the driver with its embedded media driver
+// and its base directory in /dev/shm (unique names) through attaches, a
+// producer detach (two epochs) and Close: nothing it made is left there.
+func TestNothingLeftInDevShm(t *testing.T) {
+	root, err := os.MkdirTemp("/dev/shm", "tpool-driver-test-")
+	if err != nil {
+		t.Skipf("no /dev/shm: %v", err)
+	}
+	defer os.RemoveAll(root)
+	aeronDir := filepath.Join(root, "aeron")
+	t.Setenv("AERON_DIR", aeronDir)
+	cfg := testConfig(t, "")
+	cfg.SHM.BaseDir = filepath.Join(root, "tensorpool")
+	d, err := driver.Start(ctxT(t), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPeer(t, aeronDir, cfg)
+	prod := p.attach(10000, 1, gdriver.RoleProducer)
+	p.attach(10000, 2, gdriver.RoleConsumer)
+	p.send(func() int64 {
+		return p.s.SendDetachRequest(&control.DetachRequest{CorrelationID: 99, LeaseID: prod.LeaseID, StreamID: 10000, ClientID: 1, Role: gdriver.RoleProducer})
+	})
+	p.until("detach response", func() bool { return len(p.rec.detach) == 1 })
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p.c.Close()
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("left in %s: %v", root, walk(root))
+	}
+}

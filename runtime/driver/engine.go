@@ -106,7 +106,8 @@ type engine struct {
 	fatal          error
 	cmds           chan func(*engine)
 
-	resp control.AttachResponse
+	resp    control.AttachResponse
+	dropped uint64 // poller drops already counted
 }
 
 func newEngine(cfg Config, log *slog.Logger, ctl, ann control.Publication, sub control.Subscription, tree *shmTree, m *metrics, clock func() int64, wall func() time.Time) *engine {
@@ -155,9 +156,22 @@ func (e *engine) doWork() int {
 		}
 		break
 	}
-	work += e.poller.Poll(16)
+	if n := e.poller.Poll(16); n > 0 {
+		work += n
+		e.countDropped()
+	}
 	work += e.onTimers(e.clock())
 	return work
+}
+
+// countDropped adds the messages the poller dropped as malformed or of an
+// unknown driver template since the last call to the protocol errors.
+func (e *engine) countDropped() {
+	st := e.poller.Stats()
+	if n := st.Malformed + st.UnknownTemplate; n != e.dropped {
+		e.m.protocolErrors.add(int64(n - e.dropped))
+		e.dropped = n
+	}
 }
 
 // onTimers expires leases, announces, collects garbage and ends a drain.
@@ -165,6 +179,11 @@ func (e *engine) onTimers(now int64) int {
 	work := 0
 	if now >= e.nextExpiry {
 		work += e.expireLeases(now)
+		for id, t := range e.cooldown {
+			if now >= t {
+				delete(e.cooldown, id)
+			}
+		}
 		e.nextExpiry = now + e.expiryInterval
 	}
 	if now >= e.nextAnnounce {
@@ -559,6 +578,17 @@ func (e *engine) invalidate(l *lease, reason gdriver.LeaseRevokeReason, msg stri
 	e.releaseIfUnused(st)
 }
 
+// revoke invalidates an active lease with reason REVOKED.
+func (e *engine) revoke(leaseID uint64, reason string) error {
+	l := e.leases[leaseID]
+	if l == nil {
+		return ErrUnknownLease
+	}
+	e.log.Info("lease revoked", "lease", l.id, "stream", l.stream.id, "client", l.clientID, "reason", reason)
+	e.invalidate(l, gdriver.LeaseRevokeReasonRevoked, reason)
+	return nil
+}
+
 func (e *engine) remember(l *lease) {
 	if len(e.recentQ) >= recentRevokedMax {
 		delete(e.recent, e.recentQ[0])
@@ -627,13 +657,21 @@ func (e *engine) OnShutdownRequest(m *gdriver.ShmDriverShutdownRequestDecoder) {
 	e.drain(reason, "shutdown requested: "+m.ErrorMessageString())
 }
 
-// OnUnsupported implements control.Handler: an attach request of a schema
-// version this driver does not speak gets UNSUPPORTED (Driver Model 4.4a);
-// other messages are dropped.
+// OnUnsupported implements control.Handler: an attach or detach request of
+// a schema version this driver does not speak gets UNSUPPORTED (Driver
+// Model 4.4a); other messages are dropped.
 func (e *engine) OnUnsupported(schemaID, templateID, version uint16, msg []byte) {
 	e.m.protocolErrors.add(1)
-	if schemaID == gdriver.SchemaID && templateID == gdriver.ShmAttachRequestTemplateID && len(msg) >= 16 {
-		e.reject(int64(binary.LittleEndian.Uint64(msg[8:])), gdriver.ResponseCodeUnsupported, "unsupported schema version")
+	if schemaID != gdriver.SchemaID || len(msg) < 16 {
+		return
+	}
+	// Both requests start with their correlation id.
+	corr := int64(binary.LittleEndian.Uint64(msg[8:]))
+	switch templateID {
+	case gdriver.ShmAttachRequestTemplateID:
+		e.reject(corr, gdriver.ResponseCodeUnsupported, "unsupported schema version")
+	case gdriver.ShmDetachRequestTemplateID:
+		e.sent(e.ctl.SendDetachResponse(corr, gdriver.ResponseCodeUnsupported, "unsupported schema version"), "ShmDetachResponse")
 	}
 }
 

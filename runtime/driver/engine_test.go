@@ -15,6 +15,7 @@ import (
 	"github.com/tpool-go/tpool/runtime/control"
 	"github.com/tpool-go/tpool/runtime/pool"
 	"github.com/tpool-go/tpool/runtime/shm"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -92,6 +93,11 @@ func TestAttachRejections(t *testing.T) {
 		}(), code: gdriver.ResponseCodeRejected, msg: "hugepages not available", noFile: true},
 		{name: "hugepages by config default", cfg: func(c *Config) { c.SHM.RequireHugepages = true },
 			req: req(10000, 1, producer), code: gdriver.ResponseCodeRejected, msg: "hugepages not available", noFile: true},
+		{name: "standard pages requested on hugetlbfs", setup: func(h *harness) { h.e.tree.hugepages = true }, req: func() control.AttachRequest {
+			r := req(10000, 1, producer)
+			r.RequireHugepages = gdriver.HugepagesPolicyStandard
+			return r
+		}(), code: gdriver.ResponseCodeRejected, msg: "standard pages requested", noFile: true},
 		{name: "layout version mismatch", req: func() control.AttachRequest {
 			r := req(10000, 1, consumer)
 			r.ExpectedLayoutVersion = 2
@@ -229,6 +235,18 @@ func TestAttachVariants(t *testing.T) {
 				t.Errorf("node id %d", got.NodeID)
 			}
 		}},
+		{"hugepages granted on hugetlbfs", nil, func(t *testing.T, h *harness) {
+			h.e.tree.hugepages = true // pretend: the URIs must say so
+			r := req(10000, 1, producer)
+			r.RequireHugepages = gdriver.HugepagesPolicyHugepages
+			got := h.attach(r)
+			checkOK(t, got, 10000)
+			for _, u := range append([]string{got.HeaderURI}, got.Pools[0].RegionURI, got.Pools[1].RegionURI) {
+				if pu, err := pool.ParseURI(u); err != nil || !pu.RequireHugepages {
+					t.Errorf("URI %q does not require hugepages (%v)", u, err)
+				}
+			}
+		}},
 		{"duplicate request answered again", nil, func(t *testing.T, h *harness) {
 			r := req(10000, 1, producer)
 			r.CorrelationID = 99
@@ -279,7 +297,7 @@ func TestAttachVariants(t *testing.T) {
 				t.Errorf("after cooldown: %+v", got)
 			}
 		}},
-		{"unsupported schema version echoes the correlation id", nil, func(t *testing.T, h *harness) {
+		{"unsupported schema version answered with the correlation id", nil, func(t *testing.T, h *harness) {
 			h.req.SendAttachRequest(&control.AttachRequest{CorrelationID: 31337, StreamID: 10000, ClientID: 1, Role: consumer})
 			b := h.reqB.last
 			binary.LittleEndian.PutUint16(b[6:], 2)
@@ -287,6 +305,13 @@ func TestAttachVariants(t *testing.T) {
 			rs := ofType[control.AttachResponse](h.take())
 			if len(rs) != 1 || rs[0].Code != gdriver.ResponseCodeUnsupported || rs[0].CorrelationID != 31337 {
 				t.Errorf("got %+v", rs)
+			}
+			h.req.SendDetachRequest(&control.DetachRequest{CorrelationID: 31338, LeaseID: 1, StreamID: 10000, ClientID: 1, Role: consumer})
+			b = h.reqB.last
+			binary.LittleEndian.PutUint16(b[6:], 3)
+			h.handle(b)
+			if ds := ofType[detachResp](h.take()); len(ds) != 1 || ds[0].Code != gdriver.ResponseCodeUnsupported || ds[0].CorrelationID != 31338 {
+				t.Errorf("detach got %+v", ds)
 			}
 		}},
 	} {
@@ -660,5 +685,143 @@ func BenchmarkKeepalive(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.handle(msg)
+	}
+}
+
+func TestBaseDirOutsideAllowed(t *testing.T) {
+	cfg := testConfig(t)
+	outside := t.TempDir()
+	allowed := filepath.Join(t.TempDir(), "allowed")
+	if err := os.Mkdir(allowed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The base dir is a symbolic link inside the allowed directory that
+	// leads out of it.
+	cfg.SHM.BaseDir = filepath.Join(allowed, "base")
+	if err := os.Symlink(outside, cfg.SHM.BaseDir); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SHM.AllowedBaseDirs = []string{allowed}
+	cfg = cfg.WithDefaults()
+	if _, err := newSHMTree(&cfg); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("got %v", err)
+	}
+	if m := walkModes(t, outside); len(m) != 0 {
+		t.Errorf("left behind %v", m)
+	}
+}
+
+func TestAnnounceCadence(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Streams = append(c.Streams, StreamConfig{Name: "t", StreamID: 10001, Profile: "small"})
+	})
+	p := h.attachOK(10000, 1, producer)
+	h.take()
+	// Stream 10001 has no regions yet: only 10000 is announced, once per
+	// period, naming its (kept alive) producer.
+	for i := 1; i <= 5; i++ {
+		h.keepalive(p, 1, producer)
+		h.advance(h.cfg.Policies.AnnouncePeriod)
+		anns := ofType[control.PoolAnnounce](h.take())
+		if len(anns) != 1 || anns[0].StreamID != 10000 || anns[0].ProducerID != 1 {
+			t.Fatalf("period %d: announces %+v", i, anns)
+		}
+	}
+	if got := h.e.m.snapshot().AnnouncesSent; got != 6 {
+		t.Errorf("announces sent %d, want 6", got)
+	}
+}
+
+// TestCyclesReleaseMappings attaches and detaches a producer many times:
+// retired epochs are unmapped at once and their directories collected.
+func TestCyclesReleaseMappings(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Policies.EpochGCMinAge = time.Nanosecond })
+	h.wall = time.Now().Add(time.Hour)
+	for i := range 200 {
+		p := h.attachOK(10000, uint32(i+1), producer)
+		h.detach(p, uint32(i+1), producer)
+		h.advance(h.cfg.Policies.AnnouncePeriod)
+		h.take()
+	}
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), h.cfg.SHM.BaseDir); n != 3 {
+		t.Errorf("%d mappings under the base dir, want the current epoch's 3", n)
+	}
+	if n := len(h.e.tree.epochDirs(10000)); n != int(h.cfg.Policies.EpochGCKeep) {
+		t.Errorf("%d epoch dirs left, want %d", n, h.cfg.Policies.EpochGCKeep)
+	}
+	if s := h.e.m.snapshot(); s.ActiveLeases != 0 || s.EpochChanges != 400 || len(h.e.leases) != 0 || len(h.e.byClient) != 0 || len(h.e.nodeInUse) != 0 {
+		t.Errorf("stats %+v, %d leases", s, len(h.e.leases))
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	h := newHarness(t, nil)
+	p := h.attachOK(10000, 1, producer)
+	c := h.attachOK(10000, 2, consumer)
+	h.take()
+	if err := h.e.revoke(p.LeaseID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	out := h.take()
+	rv, ok := out[0].(control.LeaseRevoked)
+	if !ok || rv.Reason != gdriver.LeaseRevokeReasonRevoked || rv.LeaseID != p.LeaseID || rv.ErrorMessage != "operator" {
+		t.Fatalf("first message %+v", out)
+	}
+	if a := ofType[control.PoolAnnounce](out); len(a) != 1 || a[0].Epoch <= p.Epoch || a[0].ProducerID != 0 {
+		t.Errorf("announce after revoke %+v", a)
+	}
+	// Revoking again sends nothing.
+	if err := h.e.revoke(p.LeaseID, "again"); !errors.Is(err, ErrUnknownLease) {
+		t.Errorf("second revoke: %v", err)
+	}
+	if out := h.take(); len(out) != 0 {
+		t.Errorf("second revoke sent %+v", out)
+	}
+	// A consumer revoke changes no epoch.
+	epochs := h.e.m.snapshot().EpochChanges
+	if err := h.e.revoke(c.LeaseID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.e.m.snapshot(); s.EpochChanges != epochs || s.Revokes.Revoked != 2 || s.ActiveLeases != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestProtocolErrorsCounted(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, b := range [][]byte{
+		{1, 2, 3},                       // short
+		{0, 0, 99, 0, 0x85, 0x03, 1, 0}, // unknown template
+		{5, 0, 5, 0, 0x85, 0x03, 1, 0, 1, 2, 3, 4, 5}, // short keepalive block
+	} {
+		h.handle(b)
+	}
+	h.keepalive(control.AttachResponse{LeaseID: 5, StreamID: 10000}, 1, consumer) // no such lease
+	if got := h.e.m.snapshot().ProtocolErrors; got != 4 {
+		t.Errorf("protocol errors %d, want 4", got)
+	}
+}
+
+// TestPrefaultAllocates checks that policies.prefault_shm allocates every
+// block of the region files (they are not sparse).
+func TestPrefaultAllocates(t *testing.T) {
+	for _, prefault := range []bool{false, true} {
+		t.Run(strconv.FormatBool(prefault), func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.Policies.PrefaultSHM = prefault })
+			r := h.attachOK(10000, 1, producer)
+			u, _ := pool.ParseURI(r.Pools[1].RegionURI) // 8 x 4096 bytes + superblock
+			var st unix.Stat_t
+			if err := unix.Stat(u.Path, &st); err != nil {
+				t.Fatal(err)
+			}
+			allocated := st.Blocks * 512
+			if full := allocated >= st.Size; full != prefault {
+				t.Errorf("prefault=%v: %d of %d bytes allocated", prefault, allocated, st.Size)
+			}
+		})
 	}
 }

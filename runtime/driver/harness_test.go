@@ -143,7 +143,10 @@ func newHarness(t testing.TB, mutate func(*Config)) *harness {
 }
 
 // handle feeds raw bytes to the engine's poller.
-func (h *harness) handle(b []byte) { h.e.poller.Handle(b) }
+func (h *harness) handle(b []byte) {
+	h.e.poller.Handle(b)
+	h.e.countDropped()
+}
 
 // take returns the decoded output since the last take.
 func (h *harness) take() []any {

@@ -70,12 +70,45 @@ func newSHMTree(c *Config) (*shmTree, error) {
 	if err := t.mkdir(t.nsDir); err != nil {
 		return nil, err
 	}
+	if err := t.checkAllowed(c.SHM.AllowedBaseDirs); err != nil {
+		t.removeCreated()
+		return nil, err
+	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(t.base, &st); err != nil {
 		return nil, fmt.Errorf("statfs %s: %w", t.base, err)
 	}
 	t.hugepages = uint64(st.Type) == 0x958458f6 // HUGETLBFS_MAGIC
 	return t, nil
+}
+
+// ErrNotAllowed: the regions would live outside shm.allowed_base_dirs
+// (after resolving symbolic links), where clients refuse to map them.
+var ErrNotAllowed = errors.New("driver: shm.base_dir resolves outside shm.allowed_base_dirs")
+
+// checkAllowed applies the clients' containment rule (wire spec 15.21a.5)
+// to the driver's own directory, so it never hands out URIs clients must
+// refuse: the canonical namespace directory must lie inside one of the
+// allowed directories that exist.
+func (t *shmTree) checkAllowed(dirs []string) error {
+	var existing []string
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err == nil {
+			existing = append(existing, d)
+		}
+	}
+	allow, err := pool.NewAllowList(existing...)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotAllowed, err)
+	}
+	canon, err := filepath.EvalSymlinks(t.nsDir)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", t.nsDir, err)
+	}
+	if !allow.Contains(canon) {
+		return fmt.Errorf("%w: %s is %s, not inside %v", ErrNotAllowed, t.nsDir, canon, allow.Dirs())
+	}
+	return nil
 }
 
 // mkdir creates dir and its missing parents with the directory mode,
@@ -172,6 +205,9 @@ func (t *shmTree) create(streamID uint32, epoch uint64, p *Profile, hugepages bo
 		}
 		e.regions = append(e.regions, r)
 		if t.prefault || t.lock {
+			if err := allocate(path, int64(len(r.Bytes()))); err != nil {
+				return "", err
+			}
 			if err := r.Mapping().Prefault(); err != nil {
 				return "", fmt.Errorf("prefault %s: %w", path, err)
 			}
@@ -200,6 +236,23 @@ func (t *shmTree) create(streamID uint32, epoch uint64, p *Profile, hugepages bo
 		e.ann.Pools = append(e.ann.Pools, control.Pool{PoolID: pp.PoolID, Nslots: p.HeaderNslots, StrideBytes: pp.StrideBytes, RegionURI: u})
 	}
 	return e, nil
+}
+
+// allocate reserves every block of a region file just created (fallocate),
+// so its pages exist before any process writes them: "prefault/zero" of
+// policies.prefault_shm, and a full file system fails the attach here
+// instead of raising SIGBUS in a producer later. File systems without
+// fallocate are left to the read prefault.
+func allocate(path string, size int64) error {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fallocate(fd, 0, 0, size); err != nil && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("allocate %s (%d bytes): %w", path, size, err)
+	}
+	return nil
 }
 
 // epochDirs lists the numeric epoch directories of a stream, newest first.

@@ -48,7 +48,7 @@ type RevokeCounts struct {
 const CounterTypeID int32 = 9001
 
 // metric is one figure: an atomic in Go memory (for Stats) mirrored to an
-// Aeron counter when one was allocated. add and set never allocate.
+// Aeron counter when one was allocated. add never allocates.
 type metric struct {
 	v atomic.Int64
 	c *aeron.Counter
@@ -56,13 +56,6 @@ type metric struct {
 
 func (m *metric) add(d int64) {
 	v := m.v.Add(d)
-	if m.c != nil {
-		m.c.Set(v)
-	}
-}
-
-func (m *metric) set(v int64) {
-	m.v.Store(v)
 	if m.c != nil {
 		m.c.Set(v)
 	}
