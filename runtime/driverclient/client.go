@@ -686,6 +686,9 @@ func (c *Client) shutdownAll(reason ShutdownReason, msg string) {
 				Err: fmt.Errorf("%v: %w", reason, ErrDriverShutdown)}, false)
 		case Attaching:
 			c.attemptFailed(l, c.now, fmt.Errorf("%v: %w", reason, ErrDriverShutdown))
+		case Backoff: // already failed closed (the driver revokes before it goes): say why
+			c.emit(Event{Kind: EventDriverShutdown, Lease: l, Info: l.info.Load(), Shutdown: reason, Message: msg,
+				Err: fmt.Errorf("%v: %w", reason, ErrDriverShutdown)})
 		}
 	}
 }
