@@ -115,7 +115,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Driver, err
 	}
 	clock := func() int64 { return int64(pool.MonotonicNow()) }
 	d.eng = newEngine(cfg, log, d.streams.ctl, d.streams.ann, d.streams.sub, d.tree, d.m, clock, time.Now)
-	if n := d.tree.cleanupDead(); n > 0 {
+	if n := d.tree.cleanupDead(cfg.Policies.EpochGCMinAge); n > 0 {
 		d.m.gcRemoved.add(int64(n))
 		log.Info("removed epoch directories of dead processes", "count", n)
 	}
