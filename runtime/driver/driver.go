@@ -104,6 +104,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Driver, err
 	if d.tree, err = newSHMTree(&cfg); err != nil {
 		return nil, fmt.Errorf("shm.base_dir: %w", err)
 	}
+	if ps := int64(cfg.SHM.PageSizeBytes); ps != d.tree.pageSize {
+		log.Warn("shm.page_size_bytes differs from the page size of shm.base_dir", "page_size_bytes", ps,
+			"base_dir_page_size", d.tree.pageSize, "hugetlbfs", d.tree.hugepages)
+	}
 	if err = d.takeLock(); err != nil {
 		return nil, err
 	}

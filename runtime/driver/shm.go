@@ -54,6 +54,7 @@ type shmTree struct {
 	dirMode        os.FileMode
 	prefault, lock bool
 	hugepages      bool     // the base directory is on hugetlbfs
+	pageSize       int64    // its page size
 	created        []string // directories this driver created, parents first
 }
 
@@ -79,6 +80,10 @@ func newSHMTree(c *Config) (*shmTree, error) {
 		return nil, fmt.Errorf("statfs %s: %w", t.base, err)
 	}
 	t.hugepages = uint64(st.Type) == 0x958458f6 // HUGETLBFS_MAGIC
+	t.pageSize = int64(os.Getpagesize())
+	if t.hugepages {
+		t.pageSize = int64(st.Bsize) // hugetlbfs reports its huge page size
+	}
 	return t, nil
 }
 
