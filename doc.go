@@ -33,6 +33,11 @@
 //	runtime/agent                agents, runners, invokers, idle strategies
 //	runtime/aeron                the Aeron client
 //	runtime/aeron/mediadriver    the embedded Aeron media driver
+//	runtime/control              typed senders and pollers of the driver control plane
+//	runtime/driver, runtime/driver/tomlconfig
+//	                             the SHM driver (tpoold's engine) and its TOML/env configuration
+//	runtime/driverclient         the driver's client: attach, keepalive, revocation, fail closed
+//	cmd/tpoold                   the SHM driver command
 //	cmd/tensorgen, cmd/tpool-aeronmd
 //	                             thin commands over the packages above
 //	examples/...                 small programs, built and tested in CI
