@@ -34,6 +34,9 @@ type gen struct {
 	coder coder
 	top   *scope
 	errs  []error
+	// nulls memoizes compositeHasNulls: writing null images would
+	// otherwise walk every member again through each ref.
+	nulls map[nullsKey]bool
 }
 
 func (g *gen) fail(err error) { g.errs = append(g.errs, err) }
