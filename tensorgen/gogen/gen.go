@@ -111,7 +111,7 @@ func (g *gen) dispatcher() {
 		jen.Id("SBEMessageName").Params().String(),
 		jen.Id("EncodedLength").Params().Int(),
 		jen.Id("ActingVersion").Params().Int(),
-		jen.Id("AppendJSON").Params(jen.Index().Byte()).Index().Byte(),
+		jen.Id("AppendJSON").Params(jen.Index().Byte()).Params(jen.Index().Byte(), jen.Error()),
 		jen.Id("String").Params().String(),
 		jen.Id("Wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("actingBlockLength"), jen.Id("actingVersion")).Int()).Error(),
 		jen.Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error(),
