@@ -96,10 +96,32 @@ func TestSizes(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add("aeron:ipc?term-length=4m")
+	// Channels as the client and the driver's tests write them.
+	f.Add("aeron:ipc?term-length=64k|mtu=8k|session-id=-77|init-term-id=3|term-id=5|term-offset=128|sparse=true|linger=5ms|tether=false|eos=true")
+	f.Add("aeron-spy:aeron:ipc?alias=x|tags=1,2|pub-wnd=1m|rejoin=false|reliable=true|linger=9223372036854775807ns")
+	f.Add("aeron:ipc?linger=18446744074s|session-id=2147483648|sparse=yes|term-length=8g")
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := Parse(s)
-		if err == nil {
-			_, _ = u.Size(TermLengthKey, 0)
+		if err != nil {
+			return
+		}
+		// Every accessor on every parameter: errors, never panics, and
+		// no negative size or duration.
+		for key := range u.Params {
+			if n, err := u.Size(key, 0); err == nil && n < 0 {
+				t.Fatalf("Size(%s) = %d", key, n)
+			}
+			_, _, _ = u.Int32(key)
+			_, _ = u.Bool(key, false)
+			if d, err := u.Duration(key, 0); err == nil && d < 0 {
+				t.Fatalf("Duration(%s) = %d", key, d)
+			}
+			if d, err := ParseDuration(u.Params[key], time.Millisecond); err == nil && d < 0 {
+				t.Fatalf("ParseDuration(%q, ms) = %d", u.Params[key], d)
+			}
+		}
+		if _, err := Parse(u.String()); err != nil {
+			t.Fatalf("Parse(String()) of %q: %v", s, err)
 		}
 	})
 }
