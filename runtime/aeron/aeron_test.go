@@ -294,8 +294,9 @@ func TestDriverErrors(t *testing.T) {
 	}{
 		{"udp", "aeron:udp?endpoint=localhost:40123", aeron.ErrorCodeNotSupported, "not supported by the embedded driver"},
 		{"not aeron", "http://example", aeron.ErrorCodeInvalidChannel, "aeron:"},
-		{"bad term length", "aeron:ipc?term-length=3k", aeron.ErrorCodeInvalidChannel, "term length"},
-		{"bad mtu", "aeron:ipc?mtu=100", aeron.ErrorCodeInvalidChannel, "mtu"},
+		// Bad values are GENERIC_ERROR, as aeronmd answers them.
+		{"bad term length", "aeron:ipc?term-length=3k", aeron.ErrorCodeGeneric, "term length"},
+		{"bad mtu", "aeron:ipc?mtu=100", aeron.ErrorCodeGeneric, "mtu"},
 		{"malformed param", "aeron:ipc?term-length", aeron.ErrorCodeInvalidChannel, "key=value"},
 		{"oversized", "aeron:ipc?alias=" + strings.Repeat("a", 5000), aeron.ErrorCodeInvalidChannel, "exceeds"},
 	}
@@ -662,7 +663,7 @@ func TestPublicationStartingPositionAndWindow(t *testing.T) {
 		"aeron:ipc?pub-wnd=1m",
 	} {
 		var de *aeron.DriverError
-		if _, err := c.AddExclusivePublication(ctx(t), bad, 92); !errors.As(err, &de) || de.Code != aeron.ErrorCodeInvalidChannel {
+		if _, err := c.AddExclusivePublication(ctx(t), bad, 92); !errors.As(err, &de) || de.Code != aeron.ErrorCodeGeneric {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}
