@@ -540,7 +540,7 @@ func (d *ShmAttachRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmAttachRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1185,7 +1185,7 @@ func (d *ShmAttachResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmAttachResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1824,7 +1824,7 @@ func (d *ShmDetachRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDetachRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2106,7 +2106,7 @@ func (d *ShmDetachResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDetachResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2410,7 +2410,7 @@ func (d *ShmLeaseKeepaliveDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmLeaseKeepaliveTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2692,7 +2692,7 @@ func (d *ShmDriverShutdownDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDriverShutdownTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3006,7 +3006,7 @@ func (d *ShmLeaseRevokedDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmLeaseRevokedTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3372,7 +3372,7 @@ func (d *ShmDriverShutdownRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDriverShutdownRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3743,7 +3743,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version

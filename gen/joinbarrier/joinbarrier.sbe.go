@@ -699,7 +699,7 @@ func (d *SequenceMergeMapAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SequenceMergeMapAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1038,7 +1038,7 @@ func (d *SequenceMergeMapRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SequenceMergeMapRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1542,7 +1542,7 @@ func (d *TimestampMergeMapAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != TimestampMergeMapAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1921,7 +1921,7 @@ func (d *TimestampMergeMapRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != TimestampMergeMapRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2152,7 +2152,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version

@@ -995,7 +995,7 @@ func (d *ShmPoolAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmPoolAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1445,7 +1445,7 @@ func (d *ConsumerHelloDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ConsumerHelloTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1987,7 +1987,7 @@ func (d *ConsumerConfigDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ConsumerConfigTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2444,7 +2444,7 @@ func (d *FrameDescriptorDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != FrameDescriptorTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2776,7 +2776,7 @@ func (d *FrameProgressDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != FrameProgressTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3048,7 +3048,7 @@ func (d *QosConsumerDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QosConsumerTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3345,7 +3345,7 @@ func (d *QosProducerDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QosProducerTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3633,7 +3633,7 @@ func (d *ShmRegionSuperblockDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmRegionSuperblockTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3999,7 +3999,7 @@ func (d *SlotHeaderDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SlotHeaderTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4375,7 +4375,7 @@ func (d *TensorHeaderDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != TensorHeaderTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4740,7 +4740,7 @@ func (d *DataSourceAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != DataSourceAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5476,7 +5476,7 @@ func (d *DataSourceMetaDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != DataSourceMetaTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5799,7 +5799,7 @@ func (d *MetaBlobAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6081,7 +6081,7 @@ func (d *MetaBlobChunkDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobChunkTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6397,7 +6397,7 @@ func (d *MetaBlobCompleteDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobCompleteTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6655,7 +6655,7 @@ func (d *ControlResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ControlResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -7014,7 +7014,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version

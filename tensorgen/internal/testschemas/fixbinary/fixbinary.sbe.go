@@ -3465,7 +3465,7 @@ func (d *ChannelReset4Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ChannelReset4TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3763,7 +3763,7 @@ func (d *AdminHeartbeat12Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminHeartbeat12TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3967,7 +3967,7 @@ func (d *AdminLogin15Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminLogin15TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4195,7 +4195,7 @@ func (d *AdminLogout16Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminLogout16TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5285,7 +5285,7 @@ func (d *MDInstrumentDefinitionFuture27Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionFuture27TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -7938,7 +7938,7 @@ func (d *MDInstrumentDefinitionSpread29Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionSpread29TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -9389,7 +9389,7 @@ func (d *SecurityStatus30Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SecurityStatus30TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -10464,7 +10464,7 @@ func (d *MDIncrementalRefreshBook32Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshBook32TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -11182,7 +11182,7 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) WrapWithHeader(buf []byte
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshDailyStatistics33TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -11788,7 +11788,7 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) WrapWithHeader(buf []byte) 
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshLimitsBanding34TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -12424,7 +12424,7 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) WrapWithHeader(buf []by
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshSessionStatistics35TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -13002,7 +13002,7 @@ func (d *MDIncrementalRefreshVolume37Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshVolume37TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -13699,7 +13699,7 @@ func (d *SnapshotFullRefresh38Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefresh38TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -14495,7 +14495,7 @@ func (d *QuoteRequest39Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QuoteRequest39TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -16160,7 +16160,7 @@ func (d *MDInstrumentDefinitionOption41Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionOption41TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -18287,7 +18287,7 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) WrapWithHeader(buf []byte) e
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshTradeSummary42TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -19004,7 +19004,7 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) WrapWithHeader(buf []byte) erro
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshOrderBook43TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -19604,7 +19604,7 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefreshOrderBook44TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -20631,7 +20631,7 @@ func (d *MDIncrementalRefreshBook46Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshBook46TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -21348,7 +21348,7 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) WrapWithHeader(buf []byte) erro
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshOrderBook47TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -22209,7 +22209,7 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) WrapWithHeader(buf []byte) e
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshTradeSummary48TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -22926,7 +22926,7 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) WrapWithHeader(buf []byte
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshDailyStatistics49TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -23532,7 +23532,7 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) WrapWithHeader(buf []byte) 
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshLimitsBanding50TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -24164,7 +24164,7 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) WrapWithHeader(buf []by
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshSessionStatistics51TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -24861,7 +24861,7 @@ func (d *SnapshotFullRefresh52Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefresh52TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -25621,7 +25621,7 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefreshOrderBook53TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -26841,7 +26841,7 @@ func (d *MDInstrumentDefinitionFuture54Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionFuture54TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -29693,7 +29693,7 @@ func (d *MDInstrumentDefinitionOption55Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionOption55TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -32355,7 +32355,7 @@ func (d *MDInstrumentDefinitionSpread56Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionSpread56TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -33918,7 +33918,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version
