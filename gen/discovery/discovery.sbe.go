@@ -843,7 +843,8 @@ func (d *DiscoveryRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"requestId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.RequestId()), 10)
@@ -874,15 +875,15 @@ func (d *DiscoveryRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd DiscoveryRequestTagsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -2432,7 +2433,8 @@ func (d *DiscoveryResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"requestId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.RequestId()), 10)
@@ -2443,15 +2445,15 @@ func (d *DiscoveryResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd DiscoveryResponseResultsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}

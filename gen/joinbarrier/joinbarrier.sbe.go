@@ -816,7 +816,8 @@ func (d *SequenceMergeMapAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error)
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"outStreamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.OutStreamId()), 10)
@@ -833,15 +834,15 @@ func (d *SequenceMergeMapAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error)
 		var gd SequenceMergeMapAnnounceRulesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -1691,7 +1692,8 @@ func (d *TimestampMergeMapAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"outStreamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.OutStreamId()), 10)
@@ -1716,15 +1718,15 @@ func (d *TimestampMergeMapAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error
 		var gd TimestampMergeMapAnnounceRulesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}

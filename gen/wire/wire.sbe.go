@@ -1198,7 +1198,8 @@ func (d *ShmPoolAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"streamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.StreamId()), 10)
@@ -1221,15 +1222,15 @@ func (d *ShmPoolAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd ShmPoolAnnouncePayloadPoolsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -5581,7 +5582,8 @@ func (d *DataSourceMetaDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"streamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.StreamId()), 10)
@@ -5594,15 +5596,15 @@ func (d *DataSourceMetaDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd DataSourceMetaAttributesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}

@@ -681,9 +681,9 @@ func (g *gen) messageDecoder(l *level) {
 		jen.Id("_").Op("=").Id("d").Dot("actingVersion"),
 	}
 	if len(l.groups) > 0 {
-		jsonBody = append(jsonBody, jen.Id("budget").Op(":=").Qual(sbePkg, "MaxJSONEntries"))
+		jsonBody = append(jsonBody, jen.Id("entries").Op(":=").Qual(sbePkg, "MaxJSONEntries"), jen.Id("budget").Op(":=").Op("&").Id("entries"))
 	}
-	jsonBody = append(jsonBody, g.jsonLevel(l, dec, jen.Id("d").Dot("buf"), jen.Id("d").Dot("actingVersion"), jen.Op("&").Id("budget"), posArr)...)
+	jsonBody = append(jsonBody, g.jsonLevel(l, dec, jen.Id("d").Dot("buf"), jen.Id("d").Dot("actingVersion"), jen.Id("budget"), posArr)...)
 	g.f.Func().Params(recv.Clone()).Id("AppendJSON").Params(jen.Id("dst").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(jsonBody...)
 	g.f.Comment("String returns the message as JSON, or the error of AppendJSON.")
 	g.f.Func().Params(recv.Clone()).Id("String").Params().String().Block(

@@ -578,7 +578,8 @@ func (d *Message1Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"header\":"...)
 	dst = d.Header().appendJSON(dst)
@@ -587,15 +588,15 @@ func (d *Message1Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd Message1GroupDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -1081,7 +1082,8 @@ func (d *Message2Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"header\":"...)
 	dst = d.Header().appendJSON(dst)
@@ -1090,15 +1092,15 @@ func (d *Message2Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd Message2GroupDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -1584,7 +1586,8 @@ func (d *Message3Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"header\":"...)
 	dst = d.Header().appendJSON(dst)
@@ -1593,15 +1596,15 @@ func (d *Message3Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd Message3GroupDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}

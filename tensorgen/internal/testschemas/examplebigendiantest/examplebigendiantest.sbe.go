@@ -1873,7 +1873,8 @@ func (d *CarDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"serialNumber\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.SerialNumber()), 10)
@@ -1905,15 +1906,15 @@ func (d *CarDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd CarFuelFiguresDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -1925,15 +1926,15 @@ func (d *CarDecoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd CarPerformanceFiguresDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}

@@ -3569,7 +3569,8 @@ func (d *ChannelReset4Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -3580,15 +3581,15 @@ func (d *ChannelReset4Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd ChannelReset4NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -6408,7 +6409,8 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -6557,15 +6559,15 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionFuture27NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -6577,15 +6579,15 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -6597,15 +6599,15 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionFuture27NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -6617,15 +6619,15 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -8956,7 +8958,8 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -9077,15 +9080,15 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread29NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -9097,15 +9100,15 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -9117,15 +9120,15 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread29NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -9137,15 +9140,15 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -9157,15 +9160,15 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread29NoLegsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -10597,7 +10600,8 @@ func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) ([]byte, erro
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -10608,15 +10612,15 @@ func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) ([]byte, erro
 		var gd MDIncrementalRefreshBook32NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -10628,15 +10632,15 @@ func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) ([]byte, erro
 		var gd MDIncrementalRefreshBook32NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -11286,7 +11290,8 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) AppendJSON(dst []byte) ([
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -11297,15 +11302,15 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) AppendJSON(dst []byte) ([
 		var gd MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -11892,7 +11897,8 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) AppendJSON(dst []byte) ([]b
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -11903,15 +11909,15 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) AppendJSON(dst []byte) ([]b
 		var gd MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -12528,7 +12534,8 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) AppendJSON(dst []byte) 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -12539,15 +12546,15 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) AppendJSON(dst []byte) 
 		var gd MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -13106,7 +13113,8 @@ func (d *MDIncrementalRefreshVolume37Decoder) AppendJSON(dst []byte) ([]byte, er
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -13117,15 +13125,15 @@ func (d *MDIncrementalRefreshVolume37Decoder) AppendJSON(dst []byte) ([]byte, er
 		var gd MDIncrementalRefreshVolume37NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -13941,7 +13949,8 @@ func (d *SnapshotFullRefresh38Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -13974,15 +13983,15 @@ func (d *SnapshotFullRefresh38Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd SnapshotFullRefresh38NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -14633,7 +14642,8 @@ func (d *QuoteRequest39Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -14646,15 +14656,15 @@ func (d *QuoteRequest39Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd QuoteRequest39NoRelatedSymDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -17271,7 +17281,8 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -17396,15 +17407,15 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption41NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -17416,15 +17427,15 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption41NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -17436,15 +17447,15 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption41NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -17456,15 +17467,15 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption41NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -17476,15 +17487,15 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption41NoUnderlyingsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -17496,15 +17507,15 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder
 		gd.init(d.buf, d.pos[5], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -18419,7 +18430,8 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) ([]by
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -18430,15 +18442,15 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) ([]by
 		var gd MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -18450,15 +18462,15 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) ([]by
 		var gd MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -19108,7 +19120,8 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) AppendJSON(dst []byte) ([]byte,
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -19119,15 +19132,15 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) AppendJSON(dst []byte) ([]byte,
 		var gd MDIncrementalRefreshOrderBook43NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -19764,7 +19777,8 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) AppendJSON(dst []byte) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -19783,15 +19797,15 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd SnapshotFullRefreshOrderBook44NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -20763,7 +20777,8 @@ func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) ([]byte, erro
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -20774,15 +20789,15 @@ func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) ([]byte, erro
 		var gd MDIncrementalRefreshBook46NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -20794,15 +20809,15 @@ func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) ([]byte, erro
 		var gd MDIncrementalRefreshBook46NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -21452,7 +21467,8 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) AppendJSON(dst []byte) ([]byte,
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -21463,15 +21479,15 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) AppendJSON(dst []byte) ([]byte,
 		var gd MDIncrementalRefreshOrderBook47NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -22341,7 +22357,8 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) ([]by
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -22352,15 +22369,15 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) ([]by
 		var gd MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -22372,15 +22389,15 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) ([]by
 		var gd MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -23030,7 +23047,8 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) AppendJSON(dst []byte) ([
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -23041,15 +23059,15 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) AppendJSON(dst []byte) ([
 		var gd MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -23636,7 +23654,8 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) AppendJSON(dst []byte) ([]b
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -23647,15 +23666,15 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) AppendJSON(dst []byte) ([]b
 		var gd MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -24268,7 +24287,8 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) AppendJSON(dst []byte) 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -24279,15 +24299,15 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) AppendJSON(dst []byte) 
 		var gd MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -25103,7 +25123,8 @@ func (d *SnapshotFullRefresh52Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -25136,15 +25157,15 @@ func (d *SnapshotFullRefresh52Decoder) AppendJSON(dst []byte) ([]byte, error) {
 		var gd SnapshotFullRefresh52NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -25781,7 +25802,8 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) AppendJSON(dst []byte) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -25800,15 +25822,15 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd SnapshotFullRefreshOrderBook53NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -27962,7 +27984,8 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -28111,15 +28134,15 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionFuture54NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -28131,15 +28154,15 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -28151,15 +28174,15 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionFuture54NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -28171,15 +28194,15 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -30802,7 +30825,8 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -30927,15 +30951,15 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption55NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -30947,15 +30971,15 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption55NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -30967,15 +30991,15 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption55NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -30987,15 +31011,15 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption55NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -31007,15 +31031,15 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption55NoUnderlyingsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -31027,15 +31051,15 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder
 		gd.init(d.buf, d.pos[5], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -33372,7 +33396,8 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) ([]byte, 
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
-	budget := sbe.MaxJSONEntries
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -33493,15 +33518,15 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread56NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -33513,15 +33538,15 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -33533,15 +33558,15 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread56NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -33553,15 +33578,15 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
@@ -33573,15 +33598,15 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) ([]byte, 
 		var gd MDInstrumentDefinitionSpread56NoLegsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
-			if *&budget <= 0 {
+			if *budget <= 0 {
 				return dst, sbe.ErrJSONLimit
 			}
-			*&budget--
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			dst, err = gd.appendJSON(dst, &budget)
+			dst, err = gd.appendJSON(dst, budget)
 			if err != nil {
 				return dst, err
 			}
