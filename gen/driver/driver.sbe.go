@@ -541,7 +541,7 @@ func (d *ShmAttachRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmAttachRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -685,10 +685,12 @@ func (e *ShmAttachRequestEncoder) SetDesiredNodeIdNull() {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmAttachRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmAttachRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -717,12 +719,16 @@ func (d *ShmAttachRequestDecoder) AppendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(d.DesiredNodeId()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmAttachRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmAttachRequestEncoder writes message ShmAttachRequest (template 1) in place. Wrap clears the root
@@ -1010,7 +1016,7 @@ func (e *ShmAttachResponsePayloadPoolsEncoder) ReserveRegionUri(n int) ([]byte, 
 	e.stage = 1
 	return b, nil
 }
-func (g *ShmAttachResponsePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
+func (g *ShmAttachResponsePayloadPoolsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"poolId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.PoolId()), 10)
@@ -1021,7 +1027,7 @@ func (g *ShmAttachResponsePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"regionUri\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.RegionUri())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // ShmAttachResponsePayloadPoolsEncoder writes the entries of group payloadPools.
@@ -1182,7 +1188,7 @@ func (d *ShmAttachResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmAttachResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1541,12 +1547,16 @@ func (e *ShmAttachResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmAttachResponseDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmAttachResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"correlationId\":"...)
 	dst = strconv.AppendInt(dst, int64(d.CorrelationId()), 10)
@@ -1605,10 +1615,18 @@ func (d *ShmAttachResponseDecoder) AppendJSON(dst []byte) []byte {
 		var gd ShmAttachResponsePayloadPoolsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -1617,12 +1635,16 @@ func (d *ShmAttachResponseDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmAttachResponseDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmAttachResponseEncoder writes message ShmAttachResponse (template 2) in place. Wrap clears the root
@@ -1807,7 +1829,7 @@ func (d *ShmDetachRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDetachRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1897,10 +1919,12 @@ func (e *ShmDetachRequestEncoder) SetRole(v Role) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmDetachRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmDetachRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -1915,12 +1939,16 @@ func (d *ShmDetachRequestDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"role\":"...)
 	dst = d.Role().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmDetachRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmDetachRequestEncoder writes message ShmDetachRequest (template 3) in place. Wrap clears the root
@@ -2084,7 +2112,7 @@ func (d *ShmDetachResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDetachResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2192,10 +2220,12 @@ func (e *ShmDetachResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmDetachResponseDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmDetachResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2206,12 +2236,16 @@ func (d *ShmDetachResponseDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmDetachResponseDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmDetachResponseEncoder writes message ShmDetachResponse (template 4) in place. Wrap clears the root
@@ -2383,7 +2417,7 @@ func (d *ShmLeaseKeepaliveDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmLeaseKeepaliveTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2473,10 +2507,12 @@ func (e *ShmLeaseKeepaliveEncoder) SetClientTimestampNs(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmLeaseKeepaliveDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmLeaseKeepaliveDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2491,12 +2527,16 @@ func (d *ShmLeaseKeepaliveDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"clientTimestampNs\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.ClientTimestampNs()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmLeaseKeepaliveDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmLeaseKeepaliveEncoder writes message ShmLeaseKeepalive (template 5) in place. Wrap clears the root
@@ -2660,7 +2700,7 @@ func (d *ShmDriverShutdownDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDriverShutdownTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2768,10 +2808,12 @@ func (e *ShmDriverShutdownEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmDriverShutdownDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmDriverShutdownDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2782,12 +2824,16 @@ func (d *ShmDriverShutdownDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmDriverShutdownDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmDriverShutdownEncoder writes message ShmDriverShutdown (template 6) in place. Wrap clears the root
@@ -2969,7 +3015,7 @@ func (d *ShmLeaseRevokedDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmLeaseRevokedTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3117,10 +3163,12 @@ func (e *ShmLeaseRevokedEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmLeaseRevokedDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmLeaseRevokedDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3139,12 +3187,16 @@ func (d *ShmLeaseRevokedDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmLeaseRevokedDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmLeaseRevokedEncoder writes message ShmLeaseRevoked (template 7) in place. Wrap clears the root
@@ -3330,7 +3382,7 @@ func (d *ShmDriverShutdownRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDriverShutdownRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3486,10 +3538,12 @@ func (e *ShmDriverShutdownRequestEncoder) ReserveErrorMessage(n int) ([]byte, er
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmDriverShutdownRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmDriverShutdownRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3502,12 +3556,16 @@ func (d *ShmDriverShutdownRequestDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmDriverShutdownRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmDriverShutdownRequestEncoder writes message ShmDriverShutdownRequest (template 8) in place. Wrap clears the root
@@ -3612,7 +3670,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error
@@ -3695,7 +3753,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version

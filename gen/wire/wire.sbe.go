@@ -830,7 +830,7 @@ func (e *ShmPoolAnnouncePayloadPoolsEncoder) ReserveRegionUri(n int) ([]byte, er
 	e.stage = 1
 	return b, nil
 }
-func (g *ShmPoolAnnouncePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
+func (g *ShmPoolAnnouncePayloadPoolsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"poolId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.PoolId()), 10)
@@ -841,7 +841,7 @@ func (g *ShmPoolAnnouncePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"regionUri\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.RegionUri())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // ShmPoolAnnouncePayloadPoolsEncoder writes the entries of group payloadPools.
@@ -997,7 +997,7 @@ func (d *ShmPoolAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmPoolAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1192,12 +1192,16 @@ func (e *ShmPoolAnnounceEncoder) ReserveHeaderRegionUri(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmPoolAnnounceDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmPoolAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"streamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.StreamId()), 10)
@@ -1220,22 +1224,34 @@ func (d *ShmPoolAnnounceDecoder) AppendJSON(dst []byte) []byte {
 		var gd ShmPoolAnnouncePayloadPoolsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, ",\"headerRegionUri\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.HeaderRegionUri())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmPoolAnnounceDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmPoolAnnounceEncoder writes message ShmPoolAnnounce (template 1) in place. Wrap clears the root
@@ -1433,7 +1449,7 @@ func (d *ConsumerHelloDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ConsumerHelloTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1725,10 +1741,12 @@ func (e *ConsumerHelloEncoder) ReserveControlChannel(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ConsumerHelloDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ConsumerHelloDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -1773,12 +1791,16 @@ func (d *ConsumerHelloDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"controlChannel\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ControlChannel())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ConsumerHelloDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ConsumerHelloEncoder writes message ConsumerHello (template 2) in place. Wrap clears the root
@@ -1970,7 +1992,7 @@ func (d *ConsumerConfigDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ConsumerConfigTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2214,10 +2236,12 @@ func (e *ConsumerConfigEncoder) ReserveControlChannel(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ConsumerConfigDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ConsumerConfigDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2240,12 +2264,16 @@ func (d *ConsumerConfigDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"controlChannel\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ControlChannel())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ConsumerConfigDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ConsumerConfigEncoder writes message ConsumerConfig (template 3) in place. Wrap clears the root
@@ -2422,7 +2450,7 @@ func (d *FrameDescriptorDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != FrameDescriptorTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2558,10 +2586,12 @@ func (e *FrameDescriptorEncoder) SetTraceIdNull() {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *FrameDescriptorDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *FrameDescriptorDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2590,12 +2620,16 @@ func (d *FrameDescriptorDecoder) AppendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(d.TraceId()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *FrameDescriptorDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // FrameDescriptorEncoder writes message FrameDescriptor (template 4) in place. Wrap clears the root
@@ -2749,7 +2783,7 @@ func (d *FrameProgressDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != FrameProgressTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2839,10 +2873,12 @@ func (e *FrameProgressEncoder) SetState(v FrameProgressState) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *FrameProgressDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *FrameProgressDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2857,12 +2893,16 @@ func (d *FrameProgressDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"state\":"...)
 	dst = d.State().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *FrameProgressDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // FrameProgressEncoder writes message FrameProgress (template 11) in place. Wrap clears the root
@@ -3016,7 +3056,7 @@ func (d *QosConsumerDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QosConsumerTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3126,10 +3166,12 @@ func (e *QosConsumerEncoder) SetMode(v Mode) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *QosConsumerDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *QosConsumerDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3148,12 +3190,16 @@ func (d *QosConsumerDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"mode\":"...)
 	dst = d.Mode().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *QosConsumerDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // QosConsumerEncoder writes message QosConsumer (template 5) in place. Wrap clears the root
@@ -3308,7 +3354,7 @@ func (d *QosProducerDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QosProducerTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3410,10 +3456,12 @@ func (e *QosProducerEncoder) SetWatermarkNull() {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *QosProducerDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *QosProducerDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3432,12 +3480,16 @@ func (d *QosProducerDecoder) AppendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(d.Watermark()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *QosProducerDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // QosProducerEncoder writes message QosProducer (template 6) in place. Wrap clears the root
@@ -3591,7 +3643,7 @@ func (d *ShmRegionSuperblockDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmRegionSuperblockTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3751,10 +3803,12 @@ func (e *ShmRegionSuperblockEncoder) SetActivityTimestampNs(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmRegionSuperblockDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmRegionSuperblockDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3783,12 +3837,16 @@ func (d *ShmRegionSuperblockDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"activityTimestampNs\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.ActivityTimestampNs()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmRegionSuperblockDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmRegionSuperblockEncoder writes message ShmRegionSuperblock (template 50) in place. Wrap clears the root
@@ -3952,7 +4010,7 @@ func (d *SlotHeaderDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SlotHeaderTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4120,10 +4178,12 @@ func (e *SlotHeaderEncoder) ReserveHeaderBytes(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SlotHeaderDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SlotHeaderDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -4146,12 +4206,16 @@ func (d *SlotHeaderDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"headerBytes\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.HeaderBytes())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SlotHeaderDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SlotHeaderEncoder writes message SlotHeader (template 51) in place. Wrap clears the root
@@ -4323,7 +4387,7 @@ func (d *TensorHeaderDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != TensorHeaderTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4468,10 +4532,12 @@ func (e *TensorHeaderEncoder) SetPad(v uint8) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TensorHeaderDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TensorHeaderDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -4510,12 +4576,16 @@ func (d *TensorHeaderDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"pad\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Pad()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TensorHeaderDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TensorHeaderEncoder writes message TensorHeader (template 52) in place. Wrap clears the root
@@ -4683,7 +4753,7 @@ func (d *DataSourceAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != DataSourceAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4859,10 +4929,12 @@ func (e *DataSourceAnnounceEncoder) ReserveSummary(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *DataSourceAnnounceDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *DataSourceAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -4879,12 +4951,16 @@ func (d *DataSourceAnnounceDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"summary\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.Summary())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *DataSourceAnnounceDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // DataSourceAnnounceEncoder writes message DataSourceAnnounce (template 7) in place. Wrap clears the root
@@ -5252,7 +5328,7 @@ func (e *DataSourceMetaAttributesEncoder) ReserveValue(n int) ([]byte, error) {
 	e.stage = 3
 	return b, nil
 }
-func (g *DataSourceMetaAttributesDecoder) appendJSON(dst []byte) []byte {
+func (g *DataSourceMetaAttributesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"key\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.Key())
@@ -5261,7 +5337,7 @@ func (g *DataSourceMetaAttributesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"value\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.Value())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // DataSourceMetaAttributesEncoder writes the entries of group attributes.
@@ -5414,7 +5490,7 @@ func (d *DataSourceMetaDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != DataSourceMetaTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5511,12 +5587,16 @@ func (e *DataSourceMetaEncoder) Attributes(count int) (*DataSourceMetaAttributes
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *DataSourceMetaDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *DataSourceMetaDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"streamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.StreamId()), 10)
@@ -5529,20 +5609,32 @@ func (d *DataSourceMetaDecoder) AppendJSON(dst []byte) []byte {
 		var gd DataSourceMetaAttributesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *DataSourceMetaDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // DataSourceMetaEncoder writes message DataSourceMeta (template 8) in place. Wrap clears the root
@@ -5723,7 +5815,7 @@ func (d *MetaBlobAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5813,10 +5905,12 @@ func (e *MetaBlobAnnounceEncoder) SetChecksum(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MetaBlobAnnounceDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MetaBlobAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -5831,12 +5925,16 @@ func (d *MetaBlobAnnounceDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"checksum\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Checksum()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MetaBlobAnnounceDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MetaBlobAnnounceEncoder writes message MetaBlobAnnounce (template 10) in place. Wrap clears the root
@@ -6000,7 +6098,7 @@ func (d *MetaBlobChunkDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobChunkTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6118,10 +6216,12 @@ func (e *MetaBlobChunkEncoder) ReserveBytes(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MetaBlobChunkDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MetaBlobChunkDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -6134,12 +6234,16 @@ func (d *MetaBlobChunkDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"bytes\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.Bytes())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MetaBlobChunkDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MetaBlobChunkEncoder writes message MetaBlobChunk (template 12) in place. Wrap clears the root
@@ -6311,7 +6415,7 @@ func (d *MetaBlobCompleteDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobCompleteTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6381,10 +6485,12 @@ func (e *MetaBlobCompleteEncoder) SetChecksum(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MetaBlobCompleteDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MetaBlobCompleteDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -6395,12 +6501,16 @@ func (d *MetaBlobCompleteDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"checksum\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Checksum()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MetaBlobCompleteDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MetaBlobCompleteEncoder writes message MetaBlobComplete (template 13) in place. Wrap clears the root
@@ -6564,7 +6674,7 @@ func (d *ControlResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ControlResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6672,10 +6782,12 @@ func (e *ControlResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ControlResponseDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ControlResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -6686,12 +6798,16 @@ func (d *ControlResponseDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ControlResponseDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ControlResponseEncoder writes message ControlResponse (template 9) in place. Wrap clears the root
@@ -6794,7 +6910,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error
@@ -6917,7 +7033,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version

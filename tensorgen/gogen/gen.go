@@ -34,6 +34,9 @@ type gen struct {
 	coder coder
 	top   *scope
 	errs  []error
+	// nulls memoizes compositeHasNulls: writing null images would
+	// otherwise walk every member again through each ref.
+	nulls map[nullsKey]bool
 }
 
 func (g *gen) fail(err error) { g.errs = append(g.errs, err) }
@@ -50,7 +53,7 @@ func (g *gen) declare(s *scope, goName, from string) {
 // resolved and validated by package schema.
 func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	if opts.Package == "" {
-		return nil, errors.New("gogen: no package name")
+		return nil, errors.New("no package name")
 	}
 	g := &gen{
 		s:     s,
@@ -95,7 +98,7 @@ func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if err := g.f.Render(&buf); err != nil {
-		return nil, fmt.Errorf("gogen: render %s: %w", opts.Package, err)
+		return nil, fmt.Errorf("render package %s: %w", opts.Package, err)
 	}
 	return buf.Bytes(), nil
 }
@@ -108,7 +111,7 @@ func (g *gen) dispatcher() {
 		jen.Id("SBEMessageName").Params().String(),
 		jen.Id("EncodedLength").Params().Int(),
 		jen.Id("ActingVersion").Params().Int(),
-		jen.Id("AppendJSON").Params(jen.Index().Byte()).Index().Byte(),
+		jen.Id("AppendJSON").Params(jen.Index().Byte()).Params(jen.Index().Byte(), jen.Error()),
 		jen.Id("String").Params().String(),
 		jen.Id("Wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("actingBlockLength"), jen.Id("actingVersion")).Int()).Error(),
 		jen.Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error(),
@@ -157,7 +160,7 @@ func (g *gen) dispatcher() {
 	decode := []jen.Code{
 		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("readHeader").Call(jen.Id("buf")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "ErrSchemaMismatch"))),
+		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "SchemaMismatch").Call(jen.Id("h").Dot("schemaID"), jen.Id("SchemaID")))),
 	}
 	if len(g.s.Messages) == 0 {
 		// No template can match, and unused locals would not compile.

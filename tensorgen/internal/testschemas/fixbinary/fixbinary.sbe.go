@@ -3330,7 +3330,7 @@ func (e *ChannelReset4NoMDEntriesEncoder) SetApplID(v int16) {
 func (g *ChannelReset4NoMDEntriesDecoder) ApplIDInActingVersion() bool {
 	return g.actingVersion >= 3
 }
-func (g *ChannelReset4NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *ChannelReset4NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDUpdateAction\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MDUpdateAction()), 10)
@@ -3339,7 +3339,7 @@ func (g *ChannelReset4NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"ApplID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.ApplID()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // ChannelReset4NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -3481,7 +3481,7 @@ func (d *ChannelReset4Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ChannelReset4TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3577,12 +3577,16 @@ func (e *ChannelReset4Encoder) NoMDEntries(count int) (*ChannelReset4NoMDEntries
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ChannelReset4Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ChannelReset4Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -3593,20 +3597,32 @@ func (d *ChannelReset4Decoder) AppendJSON(dst []byte) []byte {
 		var gd ChannelReset4NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ChannelReset4Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ChannelReset4Encoder writes message ChannelReset4 (template 4) in place. Wrap clears the root
@@ -3764,7 +3780,7 @@ func (d *AdminHeartbeat12Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminHeartbeat12TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3804,20 +3820,26 @@ func (e *AdminHeartbeat12Encoder) SBETemplateID() uint16 {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *AdminHeartbeat12Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *AdminHeartbeat12Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *AdminHeartbeat12Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // AdminHeartbeat12Encoder writes message AdminHeartbeat12 (template 12) in place. Wrap clears the root
@@ -3963,7 +3985,7 @@ func (d *AdminLogin15Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminLogin15TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4017,22 +4039,28 @@ func (e *AdminLogin15Encoder) SetHeartBtInt(v int8) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *AdminLogin15Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *AdminLogin15Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
 	dst = append(dst, "\"HeartBtInt\":"...)
 	dst = strconv.AppendInt(dst, int64(d.HeartBtInt()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *AdminLogin15Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // AdminLogin15Encoder writes message AdminLogin15 (template 15) in place. Wrap clears the root
@@ -4186,7 +4214,7 @@ func (d *AdminLogout16Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminLogout16TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4260,22 +4288,28 @@ func (e *AdminLogout16Encoder) SetTextString(v string) error {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *AdminLogout16Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *AdminLogout16Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
 	dst = append(dst, "\"Text\":"...)
 	dst = sbe.AppendJSONChars(dst, d.Text())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *AdminLogout16Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // AdminLogout16Encoder writes message AdminLogout16 (template 16) in place. Wrap clears the root
@@ -4492,14 +4526,14 @@ func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionFuture27NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture27NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -4652,14 +4686,14 @@ func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture27NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -4789,14 +4823,14 @@ func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionFuture27NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture27NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -4930,14 +4964,14 @@ func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionFuture27NoEventsEncoder writes the entries of group NoEvents.
@@ -5283,7 +5317,7 @@ func (d *MDInstrumentDefinitionFuture27Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionFuture27TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6412,12 +6446,16 @@ func (e *MDInstrumentDefinitionFuture27Encoder) NoLotTypeRules(count int) (*MDIn
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -6566,10 +6604,18 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture27NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -6578,10 +6624,18 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -6590,10 +6644,18 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture27NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -6602,20 +6664,32 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionFuture27Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionFuture27Encoder writes message MDInstrumentDefinitionFuture27 (template 27) in place. Wrap clears the root
@@ -6874,14 +6948,14 @@ func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionSpread29NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread29NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -7034,14 +7108,14 @@ func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread29NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -7171,14 +7245,14 @@ func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionSpread29NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread29NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -7312,14 +7386,14 @@ func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread29NoLegs(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -7504,7 +7578,7 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegOptionDelta() DecimalQt
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) LegOptionDelta() DecimalQty {
 	return DecimalQty{e.block[14 : 14+4 : 14+4]}
 }
-func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LegSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LegSecurityID()), 10)
@@ -7519,7 +7593,7 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) appendJSON(dst []byte) []b
 	dst = append(dst, ",\"LegOptionDelta\":"...)
 	dst = g.LegOptionDelta().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionSpread29NoEventsEncoder writes the entries of group NoEvents.
@@ -7925,7 +7999,7 @@ func (d *MDInstrumentDefinitionSpread29Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionSpread29TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -8942,12 +9016,16 @@ func (e *MDInstrumentDefinitionSpread29Encoder) NoLegs(count int) (*MDInstrument
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -9068,10 +9146,18 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -9080,10 +9166,18 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -9092,10 +9186,18 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -9104,10 +9206,18 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -9116,20 +9226,32 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoLegsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionSpread29Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionSpread29Encoder writes message MDInstrumentDefinitionSpread29 (template 29) in place. Wrap clears the root
@@ -9337,7 +9459,7 @@ func (d *SecurityStatus30Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SecurityStatus30TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -9567,10 +9689,12 @@ func (e *SecurityStatus30Encoder) SetSecurityTradingEvent(v SecurityTradingEvent
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SecurityStatus30Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SecurityStatus30Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -9601,12 +9725,16 @@ func (d *SecurityStatus30Decoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"SecurityTradingEvent\":"...)
 	dst = d.SecurityTradingEvent().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SecurityStatus30Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SecurityStatus30Encoder writes message SecurityStatus30 (template 30) in place. Wrap clears the root
@@ -9932,7 +10060,7 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntryType() MDEntryType
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[26] = byte(v)
 }
-func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -9959,7 +10087,7 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) appendJSON(dst []byte) []
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDIncrementalRefreshBook32NoOrderIDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 8 {
@@ -10171,7 +10299,7 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) OrderUpdateAction() 
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetOrderUpdateAction(v OrderUpdateAction) {
 	e.block[21] = byte(v)
 }
-func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
@@ -10196,7 +10324,7 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) appendJSON(dst []byt
 	dst = append(dst, ",\"OrderUpdateAction\":"...)
 	dst = g.OrderUpdateAction().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshBook32NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -10409,7 +10537,7 @@ func (d *MDIncrementalRefreshBook32Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshBook32TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -10541,12 +10669,16 @@ func (e *MDIncrementalRefreshBook32Encoder) NoOrderIDEntries(count int) (*MDIncr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -10557,10 +10689,18 @@ func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshBook32NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -10569,20 +10709,32 @@ func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshBook32NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshBook32Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshBook32Encoder writes message MDIncrementalRefreshBook32 (template 32) in place. Wrap clears the root
@@ -10944,7 +11096,7 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntryType() 
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeDailyStatistics) {
 	e.block[24] = byte(v)
 }
-func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -10971,7 +11123,7 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) appendJSON(dst
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -11117,7 +11269,7 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) WrapWithHeader(buf []byte
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshDailyStatistics33TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -11213,12 +11365,16 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) NoMDEntries(count int) (*
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshDailyStatistics33Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshDailyStatistics33Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -11229,20 +11385,32 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) AppendJSON(dst []byte) []
 		var gd MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshDailyStatistics33Encoder writes message MDIncrementalRefreshDailyStatistics33 (template 33) in place. Wrap clears the root
@@ -11547,7 +11715,7 @@ Semantic type: char.
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) MDEntryType() byte {
 	return 'g'
 }
-func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"HighLimitPrice\":"...)
 	dst = g.HighLimitPrice().appendJSON(dst)
@@ -11564,7 +11732,7 @@ func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) appendJSON(dst [
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = sbe.AppendJSONBytes(dst, []byte{byte(g.MDEntryType())})
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -11710,7 +11878,7 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) WrapWithHeader(buf []byte) 
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshLimitsBanding34TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -11806,12 +11974,16 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) NoMDEntries(count int) (*MD
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshLimitsBanding34Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshLimitsBanding34Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -11822,20 +11994,32 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) AppendJSON(dst []byte) []by
 		var gd MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshLimitsBanding34Encoder writes message MDIncrementalRefreshLimitsBanding34 (template 34) in place. Wrap clears the root
@@ -12173,7 +12357,7 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDEntrySi
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntrySizeInActingVersion() bool {
 	return g.actingVersion >= 8
 }
-func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -12194,7 +12378,7 @@ func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) appendJSON(d
 		dst = strconv.AppendInt(dst, int64(g.MDEntrySize()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -12340,7 +12524,7 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) WrapWithHeader(buf []by
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshSessionStatistics35TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -12436,12 +12620,16 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) NoMDEntries(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshSessionStatistics35Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshSessionStatistics35Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -12452,20 +12640,32 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) AppendJSON(dst []byte) 
 		var gd MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshSessionStatistics35Encoder writes message MDIncrementalRefreshSessionStatistics35 (template 35) in place. Wrap clears the root
@@ -12746,7 +12946,7 @@ Semantic type: char.
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDEntryType() byte {
 	return 'e'
 }
-func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntrySize\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MDEntrySize()), 10)
@@ -12759,7 +12959,7 @@ func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) appendJSON(dst []byte) 
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = sbe.AppendJSONBytes(dst, []byte{byte(g.MDEntryType())})
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshVolume37NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -12905,7 +13105,7 @@ func (d *MDIncrementalRefreshVolume37Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshVolume37TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -13001,12 +13201,16 @@ func (e *MDIncrementalRefreshVolume37Encoder) NoMDEntries(count int) (*MDIncreme
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshVolume37Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshVolume37Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -13017,20 +13221,32 @@ func (d *MDIncrementalRefreshVolume37Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshVolume37NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshVolume37Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshVolume37Encoder writes message MDIncrementalRefreshVolume37 (template 37) in place. Wrap clears the root
@@ -13411,7 +13627,7 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntryType() MDEntryType {
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDEntryType(v MDEntryType) {
 	e.block[21] = byte(v)
 }
-func (g *SnapshotFullRefresh38NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *SnapshotFullRefresh38NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -13446,7 +13662,7 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) appendJSON(dst []byte) []byte 
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SnapshotFullRefresh38NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -13593,7 +13809,7 @@ func (d *SnapshotFullRefresh38Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefresh38TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -13827,12 +14043,16 @@ func (e *SnapshotFullRefresh38Encoder) NoMDEntries(count int) (*SnapshotFullRefr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SnapshotFullRefresh38Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SnapshotFullRefresh38Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -13865,20 +14085,32 @@ func (d *SnapshotFullRefresh38Decoder) AppendJSON(dst []byte) []byte {
 		var gd SnapshotFullRefresh38NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SnapshotFullRefresh38Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SnapshotFullRefresh38Encoder writes message SnapshotFullRefresh38 (template 38) in place. Wrap clears the root
@@ -14209,7 +14441,7 @@ func (e *QuoteRequest39NoRelatedSymEncoder) SetSideNull() {
 	v := int8(127)
 	e.block[29] = byte(v)
 }
-func (g *QuoteRequest39NoRelatedSymDecoder) appendJSON(dst []byte) []byte {
+func (g *QuoteRequest39NoRelatedSymDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"Symbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.Symbol())
@@ -14230,7 +14462,7 @@ func (g *QuoteRequest39NoRelatedSymDecoder) appendJSON(dst []byte) []byte {
 		dst = strconv.AppendInt(dst, int64(g.Side()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // QuoteRequest39NoRelatedSymEncoder writes the entries of group NoRelatedSym.
@@ -14376,7 +14608,7 @@ func (d *QuoteRequest39Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QuoteRequest39TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -14506,12 +14738,16 @@ func (e *QuoteRequest39Encoder) NoRelatedSym(count int) (*QuoteRequest39NoRelate
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *QuoteRequest39Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *QuoteRequest39Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -14524,20 +14760,32 @@ func (d *QuoteRequest39Decoder) AppendJSON(dst []byte) []byte {
 		var gd QuoteRequest39NoRelatedSymDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *QuoteRequest39Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // QuoteRequest39Encoder writes message QuoteRequest39 (template 39) in place. Wrap clears the root
@@ -14781,14 +15029,14 @@ func (g *MDInstrumentDefinitionOption41NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionOption41NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionOption41NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -14941,14 +15189,14 @@ func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -15078,14 +15326,14 @@ func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionOption41NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -15219,14 +15467,14 @@ func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionOption41NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoUnderlyings(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -15388,7 +15636,7 @@ func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) SetUnderlyingSymbol
 	clear(b[copy(b, v):])
 	return nil
 }
-func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"UnderlyingSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.UnderlyingSecurityID()), 10)
@@ -15397,7 +15645,7 @@ func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) appendJSON(dst []by
 	dst = append(dst, ",\"UnderlyingSymbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.UnderlyingSymbol())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoRelatedInstruments(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -15559,7 +15807,7 @@ func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) SetRelatedSy
 	clear(b[copy(b, v):])
 	return nil
 }
-func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"RelatedSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.RelatedSecurityID()), 10)
@@ -15568,7 +15816,7 @@ func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) appendJSON(d
 	dst = append(dst, ",\"RelatedSymbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.RelatedSymbol())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionOption41NoEventsEncoder writes the entries of group NoEvents.
@@ -16041,7 +16289,7 @@ func (d *MDInstrumentDefinitionOption41Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionOption41TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -17158,12 +17406,16 @@ func (e *MDInstrumentDefinitionOption41Encoder) NoRelatedInstruments(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -17288,10 +17540,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17300,10 +17560,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17312,10 +17580,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17324,10 +17600,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17336,10 +17620,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoUnderlyingsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17348,20 +17640,32 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder
 		gd.init(d.buf, d.pos[5], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionOption41Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionOption41Encoder writes message MDInstrumentDefinitionOption41 (template 41) in place. Wrap clears the root
@@ -17759,7 +18063,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDTradeEntryID
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDTradeEntryIDInActingVersion() bool {
 	return g.actingVersion >= 7
 }
-func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -17788,7 +18092,7 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) appendJSON(dst []
 		dst = strconv.AppendUint(dst, uint64(g.MDTradeEntryID()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDIncrementalRefreshTradeSummary42NoOrderIDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 8 {
@@ -17921,14 +18225,14 @@ func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) LastQty() in
 func (e *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder) SetLastQty(v int32) {
 	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
-func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
 	dst = append(dst, ",\"LastQty\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LastQty()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -18137,7 +18441,7 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) WrapWithHeader(buf []byte) e
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshTradeSummary42TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -18261,12 +18565,16 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) NoOrderIDEntries(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -18277,10 +18585,18 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) []byt
 		var gd MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -18289,20 +18605,32 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) []byt
 		var gd MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshTradeSummary42Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshTradeSummary42Encoder writes message MDIncrementalRefreshTradeSummary42 (template 42) in place. Wrap clears the root
@@ -18658,7 +18986,7 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDEntryType() MDEntr
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[33] = byte(v)
 }
-func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	if g.OrderIDIsNull() {
@@ -18687,7 +19015,7 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) appendJSON(dst []byt
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshOrderBook43NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -18833,7 +19161,7 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) WrapWithHeader(buf []byte) erro
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshOrderBook43TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -18929,12 +19257,16 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) NoMDEntries(count int) (*MDIncr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshOrderBook43Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshOrderBook43Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -18945,20 +19277,32 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshOrderBook43NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshOrderBook43Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshOrderBook43Encoder writes message MDIncrementalRefreshOrderBook43 (template 43) in place. Wrap clears the root
@@ -19257,7 +19601,7 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDEntryType() MDEntry
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[28] = byte(v)
 }
-func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
@@ -19274,7 +19618,7 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) appendJSON(dst []byte
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SnapshotFullRefreshOrderBook44NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -19420,7 +19764,7 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefreshOrderBook44TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -19572,12 +19916,16 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) NoMDEntries(count int) (*Snapsho
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SnapshotFullRefreshOrderBook44Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SnapshotFullRefreshOrderBook44Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -19596,20 +19944,32 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) AppendJSON(dst []byte) []byte {
 		var gd SnapshotFullRefreshOrderBook44NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SnapshotFullRefreshOrderBook44Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SnapshotFullRefreshOrderBook44Encoder writes message SnapshotFullRefreshOrderBook44 (template 44) in place. Wrap clears the root
@@ -19962,7 +20322,7 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntryType() MDEntryType
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[26] = byte(v)
 }
-func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -19989,7 +20349,7 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) appendJSON(dst []byte) []
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDIncrementalRefreshBook46NoOrderIDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 8 {
@@ -20201,7 +20561,7 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) OrderUpdateAction() 
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetOrderUpdateAction(v OrderUpdateAction) {
 	e.block[21] = byte(v)
 }
-func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
@@ -20226,7 +20586,7 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) appendJSON(dst []byt
 	dst = append(dst, ",\"OrderUpdateAction\":"...)
 	dst = g.OrderUpdateAction().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshBook46NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -20435,7 +20795,7 @@ func (d *MDIncrementalRefreshBook46Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshBook46TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -20559,12 +20919,16 @@ func (e *MDIncrementalRefreshBook46Encoder) NoOrderIDEntries(count int) (*MDIncr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -20575,10 +20939,18 @@ func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshBook46NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -20587,20 +20959,32 @@ func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshBook46NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshBook46Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshBook46Encoder writes message MDIncrementalRefreshBook46 (template 46) in place. Wrap clears the root
@@ -20956,7 +21340,7 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDEntryType() MDEntr
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[33] = byte(v)
 }
-func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	if g.OrderIDIsNull() {
@@ -20985,7 +21369,7 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) appendJSON(dst []byt
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshOrderBook47NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -21131,7 +21515,7 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) WrapWithHeader(buf []byte) erro
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshOrderBook47TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -21227,12 +21611,16 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) NoMDEntries(count int) (*MDIncr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshOrderBook47Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshOrderBook47Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -21243,20 +21631,32 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshOrderBook47NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshOrderBook47Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshOrderBook47Encoder writes message MDIncrementalRefreshOrderBook47 (template 47) in place. Wrap clears the root
@@ -21606,7 +22006,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetMDTradeEntryID
 	v := uint32(4294967295)
 	binary.LittleEndian.PutUint32(e.block[26:], uint32(v))
 }
-func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -21631,7 +22031,7 @@ func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) appendJSON(dst []
 		dst = strconv.AppendUint(dst, uint64(g.MDTradeEntryID()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDIncrementalRefreshTradeSummary48NoOrderIDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 8 {
@@ -21764,14 +22164,14 @@ func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) LastQty() in
 func (e *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder) SetLastQty(v int32) {
 	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
-func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
 	dst = append(dst, ",\"LastQty\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LastQty()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -21980,7 +22380,7 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) WrapWithHeader(buf []byte) e
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshTradeSummary48TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -22104,12 +22504,16 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) NoOrderIDEntries(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -22120,10 +22524,18 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) []byt
 		var gd MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -22132,20 +22544,32 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) []byt
 		var gd MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshTradeSummary48Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshTradeSummary48Encoder writes message MDIncrementalRefreshTradeSummary48 (template 48) in place. Wrap clears the root
@@ -22507,7 +22931,7 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntryType() 
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeDailyStatistics) {
 	e.block[24] = byte(v)
 }
-func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -22534,7 +22958,7 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) appendJSON(dst
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -22680,7 +23104,7 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) WrapWithHeader(buf []byte
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshDailyStatistics49TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -22776,12 +23200,16 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) NoMDEntries(count int) (*
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshDailyStatistics49Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshDailyStatistics49Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -22792,20 +23220,32 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) AppendJSON(dst []byte) []
 		var gd MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshDailyStatistics49Encoder writes message MDIncrementalRefreshDailyStatistics49 (template 49) in place. Wrap clears the root
@@ -23110,7 +23550,7 @@ Semantic type: char.
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) MDEntryType() byte {
 	return 'g'
 }
-func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"HighLimitPrice\":"...)
 	dst = g.HighLimitPrice().appendJSON(dst)
@@ -23127,7 +23567,7 @@ func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) appendJSON(dst [
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = sbe.AppendJSONBytes(dst, []byte{byte(g.MDEntryType())})
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -23273,7 +23713,7 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) WrapWithHeader(buf []byte) 
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshLimitsBanding50TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -23369,12 +23809,16 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) NoMDEntries(count int) (*MD
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshLimitsBanding50Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshLimitsBanding50Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -23385,20 +23829,32 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) AppendJSON(dst []byte) []by
 		var gd MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshLimitsBanding50Encoder writes message MDIncrementalRefreshLimitsBanding50 (template 50) in place. Wrap clears the root
@@ -23725,7 +24181,7 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetMDEntrySi
 	v := int32(2147483647)
 	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
-func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -23746,7 +24202,7 @@ func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) appendJSON(d
 		dst = strconv.AppendInt(dst, int64(g.MDEntrySize()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -23892,7 +24348,7 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) WrapWithHeader(buf []by
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshSessionStatistics51TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -23988,12 +24444,16 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) NoMDEntries(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshSessionStatistics51Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshSessionStatistics51Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -24004,20 +24464,32 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) AppendJSON(dst []byte) 
 		var gd MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshSessionStatistics51Encoder writes message MDIncrementalRefreshSessionStatistics51 (template 51) in place. Wrap clears the root
@@ -24398,7 +24870,7 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntryType() MDEntryType {
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDEntryType(v MDEntryType) {
 	e.block[21] = byte(v)
 }
-func (g *SnapshotFullRefresh52NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *SnapshotFullRefresh52NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -24433,7 +24905,7 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) appendJSON(dst []byte) []byte 
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SnapshotFullRefresh52NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -24580,7 +25052,7 @@ func (d *SnapshotFullRefresh52Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefresh52TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -24814,12 +25286,16 @@ func (e *SnapshotFullRefresh52Encoder) NoMDEntries(count int) (*SnapshotFullRefr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SnapshotFullRefresh52Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SnapshotFullRefresh52Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -24852,20 +25328,32 @@ func (d *SnapshotFullRefresh52Decoder) AppendJSON(dst []byte) []byte {
 		var gd SnapshotFullRefresh52NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SnapshotFullRefresh52Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SnapshotFullRefresh52Encoder writes message SnapshotFullRefresh52 (template 52) in place. Wrap clears the root
@@ -25164,7 +25652,7 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDEntryType() MDEntry
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[28] = byte(v)
 }
-func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
@@ -25181,7 +25669,7 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) appendJSON(dst []byte
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SnapshotFullRefreshOrderBook53NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -25327,7 +25815,7 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefreshOrderBook53TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -25479,12 +25967,16 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) NoMDEntries(count int) (*Snapsho
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SnapshotFullRefreshOrderBook53Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SnapshotFullRefreshOrderBook53Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -25503,20 +25995,32 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) AppendJSON(dst []byte) []byte {
 		var gd SnapshotFullRefreshOrderBook53NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SnapshotFullRefreshOrderBook53Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SnapshotFullRefreshOrderBook53Encoder writes message SnapshotFullRefreshOrderBook53 (template 53) in place. Wrap clears the root
@@ -25760,14 +26264,14 @@ func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionFuture54NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture54NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -25920,14 +26424,14 @@ func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture54NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -26057,14 +26561,14 @@ func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionFuture54NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture54NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -26198,14 +26702,14 @@ func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionFuture54NoEventsEncoder writes the entries of group NoEvents.
@@ -26545,7 +27049,7 @@ func (d *MDInstrumentDefinitionFuture54Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionFuture54TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -27658,12 +28162,16 @@ func (e *MDInstrumentDefinitionFuture54Encoder) NoLotTypeRules(count int) (*MDIn
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -27812,10 +28320,18 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture54NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -27824,10 +28340,18 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -27836,10 +28360,18 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture54NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -27848,20 +28380,32 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionFuture54Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionFuture54Encoder writes message MDInstrumentDefinitionFuture54 (template 54) in place. Wrap clears the root
@@ -28120,14 +28664,14 @@ func (g *MDInstrumentDefinitionOption55NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionOption55NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionOption55NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28280,14 +28824,14 @@ func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28417,14 +28961,14 @@ func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionOption55NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28558,14 +29102,14 @@ func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionOption55NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoUnderlyings(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28727,7 +29271,7 @@ func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) SetUnderlyingSymbol
 	clear(b[copy(b, v):])
 	return nil
 }
-func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"UnderlyingSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.UnderlyingSecurityID()), 10)
@@ -28736,7 +29280,7 @@ func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) appendJSON(dst []by
 	dst = append(dst, ",\"UnderlyingSymbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.UnderlyingSymbol())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoRelatedInstruments(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28898,7 +29442,7 @@ func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) SetRelatedSy
 	clear(b[copy(b, v):])
 	return nil
 }
-func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"RelatedSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.RelatedSecurityID()), 10)
@@ -28907,7 +29451,7 @@ func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) appendJSON(d
 	dst = append(dst, ",\"RelatedSymbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.RelatedSymbol())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionOption55NoEventsEncoder writes the entries of group NoEvents.
@@ -29373,7 +29917,7 @@ func (d *MDInstrumentDefinitionOption55Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionOption55TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -30474,12 +31018,16 @@ func (e *MDInstrumentDefinitionOption55Encoder) NoRelatedInstruments(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -30604,10 +31152,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30616,10 +31172,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30628,10 +31192,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30640,10 +31212,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30652,10 +31232,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoUnderlyingsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30664,20 +31252,32 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder
 		gd.init(d.buf, d.pos[5], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionOption55Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionOption55Encoder writes message MDInstrumentDefinitionOption55 (template 55) in place. Wrap clears the root
@@ -30946,14 +31546,14 @@ func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionSpread56NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread56NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -31106,14 +31706,14 @@ func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread56NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -31243,14 +31843,14 @@ func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionSpread56NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread56NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -31384,14 +31984,14 @@ func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread56NoLegs(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -31576,7 +32176,7 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegOptionDelta() DecimalQt
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) LegOptionDelta() DecimalQty {
 	return DecimalQty{e.block[14 : 14+4 : 14+4]}
 }
-func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LegSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LegSecurityID()), 10)
@@ -31591,7 +32191,7 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) appendJSON(dst []byte) []b
 	dst = append(dst, ",\"LegOptionDelta\":"...)
 	dst = g.LegOptionDelta().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionSpread56NoEventsEncoder writes the entries of group NoEvents.
@@ -31994,7 +32594,7 @@ func (d *MDInstrumentDefinitionSpread56Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionSpread56TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -33003,12 +33603,16 @@ func (e *MDInstrumentDefinitionSpread56Encoder) NoLegs(count int) (*MDInstrument
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -33129,10 +33733,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -33141,10 +33753,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -33153,10 +33773,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -33165,10 +33793,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -33177,20 +33813,32 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoLegsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionSpread56Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionSpread56Encoder writes message MDInstrumentDefinitionSpread56 (template 56) in place. Wrap clears the root
@@ -33322,7 +33970,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error
@@ -33510,7 +34158,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version
