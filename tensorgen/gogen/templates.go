@@ -202,8 +202,39 @@ func laterChoices(f *schema.Field) []laterChoice {
 		return nil
 	}
 	var out []laterChoice
+	// Only composites that hold such a choice are entered, each decided
+	// once: a composite nesting another twice at every level would make a
+	// blind walk exponential in the nesting depth.
+	memo := map[*schema.Composite]bool{}
+	var holds func(t schema.Type) bool
+	holds = func(t schema.Type) bool {
+		switch t := t.(type) {
+		case *schema.Set:
+			for _, c := range t.Choices {
+				if c.SinceVersion > f.SinceVersion {
+					return true
+				}
+			}
+		case *schema.Composite:
+			if v, ok := memo[t]; ok {
+				return v
+			}
+			memo[t] = false
+			for _, m := range t.Members {
+				if holds(m.Type) {
+					memo[t] = true
+					break
+				}
+			}
+			return memo[t]
+		}
+		return false
+	}
 	var walk func(t schema.Type, off int)
 	walk = func(t schema.Type, off int) {
+		if !holds(t) {
+			return
+		}
 		switch t := t.(type) {
 		case *schema.Set:
 			for _, c := range t.Choices {
