@@ -33,6 +33,8 @@
 //	runtime/agent                agents, runners, invokers, idle strategies
 //	runtime/aeron                the Aeron client
 //	runtime/aeron/mediadriver    the embedded Aeron media driver
+//	runtime/control              typed senders and a validating poller for the driver control plane
+//	runtime/driver               the SHM driver (tpoold's engine): leases, epochs, announces, SHM lifecycle
 //	cmd/tensorgen, cmd/tpool-aeronmd
 //	                             thin commands over the packages above
 //	examples/...                 small programs, built and tested in CI
