@@ -177,7 +177,8 @@ func TestIdleCPU(t *testing.T) {
 
 // TestCPeersThroughDriver runs tensor_pool_c's driver-mode example
 // producer and consumer (TPOOL_TPC_BIN) against this driver, through the
-// real aeronmd (TPOOL_AERON_C_BIN): the consumer must receive every frame.
+// real aeronmd (TPOOL_AERON_C_BIN) and through the driver's embedded media
+// driver: the consumer must receive every frame.
 //
 // tensor_pool_c 4142559's examples have a known use-after-free (their
 // client conductor runs on two threads; /opt/tpool-ext/README.txt): they
@@ -186,11 +187,22 @@ func TestIdleCPU(t *testing.T) {
 // failed; a consumer that died before attaching, or a producer before
 // publishing, is retried (3 tries).
 func TestCPeersThroughDriver(t *testing.T) {
+	for _, mode := range []string{"aeronmd", "embedded"} {
+		t.Run(mode, func(t *testing.T) { testCPeers(t, mode) })
+	}
+}
+
+func testCPeers(t *testing.T, mode string) {
 	tpc := os.Getenv("TPOOL_TPC_BIN")
 	if tpc == "" {
 		t.Skip("TPOOL_TPC_BIN is not set; point it at tensor_pool_c's binaries to run this interop test")
 	}
-	aeronDir := startAeronmd(t)
+	aeronDir := ""
+	if mode == "aeronmd" {
+		aeronDir = startAeronmd(t)
+	} else {
+		t.Setenv("AERON_DIR", filepath.Join(t.TempDir(), "aeron"))
+	}
 	shmRoot, err := os.MkdirTemp("/dev/shm", "tpool-driver-cpeers-")
 	if err != nil {
 		t.Skip(err)
