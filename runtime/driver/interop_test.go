@@ -3,6 +3,7 @@ package driver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,13 +15,14 @@ import (
 	"time"
 
 	gdriver "github.com/tpool-go/tpool/gen/driver"
+	"github.com/tpool-go/tpool/internal/latency"
 	"github.com/tpool-go/tpool/runtime/control"
 	"github.com/tpool-go/tpool/runtime/driver"
 )
 
 // aeronBin returns an Aeron C binary from TPOOL_AERON_C_BIN (see
 // docs/INTEROP.md), skipping the test when it is unset.
-func aeronBin(t *testing.T, name string) string {
+func aeronBin(t testing.TB, name string) string {
 	t.Helper()
 	dir := os.Getenv("TPOOL_AERON_C_BIN")
 	if dir == "" {
@@ -34,7 +36,7 @@ func aeronBin(t *testing.T, name string) string {
 }
 
 // startAeronmd runs the real C media driver in a temporary directory.
-func startAeronmd(t *testing.T) string {
+func startAeronmd(t testing.TB) string {
 	bin := aeronBin(t, "aeronmd")
 	dir := filepath.Join(t.TempDir(), "aeron")
 	cmd := exec.Command(bin, "-Daeron.dir="+dir, "-Daeron.dir.delete.on.start=true", "-Daeron.dir.delete.on.shutdown=true",
@@ -319,4 +321,153 @@ func testCPeers(t *testing.T, mode string) {
 	if s := d.Stats(); s.Attaches < 2 {
 		t.Errorf("stats %+v", s)
 	}
+}
+
+// BenchmarkAttachRoundTrip measures the attach round trip (request sent
+// to response received, IPC, a consumer attach followed by its detach)
+// against this driver and, with TPOOL_TPC_BIN, against tensor_pool_c's
+// tp_driver, both through the same real aeronmd (TPOOL_AERON_C_BIN).
+func BenchmarkAttachRoundTrip(b *testing.B) {
+	aeronDir := startAeronmd(b)
+	shmRoot, err := os.MkdirTemp("/dev/shm", "tpool-driver-bench-")
+	if err != nil {
+		b.Skip(err)
+	}
+	defer os.RemoveAll(shmRoot)
+	run := func(b *testing.B, cfg driver.Config) {
+		p := newPeer(b, aeronDir, cfg)
+		// Wait until the driver answers at all.
+		p.attachRetrying(2001, 1)
+		rec := latency.New()
+		b.ResetTimer()
+		for i := range b.N {
+			start := time.Now()
+			r := p.attachRetrying(2001, uint32(i+2))
+			rec.Record(time.Since(start))
+			if r.Code != gdriver.ResponseCodeOk {
+				b.Fatalf("attach: %v %q", r.Code, r.ErrorMessage)
+			}
+			p.detachWait(r, uint32(i+2))
+		}
+		b.StopTimer()
+		rec.Report(b)
+	}
+	b.Run("tpoold", func(b *testing.B) {
+		cfg := cPeerConfig(b, aeronDir, filepath.Join(shmRoot, "tpoold"))
+		d, err := driver.Start(ctxT(b), cfg, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer d.Close()
+		run(b, cfg)
+	})
+	b.Run("tp_driver", func(b *testing.B) {
+		tpc := os.Getenv("TPOOL_TPC_BIN")
+		if tpc == "" {
+			b.Skip("TPOOL_TPC_BIN is not set")
+		}
+		cfg := cPeerConfig(b, aeronDir, filepath.Join(shmRoot, "tp_driver"))
+		cfg.Driver.ControlStreamID = 1010 // apart from the tpoold run's streams
+		cfg.Driver.AnnounceStreamID = 1011
+		toml := fmt.Sprintf(`[driver]
+instance_id = "bench"
+aeron_dir = %q
+control_channel = %q
+control_stream_id = %d
+announce_channel = %q
+announce_stream_id = %d
+qos_channel = %q
+qos_stream_id = 1200
+[shm]
+base_dir = %q
+namespace = "default"
+permissions_mode = "660"
+allowed_base_dirs = [%q]
+[policies]
+allow_dynamic_streams = false
+announce_period_ms = 1000
+lease_keepalive_interval_ms = 1000
+lease_expiry_grace_intervals = 3
+prefault_shm = false
+[profiles.default]
+header_nslots = 64
+[[profiles.default.payload_pools]]
+pool_id = 1
+stride_bytes = 65536
+[streams.camera]
+stream_id = 2001
+profile = "default"
+`, aeronDir, cfg.Driver.ControlChannel, cfg.Driver.ControlStreamID, cfg.Driver.ControlChannel, cfg.Driver.AnnounceStreamID,
+			cfg.Driver.ControlChannel, cfg.SHM.BaseDir, cfg.SHM.BaseDir)
+		if err := os.MkdirAll(cfg.SHM.BaseDir, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(b.TempDir(), "driver.toml")
+		if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(filepath.Join(tpc, "tp_driver"), "-c", path)
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			_ = cmd.Wait()
+		}()
+		run(b, cfg)
+	})
+}
+
+// cPeerConfig is the configuration the C examples and tp_driver share:
+// stream 2001 of 64 slots of 64 KiB on the 4m-term control channel.
+func cPeerConfig(t testing.TB, aeronDir, base string) driver.Config {
+	cfg := testConfig(t, aeronDir)
+	cfg.Driver.ControlChannel = "aeron:ipc?term-length=4m"
+	cfg.Driver.QoSChannel = cfg.Driver.ControlChannel
+	cfg.Driver.AnnounceStreamID = 1001
+	cfg.SHM.BaseDir = base
+	cfg.Profiles = []driver.Profile{{Name: "default", HeaderNslots: 64, PayloadPools: []driver.PoolSpec{{PoolID: 1, StrideBytes: 65536}}}}
+	cfg.Streams = []driver.StreamConfig{{Name: "camera", StreamID: 2001, Profile: "default"}}
+	cfg.Policies.AnnouncePeriod = time.Second
+	cfg.Policies.LeaseKeepaliveInterval = time.Second
+	return cfg
+}
+
+// attachRetrying attaches a consumer, resending the request every 200 ms
+// until its response arrives (a driver still starting drops requests).
+func (p *peer) attachRetrying(stream, client uint32) control.AttachResponse {
+	p.t.Helper()
+	p.corrID++
+	id := p.corrID
+	req := control.AttachRequest{CorrelationID: id, StreamID: stream, ClientID: client, Role: gdriver.RoleConsumer,
+		PublishMode: gdriver.PublishModeNullValue, DesiredNodeID: control.NullU32}
+	var got control.AttachResponse
+	next := time.Time{}
+	p.until("attach response", func() bool {
+		if time.Now().After(next) {
+			p.s.SendAttachRequest(&req)
+			next = time.Now().Add(200 * time.Millisecond)
+		}
+		for i := len(p.rec.resp) - 1; i >= 0; i-- {
+			if p.rec.resp[i].CorrelationID == id {
+				got = p.rec.resp[i]
+				p.rec.resp = p.rec.resp[:0]
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// detachWait detaches a consumer lease and waits for the response.
+func (p *peer) detachWait(r control.AttachResponse, client uint32) {
+	p.t.Helper()
+	p.corrID++
+	n := len(p.rec.detach)
+	p.send(func() int64 {
+		return p.s.SendDetachRequest(&control.DetachRequest{CorrelationID: p.corrID, LeaseID: r.LeaseID, StreamID: r.StreamID,
+			ClientID: client, Role: gdriver.RoleConsumer})
+	})
+	p.until("detach response", func() bool { return len(p.rec.detach) > n })
 }
