@@ -99,3 +99,18 @@ func TestImportDirections(t *testing.T) {
 		}
 	}
 }
+
+// The driver's config is parsed at the edge: the engine never imports the
+// file format.
+func TestDriverDoesNotImportTOML(t *testing.T) {
+	for pkg, ds := range deps(t) {
+		if pkg != "runtime/driver" {
+			continue
+		}
+		for _, d := range ds {
+			if under(d, "runtime/driver/tomlconfig") {
+				t.Errorf("%s imports %s: TOML is parsed at the edge (cmd)", pkg, d)
+			}
+		}
+	}
+}
