@@ -269,6 +269,8 @@ func TestProducerKilled(t *testing.T) {
 	p1.waitStderr(`producing`)
 	cons.waitStderr(`consumer mapped.*\n.*consumer mapped`) // the producer's epoch
 	time.Sleep(500 * time.Millisecond)                       // mid-stream
+	m := regexp.MustCompile(`consumer mapped.* epoch=(\d+)`).FindAllStringSubmatch(cons.stderr(), -1)
+	killedEpoch := m[len(m)-1][1]
 	if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -282,6 +284,9 @@ func TestProducerKilled(t *testing.T) {
 	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
 	p2.wait()
 	s := parseSummary(t, cons.stdout())
+	if fmt.Sprint(s.Epoch) == killedEpoch {
+		t.Fatalf("the consumer ended in the killed producer's epoch %s", killedEpoch)
+	}
 	if s.Received != 300 || s.Corrupt != 0 || s.Intact != 300 || s.Remaps < 3 {
 		t.Fatalf("summary %+v (want 300 intact frames over at least 3 mappings: first epoch, killed producer's, new producer's)", s)
 	}
