@@ -55,6 +55,9 @@ func TestImportDirections(t *testing.T) {
 		{"runtime/driver", []string{"runtime/driverclient"}, "the driver and its client meet only on the wire"},
 		{"runtime/client", []string{"runtime/driver"}, "producers and consumers reach the driver only through the driver client, on the wire"},
 		{"tensorgen", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent", "cmd", "examples"}, "the generator is a build tool"},
+		{"cmd", []string{"internal/cpeer"}, "the C-peer harness is test support"},
+		{"examples", []string{"internal/cpeer"}, "the C-peer harness is test support"},
+		{"internal/cpeer", []string{"runtime", "gen", "cmd", "examples", "tensorgen"}, "the C-peer harness drives external programs only, so it tests any peer without depending on one"},
 	}
 	all := deps(t)
 	for pkg, ds := range all {

@@ -17,14 +17,20 @@
 //	aeronDir := cpeer.StartAeronMD(t)
 //	d := cpeer.StartTPDriver(t, cpeer.Config{AeronDir: aeronDir})
 //	c := cpeer.StartConsumer(t, cpeer.Client{AeronDir: aeronDir, StreamID: d.Config.StreamID, ClientID: 2, Count: 5})
-//	cpeer.WaitSubscribed(t, aeronDir, cpeer.Channel, cpeer.DescriptorStreamID)
 //	published := cpeer.RunProducer(t, cpeer.Client{AeronDir: aeronDir, StreamID: d.Config.StreamID, ClientID: 1, Count: 5})
-//	frames := c.Frames(t) // waits for the consumer to exit 0
+//	frames := c.Frames(t) // waits for the consumer to exit
 //
-// To put tpool's own driver (tpoold) in tp_driver's place, start it on the
-// Aeron directory from StartAeronMD with the TOML from Config.TOML (or its
-// own equivalent), wait for its control subscription with WaitSubscribed,
-// and use StartConsumer and RunProducer as above.
+// StartConsumer returns once the consumer has attached, so the producer
+// started next finds it. To put tpool's own driver (tpoold) in tp_driver's
+// place, start it on the Aeron directory from StartAeronMD with the
+// settings of Config (Config.TOML is tp_driver's file for them; ShmDir
+// makes a pool directory), wait for its control stream with
+// WaitSubscribed(t, aeronDir, Channel, ControlStreamID), and use
+// StartConsumer and RunProducer as above.
+//
+// The C examples sometimes crash after finishing their frames, from a race
+// in tensor_pool_c's client (see CrashedAfter); the harness logs that
+// instead of failing.
 //
 // Every process is started with exec.CommandContext under Timeout; the
 // test's cleanup sends it SIGINT, kills it five seconds later if it is

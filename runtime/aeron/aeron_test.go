@@ -382,9 +382,22 @@ func TestClientNoticesDeadDriver(t *testing.T) {
 func TestConnectWithoutDriver(t *testing.T) {
 	cx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	_, err := aeron.Connect(cx, aeron.Config{Dir: t.TempDir(), DriverTimeout: 50 * time.Millisecond, KeepaliveInterval: 10 * time.Millisecond})
+	dir := t.TempDir()
+	_, err := aeron.Connect(cx, aeron.Config{Dir: dir, DriverTimeout: 50 * time.Millisecond, KeepaliveInterval: 10 * time.Millisecond})
 	if !errors.Is(err, aeron.ErrNoDriver) {
-		t.Errorf("error = %v, want ErrNoDriver", err)
+		t.Fatalf("error = %v, want ErrNoDriver", err)
+	}
+	// It names the directory once, what it found there, and how to start
+	// a driver.
+	msg := err.Error()
+	for _, want := range []string{"no media driver in " + dir + " after 50ms (cnc.dat: no such file or directory)",
+		"tpool-aeronmd -dir " + dir, "mediadriver.Start"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q does not contain %q", msg, want)
+		}
+	}
+	if strings.Count(msg, "cnc.dat") != 1 {
+		t.Errorf("%q names cnc.dat more than once", msg)
 	}
 }
 
