@@ -234,6 +234,13 @@ func (l *loader) index(data []byte) {
 
 func (l *loader) keyValue(p *unstable.Parser, prefix string, kv *unstable.Node) {
 	key, pos := l.keyOf(p, kv.Key())
+	// A dotted key (p.header_nslots = 8) defines its tables where it
+	// stands, if nothing did before.
+	for i := range len(key) {
+		if key[i] == '.' {
+			l.note(join(prefix, key[:i]), pos)
+		}
+	}
 	key = join(prefix, key)
 	l.note(key, pos)
 	l.value(p, key, kv.Value(), pos)

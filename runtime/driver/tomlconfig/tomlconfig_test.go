@@ -220,6 +220,9 @@ func TestParseValues(t *testing.T) {
 		{"dotted keys", "driver.instance_id = \"x\"\n[profiles]\np.header_nslots = 8\np.payload_pools = [{pool_id = 3, stride_bytes = 128}]\n", func(c driver.Config) bool {
 			return c.Driver.InstanceID == "x" && c.Profiles[0].PayloadPools[0].PoolID == 3
 		}},
+		{"dotted keys keep file order", "[profiles]\nz.payload_pools = [{pool_id = 1, stride_bytes = 64}]\na.payload_pools = [{pool_id = 1, stride_bytes = 64}]\n", func(c driver.Config) bool {
+			return len(c.Profiles) == 2 && c.Profiles[0].Name == "z" && c.Policies.DefaultProfile == "z"
+		}},
 		{"foreign keys ignored", "[policies]\nreuse_existing_shm = true\ncleanup_shm_on_exit = false\n[profiles.p]\nheader_slot_bytes = 256\npayload_pools = [{pool_id = 1, stride_bytes = 64}]\n", func(c driver.Config) bool { return true }},
 	}
 	for _, tt := range tests {
@@ -250,6 +253,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"t.toml:2:1: driver.frobnicate: unknown key"}},
 		{"unknown section", "[polices]\nannounce_period_ms = 5\n",
 			[]string{"t.toml:1:2: polices: unknown key (did you mean policies?)"}},
+		{"unknown dotted section", "x = 1\npolices.announce_period_ms = 5\n",
+			[]string{"t.toml:1:1: x: unknown key", "t.toml:2:1: polices: unknown key (did you mean policies?)"}},
 		{"unknown profile key", "[profiles.p]\nheader_nslot = 8\npayload_pools = [{pool_id = 1, stride_bytes = 64}]\n",
 			[]string{"t.toml:2:1: profiles.p.header_nslot: unknown key (did you mean header_nslots?)"}},
 		{"unknown pool key in array table", "[profiles.p]\n[[profiles.p.payload_pools]]\npool_id = 1\nstride_bytes = 64\n[[profiles.p.payload_pools]]\npool_id = 2\nstride = 64\n",
