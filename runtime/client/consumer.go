@@ -105,7 +105,7 @@ func (v FrameView) Payload() []byte { return v.f.Payload }
 
 // TimestampNs returns the capture timestamp; MetaVersion the
 // DataSourceMeta version the frame refers to.
-func (v FrameView) TimestampNs() uint64  { return v.f.TimestampNs }
+func (v FrameView) TimestampNs() uint64 { return v.f.TimestampNs }
 func (v FrameView) MetaVersion() uint32 { return v.f.MetaVersion }
 
 // Verify reports whether the frame was still intact after everything read
