@@ -133,7 +133,8 @@ type Consumer struct {
 	epoch    uint64
 	joinSeq  uint64 // frames before it were committed before we mapped
 	retryAt  int64
-	prevGaps uint64 // gaps of earlier mappings
+	next     uint64 // the sequence expected next (gap accounting)
+	haveNext bool
 
 	mu       sync.Mutex // held while polling, so Close never unmaps under a reader
 	fh       aeron.FragmentHandler
@@ -211,12 +212,7 @@ func (s *Consumer) Epoch() uint64 {
 func (s *Consumer) Stats() ConsumerStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.stats
-	if s.att != nil {
-		st.Gap += s.att.Consumer.Stats().DropsGap
-	}
-	st.Gap += s.prevGaps
-	return st
+	return s.stats
 }
 
 // remapRetry spaces failed mapping attempts.
@@ -248,7 +244,7 @@ func (s *Consumer) ensure() {
 		return
 	}
 	s.info, s.att, s.epoch = info, att, info.Epoch
-	s.joinSeq = 0
+	s.joinSeq, s.haveNext = 0, false
 	if n, ok := att.Consumer.Newest(); ok {
 		s.joinSeq = n + 1
 	}
@@ -258,7 +254,6 @@ func (s *Consumer) ensure() {
 
 func (s *Consumer) unmap() {
 	if s.att != nil {
-		s.prevGaps += s.att.Consumer.Stats().DropsGap
 		_ = s.att.Close()
 	}
 	s.att, s.info, s.epoch = nil, nil, 0
@@ -280,6 +275,25 @@ func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
 	if s.att == nil || !s.lease.Usable() {
 		s.stats.Unmapped++
 		return
+	}
+	if epoch != s.epoch {
+		s.stats.Drops[pool.DropEpoch]++
+		return
+	}
+	// A descriptor for a frame the ring has not reached yet is bogus (a
+	// legitimate one is sent after its commit): drop it before Read, so it
+	// cannot move the consumer's position past every real frame.
+	if !s.att.Consumer.Ready(seq) {
+		s.stats.Drops[pool.DropStale]++
+		return
+	}
+	if seq >= s.joinSeq {
+		if s.haveNext && seq > s.next {
+			s.stats.Gap += seq - s.next
+		}
+		if !s.haveNext || seq >= s.next {
+			s.next, s.haveNext = seq+1, true
+		}
 	}
 	f, r := s.att.Consumer.Read(epoch, seq)
 	if r != pool.DropNone {
