@@ -90,7 +90,7 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tp consume:", err)
 		return 1
 	}
-	var first time.Time
+	var first, last time.Time // the first and last frame received
 	for *frames == 0 || sum.Received < *frames {
 		f, err := s.Next(ctx)
 		if err != nil {
@@ -105,8 +105,9 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if !f.Verify() {
 			continue // overwritten while read: a drop, counted by the consumer
 		}
+		last = time.Now()
 		if first.IsZero() {
-			first = time.Now()
+			first = last
 		}
 		sum.Received++
 		switch {
@@ -133,9 +134,9 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sum.DropsBy["UNMAPPED"] = st.Unmapped
 	}
 	if first.IsZero() {
-		first = start
+		first, last = start, time.Now()
 	}
-	sum.Seconds = since(first)
+	sum.Seconds = max(last.Sub(first).Seconds(), 1e-9)
 	sum.FPS = float64(sum.Received) / sum.Seconds
 	sum.Incomplete = *frames != 0 && sum.Received < *frames
 	if *asJSON {
