@@ -268,7 +268,7 @@ func TestProducerKilled(t *testing.T) {
 	p1 := start(t, nil, "tp", args...)
 	p1.waitStderr(`producing`)
 	cons.waitStderr(`consumer mapped.*\n.*consumer mapped`) // the producer's epoch
-	time.Sleep(500 * time.Millisecond)                       // mid-stream
+	time.Sleep(500 * time.Millisecond)                      // mid-stream
 	m := regexp.MustCompile(`consumer mapped.* epoch=(\d+)`).FindAllStringSubmatch(cons.stderr(), -1)
 	killedEpoch := m[len(m)-1][1]
 	if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
