@@ -267,7 +267,7 @@ func TestProducerKilled(t *testing.T) {
 	args := append([]string{"produce", "-stream", "10000", "-frames", "0", "-shape", "240x320", "-dtype", "uint16", "-rate", "200", "-log-level", "info"}, flags...)
 	p1 := start(t, nil, "tp", args...)
 	p1.waitStderr(`producing`)
-	cons.waitStderr(`consumer mapped.*\n.*consumer mapped`) // the producer's epoch
+	cons.waitStderr(`(?s)consumer mapped.*consumer mapped`) // the producer's epoch
 	time.Sleep(500 * time.Millisecond)                      // mid-stream
 	m := regexp.MustCompile(`consumer mapped.* epoch=(\d+)`).FindAllStringSubmatch(cons.stderr(), -1)
 	killedEpoch := m[len(m)-1][1]
