@@ -22,9 +22,11 @@ func TestLoadHundredClients(t *testing.T) {
 	}
 	e := newEnv(t)
 	// 100 clients on a shared 2-core machine (and under -race): the
-	// default 1 s keepalive, not the fault tests' 200 ms.
+	// default 1 s keepalive and announce period, not the fault tests'
+	// 200 ms, so that a stalled scheduler is not taken for a lost driver.
 	cfg := driverConfig(e.aeronDir, e.base)
 	cfg.Policies.LeaseKeepaliveInterval = time.Second
+	cfg.Policies.AnnouncePeriod = time.Second
 	d := e.startDriverWith(cfg)
 	var kids []*child
 	for range 4 {
