@@ -23,12 +23,13 @@ stream across producer restarts and driver restarts (new epochs) and ends
 with one summary line: frames received, intact, corrupt, dropped by reason,
 gaps, frames overwritten before it joined (not loss) and the frame rate.
 
-It stops after -frames frames, at -timeout, or on SIGINT/SIGTERM. Exit
+It stops after -frames frames, at -timeout, after -idle without a frame,
+or on SIGINT/SIGTERM. Exit
 status 0 only when every frame received was intact and, with -frames, that
 many were received.
 
 Usage:
-  tp consume -stream ID [-frames N] [-timeout D] [-json] [flags]
+  tp consume -stream ID [-frames N] [-timeout D] [-idle D] [-json] [flags]
 
 Flags:
 `
@@ -59,6 +60,7 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stream := fs.Uint("stream", 10000, "stream `ID` to consume")
 	frames := fs.Uint64("frames", 0, "stop after `N` frames received (0: run until -timeout or a signal)")
 	timeout := fs.Duration("timeout", 0, "stop after this `DURATION` (0: no limit), the wait for tpoold and a producer included")
+	idle := fs.Duration("idle", 0, "stop after this `DURATION` without a frame, once frames have arrived (0: never)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	if code, ok := parse(fs, args, stdout, stderr, consumeHelp); !ok {
 		return code
@@ -92,7 +94,12 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var first, last time.Time // the first and last frame received
 	for *frames == 0 || sum.Received < *frames {
-		f, err := s.Next(ctx)
+		nctx, cancel := ctx, context.CancelFunc(func() {})
+		if *idle > 0 && !first.IsZero() {
+			nctx, cancel = context.WithTimeout(ctx, *idle)
+		}
+		f, err := s.Next(nctx)
+		cancel()
 		if err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				sum.Error = err.Error()

@@ -51,7 +51,7 @@ func TestUsage(t *testing.T) {
 		{nil, 2, nil, "Usage:"},
 		{[]string{"-h"}, 0, []string{"tp produce", "tp consume", "Exit status"}, ""},
 		{[]string{"produce", "-h"}, 0, []string{"-stream", "-frames", "-shape", "-dtype", "-rate", "-aeron-dir", "-control-channel", "-control-stream", "-client-id", "-allow-dir", "-log-level"}, ""},
-		{[]string{"consume", "-h"}, 0, []string{"-stream", "-frames", "-timeout", "-json", "-aeron-dir", "-control-channel", "-control-stream", "-client-id", "-allow-dir"}, ""},
+		{[]string{"consume", "-h"}, 0, []string{"-stream", "-frames", "-timeout", "-idle", "-json", "-aeron-dir", "-control-channel", "-control-stream", "-client-id", "-allow-dir"}, ""},
 		{[]string{"frobnicate"}, 2, nil, `unknown command "frobnicate"`},
 		{[]string{"produce", "-dtype", "complex64"}, 2, nil, `-dtype "complex64": want one of`},
 		{[]string{"produce", "-shape", "480x0"}, 2, nil, `dimension "0" is not a positive integer`},

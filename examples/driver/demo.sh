@@ -3,7 +3,8 @@
 # producer and waits, a producer of 480x640 uint16 frames, and a second
 # consumer that joins mid-stream. Each party prints its rates, drops by
 # reason and integrity; everything is stopped cleanly and the script checks
-# that nothing is left behind in the base directory.
+# that nothing is left behind in the base directory. The consumers stop
+# 2 s after the last frame.
 #
 # Environment: BIN (directory with tpoold and tp, default bin),
 # DEMO_BASE (shm.base_dir, default /dev/shm/tensorpool; created if missing),
@@ -46,7 +47,7 @@ done
 common="-stream $STREAM -aeron-dir $aeron -allow-dir $BASE"
 echo "demo: consumer A starts first and waits for a producer"
 # shellcheck disable=SC2086
-"$BIN/tp" consume $common -frames $((FRAMES * 3 / 4)) -timeout 50s -log-level info >"$tmp/a.out" 2>"$tmp/a.log" &
+"$BIN/tp" consume $common -idle 2s -timeout 50s -log-level info >"$tmp/a.out" 2>"$tmp/a.log" &
 a=$!
 pids="$pids $a"
 i=0
@@ -64,7 +65,7 @@ pids="$pids $p"
 sleep 1
 echo "demo: consumer B joins mid-stream"
 # shellcheck disable=SC2086
-"$BIN/tp" consume $common -frames $((FRAMES / 4)) -timeout 50s >"$tmp/b.out" 2>"$tmp/b.log" &
+"$BIN/tp" consume $common -idle 2s -timeout 50s >"$tmp/b.out" 2>"$tmp/b.log" &
 b=$!
 pids="$pids $b"
 

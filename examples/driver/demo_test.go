@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -33,10 +35,25 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo.sh: %v", err)
 	}
-	for _, want := range []string{"consumer A starts first and waits", "consumer A: stream 10000: received 450, intact 450, corrupt 0",
-		"consumer B: stream 10000: received 150, intact 150, corrupt 0", "sent 600 frames", "demo: OK"} {
+	for _, want := range []string{"consumer A starts first and waits", "sent 600 frames", "demo: OK"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q", want)
+		}
+	}
+	// Consumer A saw the whole stream, B its second half at least; a
+	// loaded machine may make them drop a few frames (late), never accept
+	// a corrupt one.
+	for _, c := range []struct {
+		name string
+		min  int
+	}{{"A", 300}, {"B", 50}} {
+		m := regexp.MustCompile(`consumer ` + c.name + `: stream 10000: received (\d+), intact (\d+), corrupt 0,`).FindStringSubmatch(string(out))
+		if m == nil || m[1] != m[2] {
+			t.Errorf("consumer %s: no summary with every frame intact", c.name)
+			continue
+		}
+		if n, _ := strconv.Atoi(m[1]); n < c.min {
+			t.Errorf("consumer %s received %d frames, want at least %d", c.name, n, c.min)
 		}
 	}
 	if ents, err := os.ReadDir(filepath.Join(shm, "fresh")); err == nil && len(ents) > 0 {
