@@ -30,6 +30,7 @@ trap 'exit 130' INT TERM
 
 had_base=yes
 [ -e "$BASE" ] || had_base=no
+touch "$tmp/start"
 
 echo "demo: starting tpoold (embedded media driver in $aeron, regions under $BASE)"
 AERON_DIR=$aeron SHM_BASE_DIR=$BASE "$BIN/tpoold" -log-level info 2>"$tmp/tpoold.log" &
@@ -81,7 +82,13 @@ echo "demo: stopping tpoold"
 kill -TERM "$tpoold"
 wait "$tpoold" || { echo "demo: tpoold exited with an error:"; cat "$tmp/tpoold.log"; status=1; }
 pids=""
-left=$(find "$BASE" -mindepth 1 2>/dev/null | head -5)
+# Files this run created and left (others may share an existing base
+# directory); a base directory the demo created must be empty.
+if [ "$had_base" = no ]; then
+	left=$(find "$BASE" -mindepth 1 2>/dev/null | head -5)
+else
+	left=$(find "$BASE" -type f -newer "$tmp/start" 2>/dev/null | head -5)
+fi
 if [ -n "$left" ]; then
 	echo "demo: left behind in $BASE:"; echo "$left"; status=1
 fi
