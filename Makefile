@@ -13,17 +13,23 @@ PKGS      ?= ./...
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 1s
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
-# The demo's SHM base directory; it need not exist (the producer creates it).
+# The demos' SHM base directory; it need not exist (tpoold, or the no-driver
+# producer, creates it).
 DEMO_BASE ?= /dev/shm/tensorpool
 
-.PHONY: all demo generate build test stress bench fuzz-smoke check-generated lint help
+.PHONY: all demo demo-nodriver generate build test stress bench fuzz-smoke check-generated lint help
 
 all: build test lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-demo: generate ## the main job: a producer and a consumer process sharing a tensor stream in /dev/shm
+demo: generate ## the real thing: tpoold, a producer and two consumers (one waiting before the producer starts) over /dev/shm
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/tpoold ./cmd/tp
+	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/driver/demo.sh
+
+demo-nodriver: generate ## the no-driver example: a producer and a consumer process sharing a tensor stream in /dev/shm
 	@mkdir -p bin
 	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
