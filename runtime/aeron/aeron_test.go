@@ -292,7 +292,7 @@ func TestDriverErrors(t *testing.T) {
 		code    int32
 		text    string
 	}{
-		{"udp", "aeron:udp?endpoint=localhost:40123", aeron.ErrorCodeNotSupported, "not supported by the embedded driver"},
+		{"udp mdc", "aeron:udp?control=localhost:40123|control-mode=dynamic", aeron.ErrorCodeNotSupported, "not supported by the embedded driver"},
 		{"not aeron", "http://example", aeron.ErrorCodeInvalidChannel, "aeron:"},
 		{"bad term length", "aeron:ipc?term-length=3k", aeron.ErrorCodeInvalidChannel, "term length"},
 		{"bad mtu", "aeron:ipc?mtu=100", aeron.ErrorCodeInvalidChannel, "mtu"},

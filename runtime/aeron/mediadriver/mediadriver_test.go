@@ -219,8 +219,8 @@ func TestBadCommandsKeepDriverServing(t *testing.T) {
 			m := command.RemoveMessage{Correlated: command.Correlated{ClientID: r.id, CorrelationID: id}, RegistrationID: 999999}
 			return m.Append(nil)
 		}, command.ErrorUnknownSubscription},
-		{"udp", command.AddSubscription, func(id int64) []byte {
-			m := command.SubscriptionMessage{Correlated: command.Correlated{ClientID: r.id, CorrelationID: id}, StreamID: 1, Channel: "aeron:udp?endpoint=localhost:1"}
+		{"udp multicast", command.AddSubscription, func(id int64) []byte {
+			m := command.SubscriptionMessage{Correlated: command.Correlated{ClientID: r.id, CorrelationID: id}, StreamID: 1, Channel: "aeron:udp?endpoint=224.0.1.1:40456"}
 			return m.Append(nil)
 		}, command.ErrorNotSupported},
 	}

@@ -1,0 +1,141 @@
+package mediadriver
+
+import (
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/uri"
+)
+
+// udpParams are the parameters the embedded driver understands on an
+// aeron:udp channel. Anything else is refused with an error naming it, so a
+// channel never silently means less than it says.
+var udpParams = map[string]bool{
+	"endpoint": true, "interface": true, "mtu": true, "term-length": true, "init-term-id": true,
+	"term-id": true, "term-offset": true, "session-id": true, "linger": true, "reliable": true,
+	"sparse": true, "alias": true, "eos": true, "tether": true, "rejoin": true, "fc": true,
+	"gtag": true, "rcv-wnd": true, "so-sndbuf": true, "so-rcvbuf": true, "pub-wnd": true,
+	"cc": true, "ssc": true,
+}
+
+// udpNotYet are Aeron parameters the embedded driver does not implement
+// (docs/AERON.md says why): they get an explicit NOT_SUPPORTED error.
+var udpNotYet = map[string]string{
+	"control":                         "multi-destination-cast (control=)",
+	"control-mode":                    "multi-destination-cast (control-mode=)",
+	"ttl":                             "multicast (ttl=)",
+	"tags":                            "channel tags (tags=)",
+	"group":                           "group semantics (group=)",
+	"nak-delay":                       "per-channel NAK delay (nak-delay=)",
+	"max-resend":                      "per-channel max-resend",
+	"response-correlation-id":         "response channels",
+	"control-response":                "response channels",
+	"media-rcv-ts-offset":             "receive timestamps",
+	"channel-rcv-ts-offset":           "receive timestamps",
+	"channel-snd-ts-offset":           "send timestamps",
+	"untethered-window-limit-timeout": "untethered UDP images",
+	"untethered-resting-timeout":      "untethered UDP images",
+	"untethered-linger-timeout":       "untethered UDP images",
+}
+
+// udpChannel is a parsed aeron:udp channel.
+type udpChannel struct {
+	uri      uri.URI
+	original string
+	endpoint netip.AddrPort
+	iface    netip.AddrPort // zero: any
+	// canonical names the endpoint the channel's socket is for: channels
+	// with the same canonical form share a socket (as Aeron's
+	// "UDP-<local>-<remote>" canonical form).
+	canonical string
+	reliable  bool
+	gtag      int64
+	hasGTag   bool
+	rcvWindow int
+	sndbuf    int
+	rcvbuf    int
+}
+
+func resolve(hostport string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(hostport); err == nil {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+	}
+	a, err := net.ResolveUDPAddr("udp", hostport)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ap := a.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+// parseUDPChannel checks the parameters of an aeron:udp channel and
+// resolves its addresses.
+func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
+	bad := func(format string, args ...any) error {
+		return cmdErr(command.ErrorInvalidChannel, "%s: "+format, append([]any{channel}, args...)...)
+	}
+	keys := make([]string, 0, len(u.Params))
+	for k := range u.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if what, ok := udpNotYet[k]; ok {
+			return nil, cmdErr(command.ErrorNotSupported, "%s: parameter %q: %s is not supported by the embedded driver", channel, k, what)
+		}
+		if !udpParams[k] {
+			return nil, bad("unknown parameter %q", k)
+		}
+	}
+	ch := &udpChannel{uri: u, original: channel}
+	ep, ok := u.Params["endpoint"]
+	if !ok || ep == "" {
+		return nil, bad("endpoint= is required (the embedded driver has no control= channels)")
+	}
+	var err error
+	if ch.endpoint, err = resolve(ep); err != nil {
+		return nil, bad("endpoint %q: %v", ep, err)
+	}
+	if ch.endpoint.Addr().IsMulticast() {
+		return nil, cmdErr(command.ErrorNotSupported, "%s: multicast endpoint %s is not supported by the embedded driver", channel, ep)
+	}
+	if iface, ok := u.Params["interface"]; ok {
+		if !strings.Contains(iface, ":") || strings.HasSuffix(iface, "]") {
+			iface += ":0"
+		}
+		if strings.Contains(iface, "/") {
+			return nil, bad("interface %q: subnet masks are not supported", iface)
+		}
+		if ch.iface, err = resolve(iface); err != nil {
+			return nil, bad("interface %q: %v", iface, err)
+		}
+	}
+	if ch.reliable, err = u.Bool(uri.ReliableKey, true); err != nil {
+		return nil, bad("%v", err)
+	}
+	if v, ok := u.Params["gtag"]; ok {
+		if ch.gtag, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, bad("gtag=%q is not an int64", v)
+		}
+		ch.hasGTag = true
+	}
+	for _, s := range []struct {
+		key string
+		dst *int
+	}{{"rcv-wnd", &ch.rcvWindow}, {"so-sndbuf", &ch.sndbuf}, {"so-rcvbuf", &ch.rcvbuf}} {
+		n, err := u.Size(s.key, 0)
+		if err != nil || n < 0 || n > 1<<30 {
+			return nil, bad("%s=%q: want a size up to 1g", s.key, u.Params[s.key])
+		}
+		*s.dst = int(n)
+	}
+	if cc, ok := u.Params["cc"]; ok && cc != "static" {
+		return nil, cmdErr(command.ErrorNotSupported, "%s: congestion control cc=%s is not supported (only static)", channel, cc)
+	}
+	ch.canonical = "UDP-" + ch.iface.String() + "-" + ch.endpoint.String()
+	return ch, nil
+}
