@@ -29,9 +29,12 @@ func udpDriver(t testing.TB, name string, edit func(*mediadriver.Config)) (*medi
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	cfg := testDriverConfig(dir)
+	// The image liveness timeout stays at its default (10 s): a shorter
+	// one lets a loaded machine (or a burst of lost heartbeats) end an
+	// image mid-stream, after which a new image joins at the current
+	// position, as in Aeron, and the stream would show a gap.
 	cfg.UDP = mediadriver.UDPConfig{
 		TermLength:           64 * 1024,
-		ImageLivenessTimeout: 500 * time.Millisecond,
 		StatusMessageTimeout: 20 * time.Millisecond,
 	}
 	if edit != nil {
@@ -61,7 +64,7 @@ func stream(t *testing.T, pub *aeron.Publication, sub *aeron.Subscription, n, si
 			return
 		}
 		if got := binary.LittleEndian.Uint64(buf); got != next {
-			bad = fmt.Errorf("message %d: got sequence %d (term id %d offset %d, position %d)", next, got, h.TermID(), h.TermOffset(), h.Position())
+			bad = fmt.Errorf("message %d: got sequence %d (term id %d offset %d read at %d, position %d)", next, got, h.TermID(), h.TermOffset(), h.Offset, h.Position())
 			return
 		}
 		next++
@@ -83,7 +86,7 @@ func stream(t *testing.T, pub *aeron.Publication, sub *aeron.Subscription, n, si
 		}
 	}
 	if bad != nil {
-		t.Fatal(bad)
+		t.Fatalf("%v (%d images)", bad, sub.ImageCount())
 	}
 	// Nothing more arrives: no duplicates after the last message.
 	time.Sleep(20 * time.Millisecond)
@@ -125,4 +128,127 @@ func TestUDPUnicastStream(t *testing.T) {
 			stream(t, pub, sub, 0, 1024) // nothing more
 		})
 	}
+}
+
+// udpPair starts a publishing and a subscribing driver (edit changes both
+// configurations), and a publication and subscription on a fresh loopback
+// port, connected.
+func udpPair(t *testing.T, edit func(c *mediadriver.Config, publisher bool), params string) (*aeron.Publication, *aeron.Subscription, *mediadriver.Driver) {
+	t.Helper()
+	pd, pubDir := udpDriver(t, "pub", func(c *mediadriver.Config) {
+		if edit != nil {
+			edit(c, true)
+		}
+	})
+	_, subDir := udpDriver(t, "sub", func(c *mediadriver.Config) {
+		if edit != nil {
+			edit(c, false)
+		}
+	})
+	channel := "aeron:udp?endpoint=127.0.0.1:" + strconv.Itoa(freeUDPPort(t)) + params
+	sub, err := connect(t, subDir).AddSubscription(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := connect(t, pubDir).AddPublication(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitConnected(t, pub, sub)
+	return pub, sub, pd
+}
+
+func TestUDPLoss(t *testing.T) {
+	tests := []struct {
+		name              string
+		rate, burst       float64
+		burstLen          int
+		sendSide, rcvSide bool
+		messages, size    int
+	}{
+		{"1% receive", 0.01, 0, 0, false, true, 20000, 32},
+		{"10% receive", 0.10, 0, 0, false, true, 10000, 32},
+		{"10% send 1KiB", 0.10, 0, 0, true, false, 3000, 1024},
+		{"bursts both ways", 0.001, 0.01, 20, true, true, 10000, 200},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub, sub, _ := udpPair(t, func(c *mediadriver.Config, publisher bool) {
+				loss := mediadriver.NewRandomLoss(uint64(i+1)*7919+boolSeed(publisher), tt.rate, tt.burst, tt.burstLen)
+				if tt.sendSide {
+					c.UDP.SendLoss = loss
+				}
+				if tt.rcvSide {
+					c.UDP.ReceiveLoss = loss
+				}
+			}, "")
+			stream(t, pub, sub, tt.messages, tt.size)
+		})
+	}
+}
+
+func boolSeed(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 2
+}
+
+func TestUDPImageGoesWhenPublicationCloses(t *testing.T) {
+	pub, sub, _ := udpPair(t, nil, "|linger=200ms")
+	stream(t, pub, sub, 100, 32)
+	if err := pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "image unavailable after end of stream", func() bool {
+		sub.Poll(func([]byte, *aeron.Header) {}, 10)
+		return sub.ImageCount() == 0
+	})
+}
+
+func TestUDPImageGoesWhenPublisherDisappears(t *testing.T) {
+	pub, sub, pd := udpPair(t, func(c *mediadriver.Config, _ bool) {
+		c.UDP.ImageLivenessTimeout = time.Second
+	}, "")
+	stream(t, pub, sub, 100, 32)
+	// The publishing driver vanishes without an end of stream: only the
+	// image liveness timeout can tell.
+	_ = pd.Close()
+	eventually(t, "image unavailable after the liveness timeout", func() bool {
+		sub.Poll(func([]byte, *aeron.Header) {}, 10)
+		return sub.ImageCount() == 0
+	})
+}
+
+func TestUDPRestartedReceiverJoinsAtCurrentPosition(t *testing.T) {
+	_, pubDir := udpDriver(t, "pub", nil)
+	channel := "aeron:udp?endpoint=127.0.0.1:" + strconv.Itoa(freeUDPPort(t))
+	pub, err := connect(t, pubDir).AddPublication(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := func() *aeron.Subscription {
+		_, subDir := udpDriver(t, "sub1", nil)
+		sub, err := connect(t, subDir).AddSubscription(ctx(t), channel, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sub
+	}()
+	awaitConnected(t, pub, first)
+	stream(t, pub, first, 5000, 100)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := pub.Position()
+	_, subDir := udpDriver(t, "sub2", nil)
+	second, err := connect(t, subDir).AddSubscription(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitConnected(t, pub, second)
+	if join := second.Images()[0].Position(); join < before {
+		t.Fatalf("new image joined at %d, before the publication's position %d", join, before)
+	}
+	stream(t, pub, second, 1000, 100)
 }
