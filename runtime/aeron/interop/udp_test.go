@@ -1,0 +1,189 @@
+package interop_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tpool-go/tpool/runtime/aeron"
+)
+
+// The tests here put tpool's driver and the real aeronmd on the two ends of
+// a loopback UDP stream (issue 11): the frames each driver sends must be
+// the ones the other expects.
+
+// TestUDPCPublisherOnAeronmdToGoOnTpool: basic_publisher on aeronmd sends
+// over UDP to a Go subscriber on tpool's driver.
+func TestUDPCPublisherOnAeronmdToGoOnTpool(t *testing.T) {
+	cDir := filepath.Join(t.TempDir(), "c")
+	goDir := filepath.Join(t.TempDir(), "go")
+	startAeronmd(t, cDir)
+	startEmbedded(t, goDir)
+	channel := udpChannel(t)
+	c := connect(t, goDir)
+	var sources []string
+	sub, err := c.AddSubscription(ctx(t), channel, streamID, aeron.WithAvailableImage(func(im *aeron.Image) {
+		sources = append(sources, im.SourceIdentity())
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const count = 10
+	pub := startProcess(t, "basic_publisher", sample(t, "basic_publisher",
+		"-p", cDir, "-c", channel, "-s", strconv.Itoa(streamID), "-m", strconv.Itoa(count), "-l", "100ms"))
+	var got []string
+	handler := aeron.NewFragmentAssembler(func(b []byte, _ *aeron.Header) { got = append(got, string(b)) }, 64).Handler()
+	eventually(t, "basic_publisher to finish", func() bool {
+		sub.Poll(handler, 10)
+		select {
+		case <-pub.exited:
+			return true
+		default:
+			return false
+		}
+	})
+	var want []string
+	for _, l := range strings.Split(pub.output(), "\n") {
+		if m := offeredLine.FindStringSubmatch(l); m != nil && strings.HasPrefix(m[3], "yay!") {
+			want = append(want, "Hello World! "+m[1])
+		}
+	}
+	eventually(t, "every accepted message", func() bool {
+		sub.Poll(handler, 10)
+		return len(got) >= len(want)
+	})
+	if len(want) == 0 || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("received %q, basic_publisher had accepted %q", got, want)
+	}
+	t.Logf("received %d messages from %v", len(got), sources)
+	if len(sources) != 1 || !strings.HasPrefix(sources[0], "127.0.0.1:") {
+		t.Errorf("image source identities %v, want one 127.0.0.1:port", sources)
+	}
+}
+
+// TestUDPGoOnTpoolToCSubscriberOnAeronmd: a Go publication on tpool's
+// driver sends over UDP to basic_subscriber on aeronmd.
+func TestUDPGoOnTpoolToCSubscriberOnAeronmd(t *testing.T) {
+	cDir := filepath.Join(t.TempDir(), "c")
+	goDir := filepath.Join(t.TempDir(), "go")
+	startAeronmd(t, cDir)
+	startEmbedded(t, goDir)
+	channel := udpChannel(t)
+	sub := startProcess(t, "basic_subscriber", sample(t, "basic_subscriber",
+		"-p", cDir, "-c", channel, "-s", strconv.Itoa(streamID)))
+	sub.waitFor(t, "its subscription", prefix("Subscription channel status"))
+	c := connect(t, goDir)
+	pub, err := c.AddPublication(ctx(t), channel, streamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the publication to connect", pub.IsConnected)
+	msgs := goMessages(pub.MaxPayloadLength())
+	for _, m := range msgs {
+		offer(t, pub, []byte(m))
+	}
+	sub.waitFor(t, "the image", prefix("Available image"))
+	for i, m := range msgs {
+		line := sub.waitFor(t, "message "+strconv.Itoa(i), prefix("Message to stream"))
+		got := parseCMessage(t, line)
+		if got.Text != m || got.Session != pub.SessionID() {
+			t.Fatalf("message %d: basic_subscriber printed %q from session %d, want %q from %d", i, got.Text, got.Session, m, pub.SessionID())
+		}
+	}
+	if err := pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sub.waitFor(t, "the image to go", prefix("Unavailable image"))
+}
+
+// udpStreamCount is how many messages TestUDPStreamAcrossDrivers sends:
+// 200 000 by default, TPOOL_UDP_STREAM_MESSAGES for a longer run (issue 11
+// asks for 10 M).
+func udpStreamCount(t *testing.T) int {
+	if s := os.Getenv("TPOOL_UDP_STREAM_MESSAGES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			t.Fatalf("TPOOL_UDP_STREAM_MESSAGES=%q", s)
+		}
+		return n
+	}
+	return 200_000
+}
+
+// TestUDPStreamAcrossDrivers streams sequence-numbered messages between a
+// Go client on tpool's driver and a Go client on aeronmd, both ways, and
+// checks that every message arrives once and in order.
+func TestUDPStreamAcrossDrivers(t *testing.T) {
+	n := udpStreamCount(t)
+	for _, dirn := range []struct {
+		name       string
+		tpoolSends bool
+	}{{"tpool to aeronmd", true}, {"aeronmd to tpool", false}} {
+		t.Run(dirn.name, func(t *testing.T) {
+			cDir := filepath.Join(t.TempDir(), "c")
+			goDir := filepath.Join(t.TempDir(), "go")
+			startAeronmd(t, cDir)
+			startEmbedded(t, goDir)
+			channel := udpChannel(t)
+			pubDir, subDir := goDir, cDir
+			if !dirn.tpoolSends {
+				pubDir, subDir = cDir, goDir
+			}
+			sub, err := connect(t, subDir).AddSubscription(ctx(t), channel, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := connect(t, pubDir).AddPublication(ctx(t), channel, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+			start := time.Now()
+			if err := streamSequence(pub, sub, n, 32, time.Duration(n/1000+60)*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d messages of 32 bytes in %v", n, time.Since(start))
+		})
+	}
+}
+
+// streamSequence sends n messages of size bytes numbered 0..n-1 and checks
+// they arrive once and in order.
+func streamSequence(pub *aeron.Publication, sub *aeron.Subscription, n, size int, limit time.Duration) error {
+	msg := make([]byte, size)
+	next := uint64(0)
+	var bad error
+	handler := func(b []byte, _ *aeron.Header) {
+		if bad == nil && (len(b) != size || binary.LittleEndian.Uint64(b) != next) {
+			bad = fmt.Errorf("message %d: %d bytes, sequence %d", next, len(b), binary.LittleEndian.Uint64(b))
+		}
+		next++
+	}
+	deadline := time.Now().Add(limit)
+	for sent := 0; next < uint64(n) && bad == nil; {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gave up after %v: sent %d, received %d of %d", limit, sent, next, n)
+		}
+		if sent < n {
+			binary.LittleEndian.PutUint64(msg, uint64(sent))
+			if pub.Offer(msg) > 0 {
+				sent++
+			}
+		}
+		sub.Poll(handler, 256)
+	}
+	if bad != nil {
+		return bad
+	}
+	time.Sleep(50 * time.Millisecond)
+	sub.Poll(handler, 256)
+	if next != uint64(n) {
+		return fmt.Errorf("received %d messages, sent %d", next, n)
+	}
+	return nil
+}
