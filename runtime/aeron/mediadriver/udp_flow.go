@@ -127,6 +127,7 @@ func parseFlowControl(channel, fc string, defTimeout time.Duration) (flowControl
 	default:
 		return nil, bad("want max, min or tagged")
 	}
+	hasTag := false
 	for _, p := range parts[1:] {
 		switch {
 		case strings.HasPrefix(p, "t:"):
@@ -147,7 +148,7 @@ func parseFlowControl(channel, fc string, defTimeout time.Duration) (flowControl
 				if err != nil {
 					return nil, bad(fmt.Sprintf("group tag %q", tag))
 				}
-				f.groupTag = n
+				f.groupTag, hasTag = n, true
 				if !f.tagged {
 					return nil, bad("a group tag needs fc=tagged")
 				}
@@ -164,6 +165,9 @@ func parseFlowControl(channel, fc string, defTimeout time.Duration) (flowControl
 		default:
 			return nil, bad(fmt.Sprintf("unknown option %q", p))
 		}
+	}
+	if f.tagged && !hasTag {
+		return nil, bad("tagged needs g:TAG")
 	}
 	return f, nil
 }
