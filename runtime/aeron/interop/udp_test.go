@@ -120,6 +120,12 @@ func udpStreamCount(t *testing.T) int {
 // checks that every message arrives once and in order.
 func TestUDPStreamAcrossDrivers(t *testing.T) {
 	n := udpStreamCount(t)
+	limit := time.Duration(n/1000+60) * time.Second
+	if lifetime := limit + time.Minute; lifetime > processLifetime {
+		old := processLifetime
+		processLifetime = lifetime
+		t.Cleanup(func() { processLifetime = old })
+	}
 	for _, dirn := range []struct {
 		name       string
 		tpoolSends bool
@@ -144,7 +150,7 @@ func TestUDPStreamAcrossDrivers(t *testing.T) {
 			}
 			eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
 			start := time.Now()
-			if err := streamSequence(pub, sub, n, 32, time.Duration(n/1000+60)*time.Second); err != nil {
+			if err := streamSequence(pub, sub, n, 32, limit); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("%d messages of 32 bytes in %v", n, time.Since(start))
