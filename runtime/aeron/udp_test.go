@@ -252,3 +252,45 @@ func TestUDPRestartedReceiverJoinsAtCurrentPosition(t *testing.T) {
 	}
 	stream(t, pub, second, 1000, 100)
 }
+
+// TestUDPUnreliableFillsGaps: with reliable=false a receiver pads over lost
+// frames instead of NAKing them; the stream goes on, in order, with gaps.
+func TestUDPUnreliableFillsGaps(t *testing.T) {
+	pub, sub, _ := udpPair(t, func(c *mediadriver.Config, publisher bool) {
+		if !publisher {
+			c.UDP.ReceiveLoss = mediadriver.NewRandomLoss(3, 0.05, 0, 0)
+		}
+	}, "|reliable=false")
+	const n = 5000
+	msg := make([]byte, 32)
+	got, last := 0, int64(-1)
+	var bad error
+	handler := func(b []byte, _ *aeron.Header) {
+		v := int64(binary.LittleEndian.Uint64(b))
+		if v <= last && bad == nil {
+			bad = fmt.Errorf("message %d after %d", v, last)
+		}
+		last = v
+		got++
+	}
+	for sent := 0; sent < n; {
+		binary.LittleEndian.PutUint64(msg, uint64(sent))
+		if pub.Offer(msg) > 0 {
+			sent++
+		}
+		sub.Poll(handler, 64)
+	}
+	quiet := time.Now()
+	for time.Since(quiet) < 300*time.Millisecond {
+		if sub.Poll(handler, 64) > 0 {
+			quiet = time.Now()
+		}
+	}
+	if bad != nil {
+		t.Fatal(bad)
+	}
+	t.Logf("received %d of %d, last %d", got, n, last)
+	if got == n || got < n/2 {
+		t.Fatalf("received %d of %d with 5%% loss and no retransmission", got, n)
+	}
+}

@@ -193,3 +193,61 @@ func streamSequence(pub *aeron.Publication, sub *aeron.Subscription, n, size int
 	}
 	return nil
 }
+
+// TestAeronStatReadsUDPCounters runs the C AeronStat on tpool's driver
+// while a Go publication and subscription exchange messages over loopback
+// UDP through it, and checks the per-stream and per-channel counters Aeron
+// keeps for UDP and that the network system counters move.
+func TestAeronStatReadsUDPCounters(t *testing.T) {
+	stat := cBin(t, "AeronStat")
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startEmbedded(t, dir)
+	c := connect(t, dir)
+	channel := udpChannel(t)
+	sub, err := c.AddSubscription(ctx(t), channel, streamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.AddPublication(ctx(t), channel, streamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connection", func() bool { return pub.IsConnected() && sub.IsConnected() })
+	for i := range 100 {
+		offer(t, pub, []byte("counted "+strconv.Itoa(i)))
+	}
+	got := 0
+	eventually(t, "the messages", func() bool {
+		got += sub.Poll(func([]byte, *aeron.Header) {}, 100)
+		return got == 100
+	})
+	p := startProcess(t, "AeronStat", []string{stat, "-d", dir, "-w", "false"})
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("AeronStat exited with status %d", code)
+	}
+	values := map[string]int64{}
+	for _, l := range strings.Split(p.output(), "\n") {
+		if m := statCounter.FindStringSubmatch(l); m != nil {
+			v, _ := strconv.ParseInt(strings.ReplaceAll(m[2], ",", ""), 10, 64)
+			name, _, _ := strings.Cut(m[3], ":")
+			if _, seen := values[name]; !seen {
+				values[name] = v
+			}
+			t.Logf("AeronStat: %s", l)
+		}
+	}
+	for _, need := range []string{"snd-channel", "rcv-channel", "pub-pos (sampled)", "pub-lmt", "snd-pos", "snd-lmt", "snd-bpe",
+		"rcv-hwm", "rcv-pos", "sub-pos"} {
+		if _, ok := values[need]; !ok {
+			t.Errorf("AeronStat printed no %q counter", need)
+		}
+	}
+	for _, moved := range []string{"Bytes sent", "Bytes received", "Status Messages sent", "Status Messages received"} {
+		if values[moved] <= 0 {
+			t.Errorf("system counter %q is %d, want it to have moved", moved, values[moved])
+		}
+	}
+	if values["snd-pos"] != pub.Position() || values["rcv-pos"] != pub.Position() {
+		t.Errorf("snd-pos %d, rcv-pos %d, want both at the publication's position %d", values["snd-pos"], values["rcv-pos"], pub.Position())
+	}
+}
