@@ -351,6 +351,10 @@ func (p *networkPublication) clean(position int64) {
 
 func (c *conductor) networkPublicationTimer(p *networkPublication) {
 	switch p.state {
+	case pubActive:
+		if !p.exclusive {
+			c.checkNetworkBlocked(p)
+		}
 	case pubDraining:
 		producer := p.log.ProducerPosition()
 		p.pubPos.Store(producer)
@@ -364,6 +368,25 @@ func (c *conductor) networkPublicationTimer(p *networkPublication) {
 			p.state = pubDone
 		}
 	}
+}
+
+// checkNetworkBlocked unblocks a log left with an uncommitted frame by a
+// publisher that died mid-offer, at the sender position
+// (aeron_network_publication_check_for_blocked_publisher).
+func (c *conductor) checkNetworkBlocked(p *networkPublication) {
+	snd := p.sndPos.Load()
+	producer := p.log.ProducerPosition()
+	if snd == p.lastSnd && (producer > snd || p.log.ActiveTermCount() != int32(snd>>p.shift)) {
+		if c.nowNs > p.sndMovedNs+c.cfg.PublicationUnblockTimeout.Nanoseconds() {
+			if p.log.Unblock(snd) {
+				c.sys[sysUnblockedPublications].Add(1)
+				c.recordError(fmt.Errorf("unblocked network publication %d at position %d", p.registrationID, snd))
+			}
+			p.sndMovedNs = c.nowNs
+		}
+		return
+	}
+	p.lastSnd, p.sndMovedNs = snd, c.nowNs
 }
 
 func (c *conductor) closeNetworkPublication(p *networkPublication) {
@@ -400,6 +423,9 @@ func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionM
 	sessionID, hasSession, err := u.Int32(uri.SessionIDKey)
 	if err != nil {
 		return cmdErr(command.ErrorInvalidChannel, "%v", err)
+	}
+	if tether, err := u.Bool(uri.TetherKey, true); err != nil || !tether {
+		return cmdErr(command.ErrorNotSupported, "%s: untethered (tether=false) UDP subscriptions are not supported by the embedded driver", m.Channel)
 	}
 	ep := c.udp.recvEndpoints[ch.canonical]
 	if ep == nil {

@@ -247,6 +247,8 @@ type networkPublication struct {
 	state         pubState
 	stateChangeNs int64
 	cleanPos      int64
+	lastSnd       int64
+	sndMovedNs    int64
 }
 
 func (p *networkPublication) termIDAndOffset(pos int64) (int32, int32) {
