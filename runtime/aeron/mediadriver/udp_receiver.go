@@ -2,12 +2,14 @@ package mediadriver
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
@@ -86,6 +88,9 @@ func (e *receiveEndpoint) readLoop() {
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				e.d.recordError(fmt.Errorf("%s: read: %w", e.channel, err))
 			}
 			continue
 		}

@@ -2,10 +2,12 @@ package mediadriver
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
@@ -125,6 +127,9 @@ func (e *sendEndpoint) readLoop() {
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				e.d.recordError(fmt.Errorf("%s: read: %w", e.channel, err))
 			}
 			continue // e.g. ECONNREFUSED from an earlier send
 		}
