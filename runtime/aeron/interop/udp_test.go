@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tpool-go/tpool/runtime/aeron"
+	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
 )
 
 // The tests here put tpool's driver and the real aeronmd on the two ends of
@@ -249,5 +250,41 @@ func TestAeronStatReadsUDPCounters(t *testing.T) {
 	}
 	if values["snd-pos"] != pub.Position() || values["rcv-pos"] != pub.Position() {
 		t.Errorf("snd-pos %d, rcv-pos %d, want both at the publication's position %d", values["snd-pos"], values["rcv-pos"], pub.Position())
+	}
+}
+
+// TestLossStatReadsTpoolLossReport: with 5% of datagrams dropped in the
+// receive path of tpool's driver, the C LossStat finds the image's losses
+// in the driver's loss report.
+func TestLossStatReadsTpoolLossReport(t *testing.T) {
+	lossStat := cBin(t, "LossStat")
+	dir := filepath.Join(t.TempDir(), "aeron")
+	d, err := mediadriver.Start(mediadriver.Config{Dir: dir, IPCTermLength: termLength,
+		UDP: mediadriver.UDPConfig{TermLength: termLength, ReceiveLoss: mediadriver.NewRandomLoss(11, 0.05, 0, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	c := connect(t, dir)
+	channel := udpChannel(t)
+	sub, err := c.AddSubscription(ctx(t), channel, streamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.AddPublication(ctx(t), channel, streamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "connection", func() bool { return pub.IsConnected() && sub.IsConnected() })
+	if err := streamSequence(pub, sub, 20000, 32, testTimeout); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcess(t, "LossStat", []string{lossStat, "-d", dir})
+	p.wait(t)
+	out := p.output()
+	t.Logf("LossStat:\n%s", out)
+	want := fmt.Sprintf("%d,%d,%s,", pub.SessionID(), streamID, channel)
+	if !strings.Contains(strings.ReplaceAll(out, " ", ""), want) {
+		t.Errorf("LossStat printed no entry with %q", want)
 	}
 }

@@ -188,6 +188,10 @@ func (d *Driver) createCnC() error {
 		_ = m.Close()
 		return err
 	}
+	if err := cond.udp.openLossReport(d.dir); err != nil {
+		_ = m.Close()
+		return err
+	}
 	cond.toDriver.SetConsumerHeartbeat(time.Now().UnixMilli())
 	ver, err := shm.Int32At(b, cnc.VersionOffset)
 	if err != nil {

@@ -43,6 +43,17 @@ type udpState struct {
 	subs          []*netSubscription
 }
 
+// openLossReport creates the loss report file in the driver's directory
+// (a driver without one still runs; losses then only show in counters).
+func (u *udpState) openLossReport(dir string) error {
+	r, err := openLossReport(dir)
+	if err != nil {
+		return err
+	}
+	u.shared.loss = r
+	return nil
+}
+
 // netSubscription is a subscription on an aeron:udp channel.
 type netSubscription struct {
 	registrationID int64
@@ -616,7 +627,7 @@ func (c *conductor) newImage(r imageRequest) (*image, error) {
 		sourceIdentity: r.source.String(), termLength: termLength, shift: shift, initialTermID: s.InitialTermID,
 		log: lg, mapping: mp, path: path, window: int32(window), smTimeoutNs: ucfg.StatusMessageTimeout.Nanoseconds(),
 		reliable: ep.ch.reliable, lastSMPos: join, overrunThreshold: join + int64(termLength/2),
-		state: imageActive, stateChangeNs: c.nowNs, cleanPos: join,
+		state: imageActive, stateChangeNs: c.nowNs, cleanPos: join, lossEntry: -1,
 	}
 	img.loss.delayNs = ucfg.NAKDelay.Nanoseconds()
 	img.loss.retryNs = ucfg.NAKDelay.Nanoseconds() * DefaultNAKRetryDelayRatio
@@ -770,6 +781,8 @@ func (c *conductor) udpShutdown() {
 	for _, img := range c.udp.images {
 		_ = img.mapping.Close()
 	}
+	c.udp.shared.loss.close()
+	c.udp.shared.loss = nil
 	c.udp.pubs, c.udp.images = nil, nil
 	c.udp.recvEndpoints, c.udp.sendEndpoints = map[string]*receiveEndpoint{}, map[string]*sendEndpoint{}
 }

@@ -250,6 +250,7 @@ type image struct {
 	// endpoint lock
 	lastSMPos        int64
 	lastSMNs         int64
+	lossEntry        int // offset in the loss report, -1 before the first loss
 	overrunThreshold int64
 	loss             lossDetector
 
@@ -356,6 +357,7 @@ func (img *image) doWork(nowNs int64) int {
 	newRebuild := rebuild - (rebuild & int64(img.termLength-1)) + int64(offset)
 	proposeMax(img.rcvPos, newRebuild)
 	if nak {
+		img.reportLoss(int64(img.loss.length), nowNs)
 		if img.reliable {
 			n := udpframe.NAK{SessionID: img.sessionID, StreamID: img.streamID, TermID: img.loss.termID,
 				TermOffset: img.loss.termOffset, Length: img.loss.length}.Encode(img.ep.buf[:])
@@ -385,6 +387,20 @@ func (img *image) doWork(nowNs int64) int {
 		work++
 	}
 	return work
+}
+
+// reportLoss records a loss observation for LossStat (receiver agent).
+func (img *image) reportLoss(bytes, nowNs int64) {
+	r := img.ep.d.loss
+	if r == nil {
+		return
+	}
+	nowMs := nowNs / 1e6
+	if img.lossEntry >= 0 {
+		r.record(img.lossEntry, bytes, nowMs)
+		return
+	}
+	img.lossEntry = r.createEntry(bytes, nowMs, img.sessionID, img.streamID, img.ep.channel, img.sourceIdentity)
 }
 
 // fillGap pads over a gap an unreliable stream will not see again

@@ -49,6 +49,8 @@ type udpShared struct {
 	// errors records an error (the error log is the conductor's; this goes
 	// through a channel).
 	errs chan error
+	// loss is the loss report (receiver agent only; nil without one).
+	loss *lossReport
 }
 
 func (s *udpShared) recordError(err error) {
