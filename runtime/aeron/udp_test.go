@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,4 +294,33 @@ func TestUDPUnreliableFillsGaps(t *testing.T) {
 	if got == n || got < n/2 {
 		t.Fatalf("received %d of %d with 5%% loss and no retransmission", got, n)
 	}
+}
+
+// TestUDPEphemeralPortFromLocalSockaddrCounter: a subscription on port 0
+// binds an ephemeral port that clients learn from the rcv-local-sockaddr
+// counter, as with Aeron; a publication to it connects.
+func TestUDPEphemeralPortFromLocalSockaddrCounter(t *testing.T) {
+	_, dir := udpDriver(t, "one", nil)
+	c := connect(t, dir)
+	sub, err := c.AddSubscription(ctx(t), "aeron:udp?endpoint=127.0.0.1:0", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ""
+	r := c.Counters()
+	r.ForEach(func(id, typeID int32, label string) {
+		if typeID == 14 && r.RegistrationID(id) == sub.RegistrationID() && strings.HasPrefix(label, "rcv-local-sockaddr: ") {
+			f := strings.Fields(label)
+			addr = f[len(f)-1]
+		}
+	})
+	if !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("rcv-local-sockaddr %q, want 127.0.0.1 with the bound port", addr)
+	}
+	pub, err := c.AddPublication(ctx(t), "aeron:udp?endpoint="+addr, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitConnected(t, pub, sub)
+	stream(t, pub, sub, 100, 32)
 }

@@ -25,8 +25,9 @@ const channelStatusActive = 1
 
 // Counter type ids the UDP side adds (aeron_counters.h).
 const (
-	typeSenderLimit = 9
-	typeSenderBPE   = 13
+	typeSenderLimit   = 9
+	typeSenderBPE     = 13
+	typeLocalSockaddr = 14
 )
 
 // udpState is the conductor's view of the UDP side: endpoints, network
@@ -94,14 +95,40 @@ func channelStatusKey(channel string) []byte {
 	return k
 }
 
-func (c *conductor) allocateChannelStatus(typeID int32, name, channel string) (int32, error) {
+func (c *conductor) allocateChannelStatus(typeID int32, name, channel string, regID int64) (int32, error) {
 	id, err := c.counters.Allocate(typeID, channelStatusKey(channel), name+": "+channel)
 	if err != nil {
 		return 0, cmdErr(command.ErrorGenericError, "allocate %s: %v", name, err)
 	}
+	c.counters.SetRegistrationID(id, regID)
 	v, _ := c.counters.Addr(id)
 	v.Store(channelStatusActive)
 	return id, nil
+}
+
+// allocateLocalSockaddr makes the counter through which clients learn an
+// endpoint's local address (aeron_counter_local_sockaddr_indicator_allocate):
+// key = channel status counter id, address length, address.
+func (c *conductor) allocateLocalSockaddr(name string, regID int64, statusID int32, addr string) int32 {
+	k := make([]byte, counters.MaxKeyLength)
+	binary.LittleEndian.PutUint32(k, uint32(statusID))
+	n := copy(k[8:len(k)-1], addr)
+	binary.LittleEndian.PutUint32(k[4:], uint32(n))
+	id, err := c.counters.Allocate(typeLocalSockaddr, k, fmt.Sprintf("%s: %d %s", name, statusID, addr))
+	if err != nil {
+		c.recordError(fmt.Errorf("allocate %s: %w", name, err))
+		return counters.NullCounterID
+	}
+	c.counters.SetRegistrationID(id, regID)
+	v, _ := c.counters.Addr(id)
+	v.Store(channelStatusActive)
+	return id
+}
+
+func (c *conductor) freeCounter(id int32) {
+	if id != counters.NullCounterID {
+		_ = c.counters.Free(id)
+	}
 }
 
 // udpPublicationParams reads the publication parameters of a UDP channel,
@@ -170,7 +197,7 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 		pub.refs++
 	} else {
 		if ep == nil {
-			if ep, err = c.newSendEndpoint(ch); err != nil {
+			if ep, err = c.newSendEndpoint(ch, m.CorrelationID); err != nil {
 				return err
 			}
 		}
@@ -196,21 +223,23 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 	return nil
 }
 
-func (c *conductor) newSendEndpoint(ch *udpChannel) (*sendEndpoint, error) {
+func (c *conductor) newSendEndpoint(ch *udpChannel, regID int64) (*sendEndpoint, error) {
 	ep, err := newSendEndpoint(c.udp.shared, ch)
 	if err != nil {
 		return nil, cmdErr(command.ErrorGenericError, "%s: open send socket: %v", ch.original, err)
 	}
-	if ep.statusID, err = c.allocateChannelStatus(counters.TypeSendChannelStatus, "snd-channel", ch.original); err != nil {
+	if ep.statusID, err = c.allocateChannelStatus(counters.TypeSendChannelStatus, "snd-channel", ch.original, regID); err != nil {
 		ep.close()
 		return nil, err
 	}
+	ep.sockaddrID = c.allocateLocalSockaddr("snd-local-sockaddr", regID, ep.statusID, ep.conn.LocalAddr().String())
 	c.udp.sendEndpoints[ch.canonical] = ep
 	return ep, nil
 }
 
 func (c *conductor) closeSendEndpoint(ep *sendEndpoint) {
 	ep.close()
+	c.freeCounter(ep.sockaddrID)
 	_ = c.counters.Free(ep.statusID)
 	delete(c.udp.sendEndpoints, ep.canonical)
 }
@@ -443,10 +472,11 @@ func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionM
 		if ep, err = newReceiveEndpoint(c.udp.shared, ch, c.udp.requests); err != nil {
 			return cmdErr(command.ErrorGenericError, "%s: bind %s: %v", m.Channel, ch.endpoint, err)
 		}
-		if ep.statusID, err = c.allocateChannelStatus(counters.TypeReceiveChannelStatus, "rcv-channel", m.Channel); err != nil {
+		if ep.statusID, err = c.allocateChannelStatus(counters.TypeReceiveChannelStatus, "rcv-channel", m.Channel, m.CorrelationID); err != nil {
 			ep.close()
 			return err
 		}
+		ep.sockaddrID = c.allocateLocalSockaddr("rcv-local-sockaddr", m.CorrelationID, ep.statusID, ep.conn.LocalAddr().String())
 		c.udp.recvEndpoints[ch.canonical] = ep
 		c.udp.publishReceiverList()
 	}
@@ -552,6 +582,7 @@ func (c *conductor) removeNetworkSubscription(s *netSubscription) {
 		delete(c.udp.recvEndpoints, ep.canonical)
 		c.udp.publishReceiverList()
 		ep.close()
+		c.freeCounter(ep.sockaddrID)
 		_ = c.counters.Free(ep.statusID)
 	}
 }

@@ -28,6 +28,7 @@ type receiveEndpoint struct {
 	ch         *udpChannel
 	conn       *net.UDPConn
 	statusID   int32
+	sockaddrID int32 // local socket address counter
 	receiverID int64
 	requests   chan<- imageRequest
 	done       chan struct{}

@@ -30,16 +30,17 @@ type streamSession struct{ streamID, sessionID int32 }
 // goroutine handles status messages, NAKs, RTT measurements and error
 // frames.
 type sendEndpoint struct {
-	d         *udpShared
-	canonical string
-	channel   string
-	dest      netip.AddrPort
-	conn      *net.UDPConn
-	statusID  int32
-	refs      int // conductor only
-	mu        sync.Mutex
-	pubs      map[streamSession]*networkPublication
-	done      chan struct{}
+	d          *udpShared
+	canonical  string
+	channel    string
+	dest       netip.AddrPort
+	conn       *net.UDPConn
+	statusID   int32
+	sockaddrID int32 // local socket address counter
+	refs       int   // conductor only
+	mu         sync.Mutex
+	pubs       map[streamSession]*networkPublication
+	done       chan struct{}
 }
 
 // udpShared is what the network goroutines share with the conductor.
