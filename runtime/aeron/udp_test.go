@@ -228,17 +228,16 @@ func TestUDPRestartedReceiverJoinsAtCurrentPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := func() *aeron.Subscription {
-		_, subDir := udpDriver(t, "sub1", nil)
-		sub, err := connect(t, subDir).AddSubscription(ctx(t), channel, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sub
-	}()
+	firstDriver, firstDir := udpDriver(t, "sub1", nil)
+	first, err := connect(t, firstDir).AddSubscription(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
 	awaitConnected(t, pub, first)
 	stream(t, pub, first, 5000, 100)
-	if err := first.Close(); err != nil {
+	// The receiving side goes away (its driver with it, freeing the port)
+	// and a new one starts on the same endpoint.
+	if err := firstDriver.Close(); err != nil {
 		t.Fatal(err)
 	}
 	before := pub.Position()
@@ -323,4 +322,52 @@ func TestUDPEphemeralPortFromLocalSockaddrCounter(t *testing.T) {
 	}
 	awaitConnected(t, pub, sub)
 	stream(t, pub, sub, 100, 32)
+}
+
+// TestUDPPublicationNotConnectedWhenReceiverGoes: when the only
+// subscription closes, its image sends end-of-stream status messages and the
+// publication stops being connected well before the connection timeout.
+func TestUDPPublicationNotConnectedWhenReceiverGoes(t *testing.T) {
+	pub, sub, _ := udpPair(t, func(c *mediadriver.Config, _ bool) {
+		c.UDP.PublicationConnectionTimeout = time.Minute // longer than the test's guard
+	}, "")
+	stream(t, pub, sub, 100, 32)
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the publication to go not connected", func() bool { return !pub.IsConnected() })
+	eventually(t, "offers refused as not connected", func() bool { return pub.Offer(make([]byte, 32)) == aeron.NotConnected })
+}
+
+// TestUDPTwoPublishersOneSubscription: two publications to one endpoint
+// make two images (two sessions); a session-id subscription sees only its
+// own.
+func TestUDPTwoPublishersOneSubscription(t *testing.T) {
+	_, pubDir := udpDriver(t, "pub", nil)
+	_, subDir := udpDriver(t, "sub", nil)
+	channel := "aeron:udp?endpoint=127.0.0.1:" + strconv.Itoa(freeUDPPort(t))
+	sc := connect(t, subDir)
+	all, err := sc.AddSubscription(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := connect(t, pubDir)
+	a, err := pc.AddExclusivePublication(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pc.AddExclusivePublication(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	only, err := sc.AddSubscription(ctx(t), channel+"|session-id="+strconv.Itoa(int(b.SessionID())), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "two images and one", func() bool {
+		return all.ImageCount() == 2 && only.ImageCount() == 1 && a.IsConnected() && b.IsConnected()
+	})
+	if got := only.Images()[0].SessionID(); got != b.SessionID() {
+		t.Fatalf("session-id subscription has session %d, want %d", got, b.SessionID())
+	}
 }

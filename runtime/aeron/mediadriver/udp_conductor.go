@@ -578,13 +578,26 @@ func (c *conductor) removeNetworkSubscription(s *netSubscription) {
 	}
 	ep.mu.Unlock()
 	ep.refs--
-	if ep.refs == 0 {
-		delete(c.udp.recvEndpoints, ep.canonical)
-		c.udp.publishReceiverList()
-		ep.close()
-		c.freeCounter(ep.sockaddrID)
-		_ = c.counters.Free(ep.statusID)
+	c.maybeCloseReceiveEndpoint(ep)
+}
+
+// maybeCloseReceiveEndpoint closes an endpoint without subscriptions once
+// its images are gone (they send their end-of-stream status messages
+// through it until then).
+func (c *conductor) maybeCloseReceiveEndpoint(ep *receiveEndpoint) {
+	if ep.refs > 0 || c.udp.recvEndpoints[ep.canonical] != ep {
+		return
 	}
+	for _, img := range c.udp.images {
+		if img.ep == ep {
+			return
+		}
+	}
+	delete(c.udp.recvEndpoints, ep.canonical)
+	c.udp.publishReceiverList()
+	ep.close()
+	c.freeCounter(ep.sockaddrID)
+	_ = c.counters.Free(ep.statusID)
 }
 
 // onImageRequest creates the image a setup frame asked for.
@@ -796,6 +809,11 @@ func (c *conductor) udpTimer() {
 	}
 	clear(c.udp.images[len(keptImages):])
 	c.udp.images = keptImages
+	for _, ep := range c.udp.recvEndpoints {
+		if ep.refs == 0 {
+			c.maybeCloseReceiveEndpoint(ep) // deleting during range is fine in Go
+		}
+	}
 }
 
 // udpShutdown closes every socket and log (after the agents stopped).

@@ -343,6 +343,12 @@ func proposeMax(c *atomic.Int64, v int64) {
 func (img *image) doWork(nowNs int64) int {
 	subs := img.subs.Load()
 	if subs == nil || len(*subs) == 0 {
+		// No subscriber left: tell the sender the image is going (EOS
+		// status messages) so it forgets this receiver at once.
+		if img.sendingEOS.Load() && nowNs > img.lastSMNs+img.smTimeoutNs {
+			img.sendSM(img.lastSMPos, udpframe.FlagSMEOS, nowNs)
+			return 1
+		}
 		return 0
 	}
 	minSub, maxSub := int64(math.MaxInt64), int64(0)
@@ -376,18 +382,23 @@ func (img *image) doWork(nowNs int64) int {
 		if eos {
 			flags = udpframe.FlagSMEOS
 		}
-		termID := int32(minSub>>img.shift) + img.initialTermID
-		sm := udpframe.SM{Flags: flags, SessionID: img.sessionID, StreamID: img.streamID, ConsumptionTermID: termID,
-			ConsumptionTermOffset: int32(minSub & int64(img.termLength-1)), ReceiverWindow: img.window,
-			ReceiverID: img.ep.receiverID, HasGroupTag: img.ep.ch.hasGTag, GroupTag: img.ep.ch.gtag}
-		n := sm.Encode(img.ep.buf[:])
-		img.ep.sendTo(img.ep.buf[:n], img.source)
-		img.ep.d.sys[sysStatusMessagesSent].Add(1)
-		img.lastSMPos, img.lastSMNs = minSub, nowNs
-		img.overrunThreshold = minSub + int64(img.termLength/2)
+		img.sendSM(minSub, flags, nowNs)
 		work++
 	}
 	return work
+}
+
+// sendSM sends a status message for position (endpoint lock held).
+func (img *image) sendSM(position int64, flags uint8, nowNs int64) {
+	termID := int32(position>>img.shift) + img.initialTermID
+	sm := udpframe.SM{Flags: flags, SessionID: img.sessionID, StreamID: img.streamID, ConsumptionTermID: termID,
+		ConsumptionTermOffset: int32(position & int64(img.termLength-1)), ReceiverWindow: img.window,
+		ReceiverID: img.ep.receiverID, HasGroupTag: img.ep.ch.hasGTag, GroupTag: img.ep.ch.gtag}
+	n := sm.Encode(img.ep.buf[:])
+	img.ep.sendTo(img.ep.buf[:n], img.source)
+	img.ep.d.sys[sysStatusMessagesSent].Add(1)
+	img.lastSMPos, img.lastSMNs = position, nowNs
+	img.overrunThreshold = position + int64(img.termLength/2)
 }
 
 // reportLoss records a loss observation for LossStat (receiver agent).

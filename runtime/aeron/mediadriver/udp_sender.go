@@ -245,6 +245,7 @@ type networkPublication struct {
 	ctrlBuf              [udpframe.SetupLength + 8]byte
 	resendNow            func(termID, termOffset, length int32) // p.resend, bound once
 	closed               bool
+	receivers            []receiverLiveness
 
 	hasReceivers atomic.Bool
 	lastSMNs     atomic.Int64
@@ -263,6 +264,41 @@ func (p *networkPublication) termIDAndOffset(pos int64) (int32, int32) {
 	return int32(pos>>p.shift) + p.initialTermID, int32(pos & int64(p.termLength-1))
 }
 
+// receiverLiveness is when a receiver last sent a status message; an EOS
+// status message (the receiver's image went) forgets it at once, as
+// Aeron's receiver liveness tracker.
+type receiverLiveness struct {
+	id     int64
+	lastNs int64
+}
+
+func (p *networkPublication) trackReceiver(id int64, eos bool, nowNs int64) {
+	for i := range p.receivers {
+		if p.receivers[i].id == id {
+			if eos {
+				p.receivers = append(p.receivers[:i], p.receivers[i+1:]...)
+			} else {
+				p.receivers[i].lastNs = nowNs
+			}
+			return
+		}
+	}
+	if !eos {
+		p.receivers = append(p.receivers, receiverLiveness{id: id, lastNs: nowNs})
+	}
+}
+
+// expireReceivers forgets receivers silent for the connection timeout.
+func (p *networkPublication) expireReceivers(nowNs int64) {
+	kept := p.receivers[:0]
+	for _, r := range p.receivers {
+		if nowNs-r.lastNs <= p.connTimeoutNs {
+			kept = append(kept, r)
+		}
+	}
+	p.receivers = kept
+}
+
 // onStatusMessage runs on the endpoint's reader.
 func (p *networkPublication) onStatusMessage(sm udpframe.SM, nowNs int64) {
 	p.mu.Lock()
@@ -278,11 +314,10 @@ func (p *networkPublication) onStatusMessage(sm udpframe.SM, nowNs int64) {
 		return
 	}
 	p.hasInitialConnection = true
+	p.trackReceiver(sm.ReceiverID, sm.Flags&udpframe.FlagSMEOS != 0, nowNs)
 	p.sndLmt.Store(p.fc.onStatusMessage(sm, p.sndLmt.Load(), p.initialTermID, p.shift, nowNs))
-	if sm.Flags&udpframe.FlagSMEOS == 0 {
-		p.hasReceivers.Store(true)
-	}
-	p.log.SetConnected(p.hasReceivers.Load() && p.fc.hasRequiredReceivers())
+	p.hasReceivers.Store(len(p.receivers) > 0)
+	p.log.SetConnected(len(p.receivers) > 0 && p.fc.hasRequiredReceivers())
 }
 
 // onNAK runs on the endpoint's reader.
@@ -385,9 +420,12 @@ func (p *networkPublication) send(nowNs int64) int {
 			bytes = n
 		}
 		p.sndLmt.Store(p.fc.onIdle(nowNs, p.sndLmt.Load(), snd))
-		if p.hasReceivers.Load() && nowNs > p.lastSMNs.Load()+p.connTimeoutNs {
-			p.hasReceivers.Store(false)
-			p.log.SetConnected(false)
+		if len(p.receivers) > 0 {
+			p.expireReceivers(nowNs)
+			if len(p.receivers) == 0 {
+				p.hasReceivers.Store(false)
+				p.log.SetConnected(false)
+			}
 		}
 	}
 	p.retransmit.processTimeouts(nowNs, p.resendNow)
