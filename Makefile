@@ -11,6 +11,8 @@ BENCHTIME ?= 1s
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
 # The shared test vectors and SBE test schemas live beside the repository.
 SHARED    ?= ../shared
+# The demo's SHM base directory; it need not exist (the producer creates it).
+DEMO_BASE ?= /dev/shm/tensorpool
 
 .PHONY: all demo generate build test stress bench fuzz-smoke check-generated lint help
 
@@ -24,8 +26,8 @@ demo: generate ## the main job: a producer and a consumer process sharing a tens
 	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	echo "starting consumer, then producer (5000 frames of a 32x32 float32 tensor)"; \
-	bin/consumer -announce "$$tmp/announce.json" -frames 5000 & consumer=$$!; \
-	bin/producer -announce "$$tmp/announce.json" -frames 5000 -rate 5000; \
+	bin/consumer -allow "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 & consumer=$$!; \
+	bin/producer -base "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 -rate 5000; \
 	wait $$consumer
 
 generate: ## regenerate gen/ (and the tensorgen test codecs when $(SHARED) exists)

@@ -30,7 +30,9 @@
 //     group entries, var data over its maxValue, out of order).
 //
 //   - CarDecoder reads a Car in place. WrapWithHeader(buf) checks the
-//     schema id and template id and takes the acting block length and
+//     schema id (a mismatch is an *sbe.SchemaMismatchError naming both
+//     ids, matching sbe.ErrSchemaMismatch) and template id and takes the
+//     acting block length and
 //     version from the header; Wrap(buf, blockLength, version) decodes a
 //     message without header. Either walks the whole message once and
 //     returns an error for anything malformed (sbe.ErrShortBuffer,

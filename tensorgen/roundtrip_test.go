@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -283,5 +284,32 @@ func TestDispatcherErrors(t *testing.T) {
 				t.Errorf("WrapWithHeader: %v, want %v", err, tt.wrapErr)
 			}
 		})
+	}
+}
+
+// A schema id mismatch names both ids, and a decoder fed messages of
+// another schema over and over does not allocate for it.
+func TestSchemaMismatchNamesBothIDs(t *testing.T) {
+	var e example.CarEncoder
+	buf := make([]byte, 1024)
+	if err := e.WrapWithHeader(buf); err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint16(buf[4:], 4242)
+	want := fmt.Sprintf("sbe: schema id mismatch: message header has schema id 4242, this codec decodes schema id %d", example.SchemaID)
+	var d example.CarDecoder
+	var disp example.Dispatcher
+	_, derr := disp.Decode(buf)
+	for _, err := range []error{d.WrapWithHeader(buf), derr} {
+		if err == nil || err.Error() != want {
+			t.Errorf("got %v, want %q", err, want)
+		}
+		var sm *sbe.SchemaMismatchError
+		if !errors.As(err, &sm) || sm.Got != 4242 || sm.Want != example.SchemaID {
+			t.Errorf("errors.As: %#v", sm)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = d.WrapWithHeader(buf); _, _ = disp.Decode(buf) }); n != 0 {
+		t.Errorf("%v allocations per mismatch, want 0", n)
 	}
 }

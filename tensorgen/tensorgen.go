@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tpool-go/tpool/tensorgen/gogen"
 	"github.com/tpool-go/tpool/tensorgen/schema"
@@ -36,10 +37,10 @@ type Output struct {
 // written; an error in any schema fails the whole build.
 func Build(cfg Config) ([]Output, error) {
 	if len(cfg.Schemas) == 0 {
-		return nil, errors.New("tensorgen: no schema files given")
+		return nil, errors.New("no schema files given")
 	}
 	if cfg.Package != "" && len(cfg.Schemas) > 1 {
-		return nil, errors.New("tensorgen: -package needs exactly one schema")
+		return nil, errors.New("-package needs exactly one schema")
 	}
 	var outs []Output
 	var errs []error
@@ -55,7 +56,7 @@ func Build(cfg Config) ([]Output, error) {
 			pkg = gogen.PackageName(file)
 		}
 		if prev, ok := seen[pkg]; ok {
-			errs = append(errs, fmt.Errorf("tensorgen: %s and %s both map to package %s; use separate runs with -package", prev, file, pkg))
+			errs = append(errs, fmt.Errorf("%s and %s both map to package %s; use separate runs with -package", prev, file, pkg))
 			continue
 		}
 		seen[pkg] = file
@@ -84,11 +85,11 @@ func Write(outs []Output) error {
 	for _, o := range outs {
 		dir := filepath.Dir(o.Path)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("tensorgen: %w", err)
+			return err // "mkdir <dir>: ..."
 		}
 		tmp, err := os.CreateTemp(dir, ".tensorgen-*")
 		if err != nil {
-			return fmt.Errorf("tensorgen: %w", err)
+			return err // "open <dir>/.tensorgen-...: ..."
 		}
 		_, werr := tmp.Write(o.Source)
 		cerr := tmp.Close()
@@ -103,7 +104,10 @@ func Write(outs []Output) error {
 		}
 		if werr != nil {
 			os.Remove(tmp.Name())
-			return fmt.Errorf("tensorgen: write %s: %w", o.Path, werr)
+			if strings.Contains(werr.Error(), o.Path) {
+				return werr // a rename error names both paths
+			}
+			return fmt.Errorf("write %s: %w", o.Path, werr)
 		}
 	}
 	return nil

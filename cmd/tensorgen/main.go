@@ -6,7 +6,8 @@
 //
 // Each schema becomes DIR/<package>/<package>.sbe.go, the package named
 // after the schema file ("wire-schema.xml" -> wire) unless -package is
-// given. See package github.com/tpool-go/tpool/tensorgen for the generated
+// given. Every line tensorgen writes to stderr starts with "tensorgen: ";
+// schema errors then give file:line:col and the element. See package github.com/tpool-go/tpool/tensorgen for the generated
 // API.
 package main
 
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/tpool-go/tpool/tensorgen"
 )
@@ -49,13 +51,20 @@ Flags:
 		}
 		return 2
 	}
-	if *out == "" || fs.NArg() == 0 {
+	switch {
+	case *out == "" && fs.NArg() == 0:
 		fs.Usage()
+		return 2
+	case *out == "":
+		fmt.Fprintln(stderr, "tensorgen: -out is required: the directory to write the generated packages to (tensorgen -h for usage)")
+		return 2
+	case fs.NArg() == 0:
+		fmt.Fprintln(stderr, "tensorgen: no schema files given (tensorgen -h for usage)")
 		return 2
 	}
 	outs, err := tensorgen.Generate(tensorgen.Config{OutDir: *out, Schemas: fs.Args(), Package: *pkg, SourceRoot: *root})
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		printErr(stderr, err)
 		return 1
 	}
 	if *verbose {
@@ -64,4 +73,12 @@ Flags:
 		}
 	}
 	return 0
+}
+
+// printErr writes err to w one line at a time, each prefixed with
+// "tensorgen: ", so every error reads the same whatever produced it.
+func printErr(w io.Writer, err error) {
+	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+		fmt.Fprintln(w, "tensorgen: "+line)
+	}
 }

@@ -43,6 +43,11 @@ func TestInvalidSchemasRejected(t *testing.T) {
 			if !strings.Contains(stderr, filepath.Base(f)) || !shape.MatchString(stderr) {
 				t.Errorf("error does not name file, line and element:\n%s", stderr)
 			}
+			for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+				if !strings.HasPrefix(line, "tensorgen: ") {
+					t.Errorf("line without the tensorgen: prefix: %q", line)
+				}
+			}
 			if entries, _ := os.ReadDir(out); len(entries) != 0 {
 				t.Errorf("output written for an invalid schema: %v", entries)
 			}
@@ -98,16 +103,20 @@ func TestUsage(t *testing.T) {
 	}{
 		{"help", []string{"-help"}, 0, "Usage:"},
 		{"no args", nil, 2, "Usage:"},
-		{"no schema", []string{"-out", "x"}, 2, "Usage:"},
+		{"no schema", []string{"-out", "x"}, 2, "tensorgen: no schema files given"},
+		{"no -out", []string{"a.xml"}, 2, "tensorgen: -out is required: the directory to write the generated packages to"},
 		{"bad flag", []string{"-nope"}, 2, "flag provided but not defined"},
-		{"package with two schemas", []string{"-out", "x", "-package", "p", "a.xml", "b.xml"}, 1, "-package needs exactly one schema"},
-		{"missing file", []string{"-out", "x", "does-not-exist.xml"}, 1, "does-not-exist.xml"},
+		{"package with two schemas", []string{"-out", "x", "-package", "p", "a.xml", "b.xml"}, 1, "tensorgen: -package needs exactly one schema"},
+		{"missing file", []string{"-out", "x", "does-not-exist.xml"}, 1, "tensorgen: open does-not-exist.xml: no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, tt.args...)
 			if code != tt.code || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.code, tt.want)
+			}
+			if strings.Count(stderr, "does-not-exist.xml") > 1 {
+				t.Errorf("stderr %q names the file more than once", stderr)
 			}
 		})
 	}

@@ -540,7 +540,7 @@ func (d *ShmAttachRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmAttachRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1179,7 +1179,7 @@ func (d *ShmAttachResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmAttachResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1803,7 +1803,7 @@ func (d *ShmDetachRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDetachRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2079,7 +2079,7 @@ func (d *ShmDetachResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDetachResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2377,7 +2377,7 @@ func (d *ShmLeaseKeepaliveDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmLeaseKeepaliveTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2653,7 +2653,7 @@ func (d *ShmDriverShutdownDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDriverShutdownTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2961,7 +2961,7 @@ func (d *ShmLeaseRevokedDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmLeaseRevokedTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3321,7 +3321,7 @@ func (d *ShmDriverShutdownRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmDriverShutdownRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3686,7 +3686,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version

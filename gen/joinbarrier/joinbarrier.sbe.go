@@ -699,7 +699,7 @@ func (d *SequenceMergeMapAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SequenceMergeMapAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1023,7 +1023,7 @@ func (d *SequenceMergeMapRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SequenceMergeMapRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1521,7 +1521,7 @@ func (d *TimestampMergeMapAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != TimestampMergeMapAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1885,7 +1885,7 @@ func (d *TimestampMergeMapRequestDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != TimestampMergeMapRequestTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2110,7 +2110,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version

@@ -995,7 +995,7 @@ func (d *ShmPoolAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmPoolAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1430,7 +1430,7 @@ func (d *ConsumerHelloDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ConsumerHelloTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -1966,7 +1966,7 @@ func (d *ConsumerConfigDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ConsumerConfigTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2417,7 +2417,7 @@ func (d *FrameDescriptorDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != FrameDescriptorTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -2743,7 +2743,7 @@ func (d *FrameProgressDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != FrameProgressTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3009,7 +3009,7 @@ func (d *QosConsumerDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QosConsumerTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3300,7 +3300,7 @@ func (d *QosProducerDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QosProducerTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3582,7 +3582,7 @@ func (d *ShmRegionSuperblockDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ShmRegionSuperblockTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3942,7 +3942,7 @@ func (d *SlotHeaderDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SlotHeaderTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4312,7 +4312,7 @@ func (d *TensorHeaderDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != TensorHeaderTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4671,7 +4671,7 @@ func (d *DataSourceAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != DataSourceAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5401,7 +5401,7 @@ func (d *DataSourceMetaDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != DataSourceMetaTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5709,7 +5709,7 @@ func (d *MetaBlobAnnounceDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobAnnounceTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5985,7 +5985,7 @@ func (d *MetaBlobChunkDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobChunkTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6295,7 +6295,7 @@ func (d *MetaBlobCompleteDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MetaBlobCompleteTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6547,7 +6547,7 @@ func (d *ControlResponseDecoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ControlResponseTemplateID {
 		return sbe.ErrTemplateMismatch
@@ -6900,7 +6900,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version

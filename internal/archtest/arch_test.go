@@ -52,6 +52,9 @@ func TestImportDirections(t *testing.T) {
 		{"runtime/aeron/mediadriver", []string{"runtime/pool", "gen"}, "the media driver is transport only"},
 		{"runtime/agent", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "gen"}, "agents and idle strategies know nothing of what they run"},
 		{"tensorgen", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent", "cmd", "examples"}, "the generator is a build tool"},
+		{"cmd", []string{"internal/cpeer"}, "the C-peer harness is test support"},
+		{"examples", []string{"internal/cpeer"}, "the C-peer harness is test support"},
+		{"internal/cpeer", []string{"runtime", "gen", "cmd", "examples", "tensorgen"}, "the C-peer harness drives external programs only, so it tests any peer without depending on one"},
 	}
 	all := deps(t)
 	for pkg, ds := range all {

@@ -294,8 +294,9 @@ func TestDriverErrors(t *testing.T) {
 	}{
 		{"udp mdc", "aeron:udp?control=localhost:40123|control-mode=dynamic", aeron.ErrorCodeNotSupported, "not supported by the embedded driver"},
 		{"not aeron", "http://example", aeron.ErrorCodeInvalidChannel, "aeron:"},
-		{"bad term length", "aeron:ipc?term-length=3k", aeron.ErrorCodeInvalidChannel, "term length"},
-		{"bad mtu", "aeron:ipc?mtu=100", aeron.ErrorCodeInvalidChannel, "mtu"},
+		// Bad values are GENERIC_ERROR, as aeronmd answers them.
+		{"bad term length", "aeron:ipc?term-length=3k", aeron.ErrorCodeGeneric, "term length"},
+		{"bad mtu", "aeron:ipc?mtu=100", aeron.ErrorCodeGeneric, "mtu"},
 		{"malformed param", "aeron:ipc?term-length", aeron.ErrorCodeInvalidChannel, "key=value"},
 		{"oversized", "aeron:ipc?alias=" + strings.Repeat("a", 5000), aeron.ErrorCodeInvalidChannel, "exceeds"},
 	}
@@ -381,9 +382,22 @@ func TestClientNoticesDeadDriver(t *testing.T) {
 func TestConnectWithoutDriver(t *testing.T) {
 	cx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	_, err := aeron.Connect(cx, aeron.Config{Dir: t.TempDir(), DriverTimeout: 50 * time.Millisecond, KeepaliveInterval: 10 * time.Millisecond})
+	dir := t.TempDir()
+	_, err := aeron.Connect(cx, aeron.Config{Dir: dir, DriverTimeout: 50 * time.Millisecond, KeepaliveInterval: 10 * time.Millisecond})
 	if !errors.Is(err, aeron.ErrNoDriver) {
-		t.Errorf("error = %v, want ErrNoDriver", err)
+		t.Fatalf("error = %v, want ErrNoDriver", err)
+	}
+	// It names the directory once, what it found there, and how to start
+	// a driver.
+	msg := err.Error()
+	for _, want := range []string{"no media driver in " + dir + " after 50ms (cnc.dat: no such file or directory)",
+		"tpool-aeronmd -dir " + dir, "mediadriver.Start"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q does not contain %q", msg, want)
+		}
+	}
+	if strings.Count(msg, "cnc.dat") != 1 {
+		t.Errorf("%q names cnc.dat more than once", msg)
 	}
 }
 
@@ -662,7 +676,7 @@ func TestPublicationStartingPositionAndWindow(t *testing.T) {
 		"aeron:ipc?pub-wnd=1m",
 	} {
 		var de *aeron.DriverError
-		if _, err := c.AddExclusivePublication(ctx(t), bad, 92); !errors.As(err, &de) || de.Code != aeron.ErrorCodeInvalidChannel {
+		if _, err := c.AddExclusivePublication(ctx(t), bad, 92); !errors.As(err, &de) || de.Code != aeron.ErrorCodeGeneric {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}

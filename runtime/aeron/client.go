@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -183,14 +184,31 @@ func awaitCnC(ctx context.Context, dir string, driverTimeout time.Duration) (*sh
 		}
 		last = err
 		if time.Now().After(deadline) {
-			return nil, nil, fmt.Errorf("%s: %v: %w", dir, last, ErrNoDriver)
+			return nil, nil, fmt.Errorf("no media driver in %s after %v (%s); %s: %w",
+				dir, driverTimeout, inDir(last), howToStart(dir), ErrNoDriver)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("waiting for driver in %s (%v): %w", dir, last, ctx.Err())
+			return nil, nil, fmt.Errorf("waiting for a media driver in %s (%s; %s): %w", dir, inDir(last), howToStart(dir), ctx.Err())
 		case <-tick.C:
 		}
 	}
+}
+
+// howToStart tells a user with no media driver how to get one.
+func howToStart(dir string) string {
+	return fmt.Sprintf("start one with \"tpool-aeronmd -dir %s\" (or a real aeronmd with AERON_DIR=%s), "+
+		"or embed one with runtime/aeron/mediadriver.Start", dir, dir)
+}
+
+// inDir renders an error of tryCnC without the directory the caller
+// already names: "cnc.dat: no such file or directory".
+func inDir(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return filepath.Base(pe.Path) + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func tryCnC(path string, driverTimeout time.Duration) (*shm.Mapping, *cnc.File, error) {

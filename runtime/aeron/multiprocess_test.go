@@ -118,6 +118,40 @@ func runChild(role string) error {
 		// Stay until the parent says so, keeping the image alive.
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		return pub.Close()
+	case "claimer":
+		// Publishes COUNT complete messages, then claims a frame it never
+		// commits and waits to be killed mid-offer.
+		c, err := aeron.Connect(ctx, aeron.Config{Dir: dir})
+		if err != nil {
+			return err
+		}
+		pub, err := c.AddPublication(ctx, "aeron:ipc", int32(envInt("STREAM")))
+		if err != nil {
+			return err
+		}
+		for !pub.IsConnected() {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			time.Sleep(time.Millisecond)
+		}
+		msg := make([]byte, envInt("SIZE"))
+		for seq := range envInt("COUNT") {
+			fillMessage(msg, 1, uint32(seq))
+			for r := pub.Offer(msg); r <= 0; r = pub.Offer(msg) {
+				if r != aeron.BackPressured && r != aeron.AdminAction || ctx.Err() != nil {
+					return fmt.Errorf("offer %d: %s", seq, aeron.StatusString(r))
+				}
+			}
+		}
+		var claim aeron.BufferClaim
+		for r := pub.TryClaim(len(msg), &claim); r <= 0; r = pub.TryClaim(len(msg), &claim) {
+			if r != aeron.BackPressured && r != aeron.AdminAction || ctx.Err() != nil {
+				return fmt.Errorf("claim: %s", aeron.StatusString(r))
+			}
+		}
+		fmt.Println("claimed")
+		select {} // until SIGKILL, with the claim never committed
 	case "hog":
 		c, err := aeron.Connect(ctx, aeron.Config{Dir: dir})
 		if err != nil {
@@ -467,4 +501,98 @@ func TestMultiProcessDriver(t *testing.T) {
 		t.Fatalf("stale directory not reclaimed: %v", err)
 	}
 	_ = d.Close()
+}
+
+// TestMultiProcessPublisherKilledMidOffer kills a publisher process holding
+// a claimed, never committed frame (issue 12). Its publication drains: the
+// driver must unblock the frame, as Aeron's IPC publication does, so the
+// subscriber gets every complete message and then loses the image about a
+// liveness timeout after the kill, and Unblocked Publications counts it.
+func TestMultiProcessPublisherKilledMidOffer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process")
+	}
+	dir := filepath.Join(t.TempDir(), "aeron")
+	cfg := testDriverConfig(dir) // liveness timeout 2s
+	cfg.TimerInterval = 50 * time.Millisecond
+	// Nothing but the draining unblock may end the stream in time: the
+	// active publication's unblock timeout and the draining backstop
+	// (linger + liveness) are both far beyond the bound below.
+	cfg.PublicationUnblockTimeout = time.Minute
+	cfg.PublicationLinger = time.Minute
+	d, err := mediadriver.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	c := connect(t, dir)
+	const stream, count, size = 2010, 200, 1000
+	gone := make(chan struct{}, 1)
+	sub, err := c.AddSubscription(ctx(t), "aeron:ipc", stream, aeron.WithUnavailableImage(func(*aeron.Image) { gone <- struct{}{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimer := startChild(t, "claimer", dir, "STREAM="+strconv.Itoa(stream), "COUNT="+strconv.Itoa(count), "SIZE="+strconv.Itoa(size))
+	received := 0
+	var bad error
+	h := func(b []byte, _ *aeron.Header) {
+		if _, seq, err := checkMessage(b); err != nil || seq != uint32(received) {
+			bad = fmt.Errorf("message %d: seq %d, %v", received, seq, err)
+		}
+		received++
+	}
+	claimed := false
+	eventually(t, "the complete messages and the claim", func() bool {
+		select {
+		case l, ok := <-claimer.lines:
+			if !ok {
+				t.Fatal("claimer exited")
+			}
+			claimed = claimed || l == "claimed"
+		default:
+		}
+		sub.Poll(h, 10) // the claimer needs room in the window
+		return claimed && received >= count
+	})
+	if err := claimer.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	// aeronmd takes the liveness timeout plus about a timer tick; the
+	// allowance of 100 ticks is for a loaded machine.
+	bound := cfg.ClientLivenessTimeout + 100*cfg.TimerInterval
+	deadline := time.NewTimer(testTimeout)
+	defer deadline.Stop()
+	for done := false; !done; {
+		select {
+		case <-gone:
+			done = true
+		case <-deadline.C:
+			t.Fatalf("image still available %v after the publisher was killed", testTimeout)
+		default:
+			if sub.Poll(h, 10) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	took := time.Since(killed)
+	t.Logf("image unavailable %v after the kill (liveness timeout %v)", took, cfg.ClientLivenessTimeout)
+	if took > bound {
+		t.Errorf("image went unavailable %v after the kill, want within %v", took, bound)
+	}
+	if bad != nil || received != count {
+		t.Errorf("received %d messages, want %d: %v", received, count, bad)
+	}
+	unblocked := int32(-1)
+	c.Counters().ForEach(func(id, _ int32, label string) {
+		if label == "Unblocked Publications" {
+			unblocked = id
+		}
+	})
+	if unblocked < 0 {
+		t.Fatal("no Unblocked Publications counter")
+	}
+	if v := c.Counters().Value(unblocked); v != 1 {
+		t.Errorf("Unblocked Publications = %d, want 1", v)
+	}
 }

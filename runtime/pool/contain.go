@@ -3,9 +3,11 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -13,13 +15,24 @@ import (
 
 // AllowList holds the canonical allowed base directories under which a
 // consumer maps regions (wire spec 15.21a.5). Build it once at
-// configuration time; it is immutable and safe for concurrent use.
+// configuration time; it is safe for concurrent use.
+//
+// A base directory need not exist yet: on a fresh machine the first
+// producer creates it, and a consumer may well start first. Such a
+// directory is pending: it allows nothing until it exists, is resolved to
+// its canonical form the first time a region is opened after it appeared,
+// and from then on is fixed like any other. A pending directory must then
+// be a real directory, not a symbolic link, since whoever created it was
+// not the one who configured it.
 type AllowList struct {
-	dirs []string
+	mu      sync.Mutex
+	dirs    []string // canonical, fixed once resolved
+	pending []string // absolute and clean, not existing when last looked at
 }
 
 // NewAllowList resolves each directory to its canonical form (absolute,
-// symbolic links resolved) once. Each must exist and be a directory. A
+// symbolic links resolved) once. Each must be absolute, and a directory if
+// it exists; one that does not exist yet is pending (see [AllowList]). A
 // base dir that is itself a symlink is allowed here, and only its target
 // is trusted from then on.
 func NewAllowList(dirs ...string) (*AllowList, error) {
@@ -32,12 +45,16 @@ func NewAllowList(dirs ...string) (*AllowList, error) {
 			return nil, fmt.Errorf("allowed dir %q: %w", d, ErrNotAbsolute)
 		}
 		c, err := filepath.EvalSymlinks(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			a.pending = append(a.pending, filepath.Clean(d))
+			continue
+		}
 		if err != nil {
-			return nil, fmt.Errorf("allowed dir %q: %w", d, err)
+			return nil, fmt.Errorf("allowed dir: %w", err)
 		}
 		st, err := os.Stat(c)
 		if err != nil {
-			return nil, fmt.Errorf("allowed dir %q: %w", d, err)
+			return nil, fmt.Errorf("allowed dir: %w", err)
 		}
 		if !st.IsDir() {
 			return nil, fmt.Errorf("allowed dir %q is not a directory", d)
@@ -47,12 +64,59 @@ func NewAllowList(dirs ...string) (*AllowList, error) {
 	return a, nil
 }
 
-// Dirs returns the canonical allowed directories.
-func (a *AllowList) Dirs() []string { return append([]string(nil), a.dirs...) }
+// namedOnce drops the path from a *fs.PathError's message when the caller
+// names the same path: it returns err itself when err already names path,
+// else err with path in front.
+func namedOnce(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return err
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// resolvePending fixes the canonical form of every pending directory that
+// exists now as a real directory. A pending path that appeared as a
+// symbolic link or a non-directory stays pending and allows nothing.
+func (a *AllowList) resolvePending() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	kept := a.pending[:0]
+	for _, d := range a.pending {
+		st, err := os.Lstat(d)
+		if err != nil || !st.IsDir() {
+			kept = append(kept, d)
+			continue
+		}
+		c, err := filepath.EvalSymlinks(d)
+		if err != nil {
+			kept = append(kept, d)
+			continue
+		}
+		a.dirs = append(a.dirs, filepath.Clean(c))
+	}
+	a.pending = kept
+}
+
+// Dirs returns the canonical allowed directories, followed by the pending
+// ones as configured.
+func (a *AllowList) Dirs() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append(append([]string(nil), a.dirs...), a.pending...)
+}
 
 // Contains reports whether the canonical path p lies strictly inside one
-// of the allowed directories.
+// of the allowed directories (pending ones that exist by now included).
 func (a *AllowList) Contains(p string) bool {
+	a.mu.Lock()
+	n := len(a.pending)
+	a.mu.Unlock()
+	if n > 0 {
+		a.resolvePending()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for _, d := range a.dirs {
 		prefix := d + "/"
 		if d == "/" {
@@ -75,7 +139,7 @@ func (a *AllowList) Contains(p string) bool {
 // a single hard link. The descriptor is opened non-blocking, so a FIFO
 // swapped in cannot block.
 func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
-	if a == nil || len(a.dirs) == 0 {
+	if a == nil || len(a.Dirs()) == 0 {
 		return nil, ErrNoAllowedDirs
 	}
 	if !filepath.IsAbs(path) || strings.IndexByte(path, 0) >= 0 {
@@ -83,15 +147,15 @@ func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 	}
 	canon, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return nil, fmt.Errorf("resolve region path %q: %w", path, err)
+		return nil, fmt.Errorf("resolve region path: %w", namedOnce(path, err))
 	}
 	canon = filepath.Clean(canon)
 	if !a.Contains(canon) {
-		return nil, fmt.Errorf("region path %q (canonical %q) not in %v: %w", path, canon, a.dirs, ErrNotContained)
+		return nil, fmt.Errorf("region path %q (canonical %q) not in %v: %w", path, canon, a.Dirs(), ErrNotContained)
 	}
 	var before unix.Stat_t
 	if err := unix.Lstat(canon, &before); err != nil {
-		return nil, fmt.Errorf("stat %s: %w", canon, err)
+		return nil, &fs.PathError{Op: "lstat", Path: canon, Err: err}
 	}
 	if before.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("%s (type %#o): %w", canon, before.Mode&unix.S_IFMT, ErrNotRegular)
@@ -107,7 +171,7 @@ func (a *AllowList) Open(path string, writable bool) (*os.File, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("fstat %s: %w", canon, err)
+		return nil, fmt.Errorf("fstat %s: %w", canon, err) // unix errors name nothing
 	}
 	switch {
 	case st.Mode&unix.S_IFMT != unix.S_IFREG:

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -223,7 +224,6 @@ func TestNewAllowListRejects(t *testing.T) {
 	}{
 		{"none", nil, ErrNoAllowedDirs},
 		{"relative", []string{"tmp"}, ErrNotAbsolute},
-		{"missing", []string{filepath.Join(root, "missing")}, fs.ErrNotExist},
 		{"a file", []string{file}, nil},
 	}
 	for _, tt := range tests {
@@ -240,5 +240,51 @@ func TestNewAllowListRejects(t *testing.T) {
 	var nilList *AllowList
 	if _, err := nilList.Open("/x", false); !errors.Is(err, ErrNoAllowedDirs) {
 		t.Errorf("nil allow list: %v", err)
+	}
+}
+
+// A base directory that does not exist yet (a fresh machine, the consumer
+// started first) is pending, not an error: it allows nothing until it
+// exists, then works like any other, and a symlink planted there by
+// someone else never widens what is allowed.
+func TestAllowListPendingBaseDir(t *testing.T) {
+	root := t.TempDir()
+	base := filepath.Join(root, "base")
+	allow, err := NewAllowList(base)
+	if err != nil {
+		t.Fatalf("missing base dir: %v", err)
+	}
+	if got := allow.Dirs(); len(got) != 1 || got[0] != base {
+		t.Fatalf("Dirs = %v, want [%s]", got, base)
+	}
+	region := filepath.Join(base, "f")
+	if _, err := allow.Open(region, false); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("before the base dir exists: %v, want fs.ErrNotExist", err)
+	} else if strings.Count(err.Error(), region) != 1 {
+		t.Errorf("%q names the path more or less than once", err)
+	}
+	must(t, os.Mkdir(base, 0o700))
+	writeFile(t, region, 64, 0o600)
+	f, err := allow.Open(region, false)
+	if err != nil {
+		t.Fatalf("after the base dir appeared: %v", err)
+	}
+	f.Close()
+
+	// Planted as a symlink: stays pending, allows nothing.
+	elsewhere := filepath.Join(root, "elsewhere")
+	must(t, os.Mkdir(elsewhere, 0o700))
+	writeFile(t, filepath.Join(elsewhere, "f"), 64, 0o600)
+	link := filepath.Join(root, "later")
+	allow2, err := NewAllowList(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.Symlink(elsewhere, link))
+	if _, err := allow2.Open(filepath.Join(link, "f"), false); !errors.Is(err, ErrNotContained) {
+		t.Errorf("pending base dir planted as a symlink: %v, want ErrNotContained", err)
+	}
+	if allow2.Contains(filepath.Join(elsewhere, "f")) {
+		t.Error("the symlink's target became allowed")
 	}
 }

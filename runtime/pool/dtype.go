@@ -1,52 +1,39 @@
 package pool
 
-import "strconv"
+import (
+	"strconv"
 
-// Dtype is the scalar element type of a tensor (wire spec 15.8; values
-// must not change within v1.x).
-type Dtype int16
-
-// Element types. BOOLEAN is one byte per element, zero false and anything
-// else true; BYTES is opaque bytes (element size 1); BIT is a bit-packed
-// payload whose byte layout is the application's (element size 1 for
-// stride arithmetic, as in the C implementation; extents are not checked).
-const (
-	DtypeUnknown Dtype = 0
-	Uint8        Dtype = 1
-	Int8         Dtype = 2
-	Uint16       Dtype = 3
-	Int16        Dtype = 4
-	Uint32       Dtype = 5
-	Int32        Dtype = 6
-	Uint64       Dtype = 7
-	Int64        Dtype = 8
-	Float32      Dtype = 9
-	Float64      Dtype = 10
-	Boolean      Dtype = 11
-	Bytes        Dtype = 13
-	Bit          Dtype = 14
+	"github.com/tpool-go/tpool/gen/wire"
 )
 
-// Size returns the element size in bytes, or 0 for an unknown dtype
-// (including UNKNOWN and the unassigned value 12).
-func (d Dtype) Size() int {
-	switch d {
-	case Uint8, Int8, Boolean, Bytes, Bit:
-		return 1
-	case Uint16, Int16:
-		return 2
-	case Uint32, Int32, Float32:
-		return 4
-	case Uint64, Int64, Float64:
-		return 8
-	}
-	return 0
-}
+// Dtype is the scalar element type of a tensor (wire spec 15.8; values
+// must not change within v1.x). It is the wire schema's enum itself
+// (gen/wire.Dtype), so a dtype read from a slot, written into one or
+// passed to the typed views is one type; [Dtype.Size] gives its element
+// size and String its schema name.
+type Dtype = wire.Dtype
 
-var dtypeNames = [...]string{"UNKNOWN", "UINT8", "INT8", "UINT16", "INT16", "UINT32", "INT32",
-	"UINT64", "INT64", "FLOAT32", "FLOAT64", "BOOLEAN", "", "BYTES", "BIT"}
-
-func (d Dtype) String() string { return enumString(dtypeNames[:], "Dtype", int(d)) }
+// Element types, the wire schema's values under shorter names. BOOLEAN is
+// one byte per element, zero false and anything else true; BYTES is opaque
+// bytes (element size 1); BIT is a bit-packed payload whose byte layout is
+// the application's (element size 1 for stride arithmetic, as in the C
+// implementation; extents are not checked).
+const (
+	DtypeUnknown = wire.DtypeUnknown
+	Uint8        = wire.DtypeUint8
+	Int8         = wire.DtypeInt8
+	Uint16       = wire.DtypeUint16
+	Int16        = wire.DtypeInt16
+	Uint32       = wire.DtypeUint32
+	Int32        = wire.DtypeInt32
+	Uint64       = wire.DtypeUint64
+	Int64        = wire.DtypeInt64
+	Float32      = wire.DtypeFloat32
+	Float64      = wire.DtypeFloat64
+	Boolean      = wire.DtypeBoolean
+	Bytes        = wire.DtypeBytes
+	Bit          = wire.DtypeBit
+)
 
 // enumString returns names[v], or typ(v) for a value without a name: the
 // String method of every wire enum in this package.

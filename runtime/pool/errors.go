@@ -16,7 +16,7 @@ var (
 	ErrPoolID           = errors.New("pool: superblock pool_id mismatch")
 	ErrNSlots           = errors.New("pool: superblock nslots invalid or mismatched")
 	ErrSlotBytes        = errors.New("pool: superblock slot_bytes invalid")
-	ErrStrideBytes      = errors.New("pool: superblock stride_bytes invalid or mismatched")
+	ErrStrideBytes      = errors.New("pool: stride_bytes invalid or mismatched")
 	ErrStale            = errors.New("pool: superblock activity_timestamp_ns is stale")
 	ErrRegionSize       = errors.New("pool: region file size does not match its layout")
 	ErrSuperblockChange = errors.New("pool: superblock changed between check and mapping")

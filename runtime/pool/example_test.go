@@ -66,3 +66,40 @@ func Example() {
 	fmt.Println(f.Tensor.Dtype, f.Tensor.Shape(), row, sum)
 	// Output: FLOAT32 [2 3] [10 11 12] 14
 }
+
+// Counting drops by reason: a consumer's stats print the reasons that
+// occurred.
+func ExampleDropCounts_String() {
+	var st pool.ConsumerStats
+	st.Drops[pool.DropOverwritten] = 3
+	st.Drops[pool.DropNotCommitted] = 1
+	fmt.Printf("dropped %d: %v\n", st.Drops.Total(), st.Drops)
+	// Output: dropped 4: not committed 1, overwritten 3
+}
+
+// Cleaning up after crashed producers: list, then remove, the epoch
+// directories under a base directory whose producer is gone. Here there
+// are none: the only stream's producer is this live process.
+func ExampleRemoveStale() {
+	base, err := os.MkdirTemp("", "tpool-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	s, err := pool.CreateStream(pool.StreamConfig{BaseDir: base, StreamID: 1, NSlots: 4,
+		Pools: []pool.PoolConfig{{ID: 1, StrideBytes: 64}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	gone, err := pool.RemoveStale(base, 0, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range gone {
+		fmt.Println("removed", e.Dir, "because", e.Reason)
+	}
+	fmt.Println(len(gone), "removed")
+	// Output: 0 removed
+}

@@ -27,7 +27,7 @@ type Expect struct {
 }
 
 // Check applies the superblock rules of wire spec 7.1, 15.1, 15.5 and 15.22
-// and our decisions on stride_bytes and pool slot_bytes. It returns the
+// and decisions 1 and 2 of docs/DECISIONS.md (stride_bytes, pool slot_bytes). It returns the
 // first rule broken, wrapping one of the Err... sentinels, in this order:
 // layout version, epoch, stream id, region type, pool id, nslots, slot
 // bytes, stride bytes, freshness.
@@ -82,9 +82,9 @@ func (s *Superblock) Check(want Expect) error {
 	return nil
 }
 
-// checkStride applies the consumer's stride rule (our decision 1): any
-// positive multiple of 64 bytes, so pools made by either reference driver
-// map.
+// checkStride applies the consumer's stride rule (docs/DECISIONS.md,
+// decision 1): any positive multiple of 64 bytes, so pools made by either
+// reference driver map.
 func checkStride(stride uint32) error {
 	if stride == 0 || stride%StrideAlign != 0 {
 		return fmt.Errorf("stride_bytes %d is not a positive multiple of %d: %w", stride, StrideAlign, ErrStrideBytes)
@@ -92,14 +92,35 @@ func checkStride(stride uint32) error {
 	return nil
 }
 
-// CheckProducerStride applies the producer's stricter stride rule (our
-// decision 1 and wire spec 15.22): a power of two and a multiple of 64.
+// CheckProducerStride applies the producer's stricter stride rule
+// (docs/DECISIONS.md, decision 1, and wire spec 15.22): a power of two and
+// a multiple of 64.
+// Its error suggests the next valid stride (see [NextProducerStride]).
 func CheckProducerStride(stride uint32) error {
-	if err := checkStride(stride); err != nil {
-		return err
+	if stride%StrideAlign == 0 && isPow2(stride) {
+		return nil
 	}
-	if !isPow2(stride) {
-		return fmt.Errorf("stride_bytes %d is not a power of two: %w", stride, ErrStrideBytes)
+	if next, ok := NextProducerStride(stride); ok {
+		return fmt.Errorf("stride_bytes %d must be a power of two and a multiple of %d; the next valid stride is %d: %w",
+			stride, StrideAlign, next, ErrStrideBytes)
 	}
-	return nil
+	return fmt.Errorf("stride_bytes %d must be a power of two and a multiple of %d, at most %d: %w",
+		stride, StrideAlign, uint32(maxProducerStride), ErrStrideBytes)
+}
+
+// maxProducerStride is the largest power of two a uint32 holds.
+const maxProducerStride = 1 << 31
+
+// NextProducerStride returns the smallest stride a producer may use
+// (a power of two, at least 64) that holds n bytes, and false if none
+// does (n above 2 GiB).
+func NextProducerStride(n uint32) (uint32, bool) {
+	if n > maxProducerStride {
+		return 0, false
+	}
+	s := uint32(StrideAlign)
+	for s < n {
+		s <<= 1
+	}
+	return s, true
 }

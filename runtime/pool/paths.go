@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // File and directory modes (wire spec 15.21a.6). None grants anything to
@@ -113,6 +116,10 @@ func CurrentUser() string {
 // (DirModeShared or DirModePrivate, or any mode without "other" bits):
 // each directory it creates is chmod'ed after mkdir so the umask changes
 // nothing. Existing directories are left as they are.
+//
+// When permission is denied, the error names the directory that refuses
+// (not the deepest path), its mode, owner and group, and points at the
+// multi-user setup of docs/SHM.md; it still matches fs.ErrPermission.
 func MkdirAll(dir string, mode os.FileMode) error {
 	if err := checkMode(mode); err != nil {
 		return err
@@ -130,8 +137,11 @@ func MkdirAll(dir string, mode os.FileMode) error {
 			}
 			break
 		}
+		if errors.Is(err, fs.ErrPermission) {
+			return deniedError(dir, err)
+		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("mkdir %s: %w", dir, err)
+			return err // a *fs.PathError naming d
 		}
 		missing = append(missing, d)
 		if d == filepath.Dir(d) {
@@ -141,13 +151,77 @@ func MkdirAll(dir string, mode os.FileMode) error {
 	for i := len(missing) - 1; i >= 0; i-- {
 		d := missing[i]
 		if err := os.Mkdir(d, mode.Perm()); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("mkdir %s: %w", d, err)
+			if errors.Is(err, fs.ErrPermission) {
+				return deniedError(dir, err)
+			}
+			return err // "mkdir <d>: ..."
 		}
 		if err := os.Chmod(d, mode); err != nil {
-			return fmt.Errorf("chmod %s: %w", d, err)
+			return err // "chmod <d>: ..."
 		}
 	}
 	return nil
+}
+
+// deniedError explains a permission error met while creating dir: which
+// directory refuses the current user, with its mode, owner and group.
+func deniedError(dir string, err error) error {
+	errno := err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		errno = pe.Err
+	}
+	refusing, what := refusingDir(dir)
+	st, serr := os.Stat(refusing)
+	if serr != nil {
+		return fmt.Errorf("mkdir %s: %w (see docs/SHM.md, \"Several users on one machine\")", dir, errno)
+	}
+	return fmt.Errorf("mkdir %s: directory %s (%v, owner %s, group %s) does not let user %s %s: %w "+
+		"(see docs/SHM.md, \"Several users on one machine\")",
+		dir, refusing, st.Mode(), ownerName(st), groupName(st), CurrentUser(), what, errno)
+}
+
+// refusingDir walks dir from the root and returns the first existing
+// directory the effective user cannot search (what: "search it"), or the
+// deepest existing one, which then refuses the creation of its missing
+// child (what: "create entries in it").
+func refusingDir(dir string) (string, string) {
+	cur := "/"
+	for _, e := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if unix.Faccessat(unix.AT_FDCWD, cur, unix.X_OK, unix.AT_EACCESS) != nil {
+			return cur, "search it"
+		}
+		next := filepath.Join(cur, e)
+		if _, err := os.Stat(next); err != nil {
+			break
+		}
+		cur = next
+	}
+	return cur, "create entries in it"
+}
+
+func ownerName(st fs.FileInfo) string {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "?"
+	}
+	id := strconv.FormatUint(uint64(sys.Uid), 10)
+	if u, err := user.LookupId(id); err == nil {
+		return u.Username
+	}
+	return id
+}
+
+func groupName(st fs.FileInfo) string {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "?"
+	}
+	id := strconv.FormatUint(uint64(sys.Gid), 10)
+	if g, err := user.LookupGroupId(id); err == nil {
+		return g.Name
+	}
+	return id
 }
 
 func checkMode(mode os.FileMode) error {

@@ -2,8 +2,13 @@ package pool
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -95,4 +100,79 @@ func TestMkdirAllModes(t *testing.T) {
 	if err := MkdirAll(filepath.Join(f, "x"), 0o700); err == nil {
 		t.Error("MkdirAll under a file succeeded")
 	}
+}
+
+const deniedDirEnv = "TPOOL_DENIED_DIR"
+
+// A second user on a shared machine: the error names the directory that
+// refuses, with its mode, owner and group, not the deepest path. As root
+// the test re-executes itself as nobody (root ignores permissions).
+func TestMkdirAllPermissionDenied(t *testing.T) {
+	if dir := os.Getenv(deniedDirEnv); dir != "" {
+		return // the child's work is in TestMkdirAllPermissionDeniedHelper
+	}
+	root := t.TempDir()
+	base := filepath.Join(root, "base")
+	must(t, os.Mkdir(base, 0o750))
+	deep := filepath.Join(base, "tensorpool-other", "default", "1", "42")
+
+	var msg string
+	if os.Geteuid() == 0 {
+		// Let nobody reach base but not write in it. t.TempDir made root
+		// and its parent 0700.
+		must(t, os.Chmod(root, 0o755))
+		must(t, os.Chmod(filepath.Dir(root), 0o755))
+		for d := filepath.Dir(filepath.Dir(root)); ; d = filepath.Dir(d) {
+			if st, err := os.Stat(d); err != nil || st.Mode().Perm()&0o001 == 0 {
+				t.Skipf("%s is not searchable by others", d)
+			}
+			if d == "/" {
+				break
+			}
+		}
+		must(t, os.Chmod(base, 0o755))
+		// The test binary's own directory is private: run a copy.
+		bin := filepath.Join(root, "pool.test")
+		exe, err := os.ReadFile(os.Args[0])
+		must(t, err)
+		must(t, os.WriteFile(bin, exe, 0o755))
+		cmd := exec.Command(bin, "-test.run=^TestMkdirAllPermissionDeniedHelper$")
+		cmd.Env = append(os.Environ(), deniedDirEnv+"="+deep)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child as nobody: %v\n%s", err, out)
+		}
+		msg = string(out)
+	} else {
+		must(t, os.Chmod(base, 0o500))
+		t.Cleanup(func() { os.Chmod(base, 0o700) })
+		err := MkdirAll(deep, DirModePrivate)
+		if !errors.Is(err, fs.ErrPermission) {
+			t.Fatalf("MkdirAll = %v, want fs.ErrPermission", err)
+		}
+		msg = err.Error()
+	}
+	for _, want := range []string{"mkdir " + deep + ": directory " + base + " (", "does not let user", "create entries in it", "permission denied", "docs/SHM.md"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not contain %q", msg, want)
+		}
+	}
+	if strings.Count(msg, deep) != 1 {
+		t.Errorf("error %q names %s more than once", msg, deep)
+	}
+}
+
+// TestMkdirAllPermissionDeniedHelper runs in the child of
+// TestMkdirAllPermissionDenied and prints MkdirAll's error.
+func TestMkdirAllPermissionDeniedHelper(t *testing.T) {
+	dir := os.Getenv(deniedDirEnv)
+	if dir == "" {
+		t.Skip("run by TestMkdirAllPermissionDenied")
+	}
+	err := MkdirAll(dir, DirModePrivate)
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("MkdirAll = %v, want fs.ErrPermission", err)
+	}
+	fmt.Println(err)
 }

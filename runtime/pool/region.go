@@ -24,7 +24,7 @@ type Region struct {
 // the given file mode, sizes it for sb and writes the superblock: the
 // owner's side. For a header ring, SlotBytes is 256 and StrideBytes 0; for
 // a payload pool StrideBytes must be a power of two and a multiple of 64
-// and SlotBytes is written as StrideBytes (our decision 2). LayoutVersion,
+// and SlotBytes is written as StrideBytes (docs/DECISIONS.md, decision 2). LayoutVersion,
 // PID and the timestamps are filled in when zero. On error nothing is left
 // behind.
 func CreateRegion(path string, sb Superblock, mode os.FileMode) (*Region, error) {
@@ -118,7 +118,7 @@ func OpenRegion(uri string, allow *AllowList, want Expect, writable bool) (*Regi
 		if err == io.EOF {
 			err = ErrShortRegion
 		}
-		return nil, fmt.Errorf("read superblock of %s: %w", u.Path, err)
+		return nil, fmt.Errorf("read superblock: %w", namedOnce(u.Path, err))
 	}
 	sb, err := DecodeSuperblock(buf[:])
 	if err == nil {

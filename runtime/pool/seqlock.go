@@ -3,7 +3,9 @@ package pool
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/tpool-go/tpool/runtime/shm"
 )
@@ -122,7 +124,25 @@ type Producer struct {
 	claimed bool
 	cur     Claim
 	stats   ProducerStats
+
+	// Commit refreshes activity_timestamp_ns from a vDSO clock reading:
+	// clockBase is CLOCK_MONOTONIC at clockStart, and lastBeat the last
+	// value stored.
+	clockBase  uint64
+	clockStart time.Time
+	lastBeat   uint64
 }
+
+// ActivityRefresh is how often, at most, [Producer.Commit] refreshes
+// activity_timestamp_ns in every region. Consumers refuse a region whose
+// activity is older than three announce periods (3 s by default), so a
+// producer that commits at least once a second needs no explicit
+// [Producer.Heartbeat].
+const ActivityRefresh = 100 * time.Millisecond
+
+// now returns CLOCK_MONOTONIC in nanoseconds without a system call: Go's
+// monotonic clock on Linux is CLOCK_MONOTONIC read through the vDSO.
+func (p *Producer) now() uint64 { return p.clockBase + uint64(time.Since(p.clockStart)) }
 
 // NewProducer writes frames into ring and pools (mapped read-write, all
 // of the same epoch, stream and nslots), starting at sequence next
@@ -144,7 +164,7 @@ func NewProducer(ring *Region, pools []*Region, next uint64) (*Producer, error) 
 			return nil, fmt.Errorf("producer needs writable pool %d: %w", p.id, ErrLayout)
 		}
 	}
-	return &Producer{ring: rg, pools: refs, next: next}, nil
+	return &Producer{ring: rg, pools: refs, next: next, clockBase: MonotonicNow(), clockStart: time.Now()}, nil
 }
 
 // Claim reserves the next sequence for a frame of n payload bytes in the
@@ -181,11 +201,20 @@ func (p *Producer) Claim(n int) (Claim, error) {
 
 // Commit validates m.Tensor, overwrites every field of the claimed slot's
 // header and publishes it (wire spec 8.3 steps 3 and 4). The tensor must
-// fit in the claimed payload unless that is empty. On error nothing is published and the claim
-// stays open.
+// fit in the claimed payload unless that is empty. m is required (a frame
+// without a tensor header is an error, ErrTensorHeader). On error nothing
+// is published and the claim stays open.
+//
+// Commit also refreshes activity_timestamp_ns in every region, at most
+// every [ActivityRefresh], so a producer that commits regularly stays
+// live to consumers; one that may pause for longer than a second calls
+// [Producer.Heartbeat] at least once a second while it does.
 func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
-	if !p.claimed || c.Seq != p.cur.Seq {
+	if c == nil || !p.claimed || c.Seq != p.cur.Seq {
 		return ErrNotClaimed
+	}
+	if m == nil {
+		return errNilMeta
 	}
 	t := m.Tensor
 	if r := t.resolve(); r != DropNone {
@@ -206,8 +235,14 @@ func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 	shm.StoreReleaseUint64(p.ring.words[idx], committed(p.cur.Seq)) // payload and header first
 	p.claimed = false
 	p.stats.Committed++
+	if now := p.now(); now-p.lastBeat >= uint64(ActivityRefresh) {
+		p.Heartbeat(now)
+	}
 	return nil
 }
+
+// errNilMeta is Commit's error for a nil *FrameMeta.
+var errNilMeta = fmt.Errorf("nil *FrameMeta, a frame needs its tensor header: %w", ErrTensorHeader)
 
 // Publish copies payload into a claimed slot and commits it, returning the
 // frame's sequence.
@@ -229,8 +264,13 @@ func (p *Producer) Next() uint64 { return p.next }
 // Stats returns the producer's counters.
 func (p *Producer) Stats() ProducerStats { return p.stats }
 
-// Heartbeat stores now as activity_timestamp_ns in every region.
+// Heartbeat stores now (CLOCK_MONOTONIC nanoseconds, [MonotonicNow]) as
+// activity_timestamp_ns in every region. Commit does this by itself; call
+// Heartbeat at least once a second while not committing, or consumers
+// that check freshness (three announce periods, 3 s by default) take the
+// stream for dead.
 func (p *Producer) Heartbeat(now uint64) {
+	p.lastBeat = now
 	p.ring.region.SetActivity(now)
 	for i := range p.pools {
 		p.pools[i].region.SetActivity(now)
@@ -264,7 +304,40 @@ type ConsumerStats struct {
 	// DropsLate counts frames the producer was writing or had overwritten
 	// (DropReason.Late).
 	DropsLate uint64
-	Drops     [NumDropReasons]uint64
+	Drops     DropCounts
+}
+
+// DropCounts counts drops by reason, indexed by DropReason.
+type DropCounts [NumDropReasons]uint64
+
+// Total returns the number of drops of every reason.
+func (d *DropCounts) Total() uint64 {
+	var n uint64
+	for _, v := range d {
+		n += v
+	}
+	return n
+}
+
+// String names the reasons with non-zero counts, in DropReason order:
+// "overwritten 3, unknown dtype 1", or "none".
+func (d DropCounts) String() string {
+	var b []byte
+	for r, n := range d {
+		if n == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, DropReason(r).String()...)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, n, 10)
+	}
+	if len(b) == 0 {
+		return "none"
+	}
+	return string(b)
 }
 
 // Consumer reads frames from a mapped header ring and its payload pools.
@@ -304,7 +377,9 @@ func (c *Consumer) Ready(seq uint64) bool {
 
 // Newest returns the newest committed sequence in the ring, scanning
 // every slot, and false if none is committed. A consumer joining a stream
-// without descriptors starts after it.
+// without descriptors starts at it (it can still read that frame unless
+// the producer overwrites it first) and counts the frames before it as
+// written before it joined, not as drops.
 func (c *Consumer) Newest() (uint64, bool) {
 	var newest uint64
 	found := false

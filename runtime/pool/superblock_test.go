@@ -2,6 +2,7 @@ package pool
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -121,6 +122,26 @@ func TestCheckProducerStride(t *testing.T) {
 	for _, s := range []uint32{0, 32, 100, 192, 4160} {
 		if err := CheckProducerStride(s); !errors.Is(err, ErrStrideBytes) {
 			t.Errorf("stride %d: %v, want ErrStrideBytes", s, err)
+		}
+	}
+	// The message is about the user's configuration, not a superblock, and
+	// suggests the stride to use instead.
+	tests := []struct {
+		stride uint32
+		want   string
+	}{
+		{614400, "stride_bytes 614400 must be a power of two and a multiple of 64; the next valid stride is 1048576: pool: stride_bytes invalid or mismatched"},
+		{0, "the next valid stride is 64:"},
+		{100, "the next valid stride is 128:"},
+		{1<<31 + 1, "at most 2147483648:"},
+	}
+	for _, tt := range tests {
+		err := CheckProducerStride(tt.stride)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CheckProducerStride(%d) = %v, want it to contain %q", tt.stride, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "superblock") {
+			t.Errorf("CheckProducerStride(%d) = %v: mentions a superblock", tt.stride, err)
 		}
 	}
 }

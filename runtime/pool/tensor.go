@@ -10,7 +10,7 @@ import (
 func NewTensorHeader(dt Dtype, order MajorOrder, dims ...int32) (TensorHeader, error) {
 	h := TensorHeader{Dtype: dt, MajorOrder: order, NDims: uint8(min(len(dims), 255))}
 	if len(dims) > MaxDims {
-		return h, fmt.Errorf("%d dims: %v: %w", len(dims), DropNDims, ErrTensorHeader)
+		return h, fmt.Errorf("%d dims, want 1 to %d: %w", len(dims), MaxDims, ErrTensorHeader)
 	}
 	copy(h.Dims[:], dims)
 	if err := h.Validate(); err != nil {
@@ -25,6 +25,7 @@ var tensorErrors = func() (e [NumDropReasons]error) {
 	for r := range e {
 		e[r] = fmt.Errorf("%v: %w", DropReason(r), ErrTensorHeader)
 	}
+	e[DropNDims] = fmt.Errorf("%v, want 1 to %d: %w", DropNDims, MaxDims, ErrTensorHeader)
 	return e
 }()
 

@@ -8,12 +8,18 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tpool-go/tpool/gen/wire"
 )
+
+// pool.Dtype is the wire schema's enum, not a copy of it: a dtype decoded
+// from a slot needs no conversion.
+var _ wire.Dtype = Float32
 
 func TestDtypeTable(t *testing.T) {
 	want := map[Dtype]int{
 		DtypeUnknown: 0, Uint8: 1, Int8: 1, Uint16: 2, Int16: 2, Uint32: 4, Int32: 4,
-		Uint64: 8, Int64: 8, Float32: 4, Float64: 8, Boolean: 1, 12: 0, Bytes: 1, Bit: 1, 15: 0, -1: 0,
+		Uint64: 8, Int64: 8, Float32: 4, Float64: 8, Boolean: 1, 12: 0, Bytes: 1, Bit: 1, 15: 0, -1: 0, wire.DtypeNullValue: 0,
 	}
 	for d, size := range want {
 		if got := d.Size(); got != size {
@@ -41,7 +47,7 @@ func TestEnumStrings(t *testing.T) {
 		{MajorOrder(-1), "MajorOrder(-1)"},
 		{ProgressNone, "NONE"}, {ProgressRows, "ROWS"}, {ProgressColumns, "COLUMNS"}, {ProgressUnit(3), "ProgressUnit(3)"},
 		{RegionType(0), "RegionType(0)"}, {HeaderRing, "HEADER_RING"}, {PayloadPool, "PAYLOAD_POOL"}, {RegionType(3), "RegionType(3)"},
-		{Dtype(-1), "Dtype(-1)"}, {Dtype(15), "Dtype(15)"},
+		{Dtype(-1), "Dtype(-1)"}, {Dtype(15), "Dtype(15)"}, {wire.DtypeNullValue, "NULL_VALUE"},
 		{DropNone, "none"}, {DropTensorExtent, "tensor exceeds payload"}, {NumDropReasons, "DropReason(23)"},
 	}
 	for _, tt := range tests {

@@ -32,7 +32,7 @@ func encodeTensorHeader(b []byte, h *TensorHeader) {
 	if e.WrapWithHeader(b[:TensorHeaderLen]) != nil {
 		panic("pool: tensor header buffer too short") // callers pass TensorHeaderLen bytes
 	}
-	e.SetDtype(wire.Dtype(h.Dtype))
+	e.SetDtype(h.Dtype)
 	e.SetMajorOrder(wire.MajorOrder(h.MajorOrder))
 	e.SetNdims(h.NDims)
 	e.SetProgressUnit(wire.ProgressUnit(h.ProgressUnit))
@@ -67,7 +67,7 @@ func decodeTensorHeader(b []byte, h *TensorHeader) DropReason {
 	if d.Wrap(b[sbeMessageHeaderLen:TensorHeaderLen], TensorHeaderBlockLength, WireSchemaVersion) != nil {
 		return DropHeaderLength
 	}
-	h.Dtype = Dtype(d.Dtype())
+	h.Dtype = d.Dtype()
 	h.MajorOrder = MajorOrder(d.MajorOrder())
 	h.NDims = d.Ndims()
 	h.ProgressUnit = ProgressUnit(d.ProgressUnit())

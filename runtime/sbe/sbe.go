@@ -21,6 +21,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -288,4 +289,51 @@ func VarData(buf []byte, pos, width int, bigEndian bool) []byte {
 		return nil
 	}
 	return buf[pos : pos+int(n) : pos+int(n)]
+}
+
+// SchemaMismatchError is the ErrSchemaMismatch a decoder returns: it names
+// the schema id found in the message header and the one the codec is for.
+// errors.Is(err, ErrSchemaMismatch) holds for it.
+type SchemaMismatchError struct {
+	Got, Want int
+}
+
+func (e *SchemaMismatchError) Error() string {
+	return "sbe: schema id mismatch: message header has schema id " + strconv.Itoa(e.Got) +
+		", this codec decodes schema id " + strconv.Itoa(e.Want)
+}
+
+// Is reports whether target is ErrSchemaMismatch.
+func (e *SchemaMismatchError) Is(target error) bool { return target == ErrSchemaMismatch }
+
+// mismatches caches one *SchemaMismatchError per (got, want) pair, so
+// that a decoder fed messages of another schema (several schemas may share
+// a stream) allocates only the first time it sees a pair. Past
+// maxMismatches pairs (only hostile input gets there) it returns the bare
+// ErrSchemaMismatch.
+var mismatches struct {
+	sync.Mutex
+	m map[[2]int]*SchemaMismatchError
+}
+
+const maxMismatches = 1024
+
+// SchemaMismatch returns the error for a message header naming schema id
+// got to a codec of schema id want. Generated code calls it.
+func SchemaMismatch(got, want int) error {
+	k := [2]int{got, want}
+	mismatches.Lock()
+	defer mismatches.Unlock()
+	if e, ok := mismatches.m[k]; ok {
+		return e
+	}
+	if len(mismatches.m) >= maxMismatches {
+		return ErrSchemaMismatch
+	}
+	if mismatches.m == nil {
+		mismatches.m = make(map[[2]int]*SchemaMismatchError)
+	}
+	e := &SchemaMismatchError{Got: got, Want: want}
+	mismatches.m[k] = e
+	return e
 }

@@ -3,6 +3,7 @@ package shm
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 
@@ -80,15 +81,15 @@ func create(path string, size int, mode os.FileMode, allocate bool) (*Mapping, e
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode.Perm())
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
+		return nil, pathError("create", path, err)
 	}
 	defer f.Close()
 	m, err := func() (*Mapping, error) {
 		if err := f.Chmod(mode.Perm()); err != nil {
-			return nil, fmt.Errorf("chmod %s: %w", path, err)
+			return nil, err // "chmod <path>: ..."
 		}
 		if err := f.Truncate(int64(size)); err != nil {
-			return nil, fmt.Errorf("size %s to %d bytes: %w", path, size, err)
+			return nil, fmt.Errorf("size to %d bytes: %w", size, err) // err names path
 		}
 		// fallocate on the descriptor just created (not on the path, which
 		// another process could have replaced); file systems without it
@@ -127,12 +128,12 @@ func Open(path string, access Access) (*Mapping, error) {
 	}
 	f, err := os.OpenFile(path, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err // "open <path>: ..."
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", path, err)
+		return nil, err // "stat <path>: ..."
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("open %s: not a regular file (%s)", path, st.Mode().Type())
@@ -221,4 +222,14 @@ func (m *Mapping) Close() error {
 		return fmt.Errorf("munmap: %w", err)
 	}
 	return nil
+}
+
+// pathError returns err, an error of an os call on path, as a
+// *fs.PathError with op: the path is named once whatever err said.
+func pathError(op, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &fs.PathError{Op: op, Path: path, Err: err}
 }

@@ -50,7 +50,7 @@ func (g *gen) declare(s *scope, goName, from string) {
 // resolved and validated by package schema.
 func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	if opts.Package == "" {
-		return nil, errors.New("gogen: no package name")
+		return nil, errors.New("no package name")
 	}
 	g := &gen{
 		s:     s,
@@ -95,7 +95,7 @@ func Generate(s *schema.Schema, opts Options) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if err := g.f.Render(&buf); err != nil {
-		return nil, fmt.Errorf("gogen: render %s: %w", opts.Package, err)
+		return nil, fmt.Errorf("render package %s: %w", opts.Package, err)
 	}
 	return buf.Bytes(), nil
 }
@@ -157,7 +157,7 @@ func (g *gen) dispatcher() {
 	decode := []jen.Code{
 		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("readHeader").Call(jen.Id("buf")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "ErrSchemaMismatch"))),
+		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Nil(), jen.Qual(sbePkg, "SchemaMismatch").Call(jen.Id("h").Dot("schemaID"), jen.Id("SchemaID")))),
 	}
 	if len(g.s.Messages) == 0 {
 		// No template can match, and unused locals would not compile.

@@ -29,7 +29,7 @@ const (
 func ParseFile(path string) (*Schema, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
+		return nil, err // "open <path>: ..."
 	}
 	return Parse(path, data)
 }

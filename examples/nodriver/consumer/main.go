@@ -5,6 +5,11 @@
 // prints what it received, what it dropped and why, and whether every
 // accepted frame was intact. It exits with status 1 if one was not.
 //
+// It may start before the producer, even before the base directory
+// exists: it waits for the announcement. When it joins a stream already
+// running, it starts at the newest frame and reports the sequence it
+// joined at; frames written before that are not drops.
+//
 //	consumer -allow /dev/shm/tensorpool -frames 5000
 package main
 
@@ -20,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tpool-go/tpool/examples/nodriver/internal/frame"
@@ -27,7 +33,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout)
 	if err != nil {
@@ -73,9 +79,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "consumer: attached to stream %d epoch %d\n", a.StreamID, a.Epoch)
 
 	next := uint64(0)
-	if n, ok := c.Newest(); ok {
+	if n, ok := c.Newest(); ok && n > 0 {
 		next = n // joined late: start at the newest frame
+		fmt.Fprintf(out, "consumer: joined at seq %d (frames 0 to %d were written before it joined)\n", n, n-1)
 	}
+	joined := next
 	var intact, corrupt uint64
 	last := time.Now()
 	for ctx.Err() == nil && (*frames == 0 || next < *frames) {
@@ -107,25 +115,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			corrupt++
 		}
 	}
-	report(out, c.Stats(), intact, corrupt)
+	report(out, c.Stats(), joined, next, intact, corrupt)
 	if corrupt > 0 {
 		return errCorrupt
 	}
 	return ctx.Err()
 }
 
-func report(out io.Writer, st pool.ConsumerStats, intact, corrupt uint64) {
-	var dropped uint64
-	var reasons []string
-	for r, n := range st.Drops {
-		if n > 0 {
-			dropped += n
-			reasons = append(reasons, fmt.Sprintf("%s %d", pool.DropReason(r), n))
-		}
-	}
-	fmt.Fprintf(out, "consumer: received %d frames, dropped %d (late %d, gap %d)", st.Accepted, dropped, st.DropsLate, st.DropsGap)
-	if len(reasons) > 0 {
-		fmt.Fprintf(out, " [%s]", strings.Join(reasons, ", "))
+// report prints what happened to the frames from joined (the first
+// sequence the consumer looked at) up to next (the first it did not).
+func report(out io.Writer, st pool.ConsumerStats, joined, next, intact, corrupt uint64) {
+	dropped := st.Drops.Total()
+	fmt.Fprintf(out, "consumer: received %d of the %d frames from seq %d, dropped %d (late %d, gap %d)",
+		st.Accepted, next-joined, joined, dropped, st.DropsLate, st.DropsGap)
+	if dropped > 0 {
+		fmt.Fprintf(out, " [%v]", st.Drops)
 	}
 	fmt.Fprintln(out)
 	if corrupt == 0 {

@@ -3,9 +3,18 @@
 // under -base, writes the stream's announcement (the content of a
 // ShmPoolAnnounce) as JSON to -announce for consumers, then writes -frames
 // frames of a float32 tensor, each carrying its sequence number and a
-// checksum, and removes the regions after -linger.
+// checksum, and removes the regions after -linger. It keeps the regions'
+// activity timestamps fresh by committing (and heartbeats when it idles).
 //
 //	producer -base /dev/shm/tensorpool -frames 5000 -rate 2000
+//
+// A producer that crashes (or is killed with SIGKILL) cannot remove its
+// epoch directory. -clean removes every epoch directory under -base whose
+// producer is provably gone (its process no longer exists and its activity
+// is older than -stale-after; see pool.RemoveStale) and exits; add -n to
+// only list them:
+//
+//	producer -base /dev/shm/tensorpool -clean -n
 package main
 
 import (
@@ -19,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/tpool-go/tpool/examples/nodriver/internal/frame"
@@ -26,7 +36,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -49,8 +59,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	cols := fs.Int("cols", 32, "tensor columns")
 	announce := fs.String("announce", filepath.Join(os.TempDir(), "tpool-nodriver.json"), "where to write the announcement")
 	linger := fs.Duration("linger", time.Second, "how long to keep the regions after the last frame")
+	clean := fs.Bool("clean", false, "remove the epoch directories of crashed producers under -base, then exit")
+	dryRun := fs.Bool("n", false, "with -clean: only list what would be removed")
+	staleAfter := fs.Duration("stale-after", pool.DefaultStaleAfter, "with -clean: how old the activity of an epoch whose producer process is gone must be")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *clean {
+		return removeStale(out, *base, *staleAfter, *dryRun)
 	}
 	h, err := pool.NewTensorHeader(pool.Float32, pool.RowMajor, int32(*rows), int32(*cols))
 	if err != nil {
@@ -138,4 +154,20 @@ func writeAnnouncement(path string, a pool.Announcement) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// removeStale is -clean: remove (or, dry, list) abandoned epoch directories.
+func removeStale(out io.Writer, base string, staleAfter time.Duration, dry bool) error {
+	gone, err := pool.RemoveStale(base, staleAfter, dry)
+	verb := "removed"
+	if dry {
+		verb = "would remove"
+	}
+	for _, e := range gone {
+		fmt.Fprintf(out, "producer: %s %s (%s)\n", verb, e.Dir, e.Reason)
+	}
+	if len(gone) == 0 {
+		fmt.Fprintf(out, "producer: nothing to clean under %s\n", base)
+	}
+	return err
 }

@@ -84,6 +84,12 @@ func runRole(role string) error {
 		return aeronbench.RunSink(ctx, dir, int32(stream), count, os.Stdout)
 	case "pong":
 		return aeronbench.RunPong(ctx, dir, int32(stream), os.Stdout)
+	case "claimer":
+		count, err := strconv.Atoi(os.Getenv("COUNT"))
+		if err != nil {
+			return fmt.Errorf("COUNT: %w", err)
+		}
+		return runClaimer(ctx, dir, int32(stream), count)
 	}
 	return fmt.Errorf("unknown role %q", role)
 }

@@ -130,6 +130,7 @@ type publication struct {
 	subscribers    []subscriberPos
 	lastConsumer   int64
 	consumerMoved  int64 // ns
+	drainBlocked   int64 // draining: the slowest position at the previous tick, -1 at first
 	start          struct{ initialTermID, termID, termOffset int32 }
 }
 
@@ -208,10 +209,16 @@ func (c *conductor) DoWork() (int, error) {
 	return work, nil
 }
 
-func (c *conductor) recordError(err error) {
+// recordError counts an error and records it in the distinct error log.
+// Its text must name the kind of error without per-request data (such as
+// correlation ids), so that repeats merge into one record as in Aeron; a
+// full log counts what it cannot record in its overflow record.
+func (c *conductor) recordError(err error, attrs ...any) {
 	c.sys[sysErrors].Add(1)
-	c.errors.Record(err.Error())
-	c.log.Warn("aeron driver error", "err", err)
+	if !c.errors.Record(err.Error()) {
+		attrs = append(attrs, "error_log_full", true, "errors_not_recorded", c.errors.Lost())
+	}
+	c.log.Warn("aeron driver error", append([]any{"err", err}, attrs...)...)
 }
 
 func (c *conductor) transmit(typeID int32, msg []byte) {
@@ -243,7 +250,7 @@ func (c *conductor) onCommand(typeID int32, msg []byte) {
 			}
 			ce = &commandError{code: code, msg: err.Error()}
 		}
-		c.recordError(fmt.Errorf("command %#x correlation %d: %w", typeID, correlationID, err))
+		c.recordError(fmt.Errorf("command %#x: %w", typeID, err), "correlation_id", correlationID)
 		c.sendError(correlationID, ce.code, ce.msg)
 	}
 }
@@ -279,11 +286,11 @@ func (c *conductor) dispatch(typeID int32, msg []byte) error {
 		if err != nil {
 			return err
 		}
-		cl, err := c.clientFor(m.ClientID)
-		if err != nil {
-			return err
+		// Only a known client is kept alive: as in Aeron, a client is
+		// created by its first add command, not by a keepalive.
+		if cl := c.clients[m.ClientID]; cl != nil {
+			cl.heartbeat.Store(c.nowMs)
 		}
-		cl.heartbeat.Store(c.nowMs)
 		return nil
 	case command.ClientClose:
 		m, err := command.DecodeCorrelated(msg)
@@ -381,7 +388,10 @@ func parseChannel(channel string) (uri.URI, error) {
 
 func (c *conductor) publicationParams(u uri.URI) (pubParams, error) {
 	p := pubParams{termLength: c.cfg.IPCTermLength, mtu: c.cfg.IPCMTU, linger: c.cfg.PublicationLinger.Nanoseconds(), eos: true}
-	bad := func(err error) error { return cmdErr(command.ErrorInvalidChannel, "%v", err) }
+	// A bad parameter value is a GENERIC_ERROR, as in Aeron's C driver
+	// (aeron_driver_uri.c fails with EINVAL); INVALID_CHANNEL is for a
+	// channel that does not parse.
+	bad := func(err error) error { return cmdErr(command.ErrorGenericError, "%v", err) }
 	if _, ok := u.Params[uri.TermLengthKey]; ok {
 		n, err := u.Size(uri.TermLengthKey, 0)
 		if err != nil {
@@ -403,7 +413,7 @@ func (c *conductor) publicationParams(u uri.URI) (pubParams, error) {
 		p.mtu, p.hasMTU = int(n), true
 	}
 	if p.mtu > p.termLength/8 {
-		return p, cmdErr(command.ErrorInvalidChannel, "mtu %d larger than term-length/8 (%d)", p.mtu, p.termLength/8)
+		return p, cmdErr(command.ErrorGenericError, "mtu %d larger than term-length/8 (%d)", p.mtu, p.termLength/8)
 	}
 	var err error
 	if p.sessionID, p.hasSession, err = u.Int32(uri.SessionIDKey); err != nil {
@@ -424,7 +434,7 @@ func (c *conductor) publicationParams(u uri.URI) (pubParams, error) {
 			return p, bad(err)
 		}
 		if n <= 0 || n > int64(p.termLength/2) {
-			return p, cmdErr(command.ErrorInvalidChannel, "pub-wnd %d must be in (0, term-length/2]", n)
+			return p, cmdErr(command.ErrorGenericError, "pub-wnd %d must be in (0, term-length/2]", n)
 		}
 		p.window = int(n)
 	}
@@ -439,7 +449,7 @@ func (c *conductor) positionParams(u uri.URI, p *pubParams) error {
 	for i, k := range []string{uri.InitialTermIDKey, uri.TermIDKey, uri.TermOffsetKey} {
 		v, ok, err := u.Int32(k)
 		if err != nil {
-			return cmdErr(command.ErrorInvalidChannel, "%v", err)
+			return cmdErr(command.ErrorGenericError, "%v", err)
 		}
 		if ok {
 			present++
@@ -451,14 +461,14 @@ func (c *conductor) positionParams(u uri.URI, p *pubParams) error {
 		return nil
 	case 3:
 	default:
-		return cmdErr(command.ErrorInvalidChannel, "init-term-id, term-id and term-offset must be given together")
+		return cmdErr(command.ErrorGenericError, "init-term-id, term-id and term-offset must be given together")
 	}
 	p.hasPosition, p.initialTermID, p.termID, p.termOffset = true, vals[0], vals[1], vals[2]
 	if p.termID-p.initialTermID < 0 {
-		return cmdErr(command.ErrorInvalidChannel, "term-id %d is before init-term-id %d", p.termID, p.initialTermID)
+		return cmdErr(command.ErrorGenericError, "term-id %d is before init-term-id %d", p.termID, p.initialTermID)
 	}
 	if p.termOffset < 0 || int(p.termOffset) > p.termLength || p.termOffset%logbuffer.FrameAlignment != 0 {
-		return cmdErr(command.ErrorInvalidChannel, "term-offset %d must be a multiple of %d within the term length %d",
+		return cmdErr(command.ErrorGenericError, "term-offset %d must be a multiple of %d within the term length %d",
 			p.termOffset, logbuffer.FrameAlignment, p.termLength)
 	}
 	return nil
@@ -499,15 +509,15 @@ func (c *conductor) onAddPublication(m command.PublicationMessage, exclusive boo
 	}
 	if pub != nil {
 		if params.hasTermLength && params.termLength != pub.termLength {
-			return cmdErr(command.ErrorInvalidChannel, "existing publication has different term-length: existing=%d requested=%d",
+			return cmdErr(command.ErrorGenericError, "existing publication has different term-length: existing=%d requested=%d",
 				pub.termLength, params.termLength)
 		}
 		if params.hasPosition && (params.initialTermID != pub.start.initialTermID || params.termID != pub.start.termID ||
 			params.termOffset != pub.start.termOffset) {
-			return cmdErr(command.ErrorInvalidChannel, "existing publication has a different starting position")
+			return cmdErr(command.ErrorGenericError, "existing publication has a different starting position")
 		}
 		if params.hasMTU && params.mtu != pub.mtu {
-			return cmdErr(command.ErrorInvalidChannel, "existing publication has different mtu: existing=%d requested=%d",
+			return cmdErr(command.ErrorGenericError, "existing publication has different mtu: existing=%d requested=%d",
 				pub.mtu, params.mtu)
 		}
 		pub.refs++
@@ -657,7 +667,7 @@ func (c *conductor) link(s *subscription, p *publication) {
 		counters.StreamKey(s.registrationID, p.sessionID, p.streamID, s.channel),
 		counters.StreamLabel("sub-pos", s.registrationID, p.sessionID, p.streamID, s.channel, "@"+strconv.FormatInt(join, 10)))
 	if err != nil {
-		c.recordError(fmt.Errorf("allocate sub-pos for subscription %d: %w", s.registrationID, err))
+		c.recordError(fmt.Errorf("allocate sub-pos: %w", err), "subscription_registration_id", s.registrationID)
 		return
 	}
 	c.counters.SetRegistrationID(id, s.registrationID)
@@ -719,6 +729,7 @@ func (c *conductor) release(p *publication) {
 	}
 	p.log.SetEndOfStreamPosition(producer)
 	p.state = pubDraining
+	p.drainBlocked = -1
 	p.stateChangeNs = c.nowNs
 }
 
@@ -736,7 +747,7 @@ func (c *conductor) onAddSubscription(m command.SubscriptionMessage) error {
 	}
 	sessionID, hasSession, err := u.Int32(uri.SessionIDKey)
 	if err != nil {
-		return cmdErr(command.ErrorInvalidChannel, "%v", err)
+		return cmdErr(command.ErrorGenericError, "%v", err)
 	}
 	cl, err := c.clientFor(m.ClientID)
 	if err != nil {
@@ -744,7 +755,7 @@ func (c *conductor) onAddSubscription(m command.SubscriptionMessage) error {
 	}
 	tether, err := u.Bool(uri.TetherKey, true)
 	if err != nil {
-		return cmdErr(command.ErrorInvalidChannel, "%v", err)
+		return cmdErr(command.ErrorGenericError, "%v", err)
 	}
 	s := &subscription{registrationID: m.CorrelationID, client: cl, streamID: m.StreamID, channel: m.Channel,
 		hasSession: hasSession, sessionID: sessionID, tether: tether, pubs: map[*publication]bool{}}
@@ -929,6 +940,11 @@ func (c *conductor) publicationTimer(p *publication) {
 		}
 		c.checkUntethered(p)
 	case pubDraining:
+		// As in Aeron's IpcPublication: once the subscribers have read
+		// everything the images go unavailable; until then a frame left
+		// claimed but uncommitted by a publisher that died mid-offer is
+		// unblocked (no publisher is left to commit it). The timeout is
+		// tpool's own backstop for a subscriber that stopped reading.
 		if p.drained() || c.nowNs-p.stateChangeNs > p.log.LingerTimeoutNs()+c.cfg.ClientLivenessTimeout.Nanoseconds() {
 			p.state = pubLinger
 			p.stateChangeNs = c.nowNs
@@ -936,12 +952,38 @@ func (c *conductor) publicationTimer(p *publication) {
 			for _, s := range p.subscribers {
 				c.sendUnavailableImage(p, s.sub)
 			}
+		} else if pos, ok := p.slowestSubscriber(); ok {
+			// Space claimed but never given a header is padded too once it
+			// stayed blocked for a tick: Aeron's driver leaves that case
+			// blocked for good (aeron_term_unblocker.c scans for a later
+			// frame), which issue 12's side-by-side runs hit.
+			if p.log.Unblock(pos) || (pos == p.drainBlocked && p.log.UnblockAbandoned(pos)) {
+				c.sys[sysUnblockedPublications].Add(1)
+				c.recordError(errors.New("unblocked a draining publication left mid-offer by a dead publisher"),
+					"registration_id", p.registrationID, "position", pos)
+			}
+			p.drainBlocked = pos
 		}
 	case pubLinger:
-		if c.nowNs-p.stateChangeNs >= p.log.LingerTimeoutNs() {
-			p.state = pubDone
+		// The images went unavailable a timer interval ago: end of life,
+		// as in Aeron, whose IPC publications linger one timer tick.
+		// Clients linger their own mappings of the log.
+		p.state = pubDone
+	}
+}
+
+// slowestSubscriber is the lowest position of the working subscribers: a
+// draining log is stuck there if anywhere. Aeron unblocks at the consumer
+// position frozen when draining began; the slowest live position also
+// covers subscribers that were still catching up then.
+func (p *publication) slowestSubscriber() (int64, bool) {
+	pos, ok := int64(math.MaxInt64), false
+	for _, s := range p.subscribers {
+		if s.state != tetherResting {
+			pos, ok = min(pos, s.pos.Load()), true
 		}
 	}
+	return pos, ok
 }
 
 // checkBlocked unblocks a log left with an uncommitted frame by a
@@ -952,7 +994,8 @@ func (c *conductor) checkBlocked(p *publication, producer int64) {
 		if c.nowNs > p.consumerMoved+c.cfg.PublicationUnblockTimeout.Nanoseconds() {
 			if p.log.Unblock(consumer) {
 				c.sys[sysUnblockedPublications].Add(1)
-				c.recordError(fmt.Errorf("unblocked publication %d at position %d", p.registrationID, consumer))
+				c.recordError(errors.New("unblocked a publication left mid-offer by a dead publisher"),
+					"registration_id", p.registrationID, "position", consumer)
 			}
 			p.consumerMoved = c.nowNs
 		}

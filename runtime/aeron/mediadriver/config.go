@@ -58,14 +58,19 @@ type Config struct {
 	IPCTermLength int
 	// IPCMTU is the MTU of aeron:ipc publications without an mtu parameter.
 	IPCMTU int
-	// PublicationLinger is how long a drained publication's log stays
-	// mapped after its images went unavailable.
+	// PublicationLinger is the default linger of publications (the
+	// channel's linger parameter): written to the log for clients, which
+	// keep their mappings that long, and, with ClientLivenessTimeout, the
+	// driver's backstop for a publication that never drains. As in Aeron,
+	// the driver itself frees an IPC publication one TimerInterval after
+	// its images went unavailable.
 	PublicationLinger time.Duration
 	// TimerInterval is the period of liveness checks and state changes.
 	TimerInterval time.Duration
 	// PublicationUnblockTimeout: a concurrent publication whose consumers
 	// have been stuck behind an uncommitted frame this long is unblocked
-	// (its publisher died mid-offer).
+	// (its publisher died mid-offer). A draining publication (no
+	// publisher left) is unblocked at its next timer tick.
 	PublicationUnblockTimeout time.Duration
 	// UntetheredWindowLimitTimeout: an untethered subscriber (tether=false)
 	// a window behind for this long loses its image.

@@ -96,7 +96,7 @@ func (d *Driver) Close() error {
 	err := d.cncMap.Close()
 	if !d.cfg.KeepDir {
 		if rerr := os.RemoveAll(d.dir); rerr != nil && err == nil {
-			err = fmt.Errorf("remove %s: %w", d.dir, rerr)
+			err = rerr // names the path it failed on
 		}
 	}
 	d.cfg.Logger.Info("aeron media driver stopped", "dir", d.dir)
@@ -111,7 +111,7 @@ func prepareDir(dir string, cfg Config) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return fmt.Errorf("stat %s: %w", path, err)
+		return err // "stat <path>: ..."
 	default:
 		active, why := isActive(path, st, cfg.DriverTimeout)
 		if active {
@@ -119,11 +119,11 @@ func prepareDir(dir string, cfg Config) error {
 		}
 		cfg.Logger.Warn("removing stale aeron directory", "dir", dir, "reason", why)
 		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("remove stale %s: %w", dir, err)
+			return fmt.Errorf("remove stale aeron directory: %w", err) // err names the path
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(dir, PublicationsDir), dirMode); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+		return err // "mkdir <path>: ..."
 	}
 	return nil
 }
@@ -171,7 +171,7 @@ func (d *Driver) createCnC() error {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: %w", path, ErrActiveDriver)
 		}
-		return fmt.Errorf("create cnc: %w", err)
+		return err // "create <dir>/cnc.dat: ..."
 	}
 	b := m.Bytes()
 	if err := cnc.EncodeMetadata(b, meta); err != nil {

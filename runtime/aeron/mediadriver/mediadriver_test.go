@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tpool-go/tpool/runtime/aeron/internal/cnc"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/counters"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/errorlog"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/ringbuffer"
 	"github.com/tpool-go/tpool/runtime/shm"
@@ -38,8 +40,16 @@ func testConfig(dir string) Config {
 // returns; the driver is closed when the test ends.
 func startDriver(t *testing.T) string {
 	t.Helper()
+	return startDriverWith(t, func(*Config) {})
+}
+
+// startDriverWith is startDriver with testConfig changed by edit.
+func startDriverWith(t *testing.T, edit func(*Config)) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "aeron")
-	d, err := Start(testConfig(dir))
+	cfg := testConfig(dir)
+	edit(&cfg)
+	d, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +96,28 @@ func newRawClient(t *testing.T, dir string) *rawClient {
 
 func (r *rawClient) send(typeID int32, msg []byte) {
 	r.t.Helper()
-	if err := r.rb.Write(typeID, msg); err != nil {
-		r.t.Fatal(err)
+	deadline := time.Now().Add(guard)
+	for {
+		err := r.rb.Write(typeID, msg)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, ringbuffer.ErrFull) || time.Now().After(deadline) {
+			r.t.Fatal(err)
+		}
+		time.Sleep(100 * time.Microsecond) // the driver is behind
+	}
+}
+
+// awaitCounter waits until counter id reaches want.
+func (r *rawClient) awaitCounter(id int32, want int64) {
+	r.t.Helper()
+	deadline := time.Now().Add(guard)
+	for r.ctr.Value(id) < want {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("counter %d (%s) at %d, want %d", id, r.ctr.Label(id), r.ctr.Value(id), want)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -240,7 +270,10 @@ func TestBadCommandsKeepDriverServing(t *testing.T) {
 }
 
 func TestClientTimeoutCleansUp(t *testing.T) {
-	dir := startDriver(t)
+	// The publication's linger must not delay its end: as in Aeron, an IPC
+	// publication's counters and log go one timer tick after its images
+	// went unavailable (the linger is the clients' to keep their mappings).
+	dir := startDriverWith(t, func(c *Config) { c.PublicationLinger = time.Hour })
 	r := newRawClient(t, dir)
 	_, p := r.addPublication("aeron:ipc", 7)
 	subID := r.rb.NextCorrelationID()
@@ -300,5 +333,179 @@ func TestSystemCounters(t *testing.T) {
 	want := int64(logbuffer.ComputeLogLength(testConfig(dir).IPCTermLength, DefaultPageSize))
 	if got := r.ctr.Value(sysBytesCurrentlyMapped); got != want {
 		t.Errorf("bytes currently mapped %d, want the one log buffer's %d", got, want)
+	}
+}
+
+func TestKeepaliveDoesNotCreateClient(t *testing.T) {
+	dir := startDriver(t)
+	r := newRawClient(t, dir)
+	stranger := r.rb.NextCorrelationID()
+	k := command.Correlated{ClientID: stranger}
+	r.send(command.ClientKeepalive, k.Append(nil))
+	// Commands run in order: once r's publication is ready the keepalive
+	// has been handled.
+	r.addPublication("aeron:ipc", 9)
+	if id := r.ctr.FindByKey(counters.TypeClientHeartbeat, r.id); id == counters.NullCounterID {
+		t.Fatal("the adding client has no heartbeat counter")
+	}
+	if id := r.ctr.FindByKey(counters.TypeClientHeartbeat, stranger); id != counters.NullCounterID {
+		t.Errorf("a bare keepalive created client %d (heartbeat counter %d)", stranger, id)
+	}
+}
+
+// errorRecord is one record of the distinct error log, as ErrorStat shows it.
+type errorRecord struct {
+	count int32
+	text  string
+}
+
+// readErrorLog decodes the complete records of the CnC error log.
+func readErrorLog(t *testing.T, b []byte) []errorRecord {
+	t.Helper()
+	var out []errorRecord
+	for off := 0; off+errorlog.HeaderLength <= len(b); {
+		n, err := shm.Int32At(b, off+errorlog.LengthOffset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		length := int(n.Load())
+		if length == 0 {
+			break
+		}
+		if length < errorlog.HeaderLength || off+length > len(b) {
+			t.Fatalf("error log record at %d has length %d", off, length)
+		}
+		c, _ := shm.Int32At(b, off+errorlog.ObservationCountOffset)
+		out = append(out, errorRecord{count: c.Load(), text: string(b[off+errorlog.EncodedErrorOffset : off+length])})
+		off += (length + errorlog.RecordAlignment - 1) &^ (errorlog.RecordAlignment - 1)
+	}
+	return out
+}
+
+func TestErrorLogMergesRepeats(t *testing.T) {
+	// The reproduction of issue 12: a flood of one unknown command, then one
+	// add-publication with a bad term length.
+	const flood = 20000
+	dir := startDriver(t)
+	r := newRawClient(t, dir)
+	for range flood {
+		c := command.Correlated{ClientID: r.id, CorrelationID: r.rb.NextCorrelationID()}
+		r.send(0x7777, c.Append(nil))
+	}
+	r.awaitCounter(sysErrors, flood)
+	// A fresh receiver: r's fell behind the flood of error responses.
+	r = newRawClient(t, dir)
+	id := r.rb.NextCorrelationID()
+	m := command.PublicationMessage{Correlated: command.Correlated{ClientID: r.id, CorrelationID: id}, StreamID: 1,
+		Channel: "aeron:ipc?term-length=3k"}
+	r.send(command.AddPublication, m.Append(nil))
+	if e := r.awaitError(id); e.ErrorCode != command.ErrorGenericError {
+		t.Errorf("bad term length answered %s (%s), want GENERIC_ERROR", command.ErrorCodeString(e.ErrorCode), e.Message)
+	}
+	got := readErrorLog(t, r.f.ErrorLog)
+	if len(got) != 2 || got[0].count != flood || !strings.Contains(got[0].text, "unknown command type id 0x7777") ||
+		got[1].count != 1 || !strings.Contains(got[1].text, "term length") {
+		t.Errorf("%d error log records, first %+v; want the unknown command observed %d times and the term-length error once",
+			len(got), got[:min(len(got), 3)], flood)
+	}
+}
+
+func TestFullErrorLogCountsLostErrors(t *testing.T) {
+	// Each unknown type id is a distinct error; far more of them than the
+	// log holds.
+	const distinct = 1000
+	dir := startDriver(t)
+	r := newRawClient(t, dir)
+	for i := range distinct {
+		c := command.Correlated{ClientID: r.id, CorrelationID: r.rb.NextCorrelationID()}
+		r.send(0x10000+int32(i), c.Append(nil))
+	}
+	r.awaitCounter(sysErrors, distinct)
+	got := readErrorLog(t, r.f.ErrorLog)
+	if len(got) < 2 || len(got) >= distinct {
+		t.Fatalf("%d records for %d distinct errors in a %d-byte log", len(got), distinct, len(r.f.ErrorLog))
+	}
+	last := got[len(got)-1]
+	if last.text != errorlog.OverflowText {
+		t.Fatalf("last record %q, want the overflow record", last.text)
+	}
+	total := int(last.count)
+	for _, e := range got[:len(got)-1] {
+		if e.count != 1 {
+			t.Errorf("record %q observed %d times, want once", e.text, e.count)
+		}
+		total += int(e.count)
+	}
+	if total != distinct {
+		t.Errorf("recorded %d and counted %d lost: %d errors, want %d", len(got)-1, last.count, total, distinct)
+	}
+}
+
+func TestDrainingUnblocksSpaceClaimedWithoutHeader(t *testing.T) {
+	// A publisher dies after moving the tail but before writing its frame
+	// header; then its client times out. Aeron's unblocker needs a later
+	// frame to tell such space from a live publisher's, so aeronmd leaves
+	// the draining stream blocked; with no publisher left the driver pads it.
+	dir := startDriverWith(t, func(c *Config) { c.PublicationUnblockTimeout = time.Hour })
+	pubClient := newRawClient(t, dir)
+	subClient := newRawClient(t, dir)
+	_, p := pubClient.addPublication("aeron:ipc", 11)
+	subID := subClient.rb.NextCorrelationID()
+	s := command.SubscriptionMessage{Correlated: command.Correlated{ClientID: subClient.id, CorrelationID: subID}, StreamID: 11, Channel: "aeron:ipc"}
+	subClient.send(command.AddSubscription, s.Append(nil))
+	b := subClient.await(command.OnAvailableImage, func(b []byte) bool {
+		m, err := command.DecodeImageReady(b)
+		return err == nil && m.SubscriptionRegistration == subID
+	})
+	img, _ := command.DecodeImageReady(b)
+	m, err := shm.Open(p.LogFileName, shm.ReadWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	lg, err := logbuffer.Map(m.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg.Tail(0).Add(64) // claimed, no header: the "publisher" is gone
+	// pubClient never sends a keepalive and times out; subClient stays.
+	keepalive := func() {
+		k := command.Correlated{ClientID: subClient.id}
+		subClient.send(command.ClientKeepalive, k.Append(nil))
+	}
+	deadline := time.Now().Add(guard)
+	for subClient.ctr.Value(sysUnblockedPublications) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("draining publication never unblocked")
+		}
+		keepalive()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if typ := binary.LittleEndian.Uint16(lg.Term(0)[logbuffer.TypeOffset:]); typ != logbuffer.HdrTypePad {
+		t.Errorf("frame type %#x at 0, want padding", typ)
+	}
+	// The subscriber reads past the padding: the image goes unavailable.
+	pos, err := subClient.ctr.Addr(img.SubscriberPositionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos.Store(64)
+	for gone := false; !gone; {
+		if time.Now().After(deadline) {
+			t.Fatal("image never went unavailable")
+		}
+		keepalive()
+		n, err := subClient.rx.Receive(func(typeID int32, msg []byte) {
+			if m, err := command.DecodeImageMessage(msg); typeID == command.OnUnavailableImage && err == nil &&
+				m.SubscriptionRegistration == subID {
+				gone = true
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			time.Sleep(time.Millisecond)
+		}
 	}
 }

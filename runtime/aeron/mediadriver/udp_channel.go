@@ -75,8 +75,14 @@ func resolve(hostport string) (netip.AddrPort, error) {
 // parseUDPChannel checks the parameters of an aeron:udp channel and
 // resolves its addresses.
 func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
-	bad := func(format string, args ...any) error {
+	// As for IPC (conductor.go): a channel that cannot be understood is
+	// INVALID_CHANNEL, a bad parameter value GENERIC_ERROR (aeronmd's
+	// EINVAL), a parameter the embedded driver does not serve NOT_SUPPORTED.
+	invalid := func(format string, args ...any) error {
 		return cmdErr(command.ErrorInvalidChannel, "%s: "+format, append([]any{channel}, args...)...)
+	}
+	bad := func(format string, args ...any) error {
+		return cmdErr(command.ErrorGenericError, "%s: "+format, append([]any{channel}, args...)...)
 	}
 	keys := make([]string, 0, len(u.Params))
 	for k := range u.Params {
@@ -88,13 +94,13 @@ func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
 			return nil, cmdErr(command.ErrorNotSupported, "%s: parameter %q: %s is not supported by the embedded driver", channel, k, what)
 		}
 		if !udpParams[k] {
-			return nil, bad("unknown parameter %q", k)
+			return nil, invalid("unknown parameter %q", k)
 		}
 	}
 	ch := &udpChannel{uri: u, original: channel}
 	ep, ok := u.Params["endpoint"]
 	if !ok || ep == "" {
-		return nil, bad("endpoint= is required (the embedded driver has no control= channels)")
+		return nil, invalid("endpoint= is required (the embedded driver has no control= channels)")
 	}
 	var err error
 	if ch.endpoint, err = resolve(ep); err != nil {

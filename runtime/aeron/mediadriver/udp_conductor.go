@@ -147,11 +147,11 @@ func (c *conductor) udpPublicationParams(u uri.URI) (pubParams, error) {
 	}
 	switch {
 	case p.mtu > p.termLength/8:
-		return p, cmdErr(command.ErrorInvalidChannel, "mtu %d larger than term-length/8 (%d)", p.mtu, p.termLength/8)
+		return p, cmdErr(command.ErrorGenericError, "mtu %d larger than term-length/8 (%d)", p.mtu, p.termLength/8)
 	case p.window > p.termLength/2:
-		return p, cmdErr(command.ErrorInvalidChannel, "pub-wnd %d must be in (0, term-length/2]", p.window)
+		return p, cmdErr(command.ErrorGenericError, "pub-wnd %d must be in (0, term-length/2]", p.window)
 	case p.hasPosition && int(p.termOffset) > p.termLength:
-		return p, cmdErr(command.ErrorInvalidChannel, "term-offset %d beyond the term length %d", p.termOffset, p.termLength)
+		return p, cmdErr(command.ErrorGenericError, "term-offset %d beyond the term length %d", p.termOffset, p.termLength)
 	}
 	return p, nil
 }
@@ -187,11 +187,11 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 	}
 	if pub != nil {
 		if params.hasTermLength && params.termLength != pub.termLength {
-			return cmdErr(command.ErrorInvalidChannel, "existing publication has different term-length: existing=%d requested=%d",
+			return cmdErr(command.ErrorGenericError, "existing publication has different term-length: existing=%d requested=%d",
 				pub.termLength, params.termLength)
 		}
 		if params.hasMTU && params.mtu != pub.mtu {
-			return cmdErr(command.ErrorInvalidChannel, "existing publication has different mtu: existing=%d requested=%d",
+			return cmdErr(command.ErrorGenericError, "existing publication has different mtu: existing=%d requested=%d",
 				pub.mtu, params.mtu)
 		}
 		pub.refs++
@@ -420,7 +420,7 @@ func (c *conductor) checkNetworkBlocked(p *networkPublication) {
 		if c.nowNs > p.sndMovedNs+c.cfg.PublicationUnblockTimeout.Nanoseconds() {
 			if p.log.Unblock(snd) {
 				c.sys[sysUnblockedPublications].Add(1)
-				c.recordError(fmt.Errorf("unblocked network publication %d at position %d", p.registrationID, snd))
+				c.recordError(errors.New("unblocked network publication"), "registration_id", p.registrationID, "position", snd)
 			}
 			p.sndMovedNs = c.nowNs
 		}
@@ -462,9 +462,11 @@ func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionM
 	}
 	sessionID, hasSession, err := u.Int32(uri.SessionIDKey)
 	if err != nil {
-		return cmdErr(command.ErrorInvalidChannel, "%v", err)
+		return cmdErr(command.ErrorGenericError, "%v", err)
 	}
-	if tether, err := u.Bool(uri.TetherKey, true); err != nil || !tether {
+	if tether, err := u.Bool(uri.TetherKey, true); err != nil {
+		return cmdErr(command.ErrorGenericError, "%v", err)
+	} else if !tether {
 		return cmdErr(command.ErrorNotSupported, "%s: untethered (tether=false) UDP subscriptions are not supported by the embedded driver", m.Channel)
 	}
 	ep := c.udp.recvEndpoints[ch.canonical]
@@ -527,7 +529,7 @@ func (c *conductor) linkImage(s *netSubscription, img *image, join int64) {
 		counters.StreamKey(s.registrationID, img.sessionID, img.streamID, s.channel),
 		counters.StreamLabel("sub-pos", s.registrationID, img.sessionID, img.streamID, s.channel, "@"+strconv.FormatInt(join, 10)))
 	if err != nil {
-		c.recordError(fmt.Errorf("allocate sub-pos for subscription %d: %w", s.registrationID, err))
+		c.recordError(fmt.Errorf("allocate sub-pos: %w", err), "subscription_registration_id", s.registrationID)
 		return
 	}
 	c.counters.SetRegistrationID(id, s.registrationID)
@@ -619,7 +621,7 @@ func (c *conductor) onImageRequest(r imageRequest) {
 	}
 	img, err := c.newImage(r)
 	if err != nil {
-		c.recordError(fmt.Errorf("image for session %d stream %d from %s: %w", s.SessionID, s.StreamID, r.source, err))
+		c.recordError(fmt.Errorf("create image: %w", err), "session_id", s.SessionID, "stream_id", s.StreamID, "source", r.source)
 		ep.forgetPending(key)
 		return
 	}

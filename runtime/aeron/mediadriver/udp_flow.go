@@ -111,7 +111,7 @@ func parseFlowControl(channel, fc string, defTimeout time.Duration) (flowControl
 		return maxFlowControl{}, nil
 	}
 	bad := func(why string) error {
-		return cmdErr(command.ErrorInvalidChannel, "%s: fc=%s: %s", channel, fc, why)
+		return cmdErr(command.ErrorGenericError, "%s: fc=%s: %s", channel, fc, why)
 	}
 	parts := strings.Split(fc, ",")
 	f := &minFlowControl{timeoutNs: defTimeout.Nanoseconds()}

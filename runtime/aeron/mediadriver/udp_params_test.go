@@ -26,8 +26,8 @@ func TestParseUDPChannel(t *testing.T) {
 		{"aeron:udp?endpoint=127.0.0.1:40123|tags=1,2", command.ErrorNotSupported, `"tags"`},
 		{"aeron:udp?endpoint=127.0.0.1:40123|cc=cubic", command.ErrorNotSupported, "cc=cubic"},
 		{"aeron:udp", command.ErrorInvalidChannel, "endpoint= is required"},
-		{"aeron:udp?endpoint=127.0.0.1:40123|reliable=maybe", command.ErrorInvalidChannel, "reliable"},
-		{"aeron:udp?endpoint=127.0.0.1:40123|gtag=x", command.ErrorInvalidChannel, "gtag"},
+		{"aeron:udp?endpoint=127.0.0.1:40123|reliable=maybe", command.ErrorGenericError, "reliable"},
+		{"aeron:udp?endpoint=127.0.0.1:40123|gtag=x", command.ErrorGenericError, "gtag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.channel, func(t *testing.T) {

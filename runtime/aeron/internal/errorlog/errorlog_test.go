@@ -2,6 +2,7 @@ package errorlog
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,9 +22,65 @@ func TestRecordDistinct(t *testing.T) {
 	if diff := cmp.Diff(want, read(b)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if l.Record(string(make([]byte, 300))) {
-		t.Error("oversized error recorded")
+}
+
+func TestFullLogCountsWhatItLoses(t *testing.T) {
+	tests := []struct {
+		name     string
+		size     int
+		overflow bool // room for the overflow record
+	}{
+		{"room for a few", 512, true},
+		{"room for the overflow record only", align(HeaderLength + len(OverflowText)), true},
+		{"too small for the overflow record", 64, false},
+		{"empty", 0, false},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := testmem.Bytes(t, max(tt.size, 8))[:tt.size]
+			now := int64(1)
+			l := New(b, func() int64 { now++; return now })
+			recorded := 0
+			for i := 0; recorded == i; i++ {
+				if l.Record(fmt.Sprintf("distinct error %d", i)) {
+					recorded++
+				}
+			}
+			// The log is full: more new errors are counted, not recorded,
+			// while known ones still merge.
+			for i := range 5 {
+				if l.Record(fmt.Sprintf("another error %d", i)) {
+					t.Fatal("recorded a new error in a full log")
+				}
+			}
+			if recorded > 0 && !l.Record("distinct error 0") {
+				t.Error("a known error was not merged in a full log")
+			}
+			if l.Lost() != 6 {
+				t.Errorf("Lost() = %d, want 6", l.Lost())
+			}
+			got := read(b)
+			if len(got) != recorded+btoi(tt.overflow) {
+				t.Fatalf("%d records, want %d distinct plus overflow %v: %+v", len(got), recorded, tt.overflow, got)
+			}
+			if recorded > 0 && got[0].Count != 2 {
+				t.Errorf("first error observed %d times, want 2", got[0].Count)
+			}
+			if tt.overflow {
+				last := got[len(got)-1]
+				if last.Text != OverflowText || last.Count != 6 || last.LastMs <= last.FirstMs {
+					t.Errorf("overflow record %+v, want %q observed 6 times", last, OverflowText)
+				}
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // entry is one decoded record.

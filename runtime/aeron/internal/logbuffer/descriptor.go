@@ -86,7 +86,7 @@ var (
 // CheckTermLength validates a term length.
 func CheckTermLength(n int) error {
 	if n < TermMinLength || n > TermMaxLength || n&(n-1) != 0 {
-		return fmt.Errorf("term length %d: %w", n, ErrTermLength)
+		return fmt.Errorf("term length %d is not a power of two from 64k to 1g (%d to %d bytes): %w", n, TermMinLength, TermMaxLength, ErrTermLength)
 	}
 	return nil
 }
@@ -94,7 +94,7 @@ func CheckTermLength(n int) error {
 // CheckPageSize validates a page size.
 func CheckPageSize(n int) error {
 	if n < PageMinSize || n > PageMaxSize || n&(n-1) != 0 {
-		return fmt.Errorf("page size %d: %w", n, ErrPageSize)
+		return fmt.Errorf("page size %d is not a power of two from 4k to 1g (%d to %d bytes): %w", n, PageMinSize, PageMaxSize, ErrPageSize)
 	}
 	return nil
 }

@@ -406,6 +406,38 @@ func TestUnblock(t *testing.T) {
 	}
 }
 
+func TestUnblockAbandoned(t *testing.T) {
+	l, _ := newLog(t)
+	a := l.Appender(0)
+	a.AppendUnfragmented(10, make([]byte, 10))
+	// Publishers moved the tail over two frames and died before writing
+	// their headers: Unblock cannot tell them from a live publisher's.
+	l.Tail(0).Add(2 * 64)
+	if l.Unblock(64) {
+		t.Fatal("Unblock padded space a live publisher may be about to write")
+	}
+	if l.UnblockAbandoned(65) || l.UnblockAbandoned(-64) || l.UnblockAbandoned(int64(termLength)+64) {
+		t.Error("UnblockAbandoned acted at a bad position")
+	}
+	if !l.UnblockAbandoned(64) {
+		t.Fatal("UnblockAbandoned = false")
+	}
+	checkPadding(t, l.Term(0), 64, 128, 100)
+	got, next := readAll(t, l, 0, 64)
+	if len(got) != 0 || next != 192 {
+		t.Errorf("after UnblockAbandoned read %v up to %d, want nothing but padding up to 192", got, next)
+	}
+	if l.UnblockAbandoned(192) {
+		t.Error("UnblockAbandoned at the tail acted")
+	}
+	// A written frame in the claimed space is not abandoned space.
+	l.Tail(0).Add(2 * 64)
+	a.AppendUnfragmented(3, []byte("abc")) // at 320, behind the gap
+	if l.UnblockAbandoned(192) {
+		t.Error("UnblockAbandoned padded over a written frame")
+	}
+}
+
 func FuzzRead(f *testing.F) {
 	f.Add([]byte{64, 0, 0, 0, 0, 0xC0, 1, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -74,3 +74,39 @@ func (l *Log) Unblock(blockedPosition int64) bool {
 	}
 	return false
 }
+
+// UnblockAbandoned pads the active term from blockedPosition to its tail
+// when all of that space is unwritten: publishers claimed it (moved the
+// tail) and died before writing a frame header. Unblock leaves this case
+// alone, as Aeron's unblocker does, because a live publisher may still be
+// about to write its header there; so, in Aeron, a draining publication
+// whose last publisher died at that moment stays blocked. The driver calls
+// UnblockAbandoned only for a draining publication (no publisher left),
+// once the position has stayed blocked for a timer tick. blockedPosition
+// must be a frame boundary (a subscriber's position), as for Unblock. It
+// reports whether it changed the log.
+func (l *Log) UnblockAbandoned(blockedPosition int64) bool {
+	if blockedPosition < 0 || blockedPosition&(FrameAlignment-1) != 0 {
+		return false
+	}
+	termCount := int32(blockedPosition >> PositionBitsToShift(l.termLength))
+	if l.ActiveTermCount() != termCount {
+		return false
+	}
+	index := IndexByTermCount(termCount)
+	raw := l.tails[index].Load()
+	if raw&(FrameAlignment-1) != 0 {
+		return false
+	}
+	offset := int(blockedPosition & int64(l.termLength-1))
+	tail := TermOffset(raw, l.termLength)
+	if tail <= offset || tail >= l.termLength { // nothing claimed, or Unblock's case (claimed to the end)
+		return false
+	}
+	term := l.terms[index]
+	if !zeroedBack(term, tail, offset) {
+		return false
+	}
+	l.template.writePadding(term, offset, tail-offset, TermID(raw))
+	return true
+}

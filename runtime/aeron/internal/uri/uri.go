@@ -62,7 +62,7 @@ func Parse(s string) (URI, error) {
 	}
 	rest, ok := strings.CutPrefix(rest, "aeron:")
 	if !ok {
-		return URI{}, fmt.Errorf("%q does not start with aeron: : %w", s, ErrInvalid)
+		return URI{}, fmt.Errorf("%q does not start with \"aeron:\" (e.g. aeron:ipc or aeron:udp?endpoint=host:port): %w", s, ErrInvalid)
 	}
 	media, query, hasQuery := strings.Cut(rest, "?")
 	if media == "" {

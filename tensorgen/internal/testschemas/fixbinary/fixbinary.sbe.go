@@ -3465,7 +3465,7 @@ func (d *ChannelReset4Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != ChannelReset4TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3748,7 +3748,7 @@ func (d *AdminHeartbeat12Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminHeartbeat12TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -3946,7 +3946,7 @@ func (d *AdminLogin15Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminLogin15TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -4168,7 +4168,7 @@ func (d *AdminLogout16Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != AdminLogout16TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -5252,7 +5252,7 @@ func (d *MDInstrumentDefinitionFuture27Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionFuture27TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -7866,7 +7866,7 @@ func (d *MDInstrumentDefinitionSpread29Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionSpread29TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -9270,7 +9270,7 @@ func (d *SecurityStatus30Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SecurityStatus30TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -10339,7 +10339,7 @@ func (d *MDIncrementalRefreshBook32Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshBook32TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -11034,7 +11034,7 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) WrapWithHeader(buf []byte
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshDailyStatistics33TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -11625,7 +11625,7 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) WrapWithHeader(buf []byte) 
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshLimitsBanding34TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -12246,7 +12246,7 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) WrapWithHeader(buf []by
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshSessionStatistics35TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -12809,7 +12809,7 @@ func (d *MDIncrementalRefreshVolume37Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshVolume37TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -13491,7 +13491,7 @@ func (d *SnapshotFullRefresh38Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefresh38TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -14272,7 +14272,7 @@ func (d *QuoteRequest39Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != QuoteRequest39TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -15922,7 +15922,7 @@ func (d *MDInstrumentDefinitionOption41Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionOption41TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -17994,7 +17994,7 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) WrapWithHeader(buf []byte) e
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshTradeSummary42TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -18688,7 +18688,7 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) WrapWithHeader(buf []byte) erro
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshOrderBook43TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -19273,7 +19273,7 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefreshOrderBook44TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -20285,7 +20285,7 @@ func (d *MDIncrementalRefreshBook46Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshBook46TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -20979,7 +20979,7 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) WrapWithHeader(buf []byte) erro
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshOrderBook47TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -21825,7 +21825,7 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) WrapWithHeader(buf []byte) e
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshTradeSummary48TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -22519,7 +22519,7 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) WrapWithHeader(buf []byte
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshDailyStatistics49TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -23110,7 +23110,7 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) WrapWithHeader(buf []byte) 
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshLimitsBanding50TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -23727,7 +23727,7 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) WrapWithHeader(buf []by
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDIncrementalRefreshSessionStatistics51TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -24409,7 +24409,7 @@ func (d *SnapshotFullRefresh52Decoder) WrapWithHeader(buf []byte) error {
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefresh52TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -25154,7 +25154,7 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != SnapshotFullRefreshOrderBook53TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -26359,7 +26359,7 @@ func (d *MDInstrumentDefinitionFuture54Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionFuture54TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -29172,7 +29172,7 @@ func (d *MDInstrumentDefinitionOption55Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionOption55TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -31779,7 +31779,7 @@ func (d *MDInstrumentDefinitionSpread56Decoder) WrapWithHeader(buf []byte) error
 		return err
 	}
 	if h.schemaID != SchemaID {
-		return sbe.ErrSchemaMismatch
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	if h.templateID != MDInstrumentDefinitionSpread56TemplateID {
 		return sbe.ErrTemplateMismatch
@@ -33295,7 +33295,7 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 		return nil, err
 	}
 	if h.schemaID != SchemaID {
-		return nil, sbe.ErrSchemaMismatch
+		return nil, sbe.SchemaMismatch(h.schemaID, SchemaID)
 	}
 	blockLength, version := h.blockLength, h.version
 	_ = version
