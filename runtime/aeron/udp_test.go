@@ -371,3 +371,45 @@ func TestUDPTwoPublishersOneSubscription(t *testing.T) {
 		t.Fatalf("session-id subscription has session %d, want %d", got, b.SessionID())
 	}
 }
+
+// TestUDPTags: tags=CHANNEL[,PUB] registers an endpoint (and a
+// publication) under tags; aeron:udp?tags=... refers to them.
+func TestUDPTags(t *testing.T) {
+	_, pubDir := udpDriver(t, "pub", nil)
+	_, subDir := udpDriver(t, "sub", nil)
+	port := strconv.Itoa(freeUDPPort(t))
+	sc := connect(t, subDir)
+	sub, err := sc.AddSubscription(ctx(t), "aeron:udp?endpoint=127.0.0.1:"+port+"|tags=31", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTag, err := sc.AddSubscription(ctx(t), "aeron:udp?tags=31", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := connect(t, pubDir)
+	pub, err := pc.AddPublication(ctx(t), "aeron:udp?endpoint=127.0.0.1:"+port+"|tags=41,42", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := pc.AddPublication(ctx(t), "aeron:udp?tags=41,42", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.RegistrationID() != pub.RegistrationID() || same.SessionID() != pub.SessionID() {
+		t.Fatalf("tagged publication %d/%d, want the original %d/%d", same.RegistrationID(), same.SessionID(), pub.RegistrationID(), pub.SessionID())
+	}
+	other, err := pc.AddPublication(ctx(t), "aeron:udp?tags=41", 11) // same endpoint, another stream
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both subscriptions connected", func() bool { return sub.ImageCount() == 1 && byTag.ImageCount() == 1 && pub.IsConnected() })
+	if other.IsConnected() {
+		t.Fatal("stream 11 connected without a subscriber")
+	}
+	for _, ch := range []string{"aeron:udp?tags=99", "aeron:udp?tags=x"} {
+		if _, err := pc.AddPublication(ctx(t), ch, 10); err == nil {
+			t.Errorf("%s accepted", ch)
+		}
+	}
+}

@@ -19,7 +19,7 @@ var udpParams = map[string]bool{
 	"term-id": true, "term-offset": true, "session-id": true, "linger": true, "reliable": true,
 	"sparse": true, "alias": true, "eos": true, "tether": true, "rejoin": true, "fc": true,
 	"gtag": true, "rcv-wnd": true, "so-sndbuf": true, "so-rcvbuf": true, "pub-wnd": true,
-	"cc": true, "ssc": true,
+	"cc": true, "ssc": true, "tags": true,
 }
 
 // udpNotYet are Aeron parameters the embedded driver does not implement
@@ -28,7 +28,6 @@ var udpNotYet = map[string]string{
 	"control":                         "multi-destination-cast (control=)",
 	"control-mode":                    "multi-destination-cast (control-mode=)",
 	"ttl":                             "multicast (ttl=)",
-	"tags":                            "channel tags (tags=)",
 	"group":                           "group semantics (group=)",
 	"nak-delay":                       "per-channel NAK delay (nak-delay=)",
 	"max-resend":                      "per-channel max-resend",
@@ -58,6 +57,15 @@ type udpChannel struct {
 	rcvWindow int
 	sndbuf    int
 	rcvbuf    int
+	// tags=CHANNEL[,PUB]: a channel with an endpoint and a channel tag
+	// registers its endpoint under the tag; one with only the tag refers
+	// to that endpoint (ref true, no endpoint parsed). A publication tag
+	// names a publication others can share.
+	hasChannelTag bool
+	channelTag    int64
+	hasPubTag     bool
+	pubTag        int64
+	ref           bool
 }
 
 func resolve(hostport string) (netip.AddrPort, error) {
@@ -98,11 +106,31 @@ func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
 		}
 	}
 	ch := &udpChannel{uri: u, original: channel}
+	var err error
+	if tags, ok := u.Params["tags"]; ok {
+		first, second, two := strings.Cut(tags, ",")
+		if ch.channelTag, err = strconv.ParseInt(first, 10, 64); err != nil {
+			return nil, bad("tags=%q: want TAG or TAG,TAG", tags)
+		}
+		ch.hasChannelTag = true
+		if two {
+			if ch.pubTag, err = strconv.ParseInt(second, 10, 64); err != nil {
+				return nil, bad("tags=%q: want TAG or TAG,TAG", tags)
+			}
+			ch.hasPubTag = true
+		}
+	}
 	ep, ok := u.Params["endpoint"]
+	if (!ok || ep == "") && ch.hasChannelTag {
+		ch.ref = true // the conductor finds the tagged endpoint
+		if ch.reliable, err = u.Bool(uri.ReliableKey, true); err != nil {
+			return nil, bad("%v", err)
+		}
+		return ch, nil
+	}
 	if !ok || ep == "" {
 		return nil, invalid("endpoint= is required (the embedded driver has no control= channels)")
 	}
-	var err error
 	if ch.endpoint, err = resolve(ep); err != nil {
 		return nil, bad("endpoint %q: %v", ep, err)
 	}

@@ -42,6 +42,10 @@ type udpState struct {
 	pubs          []*networkPublication
 	images        []*image
 	subs          []*netSubscription
+	// tags=: endpoints and publications by tag
+	sendTags map[int64]*sendEndpoint
+	recvTags map[int64]*receiveEndpoint
+	pubTags  map[int64]*networkPublication
 }
 
 // openLossReport creates the loss report file in the driver's directory
@@ -70,7 +74,8 @@ func newUDPState(cfg UDPConfig, sys *systemCounters) *udpState {
 	sh := &udpShared{cfg: cfg.withDefaults(), sys: sys, errs: make(chan error, 64)}
 	return &udpState{shared: sh, sender: &sender{shared: sh}, receiver: &receiver{shared: sh},
 		requests: make(chan imageRequest, 256), sendEndpoints: map[string]*sendEndpoint{},
-		recvEndpoints: map[string]*receiveEndpoint{}}
+		recvEndpoints: map[string]*receiveEndpoint{}, sendTags: map[int64]*sendEndpoint{},
+		recvTags: map[int64]*receiveEndpoint{}, pubTags: map[int64]*networkPublication{}}
 }
 
 func (u *udpState) publishSenderList() {
@@ -169,9 +174,23 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 	if err != nil {
 		return err
 	}
-	ep := c.udp.sendEndpoints[ch.canonical]
+	var ep *sendEndpoint
+	if ch.ref {
+		if ep = c.udp.sendTags[ch.channelTag]; ep == nil {
+			return cmdErr(command.ErrorGenericError, "%s: no publication channel has tag %d", m.Channel, ch.channelTag)
+		}
+		ch.canonical, ch.endpoint, ch.original = ep.canonical, ep.dest, ep.channel
+	} else {
+		ep = c.udp.sendEndpoints[ch.canonical]
+	}
 	var pub *networkPublication
-	if ep != nil {
+	if p := c.udp.pubTags[ch.pubTag]; ch.hasPubTag && p != nil {
+		if p.state != pubActive || p.ep != ep || p.streamID != m.StreamID || exclusive || p.exclusive {
+			return cmdErr(command.ErrorGenericError, "%s: publication tag %d names a publication this one cannot share", m.Channel, ch.pubTag)
+		}
+		pub = p
+	}
+	if ep != nil && pub == nil {
 		for _, p := range c.udp.pubs {
 			if p.ep != ep || p.streamID != m.StreamID || p.state != pubActive {
 				continue
@@ -234,6 +253,10 @@ func (c *conductor) newSendEndpoint(ch *udpChannel, regID int64) (*sendEndpoint,
 	}
 	ep.sockaddrID = c.allocateLocalSockaddr("snd-local-sockaddr", regID, ep.statusID, ep.conn.LocalAddr().String())
 	c.udp.sendEndpoints[ch.canonical] = ep
+	if ch.hasChannelTag {
+		ep.tag, ep.hasTag = ch.channelTag, true
+		c.udp.sendTags[ch.channelTag] = ep
+	}
 	return ep, nil
 }
 
@@ -242,6 +265,9 @@ func (c *conductor) closeSendEndpoint(ep *sendEndpoint) {
 	c.freeCounter(ep.sockaddrID)
 	_ = c.counters.Free(ep.statusID)
 	delete(c.udp.sendEndpoints, ep.canonical)
+	if ep.hasTag && c.udp.sendTags[ep.tag] == ep {
+		delete(c.udp.sendTags, ep.tag)
+	}
 }
 
 func (c *conductor) newNetworkPublication(cl *client, m command.PublicationMessage, ch *udpChannel, ep *sendEndpoint,
@@ -333,6 +359,10 @@ func (c *conductor) newNetworkPublication(cl *client, m command.PublicationMessa
 	ep.pubs[streamSession{m.StreamID, sessionID}] = p
 	ep.mu.Unlock()
 	ep.refs++
+	if ch.hasPubTag {
+		p.tag, p.hasTag = ch.pubTag, true
+		c.udp.pubTags[ch.pubTag] = p
+	}
 	c.udp.pubs = append(c.udp.pubs, p)
 	c.udp.publishSenderList()
 	c.sys[sysBytesCurrentlyMapped].Add(int64(length))
@@ -430,6 +460,9 @@ func (c *conductor) checkNetworkBlocked(p *networkPublication) {
 }
 
 func (c *conductor) closeNetworkPublication(p *networkPublication) {
+	if p.hasTag && c.udp.pubTags[p.tag] == p {
+		delete(c.udp.pubTags, p.tag)
+	}
 	p.ep.mu.Lock()
 	if p.ep.pubs[streamSession{p.streamID, p.sessionID}] == p {
 		delete(p.ep.pubs, streamSession{p.streamID, p.sessionID})
@@ -469,7 +502,14 @@ func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionM
 	} else if !tether {
 		return cmdErr(command.ErrorNotSupported, "%s: untethered (tether=false) UDP subscriptions are not supported by the embedded driver", m.Channel)
 	}
-	ep := c.udp.recvEndpoints[ch.canonical]
+	var ep *receiveEndpoint
+	if ch.ref {
+		if ep = c.udp.recvTags[ch.channelTag]; ep == nil {
+			return cmdErr(command.ErrorGenericError, "%s: no subscription channel has tag %d", m.Channel, ch.channelTag)
+		}
+	} else {
+		ep = c.udp.recvEndpoints[ch.canonical]
+	}
 	if ep == nil {
 		if ep, err = newReceiveEndpoint(c.udp.shared, ch, c.udp.requests); err != nil {
 			return cmdErr(command.ErrorGenericError, "%s: bind %s: %v", m.Channel, ch.endpoint, err)
@@ -480,6 +520,10 @@ func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionM
 		}
 		ep.sockaddrID = c.allocateLocalSockaddr("rcv-local-sockaddr", m.CorrelationID, ep.statusID, ep.conn.LocalAddr().String())
 		c.udp.recvEndpoints[ch.canonical] = ep
+		if ch.hasChannelTag {
+			ep.tag, ep.hasTag = ch.channelTag, true
+			c.udp.recvTags[ch.channelTag] = ep
+		}
 		c.udp.publishReceiverList()
 	}
 	ep.refs++
@@ -596,6 +640,9 @@ func (c *conductor) maybeCloseReceiveEndpoint(ep *receiveEndpoint) {
 		}
 	}
 	delete(c.udp.recvEndpoints, ep.canonical)
+	if ep.hasTag && c.udp.recvTags[ep.tag] == ep {
+		delete(c.udp.recvTags, ep.tag)
+	}
 	c.udp.publishReceiverList()
 	ep.close()
 	c.freeCounter(ep.sockaddrID)

@@ -29,6 +29,8 @@ type receiveEndpoint struct {
 	conn       *net.UDPConn
 	statusID   int32
 	sockaddrID int32 // local socket address counter
+	tag        int64 // channel tag (tags=), if hasTag
+	hasTag     bool
 	receiverID int64
 	requests   chan<- imageRequest
 	done       chan struct{}

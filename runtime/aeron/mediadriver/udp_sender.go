@@ -37,7 +37,9 @@ type sendEndpoint struct {
 	conn       *net.UDPConn
 	statusID   int32
 	sockaddrID int32 // local socket address counter
-	refs       int   // conductor only
+	tag        int64 // channel tag (tags=), if hasTag
+	hasTag     bool
+	refs       int // conductor only
 	mu         sync.Mutex
 	pubs       map[streamSession]*networkPublication
 	done       chan struct{}
@@ -258,6 +260,8 @@ type networkPublication struct {
 	cleanPos      int64
 	lastSnd       int64
 	sndMovedNs    int64
+	tag           int64 // publication tag (tags=CHANNEL,PUB), if hasTag
+	hasTag        bool
 }
 
 func (p *networkPublication) termIDAndOffset(pos int64) (int32, int32) {
