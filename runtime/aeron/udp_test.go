@@ -209,7 +209,7 @@ func TestUDPImageGoesWhenPublicationCloses(t *testing.T) {
 
 func TestUDPImageGoesWhenPublisherDisappears(t *testing.T) {
 	pub, sub, pd := udpPair(t, func(c *mediadriver.Config, _ bool) {
-		c.UDP.ImageLivenessTimeout = time.Second
+		c.UDP.ImageLivenessTimeout = 3 * time.Second
 	}, "")
 	stream(t, pub, sub, 100, 32)
 	// The publishing driver vanishes without an end of stream: only the
