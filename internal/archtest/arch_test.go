@@ -51,6 +51,8 @@ func TestImportDirections(t *testing.T) {
 		{"runtime/aeron/internal", []string{"runtime/pool", "gen", "runtime/aeron/mediadriver"}, "Aeron formats know nothing of tensors or the driver"},
 		{"runtime/aeron/mediadriver", []string{"runtime/pool", "gen"}, "the media driver is transport only"},
 		{"runtime/agent", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "gen"}, "agents and idle strategies know nothing of what they run"},
+		{"runtime/control", []string{"runtime/pool", "runtime/aeron/mediadriver", "runtime/driver", "runtime/driverclient"}, "the control plane is codecs over the transport, used by the driver and its clients alike"},
+		{"runtime/driver", []string{"runtime/driverclient"}, "the driver and its client meet only on the wire"},
 		{"tensorgen", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent", "cmd", "examples"}, "the generator is a build tool"},
 		{"cmd", []string{"internal/cpeer"}, "the C-peer harness is test support"},
 		{"examples", []string{"internal/cpeer"}, "the C-peer harness is test support"},
@@ -93,6 +95,21 @@ func TestImportDirections(t *testing.T) {
 		for _, imp := range f[1:] {
 			if imp == "unsafe" && f[0] != mod+"runtime/shm" {
 				t.Errorf("%s imports unsafe; only runtime/shm may", f[0])
+			}
+		}
+	}
+}
+
+// The driver's config is parsed at the edge: the engine never imports the
+// file format.
+func TestDriverDoesNotImportTOML(t *testing.T) {
+	for pkg, ds := range deps(t) {
+		if pkg != "runtime/driver" {
+			continue
+		}
+		for _, d := range ds {
+			if under(d, "runtime/driver/tomlconfig") {
+				t.Errorf("%s imports %s: TOML is parsed at the edge (cmd)", pkg, d)
 			}
 		}
 	}

@@ -1,0 +1,35 @@
+package driverclient
+
+import "sync/atomic"
+
+type stats struct {
+	attachesSent, attached, reattaches, rejections atomic.Uint64
+	keepalives, keepaliveFailures                  atomic.Uint64
+	revoked, leasesLost, shutdowns, epochChanges   atomic.Uint64
+	announces, staleAnnounces                      atomic.Uint64
+	protocolErrors, dropped, ignoredResponses      atomic.Uint64
+}
+
+// Stats counts what a Client did and saw.
+type Stats struct {
+	AttachesSent, Attached, Reattaches, Rejections uint64
+	Keepalives, KeepaliveFailures                  uint64
+	Revoked, LeasesLost, Shutdowns, EpochChanges   uint64
+	Announces, StaleAnnounces                      uint64
+	// ProtocolErrors counts driver messages that broke a rule; Dropped,
+	// messages that were not decodable; IgnoredResponses, attach responses
+	// for no attempt of this client (other clients', duplicates).
+	ProtocolErrors, Dropped, IgnoredResponses uint64
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Client) Stats() Stats {
+	s := &c.stats
+	return Stats{
+		AttachesSent: s.attachesSent.Load(), Attached: s.attached.Load(), Reattaches: s.reattaches.Load(),
+		Rejections: s.rejections.Load(), Keepalives: s.keepalives.Load(), KeepaliveFailures: s.keepaliveFailures.Load(),
+		Revoked: s.revoked.Load(), LeasesLost: s.leasesLost.Load(), Shutdowns: s.shutdowns.Load(),
+		EpochChanges: s.epochChanges.Load(), Announces: s.announces.Load(), StaleAnnounces: s.staleAnnounces.Load(),
+		ProtocolErrors: s.protocolErrors.Load(), Dropped: s.dropped.Load(), IgnoredResponses: s.ignoredResponses.Load(),
+	}
+}
