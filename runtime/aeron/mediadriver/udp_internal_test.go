@@ -236,3 +236,32 @@ func TestSendPathAllocatesNothing(t *testing.T) {
 		t.Fatalf("snd-pos %d, retransmits %d: nothing was sent", p.sndPos.Load(), shared.sys[sysRetransmitsSent].Load())
 	}
 }
+
+func TestImageTakesLongPaddingAtTermEnd(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now().UnixNano()
+	// Fill half the term, the last status message a quarter term back,
+	// then a padding frame from the middle to the term's end: longer than
+	// the window left, it must still be taken (as Aeron counts the 32
+	// bytes sent) and the image must move on to the next term.
+	pos := int64(0)
+	for ; pos < hTermLength/2; pos += 1024 {
+		h.ep.onDatagram(dataFrame(pos, 1024-32), h.src, now)
+		if pos < hTermLength/4 {
+			h.step(now) // the last status message stays a quarter term back
+		}
+	}
+	pad := make([]byte, udpframe.DataHeaderLength)
+	udpframe.Data{FrameLength: int32(hTermLength - pos), Type: udpframe.TypePad, Flags: udpframe.FlagUnfragmented,
+		TermOffset: int32(pos), SessionID: hSession, StreamID: hStream, TermID: hInitial}.Encode(pad)
+	h.ep.onDatagram(pad, h.src, now)
+	h.step(now)
+	if got := h.img.rcvPos.Load(); got != hTermLength {
+		t.Fatalf("rcv-pos %d after the padding, want the next term at %d", got, hTermLength)
+	}
+	h.ep.onDatagram(dataFrame(hTermLength, 100), h.src, now)
+	h.step(now)
+	if got := h.img.rcvPos.Load(); got != hTermLength+160 {
+		t.Fatalf("rcv-pos %d, want %d", got, hTermLength+160)
+	}
+}

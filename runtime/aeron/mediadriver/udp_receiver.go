@@ -285,8 +285,7 @@ func (img *image) insert(b []byte, d udpframe.Data, from netip.AddrPort, nowNs i
 	if d.TermID-img.initialTermID < 0 {
 		return true // from before the image began
 	}
-	covered, err := udpframe.CheckDataDatagram(b, img.termLength)
-	if err != nil {
+	if _, err := udpframe.CheckDataDatagram(b, img.termLength); err != nil {
 		return false
 	}
 	sys := img.ep.d.sys
@@ -294,7 +293,11 @@ func (img *image) insert(b []byte, d udpframe.Data, from netip.AddrPort, nowNs i
 	pos := logbuffer.ComputePosition(d.TermID, int(d.TermOffset), img.shift, img.initialTermID)
 	proposed := pos
 	if !heartbeat {
-		proposed = pos + int64(covered)
+		// The datagram's length, as Aeron: a padding frame sent as its
+		// header counts 32 bytes here, however long the padding, so a
+		// long pad at a term's end is never taken for an over-run; the
+		// loss scan then steps over the whole padding.
+		proposed = pos + int64(len(b))
 	}
 	if proposed > img.overrunThreshold {
 		sys[sysFlowControlOverRuns].Add(1)
