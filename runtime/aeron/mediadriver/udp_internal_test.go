@@ -173,7 +173,9 @@ func FuzzReceivePath(f *testing.F) {
 		h.ep.onDatagram(b, h.src, now)
 		h.step(now)
 		rcv, hwm := h.img.rcvPos.Load(), h.img.rcvHwm.Load()
-		if rcv < 0 || rcv > hwm && hwm > 0 {
+		// rcv-pos may pass hwm only by stepping over a padding frame sent
+		// as its header, never beyond the end of hwm's term.
+		if rcv < 0 || rcv > hwm && rcv > (hwm/hTermLength+1)*hTermLength {
 			t.Fatalf("rcv-pos %d, hwm %d", rcv, hwm)
 		}
 		if h.img.endOfStream.Load() || rcv+64 > h.img.overrunThreshold {

@@ -293,11 +293,11 @@ func (img *image) insert(b []byte, d udpframe.Data, from netip.AddrPort, nowNs i
 	pos := logbuffer.ComputePosition(d.TermID, int(d.TermOffset), img.shift, img.initialTermID)
 	proposed := pos
 	if !heartbeat {
-		// The datagram's length, as Aeron: a padding frame sent as its
+		// The datagram's (aligned) length, as Aeron: a padding frame sent as its
 		// header counts 32 bytes here, however long the padding, so a
 		// long pad at a term's end is never taken for an over-run; the
 		// loss scan then steps over the whole padding.
-		proposed = pos + int64(len(b))
+		proposed = pos + int64(udpframe.Align(len(b)))
 	}
 	if proposed > img.overrunThreshold {
 		sys[sysFlowControlOverRuns].Add(1)
