@@ -46,7 +46,10 @@
 //     version, or beyond a shorter acting block, read as null: a new
 //     decoder reads old messages, and an old decoder skips the unknown
 //     block bytes of new ones. String() and AppendJSON() render any message
-//     as JSON for tools and logs.
+//     as JSON for tools and logs; AppendJSON renders at most
+//     sbe.MaxJSONEntries (4096) group entries per message and returns
+//     sbe.ErrJSONLimit beyond, since a few input bytes can announce
+//     thousands of empty entries.
 //
 //   - Enums are named integer (or byte, for char encodings) types with a
 //     constant per value (ModelA, ModeRateLimited: type name + value name in

@@ -414,12 +414,12 @@ func (e *DiscoveryRequestTagsEncoder) ReserveTag(n int) ([]byte, error) {
 	e.stage = 1
 	return b, nil
 }
-func (g *DiscoveryRequestTagsDecoder) appendJSON(dst []byte) []byte {
+func (g *DiscoveryRequestTagsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"tag\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.Tag())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // DiscoveryRequestTagsEncoder writes the entries of group tags.
@@ -835,12 +835,16 @@ func (e *DiscoveryRequestEncoder) ReserveDataSourceName(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *DiscoveryRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *DiscoveryRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"requestId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.RequestId()), 10)
@@ -871,10 +875,18 @@ func (d *DiscoveryRequestDecoder) AppendJSON(dst []byte) []byte {
 		var gd DiscoveryRequestTagsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -883,12 +895,16 @@ func (d *DiscoveryRequestDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"dataSourceName\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.DataSourceName())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *DiscoveryRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // DiscoveryRequestEncoder writes message DiscoveryRequest (template 1) in place. Wrap clears the root
@@ -1206,7 +1222,7 @@ func (e *DiscoveryResponseResultsPayloadPoolsEncoder) ReserveRegionUri(n int) ([
 	e.stage = 1
 	return b, nil
 }
-func (g *DiscoveryResponseResultsPayloadPoolsDecoder) appendJSON(dst []byte) []byte {
+func (g *DiscoveryResponseResultsPayloadPoolsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"poolId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.PoolId()), 10)
@@ -1217,7 +1233,7 @@ func (g *DiscoveryResponseResultsPayloadPoolsDecoder) appendJSON(dst []byte) []b
 	dst = append(dst, ",\"regionUri\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.RegionUri())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipDiscoveryResponseResultsTags(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 4 {
@@ -1371,12 +1387,12 @@ func (e *DiscoveryResponseResultsTagsEncoder) ReserveTag(n int) ([]byte, error) 
 	e.stage = 1
 	return b, nil
 }
-func (g *DiscoveryResponseResultsTagsDecoder) appendJSON(dst []byte) []byte {
+func (g *DiscoveryResponseResultsTagsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"tag\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.Tag())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipDiscoveryResponseResults(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 4 {
@@ -1887,7 +1903,7 @@ func (e *DiscoveryResponseResultsEncoder) ReserveDriverControlChannel(n int) ([]
 	e.stage = 6
 	return b, nil
 }
-func (g *DiscoveryResponseResultsDecoder) appendJSON(dst []byte) []byte {
+func (g *DiscoveryResponseResultsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"streamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.StreamId()), 10)
@@ -1916,10 +1932,18 @@ func (g *DiscoveryResponseResultsDecoder) appendJSON(dst []byte) []byte {
 		var gd DiscoveryResponseResultsPayloadPoolsDecoder
 		gd.init(g.buf, g.pos[0], g.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -1928,10 +1952,18 @@ func (g *DiscoveryResponseResultsDecoder) appendJSON(dst []byte) []byte {
 		var gd DiscoveryResponseResultsTagsDecoder
 		gd.init(g.buf, g.pos[1], g.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -1944,7 +1976,7 @@ func (g *DiscoveryResponseResultsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"driverControlChannel\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.DriverControlChannel())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // DiscoveryResponseResultsPayloadPoolsEncoder writes the entries of group payloadPools.
@@ -2393,12 +2425,16 @@ func (e *DiscoveryResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *DiscoveryResponseDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *DiscoveryResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"requestId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.RequestId()), 10)
@@ -2409,22 +2445,34 @@ func (d *DiscoveryResponseDecoder) AppendJSON(dst []byte) []byte {
 		var gd DiscoveryResponseResultsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *DiscoveryResponseDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // DiscoveryResponseEncoder writes message DiscoveryResponse (template 2) in place. Wrap clears the root
@@ -2538,7 +2586,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -684,10 +684,12 @@ func (e *ShmAttachRequestEncoder) SetDesiredNodeIdNull() {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmAttachRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmAttachRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -716,12 +718,16 @@ func (d *ShmAttachRequestDecoder) AppendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(d.DesiredNodeId()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmAttachRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmAttachRequestEncoder writes message ShmAttachRequest (template 1) in place. Wrap clears the root
@@ -1008,7 +1014,7 @@ func (e *ShmAttachResponsePayloadPoolsEncoder) ReserveRegionUri(n int) ([]byte, 
 	e.stage = 1
 	return b, nil
 }
-func (g *ShmAttachResponsePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
+func (g *ShmAttachResponsePayloadPoolsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"poolId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.PoolId()), 10)
@@ -1019,7 +1025,7 @@ func (g *ShmAttachResponsePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"regionUri\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.RegionUri())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // ShmAttachResponsePayloadPoolsEncoder writes the entries of group payloadPools.
@@ -1538,12 +1544,16 @@ func (e *ShmAttachResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmAttachResponseDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmAttachResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"correlationId\":"...)
 	dst = strconv.AppendInt(dst, int64(d.CorrelationId()), 10)
@@ -1602,10 +1612,18 @@ func (d *ShmAttachResponseDecoder) AppendJSON(dst []byte) []byte {
 		var gd ShmAttachResponsePayloadPoolsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -1614,12 +1632,16 @@ func (d *ShmAttachResponseDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmAttachResponseDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmAttachResponseEncoder writes message ShmAttachResponse (template 2) in place. Wrap clears the root
@@ -1893,10 +1915,12 @@ func (e *ShmDetachRequestEncoder) SetRole(v Role) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmDetachRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmDetachRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -1911,12 +1935,16 @@ func (d *ShmDetachRequestDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"role\":"...)
 	dst = d.Role().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmDetachRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmDetachRequestEncoder writes message ShmDetachRequest (template 3) in place. Wrap clears the root
@@ -2187,10 +2215,12 @@ func (e *ShmDetachResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmDetachResponseDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmDetachResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2201,12 +2231,16 @@ func (d *ShmDetachResponseDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmDetachResponseDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmDetachResponseEncoder writes message ShmDetachResponse (template 4) in place. Wrap clears the root
@@ -2467,10 +2501,12 @@ func (e *ShmLeaseKeepaliveEncoder) SetClientTimestampNs(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmLeaseKeepaliveDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmLeaseKeepaliveDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2485,12 +2521,16 @@ func (d *ShmLeaseKeepaliveDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"clientTimestampNs\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.ClientTimestampNs()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmLeaseKeepaliveDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmLeaseKeepaliveEncoder writes message ShmLeaseKeepalive (template 5) in place. Wrap clears the root
@@ -2761,10 +2801,12 @@ func (e *ShmDriverShutdownEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmDriverShutdownDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmDriverShutdownDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2775,12 +2817,16 @@ func (d *ShmDriverShutdownDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmDriverShutdownDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmDriverShutdownEncoder writes message ShmDriverShutdown (template 6) in place. Wrap clears the root
@@ -3109,10 +3155,12 @@ func (e *ShmLeaseRevokedEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmLeaseRevokedDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmLeaseRevokedDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3131,12 +3179,16 @@ func (d *ShmLeaseRevokedDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmLeaseRevokedDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmLeaseRevokedEncoder writes message ShmLeaseRevoked (template 7) in place. Wrap clears the root
@@ -3477,10 +3529,12 @@ func (e *ShmDriverShutdownRequestEncoder) ReserveErrorMessage(n int) ([]byte, er
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmDriverShutdownRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmDriverShutdownRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3493,12 +3547,16 @@ func (d *ShmDriverShutdownRequestDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmDriverShutdownRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmDriverShutdownRequestEncoder writes message ShmDriverShutdownRequest (template 8) in place. Wrap clears the root
@@ -3603,7 +3661,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -540,7 +540,7 @@ func (e *SequenceMergeMapAnnounceRulesEncoder) SetWindowSizeNull() {
 	v := uint32(4294967295)
 	binary.LittleEndian.PutUint32(e.block[9:], uint32(v))
 }
-func (g *SequenceMergeMapAnnounceRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *SequenceMergeMapAnnounceRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"inputStreamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.InputStreamId()), 10)
@@ -559,7 +559,7 @@ func (g *SequenceMergeMapAnnounceRulesDecoder) appendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(g.WindowSize()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SequenceMergeMapAnnounceRulesEncoder writes the entries of group rules.
@@ -808,12 +808,16 @@ func (e *SequenceMergeMapAnnounceEncoder) Rules(count int) (*SequenceMergeMapAnn
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SequenceMergeMapAnnounceDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SequenceMergeMapAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"outStreamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.OutStreamId()), 10)
@@ -830,20 +834,32 @@ func (d *SequenceMergeMapAnnounceDecoder) AppendJSON(dst []byte) []byte {
 		var gd SequenceMergeMapAnnounceRulesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SequenceMergeMapAnnounceDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SequenceMergeMapAnnounceEncoder writes message SequenceMergeMapAnnounce (template 1) in place. Wrap clears the root
@@ -1083,10 +1099,12 @@ func (e *SequenceMergeMapRequestEncoder) SetEpoch(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SequenceMergeMapRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SequenceMergeMapRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -1095,12 +1113,16 @@ func (d *SequenceMergeMapRequestDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"epoch\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Epoch()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SequenceMergeMapRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SequenceMergeMapRequestEncoder writes message SequenceMergeMapRequest (template 2) in place. Wrap clears the root
@@ -1360,7 +1382,7 @@ func (e *TimestampMergeMapAnnounceRulesEncoder) SetWindowNsNull() {
 	v := uint64(18446744073709551615)
 	binary.LittleEndian.PutUint64(e.block[14:], uint64(v))
 }
-func (g *TimestampMergeMapAnnounceRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *TimestampMergeMapAnnounceRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"inputStreamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.InputStreamId()), 10)
@@ -1381,7 +1403,7 @@ func (g *TimestampMergeMapAnnounceRulesDecoder) appendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(g.WindowNs()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // TimestampMergeMapAnnounceRulesEncoder writes the entries of group rules.
@@ -1662,12 +1684,16 @@ func (e *TimestampMergeMapAnnounceEncoder) Rules(count int) (*TimestampMergeMapA
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TimestampMergeMapAnnounceDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TimestampMergeMapAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"outStreamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.OutStreamId()), 10)
@@ -1692,20 +1718,32 @@ func (d *TimestampMergeMapAnnounceDecoder) AppendJSON(dst []byte) []byte {
 		var gd TimestampMergeMapAnnounceRulesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TimestampMergeMapAnnounceDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TimestampMergeMapAnnounceEncoder writes message TimestampMergeMapAnnounce (template 3) in place. Wrap clears the root
@@ -1945,10 +1983,12 @@ func (e *TimestampMergeMapRequestEncoder) SetEpoch(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TimestampMergeMapRequestDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TimestampMergeMapRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -1957,12 +1997,16 @@ func (d *TimestampMergeMapRequestDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"epoch\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Epoch()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TimestampMergeMapRequestDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TimestampMergeMapRequestEncoder writes message TimestampMergeMapRequest (template 4) in place. Wrap clears the root
@@ -2047,7 +2091,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -329,12 +329,12 @@ func (g *TraceLinkSetParentsDecoder) TraceId() uint64 {
 func (e *TraceLinkSetParentsEncoder) SetTraceId(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
-func (g *TraceLinkSetParentsDecoder) appendJSON(dst []byte) []byte {
+func (g *TraceLinkSetParentsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"traceId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.TraceId()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // TraceLinkSetParentsEncoder writes the entries of group parents.
@@ -580,12 +580,16 @@ func (e *TraceLinkSetEncoder) Parents(count int) (*TraceLinkSetParentsEncoder, e
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TraceLinkSetDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TraceLinkSetDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"streamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.StreamId()), 10)
@@ -600,20 +604,32 @@ func (d *TraceLinkSetDecoder) AppendJSON(dst []byte) []byte {
 		var gd TraceLinkSetParentsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TraceLinkSetDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TraceLinkSetEncoder writes message TraceLinkSet (template 1) in place. Wrap clears the root
@@ -725,7 +741,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -829,7 +829,7 @@ func (e *ShmPoolAnnouncePayloadPoolsEncoder) ReserveRegionUri(n int) ([]byte, er
 	e.stage = 1
 	return b, nil
 }
-func (g *ShmPoolAnnouncePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
+func (g *ShmPoolAnnouncePayloadPoolsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"poolId\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.PoolId()), 10)
@@ -840,7 +840,7 @@ func (g *ShmPoolAnnouncePayloadPoolsDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"regionUri\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.RegionUri())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // ShmPoolAnnouncePayloadPoolsEncoder writes the entries of group payloadPools.
@@ -1190,12 +1190,16 @@ func (e *ShmPoolAnnounceEncoder) ReserveHeaderRegionUri(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmPoolAnnounceDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmPoolAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"streamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.StreamId()), 10)
@@ -1218,22 +1222,34 @@ func (d *ShmPoolAnnounceDecoder) AppendJSON(dst []byte) []byte {
 		var gd ShmPoolAnnouncePayloadPoolsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, ",\"headerRegionUri\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.HeaderRegionUri())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmPoolAnnounceDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmPoolAnnounceEncoder writes message ShmPoolAnnounce (template 1) in place. Wrap clears the root
@@ -1722,10 +1738,12 @@ func (e *ConsumerHelloEncoder) ReserveControlChannel(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ConsumerHelloDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ConsumerHelloDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -1770,12 +1788,16 @@ func (d *ConsumerHelloDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"controlChannel\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ControlChannel())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ConsumerHelloDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ConsumerHelloEncoder writes message ConsumerHello (template 2) in place. Wrap clears the root
@@ -2210,10 +2232,12 @@ func (e *ConsumerConfigEncoder) ReserveControlChannel(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ConsumerConfigDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ConsumerConfigDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2236,12 +2260,16 @@ func (d *ConsumerConfigDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"controlChannel\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ControlChannel())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ConsumerConfigDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ConsumerConfigEncoder writes message ConsumerConfig (template 3) in place. Wrap clears the root
@@ -2553,10 +2581,12 @@ func (e *FrameDescriptorEncoder) SetTraceIdNull() {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *FrameDescriptorDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *FrameDescriptorDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2585,12 +2615,16 @@ func (d *FrameDescriptorDecoder) AppendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(d.TraceId()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *FrameDescriptorDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // FrameDescriptorEncoder writes message FrameDescriptor (template 4) in place. Wrap clears the root
@@ -2833,10 +2867,12 @@ func (e *FrameProgressEncoder) SetState(v FrameProgressState) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *FrameProgressDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *FrameProgressDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -2851,12 +2887,16 @@ func (d *FrameProgressDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"state\":"...)
 	dst = d.State().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *FrameProgressDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // FrameProgressEncoder writes message FrameProgress (template 11) in place. Wrap clears the root
@@ -3119,10 +3159,12 @@ func (e *QosConsumerEncoder) SetMode(v Mode) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *QosConsumerDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *QosConsumerDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3141,12 +3183,16 @@ func (d *QosConsumerDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"mode\":"...)
 	dst = d.Mode().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *QosConsumerDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // QosConsumerEncoder writes message QosConsumer (template 5) in place. Wrap clears the root
@@ -3402,10 +3448,12 @@ func (e *QosProducerEncoder) SetWatermarkNull() {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *QosProducerDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *QosProducerDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3424,12 +3472,16 @@ func (d *QosProducerDecoder) AppendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(d.Watermark()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *QosProducerDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // QosProducerEncoder writes message QosProducer (template 6) in place. Wrap clears the root
@@ -3742,10 +3794,12 @@ func (e *ShmRegionSuperblockEncoder) SetActivityTimestampNs(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ShmRegionSuperblockDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ShmRegionSuperblockDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -3774,12 +3828,16 @@ func (d *ShmRegionSuperblockDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"activityTimestampNs\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.ActivityTimestampNs()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ShmRegionSuperblockDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ShmRegionSuperblockEncoder writes message ShmRegionSuperblock (template 50) in place. Wrap clears the root
@@ -4110,10 +4168,12 @@ func (e *SlotHeaderEncoder) ReserveHeaderBytes(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SlotHeaderDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SlotHeaderDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -4136,12 +4196,16 @@ func (d *SlotHeaderDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"headerBytes\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.HeaderBytes())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SlotHeaderDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SlotHeaderEncoder writes message SlotHeader (template 51) in place. Wrap clears the root
@@ -4457,10 +4521,12 @@ func (e *TensorHeaderEncoder) SetPad(v uint8) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TensorHeaderDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TensorHeaderDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -4499,12 +4565,16 @@ func (d *TensorHeaderDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"pad\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Pad()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TensorHeaderDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TensorHeaderEncoder writes message TensorHeader (template 52) in place. Wrap clears the root
@@ -4847,10 +4917,12 @@ func (e *DataSourceAnnounceEncoder) ReserveSummary(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *DataSourceAnnounceDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *DataSourceAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -4867,12 +4939,16 @@ func (d *DataSourceAnnounceDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"summary\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.Summary())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *DataSourceAnnounceDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // DataSourceAnnounceEncoder writes message DataSourceAnnounce (template 7) in place. Wrap clears the root
@@ -5240,7 +5316,7 @@ func (e *DataSourceMetaAttributesEncoder) ReserveValue(n int) ([]byte, error) {
 	e.stage = 3
 	return b, nil
 }
-func (g *DataSourceMetaAttributesDecoder) appendJSON(dst []byte) []byte {
+func (g *DataSourceMetaAttributesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"key\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.Key())
@@ -5249,7 +5325,7 @@ func (g *DataSourceMetaAttributesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"value\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.Value())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // DataSourceMetaAttributesEncoder writes the entries of group attributes.
@@ -5498,12 +5574,16 @@ func (e *DataSourceMetaEncoder) Attributes(count int) (*DataSourceMetaAttributes
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *DataSourceMetaDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *DataSourceMetaDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"streamId\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.StreamId()), 10)
@@ -5516,20 +5596,32 @@ func (d *DataSourceMetaDecoder) AppendJSON(dst []byte) []byte {
 		var gd DataSourceMetaAttributesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *DataSourceMetaDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // DataSourceMetaEncoder writes message DataSourceMeta (template 8) in place. Wrap clears the root
@@ -5799,10 +5891,12 @@ func (e *MetaBlobAnnounceEncoder) SetChecksum(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MetaBlobAnnounceDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MetaBlobAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -5817,12 +5911,16 @@ func (d *MetaBlobAnnounceDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"checksum\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Checksum()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MetaBlobAnnounceDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MetaBlobAnnounceEncoder writes message MetaBlobAnnounce (template 10) in place. Wrap clears the root
@@ -6103,10 +6201,12 @@ func (e *MetaBlobChunkEncoder) ReserveBytes(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MetaBlobChunkDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MetaBlobChunkDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -6119,12 +6219,16 @@ func (d *MetaBlobChunkDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"bytes\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.Bytes())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MetaBlobChunkDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MetaBlobChunkEncoder writes message MetaBlobChunk (template 12) in place. Wrap clears the root
@@ -6365,10 +6469,12 @@ func (e *MetaBlobCompleteEncoder) SetChecksum(v uint64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MetaBlobCompleteDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MetaBlobCompleteDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -6379,12 +6485,16 @@ func (d *MetaBlobCompleteDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"checksum\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Checksum()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MetaBlobCompleteDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MetaBlobCompleteEncoder writes message MetaBlobComplete (template 13) in place. Wrap clears the root
@@ -6655,10 +6765,12 @@ func (e *ControlResponseEncoder) ReserveErrorMessage(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ControlResponseDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ControlResponseDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -6669,12 +6781,16 @@ func (d *ControlResponseDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"errorMessage\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.ErrorMessage())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ControlResponseDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ControlResponseEncoder writes message ControlResponse (template 9) in place. Wrap clears the root
@@ -6777,7 +6893,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -208,3 +208,30 @@ func TestKeepaliveDoesNotAllocate(t *testing.T) {
 		t.Errorf("%d keepalives sent, usable %v", c.Stats().Keepalives-k0, l.Usable())
 	}
 }
+
+// BenchmarkClientAttach: Client.Attach (its own goroutine, default idle
+// strategy) to tpoold in its own process, then Detach; the histogram holds
+// Attach's duration as a caller sees it.
+func BenchmarkClientAttach(b *testing.B) {
+	e := newEnv(b)
+	e.spawn("driver", "").await("ready")
+	c := e.newClient(e.connect(), nil)
+	ctx := testCtx(b)
+	req := driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleConsumer}
+	rec := latency.New()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		l, err := c.Attach(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec.Record(time.Since(start))
+		if err := c.Detach(ctx, l); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	rec.Report(b)
+}

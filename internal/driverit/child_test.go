@@ -143,7 +143,7 @@ func runClient(ctx context.Context, aeronDir, base, arg string, log *slog.Logger
 	}
 }
 
-// runLoad runs arg ("N,ROUNDS,KEEPALIVE_MS") clients, each on its own driverclient.Client
+// runLoad runs arg ("N,ROUNDS,INTERVAL_MS": keepalive and announce period) clients, each on its own driverclient.Client
 // over one Aeron client: each attaches a consumer lease, keeps it alive for
 // 3 keepalive intervals and detaches, ROUNDS times; all concurrently. It
 // prints "ok" when every client finished.
@@ -177,6 +177,7 @@ func runLoad(ctx context.Context, aeronDir, base, arg string) error {
 func loadClient(ctx context.Context, a *aeron.Client, base string, i, rounds int, keepalive time.Duration) error {
 	cfg := clientConfig(base)
 	cfg.KeepaliveInterval = keepalive
+	cfg.AnnouncePeriod = keepalive
 	c, err := driverclient.New(ctx, a, cfg, nil)
 	if err != nil {
 		return err

@@ -22,9 +22,11 @@ func TestLoadHundredClients(t *testing.T) {
 	}
 	e := newEnv(t)
 	// 100 clients on a shared 2-core machine (and under -race): the
-	// default 1 s keepalive, not the fault tests' 200 ms.
+	// default 1 s keepalive and announce period, not the fault tests'
+	// 200 ms, so that a stalled scheduler is not taken for a lost driver.
 	cfg := driverConfig(e.aeronDir, e.base)
 	cfg.Policies.LeaseKeepaliveInterval = time.Second
+	cfg.Policies.AnnouncePeriod = time.Second
 	d := e.startDriverWith(cfg)
 	var kids []*child
 	for range 4 {
@@ -52,8 +54,11 @@ func TestLoadHundredClients(t *testing.T) {
 	if s.ActiveLeases != 0 {
 		t.Errorf("%d leases left", s.ActiveLeases)
 	}
-	if s.Attaches != 200 || s.Detaches != 200 || s.Expiries != 0 {
-		t.Errorf("attaches %d detaches %d expiries %d, want 200, 200, 0", s.Attaches, s.Detaches, s.Expiries)
+	// Under load an attach can time out and be retried while the first
+	// request is still granted: the client then detaches the lease it does
+	// not use, so attaches may exceed 200 but every one is detached.
+	if s.Attaches < 200 || s.Detaches != s.Attaches || s.Expiries != 0 {
+		t.Errorf("attaches %d detaches %d expiries %d, want >= 200, as many, 0", s.Attaches, s.Detaches, s.Expiries)
 	}
 	if peak < 50 {
 		t.Errorf("peak of %d concurrent leases: the clients did not overlap", peak)

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -148,7 +147,6 @@ func (e *env) connect() *aeron.Client {
 
 // events collects a client's events for a test.
 type events struct {
-	mu sync.Mutex
 	ch chan driverclient.Event
 }
 

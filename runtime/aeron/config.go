@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tpool-go/tpool/runtime/aeron/internal/cnc"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/uri"
 	"github.com/tpool-go/tpool/runtime/agent"
 )
 
@@ -98,56 +97,40 @@ func (c Config) Validate() error {
 const (
 	EnvDir                    = "AERON_DIR"
 	EnvClientName             = "AERON_CLIENT_NAME"
-	EnvDriverTimeout          = "AERON_DRIVER_TIMEOUT"                  // milliseconds
+	EnvDriverTimeout          = "AERON_DRIVER_TIMEOUT"                  // ms, or with ns/us/ms/s
 	EnvResourceLingerDuration = "AERON_CLIENT_RESOURCE_LINGER_DURATION" // ns, or with ns/us/ms/s
 	EnvIdleSleepDuration      = "AERON_CLIENT_IDLE_SLEEP_DURATION"      // ns, or with ns/us/ms/s
 )
 
 // ConfigFromEnv builds a Config from the Aeron environment variables, read
 // through getenv (pass os.Getenv). Unset variables leave their defaults.
+// Durations are parsed as channel parameters are (a count with an optional
+// ns/us/ms/s suffix): a value that overflows is an error.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var c Config
 	c.Dir = getenv(EnvDir)
 	c.ClientName = getenv(EnvClientName)
-	if v := getenv(EnvDriverTimeout); v != "" {
-		ms, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || ms <= 0 {
-			return Config{}, fmt.Errorf("%s=%q: %w", EnvDriverTimeout, v, ErrConfig)
-		}
-		c.DriverTimeout = time.Duration(ms) * time.Millisecond
-	}
 	for _, e := range []struct {
 		name string
+		bare time.Duration // the unit of a count without a suffix
 		dst  *time.Duration
-	}{{EnvResourceLingerDuration, &c.ResourceLinger}, {EnvIdleSleepDuration, &c.IdleSleep}} {
-		if v := getenv(e.name); v != "" {
-			d, err := parseAeronDuration(v)
-			if err != nil {
-				return Config{}, fmt.Errorf("%s=%q: %w", e.name, v, err)
-			}
-			*e.dst = d
+	}{
+		{EnvDriverTimeout, time.Millisecond, &c.DriverTimeout},
+		{EnvResourceLingerDuration, time.Nanosecond, &c.ResourceLinger},
+		{EnvIdleSleepDuration, time.Nanosecond, &c.IdleSleep},
+	} {
+		v := getenv(e.name)
+		if v == "" {
+			continue
 		}
+		d, err := uri.ParseDuration(v, e.bare)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: %v: %w", e.name, err, ErrConfig)
+		}
+		if e.dst == &c.DriverTimeout && d <= 0 {
+			return Config{}, fmt.Errorf("%s=%q: the driver timeout must be positive: %w", e.name, v, ErrConfig)
+		}
+		*e.dst = d
 	}
 	return c, c.Validate()
-}
-
-// parseAeronDuration reads "10", "10ns", "10us", "10ms" or "10s"; a bare
-// number is nanoseconds, as in Aeron.
-func parseAeronDuration(v string) (time.Duration, error) {
-	mult := time.Nanosecond
-	num := v
-	for _, s := range []struct {
-		suffix string
-		unit   time.Duration
-	}{{"ns", time.Nanosecond}, {"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}} {
-		if n, ok := strings.CutSuffix(v, s.suffix); ok {
-			num, mult = n, s.unit
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 {
-		return 0, ErrConfig
-	}
-	return time.Duration(n) * mult, nil
 }

@@ -64,9 +64,11 @@
 //   - Garbage collection: every announce period (and at start with
 //     policies.epoch_gc_on_startup) old epoch directories beyond
 //     policies.epoch_gc_keep (current included) and older than
-//     policies.epoch_gc_min_age are removed; at start, epoch directories
-//     whose header ring names a dead process (a crashed driver or producer)
-//     are removed.
+//     policies.epoch_gc_min_age are removed. At start and on the same
+//     ticks, epoch directories under the namespace whose header ring names
+//     a process that no longer exists and whose activity_timestamp_ns is
+//     older than the minimum age (a crashed driver or no-driver producer,
+//     wire spec 15.21a.7) are removed too.
 //   - Streams [11]: configured streams are provisioned on their first
 //     attach; with policies.allow_dynamic_streams an attach for an unknown
 //     stream (id 0: any free id) gets one from driver.stream_id_range with

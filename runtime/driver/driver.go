@@ -104,6 +104,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Driver, err
 	if d.tree, err = newSHMTree(&cfg); err != nil {
 		return nil, fmt.Errorf("shm.base_dir: %w", err)
 	}
+	if ps := int64(cfg.SHM.PageSizeBytes); ps != d.tree.pageSize {
+		log.Warn("shm.page_size_bytes differs from the page size of shm.base_dir", "page_size_bytes", ps,
+			"base_dir_page_size", d.tree.pageSize, "hugetlbfs", d.tree.hugepages)
+	}
 	if err = d.takeLock(); err != nil {
 		return nil, err
 	}
@@ -115,7 +119,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Driver, err
 	}
 	clock := func() int64 { return int64(pool.MonotonicNow()) }
 	d.eng = newEngine(cfg, log, d.streams.ctl, d.streams.ann, d.streams.sub, d.tree, d.m, clock, time.Now)
-	if n := d.tree.cleanupDead(); n > 0 {
+	if n := d.tree.cleanupDead(cfg.Policies.EpochGCMinAge); n > 0 {
 		d.m.gcRemoved.add(int64(n))
 		log.Info("removed epoch directories of dead processes", "count", n)
 	}

@@ -451,6 +451,7 @@ func TestNothingLeftInDevShm(t *testing.T) {
 	t.Setenv("AERON_DIR", aeronDir)
 	cfg := testConfig(t, "")
 	cfg.SHM.BaseDir = filepath.Join(root, "tensorpool")
+	g0, f0, _ := resources(t, root)
 	d, err := driver.Start(ctxT(t), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -473,4 +474,5 @@ func TestNothingLeftInDevShm(t *testing.T) {
 	if len(entries) != 0 {
 		t.Errorf("left in %s: %v", root, walk(root))
 	}
+	settle(t, root, g0, f0)
 }

@@ -234,6 +234,10 @@ func (e *engine) expireLeases(now int64) int {
 func (e *engine) gc() {
 	keep := int(e.cfg.Policies.EpochGCKeep)
 	now := e.wall()
+	if n := e.tree.cleanupDead(e.cfg.Policies.EpochGCMinAge); n > 0 {
+		e.m.gcRemoved.add(int64(n))
+		e.log.Info("removed epoch directories of dead processes", "count", n)
+	}
 	for _, st := range e.streams {
 		var cur uint64
 		if st.cur != nil {

@@ -550,31 +550,44 @@ func TestCleanupDead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(stream uint32, epoch uint64, pid uint64) string {
-		es, err := tree.create(stream, epoch, &cfg.Profiles[0], false)
+	const minAge = time.Minute
+	stale := pool.MonotonicNow() - uint64(2*minAge)
+	mk := func(epoch uint64, pid, activity uint64) string {
+		es, err := tree.create(10000, epoch, &cfg.Profiles[0], false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		es.close()
-		// Rewrite the pid of the header ring.
+		// Rewrite the pid and activity of the header ring.
 		hp := filepath.Join(es.dir, "header.ring")
 		b, _ := os.ReadFile(hp)
 		binary.LittleEndian.PutUint64(b[40:], pid)
+		binary.LittleEndian.PutUint64(b[56:], activity)
 		if err := os.WriteFile(hp, b, 0o660); err != nil {
 			t.Fatal(err)
 		}
 		return es.dir
 	}
-	dead := mk(10000, 5, 1<<30) // no such process
-	live := mk(10000, 6, uint64(os.Getpid()))
-	if n := tree.cleanupDead(); n != 1 {
-		t.Errorf("removed %d, want 1", n)
-	}
-	if _, err := os.Stat(dead); err == nil {
-		t.Error("dead process's epoch kept")
-	}
-	if _, err := os.Stat(live); err != nil {
-		t.Error("live process's epoch removed")
+	const deadPID = 1 << 30 // no such process
+	for _, tc := range []struct {
+		name     string
+		pid      uint64
+		activity uint64
+		removed  bool
+	}{
+		{"dead and stale", deadPID, stale, true},
+		{"dead but fresh (another pid namespace?)", deadPID, pool.MonotonicNow(), false},
+		{"alive and stale", uint64(os.Getpid()), stale, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := mk(uint64(len(tc.name)), tc.pid, tc.activity)
+			n := tree.cleanupDead(minAge)
+			_, err := os.Stat(dir)
+			if gone := err != nil; gone != tc.removed || (n == 1) != tc.removed {
+				t.Errorf("removed %d, dir gone %v, want %v", n, gone, tc.removed)
+			}
+			os.RemoveAll(dir)
+		})
 	}
 }
 

@@ -54,6 +54,7 @@ type shmTree struct {
 	dirMode        os.FileMode
 	prefault, lock bool
 	hugepages      bool     // the base directory is on hugetlbfs
+	pageSize       int64    // its page size
 	created        []string // directories this driver created, parents first
 }
 
@@ -79,6 +80,10 @@ func newSHMTree(c *Config) (*shmTree, error) {
 		return nil, fmt.Errorf("statfs %s: %w", t.base, err)
 	}
 	t.hugepages = uint64(st.Type) == 0x958458f6 // HUGETLBFS_MAGIC
+	t.pageSize = int64(os.Getpagesize())
+	if t.hugepages {
+		t.pageSize = int64(st.Bsize) // hugetlbfs reports its huge page size
+	}
 	return t, nil
 }
 
@@ -320,11 +325,15 @@ func (t *shmTree) gcStream(streamID uint32, current uint64, keep int, minAge tim
 }
 
 // cleanupDead removes epoch directories under the namespace whose header
-// ring names a process that no longer exists: what a crashed driver (or a
-// crashed no-driver producer) left behind. Directories of live processes,
-// and those it cannot read, are left alone. It returns how many it removed.
-func (t *shmTree) cleanupDead() int {
+// ring names a process that no longer exists and whose
+// activity_timestamp_ns is older than minAge (wire spec 15.21a.7): what a
+// crashed driver or a crashed no-driver producer left behind. Both
+// conditions are needed, so regions of a live producer in another PID
+// namespace, which keeps its activity fresh, stay. Directories it cannot
+// read are left alone. It returns how many it removed.
+func (t *shmTree) cleanupDead(minAge time.Duration) int {
 	removed := 0
+	now := pool.MonotonicNow()
 	streams, _ := os.ReadDir(t.nsDir)
 	for _, s := range streams {
 		id, err := strconv.ParseUint(s.Name(), 10, 32)
@@ -333,8 +342,11 @@ func (t *shmTree) cleanupDead() int {
 		}
 		for _, ep := range t.epochDirs(uint32(id)) {
 			dir := filepath.Join(t.streamDir(uint32(id)), strconv.FormatUint(ep, 10))
-			pid, ok := headerPID(filepath.Join(dir, "header.ring"))
-			if !ok || processAlive(pid) {
+			sb, ok := headerSuperblock(filepath.Join(dir, "header.ring"))
+			if !ok || sb.PID == 0 || sb.PID > 1<<31 || processAlive(int(sb.PID)) {
+				continue
+			}
+			if sb.ActivityTimestampNs <= now && now-sb.ActivityTimestampNs < uint64(minAge) {
 				continue
 			}
 			if os.RemoveAll(dir) == nil {
@@ -347,22 +359,19 @@ func (t *shmTree) cleanupDead() int {
 	return removed
 }
 
-// headerPID reads the pid of a header ring's superblock.
-func headerPID(path string) (int, bool) {
+// headerSuperblock reads the superblock of a header ring file.
+func headerSuperblock(path string) (pool.Superblock, bool) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, false
+		return pool.Superblock{}, false
 	}
 	defer f.Close()
 	var b [pool.SuperblockSize]byte
 	if _, err := f.ReadAt(b[:], 0); err != nil {
-		return 0, false
+		return pool.Superblock{}, false
 	}
 	sb, err := pool.DecodeSuperblock(b[:])
-	if err != nil || sb.PID == 0 || sb.PID > 1<<31 {
-		return 0, false
-	}
-	return int(sb.PID), true
+	return sb, err == nil
 }
 
 // processAlive reports whether a process with pid exists (kill 0; EPERM

@@ -296,8 +296,11 @@ func (c *Client) step(l *Lease, now int64) int {
 			return 1
 		case Detaching, Closed:
 		default:
-			if l.State() == Attaching && l.corr != 0 {
-				c.addOrphan(l.corr, l.clientID, l.req.Role)
+			// Attempts still in flight may be granted: detach them then.
+			for _, corr := range [2]int64{l.corr, l.prevCorr} {
+				if corr != 0 {
+					c.addOrphan(corr, l.clientID, l.req.Role)
+				}
 			}
 			c.finish(l, ErrClosed, nil)
 			return 1
@@ -363,7 +366,7 @@ func (c *Client) stepAttached(l *Lease, now int64) int {
 		c.stats.keepaliveFailures.Add(1)
 		if now-l.expiresAt >= 0 {
 			c.loseLease(l, now, Event{Kind: EventLeaseLost,
-				Err: fmt.Errorf("keepalive not sent for %v (%s): %w", time.Duration(now-l.nextKeepalive)+c.cfg.KeepaliveInterval,
+				Err: fmt.Errorf("no keepalive sent for %d intervals (%s): %w", c.cfg.ExpiryGraceIntervals,
 					aeron.StatusString(r), ErrExpired)}, false)
 		}
 		return 1
@@ -686,6 +689,9 @@ func (c *Client) shutdownAll(reason ShutdownReason, msg string) {
 				Err: fmt.Errorf("%v: %w", reason, ErrDriverShutdown)}, false)
 		case Attaching:
 			c.attemptFailed(l, c.now, fmt.Errorf("%v: %w", reason, ErrDriverShutdown))
+		case Backoff: // already failed closed (the driver revokes before it goes): say why
+			c.emit(Event{Kind: EventDriverShutdown, Lease: l, Info: l.info.Load(), Shutdown: reason, Message: msg,
+				Err: fmt.Errorf("%v: %w", reason, ErrDriverShutdown)})
 		}
 	}
 }

@@ -433,6 +433,17 @@ func TestDriverShutdownInvalidatesEveryLease(t *testing.T) {
 	if a.State() != Attaching || b.State() != Attaching {
 		t.Fatal("no reattach after shutdown")
 	}
+
+	// A lease the driver revoked just before shutting down hears of the
+	// shutdown too.
+	h2 := newHarness(t, nil)
+	l := h2.attached(consumer)
+	h2.revoke(l.Info(), RoleConsumer, driver.LeaseRevokeReasonRevoked)
+	h2.drv.SendDriverShutdown(uint64(h2.now), driver.ShutdownReasonNormal, "")
+	h2.run(time.Millisecond)
+	if got := h2.kinds(); !slices.Equal(got, []EventKind{EventAttached, EventRevoked, EventDriverShutdown}) {
+		t.Fatalf("events %v", got)
+	}
 }
 
 func TestKeepaliveFailures(t *testing.T) {

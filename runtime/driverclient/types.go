@@ -141,7 +141,8 @@ const (
 	// EventDriverShutdown: ShmDriverShutdown (Shutdown, Message). The lease
 	// reattaches once a driver answers.
 	EventDriverShutdown
-	// EventDetached: Detach finished (or the Client closed); final.
+	// EventDetached: the lease ended for good (Detach finished, the first
+	// attach was rejected, or the Client closed); final.
 	EventDetached
 )
 

@@ -142,13 +142,20 @@ func (v View[T]) Flat() ([]T, bool) {
 }
 
 // Row returns row i of a 2-dimensional view whose rows are contiguous
-// (unit stride along dimension 1), e.g. a row-major [][]T.
+// (unit stride along dimension 1), e.g. a row-major [][]T. Like slice
+// indexing, a row out of range panics; a row of a tensor whose dimension 1
+// is 0 is empty.
 func (v View[T]) Row(i int) ([]T, bool) {
 	if v.ndims != 2 || (v.strides[1] != 1 && v.dims[1] > 1) {
 		return nil, false
 	}
 	if uint(i) >= uint(v.dims[0]) {
 		panic(fmt.Sprintf("pool: row %d out of range [0:%d)", i, v.dims[0]))
+	}
+	if v.dims[1] == 0 {
+		// The layout addresses no element (the data is empty), so a row
+		// has no start in it.
+		return v.data[:0:0], true
 	}
 	start := i * v.strides[0]
 	return v.data[start : start+v.dims[1] : start+v.dims[1]], true

@@ -162,3 +162,43 @@ func TestViewIndexPanics(t *testing.T) {
 		}()
 	}
 }
+
+// TestViewZeroExtent views tensors with a zero dimension, which validation
+// accepts and whose data is empty: no in-range accessor may panic (Row(1)
+// of a [3, 0] tensor once sliced past the empty data).
+func TestViewZeroExtent(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		order   MajorOrder
+		dims    []int32
+		strides []int32
+	}{
+		{"3x0", RowMajor, []int32{3, 0}, nil},
+		{"3x0 column", ColumnMajor, []int32{3, 0}, nil},
+		{"3x0 strided", RowMajor, []int32{3, 0}, []int32{64, 4}},
+		{"0x3", RowMajor, []int32{0, 3}, nil},
+		{"2x0x2", RowMajor, []int32{2, 0, 2}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := hdr(Float32, tc.order, tc.dims, tc.strides)
+			v, err := NewView[float32](make([]byte, 64), &h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Len() != 0 {
+				t.Errorf("Len = %d", v.Len())
+			}
+			if flat, ok := v.Flat(); !ok || len(flat) != 0 {
+				t.Errorf("Flat = %v, %v", flat, ok)
+			}
+			if v.NDims() != 2 {
+				return
+			}
+			for i := range v.Dim(0) {
+				if row, ok := v.Row(i); ok && len(row) != 0 {
+					t.Errorf("Row(%d) = %v", i, row)
+				}
+			}
+		})
+	}
+}

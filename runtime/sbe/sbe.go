@@ -61,7 +61,20 @@ var (
 	ErrEncodeOrder = errors.New("sbe: groups and var data written out of schema order")
 	// ErrValueTooLong: a value is longer than its fixed-length array.
 	ErrValueTooLong = errors.New("sbe: value longer than its fixed array")
+	// ErrJSONLimit: AppendJSON met more than MaxJSONEntries group entries
+	// in one message.
+	ErrJSONLimit = errors.New("sbe: too many group entries to render as JSON")
 )
+
+// MaxJSONEntries bounds the group entries (of all groups, nested ones
+// included) that a generated AppendJSON renders for one message. An entry
+// may take no input bytes (block length 0) yet render every field of its
+// schema block, so a 32-byte input announcing 65,535 entries would
+// otherwise produce megabytes of JSON; with the bound, the output of one
+// message is at most MaxJSONEntries rendered entries plus its root block
+// and var data. JSON is for logs and debugging: 4096 entries is far more
+// than a person reads.
+const MaxJSONEntries = 4096
 
 const hexDigits = "0123456789abcdef"
 

@@ -34,6 +34,9 @@ type gen struct {
 	coder coder
 	top   *scope
 	errs  []error
+	// nulls memoizes compositeHasNulls: writing null images would
+	// otherwise walk every member again through each ref.
+	nulls map[nullsKey]bool
 }
 
 func (g *gen) fail(err error) { g.errs = append(g.errs, err) }
@@ -108,7 +111,7 @@ func (g *gen) dispatcher() {
 		jen.Id("SBEMessageName").Params().String(),
 		jen.Id("EncodedLength").Params().Int(),
 		jen.Id("ActingVersion").Params().Int(),
-		jen.Id("AppendJSON").Params(jen.Index().Byte()).Index().Byte(),
+		jen.Id("AppendJSON").Params(jen.Index().Byte()).Params(jen.Index().Byte(), jen.Error()),
 		jen.Id("String").Params().String(),
 		jen.Id("Wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("actingBlockLength"), jen.Id("actingVersion")).Int()).Error(),
 		jen.Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error(),

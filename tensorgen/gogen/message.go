@@ -351,7 +351,9 @@ func (g *gen) initBlock(l *level, buf jen.Code, start jen.Code) []jen.Code {
 }
 
 // jsonLevel returns the statements of appendJSON for a level.
-func (g *gen) jsonLevel(l *level, o *owner, buf, acting jen.Code, posArr func(i int) *jen.Statement) []jen.Code {
+// budget is the expression of the *int that counts the group entries the
+// message may still render (see sbe.MaxJSONEntries).
+func (g *gen) jsonLevel(l *level, o *owner, buf, acting, budget jen.Code, posArr func(i int) *jen.Statement) []jen.Code {
 	body := []jen.Code{appendLit("{")}
 	first := true
 	sep := func() string {
@@ -372,8 +374,12 @@ func (g *gen) jsonLevel(l *level, o *owner, buf, acting jen.Code, posArr func(i 
 			jen.Var().Id("gd").Id(gl.decName()),
 			jen.Id("gd").Dot("init").Call(buf, posArr(i), acting),
 			jen.For(jen.Id("n").Op(":=").Lit(0), jen.Id("gd").Dot("Next").Call(), jen.Id("n").Op("++")).Block(
+				jen.If(jen.Op("*").Add(budget).Op("<=").Lit(0)).Block(jen.Return(jen.Id("dst"), jen.Qual(sbePkg, "ErrJSONLimit"))),
+				jen.Op("*").Add(budget).Op("--"),
 				jen.If(jen.Id("n").Op(">").Lit(0)).Block(appendLit(",")),
-				jen.Id("dst").Op("=").Id("gd").Dot("appendJSON").Call(jen.Id("dst")),
+				jen.Var().Err().Error(),
+				jen.List(jen.Id("dst"), jen.Err()).Op("=").Id("gd").Dot("appendJSON").Call(jen.Id("dst"), budget),
+				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("dst"), jen.Err())),
 			),
 		), appendLit("]"))
 		i++
@@ -383,7 +389,7 @@ func (g *gen) jsonLevel(l *level, o *owner, buf, acting jen.Code, posArr func(i 
 			jen.Id("dst").Op("=").Qual(sbePkg, "AppendJSONBytes").Call(jen.Id("dst"), jen.Id(o.getName).Dot(exported(dt.Name)).Call()))
 		i++
 	}
-	body = append(body, appendLit("}"), jen.Return(jen.Id("dst")))
+	body = append(body, appendLit("}"), jen.Return(jen.Id("dst"), jen.Nil()))
 	return body
 }
 
@@ -477,8 +483,8 @@ func (g *gen) groupDecoder(gl *level) {
 		getName:    "e",
 	}
 	g.blockAccessors(gl, dec, enc, func(i int) *jen.Statement { return jen.Id("g").Dot("pos").Index(jen.Lit(i)) }, jen.Id("g").Dot("buf"), jen.Id("g").Dot("actingVersion"), jen.Id("e").Dot("st"), jen.Id("e").Dot("st"))
-	g.f.Func().Params(recv.Clone()).Id("appendJSON").Params(jen.Id("dst").Index().Byte()).Index().Byte().Block(
-		g.jsonLevel(gl, dec, jen.Id("g").Dot("buf"), jen.Id("g").Dot("actingVersion"), func(i int) *jen.Statement { return jen.Id("g").Dot("pos").Index(jen.Lit(i)) })...,
+	g.f.Func().Params(recv.Clone()).Id("appendJSON").Params(jen.Id("dst").Index().Byte(), jen.Id("budget").Op("*").Int()).Params(jen.Index().Byte(), jen.Error()).Block(
+		g.jsonLevel(gl, dec, jen.Id("g").Dot("buf"), jen.Id("g").Dot("actingVersion"), jen.Id("budget"), func(i int) *jen.Statement { return jen.Id("g").Dot("pos").Index(jen.Lit(i)) })...,
 	)
 }
 
@@ -667,12 +673,24 @@ func (g *gen) messageDecoder(l *level) {
 	g.blockAccessors(l, dec, enc, posArr, jen.Id("d").Dot("buf"), jen.Id("d").Dot("actingVersion"), jen.Op("&").Id("e").Dot("st"), jen.Id("e").Dot("st"))
 	g.f.Comment("AppendJSON appends the message as JSON to dst. Enums appear by name, sets as")
 	g.f.Comment("lists of choices, var data as a string when printable ASCII (else {\"hex\":...}),")
-	g.f.Comment("absent optional values as null.")
-	jsonBody := []jen.Code{jen.If(jen.Id("d").Dot("buf").Op("==").Nil()).Block(jen.Return(jen.Append(jen.Id("dst"), jen.Lit("null").Op("...")))), jen.Id("_").Op("=").Id("d").Dot("actingVersion")}
-	jsonBody = append(jsonBody, g.jsonLevel(l, dec, jen.Id("d").Dot("buf"), jen.Id("d").Dot("actingVersion"), posArr)...)
-	g.f.Func().Params(recv.Clone()).Id("AppendJSON").Params(jen.Id("dst").Index().Byte()).Index().Byte().Block(jsonBody...)
-	g.f.Comment("String returns the message as JSON.")
-	g.f.Func().Params(recv.Clone()).Id("String").Params().String().Block(jen.Return(jen.String().Call(jen.Id("d").Dot("AppendJSON").Call(jen.Nil()))))
+	g.f.Comment("absent optional values as null. It renders at most sbe.MaxJSONEntries group")
+	g.f.Comment("entries in all (a few bytes of input can announce thousands of empty")
+	g.f.Comment("entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.")
+	jsonBody := []jen.Code{
+		jen.If(jen.Id("d").Dot("buf").Op("==").Nil()).Block(jen.Return(jen.Append(jen.Id("dst"), jen.Lit("null").Op("...")), jen.Nil())),
+		jen.Id("_").Op("=").Id("d").Dot("actingVersion"),
+	}
+	if len(l.groups) > 0 {
+		jsonBody = append(jsonBody, jen.Id("entries").Op(":=").Qual(sbePkg, "MaxJSONEntries"), jen.Id("budget").Op(":=").Op("&").Id("entries"))
+	}
+	jsonBody = append(jsonBody, g.jsonLevel(l, dec, jen.Id("d").Dot("buf"), jen.Id("d").Dot("actingVersion"), jen.Id("budget"), posArr)...)
+	g.f.Func().Params(recv.Clone()).Id("AppendJSON").Params(jen.Id("dst").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(jsonBody...)
+	g.f.Comment("String returns the message as JSON, or the error of AppendJSON.")
+	g.f.Func().Params(recv.Clone()).Id("String").Params().String().Block(
+		jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("d").Dot("AppendJSON").Call(jen.Nil()),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err().Dot("Error").Call())),
+		jen.Return(jen.String().Call(jen.Id("b"))),
+	)
 }
 
 func (g *gen) messageEncoder(l *level) {

@@ -49,17 +49,66 @@ func (g *gen) putNulls(b []byte, off int, t schema.Type, presence schema.Presenc
 		}
 		g.putValue(b, off, t.Encoding, t.Null)
 	case *schema.Composite:
+		if !g.compositeHasNulls(t, optionalOnly) {
+			return
+		}
 		for _, m := range t.Members {
-			pres, nv := schema.Required, schema.Value{}
-			switch mt := m.Type.(type) {
-			case *schema.Encoded:
-				pres, nv = mt.Presence, mt.Null
-			case *schema.Enum:
-				pres, nv = mt.Presence, mt.Null
-			}
+			pres, nv := memberNull(m)
 			g.putNulls(b, off+m.Offset, m.Type, pres, nv, optionalOnly)
 		}
 	}
+}
+
+// memberNull is the presence and null value putNulls writes for a
+// composite member: its type's own.
+func memberNull(m *schema.Member) (schema.Presence, schema.Value) {
+	switch mt := m.Type.(type) {
+	case *schema.Encoded:
+		return mt.Presence, mt.Null
+	case *schema.Enum:
+		return mt.Presence, mt.Null
+	}
+	return schema.Required, schema.Value{}
+}
+
+type nullsKey struct {
+	c            *schema.Composite
+	optionalOnly bool
+}
+
+// compositeHasNulls reports whether putNulls writes anything for a value of
+// composite type c. It is memoized per composite, so that putNulls descends
+// only into composites that hold a value to write. Without it, a chain of
+// composites each holding two refs to the previous one costs 2^depth
+// (unbounded when every size is 0); with it, each composite is examined
+// once and every descent ends in a written value, so writing an image
+// costs at most its bytes times the ref depth.
+func (g *gen) compositeHasNulls(c *schema.Composite, optionalOnly bool) bool {
+	k := nullsKey{c, optionalOnly}
+	if has, ok := g.nulls[k]; ok {
+		return has
+	}
+	has := false
+	for _, m := range c.Members {
+		pres, _ := memberNull(m)
+		switch mt := m.Type.(type) {
+		case *schema.Encoded:
+			has = mt.Presence != schema.Constant && pres != schema.Constant && mt.Length == 1 &&
+				(!optionalOnly || pres == schema.Optional)
+		case *schema.Enum:
+			has = pres != schema.Constant && (!optionalOnly || pres == schema.Optional)
+		case *schema.Composite:
+			has = g.compositeHasNulls(mt, optionalOnly)
+		}
+		if has {
+			break
+		}
+	}
+	if g.nulls == nil {
+		g.nulls = make(map[nullsKey]bool)
+	}
+	g.nulls[k] = has
+	return has
 }
 
 func (g *gen) images(l *level) (null, init []byte) {

@@ -8,10 +8,17 @@ import (
 )
 
 const (
-	// maxSize bounds lengths, offsets and block lengths. No SBE block can
-	// exceed a uint16 blockLength; the larger bound only keeps arithmetic
-	// far from overflow while still letting the header checks report the
-	// real problem.
+	// maxSize bounds lengths, offsets, block lengths, and the sizes of
+	// composites and blocks: the largest block a schema may declare (an
+	// explicit blockLength attribute is capped by it too). Attribute limits
+	// alone do not bound sizes, because nested <ref>s multiply them (a
+	// chain of composites holding two refs to the previous one doubles at
+	// each step); so every composite and block size is checked against
+	// maxSize as it is summed, and a larger one is an error naming the
+	// composite or block. A member is then at most 8*maxSize bytes (an
+	// encoded type of maxSize uint64s), so no sum overflows. The header
+	// checks report a block that fits maxSize but not the header's
+	// blockLength.
 	maxSize = 1 << 24
 	// maxNumber bounds ids, versions and other counters (int32, as the
 	// reference tool parses them).

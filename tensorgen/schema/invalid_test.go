@@ -440,3 +440,71 @@ func TestRefDepth(t *testing.T) {
 	_, err := Parse("t.xml", []byte(chain(2*maxRefDepth)))
 	checkErrors(t, err, wantError{0, []string{"type references nested more than"}})
 }
+
+// doublingChain returns the <types> of a chain of composites C0..Cdepth,
+// each holding two refs to the previous one, C0 holding first (whose
+// composite body it is).
+func doublingChain(first string, depth int, extra string) string {
+	var b strings.Builder
+	b.WriteString("<types>\n" + first)
+	for i := 1; i <= depth; i++ {
+		fmt.Fprintf(&b, "\n<composite name=\"C%d\"><ref name=\"a\" type=\"C%d\"/><ref name=\"b\" type=\"C%d\"/></composite>", i, i-1, i-1)
+	}
+	b.WriteString(extra + "</types>")
+	return b.String()
+}
+
+// TestSizeOverflow checks that sizes nested refs multiply past maxSize are
+// errors naming the composite or block, file and line (they once summed to
+// -2^63, which Parse accepted and code generation never finished).
+func TestSizeOverflow(t *testing.T) {
+	tests := []struct {
+		name string
+		xml  string
+		want wantError
+	}{
+		// Line 19 holds C0, line 19+i holds Ci: 2^24 one-byte members in
+		// C24 is exactly maxSize, so C25 is the first too large.
+		{"doubling chain", doc(doublingChain(`<composite name="C0"><type name="v" primitiveType="uint8"/></composite>`, 64, "") +
+			`<sbe:message name="M" id="1"><field name="x" id="1" type="C64"/></sbe:message>`),
+			wantError{19 + 25, []string{"t.xml:44:", `<composite name="C25">`, `composite "C25" is more than 16777216 bytes at member "b" (33554432 bytes so far)`}}},
+		{"one byte past maxSize", doc(doublingChain(`<composite name="C0"><type name="v" primitiveType="uint8"/></composite>`, 24,
+			"\n"+`<composite name="D"><ref name="c" type="C24"/><type name="x" primitiveType="uint8"/></composite>`) +
+			`<sbe:message name="M" id="1"><field name="x" id="1" type="uint8"/></sbe:message>`),
+			wantError{19 + 25, []string{`composite "D" is more than 16777216 bytes at member "x" (16777217 bytes so far)`}}},
+		{"large encoded member", doc(`<types>
+<type name="Big" primitiveType="uint64" length="16777216"/>
+<composite name="C"><ref name="a" type="Big"/></composite>
+</types>`), wantError{20, []string{`composite "C" is more than 16777216 bytes at member "a" (134217728 bytes so far)`}}},
+		{"large block", doc(`<types>
+<type name="Half" primitiveType="uint8" length="10000000"/>
+</types>
+<sbe:message name="M" id="1">
+<field name="a" id="1" type="Half"/>
+<field name="b" id="2" type="Half"/>
+</sbe:message>`), wantError{23, []string{`<field name="b">`, "the block is more than 16777216 bytes at this field (20000000 bytes so far)"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.xml", []byte(tc.xml))
+			checkErrors(t, err, tc.want)
+		})
+	}
+	t.Run("exactly maxSize is accepted", func(t *testing.T) {
+		xml := doc(doublingChain(`<composite name="C0"><type name="v" primitiveType="uint8"/></composite>`, 24, "") +
+			`<sbe:message name="M" id="1"><field name="x" id="1" type="uint8"/></sbe:message>`)
+		if _, err := Parse("t.xml", []byte(xml)); err != nil {
+			t.Errorf("a composite of maxSize bytes: %v", err)
+		}
+	})
+	// The vectors that found the bug: the first summed to -2^63, the
+	// second panicked in the Go emitter.
+	for _, f := range []string{"schema-composite-size-overflow.xml", "schema-composite-size-overflow-panic.xml"} {
+		t.Run(f, func(t *testing.T) {
+			path := filepath.Join(vectorsDir, "hardening", f)
+			skipWithout(t, path)
+			_, err := ParseFile(path)
+			checkErrors(t, err, wantError{0, []string{path + ":", "<composite name=", "is more than 16777216 bytes"}})
+		})
+	}
+}

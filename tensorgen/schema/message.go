@@ -153,6 +153,11 @@ func (r *resolver) block(n *node) block {
 			f.Offset = b.size
 			if f.Presence != Constant {
 				b.size += wireSize(f.Type)
+				if b.size > maxSize {
+					r.errs.add(c, "the block is more than %d bytes at this field (%d bytes so far), larger than any block a schema may declare",
+						maxSize, b.size)
+					b.size = 0 // stay bounded without repeating the error, which fails the schema
+				}
 			}
 			b.fields = append(b.fields, f)
 		case "group":

@@ -631,6 +631,15 @@ func (r *resolver) composite(n *node, top bool) *Composite {
 		}
 		m.Offset = end
 		end += wireSize(m.Type)
+		if end > maxSize {
+			r.errs.add(n, "composite %q is more than %d bytes at member %q (%d bytes so far), larger than any block a schema may declare",
+				c.Name, maxSize, m.Name, end)
+			// Count it as empty, so that the composites and blocks that
+			// hold it neither overflow nor repeat the error (which fails
+			// the schema).
+			end = 0
+			break
+		}
 	}
 	c.Size = end
 	return c

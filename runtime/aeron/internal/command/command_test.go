@@ -133,6 +133,22 @@ func FuzzDecode(f *testing.F) {
 	f.Add(img.Append(nil))
 	cm := CounterMessage{Correlated{1, 2}, 3, []byte{1}, "x"}
 	f.Add(cm.Append(nil))
+	// Every other message as the client and the driver write it.
+	for _, m := range []interface{ Append([]byte) []byte }{
+		&PublicationMessage{Correlated{1, 2}, 1001, "aeron:ipc?term-length=64k"},
+		&SubscriptionMessage{Correlated{1, 3}, -1, 1001, "aeron:ipc"},
+		&RemoveMessage{Correlated{1, 4}, 2},
+		&Correlated{1, 5},
+		&PublicationReady{5, 5, 7, 1001, 3, 4, "/dev/shm/aeron/publications/5.logbuffer"},
+		&SubscriptionReady{6, 9},
+		&ImageMessage{7, 3, 1001, "aeron:ipc"},
+		&OperationSucceeded{8},
+		&ErrorResponse{9, 1, "invalid channel"},
+		&CounterUpdate{10, 11},
+		&ClientTimeout{1},
+	} {
+		f.Add(m.Append(nil))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = DecodeImageReady(b)
 		_, _ = DecodeCounterMessage(b)
@@ -140,5 +156,41 @@ func FuzzDecode(f *testing.F) {
 		_, _ = DecodeSubscriptionMessage(b)
 		_, _ = DecodeErrorResponse(b)
 		_, _ = DecodePublicationReady(b)
+		// The seven no target called before.
+		if m, err := DecodeRemoveMessage(b); err == nil {
+			if m2, err := DecodeRemoveMessage(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("RemoveMessage %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodeCorrelated(b); err == nil {
+			if m2, err := DecodeCorrelated(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("Correlated %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodeSubscriptionReady(b); err == nil {
+			if m2, err := DecodeSubscriptionReady(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("SubscriptionReady %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodeImageMessage(b); err == nil {
+			if m2, err := DecodeImageMessage(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("ImageMessage %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodeOperationSucceeded(b); err == nil {
+			if m2, err := DecodeOperationSucceeded(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("OperationSucceeded %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodeCounterUpdate(b); err == nil {
+			if m2, err := DecodeCounterUpdate(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("CounterUpdate %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodeClientTimeout(b); err == nil {
+			if m2, err := DecodeClientTimeout(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("ClientTimeout %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
 	})
 }

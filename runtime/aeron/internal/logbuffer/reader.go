@@ -118,10 +118,11 @@ func ControlledRead(term []byte, offset int, h ControlledFragmentHandler, limit 
 // Clean zeroes the log from cleanPosition up to position, at most to the end
 // of the term that cleanPosition is in, the way Aeron's driver cleans behind
 // its slowest subscriber: the first 8 bytes (the frame length) are cleared
-// last with a release store. It returns the new clean position.
+// last with a release store. It returns the new clean position. A negative
+// or misaligned cleanPosition cleans nothing.
 func (l *Log) Clean(cleanPosition, position int64) int64 {
 	position &^= FrameAlignment - 1 // positions come from other processes
-	if position <= cleanPosition || cleanPosition&(FrameAlignment-1) != 0 {
+	if position <= cleanPosition || cleanPosition < 0 || cleanPosition&(FrameAlignment-1) != 0 {
 		return cleanPosition
 	}
 	shift := PositionBitsToShift(l.termLength)

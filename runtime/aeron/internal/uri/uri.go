@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxLength bounds a channel string (the driver refuses longer ones).
@@ -168,27 +169,45 @@ func (u URI) Bool(key string, def bool) (bool, error) {
 }
 
 // Duration parses a duration parameter in nanoseconds with an optional
-// ns/us/ms/s suffix, or def when absent. A duration beyond MaxInt64
-// nanoseconds is invalid.
+// ns/us/ms/s suffix (see ParseDuration), or def when absent. A duration
+// beyond MaxInt64 nanoseconds is invalid.
 func (u URI) Duration(key string, def int64) (int64, error) {
 	v, ok := u.Params[key]
 	if !ok {
 		return def, nil
 	}
-	mult := int64(1)
-	num := v
+	d, err := ParseDuration(v, time.Nanosecond)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v: %w", key, err, ErrInvalid)
+	}
+	return int64(d), nil
+}
+
+// ParseDuration parses a duration as Aeron writes them in channels and
+// environment variables: a non-negative decimal count with an optional
+// ns, us, ms or s suffix. A count without a suffix is in units of bare
+// (nanoseconds for channel parameters; AERON_DRIVER_TIMEOUT counts
+// milliseconds). A duration beyond MaxInt64 nanoseconds (about 292 years)
+// is an error, never a wrapped-around value. It is the one duration parser
+// of the client and the driver.
+func ParseDuration(s string, bare time.Duration) (time.Duration, error) {
+	mult := bare
+	num := s
 	for _, suf := range []struct {
 		s string
-		m int64
-	}{{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}} {
-		if n, ok := strings.CutSuffix(v, suf.s); ok {
+		m time.Duration
+	}{{"ns", time.Nanosecond}, {"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}} {
+		if n, ok := strings.CutSuffix(s, suf.s); ok {
 			num, mult = n, suf.m
 			break
 		}
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("%s=%q: %w", key, v, ErrInvalid)
+	if err != nil || n < 0 || mult <= 0 {
+		return 0, fmt.Errorf("duration %q is not a non-negative integer with an optional ns, us, ms or s suffix", s)
 	}
-	return n * mult, nil
+	if n > math.MaxInt64/int64(mult) {
+		return 0, fmt.Errorf("duration %q overflows (the limit is %d ns)", s, int64(math.MaxInt64))
+	}
+	return time.Duration(n) * mult, nil
 }

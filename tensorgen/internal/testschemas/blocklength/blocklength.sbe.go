@@ -347,14 +347,14 @@ func (g *Message1GroupDecoder) F2() uint64 {
 func (e *Message1GroupEncoder) SetF2(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
-func (g *Message1GroupDecoder) appendJSON(dst []byte) []byte {
+func (g *Message1GroupDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"F1\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.F1()), 10)
 	dst = append(dst, ",\"F2\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.F2()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // Message1GroupEncoder writes the entries of group Group.
@@ -570,12 +570,16 @@ func (e *Message1Encoder) Group(count int) (*Message1GroupEncoder, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *Message1Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *Message1Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"header\":"...)
 	dst = d.Header().appendJSON(dst)
@@ -584,20 +588,32 @@ func (d *Message1Decoder) AppendJSON(dst []byte) []byte {
 		var gd Message1GroupDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *Message1Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // Message1Encoder writes message Message1 (template 1) in place. Wrap clears the root
@@ -835,14 +851,14 @@ func (g *Message2GroupDecoder) F2() uint64 {
 func (e *Message2GroupEncoder) SetF2(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
-func (g *Message2GroupDecoder) appendJSON(dst []byte) []byte {
+func (g *Message2GroupDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"F1\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.F1()), 10)
 	dst = append(dst, ",\"F2\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.F2()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // Message2GroupEncoder writes the entries of group Group.
@@ -1058,12 +1074,16 @@ func (e *Message2Encoder) Group(count int) (*Message2GroupEncoder, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *Message2Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *Message2Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"header\":"...)
 	dst = d.Header().appendJSON(dst)
@@ -1072,20 +1092,32 @@ func (d *Message2Decoder) AppendJSON(dst []byte) []byte {
 		var gd Message2GroupDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *Message2Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // Message2Encoder writes message Message2 (template 2) in place. Wrap clears the root
@@ -1323,14 +1355,14 @@ func (g *Message3GroupDecoder) F2() uint64 {
 func (e *Message3GroupEncoder) SetF2(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[4:], uint64(v))
 }
-func (g *Message3GroupDecoder) appendJSON(dst []byte) []byte {
+func (g *Message3GroupDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"F1\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.F1()), 10)
 	dst = append(dst, ",\"F2\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.F2()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // Message3GroupEncoder writes the entries of group Group.
@@ -1546,12 +1578,16 @@ func (e *Message3Encoder) Group(count int) (*Message3GroupEncoder, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *Message3Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *Message3Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"header\":"...)
 	dst = d.Header().appendJSON(dst)
@@ -1560,20 +1596,32 @@ func (d *Message3Decoder) AppendJSON(dst []byte) []byte {
 		var gd Message3GroupDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *Message3Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // Message3Encoder writes message Message3 (template 3) in place. Wrap clears the root
@@ -1864,10 +1912,12 @@ func (e *Message4Encoder) ReserveEncryptedNewPassword(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *Message4Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *Message4Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -1876,12 +1926,16 @@ func (d *Message4Decoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"EncryptedNewPassword\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.EncryptedNewPassword())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *Message4Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // Message4Encoder writes message Message4 (template 4) in place. Wrap clears the root
@@ -1984,7 +2038,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -850,7 +850,7 @@ func (e *CarFuelFiguresEncoder) ReserveUsageDescription(n int) ([]byte, error) {
 	e.stage = 1
 	return b, nil
 }
-func (g *CarFuelFiguresDecoder) appendJSON(dst []byte) []byte {
+func (g *CarFuelFiguresDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"speed\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.Speed()), 10)
@@ -859,7 +859,7 @@ func (g *CarFuelFiguresDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"usageDescription\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.UsageDescription())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipCarPerformanceFiguresAcceleration(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 4 {
@@ -980,14 +980,14 @@ func (g *CarPerformanceFiguresAccelerationDecoder) Seconds() float32 {
 func (e *CarPerformanceFiguresAccelerationEncoder) SetSeconds(v float32) {
 	binary.LittleEndian.PutUint32(e.block[2:], math.Float32bits(v))
 }
-func (g *CarPerformanceFiguresAccelerationDecoder) appendJSON(dst []byte) []byte {
+func (g *CarPerformanceFiguresAccelerationDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"mph\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.Mph()), 10)
 	dst = append(dst, ",\"seconds\":"...)
 	dst = sbe.AppendJSONFloat(dst, float64(g.Seconds()), 32)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipCarPerformanceFigures(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 4 {
@@ -1150,7 +1150,7 @@ func (e *CarPerformanceFiguresEncoder) Acceleration(count int) (*CarPerformanceF
 	e.open = 0
 	return &e.accelerationG, nil
 }
-func (g *CarPerformanceFiguresDecoder) appendJSON(dst []byte) []byte {
+func (g *CarPerformanceFiguresDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"octaneRating\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OctaneRating()), 10)
@@ -1159,15 +1159,23 @@ func (g *CarPerformanceFiguresDecoder) appendJSON(dst []byte) []byte {
 		var gd CarPerformanceFiguresAccelerationDecoder
 		gd.init(g.buf, g.pos[0], g.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // CarFuelFiguresEncoder writes the entries of group fuelFigures.
@@ -1873,12 +1881,16 @@ func (e *CarEncoder) ReserveColor(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *CarDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *CarDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"serialNumber\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.SerialNumber()), 10)
@@ -1910,10 +1922,18 @@ func (d *CarDecoder) AppendJSON(dst []byte) []byte {
 		var gd CarFuelFiguresDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -1922,10 +1942,18 @@ func (d *CarDecoder) AppendJSON(dst []byte) []byte {
 		var gd CarPerformanceFiguresDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -1938,12 +1966,16 @@ func (d *CarDecoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"color\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.Color())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *CarDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // CarEncoder writes message Car (template 1) in place. Wrap clears the root
@@ -2068,7 +2100,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -419,14 +419,14 @@ func (g *TestMessage1EntriesDecoder) TagGroup2() int64 {
 func (e *TestMessage1EntriesEncoder) SetTagGroup2(v int64) {
 	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
-func (g *TestMessage1EntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *TestMessage1EntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"TagGroup1\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.TagGroup1()), 10)
 	dst = append(dst, ",\"TagGroup2\":"...)
 	dst = strconv.AppendInt(dst, int64(g.TagGroup2()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // TestMessage1EntriesEncoder writes the entries of group Entries.
@@ -614,32 +614,48 @@ func (e *TestMessage1Encoder) Entries(count int) (*TestMessage1EntriesEncoder, e
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TestMessage1Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TestMessage1Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"Entries\":["...)
 	{
 		var gd TestMessage1EntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TestMessage1Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TestMessage1Encoder writes message TestMessage1 (template 1) in place. Wrap clears the root
@@ -880,10 +896,12 @@ func (e *TestMessage2Encoder) SetFieldThree(v int64) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TestMessage2Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TestMessage2Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -894,12 +912,16 @@ func (d *TestMessage2Decoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"fieldThree\":"...)
 	dst = strconv.AppendInt(dst, int64(d.FieldThree()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TestMessage2Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TestMessage2Encoder writes message TestMessage2 (template 2) in place. Wrap clears the root
@@ -984,7 +1006,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

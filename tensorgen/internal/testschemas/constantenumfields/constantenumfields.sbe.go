@@ -349,12 +349,12 @@ func (g *ConstantEnumsFDecoder) Next() bool {
 func (g *ConstantEnumsFDecoder) K() Model {
 	return ModelC
 }
-func (g *ConstantEnumsFDecoder) appendJSON(dst []byte) []byte {
+func (g *ConstantEnumsFDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"k\":"...)
 	dst = g.K().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // ConstantEnumsFEncoder writes the entries of group f.
@@ -543,12 +543,16 @@ func (e *ConstantEnumsEncoder) F(count int) (*ConstantEnumsFEncoder, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ConstantEnumsDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ConstantEnumsDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"c\":"...)
 	dst = d.C().appendJSON(dst)
@@ -557,20 +561,32 @@ func (d *ConstantEnumsDecoder) AppendJSON(dst []byte) []byte {
 		var gd ConstantEnumsFDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ConstantEnumsDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ConstantEnumsEncoder writes message ConstantEnums (template 1) in place. Wrap clears the root
@@ -672,7 +688,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -642,10 +642,12 @@ func (e *TestMessage1Encoder) ReserveTag6(n int) ([]byte, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TestMessage1Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TestMessage1Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -662,12 +664,16 @@ func (d *TestMessage1Decoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"tag6\":"...)
 	dst = sbe.AppendJSONBytes(dst, d.Tag6())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TestMessage1Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TestMessage1Encoder writes message TestMessage1 (template 1) in place. Wrap clears the root
@@ -977,10 +983,12 @@ func (e *TestMessage2Encoder) SetTag6String(v string) error {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TestMessage2Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TestMessage2Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -1004,12 +1012,16 @@ func (d *TestMessage2Decoder) AppendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TestMessage2Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TestMessage2Encoder writes message TestMessage2 (template 2) in place. Wrap clears the root
@@ -1094,7 +1106,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

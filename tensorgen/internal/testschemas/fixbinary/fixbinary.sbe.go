@@ -3315,7 +3315,7 @@ func (g *ChannelReset4NoMDEntriesDecoder) ApplID() int16 {
 func (e *ChannelReset4NoMDEntriesEncoder) SetApplID(v int16) {
 	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
 }
-func (g *ChannelReset4NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *ChannelReset4NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDUpdateAction\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MDUpdateAction()), 10)
@@ -3324,7 +3324,7 @@ func (g *ChannelReset4NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"ApplID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.ApplID()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // ChannelReset4NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -3561,12 +3561,16 @@ func (e *ChannelReset4Encoder) NoMDEntries(count int) (*ChannelReset4NoMDEntries
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *ChannelReset4Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *ChannelReset4Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -3577,20 +3581,32 @@ func (d *ChannelReset4Decoder) AppendJSON(dst []byte) []byte {
 		var gd ChannelReset4NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *ChannelReset4Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ChannelReset4Encoder writes message ChannelReset4 (template 4) in place. Wrap clears the root
@@ -3788,20 +3804,26 @@ func (e *AdminHeartbeat12Encoder) SBETemplateID() uint16 {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *AdminHeartbeat12Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *AdminHeartbeat12Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *AdminHeartbeat12Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // AdminHeartbeat12Encoder writes message AdminHeartbeat12 (template 12) in place. Wrap clears the root
@@ -4000,22 +4022,28 @@ func (e *AdminLogin15Encoder) SetHeartBtInt(v int8) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *AdminLogin15Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *AdminLogin15Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
 	dst = append(dst, "\"HeartBtInt\":"...)
 	dst = strconv.AppendInt(dst, int64(d.HeartBtInt()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *AdminLogin15Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // AdminLogin15Encoder writes message AdminLogin15 (template 15) in place. Wrap clears the root
@@ -4242,22 +4270,28 @@ func (e *AdminLogout16Encoder) SetTextString(v string) error {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *AdminLogout16Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *AdminLogout16Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
 	dst = append(dst, "\"Text\":"...)
 	dst = sbe.AppendJSONChars(dst, d.Text())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *AdminLogout16Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // AdminLogout16Encoder writes message AdminLogout16 (template 16) in place. Wrap clears the root
@@ -4473,14 +4507,14 @@ func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionFuture27NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture27NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -4632,14 +4666,14 @@ func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionFuture27NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture27NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -4764,14 +4798,14 @@ func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionFuture27NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture27NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -4904,14 +4938,14 @@ func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionFuture27NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionFuture27NoEventsEncoder writes the entries of group NoEvents.
@@ -6367,12 +6401,16 @@ func (e *MDInstrumentDefinitionFuture27Encoder) NoLotTypeRules(count int) (*MDIn
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -6521,10 +6559,18 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture27NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -6533,10 +6579,18 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -6545,10 +6599,18 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture27NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -6557,20 +6619,32 @@ func (d *MDInstrumentDefinitionFuture27Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionFuture27Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionFuture27Encoder writes message MDInstrumentDefinitionFuture27 (template 27) in place. Wrap clears the root
@@ -6828,14 +6902,14 @@ func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionSpread29NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread29NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -6987,14 +7061,14 @@ func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionSpread29NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread29NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -7119,14 +7193,14 @@ func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionSpread29NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread29NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -7259,14 +7333,14 @@ func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionSpread29NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread29NoLegs(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -7450,7 +7524,7 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) LegOptionDelta() DecimalQt
 func (e *MDInstrumentDefinitionSpread29NoLegsEncoder) LegOptionDelta() DecimalQty {
 	return DecimalQty{e.block[14 : 14+4 : 14+4]}
 }
-func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LegSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LegSecurityID()), 10)
@@ -7465,7 +7539,7 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) appendJSON(dst []byte) []b
 	dst = append(dst, ",\"LegOptionDelta\":"...)
 	dst = g.LegOptionDelta().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionSpread29NoEventsEncoder writes the entries of group NoEvents.
@@ -8876,12 +8950,16 @@ func (e *MDInstrumentDefinitionSpread29Encoder) NoLegs(count int) (*MDInstrument
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -9002,10 +9080,18 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -9014,10 +9100,18 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -9026,10 +9120,18 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -9038,10 +9140,18 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -9050,20 +9160,32 @@ func (d *MDInstrumentDefinitionSpread29Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread29NoLegsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionSpread29Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionSpread29Encoder writes message MDInstrumentDefinitionSpread29 (template 29) in place. Wrap clears the root
@@ -9500,10 +9622,12 @@ func (e *SecurityStatus30Encoder) SetSecurityTradingEvent(v SecurityTradingEvent
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SecurityStatus30Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SecurityStatus30Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -9534,12 +9658,16 @@ func (d *SecurityStatus30Decoder) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"SecurityTradingEvent\":"...)
 	dst = d.SecurityTradingEvent().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SecurityStatus30Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SecurityStatus30Encoder writes message SecurityStatus30 (template 30) in place. Wrap clears the root
@@ -9864,7 +9992,7 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) MDEntryType() MDEntryType
 func (e *MDIncrementalRefreshBook32NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[26] = byte(v)
 }
-func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -9891,7 +10019,7 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) appendJSON(dst []byte) []
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDIncrementalRefreshBook32NoOrderIDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 8 {
@@ -10102,7 +10230,7 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) OrderUpdateAction() 
 func (e *MDIncrementalRefreshBook32NoOrderIDEntriesEncoder) SetOrderUpdateAction(v OrderUpdateAction) {
 	e.block[21] = byte(v)
 }
-func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
@@ -10127,7 +10255,7 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) appendJSON(dst []byt
 	dst = append(dst, ",\"OrderUpdateAction\":"...)
 	dst = g.OrderUpdateAction().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshBook32NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -10464,12 +10592,16 @@ func (e *MDIncrementalRefreshBook32Encoder) NoOrderIDEntries(count int) (*MDIncr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -10480,10 +10612,18 @@ func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshBook32NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -10492,20 +10632,32 @@ func (d *MDIncrementalRefreshBook32Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshBook32NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshBook32Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshBook32Encoder writes message MDIncrementalRefreshBook32 (template 32) in place. Wrap clears the root
@@ -10862,7 +11014,7 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) MDEntryType() 
 func (e *MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeDailyStatistics) {
 	e.block[24] = byte(v)
 }
-func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -10889,7 +11041,7 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) appendJSON(dst
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshDailyStatistics33NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -11130,12 +11282,16 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) NoMDEntries(count int) (*
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshDailyStatistics33Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshDailyStatistics33Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -11146,20 +11302,32 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) AppendJSON(dst []byte) []
 		var gd MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshDailyStatistics33Encoder writes message MDIncrementalRefreshDailyStatistics33 (template 33) in place. Wrap clears the root
@@ -11463,7 +11631,7 @@ Semantic type: char.
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) MDEntryType() byte {
 	return 'g'
 }
-func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"HighLimitPrice\":"...)
 	dst = g.HighLimitPrice().appendJSON(dst)
@@ -11480,7 +11648,7 @@ func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) appendJSON(dst [
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = sbe.AppendJSONBytes(dst, []byte{byte(g.MDEntryType())})
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshLimitsBanding34NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -11721,12 +11889,16 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) NoMDEntries(count int) (*MD
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshLimitsBanding34Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshLimitsBanding34Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -11737,20 +11909,32 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) AppendJSON(dst []byte) []by
 		var gd MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshLimitsBanding34Encoder writes message MDIncrementalRefreshLimitsBanding34 (template 34) in place. Wrap clears the root
@@ -12080,7 +12264,7 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDEntrySi
 	v := int32(2147483647)
 	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
-func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -12101,7 +12285,7 @@ func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) appendJSON(d
 		dst = strconv.AppendInt(dst, int64(g.MDEntrySize()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -12342,12 +12526,16 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) NoMDEntries(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshSessionStatistics35Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshSessionStatistics35Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -12358,20 +12546,32 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) AppendJSON(dst []byte) 
 		var gd MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshSessionStatistics35Encoder writes message MDIncrementalRefreshSessionStatistics35 (template 35) in place. Wrap clears the root
@@ -12651,7 +12851,7 @@ Semantic type: char.
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) MDEntryType() byte {
 	return 'e'
 }
-func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntrySize\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MDEntrySize()), 10)
@@ -12664,7 +12864,7 @@ func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) appendJSON(dst []byte) 
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = sbe.AppendJSONBytes(dst, []byte{byte(g.MDEntryType())})
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshVolume37NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -12905,12 +13105,16 @@ func (e *MDIncrementalRefreshVolume37Encoder) NoMDEntries(count int) (*MDIncreme
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshVolume37Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshVolume37Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -12921,20 +13125,32 @@ func (d *MDIncrementalRefreshVolume37Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshVolume37NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshVolume37Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshVolume37Encoder writes message MDIncrementalRefreshVolume37 (template 37) in place. Wrap clears the root
@@ -13310,7 +13526,7 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) MDEntryType() MDEntryType {
 func (e *SnapshotFullRefresh38NoMDEntriesEncoder) SetMDEntryType(v MDEntryType) {
 	e.block[21] = byte(v)
 }
-func (g *SnapshotFullRefresh38NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *SnapshotFullRefresh38NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -13345,7 +13561,7 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) appendJSON(dst []byte) []byte 
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SnapshotFullRefresh38NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -13725,12 +13941,16 @@ func (e *SnapshotFullRefresh38Encoder) NoMDEntries(count int) (*SnapshotFullRefr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SnapshotFullRefresh38Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SnapshotFullRefresh38Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -13763,20 +13983,32 @@ func (d *SnapshotFullRefresh38Decoder) AppendJSON(dst []byte) []byte {
 		var gd SnapshotFullRefresh38NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SnapshotFullRefresh38Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SnapshotFullRefresh38Encoder writes message SnapshotFullRefresh38 (template 38) in place. Wrap clears the root
@@ -14106,7 +14338,7 @@ func (e *QuoteRequest39NoRelatedSymEncoder) SetSideNull() {
 	v := int8(127)
 	e.block[29] = byte(v)
 }
-func (g *QuoteRequest39NoRelatedSymDecoder) appendJSON(dst []byte) []byte {
+func (g *QuoteRequest39NoRelatedSymDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"Symbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.Symbol())
@@ -14127,7 +14359,7 @@ func (g *QuoteRequest39NoRelatedSymDecoder) appendJSON(dst []byte) []byte {
 		dst = strconv.AppendInt(dst, int64(g.Side()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // QuoteRequest39NoRelatedSymEncoder writes the entries of group NoRelatedSym.
@@ -14402,12 +14634,16 @@ func (e *QuoteRequest39Encoder) NoRelatedSym(count int) (*QuoteRequest39NoRelate
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *QuoteRequest39Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *QuoteRequest39Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -14420,20 +14656,32 @@ func (d *QuoteRequest39Decoder) AppendJSON(dst []byte) []byte {
 		var gd QuoteRequest39NoRelatedSymDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *QuoteRequest39Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // QuoteRequest39Encoder writes message QuoteRequest39 (template 39) in place. Wrap clears the root
@@ -14676,14 +14924,14 @@ func (g *MDInstrumentDefinitionOption41NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionOption41NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionOption41NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -14835,14 +15083,14 @@ func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionOption41NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -14967,14 +15215,14 @@ func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionOption41NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -15107,14 +15355,14 @@ func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionOption41NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoUnderlyings(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -15275,7 +15523,7 @@ func (e *MDInstrumentDefinitionOption41NoUnderlyingsEncoder) SetUnderlyingSymbol
 	clear(b[copy(b, v):])
 	return nil
 }
-func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"UnderlyingSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.UnderlyingSecurityID()), 10)
@@ -15284,7 +15532,7 @@ func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) appendJSON(dst []by
 	dst = append(dst, ",\"UnderlyingSymbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.UnderlyingSymbol())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption41NoRelatedInstruments(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -15445,7 +15693,7 @@ func (e *MDInstrumentDefinitionOption41NoRelatedInstrumentsEncoder) SetRelatedSy
 	clear(b[copy(b, v):])
 	return nil
 }
-func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"RelatedSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.RelatedSecurityID()), 10)
@@ -15454,7 +15702,7 @@ func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) appendJSON(d
 	dst = append(dst, ",\"RelatedSymbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.RelatedSymbol())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionOption41NoEventsEncoder writes the entries of group NoEvents.
@@ -17025,12 +17273,16 @@ func (e *MDInstrumentDefinitionOption41Encoder) NoRelatedInstruments(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -17155,10 +17407,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17167,10 +17427,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17179,10 +17447,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17191,10 +17467,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17203,10 +17487,18 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoUnderlyingsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -17215,20 +17507,32 @@ func (d *MDInstrumentDefinitionOption41Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder
 		gd.init(d.buf, d.pos[5], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionOption41Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionOption41Encoder writes message MDInstrumentDefinitionOption41 (template 41) in place. Wrap clears the root
@@ -17618,7 +17922,7 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDTradeEntryID
 	v := uint32(4294967295)
 	binary.LittleEndian.PutUint32(e.block[26:], uint32(v))
 }
-func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -17647,7 +17951,7 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) appendJSON(dst []
 		dst = strconv.AppendUint(dst, uint64(g.MDTradeEntryID()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDIncrementalRefreshTradeSummary42NoOrderIDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 8 {
@@ -17779,14 +18083,14 @@ func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) LastQty() in
 func (e *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesEncoder) SetLastQty(v int32) {
 	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
-func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
 	dst = append(dst, ",\"LastQty\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LastQty()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -18118,12 +18422,16 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) NoOrderIDEntries(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -18134,10 +18442,18 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) []byt
 		var gd MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -18146,20 +18462,32 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) AppendJSON(dst []byte) []byt
 		var gd MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshTradeSummary42Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshTradeSummary42Encoder writes message MDIncrementalRefreshTradeSummary42 (template 42) in place. Wrap clears the root
@@ -18514,7 +18842,7 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) MDEntryType() MDEntr
 func (e *MDIncrementalRefreshOrderBook43NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[33] = byte(v)
 }
-func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	if g.OrderIDIsNull() {
@@ -18543,7 +18871,7 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) appendJSON(dst []byt
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshOrderBook43NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -18784,12 +19112,16 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) NoMDEntries(count int) (*MDIncr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshOrderBook43Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshOrderBook43Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -18800,20 +19132,32 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshOrderBook43NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshOrderBook43Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshOrderBook43Encoder writes message MDIncrementalRefreshOrderBook43 (template 43) in place. Wrap clears the root
@@ -19111,7 +19455,7 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) MDEntryType() MDEntry
 func (e *SnapshotFullRefreshOrderBook44NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[28] = byte(v)
 }
-func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
@@ -19128,7 +19472,7 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) appendJSON(dst []byte
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SnapshotFullRefreshOrderBook44NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -19425,12 +19769,16 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) NoMDEntries(count int) (*Snapsho
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SnapshotFullRefreshOrderBook44Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SnapshotFullRefreshOrderBook44Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -19449,20 +19797,32 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) AppendJSON(dst []byte) []byte {
 		var gd SnapshotFullRefreshOrderBook44NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SnapshotFullRefreshOrderBook44Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SnapshotFullRefreshOrderBook44Encoder writes message SnapshotFullRefreshOrderBook44 (template 44) in place. Wrap clears the root
@@ -19814,7 +20174,7 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) MDEntryType() MDEntryType
 func (e *MDIncrementalRefreshBook46NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[26] = byte(v)
 }
-func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -19841,7 +20201,7 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) appendJSON(dst []byte) []
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDIncrementalRefreshBook46NoOrderIDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 8 {
@@ -20052,7 +20412,7 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) OrderUpdateAction() 
 func (e *MDIncrementalRefreshBook46NoOrderIDEntriesEncoder) SetOrderUpdateAction(v OrderUpdateAction) {
 	e.block[21] = byte(v)
 }
-func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
@@ -20077,7 +20437,7 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) appendJSON(dst []byt
 	dst = append(dst, ",\"OrderUpdateAction\":"...)
 	dst = g.OrderUpdateAction().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshBook46NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -20409,12 +20769,16 @@ func (e *MDIncrementalRefreshBook46Encoder) NoOrderIDEntries(count int) (*MDIncr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -20425,10 +20789,18 @@ func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshBook46NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -20437,20 +20809,32 @@ func (d *MDIncrementalRefreshBook46Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshBook46NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshBook46Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshBook46Encoder writes message MDIncrementalRefreshBook46 (template 46) in place. Wrap clears the root
@@ -20805,7 +21189,7 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) MDEntryType() MDEntr
 func (e *MDIncrementalRefreshOrderBook47NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[33] = byte(v)
 }
-func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	if g.OrderIDIsNull() {
@@ -20834,7 +21218,7 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) appendJSON(dst []byt
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshOrderBook47NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -21075,12 +21459,16 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) NoMDEntries(count int) (*MDIncr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshOrderBook47Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshOrderBook47Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -21091,20 +21479,32 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDIncrementalRefreshOrderBook47NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshOrderBook47Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshOrderBook47Encoder writes message MDIncrementalRefreshOrderBook47 (template 47) in place. Wrap clears the root
@@ -21453,7 +21853,7 @@ func (e *MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder) SetMDTradeEntryID
 	v := uint32(4294967295)
 	binary.LittleEndian.PutUint32(e.block[26:], uint32(v))
 }
-func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -21478,7 +21878,7 @@ func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) appendJSON(dst []
 		dst = strconv.AppendUint(dst, uint64(g.MDTradeEntryID()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDIncrementalRefreshTradeSummary48NoOrderIDEntries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 8 {
@@ -21610,14 +22010,14 @@ func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) LastQty() in
 func (e *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesEncoder) SetLastQty(v int32) {
 	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
 }
-func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
 	dst = append(dst, ",\"LastQty\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LastQty()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshTradeSummary48NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -21949,12 +22349,16 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) NoOrderIDEntries(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -21965,10 +22369,18 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) []byt
 		var gd MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -21977,20 +22389,32 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) AppendJSON(dst []byte) []byt
 		var gd MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshTradeSummary48Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshTradeSummary48Encoder writes message MDIncrementalRefreshTradeSummary48 (template 48) in place. Wrap clears the root
@@ -22347,7 +22771,7 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) MDEntryType() 
 func (e *MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeDailyStatistics) {
 	e.block[24] = byte(v)
 }
-func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -22374,7 +22798,7 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) appendJSON(dst
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshDailyStatistics49NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -22615,12 +23039,16 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) NoMDEntries(count int) (*
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshDailyStatistics49Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshDailyStatistics49Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -22631,20 +23059,32 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) AppendJSON(dst []byte) []
 		var gd MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshDailyStatistics49Encoder writes message MDIncrementalRefreshDailyStatistics49 (template 49) in place. Wrap clears the root
@@ -22948,7 +23388,7 @@ Semantic type: char.
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) MDEntryType() byte {
 	return 'g'
 }
-func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"HighLimitPrice\":"...)
 	dst = g.HighLimitPrice().appendJSON(dst)
@@ -22965,7 +23405,7 @@ func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) appendJSON(dst [
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = sbe.AppendJSONBytes(dst, []byte{byte(g.MDEntryType())})
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshLimitsBanding50NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -23206,12 +23646,16 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) NoMDEntries(count int) (*MD
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshLimitsBanding50Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshLimitsBanding50Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -23222,20 +23666,32 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) AppendJSON(dst []byte) []by
 		var gd MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshLimitsBanding50Encoder writes message MDIncrementalRefreshLimitsBanding50 (template 50) in place. Wrap clears the root
@@ -23561,7 +24017,7 @@ func (e *MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder) SetMDEntrySi
 	v := int32(2147483647)
 	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
 }
-func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -23582,7 +24038,7 @@ func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) appendJSON(d
 		dst = strconv.AppendInt(dst, int64(g.MDEntrySize()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDIncrementalRefreshSessionStatistics51NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -23823,12 +24279,16 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) NoMDEntries(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDIncrementalRefreshSessionStatistics51Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDIncrementalRefreshSessionStatistics51Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"TransactTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.TransactTime()), 10)
@@ -23839,20 +24299,32 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) AppendJSON(dst []byte) 
 		var gd MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDIncrementalRefreshSessionStatistics51Encoder writes message MDIncrementalRefreshSessionStatistics51 (template 51) in place. Wrap clears the root
@@ -24228,7 +24700,7 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) MDEntryType() MDEntryType {
 func (e *SnapshotFullRefresh52NoMDEntriesEncoder) SetMDEntryType(v MDEntryType) {
 	e.block[21] = byte(v)
 }
-func (g *SnapshotFullRefresh52NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *SnapshotFullRefresh52NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
 	dst = g.MDEntryPx().appendJSON(dst)
@@ -24263,7 +24735,7 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) appendJSON(dst []byte) []byte 
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SnapshotFullRefresh52NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -24643,12 +25115,16 @@ func (e *SnapshotFullRefresh52Encoder) NoMDEntries(count int) (*SnapshotFullRefr
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SnapshotFullRefresh52Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SnapshotFullRefresh52Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -24681,20 +25157,32 @@ func (d *SnapshotFullRefresh52Decoder) AppendJSON(dst []byte) []byte {
 		var gd SnapshotFullRefresh52NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SnapshotFullRefresh52Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SnapshotFullRefresh52Encoder writes message SnapshotFullRefresh52 (template 52) in place. Wrap clears the root
@@ -24992,7 +25480,7 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) MDEntryType() MDEntry
 func (e *SnapshotFullRefreshOrderBook53NoMDEntriesEncoder) SetMDEntryType(v MDEntryTypeBook) {
 	e.block[28] = byte(v)
 }
-func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"OrderID\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.OrderID()), 10)
@@ -25009,7 +25497,7 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) appendJSON(dst []byte
 	dst = append(dst, ",\"MDEntryType\":"...)
 	dst = g.MDEntryType().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // SnapshotFullRefreshOrderBook53NoMDEntriesEncoder writes the entries of group NoMDEntries.
@@ -25306,12 +25794,16 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) NoMDEntries(count int) (*Snapsho
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *SnapshotFullRefreshOrderBook53Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *SnapshotFullRefreshOrderBook53Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"LastMsgSeqNumProcessed\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.LastMsgSeqNumProcessed()), 10)
@@ -25330,20 +25822,32 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) AppendJSON(dst []byte) []byte {
 		var gd SnapshotFullRefreshOrderBook53NoMDEntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *SnapshotFullRefreshOrderBook53Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // SnapshotFullRefreshOrderBook53Encoder writes message SnapshotFullRefreshOrderBook53 (template 53) in place. Wrap clears the root
@@ -25586,14 +26090,14 @@ func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionFuture54NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture54NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -25745,14 +26249,14 @@ func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionFuture54NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture54NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -25877,14 +26381,14 @@ func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionFuture54NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionFuture54NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -26017,14 +26521,14 @@ func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionFuture54NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionFuture54NoEventsEncoder writes the entries of group NoEvents.
@@ -27472,12 +27976,16 @@ func (e *MDInstrumentDefinitionFuture54Encoder) NoLotTypeRules(count int) (*MDIn
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -27626,10 +28134,18 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture54NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -27638,10 +28154,18 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -27650,10 +28174,18 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture54NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -27662,20 +28194,32 @@ func (d *MDInstrumentDefinitionFuture54Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionFuture54Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionFuture54Encoder writes message MDInstrumentDefinitionFuture54 (template 54) in place. Wrap clears the root
@@ -27933,14 +28477,14 @@ func (g *MDInstrumentDefinitionOption55NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionOption55NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionOption55NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28092,14 +28636,14 @@ func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionOption55NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28224,14 +28768,14 @@ func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionOption55NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28364,14 +28908,14 @@ func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionOption55NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoUnderlyings(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28532,7 +29076,7 @@ func (e *MDInstrumentDefinitionOption55NoUnderlyingsEncoder) SetUnderlyingSymbol
 	clear(b[copy(b, v):])
 	return nil
 }
-func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"UnderlyingSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.UnderlyingSecurityID()), 10)
@@ -28541,7 +29085,7 @@ func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) appendJSON(dst []by
 	dst = append(dst, ",\"UnderlyingSymbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.UnderlyingSymbol())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionOption55NoRelatedInstruments(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -28702,7 +29246,7 @@ func (e *MDInstrumentDefinitionOption55NoRelatedInstrumentsEncoder) SetRelatedSy
 	clear(b[copy(b, v):])
 	return nil
 }
-func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"RelatedSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.RelatedSecurityID()), 10)
@@ -28711,7 +29255,7 @@ func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) appendJSON(d
 	dst = append(dst, ",\"RelatedSymbol\":"...)
 	dst = sbe.AppendJSONChars(dst, g.RelatedSymbol())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionOption55NoEventsEncoder writes the entries of group NoEvents.
@@ -30273,12 +30817,16 @@ func (e *MDInstrumentDefinitionOption55Encoder) NoRelatedInstruments(count int) 
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -30403,10 +30951,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30415,10 +30971,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30427,10 +30991,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30439,10 +31011,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30451,10 +31031,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoUnderlyingsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -30463,20 +31051,32 @@ func (d *MDInstrumentDefinitionOption55Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder
 		gd.init(d.buf, d.pos[5], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionOption55Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionOption55Encoder writes message MDInstrumentDefinitionOption55 (template 55) in place. Wrap clears the root
@@ -30744,14 +31344,14 @@ func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) EventTime() uint64 {
 func (e *MDInstrumentDefinitionSpread56NoEventsEncoder) SetEventTime(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[1:], uint64(v))
 }
-func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"EventType\":"...)
 	dst = g.EventType().appendJSON(dst)
 	dst = append(dst, ",\"EventTime\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.EventTime()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread56NoMDFeedTypes(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -30903,14 +31503,14 @@ func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) MarketDepth() int8 
 func (e *MDInstrumentDefinitionSpread56NoMDFeedTypesEncoder) SetMarketDepth(v int8) {
 	e.block[3] = byte(v)
 }
-func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDFeedType\":"...)
 	dst = sbe.AppendJSONChars(dst, g.MDFeedType())
 	dst = append(dst, ",\"MarketDepth\":"...)
 	dst = strconv.AppendInt(dst, int64(g.MarketDepth()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread56NoInstAttrib(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -31035,14 +31635,14 @@ func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) InstAttribValue() In
 func (e *MDInstrumentDefinitionSpread56NoInstAttribEncoder) SetInstAttribValue(v InstAttribValue) {
 	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
 }
-func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"InstAttribType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.InstAttribType()), 10)
 	dst = append(dst, ",\"InstAttribValue\":"...)
 	dst = g.InstAttribValue().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread56NoLotTypeRules(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -31175,14 +31775,14 @@ func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) MinLotSize() Decim
 func (e *MDInstrumentDefinitionSpread56NoLotTypeRulesEncoder) MinLotSize() DecimalQty {
 	return DecimalQty{e.block[1 : 1+4 : 1+4]}
 }
-func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LotType\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LotType()), 10)
 	dst = append(dst, ",\"MinLotSize\":"...)
 	dst = g.MinLotSize().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipMDInstrumentDefinitionSpread56NoLegs(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -31366,7 +31966,7 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) LegOptionDelta() DecimalQt
 func (e *MDInstrumentDefinitionSpread56NoLegsEncoder) LegOptionDelta() DecimalQty {
 	return DecimalQty{e.block[14 : 14+4 : 14+4]}
 }
-func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) appendJSON(dst []byte) []byte {
+func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"LegSecurityID\":"...)
 	dst = strconv.AppendInt(dst, int64(g.LegSecurityID()), 10)
@@ -31381,7 +31981,7 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) appendJSON(dst []byte) []b
 	dst = append(dst, ",\"LegOptionDelta\":"...)
 	dst = g.LegOptionDelta().appendJSON(dst)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MDInstrumentDefinitionSpread56NoEventsEncoder writes the entries of group NoEvents.
@@ -32788,12 +33388,16 @@ func (e *MDInstrumentDefinitionSpread56Encoder) NoLegs(count int) (*MDInstrument
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"MatchEventIndicator\":"...)
 	dst = d.MatchEventIndicator().appendJSON(dst)
@@ -32914,10 +33518,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoEventsDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -32926,10 +33538,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder
 		gd.init(d.buf, d.pos[1], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -32938,10 +33558,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoInstAttribDecoder
 		gd.init(d.buf, d.pos[2], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -32950,10 +33578,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder
 		gd.init(d.buf, d.pos[3], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
@@ -32962,20 +33598,32 @@ func (d *MDInstrumentDefinitionSpread56Decoder) AppendJSON(dst []byte) []byte {
 		var gd MDInstrumentDefinitionSpread56NoLegsDecoder
 		gd.init(d.buf, d.pos[4], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MDInstrumentDefinitionSpread56Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MDInstrumentDefinitionSpread56Encoder writes message MDInstrumentDefinitionSpread56 (template 56) in place. Wrap clears the root
@@ -33107,7 +33755,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

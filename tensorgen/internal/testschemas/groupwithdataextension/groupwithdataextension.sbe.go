@@ -436,7 +436,7 @@ func (e *TestMessage1EntriesEncoder) ReserveVarDataField(n int) ([]byte, error) 
 	e.stage = 1
 	return b, nil
 }
-func (g *TestMessage1EntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *TestMessage1EntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"TagGroup1\":"...)
 	dst = sbe.AppendJSONChars(dst, g.TagGroup1())
@@ -445,7 +445,7 @@ func (g *TestMessage1EntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"varDataField\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.VarDataField())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // TestMessage1EntriesEncoder writes the entries of group Entries.
@@ -677,12 +677,16 @@ func (e *TestMessage1Encoder) Entries(count int) (*TestMessage1EntriesEncoder, e
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TestMessage1Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TestMessage1Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"Tag1\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Tag1()), 10)
@@ -691,20 +695,32 @@ func (d *TestMessage1Decoder) AppendJSON(dst []byte) []byte {
 		var gd TestMessage1EntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TestMessage1Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TestMessage1Encoder writes message TestMessage1 (template 1) in place. Wrap clears the root
@@ -1086,7 +1102,7 @@ func (e *TestMessage2EntriesEncoder) ReserveVarDataField2(n int) ([]byte, error)
 	e.stage = 2
 	return b, nil
 }
-func (g *TestMessage2EntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *TestMessage2EntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"TagGroup1\":"...)
 	dst = sbe.AppendJSONChars(dst, g.TagGroup1())
@@ -1097,7 +1113,7 @@ func (g *TestMessage2EntriesDecoder) appendJSON(dst []byte) []byte {
 	dst = append(dst, ",\"varDataField2\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.VarDataField2())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // TestMessage2EntriesEncoder writes the entries of group Entries.
@@ -1331,12 +1347,16 @@ func (e *TestMessage2Encoder) Entries(count int) (*TestMessage2EntriesEncoder, e
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TestMessage2Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TestMessage2Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"Tag1\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Tag1()), 10)
@@ -1345,20 +1365,32 @@ func (d *TestMessage2Decoder) AppendJSON(dst []byte) []byte {
 		var gd TestMessage2EntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TestMessage2Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TestMessage2Encoder writes message TestMessage2 (template 2) in place. Wrap clears the root
@@ -1672,7 +1704,7 @@ func (e *TestMessage3EntriesNestedEntriesEncoder) ReserveVarDataFieldNested(n in
 	e.stage = 1
 	return b, nil
 }
-func (g *TestMessage3EntriesNestedEntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *TestMessage3EntriesNestedEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"TagGroup2\":"...)
 	dst = strconv.AppendInt(dst, int64(g.TagGroup2()), 10)
@@ -1681,7 +1713,7 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) appendJSON(dst []byte) []byte 
 	dst = append(dst, ",\"varDataFieldNested\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.VarDataFieldNested())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipTestMessage3Entries(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 3 {
@@ -1917,7 +1949,7 @@ func (e *TestMessage3EntriesEncoder) ReserveVarDataField(n int) ([]byte, error) 
 	e.stage = 2
 	return b, nil
 }
-func (g *TestMessage3EntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *TestMessage3EntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"TagGroup1\":"...)
 	dst = sbe.AppendJSONChars(dst, g.TagGroup1())
@@ -1926,17 +1958,25 @@ func (g *TestMessage3EntriesDecoder) appendJSON(dst []byte) []byte {
 		var gd TestMessage3EntriesNestedEntriesDecoder
 		gd.init(g.buf, g.pos[0], g.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, ",\"varDataField\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.VarDataField())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // TestMessage3EntriesNestedEntriesEncoder writes the entries of group NestedEntries.
@@ -2249,12 +2289,16 @@ func (e *TestMessage3Encoder) Entries(count int) (*TestMessage3EntriesEncoder, e
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TestMessage3Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TestMessage3Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"Tag1\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Tag1()), 10)
@@ -2263,20 +2307,32 @@ func (d *TestMessage3Decoder) AppendJSON(dst []byte) []byte {
 		var gd TestMessage3EntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TestMessage3Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TestMessage3Encoder writes message TestMessage3 (template 3) in place. Wrap clears the root
@@ -2596,14 +2652,14 @@ func (e *TestMessage4EntriesEncoder) ReserveVarDataField2(n int) ([]byte, error)
 	e.stage = 2
 	return b, nil
 }
-func (g *TestMessage4EntriesDecoder) appendJSON(dst []byte) []byte {
+func (g *TestMessage4EntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"varDataField1\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.VarDataField1())
 	dst = append(dst, ",\"varDataField2\":"...)
 	dst = sbe.AppendJSONBytes(dst, g.VarDataField2())
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // TestMessage4EntriesEncoder writes the entries of group Entries.
@@ -2834,12 +2890,16 @@ func (e *TestMessage4Encoder) Entries(count int) (*TestMessage4EntriesEncoder, e
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TestMessage4Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TestMessage4Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"Tag1\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Tag1()), 10)
@@ -2848,20 +2908,32 @@ func (d *TestMessage4Decoder) AppendJSON(dst []byte) []byte {
 		var gd TestMessage4EntriesDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TestMessage4Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TestMessage4Encoder writes message TestMessage4 (template 4) in place. Wrap clears the root
@@ -2973,7 +3045,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -342,10 +342,12 @@ func (e *Issue483Encoder) SetOptionalNull() {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *Issue483Decoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *Issue483Decoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
 	dst = append(dst, '{')
@@ -362,12 +364,16 @@ func (d *Issue483Decoder) AppendJSON(dst []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(d.Optional()), 10)
 	}
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *Issue483Decoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // Issue483Encoder writes message issue483 (template 1) in place. Wrap clears the root
@@ -452,7 +458,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

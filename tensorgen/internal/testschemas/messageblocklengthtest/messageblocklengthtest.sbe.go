@@ -590,14 +590,14 @@ func (g *MsgNameGrNameDecoder) GrField2() int64 {
 func (e *MsgNameGrNameEncoder) SetGrField2(v int64) {
 	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
 }
-func (g *MsgNameGrNameDecoder) appendJSON(dst []byte) []byte {
+func (g *MsgNameGrNameDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"grField1\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.GrField1()), 10)
 	dst = append(dst, ",\"grField2\":"...)
 	dst = strconv.AppendInt(dst, int64(g.GrField2()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // MsgNameGrNameEncoder writes the entries of group grName.
@@ -830,12 +830,16 @@ func (e *MsgNameEncoder) GrName(count int) (*MsgNameGrNameEncoder, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *MsgNameDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *MsgNameDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"field1\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.Field1()), 10)
@@ -846,20 +850,32 @@ func (d *MsgNameDecoder) AppendJSON(dst []byte) []byte {
 		var gd MsgNameGrNameDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *MsgNameDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // MsgNameEncoder writes message msgName (template 10) in place. Wrap clears the root
@@ -971,7 +987,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error

@@ -331,12 +331,12 @@ func (g *TopXYZDecoder) D() uint8 {
 func (e *TopXYZEncoder) SetD(v uint8) {
 	e.block[0] = byte(v)
 }
-func (g *TopXYZDecoder) appendJSON(dst []byte) []byte {
+func (g *TopXYZDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"d\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.D()), 10)
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipTopXY(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 2 {
@@ -499,7 +499,7 @@ func (e *TopXYEncoder) Z(count int) (*TopXYZEncoder, error) {
 	e.open = 0
 	return &e.zG, nil
 }
-func (g *TopXYDecoder) appendJSON(dst []byte) []byte {
+func (g *TopXYDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"c\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.C()), 10)
@@ -508,15 +508,23 @@ func (g *TopXYDecoder) appendJSON(dst []byte) []byte {
 		var gd TopXYZDecoder
 		gd.init(g.buf, g.pos[0], g.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 func skipTopX(buf []byte, p, actingVersion int) (int, error) {
 	if p < 0 || len(buf)-p < 2 {
@@ -679,7 +687,7 @@ func (e *TopXEncoder) Y(count int) (*TopXYEncoder, error) {
 	e.open = 0
 	return &e.yG, nil
 }
-func (g *TopXDecoder) appendJSON(dst []byte) []byte {
+func (g *TopXDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"b\":"...)
 	dst = strconv.AppendUint(dst, uint64(g.B()), 10)
@@ -688,15 +696,23 @@ func (g *TopXDecoder) appendJSON(dst []byte) []byte {
 		var gd TopXYDecoder
 		gd.init(g.buf, g.pos[0], g.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
 // TopXYZEncoder writes the entries of group z.
@@ -1071,12 +1087,16 @@ func (e *TopEncoder) X(count int) (*TopXEncoder, error) {
 
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
-// absent optional values as null.
-func (d *TopDecoder) AppendJSON(dst []byte) []byte {
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *TopDecoder) AppendJSON(dst []byte) ([]byte, error) {
 	if d.buf == nil {
-		return append(dst, "null"...)
+		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
+	entries := sbe.MaxJSONEntries
+	budget := &entries
 	dst = append(dst, '{')
 	dst = append(dst, "\"a\":"...)
 	dst = strconv.AppendUint(dst, uint64(d.A()), 10)
@@ -1085,20 +1105,32 @@ func (d *TopDecoder) AppendJSON(dst []byte) []byte {
 		var gd TopXDecoder
 		gd.init(d.buf, d.pos[0], d.actingVersion)
 		for n := 0; gd.Next(); n++ {
+			if *budget <= 0 {
+				return dst, sbe.ErrJSONLimit
+			}
+			*budget--
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			dst = gd.appendJSON(dst)
+			var err error
+			dst, err = gd.appendJSON(dst, budget)
+			if err != nil {
+				return dst, err
+			}
 		}
 	}
 	dst = append(dst, ']')
 	dst = append(dst, '}')
-	return dst
+	return dst, nil
 }
 
-// String returns the message as JSON.
+// String returns the message as JSON, or the error of AppendJSON.
 func (d *TopDecoder) String() string {
-	return string(d.AppendJSON(nil))
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // TopEncoder writes message Top (template 1) in place. Wrap clears the root
@@ -1210,7 +1242,7 @@ type Message interface {
 	SBEMessageName() string
 	EncodedLength() int
 	ActingVersion() int
-	AppendJSON([]byte) []byte
+	AppendJSON([]byte) ([]byte, error)
 	String() string
 	Wrap(buf []byte, actingBlockLength, actingVersion int) error
 	WrapWithHeader(buf []byte) error
