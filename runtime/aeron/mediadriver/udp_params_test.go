@@ -144,3 +144,22 @@ func TestRetransmitHandler(t *testing.T) {
 		t.Fatalf("%d overflows, want 1", d.overflows)
 	}
 }
+
+// FuzzFlowControl: any fc= value is refused or gives a strategy that
+// takes a status message and an idle tick without panicking.
+func FuzzFlowControl(f *testing.F) {
+	for _, s := range []string{"max", "min", "min,t:1s", "min,g:/2", "tagged,g:7/1", "tagged,g:7,t:100ms"} {
+		f.Add(s, int64(7), int32(4096), int32(1024))
+	}
+	f.Fuzz(func(t *testing.T, fc string, tag int64, offset, window int32) {
+		s, err := parseFlowControl("c", fc, time.Second)
+		if err != nil {
+			return
+		}
+		lmt := s.onStatusMessage(udpframe.SM{ReceiverID: 1, ConsumptionTermOffset: offset, ReceiverWindow: window,
+			HasGroupTag: true, GroupTag: tag}, 0, 0, 16, 0)
+		lmt = s.onIdle(int64(2*time.Second), lmt, 0)
+		_ = s.hasRequiredReceivers()
+		_ = lmt
+	})
+}
