@@ -413,3 +413,74 @@ func TestUDPTags(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPManualMDC: a control-mode=manual publication sends to every
+// destination added to it; each subscriber gets the whole stream in order
+// (min flow control keeps the slower one in the window); a removed
+// destination gets nothing more and its image goes.
+func TestUDPManualMDC(t *testing.T) {
+	_, pubDir := udpDriver(t, "pub", nil)
+	var subs []*aeron.Subscription
+	var dests []string
+	for _, name := range []string{"sub1", "sub2"} {
+		_, dir := udpDriver(t, name, func(c *mediadriver.Config) { c.UDP.ImageLivenessTimeout = 2 * time.Second })
+		dest := "aeron:udp?endpoint=127.0.0.1:" + strconv.Itoa(freeUDPPort(t))
+		sub, err := connect(t, dir).AddSubscription(ctx(t), dest, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs, dests = append(subs, sub), append(dests, dest)
+	}
+	pub, err := connect(t, pubDir).AddPublication(ctx(t), "aeron:udp?control-mode=manual|fc=min,g:/2", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dests {
+		if err := pub.AddDestination(ctx(t), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "both images and the publication connected", func() bool {
+		return pub.IsConnected() && subs[0].ImageCount() == 1 && subs[1].ImageCount() == 1
+	})
+	const n = 5000
+	msg := make([]byte, 64)
+	next := [2]uint64{}
+	var bad error
+	handler := func(i int) aeron.FragmentHandler {
+		return func(b []byte, _ *aeron.Header) {
+			if v := binary.LittleEndian.Uint64(b); v != next[i] && bad == nil {
+				bad = fmt.Errorf("subscriber %d: message %d, want %d", i, v, next[i])
+			}
+			next[i]++
+		}
+	}
+	h0, h1 := handler(0), handler(1)
+	deadline := time.Now().Add(testTimeout)
+	for sent := 0; (next[0] < n || next[1] < n) && bad == nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up: sent %d, received %v", sent, next)
+		}
+		if sent < n {
+			binary.LittleEndian.PutUint64(msg, uint64(sent))
+			if pub.Offer(msg) > 0 {
+				sent++
+			}
+		}
+		subs[0].Poll(h0, 64)
+		subs[1].Poll(h1, 64)
+	}
+	if bad != nil {
+		t.Fatal(bad)
+	}
+	if err := pub.RemoveDestination(ctx(t), dests[1]); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the removed destination's image to go", func() bool {
+		subs[1].Poll(h1, 64)
+		return subs[1].ImageCount() == 0
+	})
+	if err := pub.RemoveDestination(ctx(t), dests[1]); err == nil {
+		t.Error("removing a destination twice succeeded")
+	}
+}

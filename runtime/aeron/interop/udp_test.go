@@ -288,3 +288,40 @@ func TestLossStatReadsTpoolLossReport(t *testing.T) {
 		t.Errorf("LossStat printed no entry with %q", want)
 	}
 }
+
+// TestUDPManualMDCAcrossDrivers: a manual multi-destination-cast
+// publication (control-mode=manual, destinations added by the Go client)
+// on one driver to a subscription on the other, both ways.
+func TestUDPManualMDCAcrossDrivers(t *testing.T) {
+	for _, dirn := range []struct {
+		name       string
+		tpoolSends bool
+	}{{"tpool to aeronmd", true}, {"aeronmd to tpool", false}} {
+		t.Run(dirn.name, func(t *testing.T) {
+			cDir := filepath.Join(t.TempDir(), "c")
+			goDir := filepath.Join(t.TempDir(), "go")
+			startAeronmd(t, cDir)
+			startEmbedded(t, goDir)
+			pubDir, subDir := goDir, cDir
+			if !dirn.tpoolSends {
+				pubDir, subDir = cDir, goDir
+			}
+			dest := udpChannel(t)
+			sub, err := connect(t, subDir).AddSubscription(ctx(t), dest, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := connect(t, pubDir).AddPublication(ctx(t), "aeron:udp?control-mode=manual", streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pub.AddDestination(ctx(t), dest); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+			if err := streamSequence(pub, sub, 20000, 32, testTimeout); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

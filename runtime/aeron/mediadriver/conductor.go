@@ -317,7 +317,13 @@ func (c *conductor) dispatch(typeID int32, msg []byte) error {
 	case command.TerminateDriver:
 		// Termination by token is not enabled in the embedded driver.
 		return nil
-	case command.AddDestination, command.RemoveDestination, command.AddRcvDestination,
+	case command.AddDestination, command.RemoveDestination:
+		m, err := command.DecodeDestinationMessage(msg)
+		if err != nil {
+			return err
+		}
+		return c.onDestination(m, typeID == command.AddDestination) // udp_mdc.go
+	case command.AddRcvDestination,
 		command.RemoveRcvDestination, command.RemoveDestinationByID, command.AddStaticCounter, command.RejectImage:
 		return cmdErr(command.ErrorNotSupported, "command %#x is not supported by the embedded driver", typeID)
 	}

@@ -19,14 +19,12 @@ var udpParams = map[string]bool{
 	"term-id": true, "term-offset": true, "session-id": true, "linger": true, "reliable": true,
 	"sparse": true, "alias": true, "eos": true, "tether": true, "rejoin": true, "fc": true,
 	"gtag": true, "rcv-wnd": true, "so-sndbuf": true, "so-rcvbuf": true, "pub-wnd": true,
-	"cc": true, "ssc": true, "tags": true,
+	"cc": true, "ssc": true, "tags": true, "control": true, "control-mode": true,
 }
 
 // udpNotYet are Aeron parameters the embedded driver does not implement
 // (docs/AERON.md says why): they get an explicit NOT_SUPPORTED error.
 var udpNotYet = map[string]string{
-	"control":                         "multi-destination-cast (control=)",
-	"control-mode":                    "multi-destination-cast (control-mode=)",
 	"ttl":                             "multicast (ttl=)",
 	"group":                           "group semantics (group=)",
 	"nak-delay":                       "per-channel NAK delay (nak-delay=)",
@@ -66,6 +64,10 @@ type udpChannel struct {
 	hasPubTag     bool
 	pubTag        int64
 	ref           bool
+	// mdc: a manual multi-destination-cast publication channel
+	// (control-mode=manual): no endpoint, destinations added by command;
+	// control= is then the local address of its socket.
+	mdc bool
 }
 
 func resolve(hostport string) (netip.AddrPort, error) {
@@ -121,23 +123,40 @@ func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
 		}
 	}
 	ep, ok := u.Params["endpoint"]
-	if (!ok || ep == "") && ch.hasChannelTag {
+	mode, hasMode := u.Params["control-mode"]
+	ctrl, hasCtrl := u.Params["control"]
+	switch {
+	case hasMode && mode != "manual" || !hasMode && hasCtrl:
+		return nil, cmdErr(command.ErrorNotSupported, "%s: dynamic multi-destination-cast (control=, control-mode=dynamic) is not supported by the embedded driver; control-mode=manual is", channel)
+	case hasMode && ok:
+		return nil, invalid("control-mode=manual takes destinations, not an endpoint")
+	case hasMode:
+		ch.mdc = true
+		if hasCtrl {
+			if ch.iface, err = resolve(ctrl); err != nil {
+				return nil, bad("control %q: %v", ctrl, err)
+			}
+		}
+	}
+	if (!ok || ep == "") && ch.hasChannelTag && !ch.mdc {
 		ch.ref = true // the conductor finds the tagged endpoint
 		if ch.reliable, err = u.Bool(uri.ReliableKey, true); err != nil {
 			return nil, bad("%v", err)
 		}
 		return ch, nil
 	}
-	if !ok || ep == "" {
-		return nil, invalid("endpoint= is required (the embedded driver has no control= channels)")
+	if (!ok || ep == "") && !ch.mdc {
+		return nil, invalid("endpoint= is required (or control-mode=manual)")
 	}
-	if ch.endpoint, err = resolve(ep); err != nil {
-		return nil, bad("endpoint %q: %v", ep, err)
+	if !ch.mdc {
+		if ch.endpoint, err = resolve(ep); err != nil {
+			return nil, bad("endpoint %q: %v", ep, err)
+		}
+		if ch.endpoint.Addr().IsMulticast() {
+			return nil, cmdErr(command.ErrorNotSupported, "%s: multicast endpoint %s is not supported by the embedded driver", channel, ep)
+		}
 	}
-	if ch.endpoint.Addr().IsMulticast() {
-		return nil, cmdErr(command.ErrorNotSupported, "%s: multicast endpoint %s is not supported by the embedded driver", channel, ep)
-	}
-	if iface, ok := u.Params["interface"]; ok {
+	if iface, ok := u.Params["interface"]; ok && !ch.mdc {
 		if !strings.Contains(iface, ":") || strings.HasSuffix(iface, "]") {
 			iface += ":0"
 		}

@@ -174,6 +174,10 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 	if err != nil {
 		return err
 	}
+	if ch.mdc {
+		// Each manual MDC publication has an endpoint of its own.
+		ch.canonical = "MDC-" + ch.iface.String() + "-" + strconv.FormatInt(m.CorrelationID, 10)
+	}
 	var ep *sendEndpoint
 	if ch.ref {
 		if ep = c.udp.sendTags[ch.channelTag]; ep == nil {
@@ -496,6 +500,9 @@ func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionM
 	sessionID, hasSession, err := u.Int32(uri.SessionIDKey)
 	if err != nil {
 		return cmdErr(command.ErrorGenericError, "%v", err)
+	}
+	if ch.mdc {
+		return cmdErr(command.ErrorNotSupported, "%s: control-mode on a subscription (MDC receivers) is not supported by the embedded driver; subscribe to the destination's endpoint", m.Channel)
 	}
 	if tether, err := u.Bool(uri.TetherKey, true); err != nil {
 		return cmdErr(command.ErrorGenericError, "%v", err)

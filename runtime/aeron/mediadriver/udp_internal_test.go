@@ -209,6 +209,7 @@ func TestSendPathAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ep.dests.Store(&[]netip.AddrPort{ep.dest})
 	p := &networkPublication{shared: shared, ep: ep, sessionID: hSession, streamID: hStream, termLength: hTermLength,
 		shift: logbuffer.PositionBitsToShift(hTermLength), mtu: 1408, initialTermID: hInitial, log: lg,
 		fc: maxFlowControl{}, hasInitialConnection: true, connTimeoutNs: int64(time.Hour),

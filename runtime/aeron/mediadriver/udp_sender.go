@@ -34,6 +34,8 @@ type sendEndpoint struct {
 	canonical  string
 	channel    string
 	dest       netip.AddrPort
+	mdc        bool
+	dests      atomic.Pointer[[]netip.AddrPort] // where send sends; copy-on-write (MDC destinations)
 	conn       *net.UDPConn
 	statusID   int32
 	sockaddrID int32 // local socket address counter
@@ -83,6 +85,8 @@ func newSendEndpoint(s *udpShared, ch *udpChannel) (*sendEndpoint, error) {
 		// A loopback destination gets a loopback source; anything else
 		// the unspecified address of its family.
 		switch a := ch.endpoint.Addr(); {
+		case ch.mdc:
+			local = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 		case a.IsLoopback():
 			local = netip.AddrPortFrom(a, 0)
 		case a.Is4():
@@ -97,6 +101,12 @@ func newSendEndpoint(s *udpShared, ch *udpChannel) (*sendEndpoint, error) {
 	}
 	e := &sendEndpoint{d: s, canonical: ch.canonical, channel: ch.original, dest: ch.endpoint, conn: conn,
 		pubs: map[streamSession]*networkPublication{}, done: make(chan struct{})}
+	e.mdc = ch.mdc
+	dests := []netip.AddrPort{}
+	if !ch.mdc {
+		dests = append(dests, ch.endpoint)
+	}
+	e.dests.Store(&dests)
 	go e.readLoop()
 	return e, nil
 }
@@ -108,20 +118,22 @@ func (e *sendEndpoint) close() {
 }
 
 func (e *sendEndpoint) send(b []byte) {
-	if l := e.d.cfg.SendLoss; l != nil && l.ShouldDrop(b) {
-		return
+	for _, to := range *e.dests.Load() {
+		if l := e.d.cfg.SendLoss; l != nil && l.ShouldDrop(b) {
+			continue
+		}
+		n, err := e.conn.WriteToUDPAddrPort(b, to)
+		if err != nil {
+			// ECONNREFUSED and friends: nobody listens yet. Aeron
+			// counts these as short sends too.
+			e.d.sys[sysShortSends].Add(1)
+			continue
+		}
+		if n < len(b) {
+			e.d.sys[sysShortSends].Add(1)
+		}
+		e.d.sys[sysBytesSent].Add(int64(n))
 	}
-	n, err := e.conn.WriteToUDPAddrPort(b, e.dest)
-	if err != nil {
-		// ECONNREFUSED and friends: nobody listens yet. Aeron counts
-		// these as short sends too.
-		e.d.sys[sysShortSends].Add(1)
-		return
-	}
-	if n < len(b) {
-		e.d.sys[sysShortSends].Add(1)
-	}
-	e.d.sys[sysBytesSent].Add(int64(n))
 }
 
 func (e *sendEndpoint) readLoop() {
