@@ -29,7 +29,7 @@ func smallMediaDriver(dir string) mediadriver.Config {
 		CounterValuesLength: 64 << 10, ErrorLogLength: 64 << 10}
 }
 
-func startMediaDriver(t *testing.T) string {
+func startMediaDriver(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "aeron")
 	md, err := mediadriver.Start(smallMediaDriver(dir))
@@ -40,7 +40,7 @@ func startMediaDriver(t *testing.T) string {
 	return dir
 }
 
-func testConfig(t *testing.T, aeronDir string) driver.Config {
+func testConfig(t testing.TB, aeronDir string) driver.Config {
 	c := driver.DefaultConfig()
 	c.Driver.InstanceID = "it"
 	c.Driver.AeronDir = aeronDir
@@ -57,7 +57,7 @@ func testConfig(t *testing.T, aeronDir string) driver.Config {
 	return c
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)
 	return ctx
@@ -65,7 +65,7 @@ func ctxT(t *testing.T) context.Context {
 
 // peer is a control-plane client over Aeron.
 type peer struct {
-	t      *testing.T
+	t      testing.TB
 	c      *aeron.Client
 	s      *control.Sender
 	p      *control.Poller
@@ -105,7 +105,7 @@ func (r *rec) OnDriverShutdown(m *gdriver.ShmDriverShutdownDecoder) {
 	r.shutdown = append(r.shutdown, m.Reason())
 }
 
-func newPeer(t *testing.T, aeronDir string, cfg driver.Config) *peer {
+func newPeer(t testing.TB, aeronDir string, cfg driver.Config) *peer {
 	t.Helper()
 	c, err := aeron.Connect(ctxT(t), aeron.Config{Dir: aeronDir, ResourceLinger: 10 * time.Millisecond})
 	if err != nil {
@@ -168,7 +168,7 @@ func (p *peer) attach(stream, client uint32, role gdriver.Role) control.AttachRe
 
 // resources counts what could leak: goroutines, open fds, and mappings of
 // files under root.
-func resources(t *testing.T, root string) (goroutines, fds, maps int) {
+func resources(t testing.TB, root string) (goroutines, fds, maps int) {
 	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -181,7 +181,7 @@ func resources(t *testing.T, root string) (goroutines, fds, maps int) {
 	return runtime.NumGoroutine(), len(entries), bytes.Count(b, []byte(root))
 }
 
-func settle(t *testing.T, root string, g0, f0 int) {
+func settle(t testing.TB, root string, g0, f0 int) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {
