@@ -37,6 +37,7 @@ func udpDriver(t testing.TB, name string, edit func(*mediadriver.Config)) (*medi
 	cfg.UDP = mediadriver.UDPConfig{
 		TermLength:           64 * 1024,
 		StatusMessageTimeout: 20 * time.Millisecond,
+		LoopbackOnly:         true,
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -1,6 +1,7 @@
 package mediadriver
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sort"
@@ -70,6 +71,29 @@ type udpChannel struct {
 	mdc bool
 }
 
+// errNotLoopback refuses an address under UDPConfig.LoopbackOnly.
+var errNotLoopback = errors.New("not a loopback address (the driver is configured loopback-only)")
+
+// resolveLocal resolves with the loopback-only rule: only literal loopback
+// (or, for a local address, unspecified) addresses and "localhost".
+func resolveLocal(hostport string, loopbackOnly, local bool) (netip.AddrPort, error) {
+	if !loopbackOnly {
+		return resolve(hostport)
+	}
+	if host, port, ok := strings.Cut(hostport, ":"); ok && host == "localhost" {
+		hostport = "127.0.0.1:" + port
+	}
+	ap, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		return netip.AddrPort{}, errNotLoopback
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if !ap.Addr().IsLoopback() && !(local && ap.Addr().IsUnspecified()) {
+		return netip.AddrPort{}, errNotLoopback
+	}
+	return ap, nil
+}
+
 func resolve(hostport string) (netip.AddrPort, error) {
 	if ap, err := netip.ParseAddrPort(hostport); err == nil {
 		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
@@ -84,7 +108,7 @@ func resolve(hostport string) (netip.AddrPort, error) {
 
 // parseUDPChannel checks the parameters of an aeron:udp channel and
 // resolves its addresses.
-func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
+func parseUDPChannel(u uri.URI, channel string, loopbackOnly bool) (*udpChannel, error) {
 	// As for IPC (conductor.go): a channel that cannot be understood is
 	// INVALID_CHANNEL, a bad parameter value GENERIC_ERROR (aeronmd's
 	// EINVAL), a parameter the embedded driver does not serve NOT_SUPPORTED.
@@ -133,7 +157,7 @@ func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
 	case hasMode:
 		ch.mdc = true
 		if hasCtrl {
-			if ch.iface, err = resolve(ctrl); err != nil {
+			if ch.iface, err = resolveLocal(ctrl, loopbackOnly, true); err != nil {
 				return nil, bad("control %q: %v", ctrl, err)
 			}
 		}
@@ -149,7 +173,7 @@ func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
 		return nil, invalid("endpoint= is required (or control-mode=manual)")
 	}
 	if !ch.mdc {
-		if ch.endpoint, err = resolve(ep); err != nil {
+		if ch.endpoint, err = resolveLocal(ep, loopbackOnly, false); err != nil {
 			return nil, bad("endpoint %q: %v", ep, err)
 		}
 		if ch.endpoint.Addr().IsMulticast() {
@@ -163,7 +187,7 @@ func parseUDPChannel(u uri.URI, channel string) (*udpChannel, error) {
 		if strings.Contains(iface, "/") {
 			return nil, bad("interface %q: subnet masks are not supported", iface)
 		}
-		if ch.iface, err = resolve(iface); err != nil {
+		if ch.iface, err = resolveLocal(iface, loopbackOnly, true); err != nil {
 			return nil, bad("interface %q: %v", iface, err)
 		}
 	}

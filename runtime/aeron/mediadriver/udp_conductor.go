@@ -162,7 +162,7 @@ func (c *conductor) udpPublicationParams(u uri.URI) (pubParams, error) {
 }
 
 func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMessage, u uri.URI, exclusive bool) error {
-	ch, err := parseUDPChannel(u, m.Channel)
+	ch, err := parseUDPChannel(u, m.Channel, c.udp.shared.cfg.LoopbackOnly)
 	if err != nil {
 		return err
 	}
@@ -493,7 +493,7 @@ func (c *conductor) closeNetworkPublication(p *networkPublication) {
 }
 
 func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionMessage, u uri.URI) error {
-	ch, err := parseUDPChannel(u, m.Channel)
+	ch, err := parseUDPChannel(u, m.Channel, c.udp.shared.cfg.LoopbackOnly)
 	if err != nil {
 		return err
 	}

@@ -105,6 +105,11 @@ type UDPConfig struct {
 	// SendLoss and ReceiveLoss drop datagrams in the send and receive
 	// paths, for tests (as Aeron's loss generators); nil drops nothing.
 	SendLoss, ReceiveLoss LossGenerator
+	// LoopbackOnly refuses every UDP address that is not a loopback one
+	// (an unspecified local address excepted) and resolves no host name but
+	// "localhost", without DNS: for tests and fuzzing, which must not send
+	// packets anywhere else.
+	LoopbackOnly bool
 }
 
 func (u UDPConfig) withDefaults() UDPConfig {

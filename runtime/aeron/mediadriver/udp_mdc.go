@@ -39,7 +39,7 @@ func (c *conductor) onDestination(m command.DestinationMessage, add bool) error 
 	if !ok {
 		return cmdErr(command.ErrorInvalidChannel, "destination %q has no endpoint", m.Channel)
 	}
-	to, err := resolve(ep)
+	to, err := resolveLocal(ep, c.udp.shared.cfg.LoopbackOnly, false)
 	if err != nil {
 		return cmdErr(command.ErrorGenericError, "destination %q: %v", m.Channel, err)
 	}

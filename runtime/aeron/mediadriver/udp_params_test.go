@@ -41,7 +41,7 @@ func TestParseUDPChannel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = parseUDPChannel(u, tt.channel)
+			_, err = parseUDPChannel(u, tt.channel, false)
 			var ce *commandError
 			switch {
 			case tt.code == 0 && err != nil:
@@ -166,4 +166,27 @@ func FuzzFlowControl(f *testing.F) {
 		_ = s.hasRequiredReceivers()
 		_ = lmt
 	})
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	for _, tt := range []struct {
+		channel string
+		ok      bool
+	}{
+		{"aeron:udp?endpoint=localhost:40123", true},
+		{"aeron:udp?endpoint=127.0.0.1:40123|interface=0.0.0.0", true},
+		{"aeron:udp?endpoint=[::1]:40123", true},
+		{"aeron:udp?endpoint=10.1.2.3:40123", false},
+		{"aeron:udp?endpoint=example.invalid:40123", false}, // refused without a DNS lookup
+		{"aeron:udp?endpoint=0.0.0.0:40123", false},
+		{"aeron:udp?control-mode=manual|control=192.0.2.1:40123", false},
+	} {
+		u, err := uri.Parse(tt.channel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parseUDPChannel(u, tt.channel, true); (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want accepted=%v", tt.channel, err, tt.ok)
+		}
+	}
 }
