@@ -485,3 +485,52 @@ func TestUDPManualMDC(t *testing.T) {
 		t.Error("removing a destination twice succeeded")
 	}
 }
+
+// TestUDPDynamicMDC: a publication on a control address
+// (aeron:udp?control=...) learns its destinations from the receivers that
+// subscribe with endpoint= and control=; each gets the stream.
+func TestUDPDynamicMDC(t *testing.T) {
+	_, pubDir := udpDriver(t, "pub", nil)
+	control := "127.0.0.1:" + strconv.Itoa(freeUDPPort(t))
+	pub, err := connect(t, pubDir).AddPublication(ctx(t), "aeron:udp?control-mode=dynamic|control="+control+"|fc=min,g:/2", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []*aeron.Subscription
+	for _, name := range []string{"sub1", "sub2"} {
+		_, dir := udpDriver(t, name, nil)
+		ch := "aeron:udp?endpoint=127.0.0.1:" + strconv.Itoa(freeUDPPort(t)) + "|control=" + control
+		sub, err := connect(t, dir).AddSubscription(ctx(t), ch, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub)
+	}
+	eventually(t, "both images and the publication connected", func() bool {
+		return pub.IsConnected() && subs[0].ImageCount() == 1 && subs[1].ImageCount() == 1
+	})
+	stream(t, pub, subs[0], 0, 32) // nothing yet
+	msg := make([]byte, 32)
+	const n = 3000
+	got := [2]int{}
+	deadline := time.Now().Add(testTimeout)
+	for sent := 0; got[0] < n || got[1] < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up: sent %d, received %v", sent, got)
+		}
+		if sent < n {
+			binary.LittleEndian.PutUint64(msg, uint64(sent))
+			if pub.Offer(msg) > 0 {
+				sent++
+			}
+		}
+		for i, s := range subs {
+			s.Poll(func(b []byte, _ *aeron.Header) {
+				if v := binary.LittleEndian.Uint64(b); v != uint64(got[i]) {
+					t.Fatalf("subscriber %d: message %d, want %d", i, v, got[i])
+				}
+				got[i]++
+			}, 64)
+		}
+	}
+}

@@ -325,3 +325,40 @@ func TestUDPManualMDCAcrossDrivers(t *testing.T) {
 		})
 	}
 }
+
+// TestUDPDynamicMDCAcrossDrivers: a dynamic multi-destination-cast
+// publication (control=, control-mode=dynamic) on one driver and a
+// subscription with endpoint= and control= on the other, both ways: the
+// receiver's driver asks the control address for a setup, the publication
+// learns it as a destination.
+func TestUDPDynamicMDCAcrossDrivers(t *testing.T) {
+	for _, dirn := range []struct {
+		name       string
+		tpoolSends bool
+	}{{"tpool to aeronmd", true}, {"aeronmd to tpool", false}} {
+		t.Run(dirn.name, func(t *testing.T) {
+			cDir := filepath.Join(t.TempDir(), "c")
+			goDir := filepath.Join(t.TempDir(), "go")
+			startAeronmd(t, cDir)
+			startEmbedded(t, goDir)
+			pubDir, subDir := goDir, cDir
+			if !dirn.tpoolSends {
+				pubDir, subDir = cDir, goDir
+			}
+			control := strings.TrimPrefix(udpChannel(t), "aeron:udp?endpoint=")
+			endpoint := strings.TrimPrefix(udpChannel(t), "aeron:udp?endpoint=")
+			pub, err := connect(t, pubDir).AddPublication(ctx(t), "aeron:udp?control-mode=dynamic|control="+control, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, err := connect(t, subDir).AddSubscription(ctx(t), "aeron:udp?endpoint="+endpoint+"|control="+control, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+			if err := streamSequence(pub, sub, 20000, 32, testTimeout); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -65,10 +65,18 @@ type udpChannel struct {
 	hasPubTag     bool
 	pubTag        int64
 	ref           bool
-	// mdc: a manual multi-destination-cast publication channel
-	// (control-mode=manual): no endpoint, destinations added by command;
-	// control= is then the local address of its socket.
-	mdc bool
+	// mdc: a multi-destination-cast publication channel: manual
+	// (control-mode=manual, destinations added by command) or dynamic
+	// (control= without an endpoint, destinations learned from the status
+	// messages receivers send to the control address); the control address
+	// is then the local address of its socket (in iface).
+	mdc     bool
+	dynamic bool
+	// control: a subscription's control address (endpoint and control=):
+	// the receiver asks it for setups until it has an image (dynamic MDC).
+	control    netip.AddrPort
+	hasControl bool
+	manualMode bool
 }
 
 // errNotLoopback refuses an address under UDPConfig.LoopbackOnly.
@@ -149,17 +157,24 @@ func parseUDPChannel(u uri.URI, channel string, loopbackOnly bool) (*udpChannel,
 	ep, ok := u.Params["endpoint"]
 	mode, hasMode := u.Params["control-mode"]
 	ctrl, hasCtrl := u.Params["control"]
+	if hasMode && mode != "manual" && mode != "dynamic" {
+		return nil, cmdErr(command.ErrorNotSupported, "%s: control-mode=%s is not supported by the embedded driver", channel, mode)
+	}
+	ch.manualMode = mode == "manual"
+	if hasCtrl {
+		if ch.control, err = resolveLocal(ctrl, loopbackOnly, false); err != nil {
+			return nil, bad("control %q: %v", ctrl, err)
+		}
+		ch.hasControl = true
+	}
 	switch {
-	case hasMode && mode != "manual" || !hasMode && hasCtrl:
-		return nil, cmdErr(command.ErrorNotSupported, "%s: dynamic multi-destination-cast (control=, control-mode=dynamic) is not supported by the embedded driver; control-mode=manual is", channel)
-	case hasMode && ok:
+	case ch.manualMode && ok:
 		return nil, invalid("control-mode=manual takes destinations, not an endpoint")
-	case hasMode:
-		ch.mdc = true
-		if hasCtrl {
-			if ch.iface, err = resolveLocal(ctrl, loopbackOnly, true); err != nil {
-				return nil, bad("control %q: %v", ctrl, err)
-			}
+	case ch.manualMode || hasCtrl && !ok:
+		// A publication's MDC channel; its socket is bound to control.
+		ch.mdc, ch.dynamic, ch.iface = true, !ch.manualMode, ch.control
+		if ch.dynamic && !hasCtrl {
+			return nil, invalid("dynamic multi-destination-cast needs control=")
 		}
 	}
 	if (!ok || ep == "") && ch.hasChannelTag && !ch.mdc {

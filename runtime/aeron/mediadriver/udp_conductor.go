@@ -175,8 +175,12 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 		return err
 	}
 	if ch.mdc {
-		// Each manual MDC publication has an endpoint of its own.
-		ch.canonical = "MDC-" + ch.iface.String() + "-" + strconv.FormatInt(m.CorrelationID, 10)
+		// Publications with the same control address share its socket;
+		// without one (manual MDC) each has an endpoint of its own.
+		ch.canonical = "MDC-" + ch.iface.String()
+		if !ch.iface.IsValid() || ch.iface.Port() == 0 {
+			ch.canonical += "-" + strconv.FormatInt(m.CorrelationID, 10)
+		}
 	}
 	var ep *sendEndpoint
 	if ch.ref {
@@ -501,8 +505,8 @@ func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionM
 	if err != nil {
 		return cmdErr(command.ErrorGenericError, "%v", err)
 	}
-	if ch.mdc {
-		return cmdErr(command.ErrorNotSupported, "%s: control-mode on a subscription (MDC receivers) is not supported by the embedded driver; subscribe to the destination's endpoint", m.Channel)
+	if ch.mdc || ch.manualMode {
+		return cmdErr(command.ErrorNotSupported, "%s: a subscription needs an endpoint; receive-side destinations (control-mode=manual on a subscription) are not supported by the embedded driver", m.Channel)
 	}
 	if tether, err := u.Bool(uri.TetherKey, true); err != nil {
 		return cmdErr(command.ErrorGenericError, "%v", err)
@@ -837,6 +841,11 @@ func (c *conductor) udpTimer() {
 	kept := c.udp.pubs[:0]
 	removed := false
 	var done []*networkPublication
+	for _, e := range c.udp.sendEndpoints {
+		if e.dynamic {
+			e.expireDestinations(c.nowNs, dynamicDestinationTimeout.Nanoseconds())
+		}
+	}
 	for _, p := range c.udp.pubs {
 		c.networkPublicationTimer(p)
 		if p.state == pubDone {

@@ -58,6 +58,12 @@ const (
 	// pendingSetupTimeout: how long a receiver waits for the setup it
 	// asked for before it may ask again.
 	pendingSetupTimeout = time.Second
+	// controlSetupInterval: how often a receiver with a control address
+	// asks it for setups while it lacks an image; dynamicDestinationTimeout:
+	// how long a dynamic MDC destination lives without status messages
+	// (Aeron's DESTINATION_TIMEOUT).
+	controlSetupInterval      = 100 * time.Millisecond
+	dynamicDestinationTimeout = 5 * time.Second
 	// maxMessagesPerSend is how many datagrams the sender sends per
 	// publication per duty cycle (AERON_SENDER_MAX_MESSAGES_PER_SEND).
 	maxMessagesPerSend = 2

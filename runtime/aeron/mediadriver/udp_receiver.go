@@ -38,12 +38,13 @@ type receiveEndpoint struct {
 	// conductor only
 	refs int
 
-	mu       sync.Mutex
-	interest map[int32]int // stream id -> subscriptions
-	images   map[streamSession]*image
-	list     []*image
-	pending  map[streamSession]int64 // setup asked for or image requested, at ns
-	buf      [udpframe.ErrorMaxFrameLength]byte
+	mu            sync.Mutex
+	interest      map[int32]int // stream id -> subscriptions
+	images        map[streamSession]*image
+	list          []*image
+	pending       map[streamSession]int64 // setup asked for or image requested, at ns
+	lastControlSM int64                   // dynamic MDC: last setup request to the control address
+	buf           [udpframe.ErrorMaxFrameLength]byte
 }
 
 // imageRequest asks the conductor to create an image for a setup.
@@ -172,6 +173,26 @@ func (e *receiveEndpoint) onDatagram(b []byte, from netip.AddrPort, nowNs int64)
 	}
 }
 
+// wantsSetup reports a stream with subscribers and no image (lock held).
+func (e *receiveEndpoint) wantsSetup() bool {
+	for stream, n := range e.interest {
+		if n == 0 {
+			continue
+		}
+		found := false
+		for _, img := range e.list {
+			if img.streamID == stream {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return true
+		}
+	}
+	return false
+}
+
 // addImage makes an image live on the endpoint (conductor).
 func (e *receiveEndpoint) addImage(img *image) {
 	e.mu.Lock()
@@ -218,6 +239,16 @@ func (e *receiveEndpoint) doWork(nowNs int64) int {
 		if at != math.MaxInt64 && nowNs-at > pendingSetupTimeout.Nanoseconds() {
 			delete(e.pending, k)
 		}
+	}
+	if e.ch.hasControl && nowNs > e.lastControlSM+controlSetupInterval.Nanoseconds() && e.wantsSetup() {
+		// Dynamic MDC: ask the control address for setups (and so become
+		// one of its destinations) until every stream we want has an image.
+		sm := udpframe.SM{Flags: udpframe.FlagSMSetup, ReceiverID: e.receiverID}
+		n := sm.Encode(e.buf[:])
+		e.sendTo(e.buf[:n], e.ch.control)
+		e.d.sys[sysStatusMessagesSent].Add(1)
+		e.lastControlSM = nowNs
+		work++
 	}
 	return work
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,6 +36,8 @@ type sendEndpoint struct {
 	channel    string
 	dest       netip.AddrPort
 	mdc        bool
+	dynamic    bool                             // destinations learned from status messages
+	seen       map[netip.AddrPort]int64         // dynamic destinations: last status message (under mu)
 	dests      atomic.Pointer[[]netip.AddrPort] // where send sends; copy-on-write (MDC destinations)
 	conn       *net.UDPConn
 	statusID   int32
@@ -101,7 +104,7 @@ func newSendEndpoint(s *udpShared, ch *udpChannel) (*sendEndpoint, error) {
 	}
 	e := &sendEndpoint{d: s, canonical: ch.canonical, channel: ch.original, dest: ch.endpoint, conn: conn,
 		pubs: map[streamSession]*networkPublication{}, done: make(chan struct{})}
-	e.mdc = ch.mdc
+	e.mdc, e.dynamic, e.seen = ch.mdc, ch.dynamic, map[netip.AddrPort]int64{}
 	dests := []netip.AddrPort{}
 	if !ch.mdc {
 		dests = append(dests, ch.endpoint)
@@ -174,6 +177,13 @@ func (e *sendEndpoint) onControl(b []byte, from netip.AddrPort) {
 			return
 		}
 		sys[sysStatusMessagesReceived].Add(1)
+		if e.dynamic {
+			e.learnDestination(from, nowNs)
+			if sm.SessionID == 0 && sm.StreamID == 0 && sm.Flags&udpframe.FlagSMSetup != 0 {
+				e.triggerSetups(nowNs) // a receiver asks the control address for setups
+				return
+			}
+		}
 		if p := e.lookup(sm.StreamID, sm.SessionID); p != nil {
 			p.onStatusMessage(sm, nowNs)
 		}
@@ -211,6 +221,54 @@ func (e *sendEndpoint) onControl(b []byte, from netip.AddrPort) {
 		sys[sysErrorFramesReceived].Add(1)
 	default:
 		sys[sysInvalidPackets].Add(1)
+	}
+}
+
+// learnDestination adds the source of a status message to a dynamic MDC
+// endpoint's destinations (Aeron's dynamic multi-destination).
+func (e *sendEndpoint) learnDestination(from netip.AddrPort, nowNs int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.seen[from]; !ok {
+		dests := append(slices.Clone(*e.dests.Load()), from)
+		e.dests.Store(&dests)
+	}
+	e.seen[from] = nowNs
+}
+
+// expireDestinations drops dynamic destinations silent for timeoutNs.
+func (e *sendEndpoint) expireDestinations(nowNs, timeoutNs int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	changed := false
+	for a, at := range e.seen {
+		if nowNs-at > timeoutNs {
+			delete(e.seen, a)
+			changed = true
+		}
+	}
+	if changed {
+		dests := make([]netip.AddrPort, 0, len(e.seen))
+		for a := range e.seen {
+			dests = append(dests, a)
+		}
+		e.dests.Store(&dests)
+	}
+}
+
+// triggerSetups makes every publication of the endpoint send a setup now.
+func (e *sendEndpoint) triggerSetups(nowNs int64) {
+	e.mu.Lock()
+	pubs := make([]*networkPublication, 0, len(e.pubs))
+	for _, p := range e.pubs {
+		pubs = append(pubs, p)
+	}
+	e.mu.Unlock()
+	for _, p := range pubs {
+		p.mu.Lock()
+		p.setupElicited = true
+		p.lastSetupNs = nowNs - setupInterval.Nanoseconds() - 1
+		p.mu.Unlock()
 	}
 }
 
