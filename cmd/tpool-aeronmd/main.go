@@ -55,8 +55,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "log debug events")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc, and
-unicast aeron:udp?endpoint=host:port and manual multi-destination-cast
-aeron:udp?control-mode=manual, wire-compatible with Aeron's aeronmd)
+unicast aeron:udp?endpoint=host:port and multi-destination-cast
+(control=, control-mode=manual|dynamic), wire-compatible with Aeron's aeronmd)
 until SIGINT or SIGTERM, then removes its directory unless -keep-dir.
 Real Aeron clients (C, Java) and tpool's Go client can use it.
 

@@ -10,9 +10,9 @@
 // wire-compatible with Aeron's aeronmd: a sender and a receiver agent next
 // to the conductor (dedicated or shared, Config.UDP.Threading) send and
 // rebuild streams with setup, status message, NAK and retransmission, and
-// max, min or tagged flow control, and manual multi-destination-cast
-// (docs/AERON.md). Dynamic MDC, multicast and the other parameters
-// docs/AERON.md lists are answered with a NOT_SUPPORTED error naming them.
+// max, min or tagged flow control, and multi-destination-cast, manual and
+// dynamic (docs/AERON.md). Multicast and the other parameters docs/AERON.md
+// lists are answered with a NOT_SUPPORTED error naming them.
 //
 // # Usage
 //
