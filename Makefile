@@ -13,19 +13,23 @@ PKGS      ?= ./...
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 1s
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
-# The shared test vectors and SBE test schemas live beside the repository.
-SHARED    ?= ../shared
-# The demo's SHM base directory; it need not exist (the producer creates it).
+# The demos' SHM base directory; it need not exist (tpoold, or the no-driver
+# producer, creates it).
 DEMO_BASE ?= /dev/shm/tensorpool
 
-.PHONY: all demo generate build test stress bench fuzz-smoke check-generated lint help
+.PHONY: all demo demo-nodriver generate build test stress bench fuzz-smoke check-generated lint help
 
 all: build test lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-demo: generate ## the main job: a producer and a consumer process sharing a tensor stream in /dev/shm
+demo: generate ## the real thing: tpoold, a producer and two consumers (one waiting before the producer starts) over /dev/shm
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/tpoold ./cmd/tp
+	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/driver/demo.sh
+
+demo-nodriver: generate ## the no-driver example: a producer and a consumer process sharing a tensor stream in /dev/shm
 	@mkdir -p bin
 	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
@@ -34,10 +38,8 @@ demo: generate ## the main job: a producer and a consumer process sharing a tens
 	bin/producer -base "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 -rate 5000; \
 	wait $$consumer
 
-generate: ## regenerate gen/ (and the tensorgen test codecs when $(SHARED) exists)
-	$(GO) generate ./gen
-	@if [ -d $(SHARED)/vectors/sbe/schemas ]; then $(GO) generate ./tensorgen/internal/testschemas; \
-	else echo "generate: $(SHARED) absent, test codecs left as committed"; fi
+generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exists)
+	$(GO) generate ./gen ./tensorgen/internal/testschemas
 
 build: ## compile everything, examples and commands included
 	$(GO) build $(PKGS)

@@ -20,11 +20,6 @@
 //     client compatible with the real media driver) and
 //     runtime/aeron/mediadriver (an embedded media driver; cmd/tpool-aeronmd
 //     runs it standalone).
-//   - Run the SHM driver that owns pools, leases and epochs: cmd/tpoold
-//     (docs/DRIVER.md), the engine [github.com/tpool-go/tpool/runtime/driver]
-//     with its TOML loader runtime/driver/tomlconfig, and the client side a
-//     producer or consumer attaches with,
-//     [github.com/tpool-go/tpool/runtime/driverclient].
 //
 // # The packages
 //
@@ -39,10 +34,13 @@
 //	runtime/aeron                the Aeron client
 //	runtime/aeron/mediadriver    the embedded Aeron media driver
 //	runtime/control              typed senders and pollers of the driver control plane
-//	runtime/driver               the SHM driver engine: leases, epochs, announces, GC
-//	runtime/driver/tomlconfig    the driver's TOML file and environment overrides
-//	runtime/driverclient         attach, keepalive, detach: the driver's client side
-//	cmd/tensorgen, cmd/tpool-aeronmd, cmd/tpoold
+//	runtime/driver, runtime/driver/tomlconfig
+//	                             the SHM driver (tpoold's engine) and its TOML/env configuration
+//	runtime/driverclient         the driver's client: attach, keepalive, revocation, fail closed
+//	runtime/client               producers and consumers: one client per process, frames in and out
+//	cmd/tpoold                   the SHM driver command
+//	cmd/tp                       produce and consume test frames from the command line
+//	cmd/tensorgen, cmd/tpool-aeronmd
 //	                             thin commands over the packages above
 //	examples/...                 small programs, built and tested in CI
 //

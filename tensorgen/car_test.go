@@ -21,9 +21,10 @@ const sbeVectors = "../../shared/vectors/sbe"
 
 func readVector(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sbeVectors, name))
+	path := filepath.Join(sbeVectors, name)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("%s not present", name)
+		t.Skipf("%s not present: the shared SBE vectors live in ../shared beside the repository (see README)", path)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -33,9 +34,10 @@ func readVector(t *testing.T, name string) []byte {
 
 func parseSchema(t *testing.T, name string) *schema.Schema {
 	t.Helper()
-	s, err := schema.ParseFile(filepath.Join(sbeVectors, "schemas", name))
+	path := filepath.Join(sbeVectors, "schemas", name)
+	s, err := schema.ParseFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("%s not present", name)
+		t.Skipf("%s not present: the shared SBE test schemas live in ../shared beside the repository (see README)", path)
 	}
 	if err != nil {
 		t.Fatal(err)

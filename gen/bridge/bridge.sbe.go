@@ -243,7 +243,8 @@ func (d *BridgeFrameChunkDecoder) wrap(buf []byte, headerLength, blockLength, ac
 
 var bridgeFrameChunkNullBlock = [53]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *BridgeFrameChunkDecoder) pad(b []byte, actingVersion int) *[53]byte {
 	if d.padded == nil {
 		d.padded = new([53]byte)

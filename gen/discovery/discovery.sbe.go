@@ -550,7 +550,8 @@ func (d *DiscoveryRequestDecoder) wrap(buf []byte, headerLength, blockLength, ac
 var discoveryRequestNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 var discoveryRequestInitBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *DiscoveryRequestDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if d.padded == nil {
 		d.padded = new([32]byte)
@@ -1135,7 +1136,8 @@ func (g *DiscoveryResponseResultsPayloadPoolsDecoder) Next() bool {
 
 var discoveryResponseResultsPayloadPoolsNullBlock = [10]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *DiscoveryResponseResultsPayloadPoolsDecoder) pad(b []byte, actingVersion int) *[10]byte {
 	if g.padded == nil {
 		g.padded = new([10]byte)
@@ -1546,7 +1548,8 @@ func (g *DiscoveryResponseResultsDecoder) Next() bool {
 var discoveryResponseResultsNullBlock = [39]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 var discoveryResponseResultsInitBlock = [39]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *DiscoveryResponseResultsDecoder) pad(b []byte, actingVersion int) *[39]byte {
 	if g.padded == nil {
 		g.padded = new([39]byte)
@@ -2264,7 +2267,8 @@ func (d *DiscoveryResponseDecoder) wrap(buf []byte, headerLength, blockLength, a
 
 var discoveryResponseNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *DiscoveryResponseDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if d.padded == nil {
 		d.padded = new([9]byte)

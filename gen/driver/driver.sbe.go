@@ -509,7 +509,8 @@ func (d *ShmAttachRequestDecoder) wrap(buf []byte, headerLength, blockLength, ac
 var shmAttachRequestNullBlock = [27]byte{0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 var shmAttachRequestInitBlock = [27]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmAttachRequestDecoder) pad(b []byte, actingVersion int) *[27]byte {
 	if d.padded == nil {
 		d.padded = new([27]byte)
@@ -927,7 +928,8 @@ func (g *ShmAttachResponsePayloadPoolsDecoder) Next() bool {
 
 var shmAttachResponsePayloadPoolsNullBlock = [10]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *ShmAttachResponsePayloadPoolsDecoder) pad(b []byte, actingVersion int) *[10]byte {
 	if g.padded == nil {
 		g.padded = new([10]byte)
@@ -1159,7 +1161,8 @@ func (d *ShmAttachResponseDecoder) wrap(buf []byte, headerLength, blockLength, a
 var shmAttachResponseNullBlock = [54]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 var shmAttachResponseInitBlock = [54]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmAttachResponseDecoder) pad(b []byte, actingVersion int) *[54]byte {
 	if d.padded == nil {
 		d.padded = new([54]byte)
@@ -1794,7 +1797,8 @@ func (d *ShmDetachRequestDecoder) wrap(buf []byte, headerLength, blockLength, ac
 
 var shmDetachRequestNullBlock = [25]byte{0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmDetachRequestDecoder) pad(b []byte, actingVersion int) *[25]byte {
 	if d.padded == nil {
 		d.padded = new([25]byte)
@@ -2081,7 +2085,8 @@ func (d *ShmDetachResponseDecoder) wrap(buf []byte, headerLength, blockLength, a
 
 var shmDetachResponseNullBlock = [12]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmDetachResponseDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	if d.padded == nil {
 		d.padded = new([12]byte)
@@ -2380,7 +2385,8 @@ func (d *ShmLeaseKeepaliveDecoder) wrap(buf []byte, headerLength, blockLength, a
 
 var shmLeaseKeepaliveNullBlock = [25]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmLeaseKeepaliveDecoder) pad(b []byte, actingVersion int) *[25]byte {
 	if d.padded == nil {
 		d.padded = new([25]byte)
@@ -2667,7 +2673,8 @@ func (d *ShmDriverShutdownDecoder) wrap(buf []byte, headerLength, blockLength, a
 
 var shmDriverShutdownNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmDriverShutdownDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if d.padded == nil {
 		d.padded = new([9]byte)
@@ -2981,7 +2988,8 @@ func (d *ShmLeaseRevokedDecoder) wrap(buf []byte, headerLength, blockLength, act
 
 var shmLeaseRevokedNullBlock = [26]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmLeaseRevokedDecoder) pad(b []byte, actingVersion int) *[26]byte {
 	if d.padded == nil {
 		d.padded = new([26]byte)
@@ -3347,7 +3355,8 @@ func (d *ShmDriverShutdownRequestDecoder) wrap(buf []byte, headerLength, blockLe
 
 var shmDriverShutdownRequestNullBlock = [9]byte{0, 0, 0, 0, 0, 0, 0, 128, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmDriverShutdownRequestDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if d.padded == nil {
 		d.padded = new([9]byte)

@@ -467,7 +467,8 @@ func (g *SequenceMergeMapAnnounceRulesDecoder) Next() bool {
 var sequenceMergeMapAnnounceRulesNullBlock = [13]byte{255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255}
 var sequenceMergeMapAnnounceRulesInitBlock = [13]byte{0, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *SequenceMergeMapAnnounceRulesDecoder) pad(b []byte, actingVersion int) *[13]byte {
 	if g.padded == nil {
 		g.padded = new([13]byte)
@@ -673,7 +674,8 @@ func (d *SequenceMergeMapAnnounceDecoder) wrap(buf []byte, headerLength, blockLe
 var sequenceMergeMapAnnounceNullBlock = [20]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 var sequenceMergeMapAnnounceInitBlock = [20]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *SequenceMergeMapAnnounceDecoder) pad(b []byte, actingVersion int) *[20]byte {
 	if d.padded == nil {
 		d.padded = new([20]byte)
@@ -1008,7 +1010,8 @@ func (d *SequenceMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLen
 
 var sequenceMergeMapRequestNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *SequenceMergeMapRequestDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	if d.padded == nil {
 		d.padded = new([12]byte)
@@ -1299,7 +1302,8 @@ func (g *TimestampMergeMapAnnounceRulesDecoder) Next() bool {
 var timestampMergeMapAnnounceRulesNullBlock = [22]byte{255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255}
 var timestampMergeMapAnnounceRulesInitBlock = [22]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TimestampMergeMapAnnounceRulesDecoder) pad(b []byte, actingVersion int) *[22]byte {
 	if g.padded == nil {
 		g.padded = new([22]byte)
@@ -1517,7 +1521,8 @@ func (d *TimestampMergeMapAnnounceDecoder) wrap(buf []byte, headerLength, blockL
 var timestampMergeMapAnnounceNullBlock = [29]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 var timestampMergeMapAnnounceInitBlock = [29]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TimestampMergeMapAnnounceDecoder) pad(b []byte, actingVersion int) *[29]byte {
 	if d.padded == nil {
 		d.padded = new([29]byte)
@@ -1892,7 +1897,8 @@ func (d *TimestampMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLe
 
 var timestampMergeMapRequestNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TimestampMergeMapRequestDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	if d.padded == nil {
 		d.padded = new([12]byte)

@@ -310,7 +310,8 @@ func (g *TraceLinkSetParentsDecoder) Next() bool {
 
 var traceLinkSetParentsNullBlock = [8]byte{255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TraceLinkSetParentsDecoder) pad(b []byte, actingVersion int) *[8]byte {
 	if g.padded == nil {
 		g.padded = new([8]byte)
@@ -447,7 +448,8 @@ func (d *TraceLinkSetDecoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var traceLinkSetNullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TraceLinkSetDecoder) pad(b []byte, actingVersion int) *[28]byte {
 	if d.padded == nil {
 		d.padded = new([28]byte)

@@ -742,7 +742,8 @@ func (g *ShmPoolAnnouncePayloadPoolsDecoder) Next() bool {
 
 var shmPoolAnnouncePayloadPoolsNullBlock = [10]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *ShmPoolAnnouncePayloadPoolsDecoder) pad(b []byte, actingVersion int) *[10]byte {
 	if g.padded == nil {
 		g.padded = new([10]byte)
@@ -969,7 +970,8 @@ func (d *ShmPoolAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, act
 
 var shmPoolAnnounceNullBlock = [35]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmPoolAnnounceDecoder) pad(b []byte, actingVersion int) *[35]byte {
 	if d.padded == nil {
 		d.padded = new([35]byte)
@@ -1420,7 +1422,8 @@ func (d *ConsumerHelloDecoder) wrap(buf []byte, headerLength, blockLength, actin
 var consumerHelloNullBlock = [39]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 var consumerHelloInitBlock = [39]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ConsumerHelloDecoder) pad(b []byte, actingVersion int) *[39]byte {
 	if d.padded == nil {
 		d.padded = new([39]byte)
@@ -1962,7 +1965,8 @@ func (d *ConsumerConfigDecoder) wrap(buf []byte, headerLength, blockLength, acti
 
 var consumerConfigNullBlock = [18]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ConsumerConfigDecoder) pad(b []byte, actingVersion int) *[18]byte {
 	if d.padded == nil {
 		d.padded = new([18]byte)
@@ -2414,7 +2418,8 @@ func (d *FrameDescriptorDecoder) wrap(buf []byte, headerLength, blockLength, act
 var frameDescriptorNullBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
 var frameDescriptorInitBlock = [40]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *FrameDescriptorDecoder) pad(b []byte, actingVersion int) *[40]byte {
 	if d.padded == nil {
 		d.padded = new([40]byte)
@@ -2746,7 +2751,8 @@ func (d *FrameProgressDecoder) wrap(buf []byte, headerLength, blockLength, actin
 
 var frameProgressNullBlock = [29]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *FrameProgressDecoder) pad(b []byte, actingVersion int) *[29]byte {
 	if d.padded == nil {
 		d.padded = new([29]byte)
@@ -3018,7 +3024,8 @@ func (d *QosConsumerDecoder) wrap(buf []byte, headerLength, blockLength, actingV
 
 var qosConsumerNullBlock = [41]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *QosConsumerDecoder) pad(b []byte, actingVersion int) *[41]byte {
 	if d.padded == nil {
 		d.padded = new([41]byte)
@@ -3315,7 +3322,8 @@ func (d *QosProducerDecoder) wrap(buf []byte, headerLength, blockLength, actingV
 var qosProducerNullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 var qosProducerInitBlock = [28]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *QosProducerDecoder) pad(b []byte, actingVersion int) *[28]byte {
 	if d.padded == nil {
 		d.padded = new([28]byte)
@@ -3603,7 +3611,8 @@ func (d *ShmRegionSuperblockDecoder) wrap(buf []byte, headerLength, blockLength,
 
 var shmRegionSuperblockNullBlock = [64]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ShmRegionSuperblockDecoder) pad(b []byte, actingVersion int) *[64]byte {
 	if d.padded == nil {
 		d.padded = new([64]byte)
@@ -3974,7 +3983,8 @@ func (d *SlotHeaderDecoder) wrap(buf []byte, headerLength, blockLength, actingVe
 
 var slotHeaderNullBlock = [60]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *SlotHeaderDecoder) pad(b []byte, actingVersion int) *[60]byte {
 	if d.padded == nil {
 		d.padded = new([60]byte)
@@ -4345,7 +4355,8 @@ func (d *TensorHeaderDecoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var tensorHeaderNullBlock = [184]byte{0, 128, 0, 128, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TensorHeaderDecoder) pad(b []byte, actingVersion int) *[184]byte {
 	if d.padded == nil {
 		d.padded = new([184]byte)
@@ -4715,7 +4726,8 @@ func (d *DataSourceAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, 
 
 var dataSourceAnnounceNullBlock = [20]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *DataSourceAnnounceDecoder) pad(b []byte, actingVersion int) *[20]byte {
 	if d.padded == nil {
 		d.padded = new([20]byte)
@@ -5451,7 +5463,8 @@ func (d *DataSourceMetaDecoder) wrap(buf []byte, headerLength, blockLength, acti
 
 var dataSourceMetaNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *DataSourceMetaDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -5770,7 +5783,8 @@ func (d *MetaBlobAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, ac
 
 var metaBlobAnnounceNullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MetaBlobAnnounceDecoder) pad(b []byte, actingVersion int) *[28]byte {
 	if d.padded == nil {
 		d.padded = new([28]byte)
@@ -6057,7 +6071,8 @@ func (d *MetaBlobChunkDecoder) wrap(buf []byte, headerLength, blockLength, actin
 
 var metaBlobChunkNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MetaBlobChunkDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -6368,7 +6383,8 @@ func (d *MetaBlobCompleteDecoder) wrap(buf []byte, headerLength, blockLength, ac
 
 var metaBlobCompleteNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MetaBlobCompleteDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -6631,7 +6647,8 @@ func (d *ControlResponseDecoder) wrap(buf []byte, headerLength, blockLength, act
 
 var controlResponseNullBlock = [12]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ControlResponseDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	if d.padded == nil {
 		d.padded = new([12]byte)

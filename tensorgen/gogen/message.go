@@ -227,6 +227,7 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 		if f.Presence != schema.Constant {
 			enc.field(a)
 		}
+		g.inActingVersion(dec, decActing, exported(f.Name), "field "+f.Name, &f.Common, fieldAbsent(f))
 	}
 	i := 0
 	for _, gr := range l.groups {
@@ -234,6 +235,7 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 		m := exported(gr.Name)
 		from := "group " + gr.Name + " at " + gr.Pos.String()
 		dec.addGet(m, from)
+		g.inActingVersion(dec, decActing, m, "group "+gr.Name, &gr.Common, m+" has no entries")
 		field := lowerFirst(m) + "G"
 		g.f.Add(doc(m, gr.Description, append([]string{
 			fmt.Sprintf("%s returns the decoder of group %s, positioned before its first entry;", m, gr.Name),
@@ -263,6 +265,7 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 		m := exported(dt.Name)
 		from := "data " + dt.Name + " at " + dt.Pos.String()
 		dec.addGet(m, from)
+		g.inActingVersion(dec, decActing, m, "var data "+dt.Name, &dt.Common, m+" returns nil")
 		w, big, max := g.dataWidth(dt)
 		g.f.Add(doc(m, dt.Description, append([]string{fmt.Sprintf("%s returns the var data %s in place (no copy); nil when absent.", m, dt.Name)}, commonExtra(&dt.Common, m, "")...)...))
 		g.f.Func().Params(dec.getRecv).Id(m).Params().Index().Byte().Block(
@@ -296,6 +299,45 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 		)
 		i++
 	}
+}
+
+// inActingVersion emits, for an element added after version 0 of the
+// schema, the decoder method <M>InActingVersion reporting whether the
+// element exists at the version the decoded message was encoded with (the
+// equivalent of SBE's InActingVersion). Elements of version 0 exist in every
+// message and get no method. absent says how accessor m reads otherwise.
+func (g *gen) inActingVersion(dec *owner, acting jen.Code, m, what string, c *schema.Common, absent string) {
+	if c.SinceVersion == 0 {
+		return
+	}
+	method := m + "InActingVersion"
+	dec.addGet(method, what+" at "+c.Pos.String())
+	g.f.Comment(fmt.Sprintf("%s reports whether %s exists in the decoded message:", method, what))
+	g.f.Comment(fmt.Sprintf("it was added in schema version %d, and in a message of an older version", c.SinceVersion))
+	g.f.Comment(absent + ".")
+	g.f.Func().Params(dec.getRecv.Clone()).Id(method).Params().Bool().Block(jen.Return(jen.Add(acting).Op(">=").Lit(c.SinceVersion)))
+}
+
+// fieldAbsent says how the getter of field f reads when f is newer than the message.
+func fieldAbsent(f *schema.Field) string {
+	m := exported(f.Name)
+	if f.Presence == schema.Constant {
+		return m + " still returns the schema constant"
+	}
+	switch t := f.Type.(type) {
+	case *schema.Encoded:
+		if t.Presence == schema.Constant {
+			return m + " still returns the schema constant"
+		}
+		if t.Length != 1 {
+			return m + " reads as zeros"
+		}
+	case *schema.Set:
+		return m + " has no choice set"
+	case *schema.Composite:
+		return "the members of " + m + " read as their null values"
+	}
+	return m + " reads as its null value"
 }
 
 // advanceFunc emits the stage machine of an encoder level.

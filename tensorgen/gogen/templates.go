@@ -1,7 +1,9 @@
 package gogen
 
 import (
+	"fmt"
 	"math"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
@@ -168,14 +170,86 @@ func imageExpr(l *level, kind string, b []byte) *jen.Statement {
 	return jen.Id(lowerFirst(l.prefix) + kind)
 }
 
+// maxSince is the newest version any field of the level, or any set
+// choice inside one, was added in: a block of an older acting version takes
+// the slow path (pad).
 func maxSince(l *level) int {
 	m := 0
 	for _, f := range l.fields {
-		if f.SinceVersion > m {
-			m = f.SinceVersion
+		m = max(m, f.SinceVersion)
+		for _, c := range laterChoices(f) {
+			m = max(m, c.since)
 		}
 	}
 	return m
+}
+
+// laterChoice is a set choice added after the field that holds it: when
+// the message is older than the choice, the bit is cleared on decode, so
+// the choice reads as not set, as SBE's flyweights do.
+type laterChoice struct {
+	offset int // of the set inside the block
+	set    *schema.Set
+	choice *schema.Choice
+	since  int
+}
+
+// laterChoices lists the set choices inside field f (directly or in a
+// composite) whose sinceVersion is newer than f's. Choices not newer than
+// f need nothing: a message older than f has f reset to null as a whole.
+func laterChoices(f *schema.Field) []laterChoice {
+	if f.Presence == schema.Constant {
+		return nil
+	}
+	var out []laterChoice
+	// Only composites that hold such a choice are entered, each decided
+	// once: a composite nesting another twice at every level would make a
+	// blind walk exponential in the nesting depth.
+	memo := map[*schema.Composite]bool{}
+	var holds func(t schema.Type) bool
+	holds = func(t schema.Type) bool {
+		switch t := t.(type) {
+		case *schema.Set:
+			for _, c := range t.Choices {
+				if c.SinceVersion > f.SinceVersion {
+					return true
+				}
+			}
+		case *schema.Composite:
+			if v, ok := memo[t]; ok {
+				return v
+			}
+			memo[t] = false
+			for _, m := range t.Members {
+				if holds(m.Type) {
+					memo[t] = true
+					break
+				}
+			}
+			return memo[t]
+		}
+		return false
+	}
+	var walk func(t schema.Type, off int)
+	walk = func(t schema.Type, off int) {
+		if !holds(t) {
+			return
+		}
+		switch t := t.(type) {
+		case *schema.Set:
+			for _, c := range t.Choices {
+				if c.SinceVersion > f.SinceVersion {
+					out = append(out, laterChoice{offset: off, set: t, choice: c, since: c.SinceVersion})
+				}
+			}
+		case *schema.Composite:
+			for _, m := range t.Members {
+				walk(m.Type, off+m.Offset)
+			}
+		}
+	}
+	walk(f.Type, f.Offset)
+	return out
 }
 
 // padFunc emits the slow path of a decoder level: the block laid over the
@@ -191,12 +265,57 @@ func (g *gen) padFunc(l *level, recv *jen.Statement, self string, nullImg *jen.S
 			continue
 		}
 		end := f.Offset + f.Type.EncodedSize()
-		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(f.SinceVersion)).Block(
-			jen.Copy(jen.Id(self).Dot("padded").Index(jen.Lit(f.Offset), jen.Lit(end)), jen.Add(nullImg).Index(jen.Lit(f.Offset), jen.Lit(end))),
-		))
+		// An all-zero null image is a composite literal, which cannot be
+		// sliced: clear instead.
+		reset := jen.Clear(jen.Id(self).Dot("padded").Index(jen.Lit(f.Offset), jen.Lit(end)))
+		if null, _ := g.images(l); !allZero(null) {
+			reset = jen.Copy(jen.Id(self).Dot("padded").Index(jen.Lit(f.Offset), jen.Lit(end)), jen.Add(nullImg).Index(jen.Lit(f.Offset), jen.Lit(end)))
+		}
+		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(f.SinceVersion)).Block(reset))
+	}
+	for _, f := range l.fields {
+		// One statement per set and version: the choices it clears.
+		type key struct{ offset, since int }
+		var order []key
+		masks := map[key][]laterChoice{}
+		for _, lc := range laterChoices(f) {
+			if lc.offset+lc.set.Encoding.Size() > l.blockLength {
+				continue
+			}
+			k := key{lc.offset, lc.since}
+			if masks[k] == nil {
+				order = append(order, k)
+			}
+			masks[k] = append(masks[k], lc)
+		}
+		for _, k := range order {
+			lcs := masks[k]
+			set := lcs[0].set
+			var names []string
+			var mask *jen.Statement
+			for _, lc := range lcs {
+				names = append(names, lc.choice.Name)
+				bit := jen.Id(exported(set.Name) + exported(lc.choice.Name))
+				if mask == nil {
+					mask = bit
+				} else {
+					mask = mask.Op("|").Add(bit)
+				}
+			}
+			if len(lcs) > 1 {
+				mask = jen.Parens(mask)
+			}
+			cur := g.coder.read(set.Encoding, jen.Id(self).Dot("padded"), jen.Lit(k.offset))
+			body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(k.since)).Block(
+				jen.Comment(fmt.Sprintf("%s: %s since version %d", set.Name, choicesAre(names), k.since)),
+				g.coder.write(set.Encoding, jen.Id(self).Dot("padded"), jen.Lit(k.offset),
+					jen.Id(exported(set.Name)).Call(cur).Op("&^").Add(mask)),
+			))
+		}
 	}
 	body = append(body, jen.Return(jen.Id(self).Dot("padded")))
-	g.f.Comment("pad is the slow path for a short or old block: it lays the block over the null image.")
+	g.f.Comment("pad is the slow path for a short or old block: it lays the block over the null image")
+	g.f.Comment("and clears what the acting version did not have (newer fields, newer set choices).")
 	g.f.Func().Params(recv).Id("pad").Params(jen.Id("b").Index().Byte(), jen.Id("actingVersion").Int()).Op("*").Add(blockType(l)).Block(body...)
 }
 
@@ -264,4 +383,11 @@ func (g *gen) readHeaderFunc() {
 			jen.Id("version"):     read("version"),
 		}), jen.Nil()),
 	)
+}
+
+func choicesAre(names []string) string {
+	if len(names) == 1 {
+		return "choice " + names[0] + " is"
+	}
+	return "choices " + strings.Join(names, ", ") + " are"
 }

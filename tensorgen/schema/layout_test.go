@@ -28,7 +28,7 @@ func mustParse(t *testing.T, path string) *Schema {
 func skipWithout(t *testing.T, dir string) {
 	t.Helper()
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("%s not present: %v", dir, err)
+		t.Skipf("%s not present (the shared vectors and specs live in ../shared beside the repository; see README): %v", dir, err)
 	}
 }
 

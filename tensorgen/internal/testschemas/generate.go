@@ -1,7 +1,8 @@
 // Package testschemas holds codecs generated from the SBE reference
-// project's test schemas (../shared/vectors/sbe/schemas), compiled and
-// exercised by tensorgen's tests. They are committed so the tests run
-// without regenerating; TestGeneratedUpToDate keeps them current.
+// project's test schemas (../shared/vectors/sbe/schemas, beside the
+// repository), compiled and exercised by tensorgen's tests. They are
+// committed so the tests run without regenerating and without ../shared;
+// TestGeneratedUpToDate keeps them current when ../shared is present.
 package testschemas
 
-//go:generate go run ../../../cmd/tensorgen -out . -source-root ../../../.. ../../../../shared/vectors/sbe/schemas/FixBinary.xml ../../../../shared/vectors/sbe/schemas/basic-types-schema.xml ../../../../shared/vectors/sbe/schemas/block-length-schema.xml ../../../../shared/vectors/sbe/schemas/code-generation-schema.xml ../../../../shared/vectors/sbe/schemas/composite-offsets-schema.xml ../../../../shared/vectors/sbe/schemas/constant-enum-fields.xml ../../../../shared/vectors/sbe/schemas/example-bigendian-test-schema.xml ../../../../shared/vectors/sbe/schemas/example-extension-schema.xml ../../../../shared/vectors/sbe/schemas/example-schema.xml ../../../../shared/vectors/sbe/schemas/extension-schema.xml ../../../../shared/vectors/sbe/schemas/fixed-sized-primitive-array-types.xml ../../../../shared/vectors/sbe/schemas/group-with-data-extension-schema.xml ../../../../shared/vectors/sbe/schemas/group-with-data-schema.xml ../../../../shared/vectors/sbe/schemas/issue435.xml ../../../../shared/vectors/sbe/schemas/issue483.xml ../../../../shared/vectors/sbe/schemas/issue847.xml ../../../../shared/vectors/sbe/schemas/message-block-length-test.xml ../../../../shared/vectors/sbe/schemas/nested-group-schema.xml ../../../../shared/vectors/sbe/schemas/npe-small-header.xml ../../../../shared/vectors/sbe/schemas/simple.xml ../../../../shared/vectors/sbe/schemas/value-ref-schema.xml ../../../../shared/vectors/sbe/schemas/versioned-message-v1.xml ../../../../shared/vectors/sbe/schemas/versioned-message-v2.xml
+//go:generate go run mktestschemas.go

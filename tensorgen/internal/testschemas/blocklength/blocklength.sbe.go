@@ -312,7 +312,8 @@ func (g *Message1GroupDecoder) Next() bool {
 
 var message1GroupNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *Message1GroupDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	if g.padded == nil {
 		g.padded = new([12]byte)
@@ -467,7 +468,8 @@ func (d *Message1Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 
 var message1NullBlock = [8]byte{255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *Message1Decoder) pad(b []byte, actingVersion int) *[8]byte {
 	if d.padded == nil {
 		d.padded = new([8]byte)
@@ -816,7 +818,8 @@ func (g *Message2GroupDecoder) Next() bool {
 
 var message2GroupNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *Message2GroupDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	if g.padded == nil {
 		g.padded = new([12]byte)
@@ -971,7 +974,8 @@ func (d *Message2Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 
 var message2NullBlock = [64]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *Message2Decoder) pad(b []byte, actingVersion int) *[64]byte {
 	if d.padded == nil {
 		d.padded = new([64]byte)
@@ -1320,7 +1324,8 @@ func (g *Message3GroupDecoder) Next() bool {
 
 var message3GroupNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *Message3GroupDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if g.padded == nil {
 		g.padded = new([16]byte)
@@ -1475,7 +1480,8 @@ func (d *Message3Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 
 var message3NullBlock = [64]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *Message3Decoder) pad(b []byte, actingVersion int) *[64]byte {
 	if d.padded == nil {
 		d.padded = new([64]byte)
@@ -1785,7 +1791,8 @@ func (d *Message4Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 
 var message4NullBlock = [64]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *Message4Decoder) pad(b []byte, actingVersion int) *[64]byte {
 	if d.padded == nil {
 		d.padded = new([64]byte)

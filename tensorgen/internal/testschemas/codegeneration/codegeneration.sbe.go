@@ -773,7 +773,8 @@ func (g *CarFuelFiguresDecoder) Next() bool {
 
 var carFuelFiguresNullBlock = [6]byte{255, 255, 0, 0, 192, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *CarFuelFiguresDecoder) pad(b []byte, actingVersion int) *[6]byte {
 	if g.padded == nil {
 		g.padded = new([6]byte)
@@ -951,7 +952,8 @@ func (g *CarPerformanceFiguresAccelerationDecoder) Next() bool {
 
 var carPerformanceFiguresAccelerationNullBlock = [6]byte{255, 255, 0, 0, 192, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *CarPerformanceFiguresAccelerationDecoder) pad(b []byte, actingVersion int) *[6]byte {
 	if g.padded == nil {
 		g.padded = new([6]byte)
@@ -1104,7 +1106,8 @@ func (g *CarPerformanceFiguresDecoder) Next() bool {
 
 var carPerformanceFiguresNullBlock = [1]byte{255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *CarPerformanceFiguresDecoder) pad(b []byte, actingVersion int) *[1]byte {
 	if g.padded == nil {
 		g.padded = new([1]byte)
@@ -1459,7 +1462,8 @@ func (d *CarDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion i
 
 var carNullBlock = [47]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *CarDecoder) pad(b []byte, actingVersion int) *[47]byte {
 	if d.padded == nil {
 		d.padded = new([47]byte)

@@ -384,7 +384,8 @@ func (g *TestMessage1EntriesDecoder) Next() bool {
 
 var testMessage1EntriesNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage1EntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if g.padded == nil {
 		g.padded = new([16]byte)
@@ -795,7 +796,8 @@ func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage2NullBlock = [32]byte{0, 0, 0, 128, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage2Decoder) pad(b []byte, actingVersion int) *[32]byte {
 	if d.padded == nil {
 		d.padded = new([32]byte)

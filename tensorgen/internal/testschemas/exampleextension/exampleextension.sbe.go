@@ -817,7 +817,8 @@ func (g *CarFuelFiguresDecoder) Next() bool {
 
 var carFuelFiguresNullBlock = [6]byte{255, 255, 0, 0, 192, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *CarFuelFiguresDecoder) pad(b []byte, actingVersion int) *[6]byte {
 	if g.padded == nil {
 		g.padded = new([6]byte)
@@ -995,7 +996,8 @@ func (g *CarPerformanceFiguresAccelerationDecoder) Next() bool {
 
 var carPerformanceFiguresAccelerationNullBlock = [6]byte{255, 255, 0, 0, 192, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *CarPerformanceFiguresAccelerationDecoder) pad(b []byte, actingVersion int) *[6]byte {
 	if g.padded == nil {
 		g.padded = new([6]byte)
@@ -1148,7 +1150,8 @@ func (g *CarPerformanceFiguresDecoder) Next() bool {
 
 var carPerformanceFiguresNullBlock = [1]byte{255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *CarPerformanceFiguresDecoder) pad(b []byte, actingVersion int) *[1]byte {
 	if g.padded == nil {
 		g.padded = new([1]byte)
@@ -1500,7 +1503,8 @@ func (d *CarDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion i
 var carNullBlock = [62]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 128, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255}
 var carInitBlock = [62]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *CarDecoder) pad(b []byte, actingVersion int) *[62]byte {
 	if d.padded == nil {
 		d.padded = new([62]byte)
@@ -1698,6 +1702,13 @@ func (e *CarEncoder) SetUuid(v [2]int64) {
 	}
 }
 
+// UuidInActingVersion reports whether field uuid exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// Uuid reads as zeros.
+func (d *CarDecoder) UuidInActingVersion() bool {
+	return d.actingVersion >= 1
+}
+
 /*
 CupHolderCount returns the optional field cupHolderCount.
 Since schema version 1; older messages read the null value.
@@ -1721,6 +1732,13 @@ func (e *CarEncoder) SetCupHolderCount(v uint8) {
 func (e *CarEncoder) SetCupHolderCountNull() {
 	v := uint8(255)
 	e.block[61] = byte(v)
+}
+
+// CupHolderCountInActingVersion reports whether field cupHolderCount exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// CupHolderCount reads as its null value.
+func (d *CarDecoder) CupHolderCountInActingVersion() bool {
+	return d.actingVersion >= 1
 }
 
 /*

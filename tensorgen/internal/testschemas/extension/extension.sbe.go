@@ -451,7 +451,8 @@ func (d *TestMessage1Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage1NullBlock = [14]byte{0, 0, 0, 128, 0, 0, 0, 128, 0, 0, 0, 128, 255, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage1Decoder) pad(b []byte, actingVersion int) *[14]byte {
 	if d.padded == nil {
 		d.padded = new([14]byte)
@@ -550,6 +551,13 @@ func (e *TestMessage1Encoder) SetTag2(v int32) {
 	binary.LittleEndian.PutUint32(e.block[4:], uint32(v))
 }
 
+// Tag2InActingVersion reports whether field tag2 exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// Tag2 reads as its null value.
+func (d *TestMessage1Decoder) Tag2InActingVersion() bool {
+	return d.actingVersion >= 1
+}
+
 /*
 Tag3 returns a view of composite AComposite in place.
 Since schema version 2; older messages read the null value.
@@ -561,6 +569,13 @@ func (d *TestMessage1Decoder) Tag3() AComposite {
 // Tag3 returns a view of composite AComposite for writing in place.
 func (e *TestMessage1Encoder) Tag3() AComposite {
 	return AComposite{e.block[8 : 8+4 : 8+4]}
+}
+
+// Tag3InActingVersion reports whether field tag3 exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// the members of Tag3 read as their null values.
+func (d *TestMessage1Decoder) Tag3InActingVersion() bool {
+	return d.actingVersion >= 2
 }
 
 /*
@@ -576,6 +591,13 @@ func (e *TestMessage1Encoder) SetTag4(v AEnum) {
 	e.block[12] = byte(v)
 }
 
+// Tag4InActingVersion reports whether field tag4 exists in the decoded message:
+// it was added in schema version 3, and in a message of an older version
+// Tag4 reads as its null value.
+func (d *TestMessage1Decoder) Tag4InActingVersion() bool {
+	return d.actingVersion >= 3
+}
+
 /*
 Tag5 returns the required field tag5.
 Since schema version 4; older messages read the null value.
@@ -587,6 +609,20 @@ func (d *TestMessage1Decoder) Tag5() ASet {
 // SetTag5 writes the field tag5.
 func (e *TestMessage1Encoder) SetTag5(v ASet) {
 	e.block[13] = byte(v)
+}
+
+// Tag5InActingVersion reports whether field tag5 exists in the decoded message:
+// it was added in schema version 4, and in a message of an older version
+// Tag5 has no choice set.
+func (d *TestMessage1Decoder) Tag5InActingVersion() bool {
+	return d.actingVersion >= 4
+}
+
+// Tag6InActingVersion reports whether var data tag6 exists in the decoded message:
+// it was added in schema version 5, and in a message of an older version
+// Tag6 returns nil.
+func (d *TestMessage1Decoder) Tag6InActingVersion() bool {
+	return d.actingVersion >= 5
 }
 
 /*
@@ -813,7 +849,8 @@ func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage2NullBlock = [22]byte{0, 0, 0, 128, 0, 0, 0, 128, 0, 0, 0, 128, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage2Decoder) pad(b []byte, actingVersion int) *[22]byte {
 	if d.padded == nil {
 		d.padded = new([22]byte)
@@ -917,6 +954,13 @@ func (e *TestMessage2Encoder) Tag3() AComposite {
 	return AComposite{e.block[4 : 4+4 : 4+4]}
 }
 
+// Tag3InActingVersion reports whether field tag3 exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// the members of Tag3 read as their null values.
+func (d *TestMessage2Decoder) Tag3InActingVersion() bool {
+	return d.actingVersion >= 1
+}
+
 /*
 Tag2 returns the required field tag2.
 Since schema version 2; older messages read the null value.
@@ -928,6 +972,13 @@ func (d *TestMessage2Decoder) Tag2() int32 {
 // SetTag2 writes the field tag2.
 func (e *TestMessage2Encoder) SetTag2(v int32) {
 	binary.LittleEndian.PutUint32(e.block[8:], uint32(v))
+}
+
+// Tag2InActingVersion reports whether field tag2 exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// Tag2 reads as its null value.
+func (d *TestMessage2Decoder) Tag2InActingVersion() bool {
+	return d.actingVersion >= 2
 }
 
 /*
@@ -943,6 +994,13 @@ func (e *TestMessage2Encoder) SetTag5(v ASet) {
 	e.block[12] = byte(v)
 }
 
+// Tag5InActingVersion reports whether field tag5 exists in the decoded message:
+// it was added in schema version 3, and in a message of an older version
+// Tag5 has no choice set.
+func (d *TestMessage2Decoder) Tag5InActingVersion() bool {
+	return d.actingVersion >= 3
+}
+
 /*
 Tag4 returns the required field tag4.
 Since schema version 4; older messages read the null value.
@@ -954,6 +1012,13 @@ func (d *TestMessage2Decoder) Tag4() AEnum {
 // SetTag4 writes the field tag4.
 func (e *TestMessage2Encoder) SetTag4(v AEnum) {
 	e.block[13] = byte(v)
+}
+
+// Tag4InActingVersion reports whether field tag4 exists in the decoded message:
+// it was added in schema version 4, and in a message of an older version
+// Tag4 reads as its null value.
+func (d *TestMessage2Decoder) Tag4InActingVersion() bool {
+	return d.actingVersion >= 4
 }
 
 // Tag6 returns the 8-byte array tag6 in place (no copy).

@@ -3269,7 +3269,8 @@ func (g *ChannelReset4NoMDEntriesDecoder) Next() bool {
 
 var channelReset4NoMDEntriesNullBlock = [2]byte{0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *ChannelReset4NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[2]byte {
 	if g.padded == nil {
 		g.padded = new([2]byte)
@@ -3290,6 +3291,13 @@ Since schema version 2; older messages read the null value.
 */
 func (g *ChannelReset4NoMDEntriesDecoder) MDUpdateAction() int8 {
 	return 0
+}
+
+// MDUpdateActionInActingVersion reports whether field MDUpdateAction exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// MDUpdateAction still returns the schema constant.
+func (g *ChannelReset4NoMDEntriesDecoder) MDUpdateActionInActingVersion() bool {
+	return g.actingVersion >= 2
 }
 
 /*
@@ -3314,6 +3322,13 @@ func (g *ChannelReset4NoMDEntriesDecoder) ApplID() int16 {
 // SetApplID writes the field ApplID.
 func (e *ChannelReset4NoMDEntriesEncoder) SetApplID(v int16) {
 	binary.LittleEndian.PutUint16(e.block[0:], uint16(v))
+}
+
+// ApplIDInActingVersion reports whether field ApplID exists in the decoded message:
+// it was added in schema version 3, and in a message of an older version
+// ApplID reads as its null value.
+func (g *ChannelReset4NoMDEntriesDecoder) ApplIDInActingVersion() bool {
+	return g.actingVersion >= 3
 }
 func (g *ChannelReset4NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
@@ -3439,7 +3454,8 @@ func (d *ChannelReset4Decoder) wrap(buf []byte, headerLength, blockLength, actin
 
 var channelReset4NullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *ChannelReset4Decoder) pad(b []byte, actingVersion int) *[9]byte {
 	if d.padded == nil {
 		d.padded = new([9]byte)
@@ -3937,7 +3953,8 @@ func (d *AdminLogin15Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var adminLogin15NullBlock = [1]byte{128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *AdminLogin15Decoder) pad(b []byte, actingVersion int) *[1]byte {
 	if d.padded == nil {
 		d.padded = new([1]byte)
@@ -4165,7 +4182,8 @@ func (d *AdminLogout16Decoder) wrap(buf []byte, headerLength, blockLength, actin
 	return nil
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *AdminLogout16Decoder) pad(b []byte, actingVersion int) *[180]byte {
 	if d.padded == nil {
 		d.padded = new([180]byte)
@@ -4470,7 +4488,8 @@ func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) Next() bool {
 
 var mDInstrumentDefinitionFuture27NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionFuture27NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if g.padded == nil {
 		g.padded = new([9]byte)
@@ -4609,7 +4628,8 @@ func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) Next() bool {
 
 var mDInstrumentDefinitionFuture27NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionFuture27NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
@@ -4756,7 +4776,7 @@ func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 4 {
+	if g.blockLength >= 4 && g.actingVersion >= 9 {
 		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
@@ -4766,13 +4786,18 @@ func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) Next() bool {
 	return true
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionFuture27NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
 	}
 	*g.padded = [4]byte{}
 	copy(g.padded[:], b)
+	if actingVersion < 9 {
+		// InstAttribValue: choices TriangulationEligible, VariableCabEligible are since version 9
+		binary.LittleEndian.PutUint32(g.padded[0:], uint32(InstAttribValue(binary.LittleEndian.Uint32(g.padded[0:]))&^(InstAttribValueTriangulationEligible|InstAttribValueVariableCabEligible)))
+	}
 	return g.padded
 }
 
@@ -4901,7 +4926,8 @@ func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) Next() bool {
 var mDInstrumentDefinitionFuture27NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
 var mDInstrumentDefinitionFuture27NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionFuture27NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
 	if g.padded == nil {
 		g.padded = new([5]byte)
@@ -5254,7 +5280,8 @@ func (d *MDInstrumentDefinitionFuture27Decoder) wrap(buf []byte, headerLength, b
 var mDInstrumentDefinitionFuture27NullBlock = [216]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 var mDInstrumentDefinitionFuture27InitBlock = [216]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDInstrumentDefinitionFuture27Decoder) pad(b []byte, actingVersion int) *[216]byte {
 	if d.padded == nil {
 		d.padded = new([216]byte)
@@ -5266,6 +5293,10 @@ func (d *MDInstrumentDefinitionFuture27Decoder) pad(b []byte, actingVersion int)
 	}
 	if actingVersion < 6 {
 		copy(d.padded[214:216], mDInstrumentDefinitionFuture27NullBlock[214:216])
+	}
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		d.padded[156] = byte(SettlPriceType(d.padded[156]) &^ SettlPriceTypeIntraday)
 	}
 	return d.padded
 }
@@ -6260,6 +6291,13 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetUserDefinedInstrument(v byte)
 	e.block[213] = byte(v)
 }
 
+// UserDefinedInstrumentInActingVersion reports whether field UserDefinedInstrument exists in the decoded message:
+// it was added in schema version 3, and in a message of an older version
+// UserDefinedInstrument reads as its null value.
+func (d *MDInstrumentDefinitionFuture27Decoder) UserDefinedInstrumentInActingVersion() bool {
+	return d.actingVersion >= 3
+}
+
 /*
 TradingReferenceDate: Indicates session date corresponding to the settlement price in tag 1150-TradingReferencePrice
 TradingReferenceDate returns the optional field TradingReferenceDate.
@@ -6285,6 +6323,13 @@ func (e *MDInstrumentDefinitionFuture27Encoder) SetTradingReferenceDate(v uint16
 func (e *MDInstrumentDefinitionFuture27Encoder) SetTradingReferenceDateNull() {
 	v := uint16(65535)
 	binary.LittleEndian.PutUint16(e.block[214:], uint16(v))
+}
+
+// TradingReferenceDateInActingVersion reports whether field TradingReferenceDate exists in the decoded message:
+// it was added in schema version 6, and in a message of an older version
+// TradingReferenceDate reads as its null value.
+func (d *MDInstrumentDefinitionFuture27Decoder) TradingReferenceDateInActingVersion() bool {
+	return d.actingVersion >= 6
 }
 
 /*
@@ -6865,7 +6910,8 @@ func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) Next() bool {
 
 var mDInstrumentDefinitionSpread29NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread29NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if g.padded == nil {
 		g.padded = new([9]byte)
@@ -7004,7 +7050,8 @@ func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) Next() bool {
 
 var mDInstrumentDefinitionSpread29NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread29NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
@@ -7151,7 +7198,7 @@ func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 4 {
+	if g.blockLength >= 4 && g.actingVersion >= 9 {
 		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
@@ -7161,13 +7208,18 @@ func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) Next() bool {
 	return true
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread29NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
 	}
 	*g.padded = [4]byte{}
 	copy(g.padded[:], b)
+	if actingVersion < 9 {
+		// InstAttribValue: choices TriangulationEligible, VariableCabEligible are since version 9
+		binary.LittleEndian.PutUint32(g.padded[0:], uint32(InstAttribValue(binary.LittleEndian.Uint32(g.padded[0:]))&^(InstAttribValueTriangulationEligible|InstAttribValueVariableCabEligible)))
+	}
 	return g.padded
 }
 
@@ -7296,7 +7348,8 @@ func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) Next() bool {
 var mDInstrumentDefinitionSpread29NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
 var mDInstrumentDefinitionSpread29NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread29NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
 	if g.padded == nil {
 		g.padded = new([5]byte)
@@ -7436,7 +7489,8 @@ func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) Next() bool {
 var mDInstrumentDefinitionSpread29NoLegsNullBlock = [18]byte{0, 0, 0, 128, 255, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127}
 var mDInstrumentDefinitionSpread29NoLegsInitBlock = [18]byte{0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread29NoLegsDecoder) pad(b []byte, actingVersion int) *[18]byte {
 	if g.padded == nil {
 		g.padded = new([18]byte)
@@ -7911,7 +7965,8 @@ func (d *MDInstrumentDefinitionSpread29Decoder) wrap(buf []byte, headerLength, b
 var mDInstrumentDefinitionSpread29NullBlock = [195]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
 var mDInstrumentDefinitionSpread29InitBlock = [195]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDInstrumentDefinitionSpread29Decoder) pad(b []byte, actingVersion int) *[195]byte {
 	if d.padded == nil {
 		d.padded = new([195]byte)
@@ -7920,6 +7975,10 @@ func (d *MDInstrumentDefinitionSpread29Decoder) pad(b []byte, actingVersion int)
 	copy(d.padded[:], b)
 	if actingVersion < 6 {
 		copy(d.padded[193:195], mDInstrumentDefinitionSpread29NullBlock[193:195])
+	}
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		d.padded[158] = byte(SettlPriceType(d.padded[158]) &^ SettlPriceTypeIntraday)
 	}
 	return d.padded
 }
@@ -8808,6 +8867,13 @@ func (e *MDInstrumentDefinitionSpread29Encoder) SetTradingReferenceDateNull() {
 	binary.LittleEndian.PutUint16(e.block[193:], uint16(v))
 }
 
+// TradingReferenceDateInActingVersion reports whether field TradingReferenceDate exists in the decoded message:
+// it was added in schema version 6, and in a message of an older version
+// TradingReferenceDate reads as its null value.
+func (d *MDInstrumentDefinitionSpread29Decoder) TradingReferenceDateInActingVersion() bool {
+	return d.actingVersion >= 6
+}
+
 /*
 NoEvents: Number of repeating EventType entries
 NoEvents returns the decoder of group NoEvents, positioned before its first entry;
@@ -9361,7 +9427,8 @@ func (d *SecurityStatus30Decoder) wrap(buf []byte, headerLength, blockLength, ac
 var securityStatus30NullBlock = [30]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 255, 255, 0, 255, 255, 255}
 var securityStatus30InitBlock = [30]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 255, 255, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *SecurityStatus30Decoder) pad(b []byte, actingVersion int) *[30]byte {
 	if d.padded == nil {
 		d.padded = new([30]byte)
@@ -9847,7 +9914,8 @@ func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshBook32NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 0, 0, 0, 0, 0, 0}
 var mDIncrementalRefreshBook32NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshBook32NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
@@ -10115,7 +10183,8 @@ func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshBook32NoOrderIDEntriesNullBlock = [24]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 0, 0}
 var mDIncrementalRefreshBook32NoOrderIDEntriesInitBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshBook32NoOrderIDEntriesDecoder) pad(b []byte, actingVersion int) *[24]byte {
 	if g.padded == nil {
 		g.padded = new([24]byte)
@@ -10441,7 +10510,8 @@ func (d *MDIncrementalRefreshBook32Decoder) wrap(buf []byte, headerLength, block
 
 var mDIncrementalRefreshBook32NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshBook32Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -10559,6 +10629,13 @@ func (e *MDIncrementalRefreshBook32Encoder) NoMDEntries(count int) (*MDIncrement
 	e.stage = 1
 	e.open = 0
 	return &e.noMDEntriesG, nil
+}
+
+// NoOrderIDEntriesInActingVersion reports whether group NoOrderIDEntries exists in the decoded message:
+// it was added in schema version 7, and in a message of an older version
+// NoOrderIDEntries has no entries.
+func (d *MDIncrementalRefreshBook32Decoder) NoOrderIDEntriesInActingVersion() bool {
+	return d.actingVersion >= 7
 }
 
 /*
@@ -10856,7 +10933,7 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 32 {
+	if g.blockLength >= 32 && g.actingVersion >= 4 {
 		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
@@ -10869,13 +10946,18 @@ func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshDailyStatistics33NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0}
 var mDIncrementalRefreshDailyStatistics33NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshDailyStatistics33NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
 	}
 	*g.padded = mDIncrementalRefreshDailyStatistics33NoMDEntriesNullBlock
 	copy(g.padded[:], b)
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		g.padded[22] = byte(SettlPriceType(g.padded[22]) &^ SettlPriceTypeIntraday)
+	}
 	return g.padded
 }
 
@@ -11160,7 +11242,8 @@ func (d *MDIncrementalRefreshDailyStatistics33Decoder) wrap(buf []byte, headerLe
 
 var mDIncrementalRefreshDailyStatistics33NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshDailyStatistics33Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -11534,7 +11617,8 @@ func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshLimitsBanding34NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255}
 var mDIncrementalRefreshLimitsBanding34NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshLimitsBanding34NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
@@ -11767,7 +11851,8 @@ func (d *MDIncrementalRefreshLimitsBanding34Decoder) wrap(buf []byte, headerLeng
 
 var mDIncrementalRefreshLimitsBanding34NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshLimitsBanding34Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -12141,7 +12226,8 @@ func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) Next() bool 
 var mDIncrementalRefreshSessionStatistics35NoMDEntriesNullBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 255, 255, 255, 127, 0}
 var mDIncrementalRefreshSessionStatistics35NoMDEntriesInitBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[24]byte {
 	if g.padded == nil {
 		g.padded = new([24]byte)
@@ -12263,6 +12349,13 @@ func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDEntrySi
 func (e *MDIncrementalRefreshSessionStatistics35NoMDEntriesEncoder) SetMDEntrySizeNull() {
 	v := int32(2147483647)
 	binary.LittleEndian.PutUint32(e.block[19:], uint32(v))
+}
+
+// MDEntrySizeInActingVersion reports whether field MDEntrySize exists in the decoded message:
+// it was added in schema version 8, and in a message of an older version
+// MDEntrySize reads as its null value.
+func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) MDEntrySizeInActingVersion() bool {
+	return g.actingVersion >= 8
 }
 func (g *MDIncrementalRefreshSessionStatistics35NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
@@ -12404,7 +12497,8 @@ func (d *MDIncrementalRefreshSessionStatistics35Decoder) wrap(buf []byte, header
 
 var mDIncrementalRefreshSessionStatistics35NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshSessionStatistics35Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -12777,7 +12871,8 @@ func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) Next() bool {
 
 var mDIncrementalRefreshVolume37NoMDEntriesNullBlock = [16]byte{0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshVolume37NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if g.padded == nil {
 		g.padded = new([16]byte)
@@ -12983,7 +13078,8 @@ func (d *MDIncrementalRefreshVolume37Decoder) wrap(buf []byte, headerLength, blo
 
 var mDIncrementalRefreshVolume37NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshVolume37Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -13344,7 +13440,7 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 22 {
+	if g.blockLength >= 22 && g.actingVersion >= 4 {
 		g.block = (*[22]byte)(g.buf[g.offset : g.offset+22])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 22)], g.actingVersion)
@@ -13357,13 +13453,18 @@ func (g *SnapshotFullRefresh38NoMDEntriesDecoder) Next() bool {
 var snapshotFullRefresh38NoMDEntriesNullBlock = [22]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 127, 127, 255, 255, 255, 0, 0}
 var snapshotFullRefresh38NoMDEntriesInitBlock = [22]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 127, 127, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *SnapshotFullRefresh38NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[22]byte {
 	if g.padded == nil {
 		g.padded = new([22]byte)
 	}
 	*g.padded = snapshotFullRefresh38NoMDEntriesNullBlock
 	copy(g.padded[:], b)
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		g.padded[20] = byte(SettlPriceType(g.padded[20]) &^ SettlPriceTypeIntraday)
+	}
 	return g.padded
 }
 
@@ -13681,7 +13782,8 @@ func (d *SnapshotFullRefresh38Decoder) wrap(buf []byte, headerLength, blockLengt
 var snapshotFullRefresh38NullBlock = [59]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
 var snapshotFullRefresh38InitBlock = [59]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *SnapshotFullRefresh38Decoder) pad(b []byte, actingVersion int) *[59]byte {
 	if d.padded == nil {
 		d.padded = new([59]byte)
@@ -14215,7 +14317,8 @@ func (g *QuoteRequest39NoRelatedSymDecoder) Next() bool {
 var quoteRequest39NoRelatedSymNullBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 127, 128, 127, 0, 0}
 var quoteRequest39NoRelatedSymInitBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0, 127, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *QuoteRequest39NoRelatedSymDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
@@ -14478,7 +14581,8 @@ func (d *QuoteRequest39Decoder) wrap(buf []byte, headerLength, blockLength, acti
 
 var quoteRequest39NullBlock = [35]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *QuoteRequest39Decoder) pad(b []byte, actingVersion int) *[35]byte {
 	if d.padded == nil {
 		d.padded = new([35]byte)
@@ -14887,7 +14991,8 @@ func (g *MDInstrumentDefinitionOption41NoEventsDecoder) Next() bool {
 
 var mDInstrumentDefinitionOption41NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption41NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if g.padded == nil {
 		g.padded = new([9]byte)
@@ -15026,7 +15131,8 @@ func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) Next() bool {
 
 var mDInstrumentDefinitionOption41NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption41NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
@@ -15173,7 +15279,7 @@ func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 4 {
+	if g.blockLength >= 4 && g.actingVersion >= 9 {
 		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
@@ -15183,13 +15289,18 @@ func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) Next() bool {
 	return true
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption41NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
 	}
 	*g.padded = [4]byte{}
 	copy(g.padded[:], b)
+	if actingVersion < 9 {
+		// InstAttribValue: choices TriangulationEligible, VariableCabEligible are since version 9
+		binary.LittleEndian.PutUint32(g.padded[0:], uint32(InstAttribValue(binary.LittleEndian.Uint32(g.padded[0:]))&^(InstAttribValueTriangulationEligible|InstAttribValueVariableCabEligible)))
+	}
 	return g.padded
 }
 
@@ -15318,7 +15429,8 @@ func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) Next() bool {
 var mDInstrumentDefinitionOption41NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
 var mDInstrumentDefinitionOption41NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption41NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
 	if g.padded == nil {
 		g.padded = new([5]byte)
@@ -15457,7 +15569,8 @@ func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) Next() bool {
 
 var mDInstrumentDefinitionOption41NoUnderlyingsNullBlock = [24]byte{0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption41NoUnderlyingsDecoder) pad(b []byte, actingVersion int) *[24]byte {
 	if g.padded == nil {
 		g.padded = new([24]byte)
@@ -15627,7 +15740,8 @@ func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) Next() bool 
 
 var mDInstrumentDefinitionOption41NoRelatedInstrumentsNullBlock = [24]byte{0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption41NoRelatedInstrumentsDecoder) pad(b []byte, actingVersion int) *[24]byte {
 	if g.padded == nil {
 		g.padded = new([24]byte)
@@ -16141,7 +16255,8 @@ func (d *MDInstrumentDefinitionOption41Decoder) wrap(buf []byte, headerLength, b
 var mDInstrumentDefinitionOption41NullBlock = [213]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 128, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 var mDInstrumentDefinitionOption41InitBlock = [213]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDInstrumentDefinitionOption41Decoder) pad(b []byte, actingVersion int) *[213]byte {
 	if d.padded == nil {
 		d.padded = new([213]byte)
@@ -16150,6 +16265,10 @@ func (d *MDInstrumentDefinitionOption41Decoder) pad(b []byte, actingVersion int)
 	copy(d.padded[:], b)
 	if actingVersion < 6 {
 		copy(d.padded[211:213], mDInstrumentDefinitionOption41NullBlock[211:213])
+	}
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		d.padded[185] = byte(SettlPriceType(d.padded[185]) &^ SettlPriceTypeIntraday)
 	}
 	return d.padded
 }
@@ -17102,6 +17221,13 @@ func (e *MDInstrumentDefinitionOption41Encoder) SetTradingReferenceDateNull() {
 	binary.LittleEndian.PutUint16(e.block[211:], uint16(v))
 }
 
+// TradingReferenceDateInActingVersion reports whether field TradingReferenceDate exists in the decoded message:
+// it was added in schema version 6, and in a message of an older version
+// TradingReferenceDate reads as its null value.
+func (d *MDInstrumentDefinitionOption41Decoder) TradingReferenceDateInActingVersion() bool {
+	return d.actingVersion >= 6
+}
+
 /*
 NoEvents: Number of EventType entries
 NoEvents returns the decoder of group NoEvents, positioned before its first entry;
@@ -17240,6 +17366,13 @@ func (e *MDInstrumentDefinitionOption41Encoder) NoUnderlyings(count int) (*MDIns
 	e.stage = 5
 	e.open = 4
 	return &e.noUnderlyingsG, nil
+}
+
+// NoRelatedInstrumentsInActingVersion reports whether group NoRelatedInstruments exists in the decoded message:
+// it was added in schema version 7, and in a message of an older version
+// NoRelatedInstruments has no entries.
+func (d *MDInstrumentDefinitionOption41Decoder) NoRelatedInstrumentsInActingVersion() bool {
+	return d.actingVersion >= 7
 }
 
 /*
@@ -17764,7 +17897,8 @@ func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshTradeSummary42NoMDEntriesNullBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 0, 0}
 var mDIncrementalRefreshTradeSummary42NoMDEntriesInitBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0, 0, 255, 255, 255, 255, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
@@ -17922,6 +18056,13 @@ func (e *MDIncrementalRefreshTradeSummary42NoMDEntriesEncoder) SetMDTradeEntryID
 	v := uint32(4294967295)
 	binary.LittleEndian.PutUint32(e.block[26:], uint32(v))
 }
+
+// MDTradeEntryIDInActingVersion reports whether field MDTradeEntryID exists in the decoded message:
+// it was added in schema version 7, and in a message of an older version
+// MDTradeEntryID reads as its null value.
+func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) MDTradeEntryIDInActingVersion() bool {
+	return g.actingVersion >= 7
+}
 func (g *MDIncrementalRefreshTradeSummary42NoMDEntriesDecoder) appendJSON(dst []byte, budget *int) ([]byte, error) {
 	dst = append(dst, '{')
 	dst = append(dst, "\"MDEntryPx\":"...)
@@ -18046,7 +18187,8 @@ func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) Next() bool 
 
 var mDIncrementalRefreshTradeSummary42NoOrderIDEntriesNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshTradeSummary42NoOrderIDEntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if g.padded == nil {
 		g.padded = new([16]byte)
@@ -18272,7 +18414,8 @@ func (d *MDIncrementalRefreshTradeSummary42Decoder) wrap(buf []byte, headerLengt
 
 var mDIncrementalRefreshTradeSummary42NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshTradeSummary42Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -18699,7 +18842,8 @@ func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshOrderBook43NoMDEntriesNullBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 0, 0, 0, 0, 0, 0, 0}
 var mDIncrementalRefreshOrderBook43NoMDEntriesInitBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshOrderBook43NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[40]byte {
 	if g.padded == nil {
 		g.padded = new([40]byte)
@@ -18990,7 +19134,8 @@ func (d *MDIncrementalRefreshOrderBook43Decoder) wrap(buf []byte, headerLength, 
 
 var mDIncrementalRefreshOrderBook43NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshOrderBook43Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -19364,7 +19509,8 @@ func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) Next() bool {
 var snapshotFullRefreshOrderBook44NoMDEntriesNullBlock = [29]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0}
 var snapshotFullRefreshOrderBook44NoMDEntriesInitBlock = [29]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *SnapshotFullRefreshOrderBook44NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[29]byte {
 	if g.padded == nil {
 		g.padded = new([29]byte)
@@ -19591,7 +19737,8 @@ func (d *SnapshotFullRefreshOrderBook44Decoder) wrap(buf []byte, headerLength, b
 
 var snapshotFullRefreshOrderBook44NullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *SnapshotFullRefreshOrderBook44Decoder) pad(b []byte, actingVersion int) *[28]byte {
 	if d.padded == nil {
 		d.padded = new([28]byte)
@@ -20029,7 +20176,8 @@ func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshBook46NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 0, 0, 0, 0, 0, 0}
 var mDIncrementalRefreshBook46NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshBook46NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
@@ -20297,7 +20445,8 @@ func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshBook46NoOrderIDEntriesNullBlock = [24]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 0, 0}
 var mDIncrementalRefreshBook46NoOrderIDEntriesInitBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshBook46NoOrderIDEntriesDecoder) pad(b []byte, actingVersion int) *[24]byte {
 	if g.padded == nil {
 		g.padded = new([24]byte)
@@ -20619,7 +20768,8 @@ func (d *MDIncrementalRefreshBook46Decoder) wrap(buf []byte, headerLength, block
 
 var mDIncrementalRefreshBook46NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshBook46Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -21046,7 +21196,8 @@ func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshOrderBook47NoMDEntriesNullBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 0, 0, 0, 0, 0, 0, 0}
 var mDIncrementalRefreshOrderBook47NoMDEntriesInitBlock = [40]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshOrderBook47NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[40]byte {
 	if g.padded == nil {
 		g.padded = new([40]byte)
@@ -21337,7 +21488,8 @@ func (d *MDIncrementalRefreshOrderBook47Decoder) wrap(buf []byte, headerLength, 
 
 var mDIncrementalRefreshOrderBook47NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshOrderBook47Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -21711,7 +21863,8 @@ func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshTradeSummary48NoMDEntriesNullBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 0}
 var mDIncrementalRefreshTradeSummary48NoMDEntriesInitBlock = [32]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshTradeSummary48NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
@@ -21973,7 +22126,8 @@ func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) Next() bool 
 
 var mDIncrementalRefreshTradeSummary48NoOrderIDEntriesNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshTradeSummary48NoOrderIDEntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if g.padded == nil {
 		g.padded = new([16]byte)
@@ -22199,7 +22353,8 @@ func (d *MDIncrementalRefreshTradeSummary48Decoder) wrap(buf []byte, headerLengt
 
 var mDIncrementalRefreshTradeSummary48NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshTradeSummary48Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -22613,7 +22768,7 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 32 {
+	if g.blockLength >= 32 && g.actingVersion >= 4 {
 		g.block = (*[32]byte)(g.buf[g.offset : g.offset+32])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 32)], g.actingVersion)
@@ -22626,13 +22781,18 @@ func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshDailyStatistics49NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0}
 var mDIncrementalRefreshDailyStatistics49NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshDailyStatistics49NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
 	}
 	*g.padded = mDIncrementalRefreshDailyStatistics49NoMDEntriesNullBlock
 	copy(g.padded[:], b)
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		g.padded[22] = byte(SettlPriceType(g.padded[22]) &^ SettlPriceTypeIntraday)
+	}
 	return g.padded
 }
 
@@ -22917,7 +23077,8 @@ func (d *MDIncrementalRefreshDailyStatistics49Decoder) wrap(buf []byte, headerLe
 
 var mDIncrementalRefreshDailyStatistics49NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshDailyStatistics49Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -23291,7 +23452,8 @@ func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) Next() bool {
 var mDIncrementalRefreshLimitsBanding50NoMDEntriesNullBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 128, 255, 255, 255, 255}
 var mDIncrementalRefreshLimitsBanding50NoMDEntriesInitBlock = [32]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshLimitsBanding50NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[32]byte {
 	if g.padded == nil {
 		g.padded = new([32]byte)
@@ -23524,7 +23686,8 @@ func (d *MDIncrementalRefreshLimitsBanding50Decoder) wrap(buf []byte, headerLeng
 
 var mDIncrementalRefreshLimitsBanding50NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshLimitsBanding50Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -23898,7 +24061,8 @@ func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) Next() bool 
 var mDIncrementalRefreshSessionStatistics51NoMDEntriesNullBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 0, 255, 255, 255, 127, 0}
 var mDIncrementalRefreshSessionStatistics51NoMDEntriesInitBlock = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDIncrementalRefreshSessionStatistics51NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[24]byte {
 	if g.padded == nil {
 		g.padded = new([24]byte)
@@ -24157,7 +24321,8 @@ func (d *MDIncrementalRefreshSessionStatistics51Decoder) wrap(buf []byte, header
 
 var mDIncrementalRefreshSessionStatistics51NullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDIncrementalRefreshSessionStatistics51Decoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)
@@ -24518,7 +24683,7 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 22 {
+	if g.blockLength >= 22 && g.actingVersion >= 4 {
 		g.block = (*[22]byte)(g.buf[g.offset : g.offset+22])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 22)], g.actingVersion)
@@ -24531,13 +24696,18 @@ func (g *SnapshotFullRefresh52NoMDEntriesDecoder) Next() bool {
 var snapshotFullRefresh52NoMDEntriesNullBlock = [22]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 127, 127, 255, 255, 255, 0, 0}
 var snapshotFullRefresh52NoMDEntriesInitBlock = [22]byte{255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 127, 127, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *SnapshotFullRefresh52NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[22]byte {
 	if g.padded == nil {
 		g.padded = new([22]byte)
 	}
 	*g.padded = snapshotFullRefresh52NoMDEntriesNullBlock
 	copy(g.padded[:], b)
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		g.padded[20] = byte(SettlPriceType(g.padded[20]) &^ SettlPriceTypeIntraday)
+	}
 	return g.padded
 }
 
@@ -24855,7 +25025,8 @@ func (d *SnapshotFullRefresh52Decoder) wrap(buf []byte, headerLength, blockLengt
 var snapshotFullRefresh52NullBlock = [59]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
 var snapshotFullRefresh52InitBlock = [59]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *SnapshotFullRefresh52Decoder) pad(b []byte, actingVersion int) *[59]byte {
 	if d.padded == nil {
 		d.padded = new([59]byte)
@@ -25389,7 +25560,8 @@ func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) Next() bool {
 var snapshotFullRefreshOrderBook53NoMDEntriesNullBlock = [29]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0}
 var snapshotFullRefreshOrderBook53NoMDEntriesInitBlock = [29]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *SnapshotFullRefreshOrderBook53NoMDEntriesDecoder) pad(b []byte, actingVersion int) *[29]byte {
 	if g.padded == nil {
 		g.padded = new([29]byte)
@@ -25616,7 +25788,8 @@ func (d *SnapshotFullRefreshOrderBook53Decoder) wrap(buf []byte, headerLength, b
 
 var snapshotFullRefreshOrderBook53NullBlock = [28]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *SnapshotFullRefreshOrderBook53Decoder) pad(b []byte, actingVersion int) *[28]byte {
 	if d.padded == nil {
 		d.padded = new([28]byte)
@@ -26053,7 +26226,8 @@ func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) Next() bool {
 
 var mDInstrumentDefinitionFuture54NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionFuture54NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if g.padded == nil {
 		g.padded = new([9]byte)
@@ -26192,7 +26366,8 @@ func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) Next() bool {
 
 var mDInstrumentDefinitionFuture54NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionFuture54NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
@@ -26339,7 +26514,7 @@ func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 4 {
+	if g.blockLength >= 4 && g.actingVersion >= 9 {
 		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
@@ -26349,13 +26524,18 @@ func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) Next() bool {
 	return true
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionFuture54NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
 	}
 	*g.padded = [4]byte{}
 	copy(g.padded[:], b)
+	if actingVersion < 9 {
+		// InstAttribValue: choices TriangulationEligible, VariableCabEligible are since version 9
+		binary.LittleEndian.PutUint32(g.padded[0:], uint32(InstAttribValue(binary.LittleEndian.Uint32(g.padded[0:]))&^(InstAttribValueTriangulationEligible|InstAttribValueVariableCabEligible)))
+	}
 	return g.padded
 }
 
@@ -26484,7 +26664,8 @@ func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) Next() bool {
 var mDInstrumentDefinitionFuture54NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
 var mDInstrumentDefinitionFuture54NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionFuture54NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
 	if g.padded == nil {
 		g.padded = new([5]byte)
@@ -26825,7 +27006,7 @@ func (d *MDInstrumentDefinitionFuture54Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
-	if blockLength >= 216 {
+	if blockLength >= 216 && actingVersion >= 4 {
 		d.block = (*[216]byte)(buf[0 : 0+216])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 216)], actingVersion)
@@ -26837,13 +27018,18 @@ func (d *MDInstrumentDefinitionFuture54Decoder) wrap(buf []byte, headerLength, b
 var mDInstrumentDefinitionFuture54NullBlock = [216]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 var mDInstrumentDefinitionFuture54InitBlock = [216]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDInstrumentDefinitionFuture54Decoder) pad(b []byte, actingVersion int) *[216]byte {
 	if d.padded == nil {
 		d.padded = new([216]byte)
 	}
 	*d.padded = mDInstrumentDefinitionFuture54NullBlock
 	copy(d.padded[:], b)
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		d.padded[156] = byte(SettlPriceType(d.padded[156]) &^ SettlPriceTypeIntraday)
+	}
 	return d.padded
 }
 
@@ -28440,7 +28626,8 @@ func (g *MDInstrumentDefinitionOption55NoEventsDecoder) Next() bool {
 
 var mDInstrumentDefinitionOption55NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption55NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if g.padded == nil {
 		g.padded = new([9]byte)
@@ -28579,7 +28766,8 @@ func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) Next() bool {
 
 var mDInstrumentDefinitionOption55NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption55NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
@@ -28726,7 +28914,7 @@ func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 4 {
+	if g.blockLength >= 4 && g.actingVersion >= 9 {
 		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
@@ -28736,13 +28924,18 @@ func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) Next() bool {
 	return true
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption55NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
 	}
 	*g.padded = [4]byte{}
 	copy(g.padded[:], b)
+	if actingVersion < 9 {
+		// InstAttribValue: choices TriangulationEligible, VariableCabEligible are since version 9
+		binary.LittleEndian.PutUint32(g.padded[0:], uint32(InstAttribValue(binary.LittleEndian.Uint32(g.padded[0:]))&^(InstAttribValueTriangulationEligible|InstAttribValueVariableCabEligible)))
+	}
 	return g.padded
 }
 
@@ -28871,7 +29064,8 @@ func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) Next() bool {
 var mDInstrumentDefinitionOption55NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
 var mDInstrumentDefinitionOption55NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption55NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
 	if g.padded == nil {
 		g.padded = new([5]byte)
@@ -29010,7 +29204,8 @@ func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) Next() bool {
 
 var mDInstrumentDefinitionOption55NoUnderlyingsNullBlock = [24]byte{0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption55NoUnderlyingsDecoder) pad(b []byte, actingVersion int) *[24]byte {
 	if g.padded == nil {
 		g.padded = new([24]byte)
@@ -29180,7 +29375,8 @@ func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) Next() bool 
 
 var mDInstrumentDefinitionOption55NoRelatedInstrumentsNullBlock = [24]byte{0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionOption55NoRelatedInstrumentsDecoder) pad(b []byte, actingVersion int) *[24]byte {
 	if g.padded == nil {
 		g.padded = new([24]byte)
@@ -29678,7 +29874,7 @@ func (d *MDInstrumentDefinitionOption55Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
-	if blockLength >= 213 {
+	if blockLength >= 213 && actingVersion >= 4 {
 		d.block = (*[213]byte)(buf[0 : 0+213])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 213)], actingVersion)
@@ -29690,13 +29886,18 @@ func (d *MDInstrumentDefinitionOption55Decoder) wrap(buf []byte, headerLength, b
 var mDInstrumentDefinitionOption55NullBlock = [213]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 128, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 var mDInstrumentDefinitionOption55InitBlock = [213]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDInstrumentDefinitionOption55Decoder) pad(b []byte, actingVersion int) *[213]byte {
 	if d.padded == nil {
 		d.padded = new([213]byte)
 	}
 	*d.padded = mDInstrumentDefinitionOption55NullBlock
 	copy(d.padded[:], b)
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		d.padded[185] = byte(SettlPriceType(d.padded[185]) &^ SettlPriceTypeIntraday)
+	}
 	return d.padded
 }
 
@@ -31307,7 +31508,8 @@ func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) Next() bool {
 
 var mDInstrumentDefinitionSpread56NoEventsNullBlock = [9]byte{255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread56NoEventsDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if g.padded == nil {
 		g.padded = new([9]byte)
@@ -31446,7 +31648,8 @@ func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) Next() bool {
 
 var mDInstrumentDefinitionSpread56NoMDFeedTypesNullBlock = [4]byte{0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread56NoMDFeedTypesDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
@@ -31593,7 +31796,7 @@ func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) Next() bool {
 	}
 	g.offset = g.next
 	p := g.offset + g.blockLength
-	if g.blockLength >= 4 {
+	if g.blockLength >= 4 && g.actingVersion >= 9 {
 		g.block = (*[4]byte)(g.buf[g.offset : g.offset+4])
 	} else {
 		g.block = g.pad(g.buf[g.offset:g.offset+min(g.blockLength, 4)], g.actingVersion)
@@ -31603,13 +31806,18 @@ func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) Next() bool {
 	return true
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread56NoInstAttribDecoder) pad(b []byte, actingVersion int) *[4]byte {
 	if g.padded == nil {
 		g.padded = new([4]byte)
 	}
 	*g.padded = [4]byte{}
 	copy(g.padded[:], b)
+	if actingVersion < 9 {
+		// InstAttribValue: choices TriangulationEligible, VariableCabEligible are since version 9
+		binary.LittleEndian.PutUint32(g.padded[0:], uint32(InstAttribValue(binary.LittleEndian.Uint32(g.padded[0:]))&^(InstAttribValueTriangulationEligible|InstAttribValueVariableCabEligible)))
+	}
 	return g.padded
 }
 
@@ -31738,7 +31946,8 @@ func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) Next() bool {
 var mDInstrumentDefinitionSpread56NoLotTypeRulesNullBlock = [5]byte{128, 255, 255, 255, 127}
 var mDInstrumentDefinitionSpread56NoLotTypeRulesInitBlock = [5]byte{0, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread56NoLotTypeRulesDecoder) pad(b []byte, actingVersion int) *[5]byte {
 	if g.padded == nil {
 		g.padded = new([5]byte)
@@ -31878,7 +32087,8 @@ func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) Next() bool {
 var mDInstrumentDefinitionSpread56NoLegsNullBlock = [18]byte{0, 0, 0, 128, 255, 128, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127}
 var mDInstrumentDefinitionSpread56NoLegsInitBlock = [18]byte{0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MDInstrumentDefinitionSpread56NoLegsDecoder) pad(b []byte, actingVersion int) *[18]byte {
 	if g.padded == nil {
 		g.padded = new([18]byte)
@@ -32341,7 +32551,7 @@ func (d *MDInstrumentDefinitionSpread56Decoder) wrap(buf []byte, headerLength, b
 	if err != nil {
 		return err
 	}
-	if blockLength >= 195 {
+	if blockLength >= 195 && actingVersion >= 4 {
 		d.block = (*[195]byte)(buf[0 : 0+195])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 195)], actingVersion)
@@ -32353,13 +32563,18 @@ func (d *MDInstrumentDefinitionSpread56Decoder) wrap(buf []byte, headerLength, b
 var mDInstrumentDefinitionSpread56NullBlock = [195]byte{0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
 var mDInstrumentDefinitionSpread56InitBlock = [195]byte{0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MDInstrumentDefinitionSpread56Decoder) pad(b []byte, actingVersion int) *[195]byte {
 	if d.padded == nil {
 		d.padded = new([195]byte)
 	}
 	*d.padded = mDInstrumentDefinitionSpread56NullBlock
 	copy(d.padded[:], b)
+	if actingVersion < 4 {
+		// SettlPriceType: choice Intraday is since version 4
+		d.padded[158] = byte(SettlPriceType(d.padded[158]) &^ SettlPriceTypeIntraday)
+	}
 	return d.padded
 }
 

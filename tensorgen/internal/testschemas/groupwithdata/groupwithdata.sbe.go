@@ -336,7 +336,8 @@ func (g *TestMessage1EntriesDecoder) Next() bool {
 
 var testMessage1EntriesNullBlock = [17]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage1EntriesDecoder) pad(b []byte, actingVersion int) *[17]byte {
 	if g.padded == nil {
 		g.padded = new([17]byte)
@@ -571,7 +572,8 @@ func (d *TestMessage1Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage1NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage1Decoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -954,7 +956,8 @@ func (g *TestMessage2EntriesDecoder) Next() bool {
 
 var testMessage2EntriesNullBlock = [17]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage2EntriesDecoder) pad(b []byte, actingVersion int) *[17]byte {
 	if g.padded == nil {
 		g.padded = new([17]byte)
@@ -1241,7 +1244,8 @@ func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage2NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage2Decoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -1617,7 +1621,8 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) Next() bool {
 
 var testMessage3EntriesNestedEntriesNullBlock = [8]byte{0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage3EntriesNestedEntriesDecoder) pad(b []byte, actingVersion int) *[8]byte {
 	if g.padded == nil {
 		g.padded = new([8]byte)
@@ -1816,7 +1821,8 @@ func (g *TestMessage3EntriesDecoder) Next() bool {
 	return true
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage3EntriesDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if g.padded == nil {
 		g.padded = new([9]byte)
@@ -2164,7 +2170,8 @@ func (d *TestMessage3Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage3NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage3Decoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -2765,7 +2772,8 @@ func (d *TestMessage4Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage4NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage4Decoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)

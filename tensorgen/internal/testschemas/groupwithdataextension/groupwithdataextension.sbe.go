@@ -336,7 +336,8 @@ func (g *TestMessage1EntriesDecoder) Next() bool {
 
 var testMessage1EntriesNullBlock = [17]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage1EntriesDecoder) pad(b []byte, actingVersion int) *[17]byte {
 	if g.padded == nil {
 		g.padded = new([17]byte)
@@ -571,7 +572,8 @@ func (d *TestMessage1Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage1NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage1Decoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -954,7 +956,8 @@ func (g *TestMessage2EntriesDecoder) Next() bool {
 
 var testMessage2EntriesNullBlock = [17]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage2EntriesDecoder) pad(b []byte, actingVersion int) *[17]byte {
 	if g.padded == nil {
 		g.padded = new([17]byte)
@@ -1241,7 +1244,8 @@ func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage2NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage2Decoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -1617,7 +1621,8 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) Next() bool {
 
 var testMessage3EntriesNestedEntriesNullBlock = [16]byte{0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage3EntriesNestedEntriesDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if g.padded == nil {
 		g.padded = new([16]byte)
@@ -1655,6 +1660,13 @@ func (g *TestMessage3EntriesNestedEntriesDecoder) InnerExtension() int64 {
 // SetInnerExtension writes the field InnerExtension.
 func (e *TestMessage3EntriesNestedEntriesEncoder) SetInnerExtension(v int64) {
 	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
+}
+
+// InnerExtensionInActingVersion reports whether field InnerExtension exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// InnerExtension reads as its null value.
+func (g *TestMessage3EntriesNestedEntriesDecoder) InnerExtensionInActingVersion() bool {
+	return g.actingVersion >= 1
 }
 
 // VarDataFieldNested returns the var data varDataFieldNested in place (no copy); nil when absent.
@@ -1835,7 +1847,8 @@ func (g *TestMessage3EntriesDecoder) Next() bool {
 	return true
 }
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TestMessage3EntriesDecoder) pad(b []byte, actingVersion int) *[9]byte {
 	if g.padded == nil {
 		g.padded = new([9]byte)
@@ -2183,7 +2196,8 @@ func (d *TestMessage3Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage3NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage3Decoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)
@@ -2784,7 +2798,8 @@ func (d *TestMessage4Decoder) wrap(buf []byte, headerLength, blockLength, acting
 
 var testMessage4NullBlock = [16]byte{255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TestMessage4Decoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)

@@ -372,7 +372,8 @@ func (d *Issue435Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 
 var issue435NullBlock = [1]byte{255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *Issue435Decoder) pad(b []byte, actingVersion int) *[1]byte {
 	if d.padded == nil {
 		d.padded = new([1]byte)

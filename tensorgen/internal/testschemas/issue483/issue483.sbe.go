@@ -224,7 +224,8 @@ func (d *Issue483Decoder) wrap(buf []byte, headerLength, blockLength, actingVers
 var issue483NullBlock = [3]byte{255, 255, 255}
 var issue483InitBlock = [3]byte{0, 0, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *Issue483Decoder) pad(b []byte, actingVersion int) *[3]byte {
 	if d.padded == nil {
 		d.padded = new([3]byte)

@@ -271,7 +271,8 @@ func (d *BarmsgDecoder) wrap(buf []byte, headerLength, blockLength, actingVersio
 
 var barmsgNullBlock = [12]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *BarmsgDecoder) pad(b []byte, actingVersion int) *[12]byte {
 	if d.padded == nil {
 		d.padded = new([12]byte)

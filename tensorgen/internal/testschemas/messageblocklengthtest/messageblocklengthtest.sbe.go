@@ -555,7 +555,8 @@ func (g *MsgNameGrNameDecoder) Next() bool {
 
 var msgNameGrNameNullBlock = [16]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *MsgNameGrNameDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if g.padded == nil {
 		g.padded = new([16]byte)
@@ -711,7 +712,8 @@ func (d *MsgNameDecoder) wrap(buf []byte, headerLength, blockLength, actingVersi
 
 var msgNameNullBlock = [11]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MsgNameDecoder) pad(b []byte, actingVersion int) *[11]byte {
 	if d.padded == nil {
 		d.padded = new([11]byte)

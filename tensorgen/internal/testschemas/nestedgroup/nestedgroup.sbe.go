@@ -312,7 +312,8 @@ func (g *TopXYZDecoder) Next() bool {
 
 var topXYZNullBlock = [1]byte{255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TopXYZDecoder) pad(b []byte, actingVersion int) *[1]byte {
 	if g.padded == nil {
 		g.padded = new([1]byte)
@@ -453,7 +454,8 @@ func (g *TopXYDecoder) Next() bool {
 
 var topXYNullBlock = [1]byte{255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TopXYDecoder) pad(b []byte, actingVersion int) *[1]byte {
 	if g.padded == nil {
 		g.padded = new([1]byte)
@@ -641,7 +643,8 @@ func (g *TopXDecoder) Next() bool {
 
 var topXNullBlock = [1]byte{255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (g *TopXDecoder) pad(b []byte, actingVersion int) *[1]byte {
 	if g.padded == nil {
 		g.padded = new([1]byte)
@@ -984,7 +987,8 @@ func (d *TopDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion i
 
 var topNullBlock = [16]byte{255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *TopDecoder) pad(b []byte, actingVersion int) *[16]byte {
 	if d.padded == nil {
 		d.padded = new([16]byte)

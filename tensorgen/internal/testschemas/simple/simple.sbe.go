@@ -190,7 +190,8 @@ func (d *Simple0Decoder) wrap(buf []byte, headerLength, blockLength, actingVersi
 var simple0NullBlock = [76]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 128, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 192, 127, 1, 0, 0, 0, 0, 0, 248, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 var simple0InitBlock = [76]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *Simple0Decoder) pad(b []byte, actingVersion int) *[76]byte {
 	if d.padded == nil {
 		d.padded = new([76]byte)
@@ -290,6 +291,13 @@ func (e *Simple0Encoder) SetU64nvNull() {
 	binary.LittleEndian.PutUint64(e.block[0:], uint64(v))
 }
 
+// U64nvInActingVersion reports whether field U64nv exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// U64nv reads as its null value.
+func (d *Simple0Decoder) U64nvInActingVersion() bool {
+	return d.actingVersion >= 1
+}
+
 /*
 U64 returns the required field U64.
 Since schema version 1; older messages read the null value.
@@ -302,6 +310,13 @@ func (d *Simple0Decoder) U64() uint64 {
 // SetU64 writes the field U64.
 func (e *Simple0Encoder) SetU64(v uint64) {
 	binary.LittleEndian.PutUint64(e.block[8:], uint64(v))
+}
+
+// U64InActingVersion reports whether field U64 exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// U64 reads as its null value.
+func (d *Simple0Decoder) U64InActingVersion() bool {
+	return d.actingVersion >= 1
 }
 
 // U32 returns the required field U32.

@@ -293,7 +293,8 @@ func (d *MsgOneDecoder) wrap(buf []byte, headerLength, blockLength, actingVersio
 
 var msgOneNullBlock = [8]byte{255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *MsgOneDecoder) pad(b []byte, actingVersion int) *[8]byte {
 	if d.padded == nil {
 		d.padded = new([8]byte)

@@ -202,7 +202,8 @@ func (d *VersionedMessageV2Decoder) wrap(buf []byte, headerLength, blockLength, 
 
 var versionedMessageV2NullBlock = [20]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
-// pad is the slow path for a short or old block: it lays the block over the null image.
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
 func (d *VersionedMessageV2Decoder) pad(b []byte, actingVersion int) *[20]byte {
 	if d.padded == nil {
 		d.padded = new([20]byte)

@@ -1,0 +1,46 @@
+// Package client is what producer and consumer programs use: one Client per
+// process connects to Aeron and to the SHM driver (tpoold), and makes
+// Producers and Consumers of tensor streams in driver mode (Driver Model
+// spec v1.0, section 4.12; wire spec v1.2).
+//
+// A Producer attaches a producer lease, maps the stream's regions and
+// writes frames into them: OfferFrame copies a payload, TryClaim hands out a
+// slot to fill in place (then Commit or Abort). Each frame is published with
+// the seqlock of runtime/pool and announced with a FrameDescriptor on the
+// descriptor stream; the regions' activity timestamps are refreshed twice
+// per announce period. When the driver revokes the lease, expires it, shuts
+// down or is lost, the producer pauses (offers return ErrPaused and write
+// nothing) until the driver client has reattached; the next offer then
+// maps the new epoch's regions and goes on.
+//
+// A Consumer attaches a consumer lease, maps the regions read-only (only
+// inside the allowed base directories) and reads the frames its descriptors
+// name, applying every validation of runtime/pool. It remaps whenever the
+// driver client reports a new epoch or a reattached lease, and reads nothing
+// while its lease is not usable. Frames are delivered to a handler (Poll,
+// Run) or pulled one at a time (Next). Every descriptor ends up counted in
+// ConsumerStats: accepted, dropped by reason, or (frames overwritten before
+// the consumer joined) before-join, which is not loss.
+//
+// # How long views stay valid
+//
+// A FrameView and the slices it hands out alias shared memory. They are
+// valid until the handler returns (or until the next Next, Poll or Close).
+// The producer may overwrite the slot at any time: read what you need, then
+// call FrameView.Verify, and discard what you computed if it reports false.
+// Copy anything that must outlive the view.
+//
+// # Running it
+//
+// By default the Client runs the driver client's duty cycle and the
+// producers' heartbeats on goroutines of its own. With Config.Invoker the
+// application runs them by calling Client.DoWork from its loop (Consumer.Next
+// and Consumer.Run do it while they wait). Steady-state offers, claims,
+// commits and polls allocate nothing.
+//
+// # Not yet implemented
+//
+// No-driver mode over Aeron announces, FrameProgress, metadata
+// (DataSourceAnnounce, DataSourceMeta, MetaBlob), QoS messages,
+// ConsumerHello with per-consumer streams and RATE_LIMITED mode.
+package client
