@@ -57,23 +57,7 @@ func TestAttachMapDetach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at, err := pool.Attach(cl.Announcement(), allow, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Close()
-	h, err := pool.NewTensorHeader(pool.Uint8, pool.RowMajor, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seq, err := prod.Publish([]byte("hello"), &pool.FrameMeta{Tensor: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, drop := at.Consumer.Read(cl.Epoch(), seq)
-	if drop != pool.DropNone || string(f.Payload[:5]) != "hello" {
-		t.Fatalf("read: drop %v payload %q", drop, f.Payload)
-	}
+	passFrame(t, prod, cl, allow, "hello")
 
 	if err := pc.Detach(ctx, pl); err != nil {
 		t.Fatal(err)
@@ -86,5 +70,29 @@ func TestAttachMapDetach(t *testing.T) {
 	}
 	if s := d.Stats(); s.ActiveLeases != 0 || s.Detaches != 2 {
 		t.Fatalf("driver stats %+v", s)
+	}
+}
+
+// passFrame publishes payload as a uint8 tensor through prod and checks
+// that a consumer attached to the consumer lease cl's announcement reads it
+// back at cl's epoch.
+func passFrame(t *testing.T, prod *pool.Producer, cl *driverclient.Lease, allow *pool.AllowList, payload string) {
+	t.Helper()
+	at, err := pool.Attach(cl.Announcement(), allow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Close()
+	h, err := pool.NewTensorHeader(pool.Uint8, pool.RowMajor, int32(len(payload)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := prod.Publish([]byte(payload), &pool.FrameMeta{Tensor: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, drop := at.Consumer.Read(cl.Epoch(), seq)
+	if drop != pool.DropNone || string(f.Payload[:len(payload)]) != payload {
+		t.Fatalf("read: drop %v payload %q", drop, f.Payload)
 	}
 }
