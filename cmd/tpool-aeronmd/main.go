@@ -1,10 +1,12 @@
-// Command tpool-aeronmd runs tpool's embedded Aeron media driver (IPC only)
-// as a standalone process, for Aeron clients in other processes: tpool's own
-// and real Aeron clients (C, Java, Julia).
+// Command tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc
+// and unicast aeron:udp) as a standalone process, for Aeron clients in other
+// processes: tpool's own and real Aeron clients (C, Java, Julia).
 //
 // Usage:
 //
-//	tpool-aeronmd [-dir DIR] [-keep-dir] [-ipc-term-length N] [-client-liveness-timeout D] [-idle STRATEGY] [-v]
+//	tpool-aeronmd [-dir DIR] [-keep-dir] [-ipc-term-length N] [-client-liveness-timeout D] [-idle STRATEGY]
+//	              [-threading MODE] [-udp-term-length N] [-udp-mtu N] [-image-liveness-timeout D]
+//	              [-sender-idle STRATEGY] [-receiver-idle STRATEGY] [-v]
 //
 // The directory defaults to $AERON_DIR, then /dev/shm/aeron-<user>. The
 // driver refuses a directory a live driver uses and takes over a stale one.
@@ -43,9 +45,18 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	liveness := fs.Duration("client-liveness-timeout", mediadriver.DefaultClientLivenessTimeout, "remove clients silent for this long")
 	idle := fs.String("idle", "backoff", "the conductor's idle strategy: "+agent.IdleStrategyNames+
 		"; each wake-up of an idle driver takes a core from spinning clients for a moment, so on a machine with few cores a longer sleep (e.g. sleep:10ms) trims their latency tail at the cost of slower command handling (see docs/PERFORMANCE.md)")
+	threading := fs.String("threading", string(mediadriver.ThreadingDedicated), "threading mode of the conductor, sender and receiver agents: "+
+		mediadriver.ThreadingModeNames+" (as Aeron's DEDICATED, SHARED_NETWORK and SHARED)")
+	udpTermLength := fs.Int("udp-term-length", mediadriver.DefaultUDPTermLength, "term length of aeron:udp publications without a term-length parameter")
+	udpMTU := fs.Int("udp-mtu", mediadriver.DefaultUDPMTU, "MTU of aeron:udp publications without an mtu parameter")
+	imageLiveness := fs.Duration("image-liveness-timeout", mediadriver.DefaultImageLivenessTimeout, "a UDP image that hears nothing from its publication this long goes unavailable")
+	senderIdle := fs.String("sender-idle", "backoff", "the sender agent's idle strategy (same choices as -idle; used for the shared network goroutine in shared-network mode)")
+	receiverIdle := fs.String("receiver-idle", "backoff", "the receiver agent's idle strategy (same choices as -idle; dedicated mode only)")
 	verbose := fs.Bool("v", false, "log debug events")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc only)
+		fmt.Fprint(stderr, `tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc, and
+unicast aeron:udp?endpoint=host:port and multi-destination-cast
+(control=, control-mode=manual|dynamic), wire-compatible with Aeron's aeronmd)
 until SIGINT or SIGTERM, then removes its directory unless -keep-dir.
 Real Aeron clients (C, Java) and tpool's Go client can use it.
 
@@ -76,7 +87,26 @@ Flags:
 		logger.Error("invalid -idle", "err", err)
 		return 2
 	}
+	mode, err := mediadriver.ParseThreadingMode(*threading)
+	if err != nil {
+		logger.Error("invalid -threading", "err", err)
+		return 2
+	}
+	sndIdle, err := agent.ParseIdleStrategy(*senderIdle)
+	if err != nil {
+		logger.Error("invalid -sender-idle", "err", err)
+		return 2
+	}
+	rcvIdle, err := agent.ParseIdleStrategy(*receiverIdle)
+	if err != nil {
+		logger.Error("invalid -receiver-idle", "err", err)
+		return 2
+	}
 	cfg := mediadriver.Config{
+		UDP: mediadriver.UDPConfig{
+			Threading: mode, SenderIdle: sndIdle, ReceiverIdle: rcvIdle,
+			TermLength: *udpTermLength, MTU: *udpMTU, ImageLivenessTimeout: *imageLiveness,
+		},
 		Idle:                  idleStrategy,
 		Dir:                   *dir,
 		KeepDir:               *keep,

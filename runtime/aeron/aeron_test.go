@@ -292,7 +292,7 @@ func TestDriverErrors(t *testing.T) {
 		code    int32
 		text    string
 	}{
-		{"udp", "aeron:udp?endpoint=localhost:40123", aeron.ErrorCodeNotSupported, "not supported by the embedded driver"},
+		{"udp multicast", "aeron:udp?endpoint=224.0.1.1:40123", aeron.ErrorCodeNotSupported, "not supported by the embedded driver"},
 		{"not aeron", "http://example", aeron.ErrorCodeInvalidChannel, "aeron:"},
 		// Bad values are GENERIC_ERROR, as aeronmd answers them.
 		{"bad term length", "aeron:ipc?term-length=3k", aeron.ErrorCodeGeneric, "term length"},

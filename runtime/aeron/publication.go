@@ -198,6 +198,28 @@ func (c *Client) remove(typeID int32, registrationID int64) error {
 	return err
 }
 
+// AddDestination adds a destination ("aeron:udp?endpoint=host:port") to a
+// manual multi-destination-cast publication (control-mode=manual) and waits
+// for the driver's answer.
+func (p *Publication) AddDestination(ctx context.Context, channel string) error {
+	return p.destination(ctx, command.AddDestination, channel)
+}
+
+// RemoveDestination removes a destination added with AddDestination.
+func (p *Publication) RemoveDestination(ctx context.Context, channel string) error {
+	return p.destination(ctx, command.RemoveDestination, channel)
+}
+
+func (p *Publication) destination(ctx context.Context, typeID int32, channel string) error {
+	c := p.client
+	_, _, err := c.request(ctx, typeID, nil, func(id int64, b []byte) []byte {
+		m := command.DestinationMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id},
+			RegistrationID: p.registrationID, Channel: channel}
+		return m.Append(b)
+	})
+	return err
+}
+
 // Channel, StreamID, SessionID and RegistrationID identify the publication.
 func (p *Publication) Channel() string { return p.channel }
 

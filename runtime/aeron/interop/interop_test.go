@@ -98,6 +98,10 @@ func sample(t testing.TB, name string, args ...string) []string {
 	return append([]string{stdbuf, "-oL", bin}, args...)
 }
 
+// processLifetime bounds a child process; long runs (TestUDPStreamAcrossDrivers
+// with TPOOL_UDP_STREAM_MESSAGES) raise it before starting theirs.
+var processLifetime = 2 * testTimeout
+
 // process is a child process whose combined output is read line by line.
 type process struct {
 	name   string
@@ -118,7 +122,7 @@ type process struct {
 // lingers, and waits for it. Its output is logged if the test failed.
 func startProcess(t testing.TB, name string, argv []string, env ...string) *process {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), processLifetime)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }

@@ -22,12 +22,15 @@ type route struct {
 
 // routes are the combinations issue 4 asks for: the real C driver on IPC
 // and on loopback UDP, and tpool's driver, in process and as
-// cmd/tpool-aeronmd, on IPC (it serves no UDP).
+// cmd/tpool-aeronmd, on IPC and (issue 11) on loopback UDP through its own
+// sender and receiver. udp_test.go has the routes between two drivers.
 var routes = []route{
 	{"aeronmd/ipc", cDriver, ipcChannel},
 	{"aeronmd/udp", cDriver, udpChannel},
 	{"embedded/ipc", embeddedDriver, ipcChannel},
+	{"embedded/udp", embeddedDriver, udpChannel},
 	{"tpool-aeronmd/ipc", tpoolAeronmd, ipcChannel},
+	{"tpool-aeronmd/udp", tpoolAeronmd, udpChannel},
 }
 
 const streamID = 1001
@@ -236,12 +239,13 @@ func onlySession(t testing.TB, sessions []int32) int32 {
 }
 
 // TestCPublisherUDPOnEmbeddedDriver checks that a C client asking tpool's
-// driver for a UDP publication gets the driver's refusal as an error
-// (issue 4, part 2) instead of hanging or crashing.
+// driver for a UDP publication it does not support (a multicast endpoint)
+// gets the driver's refusal as an error (issue 4, part 2) instead of
+// hanging or crashing.
 func TestCPublisherUDPOnEmbeddedDriver(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "aeron")
 	startEmbedded(t, dir)
-	channel := udpChannel(t)
+	channel := strings.Replace(udpChannel(t), "endpoint=localhost:", "endpoint=224.0.1.1:", 1)
 	pub := startProcess(t, "basic_publisher", sample(t, "basic_publisher",
 		"-p", dir, "-c", channel, "-s", strconv.Itoa(streamID), "-m", "1"))
 	line := pub.waitFor(t, "the driver's error", prefix("aeron_async_add_publication_poll:"))
@@ -253,7 +257,7 @@ func TestCPublisherUDPOnEmbeddedDriver(t *testing.T) {
 	line = pub.waitFor(t, "the driver's error message", func(string) bool { return true })
 	t.Logf("basic_publisher: %s", line)
 	if !strings.Contains(line, "not supported by the embedded driver") {
-		t.Errorf("basic_publisher printed the driver's message %q, want it to say UDP is not supported by the embedded driver", line)
+		t.Errorf("basic_publisher printed the driver's message %q, want it to say multicast is not supported by the embedded driver", line)
 	}
 	if code := pub.wait(t); code == 0 {
 		t.Errorf("basic_publisher exited 0 after the driver refused its publication")

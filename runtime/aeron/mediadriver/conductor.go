@@ -51,11 +51,13 @@ type client struct {
 	pubs            []pubLink
 	subs            []*subscription
 	counters        []userCounter
+	netSubs         []*netSubscription // aeron:udp (udp_conductor.go)
 }
 
 type pubLink struct {
 	registrationID int64
 	pub            *publication
+	net            *networkPublication // instead of pub for aeron:udp
 }
 
 type userCounter struct {
@@ -141,6 +143,7 @@ type conductor struct {
 	toClient *broadcast.Transmitter
 	counters *counters.Manager
 	errors   *errorlog.Log
+	udp      *udpState
 
 	clients map[int64]*client
 	pubs    []*publication
@@ -198,6 +201,7 @@ func (c *conductor) DoWork() (int, error) {
 	for _, p := range c.pubs {
 		work += c.updatePublisherLimit(p)
 	}
+	work += c.udpDoWork()
 	if c.nowNs >= c.nextTimerNs {
 		c.nextTimerNs = c.nowNs + c.cfg.TimerInterval.Nanoseconds()
 		work += c.onTimer()
@@ -313,7 +317,13 @@ func (c *conductor) dispatch(typeID int32, msg []byte) error {
 	case command.TerminateDriver:
 		// Termination by token is not enabled in the embedded driver.
 		return nil
-	case command.AddDestination, command.RemoveDestination, command.AddRcvDestination,
+	case command.AddDestination, command.RemoveDestination:
+		m, err := command.DecodeDestinationMessage(msg)
+		if err != nil {
+			return err
+		}
+		return c.onDestination(m, typeID == command.AddDestination) // udp_mdc.go
+	case command.AddRcvDestination,
 		command.RemoveRcvDestination, command.RemoveDestinationByID, command.AddStaticCounter, command.RejectImage:
 		return cmdErr(command.ErrorNotSupported, "command %#x is not supported by the embedded driver", typeID)
 	}
@@ -374,10 +384,7 @@ func parseChannel(channel string) (uri.URI, error) {
 		return uri.URI{}, cmdErr(command.ErrorInvalidChannel, "%v", err)
 	}
 	switch {
-	case u.Media == uri.MediaUDP:
-		return uri.URI{}, cmdErr(command.ErrorNotSupported,
-			"aeron:udp is not supported by the embedded driver (IPC only); use an external media driver: %s", channel)
-	case u.Media != uri.MediaIPC:
+	case u.Media != uri.MediaIPC && u.Media != uri.MediaUDP:
 		return uri.URI{}, cmdErr(command.ErrorInvalidChannel, "unknown media %q in %s", u.Media, channel)
 	case u.Prefix != "":
 		return uri.URI{}, cmdErr(command.ErrorNotSupported, "%s: spies are not supported by the embedded driver", channel)
@@ -477,6 +484,13 @@ func (c *conductor) onAddPublication(m command.PublicationMessage, exclusive boo
 	u, err := parseChannel(m.Channel)
 	if err != nil {
 		return err
+	}
+	if u.Media == uri.MediaUDP {
+		cl, err := c.clientFor(m.ClientID)
+		if err != nil {
+			return err
+		}
+		return c.onAddNetworkPublication(cl, m, u, exclusive)
 	}
 	params, err := c.publicationParams(u)
 	if err != nil {
@@ -694,7 +708,7 @@ func (c *conductor) onRemovePublication(m command.RemoveMessage) error {
 		for i, l := range cl.pubs {
 			if l.registrationID == m.RegistrationID {
 				cl.pubs = append(cl.pubs[:i], cl.pubs[i+1:]...)
-				c.release(l.pub)
+				c.releaseLink(l)
 				c.sendSuccess(m.CorrelationID)
 				return nil
 			}
@@ -729,6 +743,13 @@ func (c *conductor) onAddSubscription(m command.SubscriptionMessage) error {
 	u, err := parseChannel(m.Channel)
 	if err != nil {
 		return err
+	}
+	if u.Media == uri.MediaUDP {
+		cl, err := c.clientFor(m.ClientID)
+		if err != nil {
+			return err
+		}
+		return c.onAddNetworkSubscription(cl, m, u)
 	}
 	sessionID, hasSession, err := u.Int32(uri.SessionIDKey)
 	if err != nil {
@@ -778,6 +799,14 @@ func (c *conductor) onRemoveSubscription(m command.RemoveMessage) error {
 			if s.registrationID == m.RegistrationID {
 				cl.subs = append(cl.subs[:i], cl.subs[i+1:]...)
 				c.removeSubscription(s)
+				c.sendSuccess(m.CorrelationID)
+				return nil
+			}
+		}
+		for i, s := range cl.netSubs {
+			if s.registrationID == m.RegistrationID {
+				cl.netSubs = append(cl.netSubs[:i], cl.netSubs[i+1:]...)
+				c.removeNetworkSubscription(s)
 				c.sendSuccess(m.CorrelationID)
 				return nil
 			}
@@ -902,6 +931,7 @@ func (c *conductor) onTimer() int {
 	}
 	clear(c.pubs[len(kept):])
 	c.pubs = kept
+	c.udpTimer()
 	c.checkStuckRingBuffer()
 	return work
 }
@@ -1065,13 +1095,17 @@ func (c *conductor) removeClient(cl *client) {
 		c.log.Info("client timed out", "client_id", cl.id)
 	}
 	for _, l := range cl.pubs {
-		c.release(l.pub)
+		c.releaseLink(l)
 	}
 	cl.pubs = nil
 	for _, s := range cl.subs {
 		c.removeSubscription(s)
 	}
 	cl.subs = nil
+	for _, s := range cl.netSubs {
+		c.removeNetworkSubscription(s)
+	}
+	cl.netSubs = nil
 	for _, uc := range cl.counters {
 		c.sendCounterUpdate(command.OnUnavailableCounter, uc.registrationID, uc.id)
 		_ = c.counters.Free(uc.id)
@@ -1106,4 +1140,14 @@ func (c *conductor) shutdown() {
 		_ = p.mapping.Close()
 	}
 	c.pubs = nil
+	c.udpShutdown()
+}
+
+// releaseLink releases the publication a client's link holds.
+func (c *conductor) releaseLink(l pubLink) {
+	if l.net != nil {
+		c.releaseNetworkPublication(l.net)
+		return
+	}
+	c.release(l.pub)
 }

@@ -84,6 +84,9 @@ type Config struct {
 	Idle agent.IdleStrategy
 	// Logger receives driver events; nil discards them.
 	Logger *slog.Logger
+	// UDP configures aeron:udp channels and the sender and receiver
+	// agents (udp_config.go).
+	UDP UDPConfig
 }
 
 // ErrConfig is returned (wrapped) by Validate.
@@ -123,6 +126,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	c.UDP = c.UDP.withDefaults()
 	return c
 }
 
@@ -147,7 +151,7 @@ func (c Config) Validate() error {
 	case c.ClientLivenessTimeout < time.Millisecond || c.DriverTimeout < time.Millisecond:
 		return fmt.Errorf("timeouts must be at least 1ms: %w", ErrConfig)
 	}
-	return nil
+	return c.UDP.validate()
 }
 
 func checkMTU(mtu int) error {

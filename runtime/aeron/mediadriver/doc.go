@@ -6,8 +6,13 @@
 // liveness and cleanup. It runs inside a process (as Aeron's embedded driver
 // does) or as cmd/tpool-aeronmd.
 //
-// Only aeron:ipc channels are served; aeron:udp is answered with a
-// NOT_SUPPORTED error naming the embedded driver.
+// It serves aeron:ipc and unicast aeron:udp?endpoint=host:port channels,
+// wire-compatible with Aeron's aeronmd: a sender and a receiver agent next
+// to the conductor (dedicated or shared, Config.UDP.Threading) send and
+// rebuild streams with setup, status message, NAK and retransmission, and
+// max, min or tagged flow control, and multi-destination-cast, manual and
+// dynamic (docs/AERON.md). Multicast and the other parameters docs/AERON.md
+// lists are answered with a NOT_SUPPORTED error naming them.
 //
 // # Usage
 //

@@ -39,6 +39,7 @@ type Driver struct {
 	dir     string
 	cncMap  *shm.Mapping
 	runner  *agent.Runner
+	runners []*agent.Runner // sender and receiver (udp_agents.go)
 	cond    *conductor
 	closeMu sync.Mutex
 	closed  bool
@@ -66,10 +67,7 @@ func Start(cfg Config) (*Driver, error) {
 		}
 		return nil, err
 	}
-	d.runner = agent.NewRunner(d.cond, cfg.Idle, func(err error) {
-		cfg.Logger.Error("conductor", "err", err)
-	})
-	if err := d.runner.Start(); err != nil {
+	if err := d.startAgents(); err != nil {
 		d.cond.shutdown()
 		_ = d.cncMap.Close()
 		if !cfg.KeepDir {
@@ -93,7 +91,7 @@ func (d *Driver) Close() error {
 		return nil
 	}
 	d.closed = true
-	_ = d.runner.Close()
+	d.stopAgents()
 	d.cond.shutdown()
 	err := d.cncMap.Close()
 	if !d.cfg.KeepDir {
@@ -190,6 +188,10 @@ func (d *Driver) createCnC() error {
 		_ = m.Close()
 		return err
 	}
+	if err := cond.udp.openLossReport(d.dir); err != nil {
+		_ = m.Close()
+		return err
+	}
 	cond.toDriver.SetConsumerHeartbeat(time.Now().UnixMilli())
 	ver, err := shm.Int32At(b, cnc.VersionOffset)
 	if err != nil {
@@ -230,5 +232,6 @@ func newConductor(d *Driver, f *cnc.File) (*conductor, error) {
 		counters: cm,
 		errors:   errorlog.New(f.ErrorLog, nowMs),
 		clients:  map[int64]*client{},
+		udp:      newUDPState(d.cfg.UDP, sys),
 	}, nil
 }

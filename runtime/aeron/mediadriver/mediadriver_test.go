@@ -33,6 +33,7 @@ func testConfig(dir string) Config {
 		ToClientsBufferLength: 64*1024 + broadcast.TrailerLength,
 		CounterValuesLength:   16 * 1024,
 		ErrorLogLength:        16 * 1024,
+		UDP:                   UDPConfig{LoopbackOnly: true}, // fuzzed channels must not send packets elsewhere
 	}
 }
 
@@ -249,8 +250,8 @@ func TestBadCommandsKeepDriverServing(t *testing.T) {
 			m := command.RemoveMessage{Correlated: command.Correlated{ClientID: r.id, CorrelationID: id}, RegistrationID: 999999}
 			return m.Append(nil)
 		}, command.ErrorUnknownSubscription},
-		{"udp", command.AddSubscription, func(id int64) []byte {
-			m := command.SubscriptionMessage{Correlated: command.Correlated{ClientID: r.id, CorrelationID: id}, StreamID: 1, Channel: "aeron:udp?endpoint=localhost:1"}
+		{"udp dynamic mdc", command.AddSubscription, func(id int64) []byte {
+			m := command.SubscriptionMessage{Correlated: command.Correlated{ClientID: r.id, CorrelationID: id}, StreamID: 1, Channel: "aeron:udp?control=localhost:40456|control-mode=dynamic"}
 			return m.Append(nil)
 		}, command.ErrorNotSupported},
 	}

@@ -503,3 +503,29 @@ func ErrorCodeString(code int32) string {
 	}
 	return fmt.Sprintf("UNKNOWN_CODE(%d)", code)
 }
+
+// DestinationMessage adds or removes a destination of a multi-destination
+// publication (AddDestination, RemoveDestination; aeron_destination_command_t).
+type DestinationMessage struct {
+	Correlated
+	RegistrationID int64
+	Channel        string
+}
+
+// Append encodes m onto b.
+func (m *DestinationMessage) Append(b []byte) []byte {
+	b = appendI64(b, m.ClientID)
+	b = appendI64(b, m.CorrelationID)
+	b = appendI64(b, m.RegistrationID)
+	return appendString(b, m.Channel, false)
+}
+
+// DecodeDestinationMessage decodes a destination command.
+func DecodeDestinationMessage(b []byte) (DestinationMessage, error) {
+	r := reader{b: b}
+	m := DestinationMessage{Correlated: Correlated{r.i64(), r.i64()}, RegistrationID: r.i64(), Channel: r.str(false)}
+	if r.bad {
+		return DestinationMessage{}, malformed("destination command", len(b))
+	}
+	return m, nil
+}

@@ -26,6 +26,10 @@ func TestRoundTrips(t *testing.T) {
 		}, func(b []byte) (any, error) { return DecodeSubscriptionMessage(b) }, SubscriptionMessage{c, -1, 7, "aeron:ipc"}},
 		{"remove", func() []byte { m := RemoveMessage{c, 55}; return m.Append(nil) },
 			func(b []byte) (any, error) { return DecodeRemoveMessage(b) }, RemoveMessage{c, 55}},
+		{"destination", func() []byte {
+			m := DestinationMessage{c, 55, "aeron:udp?endpoint=127.0.0.1:40123"}
+			return m.Append(nil)
+		}, func(b []byte) (any, error) { return DecodeDestinationMessage(b) }, DestinationMessage{c, 55, "aeron:udp?endpoint=127.0.0.1:40123"}},
 		{"correlated", func() []byte { return c.Append(nil) },
 			func(b []byte) (any, error) { return DecodeCorrelated(b) }, c},
 		{"counter", func() []byte {
@@ -160,6 +164,11 @@ func FuzzDecode(f *testing.F) {
 		if m, err := DecodeRemoveMessage(b); err == nil {
 			if m2, err := DecodeRemoveMessage(m.Append(nil)); err != nil || m2 != m {
 				t.Fatalf("RemoveMessage %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodeDestinationMessage(b); err == nil {
+			if m2, err := DecodeDestinationMessage(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("DestinationMessage %+v round trip: %+v, %v", m, m2, err)
 			}
 		}
 		if m, err := DecodeCorrelated(b); err == nil {
