@@ -1,6 +1,7 @@
 package driverit
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -20,14 +21,7 @@ func TestAttachMapDetach(t *testing.T) {
 	cc, pc := e.newClient(a, cev), e.newClient(a, pev)
 	ctx := testCtx(t)
 
-	cl, err := cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleConsumer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := pc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, pl := attachBoth(ctx, t, cc, pc)
 	if pl.Epoch() <= cl.Epoch() && cl.Epoch() != pl.Epoch() {
 		t.Fatalf("producer epoch %d, consumer %d", pl.Epoch(), cl.Epoch())
 	}
@@ -36,7 +30,7 @@ func TestAttachMapDetach(t *testing.T) {
 	}
 
 	// A second producer is refused with the driver's code and message.
-	_, err = cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
+	_, err := cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
 	var re *driverclient.ResponseError
 	if !errors.As(err, &re) || !errors.Is(err, driverclient.ErrRejected) {
 		t.Fatalf("second producer: %v", err)
@@ -71,6 +65,21 @@ func TestAttachMapDetach(t *testing.T) {
 	if s := d.Stats(); s.ActiveLeases != 0 || s.Detaches != 2 {
 		t.Fatalf("driver stats %+v", s)
 	}
+}
+
+// attachBoth attaches a consumer lease for testStream through cc, then a
+// producer lease through pc.
+func attachBoth(ctx context.Context, t *testing.T, cc, pc *driverclient.Client) (cl, pl *driverclient.Lease) {
+	t.Helper()
+	cl, err := cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleConsumer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err = pc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, pl
 }
 
 // passFrame publishes payload as a uint8 tensor through prod and checks
