@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,28 +47,7 @@ func TestInteropCProducerTpooldCConsumer(t *testing.T) {
 			published := cpeer.RunProducer(t, cpeer.Client{AeronDir: aeronDir, StreamID: 10000, ClientID: 1, Count: n})
 			got := c.Frames(t)
 
-			var seqWant []uint64
-			for i := range uint64(n) {
-				seqWant = append(seqWant, i)
-			}
-			seqs := func(fs []cpeer.Frame) []uint64 {
-				var s []uint64
-				for _, f := range fs {
-					s = append(s, f.Seq)
-				}
-				return s
-			}
-			if s := seqs(published); !slices.Equal(s, seqWant) {
-				t.Errorf("producer published sequences %v, want %v", s, seqWant)
-			}
-			if s := seqs(got); !slices.Equal(s, seqWant) {
-				t.Errorf("consumer accepted sequences %v, want %v", s, seqWant)
-			}
-			for _, f := range got {
-				if f.PoolID != 1 || f.Payload != 16 { // 2x2 float32 tensors in pool 1
-					t.Errorf("frame %d: pool %d, %d payload bytes; want pool 1, 16 bytes", f.Seq, f.PoolID, f.Payload)
-				}
-			}
+			cpeer.CheckFrames(t, published, got, n)
 
 			if code := d.stop(syscall.SIGTERM); code != 0 {
 				t.Fatalf("tpoold exit %d after SIGTERM:\n%s", code, d.log())

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 )
 
@@ -22,29 +21,7 @@ func TestCProducerTPDriverCConsumer(t *testing.T) {
 	published := RunProducer(t, Client{AeronDir: aeronDir, StreamID: d.Config.StreamID, ClientID: 1, Count: n})
 	got := c.Frames(t)
 
-	var want []uint64
-	for i := range uint64(n) {
-		want = append(want, i)
-	}
-	seqs := func(fs []Frame) []uint64 {
-		var s []uint64
-		for _, f := range fs {
-			s = append(s, f.Seq)
-		}
-		return s
-	}
-	if s := seqs(published); !slices.Equal(s, want) {
-		t.Errorf("producer published sequences %v, want %v", s, want)
-	}
-	if s := seqs(got); !slices.Equal(s, want) {
-		t.Errorf("consumer accepted sequences %v, want %v", s, want)
-	}
-	for _, f := range got {
-		// The producer writes 2x2 float32 tensors into pool 1.
-		if f.PoolID != 1 || f.Payload != 16 {
-			t.Errorf("frame %d: pool %d, %d payload bytes; want pool 1, 16 bytes", f.Seq, f.PoolID, f.Payload)
-		}
-	}
+	CheckFrames(t, published, got, n)
 	if entries, err := os.ReadDir(d.Config.ShmDir); err != nil || len(entries) == 0 {
 		t.Errorf("tp_driver made nothing in its SHM directory %s (%v)", d.Config.ShmDir, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -280,6 +281,36 @@ func (c *Consumer) Frames(t testing.TB) []Frame {
 		t.Fatalf("consumer exited with status %d (%s)", code, c.Process.Status())
 	}
 	return fs
+}
+
+// CheckFrames fails the test (without stopping it) unless the producer
+// published and the consumer accepted frames 0 to n-1, in order, each in
+// pool 1 with 16 payload bytes (the example producer's 2x2 float32
+// tensors).
+func CheckFrames(t testing.TB, published, consumed []Frame, n int) {
+	t.Helper()
+	var want []uint64
+	for i := range uint64(n) {
+		want = append(want, i)
+	}
+	seqs := func(fs []Frame) []uint64 {
+		var s []uint64
+		for _, f := range fs {
+			s = append(s, f.Seq)
+		}
+		return s
+	}
+	if s := seqs(published); !slices.Equal(s, want) {
+		t.Errorf("producer published sequences %v, want %v", s, want)
+	}
+	if s := seqs(consumed); !slices.Equal(s, want) {
+		t.Errorf("consumer accepted sequences %v, want %v", s, want)
+	}
+	for _, f := range consumed {
+		if f.PoolID != 1 || f.Payload != 16 {
+			t.Errorf("frame %d: pool %d, %d payload bytes; want pool 1, 16 bytes", f.Seq, f.PoolID, f.Payload)
+		}
+	}
 }
 
 // RunProducer runs tp_example_producer_driver to completion and returns the

@@ -1,6 +1,7 @@
 package driverit
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -20,14 +21,7 @@ func TestAttachMapDetach(t *testing.T) {
 	cc, pc := e.newClient(a, cev), e.newClient(a, pev)
 	ctx := testCtx(t)
 
-	cl, err := cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleConsumer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := pc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, pl := attachBoth(ctx, t, cc, pc)
 	if pl.Epoch() <= cl.Epoch() && cl.Epoch() != pl.Epoch() {
 		t.Fatalf("producer epoch %d, consumer %d", pl.Epoch(), cl.Epoch())
 	}
@@ -36,7 +30,7 @@ func TestAttachMapDetach(t *testing.T) {
 	}
 
 	// A second producer is refused with the driver's code and message.
-	_, err = cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
+	_, err := cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
 	var re *driverclient.ResponseError
 	if !errors.As(err, &re) || !errors.Is(err, driverclient.ErrRejected) {
 		t.Fatalf("second producer: %v", err)
@@ -57,23 +51,7 @@ func TestAttachMapDetach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at, err := pool.Attach(cl.Announcement(), allow, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Close()
-	h, err := pool.NewTensorHeader(pool.Uint8, pool.RowMajor, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seq, err := prod.Publish([]byte("hello"), &pool.FrameMeta{Tensor: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, drop := at.Consumer.Read(cl.Epoch(), seq)
-	if drop != pool.DropNone || string(f.Payload[:5]) != "hello" {
-		t.Fatalf("read: drop %v payload %q", drop, f.Payload)
-	}
+	passFrame(t, prod, cl, allow, "hello")
 
 	if err := pc.Detach(ctx, pl); err != nil {
 		t.Fatal(err)
@@ -86,5 +64,44 @@ func TestAttachMapDetach(t *testing.T) {
 	}
 	if s := d.Stats(); s.ActiveLeases != 0 || s.Detaches != 2 {
 		t.Fatalf("driver stats %+v", s)
+	}
+}
+
+// attachBoth attaches a consumer lease for testStream through cc, then a
+// producer lease through pc.
+func attachBoth(ctx context.Context, t *testing.T, cc, pc *driverclient.Client) (cl, pl *driverclient.Lease) {
+	t.Helper()
+	cl, err := cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleConsumer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err = pc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, pl
+}
+
+// passFrame publishes payload as a uint8 tensor through prod and checks
+// that a consumer attached to the consumer lease cl's announcement reads it
+// back at cl's epoch.
+func passFrame(t *testing.T, prod *pool.Producer, cl *driverclient.Lease, allow *pool.AllowList, payload string) {
+	t.Helper()
+	at, err := pool.Attach(cl.Announcement(), allow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Close()
+	h, err := pool.NewTensorHeader(pool.Uint8, pool.RowMajor, int32(len(payload)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := prod.Publish([]byte(payload), &pool.FrameMeta{Tensor: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, drop := at.Consumer.Read(cl.Epoch(), seq)
+	if drop != pool.DropNone || string(f.Payload[:len(payload)]) != payload {
+		t.Fatalf("read: drop %v payload %q", drop, f.Payload)
 	}
 }

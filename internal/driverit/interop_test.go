@@ -50,22 +50,7 @@ func TestAttachToTensorPoolCDriver(t *testing.T) {
 	if e := ev.await(t, driverclient.EventEpochChanged); e.Info.Epoch != pi.Epoch {
 		t.Fatalf("consumer at epoch %d, producer %d", e.Info.Epoch, pi.Epoch)
 	}
-	at, err := pool.Attach(cl.Announcement(), allow, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Close()
-	h, err := pool.NewTensorHeader(pool.Uint8, pool.RowMajor, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seq, err := prod.Publish([]byte("abc"), &pool.FrameMeta{Tensor: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f, drop := at.Consumer.Read(cl.Epoch(), seq); drop != pool.DropNone || string(f.Payload[:3]) != "abc" {
-		t.Fatalf("read: drop %v", drop)
-	}
+	passFrame(t, prod, cl, allow, "abc")
 
 	// Keepalives hold the leases past tp_driver's expiry (grace x interval).
 	for range 2 * (expiryGrace + 1) {

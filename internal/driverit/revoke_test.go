@@ -18,14 +18,7 @@ func TestRevokeAndShutdownThroughTpoold(t *testing.T) {
 	pev, cev := newEvents(), newEvents()
 	pc, cc := e.newClient(a, pev), e.newClient(a, cev)
 	ctx := testCtx(t)
-	cl, err := cc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleConsumer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := pc.Attach(ctx, driverclient.AttachRequest{StreamID: testStream, Role: driverclient.RoleProducer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, pl := attachBoth(ctx, t, cc, pc)
 	cev.await(t, driverclient.EventEpochChanged)
 	old := pl.Info()
 

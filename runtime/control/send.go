@@ -187,11 +187,41 @@ func (s *Sender) offer(n int) int64 {
 	return r
 }
 
-func finish(n int, err error) int {
+// offerEncoded offers the n bytes an encoder's Finish reported, or returns
+// StatusEncodeFailed when Finish failed: the tail every Send method shares.
+func (s *Sender) offerEncoded(n int, err error) int64 {
 	if err != nil {
-		return -1
+		return StatusEncodeFailed
 	}
-	return n
+	return s.offer(n)
+}
+
+// poolsEncoder is the payloadPools group encoder, generated once for
+// ShmAttachResponse (driver schema) and once for ShmPoolAnnounce (wire).
+type poolsEncoder interface {
+	Next() error
+	SetPoolId(uint16)
+	SetPoolNslots(uint32)
+	SetStrideBytes(uint32)
+	SetRegionUriString(string) error
+}
+
+// encodePools writes pools into the group g (opened with len(pools)
+// entries); false means the buffer is too short.
+func encodePools[G poolsEncoder](g G, pools []Pool) bool {
+	for i := range pools {
+		p := &pools[i]
+		if g.Next() != nil {
+			return false
+		}
+		g.SetPoolId(p.PoolID)
+		g.SetPoolNslots(p.Nslots)
+		g.SetStrideBytes(p.StrideBytes)
+		if g.SetRegionUriString(p.RegionURI) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func truncate(s string) string {
@@ -215,11 +245,7 @@ func (s *Sender) SendAttachRequest(m *AttachRequest) int64 {
 	e.SetPublishMode(m.PublishMode)
 	e.SetRequireHugepages(m.RequireHugepages)
 	e.SetDesiredNodeId(m.DesiredNodeID)
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }
 
 // SendAttachResponse encodes and offers a ShmAttachResponse.
@@ -243,20 +269,8 @@ func (s *Sender) SendAttachResponse(m *AttachResponse) int64 {
 		e.SetHeaderSlotBytes(m.HeaderSlotBytes)
 		e.SetNodeId(m.NodeID)
 		g, err := e.PayloadPools(len(m.Pools))
-		if err != nil {
+		if err != nil || !encodePools(g, m.Pools) {
 			return StatusEncodeFailed
-		}
-		for i := range m.Pools {
-			p := &m.Pools[i]
-			if g.Next() != nil {
-				return StatusEncodeFailed
-			}
-			g.SetPoolId(p.PoolID)
-			g.SetPoolNslots(p.Nslots)
-			g.SetStrideBytes(p.StrideBytes)
-			if g.SetRegionUriString(p.RegionURI) != nil {
-				return StatusEncodeFailed
-			}
 		}
 		if e.SetHeaderRegionUriString(m.HeaderURI) != nil {
 			return StatusEncodeFailed
@@ -265,11 +279,7 @@ func (s *Sender) SendAttachResponse(m *AttachResponse) int64 {
 	if e.SetErrorMessageString(truncate(m.ErrorMessage)) != nil {
 		return StatusEncodeFailed
 	}
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }
 
 // SendDetachRequest encodes and offers a ShmDetachRequest.
@@ -283,11 +293,7 @@ func (s *Sender) SendDetachRequest(m *DetachRequest) int64 {
 	e.SetStreamId(m.StreamID)
 	e.SetClientId(m.ClientID)
 	e.SetRole(m.Role)
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }
 
 // SendDetachResponse encodes and offers a ShmDetachResponse.
@@ -301,11 +307,7 @@ func (s *Sender) SendDetachResponse(correlationID int64, code driver.ResponseCod
 	if e.SetErrorMessageString(truncate(errorMessage)) != nil {
 		return StatusEncodeFailed
 	}
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }
 
 // SendKeepalive encodes and offers a ShmLeaseKeepalive.
@@ -319,11 +321,7 @@ func (s *Sender) SendKeepalive(m *Keepalive) int64 {
 	e.SetClientId(m.ClientID)
 	e.SetRole(m.Role)
 	e.SetClientTimestampNs(m.ClientTimestampNs)
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }
 
 // SendLeaseRevoked encodes and offers a ShmLeaseRevoked.
@@ -341,11 +339,7 @@ func (s *Sender) SendLeaseRevoked(m *LeaseRevoked) int64 {
 	if e.SetErrorMessageString(truncate(m.ErrorMessage)) != nil {
 		return StatusEncodeFailed
 	}
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }
 
 // SendDriverShutdown encodes and offers a ShmDriverShutdown notice.
@@ -359,11 +353,7 @@ func (s *Sender) SendDriverShutdown(timestampNs uint64, reason driver.ShutdownRe
 	if e.SetErrorMessageString(truncate(errorMessage)) != nil {
 		return StatusEncodeFailed
 	}
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }
 
 // SendShutdownRequest encodes and offers a ShmDriverShutdownRequest.
@@ -377,11 +367,7 @@ func (s *Sender) SendShutdownRequest(m *ShutdownRequest) int64 {
 	if e.SetTokenString(m.Token) != nil || e.SetErrorMessageString(truncate(m.ErrorMessage)) != nil {
 		return StatusEncodeFailed
 	}
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }
 
 // SendPoolAnnounce encodes and offers a ShmPoolAnnounce.
@@ -399,27 +385,11 @@ func (s *Sender) SendPoolAnnounce(m *PoolAnnounce) int64 {
 	e.SetHeaderNslots(m.HeaderNslots)
 	e.SetHeaderSlotBytes(m.HeaderSlotBytes)
 	g, err := e.PayloadPools(len(m.Pools))
-	if err != nil {
+	if err != nil || !encodePools(g, m.Pools) {
 		return StatusEncodeFailed
-	}
-	for i := range m.Pools {
-		p := &m.Pools[i]
-		if g.Next() != nil {
-			return StatusEncodeFailed
-		}
-		g.SetPoolId(p.PoolID)
-		g.SetPoolNslots(p.Nslots)
-		g.SetStrideBytes(p.StrideBytes)
-		if g.SetRegionUriString(p.RegionURI) != nil {
-			return StatusEncodeFailed
-		}
 	}
 	if e.SetHeaderRegionUriString(m.HeaderURI) != nil {
 		return StatusEncodeFailed
 	}
-	n := finish(e.Finish())
-	if n < 0 {
-		return StatusEncodeFailed
-	}
-	return s.offer(n)
+	return s.offerEncoded(e.Finish())
 }

@@ -15,55 +15,21 @@ import (
 	"time"
 
 	gdriver "github.com/tpool-go/tpool/gen/driver"
+	"github.com/tpool-go/tpool/internal/cpeer"
 	"github.com/tpool-go/tpool/internal/latency"
 	"github.com/tpool-go/tpool/runtime/control"
 	"github.com/tpool-go/tpool/runtime/driver"
 )
 
-// aeronBin returns an Aeron C binary from TPOOL_AERON_C_BIN (see
-// docs/INTEROP.md), skipping the test when it is unset.
-func aeronBin(t testing.TB, name string) string {
-	t.Helper()
-	dir := os.Getenv("TPOOL_AERON_C_BIN")
-	if dir == "" {
-		t.Skip("TPOOL_AERON_C_BIN is not set; point it at the Aeron C binaries (aeronmd, AeronStat) to run this interop test")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("TPOOL_AERON_C_BIN has no %s: %v", name, err)
-	}
-	return p
-}
-
-// startAeronmd runs the real C media driver in a temporary directory.
+// startAeronmd runs the real C media driver (TPOOL_AERON_C_BIN, see
+// docs/INTEROP.md) in a temporary directory with 64 KiB terms; cpeer
+// stops it when the test ends and logs its output if the test failed.
 func startAeronmd(t testing.TB) string {
-	bin := aeronBin(t, "aeronmd")
+	t.Helper()
+	bin := cpeer.AeronBin(t, "aeronmd")
 	dir := filepath.Join(t.TempDir(), "aeron")
-	cmd := exec.Command(bin, "-Daeron.dir="+dir, "-Daeron.dir.delete.on.start=true", "-Daeron.dir.delete.on.shutdown=true",
+	cpeer.Start(t, "aeronmd", nil, bin, "-Daeron.dir="+dir, "-Daeron.dir.delete.on.start=true", "-Daeron.dir.delete.on.shutdown=true",
 		"-Daeron.term.buffer.length=65536", "-Daeron.ipc.term.buffer.length=65536")
-	out, err := os.CreateTemp(t.TempDir(), "aeronmd-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(out.Name())
-			t.Logf("aeronmd output:\n%s", b)
-		}
-	})
 	deadline := time.Now().Add(testTimeout)
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "cnc.dat")); err == nil {
@@ -84,7 +50,7 @@ var statLine = regexp.MustCompile(`(?m)^\s*\d+ :\s+([-\d,]+) - tpoold active lea
 func TestAeronStatShowsDriverCounters(t *testing.T) {
 	for _, mode := range []string{"aeronmd", "embedded"} {
 		t.Run(mode, func(t *testing.T) {
-			stat := aeronBin(t, "AeronStat")
+			stat := cpeer.AeronBin(t, "AeronStat")
 			var cfg driver.Config
 			if mode == "aeronmd" {
 				cfg = testConfig(t, startAeronmd(t))
@@ -362,10 +328,7 @@ func BenchmarkAttachRoundTrip(b *testing.B) {
 		run(b, cfg)
 	})
 	b.Run("tp_driver", func(b *testing.B) {
-		tpc := os.Getenv("TPOOL_TPC_BIN")
-		if tpc == "" {
-			b.Skip("TPOOL_TPC_BIN is not set")
-		}
+		tpDriver := cpeer.TPCBin(b, "tp_driver")
 		cfg := cPeerConfig(b, aeronDir, filepath.Join(shmRoot, "tp_driver"))
 		cfg.Driver.ControlStreamID = 1010 // apart from the tpoold run's streams
 		cfg.Driver.AnnounceStreamID = 1011
@@ -406,14 +369,7 @@ profile = "default"
 		if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 			b.Fatal(err)
 		}
-		cmd := exec.Command(filepath.Join(tpc, "tp_driver"), "-c", path)
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		defer func() {
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			_ = cmd.Wait()
-		}()
+		defer cpeer.Start(b, "tp_driver", nil, tpDriver, "-c", path).Stop()
 		run(b, cfg)
 	})
 }

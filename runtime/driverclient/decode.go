@@ -51,16 +51,8 @@ func (c *Client) parseOK(d *driver.ShmAttachResponseDecoder, req *AttachRequest,
 	if !d.LeaseExpiryTimestampNsIsNull() {
 		info.ExpiryNs = d.LeaseExpiryTimestampNs()
 	}
-	g := d.PayloadPools()
-	for g.Next() {
-		p := LeasePool{ID: g.PoolId(), NSlots: g.PoolNslots(), StrideBytes: g.StrideBytes(), URI: string(g.RegionUri())}
-		if err := c.checkPool(p, info.HeaderNslots); err != nil {
-			return nil, err
-		}
-		info.Pools = append(info.Pools, p)
-	}
-	if len(info.Pools) == 0 {
-		return nil, protoErr("OK response without payload pools")
+	if err := c.readPools(d.PayloadPools(), info, "OK response"); err != nil {
+		return nil, err
 	}
 	info.HeaderURI = string(d.HeaderRegionUri())
 	if err := c.checkURI(info.HeaderURI); err != nil {
@@ -83,22 +75,40 @@ func (c *Client) parseAnnounce(d *wire.ShmPoolAnnounceDecoder, old *LeaseInfo) (
 	info.HeaderSlotBytes = uint32(d.HeaderSlotBytes())
 	info.ProducerID = d.ProducerId()
 	info.Pools = nil
-	g := d.PayloadPools()
-	for g.Next() {
-		p := LeasePool{ID: g.PoolId(), NSlots: g.PoolNslots(), StrideBytes: g.StrideBytes(), URI: string(g.RegionUri())}
-		if err := c.checkPool(p, info.HeaderNslots); err != nil {
-			return nil, err
-		}
-		info.Pools = append(info.Pools, p)
-	}
-	if len(info.Pools) == 0 {
-		return nil, protoErr("announce without payload pools")
+	if err := c.readPools(d.PayloadPools(), &info, "announce"); err != nil {
+		return nil, err
 	}
 	info.HeaderURI = string(d.HeaderRegionUri())
 	if err := c.checkURI(info.HeaderURI); err != nil {
 		return nil, err
 	}
 	return &info, nil
+}
+
+// poolsDecoder is the payloadPools group decoder, generated once for
+// ShmAttachResponse (driver schema) and once for ShmPoolAnnounce (wire).
+type poolsDecoder interface {
+	Next() bool
+	PoolId() uint16
+	PoolNslots() uint32
+	StrideBytes() uint32
+	RegionUri() []byte
+}
+
+// readPools appends the checked pools of g to info.Pools; what names the
+// message in the error for a response or announce without any.
+func (c *Client) readPools(g poolsDecoder, info *LeaseInfo, what string) error {
+	for g.Next() {
+		p := LeasePool{ID: g.PoolId(), NSlots: g.PoolNslots(), StrideBytes: g.StrideBytes(), URI: string(g.RegionUri())}
+		if err := c.checkPool(p, info.HeaderNslots); err != nil {
+			return err
+		}
+		info.Pools = append(info.Pools, p)
+	}
+	if len(info.Pools) == 0 {
+		return protoErr("%s without payload pools", what)
+	}
+	return nil
 }
 
 func (c *Client) checkPool(p LeasePool, nslots uint32) error {

@@ -497,11 +497,7 @@ func (l *loader) pool(key string, v any) driver.PoolSpec {
 	if !ok {
 		return ps
 	}
-	for _, req := range poolKeys {
-		if _, ok := t[req]; !ok {
-			l.errorf(key, "missing %s", req)
-		}
-	}
+	l.require(key, t, poolKeys)
 	for _, sub := range l.sortedKeys(key, t) {
 		k := key + "." + sub
 		switch sub {
@@ -523,11 +519,7 @@ func (l *loader) stream(name string, v any) driver.StreamConfig {
 	if !ok {
 		return s
 	}
-	for _, req := range streamKeys {
-		if _, ok := t[req]; !ok {
-			l.errorf(key, "missing %s", req)
-		}
-	}
+	l.require(key, t, streamKeys)
 	for _, sub := range l.sortedKeys(key, t) {
 		k := key + "." + sub
 		switch sub {
@@ -540,6 +532,15 @@ func (l *loader) stream(name string, v any) driver.StreamConfig {
 		}
 	}
 	return s
+}
+
+// require reports each of keys that table t (at key) lacks.
+func (l *loader) require(key string, t map[string]any, keys []string) {
+	for _, req := range keys {
+		if _, ok := t[req]; !ok {
+			l.errorf(key, "missing %s", req)
+		}
+	}
 }
 
 func (l *loader) table(key string, v any) (map[string]any, bool) {
