@@ -80,13 +80,17 @@ func FuzzRingBuffer(f *testing.F) {
 		}
 		_ = r.NextCorrelationID()
 		if err := r.Write(7, []byte("after discard")); err == nil {
+			// One Read stops at the end of the buffer, as Aeron's does: a
+			// record written after padding at the end needs a second one.
 			got := 0
-			if _, err := r.Read(func(typ int32, msg []byte) {
-				if typ == 7 && string(msg) == "after discard" {
-					got++
+			for range 2 {
+				if _, err := r.Read(func(typ int32, msg []byte) {
+					if typ == 7 && string(msg) == "after discard" {
+						got++
+					}
+				}, 10); err != nil {
+					t.Fatalf("Read after Discard and Write: %v", err)
 				}
-			}, 10); err != nil {
-				t.Fatalf("Read after Discard and Write: %v", err)
 			}
 			if got != 1 {
 				t.Fatalf("read back %d copies of the message written after Discard", got)
