@@ -505,26 +505,21 @@ func (c *conductor) onAddPublication(m command.PublicationMessage, exclusive boo
 		if p.streamID != m.StreamID || p.state != pubActive {
 			continue
 		}
-		if params.hasSession && p.sessionID == params.sessionID && (exclusive || p.exclusive) {
-			return cmdErr(command.ErrorGenericError, "session-id %d already in exclusive use for channel=%s stream-id=%d",
-				params.sessionID, m.Channel, m.StreamID)
+		share, err := sharesSession(params, exclusive, m, p.sessionID, p.exclusive)
+		if err != nil {
+			return err
 		}
-		if !exclusive && !p.exclusive && pub == nil && (!params.hasSession || p.sessionID == params.sessionID) {
+		if share && pub == nil {
 			pub = p
 		}
 	}
 	if pub != nil {
-		if params.hasTermLength && params.termLength != pub.termLength {
-			return cmdErr(command.ErrorGenericError, "existing publication has different term-length: existing=%d requested=%d",
-				pub.termLength, params.termLength)
+		if err := params.matches(pub.termLength, pub.mtu); err != nil {
+			return err
 		}
 		if params.hasPosition && (params.initialTermID != pub.start.initialTermID || params.termID != pub.start.termID ||
 			params.termOffset != pub.start.termOffset) {
 			return cmdErr(command.ErrorGenericError, "existing publication has a different starting position")
-		}
-		if params.hasMTU && params.mtu != pub.mtu {
-			return cmdErr(command.ErrorGenericError, "existing publication has different mtu: existing=%d requested=%d",
-				pub.mtu, params.mtu)
 		}
 		pub.refs++
 	} else {
@@ -534,23 +529,54 @@ func (c *conductor) onAddPublication(m command.PublicationMessage, exclusive boo
 		}
 	}
 	cl.pubs = append(cl.pubs, pubLink{registrationID: m.CorrelationID, pub: pub})
-	ready := command.PublicationReady{
+	c.sendPublicationReady(exclusive, command.PublicationReady{
 		CorrelationID: m.CorrelationID, RegistrationID: pub.registrationID, SessionID: pub.sessionID,
 		StreamID: pub.streamID, PositionLimitCounterID: pub.pubLmtID, ChannelStatusIndicatorID: counters.NullCounterID,
 		LogFileName: pub.path,
-	}
-	c.scratch = ready.Append(c.scratch[:0])
-	typeID := int32(command.OnPublicationReady)
-	if exclusive {
-		typeID = command.OnExclusivePublicationReady
-	}
-	c.transmit(typeID, c.scratch)
+	})
 	for _, s := range c.subs {
 		if s.matches(pub) && !s.pubs[pub] {
 			c.link(s, pub)
 		}
 	}
 	return nil
+}
+
+// sharesSession applies Aeron's rules for an add-publication meeting an
+// active publication of the same stream (and, for UDP, endpoint) with
+// session sessionID: a requested session in exclusive use on either side
+// is an error; otherwise a concurrent add shares it when neither is
+// exclusive and the session, if one was asked for, matches.
+func sharesSession(params pubParams, exclusive bool, m command.PublicationMessage, sessionID int32, pExclusive bool) (bool, error) {
+	if params.hasSession && sessionID == params.sessionID && (exclusive || pExclusive) {
+		return false, cmdErr(command.ErrorGenericError, "session-id %d already in exclusive use for channel=%s stream-id=%d",
+			params.sessionID, m.Channel, m.StreamID)
+	}
+	return !exclusive && !pExclusive && (!params.hasSession || sessionID == params.sessionID), nil
+}
+
+// matches refuses a term length or mtu the channel asks for that differs
+// from the existing publication's, which the add would share.
+func (params pubParams) matches(termLength, mtu int) error {
+	if params.hasTermLength && params.termLength != termLength {
+		return cmdErr(command.ErrorGenericError, "existing publication has different term-length: existing=%d requested=%d",
+			termLength, params.termLength)
+	}
+	if params.hasMTU && params.mtu != mtu {
+		return cmdErr(command.ErrorGenericError, "existing publication has different mtu: existing=%d requested=%d",
+			mtu, params.mtu)
+	}
+	return nil
+}
+
+// sendPublicationReady answers an add-publication (exclusive or not).
+func (c *conductor) sendPublicationReady(exclusive bool, ready command.PublicationReady) {
+	c.scratch = ready.Append(c.scratch[:0])
+	typeID := int32(command.OnPublicationReady)
+	if exclusive {
+		typeID = command.OnExclusivePublicationReady
+	}
+	c.transmit(typeID, c.scratch)
 }
 
 func (s *subscription) matches(p *publication) bool {

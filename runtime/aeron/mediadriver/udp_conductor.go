@@ -203,23 +203,18 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 			if p.ep != ep || p.streamID != m.StreamID || p.state != pubActive {
 				continue
 			}
-			if params.hasSession && p.sessionID == params.sessionID && (exclusive || p.exclusive) {
-				return cmdErr(command.ErrorGenericError, "session-id %d already in exclusive use for channel=%s stream-id=%d",
-					params.sessionID, m.Channel, m.StreamID)
+			share, err := sharesSession(params, exclusive, m, p.sessionID, p.exclusive)
+			if err != nil {
+				return err
 			}
-			if !exclusive && !p.exclusive && pub == nil && (!params.hasSession || p.sessionID == params.sessionID) {
+			if share && pub == nil {
 				pub = p
 			}
 		}
 	}
 	if pub != nil {
-		if params.hasTermLength && params.termLength != pub.termLength {
-			return cmdErr(command.ErrorGenericError, "existing publication has different term-length: existing=%d requested=%d",
-				pub.termLength, params.termLength)
-		}
-		if params.hasMTU && params.mtu != pub.mtu {
-			return cmdErr(command.ErrorGenericError, "existing publication has different mtu: existing=%d requested=%d",
-				pub.mtu, params.mtu)
+		if err := params.matches(pub.termLength, pub.mtu); err != nil {
+			return err
 		}
 		pub.refs++
 	} else {
@@ -236,17 +231,11 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 		}
 	}
 	cl.pubs = append(cl.pubs, pubLink{registrationID: m.CorrelationID, net: pub})
-	ready := command.PublicationReady{
+	c.sendPublicationReady(exclusive, command.PublicationReady{
 		CorrelationID: m.CorrelationID, RegistrationID: pub.registrationID, SessionID: pub.sessionID,
 		StreamID: pub.streamID, PositionLimitCounterID: pub.pubLmtID, ChannelStatusIndicatorID: ep.statusID,
 		LogFileName: pub.path,
-	}
-	c.scratch = ready.Append(c.scratch[:0])
-	typeID := int32(command.OnPublicationReady)
-	if exclusive {
-		typeID = command.OnExclusivePublicationReady
-	}
-	c.transmit(typeID, c.scratch)
+	})
 	return nil
 }
 
