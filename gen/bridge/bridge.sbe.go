@@ -630,16 +630,23 @@ func (e *BridgeFrameChunkEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var bridgeFrameChunkHeader = [8]byte{53, 0, 1, 0, 134, 3, 1, 0}
-
 // WrapWithHeader writes the message header for BridgeFrameChunk at buf[0] and starts
 // encoding the message after it.
+var bridgeFrameChunkHeaderInit = [61]byte{53, 0, 1, 0, 134, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *BridgeFrameChunkEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+53 {
+	if len(buf) < 61 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = bridgeFrameChunkHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[61]byte)(buf) = bridgeFrameChunkHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 53,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[53]byte)(buf[8:61])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -959,16 +959,23 @@ func (e *DiscoveryRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var discoveryRequestHeader = [8]byte{32, 0, 1, 0, 142, 3, 1, 0}
-
 // WrapWithHeader writes the message header for DiscoveryRequest at buf[0] and starts
 // encoding the message after it.
+var discoveryRequestHeaderInit = [40]byte{32, 0, 1, 0, 142, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
 func (e *DiscoveryRequestEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+32 {
+	if len(buf) < 40 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = discoveryRequestHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[40]byte)(buf) = discoveryRequestHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 32,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[32]byte)(buf[8:40])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2530,16 +2537,23 @@ func (e *DiscoveryResponseEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var discoveryResponseHeader = [8]byte{9, 0, 2, 0, 142, 3, 1, 0}
-
 // WrapWithHeader writes the message header for DiscoveryResponse at buf[0] and starts
 // encoding the message after it.
+var discoveryResponseHeaderInit = [17]byte{9, 0, 2, 0, 142, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *DiscoveryResponseEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+9 {
+	if len(buf) < 17 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = discoveryResponseHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[17]byte)(buf) = discoveryResponseHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 9,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[9]byte)(buf[8:17])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -479,30 +479,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type ShmAttachRequestDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[27]byte
 	padded        *[27]byte
 }
 
 func (d *ShmAttachRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 27 {
 		d.block = (*[27]byte)(buf[0 : 0+27])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 27)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -530,12 +527,17 @@ func (d *ShmAttachRequestDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the ShmAttachRequest that follows.
 func (d *ShmAttachRequestDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 35 && [8]byte(buf[:8]) == shmAttachRequestHeader {
-		d.block = (*[27]byte)(buf[8:35])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 27, SchemaVersion, 27
-		return nil
+	if len(buf) < 35 || binary.LittleEndian.Uint64(buf) != 0x000103850001001b {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 27, SchemaVersion
+	d.block = (*[27]byte)(buf[8:35])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *ShmAttachRequestDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -561,7 +563,7 @@ func (d *ShmAttachRequestDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *ShmAttachRequestDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of ShmAttachRequest.
@@ -689,7 +691,7 @@ func (e *ShmAttachRequestEncoder) SetDesiredNodeIdNull() {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *ShmAttachRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -771,16 +773,18 @@ func (e *ShmAttachRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmAttachRequestHeader = [8]byte{27, 0, 1, 0, 133, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmAttachRequest at buf[0] and starts
 // encoding the message after it.
+var shmAttachRequestHeaderInit = [35]byte{27, 0, 1, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 255, 255, 255, 255}
+
 func (e *ShmAttachRequestEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+27 {
+	if len(buf) < 35 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmAttachRequestHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[35]byte)(buf) = shmAttachRequestHeaderInit
+	e.headerLength = 8
+	e.block = (*[27]byte)(buf[8:35])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1698,16 +1702,23 @@ func (e *ShmAttachResponseEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmAttachResponseHeader = [8]byte{54, 0, 2, 0, 133, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmAttachResponse at buf[0] and starts
 // encoding the message after it.
+var shmAttachResponseHeaderInit = [62]byte{54, 0, 2, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
 func (e *ShmAttachResponseEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+54 {
+	if len(buf) < 62 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmAttachResponseHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[62]byte)(buf) = shmAttachResponseHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 54,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[54]byte)(buf[8:62])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1768,30 +1779,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type ShmDetachRequestDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[25]byte
 	padded        *[25]byte
 }
 
 func (d *ShmDetachRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 25 {
 		d.block = (*[25]byte)(buf[0 : 0+25])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 25)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -1818,12 +1826,17 @@ func (d *ShmDetachRequestDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the ShmDetachRequest that follows.
 func (d *ShmDetachRequestDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 33 && [8]byte(buf[:8]) == shmDetachRequestHeader {
-		d.block = (*[25]byte)(buf[8:33])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 25, SchemaVersion, 25
-		return nil
+	if len(buf) < 33 || binary.LittleEndian.Uint64(buf) != 0x0001038500030019 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 25, SchemaVersion
+	d.block = (*[25]byte)(buf[8:33])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *ShmDetachRequestDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -1849,7 +1862,7 @@ func (d *ShmDetachRequestDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *ShmDetachRequestDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of ShmDetachRequest.
@@ -1923,7 +1936,7 @@ func (e *ShmDetachRequestEncoder) SetRole(v Role) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *ShmDetachRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -1991,16 +2004,18 @@ func (e *ShmDetachRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmDetachRequestHeader = [8]byte{25, 0, 3, 0, 133, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmDetachRequest at buf[0] and starts
 // encoding the message after it.
+var shmDetachRequestHeaderInit = [33]byte{25, 0, 3, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ShmDetachRequestEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+25 {
+	if len(buf) < 33 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmDetachRequestHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[33]byte)(buf) = shmDetachRequestHeaderInit
+	e.headerLength = 8
+	e.block = (*[25]byte)(buf[8:33])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2298,16 +2313,23 @@ func (e *ShmDetachResponseEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmDetachResponseHeader = [8]byte{12, 0, 4, 0, 133, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmDetachResponse at buf[0] and starts
 // encoding the message after it.
+var shmDetachResponseHeaderInit = [20]byte{12, 0, 4, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ShmDetachResponseEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+12 {
+	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmDetachResponseHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[20]byte)(buf) = shmDetachResponseHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 12,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[12]byte)(buf[8:20])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2356,30 +2378,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type ShmLeaseKeepaliveDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[25]byte
 	padded        *[25]byte
 }
 
 func (d *ShmLeaseKeepaliveDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 25 {
 		d.block = (*[25]byte)(buf[0 : 0+25])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 25)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -2406,12 +2425,17 @@ func (d *ShmLeaseKeepaliveDecoder) Wrap(buf []byte, actingBlockLength, actingVer
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the ShmLeaseKeepalive that follows.
 func (d *ShmLeaseKeepaliveDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 33 && [8]byte(buf[:8]) == shmLeaseKeepaliveHeader {
-		d.block = (*[25]byte)(buf[8:33])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 25, SchemaVersion, 25
-		return nil
+	if len(buf) < 33 || binary.LittleEndian.Uint64(buf) != 0x0001038500050019 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 25, SchemaVersion
+	d.block = (*[25]byte)(buf[8:33])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *ShmLeaseKeepaliveDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -2437,7 +2461,7 @@ func (d *ShmLeaseKeepaliveDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *ShmLeaseKeepaliveDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of ShmLeaseKeepalive.
@@ -2511,7 +2535,7 @@ func (e *ShmLeaseKeepaliveEncoder) SetClientTimestampNs(v uint64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *ShmLeaseKeepaliveDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -2579,16 +2603,18 @@ func (e *ShmLeaseKeepaliveEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmLeaseKeepaliveHeader = [8]byte{25, 0, 5, 0, 133, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmLeaseKeepalive at buf[0] and starts
 // encoding the message after it.
+var shmLeaseKeepaliveHeaderInit = [33]byte{25, 0, 5, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ShmLeaseKeepaliveEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+25 {
+	if len(buf) < 33 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmLeaseKeepaliveHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[33]byte)(buf) = shmLeaseKeepaliveHeaderInit
+	e.headerLength = 8
+	e.block = (*[25]byte)(buf[8:33])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2886,16 +2912,23 @@ func (e *ShmDriverShutdownEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmDriverShutdownHeader = [8]byte{9, 0, 6, 0, 133, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmDriverShutdown at buf[0] and starts
 // encoding the message after it.
+var shmDriverShutdownHeaderInit = [17]byte{9, 0, 6, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ShmDriverShutdownEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+9 {
+	if len(buf) < 17 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmDriverShutdownHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[17]byte)(buf) = shmDriverShutdownHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 9,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[9]byte)(buf[8:17])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -3249,16 +3282,23 @@ func (e *ShmLeaseRevokedEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmLeaseRevokedHeader = [8]byte{26, 0, 7, 0, 133, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmLeaseRevoked at buf[0] and starts
 // encoding the message after it.
+var shmLeaseRevokedHeaderInit = [34]byte{26, 0, 7, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ShmLeaseRevokedEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+26 {
+	if len(buf) < 34 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmLeaseRevokedHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[34]byte)(buf) = shmLeaseRevokedHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 26,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[26]byte)(buf[8:34])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -3618,16 +3658,23 @@ func (e *ShmDriverShutdownRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmDriverShutdownRequestHeader = [8]byte{9, 0, 8, 0, 133, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmDriverShutdownRequest at buf[0] and starts
 // encoding the message after it.
+var shmDriverShutdownRequestHeaderInit = [17]byte{9, 0, 8, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ShmDriverShutdownRequestEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+9 {
+	if len(buf) < 17 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmDriverShutdownRequestHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[17]byte)(buf) = shmDriverShutdownRequestHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 9,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[9]byte)(buf[8:17])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -915,16 +915,23 @@ func (e *SequenceMergeMapAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var sequenceMergeMapAnnounceHeader = [8]byte{20, 0, 1, 0, 135, 3, 1, 0}
-
 // WrapWithHeader writes the message header for SequenceMergeMapAnnounce at buf[0] and starts
 // encoding the message after it.
+var sequenceMergeMapAnnounceHeaderInit = [28]byte{20, 0, 1, 0, 135, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255}
+
 func (e *SequenceMergeMapAnnounceEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+20 {
+	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = sequenceMergeMapAnnounceHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[28]byte)(buf) = sequenceMergeMapAnnounceHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 20,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[20]byte)(buf[8:28])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -981,30 +988,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type SequenceMergeMapRequestDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[12]byte
 	padded        *[12]byte
 }
 
 func (d *SequenceMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 12 {
 		d.block = (*[12]byte)(buf[0 : 0+12])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 12)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -1031,12 +1035,17 @@ func (d *SequenceMergeMapRequestDecoder) Wrap(buf []byte, actingBlockLength, act
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the SequenceMergeMapRequest that follows.
 func (d *SequenceMergeMapRequestDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 20 && [8]byte(buf[:8]) == sequenceMergeMapRequestHeader {
-		d.block = (*[12]byte)(buf[8:20])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 12, SchemaVersion, 12
-		return nil
+	if len(buf) < 20 || binary.LittleEndian.Uint64(buf) != 0x000103870002000c {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 12, SchemaVersion
+	d.block = (*[12]byte)(buf[8:20])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *SequenceMergeMapRequestDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -1062,7 +1071,7 @@ func (d *SequenceMergeMapRequestDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *SequenceMergeMapRequestDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of SequenceMergeMapRequest.
@@ -1106,7 +1115,7 @@ func (e *SequenceMergeMapRequestEncoder) SetEpoch(v uint64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *SequenceMergeMapRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -1168,16 +1177,18 @@ func (e *SequenceMergeMapRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var sequenceMergeMapRequestHeader = [8]byte{12, 0, 2, 0, 135, 3, 1, 0}
-
 // WrapWithHeader writes the message header for SequenceMergeMapRequest at buf[0] and starts
 // encoding the message after it.
+var sequenceMergeMapRequestHeaderInit = [20]byte{12, 0, 2, 0, 135, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *SequenceMergeMapRequestEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+12 {
+	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = sequenceMergeMapRequestHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[20]byte)(buf) = sequenceMergeMapRequestHeaderInit
+	e.headerLength = 8
+	e.block = (*[12]byte)(buf[8:20])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1802,16 +1813,23 @@ func (e *TimestampMergeMapAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var timestampMergeMapAnnounceHeader = [8]byte{29, 0, 3, 0, 135, 3, 1, 0}
-
 // WrapWithHeader writes the message header for TimestampMergeMapAnnounce at buf[0] and starts
 // encoding the message after it.
+var timestampMergeMapAnnounceHeaderInit = [37]byte{29, 0, 3, 0, 135, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255}
+
 func (e *TimestampMergeMapAnnounceEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+29 {
+	if len(buf) < 37 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = timestampMergeMapAnnounceHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[37]byte)(buf) = timestampMergeMapAnnounceHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 29,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[29]byte)(buf[8:37])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1868,30 +1886,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type TimestampMergeMapRequestDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[12]byte
 	padded        *[12]byte
 }
 
 func (d *TimestampMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 12 {
 		d.block = (*[12]byte)(buf[0 : 0+12])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 12)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -1918,12 +1933,17 @@ func (d *TimestampMergeMapRequestDecoder) Wrap(buf []byte, actingBlockLength, ac
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the TimestampMergeMapRequest that follows.
 func (d *TimestampMergeMapRequestDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 20 && [8]byte(buf[:8]) == timestampMergeMapRequestHeader {
-		d.block = (*[12]byte)(buf[8:20])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 12, SchemaVersion, 12
-		return nil
+	if len(buf) < 20 || binary.LittleEndian.Uint64(buf) != 0x000103870004000c {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 12, SchemaVersion
+	d.block = (*[12]byte)(buf[8:20])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *TimestampMergeMapRequestDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -1949,7 +1969,7 @@ func (d *TimestampMergeMapRequestDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *TimestampMergeMapRequestDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of TimestampMergeMapRequest.
@@ -1993,7 +2013,7 @@ func (e *TimestampMergeMapRequestEncoder) SetEpoch(v uint64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *TimestampMergeMapRequestDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -2055,16 +2075,18 @@ func (e *TimestampMergeMapRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var timestampMergeMapRequestHeader = [8]byte{12, 0, 4, 0, 135, 3, 1, 0}
-
 // WrapWithHeader writes the message header for TimestampMergeMapRequest at buf[0] and starts
 // encoding the message after it.
+var timestampMergeMapRequestHeaderInit = [20]byte{12, 0, 4, 0, 135, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TimestampMergeMapRequestEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+12 {
+	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = timestampMergeMapRequestHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[20]byte)(buf) = timestampMergeMapRequestHeaderInit
+	e.headerLength = 8
+	e.block = (*[12]byte)(buf[8:20])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

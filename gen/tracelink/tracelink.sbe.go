@@ -685,16 +685,23 @@ func (e *TraceLinkSetEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var traceLinkSetHeader = [8]byte{28, 0, 1, 0, 136, 3, 1, 0}
-
 // WrapWithHeader writes the message header for TraceLinkSet at buf[0] and starts
 // encoding the message after it.
+var traceLinkSetHeaderInit = [36]byte{28, 0, 1, 0, 136, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TraceLinkSetEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+28 {
+	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = traceLinkSetHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[36]byte)(buf) = traceLinkSetHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 28,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[28]byte)(buf[8:36])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

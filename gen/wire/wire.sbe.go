@@ -1305,16 +1305,23 @@ func (e *ShmPoolAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmPoolAnnounceHeader = [8]byte{35, 0, 1, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmPoolAnnounce at buf[0] and starts
 // encoding the message after it.
+var shmPoolAnnounceHeaderInit = [43]byte{35, 0, 1, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ShmPoolAnnounceEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+35 {
+	if len(buf) < 43 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmPoolAnnounceHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[43]byte)(buf) = shmPoolAnnounceHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 35,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[35]byte)(buf[8:43])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1853,16 +1860,23 @@ func (e *ConsumerHelloEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var consumerHelloHeader = [8]byte{39, 0, 2, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ConsumerHello at buf[0] and starts
 // encoding the message after it.
+var consumerHelloHeaderInit = [47]byte{39, 0, 2, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ConsumerHelloEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+39 {
+	if len(buf) < 47 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = consumerHelloHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[47]byte)(buf) = consumerHelloHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 39,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[39]byte)(buf[8:47])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2326,16 +2340,23 @@ func (e *ConsumerConfigEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var consumerConfigHeader = [8]byte{18, 0, 3, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ConsumerConfig at buf[0] and starts
 // encoding the message after it.
+var consumerConfigHeaderInit = [26]byte{18, 0, 3, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ConsumerConfigEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+18 {
+	if len(buf) < 26 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = consumerConfigHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[26]byte)(buf) = consumerConfigHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 18,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[18]byte)(buf[8:26])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2388,30 +2409,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type FrameDescriptorDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[40]byte
 	padded        *[40]byte
 }
 
 func (d *FrameDescriptorDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 40 {
 		d.block = (*[40]byte)(buf[0 : 0+40])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 40)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -2439,12 +2457,17 @@ func (d *FrameDescriptorDecoder) Wrap(buf []byte, actingBlockLength, actingVersi
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the FrameDescriptor that follows.
 func (d *FrameDescriptorDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 48 && [8]byte(buf[:8]) == frameDescriptorHeader {
-		d.block = (*[40]byte)(buf[8:48])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 40, SchemaVersion, 40
-		return nil
+	if len(buf) < 48 || binary.LittleEndian.Uint64(buf) != 0x0001038400040028 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 40, SchemaVersion
+	d.block = (*[40]byte)(buf[8:48])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *FrameDescriptorDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -2470,7 +2493,7 @@ func (d *FrameDescriptorDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *FrameDescriptorDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of FrameDescriptor.
@@ -2590,7 +2613,7 @@ func (e *FrameDescriptorEncoder) SetTraceIdNull() {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *FrameDescriptorDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -2672,16 +2695,18 @@ func (e *FrameDescriptorEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var frameDescriptorHeader = [8]byte{40, 0, 4, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for FrameDescriptor at buf[0] and starts
 // encoding the message after it.
+var frameDescriptorHeaderInit = [48]byte{40, 0, 4, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *FrameDescriptorEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+40 {
+	if len(buf) < 48 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = frameDescriptorHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[48]byte)(buf) = frameDescriptorHeaderInit
+	e.headerLength = 8
+	e.block = (*[40]byte)(buf[8:48])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2722,30 +2747,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type FrameProgressDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[29]byte
 	padded        *[29]byte
 }
 
 func (d *FrameProgressDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 29 {
 		d.block = (*[29]byte)(buf[0 : 0+29])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 29)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -2772,12 +2794,17 @@ func (d *FrameProgressDecoder) Wrap(buf []byte, actingBlockLength, actingVersion
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the FrameProgress that follows.
 func (d *FrameProgressDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 37 && [8]byte(buf[:8]) == frameProgressHeader {
-		d.block = (*[29]byte)(buf[8:37])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 29, SchemaVersion, 29
-		return nil
+	if len(buf) < 37 || binary.LittleEndian.Uint64(buf) != 0x00010384000b001d {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 29, SchemaVersion
+	d.block = (*[29]byte)(buf[8:37])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *FrameProgressDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -2803,7 +2830,7 @@ func (d *FrameProgressDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *FrameProgressDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of FrameProgress.
@@ -2877,7 +2904,7 @@ func (e *FrameProgressEncoder) SetState(v FrameProgressState) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *FrameProgressDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -2945,16 +2972,18 @@ func (e *FrameProgressEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var frameProgressHeader = [8]byte{29, 0, 11, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for FrameProgress at buf[0] and starts
 // encoding the message after it.
+var frameProgressHeaderInit = [37]byte{29, 0, 11, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *FrameProgressEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+29 {
+	if len(buf) < 37 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = frameProgressHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[37]byte)(buf) = frameProgressHeaderInit
+	e.headerLength = 8
+	e.block = (*[29]byte)(buf[8:37])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2995,30 +3024,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type QosConsumerDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[41]byte
 	padded        *[41]byte
 }
 
 func (d *QosConsumerDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 41 {
 		d.block = (*[41]byte)(buf[0 : 0+41])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 41)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -3045,12 +3071,17 @@ func (d *QosConsumerDecoder) Wrap(buf []byte, actingBlockLength, actingVersion i
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the QosConsumer that follows.
 func (d *QosConsumerDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 49 && [8]byte(buf[:8]) == qosConsumerHeader {
-		d.block = (*[41]byte)(buf[8:49])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 41, SchemaVersion, 41
-		return nil
+	if len(buf) < 49 || binary.LittleEndian.Uint64(buf) != 0x0001038400050029 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 41, SchemaVersion
+	d.block = (*[41]byte)(buf[8:49])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *QosConsumerDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -3076,7 +3107,7 @@ func (d *QosConsumerDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *QosConsumerDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of QosConsumer.
@@ -3170,7 +3201,7 @@ func (e *QosConsumerEncoder) SetMode(v Mode) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *QosConsumerDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -3242,16 +3273,18 @@ func (e *QosConsumerEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var qosConsumerHeader = [8]byte{41, 0, 5, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for QosConsumer at buf[0] and starts
 // encoding the message after it.
+var qosConsumerHeaderInit = [49]byte{41, 0, 5, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *QosConsumerEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+41 {
+	if len(buf) < 49 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = qosConsumerHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[49]byte)(buf) = qosConsumerHeaderInit
+	e.headerLength = 8
+	e.block = (*[41]byte)(buf[8:49])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -3292,30 +3325,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type QosProducerDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[28]byte
 	padded        *[28]byte
 }
 
 func (d *QosProducerDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 28 {
 		d.block = (*[28]byte)(buf[0 : 0+28])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 28)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -3343,12 +3373,17 @@ func (d *QosProducerDecoder) Wrap(buf []byte, actingBlockLength, actingVersion i
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the QosProducer that follows.
 func (d *QosProducerDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 36 && [8]byte(buf[:8]) == qosProducerHeader {
-		d.block = (*[28]byte)(buf[8:36])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 28, SchemaVersion, 28
-		return nil
+	if len(buf) < 36 || binary.LittleEndian.Uint64(buf) != 0x000103840006001c {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 28, SchemaVersion
+	d.block = (*[28]byte)(buf[8:36])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *QosProducerDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -3374,7 +3409,7 @@ func (d *QosProducerDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *QosProducerDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of QosProducer.
@@ -3460,7 +3495,7 @@ func (e *QosProducerEncoder) SetWatermarkNull() {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *QosProducerDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -3532,16 +3567,18 @@ func (e *QosProducerEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var qosProducerHeader = [8]byte{28, 0, 6, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for QosProducer at buf[0] and starts
 // encoding the message after it.
+var qosProducerHeaderInit = [36]byte{28, 0, 6, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255}
+
 func (e *QosProducerEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+28 {
+	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = qosProducerHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[36]byte)(buf) = qosProducerHeaderInit
+	e.headerLength = 8
+	e.block = (*[28]byte)(buf[8:36])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -3582,30 +3619,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type ShmRegionSuperblockDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[64]byte
 	padded        *[64]byte
 }
 
 func (d *ShmRegionSuperblockDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 64 {
 		d.block = (*[64]byte)(buf[0 : 0+64])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 64)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -3632,12 +3666,17 @@ func (d *ShmRegionSuperblockDecoder) Wrap(buf []byte, actingBlockLength, actingV
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the ShmRegionSuperblock that follows.
 func (d *ShmRegionSuperblockDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 72 && [8]byte(buf[:8]) == shmRegionSuperblockHeader {
-		d.block = (*[64]byte)(buf[8:72])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 64, SchemaVersion, 64
-		return nil
+	if len(buf) < 72 || binary.LittleEndian.Uint64(buf) != 0x0001038400320040 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 64, SchemaVersion
+	d.block = (*[64]byte)(buf[8:72])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *ShmRegionSuperblockDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -3663,7 +3702,7 @@ func (d *ShmRegionSuperblockDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *ShmRegionSuperblockDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of ShmRegionSuperblock.
@@ -3807,7 +3846,7 @@ func (e *ShmRegionSuperblockEncoder) SetActivityTimestampNs(v uint64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *ShmRegionSuperblockDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -3889,16 +3928,18 @@ func (e *ShmRegionSuperblockEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var shmRegionSuperblockHeader = [8]byte{64, 0, 50, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ShmRegionSuperblock at buf[0] and starts
 // encoding the message after it.
+var shmRegionSuperblockHeaderInit = [72]byte{64, 0, 50, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ShmRegionSuperblockEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+64 {
+	if len(buf) < 72 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = shmRegionSuperblockHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[72]byte)(buf) = shmRegionSuperblockHeaderInit
+	e.headerLength = 8
+	e.block = (*[64]byte)(buf[8:72])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -4268,16 +4309,23 @@ func (e *SlotHeaderEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var slotHeaderHeader = [8]byte{60, 0, 51, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for SlotHeader at buf[0] and starts
 // encoding the message after it.
+var slotHeaderHeaderInit = [68]byte{60, 0, 51, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *SlotHeaderEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+60 {
+	if len(buf) < 68 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = slotHeaderHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[68]byte)(buf) = slotHeaderHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 60,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[60]byte)(buf[8:68])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -4326,30 +4374,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type TensorHeaderDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[184]byte
 	padded        *[184]byte
 }
 
 func (d *TensorHeaderDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 184 {
 		d.block = (*[184]byte)(buf[0 : 0+184])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 184)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -4376,12 +4421,17 @@ func (d *TensorHeaderDecoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the TensorHeader that follows.
 func (d *TensorHeaderDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 192 && [8]byte(buf[:8]) == tensorHeaderHeader {
-		d.block = (*[184]byte)(buf[8:192])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 184, SchemaVersion, 184
-		return nil
+	if len(buf) < 192 || binary.LittleEndian.Uint64(buf) != 0x00010384003400b8 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 184, SchemaVersion
+	d.block = (*[184]byte)(buf[8:192])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *TensorHeaderDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -4407,7 +4457,7 @@ func (d *TensorHeaderDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *TensorHeaderDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of TensorHeader.
@@ -4536,7 +4586,7 @@ func (e *TensorHeaderEncoder) SetPad(v uint8) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *TensorHeaderDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -4628,16 +4678,18 @@ func (e *TensorHeaderEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var tensorHeaderHeader = [8]byte{184, 0, 52, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for TensorHeader at buf[0] and starts
 // encoding the message after it.
+var tensorHeaderHeaderInit = [192]byte{184, 0, 52, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TensorHeaderEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+184 {
+	if len(buf) < 192 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = tensorHeaderHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[192]byte)(buf) = tensorHeaderHeaderInit
+	e.headerLength = 8
+	e.block = (*[184]byte)(buf[8:192])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -5013,16 +5065,23 @@ func (e *DataSourceAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var dataSourceAnnounceHeader = [8]byte{20, 0, 7, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for DataSourceAnnounce at buf[0] and starts
 // encoding the message after it.
+var dataSourceAnnounceHeaderInit = [28]byte{20, 0, 7, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *DataSourceAnnounceEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+20 {
+	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = dataSourceAnnounceHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[28]byte)(buf) = dataSourceAnnounceHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 20,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[20]byte)(buf[8:28])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -5688,16 +5747,23 @@ func (e *DataSourceMetaEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var dataSourceMetaHeader = [8]byte{16, 0, 8, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for DataSourceMeta at buf[0] and starts
 // encoding the message after it.
+var dataSourceMetaHeaderInit = [24]byte{16, 0, 8, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *DataSourceMetaEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+16 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = dataSourceMetaHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = dataSourceMetaHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[8:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -5754,30 +5820,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type MetaBlobAnnounceDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[28]byte
 	padded        *[28]byte
 }
 
 func (d *MetaBlobAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 28 {
 		d.block = (*[28]byte)(buf[0 : 0+28])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 28)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -5804,12 +5867,17 @@ func (d *MetaBlobAnnounceDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the MetaBlobAnnounce that follows.
 func (d *MetaBlobAnnounceDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 36 && [8]byte(buf[:8]) == metaBlobAnnounceHeader {
-		d.block = (*[28]byte)(buf[8:36])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 28, SchemaVersion, 28
-		return nil
+	if len(buf) < 36 || binary.LittleEndian.Uint64(buf) != 0x00010384000a001c {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 28, SchemaVersion
+	d.block = (*[28]byte)(buf[8:36])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *MetaBlobAnnounceDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -5835,7 +5903,7 @@ func (d *MetaBlobAnnounceDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *MetaBlobAnnounceDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of MetaBlobAnnounce.
@@ -5909,7 +5977,7 @@ func (e *MetaBlobAnnounceEncoder) SetChecksum(v uint64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *MetaBlobAnnounceDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -5977,16 +6045,18 @@ func (e *MetaBlobAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var metaBlobAnnounceHeader = [8]byte{28, 0, 10, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for MetaBlobAnnounce at buf[0] and starts
 // encoding the message after it.
+var metaBlobAnnounceHeaderInit = [36]byte{28, 0, 10, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MetaBlobAnnounceEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+28 {
+	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = metaBlobAnnounceHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[36]byte)(buf) = metaBlobAnnounceHeaderInit
+	e.headerLength = 8
+	e.block = (*[28]byte)(buf[8:36])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -6296,16 +6366,23 @@ func (e *MetaBlobChunkEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var metaBlobChunkHeader = [8]byte{16, 0, 12, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for MetaBlobChunk at buf[0] and starts
 // encoding the message after it.
+var metaBlobChunkHeaderInit = [24]byte{16, 0, 12, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MetaBlobChunkEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+16 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = metaBlobChunkHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = metaBlobChunkHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[8:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -6354,30 +6431,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type MetaBlobCompleteDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[16]byte
 	padded        *[16]byte
 }
 
 func (d *MetaBlobCompleteDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 16 {
 		d.block = (*[16]byte)(buf[0 : 0+16])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 16)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -6404,12 +6478,17 @@ func (d *MetaBlobCompleteDecoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the MetaBlobComplete that follows.
 func (d *MetaBlobCompleteDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 24 && [8]byte(buf[:8]) == metaBlobCompleteHeader {
-		d.block = (*[16]byte)(buf[8:24])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 16, SchemaVersion, 16
-		return nil
+	if len(buf) < 24 || binary.LittleEndian.Uint64(buf) != 0x00010384000d0010 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 16, SchemaVersion
+	d.block = (*[16]byte)(buf[8:24])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *MetaBlobCompleteDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -6435,7 +6514,7 @@ func (d *MetaBlobCompleteDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *MetaBlobCompleteDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of MetaBlobComplete.
@@ -6489,7 +6568,7 @@ func (e *MetaBlobCompleteEncoder) SetChecksum(v uint64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *MetaBlobCompleteDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -6553,16 +6632,18 @@ func (e *MetaBlobCompleteEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var metaBlobCompleteHeader = [8]byte{16, 0, 13, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for MetaBlobComplete at buf[0] and starts
 // encoding the message after it.
+var metaBlobCompleteHeaderInit = [24]byte{16, 0, 13, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MetaBlobCompleteEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+16 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = metaBlobCompleteHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = metaBlobCompleteHeaderInit
+	e.headerLength = 8
+	e.block = (*[16]byte)(buf[8:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -6860,16 +6941,23 @@ func (e *ControlResponseEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var controlResponseHeader = [8]byte{12, 0, 9, 0, 132, 3, 1, 0}
-
 // WrapWithHeader writes the message header for ControlResponse at buf[0] and starts
 // encoding the message after it.
+var controlResponseHeaderInit = [20]byte{12, 0, 9, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ControlResponseEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+12 {
+	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = controlResponseHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[20]byte)(buf) = controlResponseHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 12,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[12]byte)(buf[8:20])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -592,12 +592,17 @@ func (g *gen) messageDecoder(l *level) {
 	S := l.stages()
 	hdr := g.s.Header
 	hdrName := exported(hdr.Name)
+	// A lean decoder (a block and nothing after it) keeps no buffer and no
+	// end: its block pointer says whether it is wrapped, and the message
+	// ends with the block. Wrapping one stores three ints and a pointer.
+	lean := S == 0 && l.blockLength > 0
 	fields := []jen.Code{
-		jen.Id("buf").Index().Byte(),
 		jen.Id("headerLength").Int(),
 		jen.Id("blockLength").Int(),
 		jen.Id("actingVersion").Int(),
-		jen.Id("end").Int(),
+	}
+	if !lean {
+		fields = append([]jen.Code{jen.Id("buf").Index().Byte()}, append(fields, jen.Id("end").Int())...)
 	}
 	if l.blockLength > 0 {
 		fields = append(fields, jen.Id("block").Op("*").Add(blockType(l)), jen.Id("padded").Op("*").Add(blockType(l)))
@@ -618,15 +623,23 @@ func (g *gen) messageDecoder(l *level) {
 	recv := jen.Id("d").Op("*").Id(name)
 	posArr := func(i int) *jen.Statement { return jen.Id("d").Dot("pos").Index(jen.Lit(i)) }
 
-	body := []jen.Code{jen.Id("d").Dot("buf").Op("=").Nil()}
+	// unwrap marks the decoder as not wrapped until a wrap succeeds.
+	marker := "buf"
+	if lean {
+		marker = "block"
+	}
+	unwrap := jen.Id("d").Dot(marker).Op("=").Nil()
+	body := []jen.Code{unwrap}
 	if m.SinceVersion > 0 {
 		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(m.SinceVersion)).Block(jen.Return(jen.Qual(sbePkg, "ErrVersion"))))
 	}
 	body = append(body,
 		jen.If(jen.Id("blockLength").Op("<").Lit(0)).Block(jen.Return(jen.Qual(sbePkg, "ErrBlockLength"))),
 		jen.If(jen.Len(jen.Id("buf")).Op("<").Id("blockLength")).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
-		jen.Id("p").Op(":=").Id("blockLength"),
 	)
+	if !lean {
+		body = append(body, jen.Id("p").Op(":=").Id("blockLength"))
+	}
 	if S > 0 {
 		body = append(body, jen.Var().Err().Error())
 		stages := g.skipStages(l, jen.Id("buf"), jen.Id("actingVersion"), posArr)
@@ -641,11 +654,19 @@ func (g *gen) messageDecoder(l *level) {
 	if l.blockLength > 0 {
 		body = append(body, selectBlock(l, "d", jen.Id("buf"), jen.Lit(0), jen.Id("blockLength"), jen.Id("actingVersion")))
 	}
-	body = append(body,
-		jen.Id("d").Dot("buf").Op(",").Id("d").Dot("headerLength").Op(",").Id("d").Dot("blockLength").Op(",").Id("d").Dot("actingVersion").Op(",").Id("d").Dot("end").Op("=").List(
-			jen.Id("buf"), jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion"), jen.Id("p")),
-		jen.Return(jen.Nil()),
-	)
+	if lean {
+		body = append(body,
+			jen.Id("d").Dot("headerLength").Op(",").Id("d").Dot("blockLength").Op(",").Id("d").Dot("actingVersion").Op("=").List(
+				jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion")),
+			jen.Return(jen.Nil()),
+		)
+	} else {
+		body = append(body,
+			jen.Id("d").Dot("buf").Op(",").Id("d").Dot("headerLength").Op(",").Id("d").Dot("blockLength").Op(",").Id("d").Dot("actingVersion").Op(",").Id("d").Dot("end").Op("=").List(
+				jen.Id("buf"), jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion"), jen.Id("p")),
+			jen.Return(jen.Nil()),
+		)
+	}
 	g.f.Func().Params(recv.Clone()).Id("wrap").Params(jen.Id("buf").Index().Byte(), jen.List(jen.Id("headerLength"), jen.Id("blockLength"), jen.Id("actingVersion")).Int()).Error().Block(body...)
 	nullImg := g.emitImages(l)
 	if l.blockLength > 0 {
@@ -660,34 +681,49 @@ func (g *gen) messageDecoder(l *level) {
 	)
 	g.f.Comment("WrapWithHeader decodes a message header at buf[0], checks that it names this")
 	g.f.Comment(fmt.Sprintf("schema and message, and decodes the %s that follows.", m.Name))
-	var fast []jen.Code
-	if S == 0 && l.blockLength > 0 && m.SinceVersion <= g.s.Version {
-		// Fast path: the header is exactly what this schema version writes,
-		// so the block is complete and current; one comparison decides.
-		hs := g.s.Header.Size
-		fast = []jen.Code{jen.If(jen.Len(jen.Id("buf")).Op(">=").Lit(hs+l.blockLength).Op("&&").Index(jen.Lit(hs)).Byte().Parens(jen.Id("buf").Index(jen.Empty(), jen.Lit(hs))).Op("==").Id(lowerFirst(exported(m.Name))+"Header")).Block(
-			jen.Id("d").Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Id("buf").Index(jen.Lit(hs), jen.Lit(hs+l.blockLength))),
-			jen.Id("d").Dot("buf").Op(",").Id("d").Dot("headerLength").Op(",").Id("d").Dot("blockLength").Op(",").Id("d").Dot("actingVersion").Op(",").Id("d").Dot("end").Op("=").List(
-				jen.Id("buf").Index(jen.Lit(hs), jen.Empty()), jen.Lit(hs), jen.Lit(l.blockLength), jen.Id("SchemaVersion"), jen.Lit(l.blockLength)),
-			jen.Return(jen.Nil()),
-		)}
-	}
-	g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(append(fast,
-		jen.Id("d").Dot("buf").Op("=").Nil(),
+	slow := []jen.Code{
+		unwrap.Clone(),
 		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("readHeader").Call(jen.Id("buf")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Qual(sbePkg, "SchemaMismatch").Call(jen.Id("h").Dot("schemaID"), jen.Id("SchemaID")))),
 		jen.If(jen.Id("h").Dot("templateID").Op("!=").Id(exported(m.Name)+"TemplateID")).Block(jen.Return(jen.Qual(sbePkg, "ErrTemplateMismatch"))),
 		jen.Return(jen.Id("d").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"),
 			jen.Id("h").Dot("blockLength"), jen.Id("h").Dot("version"))),
-	)...)
-	methods := newScope("method of "+name, "Wrap", "WrapWithHeader", "wrap", "layout", "ActingVersion", "ActingBlockLength", "EncodedLength", "AppendJSON", "String", "SBETemplateID", "SBEMessageName")
+	}
+	if lean && m.SinceVersion <= g.s.Version {
+		// Fast path: the header is exactly what this schema version
+		// writes, so the block is complete and current; one comparison
+		// decides. Every other header, and every error, is a call, which
+		// keeps the fast path to a few instructions and four stores, the
+		// block pointer last.
+		hs := g.s.Header.Size
+		differs := g.headerDiffers(m, jen.Id("buf"))
+		if differs == nil {
+			differs = jen.Index(jen.Lit(hs)).Byte().Parens(jen.Id("buf").Index(jen.Empty(), jen.Lit(hs))).Op("!=").Id(lowerFirst(exported(m.Name)) + "Header")
+		}
+		g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(
+			jen.If(jen.Len(jen.Id("buf")).Op("<").Lit(hs+l.blockLength).Op("||").Add(differs)).Block(
+				jen.Return(jen.Id("d").Dot("wrapWithHeader").Call(jen.Id("buf")))),
+			jen.Id("d").Dot("headerLength").Op(",").Id("d").Dot("blockLength").Op(",").Id("d").Dot("actingVersion").Op("=").List(jen.Lit(hs), jen.Lit(l.blockLength), jen.Id("SchemaVersion")),
+			jen.Id("d").Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Id("buf").Index(jen.Lit(hs), jen.Lit(hs+l.blockLength))),
+			jen.Return(jen.Nil()),
+		)
+		g.f.Comment("wrapWithHeader is WrapWithHeader for every header but the current one.")
+		g.f.Func().Params(recv.Clone()).Id("wrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(slow...)
+	} else {
+		g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(slow...)
+	}
+	methods := newScope("method of "+name, "Wrap", "WrapWithHeader", "wrap", "wrapWithHeader", "layout", "ActingVersion", "ActingBlockLength", "EncodedLength", "AppendJSON", "String", "SBETemplateID", "SBEMessageName")
 	g.f.Comment("ActingVersion returns the schema version the message was encoded with.")
 	g.f.Func().Params(recv.Clone()).Id("ActingVersion").Params().Int().Block(jen.Return(jen.Id("d").Dot("actingVersion")))
 	g.f.Comment("ActingBlockLength returns the root block length the message was encoded with.")
 	g.f.Func().Params(recv.Clone()).Id("ActingBlockLength").Params().Int().Block(jen.Return(jen.Id("d").Dot("blockLength")))
 	g.f.Comment("EncodedLength returns the length of the whole message, header included when wrapped with one.")
-	g.f.Func().Params(recv.Clone()).Id("EncodedLength").Params().Int().Block(jen.Return(jen.Id("d").Dot("headerLength").Op("+").Id("d").Dot("end")))
+	end := jen.Id("d").Dot("end")
+	if lean {
+		end = jen.Id("d").Dot("blockLength")
+	}
+	g.f.Func().Params(recv.Clone()).Id("EncodedLength").Params().Int().Block(jen.Return(jen.Id("d").Dot("headerLength").Op("+").Add(end)))
 	g.f.Comment("SBETemplateID returns the template id of " + m.Name + ".")
 	g.f.Func().Params(recv.Clone()).Id("SBETemplateID").Params().Uint16().Block(jen.Return(jen.Id(exported(m.Name) + "TemplateID")))
 	g.f.Comment("SBEMessageName returns the schema name of the message.")
@@ -719,7 +755,7 @@ func (g *gen) messageDecoder(l *level) {
 	g.f.Comment("entries in all (a few bytes of input can announce thousands of empty")
 	g.f.Comment("entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.")
 	jsonBody := []jen.Code{
-		jen.If(jen.Id("d").Dot("buf").Op("==").Nil()).Block(jen.Return(jen.Append(jen.Id("dst"), jen.Lit("null").Op("...")), jen.Nil())),
+		jen.If(jen.Id("d").Dot(marker).Op("==").Nil()).Block(jen.Return(jen.Append(jen.Id("dst"), jen.Lit("null").Op("...")), jen.Nil())),
 		jen.Id("_").Op("=").Id("d").Dot("actingVersion"),
 	}
 	if len(l.groups) > 0 {
@@ -794,14 +830,40 @@ func (g *gen) messageEncoder(l *level) {
 	g.f.Comment("to other writers or are only touched atomically (a slot's seq_commit).")
 	g.f.Func().Params(recv.Clone()).Id("WrapInPlace").Params(jen.Id("buf").Index().Byte()).Error().Block(inPlace...)
 	hdrVar := lowerFirst(exported(m.Name)) + "Header"
-	g.f.Var().Id(hdrVar).Op("=").Index(jen.Lit(g.s.Header.Size)).Byte().Values(byteLits(g.headerImage(m))...)
+	hs := g.s.Header.Size
+	if l.blockLength == 0 || g.headerDiffers(m, jen.Id("buf")) == nil {
+		g.f.Var().Id(hdrVar).Op("=").Index(jen.Lit(hs)).Byte().Values(byteLits(g.headerImage(m))...)
+	}
 	g.f.Comment(fmt.Sprintf("WrapWithHeader writes the message header for %s at buf[0] and starts", m.Name))
 	g.f.Comment("encoding the message after it.")
-	g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(
-		jen.If(jen.Len(jen.Id("buf")).Op("<").Id(hdrName+"EncodedLength").Op("+").Lit(l.blockLength)).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
-		jen.Op("*").Parens(jen.Op("*").Index(jen.Lit(g.s.Header.Size)).Byte()).Call(jen.Id("buf")).Op("=").Id(hdrVar),
-		jen.Return(jen.Id("e").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"))),
-	)
+	if l.blockLength == 0 {
+		g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(
+			jen.If(jen.Len(jen.Id("buf")).Op("<").Id(hdrName+"EncodedLength")).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
+			jen.Op("*").Parens(jen.Op("*").Index(jen.Lit(hs)).Byte()).Call(jen.Id("buf")).Op("=").Id(hdrVar),
+			jen.Return(jen.Id("e").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"))),
+		)
+	} else {
+		// Header and init block are one image, copied in one go; the block
+		// pointer is stored once, last.
+		_, init := g.images(l)
+		img := append(g.headerImage(m), init...)
+		imgVar := lowerFirst(exported(m.Name)) + "HeaderInit"
+		g.f.Var().Id(imgVar).Op("=").Index(jen.Lit(len(img))).Byte().Values(byteLits(img)...)
+		body := []jen.Code{
+			jen.If(jen.Len(jen.Id("buf")).Op("<").Lit(len(img))).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
+			jen.Op("*").Parens(jen.Op("*").Index(jen.Lit(len(img))).Byte()).Call(jen.Id("buf")).Op("=").Id(imgVar),
+			jen.Id("e").Dot("headerLength").Op("=").Lit(hs),
+		}
+		if S > 0 {
+			body = append(body,
+				jen.Id("e").Dot("st").Op("=").Qual(sbePkg, "EncoderState").Values(jen.Dict{jen.Id("Buf"): jen.Id("buf").Index(jen.Lit(hs), jen.Empty()), jen.Id("Limit"): jen.Lit(l.blockLength)}),
+				jen.Id("e").Dot("stage").Op(",").Id("e").Dot("open").Op("=").List(jen.Lit(0), jen.Lit(-1)))
+		}
+		body = append(body,
+			jen.Id("e").Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Id("buf").Index(jen.Lit(hs), jen.Lit(len(img)))),
+			jen.Return(jen.Nil()))
+		g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(body...)
+	}
 	finish := []jen.Code{}
 	if S > 0 {
 		finish = append(finish, jen.If(jen.Err().Op(":=").Id("e").Dot("advance").Call(jen.Lit(S)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
@@ -815,4 +877,22 @@ func (g *gen) messageEncoder(l *level) {
 	g.f.Comment("header included. It returns the first error any encoding step met.")
 	g.f.Func().Params(recv.Clone()).Id("Finish").Params().Params(jen.Int(), jen.Error()).Block(finish...)
 	g.advanceFunc(l, recv.Clone(), jen.Op("&").Id("e").Dot("st"), jen.Id("e").Dot("st"))
+}
+
+// headerDiffers returns the condition that the first bytes of buf (at
+// least a header long) are not the header this schema version writes
+// for m: one integer comparison for a 2-, 4- or 8-byte header, read
+// little-endian whatever the schema's byte order, since the constant is
+// the image's bytes read the same way. For other sizes it returns nil.
+func (g *gen) headerDiffers(m *schema.Message, buf jen.Code) jen.Code {
+	img := g.headerImage(m)
+	var w uint64
+	for i := len(img) - 1; i >= 0; i-- {
+		w = w<<8 | uint64(img[i])
+	}
+	read := map[int]string{2: "Uint16", 4: "Uint32", 8: "Uint64"}[len(img)]
+	if read == "" {
+		return nil
+	}
+	return jen.Qual("encoding/binary", "LittleEndian").Dot(read).Call(buf).Op("!=").Op(fmt.Sprintf("0x%0*x", 2*len(img), w))
 }

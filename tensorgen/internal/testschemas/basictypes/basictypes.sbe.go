@@ -307,30 +307,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type Message1Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[41]byte
 	padded        *[41]byte
 }
 
 func (d *Message1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 41 {
 		d.block = (*[41]byte)(buf[0 : 0+41])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 41)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -357,12 +354,17 @@ func (d *Message1Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the Message1 that follows.
 func (d *Message1Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 49 && [8]byte(buf[:8]) == message1Header {
-		d.block = (*[41]byte)(buf[8:49])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 41, SchemaVersion, 41
-		return nil
+	if len(buf) < 49 || binary.LittleEndian.Uint64(buf) != 0x0000000300010029 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 41, SchemaVersion
+	d.block = (*[41]byte)(buf[8:49])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *Message1Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -388,7 +390,7 @@ func (d *Message1Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *Message1Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of Message1.
@@ -485,7 +487,7 @@ func (e *Message1Encoder) SetInt64Field(v int64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *Message1Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -553,16 +555,18 @@ func (e *Message1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var message1Header = [8]byte{41, 0, 1, 0, 3, 0, 0, 0}
-
 // WrapWithHeader writes the message header for Message1 at buf[0] and starts
 // encoding the message after it.
+var message1HeaderInit = [49]byte{41, 0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *Message1Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+41 {
+	if len(buf) < 49 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = message1Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[49]byte)(buf) = message1HeaderInit
+	e.headerLength = 8
+	e.block = (*[41]byte)(buf[8:49])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -603,30 +607,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type Message1WithOffsetsDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[144]byte
 	padded        *[144]byte
 }
 
 func (d *Message1WithOffsetsDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 144 {
 		d.block = (*[144]byte)(buf[0 : 0+144])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 144)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -653,12 +654,17 @@ func (d *Message1WithOffsetsDecoder) Wrap(buf []byte, actingBlockLength, actingV
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the Message1WithOffsets that follows.
 func (d *Message1WithOffsetsDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 152 && [8]byte(buf[:8]) == message1WithOffsetsHeader {
-		d.block = (*[144]byte)(buf[8:152])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 144, SchemaVersion, 144
-		return nil
+	if len(buf) < 152 || binary.LittleEndian.Uint64(buf) != 0x0000000300020090 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 144, SchemaVersion
+	d.block = (*[144]byte)(buf[8:152])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *Message1WithOffsetsDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -684,7 +690,7 @@ func (d *Message1WithOffsetsDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *Message1WithOffsetsDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of Message1WithOffsets.
@@ -781,7 +787,7 @@ func (e *Message1WithOffsetsEncoder) SetInt64Field(v int64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *Message1WithOffsetsDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -849,16 +855,18 @@ func (e *Message1WithOffsetsEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var message1WithOffsetsHeader = [8]byte{144, 0, 2, 0, 3, 0, 0, 0}
-
 // WrapWithHeader writes the message header for Message1WithOffsets at buf[0] and starts
 // encoding the message after it.
+var message1WithOffsetsHeaderInit = [152]byte{144, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *Message1WithOffsetsEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+144 {
+	if len(buf) < 152 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = message1WithOffsetsHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[152]byte)(buf) = message1WithOffsetsHeaderInit
+	e.headerLength = 8
+	e.block = (*[144]byte)(buf[8:152])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -669,16 +669,23 @@ func (e *Message1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var message1Header = [8]byte{8, 0, 1, 0, 5, 0, 0, 0}
-
 // WrapWithHeader writes the message header for Message1 at buf[0] and starts
 // encoding the message after it.
+var message1HeaderInit = [16]byte{8, 0, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *Message1Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+8 {
+	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = message1Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[16]byte)(buf) = message1HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 8,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[8]byte)(buf[8:16])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1175,16 +1182,23 @@ func (e *Message2Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var message2Header = [8]byte{64, 0, 2, 0, 5, 0, 0, 0}
-
 // WrapWithHeader writes the message header for Message2 at buf[0] and starts
 // encoding the message after it.
+var message2HeaderInit = [72]byte{64, 0, 2, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *Message2Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+64 {
+	if len(buf) < 72 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = message2Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[72]byte)(buf) = message2HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 64,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[64]byte)(buf[8:72])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1681,16 +1695,23 @@ func (e *Message3Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var message3Header = [8]byte{64, 0, 3, 0, 5, 0, 0, 0}
-
 // WrapWithHeader writes the message header for Message3 at buf[0] and starts
 // encoding the message after it.
+var message3HeaderInit = [72]byte{64, 0, 3, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *Message3Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+64 {
+	if len(buf) < 72 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = message3Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[72]byte)(buf) = message3HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 64,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[64]byte)(buf[8:72])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1995,16 +2016,23 @@ func (e *Message4Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var message4Header = [8]byte{64, 0, 4, 0, 5, 0, 0, 0}
-
 // WrapWithHeader writes the message header for Message4 at buf[0] and starts
 // encoding the message after it.
+var message4HeaderInit = [72]byte{64, 0, 4, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *Message4Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+64 {
+	if len(buf) < 72 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = message4Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[72]byte)(buf) = message4HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 64,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[64]byte)(buf[8:72])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -2034,16 +2034,23 @@ func (e *CarEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var carHeader = [8]byte{47, 0, 1, 0, 6, 0, 0, 0}
-
 // WrapWithHeader writes the message header for Car at buf[0] and starts
 // encoding the message after it.
+var carHeaderInit = [55]byte{47, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *CarEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+47 {
+	if len(buf) < 55 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = carHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[55]byte)(buf) = carHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 47,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[47]byte)(buf[8:55])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

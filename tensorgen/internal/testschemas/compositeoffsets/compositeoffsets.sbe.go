@@ -705,7 +705,7 @@ var testMessage1Header = [12]byte{0, 0, 0, 0, 1, 0, 0, 0, 15, 0, 0, 0}
 // WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
 // encoding the message after it.
 func (e *TestMessage1Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+0 {
+	if len(buf) < MessageHeaderEncodedLength {
 		return sbe.ErrShortBuffer
 	}
 	*(*[12]byte)(buf) = testMessage1Header
@@ -767,30 +767,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type TestMessage2Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[32]byte
 	padded        *[32]byte
 }
 
 func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 32 {
 		d.block = (*[32]byte)(buf[0 : 0+32])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 32)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -817,12 +814,17 @@ func (d *TestMessage2Decoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the TestMessage2 that follows.
 func (d *TestMessage2Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 44 && [12]byte(buf[:12]) == testMessage2Header {
-		d.block = (*[32]byte)(buf[12:44])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[12:], 12, 32, SchemaVersion, 32
-		return nil
+	if len(buf) < 44 || [12]byte(buf[:12]) != testMessage2Header {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 12, 32, SchemaVersion
+	d.block = (*[32]byte)(buf[12:44])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *TestMessage2Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -848,7 +850,7 @@ func (d *TestMessage2Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *TestMessage2Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of TestMessage2.
@@ -902,7 +904,7 @@ func (e *TestMessage2Encoder) SetFieldThree(v int64) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *TestMessage2Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -970,12 +972,16 @@ var testMessage2Header = [12]byte{32, 0, 0, 0, 2, 0, 0, 0, 15, 0, 0, 0}
 
 // WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
 // encoding the message after it.
+var testMessage2HeaderInit = [44]byte{32, 0, 0, 0, 2, 0, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TestMessage2Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+32 {
+	if len(buf) < 44 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[12]byte)(buf) = testMessage2Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[44]byte)(buf) = testMessage2HeaderInit
+	e.headerLength = 12
+	e.block = (*[32]byte)(buf[12:44])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

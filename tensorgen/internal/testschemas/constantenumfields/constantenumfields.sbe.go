@@ -635,7 +635,7 @@ var constantEnumsHeader = [8]byte{0, 0, 1, 0, 1, 0, 0, 0}
 // WrapWithHeader writes the message header for ConstantEnums at buf[0] and starts
 // encoding the message after it.
 func (e *ConstantEnumsEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+0 {
+	if len(buf) < MessageHeaderEncodedLength {
 		return sbe.ErrShortBuffer
 	}
 	*(*[8]byte)(buf) = constantEnumsHeader

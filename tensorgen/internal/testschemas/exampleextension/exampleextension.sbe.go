@@ -2103,16 +2103,23 @@ func (e *CarEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var carHeader = [8]byte{62, 0, 1, 0, 1, 0, 1, 0}
-
 // WrapWithHeader writes the message header for Car at buf[0] and starts
 // encoding the message after it.
+var carHeaderInit = [70]byte{62, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255}
+
 func (e *CarEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+62 {
+	if len(buf) < 70 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = carHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[70]byte)(buf) = carHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 62,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[62]byte)(buf[8:70])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -762,16 +762,23 @@ func (e *TestMessage1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var testMessage1Header = [8]byte{14, 0, 1, 0, 1, 0, 6, 0}
-
 // WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
 // encoding the message after it.
+var testMessage1HeaderInit = [22]byte{14, 0, 1, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TestMessage1Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+14 {
+	if len(buf) < 22 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = testMessage1Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[22]byte)(buf) = testMessage1HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 14,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[14]byte)(buf[8:22])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -820,30 +827,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type TestMessage2Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[22]byte
 	padded        *[22]byte
 }
 
 func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 22 && actingVersion >= 4 {
 		d.block = (*[22]byte)(buf[0 : 0+22])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 22)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -882,12 +886,17 @@ func (d *TestMessage2Decoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the TestMessage2 that follows.
 func (d *TestMessage2Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 30 && [8]byte(buf[:8]) == testMessage2Header {
-		d.block = (*[22]byte)(buf[8:30])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 22, SchemaVersion, 22
-		return nil
+	if len(buf) < 30 || binary.LittleEndian.Uint64(buf) != 0x0006000100020016 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 22, SchemaVersion
+	d.block = (*[22]byte)(buf[8:30])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *TestMessage2Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -913,7 +922,7 @@ func (d *TestMessage2Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *TestMessage2Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of TestMessage2.
@@ -1052,7 +1061,7 @@ func (e *TestMessage2Encoder) SetTag6String(v string) error {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *TestMessage2Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -1129,16 +1138,18 @@ func (e *TestMessage2Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var testMessage2Header = [8]byte{22, 0, 2, 0, 1, 0, 6, 0}
-
 // WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
 // encoding the message after it.
+var testMessage2HeaderInit = [30]byte{22, 0, 2, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TestMessage2Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+22 {
+	if len(buf) < 30 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = testMessage2Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[30]byte)(buf) = testMessage2HeaderInit
+	e.headerLength = 8
+	e.block = (*[22]byte)(buf[8:30])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

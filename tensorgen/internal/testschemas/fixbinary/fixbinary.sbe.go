@@ -3676,16 +3676,23 @@ func (e *ChannelReset4Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var channelReset4Header = [8]byte{9, 0, 4, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for ChannelReset4 at buf[0] and starts
 // encoding the message after it.
+var channelReset4HeaderInit = [17]byte{9, 0, 4, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *ChannelReset4Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+9 {
+	if len(buf) < 17 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = channelReset4Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[17]byte)(buf) = channelReset4HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 9,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[9]byte)(buf[8:17])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -3877,7 +3884,7 @@ var adminHeartbeat12Header = [8]byte{0, 0, 12, 0, 1, 0, 9, 0}
 // WrapWithHeader writes the message header for AdminHeartbeat12 at buf[0] and starts
 // encoding the message after it.
 func (e *AdminHeartbeat12Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+0 {
+	if len(buf) < MessageHeaderEncodedLength {
 		return sbe.ErrShortBuffer
 	}
 	*(*[8]byte)(buf) = adminHeartbeat12Header
@@ -3924,30 +3931,27 @@ in any order. Views it returns are valid as long as the buffer is.
 Semantic type: A.
 */
 type AdminLogin15Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[1]byte
 	padded        *[1]byte
 }
 
 func (d *AdminLogin15Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 1 {
 		d.block = (*[1]byte)(buf[0 : 0+1])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 1)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -3974,12 +3978,17 @@ func (d *AdminLogin15Decoder) Wrap(buf []byte, actingBlockLength, actingVersion 
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the AdminLogin15 that follows.
 func (d *AdminLogin15Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 9 && [8]byte(buf[:8]) == adminLogin15Header {
-		d.block = (*[1]byte)(buf[8:9])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 1, SchemaVersion, 1
-		return nil
+	if len(buf) < 9 || binary.LittleEndian.Uint64(buf) != 0x00090001000f0001 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 1, SchemaVersion
+	d.block = (*[1]byte)(buf[8:9])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *AdminLogin15Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -4005,7 +4014,7 @@ func (d *AdminLogin15Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *AdminLogin15Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of AdminLogin15.
@@ -4043,7 +4052,7 @@ func (e *AdminLogin15Encoder) SetHeartBtInt(v int8) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *AdminLogin15Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -4103,16 +4112,18 @@ func (e *AdminLogin15Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var adminLogin15Header = [8]byte{1, 0, 15, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for AdminLogin15 at buf[0] and starts
 // encoding the message after it.
+var adminLogin15HeaderInit = [9]byte{1, 0, 15, 0, 1, 0, 9, 0, 0}
+
 func (e *AdminLogin15Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+1 {
+	if len(buf) < 9 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = adminLogin15Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[9]byte)(buf) = adminLogin15HeaderInit
+	e.headerLength = 8
+	e.block = (*[1]byte)(buf[8:9])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -4155,30 +4166,27 @@ in any order. Views it returns are valid as long as the buffer is.
 Semantic type: 5.
 */
 type AdminLogout16Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[180]byte
 	padded        *[180]byte
 }
 
 func (d *AdminLogout16Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 180 {
 		d.block = (*[180]byte)(buf[0 : 0+180])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 180)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -4203,12 +4211,17 @@ func (d *AdminLogout16Decoder) Wrap(buf []byte, actingBlockLength, actingVersion
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the AdminLogout16 that follows.
 func (d *AdminLogout16Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 188 && [8]byte(buf[:8]) == adminLogout16Header {
-		d.block = (*[180]byte)(buf[8:188])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 180, SchemaVersion, 180
-		return nil
+	if len(buf) < 188 || binary.LittleEndian.Uint64(buf) != 0x00090001001000b4 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 180, SchemaVersion
+	d.block = (*[180]byte)(buf[8:188])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *AdminLogout16Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -4234,7 +4247,7 @@ func (d *AdminLogout16Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *AdminLogout16Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of AdminLogout16.
@@ -4292,7 +4305,7 @@ func (e *AdminLogout16Encoder) SetTextString(v string) error {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *AdminLogout16Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -4352,16 +4365,18 @@ func (e *AdminLogout16Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var adminLogout16Header = [8]byte{180, 0, 16, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for AdminLogout16 at buf[0] and starts
 // encoding the message after it.
+var adminLogout16HeaderInit = [188]byte{180, 0, 16, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *AdminLogout16Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+180 {
+	if len(buf) < 188 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = adminLogout16Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[188]byte)(buf) = adminLogout16HeaderInit
+	e.headerLength = 8
+	e.block = (*[180]byte)(buf[8:188])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -6746,16 +6761,23 @@ func (e *MDInstrumentDefinitionFuture27Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDInstrumentDefinitionFuture27Header = [8]byte{216, 0, 27, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDInstrumentDefinitionFuture27 at buf[0] and starts
 // encoding the message after it.
+var mDInstrumentDefinitionFuture27HeaderInit = [224]byte{216, 0, 27, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+
 func (e *MDInstrumentDefinitionFuture27Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+216 {
+	if len(buf) < 224 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDInstrumentDefinitionFuture27Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[224]byte)(buf) = mDInstrumentDefinitionFuture27HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 216,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[216]byte)(buf[8:224])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -9309,16 +9331,23 @@ func (e *MDInstrumentDefinitionSpread29Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDInstrumentDefinitionSpread29Header = [8]byte{195, 0, 29, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDInstrumentDefinitionSpread29 at buf[0] and starts
 // encoding the message after it.
+var mDInstrumentDefinitionSpread29HeaderInit = [203]byte{195, 0, 29, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
+
 func (e *MDInstrumentDefinitionSpread29Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+195 {
+	if len(buf) < 203 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDInstrumentDefinitionSpread29Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[203]byte)(buf) = mDInstrumentDefinitionSpread29HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 195,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[195]byte)(buf[8:203])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -9394,17 +9423,15 @@ Semantic type: f.
 Since schema version 2.
 */
 type SecurityStatus30Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[30]byte
 	padded        *[30]byte
 }
 
 func (d *SecurityStatus30Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if actingVersion < 2 {
 		return sbe.ErrVersion
 	}
@@ -9414,13 +9441,12 @@ func (d *SecurityStatus30Decoder) wrap(buf []byte, headerLength, blockLength, ac
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 30 {
 		d.block = (*[30]byte)(buf[0 : 0+30])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 30)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -9448,12 +9474,17 @@ func (d *SecurityStatus30Decoder) Wrap(buf []byte, actingBlockLength, actingVers
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the SecurityStatus30 that follows.
 func (d *SecurityStatus30Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 38 && [8]byte(buf[:8]) == securityStatus30Header {
-		d.block = (*[30]byte)(buf[8:38])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 30, SchemaVersion, 30
-		return nil
+	if len(buf) < 38 || binary.LittleEndian.Uint64(buf) != 0x00090001001e001e {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 30, SchemaVersion
+	d.block = (*[30]byte)(buf[8:38])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *SecurityStatus30Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -9479,7 +9510,7 @@ func (d *SecurityStatus30Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *SecurityStatus30Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of SecurityStatus30.
@@ -9693,7 +9724,7 @@ func (e *SecurityStatus30Encoder) SetSecurityTradingEvent(v SecurityTradingEvent
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *SecurityStatus30Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -9777,16 +9808,18 @@ func (e *SecurityStatus30Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var securityStatus30Header = [8]byte{30, 0, 30, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for SecurityStatus30 at buf[0] and starts
 // encoding the message after it.
+var securityStatus30HeaderInit = [38]byte{30, 0, 30, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 255, 255, 0, 0, 0, 0}
+
 func (e *SecurityStatus30Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+30 {
+	if len(buf) < 38 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = securityStatus30Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[38]byte)(buf) = securityStatus30HeaderInit
+	e.headerLength = 8
+	e.block = (*[30]byte)(buf[8:38])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -10789,16 +10822,23 @@ func (e *MDIncrementalRefreshBook32Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDIncrementalRefreshBook32Header = [8]byte{11, 0, 32, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshBook32 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshBook32HeaderInit = [19]byte{11, 0, 32, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshBook32Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshBook32Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshBook32HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -11464,16 +11504,23 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) WrapInPlace(buf []byte) e
 	return nil
 }
 
-var mDIncrementalRefreshDailyStatistics33Header = [8]byte{11, 0, 33, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics33 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshDailyStatistics33HeaderInit = [19]byte{11, 0, 33, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshDailyStatistics33Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshDailyStatistics33Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshDailyStatistics33HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -12073,16 +12120,23 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) WrapInPlace(buf []byte) err
 	return nil
 }
 
-var mDIncrementalRefreshLimitsBanding34Header = [8]byte{11, 0, 34, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshLimitsBanding34 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshLimitsBanding34HeaderInit = [19]byte{11, 0, 34, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshLimitsBanding34Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshLimitsBanding34Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshLimitsBanding34HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -12719,16 +12773,23 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) WrapInPlace(buf []byte)
 	return nil
 }
 
-var mDIncrementalRefreshSessionStatistics35Header = [8]byte{11, 0, 35, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics35 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshSessionStatistics35HeaderInit = [19]byte{11, 0, 35, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshSessionStatistics35Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshSessionStatistics35Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshSessionStatistics35HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -13300,16 +13361,23 @@ func (e *MDIncrementalRefreshVolume37Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDIncrementalRefreshVolume37Header = [8]byte{11, 0, 37, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshVolume37 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshVolume37HeaderInit = [19]byte{11, 0, 37, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshVolume37Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshVolume37Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshVolume37HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -14164,16 +14232,23 @@ func (e *SnapshotFullRefresh38Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var snapshotFullRefresh38Header = [8]byte{59, 0, 38, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for SnapshotFullRefresh38 at buf[0] and starts
 // encoding the message after it.
+var snapshotFullRefresh38HeaderInit = [67]byte{59, 0, 38, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
+
 func (e *SnapshotFullRefresh38Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+59 {
+	if len(buf) < 67 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = snapshotFullRefresh38Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[67]byte)(buf) = snapshotFullRefresh38HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 59,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[59]byte)(buf[8:67])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -14839,16 +14914,23 @@ func (e *QuoteRequest39Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var quoteRequest39Header = [8]byte{35, 0, 39, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for QuoteRequest39 at buf[0] and starts
 // encoding the message after it.
+var quoteRequest39HeaderInit = [43]byte{35, 0, 39, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *QuoteRequest39Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+35 {
+	if len(buf) < 43 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = quoteRequest39Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[43]byte)(buf) = quoteRequest39HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 35,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[35]byte)(buf[8:43])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -17724,16 +17806,23 @@ func (e *MDInstrumentDefinitionOption41Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDInstrumentDefinitionOption41Header = [8]byte{213, 0, 41, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDInstrumentDefinitionOption41 at buf[0] and starts
 // encoding the message after it.
+var mDInstrumentDefinitionOption41HeaderInit = [221]byte{213, 0, 41, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+
 func (e *MDInstrumentDefinitionOption41Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+213 {
+	if len(buf) < 221 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDInstrumentDefinitionOption41Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[221]byte)(buf) = mDInstrumentDefinitionOption41HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 213,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[213]byte)(buf[8:221])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -18685,16 +18774,23 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) WrapInPlace(buf []byte) erro
 	return nil
 }
 
-var mDIncrementalRefreshTradeSummary42Header = [8]byte{11, 0, 42, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary42 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshTradeSummary42HeaderInit = [19]byte{11, 0, 42, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshTradeSummary42Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshTradeSummary42Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshTradeSummary42HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -19356,16 +19452,23 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDIncrementalRefreshOrderBook43Header = [8]byte{11, 0, 43, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook43 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshOrderBook43HeaderInit = [19]byte{11, 0, 43, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshOrderBook43Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshOrderBook43Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshOrderBook43HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -20023,16 +20126,23 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var snapshotFullRefreshOrderBook44Header = [8]byte{28, 0, 44, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for SnapshotFullRefreshOrderBook44 at buf[0] and starts
 // encoding the message after it.
+var snapshotFullRefreshOrderBook44HeaderInit = [36]byte{28, 0, 44, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *SnapshotFullRefreshOrderBook44Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+28 {
+	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = snapshotFullRefreshOrderBook44Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[36]byte)(buf) = snapshotFullRefreshOrderBook44HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 28,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[28]byte)(buf[8:36])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -21039,16 +21149,23 @@ func (e *MDIncrementalRefreshBook46Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDIncrementalRefreshBook46Header = [8]byte{11, 0, 46, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshBook46 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshBook46HeaderInit = [19]byte{11, 0, 46, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshBook46Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshBook46Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshBook46HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -21710,16 +21827,23 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDIncrementalRefreshOrderBook47Header = [8]byte{11, 0, 47, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook47 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshOrderBook47HeaderInit = [19]byte{11, 0, 47, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshOrderBook47Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshOrderBook47Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshOrderBook47HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -22624,16 +22748,23 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) WrapInPlace(buf []byte) erro
 	return nil
 }
 
-var mDIncrementalRefreshTradeSummary48Header = [8]byte{11, 0, 48, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary48 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshTradeSummary48HeaderInit = [19]byte{11, 0, 48, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshTradeSummary48Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshTradeSummary48Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshTradeSummary48HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -23299,16 +23430,23 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) WrapInPlace(buf []byte) e
 	return nil
 }
 
-var mDIncrementalRefreshDailyStatistics49Header = [8]byte{11, 0, 49, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics49 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshDailyStatistics49HeaderInit = [19]byte{11, 0, 49, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshDailyStatistics49Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshDailyStatistics49Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshDailyStatistics49HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -23908,16 +24046,23 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) WrapInPlace(buf []byte) err
 	return nil
 }
 
-var mDIncrementalRefreshLimitsBanding50Header = [8]byte{11, 0, 50, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshLimitsBanding50 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshLimitsBanding50HeaderInit = [19]byte{11, 0, 50, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshLimitsBanding50Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshLimitsBanding50Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshLimitsBanding50HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -24543,16 +24688,23 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) WrapInPlace(buf []byte)
 	return nil
 }
 
-var mDIncrementalRefreshSessionStatistics51Header = [8]byte{11, 0, 51, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics51 at buf[0] and starts
 // encoding the message after it.
+var mDIncrementalRefreshSessionStatistics51HeaderInit = [19]byte{11, 0, 51, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MDIncrementalRefreshSessionStatistics51Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDIncrementalRefreshSessionStatistics51Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = mDIncrementalRefreshSessionStatistics51HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -25407,16 +25559,23 @@ func (e *SnapshotFullRefresh52Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var snapshotFullRefresh52Header = [8]byte{59, 0, 52, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for SnapshotFullRefresh52 at buf[0] and starts
 // encoding the message after it.
+var snapshotFullRefresh52HeaderInit = [67]byte{59, 0, 52, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
+
 func (e *SnapshotFullRefresh52Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+59 {
+	if len(buf) < 67 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = snapshotFullRefresh52Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[67]byte)(buf) = snapshotFullRefresh52HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 59,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[59]byte)(buf[8:67])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -26074,16 +26233,23 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var snapshotFullRefreshOrderBook53Header = [8]byte{28, 0, 53, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for SnapshotFullRefreshOrderBook53 at buf[0] and starts
 // encoding the message after it.
+var snapshotFullRefreshOrderBook53HeaderInit = [36]byte{28, 0, 53, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *SnapshotFullRefreshOrderBook53Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+28 {
+	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = snapshotFullRefreshOrderBook53Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[36]byte)(buf) = snapshotFullRefreshOrderBook53HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 28,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[28]byte)(buf[8:36])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -28462,16 +28628,23 @@ func (e *MDInstrumentDefinitionFuture54Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDInstrumentDefinitionFuture54Header = [8]byte{216, 0, 54, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDInstrumentDefinitionFuture54 at buf[0] and starts
 // encoding the message after it.
+var mDInstrumentDefinitionFuture54HeaderInit = [224]byte{216, 0, 54, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+
 func (e *MDInstrumentDefinitionFuture54Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+216 {
+	if len(buf) < 224 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDInstrumentDefinitionFuture54Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[224]byte)(buf) = mDInstrumentDefinitionFuture54HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 216,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[216]byte)(buf[8:224])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -31336,16 +31509,23 @@ func (e *MDInstrumentDefinitionOption55Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDInstrumentDefinitionOption55Header = [8]byte{213, 0, 55, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDInstrumentDefinitionOption55 at buf[0] and starts
 // encoding the message after it.
+var mDInstrumentDefinitionOption55HeaderInit = [221]byte{213, 0, 55, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
+
 func (e *MDInstrumentDefinitionOption55Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+213 {
+	if len(buf) < 221 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDInstrumentDefinitionOption55Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[221]byte)(buf) = mDInstrumentDefinitionOption55HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 213,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[213]byte)(buf[8:221])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -33896,16 +34076,23 @@ func (e *MDInstrumentDefinitionSpread56Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var mDInstrumentDefinitionSpread56Header = [8]byte{195, 0, 56, 0, 1, 0, 9, 0}
-
 // WrapWithHeader writes the message header for MDInstrumentDefinitionSpread56 at buf[0] and starts
 // encoding the message after it.
+var mDInstrumentDefinitionSpread56HeaderInit = [203]byte{195, 0, 56, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
+
 func (e *MDInstrumentDefinitionSpread56Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+195 {
+	if len(buf) < 203 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = mDInstrumentDefinitionSpread56Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[203]byte)(buf) = mDInstrumentDefinitionSpread56HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 195,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[195]byte)(buf[8:203])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

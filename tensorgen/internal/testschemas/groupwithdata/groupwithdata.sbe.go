@@ -776,16 +776,23 @@ func (e *TestMessage1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var testMessage1Header = [8]byte{16, 0, 1, 0, 1, 0, 0, 0}
-
 // WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
 // encoding the message after it.
+var testMessage1HeaderInit = [24]byte{16, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TestMessage1Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+16 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = testMessage1Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = testMessage1HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[8:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -1448,16 +1455,23 @@ func (e *TestMessage2Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var testMessage2Header = [8]byte{16, 0, 2, 0, 1, 0, 0, 0}
-
 // WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
 // encoding the message after it.
+var testMessage2HeaderInit = [24]byte{16, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TestMessage2Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+16 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = testMessage2Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = testMessage2HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[8:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2374,16 +2388,23 @@ func (e *TestMessage3Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var testMessage3Header = [8]byte{16, 0, 3, 0, 1, 0, 0, 0}
-
 // WrapWithHeader writes the message header for TestMessage3 at buf[0] and starts
 // encoding the message after it.
+var testMessage3HeaderInit = [24]byte{16, 0, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TestMessage3Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+16 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = testMessage3Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = testMessage3HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[8:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -2976,16 +2997,23 @@ func (e *TestMessage4Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var testMessage4Header = [8]byte{16, 0, 4, 0, 1, 0, 0, 0}
-
 // WrapWithHeader writes the message header for TestMessage4 at buf[0] and starts
 // encoding the message after it.
+var testMessage4HeaderInit = [24]byte{16, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TestMessage4Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+16 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = testMessage4Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = testMessage4HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[8:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -343,30 +343,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type Issue435Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[1]byte
 	padded        *[1]byte
 }
 
 func (d *Issue435Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 1 {
 		d.block = (*[1]byte)(buf[0 : 0+1])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 1)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -393,12 +390,17 @@ func (d *Issue435Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the issue435 that follows.
 func (d *Issue435Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 10 && [9]byte(buf[:9]) == issue435Header {
-		d.block = (*[1]byte)(buf[9:10])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[9:], 9, 1, SchemaVersion, 1
-		return nil
+	if len(buf) < 10 || [9]byte(buf[:9]) != issue435Header {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 9, 1, SchemaVersion
+	d.block = (*[1]byte)(buf[9:10])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *Issue435Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -424,7 +426,7 @@ func (d *Issue435Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *Issue435Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of issue435.
@@ -458,7 +460,7 @@ func (e *Issue435Encoder) Example() ExampleRef {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *Issue435Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -522,12 +524,16 @@ var issue435Header = [9]byte{0, 1, 0, 1, 1, 179, 0, 0, 0}
 
 // WrapWithHeader writes the message header for issue435 at buf[0] and starts
 // encoding the message after it.
+var issue435HeaderInit = [10]byte{0, 1, 0, 1, 1, 179, 0, 0, 0, 0}
+
 func (e *Issue435Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+1 {
+	if len(buf) < 10 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[9]byte)(buf) = issue435Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[10]byte)(buf) = issue435HeaderInit
+	e.headerLength = 9
+	e.block = (*[1]byte)(buf[9:10])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -194,30 +194,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type Issue483Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[3]byte
 	padded        *[3]byte
 }
 
 func (d *Issue483Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 3 {
 		d.block = (*[3]byte)(buf[0 : 0+3])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 3)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -245,12 +242,17 @@ func (d *Issue483Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int)
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the issue483 that follows.
 func (d *Issue483Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 11 && [8]byte(buf[:8]) == issue483Header {
-		d.block = (*[3]byte)(buf[8:11])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 3, SchemaVersion, 3
-		return nil
+	if len(buf) < 11 || binary.LittleEndian.Uint64(buf) != 0x0000e30101000300 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 3, SchemaVersion
+	d.block = (*[3]byte)(buf[8:11])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *Issue483Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -276,7 +278,7 @@ func (d *Issue483Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *Issue483Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of issue483.
@@ -347,7 +349,7 @@ func (e *Issue483Encoder) SetOptionalNull() {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *Issue483Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -417,16 +419,18 @@ func (e *Issue483Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var issue483Header = [8]byte{0, 3, 0, 1, 1, 227, 0, 0}
-
 // WrapWithHeader writes the message header for issue483 at buf[0] and starts
 // encoding the message after it.
+var issue483HeaderInit = [11]byte{0, 3, 0, 1, 1, 227, 0, 0, 0, 0, 255}
+
 func (e *Issue483Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+3 {
+	if len(buf) < 11 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = issue483Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[11]byte)(buf) = issue483HeaderInit
+	e.headerLength = 8
+	e.block = (*[3]byte)(buf[8:11])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -242,30 +242,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type BarmsgDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[12]byte
 	padded        *[12]byte
 }
 
 func (d *BarmsgDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 12 {
 		d.block = (*[12]byte)(buf[0 : 0+12])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 12)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -292,12 +289,17 @@ func (d *BarmsgDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) e
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the barmsg that follows.
 func (d *BarmsgDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 24 && [12]byte(buf[:12]) == barmsgHeader {
-		d.block = (*[12]byte)(buf[12:24])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[12:], 12, 12, SchemaVersion, 12
-		return nil
+	if len(buf) < 24 || [12]byte(buf[:12]) != barmsgHeader {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 12, 12, SchemaVersion
+	d.block = (*[12]byte)(buf[12:24])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *BarmsgDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -323,7 +325,7 @@ func (d *BarmsgDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *BarmsgDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of barmsg.
@@ -357,7 +359,7 @@ func (e *BarmsgEncoder) Header() MessageHeader {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *BarmsgDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -421,12 +423,16 @@ var barmsgHeader = [12]byte{12, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0}
 
 // WrapWithHeader writes the message header for barmsg at buf[0] and starts
 // encoding the message after it.
+var barmsgHeaderInit = [24]byte{12, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *BarmsgEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+12 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[12]byte)(buf) = barmsgHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = barmsgHeaderInit
+	e.headerLength = 12
+	e.block = (*[12]byte)(buf[12:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -931,16 +931,23 @@ func (e *MsgNameEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var msgNameHeader = [8]byte{11, 0, 10, 0, 187, 0, 0, 0}
-
 // WrapWithHeader writes the message header for msgName at buf[0] and starts
 // encoding the message after it.
+var msgNameHeaderInit = [19]byte{11, 0, 10, 0, 187, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MsgNameEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+11 {
+	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = msgNameHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[19]byte)(buf) = msgNameHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 11,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -1188,16 +1188,23 @@ func (e *TopEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var topHeader = [8]byte{16, 0, 1, 0, 2, 0, 0, 0}
-
 // WrapWithHeader writes the message header for Top at buf[0] and starts
 // encoding the message after it.
+var topHeaderInit = [24]byte{16, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *TopEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+16 {
+	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = topHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[24]byte)(buf) = topHeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 16,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[16]byte)(buf[8:24])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -344,7 +344,7 @@ var pingHeader = [7]byte{209, 7, 1, 0, 0, 0, 0}
 // WrapWithHeader writes the message header for Ping at buf[0] and starts
 // encoding the message after it.
 func (e *PingEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+0 {
+	if len(buf) < MessageHeaderEncodedLength {
 		return sbe.ErrShortBuffer
 	}
 	*(*[7]byte)(buf) = pingHeader

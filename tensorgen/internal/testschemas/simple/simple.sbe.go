@@ -160,30 +160,27 @@ in any order. Views it returns are valid as long as the buffer is.
 Semantic type: womble.
 */
 type Simple0Decoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[76]byte
 	padded        *[76]byte
 }
 
 func (d *Simple0Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 76 && actingVersion >= 1 {
 		d.block = (*[76]byte)(buf[0 : 0+76])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 76)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -217,12 +214,17 @@ func (d *Simple0Decoder) Wrap(buf []byte, actingBlockLength, actingVersion int) 
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the Simple0 that follows.
 func (d *Simple0Decoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 83 && [7]byte(buf[:7]) == simple0Header {
-		d.block = (*[76]byte)(buf[7:83])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[7:], 7, 76, SchemaVersion, 76
-		return nil
+	if len(buf) < 83 || [7]byte(buf[:7]) != simple0Header {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 7, 76, SchemaVersion
+	d.block = (*[76]byte)(buf[7:83])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *Simple0Decoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -248,7 +250,7 @@ func (d *Simple0Decoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *Simple0Decoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of Simple0.
@@ -470,7 +472,7 @@ func (e *Simple0Encoder) SetInt2(v [2]int32) {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *Simple0Decoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -571,12 +573,16 @@ var simple0Header = [7]byte{76, 11, 0, 3, 0, 2, 0}
 
 // WrapWithHeader writes the message header for Simple0 at buf[0] and starts
 // encoding the message after it.
+var simple0HeaderInit = [83]byte{76, 11, 0, 3, 0, 2, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *Simple0Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+76 {
+	if len(buf) < 83 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[7]byte)(buf) = simple0Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[83]byte)(buf) = simple0HeaderInit
+	e.headerLength = 7
+	e.block = (*[76]byte)(buf[7:83])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

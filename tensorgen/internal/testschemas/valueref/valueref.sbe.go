@@ -264,30 +264,27 @@ data) against the buffer, so the accessors never fail and may be called
 in any order. Views it returns are valid as long as the buffer is.
 */
 type MsgOneDecoder struct {
-	buf           []byte
 	headerLength  int
 	blockLength   int
 	actingVersion int
-	end           int
 	block         *[8]byte
 	padded        *[8]byte
 }
 
 func (d *MsgOneDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
-	d.buf = nil
+	d.block = nil
 	if blockLength < 0 {
 		return sbe.ErrBlockLength
 	}
 	if len(buf) < blockLength {
 		return sbe.ErrShortBuffer
 	}
-	p := blockLength
 	if blockLength >= 8 {
 		d.block = (*[8]byte)(buf[0 : 0+8])
 	} else {
 		d.block = d.pad(buf[0:0+min(blockLength, 8)], actingVersion)
 	}
-	d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf, headerLength, blockLength, actingVersion, p
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
 	return nil
 }
 
@@ -314,12 +311,17 @@ func (d *MsgOneDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) e
 // WrapWithHeader decodes a message header at buf[0], checks that it names this
 // schema and message, and decodes the MsgOne that follows.
 func (d *MsgOneDecoder) WrapWithHeader(buf []byte) error {
-	if len(buf) >= 16 && [8]byte(buf[:8]) == msgOneHeader {
-		d.block = (*[8]byte)(buf[8:16])
-		d.buf, d.headerLength, d.blockLength, d.actingVersion, d.end = buf[8:], 8, 8, SchemaVersion, 8
-		return nil
+	if len(buf) < 16 || binary.LittleEndian.Uint64(buf) != 0x0000000300010008 {
+		return d.wrapWithHeader(buf)
 	}
-	d.buf = nil
+	d.headerLength, d.blockLength, d.actingVersion = 8, 8, SchemaVersion
+	d.block = (*[8]byte)(buf[8:16])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *MsgOneDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
 	h, err := readHeader(buf)
 	if err != nil {
 		return err
@@ -345,7 +347,7 @@ func (d *MsgOneDecoder) ActingBlockLength() int {
 
 // EncodedLength returns the length of the whole message, header included when wrapped with one.
 func (d *MsgOneDecoder) EncodedLength() int {
-	return d.headerLength + d.end
+	return d.headerLength + d.blockLength
 }
 
 // SBETemplateID returns the template id of MsgOne.
@@ -379,7 +381,7 @@ func (e *MsgOneEncoder) TimestampComposite() UTCTimestampNanos {
 // entries in all (a few bytes of input can announce thousands of empty
 // entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
 func (d *MsgOneDecoder) AppendJSON(dst []byte) ([]byte, error) {
-	if d.buf == nil {
+	if d.block == nil {
 		return append(dst, "null"...), nil
 	}
 	_ = d.actingVersion
@@ -439,16 +441,18 @@ func (e *MsgOneEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var msgOneHeader = [8]byte{8, 0, 1, 0, 3, 0, 0, 0}
-
 // WrapWithHeader writes the message header for MsgOne at buf[0] and starts
 // encoding the message after it.
+var msgOneHeaderInit = [16]byte{8, 0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *MsgOneEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+8 {
+	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = msgOneHeader
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[16]byte)(buf) = msgOneHeaderInit
+	e.headerLength = 8
+	e.block = (*[8]byte)(buf[8:16])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
@@ -629,7 +633,7 @@ var msgTwoHeader = [8]byte{0, 0, 2, 0, 3, 0, 0, 0}
 // WrapWithHeader writes the message header for MsgTwo at buf[0] and starts
 // encoding the message after it.
 func (e *MsgTwoEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+0 {
+	if len(buf) < MessageHeaderEncodedLength {
 		return sbe.ErrShortBuffer
 	}
 	*(*[8]byte)(buf) = msgTwoHeader
@@ -814,7 +818,7 @@ var msgThreeHeader = [8]byte{0, 0, 3, 0, 3, 0, 0, 0}
 // WrapWithHeader writes the message header for MsgThree at buf[0] and starts
 // encoding the message after it.
 func (e *MsgThreeEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+0 {
+	if len(buf) < MessageHeaderEncodedLength {
 		return sbe.ErrShortBuffer
 	}
 	*(*[8]byte)(buf) = msgThreeHeader
@@ -999,7 +1003,7 @@ var msgFourHeader = [8]byte{0, 0, 4, 0, 3, 0, 0, 0}
 // WrapWithHeader writes the message header for MsgFour at buf[0] and starts
 // encoding the message after it.
 func (e *MsgFourEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+0 {
+	if len(buf) < MessageHeaderEncodedLength {
 		return sbe.ErrShortBuffer
 	}
 	*(*[8]byte)(buf) = msgFourHeader
@@ -1184,7 +1188,7 @@ var msgFiveHeader = [8]byte{0, 0, 5, 0, 3, 0, 0, 0}
 // WrapWithHeader writes the message header for MsgFive at buf[0] and starts
 // encoding the message after it.
 func (e *MsgFiveEncoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+0 {
+	if len(buf) < MessageHeaderEncodedLength {
 		return sbe.ErrShortBuffer
 	}
 	*(*[8]byte)(buf) = msgFiveHeader

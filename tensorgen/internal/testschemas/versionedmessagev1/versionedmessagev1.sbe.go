@@ -421,16 +421,23 @@ func (e *VersionedMessageV1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var versionedMessageV1Header = [8]byte{8, 0, 81, 195, 1, 0, 1, 0}
-
 // WrapWithHeader writes the message header for VersionedMessageV1 at buf[0] and starts
 // encoding the message after it.
+var versionedMessageV1HeaderInit = [16]byte{8, 0, 81, 195, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *VersionedMessageV1Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+8 {
+	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = versionedMessageV1Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[16]byte)(buf) = versionedMessageV1HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 8,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[8]byte)(buf[8:16])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that

@@ -466,16 +466,23 @@ func (e *VersionedMessageV2Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-var versionedMessageV2Header = [8]byte{20, 0, 81, 195, 1, 0, 2, 0}
-
 // WrapWithHeader writes the message header for VersionedMessageV2 at buf[0] and starts
 // encoding the message after it.
+var versionedMessageV2HeaderInit = [28]byte{20, 0, 81, 195, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
 func (e *VersionedMessageV2Encoder) WrapWithHeader(buf []byte) error {
-	if len(buf) < MessageHeaderEncodedLength+20 {
+	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
 	}
-	*(*[8]byte)(buf) = versionedMessageV2Header
-	return e.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength)
+	*(*[28]byte)(buf) = versionedMessageV2HeaderInit
+	e.headerLength = 8
+	e.st = sbe.EncoderState{
+		Buf:   buf[8:],
+		Limit: 20,
+	}
+	e.stage, e.open = 0, -1
+	e.block = (*[20]byte)(buf[8:28])
+	return nil
 }
 
 // Finish writes any groups and var data not yet written (as empty), checks that
