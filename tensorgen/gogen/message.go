@@ -686,7 +686,7 @@ func (g *gen) messageDecoder(l *level) {
 		jen.List(jen.Id("h"), jen.Err()).Op(":=").Id("readHeader").Call(jen.Id("buf")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		jen.If(jen.Id("h").Dot("schemaID").Op("!=").Id("SchemaID")).Block(jen.Return(jen.Qual(sbePkg, "SchemaMismatch").Call(jen.Id("h").Dot("schemaID"), jen.Id("SchemaID")))),
-		jen.If(jen.Id("h").Dot("templateID").Op("!=").Id(exported(m.Name)+"TemplateID")).Block(jen.Return(jen.Qual(sbePkg, "ErrTemplateMismatch"))),
+		jen.If(jen.Id("h").Dot("templateID").Op("!=").Id(exported(m.Name) + "TemplateID")).Block(jen.Return(jen.Qual(sbePkg, "ErrTemplateMismatch"))),
 		jen.Return(jen.Id("d").Dot("wrap").Call(jen.Id("buf").Index(jen.Id(hdrName+"EncodedLength"), jen.Empty()), jen.Id(hdrName+"EncodedLength"),
 			jen.Id("h").Dot("blockLength"), jen.Id("h").Dot("version"))),
 	}
