@@ -39,7 +39,7 @@ demo-nodriver: generate ## the no-driver example: a producer and a consumer proc
 	wait $$consumer
 
 generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exists)
-	$(GO) generate ./gen ./tensorgen/internal/testschemas
+	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned
 
 build: ## compile everything, examples and commands included
 	$(GO) build $(PKGS)
@@ -67,8 +67,8 @@ fuzz-smoke: ## run every fuzz target for FUZZTIME executions each (before a rele
 	done
 
 check-generated: generate ## fail if generated code differs from what is committed
-	@git diff --exit-code -- gen tensorgen/internal/testschemas || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas); \
+	@git diff --exit-code -- gen tensorgen/internal/testschemas tensorgen/internal/versioned || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas tensorgen/internal/versioned); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 
 lint: ## go vet and staticcheck

@@ -211,6 +211,7 @@ func TestGeneratedUpToDate(t *testing.T) {
 	}{
 		{"../gen", "..", "../schema/*.xml", true},
 		{"internal/testschemas", "../..", sbeVectors + "/schemas/*.xml", false},
+		{"internal/versioned", ".", "testdata/versions/*.xml", true},
 	}
 	for _, set := range sets {
 		files, _ := filepath.Glob(set.glob)

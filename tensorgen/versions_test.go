@@ -12,6 +12,7 @@ import (
 	"github.com/tpool-go/tpool/tensorgen/internal/testschemas/fixbinary"
 	"github.com/tpool-go/tpool/tensorgen/internal/testschemas/groupwithdata"
 	"github.com/tpool-go/tpool/tensorgen/internal/testschemas/groupwithdataextension"
+	"github.com/tpool-go/tpool/tensorgen/internal/versioned/memberversions"
 )
 
 // The four header members of every test schema used here are uint16 in
@@ -374,5 +375,62 @@ func TestSetChoiceSinceVersion(t *testing.T) {
 	var d fixbinary.MDInstrumentDefinitionFuture27Decoder
 	if err := d.WrapWithHeader(withHeader(buf[:n], fixbinary.MDInstrumentDefinitionFuture27BlockLength, 1, false)); !errors.Is(err, sbe.ErrVersion) {
 		t.Errorf("version 1: %v, want ErrVersion", err)
+	}
+}
+
+// TestCompositeMemberSinceVersion: members of a composite field that are
+// newer than the field (tensorgen/testdata/versions/member-versions.xml:
+// Quote.size since 1, Quote.side and Quote.inner.y since 2) read as their
+// null values in an older message even though the bytes are there, as in
+// SBE's C++ and Go flyweights; the members as old as the field keep their
+// values. The older messages are the current encoding with the header's
+// version rewritten, which is what an older sender of the same block
+// writes.
+func TestCompositeMemberSinceVersion(t *testing.T) {
+	buf := make([]byte, 64)
+	var e memberversions.TickEncoder
+	if err := e.WrapWithHeader(buf); err != nil {
+		t.Fatal(err)
+	}
+	e.SetId(7)
+	q := e.Quote()
+	q.SetPrice(-5)
+	q.SetSize(100)
+	q.SetSide(memberversions.SideSell)
+	q.Inner().SetX(3)
+	q.Inner().SetY(4)
+	n, err := e.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		version int
+		size    uint32
+		side    memberversions.Side
+		y       uint16
+	}{
+		{2, 100, memberversions.SideSell, 4},
+		{1, 100, memberversions.SideNullValue, 65535},
+		{0, 4294967295, memberversions.SideNullValue, 65535},
+	}
+	var d memberversions.TickDecoder
+	for _, tt := range tests {
+		msg := withHeader(buf[:n], memberversions.TickBlockLength, tt.version, false)
+		if err := d.WrapWithHeader(msg); err != nil {
+			t.Fatalf("version %d: %v", tt.version, err)
+		}
+		q := d.Quote()
+		if d.Id() != 7 || q.Price() != -5 || q.Inner().X() != 3 {
+			t.Errorf("version %d: id %d price %d x %d, want 7 -5 3", tt.version, d.Id(), q.Price(), q.Inner().X())
+		}
+		if got := q.Size(); got != tt.size {
+			t.Errorf("version %d: Size() = %d, want %d", tt.version, got, tt.size)
+		}
+		if got := q.Side(); got != tt.side {
+			t.Errorf("version %d: Side() = %v, want %v", tt.version, got, tt.side)
+		}
+		if got := q.Inner().Y(); got != tt.y {
+			t.Errorf("version %d: Inner().Y() = %d, want %d", tt.version, got, tt.y)
+		}
 	}
 }

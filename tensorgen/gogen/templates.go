@@ -180,8 +180,69 @@ func maxSince(l *level) int {
 		for _, c := range laterChoices(f) {
 			m = max(m, c.since)
 		}
+		for _, lm := range laterMembers(f) {
+			m = max(m, lm.since)
+		}
 	}
 	return m
+}
+
+// laterMember is a composite member added after the field that holds the
+// composite: in an older message it reads as its null value, as in SBE's
+// C++ and Go flyweights, whose composites carry the acting version.
+type laterMember struct {
+	offset, size, since int // offset inside the block
+	name                string
+}
+
+// laterMembers lists the members of composite field f (at any depth)
+// whose sinceVersion is newer than f's, outermost first: a member listed
+// is reset as a whole, so nothing inside it is listed again.
+func laterMembers(f *schema.Field) []laterMember {
+	if f.Presence == schema.Constant {
+		return nil
+	}
+	// As in laterChoices, only composites that hold such a member are
+	// entered, each decided once.
+	memo := map[*schema.Composite]bool{}
+	var holds func(c *schema.Composite) bool
+	holds = func(c *schema.Composite) bool {
+		if v, ok := memo[c]; ok {
+			return v
+		}
+		memo[c] = false
+		for _, m := range c.Members {
+			inner, _ := m.Type.(*schema.Composite)
+			if m.SinceVersion > f.SinceVersion || inner != nil && holds(inner) {
+				memo[c] = true
+				break
+			}
+		}
+		return memo[c]
+	}
+	var out []laterMember
+	var walk func(c *schema.Composite, off int, path string)
+	walk = func(c *schema.Composite, off int, path string) {
+		if !holds(c) {
+			return
+		}
+		for _, m := range c.Members {
+			if enc, ok := m.Type.(*schema.Encoded); ok && enc.Presence == schema.Constant {
+				continue
+			}
+			if m.SinceVersion > f.SinceVersion {
+				out = append(out, laterMember{offset: off + m.Offset, size: m.Type.EncodedSize(), since: m.SinceVersion, name: path + "." + m.Name})
+				continue
+			}
+			if inner, ok := m.Type.(*schema.Composite); ok {
+				walk(inner, off+m.Offset, path+"."+m.Name)
+			}
+		}
+	}
+	if c, ok := f.Type.(*schema.Composite); ok {
+		walk(c, f.Offset, f.Name)
+	}
+	return out
 }
 
 // laterChoice is a set choice added after the field that holds it: when
@@ -272,6 +333,20 @@ func (g *gen) padFunc(l *level, recv *jen.Statement, self string, nullImg *jen.S
 			reset = jen.Copy(jen.Id(self).Dot("padded").Index(jen.Lit(f.Offset), jen.Lit(end)), jen.Add(nullImg).Index(jen.Lit(f.Offset), jen.Lit(end)))
 		}
 		body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(f.SinceVersion)).Block(reset))
+	}
+	for _, f := range l.fields {
+		for _, lm := range laterMembers(f) {
+			end := lm.offset + lm.size
+			if end > l.blockLength {
+				continue
+			}
+			reset := jen.Clear(jen.Id(self).Dot("padded").Index(jen.Lit(lm.offset), jen.Lit(end)))
+			if null, _ := g.images(l); !allZero(null[lm.offset:end]) {
+				reset = jen.Copy(jen.Id(self).Dot("padded").Index(jen.Lit(lm.offset), jen.Lit(end)), jen.Add(nullImg).Index(jen.Lit(lm.offset), jen.Lit(end)))
+			}
+			body = append(body, jen.If(jen.Id("actingVersion").Op("<").Lit(lm.since)).Block(
+				jen.Comment(fmt.Sprintf("%s: since version %d", lm.name, lm.since)), reset))
+		}
 	}
 	for _, f := range l.fields {
 		// One statement per set and version: the choices it clears.
