@@ -379,7 +379,7 @@ func TestSetChoiceSinceVersion(t *testing.T) {
 }
 
 // TestCompositeMemberSinceVersion: members of a composite field that are
-// newer than the field (tensorgen/testdata/versions/member-versions.xml:
+// newer than the field (each with an XInActingVersion on the decoder) (tensorgen/testdata/versions/member-versions.xml:
 // Quote.size since 1, Quote.side and Quote.inner.y since 2) read as their
 // null values in an older message even though the bytes are there, as in
 // SBE's C++ and Go flyweights; the members as old as the field keep their
@@ -431,6 +431,15 @@ func TestCompositeMemberSinceVersion(t *testing.T) {
 		}
 		if got := q.Inner().Y(); got != tt.y {
 			t.Errorf("version %d: Inner().Y() = %d, want %d", tt.version, got, tt.y)
+		}
+		for name, got := range map[string]struct{ in, want bool }{
+			"QuoteSize":   {d.QuoteSizeInActingVersion(), tt.version >= 1},
+			"QuoteSide":   {d.QuoteSideInActingVersion(), tt.version >= 2},
+			"QuoteInnerY": {d.QuoteInnerYInActingVersion(), tt.version >= 2},
+		} {
+			if got.in != got.want {
+				t.Errorf("version %d: %sInActingVersion() = %v", tt.version, name, got.in)
+			}
 		}
 	}
 }

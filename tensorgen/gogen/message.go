@@ -3,6 +3,7 @@ package gogen
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
@@ -228,6 +229,14 @@ func (g *gen) blockAccessors(l *level, dec, enc *owner, decStatePos func(i int) 
 			enc.field(a)
 		}
 		g.inActingVersion(dec, decActing, exported(f.Name), "field "+f.Name, &f.Common, fieldAbsent(f))
+		for _, lm := range laterMembers(f) {
+			m := ""
+			for _, part := range strings.Split(lm.name, ".") {
+				m += exported(part)
+			}
+			c := schema.Common{Name: lm.name, SinceVersion: lm.since, Pos: f.Pos}
+			g.inActingVersion(dec, decActing, m, "composite member "+lm.name, &c, "it reads as its null value")
+		}
 	}
 	i := 0
 	for _, gr := range l.groups {

@@ -498,6 +498,27 @@ func (e *TickEncoder) Quote() Quote {
 	return Quote{e.block[4 : 4+17 : 4+17]}
 }
 
+// QuoteSizeInActingVersion reports whether composite member quote.size exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// it reads as its null value.
+func (d *TickDecoder) QuoteSizeInActingVersion() bool {
+	return d.actingVersion >= 1
+}
+
+// QuoteSideInActingVersion reports whether composite member quote.side exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// it reads as its null value.
+func (d *TickDecoder) QuoteSideInActingVersion() bool {
+	return d.actingVersion >= 2
+}
+
+// QuoteInnerYInActingVersion reports whether composite member quote.inner.y exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// it reads as its null value.
+func (d *TickDecoder) QuoteInnerYInActingVersion() bool {
+	return d.actingVersion >= 2
+}
+
 // AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
 // lists of choices, var data as a string when printable ASCII (else {"hex":...}),
 // absent optional values as null. It renders at most sbe.MaxJSONEntries group
