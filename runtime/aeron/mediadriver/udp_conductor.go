@@ -716,7 +716,7 @@ func (c *conductor) newImage(r imageRequest) (*image, error) {
 	}
 	window = min(window, termLength/2)
 	img := &image{
-		ep: ep, correlationID: regID, sessionID: s.SessionID, streamID: s.StreamID, source: r.source,
+		ep: ep, correlationID: regID, sessionID: s.SessionID, streamID: s.StreamID, source: r.source, control: ep.controlAddr(r.source),
 		sourceIdentity: r.source.String(), termLength: termLength, shift: shift, initialTermID: s.InitialTermID,
 		log: lg, mapping: mp, path: path, window: int32(window), smTimeoutNs: ucfg.StatusMessageTimeout.Nanoseconds(),
 		reliable: ep.ch.reliable, lastSMPos: join, overrunThreshold: join + int64(termLength/2),

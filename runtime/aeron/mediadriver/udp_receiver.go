@@ -55,8 +55,13 @@ type imageRequest struct {
 }
 
 func newReceiveEndpoint(s *udpShared, ch *udpChannel, requests chan<- imageRequest) (*receiveEndpoint, error) {
-	local := ch.endpoint
-	conn, err := listenUDP(local, ch.rcvbuf, ch.sndbuf)
+	var conn *net.UDPConn
+	var err error
+	if ch.multicast {
+		conn, err = listenMulticast(ch.dataSocket(), ch.rcvbuf, ch.sndbuf)
+	} else {
+		conn, err = listenUDP(ch.endpoint, ch.rcvbuf, ch.sndbuf)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +144,7 @@ func (e *receiveEndpoint) onDatagram(b []byte, from netip.AddrPort, nowNs int64)
 				sm := udpframe.SM{Flags: udpframe.FlagSMSetup, SessionID: d.SessionID, StreamID: d.StreamID,
 					ReceiverID: e.receiverID}
 				n := sm.Encode(e.buf[:])
-				e.sendTo(e.buf[:n], from)
+				e.sendTo(e.buf[:n], e.controlAddr(from))
 				sys[sysStatusMessagesSent].Add(1)
 			}
 		}
@@ -171,6 +176,15 @@ func (e *receiveEndpoint) onDatagram(b []byte, from netip.AddrPort, nowNs int64)
 	default:
 		sys[sysInvalidPackets].Add(1)
 	}
+}
+
+// controlAddr is where status messages and NAKs for a publication heard
+// from source go: the source, or on multicast the control group.
+func (e *receiveEndpoint) controlAddr(source netip.AddrPort) netip.AddrPort {
+	if e.ch.multicast {
+		return e.ch.mcControl
+	}
+	return source
 }
 
 // wantsSetup reports a stream with subscribers and no image (lock held).
@@ -262,6 +276,7 @@ type image struct {
 	sessionID      int32
 	streamID       int32
 	source         netip.AddrPort
+	control        netip.AddrPort // where status messages and NAKs go
 	sourceIdentity string
 	termLength     int
 	shift          int
@@ -404,7 +419,7 @@ func (img *image) doWork(nowNs int64) int {
 		if img.reliable {
 			n := udpframe.NAK{SessionID: img.sessionID, StreamID: img.streamID, TermID: img.loss.termID,
 				TermOffset: img.loss.termOffset, Length: img.loss.length}.Encode(img.ep.buf[:])
-			img.ep.sendTo(img.ep.buf[:n], img.source)
+			img.ep.sendTo(img.ep.buf[:n], img.control)
 			img.ep.d.sys[sysNAKsSent].Add(1)
 		} else {
 			img.fillGap()
@@ -431,7 +446,7 @@ func (img *image) sendSM(position int64, flags uint8, nowNs int64) {
 		ConsumptionTermOffset: int32(position & int64(img.termLength-1)), ReceiverWindow: img.window,
 		ReceiverID: img.ep.receiverID, HasGroupTag: img.ep.ch.hasGTag, GroupTag: img.ep.ch.gtag}
 	n := sm.Encode(img.ep.buf[:])
-	img.ep.sendTo(img.ep.buf[:n], img.source)
+	img.ep.sendTo(img.ep.buf[:n], img.control)
 	img.ep.d.sys[sysStatusMessagesSent].Add(1)
 	img.lastSMPos, img.lastSMNs = position, nowNs
 	img.overrunThreshold = position + int64(img.termLength/2)

@@ -98,7 +98,13 @@ func newSendEndpoint(s *udpShared, ch *udpChannel) (*sendEndpoint, error) {
 			local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 		}
 	}
-	conn, err := listenUDP(local, ch.rcvbuf, ch.sndbuf)
+	var conn *net.UDPConn
+	var err error
+	if ch.multicast {
+		conn, err = listenMulticast(ch.controlSocket(), ch.rcvbuf, ch.sndbuf)
+	} else {
+		conn, err = listenUDP(local, ch.rcvbuf, ch.sndbuf)
+	}
 	if err != nil {
 		return nil, err
 	}
