@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tpool-go/tpool/internal/netns"
 	"github.com/tpool-go/tpool/runtime/aeron"
 	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
 )
@@ -361,4 +362,87 @@ func TestUDPDynamicMDCAcrossDrivers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUDPMulticastAcrossDrivers runs in a network namespace of its own
+// (internal/netns: loopback only, multicast routed through it): a
+// multicast publication on one driver reaches a subscription on the other
+// driver and one on its own (the multicast loop), with tpool's driver and
+// aeronmd taking turns as the publisher's.
+func TestUDPMulticastAcrossDrivers(t *testing.T) {
+	cBin(t, "aeronmd")
+	if !netns.Enter(t) {
+		return
+	}
+	for i, dirn := range []struct {
+		name       string
+		tpoolSends bool
+	}{{"tpool to aeronmd", true}, {"aeronmd to tpool", false}} {
+		t.Run(dirn.name, func(t *testing.T) {
+			cDir := filepath.Join(t.TempDir(), "c")
+			goDir := filepath.Join(t.TempDir(), "go")
+			startAeronmd(t, cDir)
+			startEmbedded(t, goDir)
+			pubDir, otherDir := goDir, cDir
+			if !dirn.tpoolSends {
+				pubDir, otherDir = cDir, goDir
+			}
+			channel := "aeron:udp?endpoint=239.255.20." + strconv.Itoa(2*i+1) + ":40456|interface=127.0.0.1|ttl=1|fc=min,g:/2"
+			pubClient := connect(t, pubDir)
+			var subs []*aeron.Subscription
+			for _, c := range []*aeron.Client{connect(t, otherDir), pubClient} {
+				sub, err := c.AddSubscription(ctx(t), channel, streamID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				subs = append(subs, sub)
+			}
+			pub, err := pubClient.AddPublication(ctx(t), channel, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "connection", func() bool {
+				return pub.IsConnected() && subs[0].ImageCount() == 1 && subs[1].ImageCount() == 1
+			})
+			if err := streamSequenceTo(pub, subs, 20000, 32, testTimeout); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// streamSequenceTo offers n sequence-numbered messages on pub and checks
+// that every subscription gets each once and in order.
+func streamSequenceTo(pub *aeron.Publication, subs []*aeron.Subscription, n, size int, limit time.Duration) error {
+	msg := make([]byte, size)
+	got := make([]int, len(subs))
+	var bad error
+	deadline := time.Now().Add(limit)
+	for sent := 0; bad == nil; {
+		done := true
+		for _, g := range got {
+			done = done && g == n
+		}
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gave up: sent %d, received %v", sent, got)
+		}
+		if sent < n {
+			binary.LittleEndian.PutUint64(msg, uint64(sent))
+			if pub.Offer(msg) > 0 {
+				sent++
+			}
+		}
+		for i, s := range subs {
+			s.Poll(func(b []byte, _ *aeron.Header) {
+				if v := binary.LittleEndian.Uint64(b); v != uint64(got[i]) && bad == nil {
+					bad = fmt.Errorf("subscriber %d: message %d, want %d", i, v, got[i])
+				}
+				got[i]++
+			}, 64)
+		}
+	}
+	return bad
 }
