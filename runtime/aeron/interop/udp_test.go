@@ -446,3 +446,69 @@ func streamSequenceTo(pub *aeron.Publication, subs []*aeron.Subscription, n, siz
 	}
 	return bad
 }
+
+// TestUDPRTTMeasurementAcrossDrivers: RTT measurement frames both ways. A
+// tpool image measuring RTT (UDPConfig.RTTMeasurementInterval) against an
+// aeronmd publication, which answers; and an aeronmd image with cubic
+// congestion control measuring RTT against a tpool publication, which
+// answers: each side's counter shows a round trip.
+func TestUDPRTTMeasurementAcrossDrivers(t *testing.T) {
+	t.Run("tpool measures, aeronmd answers", func(t *testing.T) {
+		cDir := filepath.Join(t.TempDir(), "c")
+		goDir := filepath.Join(t.TempDir(), "go")
+		startAeronmd(t, cDir)
+		d, err := mediadriver.Start(mediadriver.Config{Dir: goDir, IPCTermLength: termLength,
+			UDP: mediadriver.UDPConfig{RTTMeasurementInterval: 10 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		channel := udpChannel(t)
+		subClient := connect(t, goDir)
+		sub, err := subClient.AddSubscription(ctx(t), channel, streamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := connect(t, cDir).AddPublication(ctx(t), channel, streamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+		eventually(t, "a round trip in rcv-rtt", func() bool { return counterValue(subClient, "rcv-rtt") > 0 })
+		t.Logf("rcv-rtt %v", time.Duration(counterValue(subClient, "rcv-rtt")))
+	})
+	t.Run("aeronmd measures, tpool answers", func(t *testing.T) {
+		cDir := filepath.Join(t.TempDir(), "c")
+		goDir := filepath.Join(t.TempDir(), "go")
+		startAeronmd(t, cDir, "-Daeron.cubiccongestioncontrol.measurertt=true")
+		startEmbedded(t, goDir)
+		channel := udpChannel(t)
+		subClient := connect(t, cDir)
+		sub, err := subClient.AddSubscription(ctx(t), channel+"|cc=cubic", streamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := connect(t, goDir).AddPublication(ctx(t), channel, streamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+		eventually(t, "a round trip in rcv-cc-cubic-rtt", func() bool {
+			return counterValue(subClient, "rcv-cc-cubic-rtt") > 0
+		})
+		t.Logf("aeronmd's rcv-cc-cubic-rtt %v", time.Duration(counterValue(subClient, "rcv-cc-cubic-rtt")))
+	})
+}
+
+// counterValue is the value of the first counter whose label starts with
+// prefix (0 if there is none).
+func counterValue(c *aeron.Client, prefix string) int64 {
+	cr := c.Counters()
+	v, found := int64(0), false
+	cr.ForEach(func(id, _ int32, label string) {
+		if !found && strings.HasPrefix(label, prefix) {
+			v, found = cr.Value(id), true
+		}
+	})
+	return v
+}

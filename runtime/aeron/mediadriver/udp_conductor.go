@@ -28,6 +28,7 @@ const (
 	typeSenderLimit   = 9
 	typeSenderBPE     = 13
 	typeLocalSockaddr = 14
+	typePerImage      = 10 // AERON_COUNTER_PER_IMAGE_TYPE_ID: rcv-rtt
 )
 
 // udpState is the conductor's view of the UDP side: endpoints, network
@@ -722,32 +723,42 @@ func (c *conductor) newImage(r imageRequest) (*image, error) {
 		reliable: ep.ch.reliable, lastSMPos: join, overrunThreshold: join + int64(termLength/2),
 		state: imageActive, stateChangeNs: c.nowNs, cleanPos: join, lossEntry: -1,
 	}
+	img.rttIntervalNs = ucfg.RTTMeasurementInterval.Nanoseconds()
 	img.loss.delayNs = ucfg.NAKDelay.Nanoseconds()
 	img.loss.retryNs = ucfg.NAKDelay.Nanoseconds() * DefaultNAKRetryDelayRatio
 	img.lastPacketNs.Store(c.nowNs)
-	for _, ctr := range []struct {
+	type ctrSpec struct {
 		typeID int32
 		name   string
 		id     *int32
 		addr   **atomic.Int64
-	}{
-		{counters.TypeReceiverHWM, "rcv-hwm", &img.rcvHwmID, &img.rcvHwm},
-		{counters.TypeReceiverPosition, "rcv-pos", &img.rcvPosID, &img.rcvPos},
-	} {
+		value  int64
+	}
+	ctrs := []ctrSpec{
+		{counters.TypeReceiverHWM, "rcv-hwm", &img.rcvHwmID, &img.rcvHwm, join},
+		{counters.TypeReceiverPosition, "rcv-pos", &img.rcvPosID, &img.rcvPos, join},
+	}
+	img.rttID = counters.NullCounterID
+	if img.rttIntervalNs > 0 {
+		ctrs = append(ctrs, ctrSpec{typePerImage, "rcv-rtt", &img.rttID, &img.rtt, 0})
+	}
+	var ids []int32
+	for _, ctr := range ctrs {
 		id, err := c.counters.Allocate(ctr.typeID, counters.StreamKey(regID, s.SessionID, s.StreamID, ep.channel),
 			counters.StreamLabel(ctr.name, regID, s.SessionID, s.StreamID, ep.channel, ""))
 		if err != nil {
-			if img.rcvHwm != nil {
-				_ = c.counters.Free(img.rcvHwmID)
+			for _, id := range ids {
+				_ = c.counters.Free(id)
 			}
 			_ = mp.Close()
 			_ = os.Remove(path)
 			return nil, err
 		}
+		ids = append(ids, id)
 		c.counters.SetRegistrationID(id, regID)
 		*ctr.id = id
 		*ctr.addr, _ = c.counters.Addr(id)
-		(*ctr.addr).Store(join)
+		(*ctr.addr).Store(ctr.value)
 	}
 	c.sys[sysBytesCurrentlyMapped].Add(int64(length))
 	c.log.Debug("image added", "correlation_id", regID, "session_id", s.SessionID, "stream_id", s.StreamID,
@@ -793,6 +804,7 @@ func (c *conductor) closeImage(img *image) {
 	img.links = nil
 	_ = c.counters.Free(img.rcvHwmID)
 	_ = c.counters.Free(img.rcvPosID)
+	c.freeCounter(img.rttID)
 	c.sys[sysBytesCurrentlyMapped].Add(-int64(img.mapping.Len()))
 	_ = img.mapping.Close()
 	if err := os.Remove(img.path); err != nil && !errors.Is(err, os.ErrNotExist) {

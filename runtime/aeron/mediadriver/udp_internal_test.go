@@ -56,6 +56,8 @@ func newHarness(t testing.TB) *harness {
 	}).AddrPort(), termLength: hTermLength, shift: logbuffer.PositionBitsToShift(hTermLength), initialTermID: hInitial,
 		log: lg, window: hTermLength / 2, smTimeoutNs: int64(time.Millisecond), reliable: true,
 		overrunThreshold: hTermLength / 2, rcvHwm: new(atomic.Int64), rcvPos: new(atomic.Int64)}
+	img.control = img.source
+	img.rtt, img.rttIntervalNs = new(atomic.Int64), int64(time.Millisecond)
 	img.loss.delayNs, img.loss.retryNs = 0, int64(time.Millisecond)
 	sub := new(atomic.Int64)
 	img.subs.Store(&[]*atomic.Int64{sub})
@@ -167,6 +169,11 @@ func FuzzReceivePath(f *testing.F) {
 	udpframe.NAK{SessionID: hSession, StreamID: hStream, TermID: hInitial, Length: 64}.Encode(nak)
 	f.Add(nak)
 	f.Add([]byte{0xff, 0xff, 0xff, 0x7f, 0, 0xc0, 1, 0})
+	for _, flags := range []uint8{0, udpframe.FlagRTTMReply} {
+		rttm := make([]byte, udpframe.RTTMLength)
+		udpframe.RTTM{Flags: flags, SessionID: hSession, StreamID: hStream, EchoTimestamp: 1, ReceiverID: 5}.Encode(rttm)
+		f.Add(rttm)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h := newHarness(t)
 		now := time.Now().UnixNano()
@@ -266,5 +273,60 @@ func TestImageTakesLongPaddingAtTermEnd(t *testing.T) {
 	h.step(now)
 	if got := h.img.rcvPos.Load(); got != hTermLength+160 {
 		t.Fatalf("rcv-pos %d, want %d", got, hTermLength+160)
+	}
+}
+
+// readFrame reads the next datagram the harness's socket sent itself.
+func (h *harness) readFrame(t *testing.T) []byte {
+	t.Helper()
+	buf := make([]byte, 2048)
+	_ = h.ep.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _, err := h.ep.conn.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatalf("no datagram: %v", err)
+	}
+	return buf[:n]
+}
+
+// TestImageRTTM: an image answers an RTT measurement request with its
+// timestamp, asks for measurements itself every interval, and takes the
+// round trip from the reply addressed to it (only).
+func TestImageRTTM(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now().UnixNano()
+	b := make([]byte, udpframe.RTTMLength)
+	udpframe.RTTM{Flags: udpframe.FlagRTTMReply, SessionID: hSession, StreamID: hStream, EchoTimestamp: 12345, ReceiverID: 0}.Encode(b)
+	h.ep.onDatagram(b, h.src, now)
+	r, err := udpframe.DecodeRTTM(h.readFrame(t))
+	if err != nil || r.Flags != 0 || r.EchoTimestamp != 12345 || r.ReceiverID != h.ep.receiverID || r.SessionID != hSession {
+		t.Fatalf("reply %+v (%v), want echo 12345 from receiver %d without the reply flag", r, err, h.ep.receiverID)
+	}
+
+	h.img.lastPacketNs.Store(now)
+	if h.img.measureRTT(now) != 1 {
+		t.Fatal("no measurement started")
+	}
+	r, err = udpframe.DecodeRTTM(h.readFrame(t))
+	if err != nil || r.Flags != udpframe.FlagRTTMReply || r.EchoTimestamp != now || r.ReceiverID != h.ep.receiverID {
+		t.Fatalf("request %+v (%v), want the reply flag and echo %d", r, err, now)
+	}
+	if h.img.measureRTT(now+int64(time.Millisecond)/2) != 0 {
+		t.Fatal("a second measurement within the interval")
+	}
+	for _, tt := range []struct {
+		receiver int64
+		delta    int64
+		want     int64
+	}{
+		{receiver: 999, want: 0}, // another receiver's reply
+		{receiver: h.ep.receiverID, delta: 300, want: 700},
+		{receiver: 0, want: 1000},
+		{receiver: 0, delta: 5000, want: 1000}, // negative round trip: kept the last
+	} {
+		udpframe.RTTM{SessionID: hSession, StreamID: hStream, EchoTimestamp: now - 1000, ReceptionDelta: tt.delta, ReceiverID: tt.receiver}.Encode(b)
+		h.ep.onDatagram(b, h.src, now)
+		if got := h.img.rtt.Load(); got != tt.want {
+			t.Fatalf("reply from receiver %d with delta %d: rtt %d, want %d", tt.receiver, tt.delta, got, tt.want)
+		}
 	}
 }

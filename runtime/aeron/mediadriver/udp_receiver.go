@@ -170,9 +170,26 @@ func (e *receiveEndpoint) onDatagram(b []byte, from netip.AddrPort, nowNs int64)
 			sys[sysConductorProxyFails].Add(1)
 		}
 	case udpframe.TypeRTTM:
-		if _, err := udpframe.DecodeRTTM(b); err != nil {
+		r, err := udpframe.DecodeRTTM(b)
+		if err != nil {
 			sys[sysInvalidPackets].Add(1)
+			return
 		}
+		// For this receiver (or any, id 0) and an image it has, as
+		// aeron_data_packet_dispatcher_on_rttm: a request is answered with
+		// its timestamp, a reply to our request measures the round trip.
+		img := e.images[streamSession{r.StreamID, r.SessionID}]
+		if img == nil || (r.ReceiverID != e.receiverID && r.ReceiverID != 0) {
+			return
+		}
+		if r.Flags&udpframe.FlagRTTMReply != 0 {
+			reply := udpframe.RTTM{SessionID: r.SessionID, StreamID: r.StreamID, EchoTimestamp: r.EchoTimestamp,
+				ReceiverID: e.receiverID}
+			n := reply.Encode(e.buf[:])
+			e.sendTo(e.buf[:n], e.controlAddr(from))
+			return
+		}
+		img.onRTTM(r, nowNs)
 	default:
 		sys[sysInvalidPackets].Add(1)
 	}
@@ -290,6 +307,11 @@ type image struct {
 
 	rcvHwm, rcvPos     *atomic.Int64
 	rcvHwmID, rcvPosID int32
+	// rtt is the last measured round trip in ns (counter rcv-rtt; nil
+	// when the image does not measure, rttIntervalNs 0).
+	rtt           *atomic.Int64
+	rttID         int32
+	rttIntervalNs int64
 	subs               atomic.Pointer[[]*atomic.Int64] // copy-on-write by the conductor
 
 	lastPacketNs atomic.Int64
@@ -300,6 +322,7 @@ type image struct {
 	lastSMPos        int64
 	lastSMNs         int64
 	lossEntry        int // offset in the loss report, -1 before the first loss
+	lastRTTMNs       int64
 	overrunThreshold int64
 	loss             lossDetector
 
@@ -426,6 +449,7 @@ func (img *image) doWork(nowNs int64) int {
 		}
 		work++
 	}
+	work += img.measureRTT(nowNs)
 	eos := img.sendingEOS.Load()
 	if minSub > img.lastSMPos+int64(img.window/4) || nowNs > img.lastSMNs+img.smTimeoutNs {
 		img.clean(minSub - int64(img.termLength))
@@ -437,6 +461,34 @@ func (img *image) doWork(nowNs int64) int {
 		work++
 	}
 	return work
+}
+
+// onRTTM takes the reply to an RTT measurement this image asked for
+// (endpoint lock held): the round trip is now less the echoed send time
+// less the time the publication held it.
+func (img *image) onRTTM(r udpframe.RTTM, nowNs int64) {
+	if img.rtt == nil || r.EchoTimestamp <= 0 || r.EchoTimestamp > nowNs || r.ReceptionDelta < 0 {
+		return
+	}
+	if rtt := nowNs - r.EchoTimestamp - r.ReceptionDelta; rtt >= 0 {
+		img.rtt.Store(rtt)
+	}
+}
+
+// measureRTT asks the publication for an RTT measurement every
+// rttIntervalNs while it is heard from (endpoint lock held), as Aeron's
+// receiver does when its congestion control measures RTT.
+func (img *image) measureRTT(nowNs int64) int {
+	if img.rttIntervalNs <= 0 || nowNs < img.lastRTTMNs+img.rttIntervalNs ||
+		nowNs > img.lastPacketNs.Load()+img.smTimeoutNs*imageSMEOSMultiple {
+		return 0
+	}
+	r := udpframe.RTTM{Flags: udpframe.FlagRTTMReply, SessionID: img.sessionID, StreamID: img.streamID,
+		EchoTimestamp: nowNs, ReceiverID: img.ep.receiverID}
+	n := r.Encode(img.ep.buf[:])
+	img.ep.sendTo(img.ep.buf[:n], img.control)
+	img.lastRTTMNs = nowNs
+	return 1
 }
 
 // sendSM sends a status message for position (endpoint lock held).
