@@ -312,7 +312,7 @@ type image struct {
 	rtt           *atomic.Int64
 	rttID         int32
 	rttIntervalNs int64
-	subs               atomic.Pointer[[]*atomic.Int64] // copy-on-write by the conductor
+	subs          atomic.Pointer[[]*atomic.Int64] // copy-on-write by the conductor
 
 	lastPacketNs atomic.Int64
 	endOfStream  atomic.Bool
