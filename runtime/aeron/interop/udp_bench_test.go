@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUDPPerformanceVsAeronmd measures loopback UDP between two drivers with
@@ -33,6 +34,9 @@ func TestUDPPerformanceVsAeronmd(t *testing.T) {
 		t.Skip("TPOOL_UDP_BENCH=1 runs the UDP comparison with aeronmd (make bench-udp)")
 	}
 	cBin(t, "aeronmd")
+	old := processLifetime
+	processLifetime = benchLimit + time.Minute
+	t.Cleanup(func() { processLifetime = old })
 	modes := []string{"shared"}
 	switch m := os.Getenv("TPOOL_UDP_BENCH_THREADING"); m {
 	case "", "shared":
@@ -77,7 +81,7 @@ func TestUDPPerformanceVsAeronmd(t *testing.T) {
 					before := loadAverage()
 					pub := startProcess(t, "streaming_publisher", sample(t, "streaming_publisher", "-p", pubDir, "-c", channel,
 						"-s", "1001", "-L", strconv.Itoa(size), "-m", strconv.Itoa(counts[size])))
-					line := pub.waitFor(t, "the total", prefix("Total:"))
+					line := pub.waitForWithin(t, "the total", prefix("Total:"), benchLimit)
 					figures[i] = fmt.Sprintf("%s (load %s → %s)", strings.TrimSpace(strings.TrimPrefix(line, "Total:")), before, loadAverage())
 					t.Logf("%s %s %d B: streaming_publisher %s", mode, d.name, size, figures[i])
 				})
@@ -97,7 +101,7 @@ func TestUDPPerformanceVsAeronmd(t *testing.T) {
 				before := loadAverage()
 				ping := startProcess(t, "cping", sample(t, "cping", "-p", pingDir, "-c", pingCh, "-C", pongCh,
 					"-m", strconv.Itoa(rttCount), "-w", strconv.Itoa(max(rttCount/10, 1)), "-L", "32"))
-				ping.waitFor(t, "the end", prefix("Shutting down"))
+				ping.waitForWithin(t, "the end", prefix("Shutting down"), benchLimit)
 				p50, p99, pmax := percentiles(ping.output())
 				figures[i] = fmt.Sprintf("p50 %.1f µs, p99 %.1f µs, max %.1f µs (load %s → %s)", p50, p99, pmax, before, loadAverage())
 				t.Logf("%s %s rtt 32 B: %s", mode, d.name, figures[i])
@@ -136,6 +140,10 @@ func cpuName() string {
 	}
 	return "unknown"
 }
+
+// benchLimit bounds one benchmark run; the sample processes live as long
+// (processLifetime is raised for the test).
+const benchLimit = 5 * time.Minute
 
 var hdrRow = regexp.MustCompile(`^\s*([0-9.]+)\s+([0-9.]+)\s+\d+\s+`)
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/counters"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/udpframe"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/uri"
 	"github.com/tpool-go/tpool/runtime/shm"
 )
@@ -72,7 +73,7 @@ type netSubscription struct {
 }
 
 func newUDPState(cfg UDPConfig, sys *systemCounters) *udpState {
-	sh := &udpShared{cfg: cfg.withDefaults(), sys: sys, errs: make(chan error, 64)}
+	sh := &udpShared{cfg: cfg.withDefaults(), sys: sys, errs: make(chan error, 64), pubErrs: make(chan publicationError, 16)}
 	return &udpState{shared: sh, sender: &sender{shared: sh}, receiver: &receiver{shared: sh},
 		requests: make(chan imageRequest, 256), sendEndpoints: map[string]*sendEndpoint{},
 		recvEndpoints: map[string]*receiveEndpoint{}, sendTags: map[int64]*sendEndpoint{},
@@ -827,6 +828,10 @@ func (c *conductor) udpDoWork() int {
 			c.recordError(err)
 			work++
 			continue
+		case pe := <-c.udp.shared.pubErrs:
+			c.onPublicationError(pe)
+			work++
+			continue
 		default:
 		}
 		break
@@ -900,4 +905,50 @@ func (c *conductor) udpShutdown() {
 	c.udp.shared.loss = nil
 	c.udp.pubs, c.udp.images = nil, nil
 	c.udp.recvEndpoints, c.udp.sendEndpoints = map[string]*receiveEndpoint{}, map[string]*sendEndpoint{}
+}
+
+// onPublicationError logs an error frame a receiver sent a publication and
+// tells the clients (aeron_driver_conductor_on_publication_error).
+func (c *conductor) onPublicationError(pe publicationError) {
+	f := pe.frame
+	groupTag := int64(-1) // AERON_NULL_VALUE
+	if f.Flags&udpframe.FlagErrGroupTag != 0 {
+		groupTag = f.GroupTag
+	}
+	c.recordError(fmt.Errorf("onPublicationError: registrationId=%d, destinationRegistrationId=%d, sessionId=%d, streamId=%d, receiverId=%d, groupId=%d, errorCode=%d, errorMessage=%s",
+		pe.registrationID, int64(-1), f.SessionID, f.StreamID, f.ReceiverID, groupTag, f.ErrorCode, f.Message))
+	m := command.PublicationError{RegistrationID: pe.registrationID, DestinationRegistrationID: -1,
+		SessionID: f.SessionID, StreamID: f.StreamID, ReceiverID: f.ReceiverID, GroupTag: groupTag,
+		SourcePort: pe.source.Port(), ErrorCode: f.ErrorCode, Message: string(f.Message)}
+	switch a := pe.source.Addr(); {
+	case a.Is4():
+		m.AddressType = command.AddressTypeIPv4
+		a4 := a.As4()
+		copy(m.SourceAddress[:], a4[:])
+	case a.Is6():
+		m.AddressType = command.AddressTypeIPv6
+		m.SourceAddress = a.As16()
+	}
+	c.scratch = m.Append(c.scratch[:0])
+	c.transmit(command.OnPublicationError, c.scratch)
+}
+
+// onRejectImage rejects a network image at a client's request
+// (aeron_driver_conductor_on_invalidate_image): its receiver drops the
+// stream's data and sends error frames with the reason in place of status
+// messages until the image times out.
+func (c *conductor) onRejectImage(m command.RejectImageMessage) error {
+	if len(m.Reason) > udpframe.ErrorMaxTextLength {
+		return cmdErr(command.ErrorGenericError, "Invalidation reason_text must be %d bytes or less", udpframe.ErrorMaxTextLength)
+	}
+	for _, img := range c.udp.images {
+		if img.correlationID == m.ImageCorrelationID {
+			img.ep.mu.Lock()
+			img.rejection = []byte(m.Reason)
+			img.ep.mu.Unlock()
+			c.sendSuccess(m.CorrelationID)
+			return nil
+		}
+	}
+	return cmdErr(command.ErrorGenericError, "Unable to resolve image for correlationId=%d", m.ImageCorrelationID)
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/udpframe"
 	"github.com/tpool-go/tpool/runtime/shm"
@@ -319,9 +320,12 @@ type image struct {
 	sendingEOS   atomic.Bool
 
 	// endpoint lock
-	lastSMPos        int64
-	lastSMNs         int64
-	lossEntry        int // offset in the loss report, -1 before the first loss
+	lastSMPos int64
+	lastSMNs  int64
+	lossEntry int // offset in the loss report, -1 before the first loss
+	// rejection is the reason a client rejected the image with (nil:
+	// not rejected); a rejected image takes no data and sends error frames.
+	rejection        []byte
 	lastRTTMNs       int64
 	overrunThreshold int64
 	loss             lossDetector
@@ -351,8 +355,8 @@ type imageLink struct {
 // insert puts a datagram of frames into the log (endpoint lock held). It
 // reports false for a datagram that cannot belong to the image.
 func (img *image) insert(b []byte, d udpframe.Data, from netip.AddrPort, nowNs int64) bool {
-	if d.TermID-img.initialTermID < 0 {
-		return true // from before the image began
+	if d.TermID-img.initialTermID < 0 || img.rejection != nil {
+		return true // from before the image began, or rejected
 	}
 	if _, err := udpframe.CheckDataDatagram(b, img.termLength); err != nil {
 		return false
@@ -425,6 +429,9 @@ func (img *image) doWork(nowNs int64) int {
 		}
 		return 0
 	}
+	if img.rejection != nil {
+		return img.sendRejection(nowNs)
+	}
 	minSub, maxSub := int64(math.MaxInt64), int64(0)
 	for _, s := range *subs {
 		v := s.Load()
@@ -488,6 +495,25 @@ func (img *image) measureRTT(nowNs int64) int {
 	n := r.Encode(img.ep.buf[:])
 	img.ep.sendTo(img.ep.buf[:n], img.control)
 	img.lastRTTMNs = nowNs
+	return 1
+}
+
+// sendRejection sends the publication an error frame with the rejection's
+// reason every status message timeout, in place of status messages
+// (aeron_publication_image_send_pending_status_message; endpoint lock held).
+func (img *image) sendRejection(nowNs int64) int {
+	if nowNs <= img.lastSMNs+img.smTimeoutNs {
+		return 0
+	}
+	ef := udpframe.Error{SessionID: img.sessionID, StreamID: img.streamID, ReceiverID: img.ep.receiverID,
+		ErrorCode: command.ErrorImageRejected, Message: img.rejection}
+	if img.ep.ch.hasGTag {
+		ef.Flags, ef.GroupTag = udpframe.FlagErrGroupTag, img.ep.ch.gtag
+	}
+	n := ef.Encode(img.ep.buf[:])
+	img.ep.sendTo(img.ep.buf[:n], img.control)
+	img.ep.d.sys[sysErrorFramesSent].Add(1)
+	img.lastSMNs = nowNs
 	return 1
 }
 
