@@ -588,3 +588,45 @@ func TestUDPRTTMeasurement(t *testing.T) {
 		t.Error("a driver without RTTMeasurementInterval has a rcv-rtt counter")
 	}
 }
+
+// TestUDPImageRejection: a subscriber rejects its image with a reason; the
+// receiving driver sends error frames, the publishing driver forgets that
+// receiver (the publication is no longer connected) and tells its clients,
+// whose handler gets the reason, the codes and the receiver's address.
+func TestUDPImageRejection(t *testing.T) {
+	_, pubDir := udpDriver(t, "pub", nil)
+	_, subDir := udpDriver(t, "sub", nil)
+	channel := "aeron:udp?endpoint=127.0.0.1:" + strconv.Itoa(freeUDPPort(t))
+	sub, err := connect(t, subDir).AddSubscription(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make(chan aeron.PublicationErrorFrame, 4)
+	pubClient, err := aeron.Connect(ctx(t), aeron.Config{Dir: pubDir, ResourceLinger: 10 * time.Millisecond,
+		PublicationErrorFrameHandler: func(f aeron.PublicationErrorFrame) { frames <- f }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pubClient.Close() })
+	pub, err := pubClient.AddPublication(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitConnected(t, pub, sub)
+	if err := sub.Images()[0].Reject(ctx(t), "not today"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case f := <-frames:
+		if f.Message != "not today" || f.ErrorCode != 13 || f.RegistrationID != pub.RegistrationID() ||
+			f.SessionID != pub.SessionID() || f.StreamID != 10 || !f.Source.Addr().IsLoopback() {
+			t.Fatalf("publication error frame %+v", f)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("no publication error frame")
+	}
+	eventually(t, "the publication no longer connected", func() bool { return !pub.IsConnected() })
+	if err := sub.Images()[0].Reject(ctx(t), string(make([]byte, 1024))); err == nil {
+		t.Error("a 1024-byte reason was accepted")
+	}
+}

@@ -512,3 +512,53 @@ func counterValue(c *aeron.Client, prefix string) int64 {
 	})
 	return v
 }
+
+// TestUDPImageRejectionAcrossDrivers: a subscriber rejects its image; the
+// other driver's publication reports the receiver's error frame to its
+// client, with tpool's driver and aeronmd on either side.
+func TestUDPImageRejectionAcrossDrivers(t *testing.T) {
+	for _, dirn := range []struct {
+		name       string
+		tpoolSends bool
+	}{{"tpool publication, aeronmd rejects", true}, {"aeronmd publication, tpool rejects", false}} {
+		t.Run(dirn.name, func(t *testing.T) {
+			cDir := filepath.Join(t.TempDir(), "c")
+			goDir := filepath.Join(t.TempDir(), "go")
+			startAeronmd(t, cDir)
+			startEmbedded(t, goDir)
+			pubDir, subDir := goDir, cDir
+			if !dirn.tpoolSends {
+				pubDir, subDir = cDir, goDir
+			}
+			channel := udpChannel(t)
+			sub, err := connect(t, subDir).AddSubscription(ctx(t), channel, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames := make(chan aeron.PublicationErrorFrame, 4)
+			pc, err := aeron.Connect(ctx(t), aeron.Config{Dir: pubDir, ResourceLinger: 10 * time.Millisecond,
+				PublicationErrorFrameHandler: func(f aeron.PublicationErrorFrame) { frames <- f }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = pc.Close() })
+			pub, err := pc.AddPublication(ctx(t), channel, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+			if err := sub.Images()[0].Reject(ctx(t), "rejected by the test"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case f := <-frames:
+				if f.Message != "rejected by the test" || f.ErrorCode != 13 || f.SessionID != pub.SessionID() || f.StreamID != streamID {
+					t.Fatalf("publication error frame %+v", f)
+				}
+				t.Logf("publication error frame from %s: %q", f.Source, f.Message)
+			case <-time.After(testTimeout):
+				t.Fatal("no publication error frame")
+			}
+		})
+	}
+}
