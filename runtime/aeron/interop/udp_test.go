@@ -223,6 +223,12 @@ func TestAeronStatReadsUDPCounters(t *testing.T) {
 		got += sub.Poll(func([]byte, *aeron.Header) {}, 100)
 		return got == 100
 	})
+	// The subscriber reads frames as soon as they are in the log; rcv-pos
+	// moves when the receiver agent next runs, which on a loaded machine
+	// can be after AeronStat's snapshot.
+	eventually(t, "rcv-pos at the publication's position", func() bool {
+		return counterValue(c, "rcv-pos") == pub.Position()
+	})
 	p := startProcess(t, "AeronStat", []string{stat, "-d", dir, "-w", "false"})
 	if code := p.wait(t); code != 0 {
 		t.Fatalf("AeronStat exited with status %d", code)
