@@ -16,8 +16,12 @@ STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
 # The demos' SHM base directory; it need not exist (tpoold, or the no-driver
 # producer, creates it).
 DEMO_BASE ?= /dev/shm/tensorpool
+# bench-udp: the Aeron C binaries (aeronmd and the C samples) and the
+# drivers' threading: shared, dedicated or both.
+TPOOL_AERON_C_BIN ?= /opt/tpool-ext/aeron/bin
+UDP_BENCH_THREADING ?= shared
 
-.PHONY: all demo demo-nodriver generate build test stress bench fuzz-smoke check-generated lint help
+.PHONY: all demo demo-nodriver generate build test stress bench bench-udp fuzz-smoke check-generated lint help
 
 all: build test lint
 
@@ -52,6 +56,12 @@ stress: ## torn-read tests at full size (1M read attempts across processes; -rac
 
 bench: ## run the benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+bench-udp: ## loopback UDP, tpool-aeronmd vs aeronmd with the same C samples in one run (UDP_BENCH_THREADING=shared|dedicated|both); prints a table for docs/PERFORMANCE.md
+	@echo "commit $$(git rev-parse --short HEAD); $$(grep -m1 'model name' /proc/cpuinfo); $$(nproc) cpus; $$(uptime)"
+	TPOOL_AERON_C_BIN=$(TPOOL_AERON_C_BIN) TPOOL_UDP_BENCH=1 TPOOL_UDP_BENCH_THREADING=$(UDP_BENCH_THREADING) \
+		$(GO) test -count=1 -v -timeout 60m -run '^TestUDPPerformanceVsAeronmd$$' ./runtime/aeron/interop/
+	@echo "done: $$(uptime)"
 
 fuzz-smoke: ## run every fuzz target for FUZZTIME executions each (before a release: make fuzz-smoke FUZZTIME=1000000x)
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

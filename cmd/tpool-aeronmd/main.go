@@ -1,12 +1,12 @@
 // Command tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc
-// and unicast aeron:udp) as a standalone process, for Aeron clients in other
+// and aeron:udp: unicast, multicast, multi-destination-cast) as a standalone process, for Aeron clients in other
 // processes: tpool's own and real Aeron clients (C, Java, Julia).
 //
 // Usage:
 //
 //	tpool-aeronmd [-dir DIR] [-keep-dir] [-ipc-term-length N] [-client-liveness-timeout D] [-idle STRATEGY]
 //	              [-threading MODE] [-udp-term-length N] [-udp-mtu N] [-image-liveness-timeout D]
-//	              [-sender-idle STRATEGY] [-receiver-idle STRATEGY] [-v]
+//	              [-sender-idle STRATEGY] [-receiver-idle STRATEGY] [-rtt-interval D] [-v]
 //
 // The directory defaults to $AERON_DIR, then /dev/shm/aeron-<user>. The
 // driver refuses a directory a live driver uses and takes over a stale one.
@@ -49,16 +49,21 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		mediadriver.ThreadingModeNames+" (as Aeron's DEDICATED, SHARED_NETWORK and SHARED)")
 	udpTermLength := fs.Int("udp-term-length", mediadriver.DefaultUDPTermLength, "term length of aeron:udp publications without a term-length parameter")
 	udpMTU := fs.Int("udp-mtu", mediadriver.DefaultUDPMTU, "MTU of aeron:udp publications without an mtu parameter")
+	rttInterval := fs.Duration("rtt-interval", 0, "how often each UDP image asks its publication for a round-trip measurement (RTTM), shown in its rcv-rtt counter; 0 never, as Aeron's default")
 	imageLiveness := fs.Duration("image-liveness-timeout", mediadriver.DefaultImageLivenessTimeout, "a UDP image that hears nothing from its publication this long goes unavailable")
 	senderIdle := fs.String("sender-idle", "backoff", "the sender agent's idle strategy (same choices as -idle; used for the shared network goroutine in shared-network mode)")
 	receiverIdle := fs.String("receiver-idle", "backoff", "the receiver agent's idle strategy (same choices as -idle; dedicated mode only)")
 	verbose := fs.Bool("v", false, "log debug events")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc, and
-unicast aeron:udp?endpoint=host:port and multi-destination-cast
-(control=, control-mode=manual|dynamic), wire-compatible with Aeron's aeronmd)
-until SIGINT or SIGTERM, then removes its directory unless -keep-dir.
-Real Aeron clients (C, Java) and tpool's Go client can use it.
+unicast aeron:udp?endpoint=host:port, multicast
+aeron:udp?endpoint=GROUP:port|interface=ADDR[/PREFIX]|ttl=N (the group's
+last byte odd; status messages go to the group + 1; interface= an address or
+a subnet such as 192.168.1.0/24 selecting the local interface on it) and
+multi-destination-cast (control=, control-mode=manual|dynamic),
+wire-compatible with Aeron's aeronmd) until SIGINT or SIGTERM, then removes
+its directory unless -keep-dir. Real Aeron clients (C, Java) and tpool's Go
+client can use it.
 
 Usage:
   tpool-aeronmd [-dir DIR] [flags]
@@ -106,6 +111,7 @@ Flags:
 		UDP: mediadriver.UDPConfig{
 			Threading: mode, SenderIdle: sndIdle, ReceiverIdle: rcvIdle,
 			TermLength: *udpTermLength, MTU: *udpMTU, ImageLivenessTimeout: *imageLiveness,
+			RTTMeasurementInterval: *rttInterval,
 		},
 		Idle:                  idleStrategy,
 		Dir:                   *dir,

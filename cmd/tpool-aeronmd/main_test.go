@@ -65,7 +65,7 @@ func TestRunHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"-help"}, &stderr); code != 0 {
 		t.Errorf("-help exit %d, want 0", code)
 	}
-	for _, want := range []string{"Usage:", "-dir", "-keep-dir", "SIGINT", "-threading", "-udp-term-length", "-image-liveness-timeout", "aeron:udp"} {
+	for _, want := range []string{"Usage:", "-dir", "-keep-dir", "SIGINT", "-threading", "-udp-term-length", "-image-liveness-timeout", "-rtt-interval", "aeron:udp", "interface=", "ttl="} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, stderr.String())
 		}

@@ -58,6 +58,8 @@ func TestImportDirections(t *testing.T) {
 		{"cmd", []string{"internal/cpeer"}, "the C-peer harness is test support"},
 		{"examples", []string{"internal/cpeer"}, "the C-peer harness is test support"},
 		{"internal/cpeer", []string{"runtime", "gen", "cmd", "examples", "tensorgen"}, "the C-peer harness drives external programs only, so it tests any peer without depending on one"},
+		{"internal/netns", []string{"runtime", "gen", "cmd", "examples", "tensorgen"}, "the network-namespace helper only re-runs tests, whatever they test"},
+		{"cmd", []string{"internal/netns"}, "the network-namespace helper is test support"},
 	}
 	all := deps(t)
 	for pkg, ds := range all {

@@ -178,6 +178,16 @@ func (cc *clientConductor) onMessage(typeID int32, msg []byte) {
 				c.lingerLocked(time.Now().UnixNano(), im.unmap)
 			}
 		}
+	case command.OnPublicationError:
+		m, err := command.DecodePublicationError(msg)
+		if err != nil {
+			c.cfg.ErrorHandler(fmt.Errorf("aeron client: %w", err))
+			return
+		}
+		if f := c.cfg.PublicationErrorFrameHandler; f != nil {
+			frame := newPublicationErrorFrame(m)
+			cc.notify = append(cc.notify, func() { f(frame) })
+		}
 	case command.OnClientTimeout:
 		if m, err := command.DecodeClientTimeout(msg); err == nil && m.ClientID == c.clientID {
 			c.cfg.ErrorHandler(ErrClientTimeout)

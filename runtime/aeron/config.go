@@ -50,6 +50,12 @@ type Config struct {
 	ErrorHandler func(error)
 	// Logger receives client events; nil discards them.
 	Logger *slog.Logger
+	// PublicationErrorFrameHandler receives the error frames receivers
+	// sent this client's driver's network publications (a receiver that
+	// rejected its image, say), as Aeron's publication error frame
+	// handler. It runs on the client conductor's goroutine, outside the
+	// client's lock. May be nil.
+	PublicationErrorFrameHandler func(PublicationErrorFrame)
 }
 
 // ErrConfig is returned (wrapped) for invalid configuration.

@@ -131,6 +131,22 @@ func (im *Image) IsEndOfStream() bool {
 	return im.position.Load() >= im.log.EndOfStreamPosition()
 }
 
+// Reject asks the driver to reject the image with reason (at most 1023
+// bytes), as Aeron's Image.reject: its receiver stops taking the stream
+// and sends the publication error frames carrying the reason, so the
+// publisher learns why (PublicationErrorFrameHandler on its client). The
+// image then goes unavailable once its liveness timeout passes. Only
+// images of network (UDP) streams can be rejected.
+func (im *Image) Reject(ctx context.Context, reason string) error {
+	c := im.client
+	_, _, err := c.request(ctx, command.RejectImage, nil, func(id int64, b []byte) []byte {
+		m := command.RejectImageMessage{Correlated: command.Correlated{ClientID: c.clientID, CorrelationID: id},
+			ImageCorrelationID: im.correlationID, Position: im.Position(), Reason: reason}
+		return m.Append(b)
+	})
+	return err
+}
+
 func (im *Image) reportCorrupt(position int64) {
 	if im.corrupt.CompareAndSwap(false, true) {
 		im.client.cfg.ErrorHandler(fmt.Errorf("image session %d stream %d at position %d: %w",

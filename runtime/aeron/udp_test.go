@@ -534,3 +534,99 @@ func TestUDPDynamicMDC(t *testing.T) {
 		}
 	}
 }
+
+// counterValue is the value of the first counter whose label starts with
+// prefix, and whether there is one.
+func counterValue(c *aeron.Client, prefix string) (int64, bool) {
+	cr := c.Counters()
+	v, found := int64(0), false
+	cr.ForEach(func(id, _ int32, label string) {
+		if !found && strings.HasPrefix(label, prefix) {
+			v, found = cr.Value(id), true
+		}
+	})
+	return v, found
+}
+
+// TestUDPRTTMeasurement: an image on a driver with RTTMeasurementInterval
+// asks its publication (on another driver, which answers) for round-trip
+// measurements and shows the result in its rcv-rtt counter; without the
+// setting there is no such counter.
+func TestUDPRTTMeasurement(t *testing.T) {
+	_, pubDir := udpDriver(t, "pub", nil)
+	_, subDir := udpDriver(t, "sub", func(c *mediadriver.Config) { c.UDP.RTTMeasurementInterval = 5 * time.Millisecond })
+	_, plainDir := udpDriver(t, "plain", nil)
+	port := strconv.Itoa(freeUDPPort(t))
+	subClient, plainClient := connect(t, subDir), connect(t, plainDir)
+	sub, err := subClient.AddSubscription(ctx(t), "aeron:udp?endpoint=127.0.0.1:"+port, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainPort := strconv.Itoa(freeUDPPort(t))
+	plain, err := plainClient.AddSubscription(ctx(t), "aeron:udp?endpoint=127.0.0.1:"+plainPort, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubClient := connect(t, pubDir)
+	pub, err := pubClient.AddPublication(ctx(t), "aeron:udp?endpoint=127.0.0.1:"+port, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub2, err := pubClient.AddPublication(ctx(t), "aeron:udp?endpoint=127.0.0.1:"+plainPort, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitConnected(t, pub, sub)
+	awaitConnected(t, pub2, plain)
+	eventually(t, "a measured round trip in rcv-rtt", func() bool {
+		v, _ := counterValue(subClient, "rcv-rtt")
+		return v > 0
+	})
+	v, _ := counterValue(subClient, "rcv-rtt")
+	t.Logf("rcv-rtt %v", time.Duration(v))
+	if _, found := counterValue(plainClient, "rcv-rtt"); found {
+		t.Error("a driver without RTTMeasurementInterval has a rcv-rtt counter")
+	}
+}
+
+// TestUDPImageRejection: a subscriber rejects its image with a reason; the
+// receiving driver sends error frames, the publishing driver forgets that
+// receiver (the publication is no longer connected) and tells its clients,
+// whose handler gets the reason, the codes and the receiver's address.
+func TestUDPImageRejection(t *testing.T) {
+	_, pubDir := udpDriver(t, "pub", nil)
+	_, subDir := udpDriver(t, "sub", nil)
+	channel := "aeron:udp?endpoint=127.0.0.1:" + strconv.Itoa(freeUDPPort(t))
+	sub, err := connect(t, subDir).AddSubscription(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make(chan aeron.PublicationErrorFrame, 4)
+	pubClient, err := aeron.Connect(ctx(t), aeron.Config{Dir: pubDir, ResourceLinger: 10 * time.Millisecond,
+		PublicationErrorFrameHandler: func(f aeron.PublicationErrorFrame) { frames <- f }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pubClient.Close() })
+	pub, err := pubClient.AddPublication(ctx(t), channel, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitConnected(t, pub, sub)
+	if err := sub.Images()[0].Reject(ctx(t), "not today"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case f := <-frames:
+		if f.Message != "not today" || f.ErrorCode != 13 || f.RegistrationID != pub.RegistrationID() ||
+			f.SessionID != pub.SessionID() || f.StreamID != 10 || !f.Source.Addr().IsLoopback() {
+			t.Fatalf("publication error frame %+v", f)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("no publication error frame")
+	}
+	eventually(t, "the publication no longer connected", func() bool { return !pub.IsConnected() })
+	if err := sub.Images()[0].Reject(ctx(t), string(make([]byte, 1024))); err == nil {
+		t.Error("a 1024-byte reason was accepted")
+	}
+}

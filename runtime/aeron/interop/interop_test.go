@@ -188,7 +188,14 @@ func (p *process) output() string {
 // if the process ends or testTimeout passes first.
 func (p *process) waitFor(t testing.TB, what string, match func(string) bool) string {
 	t.Helper()
-	timer := time.NewTimer(testTimeout)
+	return p.waitForWithin(t, what, match, testTimeout)
+}
+
+// waitForWithin is waitFor with its own limit (benchmarks on a loaded
+// machine need more than testTimeout).
+func (p *process) waitForWithin(t testing.TB, what string, match func(string) bool, limit time.Duration) string {
+	t.Helper()
+	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	for {
 		p.mu.Lock()
@@ -208,7 +215,7 @@ func (p *process) waitFor(t testing.TB, what string, match func(string) bool) st
 		select {
 		case <-notify:
 		case <-timer.C:
-			t.Fatalf("%s did not print %s within %v", p.name, what, testTimeout)
+			t.Fatalf("%s did not print %s within %v", p.name, what, limit)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tpool-go/tpool/internal/netns"
 	"github.com/tpool-go/tpool/runtime/aeron"
 	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
 )
@@ -222,6 +223,12 @@ func TestAeronStatReadsUDPCounters(t *testing.T) {
 		got += sub.Poll(func([]byte, *aeron.Header) {}, 100)
 		return got == 100
 	})
+	// The subscriber reads frames as soon as they are in the log; rcv-pos
+	// moves when the receiver agent next runs, which on a loaded machine
+	// can be after AeronStat's snapshot.
+	eventually(t, "rcv-pos at the publication's position", func() bool {
+		return counterValue(c, "rcv-pos") == pub.Position()
+	})
 	p := startProcess(t, "AeronStat", []string{stat, "-d", dir, "-w", "false"})
 	if code := p.wait(t); code != 0 {
 		t.Fatalf("AeronStat exited with status %d", code)
@@ -358,6 +365,205 @@ func TestUDPDynamicMDCAcrossDrivers(t *testing.T) {
 			eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
 			if err := streamSequence(pub, sub, 20000, 32, testTimeout); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestUDPMulticastAcrossDrivers runs in a network namespace of its own
+// (internal/netns: loopback only, multicast routed through it): a
+// multicast publication on one driver reaches a subscription on the other
+// driver and one on its own (the multicast loop), with tpool's driver and
+// aeronmd taking turns as the publisher's.
+func TestUDPMulticastAcrossDrivers(t *testing.T) {
+	cBin(t, "aeronmd")
+	if !netns.Enter(t) {
+		return
+	}
+	for i, dirn := range []struct {
+		name       string
+		tpoolSends bool
+	}{{"tpool to aeronmd", true}, {"aeronmd to tpool", false}} {
+		t.Run(dirn.name, func(t *testing.T) {
+			cDir := filepath.Join(t.TempDir(), "c")
+			goDir := filepath.Join(t.TempDir(), "go")
+			startAeronmd(t, cDir)
+			startEmbedded(t, goDir)
+			pubDir, otherDir := goDir, cDir
+			if !dirn.tpoolSends {
+				pubDir, otherDir = cDir, goDir
+			}
+			channel := "aeron:udp?endpoint=239.255.20." + strconv.Itoa(2*i+1) + ":40456|interface=127.0.0.1|ttl=1|fc=min,g:/2"
+			pubClient := connect(t, pubDir)
+			var subs []*aeron.Subscription
+			for _, c := range []*aeron.Client{connect(t, otherDir), pubClient} {
+				sub, err := c.AddSubscription(ctx(t), channel, streamID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				subs = append(subs, sub)
+			}
+			pub, err := pubClient.AddPublication(ctx(t), channel, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "connection", func() bool {
+				return pub.IsConnected() && subs[0].ImageCount() == 1 && subs[1].ImageCount() == 1
+			})
+			if err := streamSequenceTo(pub, subs, 20000, 32, testTimeout); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// streamSequenceTo offers n sequence-numbered messages on pub and checks
+// that every subscription gets each once and in order.
+func streamSequenceTo(pub *aeron.Publication, subs []*aeron.Subscription, n, size int, limit time.Duration) error {
+	msg := make([]byte, size)
+	got := make([]int, len(subs))
+	var bad error
+	deadline := time.Now().Add(limit)
+	for sent := 0; bad == nil; {
+		done := true
+		for _, g := range got {
+			done = done && g == n
+		}
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gave up: sent %d, received %v", sent, got)
+		}
+		if sent < n {
+			binary.LittleEndian.PutUint64(msg, uint64(sent))
+			if pub.Offer(msg) > 0 {
+				sent++
+			}
+		}
+		for i, s := range subs {
+			s.Poll(func(b []byte, _ *aeron.Header) {
+				if v := binary.LittleEndian.Uint64(b); v != uint64(got[i]) && bad == nil {
+					bad = fmt.Errorf("subscriber %d: message %d, want %d", i, v, got[i])
+				}
+				got[i]++
+			}, 64)
+		}
+	}
+	return bad
+}
+
+// TestUDPRTTMeasurementAcrossDrivers: RTT measurement frames both ways. A
+// tpool image measuring RTT (UDPConfig.RTTMeasurementInterval) against an
+// aeronmd publication, which answers; and an aeronmd image with cubic
+// congestion control measuring RTT against a tpool publication, which
+// answers: each side's counter shows a round trip.
+func TestUDPRTTMeasurementAcrossDrivers(t *testing.T) {
+	t.Run("tpool measures, aeronmd answers", func(t *testing.T) {
+		cDir := filepath.Join(t.TempDir(), "c")
+		goDir := filepath.Join(t.TempDir(), "go")
+		startAeronmd(t, cDir)
+		d, err := mediadriver.Start(mediadriver.Config{Dir: goDir, IPCTermLength: termLength,
+			UDP: mediadriver.UDPConfig{RTTMeasurementInterval: 10 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		channel := udpChannel(t)
+		subClient := connect(t, goDir)
+		sub, err := subClient.AddSubscription(ctx(t), channel, streamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := connect(t, cDir).AddPublication(ctx(t), channel, streamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+		eventually(t, "a round trip in rcv-rtt", func() bool { return counterValue(subClient, "rcv-rtt") > 0 })
+		t.Logf("rcv-rtt %v", time.Duration(counterValue(subClient, "rcv-rtt")))
+	})
+	t.Run("aeronmd measures, tpool answers", func(t *testing.T) {
+		cDir := filepath.Join(t.TempDir(), "c")
+		goDir := filepath.Join(t.TempDir(), "go")
+		startAeronmd(t, cDir, "-Daeron.cubiccongestioncontrol.measurertt=true")
+		startEmbedded(t, goDir)
+		channel := udpChannel(t)
+		subClient := connect(t, cDir)
+		sub, err := subClient.AddSubscription(ctx(t), channel+"|cc=cubic", streamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := connect(t, goDir).AddPublication(ctx(t), channel, streamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+		eventually(t, "a round trip in rcv-cc-cubic-rtt", func() bool {
+			return counterValue(subClient, "rcv-cc-cubic-rtt") > 0
+		})
+		t.Logf("aeronmd's rcv-cc-cubic-rtt %v", time.Duration(counterValue(subClient, "rcv-cc-cubic-rtt")))
+	})
+}
+
+// counterValue is the value of the first counter whose label starts with
+// prefix (0 if there is none).
+func counterValue(c *aeron.Client, prefix string) int64 {
+	cr := c.Counters()
+	v, found := int64(0), false
+	cr.ForEach(func(id, _ int32, label string) {
+		if !found && strings.HasPrefix(label, prefix) {
+			v, found = cr.Value(id), true
+		}
+	})
+	return v
+}
+
+// TestUDPImageRejectionAcrossDrivers: a subscriber rejects its image; the
+// other driver's publication reports the receiver's error frame to its
+// client, with tpool's driver and aeronmd on either side.
+func TestUDPImageRejectionAcrossDrivers(t *testing.T) {
+	for _, dirn := range []struct {
+		name       string
+		tpoolSends bool
+	}{{"tpool publication, aeronmd rejects", true}, {"aeronmd publication, tpool rejects", false}} {
+		t.Run(dirn.name, func(t *testing.T) {
+			cDir := filepath.Join(t.TempDir(), "c")
+			goDir := filepath.Join(t.TempDir(), "go")
+			startAeronmd(t, cDir)
+			startEmbedded(t, goDir)
+			pubDir, subDir := goDir, cDir
+			if !dirn.tpoolSends {
+				pubDir, subDir = cDir, goDir
+			}
+			channel := udpChannel(t)
+			sub, err := connect(t, subDir).AddSubscription(ctx(t), channel, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames := make(chan aeron.PublicationErrorFrame, 4)
+			pc, err := aeron.Connect(ctx(t), aeron.Config{Dir: pubDir, ResourceLinger: 10 * time.Millisecond,
+				PublicationErrorFrameHandler: func(f aeron.PublicationErrorFrame) { frames <- f }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = pc.Close() })
+			pub, err := pc.AddPublication(ctx(t), channel, streamID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "connection", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+			if err := sub.Images()[0].Reject(ctx(t), "rejected by the test"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case f := <-frames:
+				if f.Message != "rejected by the test" || f.ErrorCode != 13 || f.SessionID != pub.SessionID() || f.StreamID != streamID {
+					t.Fatalf("publication error frame %+v", f)
+				}
+				t.Logf("publication error frame from %s: %q", f.Source, f.Message)
+			case <-time.After(testTimeout):
+				t.Fatal("no publication error frame")
 			}
 		})
 	}

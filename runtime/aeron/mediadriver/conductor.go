@@ -323,8 +323,14 @@ func (c *conductor) dispatch(typeID int32, msg []byte) error {
 			return err
 		}
 		return c.onDestination(m, typeID == command.AddDestination) // udp_mdc.go
+	case command.RejectImage:
+		m, err := command.DecodeRejectImageMessage(msg)
+		if err != nil {
+			return err
+		}
+		return c.onRejectImage(m) // udp_conductor.go
 	case command.AddRcvDestination,
-		command.RemoveRcvDestination, command.RemoveDestinationByID, command.AddStaticCounter, command.RejectImage:
+		command.RemoveRcvDestination, command.RemoveDestinationByID, command.AddStaticCounter:
 		return cmdErr(command.ErrorNotSupported, "command %#x is not supported by the embedded driver", typeID)
 	}
 	return cmdErr(command.ErrorUnknownCommandTypeID, "unknown command type id %#x", typeID)

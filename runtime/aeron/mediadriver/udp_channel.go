@@ -20,13 +20,12 @@ var udpParams = map[string]bool{
 	"term-id": true, "term-offset": true, "session-id": true, "linger": true, "reliable": true,
 	"sparse": true, "alias": true, "eos": true, "tether": true, "rejoin": true, "fc": true,
 	"gtag": true, "rcv-wnd": true, "so-sndbuf": true, "so-rcvbuf": true, "pub-wnd": true,
-	"cc": true, "ssc": true, "tags": true, "control": true, "control-mode": true,
+	"cc": true, "ssc": true, "tags": true, "control": true, "control-mode": true, "ttl": true,
 }
 
 // udpNotYet are Aeron parameters the embedded driver does not implement
 // (docs/AERON.md says why): they get an explicit NOT_SUPPORTED error.
 var udpNotYet = map[string]string{
-	"ttl":                             "multicast (ttl=)",
 	"group":                           "group semantics (group=)",
 	"nak-delay":                       "per-channel NAK delay (nak-delay=)",
 	"max-resend":                      "per-channel max-resend",
@@ -77,6 +76,25 @@ type udpChannel struct {
 	control    netip.AddrPort
 	hasControl bool
 	manualMode bool
+	// multicast: the endpoint is a group; data and setups go to it, status
+	// messages and NAKs to mcControl (udp_multicast.go), on the interface
+	// iface (index ifIndex), with ttl (0: the system's default).
+	multicast bool
+	mcControl netip.AddrPort
+	ifIndex   int
+	ttl       int
+}
+
+// dataSocket is the multicast socket of a subscription: bound to the data
+// group.
+func (ch *udpChannel) dataSocket() multicastSocket {
+	return multicastSocket{group: ch.endpoint, iface: ch.iface.Addr(), ifIndex: ch.ifIndex, ttl: ch.ttl}
+}
+
+// controlSocket is the multicast socket of a publication: bound to the
+// control group.
+func (ch *udpChannel) controlSocket() multicastSocket {
+	return multicastSocket{group: ch.mcControl, iface: ch.iface.Addr(), ifIndex: ch.ifIndex, ttl: ch.ttl}
 }
 
 // errNotLoopback refuses an address under UDPConfig.LoopbackOnly.
@@ -188,19 +206,50 @@ func parseUDPChannel(u uri.URI, channel string, loopbackOnly bool) (*udpChannel,
 		return nil, invalid("endpoint= is required (or control-mode=manual)")
 	}
 	if !ch.mdc {
-		if ch.endpoint, err = resolveLocal(ep, loopbackOnly, false); err != nil {
+		if ap, perr := netip.ParseAddrPort(ep); perr == nil && ap.Addr().Unmap().IsMulticast() {
+			// A group: the interface decides where packets go (and is
+			// held to loopback under LoopbackOnly).
+			ch.endpoint = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		} else if ch.endpoint, err = resolveLocal(ep, loopbackOnly, false); err != nil {
 			return nil, bad("endpoint %q: %v", ep, err)
 		}
-		if ch.endpoint.Addr().IsMulticast() {
-			return nil, cmdErr(command.ErrorNotSupported, "%s: multicast endpoint %s is not supported by the embedded driver", channel, ep)
-		}
 	}
-	if iface, ok := u.Params["interface"]; ok && !ch.mdc {
+	iface, hasIface := u.Params["interface"]
+	switch {
+	case ch.mdc:
+	case ch.endpoint.Addr().IsMulticast():
+		if hasCtrl {
+			return nil, invalid("control= is for unicast channels, not the multicast group %s", ep)
+		}
+		if ch.mcControl, err = multicastControl(ch.endpoint); err != nil {
+			return nil, bad("endpoint %q: %v", ep, err)
+		}
+		if ch.iface, ch.ifIndex, err = selectInterface(iface, ch.endpoint.Addr().Is4(), loopbackOnly); err != nil {
+			return nil, bad("interface %q: %v", iface, err)
+		}
+		ch.multicast = true
+		if v, ok := u.Params["ttl"]; ok {
+			if ch.ttl, err = strconv.Atoi(v); err != nil || ch.ttl < 0 || ch.ttl > 255 {
+				return nil, bad("ttl=%q: want 0 to 255", v)
+			}
+		}
+	case hasIface && strings.Contains(iface, "/"):
+		// A subnet: the local address on it (a wildcard stays one).
+		spec, _, perr := parseInterface(iface, loopbackOnly)
+		switch {
+		case perr != nil:
+			err = perr
+		case spec.Addr().IsUnspecified():
+			ch.iface = spec
+		default:
+			ch.iface, _, err = selectInterface(iface, ch.endpoint.Addr().Is4(), loopbackOnly)
+		}
+		if err != nil {
+			return nil, bad("interface %q: %v", iface, err)
+		}
+	case hasIface:
 		if !strings.Contains(iface, ":") || strings.HasSuffix(iface, "]") {
 			iface += ":0"
-		}
-		if strings.Contains(iface, "/") {
-			return nil, bad("interface %q: subnet masks are not supported", iface)
 		}
 		if ch.iface, err = resolveLocal(iface, loopbackOnly, true); err != nil {
 			return nil, bad("interface %q: %v", iface, err)

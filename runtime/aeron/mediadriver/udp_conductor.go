@@ -13,6 +13,7 @@ import (
 	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/counters"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
+	"github.com/tpool-go/tpool/runtime/aeron/internal/udpframe"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/uri"
 	"github.com/tpool-go/tpool/runtime/shm"
 )
@@ -28,6 +29,7 @@ const (
 	typeSenderLimit   = 9
 	typeSenderBPE     = 13
 	typeLocalSockaddr = 14
+	typePerImage      = 10 // AERON_COUNTER_PER_IMAGE_TYPE_ID: rcv-rtt
 )
 
 // udpState is the conductor's view of the UDP side: endpoints, network
@@ -71,7 +73,7 @@ type netSubscription struct {
 }
 
 func newUDPState(cfg UDPConfig, sys *systemCounters) *udpState {
-	sh := &udpShared{cfg: cfg.withDefaults(), sys: sys, errs: make(chan error, 64)}
+	sh := &udpShared{cfg: cfg.withDefaults(), sys: sys, errs: make(chan error, 64), pubErrs: make(chan publicationError, 16)}
 	return &udpState{shared: sh, sender: &sender{shared: sh}, receiver: &receiver{shared: sh},
 		requests: make(chan imageRequest, 256), sendEndpoints: map[string]*sendEndpoint{},
 		recvEndpoints: map[string]*receiveEndpoint{}, sendTags: map[int64]*sendEndpoint{},
@@ -716,38 +718,48 @@ func (c *conductor) newImage(r imageRequest) (*image, error) {
 	}
 	window = min(window, termLength/2)
 	img := &image{
-		ep: ep, correlationID: regID, sessionID: s.SessionID, streamID: s.StreamID, source: r.source,
+		ep: ep, correlationID: regID, sessionID: s.SessionID, streamID: s.StreamID, source: r.source, control: ep.controlAddr(r.source),
 		sourceIdentity: r.source.String(), termLength: termLength, shift: shift, initialTermID: s.InitialTermID,
 		log: lg, mapping: mp, path: path, window: int32(window), smTimeoutNs: ucfg.StatusMessageTimeout.Nanoseconds(),
 		reliable: ep.ch.reliable, lastSMPos: join, overrunThreshold: join + int64(termLength/2),
 		state: imageActive, stateChangeNs: c.nowNs, cleanPos: join, lossEntry: -1,
 	}
+	img.rttIntervalNs = ucfg.RTTMeasurementInterval.Nanoseconds()
 	img.loss.delayNs = ucfg.NAKDelay.Nanoseconds()
 	img.loss.retryNs = ucfg.NAKDelay.Nanoseconds() * DefaultNAKRetryDelayRatio
 	img.lastPacketNs.Store(c.nowNs)
-	for _, ctr := range []struct {
+	type ctrSpec struct {
 		typeID int32
 		name   string
 		id     *int32
 		addr   **atomic.Int64
-	}{
-		{counters.TypeReceiverHWM, "rcv-hwm", &img.rcvHwmID, &img.rcvHwm},
-		{counters.TypeReceiverPosition, "rcv-pos", &img.rcvPosID, &img.rcvPos},
-	} {
+		value  int64
+	}
+	ctrs := []ctrSpec{
+		{counters.TypeReceiverHWM, "rcv-hwm", &img.rcvHwmID, &img.rcvHwm, join},
+		{counters.TypeReceiverPosition, "rcv-pos", &img.rcvPosID, &img.rcvPos, join},
+	}
+	img.rttID = counters.NullCounterID
+	if img.rttIntervalNs > 0 {
+		ctrs = append(ctrs, ctrSpec{typePerImage, "rcv-rtt", &img.rttID, &img.rtt, 0})
+	}
+	var ids []int32
+	for _, ctr := range ctrs {
 		id, err := c.counters.Allocate(ctr.typeID, counters.StreamKey(regID, s.SessionID, s.StreamID, ep.channel),
 			counters.StreamLabel(ctr.name, regID, s.SessionID, s.StreamID, ep.channel, ""))
 		if err != nil {
-			if img.rcvHwm != nil {
-				_ = c.counters.Free(img.rcvHwmID)
+			for _, id := range ids {
+				_ = c.counters.Free(id)
 			}
 			_ = mp.Close()
 			_ = os.Remove(path)
 			return nil, err
 		}
+		ids = append(ids, id)
 		c.counters.SetRegistrationID(id, regID)
 		*ctr.id = id
 		*ctr.addr, _ = c.counters.Addr(id)
-		(*ctr.addr).Store(join)
+		(*ctr.addr).Store(ctr.value)
 	}
 	c.sys[sysBytesCurrentlyMapped].Add(int64(length))
 	c.log.Debug("image added", "correlation_id", regID, "session_id", s.SessionID, "stream_id", s.StreamID,
@@ -793,6 +805,7 @@ func (c *conductor) closeImage(img *image) {
 	img.links = nil
 	_ = c.counters.Free(img.rcvHwmID)
 	_ = c.counters.Free(img.rcvPosID)
+	c.freeCounter(img.rttID)
 	c.sys[sysBytesCurrentlyMapped].Add(-int64(img.mapping.Len()))
 	_ = img.mapping.Close()
 	if err := os.Remove(img.path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -813,6 +826,10 @@ func (c *conductor) udpDoWork() int {
 			continue
 		case err := <-c.udp.shared.errs:
 			c.recordError(err)
+			work++
+			continue
+		case pe := <-c.udp.shared.pubErrs:
+			c.onPublicationError(pe)
 			work++
 			continue
 		default:
@@ -888,4 +905,50 @@ func (c *conductor) udpShutdown() {
 	c.udp.shared.loss = nil
 	c.udp.pubs, c.udp.images = nil, nil
 	c.udp.recvEndpoints, c.udp.sendEndpoints = map[string]*receiveEndpoint{}, map[string]*sendEndpoint{}
+}
+
+// onPublicationError logs an error frame a receiver sent a publication and
+// tells the clients (aeron_driver_conductor_on_publication_error).
+func (c *conductor) onPublicationError(pe publicationError) {
+	f := pe.frame
+	groupTag := int64(-1) // AERON_NULL_VALUE
+	if f.Flags&udpframe.FlagErrGroupTag != 0 {
+		groupTag = f.GroupTag
+	}
+	c.recordError(fmt.Errorf("onPublicationError: registrationId=%d, destinationRegistrationId=%d, sessionId=%d, streamId=%d, receiverId=%d, groupId=%d, errorCode=%d, errorMessage=%s",
+		pe.registrationID, int64(-1), f.SessionID, f.StreamID, f.ReceiverID, groupTag, f.ErrorCode, f.Message))
+	m := command.PublicationError{RegistrationID: pe.registrationID, DestinationRegistrationID: -1,
+		SessionID: f.SessionID, StreamID: f.StreamID, ReceiverID: f.ReceiverID, GroupTag: groupTag,
+		SourcePort: pe.source.Port(), ErrorCode: f.ErrorCode, Message: string(f.Message)}
+	switch a := pe.source.Addr(); {
+	case a.Is4():
+		m.AddressType = command.AddressTypeIPv4
+		a4 := a.As4()
+		copy(m.SourceAddress[:], a4[:])
+	case a.Is6():
+		m.AddressType = command.AddressTypeIPv6
+		m.SourceAddress = a.As16()
+	}
+	c.scratch = m.Append(c.scratch[:0])
+	c.transmit(command.OnPublicationError, c.scratch)
+}
+
+// onRejectImage rejects a network image at a client's request
+// (aeron_driver_conductor_on_invalidate_image): its receiver drops the
+// stream's data and sends error frames with the reason in place of status
+// messages until the image times out.
+func (c *conductor) onRejectImage(m command.RejectImageMessage) error {
+	if len(m.Reason) > udpframe.ErrorMaxTextLength {
+		return cmdErr(command.ErrorGenericError, "Invalidation reason_text must be %d bytes or less", udpframe.ErrorMaxTextLength)
+	}
+	for _, img := range c.udp.images {
+		if img.correlationID == m.ImageCorrelationID {
+			img.ep.mu.Lock()
+			img.rejection = []byte(m.Reason)
+			img.ep.mu.Unlock()
+			c.sendSuccess(m.CorrelationID)
+			return nil
+		}
+	}
+	return cmdErr(command.ErrorGenericError, "Unable to resolve image for correlationId=%d", m.ImageCorrelationID)
 }

@@ -108,6 +108,12 @@ type UDPConfig struct {
 	// FlowControlReceiverTimeout: min and tagged flow control forget a
 	// receiver silent this long (t: in fc= overrides it).
 	FlowControlReceiverTimeout time.Duration
+	// RTTMeasurementInterval: every image asks its publication for a
+	// round-trip time measurement (an RTTM frame with the reply flag) this
+	// often and keeps the last result in its rcv-rtt counter (ns). Zero,
+	// the default, measures nothing, as Aeron's receiver with its default
+	// (static window) congestion control.
+	RTTMeasurementInterval time.Duration
 	// SendLoss and ReceiveLoss drop datagrams in the send and receive
 	// paths, for tests (as Aeron's loss generators); nil drops nothing.
 	SendLoss, ReceiveLoss LossGenerator
@@ -164,7 +170,7 @@ func (u UDPConfig) validate() error {
 	if u.InitialWindow < u.MTU {
 		return fmt.Errorf("udp initial window %d below the mtu %d: %w", u.InitialWindow, u.MTU, ErrConfig)
 	}
-	if u.RetransmitDelay < 0 || u.NAKDelay < 0 {
+	if u.RetransmitDelay < 0 || u.NAKDelay < 0 || u.RTTMeasurementInterval < 0 {
 		return fmt.Errorf("udp delays must not be negative: %w", ErrConfig)
 	}
 	return nil

@@ -20,6 +20,9 @@ type flowControl interface {
 	onStatusMessage(sm udpframe.SM, sndLmt int64, initialTermID int32, shift int, nowNs int64) int64
 	onIdle(nowNs, sndLmt, sndPos int64) int64
 	hasRequiredReceivers() bool
+	// onRemoteClose forgets a receiver that sent an error frame (it
+	// rejected the stream), as Aeron's on_error.
+	onRemoteClose(receiverID int64)
 }
 
 func smPosition(sm udpframe.SM, initialTermID int32, shift int) int64 {
@@ -35,6 +38,7 @@ func (maxFlowControl) onStatusMessage(sm udpframe.SM, sndLmt int64, initialTermI
 }
 func (maxFlowControl) onIdle(_, sndLmt, _ int64) int64 { return sndLmt }
 func (maxFlowControl) hasRequiredReceivers() bool      { return true }
+func (maxFlowControl) onRemoteClose(int64)             {}
 
 type fcReceiver struct {
 	id      int64
@@ -103,6 +107,15 @@ func (f *minFlowControl) onIdle(nowNs, sndLmt, _ int64) int64 {
 }
 
 func (f *minFlowControl) hasRequiredReceivers() bool { return len(f.receivers) >= f.groupMinSize }
+
+func (f *minFlowControl) onRemoteClose(receiverID int64) {
+	for i, r := range f.receivers {
+		if r.id == receiverID {
+			f.receivers = append(f.receivers[:i], f.receivers[i+1:]...)
+			return
+		}
+	}
+}
 
 // parseFlowControl reads fc= ("max", "min", "tagged", with ",g:TAG/N" and
 // ",t:TIMEOUT" options, as Aeron's flow control URIs).

@@ -2,6 +2,8 @@ package mediadriver
 
 import (
 	"errors"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -28,8 +30,15 @@ func TestParseUDPChannel(t *testing.T) {
 		{"aeron:udp?control-mode=manual", 0, ""},
 		{"aeron:udp?control-mode=manual|control=127.0.0.1:0", 0, ""},
 		{"aeron:udp?control-mode=manual|endpoint=127.0.0.1:40123", command.ErrorInvalidChannel, "not an endpoint"},
-		{"aeron:udp?endpoint=224.0.1.1:40456|interface=127.0.0.1", command.ErrorNotSupported, "multicast"},
-		{"aeron:udp?endpoint=127.0.0.1:40123|ttl=4", command.ErrorNotSupported, `"ttl"`},
+		{"aeron:udp?endpoint=224.0.1.1:40456|interface=127.0.0.1|ttl=4", 0, ""},
+		{"aeron:udp?endpoint=224.0.1.1:40456|interface=127.0.0.0/8", 0, ""},
+		{"aeron:udp?endpoint=224.0.1.2:40456|interface=127.0.0.1", command.ErrorGenericError, "must be odd"},
+		{"aeron:udp?endpoint=224.0.1.1:40456|interface=127.0.0.1|ttl=256", command.ErrorGenericError, "ttl"},
+		{"aeron:udp?endpoint=224.0.1.1:40456|interface=10.99.99.0/24", command.ErrorGenericError, "no matching interface"},
+		{"aeron:udp?endpoint=224.0.1.1:40456|interface=127.0.0.1|control=127.0.0.1:40123", command.ErrorInvalidChannel, "multicast"},
+		{"aeron:udp?endpoint=127.0.0.1:40123|ttl=4", 0, ""},
+		{"aeron:udp?endpoint=127.0.0.1:40123|interface=127.0.0.0/8", 0, ""},
+		{"aeron:udp?endpoint=127.0.0.1:40123|interface=0.0.0.0/0", 0, ""},
 		{"aeron:udp?endpoint=127.0.0.1:40123|tags=1,2", 0, ""},
 		{"aeron:udp?tags=1", 0, ""},
 		{"aeron:udp?tags=1,x", command.ErrorGenericError, "tags"},
@@ -190,6 +199,115 @@ func TestLoopbackOnly(t *testing.T) {
 		}
 		if _, err := parseUDPChannel(u, tt.channel, true); (err == nil) != tt.ok {
 			t.Errorf("%s: %v, want accepted=%v", tt.channel, err, tt.ok)
+		}
+	}
+}
+
+// fakeInterfaces replaces the host's interfaces for the test.
+func fakeInterfaces(t *testing.T, addrs []localAddr) {
+	old := listInterfaces
+	listInterfaces = func() ([]localAddr, error) { return addrs, nil }
+	t.Cleanup(func() { listInterfaces = old })
+}
+
+var testInterfaces = []localAddr{
+	{index: 1, addr: netip.MustParsePrefix("127.0.0.1/8"), flags: net.FlagUp | net.FlagLoopback},
+	{index: 1, addr: netip.MustParsePrefix("::1/128"), flags: net.FlagUp | net.FlagLoopback},
+	{index: 2, addr: netip.MustParsePrefix("10.0.0.5/8"), flags: net.FlagUp | net.FlagMulticast},
+	{index: 3, addr: netip.MustParsePrefix("10.1.2.7/24"), flags: net.FlagUp | net.FlagMulticast},
+	{index: 4, addr: netip.MustParsePrefix("192.168.1.9/24"), flags: net.FlagUp}, // no multicast
+	{index: 3, addr: netip.MustParsePrefix("fd00::7/64"), flags: net.FlagUp | net.FlagMulticast},
+}
+
+// TestSelectInterface: Aeron's rule (aeron_ip_lookup_func) on a fixed set
+// of interfaces: a loopback match if nothing else matched, else the
+// multicast-capable address with the longest netmask in the subnet.
+func TestSelectInterface(t *testing.T) {
+	fakeInterfaces(t, testInterfaces)
+	for _, tt := range []struct {
+		spec  string
+		is4   bool
+		want  string // "" : refused
+		index int
+	}{
+		{"", true, "10.1.2.7:0", 3},           // the wildcard: longest netmask wins over lo
+		{"0.0.0.0/0", true, "10.1.2.7:0", 3},  // the same, written out
+		{"127.0.0.1", true, "127.0.0.1:0", 1}, // exact
+		{"127.0.0.0/8", true, "127.0.0.1:0", 1},
+		{"10.0.0.0/8", true, "10.1.2.7:0", 3},
+		{"10.0.0.5:4000", true, "10.0.0.5:4000", 2}, // the port is kept
+		{"10.0.0.0/16", true, "10.0.0.5:0", 2},
+		{"192.168.1.0/24", true, "", 0}, // up but not multicast-capable
+		{"172.16.0.0/12", true, "", 0},
+		{"[::1]", false, "[::1]:0", 1},
+		{"[fd00::]/64", false, "[fd00::7]:0", 3},
+		{"", false, "[fd00::7]:0", 3},
+		{"127.0.0.1", false, "", 0}, // family mismatch
+		{"10.0.0.0/33", true, "", 0},
+		{"bogus/x", true, "", 0},
+	} {
+		t.Run(tt.spec, func(t *testing.T) {
+			got, index, err := selectInterface(tt.spec, tt.is4, false)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("selected %s", got)
+				}
+				return
+			}
+			if err != nil || got.String() != tt.want || index != tt.index {
+				t.Fatalf("got %s (index %d, %v), want %s (index %d)", got, index, err, tt.want, tt.index)
+			}
+		})
+	}
+}
+
+// TestMulticastLoopbackOnly: under LoopbackOnly a multicast channel is taken
+// only when its interface is a loopback one, and nothing is resolved.
+func TestMulticastLoopbackOnly(t *testing.T) {
+	fakeInterfaces(t, testInterfaces)
+	for _, tt := range []struct {
+		channel string
+		ok      bool
+	}{
+		{"aeron:udp?endpoint=239.1.1.1:40456|interface=127.0.0.1", true},
+		{"aeron:udp?endpoint=239.1.1.1:40456|interface=localhost", true},
+		{"aeron:udp?endpoint=239.1.1.1:40456|interface=127.0.0.0/8", true},
+		{"aeron:udp?endpoint=239.1.1.1:40456", false}, // the wildcard selects 10.1.2.7
+		{"aeron:udp?endpoint=239.1.1.1:40456|interface=10.0.0.0/8", false},
+		{"aeron:udp?endpoint=239.1.1.1:40456|interface=example.invalid", false},
+		{"aeron:udp?endpoint=127.0.0.1:40123|interface=10.0.0.0/8", false},
+	} {
+		u, err := uri.Parse(tt.channel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := parseUDPChannel(u, tt.channel, true)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want accepted=%v", tt.channel, err, tt.ok)
+			continue
+		}
+		if err == nil && (!ch.multicast || ch.mcControl.String() != "239.1.1.2:40456") {
+			t.Errorf("%s: multicast %v control %s, want control 239.1.1.2:40456", tt.channel, ch.multicast, ch.mcControl)
+		}
+	}
+}
+
+func TestMulticastControl(t *testing.T) {
+	for _, tt := range []struct{ data, control string }{
+		{"224.0.1.1:40456", "224.0.1.2:40456"},
+		{"239.255.255.255:1", "239.255.255.0:1"}, // the byte wraps, as Aeron's uint8_t
+		{"[ff02::1]:40456", "[ff02::2]:40456"},
+		{"224.0.1.2:40456", ""},
+	} {
+		got, err := multicastControl(netip.MustParseAddrPort(tt.data))
+		if tt.control == "" {
+			if err == nil {
+				t.Errorf("%s: control %s, want an error (even data address)", tt.data, got)
+			}
+			continue
+		}
+		if err != nil || got.String() != tt.control {
+			t.Errorf("%s: control %s (%v), want %s", tt.data, got, err, tt.control)
 		}
 	}
 }

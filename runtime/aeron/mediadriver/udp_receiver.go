@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tpool-go/tpool/runtime/aeron/internal/command"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/logbuffer"
 	"github.com/tpool-go/tpool/runtime/aeron/internal/udpframe"
 	"github.com/tpool-go/tpool/runtime/shm"
@@ -55,8 +56,13 @@ type imageRequest struct {
 }
 
 func newReceiveEndpoint(s *udpShared, ch *udpChannel, requests chan<- imageRequest) (*receiveEndpoint, error) {
-	local := ch.endpoint
-	conn, err := listenUDP(local, ch.rcvbuf, ch.sndbuf)
+	var conn *net.UDPConn
+	var err error
+	if ch.multicast {
+		conn, err = listenMulticast(ch.dataSocket(), ch.rcvbuf, ch.sndbuf)
+	} else {
+		conn, err = listenUDP(ch.endpoint, ch.rcvbuf, ch.sndbuf)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +145,7 @@ func (e *receiveEndpoint) onDatagram(b []byte, from netip.AddrPort, nowNs int64)
 				sm := udpframe.SM{Flags: udpframe.FlagSMSetup, SessionID: d.SessionID, StreamID: d.StreamID,
 					ReceiverID: e.receiverID}
 				n := sm.Encode(e.buf[:])
-				e.sendTo(e.buf[:n], from)
+				e.sendTo(e.buf[:n], e.controlAddr(from))
 				sys[sysStatusMessagesSent].Add(1)
 			}
 		}
@@ -165,12 +171,38 @@ func (e *receiveEndpoint) onDatagram(b []byte, from netip.AddrPort, nowNs int64)
 			sys[sysConductorProxyFails].Add(1)
 		}
 	case udpframe.TypeRTTM:
-		if _, err := udpframe.DecodeRTTM(b); err != nil {
+		r, err := udpframe.DecodeRTTM(b)
+		if err != nil {
 			sys[sysInvalidPackets].Add(1)
+			return
 		}
+		// For this receiver (or any, id 0) and an image it has, as
+		// aeron_data_packet_dispatcher_on_rttm: a request is answered with
+		// its timestamp, a reply to our request measures the round trip.
+		img := e.images[streamSession{r.StreamID, r.SessionID}]
+		if img == nil || (r.ReceiverID != e.receiverID && r.ReceiverID != 0) {
+			return
+		}
+		if r.Flags&udpframe.FlagRTTMReply != 0 {
+			reply := udpframe.RTTM{SessionID: r.SessionID, StreamID: r.StreamID, EchoTimestamp: r.EchoTimestamp,
+				ReceiverID: e.receiverID}
+			n := reply.Encode(e.buf[:])
+			e.sendTo(e.buf[:n], e.controlAddr(from))
+			return
+		}
+		img.onRTTM(r, nowNs)
 	default:
 		sys[sysInvalidPackets].Add(1)
 	}
+}
+
+// controlAddr is where status messages and NAKs for a publication heard
+// from source go: the source, or on multicast the control group.
+func (e *receiveEndpoint) controlAddr(source netip.AddrPort) netip.AddrPort {
+	if e.ch.multicast {
+		return e.ch.mcControl
+	}
+	return source
 }
 
 // wantsSetup reports a stream with subscribers and no image (lock held).
@@ -262,6 +294,7 @@ type image struct {
 	sessionID      int32
 	streamID       int32
 	source         netip.AddrPort
+	control        netip.AddrPort // where status messages and NAKs go
 	sourceIdentity string
 	termLength     int
 	shift          int
@@ -275,16 +308,25 @@ type image struct {
 
 	rcvHwm, rcvPos     *atomic.Int64
 	rcvHwmID, rcvPosID int32
-	subs               atomic.Pointer[[]*atomic.Int64] // copy-on-write by the conductor
+	// rtt is the last measured round trip in ns (counter rcv-rtt; nil
+	// when the image does not measure, rttIntervalNs 0).
+	rtt           *atomic.Int64
+	rttID         int32
+	rttIntervalNs int64
+	subs          atomic.Pointer[[]*atomic.Int64] // copy-on-write by the conductor
 
 	lastPacketNs atomic.Int64
 	endOfStream  atomic.Bool
 	sendingEOS   atomic.Bool
 
 	// endpoint lock
-	lastSMPos        int64
-	lastSMNs         int64
-	lossEntry        int // offset in the loss report, -1 before the first loss
+	lastSMPos int64
+	lastSMNs  int64
+	lossEntry int // offset in the loss report, -1 before the first loss
+	// rejection is the reason a client rejected the image with (nil:
+	// not rejected); a rejected image takes no data and sends error frames.
+	rejection        []byte
+	lastRTTMNs       int64
 	overrunThreshold int64
 	loss             lossDetector
 
@@ -313,8 +355,8 @@ type imageLink struct {
 // insert puts a datagram of frames into the log (endpoint lock held). It
 // reports false for a datagram that cannot belong to the image.
 func (img *image) insert(b []byte, d udpframe.Data, from netip.AddrPort, nowNs int64) bool {
-	if d.TermID-img.initialTermID < 0 {
-		return true // from before the image began
+	if d.TermID-img.initialTermID < 0 || img.rejection != nil {
+		return true // from before the image began, or rejected
 	}
 	if _, err := udpframe.CheckDataDatagram(b, img.termLength); err != nil {
 		return false
@@ -387,6 +429,9 @@ func (img *image) doWork(nowNs int64) int {
 		}
 		return 0
 	}
+	if img.rejection != nil {
+		return img.sendRejection(nowNs)
+	}
 	minSub, maxSub := int64(math.MaxInt64), int64(0)
 	for _, s := range *subs {
 		v := s.Load()
@@ -404,13 +449,14 @@ func (img *image) doWork(nowNs int64) int {
 		if img.reliable {
 			n := udpframe.NAK{SessionID: img.sessionID, StreamID: img.streamID, TermID: img.loss.termID,
 				TermOffset: img.loss.termOffset, Length: img.loss.length}.Encode(img.ep.buf[:])
-			img.ep.sendTo(img.ep.buf[:n], img.source)
+			img.ep.sendTo(img.ep.buf[:n], img.control)
 			img.ep.d.sys[sysNAKsSent].Add(1)
 		} else {
 			img.fillGap()
 		}
 		work++
 	}
+	work += img.measureRTT(nowNs)
 	eos := img.sendingEOS.Load()
 	if minSub > img.lastSMPos+int64(img.window/4) || nowNs > img.lastSMNs+img.smTimeoutNs {
 		img.clean(minSub - int64(img.termLength))
@@ -424,6 +470,53 @@ func (img *image) doWork(nowNs int64) int {
 	return work
 }
 
+// onRTTM takes the reply to an RTT measurement this image asked for
+// (endpoint lock held): the round trip is now less the echoed send time
+// less the time the publication held it.
+func (img *image) onRTTM(r udpframe.RTTM, nowNs int64) {
+	if img.rtt == nil || r.EchoTimestamp <= 0 || r.EchoTimestamp > nowNs || r.ReceptionDelta < 0 {
+		return
+	}
+	if rtt := nowNs - r.EchoTimestamp - r.ReceptionDelta; rtt >= 0 {
+		img.rtt.Store(rtt)
+	}
+}
+
+// measureRTT asks the publication for an RTT measurement every
+// rttIntervalNs while it is heard from (endpoint lock held), as Aeron's
+// receiver does when its congestion control measures RTT.
+func (img *image) measureRTT(nowNs int64) int {
+	if img.rttIntervalNs <= 0 || nowNs < img.lastRTTMNs+img.rttIntervalNs ||
+		nowNs > img.lastPacketNs.Load()+img.smTimeoutNs*imageSMEOSMultiple {
+		return 0
+	}
+	r := udpframe.RTTM{Flags: udpframe.FlagRTTMReply, SessionID: img.sessionID, StreamID: img.streamID,
+		EchoTimestamp: nowNs, ReceiverID: img.ep.receiverID}
+	n := r.Encode(img.ep.buf[:])
+	img.ep.sendTo(img.ep.buf[:n], img.control)
+	img.lastRTTMNs = nowNs
+	return 1
+}
+
+// sendRejection sends the publication an error frame with the rejection's
+// reason every status message timeout, in place of status messages
+// (aeron_publication_image_send_pending_status_message; endpoint lock held).
+func (img *image) sendRejection(nowNs int64) int {
+	if nowNs <= img.lastSMNs+img.smTimeoutNs {
+		return 0
+	}
+	ef := udpframe.Error{SessionID: img.sessionID, StreamID: img.streamID, ReceiverID: img.ep.receiverID,
+		ErrorCode: command.ErrorImageRejected, Message: img.rejection}
+	if img.ep.ch.hasGTag {
+		ef.Flags, ef.GroupTag = udpframe.FlagErrGroupTag, img.ep.ch.gtag
+	}
+	n := ef.Encode(img.ep.buf[:])
+	img.ep.sendTo(img.ep.buf[:n], img.control)
+	img.ep.d.sys[sysErrorFramesSent].Add(1)
+	img.lastSMNs = nowNs
+	return 1
+}
+
 // sendSM sends a status message for position (endpoint lock held).
 func (img *image) sendSM(position int64, flags uint8, nowNs int64) {
 	termID := int32(position>>img.shift) + img.initialTermID
@@ -431,7 +524,7 @@ func (img *image) sendSM(position int64, flags uint8, nowNs int64) {
 		ConsumptionTermOffset: int32(position & int64(img.termLength-1)), ReceiverWindow: img.window,
 		ReceiverID: img.ep.receiverID, HasGroupTag: img.ep.ch.hasGTag, GroupTag: img.ep.ch.gtag}
 	n := sm.Encode(img.ep.buf[:])
-	img.ep.sendTo(img.ep.buf[:n], img.source)
+	img.ep.sendTo(img.ep.buf[:n], img.control)
 	img.ep.d.sys[sysStatusMessagesSent].Add(1)
 	img.lastSMPos, img.lastSMNs = position, nowNs
 	img.overrunThreshold = position + int64(img.termLength/2)

@@ -59,6 +59,9 @@ type udpShared struct {
 	errs chan error
 	// loss is the loss report (receiver agent only; nil without one).
 	loss *lossReport
+	// pubErrs carries error frames from the send endpoints' readers to
+	// the conductor.
+	pubErrs chan publicationError
 }
 
 func (s *udpShared) recordError(err error) {
@@ -98,7 +101,13 @@ func newSendEndpoint(s *udpShared, ch *udpChannel) (*sendEndpoint, error) {
 			local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 		}
 	}
-	conn, err := listenUDP(local, ch.rcvbuf, ch.sndbuf)
+	var conn *net.UDPConn
+	var err error
+	if ch.multicast {
+		conn, err = listenMulticast(ch.controlSocket(), ch.rcvbuf, ch.sndbuf)
+	} else {
+		conn, err = listenUDP(local, ch.rcvbuf, ch.sndbuf)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -214,11 +223,15 @@ func (e *sendEndpoint) onControl(b []byte, from netip.AddrPort) {
 			e.send(p.ctrlBuf[:n])
 		}
 	case udpframe.TypeErr:
-		if _, err := udpframe.DecodeError(b); err != nil {
+		ef, err := udpframe.DecodeError(b)
+		if err != nil {
 			sys[sysInvalidPackets].Add(1)
 			return
 		}
 		sys[sysErrorFramesReceived].Add(1)
+		if p := e.lookup(ef.StreamID, ef.SessionID); p != nil {
+			p.onError(ef, from)
+		}
 	default:
 		sys[sysInvalidPackets].Add(1)
 	}
@@ -392,6 +405,46 @@ func (p *networkPublication) onStatusMessage(sm udpframe.SM, nowNs int64) {
 	p.sndLmt.Store(p.fc.onStatusMessage(sm, p.sndLmt.Load(), p.initialTermID, p.shift, nowNs))
 	p.hasReceivers.Store(len(p.receivers) > 0)
 	p.log.SetConnected(len(p.receivers) > 0 && p.fc.hasRequiredReceivers())
+}
+
+// publicationError is an error frame a receiver sent a publication, on its
+// way to the conductor, which logs it and tells the clients
+// (OnPublicationError).
+type publicationError struct {
+	registrationID int64
+	frame          udpframe.Error // Message copied: the datagram buffer is reused
+	source         netip.AddrPort
+}
+
+// onError runs on the endpoint's reader: a receiver that sent an error
+// frame (it rejected the stream) is forgotten at once, and the first frame
+// from a receiver the publication knew is reported, as Aeron's
+// aeron_network_publication_on_error with its liveness tracker.
+func (p *networkPublication) onError(ef udpframe.Error, from netip.AddrPort) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.fc.onRemoteClose(ef.ReceiverID)
+	known := false
+	for i := range p.receivers {
+		if p.receivers[i].id == ef.ReceiverID {
+			p.receivers = append(p.receivers[:i], p.receivers[i+1:]...)
+			known = true
+			break
+		}
+	}
+	if !known {
+		return
+	}
+	p.hasReceivers.Store(len(p.receivers) > 0)
+	p.log.SetConnected(len(p.receivers) > 0 && p.fc.hasRequiredReceivers())
+	ef.Message = append([]byte(nil), ef.Message...) // rare: an allocation is fine here
+	select {
+	case p.shared.pubErrs <- publicationError{registrationID: p.registrationID, frame: ef, source: from}:
+	default:
+	}
 }
 
 // onNAK runs on the endpoint's reader.

@@ -529,3 +529,90 @@ func DecodeDestinationMessage(b []byte) (DestinationMessage, error) {
 	}
 	return m, nil
 }
+
+// RejectImageMessage asks the driver to reject an image (RejectImage;
+// aeron_reject_image_command_t): its receiver stops taking the stream and
+// sends the publication error frames with the reason.
+type RejectImageMessage struct {
+	Correlated
+	ImageCorrelationID int64
+	Position           int64
+	Reason             string
+}
+
+// Append encodes m onto b.
+func (m *RejectImageMessage) Append(b []byte) []byte {
+	b = appendI64(b, m.ClientID)
+	b = appendI64(b, m.CorrelationID)
+	b = appendI64(b, m.ImageCorrelationID)
+	b = appendI64(b, m.Position)
+	return appendString(b, m.Reason, false)
+}
+
+// DecodeRejectImageMessage decodes a reject-image command.
+func DecodeRejectImageMessage(b []byte) (RejectImageMessage, error) {
+	r := reader{b: b}
+	m := RejectImageMessage{Correlated: Correlated{r.i64(), r.i64()}, ImageCorrelationID: r.i64(), Position: r.i64(),
+		Reason: r.str(false)}
+	if r.bad {
+		return RejectImageMessage{}, malformed("reject image command", len(b))
+	}
+	return m, nil
+}
+
+// Address types of PublicationError (AERON_RESPONSE_ADDRESS_TYPE_*).
+const (
+	AddressTypeIPv4 = 1
+	AddressTypeIPv6 = 2
+)
+
+// PublicationError tells clients that a receiver sent a publication an
+// error frame, e.g. on rejecting its image (OnPublicationError;
+// aeron_publication_error_t).
+type PublicationError struct {
+	RegistrationID            int64
+	DestinationRegistrationID int64
+	SessionID                 int32
+	StreamID                  int32
+	ReceiverID                int64
+	GroupTag                  int64
+	AddressType               int16
+	SourcePort                uint16
+	SourceAddress             [16]byte // 4 bytes used for IPv4
+	ErrorCode                 int32
+	Message                   string
+}
+
+// Append encodes m onto b.
+func (m *PublicationError) Append(b []byte) []byte {
+	b = appendI64(b, m.RegistrationID)
+	b = appendI64(b, m.DestinationRegistrationID)
+	b = appendI32(b, m.SessionID)
+	b = appendI32(b, m.StreamID)
+	b = appendI64(b, m.ReceiverID)
+	b = appendI64(b, m.GroupTag)
+	b = le.AppendUint16(b, uint16(m.AddressType))
+	b = le.AppendUint16(b, m.SourcePort)
+	b = append(b, m.SourceAddress[:]...)
+	b = appendI32(b, m.ErrorCode)
+	return appendString(b, m.Message, false)
+}
+
+// DecodePublicationError decodes a publication error response.
+func DecodePublicationError(b []byte) (PublicationError, error) {
+	r := reader{b: b}
+	m := PublicationError{RegistrationID: r.i64(), DestinationRegistrationID: r.i64(), SessionID: r.i32(),
+		StreamID: r.i32(), ReceiverID: r.i64(), GroupTag: r.i64()}
+	typeAndPort := r.i32()
+	m.AddressType, m.SourcePort = int16(uint32(typeAndPort)), uint16(uint32(typeAndPort)>>16)
+	if r.need(16) {
+		copy(m.SourceAddress[:], r.b[r.off:r.off+16])
+		r.off += 16
+	}
+	m.ErrorCode = r.i32()
+	m.Message = r.str(false)
+	if r.bad {
+		return PublicationError{}, malformed("publication error", len(b))
+	}
+	return m, nil
+}

@@ -56,6 +56,10 @@ func TestRoundTrips(t *testing.T) {
 			func(b []byte) (any, error) { return DecodeCounterUpdate(b) }, CounterUpdate{5, 3}},
 		{"client timeout", func() []byte { m := ClientTimeout{77}; return m.Append(nil) },
 			func(b []byte) (any, error) { return DecodeClientTimeout(b) }, ClientTimeout{77}},
+		{"reject image", func() []byte { m := RejectImageMessage{c, 12, 4096, "too slow"}; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodeRejectImageMessage(b) }, RejectImageMessage{c, 12, 4096, "too slow"}},
+		{"publication error", func() []byte { m := testPublicationError; return m.Append(nil) },
+			func(b []byte) (any, error) { return DecodePublicationError(b) }, testPublicationError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,10 +82,28 @@ func TestRoundTrips(t *testing.T) {
 	}
 }
 
+var testPublicationError = PublicationError{RegistrationID: 5, DestinationRegistrationID: -1, SessionID: 7, StreamID: 1001,
+	ReceiverID: 99, GroupTag: -1, AddressType: AddressTypeIPv4, SourcePort: 40123,
+	SourceAddress: [16]byte{127, 0, 0, 1}, ErrorCode: ErrorImageRejected, Message: "rejected"}
+
 func TestLayouts(t *testing.T) {
 	le := binary.LittleEndian
+	pe := testPublicationError
+	b := pe.Append(nil)
+	// aeron_publication_error_t, packed to 4: address type 40, port 42,
+	// address 44, error code 60, message length 64, message 68.
+	if le.Uint16(b[40:]) != AddressTypeIPv4 || le.Uint16(b[42:]) != 40123 || b[44] != 127 || le.Uint32(b[60:]) != ErrorImageRejected ||
+		le.Uint32(b[64:]) != 8 || string(b[68:]) != "rejected" {
+		t.Errorf("publication error layout: % x", b)
+	}
+	ri := RejectImageMessage{Correlated{1, 2}, 3, 4, "why"}
+	b = ri.Append(nil)
+	// image correlation id 16, position 24, reason length 32, reason 36.
+	if le.Uint64(b[16:]) != 3 || le.Uint64(b[24:]) != 4 || le.Uint32(b[32:]) != 3 || string(b[36:]) != "why" {
+		t.Errorf("reject image layout: % x", b)
+	}
 	m := PublicationMessage{Correlated{1, 2}, 1001, "aeron:ipc"}
-	b := m.Append(nil)
+	b = m.Append(nil)
 	// client 0, correlation 8, stream 16, channel length 20, channel 24.
 	if le.Uint64(b[0:]) != 1 || le.Uint64(b[8:]) != 2 || le.Uint32(b[16:]) != 1001 || le.Uint32(b[20:]) != 9 || string(b[24:]) != "aeron:ipc" {
 		t.Errorf("publication command layout: % x", b)
@@ -150,6 +172,8 @@ func FuzzDecode(f *testing.F) {
 		&ErrorResponse{9, 1, "invalid channel"},
 		&CounterUpdate{10, 11},
 		&ClientTimeout{1},
+		&RejectImageMessage{Correlated{1, 6}, 12, 0, "reason"},
+		&testPublicationError,
 	} {
 		f.Add(m.Append(nil))
 	}
@@ -194,6 +218,16 @@ func FuzzDecode(f *testing.F) {
 		if m, err := DecodeCounterUpdate(b); err == nil {
 			if m2, err := DecodeCounterUpdate(m.Append(nil)); err != nil || m2 != m {
 				t.Fatalf("CounterUpdate %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodeRejectImageMessage(b); err == nil {
+			if m2, err := DecodeRejectImageMessage(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("RejectImageMessage %+v round trip: %+v, %v", m, m2, err)
+			}
+		}
+		if m, err := DecodePublicationError(b); err == nil {
+			if m2, err := DecodePublicationError(m.Append(nil)); err != nil || m2 != m {
+				t.Fatalf("PublicationError %+v round trip: %+v, %v", m, m2, err)
 			}
 		}
 		if m, err := DecodeClientTimeout(b); err == nil {
