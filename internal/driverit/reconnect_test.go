@@ -28,7 +28,8 @@ import (
 // epoch and stream again. Every frame the consumer accepted holds the test
 // pattern of its sequence number. After SIGKILL the new tpoold starts at
 // once in the same Aeron directory, whose CnC heartbeat still looks fresh
-// (the media driver's lock file proves its owner dead).
+// (the media driver's lock file proves its owner dead), and the clients
+// notice that their CnC was replaced.
 func TestTpooldRestartMidStream(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
@@ -46,11 +47,18 @@ func TestTpooldRestartMidStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-drv.done
+			// After SIGKILL the new tpoold starts at once, beside the dead
+			// one's fresh-looking CnC; after SIGTERM only once the clients
+			// have noticed and wait for a media driver.
+			restart := func() { e.spawn("tpoold", "").await("ready") }
+			if sig == syscall.SIGKILL {
+				restart()
+			}
 			prod.awaitAll("failclosed", "paused", "event MediaDriverLost")
 			cons.awaitAll("failclosed", "event MediaDriverLost")
-
-			drv2 := e.spawn("tpoold", "")
-			drv2.await("ready")
+			if sig != syscall.SIGKILL {
+				restart()
+			}
 			for _, c := range []*child{prod, cons} {
 				c.await("event MediaDriverReconnected")
 				if ep := epochOf(t, c.await("event Reattached")); ep <= e1 {
