@@ -253,12 +253,16 @@ type Consumer struct {
 // attached and its control subscription is connected, so that a producer
 // started afterwards finds it. A consumer killed by a signal before that
 // (the C examples sometimes crash, see CrashedAfter) is logged and started
-// again, at most three times in all.
+// again, at most three times in all, each time with another client id
+// (ClientID + 1000 x retry): the driver keeps a dead consumer's lease, and
+// refuses its client id, until the lease expires.
 func StartConsumer(t testing.TB, c Client) *Consumer {
 	t.Helper()
-	argv, env := c.args(t, TPCBin(t, "tp_example_consumer_driver"))
 	const tries = 3
 	for try := 1; ; try++ {
+		cc := c
+		cc.ClientID += uint32(1000 * (try - 1))
+		argv, env := cc.args(t, TPCBin(t, "tp_example_consumer_driver"))
 		p := Start(t, "consumer", env, argv...)
 		if _, ok := p.await(func(l string) bool { return l == "Control subscription connected" }); ok {
 			return &Consumer{Process: p, want: c.Count}

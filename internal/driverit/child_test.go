@@ -32,6 +32,10 @@ func runChild(role string) error {
 		return d.Close()
 	case "client":
 		return runClient(ctx, aeronDir, base, arg, log)
+	case "tpoold":
+		return runTpoold(ctx, aeronDir, base, log)
+	case "rclient":
+		return runRClient(ctx, aeronDir, base, arg, log)
 	case "load":
 		return runLoad(ctx, aeronDir, base, arg)
 	}

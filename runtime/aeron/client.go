@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,8 @@ type response struct {
 type Client struct {
 	cfg      Config // with defaults, Dir absolute
 	cncMap   *shm.Mapping
+	cncPath  string
+	cncFile  os.FileInfo // the file mapped, to notice a replacement
 	toDriver *ringbuffer.RingBuffer
 	rx       *broadcast.CopyReceiver
 	counters *counters.Reader
@@ -113,12 +116,15 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, cncMap: m, pending: map[int64]chan response{},
+	c := &Client{cfg: cfg, cncMap: m, cncPath: filepath.Join(dir, cnc.FileName), pending: map[int64]chan response{},
 		subs: map[int64]*Subscription{}, pubs: map[int64]*Publication{}, done: make(chan struct{})}
 	if err := c.init(f); err != nil {
 		_ = m.Close()
 		return nil, err
 	}
+	// Mapped a moment ago: a file replaced in between only makes the
+	// replacement check below fire at once (a new Connect then finds it).
+	c.cncFile, _ = os.Stat(c.cncPath)
 	cc := &clientConductor{c: c}
 	c.idle = cfg.Idle
 	if c.idle == nil {

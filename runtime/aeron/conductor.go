@@ -3,6 +3,7 @@ package aeron
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/tpool-go/tpool/runtime/aeron/internal/broadcast"
@@ -94,6 +95,15 @@ func (cc *clientConductor) onCheck(now time.Time) int {
 		c.fail(err)
 		return 1
 	}
+	if nowMs-hb > replacedCheckAfter.Milliseconds() && c.cncReplaced() {
+		// A new driver took the directory over: ours is gone, whatever its
+		// heartbeat says (only a dead driver's CnC is replaced).
+		err := fmt.Errorf("%s replaced by a new media driver, last heartbeat %dms ago: %w", c.cncPath, nowMs-hb, ErrDriverTimeout)
+		c.cfg.Logger.Warn("aeron driver is dead", "err", err)
+		c.cfg.ErrorHandler(err)
+		c.fail(err)
+		return 1
+	}
 	if c.heartbt == nil {
 		if id := c.counters.FindByKey(counters.TypeClientHeartbeat, c.clientID); id != counters.NullCounterID {
 			c.useHeartbeat(id)
@@ -122,6 +132,21 @@ func (cc *clientConductor) onCheck(now time.Time) int {
 	clear(c.lingers[len(kept):])
 	c.lingers = kept
 	return 0
+}
+
+// replacedCheckAfter: a driver heartbeat older than this makes the client
+// look whether its CnC file was replaced (a live driver beats every
+// millisecond or so; the check costs a stat, off the steady state).
+const replacedCheckAfter = time.Second
+
+// cncReplaced reports whether the directory's cnc.dat is no longer the
+// file this client mapped.
+func (c *Client) cncReplaced() bool {
+	if c.cncFile == nil {
+		return false
+	}
+	st, err := os.Stat(c.cncPath)
+	return err == nil && !os.SameFile(st, c.cncFile)
 }
 
 // onMessage handles one driver response; c.mu is held.

@@ -596,3 +596,49 @@ func TestMultiProcessPublisherKilledMidOffer(t *testing.T) {
 		t.Errorf("Unblocked Publications = %d, want 1", v)
 	}
 }
+
+// TestMultiProcessDriverReplaced: a driver process is SIGKILLed and a new
+// driver takes its directory over at once (its lock file proves the old
+// one dead). A client of the old driver, whose driver timeout is far too
+// long to fire, notices that its cnc.dat was replaced and stops; a new
+// client connects to the new driver.
+func TestMultiProcessDriverReplaced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process")
+	}
+	dir := filepath.Join(t.TempDir(), "aeron")
+	drv := startChild(t, "driver", dir)
+	drv.expect(t, "ready")
+	cx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c, err := aeron.Connect(cx, aeron.Config{Dir: dir, DriverTimeout: time.Hour, KeepaliveInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := drv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = drv.cmd.Wait()
+	d, err := mediadriver.Start(childDriverConfig(dir))
+	if err != nil {
+		t.Fatalf("restart in the directory of the killed driver: %v", err)
+	}
+	defer d.Close()
+	select {
+	case <-c.Done():
+	case <-cx.Done():
+		t.Fatal("client did not notice its driver was replaced")
+	}
+	if !errors.Is(c.Err(), aeron.ErrDriverTimeout) || !strings.Contains(c.Err().Error(), "replaced") {
+		t.Fatalf("Err = %v", c.Err())
+	}
+	c2, err := aeron.Connect(cx, aeron.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.AddPublication(cx, "aeron:ipc", 1); err != nil {
+		t.Fatal(err)
+	}
+}

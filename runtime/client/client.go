@@ -73,6 +73,13 @@ type Config struct {
 	// the Producers and Consumers. Otherwise the Client runs it on its own
 	// goroutine. The Aeron client conductor always has a goroutine.
 	Invoker bool
+	// NoReconnect turns off recovery from a lost media driver (see
+	// "Driver loss" in the package documentation): the Client then stops
+	// for good when its media driver dies. Without it (the default) the
+	// Client waits for a live media driver in AeronDir, reconnects and
+	// reattaches every lease. A Client with EmbeddedMediaDriver never
+	// reconnects (its media driver lives and dies with it).
+	NoReconnect bool
 	// Idle is the idle strategy of Consumer.Next and Consumer.Run
 	// (default agent.NewBackoff()); one per Consumer is made with the
 	// default, a non-nil value is shared and must then be used by one
@@ -107,9 +114,11 @@ type Client struct {
 	cfg    Config
 	log    *slog.Logger
 	md     *mediadriver.Driver
-	aeron  *aeron.Client
+	aeron  *aeron.Client // guarded by mu once New returns (reconnect.go)
+	acfg   aeron.Config
 	dc     *driverclient.Client
 	beatNs int64
+	rc     reconnector
 
 	mu        sync.Mutex
 	producers []*Producer
@@ -146,10 +155,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Client, err e
 		dir = c.md.Dir()
 		logger.Info("embedded media driver started", "dir", dir)
 	}
-	if c.aeron, err = aeron.Connect(ctx, aeron.Config{Dir: dir, Logger: logger}); err != nil {
+	c.acfg = aeron.Config{Dir: dir, Logger: logger}
+	if c.aeron, err = aeron.Connect(ctx, c.acfg); err != nil {
 		return nil, fmt.Errorf("client: connect to the media driver: %w", err)
 	}
-	if c.dc, err = driverclient.New(ctx, c.aeron, cfg.Driver, logger); err != nil {
+	c.acfg.Dir = c.aeron.Dir()
+	dcfg := cfg.Driver
+	dcfg.AwaitRebind = c.reconnects()
+	if c.dc, err = driverclient.New(ctx, c.aeron, dcfg, logger); err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	// Producers refresh their regions' activity_timestamp_ns twice per
@@ -162,11 +175,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Client, err e
 		c.wg.Add(1)
 		go c.heartbeats()
 	}
+	c.startReconnector()
 	return c, nil
 }
 
 // AeronDir returns the media driver directory in use.
-func (c *Client) AeronDir() string { return c.aeron.Dir() }
+func (c *Client) AeronDir() string { return c.acfg.Dir }
 
 // DriverClient returns the driver client (for its Stats and events).
 func (c *Client) DriverClient() *driverclient.Client { return c.dc }
@@ -211,6 +225,9 @@ func (c *Client) add(p *Producer, s *Consumer) error {
 		return ErrClosed
 	default:
 	}
+	if (p != nil && p.aeron != c.aeron) || (s != nil && s.aeron != c.aeron) {
+		return errStaleAeron // reconnected meanwhile (reconnect.go)
+	}
 	if p != nil {
 		c.producers = append(c.producers, p)
 	}
@@ -248,6 +265,7 @@ func (c *Client) Close() error {
 		cs := append([]*Consumer(nil), c.consumers...)
 		close(c.stop)
 		c.mu.Unlock()
+		c.stopReconnector()
 		var errs []error
 		for _, p := range ps {
 			errs = append(errs, p.Close())
@@ -269,6 +287,9 @@ func (c *Client) release() error {
 	}
 	if c.aeron != nil {
 		errs = append(errs, c.aeron.Close())
+	}
+	for _, a := range c.rc.retired { // stopped clients: their errors say nothing new
+		_ = a.Close()
 	}
 	if c.md != nil {
 		errs = append(errs, c.md.Close())

@@ -124,7 +124,6 @@ type Consumer struct {
 	c     *Client
 	cfg   ConsumerConfig
 	lease *driverclient.Lease
-	sub   *aeron.Subscription
 	allow *pool.AllowList
 	idle  agent.IdleStrategy
 
@@ -136,7 +135,9 @@ type Consumer struct {
 	next     uint64 // the sequence expected next (gap accounting)
 	haveNext bool
 
-	mu       sync.Mutex // held while polling, so Close never unmaps under a reader
+	mu       sync.Mutex          // held while polling, so Close never unmaps under a reader
+	sub      *aeron.Subscription // replaced on reconnect (reconnect.go)
+	aeron    *aeron.Client       // sub's
 	fh       aeron.FragmentHandler
 	dec      wire.FrameDescriptorDecoder
 	handler  func(FrameView)
@@ -160,13 +161,13 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	if cfg.FragmentLimit <= 0 {
 		cfg.FragmentLimit = 16
 	}
-	s := &Consumer{c: c, cfg: cfg, idle: c.cfg.Idle}
+	s := &Consumer{c: c, cfg: cfg, idle: c.cfg.Idle, aeron: c.currentAeron()}
 	if s.idle == nil {
 		s.idle = agent.NewBackoff()
 	}
 	s.fh = s.onFragment
 	// Subscribe first, so no descriptor sent after the attach is missed.
-	if s.sub, err = c.aeron.AddSubscription(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if s.sub, err = s.aeron.AddSubscription(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor subscription: %w", err)
 	}
 	defer func() {
@@ -190,7 +191,7 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	s.mu.Lock()
 	s.ensure()
 	s.mu.Unlock()
-	if err := c.add(nil, s); err != nil {
+	if err := c.register(ctx, nil, s); err != nil {
 		s.unmap()
 		return nil, err
 	}
@@ -428,8 +429,9 @@ func (s *Consumer) Close() error {
 	s.finish()
 	s.closed = true
 	s.unmap()
+	sub := s.sub
 	s.mu.Unlock()
 	s.c.remove(nil, s)
 	err := s.c.detach(s.lease)
-	return errors.Join(err, s.sub.Close())
+	return errors.Join(err, sub.Close())
 }

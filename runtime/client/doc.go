@@ -38,6 +38,18 @@
 // and Consumer.Run do it while they wait). Steady-state offers, claims,
 // commits and polls allocate nothing.
 //
+// # Driver loss
+//
+// When the Aeron media driver goes (tpoold embeds one by default, so
+// stopping or killing tpoold takes it too), the Client fails every lease
+// closed, waits for a live media driver in the same directory, connects a
+// new Aeron client, moves the Producers' and Consumers' descriptor streams
+// onto it and lets the driver client reattach: producers resume after
+// ErrPaused and consumers remap to the new epoch, by themselves. The driver
+// client's events say so (EventMediaDriverLost,
+// EventMediaDriverReconnected, then EventReattached); ReconnectStats counts
+// it. Config.NoReconnect turns it off.
+//
 // # Not yet implemented
 //
 // No-driver mode over Aeron announces, FrameProgress, metadata

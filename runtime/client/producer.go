@@ -53,10 +53,11 @@ type Producer struct {
 	c     *Client
 	cfg   ProducerConfig
 	lease *driverclient.Lease
-	pub   *aeron.Publication
 	allow *pool.AllowList
 
 	mu      sync.Mutex
+	pub     *aeron.Publication      // replaced on reconnect (reconnect.go)
+	aeron   *aeron.Client           // pub's
 	info    *driverclient.LeaseInfo // what is mapped
 	regions []*pool.Region
 	prod    *pool.Producer
@@ -77,8 +78,8 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	if cfg.OfferRetries <= 0 {
 		cfg.OfferRetries = 64
 	}
-	p := &Producer{c: c, cfg: cfg}
-	if p.pub, err = c.aeron.AddPublication(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	p := &Producer{c: c, cfg: cfg, aeron: c.currentAeron()}
+	if p.pub, err = p.aeron.AddPublication(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor publication: %w", err)
 	}
 	defer func() {
@@ -105,7 +106,7 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	if err != nil && !errors.Is(err, ErrPaused) {
 		return nil, err
 	}
-	if err := c.add(p, nil); err != nil {
+	if err := c.register(ctx, p, nil); err != nil {
 		p.unmap()
 		return nil, err
 	}
@@ -333,10 +334,11 @@ func (p *Producer) Close() error {
 	}
 	p.closed = true
 	p.unmap()
+	pub := p.pub
 	p.mu.Unlock()
 	p.c.remove(p, nil)
 	err := p.c.detach(p.lease)
-	return errors.Join(err, p.pub.Close())
+	return errors.Join(err, pub.Close())
 }
 
 // mapRegions maps a lease's header ring and pools.

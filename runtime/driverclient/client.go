@@ -32,6 +32,7 @@ type Client struct {
 	mu       sync.Mutex
 	newOnes  []*Lease
 	detaches []*Lease
+	rebind   *rebind
 	pending  atomic.Bool
 
 	// Owned by the duty cycle.
@@ -247,7 +248,11 @@ func (c *Client) DoWork(now int64) int {
 	if c.aeron != nil {
 		select {
 		case <-c.aeron.Done():
-			c.fail(fmt.Errorf("%w: %v", ErrAeronClosed, c.aeron.Err()))
+			if c.cfg.AwaitRebind {
+				c.mediaDriverLost(now, c.aeron.Err())
+			} else {
+				c.fail(fmt.Errorf("%w: %v", ErrAeronClosed, c.aeron.Err()))
+			}
 			return work + 1
 		default:
 		}
@@ -264,15 +269,20 @@ func (c *Client) DoWork(now int64) int {
 
 func (c *Client) takeCommands(now int64) int {
 	c.mu.Lock()
-	newOnes, detaches := c.newOnes, c.detaches
-	c.newOnes, c.detaches = nil, nil
+	newOnes, detaches, rb := c.newOnes, c.detaches, c.rebind
+	c.newOnes, c.detaches, c.rebind = nil, nil, nil
 	c.pending.Store(false)
 	c.mu.Unlock()
 	c.leases = append(c.leases, newOnes...)
 	for _, l := range detaches {
 		l.detachReq = true
 	}
-	return len(newOnes) + len(detaches)
+	n := len(newOnes) + len(detaches)
+	if rb != nil {
+		c.takeRebind(rb, now)
+		n++
+	}
+	return n
 }
 
 func (c *Client) compact() {

@@ -69,6 +69,13 @@ type Config struct {
 	// Idle is the idle strategy of the goroutine Start runs (default
 	// agent.NewBackoff(): a few spins and yields, then parks of up to 1 ms).
 	Idle agent.IdleStrategy
+	// AwaitRebind keeps the Client alive when its Aeron client stops (the
+	// media driver died, shut down or timed the client out): every lease
+	// fails closed with EventMediaDriverLost and waits in Backoff until
+	// Rebind hands over a new Aeron client, then attaches again
+	// (EventMediaDriverReconnected, then EventReattached). Without it (the
+	// default) the Client stops for good with ErrAeronClosed.
+	AwaitRebind bool
 }
 
 // ErrConfig is returned (wrapped) for an invalid Config.

@@ -33,6 +33,14 @@
 // slot (remap on EventEpochChanged and EventReattached). Usable is an
 // atomic load and allocates nothing.
 //
+// # Media driver loss
+//
+// When the Aeron client under a Client stops (its media driver died, shut
+// down or timed it out), the Client stops for good with ErrAeronClosed,
+// unless Config.AwaitRebind is set: then every lease fails closed with
+// EventMediaDriverLost and waits until [Client.Rebind] hands over a new
+// Aeron client, and attaches again from there (runtime/client does this).
+//
 // # Identity
 //
 // Correlation ids come from a per-process counter seeded at random (Appendix

@@ -8,6 +8,7 @@ type stats struct {
 	revoked, leasesLost, shutdowns, epochChanges   atomic.Uint64
 	announces, staleAnnounces                      atomic.Uint64
 	protocolErrors, dropped, ignoredResponses      atomic.Uint64
+	mediaDriverLost, rebinds                       atomic.Uint64
 }
 
 // Stats counts what a Client did and saw.
@@ -20,6 +21,9 @@ type Stats struct {
 	// messages that were not decodable; IgnoredResponses, attach responses
 	// for no attempt of this client (other clients', duplicates).
 	ProtocolErrors, Dropped, IgnoredResponses uint64
+	// MediaDriverLost counts Aeron clients lost with Config.AwaitRebind;
+	// Rebinds, the new ones taken over.
+	MediaDriverLost, Rebinds uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -31,5 +35,6 @@ func (c *Client) Stats() Stats {
 		Revoked: s.revoked.Load(), LeasesLost: s.leasesLost.Load(), Shutdowns: s.shutdowns.Load(),
 		EpochChanges: s.epochChanges.Load(), Announces: s.announces.Load(), StaleAnnounces: s.staleAnnounces.Load(),
 		ProtocolErrors: s.protocolErrors.Load(), Dropped: s.dropped.Load(), IgnoredResponses: s.ignoredResponses.Load(),
+		MediaDriverLost: s.mediaDriverLost.Load(), Rebinds: s.rebinds.Load(),
 	}
 }

@@ -86,6 +86,10 @@ var (
 	ErrExpired = errors.New("driverclient: lease expired")
 	// ErrAeronClosed: the Aeron client under the Client stopped.
 	ErrAeronClosed = errors.New("driverclient: aeron client closed")
+	// ErrMediaDriverLost: the Aeron client under the Client stopped and
+	// Config.AwaitRebind keeps the leases waiting for a new one (the Err
+	// of EventMediaDriverLost).
+	ErrMediaDriverLost = errors.New("driverclient: media driver lost")
 )
 
 // ResponseError is a non-OK ShmAttachResponse or ShmDetachResponse.
@@ -144,10 +148,20 @@ const (
 	// EventDetached: the lease ended for good (Detach finished, the first
 	// attach was rejected, or the Client closed); final.
 	EventDetached
+	// EventMediaDriverLost: the Aeron client stopped (its media driver
+	// died, shut down or timed the client out) and Config.AwaitRebind is
+	// set: the lease is not usable and waits for Rebind. Err wraps
+	// ErrMediaDriverLost and says why.
+	EventMediaDriverLost
+	// EventMediaDriverReconnected: Rebind moved the Client onto a new
+	// Aeron client; the lease attaches again at once (EventReattached
+	// follows when the driver answers).
+	EventMediaDriverReconnected
 )
 
 var eventNames = [...]string{"", "Attached", "Reattached", "AttachFailed", "Revoked", "LeaseLost",
-	"ProducerRevoked", "EpochChanged", "DriverLost", "DriverShutdown", "Detached"}
+	"ProducerRevoked", "EpochChanged", "DriverLost", "DriverShutdown", "Detached", "MediaDriverLost",
+	"MediaDriverReconnected"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k != 0 {

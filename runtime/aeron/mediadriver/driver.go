@@ -41,6 +41,7 @@ type Driver struct {
 	runner  *agent.Runner
 	runners []*agent.Runner // sender and receiver (udp_agents.go)
 	cond    *conductor
+	lock    *dirLock // held for the driver's life (lock.go)
 	closeMu sync.Mutex
 	closed  bool
 }
@@ -57,14 +58,20 @@ func Start(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aeron dir %q: %w", cfg.Dir, err)
 	}
-	if err := prepareDir(dir, cfg); err != nil {
+	lock, err := lockDir(dir)
+	if err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: cfg, dir: dir}
+	if err := prepareDir(dir, cfg, lock); err != nil {
+		lock.release(true)
+		return nil, err
+	}
+	d := &Driver{cfg: cfg, dir: dir, lock: lock}
 	if err := d.createCnC(); err != nil {
 		if !cfg.KeepDir {
 			_ = os.RemoveAll(dir)
 		}
+		lock.release(false)
 		return nil, err
 	}
 	if err := d.startAgents(); err != nil {
@@ -73,6 +80,7 @@ func Start(cfg Config) (*Driver, error) {
 		if !cfg.KeepDir {
 			_ = os.RemoveAll(dir)
 		}
+		lock.release(false)
 		return nil, err
 	}
 	cfg.Logger.Info("aeron media driver started", "dir", dir, "cnc_version", cnc.VersionString(cnc.Version))
@@ -99,13 +107,16 @@ func (d *Driver) Close() error {
 			err = rerr // names the path it failed on
 		}
 	}
+	d.lock.release(false) // last: the directory is no longer ours
 	d.cfg.Logger.Info("aeron media driver stopped", "dir", d.dir)
 	return err
 }
 
-// prepareDir refuses a directory whose CnC shows a live driver and removes
-// a stale one.
-func prepareDir(dir string, cfg Config) error {
+// prepareDir refuses a directory whose CnC shows a live driver and clears
+// a stale one (keeping the lock file, which the caller holds). A CnC with
+// a fresh heartbeat is stale too when the free lock file names it: its
+// tpool driver died (lock.go).
+func prepareDir(dir string, cfg Config, lock *dirLock) error {
 	path := filepath.Join(dir, cnc.FileName)
 	st, err := os.Stat(path)
 	switch {
@@ -113,12 +124,17 @@ func prepareDir(dir string, cfg Config) error {
 	case err != nil:
 		return err // "stat <path>: ..."
 	default:
-		active, why := isActive(path, st, cfg.DriverTimeout)
-		if active {
+		active, meta, why := isActive(path, st, cfg.DriverTimeout)
+		switch {
+		case active && (meta == nil || !lock.names(meta.PID, meta.StartTimestampMs)):
 			return fmt.Errorf("%s (%s): %w", dir, why, ErrActiveDriver)
+		case active:
+			cfg.Logger.Warn("replacing the aeron directory of a dead tpool media driver (its lock is free)",
+				"dir", dir, "pid", meta.PID, "state", why)
+		default:
+			cfg.Logger.Warn("removing stale aeron directory", "dir", dir, "reason", why)
 		}
-		cfg.Logger.Warn("removing stale aeron directory", "dir", dir, "reason", why)
-		if err := os.RemoveAll(dir); err != nil {
+		if err := removeContents(dir); err != nil {
 			return fmt.Errorf("remove stale aeron directory: %w", err) // err names the path
 		}
 	}
@@ -128,11 +144,13 @@ func prepareDir(dir string, cfg Config) error {
 	return nil
 }
 
-// isActive decides whether the CnC file at path belongs to a live driver.
-func isActive(path string, st os.FileInfo, timeout time.Duration) (bool, string) {
+// isActive decides whether the CnC file at path belongs to a live driver
+// by Aeron's rule (a heartbeat younger than timeout). It returns the CnC's
+// metadata when it could read it.
+func isActive(path string, st os.FileInfo, timeout time.Duration) (bool, *cnc.Metadata, string) {
 	m, err := shm.Open(path, shm.ReadOnly)
 	if err != nil {
-		return false, "unreadable cnc: " + err.Error()
+		return false, nil, "unreadable cnc: " + err.Error()
 	}
 	defer m.Close()
 	f, hb, err := cnc.ParseLive(m.Bytes())
@@ -140,17 +158,18 @@ func isActive(path string, st os.FileInfo, timeout time.Duration) (bool, string)
 	case errors.Is(err, cnc.ErrTooShort) || errors.Is(err, cnc.ErrNotReady):
 		// A driver may be creating it right now.
 		if time.Since(st.ModTime()) < timeout {
-			return true, "cnc being created: " + err.Error()
+			return true, nil, "cnc being created: " + err.Error()
 		}
-		return false, "unfinished cnc: " + err.Error()
+		return false, nil, "unfinished cnc: " + err.Error()
 	case err != nil:
-		return false, err.Error()
+		return false, nil, err.Error()
 	}
+	meta := f.Metadata
 	age := time.Duration(time.Now().UnixMilli()-hb) * time.Millisecond
 	if hb > 0 && age < timeout {
-		return true, fmt.Sprintf("heartbeat %v ago, pid %d", age, f.Metadata.PID)
+		return true, &meta, fmt.Sprintf("heartbeat %v ago, pid %d", age, meta.PID)
 	}
-	return false, fmt.Sprintf("heartbeat %v old", age)
+	return false, &meta, fmt.Sprintf("heartbeat %v old", age)
 }
 
 func (d *Driver) createCnC() error {
@@ -195,6 +214,10 @@ func (d *Driver) createCnC() error {
 	cond.toDriver.SetConsumerHeartbeat(time.Now().UnixMilli())
 	ver, err := shm.Int32At(b, cnc.VersionOffset)
 	if err != nil {
+		_ = m.Close()
+		return err
+	}
+	if err := d.lock.record(meta.PID, meta.StartTimestampMs); err != nil {
 		_ = m.Close()
 		return err
 	}
