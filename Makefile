@@ -12,6 +12,10 @@ PKGS      ?= ./...
 # and fix and add to testdata/fuzz whatever it finds.
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 1s
+# The allocation tests: every test calling testing.AllocsPerRun has a name
+# matching this (internal/archtest checks it), and make test runs them once
+# more without -race, which allocates on its own and makes some of them skip.
+ALLOC_TESTS = Alloc
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
 # The demos' SHM base directory; it need not exist (tpoold, or the no-driver
 # producer, creates it).
@@ -44,8 +48,9 @@ generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exist
 build: ## compile everything, examples and commands included
 	$(GO) build $(PKGS)
 
-test: ## run every test with the race detector
+test: ## run every test with the race detector, then the allocation tests without it
 	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) test -count=1 -timeout 10m -run '$(ALLOC_TESTS)' $(PKGS)
 
 stress: ## torn-read tests at full size (1M read attempts across processes; -race scales them down)
 	$(GO) test -count=1 -run 'TornReads' -v ./runtime/pool
