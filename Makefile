@@ -12,6 +12,7 @@ PKGS      ?= ./...
 # and fix and add to testdata/fuzz whatever it finds.
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 1s
+SYSBENCHTIME ?= 1s
 # The allocation tests: every test calling testing.AllocsPerRun has a name
 # matching this (internal/archtest checks it), and make test runs them once
 # more without -race, which allocates on its own and makes some of them skip.
@@ -21,7 +22,7 @@ STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
 # producer, creates it).
 DEMO_BASE ?= /dev/shm/tensorpool
 
-.PHONY: all demo demo-nodriver generate build test stress bench fuzz-smoke check-generated lint help
+.PHONY: all demo demo-nodriver generate build test stress bench bench-system fuzz-smoke check-generated lint help
 
 all: build test lint
 
@@ -57,6 +58,11 @@ stress: ## torn-read tests at full size (1M read attempts across processes; -rac
 
 bench: ## run the benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+bench-system: ## the system benchmark: producer -> tpoold -> consumer processes, against copy() and raw Aeron in the same run
+	@grep -m1 'model name' /proc/cpuinfo; uptime
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem -benchtime $(SYSBENCHTIME) ./internal/sysbench
+	@uptime
 
 fuzz-smoke: ## run every fuzz target for FUZZTIME executions each (before a release: make fuzz-smoke FUZZTIME=1000000x)
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

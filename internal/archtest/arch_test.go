@@ -58,6 +58,7 @@ func TestImportDirections(t *testing.T) {
 		{"cmd", []string{"internal/cpeer"}, "the C-peer harness is test support"},
 		{"examples", []string{"internal/cpeer"}, "the C-peer harness is test support"},
 		{"internal/cpeer", []string{"runtime", "gen", "cmd", "examples", "tensorgen"}, "the C-peer harness drives external programs only, so it tests any peer without depending on one"},
+		{"internal/proctest", []string{"runtime", "gen", "cmd", "examples", "tensorgen", "internal"}, "the child-process harness knows nothing of what its children run"},
 	}
 	all := deps(t)
 	for pkg, ds := range all {
