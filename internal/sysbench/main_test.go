@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,9 @@ const (
 	aeronEnv  = "TPOOL_SYSBENCH_AERON"
 	baseEnv   = "TPOOL_SYSBENCH_BASE"
 	driverEnv = "TPOOL_SYSBENCH_DRIVER" // tpoold's driver.Config, JSON
+	// profileEnv, set when running the benchmarks, names a file for the
+	// consumer process's CPU profile.
+	profileEnv = "TPOOL_SYSBENCH_CONSUMER_CPUPROFILE"
 )
 
 // frameSize is one measured frame size: its stream, descriptor stream and
@@ -193,6 +197,10 @@ func (s *system) stop() {
 	if s.tpoold != nil {
 		s.tpoold.Stop()
 	}
+	for name, m := range copyRings {
+		_ = m.Close()
+		delete(copyRings, name)
+	}
 	_ = os.RemoveAll(s.dir)
 }
 
@@ -310,6 +318,17 @@ const (
 //	                     "done"
 func runConsumer(ctx context.Context, cmds <-chan proctest.Command) error {
 	aeronDir, base := os.Getenv(aeronEnv), os.Getenv(baseEnv)
+	if path := os.Getenv(profileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	type stream struct {
 		c *client.Client
 		s *client.Consumer
