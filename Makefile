@@ -12,6 +12,11 @@ PKGS      ?= ./...
 # and fix and add to testdata/fuzz whatever it finds.
 FUZZTIME  ?= 20000x
 BENCHTIME ?= 1s
+SYSBENCHTIME ?= 1s
+# The allocation tests: every test calling testing.AllocsPerRun has a name
+# matching this (internal/archtest checks it), and make test runs them once
+# more without -race, which allocates on its own and makes some of them skip.
+ALLOC_TESTS = Alloc
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck
 # The demos' SHM base directory; it need not exist (tpoold, or the no-driver
 # producer, creates it).
@@ -21,7 +26,7 @@ DEMO_BASE ?= /dev/shm/tensorpool
 TPOOL_AERON_C_BIN ?= /opt/tpool-ext/aeron/bin
 UDP_BENCH_THREADING ?= shared
 
-.PHONY: all demo demo-nodriver generate build test stress bench bench-udp fuzz-smoke check-generated lint help
+.PHONY: all demo demo-nodriver generate build test stress bench bench-udp bench-system fuzz-smoke check-generated lint help
 
 all: build test lint
 
@@ -48,8 +53,9 @@ generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exist
 build: ## compile everything, examples and commands included
 	$(GO) build $(PKGS)
 
-test: ## run every test with the race detector
+test: ## run every test with the race detector, then the allocation tests without it
 	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) test -count=1 -timeout 10m -run '$(ALLOC_TESTS)' $(PKGS)
 
 stress: ## torn-read tests at full size (1M read attempts across processes; -race scales them down)
 	$(GO) test -count=1 -run 'TornReads' -v ./runtime/pool
@@ -62,6 +68,10 @@ bench-udp: ## loopback UDP, tpool-aeronmd vs aeronmd with the same C samples in 
 	TPOOL_AERON_C_BIN=$(TPOOL_AERON_C_BIN) TPOOL_UDP_BENCH=1 TPOOL_UDP_BENCH_THREADING=$(UDP_BENCH_THREADING) \
 		$(GO) test -count=1 -v -timeout 60m -run '^TestUDPPerformanceVsAeronmd$$' ./runtime/aeron/interop/
 	@echo "done: $$(uptime)"
+bench-system: ## the system benchmark: producer -> tpoold -> consumer processes, against copy() and raw Aeron in the same run
+	@grep -m1 'model name' /proc/cpuinfo; uptime
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem -benchtime $(SYSBENCHTIME) ./internal/sysbench
+	@uptime
 
 fuzz-smoke: ## run every fuzz target for FUZZTIME executions each (before a release: make fuzz-smoke FUZZTIME=1000000x)
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

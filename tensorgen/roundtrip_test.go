@@ -290,7 +290,7 @@ func TestDispatcherErrors(t *testing.T) {
 
 // A schema id mismatch names both ids, and a decoder fed messages of
 // another schema over and over does not allocate for it.
-func TestSchemaMismatchNamesBothIDs(t *testing.T) {
+func TestSchemaMismatchNamesBothIDsWithoutAllocating(t *testing.T) {
 	var e example.CarEncoder
 	buf := make([]byte, 1024)
 	if err := e.WrapWithHeader(buf); err != nil {

@@ -60,6 +60,7 @@ func TestImportDirections(t *testing.T) {
 		{"internal/cpeer", []string{"runtime", "gen", "cmd", "examples", "tensorgen"}, "the C-peer harness drives external programs only, so it tests any peer without depending on one"},
 		{"internal/netns", []string{"runtime", "gen", "cmd", "examples", "tensorgen"}, "the network-namespace helper only re-runs tests, whatever they test"},
 		{"cmd", []string{"internal/netns"}, "the network-namespace helper is test support"},
+		{"internal/proctest", []string{"runtime", "gen", "cmd", "examples", "tensorgen", "internal"}, "the child-process harness knows nothing of what its children run"},
 	}
 	all := deps(t)
 	for pkg, ds := range all {

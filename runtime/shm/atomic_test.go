@@ -207,7 +207,7 @@ func TestAtomicsAcrossMappings(t *testing.T) {
 	}
 }
 
-func TestStoreRelease32(t *testing.T) {
+func TestStoreRelease32WithoutAllocating(t *testing.T) {
 	b := make([]byte, 16)
 	p, err := Int32At(b, 4)
 	if err != nil {
@@ -222,7 +222,7 @@ func TestStoreRelease32(t *testing.T) {
 	}
 }
 
-func TestStoreRelease64(t *testing.T) {
+func TestStoreRelease64WithoutAllocating(t *testing.T) {
 	b := make([]byte, 24)
 	p, err := Int64At(b, 8)
 	if err != nil {
@@ -237,7 +237,7 @@ func TestStoreRelease64(t *testing.T) {
 	}
 }
 
-func TestWordAtAccessors(t *testing.T) {
+func TestWordAtAccessorsWithoutAllocating(t *testing.T) {
 	b := make([]byte, 16) // heap allocations of 16 bytes are 8-aligned
 	StoreRelease32At(b, 12, -5)
 	if got := LoadAcquire32At(b, 12); got != -5 || b[12] != 0xfb || b[11] != 0 {

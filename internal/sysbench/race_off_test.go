@@ -1,0 +1,5 @@
+//go:build !race
+
+package sysbench
+
+const raceEnabled = false
