@@ -282,6 +282,7 @@ func (s *system) publication(tb testing.TB, stream int32) *aeron.Publication {
 // result is the consumer's report of one run.
 type result struct {
 	descriptors, accepted, late, dropped, gap, mallocs uint64
+	threads                                            uint64 // OS threads the runtime started meanwhile
 	timeout                                            bool
 	latencies                                          uint64
 	p50, p99, p999, max                                time.Duration
@@ -292,7 +293,7 @@ func parseResult(tb testing.TB, line string) result {
 	ns := func(k string) time.Duration { return time.Duration(proctest.Uint(tb, line, k)) }
 	return result{descriptors: proctest.Uint(tb, line, "descriptors"), accepted: proctest.Uint(tb, line, "accepted"),
 		late: proctest.Uint(tb, line, "late"), dropped: proctest.Uint(tb, line, "dropped"), gap: proctest.Uint(tb, line, "gap"),
-		mallocs: proctest.Uint(tb, line, "mallocs"), timeout: proctest.Uint(tb, line, "timeout") != 0,
+		mallocs: proctest.Uint(tb, line, "mallocs"), threads: proctest.Uint(tb, line, "threads"), timeout: proctest.Uint(tb, line, "timeout") != 0,
 		latencies: proctest.Uint(tb, line, "latencies"),
 		p50:       ns("p50"), p99: ns("p99"), p999: ns("p999"), max: ns("max")}
 }
@@ -312,7 +313,8 @@ const (
 //	                     (or none for 5 s; "expect N" meanwhile lowers N
 //	                     to the descriptors the producer did send), then
 //	                     reports "done" with the
-//	                     counts, its allocations and the commit-to-handler
+//	                     counts, its allocations, the OS threads the Go
+//	                     runtime started meanwhile and the commit-to-handler
 //	                     latencies of frames that carry a timestamp
 //	sink MODE STREAM N   subscribes to STREAM (DefaultChannel), reports
 //	                     "marked", reads N messages (MODE 0: count them;
@@ -398,7 +400,7 @@ func runConsumer(ctx context.Context, cmds <-chan proctest.Command) error {
 			recording = true
 			s0 := st.s.Stats()
 			fmt.Println("marked") // before counting: printing allocates
-			m0 := mallocs()
+			m0, t0 := mallocs(), proctest.ThreadsCreated()
 			last, lastAt := s0.Descriptors, time.Now()
 			timeout := false
 			for i := 0; ; i++ {
@@ -424,16 +426,16 @@ func runConsumer(ctx context.Context, cmds <-chan proctest.Command) error {
 				}
 				idle.Idle(w)
 			}
-			m1 := mallocs()
+			m1, t1 := mallocs(), proctest.ThreadsCreated()
 			recording = false
 			s1 := st.s.Stats()
 			tb := 0
 			if timeout {
 				tb = 1
 			}
-			fmt.Printf("done descriptors=%d accepted=%d late=%d dropped=%d gap=%d mallocs=%d timeout=%d latencies=%d p50=%d p99=%d p999=%d max=%d\n",
+			fmt.Printf("done descriptors=%d accepted=%d late=%d dropped=%d gap=%d mallocs=%d threads=%d timeout=%d latencies=%d p50=%d p99=%d p999=%d max=%d\n",
 				s1.Descriptors-s0.Descriptors, s1.Accepted-s0.Accepted, s1.Late()-s0.Late(), s1.Dropped()-s0.Dropped(),
-				s1.Gap-s0.Gap, m1-m0, tb, rec.Count(), rec.Percentile(50), rec.Percentile(99), rec.Percentile(99.9), rec.Percentile(100))
+				s1.Gap-s0.Gap, m1-m0, t1-t0, tb, rec.Count(), rec.Percentile(50), rec.Percentile(99), rec.Percentile(99.9), rec.Percentile(100))
 		case cmd.Is("sink"):
 			mode, id, n := cmd.Arg(0), cmd.Arg(1), cmd.Arg(2)
 			sub := subs[id]
