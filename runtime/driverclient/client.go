@@ -751,6 +751,7 @@ func (c *Client) onAnnounce(d *wire.ShmPoolAnnounceDecoder) {
 		}
 		if !l.fromDriver(session, annStream) && !(annStream && c.learnAnnouncer(l, info, session, d)) {
 			c.stats.foreign.Add(1)
+			c.maybeConfirm(l, info, epoch, session, annStream, now)
 			continue
 		}
 		l.lastAnnounce = now

@@ -111,6 +111,7 @@ type Lease struct {
 	annSession    int32 // a separate announce stream's session, learned
 	annPinned     bool  // annSession is set
 	driverAnn     bool  // the driver announces from driverSession
+	nextConfirm   int64 // no confirming reattach before this time
 	lastErrP      atomic.Pointer[error]
 }
 

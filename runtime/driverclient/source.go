@@ -1,6 +1,10 @@
 package driverclient
 
-import "github.com/tpool-go/tpool/gen/wire"
+import (
+	"fmt"
+
+	"github.com/tpool-go/tpool/gen/wire"
+)
 
 // Which messages come from the driver that granted a lease.
 //
@@ -22,7 +26,10 @@ import "github.com/tpool-go/tpool/gen/wire"
 //     learned on first use: the first announce on the announce stream whose
 //     epoch, layout and regions are exactly the lease's pins its session
 //     until the next attach. An announce from driverSession on that stream
-//     overrides the pin for good.
+//     overrides the pin for good. Until a source is known, a higher epoch
+//     announced there by anyone makes a consumer lease ask the driver
+//     again (a reattach, at most once per DriverTimeout): the driver may
+//     have moved on before the lease heard an announce to learn from.
 //
 // Everything else for the lease's stream is dropped and counted
 // (Stats.Foreign): it neither changes the lease nor counts as a sign of
@@ -60,6 +67,23 @@ func (c *Client) learnAnnouncer(l *Lease, info *LeaseInfo, session int32, d *wir
 	l.annSession, l.annPinned = session, true
 	c.log.Info("announce source learned", "stream", info.StreamID, "session", session, "driver_session", l.driverSession)
 	return true
+}
+
+// maybeConfirm asks the driver again when a consumer lease hears a higher
+// epoch on the separate announce stream from a source it cannot place yet
+// (no announce from the driver's session and none learned): a driver such
+// as tp_driver may have moved the stream on before its first announce the
+// lease could learn from. The answer to a new attach is authoritative
+// (Driver Model 8); at most one such reattach per DriverTimeout per lease,
+// so a stream of hostile announces costs a short pause that often at most.
+func (c *Client) maybeConfirm(l *Lease, info *LeaseInfo, epoch uint64, session int32, annStream bool, now int64) {
+	if !annStream || info.Role != RoleConsumer || epoch <= info.Epoch || l.annPinned || l.driverAnn || now-l.nextConfirm < 0 {
+		return
+	}
+	l.nextConfirm = now + int64(c.cfg.DriverTimeout)
+	c.loseLease(l, now, Event{Kind: EventLeaseLost, Err: fmt.Errorf("stream %d announced at epoch %d above the lease's %d by session %d, not yet known as the driver's: %w",
+		info.StreamID, epoch, info.Epoch, session, ErrUnconfirmed)}, true)
+	l.deadline = now // attach again at once
 }
 
 // resetSource forgets what l knew of its driver's sessions (a new grant).

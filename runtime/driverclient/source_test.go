@@ -1,6 +1,7 @@
 package driverclient
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -51,6 +52,11 @@ func TestForeignAnnouncesAreDropped(t *testing.T) {
 			cons := h.attachedFrom(consumer)
 			prod := h.attachedFrom(AttachRequest{StreamID: consumer.StreamID, Role: RoleProducer})
 			epoch := cons.Info().Epoch
+			if ann { // the driver announces there from its own session: known
+				h.from(driverSession, true)
+				h.announceLease(cons.Info(), epoch)
+				h.run(time.Millisecond)
+			}
 			h.events = nil
 			// A higher epoch from anyone else: nothing changes, for
 			// consumers and producers alike.
@@ -197,5 +203,40 @@ func TestDriverSessionOverridesLearning(t *testing.T) {
 	h.run(time.Millisecond)
 	if l.annPinned {
 		t.Fatal("learned a session after the driver's own announced")
+	}
+}
+
+// Until the announce source is known, a higher epoch on the announce stream
+// makes a consumer ask the driver again, at once, at most once per
+// DriverTimeout; the driver's answer is what counts.
+func TestUnknownAnnouncerIsConfirmedByReattach(t *testing.T) {
+	h := newHarness(t, nil)
+	l := h.attachedFrom(consumer)
+	old := l.Info()
+	attaches := len(h.f.attaches)
+	h.events = nil
+	h.from(otherSession, true)
+	h.announce(consumer.StreamID, old.Epoch+1, h.now)
+	h.run(time.Millisecond)
+	if l.Usable() || len(h.events) != 1 || !errors.Is(h.events[0].Err, ErrUnconfirmed) {
+		t.Fatalf("usable %v, events %v", l.Usable(), h.kinds())
+	}
+	h.run(time.Millisecond)
+	if len(h.f.attaches) != attaches+1 {
+		t.Fatalf("%d attach requests after the unconfirmed announce, want 1 at once", len(h.f.attaches)-attaches)
+	}
+	h.from(driverSession, false)
+	r := h.okResponse(h.lastAttach())
+	h.respond(r)
+	h.run(time.Millisecond)
+	if l.State() != Attached || l.Info().Epoch != r.Epoch || h.lastEvent().Kind != EventReattached {
+		t.Fatalf("state %v epoch %d (driver's %d), events %v", l.State(), l.Info().Epoch, r.Epoch, h.kinds())
+	}
+	// Another one within DriverTimeout: dropped, no reattach.
+	h.from(hostileSession, true)
+	h.announce(consumer.StreamID, r.Epoch+1, h.now)
+	h.run(time.Millisecond)
+	if !l.Usable() || len(h.f.attaches) != attaches+1 {
+		t.Fatalf("usable %v, %d attach requests", l.Usable(), len(h.f.attaches)-attaches)
 	}
 }
