@@ -2,7 +2,7 @@ package client
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
