@@ -398,7 +398,7 @@ func (s *Consumer) poll(handler func(FrameView)) int {
 	s.ensure()
 	s.handler = handler
 	n := s.sub.Poll(s.fh, s.cfg.FragmentLimit)
-	n += s.peerPoll(n)
+	n += s.peerPoll(n, s.cfg.FragmentLimit)
 	s.handler = nil
 	return n
 }
@@ -424,7 +424,7 @@ func (s *Consumer) Next(ctx context.Context) (FrameView, error) {
 			s.mu.Unlock()
 			return FrameView{c: s, f: &s.frame}, nil
 		}
-		n += s.peerPoll(n)
+		n += s.peerPoll(n, 1)
 		s.mu.Unlock()
 		if err := ctx.Err(); err != nil {
 			return FrameView{}, err

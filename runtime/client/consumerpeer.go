@@ -194,17 +194,18 @@ func (s *Consumer) countGap(n uint64) {
 	s.stats.Gap += n
 }
 
-// peerPoll runs in Poll, Next and Run with s.mu held, after polled
-// descriptors were read: it reads the per-consumer control stream and
-// switches to a pending descriptor stream once that is connected and the
-// current one had nothing to read (so nothing is left behind on it).
-func (s *Consumer) peerPoll(polled int) int {
+// peerPoll runs in Poll, Next and Run with s.mu held, after a poll of up
+// to limit descriptors read polled: it reads the per-consumer control
+// stream and switches to a pending descriptor stream once that is
+// connected and the current one was drained (a poll that read less than
+// its limit), so nothing is left behind on it.
+func (s *Consumer) peerPoll(polled, limit int) int {
 	cp := &s.peer
 	n := 0
 	if cp.ctl != nil {
 		n = cp.ctl.Poll(cp.cfh, s.cfg.FragmentLimit)
 	}
-	if cp.pending == nil || polled != 0 || !cp.pending.IsConnected() {
+	if cp.pending == nil || polled >= limit || !cp.pending.IsConnected() {
 		return n
 	}
 	cp.retired = append(cp.retired, s.sub)

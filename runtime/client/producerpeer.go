@@ -10,10 +10,13 @@ import (
 // The producer's side of per-consumer streams and QoS (see peers.go).
 
 // perConsumerChannel is the channel consumers ask their per-consumer
-// streams on: IPC with the smallest term Aeron allows, since a
-// per-consumer stream carries small messages to one subscriber (the
-// shared streams' 4 MiB terms would cost 12 MiB of log per consumer).
-const perConsumerChannel = "aeron:ipc?term-length=64k"
+// streams on: IPC with 1 MiB terms. A per-consumer stream carries small
+// messages to one subscriber, so the shared streams' 4 MiB terms (12 MiB
+// of log per consumer) are not needed; but its publication window (half a
+// term, about 5000 descriptors) must absorb a burst of frames before the
+// media driver moves the publication limit, which 64 KiB terms did not
+// (TestPeerNoAllocations saw back pressure).
+const perConsumerChannel = "aeron:ipc?term-length=1m"
 
 // PeerStats counts a Producer's dealings with its consumers (ConsumerHello,
 // ConsumerConfig, per-consumer streams, QoS).
