@@ -58,14 +58,14 @@ type summary struct {
 	// RateLimited: dropped here to keep to -max-rate (the producer
 	// declined or had not answered yet); Paced: not sent by the producer,
 	// which paced this consumer on its own stream. Neither is loss.
-	RateLimited      uint64 `json:"rate_limited"`
-	Paced            uint64 `json:"paced"`
-	DescriptorStream uint32 `json:"descriptor_stream,omitempty"` // a per-consumer stream, if granted
-	Epoch      uint64            `json:"epoch"`
-	Seconds    float64           `json:"seconds"`
-	FPS        float64           `json:"fps"`
-	Incomplete bool              `json:"incomplete,omitempty"`
-	Error      string            `json:"error,omitempty"`
+	RateLimited      uint64  `json:"rate_limited"`
+	Paced            uint64  `json:"paced"`
+	DescriptorStream uint32  `json:"descriptor_stream,omitempty"` // a per-consumer stream, if granted
+	Epoch            uint64  `json:"epoch"`
+	Seconds          float64 `json:"seconds"`
+	FPS              float64 `json:"fps"`
+	Incomplete       bool    `json:"incomplete,omitempty"`
+	Error            string  `json:"error,omitempty"`
 }
 
 func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
