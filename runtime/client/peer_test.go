@@ -3,9 +3,11 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/tpool-go/tpool/gen/wire"
 	"github.com/tpool-go/tpool/runtime/client"
 	"github.com/tpool-go/tpool/runtime/pool"
 )
@@ -394,5 +396,77 @@ func TestPeerNoAllocations(t *testing.T) {
 	ps1 := prod.PeerStats()
 	if ps1.DescriptorsSent-ps0.DescriptorsSent < 500 || ps1.DescriptorStreams != 2 {
 		t.Errorf("the measured frames did not go over per-consumer streams: %+v -> %+v", ps0, ps1)
+	}
+}
+
+// The hooks a FrameProgress feature builds on: the producer offers a
+// message on every per-consumer control stream (or only to consumers that
+// support progress), and each consumer's dispatch point hands FrameProgress
+// to its hook inside Poll.
+func TestPerConsumerControlHook(t *testing.T) {
+	e := newEnv(t)
+	e.startDriver()
+	c := e.peerClient(true, nil)
+	prod, err := c.NewProducer(testCtx(t), client.ProducerConfig{StreamID: testStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, prod)
+	r.invoke = []*client.Client{c}
+	withProgress := r.consumer(c, client.ConsumerConfig{PerConsumer: client.PerConsumerAlways, SupportsProgress: true})
+	without := r.consumer(c, client.ConsumerConfig{PerConsumer: client.PerConsumerAlways})
+	r.until("both consumers with a control stream", func() bool {
+		return withProgress.PeerStatus().ControlStreamID != 0 && without.PeerStatus().ControlStreamID != 0
+	})
+	got := map[*client.Consumer][]uint64{} // seqs seen by each hook
+	for _, s := range r.cons {
+		client.SetOnProgress(s, func(msg []byte) {
+			var d wire.FrameProgressDecoder
+			if err := d.WrapWithHeader(msg); err != nil {
+				t.Errorf("hook got a bad FrameProgress: %v", err)
+				return
+			}
+			got[s] = append(got[s], d.Seq())
+		})
+	}
+	buf := make([]byte, 64)
+	msg := func(seq uint64) []byte {
+		var e wire.FrameProgressEncoder
+		if err := e.WrapWithHeader(buf); err != nil {
+			t.Fatal(err)
+		}
+		e.SetStreamId(testStream)
+		e.SetEpoch(prod.Epoch())
+		e.SetSeq(seq)
+		e.SetPayloadBytesFilled(100)
+		e.SetState(wire.FrameProgressStateProgress)
+		n, err := e.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf[:n]
+	}
+	if n := client.SendPerConsumerControl(prod, msg(1), false); n != 2 {
+		t.Fatalf("sent to %d consumers, want 2", n)
+	}
+	if n := client.SendPerConsumerControl(prod, msg(2), true); n != 1 {
+		t.Fatalf("sent to %d consumers supporting progress, want 1", n)
+	}
+	deadline := time.Now().Add(testTimeout)
+	for len(got[withProgress]) < 2 || len(got[without]) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("hooks saw %v", got)
+		}
+		r.poll()
+		time.Sleep(time.Millisecond)
+	}
+	if fmt.Sprint(got[withProgress], got[without]) != "[1 2] [1]" {
+		t.Errorf("hooks saw %v and %v, want [1 2] and [1]", got[withProgress], got[without])
+	}
+	if st := withProgress.PeerStatus(); st.FrameProgress != 2 || st.ControlMessages != 2 {
+		t.Errorf("consumer counted %+v", st)
+	}
+	if ps := prod.PeerStats(); ps.ControlSent != 3 {
+		t.Errorf("producer counted %d control messages sent, want 3", ps.ControlSent)
 	}
 }
