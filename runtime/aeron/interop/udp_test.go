@@ -380,6 +380,30 @@ func TestUDPMulticastAcrossDrivers(t *testing.T) {
 	if !netns.Enter(t) {
 		return
 	}
+	multicastAcrossDrivers(t, func(i int) string {
+		return "aeron:udp?endpoint=239.255.20." + strconv.Itoa(2*i+1) + ":40456|interface=127.0.0.1|ttl=1|fc=min,g:/2"
+	})
+}
+
+// TestUDPMulticastIPv6AcrossDrivers is TestUDPMulticastAcrossDrivers on
+// IPv6 groups (ff0e::20:1 and ff0e::20:3) on the unique local address of
+// a veth pair in the test's namespace (netns.WithIPv6Multicast). Without
+// ttl=: aeronmd (1.48.0-SNAPSHOT) sets IPV6_MULTICAST_HOPS with a one-byte
+// value, which Linux refuses with EINVAL, so it cannot open an IPv6
+// multicast channel with ttl= at all (tpool's driver passes an int).
+func TestUDPMulticastIPv6AcrossDrivers(t *testing.T) {
+	cBin(t, "aeronmd")
+	if !netns.Enter(t, netns.WithIPv6Multicast()) {
+		return
+	}
+	multicastAcrossDrivers(t, func(i int) string {
+		return "aeron:udp?endpoint=[ff0e::20:" + strconv.Itoa(2*i+1) + "]:40456|interface=[" + netns.IPv6Address + "]|fc=min,g:/2"
+	})
+}
+
+// multicastAcrossDrivers streams on the multicast channel(i) from tpool's
+// driver to aeronmd (i 0) and back (i 1), with a subscriber on each driver.
+func multicastAcrossDrivers(t *testing.T, channel func(i int) string) {
 	for i, dirn := range []struct {
 		name       string
 		tpoolSends bool
@@ -393,7 +417,7 @@ func TestUDPMulticastAcrossDrivers(t *testing.T) {
 			if !dirn.tpoolSends {
 				pubDir, otherDir = cDir, goDir
 			}
-			channel := "aeron:udp?endpoint=239.255.20." + strconv.Itoa(2*i+1) + ":40456|interface=127.0.0.1|ttl=1|fc=min,g:/2"
+			channel := channel(i)
 			pubClient := connect(t, pubDir)
 			var subs []*aeron.Subscription
 			for _, c := range []*aeron.Client{connect(t, otherDir), pubClient} {
