@@ -3,8 +3,10 @@ package interop_test
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -590,5 +592,44 @@ func TestUDPImageRejectionAcrossDrivers(t *testing.T) {
 				t.Fatal("no publication error frame")
 			}
 		})
+	}
+}
+
+// TestErrorStatReadsUDPErrors: errors of tpool's driver on aeron:udp
+// channels (a parameter it does not support, asked for twice, and a port
+// another socket holds) go to its error log, and the C ErrorStat prints
+// them, the repeated one with two observations.
+func TestErrorStatReadsUDPErrors(t *testing.T) {
+	errorStat := cBin(t, "ErrorStat")
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startEmbedded(t, dir)
+	c := connect(t, dir)
+	unsupported := "aeron:udp?endpoint=127.0.0.1:0|nak-delay=1ms"
+	for range 2 {
+		if _, err := c.AddSubscription(ctx(t), unsupported, streamID); err == nil {
+			t.Fatalf("%s accepted", unsupported)
+		}
+	}
+	held, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	busy := "aeron:udp?endpoint=" + held.LocalAddr().String()
+	if _, err := c.AddSubscription(ctx(t), busy, streamID); err == nil {
+		t.Fatalf("%s accepted while another socket holds the port", busy)
+	}
+	p := startProcess(t, "ErrorStat", []string{errorStat, "-d", dir})
+	p.wait(t)
+	out := p.output()
+	t.Logf("ErrorStat:\n%s", out)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?s)2 observations from .*nak-delay`),
+		regexp.MustCompile(`(?s)1 observations from .*` + regexp.QuoteMeta(held.LocalAddr().String())),
+		regexp.MustCompile(`2 distinct errors observed`),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("ErrorStat output does not match %s", want)
+		}
 	}
 }
