@@ -21,6 +21,13 @@ type ConsumerConfig struct {
 	ExpectedLayoutVersion uint32
 	// FragmentLimit bounds the descriptors handled per Poll (default 16).
 	FragmentLimit int
+
+	// --- Payload fallback (fallback.go) ---
+
+	// PayloadFallbackURI is where the payload could come from when the
+	// SHM regions cannot be mapped (wire spec 15.12). It is checked and
+	// reported by Status; payload fallback itself is not implemented.
+	PayloadFallbackURI string
 }
 
 // ConsumerStats counts what a Consumer saw. Every descriptor of its stream
@@ -148,6 +155,7 @@ type Consumer struct {
 	got      bool // Next: a frame was stashed
 	closed   bool
 	stats    ConsumerStats
+	nd       *ndConsumer // no-driver mode only (nodriver.go)
 }
 
 // NewConsumer attaches a consumer lease for cfg.StreamID, waiting (until
@@ -160,6 +168,9 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	}
 	if cfg.FragmentLimit <= 0 {
 		cfg.FragmentLimit = 16
+	}
+	if c.cfg.NoDriver {
+		return c.newNoDriverConsumer(ctx, cfg)
 	}
 	s := &Consumer{c: c, cfg: cfg, idle: c.cfg.Idle, aeron: c.currentAeron()}
 	if s.idle == nil {
@@ -221,6 +232,10 @@ const remapRetry = 10e6 // 10 ms
 
 // ensure maps the lease's regions when they changed.
 func (s *Consumer) ensure() {
+	if s.nd != nil {
+		s.ensureNoDriver() // no-driver mode (nodriver.go)
+		return
+	}
 	if !s.lease.Usable() {
 		return
 	}
@@ -273,7 +288,7 @@ func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
 	if epoch > s.epoch {
 		s.ensure() // the announce of the new epoch may have just arrived
 	}
-	if s.att == nil || !s.lease.Usable() {
+	if s.att == nil || !s.usable() {
 		s.stats.Unmapped++
 		return
 	}
@@ -433,5 +448,5 @@ func (s *Consumer) Close() error {
 	s.mu.Unlock()
 	s.c.remove(nil, s)
 	err := s.c.detach(s.lease)
-	return errors.Join(err, sub.Close())
+	return errors.Join(err, sub.Close(), s.closeNoDriver())
 }
