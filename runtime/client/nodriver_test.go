@@ -17,13 +17,20 @@ import (
 	"github.com/tpool-go/tpool/runtime/pool"
 )
 
-// ndPeriod is the announce period of the no-driver tests: short, so the
-// tests are quick; the waits derive from it (and testTimeout).
-const ndPeriod = 50 * time.Millisecond
+// ndPeriod is the announce period of the no-driver tests: short, so
+// announces are frequent. The freshness window is far longer than the
+// spec's 3 periods: on a loaded machine a producer's announcing goroutine
+// can be descheduled for more than 150 ms, and a consumer would then take
+// a live producer for gone (a test for that logic would then be a timing
+// test).
+const (
+	ndPeriod    = 50 * time.Millisecond
+	ndFreshness = time.Second
+)
 
 func (e *env) noDriverConfig(invoker bool) client.Config {
 	return client.Config{AeronDir: e.aeronDir, Invoker: invoker, NoDriver: true,
-		NoDriverConfig: client.NoDriverConfig{AnnouncePeriod: ndPeriod, BaseDir: e.base}}
+		NoDriverConfig: client.NoDriverConfig{AnnouncePeriod: ndPeriod, Freshness: ndFreshness, BaseDir: e.base}}
 }
 
 func (e *env) newNoDriverClient(invoker bool) *client.Client {
@@ -412,5 +419,76 @@ func TestNoDriverConfigValidate(t *testing.T) {
 				t.Fatalf("%v is not ErrConfig", err)
 			}
 		})
+	}
+}
+
+// newNoDriverPair is newPair in no-driver mode, mapped and ready.
+func newNoDriverPair(tb testing.TB, elems int32) *pair {
+	e := newEnv(tb)
+	c := e.newNoDriverClient(false)
+	ctx := testCtx(tb)
+	p := &pair{}
+	var err error
+	if p.cons, err = c.NewConsumer(ctx, client.ConsumerConfig{StreamID: testStream}); err != nil {
+		tb.Fatal(err)
+	}
+	if p.prod, err = c.NewProducer(ctx, client.ProducerConfig{StreamID: testStream, Layout: client.StreamLayout{
+		NSlots: 256, Pools: []pool.PoolConfig{{ID: 1, StrideBytes: 1 << 17}}}}); err != nil {
+		tb.Fatal(err)
+	}
+	if p.h, err = pool.NewTensorHeader(pool.Uint16, pool.RowMajor, elems); err != nil {
+		tb.Fatal(err)
+	}
+	p.payload = make([]byte, 2*elems)
+	p.meta = pool.FrameMeta{Tensor: p.h}
+	p.handler = func(f client.FrameView) {
+		if f.Verify() {
+			p.got++
+		}
+	}
+	for p.cons.Status().Epoch != p.prod.Epoch() {
+		if ctx.Err() != nil {
+			tb.Fatal("the consumer never mapped the stream")
+		}
+		p.cons.Poll(p.handler)
+	}
+	return p
+}
+
+// In no-driver mode too, steady-state offers and polls allocate nothing,
+// announces of the mapped epoch arriving meanwhile (every 50 ms) included.
+func TestNoDriverNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	p := newNoDriverPair(t, 1024)
+	fn := func() { p.offer(t); p.receive(t, 1) }
+	for range 10 {
+		fn()
+	}
+	// Measure until announces arrived during the measurements (how many
+	// runs that takes depends on the machine's load, not asserted).
+	before := p.cons.Status().Announces.Accepted
+	var n float64
+	deadline := time.Now().Add(testTimeout / 2)
+	for p.cons.Status().Announces.Accepted < before+3 && time.Now().Before(deadline) {
+		n = max(n, testing.AllocsPerRun(500, fn))
+	}
+	if got := p.cons.Status().Announces.Accepted; got < before+3 {
+		t.Fatalf("only %d announces arrived while measuring: the test did not cover them; %+v %+v", got-before, p.cons.Status(), p.prod.AnnounceStats())
+	}
+	if n != 0 {
+		t.Errorf("%v allocations per frame, want 0", n)
+	}
+}
+
+// BenchmarkNoDriverOfferPoll: BenchmarkOfferPoll in no-driver mode.
+func BenchmarkNoDriverOfferPoll(b *testing.B) {
+	p := newNoDriverPair(b, 32768)
+	b.SetBytes(int64(len(p.payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p.offer(b)
+		p.receive(b, 1)
 	}
 }
