@@ -23,6 +23,13 @@ stream across producer restarts and driver restarts (new epochs) and ends
 with one summary line: frames received, intact, corrupt, dropped by reason,
 gaps, frames overwritten before it joined (not loss) and the frame rate.
 
+With -no-driver it maps what the producer's ShmPoolAnnounce messages name
+(only inside -allow-dir), follows newer epochs, and drops a producer that
+has not announced for -freshness; the summary then also counts announces
+rejected (hostile or invalid), stale or malformed, and producers gone.
+-fallback-uri is checked and reported ("fallback": none, unsupported or
+not-implemented): tpool has no payload fallback over a bridge yet.
+
 It stops after -frames frames, at -timeout, after -idle without a frame,
 or on SIGINT/SIGTERM. Exit
 status 0 only when every frame received was intact and, with -frames, that
@@ -49,8 +56,22 @@ type summary struct {
 	Epoch      uint64            `json:"epoch"`
 	Seconds    float64           `json:"seconds"`
 	FPS        float64           `json:"fps"`
-	Incomplete bool              `json:"incomplete,omitempty"`
-	Error      string            `json:"error,omitempty"`
+	Fallback   string            `json:"fallback"`
+	// No-driver mode: announces and producers seen.
+	Announces  *announceSummary `json:"announces,omitempty"`
+	Incomplete bool             `json:"incomplete,omitempty"`
+	Error      string           `json:"error,omitempty"`
+}
+
+// announceSummary is what a no-driver consumer made of the announces.
+type announceSummary struct {
+	Accepted     uint64 `json:"accepted"`
+	Stale        uint64 `json:"stale"`
+	Old          uint64 `json:"old"`
+	Rejected     uint64 `json:"rejected"`
+	Malformed    uint64 `json:"malformed"`
+	MapFailures  uint64 `json:"map_failures"`
+	ProducerGone uint64 `json:"producer_gone"`
 }
 
 func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -62,6 +83,7 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 0, "stop after this `DURATION` (0: no limit), the wait for tpoold and a producer included")
 	idle := fs.Duration("idle", 0, "stop after this `DURATION` without a frame, once frames have arrived (0: never)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	fallback := fs.String("fallback-uri", "", "payload fallback `URI` (an aeron:udp/aeron:ipc channel or bridge://ID): checked and reported; payload fallback is not implemented")
 	if code, ok := parse(fs, args, stdout, stderr, consumeHelp); !ok {
 		return code
 	}
@@ -87,7 +109,7 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
-	s, err := c.NewConsumer(ctx, client.ConsumerConfig{StreamID: uint32(*stream)})
+	s, err := c.NewConsumer(ctx, client.ConsumerConfig{StreamID: uint32(*stream), PayloadFallbackURI: *fallback})
 	if err != nil {
 		fmt.Fprintln(stderr, "tp consume:", err)
 		return 1
@@ -129,6 +151,13 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	sum.Epoch = s.Epoch()
+	status := s.Status()
+	sum.Fallback = status.Fallback.String()
+	if status.NoDriver {
+		a := status.Announces
+		sum.Announces = &announceSummary{Accepted: a.Accepted, Stale: a.Stale, Old: a.Old, Rejected: a.Rejected,
+			Malformed: a.Malformed, MapFailures: a.MapFailures, ProducerGone: a.ProducerGone}
+	}
 	_ = s.Close() // closes out the last frame, so Stats counts it
 	st := s.Stats()
 	sum.Dropped, sum.Gap, sum.BeforeJoin, sum.Remaps = st.Dropped(), st.Gap, st.BeforeJoin, st.Remaps
@@ -169,6 +198,13 @@ func (s *summary) line() string {
 		fmt.Fprintf(&b, " (%s)", strings.Join(rs, ", "))
 	}
 	fmt.Fprintf(&b, ", gap %d, before join %d, remaps %d, %.1f fps", s.Gap, s.BeforeJoin, s.Remaps, s.FPS)
+	if a := s.Announces; a != nil {
+		fmt.Fprintf(&b, ", announces accepted %d (stale %d, old %d, rejected %d, malformed %d), map failures %d, producers gone %d",
+			a.Accepted, a.Stale, a.Old, a.Rejected, a.Malformed, a.MapFailures, a.ProducerGone)
+	}
+	if s.Fallback != client.FallbackNone.String() {
+		fmt.Fprintf(&b, ", fallback %s", s.Fallback)
+	}
 	if s.Incomplete {
 		b.WriteString(", INCOMPLETE")
 	}
