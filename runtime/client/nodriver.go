@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,8 +228,15 @@ func (c *Client) newNoDriverProducer(ctx context.Context, cfg ProducerConfig) (_
 			_ = nd.pub.Close()
 		}
 	}()
-	nd.stream, err = pool.CreateStream(pool.StreamConfig{BaseDir: nc.BaseDir, Namespace: nc.Namespace,
-		StreamID: cfg.StreamID, NSlots: lay.NSlots, Pools: lay.Pools, Prefault: lay.Prefault})
+	scfg := pool.StreamConfig{BaseDir: nc.BaseDir, Namespace: nc.Namespace,
+		StreamID: cfg.StreamID, NSlots: lay.NSlots, Pools: lay.Pools, Prefault: lay.Prefault}
+	for range 3 {
+		// Another producer stopping may remove an empty parent directory
+		// while this one creates its own (remove below): try again.
+		if nd.stream, err = pool.CreateStream(scfg); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("client: create stream %d: %w", cfg.StreamID, err)
 	}
@@ -327,11 +335,19 @@ func (p *Producer) closeNoDriver() error {
 	return errors.Join(err, pub.Close())
 }
 
-// remove unmaps and deletes the epoch directory, then the stream's
-// directory if it is empty (as tpoold does): nothing is left behind.
+// remove unmaps and deletes the epoch directory, then the stream's,
+// namespace's and user's directories as far as they are empty (as tpoold
+// does): nothing is left behind but the base directory. os.Remove fails on
+// a directory that is not empty, so other streams are safe.
 func (nd *ndProducer) remove() error {
 	err := errors.Join(nd.stream.Close(), nd.stream.Remove())
-	_ = os.Remove(filepath.Dir(nd.stream.Dir())) // fails while other epochs remain: fine
+	d := nd.stream.Dir()
+	for range 3 { // stream, namespace, tensorpool-<user>
+		d = filepath.Dir(d)
+		if os.Remove(d) != nil {
+			break
+		}
+	}
 	return err
 }
 
