@@ -647,7 +647,10 @@ func (nd *ndConsumer) OnPoolAnnounce(d *wire.ShmPoolAnnounceDecoder) {
 	}
 	epoch := d.Epoch()
 	switch {
-	case s.att != nil && epoch < s.epoch, nd.cand != nil && epoch < nd.cand.Epoch:
+	case s.att != nil && epoch < s.epoch, nd.cand != nil && epoch < nd.cand.Epoch && !nd.rejected:
+		// The highest epoch wins; but a candidate whose regions cannot be
+		// mapped (e.g. a hostile announce of a huge epoch) does not
+		// shadow lower epochs that can.
 		nd.stats.Old++
 		return
 	case s.att != nil && epoch == s.epoch:
@@ -669,7 +672,7 @@ func (nd *ndConsumer) OnPoolAnnounce(d *wire.ShmPoolAnnounceDecoder) {
 		return
 	}
 	nd.stats.Accepted++
-	nd.cand, nd.candAt, nd.candProd = &a, now, d.ProducerId()
+	nd.cand, nd.candAt, nd.candProd, nd.rejected = &a, now, d.ProducerId(), false
 	s.retryAt = 0
 }
 

@@ -349,6 +349,20 @@ func TestNoDriverHostileAnnounces(t *testing.T) {
 	if s := cons.Status(); s.Epoch != prod.Epoch() {
 		t.Fatalf("unmapped the live epoch for an unmappable one: %+v", s)
 	}
+	// A restarted producer (epoch above the live one, below the hostile
+	// one) is still taken: an unmappable candidate shadows nothing.
+	p2, err := c.NewProducer(ctx, client.ProducerConfig{StreamID: testStream, Layout: ndLayout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	send(announce(huge, uint64(driverclient.Now()), inside, insidePools, nil))
+	pollUntil(t, ctx, cons, &ck, func() bool { return cons.Status().Epoch == p2.Epoch() })
+	offerN(t, p2, &h, 10)
+	pollUntil(t, ctx, cons, &ck, func() bool { return ck.good >= 30 })
+	if ck.bad != 0 {
+		t.Fatalf("%d bad frames", ck.bad)
+	}
 }
 
 func TestCheckFallbackURI(t *testing.T) {
