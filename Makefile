@@ -39,14 +39,10 @@ demo: generate ## the real thing: tpoold, a producer and two consumers (one wait
 	$(GO) build -o bin/ ./cmd/tpoold ./cmd/tp
 	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/driver/demo.sh
 
-demo-nodriver: generate ## the no-driver example: a producer and a consumer process sharing a tensor stream in /dev/shm
+demo-nodriver: generate ## the no-driver example: a producer announcing its regions over Aeron (no tpoold) and a consumer, in both start orders, with a tpool-aeronmd media driver
 	@mkdir -p bin
-	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer
-	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	echo "starting consumer, then producer (5000 frames of a 32x32 float32 tensor)"; \
-	bin/consumer -allow "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 & consumer=$$!; \
-	bin/producer -base "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 -rate 5000; \
-	wait $$consumer
+	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer ./cmd/tpool-aeronmd
+	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/nodriver/demo.sh
 
 generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exists)
 	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned

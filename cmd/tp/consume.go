@@ -28,6 +28,12 @@ With -mode rate-limited it asks for at most -max-rate frames per second
 or, when the producer declines, it drops the surplus itself. Frames skipped
 either way are not loss: the summary reports them apart, as "rate-limited"
 (dropped here) and "paced" (not sent by the producer).
+With -no-driver it maps what the producer's ShmPoolAnnounce messages name
+(only inside -allow-dir), follows newer epochs, and drops a producer that
+has not announced for -freshness; the summary then also counts announces
+rejected (hostile or invalid), stale or malformed, and producers gone.
+-fallback-uri is checked and reported ("fallback": none, unsupported or
+not-implemented): tpool has no payload fallback over a bridge yet.
 
 It stops after -frames frames, at -timeout, after -idle without a frame,
 or on SIGINT/SIGTERM. Exit
@@ -64,8 +70,22 @@ type summary struct {
 	Epoch            uint64  `json:"epoch"`
 	Seconds          float64 `json:"seconds"`
 	FPS              float64 `json:"fps"`
-	Incomplete       bool    `json:"incomplete,omitempty"`
-	Error            string  `json:"error,omitempty"`
+	Fallback         string  `json:"fallback"`
+	// No-driver mode: announces and producers seen.
+	Announces  *announceSummary `json:"announces,omitempty"`
+	Incomplete bool             `json:"incomplete,omitempty"`
+	Error      string           `json:"error,omitempty"`
+}
+
+// announceSummary is what a no-driver consumer made of the announces.
+type announceSummary struct {
+	Accepted     uint64 `json:"accepted"`
+	Stale        uint64 `json:"stale"`
+	Old          uint64 `json:"old"`
+	Rejected     uint64 `json:"rejected"`
+	Malformed    uint64 `json:"malformed"`
+	MapFailures  uint64 `json:"map_failures"`
+	ProducerGone uint64 `json:"producer_gone"`
 }
 
 func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -79,6 +99,7 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	mode := fs.String("mode", "stream", "consumer `MODE`: stream (every frame) or rate-limited (at most -max-rate frames per second)")
 	maxRate := fs.Uint("max-rate", 0, "with -mode rate-limited, the most frames per second wanted (`HZ`, > 0)")
+	fallback := fs.String("fallback-uri", "", "payload fallback `URI` (an aeron:udp/aeron:ipc channel or bridge://ID): checked and reported; payload fallback is not implemented")
 	if code, ok := parse(fs, args, stdout, stderr, consumeHelp); !ok {
 		return code
 	}
@@ -117,7 +138,8 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
-	s, err := c.NewConsumer(ctx, client.ConsumerConfig{StreamID: uint32(*stream), Mode: m, MaxRateHz: uint32(*maxRate)})
+	s, err := c.NewConsumer(ctx, client.ConsumerConfig{StreamID: uint32(*stream), Mode: m, MaxRateHz: uint32(*maxRate),
+		PayloadFallbackURI: *fallback})
 	if err != nil {
 		fmt.Fprintln(stderr, "tp consume:", err)
 		return 1
@@ -160,6 +182,13 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	sum.Epoch = s.Epoch()
 	sum.DescriptorStream = s.PeerStatus().DescriptorStreamID
+	status := s.Status()
+	sum.Fallback = status.Fallback.String()
+	if status.NoDriver {
+		a := status.Announces
+		sum.Announces = &announceSummary{Accepted: a.Accepted, Stale: a.Stale, Old: a.Old, Rejected: a.Rejected,
+			Malformed: a.Malformed, MapFailures: a.MapFailures, ProducerGone: a.ProducerGone}
+	}
 	_ = s.Close() // closes out the last frame, so Stats counts it
 	st := s.Stats()
 	sum.RateLimited, sum.Paced = st.RateLimited, st.Paced
@@ -209,6 +238,13 @@ func (s *summary) line() string {
 		fmt.Fprintf(&b, ", rate-limited to %d Hz (%s): rate-limited %d, paced %d", s.MaxRateHz, where, s.RateLimited, s.Paced)
 	}
 	fmt.Fprintf(&b, ", %.1f fps", s.FPS)
+	if a := s.Announces; a != nil {
+		fmt.Fprintf(&b, ", announces accepted %d (stale %d, old %d, rejected %d, malformed %d), map failures %d, producers gone %d",
+			a.Accepted, a.Stale, a.Old, a.Rejected, a.Malformed, a.MapFailures, a.ProducerGone)
+	}
+	if s.Fallback != client.FallbackNone.String() {
+		fmt.Fprintf(&b, ", fallback %s", s.Fallback)
+	}
 	if s.Incomplete {
 		b.WriteString(", INCOMPLETE")
 	}

@@ -19,7 +19,7 @@ import (
 // testTimeout turns a hang into a failure; it is not a speed assertion.
 const testTimeout = 90 * time.Second
 
-// bin holds tp and tpoold, built once by TestMain.
+// bin holds tp, tpoold and tpool-aeronmd, built once by TestMain.
 var bin string
 
 func TestMain(m *testing.M) {
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	build := exec.Command("go", "build", "-o", dir+"/", ".", "../tpoold")
+	build := exec.Command("go", "build", "-o", dir+"/", ".", "../tpoold", "../tpool-aeronmd")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)
@@ -50,8 +50,8 @@ func TestUsage(t *testing.T) {
 	}{
 		{nil, 2, nil, "Usage:"},
 		{[]string{"-h"}, 0, []string{"tp produce", "tp consume", "Exit status"}, ""},
-		{[]string{"produce", "-h"}, 0, []string{"-stream", "-frames", "-shape", "-dtype", "-rate", "-aeron-dir", "-control-channel", "-control-stream", "-client-id", "-allow-dir", "-log-level"}, ""},
-		{[]string{"consume", "-h"}, 0, []string{"-stream", "-frames", "-timeout", "-idle", "-json", "-aeron-dir", "-control-channel", "-control-stream", "-client-id", "-allow-dir", "-mode", "-max-rate", "rate-limited"}, ""},
+		{[]string{"produce", "-h"}, 0, []string{"-stream", "-frames", "-shape", "-dtype", "-rate", "-aeron-dir", "-control-channel", "-control-stream", "-client-id", "-allow-dir", "-log-level", "-no-driver", "-announce-period", "-freshness", "-base-dir", "-nslots", "-embedded-media-driver"}, ""},
+		{[]string{"consume", "-h"}, 0, []string{"-stream", "-frames", "-timeout", "-idle", "-json", "-aeron-dir", "-control-channel", "-control-stream", "-client-id", "-allow-dir", "-mode", "-max-rate", "rate-limited", "-no-driver", "-announce-period", "-fallback-uri"}, ""},
 		{[]string{"frobnicate"}, 2, nil, `unknown command "frobnicate"`},
 		{[]string{"produce", "-dtype", "complex64"}, 2, nil, `-dtype "complex64": want one of`},
 		{[]string{"produce", "-shape", "480x0"}, 2, nil, `dimension "0" is not a positive integer`},
@@ -61,6 +61,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"consume", "-mode", "slow"}, 2, nil, "-mode: want stream or rate-limited"},
 		{[]string{"consume", "-mode", "rate-limited"}, 2, nil, "needs -max-rate"},
 		{[]string{"consume", "-max-rate", "10"}, 2, nil, "-max-rate needs -mode rate-limited"},
+		{[]string{"produce", "-no-driver", "-nslots", "100"}, 2, nil, "-nslots: want a power of two"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -109,6 +109,17 @@ type Config struct {
 	// MaxConsumers bounds each producer's table of consumers (default
 	// DefaultMaxConsumers); consumers beyond it are declined.
 	MaxConsumers int
+	// --- No-driver mode (nodriver.go) ---
+
+	// NoDriver runs the Client without the SHM driver (wire spec v1.2
+	// without the Driver Model): no driver client, no leases. Producers
+	// create their regions themselves under NoDriverConfig.BaseDir and
+	// publish ShmPoolAnnounce on the announce stream; consumers map what
+	// the announces name. An Aeron media driver is still needed. Driver
+	// and its fields are ignored.
+	NoDriver bool
+	// NoDriverConfig configures no-driver mode (ignored without NoDriver).
+	NoDriverConfig NoDriverConfig
 }
 
 // WithDefaults returns c with every zero field set to its default.
@@ -120,12 +131,16 @@ func (c Config) WithDefaults() Config {
 		c.DescriptorStreamID = DefaultDescriptorStreamID
 	}
 	c.Driver = c.Driver.WithDefaults()
+	c.NoDriverConfig = c.NoDriverConfig.WithDefaults()
 	return c.peerDefaults()
 }
 
 // Validate reports impossible values (after defaults).
 func (c Config) Validate() error {
 	c = c.WithDefaults()
+	if c.NoDriver {
+		return c.validateNoDriver()
+	}
 	if c.DescriptorStreamID == c.Driver.ControlStreamID && c.DescriptorChannel == c.Driver.ControlChannel {
 		return fmt.Errorf("%w: descriptor stream %d is the control stream", ErrConfig, c.DescriptorStreamID)
 	}
@@ -188,6 +203,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Client, err e
 		return nil, fmt.Errorf("client: connect to the media driver: %w", err)
 	}
 	c.acfg.Dir = c.aeron.Dir()
+	if cfg.NoDriver {
+		c.startNoDriver() // no driver client (nodriver.go)
+		return c, nil
+	}
 	dcfg := cfg.Driver
 	dcfg.AwaitRebind = c.reconnects()
 	if c.dc, err = driverclient.New(ctx, c.aeron, dcfg, logger); err != nil {
@@ -219,7 +238,10 @@ func (c *Client) DriverClient() *driverclient.Client { return c.dc }
 // producers' heartbeats. It returns the amount of work done.
 func (c *Client) DoWork() int {
 	now := driverclient.Now()
-	n := c.dc.DoWork(now) + c.pe.doWork(now)
+	n := c.pe.doWork(now)
+	if c.dc != nil { // nil in no-driver mode
+		n += c.dc.DoWork(now)
+	}
 	c.mu.Lock()
 	for _, p := range c.producers {
 		n += p.heartbeat(uint64(now), c.beatNs)
@@ -330,6 +352,9 @@ func (c *Client) release() error {
 
 // detach ends a lease with a bounded wait.
 func (c *Client) detach(l *driverclient.Lease) error {
+	if l == nil {
+		return nil // no-driver mode: no lease
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.dc.Config().AttachTimeout)
 	defer cancel()
 	err := c.dc.Detach(ctx, l)

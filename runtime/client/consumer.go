@@ -38,6 +38,12 @@ type ConsumerConfig struct {
 	// ConsumerID identifies the consumer to its producer (default: a
 	// random id, as wire spec 10.1.2 recommends for self-assigned ids).
 	ConsumerID uint32
+	// --- Payload fallback (fallback.go) ---
+
+	// PayloadFallbackURI is where the payload could come from when the
+	// SHM regions cannot be mapped (wire spec 15.12). It is checked and
+	// reported by Status; payload fallback itself is not implemented.
+	PayloadFallbackURI string
 }
 
 // ConsumerStats counts what a Consumer saw. Every descriptor of its stream
@@ -175,6 +181,7 @@ type Consumer struct {
 	closed   bool
 	stats    ConsumerStats
 	peer     consumerPeer // per-consumer streams and QoS (consumerpeer.go)
+	nd       *ndConsumer  // no-driver mode only (nodriver.go)
 }
 
 // NewConsumer attaches a consumer lease for cfg.StreamID, waiting (until
@@ -190,6 +197,9 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	}
 	if err := cfg.checkPeer(); err != nil {
 		return nil, err
+	}
+	if c.cfg.NoDriver {
+		return c.newNoDriverConsumer(ctx, cfg)
 	}
 	s := &Consumer{c: c, cfg: cfg, idle: c.cfg.Idle, aeron: c.currentAeron()}
 	s.initPeer()
@@ -252,6 +262,10 @@ const remapRetry = 10e6 // 10 ms
 
 // ensure maps the lease's regions when they changed.
 func (s *Consumer) ensure() {
+	if s.nd != nil {
+		s.ensureNoDriver() // no-driver mode (nodriver.go)
+		return
+	}
 	if !s.lease.Usable() {
 		return
 	}
@@ -307,7 +321,7 @@ func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
 	if epoch > s.epoch {
 		s.ensure() // the announce of the new epoch may have just arrived
 	}
-	if s.att == nil || !s.lease.Usable() {
+	if s.att == nil || !s.usable() {
 		s.stats.Unmapped++
 		return
 	}
@@ -477,5 +491,5 @@ func (s *Consumer) Close() error {
 	}
 	s.c.remove(nil, s)
 	err := s.c.detach(s.lease)
-	return errors.Join(err, sub.Close())
+	return errors.Join(err, sub.Close(), s.closeNoDriver())
 }

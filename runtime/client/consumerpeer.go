@@ -397,7 +397,7 @@ func (s *Consumer) onGrant(pe *peers, g *grant) {
 	var desc, ctl *aeron.Subscription
 	var err error
 	if needDesc {
-		ch, id := s.c.cfg.DescriptorChannel, s.c.cfg.DescriptorStreamID
+		ch, id := descriptorSubChannel(s.c.cfg.DescriptorChannel), s.c.cfg.DescriptorStreamID
 		if target != 0 {
 			ch, id = g.descChan, int32(target)
 		}

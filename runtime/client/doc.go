@@ -64,8 +64,21 @@
 // QosProducer and QosConsumer go out every interval on the QoS stream.
 // See Consumer.PeerStatus and Producer.PeerStats, and docs/CLIENT.md.
 //
+// # No-driver mode
+//
+// With Config.NoDriver there is no SHM driver and no lease: a Producer
+// creates its stream's regions itself and publishes ShmPoolAnnounce on the
+// announce stream (1001) at once, every announce period and when a first
+// consumer subscribes, and removes the regions on Close; a Consumer maps
+// what the freshest valid announce of the highest epoch names (only inside
+// its allowed directories, with every check of runtime/pool), remaps on a
+// newer epoch and unmaps a producer that stopped announcing. The same
+// OfferFrame, TryClaim, Poll, Next and Run apply; Consumer.Status reports
+// the announces seen and the payload fallback URI's status. An Aeron media
+// driver is still needed. See nodriver.go and docs/CLIENT.md.
+//
 // # Not yet implemented
 //
-// No-driver mode over Aeron announces, FrameProgress, metadata
-// (DataSourceAnnounce, DataSourceMeta, MetaBlob).
+// FrameProgress, metadata (DataSourceAnnounce, DataSourceMeta, MetaBlob),
+// payload fallback (fallback URIs are checked and reported only).
 package client

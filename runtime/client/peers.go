@@ -293,7 +293,7 @@ func (pe *peers) open(a *aeron.Client, now int64) bool {
 		return false
 	}
 	pe.close()
-	ctx, cancel := context.WithTimeout(context.Background(), pe.c.dc.Config().AttachTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), pe.c.cfg.Driver.AttachTimeout)
 	defer cancel()
 	cfg := &pe.c.cfg
 	var err error
@@ -412,5 +412,5 @@ func (pe *peers) sendQoS(msg []byte) bool { return offer(pe.qosPub, msg) }
 
 // addCtx bounds the adds of per-consumer streams.
 func (pe *peers) addCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), pe.c.dc.Config().AttachTimeout)
+	return context.WithTimeout(context.Background(), pe.c.cfg.Driver.AttachTimeout)
 }

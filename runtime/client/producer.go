@@ -24,6 +24,12 @@ type ProducerConfig struct {
 	// OfferRetries bounds the retries of a descriptor offer that meets
 	// back pressure (default 64); the frame stays in SHM either way.
 	OfferRetries int
+
+	// --- No-driver mode (nodriver.go) ---
+
+	// Layout is the layout of the stream the Producer creates when the
+	// Client is in no-driver mode; ignored in driver mode (tpoold decides).
+	Layout StreamLayout
 }
 
 // ProducerStats counts what a Producer did.
@@ -68,6 +74,7 @@ type Producer struct {
 	pp      producerPeers // per-consumer streams and QoS (producerpeer.go)
 	buf     [wire.MessageHeaderEncodedLength + wire.FrameDescriptorBlockLength]byte
 	enc     wire.FrameDescriptorEncoder
+	nd      *ndProducer // no-driver mode only (nodriver.go)
 }
 
 // NewProducer attaches a producer lease for cfg.StreamID, waiting (until
@@ -78,6 +85,9 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	}
 	if cfg.OfferRetries <= 0 {
 		cfg.OfferRetries = 64
+	}
+	if c.cfg.NoDriver {
+		return c.newNoDriverProducer(ctx, cfg)
 	}
 	p := &Producer{c: c, cfg: cfg, aeron: c.currentAeron()}
 	if p.pub, err = p.aeron.AddPublication(ctx, descriptorPubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
@@ -140,6 +150,9 @@ func (p *Producer) ensure() error {
 	if p.closed {
 		return ErrClosed
 	}
+	if p.nd != nil {
+		return nil // no-driver mode: the regions are the producer's own
+	}
 	if !p.lease.Usable() {
 		p.stats.Paused++
 		return ErrPaused
@@ -180,12 +193,13 @@ func (p *Producer) unmap() {
 func (p *Producer) heartbeat(now uint64, period int64) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := p.announceTick(now) // no-driver mode (nodriver.go)
 	if p.prod == nil || now-p.beat < uint64(period) {
-		return 0
+		return n
 	}
 	p.beat = now
 	p.prod.Heartbeat(now)
-	return 1
+	return n + 1
 }
 
 // OfferFrame copies payload into the next slot with the shape, strides,
@@ -342,7 +356,7 @@ func (p *Producer) Close() error {
 	closePubs(peerPubs)
 	p.c.remove(p, nil)
 	err := p.c.detach(p.lease)
-	return errors.Join(err, pub.Close())
+	return errors.Join(err, pub.Close(), p.closeNoDriver())
 }
 
 // mapRegions maps a lease's header ring and pools.

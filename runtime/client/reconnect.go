@@ -165,8 +165,10 @@ func (c *Client) moveTo(ctx context.Context, a, old *aeron.Client) error {
 			return err
 		}
 	}
-	if err := c.dc.Rebind(ctx, a); err != nil {
-		return err
+	if c.dc != nil { // nil in no-driver mode
+		if err := c.dc.Rebind(ctx, a); err != nil {
+			return err
+		}
 	}
 	// Nothing uses old any more: the driver client dropped its streams,
 	// and every Producer and Consumer is on a (or closed).
@@ -216,7 +218,7 @@ func (p *Producer) swapPub(ctx context.Context, a *aeron.Client) error {
 	p.pub, p.aeron = pub, a
 	p.mu.Unlock()
 	_ = old.Close()
-	return nil
+	return p.swapAnnounce(ctx, a) // no-driver mode (nodriver.go)
 }
 
 // swapSub replaces the descriptor subscription by one on a.
@@ -235,5 +237,5 @@ func (s *Consumer) swapSub(ctx context.Context, a *aeron.Client) error {
 	s.sub, s.aeron = sub, a
 	s.mu.Unlock()
 	_ = old.Close()
-	return nil
+	return s.swapAnnounce(ctx, a) // no-driver mode (nodriver.go)
 }

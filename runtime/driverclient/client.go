@@ -364,7 +364,7 @@ func (c *Client) stepAttached(l *Lease, now int64) int {
 	switch {
 	case control.Sent(r):
 		c.stats.keepalives.Add(1)
-		l.nextKeepalive = now + int64(c.cfg.KeepaliveInterval)
+		l.nextKeepalive = now + l.kaPeriod
 		l.expiresAt = now + int64(c.cfg.ExpiryGraceIntervals)*int64(c.cfg.KeepaliveInterval)
 		return 1
 	case r == aeron.NotConnected || r == aeron.Closed || r == aeron.MaxPositionExceeded:
@@ -608,13 +608,8 @@ func (c *Client) accept(l *Lease, info *LeaseInfo, now int64) {
 	l.backoff = 0
 	l.awaitEpoch = 0
 	l.lastAnnounce = now
-	l.nextKeepalive = now + int64(c.cfg.KeepaliveInterval)
-	if info.ExpiryNs != 0 {
-		// Keep well inside a short driver-side expiry.
-		if half := (int64(info.ExpiryNs) - now) / 2; half > 0 && now+half < l.nextKeepalive {
-			l.nextKeepalive = now + half
-		}
-	}
+	l.kaPeriod = c.keepalivePeriod(info, now) // keepalive.go
+	l.nextKeepalive = now + l.kaPeriod
 	l.expiresAt = now + int64(c.cfg.ExpiryGraceIntervals)*int64(c.cfg.KeepaliveInterval)
 	l.setState(Attached)
 	l.usable.Store(true)

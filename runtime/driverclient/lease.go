@@ -102,6 +102,7 @@ type Lease struct {
 	everAttached  bool
 	outcomeSent   bool
 	nextKeepalive int64
+	kaPeriod      int64 // keepalive period of the current grant (keepalive.go)
 	expiresAt     int64 // local hard deadline: no keepalive sent since
 	lastAnnounce  int64
 	awaitEpoch    int64 // consumer: deadline for the new epoch, 0 if not waiting
