@@ -34,7 +34,8 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	proctest.RunRole(map[string]proctest.Role{"tpoold": runDriver, "producer": runProducer, "consumer": runConsumer})
+	proctest.RunRole(map[string]proctest.Role{"tpoold": runDriver, "producer": runProducer, "consumer": runConsumer,
+		"peerproducer": runPeerProducer, "peerconsumer": runPeerConsumer})
 	os.Exit(m.Run())
 }
 

@@ -28,7 +28,10 @@ func testDriverConfig(dir string) mediadriver.Config {
 	return mediadriver.Config{
 		Dir:                   dir,
 		IPCTermLength:         64 * 1024,
-		ClientLivenessTimeout: 2 * time.Second,
+		// Long enough that a client starved by a loaded machine (CI runs
+		// packages side by side, with -race) is not timed out mid-test;
+		// tests of the timeout set their own.
+		ClientLivenessTimeout: 10 * time.Second,
 		PublicationLinger:     20 * time.Millisecond,
 		TimerInterval:         10 * time.Millisecond,
 		ToDriverBufferLength:  64*1024 + 768,

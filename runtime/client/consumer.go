@@ -21,11 +21,28 @@ type ConsumerConfig struct {
 	ExpectedLayoutVersion uint32
 	// FragmentLimit bounds the descriptors handled per Poll (default 16).
 	FragmentLimit int
+
+	// Per-consumer delivery (wire spec 10.1.2, 11; consumerpeer.go).
+	//
+	// Mode is ModeStream (the default) or ModeRateLimited. MaxRateHz is
+	// the most frames per second a ModeRateLimited consumer wants (> 0;
+	// 0 in ModeStream).
+	Mode      ConsumerMode
+	MaxRateHz uint32
+	// PerConsumer says whether the ConsumerHello asks for per-consumer
+	// descriptor and control streams (default PerConsumerAuto: in
+	// ModeRateLimited only, so that the producer paces the consumer).
+	PerConsumer PerConsumerRequest
+	// SupportsProgress is ConsumerHello's supports_progress.
+	SupportsProgress bool
+	// ConsumerID identifies the consumer to its producer (default: a
+	// random id, as wire spec 10.1.2 recommends for self-assigned ids).
+	ConsumerID uint32
 }
 
 // ConsumerStats counts what a Consumer saw. Every descriptor of its stream
-// ends as exactly one of: accepted, a drop (by reason), unmapped, or
-// before-join.
+// ends as exactly one of: accepted, a drop (by reason), unmapped,
+// before-join, or rate-limited.
 type ConsumerStats struct {
 	// Descriptors counts FrameDescriptors of this stream.
 	Descriptors uint64
@@ -53,6 +70,15 @@ type ConsumerStats struct {
 	// attempts (retried).
 	Remaps      uint64
 	RemapErrors uint64
+
+	// RATE_LIMITED mode (consumerpeer.go); neither is loss.
+	//
+	// RateLimited counts descriptors dropped locally to keep to MaxRateHz
+	// (the producer declined a per-consumer stream, or has not answered
+	// yet). Paced counts sequence numbers the producer did not send on
+	// the consumer's own stream because it paces it.
+	RateLimited uint64
+	Paced       uint64
 }
 
 // Dropped returns the number of frames dropped for any reason (Drops and
@@ -148,6 +174,7 @@ type Consumer struct {
 	got      bool // Next: a frame was stashed
 	closed   bool
 	stats    ConsumerStats
+	peer     consumerPeer // per-consumer streams and QoS (consumerpeer.go)
 }
 
 // NewConsumer attaches a consumer lease for cfg.StreamID, waiting (until
@@ -161,7 +188,11 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	if cfg.FragmentLimit <= 0 {
 		cfg.FragmentLimit = 16
 	}
+	if err := cfg.checkPeer(); err != nil {
+		return nil, err
+	}
 	s := &Consumer{c: c, cfg: cfg, idle: c.cfg.Idle, aeron: c.currentAeron()}
+	s.initPeer()
 	if s.idle == nil {
 		s.idle = agent.NewBackoff()
 	}
@@ -268,6 +299,9 @@ func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
 	if s.dec.StreamId() != s.cfg.StreamID {
 		return // another stream on the shared descriptor stream
 	}
+	if s.skipDuplicate() {
+		return // seen on the stream the consumer just switched from
+	}
 	s.stats.Descriptors++
 	epoch, seq := s.dec.Epoch(), s.dec.Seq()
 	if epoch > s.epoch {
@@ -290,11 +324,15 @@ func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
 	}
 	if seq >= s.joinSeq {
 		if s.haveNext && seq > s.next {
-			s.stats.Gap += seq - s.next
+			s.countGap(seq - s.next)
 		}
 		if !s.haveNext || seq >= s.next {
 			s.next, s.haveNext = seq+1, true
 		}
+	}
+	if s.rateLimited() {
+		s.stats.RateLimited++
+		return
 	}
 	f, r := s.att.Consumer.Read(epoch, seq)
 	if r != pool.DropNone {
@@ -360,6 +398,7 @@ func (s *Consumer) poll(handler func(FrameView)) int {
 	s.ensure()
 	s.handler = handler
 	n := s.sub.Poll(s.fh, s.cfg.FragmentLimit)
+	n += s.peerPoll(n, s.cfg.FragmentLimit)
 	s.handler = nil
 	return n
 }
@@ -385,6 +424,7 @@ func (s *Consumer) Next(ctx context.Context) (FrameView, error) {
 			s.mu.Unlock()
 			return FrameView{c: s, f: &s.frame}, nil
 		}
+		n += s.peerPoll(n, 1)
 		s.mu.Unlock()
 		if err := ctx.Err(); err != nil {
 			return FrameView{}, err
@@ -430,7 +470,11 @@ func (s *Consumer) Close() error {
 	s.closed = true
 	s.unmap()
 	sub := s.sub
+	peerSubs := s.peer.drop()
 	s.mu.Unlock()
+	for _, x := range peerSubs {
+		_ = x.Close()
+	}
 	s.c.remove(nil, s)
 	err := s.c.detach(s.lease)
 	return errors.Join(err, sub.Close())

@@ -50,9 +50,22 @@
 // EventMediaDriverReconnected, then EventReattached); ReconnectStats counts
 // it. Config.NoReconnect turns it off.
 //
+// # Per-consumer streams, RATE_LIMITED mode and QoS
+//
+// Consumers send ConsumerHello (their mode, max_rate_hz and whether they
+// want per-consumer streams) after attaching and every
+// Config.QoSInterval; the producer of the stream answers with
+// ConsumerConfig, granting per-consumer descriptor and control streams
+// from Config.PerConsumerDescriptorStreams and PerConsumerControlStreams
+// or declining. A ModeRateLimited consumer on its own stream is paced by
+// the producer at ConsumerConfig.MaxRateHz (ConsumerStats.Paced); one on
+// the shared stream drops the surplus itself (ConsumerStats.RateLimited);
+// neither is loss. Producers forget consumers silent for 5 QoS intervals.
+// QosProducer and QosConsumer go out every interval on the QoS stream.
+// See Consumer.PeerStatus and Producer.PeerStats, and docs/CLIENT.md.
+//
 // # Not yet implemented
 //
 // No-driver mode over Aeron announces, FrameProgress, metadata
-// (DataSourceAnnounce, DataSourceMeta, MetaBlob), QoS messages,
-// ConsumerHello with per-consumer streams and RATE_LIMITED mode.
+// (DataSourceAnnounce, DataSourceMeta, MetaBlob).
 package client

@@ -65,6 +65,7 @@ type Producer struct {
 	beat    uint64 // last heartbeat, CLOCK_MONOTONIC ns
 	closed  bool
 	stats   ProducerStats
+	pp      producerPeers // per-consumer streams and QoS (producerpeer.go)
 	buf     [wire.MessageHeaderEncodedLength + wire.FrameDescriptorBlockLength]byte
 	enc     wire.FrameDescriptorEncoder
 }
@@ -228,6 +229,7 @@ func (p *Producer) published(seq uint64, m *pool.FrameMeta) {
 	}
 	e.SetMetaVersion(m.MetaVersion)
 	n, _ := e.Finish()
+	p.publishPeers(seq, p.buf[:n])
 	for i := 0; i < p.cfg.OfferRetries; i++ {
 		switch r := p.pub.Offer(p.buf[:n]); {
 		case r > 0:
@@ -335,7 +337,9 @@ func (p *Producer) Close() error {
 	p.closed = true
 	p.unmap()
 	pub := p.pub
+	peerPubs := p.closePeers()
 	p.mu.Unlock()
+	closePubs(peerPubs)
 	p.c.remove(p, nil)
 	err := p.c.detach(p.lease)
 	return errors.Join(err, pub.Close())
