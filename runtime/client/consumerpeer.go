@@ -401,7 +401,7 @@ func (s *Consumer) onGrant(pe *peers, g *grant) {
 		if target != 0 {
 			ch, id = g.descChan, int32(target)
 		}
-		if desc, err = pe.aeron.AddSubscription(ctx, ch, id); err != nil {
+		if desc, err = pe.aeron.AddSubscription(ctx, descriptorSubChannel(ch), id); err != nil { // untethered: decision 44
 			s.c.log.Warn("consumer cannot subscribe to its descriptor stream", "channel", ch, "stream", id, "err", err)
 		}
 	}
