@@ -370,6 +370,7 @@ type TickDecoder struct {
 	actingVersion int
 	block         *[21]byte
 	padded        *[21]byte
+	viewPad       *[29]byte
 }
 
 func (d *TickDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -623,6 +624,143 @@ func (e *TickEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+TickView is a read-only view of a Tick message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+TickDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value. It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type TickView struct {
+	b *[29]byte
+}
+
+// tickNullView is what a view returned with an error reads: a zero header and the null block.
+var tickNullView = [29]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m TickView) block() *[21]byte {
+	return (*[21]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m TickView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m TickView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m TickView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the Tick after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf.
+func (d *TickDecoder) View(buf []byte) (v TickView, err error) {
+	if len(buf) >= 29 && binary.LittleEndian.Uint64(buf) == 0x0002004d00010015 {
+		v.b = (*[29]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *TickDecoder) view(buf []byte) (TickView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return TickView{&tickNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return TickView{(*[29]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([29]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[21]byte)(d.viewPad[8:]) = *d.block
+	return TickView{d.viewPad}, nil
+}
+
+/*
+TickWriter writes a Tick message (header and root block) in place, held by
+value: its setters check nothing, since NewTickWriter checked the buffer
+once. The zero TickWriter (returned with an error) must not be used.
+*/
+type TickWriter struct {
+	b *[29]byte
+}
+
+// NewTickWriter writes the message header for Tick at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// TickEncoder.WrapWithHeader does), and returns a writer over them.
+func NewTickWriter(buf []byte) (TickWriter, error) {
+	if len(buf) < 29 {
+		return TickWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[29]byte)(buf) = tickHeaderInit
+	return TickWriter{(*[29]byte)(buf)}, nil
+}
+func (w TickWriter) block() *[21]byte {
+	return (*[21]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w TickWriter) EncodedLength() int {
+	return 29
+}
+
+// Id returns the required field id.
+func (m TickView) Id() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetId writes the field id.
+func (w TickWriter) SetId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// Quote returns a view of composite Quote in place.
+func (m TickView) Quote() Quote {
+	return Quote{m.block()[4 : 4+17 : 4+17]}
+}
+
+// Quote returns a view of composite Quote for writing in place.
+func (w TickWriter) Quote() Quote {
+	return Quote{w.block()[4 : 4+17 : 4+17]}
+}
+
+// QuoteSizeInActingVersion reports whether composite member quote.size exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// it reads as its null value.
+func (m TickView) QuoteSizeInActingVersion() bool {
+	return m.ActingVersion() >= 1
+}
+
+// QuoteSideInActingVersion reports whether composite member quote.side exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// it reads as its null value.
+func (m TickView) QuoteSideInActingVersion() bool {
+	return m.ActingVersion() >= 2
+}
+
+// QuoteInnerYInActingVersion reports whether composite member quote.inner.y exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// it reads as its null value.
+func (m TickView) QuoteInnerYInActingVersion() bool {
+	return m.ActingVersion() >= 2
 }
 
 // Message is implemented by the decoder of every message of the schema.
