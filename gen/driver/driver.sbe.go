@@ -816,7 +816,8 @@ func (e *ShmAttachRequestEncoder) advance(k int) error {
 ShmAttachRequestView is a read-only view of a ShmAttachRequest message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 ShmAttachRequestDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -852,7 +853,9 @@ func (m ShmAttachRequestView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *ShmAttachRequestDecoder) View(buf []byte) (v ShmAttachRequestView, err error) {
 	if len(buf) >= 35 && binary.LittleEndian.Uint64(buf) == 0x000103850001001b {
 		v.b = (*[35]byte)(buf)
@@ -2248,7 +2251,8 @@ func (e *ShmDetachRequestEncoder) advance(k int) error {
 ShmDetachRequestView is a read-only view of a ShmDetachRequest message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 ShmDetachRequestDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -2284,7 +2288,9 @@ func (m ShmDetachRequestView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *ShmDetachRequestDecoder) View(buf []byte) (v ShmDetachRequestView, err error) {
 	if len(buf) >= 33 && binary.LittleEndian.Uint64(buf) == 0x0001038500030019 {
 		v.b = (*[33]byte)(buf)
@@ -2994,7 +3000,8 @@ func (e *ShmLeaseKeepaliveEncoder) advance(k int) error {
 ShmLeaseKeepaliveView is a read-only view of a ShmLeaseKeepalive message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 ShmLeaseKeepaliveDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -3030,7 +3037,9 @@ func (m ShmLeaseKeepaliveView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *ShmLeaseKeepaliveDecoder) View(buf []byte) (v ShmLeaseKeepaliveView, err error) {
 	if len(buf) >= 33 && binary.LittleEndian.Uint64(buf) == 0x0001038500050019 {
 		v.b = (*[33]byte)(buf)

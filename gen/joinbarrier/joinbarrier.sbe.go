@@ -1220,7 +1220,8 @@ func (e *SequenceMergeMapRequestEncoder) advance(k int) error {
 SequenceMergeMapRequestView is a read-only view of a SequenceMergeMapRequest message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 SequenceMergeMapRequestDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -1256,7 +1257,9 @@ func (m SequenceMergeMapRequestView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *SequenceMergeMapRequestDecoder) View(buf []byte) (v SequenceMergeMapRequestView, err error) {
 	if len(buf) >= 20 && binary.LittleEndian.Uint64(buf) == 0x000103870002000c {
 		v.b = (*[20]byte)(buf)
@@ -2235,7 +2238,8 @@ func (e *TimestampMergeMapRequestEncoder) advance(k int) error {
 TimestampMergeMapRequestView is a read-only view of a TimestampMergeMapRequest message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 TimestampMergeMapRequestDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -2271,7 +2275,9 @@ func (m TimestampMergeMapRequestView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *TimestampMergeMapRequestDecoder) View(buf []byte) (v TimestampMergeMapRequestView, err error) {
 	if len(buf) >= 20 && binary.LittleEndian.Uint64(buf) == 0x000103870004000c {
 		v.b = (*[20]byte)(buf)

@@ -2738,7 +2738,8 @@ func (e *FrameDescriptorEncoder) advance(k int) error {
 FrameDescriptorView is a read-only view of a FrameDescriptor message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 FrameDescriptorDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -2774,7 +2775,9 @@ func (m FrameDescriptorView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *FrameDescriptorDecoder) View(buf []byte) (v FrameDescriptorView, err error) {
 	if len(buf) >= 48 && binary.LittleEndian.Uint64(buf) == 0x0001038400040028 {
 		v.b = (*[48]byte)(buf)
@@ -3208,7 +3211,8 @@ func (e *FrameProgressEncoder) advance(k int) error {
 FrameProgressView is a read-only view of a FrameProgress message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 FrameProgressDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -3244,7 +3248,9 @@ func (m FrameProgressView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *FrameProgressDecoder) View(buf []byte) (v FrameProgressView, err error) {
 	if len(buf) >= 37 && binary.LittleEndian.Uint64(buf) == 0x00010384000b001d {
 		v.b = (*[37]byte)(buf)
@@ -3656,7 +3662,8 @@ func (e *QosConsumerEncoder) advance(k int) error {
 QosConsumerView is a read-only view of a QosConsumer message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 QosConsumerDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -3692,7 +3699,9 @@ func (m QosConsumerView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *QosConsumerDecoder) View(buf []byte) (v QosConsumerView, err error) {
 	if len(buf) >= 49 && binary.LittleEndian.Uint64(buf) == 0x0001038400050029 {
 		v.b = (*[49]byte)(buf)
@@ -4117,7 +4126,8 @@ func (e *QosProducerEncoder) advance(k int) error {
 QosProducerView is a read-only view of a QosProducer message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 QosProducerDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -4153,7 +4163,9 @@ func (m QosProducerView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *QosProducerDecoder) View(buf []byte) (v QosProducerView, err error) {
 	if len(buf) >= 36 && binary.LittleEndian.Uint64(buf) == 0x000103840006001c {
 		v.b = (*[36]byte)(buf)
@@ -4637,7 +4649,8 @@ func (e *ShmRegionSuperblockEncoder) advance(k int) error {
 ShmRegionSuperblockView is a read-only view of a ShmRegionSuperblock message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 ShmRegionSuperblockDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -4673,7 +4686,9 @@ func (m ShmRegionSuperblockView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *ShmRegionSuperblockDecoder) View(buf []byte) (v ShmRegionSuperblockView, err error) {
 	if len(buf) >= 72 && binary.LittleEndian.Uint64(buf) == 0x0001038400320040 {
 		v.b = (*[72]byte)(buf)
@@ -5604,7 +5619,8 @@ func (e *TensorHeaderEncoder) advance(k int) error {
 TensorHeaderView is a read-only view of a TensorHeader message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 TensorHeaderDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -5640,7 +5656,9 @@ func (m TensorHeaderView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *TensorHeaderDecoder) View(buf []byte) (v TensorHeaderView, err error) {
 	if len(buf) >= 192 && binary.LittleEndian.Uint64(buf) == 0x00010384003400b8 {
 		v.b = (*[192]byte)(buf)
@@ -7173,7 +7191,8 @@ func (e *MetaBlobAnnounceEncoder) advance(k int) error {
 MetaBlobAnnounceView is a read-only view of a MetaBlobAnnounce message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 MetaBlobAnnounceDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -7209,7 +7228,9 @@ func (m MetaBlobAnnounceView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *MetaBlobAnnounceDecoder) View(buf []byte) (v MetaBlobAnnounceView, err error) {
 	if len(buf) >= 36 && binary.LittleEndian.Uint64(buf) == 0x00010384000a001c {
 		v.b = (*[36]byte)(buf)
@@ -7907,7 +7928,8 @@ func (e *MetaBlobCompleteEncoder) advance(k int) error {
 MetaBlobCompleteView is a read-only view of a MetaBlobComplete message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 MetaBlobCompleteDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -7943,7 +7965,9 @@ func (m MetaBlobCompleteView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *MetaBlobCompleteDecoder) View(buf []byte) (v MetaBlobCompleteView, err error) {
 	if len(buf) >= 24 && binary.LittleEndian.Uint64(buf) == 0x00010384000d0010 {
 		v.b = (*[24]byte)(buf)

@@ -85,7 +85,8 @@ func (g *gen) messageView(l *level) {
 		fmt.Sprintf("%s is a read-only view of a %s message (header and root block) in place,", view, m.Name),
 		"held by value: its getters return plain values and check nothing, since",
 		fmt.Sprintf("%s.View checked the whole message once. A view returned with an", decName),
-		"error reads every field as its null value. It is valid as long as the",
+		"error reads every field as its null value (required ones too: the",
+		"decoder's null image). It is valid as long as the",
 		"buffer it was made from is, and must not be used after that buffer is",
 		"written to if the values matter (it does not copy).",
 	}...))
@@ -111,7 +112,9 @@ func (g *gen) messageView(l *level) {
 	g.f.Comment("other header (an older or newer sender) and every error go through")
 	g.f.Comment("WrapWithHeader, and the view then reads older messages exactly as the")
 	g.f.Comment("decoder does (absent fields null). d is only scratch for that slow path:")
-	g.f.Comment("afterwards it may or may not be wrapped at buf.")
+	g.f.Comment("afterwards it may or may not be wrapped at buf, and a view of a message")
+	g.f.Comment("whose block had to be padded (an older sender) reads d's copy, which d's")
+	g.f.Comment("next View of such a message overwrites.")
 	g.f.Func().Params(jen.Id("d").Op("*").Id(decName)).Id("View").Params(jen.Id("buf").Index().Byte()).Params(jen.Id("v").Id(view), jen.Err().Error()).Block(
 		jen.If(jen.Len(jen.Id("buf")).Op(">=").Lit(n).Op("&&").Add(g.headerMatches(m, jen.Id("buf")))).Block(
 			jen.Id("v").Dot("b").Op("=").Parens(jen.Op("*").Add(full())).Call(jen.Id("buf")),

@@ -598,7 +598,8 @@ func (e *Message1Encoder) advance(k int) error {
 Message1View is a read-only view of a Message1 message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 Message1Decoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -634,7 +635,9 @@ func (m Message1View) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *Message1Decoder) View(buf []byte) (v Message1View, err error) {
 	if len(buf) >= 49 && binary.LittleEndian.Uint64(buf) == 0x0000000300010029 {
 		v.b = (*[49]byte)(buf)
@@ -1068,7 +1071,8 @@ func (e *Message1WithOffsetsEncoder) advance(k int) error {
 Message1WithOffsetsView is a read-only view of a Message1WithOffsets message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 Message1WithOffsetsDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -1104,7 +1108,9 @@ func (m Message1WithOffsetsView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *Message1WithOffsetsDecoder) View(buf []byte) (v Message1WithOffsetsView, err error) {
 	if len(buf) >= 152 && binary.LittleEndian.Uint64(buf) == 0x0000000300020090 {
 		v.b = (*[152]byte)(buf)

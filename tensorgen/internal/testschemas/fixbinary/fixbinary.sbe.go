@@ -4155,7 +4155,8 @@ func (e *AdminLogin15Encoder) advance(k int) error {
 AdminLogin15View is a read-only view of a AdminLogin15 message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 AdminLogin15Decoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -4191,7 +4192,9 @@ func (m AdminLogin15View) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *AdminLogin15Decoder) View(buf []byte) (v AdminLogin15View, err error) {
 	if len(buf) >= 9 && binary.LittleEndian.Uint64(buf) == 0x00090001000f0001 {
 		v.b = (*[9]byte)(buf)
@@ -4519,7 +4522,8 @@ func (e *AdminLogout16Encoder) advance(k int) error {
 AdminLogout16View is a read-only view of a AdminLogout16 message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 AdminLogout16Decoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -4555,7 +4559,9 @@ func (m AdminLogout16View) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *AdminLogout16Decoder) View(buf []byte) (v AdminLogout16View, err error) {
 	if len(buf) >= 188 && binary.LittleEndian.Uint64(buf) == 0x00090001001000b4 {
 		v.b = (*[188]byte)(buf)
@@ -10093,7 +10099,8 @@ func (e *SecurityStatus30Encoder) advance(k int) error {
 SecurityStatus30View is a read-only view of a SecurityStatus30 message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 SecurityStatus30Decoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -10129,7 +10136,9 @@ func (m SecurityStatus30View) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *SecurityStatus30Decoder) View(buf []byte) (v SecurityStatus30View, err error) {
 	if len(buf) >= 38 && binary.LittleEndian.Uint64(buf) == 0x00090001001e001e {
 		v.b = (*[38]byte)(buf)

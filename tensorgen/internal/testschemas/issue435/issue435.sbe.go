@@ -565,7 +565,8 @@ func (e *Issue435Encoder) advance(k int) error {
 Issue435View is a read-only view of a issue435 message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 Issue435Decoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -601,7 +602,9 @@ func (m Issue435View) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *Issue435Decoder) View(buf []byte) (v Issue435View, err error) {
 	if len(buf) >= 10 && [9]byte(buf[:9]) == issue435Header {
 		v.b = (*[10]byte)(buf)

@@ -462,7 +462,8 @@ func (e *Issue483Encoder) advance(k int) error {
 Issue483View is a read-only view of a issue483 message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 Issue483Decoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -498,7 +499,9 @@ func (m Issue483View) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *Issue483Decoder) View(buf []byte) (v Issue483View, err error) {
 	if len(buf) >= 11 && binary.LittleEndian.Uint64(buf) == 0x0000e30101000300 {
 		v.b = (*[11]byte)(buf)

@@ -464,7 +464,8 @@ func (e *BarmsgEncoder) advance(k int) error {
 BarmsgView is a read-only view of a barmsg message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 BarmsgDecoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -500,7 +501,9 @@ func (m BarmsgView) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *BarmsgDecoder) View(buf []byte) (v BarmsgView, err error) {
 	if len(buf) >= 24 && [12]byte(buf[:12]) == barmsgHeader {
 		v.b = (*[24]byte)(buf)

@@ -614,7 +614,8 @@ func (e *Simple0Encoder) advance(k int) error {
 Simple0View is a read-only view of a Simple0 message (header and root block) in place,
 held by value: its getters return plain values and check nothing, since
 Simple0Decoder.View checked the whole message once. A view returned with an
-error reads every field as its null value. It is valid as long as the
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
 buffer it was made from is, and must not be used after that buffer is
 written to if the values matter (it does not copy).
 */
@@ -650,7 +651,9 @@ func (m Simple0View) EncodedLength() int {
 // other header (an older or newer sender) and every error go through
 // WrapWithHeader, and the view then reads older messages exactly as the
 // decoder does (absent fields null). d is only scratch for that slow path:
-// afterwards it may or may not be wrapped at buf.
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
 func (d *Simple0Decoder) View(buf []byte) (v Simple0View, err error) {
 	if len(buf) >= 83 && [7]byte(buf[:7]) == simple0Header {
 		v.b = (*[83]byte)(buf)
