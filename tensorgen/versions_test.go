@@ -1,6 +1,7 @@
 package tensorgen_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -476,6 +477,18 @@ func TestViewAcrossVersions(t *testing.T) {
 	w.SetCount(5)
 	w.SetSize(9)
 	cur := buf[:w.EncodedLength()]
+	var e memberversions.FlaggedEncoder
+	ebuf := make([]byte, 64)
+	if err := e.WrapWithHeader(ebuf); err != nil {
+		t.Fatal(err)
+	}
+	e.SetId(7)
+	e.SetFlags(memberversions.FlagsOld | memberversions.FlagsNew)
+	e.SetCount(5)
+	e.SetSize(9)
+	if n, err := e.Finish(); err != nil || !bytes.Equal(ebuf[:n], cur) {
+		t.Fatalf("Writer wrote %x, Encoder %x (%v)", cur, ebuf[:n], err)
+	}
 	newer := make([]byte, hdrSize+memberversions.FlaggedBlockLength+5)
 	copy(newer, cur)
 	newer = withHeader(newer, memberversions.FlaggedBlockLength+5, 3, false)
