@@ -27,9 +27,10 @@ const (
 	DefaultAnnounceStreamID = 1001
 	// DefaultDescriptorStreamID is the shared FrameDescriptor stream.
 	DefaultDescriptorStreamID = 1100
-	// DefaultQoSStreamID and DefaultMetadataStreamID are reserved for QoS
-	// and metadata (not implemented yet by this package).
-	DefaultQoSStreamID      = 1200
+	// DefaultQoSStreamID is the QoS stream.
+	DefaultQoSStreamID = 1200
+	// DefaultMetadataStreamID is the metadata stream (DataSourceAnnounce,
+	// DataSourceMeta, MetaBlob messages).
 	DefaultMetadataStreamID = 1300
 )
 
@@ -67,6 +68,14 @@ type Config struct {
 	// stream (default DefaultChannel, DefaultDescriptorStreamID).
 	DescriptorChannel  string
 	DescriptorStreamID int32
+
+	// --- Metadata (meta.go).
+
+	// MetadataChannel and MetadataStreamID name the metadata stream
+	// (default DefaultChannel, DefaultMetadataStreamID).
+	MetadataChannel  string
+	MetadataStreamID int32
+
 	// Invoker makes the application run the duty cycle: call DoWork often
 	// (at least every few milliseconds while attaching, and more often than
 	// the keepalive interval otherwise), from one goroutine that also uses
@@ -95,6 +104,12 @@ func (c Config) WithDefaults() Config {
 	if c.DescriptorStreamID == 0 {
 		c.DescriptorStreamID = DefaultDescriptorStreamID
 	}
+	if c.MetadataChannel == "" {
+		c.MetadataChannel = DefaultChannel
+	}
+	if c.MetadataStreamID == 0 {
+		c.MetadataStreamID = DefaultMetadataStreamID
+	}
 	c.Driver = c.Driver.WithDefaults()
 	return c
 }
@@ -104,6 +119,9 @@ func (c Config) Validate() error {
 	c = c.WithDefaults()
 	if c.DescriptorStreamID == c.Driver.ControlStreamID && c.DescriptorChannel == c.Driver.ControlChannel {
 		return fmt.Errorf("%w: descriptor stream %d is the control stream", ErrConfig, c.DescriptorStreamID)
+	}
+	if c.MetadataStreamID == c.DescriptorStreamID && c.MetadataChannel == c.DescriptorChannel {
+		return fmt.Errorf("%w: metadata stream %d is the descriptor stream", ErrConfig, c.MetadataStreamID)
 	}
 	return c.Driver.Validate()
 }

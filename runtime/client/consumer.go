@@ -21,6 +21,15 @@ type ConsumerConfig struct {
 	ExpectedLayoutVersion uint32
 	// FragmentLimit bounds the descriptors handled per Poll (default 16).
 	FragmentLimit int
+
+	// --- Metadata (meta.go, metaconsume.go).
+
+	// NoMetadata: do not subscribe to the metadata stream (FrameView.Meta
+	// is then always nil).
+	NoMetadata bool
+	// MaxMetaBlobBytes bounds the metadata blobs reassembled (default
+	// DefaultMaxMetaBlobBytes); larger ones are refused unread.
+	MaxMetaBlobBytes int
 }
 
 // ConsumerStats counts what a Consumer saw. Every descriptor of its stream
@@ -148,6 +157,9 @@ type Consumer struct {
 	got      bool // Next: a frame was stashed
 	closed   bool
 	stats    ConsumerStats
+
+	// Metadata (metaconsume.go).
+	meta consumerMeta
 }
 
 // NewConsumer attaches a consumer lease for cfg.StreamID, waiting (until
@@ -173,8 +185,12 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	defer func() {
 		if err != nil {
 			_ = s.sub.Close()
+			_ = s.closeMeta()
 		}
 	}()
+	if err = s.initMeta(ctx); err != nil {
+		return nil, err
+	}
 	req := driverclient.AttachRequest{StreamID: cfg.StreamID, Role: driverclient.RoleConsumer,
 		ExpectedLayoutVersion: cfg.ExpectedLayoutVersion}
 	if s.lease, err = c.dc.Attach(ctx, req); err != nil {
@@ -358,6 +374,7 @@ func (s *Consumer) poll(handler func(FrameView)) int {
 	}
 	s.finish()
 	s.ensure()
+	s.pollMeta()
 	s.handler = handler
 	n := s.sub.Poll(s.fh, s.cfg.FragmentLimit)
 	s.handler = nil
@@ -379,7 +396,8 @@ func (s *Consumer) Next(ctx context.Context) (FrameView, error) {
 			return FrameView{}, ErrClosed
 		}
 		s.ensure()
-		n := s.sub.Poll(s.fh, 1)
+		n := s.pollMeta()
+		n += s.sub.Poll(s.fh, 1)
 		if s.got {
 			s.got = false
 			s.mu.Unlock()
@@ -433,5 +451,5 @@ func (s *Consumer) Close() error {
 	s.mu.Unlock()
 	s.c.remove(nil, s)
 	err := s.c.detach(s.lease)
-	return errors.Join(err, sub.Close())
+	return errors.Join(err, sub.Close(), s.closeMeta())
 }

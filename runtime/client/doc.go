@@ -50,9 +50,19 @@
 // EventMediaDriverReconnected, then EventReattached); ReconnectStats counts
 // it. Config.NoReconnect turns it off.
 //
+// # Metadata
+//
+// A Producer describes its stream with SetSource (DataSourceAnnounce),
+// PublishMeta (DataSourceMeta attributes) and PublishBlob (large items as
+// MetaBlob messages with a CRC32C), on the metadata stream; each change is
+// a new meta_version that the frames published afterwards carry, and
+// everything is repeated every ProducerConfig.MetaPeriod for consumers that
+// join late. In a handler, FrameView.Meta returns the metadata of the
+// frame's meta_version (nil until it arrived); like the view, it is valid
+// until the handler returns.
+//
 // # Not yet implemented
 //
-// No-driver mode over Aeron announces, FrameProgress, metadata
-// (DataSourceAnnounce, DataSourceMeta, MetaBlob), QoS messages,
+// No-driver mode over Aeron announces, FrameProgress, QoS messages,
 // ConsumerHello with per-consumer streams and RATE_LIMITED mode.
 package client

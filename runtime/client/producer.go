@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tpool-go/tpool/gen/wire"
 	"github.com/tpool-go/tpool/runtime/aeron"
@@ -24,6 +25,17 @@ type ProducerConfig struct {
 	// OfferRetries bounds the retries of a descriptor offer that meets
 	// back pressure (default 64); the frame stays in SHM either way.
 	OfferRetries int
+
+	// --- Metadata (meta.go, metasend.go); zero values take the defaults.
+
+	// MetaPeriod is how often the metadata is repeated for consumers that
+	// join late (default DefaultMetaPeriod).
+	MetaPeriod time.Duration
+	// MetaChunkBytes is the MetaBlobChunk size (default
+	// DefaultMetaChunkBytes, at most what one message can hold).
+	MetaChunkBytes int
+	// MaxMetaBlobBytes bounds PublishBlob (default DefaultMaxMetaBlobBytes).
+	MaxMetaBlobBytes int
 }
 
 // ProducerStats counts what a Producer did.
@@ -67,6 +79,10 @@ type Producer struct {
 	stats   ProducerStats
 	buf     [wire.MessageHeaderEncodedLength + wire.FrameDescriptorBlockLength]byte
 	enc     wire.FrameDescriptorEncoder
+
+	// Metadata (metasend.go).
+	meta    metaSender
+	stamped pool.FrameMeta // OfferFrame's FrameMeta with the meta_version
 }
 
 // NewProducer attaches a producer lease for cfg.StreamID, waiting (until
@@ -85,8 +101,12 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	defer func() {
 		if err != nil {
 			_ = p.pub.Close()
+			_ = p.closeMeta()
 		}
 	}()
+	if err = p.initMeta(ctx); err != nil {
+		return nil, err
+	}
 	req := driverclient.AttachRequest{StreamID: cfg.StreamID, Role: driverclient.RoleProducer,
 		ExpectedLayoutVersion: cfg.ExpectedLayoutVersion, PublishMode: cfg.PublishMode}
 	if p.lease, err = c.dc.Attach(ctx, req); err != nil {
@@ -164,6 +184,7 @@ func (p *Producer) ensure() error {
 	p.info, p.regions, p.prod = info, regions, prod
 	p.gen++
 	p.stats.Remaps++
+	p.metaRemapped()
 	p.beat = pool.MonotonicNow()
 	prod.Heartbeat(p.beat)
 	p.c.log.Info("producer mapped", "stream", info.StreamID, "epoch", info.Epoch)
@@ -179,12 +200,13 @@ func (p *Producer) unmap() {
 func (p *Producer) heartbeat(now uint64, period int64) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := p.metaDuty(now)
 	if p.prod == nil || now-p.beat < uint64(period) {
-		return 0
+		return n
 	}
 	p.beat = now
 	p.prod.Heartbeat(now)
-	return 1
+	return n + 1
 }
 
 // OfferFrame copies payload into the next slot with the shape, strides,
@@ -198,6 +220,7 @@ func (p *Producer) OfferFrame(payload []byte, m *pool.FrameMeta) (uint64, error)
 	if err := p.ensure(); err != nil {
 		return 0, err
 	}
+	m = p.stampMeta(m)
 	seq, err := p.prod.Publish(payload, m)
 	if err != nil {
 		if errors.Is(err, pool.ErrNoPoolFits) {
@@ -247,8 +270,8 @@ func (p *Producer) published(seq uint64, m *pool.FrameMeta) {
 }
 
 // Claim is a slot being filled in place: write the tensor into Payload
-// (or through ClaimView), set Meta's timestamp and meta version, then
-// Commit or Abort. Payload aliases shared memory and is valid until then.
+// (or through ClaimView), set Meta's timestamp (and meta version, preset
+// once the Producer publishes metadata), then Commit or Abort. Payload aliases shared memory and is valid until then.
 type Claim struct {
 	Seq     uint64
 	Payload []byte
@@ -289,7 +312,7 @@ func (p *Producer) TryClaim(h *pool.TensorHeader) (Claim, error) {
 		}
 		return Claim{}, fmt.Errorf("client: claim: %w", err)
 	}
-	return Claim{Seq: pc.Seq, Payload: pc.Payload, Meta: pool.FrameMeta{Tensor: t}, gen: p.gen, claim: pc}, nil
+	return Claim{Seq: pc.Seq, Payload: pc.Payload, Meta: pool.FrameMeta{Tensor: t, MetaVersion: p.meta.version}, gen: p.gen, claim: pc}, nil
 }
 
 // Commit publishes a claimed frame and sends its FrameDescriptor. It
@@ -338,7 +361,7 @@ func (p *Producer) Close() error {
 	p.mu.Unlock()
 	p.c.remove(p, nil)
 	err := p.c.detach(p.lease)
-	return errors.Join(err, pub.Close())
+	return errors.Join(err, pub.Close(), p.closeMeta())
 }
 
 // mapRegions maps a lease's header ring and pools.

@@ -216,7 +216,7 @@ func (p *Producer) swapPub(ctx context.Context, a *aeron.Client) error {
 	p.pub, p.aeron = pub, a
 	p.mu.Unlock()
 	_ = old.Close()
-	return nil
+	return p.swapMetaPub(ctx, a)
 }
 
 // swapSub replaces the descriptor subscription by one on a.
@@ -235,5 +235,5 @@ func (s *Consumer) swapSub(ctx context.Context, a *aeron.Client) error {
 	s.sub, s.aeron = sub, a
 	s.mu.Unlock()
 	_ = old.Close()
-	return nil
+	return s.swapMetaSub(ctx, a)
 }
