@@ -30,6 +30,13 @@ type ConsumerConfig struct {
 	// MaxMetaBlobBytes bounds the metadata blobs reassembled (default
 	// DefaultMaxMetaBlobBytes); larger ones are refused unread.
 	MaxMetaBlobBytes int
+
+	// --- FrameProgress (progress.go).
+
+	// OnProgress, when set, subscribes to the FrameProgress of the stream
+	// and gets every valid hint of the mapped epoch, from Poll, Next or
+	// Run (like the frame handler: do not call the Consumer from it).
+	OnProgress func(FrameProgress)
 }
 
 // ConsumerStats counts what a Consumer saw. Every descriptor of its stream
@@ -158,8 +165,9 @@ type Consumer struct {
 	closed   bool
 	stats    ConsumerStats
 
-	// Metadata (metaconsume.go).
-	meta consumerMeta
+	// Metadata (metaconsume.go) and FrameProgress (progress.go).
+	meta     consumerMeta
+	progress consumerProgress
 }
 
 // NewConsumer attaches a consumer lease for cfg.StreamID, waiting (until
@@ -185,10 +193,10 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	defer func() {
 		if err != nil {
 			_ = s.sub.Close()
-			_ = s.closeMeta()
+			_ = s.closeSideStreams()
 		}
 	}()
-	if err = s.initMeta(ctx); err != nil {
+	if err = s.initSideStreams(ctx); err != nil {
 		return nil, err
 	}
 	req := driverclient.AttachRequest{StreamID: cfg.StreamID, Role: driverclient.RoleConsumer,
@@ -374,7 +382,7 @@ func (s *Consumer) poll(handler func(FrameView)) int {
 	}
 	s.finish()
 	s.ensure()
-	s.pollMeta()
+	s.pollSideStreams()
 	s.handler = handler
 	n := s.sub.Poll(s.fh, s.cfg.FragmentLimit)
 	s.handler = nil
@@ -396,7 +404,7 @@ func (s *Consumer) Next(ctx context.Context) (FrameView, error) {
 			return FrameView{}, ErrClosed
 		}
 		s.ensure()
-		n := s.pollMeta()
+		n := s.pollSideStreams()
 		n += s.sub.Poll(s.fh, 1)
 		if s.got {
 			s.got = false
@@ -451,5 +459,5 @@ func (s *Consumer) Close() error {
 	s.mu.Unlock()
 	s.c.remove(nil, s)
 	err := s.c.detach(s.lease)
-	return errors.Join(err, sub.Close(), s.closeMeta())
+	return errors.Join(err, sub.Close(), s.closeSideStreams())
 }

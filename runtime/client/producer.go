@@ -36,6 +36,20 @@ type ProducerConfig struct {
 	MetaChunkBytes int
 	// MaxMetaBlobBytes bounds PublishBlob (default DefaultMaxMetaBlobBytes).
 	MaxMetaBlobBytes int
+
+	// --- FrameProgress and the claim queue (progress.go).
+
+	// MaxClaims is how many claims may be open at once (default 1; at most
+	// the header ring's nslots): TryClaim beyond it abandons the oldest.
+	MaxClaims int
+	// Progress sends FrameProgress for claims: STARTED, PROGRESS (see
+	// Producer.Progress) and COMPLETE.
+	Progress bool
+	// ProgressInterval and ProgressBytes throttle PROGRESS: at most one
+	// per interval, after that many more bytes (defaults
+	// DefaultProgressInterval, DefaultProgressBytes).
+	ProgressInterval time.Duration
+	ProgressBytes    int
 }
 
 // ProducerStats counts what a Producer did.
@@ -80,9 +94,11 @@ type Producer struct {
 	buf     [wire.MessageHeaderEncodedLength + wire.FrameDescriptorBlockLength]byte
 	enc     wire.FrameDescriptorEncoder
 
-	// Metadata (metasend.go).
-	meta    metaSender
-	stamped pool.FrameMeta // OfferFrame's FrameMeta with the meta_version
+	// Metadata (metasend.go) and FrameProgress (progress.go).
+	meta     metaSender
+	stamped  pool.FrameMeta // OfferFrame's FrameMeta with the meta_version
+	progress producerProgress
+	deferred []deferredDescriptor // committed behind an open claim (progress.go)
 }
 
 // NewProducer attaches a producer lease for cfg.StreamID, waiting (until
@@ -101,10 +117,10 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	defer func() {
 		if err != nil {
 			_ = p.pub.Close()
-			_ = p.closeMeta()
+			_ = p.closeSideStreams()
 		}
 	}()
-	if err = p.initMeta(ctx); err != nil {
+	if err = p.initSideStreams(ctx); err != nil {
 		return nil, err
 	}
 	req := driverclient.AttachRequest{StreamID: cfg.StreamID, Role: driverclient.RoleProducer,
@@ -177,6 +193,9 @@ func (p *Producer) ensure() error {
 		return fmt.Errorf("client: map stream %d epoch %d: %w", info.StreamID, info.Epoch, err)
 	}
 	prod, err := pool.NewProducer(regions[0], regions[1:], 0)
+	if err == nil {
+		err = p.applyMaxClaims(prod)
+	}
 	if err != nil {
 		closeRegions(regions)
 		return fmt.Errorf("client: stream %d epoch %d: %w", info.StreamID, info.Epoch, err)
@@ -184,7 +203,7 @@ func (p *Producer) ensure() error {
 	p.info, p.regions, p.prod = info, regions, prod
 	p.gen++
 	p.stats.Remaps++
-	p.metaRemapped()
+	p.remapped()
 	p.beat = pool.MonotonicNow()
 	prod.Heartbeat(p.beat)
 	p.c.log.Info("producer mapped", "stream", info.StreamID, "epoch", info.Epoch)
@@ -229,7 +248,7 @@ func (p *Producer) OfferFrame(payload []byte, m *pool.FrameMeta) (uint64, error)
 		}
 		return 0, fmt.Errorf("client: offer: %w", err)
 	}
-	p.published(seq, m)
+	p.announce(seq, m)
 	return seq, nil
 }
 
@@ -278,6 +297,8 @@ type Claim struct {
 	Meta    pool.FrameMeta
 	gen     uint64
 	claim   pool.Claim
+
+	progress claimProgress // progress.go
 }
 
 // ClaimView returns a typed view of the claimed tensor (T must be the
@@ -289,7 +310,10 @@ func ClaimView[T shm.Elem](c *Claim) (pool.View[T], error) {
 // TryClaim reserves the next slot for a tensor described by h (its strides
 // may be zero: contiguous) and returns it to be filled in place. It returns
 // ErrPaused while the lease is not usable and ErrFrameTooLarge if no pool
-// holds the tensor. A claim left open is abandoned by the next one.
+// holds the tensor. Up to ProducerConfig.MaxClaims (default 1) claims may
+// be open; beyond that the oldest is abandoned (its Commit returns
+// ErrClaimLost). With ProducerConfig.Progress it sends FrameProgress
+// STARTED.
 func (p *Producer) TryClaim(h *pool.TensorHeader) (Claim, error) {
 	t := *h
 	if err := t.Validate(); err != nil {
@@ -312,7 +336,10 @@ func (p *Producer) TryClaim(h *pool.TensorHeader) (Claim, error) {
 		}
 		return Claim{}, fmt.Errorf("client: claim: %w", err)
 	}
-	return Claim{Seq: pc.Seq, Payload: pc.Payload, Meta: pool.FrameMeta{Tensor: t, MetaVersion: p.meta.version}, gen: p.gen, claim: pc}, nil
+	cl := Claim{Seq: pc.Seq, Payload: pc.Payload, Meta: pool.FrameMeta{Tensor: t, MetaVersion: p.meta.version}, gen: p.gen, claim: pc}
+	p.flushDeferred() // the claim may have abandoned the oldest
+	p.progressStarted(&cl)
+	return cl, nil
 }
 
 // Commit publishes a claimed frame and sends its FrameDescriptor. It
@@ -330,10 +357,15 @@ func (p *Producer) Commit(c *Claim) error {
 		return ErrClaimLost
 	}
 	if err := p.prod.Commit(&c.claim, &c.Meta); err != nil {
+		if errors.Is(err, pool.ErrNotClaimed) { // abandoned for a newer claim
+			p.stats.Aborted++
+			return ErrClaimLost
+		}
 		return fmt.Errorf("client: commit: %w", err)
 	}
 	c.gen = 0
-	p.published(c.Seq, &c.Meta)
+	p.progressComplete(c)
+	p.announce(c.Seq, &c.Meta)
 	return nil
 }
 
@@ -344,6 +376,10 @@ func (p *Producer) Abort(c *Claim) {
 	defer p.mu.Unlock()
 	if c.gen != 0 {
 		p.stats.Aborted++
+		if c.gen == p.gen && p.prod != nil {
+			_ = p.prod.Abandon(&c.claim) // frees its place in the claim queue
+			p.flushDeferred()
+		}
 		c.gen = 0
 	}
 }
@@ -361,7 +397,7 @@ func (p *Producer) Close() error {
 	p.mu.Unlock()
 	p.c.remove(p, nil)
 	err := p.c.detach(p.lease)
-	return errors.Join(err, pub.Close(), p.closeMeta())
+	return errors.Join(err, pub.Close(), p.closeSideStreams())
 }
 
 // mapRegions maps a lease's header ring and pools.

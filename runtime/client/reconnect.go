@@ -216,7 +216,7 @@ func (p *Producer) swapPub(ctx context.Context, a *aeron.Client) error {
 	p.pub, p.aeron = pub, a
 	p.mu.Unlock()
 	_ = old.Close()
-	return p.swapMetaPub(ctx, a)
+	return p.swapSideStreams(ctx, a)
 }
 
 // swapSub replaces the descriptor subscription by one on a.
@@ -235,5 +235,5 @@ func (s *Consumer) swapSub(ctx context.Context, a *aeron.Client) error {
 	s.sub, s.aeron = sub, a
 	s.mu.Unlock()
 	_ = old.Close()
-	return s.swapMetaSub(ctx, a)
+	return s.swapSideStreams(ctx, a)
 }
