@@ -118,11 +118,11 @@ type ProducerStats struct {
 // It is not safe for concurrent use; it never blocks or waits for
 // consumers (wire spec 15.4).
 type Producer struct {
-	ring    ring
-	pools   []poolRef
-	next    uint64
-	claims  claimQueue // claims.go
-	stats   ProducerStats
+	ring   ring
+	pools  []poolRef
+	next   uint64
+	claims claimQueue // claims.go
+	stats  ProducerStats
 
 	// Commit refreshes activity_timestamp_ns from a vDSO clock reading:
 	// clockBase is CLOCK_MONOTONIC at clockStart, and lastBeat the last
