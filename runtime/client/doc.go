@@ -61,8 +61,17 @@
 // frame's meta_version (nil until it arrived); like the view, it is valid
 // until the handler returns.
 //
+// # Claim queues and FrameProgress
+//
+// With ProducerConfig.MaxClaims several claims may be open at once, for
+// devices that fill slots in parallel; descriptors still go out in
+// sequence order. With ProducerConfig.Progress claims send FrameProgress
+// hints (STARTED, throttled PROGRESS via Producer.Progress, COMPLETE) on
+// the shared control stream, which ConsumerConfig.OnProgress receives.
+//
 // # Not yet implemented
 //
-// No-driver mode over Aeron announces, FrameProgress, QoS messages,
-// ConsumerHello with per-consumer streams and RATE_LIMITED mode.
+// No-driver mode over Aeron announces, QoS messages, ConsumerHello with
+// per-consumer streams (FrameProgress on a consumer's own control stream
+// included) and RATE_LIMITED mode.
 package client
