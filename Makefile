@@ -26,7 +26,7 @@ DEMO_BASE ?= /dev/shm/tensorpool
 TPOOL_AERON_C_BIN ?= /opt/tpool-ext/aeron/bin
 UDP_BENCH_THREADING ?= shared
 
-.PHONY: all demo demo-nodriver generate build test stress bench bench-udp bench-system fuzz-smoke check-generated lint help
+.PHONY: all demo demo-nodriver demo-camera generate build test stress bench bench-udp bench-system fuzz-smoke check-generated lint help
 
 all: build test lint
 
@@ -46,6 +46,13 @@ demo-nodriver: generate ## the no-driver example: a producer and a consumer proc
 	bin/consumer -allow "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 & consumer=$$!; \
 	bin/producer -base "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 -rate 5000; \
 	wait $$consumer
+
+demo-camera: generate ## the camera example through tpoold: 480x640 uint16 frames with metadata and progress hints, per-second statistics
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/tpoold
+	$(GO) build -o bin/camera-producer ./examples/camera/producer
+	$(GO) build -o bin/camera-consumer ./examples/camera/consumer
+	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/camera/demo.sh
 
 generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exists)
 	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned
