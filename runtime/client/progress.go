@@ -390,33 +390,40 @@ func (s *Consumer) onProgressFragment(buf []byte, h *aeron.Header) {
 }
 
 func (s *Consumer) handleProgress(buf []byte) {
-	g := &s.progress
+	if fp, ok := s.progress.check(buf, s.cfg.StreamID, s.att != nil, s.epoch, s.maxStride()); ok {
+		s.cfg.OnProgress(fp)
+	}
+}
+
+// check decodes and validates one FrameProgress message for stream at the
+// mapped epoch, counting what it refuses; it reports whether to deliver it.
+func (g *consumerProgress) check(buf []byte, stream uint32, mapped bool, epoch, maxStride uint64) (FrameProgress, bool) {
 	d := &g.dec
 	if d.WrapWithHeader(buf) != nil {
 		g.stats.Invalid++
-		return
+		return FrameProgress{}, false
 	}
-	if d.StreamId() != s.cfg.StreamID {
-		return
+	if d.StreamId() != stream {
+		return FrameProgress{}, false
 	}
-	if s.att == nil || d.Epoch() != s.epoch {
+	if !mapped || d.Epoch() != epoch {
 		g.stats.OtherEpoch++
-		return
+		return FrameProgress{}, false
 	}
 	fp := FrameProgress{StreamID: d.StreamId(), Epoch: d.Epoch(), Seq: d.Seq(), Filled: d.PayloadBytesFilled(),
 		State: ProgressState(d.State())}
-	if fp.State < ProgressStarted || fp.State > ProgressComplete || fp.Filled > s.maxStride() {
+	if fp.State < ProgressStarted || fp.State > ProgressComplete || fp.Filled > maxStride {
 		g.stats.Invalid++
-		return
+		return FrameProgress{}, false
 	}
 	t := &g.track[fp.Seq%progressTracked]
 	if t.valid && t.seq == fp.Seq && (fp.Filled < t.filled || fp.State < t.state) {
 		g.stats.Regressed++
-		return
+		return FrameProgress{}, false
 	}
 	*t = progressTrack{seq: fp.Seq, filled: fp.Filled, state: fp.State, valid: true}
 	g.stats.Delivered++
-	s.cfg.OnProgress(fp)
+	return fp, true
 }
 
 // maxStride is the largest payload slot of the mapped regions.
