@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"hash/crc32"
+	"strconv"
 	"time"
 )
 
@@ -79,6 +80,13 @@ type Attribute struct {
 	Key    string
 	Format string
 	Value  []byte
+}
+
+// SBEFormat returns the Attribute format of a value that is an SBE message
+// of the given schema and template: "sbe:<schemaId>.<templateId>" (wire
+// spec 10.3.2).
+func SBEFormat(schemaID, templateID uint16) string {
+	return "sbe:" + strconv.Itoa(int(schemaID)) + "." + strconv.Itoa(int(templateID))
 }
 
 // Blob is one large metadata item sent as MetaBlob messages (a

@@ -459,3 +459,9 @@ func FuzzMetaReceiver(f *testing.F) {
 		_ = r.latest()
 	})
 }
+
+func TestSBEFormat(t *testing.T) {
+	if got := SBEFormat(900, 52); got != "sbe:900.52" {
+		t.Errorf("SBEFormat(900, 52) = %q", got)
+	}
+}
