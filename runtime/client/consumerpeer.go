@@ -201,6 +201,9 @@ func (s *Consumer) countGap(n uint64) {
 // its limit), so nothing is left behind on it.
 func (s *Consumer) peerPoll(polled, limit int) int {
 	cp := &s.peer
+	if cp.aeron != s.aeron {
+		return 0 // nothing, or on an Aeron client a reconnect replaced (peerTick drops it)
+	}
 	n := 0
 	if cp.ctl != nil {
 		n = cp.ctl.Poll(cp.cfh, s.cfg.FragmentLimit)

@@ -371,8 +371,8 @@ func (p *Producer) publishPeers(seq uint64, msg []byte) {
 	var now uint64
 	for i := range pp.tab {
 		e := &pp.tab[i]
-		if e.desc == nil {
-			continue
+		if e.desc == nil || e.aeron != p.aeron {
+			continue // none, or on an Aeron client a reconnect replaced (closed or about to be)
 		}
 		if e.gate.interval != 0 {
 			if now == 0 {
@@ -406,7 +406,7 @@ func (p *Producer) sendPerConsumerControl(msg []byte, progressOnly bool) int {
 	n := 0
 	for i := range pp.tab {
 		e := &pp.tab[i]
-		if e.ctl == nil || (progressOnly && !e.progress) {
+		if e.ctl == nil || e.aeron != p.aeron || (progressOnly && !e.progress) {
 			continue
 		}
 		if offer(e.ctl, msg) {
