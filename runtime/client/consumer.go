@@ -198,7 +198,7 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	}
 	s.fh = s.onFragment
 	// Subscribe first, so no descriptor sent after the attach is missed.
-	if s.sub, err = s.aeron.AddSubscription(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if s.sub, err = s.aeron.AddSubscription(ctx, descriptorSubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor subscription: %w", err)
 	}
 	defer func() {

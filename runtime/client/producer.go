@@ -80,7 +80,7 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 		cfg.OfferRetries = 64
 	}
 	p := &Producer{c: c, cfg: cfg, aeron: c.currentAeron()}
-	if p.pub, err = p.aeron.AddPublication(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if p.pub, err = p.aeron.AddPublication(ctx, descriptorPubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor publication: %w", err)
 	}
 	defer func() {
