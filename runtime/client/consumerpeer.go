@@ -404,12 +404,12 @@ func (s *Consumer) onGrant(pe *peers, g *grant) {
 		if target != 0 {
 			ch, id = g.descChan, int32(target)
 		}
-		if desc, err = pe.aeron.AddSubscription(ctx, ch, id); err != nil {
+		if desc, err = pe.aeron.AddSubscription(ctx, descriptorSubChannel(ch), id); err != nil {
 			s.c.log.Warn("consumer cannot subscribe to its descriptor stream", "channel", ch, "stream", id, "err", err)
 		}
 	}
 	if needCtl && g.ctlID != 0 {
-		if ctl, err = pe.aeron.AddSubscription(ctx, g.ctlChan, int32(g.ctlID)); err != nil {
+		if ctl, err = pe.aeron.AddSubscription(ctx, descriptorSubChannel(g.ctlChan), int32(g.ctlID)); err != nil {
 			s.c.log.Warn("consumer cannot subscribe to its control stream", "channel", g.ctlChan, "stream", g.ctlID, "err", err)
 		}
 	}

@@ -261,7 +261,9 @@ func (p *Producer) addPeerPub(pe *peers, ids *idRange, ch string, preferred uint
 	}
 	ctx, cancel := pe.addCtx()
 	defer cancel()
-	pub, err := pe.aeron.AddPublication(ctx, ch, int32(id))
+	// Untethered, as the shared descriptor stream (tether.go): a dead
+	// consumer must not hold the producer back until it is forgotten.
+	pub, err := pe.aeron.AddPublication(ctx, descriptorPubChannel(ch), int32(id))
 	if err != nil {
 		ids.release(id)
 		p.c.log.Warn("per-consumer publication: declined", "channel", ch, "stream", id, "err", err)
