@@ -470,3 +470,78 @@ func TestPerConsumerControlHook(t *testing.T) {
 		t.Errorf("producer counted %d control messages sent, want 3", ps.ControlSent)
 	}
 }
+
+// BenchmarkOfferPollPeers is the cost of per-consumer streams per frame:
+// a producer and a STREAM consumer on the shared descriptor stream (the
+// baseline), against a producer and two consumers on their own streams,
+// one of them RATE_LIMITED at 100 Hz (512-byte frames, one process,
+// invoker mode; DoWork every 256 frames keeps the leases alive).
+func BenchmarkOfferPollPeers(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		cfgs []client.ConsumerConfig
+	}{
+		{"shared-1", []client.ConsumerConfig{{}}},
+		{"own-2", []client.ConsumerConfig{{PerConsumer: client.PerConsumerAlways}, {Mode: client.ModeRateLimited, MaxRateHz: 100}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newEnv(b)
+			e.startDriver()
+			c := e.peerClient(true, nil)
+			ctx := testCtx(b)
+			prod, err := c.NewProducer(ctx, client.ProducerConfig{StreamID: testStream})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, _ := pool.NewTensorHeader(pool.Uint16, pool.RowMajor, 256)
+			payload, meta := make([]byte, 512), pool.FrameMeta{Tensor: h}
+			var cons []*client.Consumer
+			for _, cfg := range bc.cfgs {
+				cfg.StreamID = testStream
+				s, err := c.NewConsumer(ctx, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cons = append(cons, s)
+			}
+			got := 0
+			handler := func(f client.FrameView) {
+				if f.Verify() {
+					got++
+				}
+			}
+			step := func() {
+				if _, err := prod.OfferFrame(payload, &meta); err != nil && !errors.Is(err, client.ErrPaused) {
+					b.Fatal(err)
+				}
+				for _, s := range cons {
+					s.Poll(handler)
+				}
+			}
+			wantOwn := bc.name == "own-2"
+			for own := false; !own; {
+				if ctx.Err() != nil {
+					b.Fatal("consumers never got their streams")
+				}
+				step()
+				c.DoWork()
+				time.Sleep(time.Millisecond)
+				own = true
+				for _, s := range cons {
+					if wantOwn && s.PeerStatus().DescriptorStreamID == 0 {
+						own = false
+					}
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				step()
+				if i++; i%256 == 0 {
+					c.DoWork()
+				}
+			}
+		})
+	}
+}
