@@ -545,3 +545,48 @@ func BenchmarkOfferPollPeers(b *testing.B) {
 		})
 	}
 }
+
+// The peers cycle (hellos, configs, QoS both ways) allocates nothing in
+// steady state either, so processes that count every allocation
+// (internal/sysbench) see none: a QoS interval of 1 ns makes every DoWork
+// send and handle all of them.
+func TestPeerCycleNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  client.ConsumerConfig
+	}{
+		{"stream", client.ConsumerConfig{}},
+		{"rate-limited", client.ConsumerConfig{Mode: client.ModeRateLimited, MaxRateHz: 10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.startDriver()
+			c := e.peerClient(true, func(c *client.Config) { c.QoSInterval = 1 })
+			prod, err := c.NewProducer(testCtx(t), client.ProducerConfig{StreamID: testStream})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newRig(t, prod)
+			r.invoke = []*client.Client{c}
+			s := r.consumer(c, tc.cfg)
+			r.until("hellos answered", func() bool {
+				st := s.PeerStatus()
+				return st.Configs > 5 && (tc.cfg.Mode != client.ModeRateLimited || st.DescriptorStreamID != 0)
+			})
+			fn := func() { c.DoWork() }
+			for range 20 {
+				fn()
+			}
+			st0 := s.PeerStatus()
+			if n := testing.AllocsPerRun(200, fn); n != 0 {
+				t.Errorf("%v allocations per duty cycle, want 0", n)
+			}
+			if st := s.PeerStatus(); st.Hellos-st0.Hellos < 100 || st.Configs-st0.Configs < 100 {
+				t.Errorf("the cycles measured sent %d hellos and got %d configs", st.Hellos-st0.Hellos, st.Configs-st0.Configs)
+			}
+		})
+	}
+}
