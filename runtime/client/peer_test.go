@@ -93,13 +93,16 @@ func (r *rig) step() {
 	r.poll()
 }
 
-func (r *rig) poll() {
+// poll polls every consumer once and returns the descriptors read.
+func (r *rig) poll() int {
 	for _, c := range r.invoke {
 		c.DoWork()
 	}
+	n := 0
 	for i, s := range r.cons {
-		s.Poll(r.chk[i].handle)
+		n += s.Poll(r.chk[i].handle)
 	}
+	return n
 }
 
 // until steps (a frame every 2 ms) until cond holds.
@@ -123,8 +126,15 @@ func (r *rig) phase(n int) (time.Duration, int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	for range 50 { // what is still in flight
-		r.poll()
+	for quiet := 0; quiet < 20; { // what is still in flight: until 20 polls in a row find nothing
+		if r.ctx.Err() != nil {
+			r.t.Fatal("the consumers never went quiet")
+		}
+		if r.poll() == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
 		time.Sleep(time.Millisecond)
 	}
 	return elapsed, r.offered - offered
