@@ -201,6 +201,9 @@ func (s *Consumer) countGap(n uint64) {
 // its limit), so nothing is left behind on it.
 func (s *Consumer) peerPoll(polled, limit int) int {
 	cp := &s.peer
+	if cp.aeron != s.aeron {
+		return 0 // nothing, or on an Aeron client a reconnect replaced (peerTick drops it)
+	}
 	n := 0
 	if cp.ctl != nil {
 		n = cp.ctl.Poll(cp.cfh, s.cfg.FragmentLimit)
@@ -397,7 +400,7 @@ func (s *Consumer) onGrant(pe *peers, g *grant) {
 	var desc, ctl *aeron.Subscription
 	var err error
 	if needDesc {
-		ch, id := descriptorSubChannel(s.c.cfg.DescriptorChannel), s.c.cfg.DescriptorStreamID
+		ch, id := s.c.cfg.DescriptorChannel, s.c.cfg.DescriptorStreamID
 		if target != 0 {
 			ch, id = g.descChan, int32(target)
 		}
@@ -406,7 +409,7 @@ func (s *Consumer) onGrant(pe *peers, g *grant) {
 		}
 	}
 	if needCtl && g.ctlID != 0 {
-		if ctl, err = pe.aeron.AddSubscription(ctx, g.ctlChan, int32(g.ctlID)); err != nil {
+		if ctl, err = pe.aeron.AddSubscription(ctx, descriptorSubChannel(g.ctlChan), int32(g.ctlID)); err != nil {
 			s.c.log.Warn("consumer cannot subscribe to its control stream", "channel", g.ctlChan, "stream", g.ctlID, "err", err)
 		}
 	}
