@@ -33,7 +33,8 @@ type ConsumerConfig struct {
 	// descriptor and control streams (default PerConsumerAuto: in
 	// ModeRateLimited only, so that the producer paces the consumer).
 	PerConsumer PerConsumerRequest
-	// SupportsProgress is ConsumerHello's supports_progress.
+	// SupportsProgress is ConsumerHello's supports_progress (set by
+	// itself when OnProgress is).
 	SupportsProgress bool
 	// ConsumerID identifies the consumer to its producer (default: a
 	// random id, as wire spec 10.1.2 recommends for self-assigned ids).

@@ -129,12 +129,15 @@ func (cfg *ConsumerConfig) checkPeer() error {
 
 func (s *Consumer) initPeer() {
 	cfg := &s.cfg
-	s.peer = consumerPeer{id: cfg.ConsumerID, mode: cfg.Mode, maxRateHz: cfg.MaxRateHz, progress: cfg.SupportsProgress,
+	s.peer = consumerPeer{id: cfg.ConsumerID, mode: cfg.Mode, maxRateHz: cfg.MaxRateHz, progress: cfg.SupportsProgress || cfg.OnProgress != nil,
 		request: cfg.PerConsumer == PerConsumerAlways || (cfg.PerConsumer == PerConsumerAuto && cfg.Mode == ModeRateLimited)}
 	if cfg.Mode == ModeRateLimited {
 		s.peer.gate = newRateGate(cfg.MaxRateHz)
 	}
 	s.peer.cfh = s.onControl
+	if cfg.OnProgress != nil {
+		s.peer.onProgress = s.handleProgress
+	}
 }
 
 // PeerStatus returns the consumer's per-consumer state and counters. Do

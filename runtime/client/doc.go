@@ -94,11 +94,12 @@
 // devices that fill slots in parallel; descriptors still go out in
 // sequence order. With ProducerConfig.Progress claims send FrameProgress
 // hints (STARTED, throttled PROGRESS via Producer.Progress, COMPLETE) on
-// the shared control stream, which ConsumerConfig.OnProgress receives.
+// the shared control stream and on the own control stream of each
+// consumer that has one and supports progress; ConsumerConfig.OnProgress
+// receives them, each once.
 //
 // # Not yet implemented
 //
-// FrameProgress on a consumer's own control stream (it goes on the
-// shared control stream), payload fallback (fallback URIs are checked and
-// reported only).
+// Payload fallback (fallback URIs are checked and reported only), reading
+// the filled prefix of an unfinished frame.
 package client
