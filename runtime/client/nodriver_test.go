@@ -447,7 +447,7 @@ func newNoDriverPair(tb testing.TB, elems int32) *pair {
 		tb.Fatal(err)
 	}
 	if p.prod, err = c.NewProducer(ctx, client.ProducerConfig{StreamID: testStream, Layout: client.StreamLayout{
-		NSlots: 256, Pools: []pool.PoolConfig{{ID: 1, StrideBytes: 1 << 17}}}}); err != nil {
+		NSlots: 256, Pools: []pool.PoolConfig{{ID: 1, StrideBytes: 1 << 17}}, Prefault: true}}); err != nil {
 		tb.Fatal(err)
 	}
 	if p.h, err = pool.NewTensorHeader(pool.Uint16, pool.RowMajor, elems); err != nil {
