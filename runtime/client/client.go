@@ -202,7 +202,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Client, err e
 // AeronDir returns the media driver directory in use.
 func (c *Client) AeronDir() string { return c.acfg.Dir }
 
-// DriverClient returns the driver client (for its Stats and events).
+// DriverClient returns the driver client (for its Stats and events); nil
+// in no-driver mode.
 func (c *Client) DriverClient() *driverclient.Client { return c.dc }
 
 // DoWork runs one duty cycle in invoker mode: the driver client's, and the
