@@ -25,6 +25,7 @@ DEMO_BASE ?= /dev/shm/tensorpool
 # drivers' threading: shared, dedicated or both.
 TPOOL_AERON_C_BIN ?= /opt/tpool-ext/aeron/bin
 UDP_BENCH_THREADING ?= shared
+UDP_BENCH_GOMAXPROCS ?=
 
 .PHONY: all demo demo-nodriver generate build test stress bench bench-udp bench-system fuzz-smoke check-generated lint help
 
@@ -59,9 +60,9 @@ stress: ## torn-read tests at full size (1M read attempts across processes; -rac
 bench: ## run the benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
-bench-udp: ## loopback UDP, tpool-aeronmd vs aeronmd with the same C samples in one run (UDP_BENCH_THREADING=shared|dedicated|both); prints a table for docs/PERFORMANCE.md
+bench-udp: ## loopback UDP, tpool-aeronmd vs aeronmd with the same C samples in one run (UDP_BENCH_THREADING=shared|dedicated|both; UDP_BENCH_GOMAXPROCS=N adds tpool-aeronmd -gomaxprocs N); prints a table for docs/PERFORMANCE.md
 	@echo "commit $$(git rev-parse --short HEAD); $$(grep -m1 'model name' /proc/cpuinfo); $$(nproc) cpus; $$(uptime)"
-	TPOOL_AERON_C_BIN=$(TPOOL_AERON_C_BIN) TPOOL_UDP_BENCH=1 TPOOL_UDP_BENCH_THREADING=$(UDP_BENCH_THREADING) \
+	TPOOL_AERON_C_BIN=$(TPOOL_AERON_C_BIN) TPOOL_UDP_BENCH=1 TPOOL_UDP_BENCH_THREADING=$(UDP_BENCH_THREADING) TPOOL_UDP_BENCH_GOMAXPROCS=$(UDP_BENCH_GOMAXPROCS) \
 		$(GO) test -count=1 -v -timeout 60m -run '^TestUDPPerformanceVsAeronmd$$' ./runtime/aeron/interop/
 	@echo "done: $$(uptime)"
 bench-system: ## the system benchmark: producer -> tpoold -> consumer processes, against copy() and raw Aeron in the same run

@@ -50,6 +50,20 @@
 // EventMediaDriverReconnected, then EventReattached); ReconnectStats counts
 // it. Config.NoReconnect turns it off.
 //
+// # Per-consumer streams, RATE_LIMITED mode and QoS
+//
+// Consumers send ConsumerHello (their mode, max_rate_hz and whether they
+// want per-consumer streams) after attaching and every
+// Config.QoSInterval; the producer of the stream answers with
+// ConsumerConfig, granting per-consumer descriptor and control streams
+// from Config.PerConsumerDescriptorStreams and PerConsumerControlStreams
+// or declining. A ModeRateLimited consumer on its own stream is paced by
+// the producer at ConsumerConfig.MaxRateHz (ConsumerStats.Paced); one on
+// the shared stream drops the surplus itself (ConsumerStats.RateLimited);
+// neither is loss. Producers forget consumers silent for 5 QoS intervals.
+// QosProducer and QosConsumer go out every interval on the QoS stream.
+// See Consumer.PeerStatus and Producer.PeerStats, and docs/CLIENT.md.
+//
 // # No-driver mode
 //
 // With Config.NoDriver there is no SHM driver and no lease: a Producer
@@ -66,6 +80,5 @@
 // # Not yet implemented
 //
 // FrameProgress, metadata (DataSourceAnnounce, DataSourceMeta, MetaBlob),
-// QoS messages, ConsumerHello with per-consumer streams and RATE_LIMITED
-// mode, payload fallback (fallback URIs are checked and reported only).
+// payload fallback (fallback URIs are checked and reported only).
 package client

@@ -152,9 +152,11 @@ func (c *Client) startNoDriver() {
 		}
 		c.cfg.NoDriverConfig.ProducerID = nc.ProducerID
 	}
+	c.pe = newPeers(c) // per-consumer streams and QoS work without a driver too (peers.go)
 	if !c.cfg.Invoker {
-		c.wg.Add(1)
+		c.wg.Add(2)
 		go c.heartbeats()
+		go c.pe.run()
 	}
 	c.startReconnector()
 }
@@ -210,7 +212,7 @@ func (c *Client) newNoDriverProducer(ctx context.Context, cfg ProducerConfig) (_
 	nc := c.cfg.NoDriverConfig
 	lay := cfg.Layout.withDefaults()
 	p := &Producer{c: c, cfg: cfg, aeron: c.currentAeron(), nd: &ndProducer{periodNs: int64(nc.AnnouncePeriod)}}
-	if p.pub, err = p.aeron.AddPublication(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if p.pub, err = p.aeron.AddPublication(ctx, descriptorPubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor publication: %w", err)
 	}
 	defer func() {
@@ -519,6 +521,7 @@ type ndConsumer struct {
 func (c *Client) newNoDriverConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consumer, err error) {
 	nc := c.cfg.NoDriverConfig
 	s := &Consumer{c: c, cfg: cfg, idle: c.cfg.Idle, aeron: c.currentAeron()}
+	s.initPeer() // per-consumer streams and QoS (consumerpeer.go)
 	if s.idle == nil {
 		s.idle = agent.NewBackoff()
 	}
@@ -531,7 +534,7 @@ func (c *Client) newNoDriverConsumer(ctx context.Context, cfg ConsumerConfig) (_
 		nd.dirs = append(nd.dirs, filepath.Clean(d))
 	}
 	s.nd = nd
-	if s.sub, err = s.aeron.AddSubscription(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if s.sub, err = s.aeron.AddSubscription(ctx, descriptorSubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor subscription: %w", err)
 	}
 	defer func() {

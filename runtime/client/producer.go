@@ -71,6 +71,7 @@ type Producer struct {
 	beat    uint64 // last heartbeat, CLOCK_MONOTONIC ns
 	closed  bool
 	stats   ProducerStats
+	pp      producerPeers // per-consumer streams and QoS (producerpeer.go)
 	buf     [wire.MessageHeaderEncodedLength + wire.FrameDescriptorBlockLength]byte
 	enc     wire.FrameDescriptorEncoder
 	nd      *ndProducer // no-driver mode only (nodriver.go)
@@ -89,7 +90,7 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 		return c.newNoDriverProducer(ctx, cfg)
 	}
 	p := &Producer{c: c, cfg: cfg, aeron: c.currentAeron()}
-	if p.pub, err = p.aeron.AddPublication(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if p.pub, err = p.aeron.AddPublication(ctx, descriptorPubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor publication: %w", err)
 	}
 	defer func() {
@@ -243,6 +244,7 @@ func (p *Producer) published(seq uint64, m *pool.FrameMeta) {
 	}
 	e.SetMetaVersion(m.MetaVersion)
 	n, _ := e.Finish()
+	p.publishPeers(seq, p.buf[:n])
 	for i := 0; i < p.cfg.OfferRetries; i++ {
 		switch r := p.pub.Offer(p.buf[:n]); {
 		case r > 0:
@@ -350,7 +352,9 @@ func (p *Producer) Close() error {
 	p.closed = true
 	p.unmap()
 	pub := p.pub
+	peerPubs := p.closePeers()
 	p.mu.Unlock()
+	closePubs(peerPubs)
 	p.c.remove(p, nil)
 	err := p.c.detach(p.lease)
 	return errors.Join(err, pub.Close(), p.closeNoDriver())

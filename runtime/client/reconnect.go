@@ -204,7 +204,7 @@ func (c *Client) register(ctx context.Context, p *Producer, s *Consumer) error {
 
 // swapPub replaces the descriptor publication by one on a.
 func (p *Producer) swapPub(ctx context.Context, a *aeron.Client) error {
-	pub, err := a.AddPublication(ctx, p.c.cfg.DescriptorChannel, p.c.cfg.DescriptorStreamID)
+	pub, err := a.AddPublication(ctx, descriptorPubChannel(p.c.cfg.DescriptorChannel), p.c.cfg.DescriptorStreamID)
 	if err != nil {
 		return fmt.Errorf("client: descriptor publication: %w", err)
 	}
@@ -223,7 +223,7 @@ func (p *Producer) swapPub(ctx context.Context, a *aeron.Client) error {
 
 // swapSub replaces the descriptor subscription by one on a.
 func (s *Consumer) swapSub(ctx context.Context, a *aeron.Client) error {
-	sub, err := a.AddSubscription(ctx, s.c.cfg.DescriptorChannel, s.c.cfg.DescriptorStreamID)
+	sub, err := a.AddSubscription(ctx, descriptorSubChannel(s.c.cfg.DescriptorChannel), s.c.cfg.DescriptorStreamID)
 	if err != nil {
 		return fmt.Errorf("client: descriptor subscription: %w", err)
 	}

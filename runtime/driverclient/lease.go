@@ -107,6 +107,12 @@ type Lease struct {
 	lastAnnounce  int64
 	awaitEpoch    int64 // consumer: deadline for the new epoch, 0 if not waiting
 	detachReq     bool
+	// Where the driver that granted the lease speaks from (source.go).
+	driverSession int32 // Aeron session of the OK response
+	annSession    int32 // a separate announce stream's session, learned
+	annPinned     bool  // annSession is set
+	driverAnn     bool  // the driver announces from driverSession
+	nextConfirm   int64 // no confirming reattach before this time
 	lastErrP      atomic.Pointer[error]
 }
 
