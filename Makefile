@@ -27,7 +27,7 @@ TPOOL_AERON_C_BIN ?= /opt/tpool-ext/aeron/bin
 UDP_BENCH_THREADING ?= shared
 UDP_BENCH_GOMAXPROCS ?=
 
-.PHONY: all demo demo-nodriver generate build test stress bench bench-udp bench-system fuzz-smoke check-generated lint help
+.PHONY: all demo demo-nodriver demo-camera generate build test stress bench bench-udp bench-system fuzz-smoke check-generated lint help
 
 all: build test lint
 
@@ -43,6 +43,13 @@ demo-nodriver: generate ## the no-driver example: a producer announcing its regi
 	@mkdir -p bin
 	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer ./cmd/tpool-aeronmd
 	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/nodriver/demo.sh
+
+demo-camera: generate ## the camera example through tpoold: 480x640 uint16 frames with metadata and progress hints, per-second statistics
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/tpoold
+	$(GO) build -o bin/camera-producer ./examples/camera/producer
+	$(GO) build -o bin/camera-consumer ./examples/camera/consumer
+	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/camera/demo.sh
 
 generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exists)
 	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned

@@ -23,18 +23,17 @@ stream across producer restarts and driver restarts (new epochs) and ends
 with one summary line: frames received, intact, corrupt, dropped by reason,
 gaps, frames overwritten before it joined (not loss) and the frame rate.
 
+With -mode rate-limited it asks for at most -max-rate frames per second
+(wire spec 11): the producer paces it on a per-consumer descriptor stream,
+or, when the producer declines, it drops the surplus itself. Frames skipped
+either way are not loss: the summary reports them apart, as "rate-limited"
+(dropped here) and "paced" (not sent by the producer).
 With -no-driver it maps what the producer's ShmPoolAnnounce messages name
 (only inside -allow-dir), follows newer epochs, and drops a producer that
 has not announced for -freshness; the summary then also counts announces
 rejected (hostile or invalid), stale or malformed, and producers gone.
 -fallback-uri is checked and reported ("fallback": none, unsupported or
 not-implemented): tpool has no payload fallback over a bridge yet.
-
-With -mode rate-limited it asks for at most -max-rate frames per second
-(wire spec 11): the producer paces it on a per-consumer descriptor stream,
-or, when the producer declines, it drops the surplus itself. Frames skipped
-either way are not loss: the summary reports them apart, as "rate-limited"
-(dropped here) and "paced" (not sent by the producer).
 
 It stops after -frames frames, at -timeout, after -idle without a frame,
 or on SIGINT/SIGTERM. Exit
@@ -98,9 +97,9 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 0, "stop after this `DURATION` (0: no limit), the wait for tpoold and a producer included")
 	idle := fs.Duration("idle", 0, "stop after this `DURATION` without a frame, once frames have arrived (0: never)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
-	fallback := fs.String("fallback-uri", "", "payload fallback `URI` (an aeron:udp/aeron:ipc channel or bridge://ID): checked and reported; payload fallback is not implemented")
 	mode := fs.String("mode", "stream", "consumer `MODE`: stream (every frame) or rate-limited (at most -max-rate frames per second)")
 	maxRate := fs.Uint("max-rate", 0, "with -mode rate-limited, the most frames per second wanted (`HZ`, > 0)")
+	fallback := fs.String("fallback-uri", "", "payload fallback `URI` (an aeron:udp/aeron:ipc channel or bridge://ID): checked and reported; payload fallback is not implemented")
 	if code, ok := parse(fs, args, stdout, stderr, consumeHelp); !ok {
 		return code
 	}
@@ -139,7 +138,8 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
-	s, err := c.NewConsumer(ctx, client.ConsumerConfig{StreamID: uint32(*stream), Mode: m, MaxRateHz: uint32(*maxRate), PayloadFallbackURI: *fallback})
+	s, err := c.NewConsumer(ctx, client.ConsumerConfig{StreamID: uint32(*stream), Mode: m, MaxRateHz: uint32(*maxRate),
+		PayloadFallbackURI: *fallback})
 	if err != nil {
 		fmt.Fprintln(stderr, "tp consume:", err)
 		return 1
@@ -181,6 +181,7 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	sum.Epoch = s.Epoch()
+	sum.DescriptorStream = s.PeerStatus().DescriptorStreamID
 	status := s.Status()
 	sum.Fallback = status.Fallback.String()
 	if status.NoDriver {
@@ -188,7 +189,6 @@ func consume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sum.Announces = &announceSummary{Accepted: a.Accepted, Stale: a.Stale, Old: a.Old, Rejected: a.Rejected,
 			Malformed: a.Malformed, MapFailures: a.MapFailures, ProducerGone: a.ProducerGone}
 	}
-	sum.DescriptorStream = s.PeerStatus().DescriptorStreamID
 	_ = s.Close() // closes out the last frame, so Stats counts it
 	st := s.Stats()
 	sum.RateLimited, sum.Paced = st.RateLimited, st.Paced
@@ -237,6 +237,7 @@ func (s *summary) line() string {
 		}
 		fmt.Fprintf(&b, ", rate-limited to %d Hz (%s): rate-limited %d, paced %d", s.MaxRateHz, where, s.RateLimited, s.Paced)
 	}
+	fmt.Fprintf(&b, ", %.1f fps", s.FPS)
 	if a := s.Announces; a != nil {
 		fmt.Fprintf(&b, ", announces accepted %d (stale %d, old %d, rejected %d, malformed %d), map failures %d, producers gone %d",
 			a.Accepted, a.Stale, a.Old, a.Rejected, a.Malformed, a.MapFailures, a.ProducerGone)
@@ -244,7 +245,6 @@ func (s *summary) line() string {
 	if s.Fallback != client.FallbackNone.String() {
 		fmt.Fprintf(&b, ", fallback %s", s.Fallback)
 	}
-	fmt.Fprintf(&b, ", %.1f fps", s.FPS)
 	if s.Incomplete {
 		b.WriteString(", INCOMPLETE")
 	}

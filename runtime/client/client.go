@@ -29,7 +29,8 @@ const (
 	DefaultDescriptorStreamID = 1100
 	// DefaultQoSStreamID is the QoS stream (QosProducer, QosConsumer).
 	DefaultQoSStreamID = 1200
-	// DefaultMetadataStreamID is reserved for metadata.
+	// DefaultMetadataStreamID is the metadata stream (DataSourceAnnounce,
+	// DataSourceMeta, MetaBlob messages).
 	DefaultMetadataStreamID = 1300
 )
 
@@ -67,6 +68,14 @@ type Config struct {
 	// stream (default DefaultChannel, DefaultDescriptorStreamID).
 	DescriptorChannel  string
 	DescriptorStreamID int32
+
+	// --- Metadata (meta.go).
+
+	// MetadataChannel and MetadataStreamID name the metadata stream
+	// (default DefaultChannel, DefaultMetadataStreamID).
+	MetadataChannel  string
+	MetadataStreamID int32
+
 	// Invoker makes the application run the duty cycle: call DoWork often
 	// (at least every few milliseconds while attaching, and more often than
 	// the keepalive interval otherwise), from one goroutine that also uses
@@ -109,7 +118,6 @@ type Config struct {
 	// MaxConsumers bounds each producer's table of consumers (default
 	// DefaultMaxConsumers); consumers beyond it are declined.
 	MaxConsumers int
-
 	// --- No-driver mode (nodriver.go) ---
 
 	// NoDriver runs the Client without the SHM driver (wire spec v1.2
@@ -131,6 +139,12 @@ func (c Config) WithDefaults() Config {
 	if c.DescriptorStreamID == 0 {
 		c.DescriptorStreamID = DefaultDescriptorStreamID
 	}
+	if c.MetadataChannel == "" {
+		c.MetadataChannel = DefaultChannel
+	}
+	if c.MetadataStreamID == 0 {
+		c.MetadataStreamID = DefaultMetadataStreamID
+	}
 	c.Driver = c.Driver.WithDefaults()
 	c.NoDriverConfig = c.NoDriverConfig.WithDefaults()
 	return c.peerDefaults()
@@ -147,6 +161,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.validatePeers(); err != nil {
 		return err
+	}
+	if c.MetadataStreamID == c.DescriptorStreamID && c.MetadataChannel == c.DescriptorChannel {
+		return fmt.Errorf("%w: metadata stream %d is the descriptor stream", ErrConfig, c.MetadataStreamID)
 	}
 	return c.Driver.Validate()
 }

@@ -38,13 +38,27 @@ type ConsumerConfig struct {
 	// ConsumerID identifies the consumer to its producer (default: a
 	// random id, as wire spec 10.1.2 recommends for self-assigned ids).
 	ConsumerID uint32
-
 	// --- Payload fallback (fallback.go) ---
 
 	// PayloadFallbackURI is where the payload could come from when the
 	// SHM regions cannot be mapped (wire spec 15.12). It is checked and
 	// reported by Status; payload fallback itself is not implemented.
 	PayloadFallbackURI string
+	// --- Metadata (meta.go, metaconsume.go).
+
+	// NoMetadata: do not subscribe to the metadata stream (FrameView.Meta
+	// is then always nil).
+	NoMetadata bool
+	// MaxMetaBlobBytes bounds the metadata blobs reassembled (default
+	// DefaultMaxMetaBlobBytes); larger ones are refused unread.
+	MaxMetaBlobBytes int
+
+	// --- FrameProgress (progress.go).
+
+	// OnProgress, when set, subscribes to the FrameProgress of the stream
+	// and gets every valid hint of the mapped epoch, from Poll, Next or
+	// Run (like the frame handler: do not call the Consumer from it).
+	OnProgress func(FrameProgress)
 }
 
 // ConsumerStats counts what a Consumer saw. Every descriptor of its stream
@@ -183,6 +197,10 @@ type Consumer struct {
 	stats    ConsumerStats
 	peer     consumerPeer // per-consumer streams and QoS (consumerpeer.go)
 	nd       *ndConsumer  // no-driver mode only (nodriver.go)
+
+	// Metadata (metaconsume.go) and FrameProgress (progress.go).
+	meta     consumerMeta
+	progress consumerProgress
 }
 
 // NewConsumer attaches a consumer lease for cfg.StreamID, waiting (until
@@ -215,8 +233,12 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	defer func() {
 		if err != nil {
 			_ = s.sub.Close()
+			_ = s.closeSideStreams()
 		}
 	}()
+	if err = s.initSideStreams(ctx); err != nil {
+		return nil, err
+	}
 	req := driverclient.AttachRequest{StreamID: cfg.StreamID, Role: driverclient.RoleConsumer,
 		ExpectedLayoutVersion: cfg.ExpectedLayoutVersion}
 	if s.lease, err = c.dc.Attach(ctx, req); err != nil {
@@ -411,6 +433,7 @@ func (s *Consumer) poll(handler func(FrameView)) int {
 	}
 	s.finish()
 	s.ensure()
+	s.pollSideStreams()
 	s.handler = handler
 	n := s.sub.Poll(s.fh, s.cfg.FragmentLimit)
 	n += s.peerPoll(n, s.cfg.FragmentLimit)
@@ -433,7 +456,8 @@ func (s *Consumer) Next(ctx context.Context) (FrameView, error) {
 			return FrameView{}, ErrClosed
 		}
 		s.ensure()
-		n := s.sub.Poll(s.fh, 1)
+		n := s.pollSideStreams()
+		n += s.sub.Poll(s.fh, 1)
 		if s.got {
 			s.got = false
 			s.mu.Unlock()
@@ -492,5 +516,5 @@ func (s *Consumer) Close() error {
 	}
 	s.c.remove(nil, s)
 	err := s.c.detach(s.lease)
-	return errors.Join(err, sub.Close(), s.closeNoDriver())
+	return errors.Join(err, sub.Close(), s.closeNoDriver(), s.closeSideStreams())
 }

@@ -201,6 +201,9 @@ func (s *Consumer) countGap(n uint64) {
 // its limit), so nothing is left behind on it.
 func (s *Consumer) peerPoll(polled, limit int) int {
 	cp := &s.peer
+	if cp.aeron != s.aeron {
+		return 0 // nothing, or on an Aeron client a reconnect replaced (peerTick drops it)
+	}
 	n := 0
 	if cp.ctl != nil {
 		n = cp.ctl.Poll(cp.cfh, s.cfg.FragmentLimit)
@@ -401,12 +404,12 @@ func (s *Consumer) onGrant(pe *peers, g *grant) {
 		if target != 0 {
 			ch, id = g.descChan, int32(target)
 		}
-		if desc, err = pe.aeron.AddSubscription(ctx, ch, id); err != nil {
+		if desc, err = pe.aeron.AddSubscription(ctx, descriptorSubChannel(ch), id); err != nil { // untethered: decision 44
 			s.c.log.Warn("consumer cannot subscribe to its descriptor stream", "channel", ch, "stream", id, "err", err)
 		}
 	}
 	if needCtl && g.ctlID != 0 {
-		if ctl, err = pe.aeron.AddSubscription(ctx, g.ctlChan, int32(g.ctlID)); err != nil {
+		if ctl, err = pe.aeron.AddSubscription(ctx, descriptorSubChannel(g.ctlChan), int32(g.ctlID)); err != nil {
 			s.c.log.Warn("consumer cannot subscribe to its control stream", "channel", g.ctlChan, "stream", g.ctlID, "err", err)
 		}
 	}

@@ -77,8 +77,28 @@
 // the announces seen and the payload fallback URI's status. An Aeron media
 // driver is still needed. See nodriver.go and docs/CLIENT.md.
 //
+// # Metadata
+//
+// A Producer describes its stream with SetSource (DataSourceAnnounce),
+// PublishMeta (DataSourceMeta attributes) and PublishBlob (large items as
+// MetaBlob messages with a CRC32C), on the metadata stream; each change is
+// a new meta_version that the frames published afterwards carry, and
+// everything is repeated every ProducerConfig.MetaPeriod for consumers that
+// join late. In a handler, FrameView.Meta returns the metadata of the
+// frame's meta_version (nil until it arrived); like the view, it is valid
+// until the handler returns.
+//
+// # Claim queues and FrameProgress
+//
+// With ProducerConfig.MaxClaims several claims may be open at once, for
+// devices that fill slots in parallel; descriptors still go out in
+// sequence order. With ProducerConfig.Progress claims send FrameProgress
+// hints (STARTED, throttled PROGRESS via Producer.Progress, COMPLETE) on
+// the shared control stream, which ConsumerConfig.OnProgress receives.
+//
 // # Not yet implemented
 //
-// FrameProgress, metadata (DataSourceAnnounce, DataSourceMeta, MetaBlob),
-// payload fallback (fallback URIs are checked and reported only).
+// FrameProgress on a consumer's own control stream (it goes on the
+// shared control stream), payload fallback (fallback URIs are checked and
+// reported only).
 package client

@@ -98,6 +98,7 @@ func decodeHello(msg []byte, h *hello) error {
 	if err := d.WrapWithHeader(msg); err != nil {
 		return fmt.Errorf("%w: ConsumerHello: %w", errNotMessage, err)
 	}
+	prevDesc, prevCtl := h.descChan, h.ctlChan
 	*h = hello{stream: d.StreamId(), consumer: d.ConsumerId(), mode: d.Mode(), maxRateHz: d.MaxRateHz(),
 		layoutVersion: d.ExpectedLayoutVersion(), descID: d.DescriptorStreamId(), ctlID: d.ControlStreamId()}
 	shm, prog := d.SupportsShm(), d.SupportsProgress()
@@ -106,21 +107,30 @@ func decodeHello(msg []byte, h *hello) error {
 	}
 	h.supportsShm, h.supportsProgress = shm == wire.BoolTrue, prog == wire.BoolTrue
 	var err error
-	if h.descChan, err = channelOf("descriptor", d.DescriptorChannel(), h.descID); err != nil {
+	if h.descChan, err = channelOf("descriptor", d.DescriptorChannel(), h.descID, prevDesc); err != nil {
 		return err
 	}
-	h.ctlChan, err = channelOf("control", d.ControlChannel(), h.ctlID)
+	h.ctlChan, err = channelOf("control", d.ControlChannel(), h.ctlID, prevCtl)
 	return err
 }
 
-func channelOf(what string, ch []byte, id uint32) (string, error) {
+func channelOf(what string, ch []byte, id uint32, prev string) (string, error) {
 	switch {
 	case len(ch) > maxChannelLen:
 		return "", fmt.Errorf("%w: %s channel of %d bytes", errBadRequest, what, len(ch))
 	case len(ch) == 0 && id != 0:
 		return "", fmt.Errorf("%w: %s stream %d without a channel", errBadRequest, what, id)
 	}
-	return string(ch), nil
+	return intern(ch, prev), nil
+}
+
+// intern returns prev when it holds ch's bytes: a decoder that reuses its
+// result struct allocates nothing for the channel every peer repeats.
+func intern(ch []byte, prev string) string {
+	if string(ch) == prev {
+		return prev
+	}
+	return string(ch)
 }
 
 // grant is a decoded ConsumerConfig: the producer's answer to a hello.
@@ -141,6 +151,7 @@ func decodeGrant(msg []byte, g *grant) error {
 	if err := d.WrapWithHeader(msg); err != nil {
 		return fmt.Errorf("%w: ConsumerConfig: %w", errNotMessage, err)
 	}
+	prevDesc, prevCtl := g.descChan, g.ctlChan
 	*g = grant{stream: d.StreamId(), consumer: d.ConsumerId(), mode: d.Mode(),
 		descID: d.DescriptorStreamId(), ctlID: d.ControlStreamId()}
 	use := d.UseShm()
@@ -149,18 +160,18 @@ func decodeGrant(msg []byte, g *grant) error {
 	}
 	g.useShm = use == wire.BoolTrue
 	var err error
-	if g.descChan, err = assigned("descriptor", d.DescriptorChannel(), g.descID); err != nil {
+	if g.descChan, err = assigned("descriptor", d.DescriptorChannel(), g.descID, prevDesc); err != nil {
 		return err
 	}
-	g.ctlChan, err = assigned("control", d.ControlChannel(), g.ctlID)
+	g.ctlChan, err = assigned("control", d.ControlChannel(), g.ctlID, prevCtl)
 	return err
 }
 
-func assigned(what string, ch []byte, id uint32) (string, error) {
+func assigned(what string, ch []byte, id uint32, prev string) (string, error) {
 	if (len(ch) == 0) != (id == 0) || len(ch) > maxChannelLen {
 		return "", fmt.Errorf("%w: assigned %s channel of %d bytes with stream %d", errBadRequest, what, len(ch), id)
 	}
-	return string(ch), nil
+	return intern(ch, prev), nil
 }
 
 // encodeHello writes h as a ConsumerHello into buf and returns its length.

@@ -152,7 +152,7 @@ func (c *Client) startNoDriver() {
 		}
 		c.cfg.NoDriverConfig.ProducerID = nc.ProducerID
 	}
-	c.pe = newPeers(c) // per-consumer streams and QoS work without a driver too (peers.go)
+	c.pe = newPeers(c) // hellos, per-consumer streams and QoS need no driver
 	if !c.cfg.Invoker {
 		c.wg.Add(2)
 		go c.heartbeats()
@@ -521,7 +521,7 @@ type ndConsumer struct {
 func (c *Client) newNoDriverConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consumer, err error) {
 	nc := c.cfg.NoDriverConfig
 	s := &Consumer{c: c, cfg: cfg, idle: c.cfg.Idle, aeron: c.currentAeron()}
-	s.initPeer() // per-consumer streams and QoS (consumerpeer.go)
+	s.initPeer() // hellos, QoS and RATE_LIMITED work without a driver too
 	if s.idle == nil {
 		s.idle = agent.NewBackoff()
 	}

@@ -21,6 +21,7 @@ func TestRateGate(t *testing.T) {
 		// 30 Hz into 10 Hz keeps 10 Hz (a schedule, not "100 ms since the last").
 		{"10 Hz from 30 Hz", 10, []uint64{0, 33, 66, 100, 133, 166, 200, 233, 266, 300}, "1001001001"},
 		{"no burst after a pause", 10, []uint64{0, 1000, 1010, 1050, 1100}, "11001"},
+		{"the grid is kept after a pause", 10, []uint64{0, 1030, 1090, 1100, 1150, 1200}, "110101"},
 		{"a clock that went back restarts", 10, []uint64{5000, 5100, 100, 150, 200}, "11101"},
 		{"same timestamp", 10, []uint64{7, 7, 7}, "100"},
 	} {

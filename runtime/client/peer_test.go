@@ -93,13 +93,16 @@ func (r *rig) step() {
 	r.poll()
 }
 
-func (r *rig) poll() {
+// poll polls every consumer once and returns the descriptors read.
+func (r *rig) poll() int {
 	for _, c := range r.invoke {
 		c.DoWork()
 	}
+	n := 0
 	for i, s := range r.cons {
-		s.Poll(r.chk[i].handle)
+		n += s.Poll(r.chk[i].handle)
 	}
+	return n
 }
 
 // until steps (a frame every 2 ms) until cond holds.
@@ -123,8 +126,15 @@ func (r *rig) phase(n int) (time.Duration, int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	for range 50 { // what is still in flight
-		r.poll()
+	for quiet := 0; quiet < 20; { // what is still in flight: until 20 polls in a row find nothing
+		if r.ctx.Err() != nil {
+			r.t.Fatal("the consumers never went quiet")
+		}
+		if r.poll() == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
 		time.Sleep(time.Millisecond)
 	}
 	return elapsed, r.offered - offered
@@ -354,8 +364,8 @@ func TestParseConsumerMode(t *testing.T) {
 
 // The producer's per-frame path with two consumers on per-consumer
 // streams (one STREAM, one RATE_LIMITED and paced) allocates nothing, nor
-// do the consumers' polls of their own streams. Invoker mode, so that no
-// hello or QoS message is handled during the measurement.
+// do the consumers' polls of their own streams, nor the Client's duty
+// cycle run with them (invoker mode: keepalives, hellos, configs, QoS).
 func TestPeerNoAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -385,6 +395,7 @@ func TestPeerNoAllocations(t *testing.T) {
 		}
 		a.Poll(ha)
 		b.Poll(hb)
+		c.DoWork() // keeps the leases alive; allocates nothing either
 	}
 	for range 20 {
 		fn()
@@ -468,5 +479,125 @@ func TestPerConsumerControlHook(t *testing.T) {
 	}
 	if ps := prod.PeerStats(); ps.ControlSent != 3 {
 		t.Errorf("producer counted %d control messages sent, want 3", ps.ControlSent)
+	}
+}
+
+// BenchmarkOfferPollPeers is the cost of per-consumer streams per frame:
+// a producer and a STREAM consumer on the shared descriptor stream (the
+// baseline), against a producer and two consumers on their own streams,
+// one of them RATE_LIMITED at 100 Hz (512-byte frames, one process,
+// invoker mode; DoWork every 256 frames keeps the leases alive).
+func BenchmarkOfferPollPeers(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		cfgs []client.ConsumerConfig
+	}{
+		{"shared-1", []client.ConsumerConfig{{}}},
+		{"own-2", []client.ConsumerConfig{{PerConsumer: client.PerConsumerAlways}, {Mode: client.ModeRateLimited, MaxRateHz: 100}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newEnv(b)
+			e.startDriver()
+			c := e.peerClient(true, nil)
+			ctx := testCtx(b)
+			prod, err := c.NewProducer(ctx, client.ProducerConfig{StreamID: testStream})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, _ := pool.NewTensorHeader(pool.Uint16, pool.RowMajor, 256)
+			payload, meta := make([]byte, 512), pool.FrameMeta{Tensor: h}
+			var cons []*client.Consumer
+			for _, cfg := range bc.cfgs {
+				cfg.StreamID = testStream
+				s, err := c.NewConsumer(ctx, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cons = append(cons, s)
+			}
+			got := 0
+			handler := func(f client.FrameView) {
+				if f.Verify() {
+					got++
+				}
+			}
+			step := func() {
+				if _, err := prod.OfferFrame(payload, &meta); err != nil && !errors.Is(err, client.ErrPaused) {
+					b.Fatal(err)
+				}
+				for _, s := range cons {
+					s.Poll(handler)
+				}
+			}
+			wantOwn := bc.name == "own-2"
+			for own := false; !own; {
+				if ctx.Err() != nil {
+					b.Fatal("consumers never got their streams")
+				}
+				step()
+				c.DoWork()
+				time.Sleep(time.Millisecond)
+				own = true
+				for _, s := range cons {
+					if wantOwn && s.PeerStatus().DescriptorStreamID == 0 {
+						own = false
+					}
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				step()
+				if i++; i%256 == 0 {
+					c.DoWork()
+				}
+			}
+		})
+	}
+}
+
+// The peers cycle (hellos, configs, QoS both ways) allocates nothing in
+// steady state either, so processes that count every allocation
+// (internal/sysbench) see none: a QoS interval of 1 ns makes every DoWork
+// send and handle all of them.
+func TestPeerCycleNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  client.ConsumerConfig
+	}{
+		{"stream", client.ConsumerConfig{}},
+		{"rate-limited", client.ConsumerConfig{Mode: client.ModeRateLimited, MaxRateHz: 10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.startDriver()
+			c := e.peerClient(true, func(c *client.Config) { c.QoSInterval = 1 })
+			prod, err := c.NewProducer(testCtx(t), client.ProducerConfig{StreamID: testStream})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newRig(t, prod)
+			r.invoke = []*client.Client{c}
+			s := r.consumer(c, tc.cfg)
+			r.until("hellos answered", func() bool {
+				st := s.PeerStatus()
+				return st.Configs > 5 && (tc.cfg.Mode != client.ModeRateLimited || st.DescriptorStreamID != 0)
+			})
+			fn := func() { c.DoWork() }
+			for range 20 {
+				fn()
+			}
+			st0 := s.PeerStatus()
+			if n := testing.AllocsPerRun(200, fn); n != 0 {
+				t.Errorf("%v allocations per duty cycle, want 0", n)
+			}
+			if st := s.PeerStatus(); st.Hellos-st0.Hellos < 100 || st.Configs-st0.Configs < 100 {
+				t.Errorf("the cycles measured sent %d hellos and got %d configs", st.Hellos-st0.Hellos, st.Configs-st0.Configs)
+			}
+		})
 	}
 }

@@ -304,10 +304,13 @@ func (pe *peers) open(a *aeron.Client, now int64) bool {
 			pe.c.log.Warn("cannot open the control and QoS streams for per-consumer streams and QoS", "err", err)
 		}
 	}()
-	if pe.ctlSub, err = a.AddSubscription(ctx, cfg.Driver.ControlChannel, cfg.Driver.ControlStreamID); err != nil {
+	// Untethered (tether.go): these subscriptions only listen, and a
+	// stalled process must not hold back the control stream's publishers
+	// on their account.
+	if pe.ctlSub, err = a.AddSubscription(ctx, descriptorSubChannel(cfg.Driver.ControlChannel), cfg.Driver.ControlStreamID); err != nil {
 		return false
 	}
-	if pe.qosSub, err = a.AddSubscription(ctx, cfg.QoSChannel, cfg.QoSStreamID); err != nil {
+	if pe.qosSub, err = a.AddSubscription(ctx, descriptorSubChannel(cfg.QoSChannel), cfg.QoSStreamID); err != nil {
 		return false
 	}
 	if pe.ctlPub, err = a.AddPublication(ctx, cfg.Driver.ControlChannel, cfg.Driver.ControlStreamID); err != nil {

@@ -261,7 +261,9 @@ func (p *Producer) addPeerPub(pe *peers, ids *idRange, ch string, preferred uint
 	}
 	ctx, cancel := pe.addCtx()
 	defer cancel()
-	pub, err := pe.aeron.AddPublication(ctx, ch, int32(id))
+	// Untethered, as the shared descriptor stream (tether.go): a dead
+	// consumer must not hold the producer back until it is forgotten.
+	pub, err := pe.aeron.AddPublication(ctx, descriptorPubChannel(ch), int32(id))
 	if err != nil {
 		ids.release(id)
 		p.c.log.Warn("per-consumer publication: declined", "channel", ch, "stream", id, "err", err)
@@ -371,8 +373,8 @@ func (p *Producer) publishPeers(seq uint64, msg []byte) {
 	var now uint64
 	for i := range pp.tab {
 		e := &pp.tab[i]
-		if e.desc == nil {
-			continue
+		if e.desc == nil || e.aeron != p.aeron {
+			continue // none, or on an Aeron client a reconnect replaced (closed or about to be)
 		}
 		if e.gate.interval != 0 {
 			if now == 0 {
@@ -406,7 +408,7 @@ func (p *Producer) sendPerConsumerControl(msg []byte, progressOnly bool) int {
 	n := 0
 	for i := range pp.tab {
 		e := &pp.tab[i]
-		if e.ctl == nil || (progressOnly && !e.progress) {
+		if e.ctl == nil || e.aeron != p.aeron || (progressOnly && !e.progress) {
 			continue
 		}
 		if offer(e.ctl, msg) {

@@ -7,8 +7,8 @@ package client
 // event, so events that arrive at a rate that is not a multiple of the
 // limit still come out at the limit (30 Hz into 10 Hz gives 10 Hz, not
 // 7.5), and it never bursts after a pause: a schedule that fell behind
-// restarts from the event's time. A time far before the schedule (a clock
-// or timestamp that went back, a new producer) restarts it too.
+// skips the slots it missed. A time far before the schedule (a clock or
+// timestamp that went back, a new producer) restarts it.
 //
 // The zero value (interval 0) admits everything. It allocates nothing.
 type rateGate struct {
@@ -39,8 +39,8 @@ func (g *rateGate) admit(t uint64) bool {
 		return false
 	}
 	g.next += g.interval
-	if g.next <= t {
-		g.next = t + g.interval
+	if g.next <= t { // behind: skip the slots missed, keeping the grid
+		g.next += ((t-g.next)/g.interval + 1) * g.interval
 	}
 	return true
 }

@@ -218,7 +218,10 @@ func (p *Producer) swapPub(ctx context.Context, a *aeron.Client) error {
 	p.pub, p.aeron = pub, a
 	p.mu.Unlock()
 	_ = old.Close()
-	return p.swapAnnounce(ctx, a) // no-driver mode (nodriver.go)
+	if err := p.swapAnnounce(ctx, a); err != nil { // no-driver mode (nodriver.go)
+		return err
+	}
+	return p.swapSideStreams(ctx, a)
 }
 
 // swapSub replaces the descriptor subscription by one on a.
@@ -237,5 +240,8 @@ func (s *Consumer) swapSub(ctx context.Context, a *aeron.Client) error {
 	s.sub, s.aeron = sub, a
 	s.mu.Unlock()
 	_ = old.Close()
-	return s.swapAnnounce(ctx, a) // no-driver mode (nodriver.go)
+	if err := s.swapAnnounce(ctx, a); err != nil { // no-driver mode (nodriver.go)
+		return err
+	}
+	return s.swapSideStreams(ctx, a)
 }

@@ -556,3 +556,42 @@ func TestDriverSpeaksFromItsOwnSession(t *testing.T) {
 		}
 	}
 }
+
+// TestPerConsumerStreamRanges: the driver's per-consumer stream id
+// allocators hand out the configured driver.descriptor_stream_id_range and
+// driver.control_stream_id_range and nothing else (Driver Model 11); an
+// unset range always declines.
+func TestPerConsumerStreamRanges(t *testing.T) {
+	aeronDir := startMediaDriver(t)
+	for _, tt := range []struct {
+		name         string
+		desc, ctl    driver.StreamRange
+		wantD, wantC []uint32
+	}{
+		{"set", driver.Range(31000, 31001), driver.Range(32000, 32000), []uint32{31000, 31001}, []uint32{32000}},
+		{"unset", driver.StreamRange{}, driver.StreamRange{}, nil, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t, aeronDir)
+			cfg.Driver.DescriptorStreamIDRange, cfg.Driver.ControlStreamIDRange = tt.desc, tt.ctl
+			d, err := driver.Start(ctxT(t), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			drain := func(a *driver.RangeAllocator) []uint32 {
+				var got []uint32
+				for id, ok := a.Allocate(); ok; id, ok = a.Allocate() {
+					got = append(got, id)
+				}
+				return got
+			}
+			if got := drain(d.DescriptorStreamIDs()); fmt.Sprint(got) != fmt.Sprint(tt.wantD) {
+				t.Errorf("descriptor stream ids %v, want %v", got, tt.wantD)
+			}
+			if got := drain(d.ControlStreamIDs()); fmt.Sprint(got) != fmt.Sprint(tt.wantC) {
+				t.Errorf("control stream ids %v, want %v", got, tt.wantC)
+			}
+		})
+	}
+}

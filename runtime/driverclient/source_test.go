@@ -240,3 +240,24 @@ func TestUnknownAnnouncerIsConfirmedByReattach(t *testing.T) {
 		t.Fatalf("usable %v, %d attach requests", l.Usable(), len(h.f.attaches)-attaches)
 	}
 }
+
+// Dropping a foreign announce, the path a flood of them takes, allocates
+// nothing.
+func TestForeignAnnounceDoesNotAllocate(t *testing.T) {
+	h := newHarness(t, nil)
+	l := h.attachedFrom(consumer)
+	h.from(driverSession, true) // the source is known: no confirming reattach
+	h.announceLease(l.Info(), l.Info().Epoch)
+	h.run(time.Millisecond)
+	h.from(hostileSession, true)
+	h.announce(consumer.StreamID, l.Info().Epoch+1, h.now)
+	msg := h.f.inbox[0]
+	h.f.inbox = h.f.inbox[:0]
+	h.f.cur = msg
+	if n := testing.AllocsPerRun(1000, func() { h.f.poller.Handle(msg.b) }); n != 0 {
+		t.Fatalf("%v allocations per foreign announce", n)
+	}
+	if h.c.Stats().Foreign < 1000 || !l.Usable() {
+		t.Fatalf("foreign %d, usable %v", h.c.Stats().Foreign, l.Usable())
+	}
+}

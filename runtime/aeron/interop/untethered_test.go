@@ -1,6 +1,10 @@
 package interop_test
 
 import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -42,6 +46,22 @@ func TestUntetheredSubscriberLikeAeronmd(t *testing.T) {
 			pub, err := c.AddPublication(ctx(t), "aeron:ipc?untethered-window-limit-timeout=500ms|untethered-resting-timeout=2s", stream)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The log metadata carries the channel's timeouts (offsets
+			// 472 and 480 of the metadata after the three terms).
+			logFile := filepath.Join(dir, "publications", strconv.FormatInt(pub.RegistrationID(), 10)+".logbuffer")
+			f, err := os.Open(logFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var meta [16]byte
+			_, err = f.ReadAt(meta[:], 3*int64(pub.TermLength())+472)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w, r := binary.LittleEndian.Uint64(meta[:]), binary.LittleEndian.Uint64(meta[8:]); w != 500e6 || r != 2e9 {
+				t.Errorf("log metadata: untethered timeouts %d ns and %d ns, want 500 ms and 2 s", w, r)
 			}
 			eventually(t, "both subscribers connected", func() bool {
 				return pub.IsConnected() && live.ImageCount() == 1 && stalled.ImageCount() == 1
