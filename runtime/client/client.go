@@ -154,7 +154,7 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	c = c.WithDefaults()
 	if c.NoDriver {
-		return c.validateNoDriver()
+		return errors.Join(c.validateNoDriver(), c.validatePeers())
 	}
 	if c.DescriptorStreamID == c.Driver.ControlStreamID && c.DescriptorChannel == c.Driver.ControlChannel {
 		return fmt.Errorf("%w: descriptor stream %d is the control stream", ErrConfig, c.DescriptorStreamID)
@@ -249,7 +249,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Client, err e
 // AeronDir returns the media driver directory in use.
 func (c *Client) AeronDir() string { return c.acfg.Dir }
 
-// DriverClient returns the driver client (for its Stats and events).
+// DriverClient returns the driver client (for its Stats and events); nil
+// in no-driver mode.
 func (c *Client) DriverClient() *driverclient.Client { return c.dc }
 
 // DoWork runs one duty cycle in invoker mode: the driver client's, and the

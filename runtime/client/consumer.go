@@ -263,7 +263,7 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	return s, nil
 }
 
-// Lease returns the consumer's lease.
+// Lease returns the consumer's lease; nil in no-driver mode.
 func (s *Consumer) Lease() *driverclient.Lease { return s.lease }
 
 // Epoch returns the epoch of the mapped regions (0 if none).

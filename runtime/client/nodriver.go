@@ -504,14 +504,15 @@ type ndConsumer struct {
 	headerURI  string
 	producerID uint32
 	// cand is the newest valid announce not mapped yet.
-	cand      *pool.Announcement
-	candAt    int64
-	candProd  uint32
-	rejected  bool // the last candidate's regions failed to map
-	lastErr   error
-	lastRejEp uint64 // the last epoch rejected (logs once per epoch)
-	stats     ConsumerAnnounceStats
-	polled    ConsumerAnnounceStats // Malformed and Other of earlier pollers (reconnects)
+	cand       *pool.Announcement
+	candAt     int64
+	candProd   uint32
+	rejected   bool // the last candidate's regions failed to map
+	lastErr    error
+	lastRejEp  uint64 // the last epoch refused in a log line
+	lastRejLog int64  // when that line was logged
+	stats      ConsumerAnnounceStats
+	polled     ConsumerAnnounceStats // Malformed and Other of earlier pollers (reconnects)
 	control.NopHandler
 }
 
@@ -605,8 +606,7 @@ func (s *Consumer) ensureNoDriver() {
 		s.stats.RemapErrors++
 		s.retryAt = now + remapRetry
 		nd.rejected, nd.lastErr = true, err
-		if nd.cand.Epoch != nd.lastRejEp {
-			nd.lastRejEp = nd.cand.Epoch
+		if nd.logDue(nd.cand.Epoch) {
 			s.c.log.Warn("consumer cannot map the announced regions", "stream", s.cfg.StreamID,
 				"epoch", nd.cand.Epoch, "err", err, "fallback", CheckFallbackURI(s.cfg.PayloadFallbackURI))
 		}
@@ -692,10 +692,23 @@ func (nd *ndConsumer) sameRegions(d *wire.ShmPoolAnnounceDecoder, uri string) bo
 func (nd *ndConsumer) reject(epoch uint64, err error) {
 	nd.stats.Rejected++
 	nd.lastErr = err
-	if epoch != nd.lastRejEp {
-		nd.lastRejEp = epoch
-		nd.s.c.log.Warn("announce rejected", "stream", nd.s.cfg.StreamID, "epoch", epoch, "err", err)
+	if nd.logDue(epoch) {
+		nd.s.c.log.Warn("announce rejected (more within a second are only counted)", "stream", nd.s.cfg.StreamID,
+			"epoch", epoch, "err", err, "rejected", nd.stats.Rejected)
 	}
+}
+
+// rejectLogInterval: a flood of bad announces logs one line per interval.
+const rejectLogInterval = int64(time.Second)
+
+// logDue reports whether a refusal of epoch is worth a log line: a new
+// epoch, and not within rejectLogInterval of the last line.
+func (nd *ndConsumer) logDue(epoch uint64) bool {
+	if epoch == nd.lastRejEp || (nd.lastRejLog != 0 && nd.now-nd.lastRejLog < rejectLogInterval) {
+		return false
+	}
+	nd.lastRejEp, nd.lastRejLog = epoch, nd.now
+	return true
 }
 
 // parse checks an announce of a new epoch (every field a consumer can

@@ -159,7 +159,8 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	return p, nil
 }
 
-// Lease returns the producer's lease (its epoch and state).
+// Lease returns the producer's lease (its epoch and state); nil in
+// no-driver mode.
 func (p *Producer) Lease() *driverclient.Lease { return p.lease }
 
 // Epoch returns the epoch of the mapped regions (0 if none).
