@@ -26,6 +26,11 @@ type ProducerConfig struct {
 	// back pressure (default 64); the frame stays in SHM either way.
 	OfferRetries int
 
+	// --- No-driver mode (nodriver.go) ---
+
+	// Layout is the layout of the stream the Producer creates when the
+	// Client is in no-driver mode; ignored in driver mode (tpoold decides).
+	Layout StreamLayout
 	// --- Metadata (meta.go, metasend.go); zero values take the defaults.
 
 	// MetaPeriod is how often the metadata is repeated for consumers that
@@ -91,8 +96,10 @@ type Producer struct {
 	beat    uint64 // last heartbeat, CLOCK_MONOTONIC ns
 	closed  bool
 	stats   ProducerStats
+	pp      producerPeers // per-consumer streams and QoS (producerpeer.go)
 	buf     [wire.MessageHeaderEncodedLength + wire.FrameDescriptorBlockLength]byte
 	enc     wire.FrameDescriptorEncoder
+	nd      *ndProducer // no-driver mode only (nodriver.go)
 
 	// Metadata (metasend.go) and FrameProgress (progress.go).
 	meta     metaSender
@@ -110,8 +117,11 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	if cfg.OfferRetries <= 0 {
 		cfg.OfferRetries = 64
 	}
+	if c.cfg.NoDriver {
+		return c.newNoDriverProducer(ctx, cfg)
+	}
 	p := &Producer{c: c, cfg: cfg, aeron: c.currentAeron()}
-	if p.pub, err = p.aeron.AddPublication(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if p.pub, err = p.aeron.AddPublication(ctx, descriptorPubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor publication: %w", err)
 	}
 	defer func() {
@@ -175,6 +185,9 @@ func (p *Producer) ensure() error {
 	if p.closed {
 		return ErrClosed
 	}
+	if p.nd != nil {
+		return nil // no-driver mode: the regions are the producer's own
+	}
 	if !p.lease.Usable() {
 		p.stats.Paused++
 		return ErrPaused
@@ -219,7 +232,7 @@ func (p *Producer) unmap() {
 func (p *Producer) heartbeat(now uint64, period int64) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := p.metaDuty(now)
+	n := p.announceTick(now) + p.metaDuty(now) // no-driver announces (nodriver.go), metadata (metasend.go)
 	if p.prod == nil || now-p.beat < uint64(period) {
 		return n
 	}
@@ -272,6 +285,7 @@ func (p *Producer) published(seq uint64, m *pool.FrameMeta) {
 	}
 	e.SetMetaVersion(m.MetaVersion)
 	n, _ := e.Finish()
+	p.publishPeers(seq, p.buf[:n])
 	for i := 0; i < p.cfg.OfferRetries; i++ {
 		switch r := p.pub.Offer(p.buf[:n]); {
 		case r > 0:
@@ -396,10 +410,12 @@ func (p *Producer) Close() error {
 	p.closed = true
 	p.unmap()
 	pub := p.pub
+	peerPubs := p.closePeers()
 	p.mu.Unlock()
+	closePubs(peerPubs)
 	p.c.remove(p, nil)
 	err := p.c.detach(p.lease)
-	return errors.Join(err, pub.Close(), p.closeSideStreams())
+	return errors.Join(err, pub.Close(), p.closeNoDriver(), p.closeSideStreams())
 }
 
 // mapRegions maps a lease's header ring and pools.

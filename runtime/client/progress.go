@@ -24,13 +24,15 @@ import (
 // open at once (a DMA ring); they may be committed in any order.
 //
 // FrameProgress goes on the shared control stream (the driver's control
-// channel and stream), where tensor_pool_c sends it too; the wire spec
-// sends it on a consumer's own control stream when ConsumerHello asked for
-// one (not done yet: progressStream is the one place to change).
+// channel and stream), where tensor_pool_c sends it too, and on the own
+// control stream of every consumer that holds one and said
+// supports_progress in its ConsumerHello (wire spec 10.1.3, 10.2.2).
 //
-// A Consumer with ConsumerConfig.OnProgress subscribes to the control
-// stream and hands it every valid FrameProgress of its stream and mapped
-// epoch. The bytes of an unfinished frame are not offered to read: this
+// A Consumer with ConsumerConfig.OnProgress says supports_progress,
+// subscribes to the shared control stream and hands it every valid
+// FrameProgress of its stream and mapped epoch; once it reads its own
+// control stream it takes FrameProgress from there only, so no hint
+// arrives twice. The bytes of an unfinished frame are not offered to read: this
 // package's producers write the slot header at commit, so before it the
 // slot does not say where the frame is. The hints say how far a frame got.
 
@@ -133,8 +135,7 @@ func (p *Producer) flushDeferred() {
 // progressStream names the stream FrameProgress goes on: the shared
 // control stream (see above).
 func (c *Client) progressStream() (string, int32) {
-	dc := c.dc.Config()
-	return dc.ControlChannel, dc.ControlStreamID
+	return c.cfg.Driver.ControlChannel, c.cfg.Driver.ControlStreamID // no driver client in no-driver mode
 }
 
 // producerProgress is a Producer's side of FrameProgress. Guarded by the
@@ -231,7 +232,8 @@ func (p *Producer) sendProgress(seq, filled uint64, st ProgressState) bool {
 	e.SetPayloadBytesFilled(filled)
 	e.SetState(wire.FrameProgressState(st))
 	n, _ := e.Finish()
-	if g.pub.Offer(g.buf[:n]) > 0 {
+	sent := p.sendPerConsumerControl(g.buf[:n], true) > 0 // consumers on their own control streams
+	if g.pub.Offer(g.buf[:n]) > 0 || sent {
 		return true
 	}
 	g.stats.Dropped++
@@ -384,6 +386,9 @@ func (s *Consumer) onProgressFragment(buf []byte, h *aeron.Header) {
 	if h.Flags()&aeron.FlagUnfragmented != aeron.FlagUnfragmented || len(buf) < wire.MessageHeaderEncodedLength ||
 		binary.LittleEndian.Uint16(buf[4:]) != wire.SchemaID ||
 		binary.LittleEndian.Uint16(buf[2:]) != wire.FrameProgressTemplateID {
+		return
+	}
+	if s.peer.ctl != nil { // it comes on the consumer's own control stream (onControl)
 		return
 	}
 	s.handleProgress(buf)

@@ -281,3 +281,75 @@ func TestProgressNoAllocations(t *testing.T) {
 		t.Error("no progress hint arrived")
 	}
 }
+
+// A consumer with OnProgress that holds its own control stream gets the
+// hints there (wire spec 10.2.2), each once, although the producer sends
+// them on the shared control stream too (for consumers without one).
+func TestProgressOnOwnControlStream(t *testing.T) {
+	e := newEnv(t)
+	e.startDriver()
+	c := e.peerClient(true, nil)
+	prod, err := c.NewProducer(testCtx(t), client.ProducerConfig{StreamID: testStream, Progress: true,
+		ProgressInterval: time.Nanosecond, ProgressBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, prod)
+	r.invoke = []*client.Client{c}
+	log := &progressLog{t: t, seen: map[uint64][]client.FrameProgress{}}
+	cons := r.consumer(c, client.ConsumerConfig{PerConsumer: client.PerConsumerAlways, OnProgress: log.on})
+	r.until("a control stream of its own", func() bool { return cons.PeerStatus().ControlStreamID != 0 })
+	r.phase(5) // past the switch
+	for k := range log.seen {
+		delete(log.seen, k)
+	}
+	before := cons.PeerStatus().FrameProgress
+	var seqs []uint64
+	for range 3 {
+		cl, err := prod.TryClaim(&r.h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := prod.Progress(&cl, len(cl.Payload)/2); err != nil {
+			t.Fatal(err)
+		}
+		if err := prod.Commit(&cl); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, cl.Seq)
+	}
+	complete := func() bool {
+		for _, s := range seqs {
+			l := log.seen[s]
+			if len(l) == 0 || l[len(l)-1].State != client.ProgressComplete {
+				return false
+			}
+		}
+		return true
+	}
+	for !complete() {
+		if r.ctx.Err() != nil {
+			t.Fatalf("hints: %v; consumer %+v, producer %+v", log.seen, cons.ProgressStats(), prod.ProgressStats())
+		}
+		r.poll()
+		time.Sleep(time.Millisecond)
+	}
+	r.phase(0) // anything still in flight, duplicates included
+	for _, s := range seqs {
+		var started, done int
+		for _, fp := range log.seen[s] {
+			switch fp.State {
+			case client.ProgressStarted:
+				started++
+			case client.ProgressComplete:
+				done++
+			}
+		}
+		if started != 1 || done != 1 {
+			t.Errorf("seq %d: %d STARTED and %d COMPLETE hints, want one each: %v", s, started, done, log.seen[s])
+		}
+	}
+	if got := cons.PeerStatus().FrameProgress - before; got < uint64(2*len(seqs)) {
+		t.Errorf("%d FrameProgress on the consumer's own control stream, want at least %d", got, 2*len(seqs))
+	}
+}
