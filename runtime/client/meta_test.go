@@ -110,7 +110,8 @@ func TestMetadataEndToEnd(t *testing.T) {
 			}
 			if ctx.Err() != nil {
 				for cons, chk := range cs {
-					t.Logf("consumer: %+v, meta stats %+v", *chk, cons.MetaStats())
+					t.Logf("consumer: frames %d with metadata %d last version %d bad %d; meta stats %+v",
+						chk.frames, chk.withMeta, chk.lastVer, chk.bad, cons.MetaStats())
 				}
 				t.Fatalf("no frame with metadata version %d", v)
 			}
@@ -156,7 +157,8 @@ func TestMetadataEndToEnd(t *testing.T) {
 		t.Errorf("producer meta stats %+v", s)
 	}
 	if a.bad+b.bad != 0 || a.withMeta == 0 || b.withMeta == 0 {
-		t.Errorf("early %+v late %+v", *a, *b)
+		t.Errorf("early: %d frames, %d with metadata, %d bad; late: %d, %d, %d; meta stats %+v, %+v",
+			a.frames, a.withMeta, a.bad, b.frames, b.withMeta, b.bad, early.MetaStats(), late.MetaStats())
 	}
 }
 
