@@ -163,6 +163,10 @@ type MetaStats struct {
 	// Stray counts chunks and completes with no blob in progress (a
 	// consumer that joined in the middle of one).
 	Stray uint64
+	// Deferred counts DataSourceMetas put off because the consumer had
+	// not seen their whole round (it joined in the middle, or a blob was
+	// lost): the version completes from the next round.
+	Deferred uint64
 	// Malformed counts messages that failed to decode; Other messages of
 	// another schema or template.
 	Malformed, Other uint64

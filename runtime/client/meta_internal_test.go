@@ -465,3 +465,48 @@ func TestSBEFormat(t *testing.T) {
 		t.Errorf("SBEFormat(900, 52) = %q", got)
 	}
 }
+
+// A consumer that joins in the middle of a round gets no version without
+// its blobs: the attributes wait for the next whole round. One whose blob
+// keeps failing gets the attributes at the second DataSourceMeta.
+func TestMetaLateJoinWaitsForWholeRound(t *testing.T) {
+	pub := &fakePub{keep: true}
+	m := newTestSender(t, pub, 1000)
+	m.source, m.haveSource = DataSource{Name: "cam"}, true
+	cal := blobOf(1, pattern(5000, 4))
+	v := publish(t, m, []Attribute{{Key: "k", Value: []byte("v")}}, []outBlob{cal})
+	round := pub.sent
+	if len(round) < 5 {
+		t.Fatalf("round of %d messages", len(round))
+	}
+	r := newMetaReceiver(testMetaStream, 0)
+	r.handle(round[0]) // an earlier announce: the receiver knows the producer announces
+	for _, msg := range round[3:] { // joined mid-blob
+		r.handle(msg)
+	}
+	if r.lookup(v) != nil {
+		t.Fatal("a version completed without its blob")
+	}
+	if r.stats.Deferred != 1 {
+		t.Errorf("deferred %d", r.stats.Deferred)
+	}
+	for _, msg := range round { // the next round, whole
+		r.handle(msg)
+	}
+	got := r.lookup(v)
+	if b, ok := got.Blob(1); !ok || !bytes.Equal(b, cal.data) {
+		t.Fatalf("after a whole round: %+v", got)
+	}
+
+	// A blob over the limit never arrives: the second DataSourceMeta
+	// completes the version without it.
+	small := newMetaReceiver(testMetaStream, 100)
+	for range 2 {
+		for _, msg := range round {
+			small.handle(msg)
+		}
+	}
+	if got := small.lookup(v); got == nil || len(got.Blobs) != 0 || len(got.Attributes) != 1 {
+		t.Errorf("with the blob refused: %+v (stats %+v)", got, small.stats)
+	}
+}

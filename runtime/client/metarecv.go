@@ -24,6 +24,17 @@ type metaReceiver struct {
 	hist   [MetaHistory]*Meta // completed or blob-only versions
 	oldest int                // the slot to evict next
 
+	// A round (see meta.go) starts with a DataSourceAnnounce. A consumer
+	// that joined in its middle has missed blobs: it completes a version
+	// only from a whole round (roundClean), or when the version's
+	// DataSourceMeta comes a second time (deferred), so a version is never
+	// handed out without its blobs. A producer that sends no announces
+	// gets its versions completed at once.
+	roundClean   bool
+	roundVersion uint32
+	deferred     uint32 // a version whose DataSourceMeta was put off once
+	haveDeferred bool
+
 	blob blobAsm
 
 	ann   wire.DataSourceAnnounceDecoder
@@ -143,6 +154,7 @@ func (r *metaReceiver) handle(buf []byte) {
 func (r *metaReceiver) onAnnounce() {
 	r.stats.Announces++
 	d := &r.ann
+	r.roundClean, r.roundVersion = true, d.MetaVersion()
 	name, summary := d.Name(), d.Summary()
 	if r.announced && r.producerID == d.ProducerId() && r.epoch == d.Epoch() &&
 		string(name) == r.source.Name && string(summary) == r.source.Summary {
@@ -173,6 +185,11 @@ func (r *metaReceiver) onMeta() {
 		}
 		blobs, sums = r.hist[i].Blobs, r.hist[i].sums
 	}
+	if r.announced && !(r.roundClean && r.roundVersion == v) && !(r.haveDeferred && r.deferred == v) {
+		r.deferred, r.haveDeferred = v, true // joined mid-round: wait for a whole one
+		r.stats.Deferred++
+		return
+	}
 	g := d.Attributes()
 	m := &Meta{StreamID: r.stream, Version: v, TimestampNs: d.TimestampNs(), Source: r.source,
 		Blobs: blobs, sums: sums, complete: true, Attributes: make([]Attribute, 0, g.Count())}
@@ -184,10 +201,11 @@ func (r *metaReceiver) onMeta() {
 	r.stats.Versions++
 }
 
-// discard gives up the blob in progress.
+// discard gives up the blob in progress; the round loses a blob.
 func (r *metaReceiver) discard() {
 	if r.blob.active {
 		r.stats.BlobsDiscarded++
+		r.roundClean = false
 	}
 	r.blob = blobAsm{}
 }
@@ -213,10 +231,14 @@ func (r *metaReceiver) held(typ uint32, total, sum uint64) []byte {
 
 func (r *metaReceiver) onBlobAnnounce() {
 	d := &r.bann
-	r.discard() // an unfinished blob is lost
+	if r.blob.active { // an unfinished blob of an earlier round is lost
+		r.stats.BlobsDiscarded++
+		r.blob = blobAsm{}
+	}
 	total := d.TotalLen()
 	if total > r.maxBlob {
 		r.stats.BlobsTooLarge++
+		r.roundClean = false
 		return
 	}
 	b := blobAsm{active: true, version: d.MetaVersion(), typ: d.BlobType(), total: total, sum: d.Checksum()}
@@ -231,6 +253,7 @@ func (r *metaReceiver) onBlobChunk() {
 	b := &r.blob
 	if !b.active {
 		r.stats.Stray++
+		r.roundClean = false
 		return
 	}
 	data, off := d.Bytes(), d.ChunkOffset()
@@ -256,6 +279,7 @@ func (r *metaReceiver) onBlobComplete() {
 	b := &r.blob
 	if !b.active {
 		r.stats.Stray++
+		r.roundClean = false
 		return
 	}
 	if d.MetaVersion() != b.version || d.Checksum() != b.sum || b.next != b.total {

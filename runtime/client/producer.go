@@ -246,7 +246,9 @@ func (p *Producer) heartbeat(now uint64, period int64) int {
 // dtype, timestamp and meta version of m, publishes it with the seqlock
 // and sends its FrameDescriptor. It returns the frame's sequence number.
 // While the lease is not usable it returns ErrPaused and writes nothing.
-// It allocates nothing.
+// Once the Producer published metadata (PublishMeta, PublishBlob), the
+// frame carries the current meta_version instead of m.MetaVersion. It
+// allocates nothing.
 func (p *Producer) OfferFrame(payload []byte, m *pool.FrameMeta) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
