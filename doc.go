@@ -45,6 +45,7 @@
 //	runtime/typed                what generated stream stubs need: typed views, producers, consumers over runtime/client
 //	cmd/tpoold                   the SHM driver command
 //	cmd/tp                       produce and consume test frames from the command line
+//	templates/                   what tensorgen init scaffolds: a stream declaration and a tpoold configuration
 //	cmd/tensorgen, cmd/tpool-aeronmd
 //	                             thin commands over the packages above
 //	examples/...                 small programs, built and tested in CI

@@ -26,3 +26,10 @@
 //
 // Claims, commits, offers and polls of frames that match allocate nothing.
 package typed
+
+// SupportPackageIsVersion1 is referenced by every file tensorgen's stub
+// generator writes (const _ = typed.SupportPackageIsVersion1): stubs
+// generated for another version of this package fail to compile instead
+// of misbehaving. The number changes when the generated code's contract
+// with this package does.
+const SupportPackageIsVersion1 = true
