@@ -9,34 +9,26 @@ import (
 
 // View is a dense typed view of one frame's tensor: Data is every element
 // in memory order, At and Set index it, Row gives a contiguous sub-tensor.
-// It aliases shared memory (see the package documentation for how long).
-// The zero View is empty.
+// It aliases shared memory and the frame's header (see the package
+// documentation for how long it stays valid). It is two words and a
+// pointer, cheap to pass by value. The zero View is empty.
 type View[T shm.Elem] struct {
-	data    []T
-	hdr     *pool.TensorHeader
-	ndims   int
-	order   pool.MajorOrder
-	dims    [pool.MaxDims]int
-	strides [pool.MaxDims]int // in elements
+	data []T
+	hdr  *pool.TensorHeader // dims, order; dense strides are implied
 }
 
 // newView views payload as the dense tensor h (checked by Spec.Check or
 // built by the producer).
 func newView[T shm.Elem](payload []byte, h *pool.TensorHeader) (View[T], error) {
-	v := View[T]{hdr: h, ndims: int(h.NDims), order: h.MajorOrder}
-	n := 1
-	size := h.Dtype.Size()
-	for i := range v.ndims {
-		v.dims[i] = int(h.Dims[i])
-		v.strides[i] = int(h.Strides[i]) / size
-		n *= v.dims[i]
+	n := h.Dtype.Size()
+	for _, d := range h.Dims[:min(int(h.NDims), pool.MaxDims)] {
+		n *= int(d)
 	}
-	data, err := shm.SliceOf[T](payload[:n*size])
+	data, err := shm.SliceOf[T](payload[:n])
 	if err != nil {
 		return View[T]{}, err
 	}
-	v.data = data
-	return v, nil
+	return View[T]{data: data, hdr: h}, nil
 }
 
 // Data returns every element, in memory order (row- or column-major as
@@ -51,9 +43,16 @@ func (v View[T]) Shape() []int32 {
 	return v.hdr.Shape()
 }
 
-// NDims returns the number of dims; Dim the size of dim i.
-func (v View[T]) NDims() int    { return v.ndims }
-func (v View[T]) Dim(i int) int { return v.dims[:v.ndims][i] }
+// NDims returns the number of dims.
+func (v View[T]) NDims() int {
+	if v.hdr == nil {
+		return 0
+	}
+	return int(v.hdr.NDims)
+}
+
+// Dim returns the size of dim i.
+func (v View[T]) Dim(i int) int { return int(v.Shape()[i]) }
 
 // Len returns the number of elements.
 func (v View[T]) Len() int { return len(v.data) }
@@ -61,17 +60,28 @@ func (v View[T]) Len() int { return len(v.data) }
 // Index returns the position in Data of the element at idx (one index per
 // dim). Like slice indexing, an index out of range panics.
 func (v View[T]) Index(idx ...int) int {
-	if len(idx) != v.ndims {
-		panic(fmt.Sprintf("typed: %d indices for a %d-dimensional view", len(idx), v.ndims))
+	dims := v.Shape()
+	if len(idx) != len(dims) {
+		panic(fmt.Sprintf("typed: %d indices for a %d-dimensional view", len(idx), len(dims)))
 	}
 	off := 0
-	for i, x := range idx {
-		if uint(x) >= uint(v.dims[i]) {
-			panic(fmt.Sprintf("typed: index %d out of range [0:%d) in dim %d", x, v.dims[i], i))
+	if v.hdr.MajorOrder == pool.ColumnMajor {
+		for i := len(idx) - 1; i >= 0; i-- {
+			off = off*int(dims[i]) + checkIndex(idx[i], dims[i], i)
 		}
-		off += x * v.strides[i]
+		return off
+	}
+	for i, x := range idx {
+		off = off*int(dims[i]) + checkIndex(x, dims[i], i)
 	}
 	return off
+}
+
+func checkIndex(x int, d int32, i int) int {
+	if uint(x) >= uint(d) {
+		panic(fmt.Sprintf("typed: index %d out of range [0:%d) in dim %d", x, d, i))
+	}
+	return x
 }
 
 // At returns the element at idx.
@@ -84,13 +94,14 @@ func (v View[T]) Set(x T, idx ...int) { v.data[v.Index(idx...)] = x }
 // dim 0 of a row-major view (a row of a matrix, a plane of a volume),
 // the last dim of a column-major one (a column). Out of range panics.
 func (v View[T]) Row(i int) []T {
+	dims := v.Shape()
 	outer := 0
-	if v.order == pool.ColumnMajor {
-		outer = v.ndims - 1
+	if v.hdr != nil && v.hdr.MajorOrder == pool.ColumnMajor {
+		outer = len(dims) - 1
 	}
-	if uint(i) >= uint(v.dims[outer]) {
-		panic(fmt.Sprintf("typed: row %d out of range [0:%d)", i, v.dims[outer]))
+	if len(dims) == 0 || uint(i) >= uint(dims[outer]) {
+		panic(fmt.Sprintf("typed: row %d out of range", i))
 	}
-	n := len(v.data) / v.dims[outer]
+	n := len(v.data) / int(dims[outer])
 	return v.data[i*n : (i+1)*n : (i+1)*n]
 }
