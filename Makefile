@@ -48,7 +48,7 @@ demo-nodriver: generate ## the no-driver example: a producer and a consumer proc
 	wait $$consumer
 
 generate: ## regenerate gen/, the test stubs (and the tensorgen test codecs when ../shared exists)
-	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned ./internal/stubtest
+	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned ./internal/stubtest ./examples/pointcloud/points
 
 build: ## compile everything, examples and commands included
 	$(GO) build $(PKGS)
@@ -87,8 +87,8 @@ fuzz-smoke: ## run every fuzz target for FUZZTIME executions each (before a rele
 	done
 
 check-generated: generate ## fail if generated code differs from what is committed
-	@git diff --exit-code -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest); \
+	@git diff --exit-code -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 
 lint: ## go vet and staticcheck
