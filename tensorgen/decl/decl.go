@@ -193,7 +193,13 @@ func ParseFile(path string) (*File, error) {
 // dir. It returns every problem found, joined (see Errors); all match
 // ErrInvalid, except a schema that cannot be read.
 func Parse(name string, data []byte, dir string) (*File, error) {
-	p := &parser{file: name, dir: dir, pos: map[string]unstable.Position{}, schemas: map[string]*schemaResult{}}
+	return parse(name, data, dir, schema.ParseFile)
+}
+
+// parse is Parse with the schema loader given (the fuzz target's reads
+// nothing outside testdata).
+func parse(name string, data []byte, dir string, load func(string) (*schema.Schema, error)) (*File, error) {
+	p := &parser{file: name, dir: dir, pos: map[string]unstable.Position{}, schemas: map[string]*schemaResult{}, load: load}
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, p.syntaxError(err)
@@ -228,6 +234,7 @@ type parser struct {
 	pos     map[string]unstable.Position
 	errs    []*Error
 	schemas map[string]*schemaResult // by path
+	load    func(string) (*schema.Schema, error)
 }
 
 func (p *parser) syntaxError(err error) error {
@@ -588,7 +595,7 @@ func (p *parser) metadata(key string, t map[string]any, v any, s *Stream) {
 		}
 		r, ok := p.schemas[path]
 		if !ok {
-			sc, err := schema.ParseFile(path)
+			sc, err := p.load(path)
 			r = &schemaResult{s: sc, err: err}
 			p.schemas[path] = r
 		}
