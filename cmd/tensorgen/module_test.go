@@ -152,6 +152,9 @@ func TestExternalModule(t *testing.T) {
 		cmd.Dir = mod
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off", "GOWORK=off")
 		out, err := cmd.CombinedOutput()
+		if err != nil && strings.Contains(string(out), "module lookup disabled by GOPROXY=off") {
+			t.Skipf("a dependency is not in the module cache (this test does not download): go %s: %s", strings.Join(args, " "), out)
+		}
 		if err != nil {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
