@@ -202,6 +202,10 @@ func (s *ImageConsumer) Close() error {
 // metadata: a CameraInfo message of SBE schema "sensor" (id 4242), encoded with its header.
 const ImageMetaKey = "sbe:sensor.CameraInfo"
 
+// ImageMetaFormat is the format of a ImageMetaKey attribute: "sbe:<schema id>.<template id>"
+// (wire spec 10.3.2).
+const ImageMetaFormat = "sbe:4242.1"
+
 // Meta starts a new CameraInfo metadata message in the producer's buffer and returns
 // its encoder: set its fields, then MetaBytes.
 func (p *ImageProducer) Meta() *sensor.CameraInfoEncoder {

@@ -199,8 +199,8 @@ func TestMismatch(t *testing.T) {
 
 // The metadata message round-trips through its attribute encoding.
 func TestMetadataEncoding(t *testing.T) {
-	if ImageMetaKey != "sbe:sensor.CameraInfo" {
-		t.Fatalf("key %q", ImageMetaKey)
+	if ImageMetaKey != "sbe:sensor.CameraInfo" || ImageMetaFormat != "sbe:4242.1" {
+		t.Fatalf("key %q, format %q", ImageMetaKey, ImageMetaFormat)
 	}
 	p := &ImageProducer{}
 	m := p.Meta()

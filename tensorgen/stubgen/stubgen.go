@@ -440,16 +440,26 @@ func metaBufferBytes(s *decl.Stream) int {
 // metadata message: "sbe:<schema package>.<message>".
 func MetaKey(m *decl.Metadata) string { return "sbe:" + m.Name }
 
+// MetaFormat is the format of that attribute: "sbe:<schema id>.<template
+// id>" (wire spec 10.3.2).
+func MetaFormat(m *decl.Metadata) string {
+	return fmt.Sprintf("sbe:%d.%d", m.Schema.ID, m.Message.ID)
+}
+
 func (g *gen) metadata(s *decl.Stream, prod string) {
 	o := g.out
 	N := s.Name
 	c := g.codecs[s.Metadata.Schema]
 	msg := s.Metadata.Message.Name
 	key := g.declare(N+"MetaKey", "stream "+N)
+	format := g.declare(N+"MetaFormat", "stream "+N)
 	dec := g.declare("Decode"+N+"Meta", "stream "+N)
 	o.Commentf("%s is the DataSourceMeta attribute key whose value is stream %s's", key, N)
 	o.Commentf("metadata: a %s message of SBE schema %q (id %d), encoded with its header.", msg, s.Metadata.Schema.Package, s.Metadata.Schema.ID)
 	o.Const().Id(key).Op("=").Lit(MetaKey(s.Metadata))
+	o.Commentf("%s is the format of a %s attribute: \"sbe:<schema id>.<template id>\"", format, key)
+	o.Comment("(wire spec 10.3.2).")
+	o.Const().Id(format).Op("=").Lit(MetaFormat(s.Metadata))
 	recv := jen.Id("p").Op("*").Id(prod)
 	o.Commentf("Meta starts a new %s metadata message in the producer's buffer and returns", msg)
 	o.Comment("its encoder: set its fields, then MetaBytes.")
