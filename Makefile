@@ -25,8 +25,9 @@ DEMO_BASE ?= /dev/shm/tensorpool
 # drivers' threading: shared, dedicated or both.
 TPOOL_AERON_C_BIN ?= /opt/tpool-ext/aeron/bin
 UDP_BENCH_THREADING ?= shared
+UDP_BENCH_GOMAXPROCS ?=
 
-.PHONY: all demo demo-nodriver generate build test stress bench bench-udp bench-system fuzz-smoke check-generated lint help
+.PHONY: all demo demo-nodriver demo-camera generate build test stress bench bench-udp bench-system fuzz-smoke check-generated lint help
 
 all: build test lint
 
@@ -38,14 +39,17 @@ demo: generate ## the real thing: tpoold, a producer and two consumers (one wait
 	$(GO) build -o bin/ ./cmd/tpoold ./cmd/tp
 	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/driver/demo.sh
 
-demo-nodriver: generate ## the no-driver example: a producer and a consumer process sharing a tensor stream in /dev/shm
+demo-nodriver: generate ## the no-driver example: a producer announcing its regions over Aeron (no tpoold) and a consumer, in both start orders, with a tpool-aeronmd media driver
 	@mkdir -p bin
-	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer
-	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	echo "starting consumer, then producer (5000 frames of a 32x32 float32 tensor)"; \
-	bin/consumer -allow "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 & consumer=$$!; \
-	bin/producer -base "$(DEMO_BASE)" -announce "$$tmp/announce.json" -frames 5000 -rate 5000; \
-	wait $$consumer
+	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer ./cmd/tpool-aeronmd
+	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/nodriver/demo.sh
+
+demo-camera: generate ## the camera example through tpoold: 480x640 uint16 frames with metadata and progress hints, per-second statistics
+	@mkdir -p bin
+	$(GO) build -o bin/ ./cmd/tpoold
+	$(GO) build -o bin/camera-producer ./examples/camera/producer
+	$(GO) build -o bin/camera-consumer ./examples/camera/consumer
+	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/camera/demo.sh
 
 generate: ## regenerate gen/, the test stubs (and the tensorgen test codecs when ../shared exists)
 	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned ./internal/stubtest ./examples/pointcloud/points
@@ -63,9 +67,9 @@ stress: ## torn-read tests at full size (1M read attempts across processes; -rac
 bench: ## run the benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
-bench-udp: ## loopback UDP, tpool-aeronmd vs aeronmd with the same C samples in one run (UDP_BENCH_THREADING=shared|dedicated|both); prints a table for docs/PERFORMANCE.md
+bench-udp: ## loopback UDP, tpool-aeronmd vs aeronmd with the same C samples in one run (UDP_BENCH_THREADING=shared|dedicated|both; UDP_BENCH_GOMAXPROCS=N adds tpool-aeronmd -gomaxprocs N); prints a table for docs/PERFORMANCE.md
 	@echo "commit $$(git rev-parse --short HEAD); $$(grep -m1 'model name' /proc/cpuinfo); $$(nproc) cpus; $$(uptime)"
-	TPOOL_AERON_C_BIN=$(TPOOL_AERON_C_BIN) TPOOL_UDP_BENCH=1 TPOOL_UDP_BENCH_THREADING=$(UDP_BENCH_THREADING) \
+	TPOOL_AERON_C_BIN=$(TPOOL_AERON_C_BIN) TPOOL_UDP_BENCH=1 TPOOL_UDP_BENCH_THREADING=$(UDP_BENCH_THREADING) TPOOL_UDP_BENCH_GOMAXPROCS=$(UDP_BENCH_GOMAXPROCS) \
 		$(GO) test -count=1 -v -timeout 60m -run '^TestUDPPerformanceVsAeronmd$$' ./runtime/aeron/interop/
 	@echo "done: $$(uptime)"
 bench-system: ## the system benchmark: producer -> tpoold -> consumer processes, against copy() and raw Aeron in the same run

@@ -9,8 +9,10 @@
 //   - Share tensors between two processes without any daemon:
 //     [github.com/tpool-go/tpool/runtime/pool] (CreateStream, Attach,
 //     Producer, Consumer, typed views). Its package doc opens with a
-//     producer and a consumer; examples/nodriver has them as two programs
-//     (make demo runs them).
+//     producer and a consumer in one process. Between processes without
+//     tpoold, runtime/client's no-driver mode (Config.NoDriver) announces
+//     the regions over Aeron; examples/nodriver has it as two programs
+//     (make demo-nodriver runs them).
 //   - Encode and decode the protocol's messages: the generated codecs in
 //     gen/wire, gen/driver, gen/discovery, gen/bridge, gen/joinbarrier and
 //     gen/tracelink (examples/codec shows one round trip).

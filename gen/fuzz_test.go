@@ -140,3 +140,46 @@ func FuzzTraceLink(f *testing.F) {
 	var d tracelink.Dispatcher
 	fuzzDispatcher(f, "trace-link", d.Decode)
 }
+
+// FuzzFrameDescriptorView: the value-type View accepts exactly what
+// WrapWithHeader accepts, with the same error, and then reads what the
+// decoder reads, for any bytes (current, older, newer, short or foreign
+// headers). Its inlined fast path and its slow path are both covered: the
+// seeds include a current FrameDescriptor and one of an older version.
+func FuzzFrameDescriptorView(f *testing.F) {
+	seedVectors(f, "wire")
+	cur := make([]byte, 48)
+	encodeFrameDescriptorView(cur, 1)
+	f.Add(cur)
+	old := bytes.Clone(cur[:40])
+	old[0], old[6] = 32, 0 // a version-0 sender with a 32-byte block
+	f.Add(old)
+	var d, vd wire.FrameDescriptorDecoder
+	f.Fuzz(func(t *testing.T, data []byte) {
+		orig := bytes.Clone(data)
+		werr := d.WrapWithHeader(data)
+		v, err := vd.View(data)
+		if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+			t.Fatalf("View: %v, WrapWithHeader: %v", err, werr)
+		}
+		if !bytes.Equal(orig, data) {
+			t.Fatal("View modified its input")
+		}
+		if err != nil {
+			if !v.TimestampNsIsNull() || !v.MetaVersionIsNull() || !v.TraceIdIsNull() {
+				t.Errorf("a failed view reads non-null optional fields")
+			}
+			return
+		}
+		type fields struct {
+			streamID, metaVersion         uint32
+			epoch, seq, ts, trace         uint64
+			version, blockLength, encoded int
+		}
+		got := fields{v.StreamId(), v.MetaVersion(), v.Epoch(), v.Seq(), v.TimestampNs(), v.TraceId(), v.ActingVersion(), v.ActingBlockLength(), v.EncodedLength()}
+		want := fields{d.StreamId(), d.MetaVersion(), d.Epoch(), d.Seq(), d.TimestampNs(), d.TraceId(), d.ActingVersion(), d.ActingBlockLength(), d.EncodedLength()}
+		if got != want {
+			t.Errorf("view %+v\ndecoder %+v", got, want)
+		}
+	})
+}

@@ -51,6 +51,16 @@
 //     sbe.ErrJSONLimit beyond, since a few input bytes can announce
 //     thousands of empty entries.
 //
+//   - For a message with no groups and no var data (say Tick), the hot
+//     path: NewTickWriter(buf) returns a TickWriter, a value over header
+//     and block with setters that check nothing (the buffer was checked
+//     once); d.View(buf) on a TickDecoder returns a TickView, a value with
+//     getters, XIsNull, XInActingVersion, ActingVersion and EncodedLength.
+//     Their fast paths and accessors inline into the caller, which the
+//     pointer-receiver codecs cannot (docs/TENSORGEN.md); View accepts and
+//     rejects exactly what WrapWithHeader does, and reads older messages
+//     the same way, through the decoder as scratch.
+//
 //   - Enums are named integer (or byte, for char encodings) types with a
 //     constant per value (ModelA, ModeRateLimited: type name + value name in
 //     CamelCase), XNullValue, String() and IsValid(). Sets are bit-mask

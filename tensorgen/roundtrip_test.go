@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -62,6 +63,12 @@ func encodeMessage(t *testing.T, ts testSchema, m *schema.Message, seed int) ([]
 // set generates, compiles (it is imported here) and round-trips a populated
 // instance of every message; every truncation of each encoding is rejected.
 func TestRoundTripAllSchemas(t *testing.T) {
+	views := 0
+	defer func() {
+		if views == 0 {
+			t.Error("no message was read through a View")
+		}
+	}()
 	for _, ts := range testSchemas() {
 		t.Run(ts.file, func(t *testing.T) {
 			s := parseSchema(t, ts.file)
@@ -86,6 +93,29 @@ func TestRoundTripAllSchemas(t *testing.T) {
 					}
 					if s := d.String(); !strings.HasPrefix(s, "{") {
 						t.Errorf("String() = %q", s)
+					}
+					// A block-only message's View reads the same values.
+					view := reflect.ValueOf(ts.newDecoder(m.ID)).MethodByName("View")
+					if view.IsValid() {
+						views++
+						out := view.Call([]reflect.Value{reflect.ValueOf(enc)})
+						if err, _ := out[1].Interface().(error); err != nil {
+							t.Fatalf("View: %v", err)
+						}
+						for _, diff := range codectest.Check(out[0].Interface(), m, values) {
+							t.Error("View: " + diff)
+						}
+						if n := out[0].MethodByName("EncodedLength").Call(nil)[0].Int(); int(n) != len(enc) {
+							t.Errorf("View: EncodedLength %d, encoded %d", n, len(enc))
+						}
+						for i := 0; i < len(enc); i++ {
+							out := view.Call([]reflect.Value{reflect.ValueOf(enc[:i])})
+							if err, _ := out[1].Interface().(error); !errors.Is(err, sbe.ErrShortBuffer) {
+								t.Fatalf("View of a prefix of %d of %d bytes: err = %v, want ErrShortBuffer", i, len(enc), err)
+							}
+						}
+					} else if len(m.Groups) == 0 && len(m.Data) == 0 && m.BlockLength > 0 && m.SinceVersion <= s.Version {
+						t.Errorf("block-only message %s has no View", m.Name)
 					}
 					// Encoding the same values again gives the same bytes.
 					enc2, _ := encodeMessage(t, ts, m, m.ID)

@@ -1,8 +1,10 @@
 package tensorgen_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/tpool-go/tpool/runtime/sbe"
@@ -432,14 +434,175 @@ func TestCompositeMemberSinceVersion(t *testing.T) {
 		if got := q.Inner().Y(); got != tt.y {
 			t.Errorf("version %d: Inner().Y() = %d, want %d", tt.version, got, tt.y)
 		}
+		// The view reads the same message the same way.
+		var vd memberversions.TickDecoder
+		v, err := vd.View(msg)
+		if err != nil {
+			t.Fatalf("version %d: View: %v", tt.version, err)
+		}
+		vq := v.Quote()
+		if v.Id() != 7 || vq.Price() != -5 || vq.Inner().X() != 3 || vq.Size() != tt.size || vq.Side() != tt.side || vq.Inner().Y() != tt.y {
+			t.Errorf("version %d: View reads id %d price %d x %d size %d side %v y %d", tt.version, v.Id(), vq.Price(), vq.Inner().X(), vq.Size(), vq.Side(), vq.Inner().Y())
+		}
 		for name, got := range map[string]struct{ in, want bool }{
-			"QuoteSize":   {d.QuoteSizeInActingVersion(), tt.version >= 1},
-			"QuoteSide":   {d.QuoteSideInActingVersion(), tt.version >= 2},
-			"QuoteInnerY": {d.QuoteInnerYInActingVersion(), tt.version >= 2},
+			"QuoteSize":       {d.QuoteSizeInActingVersion(), tt.version >= 1},
+			"QuoteSide":       {d.QuoteSideInActingVersion(), tt.version >= 2},
+			"QuoteInnerY":     {d.QuoteInnerYInActingVersion(), tt.version >= 2},
+			"View QuoteSize":  {v.QuoteSizeInActingVersion(), tt.version >= 1},
+			"View QuoteSide":  {v.QuoteSideInActingVersion(), tt.version >= 2},
+			"View QuoteInner": {v.QuoteInnerYInActingVersion(), tt.version >= 2},
 		} {
 			if got.in != got.want {
 				t.Errorf("version %d: %sInActingVersion() = %v", tt.version, name, got.in)
 			}
 		}
+	}
+}
+
+// TestViewAcrossVersions: the value-type View of a block-only message
+// (member-versions.xml's Flagged: count since 1, size and set choice
+// Flags.New since 2) reads every version exactly as the decoder does,
+// whether the older sender wrote the whole current block (only the
+// header's version is older) or only its own shorter block, and a newer
+// sender's longer block in place. Its fast path takes only the current
+// header; everything else goes through the decoder's slow path.
+func TestViewAcrossVersions(t *testing.T) {
+	buf := make([]byte, 64)
+	w, err := memberversions.NewFlaggedWriter(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetId(7)
+	w.SetFlags(memberversions.FlagsOld | memberversions.FlagsNew)
+	w.SetCount(5)
+	w.SetSize(9)
+	cur := buf[:w.EncodedLength()]
+	var e memberversions.FlaggedEncoder
+	ebuf := make([]byte, 64)
+	if err := e.WrapWithHeader(ebuf); err != nil {
+		t.Fatal(err)
+	}
+	e.SetId(7)
+	e.SetFlags(memberversions.FlagsOld | memberversions.FlagsNew)
+	e.SetCount(5)
+	e.SetSize(9)
+	if n, err := e.Finish(); err != nil || !bytes.Equal(ebuf[:n], cur) {
+		t.Fatalf("Writer wrote %x, Encoder %x (%v)", cur, ebuf[:n], err)
+	}
+	newer := make([]byte, hdrSize+memberversions.FlaggedBlockLength+5)
+	copy(newer, cur)
+	newer = withHeader(newer, memberversions.FlaggedBlockLength+5, 3, false)
+
+	type want struct {
+		flags       memberversions.Flags
+		count       uint32
+		countIn     bool
+		size        uint16
+		sizeIn      bool
+		blockLength int
+	}
+	const nullU32, nullU16 = 4294967295, 65535
+	both := memberversions.FlagsOld | memberversions.FlagsNew
+	tests := []struct {
+		name    string
+		msg     []byte
+		version int
+		want    want
+	}{
+		{"current", cur, 2, want{both, 5, true, 9, true, 11}},
+		{"newer, longer block", newer, 3, want{both, 5, true, 9, true, 16}},
+		{"version 1, whole block", withHeader(cur, 11, 1, false), 1, want{memberversions.FlagsOld, 5, true, nullU16, false, 11}},
+		{"version 1, its block", withHeader(cur, 9, 1, true), 1, want{memberversions.FlagsOld, 5, true, nullU16, false, 9}},
+		{"version 0, whole block", withHeader(cur, 11, 0, false), 0, want{memberversions.FlagsOld, nullU32, false, nullU16, false, 11}},
+		{"version 0, its block", withHeader(cur, 5, 0, true), 0, want{memberversions.FlagsOld, nullU32, false, nullU16, false, 5}},
+	}
+	var d, vd memberversions.FlaggedDecoder
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := d.WrapWithHeader(tt.msg); err != nil {
+				t.Fatal(err)
+			}
+			v, err := vd.View(tt.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := want{v.Flags(), v.Count(), v.CountInActingVersion(), v.Size(), v.SizeInActingVersion(), v.ActingBlockLength()}
+			dec := want{d.Flags(), d.Count(), d.CountInActingVersion(), d.Size(), d.SizeInActingVersion(), d.ActingBlockLength()}
+			if got != tt.want || dec != tt.want {
+				t.Errorf("view %+v\ndecoder %+v\nwant %+v", got, dec, tt.want)
+			}
+			if v.Id() != 7 || v.ActingVersion() != tt.version || v.EncodedLength() != len(tt.msg) || v.CountIsNull() != !tt.want.countIn {
+				t.Errorf("id %d version %d length %d (of %d) countIsNull %v", v.Id(), v.ActingVersion(), v.EncodedLength(), len(tt.msg), v.CountIsNull())
+			}
+			if v.Flags().New() != (tt.version >= 2) {
+				t.Errorf("Flags().New() = %v at version %d", v.Flags().New(), tt.version)
+			}
+		})
+	}
+	// As documented, the view of an older message reads the decoder's
+	// scratch, which the decoder's next View of an older message reuses;
+	// a view of a current message reads its own buffer.
+	old, err := vd.View(withHeader(cur, 5, 0, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := vd.View(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vd.View(withHeader(cur, 9, 1, true)); err != nil {
+		t.Fatal(err)
+	}
+	if old.ActingVersion() != 1 || current.ActingVersion() != 2 {
+		t.Errorf("after a third View: first view at version %d (want the scratch's 1), second at %d (want its own 2)", old.ActingVersion(), current.ActingVersion())
+	}
+}
+
+// TestViewErrors: View fails exactly when WrapWithHeader does, with the
+// same error, and the view it returns then reads every field as null.
+func TestViewErrors(t *testing.T) {
+	buf := make([]byte, 64)
+	w, err := memberversions.NewFlaggedWriter(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetId(7)
+	w.SetCount(5)
+	msg := buf[:w.EncodedLength()]
+	wrongTemplate := append([]byte(nil), msg...)
+	binary.LittleEndian.PutUint16(wrongTemplate[2:], memberversions.TickTemplateID)
+	wrongSchema := append([]byte(nil), msg...)
+	binary.LittleEndian.PutUint16(wrongSchema[4:], 78)
+	tests := []struct {
+		name string
+		msg  []byte
+		want error
+	}{
+		{"wrong template", wrongTemplate, sbe.ErrTemplateMismatch},
+		{"wrong schema", wrongSchema, sbe.ErrSchemaMismatch},
+		{"block length beyond the buffer", withHeader(msg, 40, 2, false), sbe.ErrShortBuffer},
+	}
+	for n := 0; n < len(msg); n++ {
+		tests = append(tests, struct {
+			name string
+			msg  []byte
+			want error
+		}{fmt.Sprintf("%d of %d bytes", n, len(msg)), msg[:n], sbe.ErrShortBuffer})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d memberversions.FlaggedDecoder
+			werr := d.WrapWithHeader(tt.msg)
+			v, err := d.View(tt.msg)
+			if !errors.Is(err, tt.want) || !errors.Is(werr, tt.want) {
+				t.Fatalf("View: %v, WrapWithHeader: %v, want %v", err, werr, tt.want)
+			}
+			if v.Id() != 4294967295 || !v.CountIsNull() || v.Size() != 65535 || v.Flags() != 0 || v.ActingVersion() != 0 || v.CountInActingVersion() {
+				t.Errorf("failed view reads id %d count %d size %d flags %v version %d", v.Id(), v.Count(), v.Size(), v.Flags(), v.ActingVersion())
+			}
+		})
+	}
+	if _, err := memberversions.NewFlaggedWriter(make([]byte, hdrSize+memberversions.FlaggedBlockLength-1)); !errors.Is(err, sbe.ErrShortBuffer) {
+		t.Errorf("NewFlaggedWriter on a short buffer: %v", err)
 	}
 }

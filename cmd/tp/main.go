@@ -1,4 +1,6 @@
-// Command tp is tpool's operator tool for tensor streams in driver mode.
+// Command tp is tpool's operator tool for tensor streams, in driver mode
+// (through tpoold) or, with -no-driver, without it (the producer creates
+// the regions and announces them on Aeron itself).
 //
 // Usage:
 //
@@ -11,6 +13,12 @@
 // tp produce where it finds one, and ends with one summary line (a JSON
 // object with -json). Both exit 0 only when every frame they received was
 // intact. `tp <command> -h` lists the flags.
+//
+// With -no-driver, tp produce creates the stream's regions under -base-dir
+// and publishes ShmPoolAnnounce on -announce-stream (1001) every
+// -announce-period; tp consume maps what the announces name (inside
+// -allow-dir). Both still need an Aeron media driver (tpool-aeronmd, or
+// -embedded-media-driver in one of them).
 package main
 
 import (
@@ -33,7 +41,11 @@ import (
 
 const usage = `tp is tpool's operator tool for tensor streams: it produces and consumes
 frames through the SHM driver (tpoold), which must be running (start order
-does not matter: tp waits for it).
+does not matter: tp waits for it), or, with -no-driver, without it: the
+producer creates the regions and announces them on Aeron, consumers map
+what is announced. An Aeron media driver is needed either way (tpoold
+embeds one; without tpoold run tpool-aeronmd, or give one tp
+-embedded-media-driver).
 
 Usage:
   tp produce -stream ID -frames N -shape 480x640 -dtype uint16 [-rate HZ]
@@ -82,18 +94,29 @@ type common struct {
 	clientID       uint
 	allowDirs      string
 	logLevel       string
+	embeddedMD     bool
+	// No-driver mode.
+	noDriver       bool
+	announcePeriod time.Duration
+	freshness      time.Duration
+	baseDir        string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.aeronDir, "aeron-dir", "", "Aeron media driver `DIR` (default $AERON_DIR, else /dev/shm/aeron-<user>)")
 	fs.StringVar(&c.controlChannel, "control-channel", client.DefaultChannel, "tpoold's control `CHANNEL` (driver.control_channel)")
 	fs.IntVar(&c.controlStream, "control-stream", client.DefaultControlStreamID, "tpoold's control stream `ID` (driver.control_stream_id)")
-	fs.IntVar(&c.announceStream, "announce-stream", 0, "the stream `ID` tpoold announces pools on (driver.announce_stream_id; default the control stream)")
+	fs.IntVar(&c.announceStream, "announce-stream", 0, "the stream `ID` pools are announced on (default: tpoold's control stream, as driver.announce_stream_id defaults; with -no-driver 1001)")
 	fs.StringVar(&c.descChannel, "descriptor-channel", client.DefaultChannel, "FrameDescriptor `CHANNEL`")
 	fs.IntVar(&c.descStream, "descriptor-stream", client.DefaultDescriptorStreamID, "FrameDescriptor stream `ID`")
-	fs.UintVar(&c.clientID, "client-id", 0, "client `ID` to attach with (0: a random id per lease)")
+	fs.UintVar(&c.clientID, "client-id", 0, "client `ID` to attach with (0: a random id per lease); with -no-driver the producer_id announced (0: random)")
 	fs.StringVar(&c.allowDirs, "allow-dir", pool.DefaultBaseDir, "comma-separated base `DIRS` that region files may be in (tpoold's shm.base_dir)")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log `LEVEL`: debug, info, warn or error")
+	fs.BoolVar(&c.embeddedMD, "embedded-media-driver", false, "start tpool's embedded Aeron media driver in this process at -aeron-dir (none may be running there); other processes can use it while this one runs")
+	fs.BoolVar(&c.noDriver, "no-driver", false, "run without tpoold: produce creates the regions under -base-dir and announces them on -announce-stream; consume maps what is announced (inside -allow-dir)")
+	fs.DurationVar(&c.announcePeriod, "announce-period", client.DefaultAnnouncePeriod, "with -no-driver: the producer's ShmPoolAnnounce `PERIOD`")
+	fs.DurationVar(&c.freshness, "freshness", 0, "with -no-driver: how old an announce may be, and how long a producer may go unannounced before consumers drop it (`DURATION`; default 3 x -announce-period)")
+	fs.StringVar(&c.baseDir, "base-dir", pool.DefaultBaseDir, "with -no-driver: the `DIR` produce creates regions under (need not exist)")
 }
 
 func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -105,10 +128,29 @@ func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
 }
 
 func (c *common) config() client.Config {
+	if c.noDriver {
+		return client.Config{
+			AeronDir:            c.aeronDir,
+			EmbeddedMediaDriver: c.embeddedMD,
+			DescriptorChannel:   c.descChannel,
+			DescriptorStreamID:  int32(c.descStream),
+			NoDriver:            true,
+			NoDriverConfig: client.NoDriverConfig{
+				AnnounceChannel:  c.controlChannel,
+				AnnounceStreamID: int32(c.announceStream),
+				AnnouncePeriod:   c.announcePeriod,
+				Freshness:        c.freshness,
+				BaseDir:          c.baseDir,
+				AllowedBaseDirs:  strings.Split(c.allowDirs, ","),
+				ProducerID:       uint32(c.clientID),
+			},
+		}
+	}
 	return client.Config{
-		AeronDir:           c.aeronDir,
-		DescriptorChannel:  c.descChannel,
-		DescriptorStreamID: int32(c.descStream),
+		AeronDir:            c.aeronDir,
+		EmbeddedMediaDriver: c.embeddedMD,
+		DescriptorChannel:   c.descChannel,
+		DescriptorStreamID:  int32(c.descStream),
 		Driver: driverclient.Config{
 			ClientID:         uint32(c.clientID),
 			ControlChannel:   c.controlChannel,

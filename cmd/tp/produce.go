@@ -24,6 +24,12 @@ consume can check every byte. While tpoold has revoked the lease (or is
 gone) frames are not lost: tp produce waits and writes them once it has
 reattached. It prints one summary line at the end.
 
+With -no-driver there is no tpoold: tp produce creates the stream's regions
+itself under -base-dir (a header ring of -nslots slots and one payload pool
+whose slots fit the frame), announces them on -announce-stream every
+-announce-period, and removes them when it ends (SIGINT and SIGTERM
+included). Its epoch is above that of any earlier producer of the stream.
+
 Usage:
   tp produce -stream ID -frames N -shape 480x640 -dtype uint16 [-rate HZ] [flags]
 
@@ -41,6 +47,7 @@ func produce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rate := fs.Float64("rate", 0, "frames per second (0: as fast as possible)")
 	attach := fs.Duration("attach-timeout", time.Minute, "how long to wait for tpoold to grant the lease (a rejection is retried until then: a killed producer's lease lasts until it expires)")
 	linger := fs.Duration("linger", time.Second, "how long to stay attached after the last frame, so consumers read it")
+	nslots := fs.Uint("nslots", client.DefaultLayoutSlots, "with -no-driver: header ring `SLOTS` (a power of two)")
 	if code, ok := parse(fs, args, stdout, stderr, produceHelp); !ok {
 		return code
 	}
@@ -58,13 +65,22 @@ func produce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tp produce: -stream: want a stream id in 1..4294967295")
 		return 2
 	}
+	pcfg := client.ProducerConfig{StreamID: uint32(*stream)}
+	if cf.noDriver {
+		if *nslots == 0 || *nslots&(*nslots-1) != 0 || *nslots > 1<<31 {
+			fmt.Fprintln(stderr, "tp produce: -nslots: want a power of two")
+			return 2
+		}
+		n, _ := h.Extent(1 << 31)
+		pcfg.Layout = client.StreamLayout{NSlots: uint32(*nslots), Pools: []pool.PoolConfig{{ID: 1, StrideBytes: strideFor(n)}}}
+	}
 	c, err := client.New(ctx, cf.config(), log)
 	if err != nil {
 		fmt.Fprintln(stderr, "tp produce:", err)
 		return 1
 	}
 	defer c.Close()
-	p, err := attachProducer(ctx, c, uint32(*stream), *attach, log)
+	p, err := attachProducer(ctx, c, pcfg, *attach, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "tp produce:", err)
 		return 1
@@ -128,11 +144,11 @@ func produce(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // attachProducer attaches, retrying a rejection (another producer still
 // holds the stream, e.g. the lease of a producer that was killed has not
 // expired yet) until timeout.
-func attachProducer(ctx context.Context, c *client.Client, stream uint32, timeout time.Duration, log *slog.Logger) (*client.Producer, error) {
+func attachProducer(ctx context.Context, c *client.Client, cfg client.ProducerConfig, timeout time.Duration, log *slog.Logger) (*client.Producer, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		p, err := c.NewProducer(ctx, client.ProducerConfig{StreamID: stream})
+		p, err := c.NewProducer(ctx, cfg)
 		var re *driverclient.ResponseError
 		if err == nil || !errors.As(err, &re) || re.Code != gdriver.ResponseCodeRejected || ctx.Err() != nil {
 			return p, err
@@ -193,4 +209,14 @@ func parseTensor(shape, dtype string) (pool.TensorHeader, error) {
 		return pool.TensorHeader{}, fmt.Errorf("-shape %q -dtype %s: %w", shape, dtype, err)
 	}
 	return h, nil
+}
+
+// strideFor returns the smallest payload slot that holds n bytes: a power
+// of two, at least 64.
+func strideFor(n int64) uint32 {
+	s := uint32(64)
+	for int64(s) < n && s < 1<<31 {
+		s <<= 1
+	}
+	return s
 }

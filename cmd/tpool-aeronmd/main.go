@@ -6,12 +6,21 @@
 //
 //	tpool-aeronmd [-dir DIR] [-keep-dir] [-ipc-term-length N] [-client-liveness-timeout D] [-idle STRATEGY]
 //	              [-threading MODE] [-udp-term-length N] [-udp-mtu N] [-image-liveness-timeout D]
-//	              [-sender-idle STRATEGY] [-receiver-idle STRATEGY] [-rtt-interval D] [-v]
+//	              [-sender-idle STRATEGY] [-receiver-idle STRATEGY] [-rtt-interval D]
+//	              [-gomaxprocs auto|N] [-cpuprofile FILE] [-v]
 //
 // The directory defaults to $AERON_DIR, then /dev/shm/aeron-<user>. The
 // driver refuses a directory a live driver uses and takes over a stale one.
 // It runs until SIGINT or SIGTERM, then shuts down and removes its directory
 // unless -keep-dir is given.
+//
+// GOMAXPROCS: the driver's agents never give up their P when idle (they
+// spin, yield the thread and sleep in nanosleep), so with fewer Ps than
+// agent goroutines plus one, the goroutines reading the UDP sockets wait
+// for a P, up to 10 ms (docs/AERON.md). -gomaxprocs auto, the default,
+// raises GOMAXPROCS to what the threading mode needs (4 dedicated, 3
+// shared-network, 2 shared) unless the GOMAXPROCS environment variable
+// sets it; a number sets it.
 package main
 
 import (
@@ -23,6 +32,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -53,6 +65,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	imageLiveness := fs.Duration("image-liveness-timeout", mediadriver.DefaultImageLivenessTimeout, "a UDP image that hears nothing from its publication this long goes unavailable")
 	senderIdle := fs.String("sender-idle", "backoff", "the sender agent's idle strategy (same choices as -idle; used for the shared network goroutine in shared-network mode)")
 	receiverIdle := fs.String("receiver-idle", "backoff", "the receiver agent's idle strategy (same choices as -idle; dedicated mode only)")
+	procs := fs.String("gomaxprocs", "auto", "GOMAXPROCS: a number, or auto: at least the threading mode's agent goroutines plus one (4 dedicated, 3 shared-network, 2 shared), so that a P is free for the goroutines reading the UDP sockets (fewer delay each read up to 10 ms), unless the GOMAXPROCS environment variable is set")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the whole run to this file, for diagnosis")
 	verbose := fs.Bool("v", false, "log debug events")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `tpool-aeronmd runs tpool's embedded Aeron media driver (aeron:ipc, and
@@ -97,6 +111,16 @@ Flags:
 		logger.Error("invalid -threading", "err", err)
 		return 2
 	}
+	n, err := gomaxprocs(*procs, os.Getenv("GOMAXPROCS") != "", runtime.GOMAXPROCS(0), mode)
+	if err != nil {
+		logger.Error("invalid -gomaxprocs", "err", err)
+		return 2
+	}
+	if n != runtime.GOMAXPROCS(0) {
+		logger.Info("setting GOMAXPROCS", "from", runtime.GOMAXPROCS(0), "to", n, "threading", string(mode))
+		old := runtime.GOMAXPROCS(n)
+		defer runtime.GOMAXPROCS(old)
+	}
 	sndIdle, err := agent.ParseIdleStrategy(*senderIdle)
 	if err != nil {
 		logger.Error("invalid -sender-idle", "err", err)
@@ -124,6 +148,24 @@ Flags:
 		logger.Error("invalid configuration", "err", err)
 		return 2
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			logger.Error("cpu profile", "err", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+			logger.Error("cpu profile", "err", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				logger.Error("cpu profile", "err", err)
+			}
+		}()
+	}
 	d, err := mediadriver.Start(cfg)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
@@ -144,4 +186,21 @@ Flags:
 		return 1
 	}
 	return 0
+}
+
+// gomaxprocs is the GOMAXPROCS to run with: the -gomaxprocs value (a
+// positive number, or auto), the current setting and whether the
+// environment set it, for the threading mode.
+func gomaxprocs(flagValue string, fromEnv bool, current int, mode mediadriver.ThreadingMode) (int, error) {
+	if flagValue == "auto" {
+		if fromEnv {
+			return current, nil
+		}
+		return max(current, mode.MinGOMAXPROCS()), nil
+	}
+	n, err := strconv.Atoi(flagValue)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q: want auto or a positive number", flagValue)
+	}
+	return n, nil
 }

@@ -1,10 +1,12 @@
 #!/bin/sh
-# The driver demo (make demo): tpoold, a consumer that starts before any
+# The driver demo (make demo): tpoold, a consumer (A) that starts before any
 # producer and waits, a producer of 480x640 uint16 frames, and a second
-# consumer that joins mid-stream. Each party prints its rates, drops by
-# reason and integrity; everything is stopped cleanly and the script checks
-# that nothing is left behind in the base directory. The consumers stop
-# 2 s after the last frame.
+# consumer (B) that joins mid-stream in RATE_LIMITED mode at 10 Hz: its
+# ConsumerHello gets it a per-consumer descriptor stream on which the
+# producer paces it, while A gets every frame. Each party prints its rates,
+# drops by reason and integrity; everything is stopped cleanly and the
+# script checks that nothing is left behind in the base directory. The
+# consumers stop 2 s after the last frame.
 #
 # Environment: BIN (directory with tpoold and tp, default bin),
 # DEMO_BASE (shm.base_dir, default /dev/shm/tensorpool; created if missing),
@@ -64,9 +66,9 @@ echo "demo: producer writes $FRAMES frames of 480x640 uint16 at $RATE Hz"
 p=$!
 pids="$pids $p"
 sleep 1
-echo "demo: consumer B joins mid-stream"
+echo "demo: consumer B joins mid-stream, RATE_LIMITED at 10 Hz"
 # shellcheck disable=SC2086
-"$BIN/tp" consume $common -idle 2s -timeout 50s >"$tmp/b.out" 2>"$tmp/b.log" &
+"$BIN/tp" consume $common -mode rate-limited -max-rate 10 -idle 2s -timeout 50s >"$tmp/b.out" 2>"$tmp/b.log" &
 b=$!
 pids="$pids $b"
 
@@ -77,6 +79,8 @@ wait "$b" || { echo "demo: consumer B failed"; cat "$tmp/b.log"; status=1; }
 sed 's/^/  /' "$tmp/p.out"
 sed 's/^tp consume/consumer A/; s/^/  /' "$tmp/a.out"
 sed 's/^tp consume/consumer B/; s/^/  /' "$tmp/b.out"
+fps() { sed -n 's/.*[ (]\([0-9][0-9.]*\) fps.*/\1/p' "$1" | tail -1; }
+echo "demo: rates: producer $(fps "$tmp/p.out") fps; consumer A $(fps "$tmp/a.out") fps (every frame); consumer B $(fps "$tmp/b.out") fps (RATE_LIMITED, 10 Hz)"
 
 echo "demo: stopping tpoold"
 kill -TERM "$tpoold"

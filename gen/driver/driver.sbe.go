@@ -484,6 +484,7 @@ type ShmAttachRequestDecoder struct {
 	actingVersion int
 	block         *[27]byte
 	padded        *[27]byte
+	viewPad       *[35]byte
 }
 
 func (d *ShmAttachRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -809,6 +810,209 @@ func (e *ShmAttachRequestEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+ShmAttachRequestView is a read-only view of a ShmAttachRequest message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+ShmAttachRequestDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type ShmAttachRequestView struct {
+	b *[35]byte
+}
+
+// shmAttachRequestNullView is what a view returned with an error reads: a zero header and the null block.
+var shmAttachRequestNullView = [35]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m ShmAttachRequestView) block() *[27]byte {
+	return (*[27]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m ShmAttachRequestView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m ShmAttachRequestView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m ShmAttachRequestView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the ShmAttachRequest after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *ShmAttachRequestDecoder) View(buf []byte) (v ShmAttachRequestView, err error) {
+	if len(buf) >= 35 && binary.LittleEndian.Uint64(buf) == 0x000103850001001b {
+		v.b = (*[35]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *ShmAttachRequestDecoder) view(buf []byte) (ShmAttachRequestView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return ShmAttachRequestView{&shmAttachRequestNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return ShmAttachRequestView{(*[35]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([35]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[27]byte)(d.viewPad[8:]) = *d.block
+	return ShmAttachRequestView{d.viewPad}, nil
+}
+
+/*
+ShmAttachRequestWriter writes a ShmAttachRequest message (header and root block) in place, held by
+value: its setters check nothing, since NewShmAttachRequestWriter checked the buffer
+once. The zero ShmAttachRequestWriter (returned with an error) must not be used.
+*/
+type ShmAttachRequestWriter struct {
+	b *[35]byte
+}
+
+// NewShmAttachRequestWriter writes the message header for ShmAttachRequest at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// ShmAttachRequestEncoder.WrapWithHeader does), and returns a writer over them.
+func NewShmAttachRequestWriter(buf []byte) (ShmAttachRequestWriter, error) {
+	if len(buf) < 35 {
+		return ShmAttachRequestWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[35]byte)(buf) = shmAttachRequestHeaderInit
+	return ShmAttachRequestWriter{(*[35]byte)(buf)}, nil
+}
+func (w ShmAttachRequestWriter) block() *[27]byte {
+	return (*[27]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w ShmAttachRequestWriter) EncodedLength() int {
+	return 35
+}
+
+// CorrelationId returns the required field correlationId.
+func (m ShmAttachRequestView) CorrelationId() int64 {
+	return int64(binary.LittleEndian.Uint64(m.block()[0:]))
+}
+
+// SetCorrelationId writes the field correlationId.
+func (w ShmAttachRequestWriter) SetCorrelationId(v int64) {
+	binary.LittleEndian.PutUint64(w.block()[0:], uint64(v))
+}
+
+// StreamId returns the required field streamId.
+func (m ShmAttachRequestView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[8:])
+}
+
+// SetStreamId writes the field streamId.
+func (w ShmAttachRequestWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[8:], uint32(v))
+}
+
+// ClientId returns the required field clientId.
+func (m ShmAttachRequestView) ClientId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[12:])
+}
+
+// SetClientId writes the field clientId.
+func (w ShmAttachRequestWriter) SetClientId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[12:], uint32(v))
+}
+
+// Role returns the required field role.
+func (m ShmAttachRequestView) Role() Role {
+	return Role(m.block()[16])
+}
+
+// SetRole writes the field role.
+func (w ShmAttachRequestWriter) SetRole(v Role) {
+	w.block()[16] = byte(v)
+}
+
+// ExpectedLayoutVersion returns the required field expectedLayoutVersion.
+func (m ShmAttachRequestView) ExpectedLayoutVersion() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[17:])
+}
+
+// SetExpectedLayoutVersion writes the field expectedLayoutVersion.
+func (w ShmAttachRequestWriter) SetExpectedLayoutVersion(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[17:], uint32(v))
+}
+
+// PublishMode returns the optional field publishMode.
+func (m ShmAttachRequestView) PublishMode() PublishMode {
+	return PublishMode(m.block()[21])
+}
+
+// PublishModeIsNull reports whether publishMode holds its null value (absent).
+func (m ShmAttachRequestView) PublishModeIsNull() bool {
+	v := m.PublishMode()
+	return v == PublishModeNullValue
+}
+
+// SetPublishMode writes the field publishMode.
+func (w ShmAttachRequestWriter) SetPublishMode(v PublishMode) {
+	w.block()[21] = byte(v)
+}
+
+// SetPublishModeNull marks the optional field publishMode absent by writing its null value.
+func (w ShmAttachRequestWriter) SetPublishModeNull() {
+	v := PublishMode(PublishModeNullValue)
+	w.block()[21] = byte(v)
+}
+
+// RequireHugepages returns the required field requireHugepages.
+func (m ShmAttachRequestView) RequireHugepages() HugepagesPolicy {
+	return HugepagesPolicy(m.block()[22])
+}
+
+// SetRequireHugepages writes the field requireHugepages.
+func (w ShmAttachRequestWriter) SetRequireHugepages(v HugepagesPolicy) {
+	w.block()[22] = byte(v)
+}
+
+// DesiredNodeId returns the optional field desiredNodeId.
+func (m ShmAttachRequestView) DesiredNodeId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[23:])
+}
+
+// DesiredNodeIdIsNull reports whether desiredNodeId holds its null value (absent).
+func (m ShmAttachRequestView) DesiredNodeIdIsNull() bool {
+	v := m.DesiredNodeId()
+	return v == 4294967295
+}
+
+// SetDesiredNodeId writes the field desiredNodeId.
+func (w ShmAttachRequestWriter) SetDesiredNodeId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[23:], uint32(v))
+}
+
+// SetDesiredNodeIdNull marks the optional field desiredNodeId absent by writing its null value.
+func (w ShmAttachRequestWriter) SetDesiredNodeIdNull() {
+	v := uint32(4294967295)
+	binary.LittleEndian.PutUint32(w.block()[23:], uint32(v))
 }
 
 const (
@@ -1784,6 +1988,7 @@ type ShmDetachRequestDecoder struct {
 	actingVersion int
 	block         *[25]byte
 	padded        *[25]byte
+	viewPad       *[33]byte
 }
 
 func (d *ShmDetachRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -2040,6 +2245,155 @@ func (e *ShmDetachRequestEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+ShmDetachRequestView is a read-only view of a ShmDetachRequest message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+ShmDetachRequestDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type ShmDetachRequestView struct {
+	b *[33]byte
+}
+
+// shmDetachRequestNullView is what a view returned with an error reads: a zero header and the null block.
+var shmDetachRequestNullView = [33]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m ShmDetachRequestView) block() *[25]byte {
+	return (*[25]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m ShmDetachRequestView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m ShmDetachRequestView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m ShmDetachRequestView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the ShmDetachRequest after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *ShmDetachRequestDecoder) View(buf []byte) (v ShmDetachRequestView, err error) {
+	if len(buf) >= 33 && binary.LittleEndian.Uint64(buf) == 0x0001038500030019 {
+		v.b = (*[33]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *ShmDetachRequestDecoder) view(buf []byte) (ShmDetachRequestView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return ShmDetachRequestView{&shmDetachRequestNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return ShmDetachRequestView{(*[33]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([33]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[25]byte)(d.viewPad[8:]) = *d.block
+	return ShmDetachRequestView{d.viewPad}, nil
+}
+
+/*
+ShmDetachRequestWriter writes a ShmDetachRequest message (header and root block) in place, held by
+value: its setters check nothing, since NewShmDetachRequestWriter checked the buffer
+once. The zero ShmDetachRequestWriter (returned with an error) must not be used.
+*/
+type ShmDetachRequestWriter struct {
+	b *[33]byte
+}
+
+// NewShmDetachRequestWriter writes the message header for ShmDetachRequest at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// ShmDetachRequestEncoder.WrapWithHeader does), and returns a writer over them.
+func NewShmDetachRequestWriter(buf []byte) (ShmDetachRequestWriter, error) {
+	if len(buf) < 33 {
+		return ShmDetachRequestWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[33]byte)(buf) = shmDetachRequestHeaderInit
+	return ShmDetachRequestWriter{(*[33]byte)(buf)}, nil
+}
+func (w ShmDetachRequestWriter) block() *[25]byte {
+	return (*[25]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w ShmDetachRequestWriter) EncodedLength() int {
+	return 33
+}
+
+// CorrelationId returns the required field correlationId.
+func (m ShmDetachRequestView) CorrelationId() int64 {
+	return int64(binary.LittleEndian.Uint64(m.block()[0:]))
+}
+
+// SetCorrelationId writes the field correlationId.
+func (w ShmDetachRequestWriter) SetCorrelationId(v int64) {
+	binary.LittleEndian.PutUint64(w.block()[0:], uint64(v))
+}
+
+// LeaseId returns the required field leaseId.
+func (m ShmDetachRequestView) LeaseId() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[8:])
+}
+
+// SetLeaseId writes the field leaseId.
+func (w ShmDetachRequestWriter) SetLeaseId(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[8:], uint64(v))
+}
+
+// StreamId returns the required field streamId.
+func (m ShmDetachRequestView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[16:])
+}
+
+// SetStreamId writes the field streamId.
+func (w ShmDetachRequestWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[16:], uint32(v))
+}
+
+// ClientId returns the required field clientId.
+func (m ShmDetachRequestView) ClientId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[20:])
+}
+
+// SetClientId writes the field clientId.
+func (w ShmDetachRequestWriter) SetClientId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[20:], uint32(v))
+}
+
+// Role returns the required field role.
+func (m ShmDetachRequestView) Role() Role {
+	return Role(m.block()[24])
+}
+
+// SetRole writes the field role.
+func (w ShmDetachRequestWriter) SetRole(v Role) {
+	w.block()[24] = byte(v)
 }
 
 const (
@@ -2383,6 +2737,7 @@ type ShmLeaseKeepaliveDecoder struct {
 	actingVersion int
 	block         *[25]byte
 	padded        *[25]byte
+	viewPad       *[33]byte
 }
 
 func (d *ShmLeaseKeepaliveDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -2639,6 +2994,155 @@ func (e *ShmLeaseKeepaliveEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+ShmLeaseKeepaliveView is a read-only view of a ShmLeaseKeepalive message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+ShmLeaseKeepaliveDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type ShmLeaseKeepaliveView struct {
+	b *[33]byte
+}
+
+// shmLeaseKeepaliveNullView is what a view returned with an error reads: a zero header and the null block.
+var shmLeaseKeepaliveNullView = [33]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m ShmLeaseKeepaliveView) block() *[25]byte {
+	return (*[25]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m ShmLeaseKeepaliveView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m ShmLeaseKeepaliveView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m ShmLeaseKeepaliveView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the ShmLeaseKeepalive after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *ShmLeaseKeepaliveDecoder) View(buf []byte) (v ShmLeaseKeepaliveView, err error) {
+	if len(buf) >= 33 && binary.LittleEndian.Uint64(buf) == 0x0001038500050019 {
+		v.b = (*[33]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *ShmLeaseKeepaliveDecoder) view(buf []byte) (ShmLeaseKeepaliveView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return ShmLeaseKeepaliveView{&shmLeaseKeepaliveNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return ShmLeaseKeepaliveView{(*[33]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([33]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[25]byte)(d.viewPad[8:]) = *d.block
+	return ShmLeaseKeepaliveView{d.viewPad}, nil
+}
+
+/*
+ShmLeaseKeepaliveWriter writes a ShmLeaseKeepalive message (header and root block) in place, held by
+value: its setters check nothing, since NewShmLeaseKeepaliveWriter checked the buffer
+once. The zero ShmLeaseKeepaliveWriter (returned with an error) must not be used.
+*/
+type ShmLeaseKeepaliveWriter struct {
+	b *[33]byte
+}
+
+// NewShmLeaseKeepaliveWriter writes the message header for ShmLeaseKeepalive at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// ShmLeaseKeepaliveEncoder.WrapWithHeader does), and returns a writer over them.
+func NewShmLeaseKeepaliveWriter(buf []byte) (ShmLeaseKeepaliveWriter, error) {
+	if len(buf) < 33 {
+		return ShmLeaseKeepaliveWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[33]byte)(buf) = shmLeaseKeepaliveHeaderInit
+	return ShmLeaseKeepaliveWriter{(*[33]byte)(buf)}, nil
+}
+func (w ShmLeaseKeepaliveWriter) block() *[25]byte {
+	return (*[25]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w ShmLeaseKeepaliveWriter) EncodedLength() int {
+	return 33
+}
+
+// LeaseId returns the required field leaseId.
+func (m ShmLeaseKeepaliveView) LeaseId() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[0:])
+}
+
+// SetLeaseId writes the field leaseId.
+func (w ShmLeaseKeepaliveWriter) SetLeaseId(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[0:], uint64(v))
+}
+
+// StreamId returns the required field streamId.
+func (m ShmLeaseKeepaliveView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[8:])
+}
+
+// SetStreamId writes the field streamId.
+func (w ShmLeaseKeepaliveWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[8:], uint32(v))
+}
+
+// ClientId returns the required field clientId.
+func (m ShmLeaseKeepaliveView) ClientId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[12:])
+}
+
+// SetClientId writes the field clientId.
+func (w ShmLeaseKeepaliveWriter) SetClientId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[12:], uint32(v))
+}
+
+// Role returns the required field role.
+func (m ShmLeaseKeepaliveView) Role() Role {
+	return Role(m.block()[16])
+}
+
+// SetRole writes the field role.
+func (w ShmLeaseKeepaliveWriter) SetRole(v Role) {
+	w.block()[16] = byte(v)
+}
+
+// ClientTimestampNs returns the required field clientTimestampNs.
+func (m ShmLeaseKeepaliveView) ClientTimestampNs() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[17:])
+}
+
+// SetClientTimestampNs writes the field clientTimestampNs.
+func (w ShmLeaseKeepaliveWriter) SetClientTimestampNs(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[17:], uint64(v))
 }
 
 const (

@@ -993,6 +993,7 @@ type SequenceMergeMapRequestDecoder struct {
 	actingVersion int
 	block         *[12]byte
 	padded        *[12]byte
+	viewPad       *[20]byte
 }
 
 func (d *SequenceMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -1213,6 +1214,125 @@ func (e *SequenceMergeMapRequestEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+SequenceMergeMapRequestView is a read-only view of a SequenceMergeMapRequest message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+SequenceMergeMapRequestDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type SequenceMergeMapRequestView struct {
+	b *[20]byte
+}
+
+// sequenceMergeMapRequestNullView is what a view returned with an error reads: a zero header and the null block.
+var sequenceMergeMapRequestNullView = [20]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m SequenceMergeMapRequestView) block() *[12]byte {
+	return (*[12]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m SequenceMergeMapRequestView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m SequenceMergeMapRequestView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m SequenceMergeMapRequestView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the SequenceMergeMapRequest after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *SequenceMergeMapRequestDecoder) View(buf []byte) (v SequenceMergeMapRequestView, err error) {
+	if len(buf) >= 20 && binary.LittleEndian.Uint64(buf) == 0x000103870002000c {
+		v.b = (*[20]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *SequenceMergeMapRequestDecoder) view(buf []byte) (SequenceMergeMapRequestView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return SequenceMergeMapRequestView{&sequenceMergeMapRequestNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return SequenceMergeMapRequestView{(*[20]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([20]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[12]byte)(d.viewPad[8:]) = *d.block
+	return SequenceMergeMapRequestView{d.viewPad}, nil
+}
+
+/*
+SequenceMergeMapRequestWriter writes a SequenceMergeMapRequest message (header and root block) in place, held by
+value: its setters check nothing, since NewSequenceMergeMapRequestWriter checked the buffer
+once. The zero SequenceMergeMapRequestWriter (returned with an error) must not be used.
+*/
+type SequenceMergeMapRequestWriter struct {
+	b *[20]byte
+}
+
+// NewSequenceMergeMapRequestWriter writes the message header for SequenceMergeMapRequest at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// SequenceMergeMapRequestEncoder.WrapWithHeader does), and returns a writer over them.
+func NewSequenceMergeMapRequestWriter(buf []byte) (SequenceMergeMapRequestWriter, error) {
+	if len(buf) < 20 {
+		return SequenceMergeMapRequestWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[20]byte)(buf) = sequenceMergeMapRequestHeaderInit
+	return SequenceMergeMapRequestWriter{(*[20]byte)(buf)}, nil
+}
+func (w SequenceMergeMapRequestWriter) block() *[12]byte {
+	return (*[12]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w SequenceMergeMapRequestWriter) EncodedLength() int {
+	return 20
+}
+
+// OutStreamId returns the required field outStreamId.
+func (m SequenceMergeMapRequestView) OutStreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetOutStreamId writes the field outStreamId.
+func (w SequenceMergeMapRequestWriter) SetOutStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// Epoch returns the required field epoch.
+func (m SequenceMergeMapRequestView) Epoch() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[4:])
+}
+
+// SetEpoch writes the field epoch.
+func (w SequenceMergeMapRequestWriter) SetEpoch(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[4:], uint64(v))
 }
 
 const (
@@ -1891,6 +2011,7 @@ type TimestampMergeMapRequestDecoder struct {
 	actingVersion int
 	block         *[12]byte
 	padded        *[12]byte
+	viewPad       *[20]byte
 }
 
 func (d *TimestampMergeMapRequestDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -2111,6 +2232,125 @@ func (e *TimestampMergeMapRequestEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+TimestampMergeMapRequestView is a read-only view of a TimestampMergeMapRequest message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+TimestampMergeMapRequestDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type TimestampMergeMapRequestView struct {
+	b *[20]byte
+}
+
+// timestampMergeMapRequestNullView is what a view returned with an error reads: a zero header and the null block.
+var timestampMergeMapRequestNullView = [20]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m TimestampMergeMapRequestView) block() *[12]byte {
+	return (*[12]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m TimestampMergeMapRequestView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m TimestampMergeMapRequestView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m TimestampMergeMapRequestView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the TimestampMergeMapRequest after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *TimestampMergeMapRequestDecoder) View(buf []byte) (v TimestampMergeMapRequestView, err error) {
+	if len(buf) >= 20 && binary.LittleEndian.Uint64(buf) == 0x000103870004000c {
+		v.b = (*[20]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *TimestampMergeMapRequestDecoder) view(buf []byte) (TimestampMergeMapRequestView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return TimestampMergeMapRequestView{&timestampMergeMapRequestNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return TimestampMergeMapRequestView{(*[20]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([20]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[12]byte)(d.viewPad[8:]) = *d.block
+	return TimestampMergeMapRequestView{d.viewPad}, nil
+}
+
+/*
+TimestampMergeMapRequestWriter writes a TimestampMergeMapRequest message (header and root block) in place, held by
+value: its setters check nothing, since NewTimestampMergeMapRequestWriter checked the buffer
+once. The zero TimestampMergeMapRequestWriter (returned with an error) must not be used.
+*/
+type TimestampMergeMapRequestWriter struct {
+	b *[20]byte
+}
+
+// NewTimestampMergeMapRequestWriter writes the message header for TimestampMergeMapRequest at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// TimestampMergeMapRequestEncoder.WrapWithHeader does), and returns a writer over them.
+func NewTimestampMergeMapRequestWriter(buf []byte) (TimestampMergeMapRequestWriter, error) {
+	if len(buf) < 20 {
+		return TimestampMergeMapRequestWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[20]byte)(buf) = timestampMergeMapRequestHeaderInit
+	return TimestampMergeMapRequestWriter{(*[20]byte)(buf)}, nil
+}
+func (w TimestampMergeMapRequestWriter) block() *[12]byte {
+	return (*[12]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w TimestampMergeMapRequestWriter) EncodedLength() int {
+	return 20
+}
+
+// OutStreamId returns the required field outStreamId.
+func (m TimestampMergeMapRequestView) OutStreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetOutStreamId writes the field outStreamId.
+func (w TimestampMergeMapRequestWriter) SetOutStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// Epoch returns the required field epoch.
+func (m TimestampMergeMapRequestView) Epoch() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[4:])
+}
+
+// SetEpoch writes the field epoch.
+func (w TimestampMergeMapRequestWriter) SetEpoch(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[4:], uint64(v))
 }
 
 // Message is implemented by the decoder of every message of the schema.

@@ -2414,6 +2414,7 @@ type FrameDescriptorDecoder struct {
 	actingVersion int
 	block         *[40]byte
 	padded        *[40]byte
+	viewPad       *[48]byte
 }
 
 func (d *FrameDescriptorDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -2733,6 +2734,201 @@ func (e *FrameDescriptorEncoder) advance(k int) error {
 	return nil
 }
 
+/*
+FrameDescriptorView is a read-only view of a FrameDescriptor message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+FrameDescriptorDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type FrameDescriptorView struct {
+	b *[48]byte
+}
+
+// frameDescriptorNullView is what a view returned with an error reads: a zero header and the null block.
+var frameDescriptorNullView = [48]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+
+func (m FrameDescriptorView) block() *[40]byte {
+	return (*[40]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m FrameDescriptorView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m FrameDescriptorView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m FrameDescriptorView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the FrameDescriptor after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *FrameDescriptorDecoder) View(buf []byte) (v FrameDescriptorView, err error) {
+	if len(buf) >= 48 && binary.LittleEndian.Uint64(buf) == 0x0001038400040028 {
+		v.b = (*[48]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *FrameDescriptorDecoder) view(buf []byte) (FrameDescriptorView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return FrameDescriptorView{&frameDescriptorNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return FrameDescriptorView{(*[48]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([48]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[40]byte)(d.viewPad[8:]) = *d.block
+	return FrameDescriptorView{d.viewPad}, nil
+}
+
+/*
+FrameDescriptorWriter writes a FrameDescriptor message (header and root block) in place, held by
+value: its setters check nothing, since NewFrameDescriptorWriter checked the buffer
+once. The zero FrameDescriptorWriter (returned with an error) must not be used.
+*/
+type FrameDescriptorWriter struct {
+	b *[48]byte
+}
+
+// NewFrameDescriptorWriter writes the message header for FrameDescriptor at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// FrameDescriptorEncoder.WrapWithHeader does), and returns a writer over them.
+func NewFrameDescriptorWriter(buf []byte) (FrameDescriptorWriter, error) {
+	if len(buf) < 48 {
+		return FrameDescriptorWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[48]byte)(buf) = frameDescriptorHeaderInit
+	return FrameDescriptorWriter{(*[48]byte)(buf)}, nil
+}
+func (w FrameDescriptorWriter) block() *[40]byte {
+	return (*[40]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w FrameDescriptorWriter) EncodedLength() int {
+	return 48
+}
+
+// StreamId returns the required field streamId.
+func (m FrameDescriptorView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetStreamId writes the field streamId.
+func (w FrameDescriptorWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// Epoch returns the required field epoch.
+func (m FrameDescriptorView) Epoch() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[4:])
+}
+
+// SetEpoch writes the field epoch.
+func (w FrameDescriptorWriter) SetEpoch(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[4:], uint64(v))
+}
+
+// Seq returns the required field seq.
+func (m FrameDescriptorView) Seq() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[12:])
+}
+
+// SetSeq writes the field seq.
+func (w FrameDescriptorWriter) SetSeq(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[12:], uint64(v))
+}
+
+// TimestampNs returns the optional field timestampNs.
+func (m FrameDescriptorView) TimestampNs() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[20:])
+}
+
+// TimestampNsIsNull reports whether timestampNs holds its null value (absent).
+func (m FrameDescriptorView) TimestampNsIsNull() bool {
+	v := m.TimestampNs()
+	return v == 18446744073709551615
+}
+
+// SetTimestampNs writes the field timestampNs.
+func (w FrameDescriptorWriter) SetTimestampNs(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[20:], uint64(v))
+}
+
+// SetTimestampNsNull marks the optional field timestampNs absent by writing its null value.
+func (w FrameDescriptorWriter) SetTimestampNsNull() {
+	v := uint64(18446744073709551615)
+	binary.LittleEndian.PutUint64(w.block()[20:], uint64(v))
+}
+
+// MetaVersion returns the optional field metaVersion.
+func (m FrameDescriptorView) MetaVersion() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[28:])
+}
+
+// MetaVersionIsNull reports whether metaVersion holds its null value (absent).
+func (m FrameDescriptorView) MetaVersionIsNull() bool {
+	v := m.MetaVersion()
+	return v == 4294967295
+}
+
+// SetMetaVersion writes the field metaVersion.
+func (w FrameDescriptorWriter) SetMetaVersion(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[28:], uint32(v))
+}
+
+// SetMetaVersionNull marks the optional field metaVersion absent by writing its null value.
+func (w FrameDescriptorWriter) SetMetaVersionNull() {
+	v := uint32(4294967295)
+	binary.LittleEndian.PutUint32(w.block()[28:], uint32(v))
+}
+
+// TraceId returns the optional field traceId.
+func (m FrameDescriptorView) TraceId() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[32:])
+}
+
+// TraceIdIsNull reports whether traceId holds its null value (absent).
+func (m FrameDescriptorView) TraceIdIsNull() bool {
+	v := m.TraceId()
+	return v == 0
+}
+
+// SetTraceId writes the field traceId.
+func (w FrameDescriptorWriter) SetTraceId(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[32:], uint64(v))
+}
+
+// SetTraceIdNull marks the optional field traceId absent by writing its null value.
+func (w FrameDescriptorWriter) SetTraceIdNull() {
+	v := uint64(0)
+	binary.LittleEndian.PutUint64(w.block()[32:], uint64(v))
+}
+
 const (
 	// FrameProgressTemplateID is the template id of message FrameProgress.
 	FrameProgressTemplateID = 11
@@ -2752,6 +2948,7 @@ type FrameProgressDecoder struct {
 	actingVersion int
 	block         *[29]byte
 	padded        *[29]byte
+	viewPad       *[37]byte
 }
 
 func (d *FrameProgressDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -3010,6 +3207,155 @@ func (e *FrameProgressEncoder) advance(k int) error {
 	return nil
 }
 
+/*
+FrameProgressView is a read-only view of a FrameProgress message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+FrameProgressDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type FrameProgressView struct {
+	b *[37]byte
+}
+
+// frameProgressNullView is what a view returned with an error reads: a zero header and the null block.
+var frameProgressNullView = [37]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m FrameProgressView) block() *[29]byte {
+	return (*[29]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m FrameProgressView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m FrameProgressView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m FrameProgressView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the FrameProgress after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *FrameProgressDecoder) View(buf []byte) (v FrameProgressView, err error) {
+	if len(buf) >= 37 && binary.LittleEndian.Uint64(buf) == 0x00010384000b001d {
+		v.b = (*[37]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *FrameProgressDecoder) view(buf []byte) (FrameProgressView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return FrameProgressView{&frameProgressNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return FrameProgressView{(*[37]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([37]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[29]byte)(d.viewPad[8:]) = *d.block
+	return FrameProgressView{d.viewPad}, nil
+}
+
+/*
+FrameProgressWriter writes a FrameProgress message (header and root block) in place, held by
+value: its setters check nothing, since NewFrameProgressWriter checked the buffer
+once. The zero FrameProgressWriter (returned with an error) must not be used.
+*/
+type FrameProgressWriter struct {
+	b *[37]byte
+}
+
+// NewFrameProgressWriter writes the message header for FrameProgress at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// FrameProgressEncoder.WrapWithHeader does), and returns a writer over them.
+func NewFrameProgressWriter(buf []byte) (FrameProgressWriter, error) {
+	if len(buf) < 37 {
+		return FrameProgressWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[37]byte)(buf) = frameProgressHeaderInit
+	return FrameProgressWriter{(*[37]byte)(buf)}, nil
+}
+func (w FrameProgressWriter) block() *[29]byte {
+	return (*[29]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w FrameProgressWriter) EncodedLength() int {
+	return 37
+}
+
+// StreamId returns the required field streamId.
+func (m FrameProgressView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetStreamId writes the field streamId.
+func (w FrameProgressWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// Epoch returns the required field epoch.
+func (m FrameProgressView) Epoch() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[4:])
+}
+
+// SetEpoch writes the field epoch.
+func (w FrameProgressWriter) SetEpoch(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[4:], uint64(v))
+}
+
+// Seq returns the required field seq.
+func (m FrameProgressView) Seq() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[12:])
+}
+
+// SetSeq writes the field seq.
+func (w FrameProgressWriter) SetSeq(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[12:], uint64(v))
+}
+
+// PayloadBytesFilled returns the required field payloadBytesFilled.
+func (m FrameProgressView) PayloadBytesFilled() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[20:])
+}
+
+// SetPayloadBytesFilled writes the field payloadBytesFilled.
+func (w FrameProgressWriter) SetPayloadBytesFilled(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[20:], uint64(v))
+}
+
+// State returns the required field state.
+func (m FrameProgressView) State() FrameProgressState {
+	return FrameProgressState(m.block()[28])
+}
+
+// SetState writes the field state.
+func (w FrameProgressWriter) SetState(v FrameProgressState) {
+	w.block()[28] = byte(v)
+}
+
 const (
 	// QosConsumerTemplateID is the template id of message QosConsumer.
 	QosConsumerTemplateID = 5
@@ -3029,6 +3375,7 @@ type QosConsumerDecoder struct {
 	actingVersion int
 	block         *[41]byte
 	padded        *[41]byte
+	viewPad       *[49]byte
 }
 
 func (d *QosConsumerDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -3311,6 +3658,175 @@ func (e *QosConsumerEncoder) advance(k int) error {
 	return nil
 }
 
+/*
+QosConsumerView is a read-only view of a QosConsumer message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+QosConsumerDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type QosConsumerView struct {
+	b *[49]byte
+}
+
+// qosConsumerNullView is what a view returned with an error reads: a zero header and the null block.
+var qosConsumerNullView = [49]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m QosConsumerView) block() *[41]byte {
+	return (*[41]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m QosConsumerView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m QosConsumerView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m QosConsumerView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the QosConsumer after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *QosConsumerDecoder) View(buf []byte) (v QosConsumerView, err error) {
+	if len(buf) >= 49 && binary.LittleEndian.Uint64(buf) == 0x0001038400050029 {
+		v.b = (*[49]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *QosConsumerDecoder) view(buf []byte) (QosConsumerView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return QosConsumerView{&qosConsumerNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return QosConsumerView{(*[49]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([49]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[41]byte)(d.viewPad[8:]) = *d.block
+	return QosConsumerView{d.viewPad}, nil
+}
+
+/*
+QosConsumerWriter writes a QosConsumer message (header and root block) in place, held by
+value: its setters check nothing, since NewQosConsumerWriter checked the buffer
+once. The zero QosConsumerWriter (returned with an error) must not be used.
+*/
+type QosConsumerWriter struct {
+	b *[49]byte
+}
+
+// NewQosConsumerWriter writes the message header for QosConsumer at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// QosConsumerEncoder.WrapWithHeader does), and returns a writer over them.
+func NewQosConsumerWriter(buf []byte) (QosConsumerWriter, error) {
+	if len(buf) < 49 {
+		return QosConsumerWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[49]byte)(buf) = qosConsumerHeaderInit
+	return QosConsumerWriter{(*[49]byte)(buf)}, nil
+}
+func (w QosConsumerWriter) block() *[41]byte {
+	return (*[41]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w QosConsumerWriter) EncodedLength() int {
+	return 49
+}
+
+// StreamId returns the required field streamId.
+func (m QosConsumerView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetStreamId writes the field streamId.
+func (w QosConsumerWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// ConsumerId returns the required field consumerId.
+func (m QosConsumerView) ConsumerId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[4:])
+}
+
+// SetConsumerId writes the field consumerId.
+func (w QosConsumerWriter) SetConsumerId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[4:], uint32(v))
+}
+
+// Epoch returns the required field epoch.
+func (m QosConsumerView) Epoch() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[8:])
+}
+
+// SetEpoch writes the field epoch.
+func (w QosConsumerWriter) SetEpoch(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[8:], uint64(v))
+}
+
+// LastSeqSeen returns the required field lastSeqSeen.
+func (m QosConsumerView) LastSeqSeen() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[16:])
+}
+
+// SetLastSeqSeen writes the field lastSeqSeen.
+func (w QosConsumerWriter) SetLastSeqSeen(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[16:], uint64(v))
+}
+
+// DropsGap returns the required field dropsGap.
+func (m QosConsumerView) DropsGap() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[24:])
+}
+
+// SetDropsGap writes the field dropsGap.
+func (w QosConsumerWriter) SetDropsGap(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[24:], uint64(v))
+}
+
+// DropsLate returns the required field dropsLate.
+func (m QosConsumerView) DropsLate() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[32:])
+}
+
+// SetDropsLate writes the field dropsLate.
+func (w QosConsumerWriter) SetDropsLate(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[32:], uint64(v))
+}
+
+// Mode returns the required field mode.
+func (m QosConsumerView) Mode() Mode {
+	return Mode(m.block()[40])
+}
+
+// SetMode writes the field mode.
+func (w QosConsumerWriter) SetMode(v Mode) {
+	w.block()[40] = byte(v)
+}
+
 const (
 	// QosProducerTemplateID is the template id of message QosProducer.
 	QosProducerTemplateID = 6
@@ -3330,6 +3846,7 @@ type QosProducerDecoder struct {
 	actingVersion int
 	block         *[28]byte
 	padded        *[28]byte
+	viewPad       *[36]byte
 }
 
 func (d *QosProducerDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -3605,6 +4122,167 @@ func (e *QosProducerEncoder) advance(k int) error {
 	return nil
 }
 
+/*
+QosProducerView is a read-only view of a QosProducer message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+QosProducerDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type QosProducerView struct {
+	b *[36]byte
+}
+
+// qosProducerNullView is what a view returned with an error reads: a zero header and the null block.
+var qosProducerNullView = [36]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m QosProducerView) block() *[28]byte {
+	return (*[28]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m QosProducerView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m QosProducerView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m QosProducerView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the QosProducer after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *QosProducerDecoder) View(buf []byte) (v QosProducerView, err error) {
+	if len(buf) >= 36 && binary.LittleEndian.Uint64(buf) == 0x000103840006001c {
+		v.b = (*[36]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *QosProducerDecoder) view(buf []byte) (QosProducerView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return QosProducerView{&qosProducerNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return QosProducerView{(*[36]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([36]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[28]byte)(d.viewPad[8:]) = *d.block
+	return QosProducerView{d.viewPad}, nil
+}
+
+/*
+QosProducerWriter writes a QosProducer message (header and root block) in place, held by
+value: its setters check nothing, since NewQosProducerWriter checked the buffer
+once. The zero QosProducerWriter (returned with an error) must not be used.
+*/
+type QosProducerWriter struct {
+	b *[36]byte
+}
+
+// NewQosProducerWriter writes the message header for QosProducer at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// QosProducerEncoder.WrapWithHeader does), and returns a writer over them.
+func NewQosProducerWriter(buf []byte) (QosProducerWriter, error) {
+	if len(buf) < 36 {
+		return QosProducerWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[36]byte)(buf) = qosProducerHeaderInit
+	return QosProducerWriter{(*[36]byte)(buf)}, nil
+}
+func (w QosProducerWriter) block() *[28]byte {
+	return (*[28]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w QosProducerWriter) EncodedLength() int {
+	return 36
+}
+
+// StreamId returns the required field streamId.
+func (m QosProducerView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetStreamId writes the field streamId.
+func (w QosProducerWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// ProducerId returns the required field producerId.
+func (m QosProducerView) ProducerId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[4:])
+}
+
+// SetProducerId writes the field producerId.
+func (w QosProducerWriter) SetProducerId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[4:], uint32(v))
+}
+
+// Epoch returns the required field epoch.
+func (m QosProducerView) Epoch() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[8:])
+}
+
+// SetEpoch writes the field epoch.
+func (w QosProducerWriter) SetEpoch(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[8:], uint64(v))
+}
+
+// CurrentSeq returns the required field currentSeq.
+func (m QosProducerView) CurrentSeq() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[16:])
+}
+
+// SetCurrentSeq writes the field currentSeq.
+func (w QosProducerWriter) SetCurrentSeq(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[16:], uint64(v))
+}
+
+// Watermark returns the optional field watermark.
+func (m QosProducerView) Watermark() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[24:])
+}
+
+// WatermarkIsNull reports whether watermark holds its null value (absent).
+func (m QosProducerView) WatermarkIsNull() bool {
+	v := m.Watermark()
+	return v == 4294967295
+}
+
+// SetWatermark writes the field watermark.
+func (w QosProducerWriter) SetWatermark(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[24:], uint32(v))
+}
+
+// SetWatermarkNull marks the optional field watermark absent by writing its null value.
+func (w QosProducerWriter) SetWatermarkNull() {
+	v := uint32(4294967295)
+	binary.LittleEndian.PutUint32(w.block()[24:], uint32(v))
+}
+
 const (
 	// ShmRegionSuperblockTemplateID is the template id of message ShmRegionSuperblock.
 	ShmRegionSuperblockTemplateID = 50
@@ -3624,6 +4302,7 @@ type ShmRegionSuperblockDecoder struct {
 	actingVersion int
 	block         *[64]byte
 	padded        *[64]byte
+	viewPad       *[72]byte
 }
 
 func (d *ShmRegionSuperblockDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -3964,6 +4643,225 @@ func (e *ShmRegionSuperblockEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+ShmRegionSuperblockView is a read-only view of a ShmRegionSuperblock message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+ShmRegionSuperblockDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type ShmRegionSuperblockView struct {
+	b *[72]byte
+}
+
+// shmRegionSuperblockNullView is what a view returned with an error reads: a zero header and the null block.
+var shmRegionSuperblockNullView = [72]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m ShmRegionSuperblockView) block() *[64]byte {
+	return (*[64]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m ShmRegionSuperblockView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m ShmRegionSuperblockView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m ShmRegionSuperblockView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the ShmRegionSuperblock after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *ShmRegionSuperblockDecoder) View(buf []byte) (v ShmRegionSuperblockView, err error) {
+	if len(buf) >= 72 && binary.LittleEndian.Uint64(buf) == 0x0001038400320040 {
+		v.b = (*[72]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *ShmRegionSuperblockDecoder) view(buf []byte) (ShmRegionSuperblockView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return ShmRegionSuperblockView{&shmRegionSuperblockNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return ShmRegionSuperblockView{(*[72]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([72]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[64]byte)(d.viewPad[8:]) = *d.block
+	return ShmRegionSuperblockView{d.viewPad}, nil
+}
+
+/*
+ShmRegionSuperblockWriter writes a ShmRegionSuperblock message (header and root block) in place, held by
+value: its setters check nothing, since NewShmRegionSuperblockWriter checked the buffer
+once. The zero ShmRegionSuperblockWriter (returned with an error) must not be used.
+*/
+type ShmRegionSuperblockWriter struct {
+	b *[72]byte
+}
+
+// NewShmRegionSuperblockWriter writes the message header for ShmRegionSuperblock at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// ShmRegionSuperblockEncoder.WrapWithHeader does), and returns a writer over them.
+func NewShmRegionSuperblockWriter(buf []byte) (ShmRegionSuperblockWriter, error) {
+	if len(buf) < 72 {
+		return ShmRegionSuperblockWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[72]byte)(buf) = shmRegionSuperblockHeaderInit
+	return ShmRegionSuperblockWriter{(*[72]byte)(buf)}, nil
+}
+func (w ShmRegionSuperblockWriter) block() *[64]byte {
+	return (*[64]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w ShmRegionSuperblockWriter) EncodedLength() int {
+	return 72
+}
+
+// Magic returns the required field magic.
+func (m ShmRegionSuperblockView) Magic() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[0:])
+}
+
+// SetMagic writes the field magic.
+func (w ShmRegionSuperblockWriter) SetMagic(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[0:], uint64(v))
+}
+
+// LayoutVersion returns the required field layoutVersion.
+func (m ShmRegionSuperblockView) LayoutVersion() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[8:])
+}
+
+// SetLayoutVersion writes the field layoutVersion.
+func (w ShmRegionSuperblockWriter) SetLayoutVersion(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[8:], uint32(v))
+}
+
+// Epoch returns the required field epoch.
+func (m ShmRegionSuperblockView) Epoch() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[12:])
+}
+
+// SetEpoch writes the field epoch.
+func (w ShmRegionSuperblockWriter) SetEpoch(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[12:], uint64(v))
+}
+
+// StreamId returns the required field streamId.
+func (m ShmRegionSuperblockView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[20:])
+}
+
+// SetStreamId writes the field streamId.
+func (w ShmRegionSuperblockWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[20:], uint32(v))
+}
+
+// RegionType returns the required field regionType.
+func (m ShmRegionSuperblockView) RegionType() RegionType {
+	return RegionType(int16(binary.LittleEndian.Uint16(m.block()[24:])))
+}
+
+// SetRegionType writes the field regionType.
+func (w ShmRegionSuperblockWriter) SetRegionType(v RegionType) {
+	binary.LittleEndian.PutUint16(w.block()[24:], uint16(v))
+}
+
+// PoolId returns the required field poolId.
+func (m ShmRegionSuperblockView) PoolId() uint16 {
+	return binary.LittleEndian.Uint16(m.block()[26:])
+}
+
+// SetPoolId writes the field poolId.
+func (w ShmRegionSuperblockWriter) SetPoolId(v uint16) {
+	binary.LittleEndian.PutUint16(w.block()[26:], uint16(v))
+}
+
+// Nslots returns the required field nslots.
+func (m ShmRegionSuperblockView) Nslots() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[28:])
+}
+
+// SetNslots writes the field nslots.
+func (w ShmRegionSuperblockWriter) SetNslots(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[28:], uint32(v))
+}
+
+// SlotBytes returns the required field slotBytes.
+func (m ShmRegionSuperblockView) SlotBytes() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[32:])
+}
+
+// SetSlotBytes writes the field slotBytes.
+func (w ShmRegionSuperblockWriter) SetSlotBytes(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[32:], uint32(v))
+}
+
+// StrideBytes returns the required field strideBytes.
+func (m ShmRegionSuperblockView) StrideBytes() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[36:])
+}
+
+// SetStrideBytes writes the field strideBytes.
+func (w ShmRegionSuperblockWriter) SetStrideBytes(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[36:], uint32(v))
+}
+
+// Pid returns the required field pid.
+func (m ShmRegionSuperblockView) Pid() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[40:])
+}
+
+// SetPid writes the field pid.
+func (w ShmRegionSuperblockWriter) SetPid(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[40:], uint64(v))
+}
+
+// StartTimestampNs returns the required field startTimestampNs.
+func (m ShmRegionSuperblockView) StartTimestampNs() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[48:])
+}
+
+// SetStartTimestampNs writes the field startTimestampNs.
+func (w ShmRegionSuperblockWriter) SetStartTimestampNs(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[48:], uint64(v))
+}
+
+// ActivityTimestampNs returns the required field activityTimestampNs.
+func (m ShmRegionSuperblockView) ActivityTimestampNs() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[56:])
+}
+
+// SetActivityTimestampNs writes the field activityTimestampNs.
+func (w ShmRegionSuperblockWriter) SetActivityTimestampNs(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[56:], uint64(v))
 }
 
 const (
@@ -4379,6 +5277,7 @@ type TensorHeaderDecoder struct {
 	actingVersion int
 	block         *[184]byte
 	padded        *[184]byte
+	viewPad       *[192]byte
 }
 
 func (d *TensorHeaderDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -4714,6 +5613,210 @@ func (e *TensorHeaderEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+TensorHeaderView is a read-only view of a TensorHeader message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+TensorHeaderDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type TensorHeaderView struct {
+	b *[192]byte
+}
+
+// tensorHeaderNullView is what a view returned with an error reads: a zero header and the null block.
+var tensorHeaderNullView = [192]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 128, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+func (m TensorHeaderView) block() *[184]byte {
+	return (*[184]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m TensorHeaderView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m TensorHeaderView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m TensorHeaderView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the TensorHeader after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *TensorHeaderDecoder) View(buf []byte) (v TensorHeaderView, err error) {
+	if len(buf) >= 192 && binary.LittleEndian.Uint64(buf) == 0x00010384003400b8 {
+		v.b = (*[192]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *TensorHeaderDecoder) view(buf []byte) (TensorHeaderView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return TensorHeaderView{&tensorHeaderNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return TensorHeaderView{(*[192]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([192]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[184]byte)(d.viewPad[8:]) = *d.block
+	return TensorHeaderView{d.viewPad}, nil
+}
+
+/*
+TensorHeaderWriter writes a TensorHeader message (header and root block) in place, held by
+value: its setters check nothing, since NewTensorHeaderWriter checked the buffer
+once. The zero TensorHeaderWriter (returned with an error) must not be used.
+*/
+type TensorHeaderWriter struct {
+	b *[192]byte
+}
+
+// NewTensorHeaderWriter writes the message header for TensorHeader at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// TensorHeaderEncoder.WrapWithHeader does), and returns a writer over them.
+func NewTensorHeaderWriter(buf []byte) (TensorHeaderWriter, error) {
+	if len(buf) < 192 {
+		return TensorHeaderWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[192]byte)(buf) = tensorHeaderHeaderInit
+	return TensorHeaderWriter{(*[192]byte)(buf)}, nil
+}
+func (w TensorHeaderWriter) block() *[184]byte {
+	return (*[184]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w TensorHeaderWriter) EncodedLength() int {
+	return 192
+}
+
+// Dtype returns the required field dtype.
+func (m TensorHeaderView) Dtype() Dtype {
+	return Dtype(int16(binary.LittleEndian.Uint16(m.block()[0:])))
+}
+
+// SetDtype writes the field dtype.
+func (w TensorHeaderWriter) SetDtype(v Dtype) {
+	binary.LittleEndian.PutUint16(w.block()[0:], uint16(v))
+}
+
+// MajorOrder returns the required field majorOrder.
+func (m TensorHeaderView) MajorOrder() MajorOrder {
+	return MajorOrder(int16(binary.LittleEndian.Uint16(m.block()[2:])))
+}
+
+// SetMajorOrder writes the field majorOrder.
+func (w TensorHeaderWriter) SetMajorOrder(v MajorOrder) {
+	binary.LittleEndian.PutUint16(w.block()[2:], uint16(v))
+}
+
+// Ndims returns the required field ndims.
+func (m TensorHeaderView) Ndims() uint8 {
+	return m.block()[4]
+}
+
+// SetNdims writes the field ndims.
+func (w TensorHeaderWriter) SetNdims(v uint8) {
+	w.block()[4] = byte(v)
+}
+
+// MaxDims returns the schema constant; it is not on the wire.
+func (m TensorHeaderView) MaxDims() uint8 {
+	return 8
+}
+
+// PadAlign returns the required field padAlign.
+func (m TensorHeaderView) PadAlign() uint8 {
+	return m.block()[5]
+}
+
+// SetPadAlign writes the field padAlign.
+func (w TensorHeaderWriter) SetPadAlign(v uint8) {
+	w.block()[5] = byte(v)
+}
+
+// ProgressUnit returns the required field progressUnit.
+func (m TensorHeaderView) ProgressUnit() ProgressUnit {
+	return ProgressUnit(m.block()[6])
+}
+
+// SetProgressUnit writes the field progressUnit.
+func (w TensorHeaderWriter) SetProgressUnit(v ProgressUnit) {
+	w.block()[6] = byte(v)
+}
+
+// ProgressStrideBytes returns the required field progressStrideBytes.
+func (m TensorHeaderView) ProgressStrideBytes() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[7:])
+}
+
+// SetProgressStrideBytes writes the field progressStrideBytes.
+func (w TensorHeaderWriter) SetProgressStrideBytes(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[7:], uint32(v))
+}
+
+// Dims returns a copy of the 8-element array dims.
+func (m TensorHeaderView) Dims() (a [8]int32) {
+	for i := range a {
+		a[i] = int32(binary.LittleEndian.Uint32(m.block()[11+4*i:]))
+	}
+	return a
+}
+
+// SetDims writes the 8-element array dims.
+func (w TensorHeaderWriter) SetDims(v [8]int32) {
+	for i := range v {
+		binary.LittleEndian.PutUint32(w.block()[11+4*i:], uint32(v[i]))
+	}
+}
+
+// Strides returns a copy of the 8-element array strides.
+func (m TensorHeaderView) Strides() (a [8]int32) {
+	for i := range a {
+		a[i] = int32(binary.LittleEndian.Uint32(m.block()[43+4*i:]))
+	}
+	return a
+}
+
+// SetStrides writes the 8-element array strides.
+func (w TensorHeaderWriter) SetStrides(v [8]int32) {
+	for i := range v {
+		binary.LittleEndian.PutUint32(w.block()[43+4*i:], uint32(v[i]))
+	}
+}
+
+// Pad returns the required field pad.
+func (m TensorHeaderView) Pad() uint8 {
+	return m.block()[75]
+}
+
+// SetPad writes the field pad.
+func (w TensorHeaderWriter) SetPad(v uint8) {
+	w.block()[75] = byte(v)
 }
 
 const (
@@ -5825,6 +6928,7 @@ type MetaBlobAnnounceDecoder struct {
 	actingVersion int
 	block         *[28]byte
 	padded        *[28]byte
+	viewPad       *[36]byte
 }
 
 func (d *MetaBlobAnnounceDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -6081,6 +7185,155 @@ func (e *MetaBlobAnnounceEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+MetaBlobAnnounceView is a read-only view of a MetaBlobAnnounce message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+MetaBlobAnnounceDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type MetaBlobAnnounceView struct {
+	b *[36]byte
+}
+
+// metaBlobAnnounceNullView is what a view returned with an error reads: a zero header and the null block.
+var metaBlobAnnounceNullView = [36]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m MetaBlobAnnounceView) block() *[28]byte {
+	return (*[28]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m MetaBlobAnnounceView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m MetaBlobAnnounceView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m MetaBlobAnnounceView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the MetaBlobAnnounce after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *MetaBlobAnnounceDecoder) View(buf []byte) (v MetaBlobAnnounceView, err error) {
+	if len(buf) >= 36 && binary.LittleEndian.Uint64(buf) == 0x00010384000a001c {
+		v.b = (*[36]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *MetaBlobAnnounceDecoder) view(buf []byte) (MetaBlobAnnounceView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return MetaBlobAnnounceView{&metaBlobAnnounceNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return MetaBlobAnnounceView{(*[36]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([36]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[28]byte)(d.viewPad[8:]) = *d.block
+	return MetaBlobAnnounceView{d.viewPad}, nil
+}
+
+/*
+MetaBlobAnnounceWriter writes a MetaBlobAnnounce message (header and root block) in place, held by
+value: its setters check nothing, since NewMetaBlobAnnounceWriter checked the buffer
+once. The zero MetaBlobAnnounceWriter (returned with an error) must not be used.
+*/
+type MetaBlobAnnounceWriter struct {
+	b *[36]byte
+}
+
+// NewMetaBlobAnnounceWriter writes the message header for MetaBlobAnnounce at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// MetaBlobAnnounceEncoder.WrapWithHeader does), and returns a writer over them.
+func NewMetaBlobAnnounceWriter(buf []byte) (MetaBlobAnnounceWriter, error) {
+	if len(buf) < 36 {
+		return MetaBlobAnnounceWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[36]byte)(buf) = metaBlobAnnounceHeaderInit
+	return MetaBlobAnnounceWriter{(*[36]byte)(buf)}, nil
+}
+func (w MetaBlobAnnounceWriter) block() *[28]byte {
+	return (*[28]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w MetaBlobAnnounceWriter) EncodedLength() int {
+	return 36
+}
+
+// StreamId returns the required field streamId.
+func (m MetaBlobAnnounceView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetStreamId writes the field streamId.
+func (w MetaBlobAnnounceWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// MetaVersion returns the required field metaVersion.
+func (m MetaBlobAnnounceView) MetaVersion() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[4:])
+}
+
+// SetMetaVersion writes the field metaVersion.
+func (w MetaBlobAnnounceWriter) SetMetaVersion(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[4:], uint32(v))
+}
+
+// BlobType returns the required field blobType.
+func (m MetaBlobAnnounceView) BlobType() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[8:])
+}
+
+// SetBlobType writes the field blobType.
+func (w MetaBlobAnnounceWriter) SetBlobType(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[8:], uint32(v))
+}
+
+// TotalLen returns the required field totalLen.
+func (m MetaBlobAnnounceView) TotalLen() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[12:])
+}
+
+// SetTotalLen writes the field totalLen.
+func (w MetaBlobAnnounceWriter) SetTotalLen(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[12:], uint64(v))
+}
+
+// Checksum returns the required field checksum.
+func (m MetaBlobAnnounceView) Checksum() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[20:])
+}
+
+// SetChecksum writes the field checksum.
+func (w MetaBlobAnnounceWriter) SetChecksum(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[20:], uint64(v))
 }
 
 const (
@@ -6436,6 +7689,7 @@ type MetaBlobCompleteDecoder struct {
 	actingVersion int
 	block         *[16]byte
 	padded        *[16]byte
+	viewPad       *[24]byte
 }
 
 func (d *MetaBlobCompleteDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -6668,6 +7922,135 @@ func (e *MetaBlobCompleteEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+MetaBlobCompleteView is a read-only view of a MetaBlobComplete message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+MetaBlobCompleteDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type MetaBlobCompleteView struct {
+	b *[24]byte
+}
+
+// metaBlobCompleteNullView is what a view returned with an error reads: a zero header and the null block.
+var metaBlobCompleteNullView = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m MetaBlobCompleteView) block() *[16]byte {
+	return (*[16]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m MetaBlobCompleteView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m MetaBlobCompleteView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m MetaBlobCompleteView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the MetaBlobComplete after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *MetaBlobCompleteDecoder) View(buf []byte) (v MetaBlobCompleteView, err error) {
+	if len(buf) >= 24 && binary.LittleEndian.Uint64(buf) == 0x00010384000d0010 {
+		v.b = (*[24]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *MetaBlobCompleteDecoder) view(buf []byte) (MetaBlobCompleteView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return MetaBlobCompleteView{&metaBlobCompleteNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return MetaBlobCompleteView{(*[24]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([24]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[16]byte)(d.viewPad[8:]) = *d.block
+	return MetaBlobCompleteView{d.viewPad}, nil
+}
+
+/*
+MetaBlobCompleteWriter writes a MetaBlobComplete message (header and root block) in place, held by
+value: its setters check nothing, since NewMetaBlobCompleteWriter checked the buffer
+once. The zero MetaBlobCompleteWriter (returned with an error) must not be used.
+*/
+type MetaBlobCompleteWriter struct {
+	b *[24]byte
+}
+
+// NewMetaBlobCompleteWriter writes the message header for MetaBlobComplete at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// MetaBlobCompleteEncoder.WrapWithHeader does), and returns a writer over them.
+func NewMetaBlobCompleteWriter(buf []byte) (MetaBlobCompleteWriter, error) {
+	if len(buf) < 24 {
+		return MetaBlobCompleteWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[24]byte)(buf) = metaBlobCompleteHeaderInit
+	return MetaBlobCompleteWriter{(*[24]byte)(buf)}, nil
+}
+func (w MetaBlobCompleteWriter) block() *[16]byte {
+	return (*[16]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w MetaBlobCompleteWriter) EncodedLength() int {
+	return 24
+}
+
+// StreamId returns the required field streamId.
+func (m MetaBlobCompleteView) StreamId() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetStreamId writes the field streamId.
+func (w MetaBlobCompleteWriter) SetStreamId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// MetaVersion returns the required field metaVersion.
+func (m MetaBlobCompleteView) MetaVersion() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[4:])
+}
+
+// SetMetaVersion writes the field metaVersion.
+func (w MetaBlobCompleteWriter) SetMetaVersion(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[4:], uint32(v))
+}
+
+// Checksum returns the required field checksum.
+func (m MetaBlobCompleteView) Checksum() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[8:])
+}
+
+// SetChecksum writes the field checksum.
+func (w MetaBlobCompleteWriter) SetChecksum(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[8:], uint64(v))
 }
 
 const (

@@ -171,10 +171,12 @@ func stats(t *testing.T, cons *proctest.Child) string {
 
 // TestHostileProducer: a producer holding a real lease writes garbage into
 // slot headers, sends descriptors for slots never written, replays,
-// malformed messages, and announces regions at hostile URIs. The consumer
-// (a process of its own) drops and counts all of it, accepts every valid
-// frame sent between the attacks and nothing else, never crashes, and
-// never maps a file outside its allowed directory.
+// malformed messages, and announces regions at hostile URIs and higher
+// epochs. The consumer (a process of its own) drops and counts all of it,
+// accepts every valid frame sent between the attacks and nothing else,
+// never crashes, never maps a file outside its allowed directory, and
+// keeps the lease tpoold granted through the announces (they do not come
+// from tpoold's session: DECISIONS.md 43).
 func TestHostileProducer(t *testing.T) {
 	e := newEnv(t)
 	cons := e.spawn("consumer", "")
@@ -265,10 +267,12 @@ func TestHostileProducer(t *testing.T) {
 
 // hostileAnnounces sends ShmPoolAnnounces for the consumer's stream at
 // ever higher epochs whose regions lie outside the allowed directory (by
-// path, by "..", through a symlink inside it), are absurdly large, or are
-// not regions; each names a real, valid-looking region file (a decoy
+// path, by "..", through a symlink inside it), are absurdly large, are not
+// regions, or are the real regions under a lexically valid path of a
+// higher epoch; each names a real, valid-looking region file (a decoy
 // outside the allowed directory) where it can. The consumer must map none
-// of them.
+// of them, count each as foreign (not from tpoold), and keep accepting the
+// valid frames of the real epoch.
 func hostileAnnounces(t *testing.T, e *env, h *hostile, cons *proctest.Child) {
 	outside := filepath.Join(filepath.Dir(e.base), "outside")
 	if err := os.MkdirAll(outside, 0o700); err != nil {
@@ -318,16 +322,23 @@ func hostileAnnounces(t *testing.T, e *env, h *hostile, cons *proctest.Child) {
 		{"huge stride", uri(e.base + "/huge.ring"), uri(e.base + "/huge.pool"), nslots, 1 << 31},
 		{"directory", uri(e.base), uri(e.base), nslots, stride},
 		{"symlink inside", uri(linkRing), uri(linkPool), nslots, stride},
+		// Lexically valid paths inside the allowed directory, where the
+		// driver would put a later epoch: mapping them fails (they do not
+		// exist), so a consumer that followed the announce would unmap and
+		// drop every frame.
+		{"next epoch", uri(nextEpoch(h.info.HeaderURI)), uri(nextEpoch(h.info.Pools[0].URI)), nslots, stride},
 	}
-	// Epochs far above the real ones, so every announce is news to the
-	// consumer's driver client. (The hostile producer's own driver client
-	// hears them too and loses its lease: its frames after this point are
-	// of a stale epoch, so the consumer's acceptance is not checked here.)
+	// Epochs far above the real ones, so every announce would be news to
+	// the consumer's driver client if it took announces from anyone. (The
+	// hostile producer's own driver client hears them too, and keeps its
+	// lease for the same reason.)
 	epoch := uint64(1) << 62
-	refused := func(st string) uint64 {
-		return proctest.Uint(t, st, "protoerrs") + proctest.Uint(t, st, "remaperrors")
-	}
+	refused := func(st string) uint64 { return proctest.Uint(t, st, "foreign") }
 	prev := refused(stats(t, cons))
+	accepted := proctest.Uint(t, stats(t, cons), "accepted")
+	if accepted != h.sent {
+		t.Fatalf("before the announces: %d frames accepted, want %d", accepted, h.sent)
+	}
 	for _, c := range cases {
 		for r := range 3 { // tpoold's announces may arrive between: repeat
 			st := h.ctrl.SendPoolAnnounce(&control.PoolAnnounce{StreamID: testStream, ProducerID: 1, Epoch: epoch,
@@ -356,20 +367,62 @@ func hostileAnnounces(t *testing.T, e *env, h *hostile, cons *proctest.Child) {
 			t.Errorf("announce %s: the consumer accepted %d corrupt frames", c.name, n)
 		}
 		if n := refused(st); n == prev {
-			t.Errorf("announce %s: neither a protocol error nor a failed remap was counted", c.name)
+			t.Errorf("announce %s: not counted as foreign", c.name)
 		} else {
 			prev = n
 		}
 		checkMaps(t, cons.Pid(), filepath.Dir(e.base), e.base, outside)
+		// The frame sent after the announces is accepted: the consumer is
+		// still on tpoold's epoch and regions.
+		st = awaitAccepted(t, cons, h.sent)
+		if n := proctest.Uint(t, st, "epoch"); n != h.info.Epoch {
+			t.Errorf("announce %s: the consumer is at epoch %d, tpoold's is %d", c.name, n, h.info.Epoch)
+		}
+		for _, k := range []string{"remaperrors", "unmapped"} {
+			if n := proctest.Uint(t, st, k); n != 0 {
+				t.Errorf("announce %s: %s=%d, want 0", c.name, k, n)
+			}
+		}
 	}
-	// Whether the consumer reads the real regions again after announces it
-	// could not map is not part of this test: logged for the record.
+	// Announce periods later (tpoold's announces in between), the consumer
+	// still accepts every valid frame.
 	time.Sleep(3 * announcePeriod)
 	for range 20 {
 		h.valid()
 	}
-	t.Logf("after the attacks: %s", stats(t, cons))
+	st := awaitAccepted(t, cons, h.sent)
+	t.Logf("after the attacks: %s", st)
+	if n := proctest.Uint(t, st, "corrupt"); n != 0 {
+		t.Errorf("after the attacks: the consumer accepted %d corrupt frames", n)
+	}
 	checkMaps(t, cons.Pid(), filepath.Dir(e.base), e.base, outside)
+}
+
+// awaitAccepted polls the consumer's stats until it has accepted want
+// frames (the deadline only turns a hang into a failure) and returns the
+// last stats line; it fails t if the count does not reach want.
+func awaitAccepted(t *testing.T, cons *proctest.Child, want uint64) string {
+	t.Helper()
+	st := stats(t, cons)
+	for deadline := time.Now().Add(10 * time.Second); proctest.Uint(t, st, "accepted") < want && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		st = stats(t, cons)
+	}
+	if n := proctest.Uint(t, st, "accepted"); n != want {
+		t.Errorf("the consumer accepted %d frames, want the %d valid ones (%s)", n, want, st)
+	}
+	return st
+}
+
+// nextEpoch returns a region URI's path with its epoch directory
+// (.../<stream>/<epoch>/<file>) replaced by a much higher one.
+func nextEpoch(regionURI string) string {
+	p := strings.TrimPrefix(regionURI, "shm:file?path=")
+	if i := strings.IndexByte(p, '|'); i >= 0 {
+		p = p[:i]
+	}
+	dir, file := filepath.Split(p)
+	return filepath.Join(filepath.Dir(filepath.Clean(dir)), strconv.FormatUint(1<<62, 10), file)
 }
 
 // checkMaps fails t if process pid maps any file under root that is not

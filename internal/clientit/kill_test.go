@@ -10,30 +10,37 @@ import (
 // TestConsumerKilledMidStream: of two consumers of a stream, one is
 // SIGKILLed while frames flow. In every case the producer goes on
 // (every frame committed, no error, never paused) and the other consumer
-// accepts no corrupt frame.
+// accepts no corrupt frame and receives every descriptor the producer
+// sent.
 //
-// At 1 kHz nothing else changes: every descriptor is sent and the other
-// consumer receives every frame. At 10 kHz it does not: the dead
-// consumer's subscription stays on the descriptor stream, tethered, until
+// The dead consumer's subscription stays on the descriptor stream until
 // the media driver times its client out (client liveness, 10 s by
-// default), and the publication cannot run more than a window (half the
-// 4 MiB term: about 21,800 descriptors) ahead of it. The producer then
-// drops every descriptor after its offer retries (DescriptorsDropped), so
-// the other consumer never hears of those frames. That case checks only
-// the guarantees above and logs the loss (docs/CLIENT.md).
+// default), and an IPC publication cannot run more than a window (half
+// the 4 MiB term: about 21,800 descriptors) ahead of its slowest tethered
+// subscriber. Consumers subscribe untethered (runtime/client/tether.go),
+// so the dead one is cut loose at the first media driver timer tick (1 s)
+// that finds it three quarters of a window behind, lingers (still holding
+// the publication, as in Aeron) until the next tick, and rests 5 s before
+// it rejoins. At 1 kHz it never gets that far behind in the test: every
+// descriptor is sent and the other consumer receives every frame. At
+// 10 kHz it does, about 1.6 s after the kill; the publication may then
+// wait up to two ticks less 0.55 s (at most about 14,500 descriptors the
+// producer drops after its offer retries), once in the 8 s of the test.
+// Tethered, it waited until the media driver timed the dead client out:
+// 58,154 of 80,000 dropped. The test allows a quarter.
 func TestConsumerKilledMidStream(t *testing.T) {
 	tests := []struct {
-		name     string
-		frames   uint64
-		periodUs int
-		lossless bool
+		name       string
+		frames     uint64
+		periodUs   int
+		maxDropped uint64 // descriptors the producer may drop
 	}{
-		{"1kHz", 1500, 1000, true},
-		{"10kHz", 40000, 100, false},
+		{"1kHz", 1500, 1000, 0},
+		{"10kHz", 80000, 100, 80000 / 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if !tt.lossless && testing.Short() {
+			if tt.maxDropped > 0 && testing.Short() {
 				t.Skip("-short")
 			}
 			e := newEnv(t)
@@ -69,12 +76,19 @@ func TestConsumerKilledMidStream(t *testing.T) {
 			if n := proctest.Uint(t, st, "corrupt"); n != 0 {
 				t.Errorf("the other consumer accepted %d corrupt frames", n)
 			}
-			if !tt.lossless {
-				t.Logf("%d of %d descriptors lost to the dead consumer's tethered subscription", tt.frames-sent, tt.frames)
-				return
+			dropped := proctest.Uint(t, done, "dropped")
+			if dropped+sent != tt.frames || dropped > tt.maxDropped {
+				t.Errorf("producer sent %d descriptors and dropped %d, want %d in all and at most %d dropped",
+					sent, dropped, tt.frames, tt.maxDropped)
 			}
-			if n := proctest.Uint(t, done, "dropped"); n != 0 || sent != tt.frames {
-				t.Errorf("producer sent %d descriptors and dropped %d, want %d and 0", sent, n, tt.frames)
+			// Every descriptor sent reaches the other consumer (whether its
+			// frame was still in the ring is another matter at 10 kHz).
+			if n := proctest.Uint(t, st, "descriptors"); n != sent {
+				t.Errorf("other consumer: %d descriptors, the producer sent %d", n, sent)
+			}
+			if tt.maxDropped > 0 {
+				t.Logf("%d of %d descriptors dropped while the dead consumer's subscription held the stream", dropped, tt.frames)
+				return
 			}
 			for k, want := range map[string]uint64{"descriptors": tt.frames, "accepted": tt.frames, "good": tt.frames, "dropped": 0, "gap": 0} {
 				if n := proctest.Uint(t, st, k); n != want {

@@ -34,7 +34,8 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	proctest.RunRole(map[string]proctest.Role{"tpoold": runDriver, "producer": runProducer, "consumer": runConsumer})
+	proctest.RunRole(map[string]proctest.Role{"tpoold": runDriver, "producer": runProducer, "consumer": runConsumer,
+		"peerproducer": runPeerProducer, "peerconsumer": runPeerConsumer})
 	os.Exit(m.Run())
 }
 
@@ -227,9 +228,9 @@ func runConsumer(ctx context.Context, cmds <-chan proctest.Command) error {
 				for s.Poll(handler) > 0 { // drain what has come
 				}
 				st, ds := s.Stats(), c.DriverClient().Stats()
-				fmt.Printf("stats accepted=%d good=%d corrupt=%d descriptors=%d dropped=%d late=%d gap=%d unmapped=%d malformed=%d beforejoin=%d remaps=%d remaperrors=%d protoerrs=%d epochs=%d stale=%d epoch=%d\n",
+				fmt.Printf("stats accepted=%d good=%d corrupt=%d descriptors=%d dropped=%d late=%d gap=%d unmapped=%d malformed=%d beforejoin=%d remaps=%d remaperrors=%d protoerrs=%d foreign=%d epochs=%d stale=%d epoch=%d\n",
 					st.Accepted, good, corrupt, st.Descriptors, st.Dropped(), st.Late(), st.Gap, st.Unmapped, st.Malformed,
-					st.BeforeJoin, st.Remaps, st.RemapErrors, ds.ProtocolErrors, ds.EpochChanges, st.Drops[pool.DropStale], s.Epoch())
+					st.BeforeJoin, st.Remaps, st.RemapErrors, ds.ProtocolErrors, ds.Foreign, ds.EpochChanges, st.Drops[pool.DropStale], s.Epoch())
 			}
 		default:
 		}

@@ -28,7 +28,10 @@ func testDriverConfig(dir string) mediadriver.Config {
 	return mediadriver.Config{
 		Dir:                   dir,
 		IPCTermLength:         64 * 1024,
-		ClientLivenessTimeout: 2 * time.Second,
+		// Long enough that a client starved by a loaded machine (CI runs
+		// packages side by side, with -race) is not timed out mid-test;
+		// tests of the timeout set their own.
+		ClientLivenessTimeout: 10 * time.Second,
 		PublicationLinger:     20 * time.Millisecond,
 		TimerInterval:         10 * time.Millisecond,
 		ToDriverBufferLength:  64*1024 + 768,
@@ -677,6 +680,8 @@ func TestPublicationStartingPositionAndWindow(t *testing.T) {
 		"aeron:ipc?init-term-id=10|term-id=12|term-offset=33",
 		"aeron:ipc?init-term-id=10|term-id=9|term-offset=0",
 		"aeron:ipc?pub-wnd=1m",
+		"aeron:ipc?untethered-window-limit-timeout=soon",
+		"aeron:ipc?untethered-resting-timeout=-1s",
 	} {
 		var de *aeron.DriverError
 		if _, err := c.AddExclusivePublication(ctx(t), bad, 92); !errors.As(err, &de) || de.Code != aeron.ErrorCodeGeneric {
@@ -685,10 +690,28 @@ func TestPublicationStartingPositionAndWindow(t *testing.T) {
 	}
 }
 
+// TestUntetheredSubscriberIsCutLooseAndRejoins: the timeouts come from the
+// driver's configuration or, as in Aeron's C driver, from the
+// publication's channel (which then wins over a configuration whose
+// timeouts would outlast the test).
 func TestUntetheredSubscriberIsCutLooseAndRejoins(t *testing.T) {
+	tests := []struct {
+		name                 string
+		windowLimit, resting time.Duration
+		pubChannel           string
+	}{
+		{"config", 50 * time.Millisecond, 100 * time.Millisecond, "aeron:ipc"},
+		{"channel", time.Hour, time.Hour, "aeron:ipc?untethered-window-limit-timeout=50ms|untethered-resting-timeout=100ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testUntethered(t, tt.windowLimit, tt.resting, tt.pubChannel) })
+	}
+}
+
+func testUntethered(t *testing.T, windowLimit, resting time.Duration, pubChannel string) {
 	dir := filepath.Join(t.TempDir(), "aeron")
 	d, err := mediadriver.Start(mediadriver.Config{Dir: dir, IPCTermLength: 64 * 1024, TimerInterval: 5 * time.Millisecond,
-		UntetheredWindowLimitTimeout: 50 * time.Millisecond, UntetheredRestingTimeout: 100 * time.Millisecond,
+		UntetheredWindowLimitTimeout: windowLimit, UntetheredRestingTimeout: resting,
 		ToDriverBufferLength: 64*1024 + 768, ToClientsBufferLength: 64*1024 + 128,
 		CounterValuesLength: 64 * 1024, ErrorLogLength: 64 * 1024})
 	if err != nil {
@@ -704,7 +727,7 @@ func TestUntetheredSubscriberIsCutLooseAndRejoins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := c.AddPublication(ctx(t), "aeron:ipc", 101)
+	pub, err := c.AddPublication(ctx(t), pubChannel, 101)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -513,7 +513,8 @@ func TestMultiProcessPublisherKilledMidOffer(t *testing.T) {
 		t.Skip("multi-process")
 	}
 	dir := filepath.Join(t.TempDir(), "aeron")
-	cfg := testDriverConfig(dir) // liveness timeout 2s
+	cfg := testDriverConfig(dir)
+	cfg.ClientLivenessTimeout = 2 * time.Second
 	cfg.TimerInterval = 50 * time.Millisecond
 	// Nothing but the draining unblock may end the stream in time: the
 	// active publication's unblock timeout and the draining backstop

@@ -27,9 +27,10 @@ const (
 	DefaultAnnounceStreamID = 1001
 	// DefaultDescriptorStreamID is the shared FrameDescriptor stream.
 	DefaultDescriptorStreamID = 1100
-	// DefaultQoSStreamID and DefaultMetadataStreamID are reserved for QoS
-	// and metadata (not implemented yet by this package).
-	DefaultQoSStreamID      = 1200
+	// DefaultQoSStreamID is the QoS stream (QosProducer, QosConsumer).
+	DefaultQoSStreamID = 1200
+	// DefaultMetadataStreamID is the metadata stream (DataSourceAnnounce,
+	// DataSourceMeta, MetaBlob messages).
 	DefaultMetadataStreamID = 1300
 )
 
@@ -67,6 +68,14 @@ type Config struct {
 	// stream (default DefaultChannel, DefaultDescriptorStreamID).
 	DescriptorChannel  string
 	DescriptorStreamID int32
+
+	// --- Metadata (meta.go).
+
+	// MetadataChannel and MetadataStreamID name the metadata stream
+	// (default DefaultChannel, DefaultMetadataStreamID).
+	MetadataChannel  string
+	MetadataStreamID int32
+
 	// Invoker makes the application run the duty cycle: call DoWork often
 	// (at least every few milliseconds while attaching, and more often than
 	// the keepalive interval otherwise), from one goroutine that also uses
@@ -85,6 +94,41 @@ type Config struct {
 	// default, a non-nil value is shared and must then be used by one
 	// Consumer only.
 	Idle agent.IdleStrategy
+
+	// Per-consumer streams, RATE_LIMITED mode and QoS (wire spec 10.1.2,
+	// 10.1.3, 10.4, 11; Driver Model 11; peers.go).
+	//
+	// QoSChannel and QoSStreamID name the QoS stream (default
+	// DefaultChannel, DefaultQoSStreamID). QoSInterval (default
+	// DefaultQoSInterval, 1 s) is the period of QosProducer, QosConsumer
+	// and ConsumerHello; a producer forgets a consumer it has not heard
+	// from for 5 intervals and frees its streams.
+	QoSChannel  string
+	QoSStreamID int32
+	QoSInterval time.Duration
+	// PerConsumerDescriptorStreams and PerConsumerControlStreams are the
+	// stream ids this Client's producers hand out as per-consumer streams
+	// (default 31000-31999 and 32000-32999). Keep them equal to tpoold's
+	// driver.descriptor_stream_id_range and driver.control_stream_id_range.
+	PerConsumerDescriptorStreams StreamRange
+	PerConsumerControlStreams    StreamRange
+	// DeclinePerConsumerStreams makes this Client's producers decline
+	// every per-consumer stream: RATE_LIMITED consumers then drop locally.
+	DeclinePerConsumerStreams bool
+	// MaxConsumers bounds each producer's table of consumers (default
+	// DefaultMaxConsumers); consumers beyond it are declined.
+	MaxConsumers int
+	// --- No-driver mode (nodriver.go) ---
+
+	// NoDriver runs the Client without the SHM driver (wire spec v1.2
+	// without the Driver Model): no driver client, no leases. Producers
+	// create their regions themselves under NoDriverConfig.BaseDir and
+	// publish ShmPoolAnnounce on the announce stream; consumers map what
+	// the announces name. An Aeron media driver is still needed. Driver
+	// and its fields are ignored.
+	NoDriver bool
+	// NoDriverConfig configures no-driver mode (ignored without NoDriver).
+	NoDriverConfig NoDriverConfig
 }
 
 // WithDefaults returns c with every zero field set to its default.
@@ -95,15 +139,31 @@ func (c Config) WithDefaults() Config {
 	if c.DescriptorStreamID == 0 {
 		c.DescriptorStreamID = DefaultDescriptorStreamID
 	}
+	if c.MetadataChannel == "" {
+		c.MetadataChannel = DefaultChannel
+	}
+	if c.MetadataStreamID == 0 {
+		c.MetadataStreamID = DefaultMetadataStreamID
+	}
 	c.Driver = c.Driver.WithDefaults()
-	return c
+	c.NoDriverConfig = c.NoDriverConfig.WithDefaults()
+	return c.peerDefaults()
 }
 
 // Validate reports impossible values (after defaults).
 func (c Config) Validate() error {
 	c = c.WithDefaults()
+	if c.NoDriver {
+		return errors.Join(c.validateNoDriver(), c.validatePeers())
+	}
 	if c.DescriptorStreamID == c.Driver.ControlStreamID && c.DescriptorChannel == c.Driver.ControlChannel {
 		return fmt.Errorf("%w: descriptor stream %d is the control stream", ErrConfig, c.DescriptorStreamID)
+	}
+	if err := c.validatePeers(); err != nil {
+		return err
+	}
+	if c.MetadataStreamID == c.DescriptorStreamID && c.MetadataChannel == c.DescriptorChannel {
+		return fmt.Errorf("%w: metadata stream %d is the descriptor stream", ErrConfig, c.MetadataStreamID)
 	}
 	return c.Driver.Validate()
 }
@@ -119,6 +179,7 @@ type Client struct {
 	dc     *driverclient.Client
 	beatNs int64
 	rc     reconnector
+	pe     *peers // per-consumer streams and QoS (peers.go)
 
 	mu        sync.Mutex
 	producers []*Producer
@@ -160,6 +221,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Client, err e
 		return nil, fmt.Errorf("client: connect to the media driver: %w", err)
 	}
 	c.acfg.Dir = c.aeron.Dir()
+	if cfg.NoDriver {
+		c.startNoDriver() // no driver client (nodriver.go)
+		return c, nil
+	}
 	dcfg := cfg.Driver
 	dcfg.AwaitRebind = c.reconnects()
 	if c.dc, err = driverclient.New(ctx, c.aeron, dcfg, logger); err != nil {
@@ -168,12 +233,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Client, err e
 	// Producers refresh their regions' activity_timestamp_ns twice per
 	// announce period, so they look alive to the driver and consumers.
 	c.beatNs = int64(c.dc.Config().AnnouncePeriod / 2)
+	c.pe = newPeers(c)
 	if !cfg.Invoker {
 		if err := c.dc.Start(); err != nil {
 			return nil, fmt.Errorf("client: %w", err)
 		}
-		c.wg.Add(1)
+		c.wg.Add(2)
 		go c.heartbeats()
+		go c.pe.run()
 	}
 	c.startReconnector()
 	return c, nil
@@ -182,14 +249,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Client, err e
 // AeronDir returns the media driver directory in use.
 func (c *Client) AeronDir() string { return c.acfg.Dir }
 
-// DriverClient returns the driver client (for its Stats and events).
+// DriverClient returns the driver client (for its Stats and events); nil
+// in no-driver mode.
 func (c *Client) DriverClient() *driverclient.Client { return c.dc }
 
 // DoWork runs one duty cycle in invoker mode: the driver client's, and the
 // producers' heartbeats. It returns the amount of work done.
 func (c *Client) DoWork() int {
 	now := driverclient.Now()
-	n := c.dc.DoWork(now)
+	n := c.pe.doWork(now)
+	if c.dc != nil { // nil in no-driver mode
+		n += c.dc.DoWork(now)
+	}
 	c.mu.Lock()
 	for _, p := range c.producers {
 		n += p.heartbeat(uint64(now), c.beatNs)
@@ -274,6 +345,7 @@ func (c *Client) Close() error {
 			errs = append(errs, s.Close())
 		}
 		c.wg.Wait()
+		c.pe.close()
 		errs = append(errs, c.release())
 		c.closeErr = errors.Join(errs...)
 	})
@@ -299,6 +371,9 @@ func (c *Client) release() error {
 
 // detach ends a lease with a bounded wait.
 func (c *Client) detach(l *driverclient.Lease) error {
+	if l == nil {
+		return nil // no-driver mode: no lease
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.dc.Config().AttachTimeout)
 	defer cancel()
 	err := c.dc.Detach(ctx, l)

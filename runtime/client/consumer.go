@@ -21,11 +21,50 @@ type ConsumerConfig struct {
 	ExpectedLayoutVersion uint32
 	// FragmentLimit bounds the descriptors handled per Poll (default 16).
 	FragmentLimit int
+
+	// Per-consumer delivery (wire spec 10.1.2, 11; consumerpeer.go).
+	//
+	// Mode is ModeStream (the default) or ModeRateLimited. MaxRateHz is
+	// the most frames per second a ModeRateLimited consumer wants (> 0;
+	// 0 in ModeStream).
+	Mode      ConsumerMode
+	MaxRateHz uint32
+	// PerConsumer says whether the ConsumerHello asks for per-consumer
+	// descriptor and control streams (default PerConsumerAuto: in
+	// ModeRateLimited only, so that the producer paces the consumer).
+	PerConsumer PerConsumerRequest
+	// SupportsProgress is ConsumerHello's supports_progress (set by
+	// itself when OnProgress is).
+	SupportsProgress bool
+	// ConsumerID identifies the consumer to its producer (default: a
+	// random id, as wire spec 10.1.2 recommends for self-assigned ids).
+	ConsumerID uint32
+	// --- Payload fallback (fallback.go) ---
+
+	// PayloadFallbackURI is where the payload could come from when the
+	// SHM regions cannot be mapped (wire spec 15.12). It is checked and
+	// reported by Status; payload fallback itself is not implemented.
+	PayloadFallbackURI string
+	// --- Metadata (meta.go, metaconsume.go).
+
+	// NoMetadata: do not subscribe to the metadata stream (FrameView.Meta
+	// is then always nil).
+	NoMetadata bool
+	// MaxMetaBlobBytes bounds the metadata blobs reassembled (default
+	// DefaultMaxMetaBlobBytes); larger ones are refused unread.
+	MaxMetaBlobBytes int
+
+	// --- FrameProgress (progress.go).
+
+	// OnProgress, when set, subscribes to the FrameProgress of the stream
+	// and gets every valid hint of the mapped epoch, from Poll, Next or
+	// Run (like the frame handler: do not call the Consumer from it).
+	OnProgress func(FrameProgress)
 }
 
 // ConsumerStats counts what a Consumer saw. Every descriptor of its stream
-// ends as exactly one of: accepted, a drop (by reason), unmapped, or
-// before-join.
+// ends as exactly one of: accepted, a drop (by reason), unmapped,
+// before-join, or rate-limited.
 type ConsumerStats struct {
 	// Descriptors counts FrameDescriptors of this stream.
 	Descriptors uint64
@@ -53,6 +92,15 @@ type ConsumerStats struct {
 	// attempts (retried).
 	Remaps      uint64
 	RemapErrors uint64
+
+	// RATE_LIMITED mode (consumerpeer.go); neither is loss.
+	//
+	// RateLimited counts descriptors dropped locally to keep to MaxRateHz
+	// (the producer declined a per-consumer stream, or has not answered
+	// yet). Paced counts sequence numbers the producer did not send on
+	// the consumer's own stream because it paces it.
+	RateLimited uint64
+	Paced       uint64
 }
 
 // Dropped returns the number of frames dropped for any reason (Drops and
@@ -148,6 +196,12 @@ type Consumer struct {
 	got      bool // Next: a frame was stashed
 	closed   bool
 	stats    ConsumerStats
+	peer     consumerPeer // per-consumer streams and QoS (consumerpeer.go)
+	nd       *ndConsumer  // no-driver mode only (nodriver.go)
+
+	// Metadata (metaconsume.go) and FrameProgress (progress.go).
+	meta     consumerMeta
+	progress consumerProgress
 }
 
 // NewConsumer attaches a consumer lease for cfg.StreamID, waiting (until
@@ -161,20 +215,31 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	if cfg.FragmentLimit <= 0 {
 		cfg.FragmentLimit = 16
 	}
+	if err := cfg.checkPeer(); err != nil {
+		return nil, err
+	}
+	if c.cfg.NoDriver {
+		return c.newNoDriverConsumer(ctx, cfg)
+	}
 	s := &Consumer{c: c, cfg: cfg, idle: c.cfg.Idle, aeron: c.currentAeron()}
+	s.initPeer()
 	if s.idle == nil {
 		s.idle = agent.NewBackoff()
 	}
 	s.fh = s.onFragment
 	// Subscribe first, so no descriptor sent after the attach is missed.
-	if s.sub, err = s.aeron.AddSubscription(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if s.sub, err = s.aeron.AddSubscription(ctx, descriptorSubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor subscription: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			_ = s.sub.Close()
+			_ = s.closeSideStreams()
 		}
 	}()
+	if err = s.initSideStreams(ctx); err != nil {
+		return nil, err
+	}
 	req := driverclient.AttachRequest{StreamID: cfg.StreamID, Role: driverclient.RoleConsumer,
 		ExpectedLayoutVersion: cfg.ExpectedLayoutVersion}
 	if s.lease, err = c.dc.Attach(ctx, req); err != nil {
@@ -198,7 +263,7 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (_ *Consum
 	return s, nil
 }
 
-// Lease returns the consumer's lease.
+// Lease returns the consumer's lease; nil in no-driver mode.
 func (s *Consumer) Lease() *driverclient.Lease { return s.lease }
 
 // Epoch returns the epoch of the mapped regions (0 if none).
@@ -221,6 +286,10 @@ const remapRetry = 10e6 // 10 ms
 
 // ensure maps the lease's regions when they changed.
 func (s *Consumer) ensure() {
+	if s.nd != nil {
+		s.ensureNoDriver() // no-driver mode (nodriver.go)
+		return
+	}
 	if !s.lease.Usable() {
 		return
 	}
@@ -268,12 +337,15 @@ func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
 	if s.dec.StreamId() != s.cfg.StreamID {
 		return // another stream on the shared descriptor stream
 	}
+	if s.skipDuplicate() {
+		return // seen on the stream the consumer just switched from
+	}
 	s.stats.Descriptors++
 	epoch, seq := s.dec.Epoch(), s.dec.Seq()
 	if epoch > s.epoch {
 		s.ensure() // the announce of the new epoch may have just arrived
 	}
-	if s.att == nil || !s.lease.Usable() {
+	if s.att == nil || !s.usable() {
 		s.stats.Unmapped++
 		return
 	}
@@ -290,11 +362,15 @@ func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
 	}
 	if seq >= s.joinSeq {
 		if s.haveNext && seq > s.next {
-			s.stats.Gap += seq - s.next
+			s.countGap(seq - s.next)
 		}
 		if !s.haveNext || seq >= s.next {
 			s.next, s.haveNext = seq+1, true
 		}
+	}
+	if s.rateLimited() {
+		s.stats.RateLimited++
+		return
 	}
 	f, r := s.att.Consumer.Read(epoch, seq)
 	if r != pool.DropNone {
@@ -358,8 +434,10 @@ func (s *Consumer) poll(handler func(FrameView)) int {
 	}
 	s.finish()
 	s.ensure()
+	s.pollSideStreams()
 	s.handler = handler
 	n := s.sub.Poll(s.fh, s.cfg.FragmentLimit)
+	n += s.peerPoll(n, s.cfg.FragmentLimit)
 	s.handler = nil
 	return n
 }
@@ -379,12 +457,14 @@ func (s *Consumer) Next(ctx context.Context) (FrameView, error) {
 			return FrameView{}, ErrClosed
 		}
 		s.ensure()
-		n := s.sub.Poll(s.fh, 1)
+		n := s.pollSideStreams()
+		n += s.sub.Poll(s.fh, 1)
 		if s.got {
 			s.got = false
 			s.mu.Unlock()
 			return FrameView{c: s, f: &s.frame}, nil
 		}
+		n += s.peerPoll(n, 1)
 		s.mu.Unlock()
 		if err := ctx.Err(); err != nil {
 			return FrameView{}, err
@@ -430,8 +510,12 @@ func (s *Consumer) Close() error {
 	s.closed = true
 	s.unmap()
 	sub := s.sub
+	peerSubs := s.peer.drop()
 	s.mu.Unlock()
+	for _, x := range peerSubs {
+		_ = x.Close()
+	}
 	s.c.remove(nil, s)
 	err := s.c.detach(s.lease)
-	return errors.Join(err, sub.Close())
+	return errors.Join(err, sub.Close(), s.closeNoDriver(), s.closeSideStreams())
 }

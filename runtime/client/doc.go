@@ -50,9 +50,56 @@
 // EventMediaDriverReconnected, then EventReattached); ReconnectStats counts
 // it. Config.NoReconnect turns it off.
 //
+// # Per-consumer streams, RATE_LIMITED mode and QoS
+//
+// Consumers send ConsumerHello (their mode, max_rate_hz and whether they
+// want per-consumer streams) after attaching and every
+// Config.QoSInterval; the producer of the stream answers with
+// ConsumerConfig, granting per-consumer descriptor and control streams
+// from Config.PerConsumerDescriptorStreams and PerConsumerControlStreams
+// or declining. A ModeRateLimited consumer on its own stream is paced by
+// the producer at ConsumerConfig.MaxRateHz (ConsumerStats.Paced); one on
+// the shared stream drops the surplus itself (ConsumerStats.RateLimited);
+// neither is loss. Producers forget consumers silent for 5 QoS intervals.
+// QosProducer and QosConsumer go out every interval on the QoS stream.
+// See Consumer.PeerStatus and Producer.PeerStats, and docs/CLIENT.md.
+//
+// # No-driver mode
+//
+// With Config.NoDriver there is no SHM driver and no lease: a Producer
+// creates its stream's regions itself and publishes ShmPoolAnnounce on the
+// announce stream (1001) at once, every announce period and when a first
+// consumer subscribes, and removes the regions on Close; a Consumer maps
+// what the freshest valid announce of the highest epoch names (only inside
+// its allowed directories, with every check of runtime/pool), remaps on a
+// newer epoch and unmaps a producer that stopped announcing. The same
+// OfferFrame, TryClaim, Poll, Next and Run apply; Consumer.Status reports
+// the announces seen and the payload fallback URI's status. An Aeron media
+// driver is still needed. See nodriver.go and docs/CLIENT.md.
+//
+// # Metadata
+//
+// A Producer describes its stream with SetSource (DataSourceAnnounce),
+// PublishMeta (DataSourceMeta attributes) and PublishBlob (large items as
+// MetaBlob messages with a CRC32C), on the metadata stream; each change is
+// a new meta_version that the frames published afterwards carry, and
+// everything is repeated every ProducerConfig.MetaPeriod for consumers that
+// join late. In a handler, FrameView.Meta returns the metadata of the
+// frame's meta_version (nil until it arrived); like the view, it is valid
+// until the handler returns.
+//
+// # Claim queues and FrameProgress
+//
+// With ProducerConfig.MaxClaims several claims may be open at once, for
+// devices that fill slots in parallel; descriptors still go out in
+// sequence order. With ProducerConfig.Progress claims send FrameProgress
+// hints (STARTED, throttled PROGRESS via Producer.Progress, COMPLETE) on
+// the shared control stream and on the own control stream of each
+// consumer that has one and supports progress; ConsumerConfig.OnProgress
+// receives them, each once.
+//
 // # Not yet implemented
 //
-// No-driver mode over Aeron announces, FrameProgress, metadata
-// (DataSourceAnnounce, DataSourceMeta, MetaBlob), QoS messages,
-// ConsumerHello with per-consumer streams and RATE_LIMITED mode.
+// Payload fallback (fallback URIs are checked and reported only), reading
+// the filled prefix of an unfinished frame.
 package client

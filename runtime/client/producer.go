@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tpool-go/tpool/gen/wire"
 	"github.com/tpool-go/tpool/runtime/aeron"
@@ -24,6 +25,36 @@ type ProducerConfig struct {
 	// OfferRetries bounds the retries of a descriptor offer that meets
 	// back pressure (default 64); the frame stays in SHM either way.
 	OfferRetries int
+
+	// --- No-driver mode (nodriver.go) ---
+
+	// Layout is the layout of the stream the Producer creates when the
+	// Client is in no-driver mode; ignored in driver mode (tpoold decides).
+	Layout StreamLayout
+	// --- Metadata (meta.go, metasend.go); zero values take the defaults.
+
+	// MetaPeriod is how often the metadata is repeated for consumers that
+	// join late (default DefaultMetaPeriod).
+	MetaPeriod time.Duration
+	// MetaChunkBytes is the MetaBlobChunk size (default
+	// DefaultMetaChunkBytes, at most what one message can hold).
+	MetaChunkBytes int
+	// MaxMetaBlobBytes bounds PublishBlob (default DefaultMaxMetaBlobBytes).
+	MaxMetaBlobBytes int
+
+	// --- FrameProgress and the claim queue (progress.go).
+
+	// MaxClaims is how many claims may be open at once (default 1; at most
+	// the header ring's nslots): TryClaim beyond it abandons the oldest.
+	MaxClaims int
+	// Progress sends FrameProgress for claims: STARTED, PROGRESS (see
+	// Producer.Progress) and COMPLETE.
+	Progress bool
+	// ProgressInterval and ProgressBytes throttle PROGRESS: at most one
+	// per interval, after that many more bytes (defaults
+	// DefaultProgressInterval, DefaultProgressBytes).
+	ProgressInterval time.Duration
+	ProgressBytes    int
 }
 
 // ProducerStats counts what a Producer did.
@@ -65,8 +96,16 @@ type Producer struct {
 	beat    uint64 // last heartbeat, CLOCK_MONOTONIC ns
 	closed  bool
 	stats   ProducerStats
+	pp      producerPeers // per-consumer streams and QoS (producerpeer.go)
 	buf     [wire.MessageHeaderEncodedLength + wire.FrameDescriptorBlockLength]byte
 	enc     wire.FrameDescriptorEncoder
+	nd      *ndProducer // no-driver mode only (nodriver.go)
+
+	// Metadata (metasend.go) and FrameProgress (progress.go).
+	meta     metaSender
+	stamped  pool.FrameMeta // OfferFrame's FrameMeta with the meta_version
+	progress producerProgress
+	deferred []deferredDescriptor // committed behind an open claim (progress.go)
 }
 
 // NewProducer attaches a producer lease for cfg.StreamID, waiting (until
@@ -78,15 +117,22 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	if cfg.OfferRetries <= 0 {
 		cfg.OfferRetries = 64
 	}
+	if c.cfg.NoDriver {
+		return c.newNoDriverProducer(ctx, cfg)
+	}
 	p := &Producer{c: c, cfg: cfg, aeron: c.currentAeron()}
-	if p.pub, err = p.aeron.AddPublication(ctx, c.cfg.DescriptorChannel, c.cfg.DescriptorStreamID); err != nil {
+	if p.pub, err = p.aeron.AddPublication(ctx, descriptorPubChannel(c.cfg.DescriptorChannel), c.cfg.DescriptorStreamID); err != nil {
 		return nil, fmt.Errorf("client: descriptor publication: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			_ = p.pub.Close()
+			_ = p.closeSideStreams()
 		}
 	}()
+	if err = p.initSideStreams(ctx); err != nil {
+		return nil, err
+	}
 	req := driverclient.AttachRequest{StreamID: cfg.StreamID, Role: driverclient.RoleProducer,
 		ExpectedLayoutVersion: cfg.ExpectedLayoutVersion, PublishMode: cfg.PublishMode}
 	if p.lease, err = c.dc.Attach(ctx, req); err != nil {
@@ -113,7 +159,8 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (_ *Produc
 	return p, nil
 }
 
-// Lease returns the producer's lease (its epoch and state).
+// Lease returns the producer's lease (its epoch and state); nil in
+// no-driver mode.
 func (p *Producer) Lease() *driverclient.Lease { return p.lease }
 
 // Epoch returns the epoch of the mapped regions (0 if none).
@@ -139,6 +186,9 @@ func (p *Producer) ensure() error {
 	if p.closed {
 		return ErrClosed
 	}
+	if p.nd != nil {
+		return nil // no-driver mode: the regions are the producer's own
+	}
 	if !p.lease.Usable() {
 		p.stats.Paused++
 		return ErrPaused
@@ -157,6 +207,9 @@ func (p *Producer) ensure() error {
 		return fmt.Errorf("client: map stream %d epoch %d: %w", info.StreamID, info.Epoch, err)
 	}
 	prod, err := pool.NewProducer(regions[0], regions[1:], 0)
+	if err == nil {
+		err = p.applyMaxClaims(prod)
+	}
 	if err != nil {
 		closeRegions(regions)
 		return fmt.Errorf("client: stream %d epoch %d: %w", info.StreamID, info.Epoch, err)
@@ -164,6 +217,7 @@ func (p *Producer) ensure() error {
 	p.info, p.regions, p.prod = info, regions, prod
 	p.gen++
 	p.stats.Remaps++
+	p.remapped()
 	p.beat = pool.MonotonicNow()
 	prod.Heartbeat(p.beat)
 	p.c.log.Info("producer mapped", "stream", info.StreamID, "epoch", info.Epoch)
@@ -179,12 +233,13 @@ func (p *Producer) unmap() {
 func (p *Producer) heartbeat(now uint64, period int64) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := p.announceTick(now) + p.metaDuty(now) // no-driver announces (nodriver.go), metadata (metasend.go)
 	if p.prod == nil || now-p.beat < uint64(period) {
-		return 0
+		return n
 	}
 	p.beat = now
 	p.prod.Heartbeat(now)
-	return 1
+	return n + 1
 }
 
 // OfferFrame copies payload into the next slot with the shape, strides,
@@ -198,6 +253,7 @@ func (p *Producer) OfferFrame(payload []byte, m *pool.FrameMeta) (uint64, error)
 	if err := p.ensure(); err != nil {
 		return 0, err
 	}
+	m = p.stampMeta(m)
 	seq, err := p.prod.Publish(payload, m)
 	if err != nil {
 		if errors.Is(err, pool.ErrNoPoolFits) {
@@ -206,7 +262,7 @@ func (p *Producer) OfferFrame(payload []byte, m *pool.FrameMeta) (uint64, error)
 		}
 		return 0, fmt.Errorf("client: offer: %w", err)
 	}
-	p.published(seq, m)
+	p.announce(seq, m)
 	return seq, nil
 }
 
@@ -228,6 +284,7 @@ func (p *Producer) published(seq uint64, m *pool.FrameMeta) {
 	}
 	e.SetMetaVersion(m.MetaVersion)
 	n, _ := e.Finish()
+	p.publishPeers(seq, p.buf[:n])
 	for i := 0; i < p.cfg.OfferRetries; i++ {
 		switch r := p.pub.Offer(p.buf[:n]); {
 		case r > 0:
@@ -247,14 +304,16 @@ func (p *Producer) published(seq uint64, m *pool.FrameMeta) {
 }
 
 // Claim is a slot being filled in place: write the tensor into Payload
-// (or through ClaimView), set Meta's timestamp and meta version, then
-// Commit or Abort. Payload aliases shared memory and is valid until then.
+// (or through ClaimView), set Meta's timestamp (and meta version, preset
+// once the Producer publishes metadata), then Commit or Abort. Payload aliases shared memory and is valid until then.
 type Claim struct {
 	Seq     uint64
 	Payload []byte
 	Meta    pool.FrameMeta
 	gen     uint64
 	claim   pool.Claim
+
+	progress claimProgress // progress.go
 }
 
 // ClaimView returns a typed view of the claimed tensor (T must be the
@@ -266,7 +325,10 @@ func ClaimView[T shm.Elem](c *Claim) (pool.View[T], error) {
 // TryClaim reserves the next slot for a tensor described by h (its strides
 // may be zero: contiguous) and returns it to be filled in place. It returns
 // ErrPaused while the lease is not usable and ErrFrameTooLarge if no pool
-// holds the tensor. A claim left open is abandoned by the next one.
+// holds the tensor. Up to ProducerConfig.MaxClaims (default 1) claims may
+// be open; beyond that the oldest is abandoned (its Commit returns
+// ErrClaimLost). With ProducerConfig.Progress it sends FrameProgress
+// STARTED.
 func (p *Producer) TryClaim(h *pool.TensorHeader) (Claim, error) {
 	t := *h
 	if err := t.Validate(); err != nil {
@@ -289,7 +351,10 @@ func (p *Producer) TryClaim(h *pool.TensorHeader) (Claim, error) {
 		}
 		return Claim{}, fmt.Errorf("client: claim: %w", err)
 	}
-	return Claim{Seq: pc.Seq, Payload: pc.Payload, Meta: pool.FrameMeta{Tensor: t}, gen: p.gen, claim: pc}, nil
+	cl := Claim{Seq: pc.Seq, Payload: pc.Payload, Meta: pool.FrameMeta{Tensor: t, MetaVersion: p.meta.version}, gen: p.gen, claim: pc}
+	p.flushDeferred() // the claim may have abandoned the oldest
+	p.progressStarted(&cl)
+	return cl, nil
 }
 
 // Commit publishes a claimed frame and sends its FrameDescriptor. It
@@ -307,10 +372,15 @@ func (p *Producer) Commit(c *Claim) error {
 		return ErrClaimLost
 	}
 	if err := p.prod.Commit(&c.claim, &c.Meta); err != nil {
+		if errors.Is(err, pool.ErrNotClaimed) { // abandoned for a newer claim
+			p.stats.Aborted++
+			return ErrClaimLost
+		}
 		return fmt.Errorf("client: commit: %w", err)
 	}
 	c.gen = 0
-	p.published(c.Seq, &c.Meta)
+	p.progressComplete(c)
+	p.announce(c.Seq, &c.Meta)
 	return nil
 }
 
@@ -321,6 +391,10 @@ func (p *Producer) Abort(c *Claim) {
 	defer p.mu.Unlock()
 	if c.gen != 0 {
 		p.stats.Aborted++
+		if c.gen == p.gen && p.prod != nil {
+			_ = p.prod.Abandon(&c.claim) // frees its place in the claim queue
+			p.flushDeferred()
+		}
 		c.gen = 0
 	}
 }
@@ -335,10 +409,12 @@ func (p *Producer) Close() error {
 	p.closed = true
 	p.unmap()
 	pub := p.pub
+	peerPubs := p.closePeers()
 	p.mu.Unlock()
+	closePubs(peerPubs)
 	p.c.remove(p, nil)
 	err := p.c.detach(p.lease)
-	return errors.Join(err, pub.Close())
+	return errors.Join(err, pub.Close(), p.closeNoDriver(), p.closeSideStreams())
 }
 
 // mapRegions maps a lease's header ring and pools.

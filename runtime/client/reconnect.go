@@ -165,8 +165,10 @@ func (c *Client) moveTo(ctx context.Context, a, old *aeron.Client) error {
 			return err
 		}
 	}
-	if err := c.dc.Rebind(ctx, a); err != nil {
-		return err
+	if c.dc != nil { // nil in no-driver mode
+		if err := c.dc.Rebind(ctx, a); err != nil {
+			return err
+		}
 	}
 	// Nothing uses old any more: the driver client dropped its streams,
 	// and every Producer and Consumer is on a (or closed).
@@ -202,7 +204,7 @@ func (c *Client) register(ctx context.Context, p *Producer, s *Consumer) error {
 
 // swapPub replaces the descriptor publication by one on a.
 func (p *Producer) swapPub(ctx context.Context, a *aeron.Client) error {
-	pub, err := a.AddPublication(ctx, p.c.cfg.DescriptorChannel, p.c.cfg.DescriptorStreamID)
+	pub, err := a.AddPublication(ctx, descriptorPubChannel(p.c.cfg.DescriptorChannel), p.c.cfg.DescriptorStreamID)
 	if err != nil {
 		return fmt.Errorf("client: descriptor publication: %w", err)
 	}
@@ -216,12 +218,15 @@ func (p *Producer) swapPub(ctx context.Context, a *aeron.Client) error {
 	p.pub, p.aeron = pub, a
 	p.mu.Unlock()
 	_ = old.Close()
-	return nil
+	if err := p.swapAnnounce(ctx, a); err != nil { // no-driver mode (nodriver.go)
+		return err
+	}
+	return p.swapSideStreams(ctx, a)
 }
 
 // swapSub replaces the descriptor subscription by one on a.
 func (s *Consumer) swapSub(ctx context.Context, a *aeron.Client) error {
-	sub, err := a.AddSubscription(ctx, s.c.cfg.DescriptorChannel, s.c.cfg.DescriptorStreamID)
+	sub, err := a.AddSubscription(ctx, descriptorSubChannel(s.c.cfg.DescriptorChannel), s.c.cfg.DescriptorStreamID)
 	if err != nil {
 		return fmt.Errorf("client: descriptor subscription: %w", err)
 	}
@@ -235,5 +240,8 @@ func (s *Consumer) swapSub(ctx context.Context, a *aeron.Client) error {
 	s.sub, s.aeron = sub, a
 	s.mu.Unlock()
 	_ = old.Close()
-	return nil
+	if err := s.swapAnnounce(ctx, a); err != nil { // no-driver mode (nodriver.go)
+		return err
+	}
+	return s.swapSideStreams(ctx, a)
 }

@@ -121,6 +121,19 @@ func TestMediaDriverRestartReconnects(t *testing.T) {
 			t.Fatalf("round %d: epochs %d -> producer %d, consumer %d", round, epoch, prod.Epoch(), cons.Epoch())
 		}
 		back++
+		// The metadata streams moved too: a new version arrives.
+		v, err := prod.PublishMeta([]client.Attribute{{Key: "round", Value: []byte{byte(round)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := cons.Meta(); m == nil || m.Version != v; m = cons.Meta() {
+			if ctx.Err() != nil {
+				t.Fatalf("round %d: metadata version %d never arrived: %+v", round, v, cons.MetaStats())
+			}
+			if err := offer(); err != nil && !errors.Is(err, client.ErrPaused) && !errors.Is(err, client.ErrClaimLost) {
+				t.Fatal(err)
+			}
+		}
 		if got := pc.ReconnectStats().Reconnects; got != uint64(round) {
 			t.Fatalf("round %d: producer client reconnected %d times", round, got)
 		}

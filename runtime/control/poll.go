@@ -73,6 +73,8 @@ type Poller struct {
 	drv   driver.Dispatcher
 	ann   wire.ShmPoolAnnounceDecoder
 	stats PollerStats
+	// session is the Aeron session id of the message being handled.
+	session int32
 }
 
 // reassemblyCapacity is the initial per-session reassembly buffer.
@@ -82,7 +84,11 @@ const reassemblyCapacity = 4096
 // [Poller.Handle] is used) and calling h.
 func NewPoller(sub Subscription, h Handler) *Poller {
 	p := &Poller{sub: sub, h: h}
-	p.asm = aeron.NewFragmentAssembler(func(buf []byte, _ *aeron.Header) { p.Handle(buf) }, reassemblyCapacity)
+	p.asm = aeron.NewFragmentAssembler(func(buf []byte, h *aeron.Header) {
+		p.session = h.SessionID()
+		p.Handle(buf)
+		p.session = 0
+	}, reassemblyCapacity)
 	p.frag = p.asm.Handler()
 	return p
 }
@@ -97,6 +103,13 @@ func (p *Poller) Poll(limit int) int {
 
 // Stats returns the counts so far.
 func (p *Poller) Stats() PollerStats { return p.stats }
+
+// SessionID returns the Aeron session id of the message being handled: the
+// publication it came from (an exclusive publication's session is its
+// own; a concurrent publication's is shared by every publisher of that
+// channel and stream on the media driver). Valid during a Handler call made
+// by Poll; 0 for messages given to Handle directly.
+func (p *Poller) SessionID() int32 { return p.session }
 
 // Block lengths of the driver schema's messages at version 1: a message
 // whose block is shorter is malformed (its fields would read as nulls).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -208,15 +209,20 @@ func (d *Driver) openStreams(ctx context.Context) error {
 		return fmt.Errorf("control subscription %s stream %d: %w", c.ControlChannel, c.ControlStreamID, err)
 	}
 	d.closers = append(d.closers, sub.Close)
-	ctl, err := d.client.AddPublication(ctx, c.ControlChannel, int32(c.ControlStreamID))
+	// Exclusive publications: the driver's messages carry a session id no
+	// other publisher on the media driver can use, and the announce
+	// publication takes the control one's, so clients recognise both
+	// (DECISIONS.md 43, runtime/driverclient/source.go).
+	ctl, err := d.client.AddExclusivePublication(ctx, c.ControlChannel, int32(c.ControlStreamID))
 	if err != nil {
 		return fmt.Errorf("control publication %s stream %d: %w", c.ControlChannel, c.ControlStreamID, err)
 	}
 	d.closers = append(d.closers, ctl.Close)
 	ann := ctl
 	if c.AnnounceChannel != c.ControlChannel || c.AnnounceStreamID != c.ControlStreamID {
-		if ann, err = d.client.AddPublication(ctx, c.AnnounceChannel, int32(c.AnnounceStreamID)); err != nil {
-			return fmt.Errorf("announce publication %s stream %d: %w", c.AnnounceChannel, c.AnnounceStreamID, err)
+		ch := withSession(c.AnnounceChannel, ctl.SessionID())
+		if ann, err = d.client.AddExclusivePublication(ctx, ch, int32(c.AnnounceStreamID)); err != nil {
+			return fmt.Errorf("announce publication %s stream %d: %w", ch, c.AnnounceStreamID, err)
 		}
 		d.closers = append(d.closers, ann.Close)
 	}
@@ -226,6 +232,19 @@ func (d *Driver) openStreams(ctx context.Context) error {
 		d.closers = append(d.closers, k.Close)
 	}
 	return err
+}
+
+// withSession adds session-id to an Aeron channel URI unless it names
+// one already.
+func withSession(channel string, session int32) string {
+	if strings.Contains(channel, "session-id=") {
+		return channel
+	}
+	sep := "?"
+	if strings.Contains(channel, "?") {
+		sep = "|"
+	}
+	return channel + sep + "session-id=" + strconv.Itoa(int(session))
 }
 
 // supervise waits for the engine to stop (a Close, an accepted shutdown

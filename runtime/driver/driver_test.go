@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -475,4 +476,122 @@ func TestNothingLeftInDevShm(t *testing.T) {
 		t.Errorf("left in %s: %v", root, walk(root))
 	}
 	settle(t, root, g0, f0)
+}
+
+// sessionRec records the Aeron session of attach responses and announces.
+type sessionRec struct {
+	control.NopHandler
+	p         *control.Poller
+	resp, ann []int32
+}
+
+func (r *sessionRec) OnAttachResponse(*gdriver.ShmAttachResponseDecoder) {
+	r.resp = append(r.resp, r.p.SessionID())
+}
+func (r *sessionRec) OnPoolAnnounce(*wire.ShmPoolAnnounceDecoder) {
+	r.ann = append(r.ann, r.p.SessionID())
+}
+
+// TestDriverSpeaksFromItsOwnSession: tpoold's responses and announces (on
+// a separate announce stream too) carry one Aeron session id that is not
+// the clients' shared one, and no other publication can take it: what
+// clients use to tell the driver's messages from anyone else's
+// (DECISIONS.md 43).
+func TestDriverSpeaksFromItsOwnSession(t *testing.T) {
+	aeronDir := startMediaDriver(t)
+	cfg := testConfig(t, aeronDir)
+	cfg.Driver.AnnounceStreamID = 1001
+	d, err := driver.Start(ctxT(t), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p := newPeer(t, aeronDir, cfg)
+	var polls [2]*control.Poller
+	var recs [2]*sessionRec
+	for i, stream := range []int32{int32(cfg.Driver.ControlStreamID), 1001} {
+		sub, err := p.c.AddSubscription(ctxT(t), cfg.Driver.ControlChannel, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs[i] = &sessionRec{}
+		polls[i] = control.NewPoller(sub, recs[i])
+		recs[i].p = polls[i]
+	}
+	p.attach(10000, 7, gdriver.RoleProducer)
+	p.until("the response and an announce, with their sessions", func() bool {
+		polls[0].Poll(16)
+		polls[1].Poll(16)
+		return len(recs[0].resp) > 0 && len(recs[1].ann) > 0
+	})
+	driverSession := recs[0].resp[0]
+	for _, s := range recs[1].ann {
+		if s != driverSession {
+			t.Errorf("announce from session %d, the response from %d", s, driverSession)
+		}
+	}
+	// The clients' concurrent publication on the control stream has a
+	// session of its own.
+	mine, err := p.c.AddPublication(ctxT(t), cfg.Driver.ControlChannel, int32(cfg.Driver.ControlStreamID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Close()
+	if mine.SessionID() == driverSession {
+		t.Errorf("a client's publication shares the driver's session %d", driverSession)
+	}
+	// Nobody can publish on the driver's session.
+	for _, stream := range []int32{int32(cfg.Driver.ControlStreamID), 1001} {
+		ch := cfg.Driver.ControlChannel + "|session-id=" + fmt.Sprint(driverSession)
+		if !strings.Contains(cfg.Driver.ControlChannel, "?") {
+			ch = cfg.Driver.ControlChannel + "?session-id=" + fmt.Sprint(driverSession)
+		}
+		if pub, err := p.c.AddPublication(ctxT(t), ch, stream); err == nil {
+			pub.Close()
+			t.Errorf("stream %d: a concurrent publication on the driver's session %d was added", stream, driverSession)
+		}
+		if pub, err := p.c.AddExclusivePublication(ctxT(t), ch, stream); err == nil {
+			pub.Close()
+			t.Errorf("stream %d: an exclusive publication on the driver's session %d was added", stream, driverSession)
+		}
+	}
+}
+
+// TestPerConsumerStreamRanges: the driver's per-consumer stream id
+// allocators hand out the configured driver.descriptor_stream_id_range and
+// driver.control_stream_id_range and nothing else (Driver Model 11); an
+// unset range always declines.
+func TestPerConsumerStreamRanges(t *testing.T) {
+	aeronDir := startMediaDriver(t)
+	for _, tt := range []struct {
+		name         string
+		desc, ctl    driver.StreamRange
+		wantD, wantC []uint32
+	}{
+		{"set", driver.Range(31000, 31001), driver.Range(32000, 32000), []uint32{31000, 31001}, []uint32{32000}},
+		{"unset", driver.StreamRange{}, driver.StreamRange{}, nil, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t, aeronDir)
+			cfg.Driver.DescriptorStreamIDRange, cfg.Driver.ControlStreamIDRange = tt.desc, tt.ctl
+			d, err := driver.Start(ctxT(t), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			drain := func(a *driver.RangeAllocator) []uint32 {
+				var got []uint32
+				for id, ok := a.Allocate(); ok; id, ok = a.Allocate() {
+					got = append(got, id)
+				}
+				return got
+			}
+			if got := drain(d.DescriptorStreamIDs()); fmt.Sprint(got) != fmt.Sprint(tt.wantD) {
+				t.Errorf("descriptor stream ids %v, want %v", got, tt.wantD)
+			}
+			if got := drain(d.ControlStreamIDs()); fmt.Sprint(got) != fmt.Sprint(tt.wantC) {
+				t.Errorf("control stream ids %v, want %v", got, tt.wantC)
+			}
+		})
+	}
 }

@@ -364,7 +364,7 @@ func (c *Client) stepAttached(l *Lease, now int64) int {
 	switch {
 	case control.Sent(r):
 		c.stats.keepalives.Add(1)
-		l.nextKeepalive = now + int64(c.cfg.KeepaliveInterval)
+		l.nextKeepalive = now + l.kaPeriod
 		l.expiresAt = now + int64(c.cfg.ExpiryGraceIntervals)*int64(c.cfg.KeepaliveInterval)
 		return 1
 	case r == aeron.NotConnected || r == aeron.Closed || r == aeron.MaxPositionExceeded:
@@ -581,6 +581,8 @@ func (c *Client) onAttachResponse(d *driver.ShmAttachResponseDecoder, tooNew boo
 	} else if other := l.prevCorr; other != 0 && other != corr {
 		c.addOrphan(other, l.clientID, l.req.Role)
 	}
+	session, _ := c.tr.source()
+	l.resetSource(session)
 	c.accept(l, info, now)
 }
 
@@ -606,13 +608,8 @@ func (c *Client) accept(l *Lease, info *LeaseInfo, now int64) {
 	l.backoff = 0
 	l.awaitEpoch = 0
 	l.lastAnnounce = now
-	l.nextKeepalive = now + int64(c.cfg.KeepaliveInterval)
-	if info.ExpiryNs != 0 {
-		// Keep well inside a short driver-side expiry.
-		if half := (int64(info.ExpiryNs) - now) / 2; half > 0 && now+half < l.nextKeepalive {
-			l.nextKeepalive = now + half
-		}
-	}
+	l.kaPeriod = c.keepalivePeriod(info, now) // keepalive.go
+	l.nextKeepalive = now + l.kaPeriod
 	l.expiresAt = now + int64(c.cfg.ExpiryGraceIntervals)*int64(c.cfg.KeepaliveInterval)
 	l.setState(Attached)
 	l.usable.Store(true)
@@ -657,11 +654,16 @@ func (c *Client) onRevoked(d *driver.ShmLeaseRevokedDecoder, tooNew bool) {
 	if malformed {
 		c.stats.protocolErrors.Add(1)
 	}
+	session, annStream := c.tr.source()
 	for _, l := range c.leases {
 		if l.State() != Attached {
 			continue
 		}
 		info := l.info.Load()
+		if d.StreamId() == info.StreamID && !l.fromDriver(session, annStream) {
+			c.stats.foreign.Add(1)
+			continue
+		}
 		if d.LeaseId() == info.LeaseID && d.StreamId() == info.StreamID && d.ClientId() == info.ClientID && d.Role() == info.Role {
 			if malformed {
 				c.loseLease(l, c.now, Event{Kind: EventLeaseLost,
@@ -688,11 +690,17 @@ func (c *Client) onShutdown(d *driver.ShmDriverShutdownDecoder, tooNew bool) {
 	c.shutdownAll(d.Reason(), errorMessage(d.ErrorMessage()))
 }
 
-// shutdownAll invalidates every lease after ShmDriverShutdown; they attach
-// again once a driver answers.
+// shutdownAll invalidates every lease of the driver that sent
+// ShmDriverShutdown (attached leases of another driver keep going); they
+// attach again once a driver answers.
 func (c *Client) shutdownAll(reason ShutdownReason, msg string) {
 	c.stats.shutdowns.Add(1)
+	session, annStream := c.tr.source()
 	for _, l := range c.leases {
+		if l.State() == Attached && !l.fromDriver(session, annStream) {
+			c.stats.foreign.Add(1)
+			continue
+		}
 		switch l.State() {
 		case Attached:
 			c.loseLease(l, c.now, Event{Kind: EventDriverShutdown, Shutdown: reason, Message: msg,
@@ -727,12 +735,18 @@ func (c *Client) onAnnounce(d *wire.ShmPoolAnnounceDecoder) {
 	}
 	c.stats.announces.Add(1)
 	stream, epoch := d.StreamId(), d.Epoch()
+	session, annStream := c.tr.source()
 	for _, l := range c.leases {
 		if l.State() != Attached {
 			continue
 		}
 		info := l.info.Load()
 		if info.StreamID != stream {
+			continue
+		}
+		if !l.fromDriver(session, annStream) && !(annStream && c.learnAnnouncer(l, info, session, d)) {
+			c.stats.foreign.Add(1)
+			c.maybeConfirm(l, info, epoch, session, annStream, now)
 			continue
 		}
 		l.lastAnnounce = now

@@ -41,6 +41,17 @@
 // EventMediaDriverLost and waits until [Client.Rebind] hands over a new
 // Aeron client, and attaches again from there (runtime/client does this).
 //
+// # Which driver
+//
+// The control and announce streams are open to every process on the media
+// driver. A lease follows only the driver that granted it: announces,
+// ShmLeaseRevoked and ShmDriverShutdown count for it only when they carry
+// the Aeron session id of its OK attach response (or, on a separate
+// announce stream, a session learned from an announce that states exactly
+// the lease); the rest is dropped and counted in Stats.Foreign. tpoold
+// publishes everything from one exclusive session. See source.go and
+// docs/DECISIONS.md (decision 43).
+//
 // # Identity
 //
 // Correlation ids come from a per-process counter seeded at random (Appendix

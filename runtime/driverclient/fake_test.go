@@ -19,9 +19,23 @@ type fakeTransport struct {
 	keepalives []control.Keepalive
 	status     int64 // what sends return
 	poller     *control.Poller
-	inbox      [][]byte
+	inbox      []fakeMsg
 	closed     bool
+	// session and announceStream are the source of what the test sends
+	// next (0 and false: the driver's control stream).
+	session        int32
+	announceStream bool
+	cur            fakeMsg // the message being handled
 }
+
+// fakeMsg is a message and where it came from.
+type fakeMsg struct {
+	b              []byte
+	session        int32
+	announceStream bool
+}
+
+func (f *fakeTransport) source() (int32, bool) { return f.cur.session, f.cur.announceStream }
 
 func (f *fakeTransport) sendAttach(m *control.AttachRequest) int64 {
 	if f.status > 0 {
@@ -47,8 +61,10 @@ func (f *fakeTransport) sendKeepalive(m *control.Keepalive) int64 {
 func (f *fakeTransport) poll(int) int {
 	n := len(f.inbox)
 	for _, m := range f.inbox {
-		f.poller.Handle(m)
+		f.cur = m
+		f.poller.Handle(m.b)
 	}
+	f.cur = fakeMsg{}
 	f.inbox = f.inbox[:0]
 	return n
 }
@@ -59,7 +75,7 @@ func (f *fakeTransport) close() error { f.closed = true; return nil }
 type capturePub struct{ f *fakeTransport }
 
 func (p capturePub) Offer(b []byte) int64 {
-	p.f.inbox = append(p.f.inbox, append([]byte(nil), b...))
+	p.f.inbox = append(p.f.inbox, fakeMsg{append([]byte(nil), b...), p.f.session, p.f.announceStream})
 	return int64(len(b))
 }
 

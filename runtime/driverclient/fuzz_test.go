@@ -21,7 +21,7 @@ func FuzzControlMessages(f *testing.F) {
 	h.drv.SendDriverShutdown(1, driver.ShutdownReasonNormal, "x")
 	h.drv.SendDetachResponse(78, driver.ResponseCodeOk, "")
 	for _, m := range h.f.inbox {
-		f.Add(m)
+		f.Add(m.b)
 	}
 	f.Add([]byte{})
 	f.Add(make([]byte, 8))

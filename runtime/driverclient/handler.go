@@ -74,8 +74,9 @@ func (c *Client) OnUnsupported(schemaID, templateID, version uint16, msg []byte)
 			return
 		}
 		leaseID := binary.LittleEndian.Uint64(body[8:])
+		session, annStream := c.tr.source()
 		for _, l := range c.leases {
-			if l.State() == Attached && l.info.Load().LeaseID == leaseID {
+			if l.State() == Attached && l.info.Load().LeaseID == leaseID && l.fromDriver(session, annStream) {
 				c.loseLease(l, c.now, Event{Kind: EventLeaseLost,
 					Err: protoErr("ShmLeaseRevoked for this lease with schema version %d", version)}, true)
 			}

@@ -102,10 +102,17 @@ type Lease struct {
 	everAttached  bool
 	outcomeSent   bool
 	nextKeepalive int64
+	kaPeriod      int64 // keepalive period of the current grant (keepalive.go)
 	expiresAt     int64 // local hard deadline: no keepalive sent since
 	lastAnnounce  int64
 	awaitEpoch    int64 // consumer: deadline for the new epoch, 0 if not waiting
 	detachReq     bool
+	// Where the driver that granted the lease speaks from (source.go).
+	driverSession int32 // Aeron session of the OK response
+	annSession    int32 // a separate announce stream's session, learned
+	annPinned     bool  // annSession is set
+	driverAnn     bool  // the driver announces from driverSession
+	nextConfirm   int64 // no confirming reattach before this time
 	lastErrP      atomic.Pointer[error]
 }
 

@@ -79,7 +79,7 @@ func TestKeepaliveDoesNotAllocate(t *testing.T) {
 	// An announce of the same epoch does not allocate either.
 	ep := l.Epoch()
 	h.announce(consumer.StreamID, ep, h.now)
-	msg := h.f.inbox[0]
+	msg := h.f.inbox[0].b
 	h.f.inbox = h.f.inbox[:0]
 	if n := testing.AllocsPerRun(1000, func() { h.f.poller.Handle(msg) }); n != 0 {
 		t.Fatalf("%v allocations per announce", n)
@@ -218,7 +218,7 @@ func TestProtocolErrorsFailClosedAndRetry(t *testing.T) {
 // rawResponse encodes r, then lets mod change the bytes.
 func (h *harness) rawResponse(r *control.AttachResponse, mod func([]byte)) {
 	h.respond(r)
-	mod(h.f.inbox[len(h.f.inbox)-1])
+	mod(h.f.inbox[len(h.f.inbox)-1].b)
 }
 
 func TestMalformedHeadersFailClosed(t *testing.T) {
@@ -324,7 +324,7 @@ func TestMalformedRevocationOfOwnLeaseFailsClosed(t *testing.T) {
 	h := newHarness(t, nil)
 	l := h.attached(producer)
 	h.revoke(l.Info(), RoleProducer, driver.LeaseRevokeReasonRevoked)
-	b := h.f.inbox[0]
+	b := h.f.inbox[0].b
 	b[len(b)-4-len("lease expired")-1] = 99 // the reason byte, just before the errorMessage
 	h.run(time.Millisecond)
 	if l.Usable() || h.lastEvent().Kind != EventLeaseLost || !errors.Is(h.lastEvent().Err, ErrProtocol) {

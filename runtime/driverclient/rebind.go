@@ -133,4 +133,5 @@ func (noTransport) sendAttach(*control.AttachRequest) int64 { return aeron.Close
 func (noTransport) sendDetach(*control.DetachRequest) int64 { return aeron.Closed }
 func (noTransport) sendKeepalive(*control.Keepalive) int64  { return aeron.Closed }
 func (noTransport) poll(int) int                            { return 0 }
+func (noTransport) source() (int32, bool)                   { return 0, false }
 func (noTransport) close() error                            { return nil }

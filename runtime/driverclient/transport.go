@@ -17,6 +17,10 @@ type transport interface {
 	sendDetach(m *control.DetachRequest) int64
 	sendKeepalive(m *control.Keepalive) int64
 	poll(limit int) int
+	// source says where the message being handled came from: its Aeron
+	// session id, and whether it arrived on a separate announce stream
+	// (false: on the control stream).
+	source() (session int32, announceStream bool)
 	close() error
 }
 
@@ -26,6 +30,7 @@ type aeronTransport struct {
 	send      *control.Sender
 	pCtrl     *control.Poller
 	pAnn      *control.Poller
+	cur       *control.Poller // the one polling now
 }
 
 func newAeronTransport(ctx context.Context, a *aeron.Client, cfg Config, h control.Handler) (_ *aeronTransport, err error) {
@@ -61,11 +66,21 @@ func (t *aeronTransport) sendDetach(m *control.DetachRequest) int64 {
 func (t *aeronTransport) sendKeepalive(m *control.Keepalive) int64 { return t.send.SendKeepalive(m) }
 
 func (t *aeronTransport) poll(limit int) int {
+	t.cur = t.pCtrl
 	n := t.pCtrl.Poll(limit)
 	if t.pAnn != nil {
+		t.cur = t.pAnn
 		n += t.pAnn.Poll(limit)
 	}
+	t.cur = nil
 	return n
+}
+
+func (t *aeronTransport) source() (int32, bool) {
+	if t.cur == nil {
+		return 0, false
+	}
+	return t.cur.SessionID(), t.cur == t.pAnn
 }
 
 func (t *aeronTransport) close() error {

@@ -86,6 +86,10 @@ var (
 	ErrExpired = errors.New("driverclient: lease expired")
 	// ErrAeronClosed: the Aeron client under the Client stopped.
 	ErrAeronClosed = errors.New("driverclient: aeron client closed")
+	// ErrUnconfirmed: a consumer lease was given up to ask the driver
+	// again, after a higher epoch was announced on the announce stream by
+	// a source not yet known to be the driver (source.go).
+	ErrUnconfirmed = errors.New("driverclient: epoch announced by an unconfirmed source")
 	// ErrMediaDriverLost: the Aeron client under the Client stopped and
 	// Config.AwaitRebind keeps the leases waiting for a new one (the Err
 	// of EventMediaDriverLost).

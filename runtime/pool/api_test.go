@@ -25,7 +25,7 @@ func TestCommitNilArguments(t *testing.T) {
 		t.Errorf("Publish(p, nil) = %v, want ErrTensorHeader", err)
 	}
 	// The claim survived: a proper commit still works.
-	c = s.prod.cur
+	c = s.prod.claims.open[len(s.prod.claims.open)-1]
 	if err := s.prod.Commit(&c, bytesMeta(t, 16)); err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@
 //	w.Set(42, 1, 2)
 //	err = s.Producer().Commit(&c, &pool.FrameMeta{Tensor: h})
 //
-// It hands s.Announcement() to consumers (a driver sends it as a
-// ShmPoolAnnounce; the no-driver example writes it to a file). A consumer
+// It hands s.Announcement() to consumers (a driver, or runtime/client in
+// no-driver mode, sends it as a ShmPoolAnnounce over Aeron). A consumer
 // maps it, checked against the directories it allows, and reads frames by
 // sequence number:
 //
@@ -33,7 +33,8 @@
 //	if at.Consumer.Verify(&f) != pool.DropNone { /* overwritten while read: discard x */ }
 //
 // The package Example runs exactly this in one process;
-// examples/nodriver has it as two programs. A producer that commits
+// examples/nodriver has it as two programs (through runtime/client's
+// no-driver mode, which adds the announces and descriptors over Aeron). A producer that commits
 // regularly keeps its regions fresh by itself (see [Producer.Commit]); one
 // that idles calls [Producer.Heartbeat] at least once a second. An
 // allowed base directory need not exist yet (see [AllowList]). A producer

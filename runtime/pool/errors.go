@@ -41,7 +41,7 @@ var (
 	// Producer and layout rules.
 	ErrNoPoolFits   = errors.New("pool: frame is larger than every payload pool stride")
 	ErrLayout       = errors.New("pool: invalid stream layout")
-	ErrNotClaimed   = errors.New("pool: commit of a claim that is not the producer's current one")
+	ErrNotClaimed   = errors.New("pool: commit of a claim that is not open")
 	ErrTensorHeader = errors.New("pool: invalid tensor header")
 	ErrClosed       = errors.New("pool: closed")
 )

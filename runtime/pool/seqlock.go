@@ -118,12 +118,11 @@ type ProducerStats struct {
 // It is not safe for concurrent use; it never blocks or waits for
 // consumers (wire spec 15.4).
 type Producer struct {
-	ring    ring
-	pools   []poolRef
-	next    uint64
-	claimed bool
-	cur     Claim
-	stats   ProducerStats
+	ring   ring
+	pools  []poolRef
+	next   uint64
+	claims claimQueue // claims.go
+	stats  ProducerStats
 
 	// Commit refreshes activity_timestamp_ns from a vDSO clock reading:
 	// clockBase is CLOCK_MONOTONIC at clockStart, and lastBeat the last
@@ -164,13 +163,15 @@ func NewProducer(ring *Region, pools []*Region, next uint64) (*Producer, error) 
 			return nil, fmt.Errorf("producer needs writable pool %d: %w", p.id, ErrLayout)
 		}
 	}
-	return &Producer{ring: rg, pools: refs, next: next, clockBase: MonotonicNow(), clockStart: time.Now()}, nil
+	return &Producer{ring: rg, pools: refs, next: next, claims: newClaimQueue(1), clockBase: MonotonicNow(), clockStart: time.Now()}, nil
 }
 
 // Claim reserves the next sequence for a frame of n payload bytes in the
 // smallest pool whose stride fits it (wire spec 9), and marks its slot in
 // progress. If no pool fits it returns ErrNoPoolFits, counts the drop and
-// consumes no sequence. A previous claim not yet committed is abandoned.
+// consumes no sequence. Claims left open beyond the limit (see
+// SetMaxClaims; by default a previous claim not yet committed) are
+// abandoned.
 func (p *Producer) Claim(n int) (Claim, error) {
 	pi := -1
 	if n >= 0 {
@@ -185,18 +186,16 @@ func (p *Producer) Claim(n int) (Claim, error) {
 		p.stats.DropsNoPool++
 		return Claim{}, ErrNoPoolFits
 	}
-	if p.claimed {
-		p.stats.Abandoned++
-	}
 	seq := p.next
+	p.stats.Abandoned += p.claims.makeRoom(seq, p.ring.mask+1)
 	p.next++
 	idx := seq & p.ring.mask
 	p.ring.words[idx].Store(inProgress(seq))
 	shm.Fence() // the payload writes that follow must not pass the store
 	pool := &p.pools[pi]
-	p.cur = Claim{Seq: seq, Payload: pool.payload(idx, uint32(n)), PoolID: pool.id}
-	p.claimed = true
-	return p.cur, nil
+	c := Claim{Seq: seq, Payload: pool.payload(idx, uint32(n)), PoolID: pool.id}
+	p.claims.open = append(p.claims.open, c)
+	return c, nil
 }
 
 // Commit validates m.Tensor, overwrites every field of the claimed slot's
@@ -210,9 +209,14 @@ func (p *Producer) Claim(n int) (Claim, error) {
 // live to consumers; one that may pause for longer than a second calls
 // [Producer.Heartbeat] at least once a second while it does.
 func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
-	if c == nil || !p.claimed || c.Seq != p.cur.Seq {
+	ci := -1
+	if c != nil {
+		ci = p.claims.find(c.Seq)
+	}
+	if ci < 0 {
 		return ErrNotClaimed
 	}
+	cur := &p.claims.open[ci]
 	if m == nil {
 		return errNilMeta
 	}
@@ -220,20 +224,20 @@ func (p *Producer) Commit(c *Claim, m *FrameMeta) error {
 	if r := t.resolve(); r != DropNone {
 		return tensorErrors[r]
 	}
-	if !t.fitsPayload(int64(len(p.cur.Payload))) {
+	if !t.fitsPayload(int64(len(cur.Payload))) {
 		return tensorErrors[DropTensorExtent]
 	}
-	idx := p.cur.Seq & p.ring.mask
+	idx := cur.Seq & p.ring.mask
 	f := slotFields{
-		valuesLen:   uint32(len(p.cur.Payload)),
+		valuesLen:   uint32(len(cur.Payload)),
 		payloadSlot: uint32(idx),
-		poolID:      p.cur.PoolID,
+		poolID:      cur.PoolID,
 		timestampNs: m.TimestampNs,
 		metaVersion: m.MetaVersion,
 	}
 	writeSlot(p.ring.slot(idx), &f, &m.Tensor)
-	shm.StoreReleaseUint64(p.ring.words[idx], committed(p.cur.Seq)) // payload and header first
-	p.claimed = false
+	shm.StoreReleaseUint64(p.ring.words[idx], committed(cur.Seq)) // payload and header first
+	p.claims.remove(ci)
 	p.stats.Committed++
 	if now := p.now(); now-p.lastBeat >= uint64(ActivityRefresh) {
 		p.Heartbeat(now)

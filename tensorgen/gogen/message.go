@@ -195,6 +195,9 @@ func (g *gen) message(m *schema.Message) {
 	g.encoderLevel(l)
 	g.messageDecoder(l)
 	g.messageEncoder(l)
+	if g.hasView(l) {
+		g.messageView(l)
+	}
 }
 
 // decoderLevel emits the decoder type of a level (root or group), with
@@ -616,6 +619,10 @@ func (g *gen) messageDecoder(l *level) {
 	if l.blockLength > 0 {
 		fields = append(fields, jen.Id("block").Op("*").Add(blockType(l)), jen.Id("padded").Op("*").Add(blockType(l)))
 	}
+	if g.hasView(l) {
+		// The slow path of View: header and padded block behind each other.
+		fields = append(fields, jen.Id("viewPad").Op("*").Index(jen.Lit(g.s.Header.Size+l.blockLength)).Byte())
+	}
 	if S > 0 {
 		fields = append(fields, jen.Id("pos").Index(jen.Lit(S)).Int())
 	}
@@ -722,7 +729,7 @@ func (g *gen) messageDecoder(l *level) {
 	} else {
 		g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(slow...)
 	}
-	methods := newScope("method of "+name, "Wrap", "WrapWithHeader", "wrap", "wrapWithHeader", "layout", "ActingVersion", "ActingBlockLength", "EncodedLength", "AppendJSON", "String", "SBETemplateID", "SBEMessageName")
+	methods := newScope("method of "+name, "Wrap", "WrapWithHeader", "wrap", "wrapWithHeader", "layout", "ActingVersion", "ActingBlockLength", "EncodedLength", "AppendJSON", "String", "SBETemplateID", "SBEMessageName", "View", "view")
 	g.f.Comment("ActingVersion returns the schema version the message was encoded with.")
 	g.f.Func().Params(recv.Clone()).Id("ActingVersion").Params().Int().Block(jen.Return(jen.Id("d").Dot("actingVersion")))
 	g.f.Comment("ActingBlockLength returns the root block length the message was encoded with.")

@@ -1,12 +1,19 @@
-// Command producer is the producer half of tpool's no-driver example. It
-// creates a stream's header ring and payload pool in the canonical layout
-// under -base, writes the stream's announcement (the content of a
-// ShmPoolAnnounce) as JSON to -announce for consumers, then writes -frames
-// frames of a float32 tensor, each carrying its sequence number and a
-// checksum, and removes the regions after -linger. It keeps the regions'
-// activity timestamps fresh by committing (and heartbeats when it idles).
+// Command producer is the producer half of tpool's no-driver example: a
+// tensor stream with no SHM driver (tpoold). Through runtime/client in
+// no-driver mode it creates the stream's header ring and payload pool in
+// the canonical layout under -base (which need not exist), announces them
+// on Aeron (ShmPoolAnnounce on stream 1001, every -announce-period and at
+// once when a consumer subscribes), then writes -frames frames of a
+// float32 tensor, each carrying its sequence number and a checksum. After
+// -linger it stops, and its regions are removed.
 //
-//	producer -base /dev/shm/tensorpool -frames 5000 -rate 2000
+// Aeron still carries the announces and the frame descriptors: a media
+// driver must run at -aeron-dir (tpool-aeronmd, as `make demo-nodriver`
+// starts it, or -embedded-media-driver to run one in this process for the
+// consumer to use while the producer lives).
+//
+//	tpool-aeronmd -dir /dev/shm/aeron-demo &
+//	producer -aeron-dir /dev/shm/aeron-demo -base /dev/shm/tensorpool -frames 5000 -rate 2000
 //
 // A producer that crashes (or is killed with SIGKILL) cannot remove its
 // epoch directory. -clean removes every epoch directory under -base whose
@@ -19,26 +26,26 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/bits"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/tpool-go/tpool/examples/nodriver/internal/frame"
+	"github.com/tpool-go/tpool/runtime/client"
 	"github.com/tpool-go/tpool/runtime/pool"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
 		}
@@ -47,9 +54,11 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out, logOut io.Writer) error {
 	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
-	base := fs.String("base", pool.DefaultBaseDir, "SHM base directory")
+	aeronDir := fs.String("aeron-dir", "", "Aeron media driver directory (default $AERON_DIR, else /dev/shm/aeron-<user>)")
+	embedded := fs.Bool("embedded-media-driver", false, "run a media driver in this process at -aeron-dir")
+	base := fs.String("base", pool.DefaultBaseDir, "SHM base directory (created if missing)")
 	namespace := fs.String("namespace", pool.DefaultNamespace, "namespace under the base directory")
 	stream := fs.Uint("stream", 10000, "stream id")
 	nslots := fs.Uint("nslots", 256, "header ring slots (a power of two)")
@@ -57,8 +66,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	rate := fs.Float64("rate", 2000, "frames per second (0: as fast as possible)")
 	rows := fs.Int("rows", 32, "tensor rows")
 	cols := fs.Int("cols", 32, "tensor columns")
-	announce := fs.String("announce", filepath.Join(os.TempDir(), "tpool-nodriver.json"), "where to write the announcement")
-	linger := fs.Duration("linger", time.Second, "how long to keep the regions after the last frame")
+	period := fs.Duration("announce-period", client.DefaultAnnouncePeriod, "ShmPoolAnnounce period")
+	linger := fs.Duration("linger", time.Second, "how long to keep the stream after the last frame")
 	clean := fs.Bool("clean", false, "remove the epoch directories of crashed producers under -base, then exit")
 	dryRun := fs.Bool("n", false, "with -clean: only list what would be removed")
 	staleAfter := fs.Duration("stale-after", pool.DefaultStaleAfter, "with -clean: how old the activity of an epoch whose producer process is gone must be")
@@ -81,30 +90,27 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	stride := max(64, uint32(1)<<bits.Len(uint(size-1))) // the smallest power of two that fits
 
-	s, err := pool.CreateStream(pool.StreamConfig{
-		BaseDir: *base, Namespace: *namespace, StreamID: uint32(*stream), NSlots: uint32(*nslots),
-		Pools: []pool.PoolConfig{{ID: 1, StrideBytes: stride}}, Prefault: true,
-	})
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := client.New(ctx, client.Config{AeronDir: *aeronDir, EmbeddedMediaDriver: *embedded, NoDriver: true,
+		NoDriverConfig: client.NoDriverConfig{BaseDir: *base, Namespace: *namespace, AnnouncePeriod: *period}}, log)
 	if err != nil {
 		return err
 	}
-	defer s.Remove()
-	defer s.Close()
-	if err := writeAnnouncement(*announce, s.Announcement()); err != nil {
+	defer c.Close()
+	p, err := c.NewProducer(ctx, client.ProducerConfig{StreamID: uint32(*stream), Layout: client.StreamLayout{
+		NSlots: uint32(*nslots), Pools: []pool.PoolConfig{{ID: 1, StrideBytes: stride}}, Prefault: true}})
+	if err != nil {
 		return err
 	}
-	defer os.Remove(*announce)
+	defer p.Close() // removes the regions
 	fmt.Fprintf(out, "producer: stream %d epoch %d in %s, %d frames of %dx%d float32\n",
-		*stream, s.Announcement().Epoch, s.Dir(), *frames, *rows, *cols)
+		*stream, p.Epoch(), p.Dir(), *frames, *rows, *cols)
 
-	p := s.Producer()
-	meta := pool.FrameMeta{Tensor: h}
 	var interval time.Duration
 	if *rate > 0 {
 		interval = time.Duration(float64(time.Second) / *rate)
 	}
 	start := time.Now()
-	lastBeat := start
 	for i := uint64(0); i < *frames; i++ {
 		if ctx.Err() != nil {
 			break
@@ -114,46 +120,29 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				time.Sleep(d)
 			}
 		}
-		c, err := p.Claim(size)
+		cl, err := p.TryClaim(&h)
 		if err != nil {
 			return err // cannot happen: the pool was sized for the frame
 		}
-		v, err := pool.NewView[float32](c.Payload, &h)
+		v, err := client.ClaimView[float32](&cl)
 		if err != nil {
 			return err
 		}
 		flat, _ := v.Flat()
-		frame.Fill(flat, c.Seq)
-		meta.TimestampNs = pool.MonotonicNow()
-		if err := p.Commit(&c, &meta); err != nil {
+		frame.Fill(flat, cl.Seq)
+		cl.Meta.TimestampNs = pool.MonotonicNow()
+		if err := p.Commit(&cl); err != nil {
 			return err
-		}
-		if time.Since(lastBeat) >= time.Second {
-			p.Heartbeat(pool.MonotonicNow())
-			lastBeat = time.Now()
 		}
 	}
 	st := p.Stats()
-	fmt.Fprintf(out, "producer: committed %d frames in %v (dropped %d: no pool fits)\n",
-		st.Committed, time.Since(start).Round(time.Millisecond), st.DropsNoPool)
+	fmt.Fprintf(out, "producer: committed %d frames in %v (descriptors sent %d, no subscriber %d; announces sent %d)\n",
+		st.Frames, time.Since(start).Round(time.Millisecond), st.DescriptorsSent, st.NoSubscriber, p.AnnounceStats().Sent)
 	select {
 	case <-time.After(*linger):
 	case <-ctx.Done():
 	}
 	return nil
-}
-
-// writeAnnouncement writes a atomically, so a consumer never reads half.
-func writeAnnouncement(path string, a pool.Announcement) error {
-	b, err := json.MarshalIndent(a, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // removeStale is -clean: remove (or, dry, list) abandoned epoch directories.

@@ -29,6 +29,13 @@ import (
 // shared it was; the summary at the end is a Markdown table for
 // docs/PERFORMANCE.md. It only logs figures (no timed assertions) and runs
 // when TPOOL_UDP_BENCH=1: `make bench-udp`.
+//
+// tpool-aeronmd runs with its default -gomaxprocs auto (at least the
+// threading mode's agent goroutines plus one). TPOOL_UDP_BENCH_GOMAXPROCS=N
+// adds a third pair of drivers, tpool-aeronmd -gomaxprocs N, to the same
+// run (N=2 on a 2-core machine shows what too few Ps cost);
+// TPOOL_UDP_BENCH_CPUPROFILE=DIR has every tpool-aeronmd write a CPU
+// profile into DIR (go tool pprof).
 func TestUDPPerformanceVsAeronmd(t *testing.T) {
 	if os.Getenv("TPOOL_UDP_BENCH") != "1" {
 		t.Skip("TPOOL_UDP_BENCH=1 runs the UDP comparison with aeronmd (make bench-udp)")
@@ -55,6 +62,15 @@ func TestUDPPerformanceVsAeronmd(t *testing.T) {
 		}
 		rttCount = n
 	}
+	capped := 0
+	if v := os.Getenv("TPOOL_UDP_BENCH_GOMAXPROCS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			t.Fatalf("TPOOL_UDP_BENCH_GOMAXPROCS=%q: want a positive count", v)
+		}
+		capped = n
+	}
+	profDir := os.Getenv("TPOOL_UDP_BENCH_CPUPROFILE")
 	t.Logf("processor: %s x %d; start load average %s", cpuName(), runtime.NumCPU(), loadAverage())
 	var rows []string
 	counts := map[int]int{32: 2_000_000, 1024: 300_000}
@@ -64,8 +80,14 @@ func TestUDPPerformanceVsAeronmd(t *testing.T) {
 				startAeronmd(t, dir, "-Daeron.threading.mode="+strings.ToUpper(mode))
 			}},
 			{"tpool-aeronmd", func(t testing.TB, dir string) {
-				startTpoolAeronmd(t, dir, "-threading", mode, "-udp-term-length", strconv.Itoa(termLength))
+				startTpoolAeronmd(t, dir, tpoolFlags(t, profDir, dir, "-threading", mode, "-udp-term-length", strconv.Itoa(termLength))...)
 			}},
+		}
+		if capped > 0 {
+			drivers = append(drivers, driver{"tpool-aeronmd-gomaxprocs-" + strconv.Itoa(capped), func(t testing.TB, dir string) {
+				startTpoolAeronmd(t, dir, tpoolFlags(t, profDir, dir, "-threading", mode, "-udp-term-length", strconv.Itoa(termLength),
+					"-gomaxprocs", strconv.Itoa(capped))...)
+			}})
 		}
 		for _, size := range []int{32, 1024} {
 			figures := make([]string, len(drivers))
@@ -86,7 +108,7 @@ func TestUDPPerformanceVsAeronmd(t *testing.T) {
 					t.Logf("%s %s %d B: streaming_publisher %s", mode, d.name, size, figures[i])
 				})
 			}
-			rows = append(rows, fmt.Sprintf("| %s | throughput, %d B, %d messages | %s | %s |", mode, size, counts[size], figures[0], figures[1]))
+			rows = append(rows, fmt.Sprintf("| %s | throughput, %d B, %d messages | %s |", mode, size, counts[size], strings.Join(figures, " | ")))
 		}
 		figures := make([]string, len(drivers))
 		for i, d := range drivers {
@@ -107,10 +129,25 @@ func TestUDPPerformanceVsAeronmd(t *testing.T) {
 				t.Logf("%s %s rtt 32 B: %s", mode, d.name, figures[i])
 			})
 		}
-		rows = append(rows, fmt.Sprintf("| %s | round trip, 32 B, %d | %s | %s |", mode, rttCount, figures[0], figures[1]))
+		rows = append(rows, fmt.Sprintf("| %s | round trip, 32 B, %d | %s |", mode, rttCount, strings.Join(figures, " | ")))
 	}
-	t.Logf("summary (processor %s x %d, end load average %s):\n| threading | what | aeronmd ↔ aeronmd | tpool-aeronmd ↔ tpool-aeronmd |\n|---|---|---|---|\n%s",
-		cpuName(), runtime.NumCPU(), loadAverage(), strings.Join(rows, "\n"))
+	head, rule := "| threading | what | aeronmd ↔ aeronmd | tpool-aeronmd ↔ tpool-aeronmd |", "|---|---|---|---|"
+	if capped > 0 {
+		head += fmt.Sprintf(" tpool-aeronmd -gomaxprocs %d |", capped)
+		rule += "---|"
+	}
+	t.Logf("summary (processor %s x %d, end load average %s):\n%s\n%s\n%s",
+		cpuName(), runtime.NumCPU(), loadAverage(), head, rule, strings.Join(rows, "\n"))
+}
+
+// tpoolFlags adds -cpuprofile to tpool-aeronmd's flags when profDir is set:
+// one profile per driver, named after the test and its directory.
+func tpoolFlags(t testing.TB, profDir, dir string, flags ...string) []string {
+	if profDir == "" {
+		return flags
+	}
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "_" + filepath.Base(dir) + ".pprof"
+	return append(flags, "-cpuprofile", filepath.Join(profDir, name))
 }
 
 // loadAverage is the 1, 5 and 15 minute load averages, as uptime prints

@@ -3,8 +3,10 @@ package interop_test
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -380,6 +382,30 @@ func TestUDPMulticastAcrossDrivers(t *testing.T) {
 	if !netns.Enter(t) {
 		return
 	}
+	multicastAcrossDrivers(t, func(i int) string {
+		return "aeron:udp?endpoint=239.255.20." + strconv.Itoa(2*i+1) + ":40456|interface=127.0.0.1|ttl=1|fc=min,g:/2"
+	})
+}
+
+// TestUDPMulticastIPv6AcrossDrivers is TestUDPMulticastAcrossDrivers on
+// IPv6 groups (ff0e::20:1 and ff0e::20:3) on the unique local address of
+// a veth pair in the test's namespace (netns.WithIPv6Multicast). Without
+// ttl=: aeronmd (1.48.0-SNAPSHOT) sets IPV6_MULTICAST_HOPS with a one-byte
+// value, which Linux refuses with EINVAL, so it cannot open an IPv6
+// multicast channel with ttl= at all (tpool's driver passes an int).
+func TestUDPMulticastIPv6AcrossDrivers(t *testing.T) {
+	cBin(t, "aeronmd")
+	if !netns.Enter(t, netns.WithIPv6Multicast()) {
+		return
+	}
+	multicastAcrossDrivers(t, func(i int) string {
+		return "aeron:udp?endpoint=[ff0e::20:" + strconv.Itoa(2*i+1) + "]:40456|interface=[" + netns.IPv6Address + "]|fc=min,g:/2"
+	})
+}
+
+// multicastAcrossDrivers streams on the multicast channel(i) from tpool's
+// driver to aeronmd (i 0) and back (i 1), with a subscriber on each driver.
+func multicastAcrossDrivers(t *testing.T, channel func(i int) string) {
 	for i, dirn := range []struct {
 		name       string
 		tpoolSends bool
@@ -393,7 +419,7 @@ func TestUDPMulticastAcrossDrivers(t *testing.T) {
 			if !dirn.tpoolSends {
 				pubDir, otherDir = cDir, goDir
 			}
-			channel := "aeron:udp?endpoint=239.255.20." + strconv.Itoa(2*i+1) + ":40456|interface=127.0.0.1|ttl=1|fc=min,g:/2"
+			channel := channel(i)
 			pubClient := connect(t, pubDir)
 			var subs []*aeron.Subscription
 			for _, c := range []*aeron.Client{connect(t, otherDir), pubClient} {
@@ -566,5 +592,44 @@ func TestUDPImageRejectionAcrossDrivers(t *testing.T) {
 				t.Fatal("no publication error frame")
 			}
 		})
+	}
+}
+
+// TestErrorStatReadsUDPErrors: errors of tpool's driver on aeron:udp
+// channels (a parameter it does not support, asked for twice, and a port
+// another socket holds) go to its error log, and the C ErrorStat prints
+// them, the repeated one with two observations.
+func TestErrorStatReadsUDPErrors(t *testing.T) {
+	errorStat := cBin(t, "ErrorStat")
+	dir := filepath.Join(t.TempDir(), "aeron")
+	startEmbedded(t, dir)
+	c := connect(t, dir)
+	unsupported := "aeron:udp?endpoint=127.0.0.1:0|nak-delay=1ms"
+	for range 2 {
+		if _, err := c.AddSubscription(ctx(t), unsupported, streamID); err == nil {
+			t.Fatalf("%s accepted", unsupported)
+		}
+	}
+	held, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	busy := "aeron:udp?endpoint=" + held.LocalAddr().String()
+	if _, err := c.AddSubscription(ctx(t), busy, streamID); err == nil {
+		t.Fatalf("%s accepted while another socket holds the port", busy)
+	}
+	p := startProcess(t, "ErrorStat", []string{errorStat, "-d", dir})
+	p.wait(t)
+	out := p.output()
+	t.Logf("ErrorStat:\n%s", out)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?s)2 observations from .*nak-delay`),
+		regexp.MustCompile(`(?s)1 observations from .*` + regexp.QuoteMeta(held.LocalAddr().String())),
+		regexp.MustCompile(`2 distinct errors observed`),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("ErrorStat output does not match %s", want)
+		}
 	}
 }

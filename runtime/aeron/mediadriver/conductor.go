@@ -128,10 +128,12 @@ type publication struct {
 	state          pubState
 	stateChangeNs  int64
 	subscribers    []subscriberPos
-	lastConsumer   int64
-	consumerMoved  int64 // ns
-	drainBlocked   int64 // draining: the slowest position at the previous tick, -1 at first
-	start          struct{ initialTermID, termID, termOffset int32 }
+	// Untethered subscriber timeouts (ns), from the channel or the config.
+	untetheredWindow, untetheredResting int64
+	lastConsumer                        int64
+	consumerMoved                       int64 // ns
+	drainBlocked                        int64 // draining: the slowest position at the previous tick, -1 at first
+	start                               struct{ initialTermID, termID, termOffset int32 }
 }
 
 type conductor struct {
@@ -376,6 +378,8 @@ type pubParams struct {
 	eos           bool
 	linger        int64
 	window        int // publication window (pub-wnd), 0 = term/2
+	// untethered-window-limit-timeout and untethered-resting-timeout (ns).
+	untetheredWindow, untetheredResting int64
 	// init-term-id, term-id and term-offset: start the stream at a
 	// position instead of 0.
 	hasPosition   bool
@@ -399,7 +403,8 @@ func parseChannel(channel string) (uri.URI, error) {
 }
 
 func (c *conductor) publicationParams(u uri.URI) (pubParams, error) {
-	p := pubParams{termLength: c.cfg.IPCTermLength, mtu: c.cfg.IPCMTU, linger: c.cfg.PublicationLinger.Nanoseconds(), eos: true}
+	p := pubParams{termLength: c.cfg.IPCTermLength, mtu: c.cfg.IPCMTU, linger: c.cfg.PublicationLinger.Nanoseconds(), eos: true,
+		untetheredWindow: c.cfg.UntetheredWindowLimitTimeout.Nanoseconds(), untetheredResting: c.cfg.UntetheredRestingTimeout.Nanoseconds()}
 	// A bad parameter value is a GENERIC_ERROR, as in Aeron's C driver
 	// (aeron_driver_uri.c fails with EINVAL); INVALID_CHANNEL is for a
 	// channel that does not parse.
@@ -438,6 +443,12 @@ func (c *conductor) publicationParams(u uri.URI) (pubParams, error) {
 		return p, bad(err)
 	}
 	if p.linger, err = u.Duration(uri.LingerKey, p.linger); err != nil {
+		return p, bad(err)
+	}
+	if p.untetheredWindow, err = u.Duration(uri.UntetheredWindowLimitTimeoutKey, p.untetheredWindow); err != nil {
+		return p, bad(err)
+	}
+	if p.untetheredResting, err = u.Duration(uri.UntetheredRestingTimeoutKey, p.untetheredResting); err != nil {
 		return p, bad(err)
 	}
 	if _, ok := u.Params[uri.PubWindowKey]; ok {
@@ -642,7 +653,8 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 		HasPosition: params.hasPosition, TermID: params.termID, TermOffset: params.termOffset,
 		CorrelationID: regID, InitialTermID: initialTermID, MTU: int32(params.mtu), TermLength: int32(params.termLength),
 		PageSize: DefaultPageSize, PublicationWindow: int32(window), SessionID: sessionID, StreamID: m.StreamID,
-		LingerTimeoutNs: params.linger, Sparse: params.sparse, SignalEOS: params.eos, Tether: true, Rejoin: true, Reliable: true,
+		LingerTimeoutNs: params.linger, UntetheredWindowLimitTimeoutNs: params.untetheredWindow,
+		UntetheredRestingTimeoutNs: params.untetheredResting, Sparse: params.sparse, SignalEOS: params.eos, Tether: true, Rejoin: true, Reliable: true,
 	})
 	if err != nil {
 		return fail(cmdErr(command.ErrorGenericError, "init log buffer: %v", err))
@@ -668,6 +680,7 @@ func (c *conductor) newPublication(cl *client, m command.PublicationMessage, par
 		termLength: params.termLength, mtu: params.mtu, path: path, mapping: mp, log: lg,
 		pubPosID: posID, pubLmtID: lmtID, pubPos: pos, pubLmt: lmt,
 		termWindow: int64(window), tripGain: int64(window / 8), refs: 1, state: pubActive, stateChangeNs: c.nowNs,
+		untetheredWindow: params.untetheredWindow, untetheredResting: params.untetheredResting,
 	}
 	p.start.initialTermID = initialTermID
 	p.start.termID, p.start.termOffset = initialTermID, 0
@@ -1051,11 +1064,12 @@ func (p *publication) possiblyBlocked(producer, consumer int64) bool {
 }
 
 // checkUntethered cuts loose untethered subscribers that fell a window
-// behind for the untethered window limit timeout, and lets them rejoin
-// after the resting timeout (aeron_ipc_publication.c).
+// behind for the publication's untethered window limit timeout, and lets
+// them rejoin after its resting timeout (aeron_ipc_publication.c; the
+// timeouts are the publication's, from its channel or the config).
 func (c *conductor) checkUntethered(p *publication) {
 	limit := p.consumerPos - p.termWindow + p.termWindow/4
-	windowTimeout := c.cfg.UntetheredWindowLimitTimeout.Nanoseconds()
+	windowTimeout := p.untetheredWindow
 	for i := range p.subscribers {
 		s := &p.subscribers[i]
 		if s.sub.tether {
@@ -1075,7 +1089,7 @@ func (c *conductor) checkUntethered(p *publication) {
 				s.state, s.changedNs = tetherResting, c.nowNs
 			}
 		case tetherResting:
-			if c.nowNs > s.changedNs+c.cfg.UntetheredRestingTimeout.Nanoseconds() {
+			if c.nowNs > s.changedNs+p.untetheredResting {
 				s.pos.Store(p.joinPosition())
 				c.sendAvailableImage(p, s.sub, s.counterID)
 				s.state, s.changedNs = tetherActive, c.nowNs

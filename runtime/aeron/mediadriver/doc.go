@@ -10,9 +10,10 @@
 // wire-compatible with Aeron's aeronmd: a sender and a receiver agent next
 // to the conductor (dedicated or shared, Config.UDP.Threading) send and
 // rebuild streams with setup, status message, NAK and retransmission, and
-// max, min or tagged flow control, and multi-destination-cast, manual and
-// dynamic (docs/AERON.md). Multicast and the other parameters docs/AERON.md
-// lists are answered with a NOT_SUPPORTED error naming them.
+// max, min or tagged flow control, multicast (IPv4 and IPv6) and
+// multi-destination-cast, manual and dynamic (docs/AERON.md). The
+// parameters docs/AERON.md lists as not implemented are answered with a
+// NOT_SUPPORTED error naming them.
 //
 // # Usage
 //
@@ -30,4 +31,10 @@
 // 64 MiB IPC term length makes 192 MiB files, allocated when the publication
 // is added (as Aeron does; sparse=true in the channel leaves them sparse):
 // pass term-length in the channel or set IPCTermLength for small streams.
+//
+// The agents keep their P (GOMAXPROCS) while idle, so UDP needs
+// ThreadingMode.MinGOMAXPROCS Ps (4 in the default dedicated mode) or the
+// goroutines reading the sockets wait up to 10 ms for one; the driver logs
+// a warning when its first UDP endpoint opens with fewer, and leaves
+// GOMAXPROCS to the program (cmd/tpool-aeronmd raises it).
 package mediadriver

@@ -12,7 +12,10 @@ import (
 // shares the active publication or is refused, by the rules of
 // sharesSession and pubParams.matches.
 func TestAddPublicationSharingRules(t *testing.T) {
-	dir := startDriver(t)
+	// The raw client sends no keepalives: a liveness timeout far beyond
+	// the test's length keeps a loaded machine from timing it out (and
+	// removing the first publication) between two adds.
+	dir := startDriverWith(t, func(c *Config) { c.ClientLivenessTimeout = time.Minute })
 	r := newRawClient(t, dir)
 	tests := []struct {
 		name          string

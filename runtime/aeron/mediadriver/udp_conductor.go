@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 
@@ -48,6 +49,8 @@ type udpState struct {
 	sendTags map[int64]*sendEndpoint
 	recvTags map[int64]*receiveEndpoint
 	pubTags  map[int64]*networkPublication
+	// checkedProcs: GOMAXPROCS was checked against the threading mode.
+	checkedProcs bool
 }
 
 // openLossReport creates the loss report file in the driver's directory
@@ -241,7 +244,23 @@ func (c *conductor) onAddNetworkPublication(cl *client, m command.PublicationMes
 	return nil
 }
 
+// checkGOMAXPROCS warns once, when the first UDP endpoint opens, if the
+// threading mode needs more Ps than the process has (see
+// ThreadingMode.MinGOMAXPROCS).
+func (c *conductor) checkGOMAXPROCS() {
+	if c.udp.checkedProcs {
+		return
+	}
+	c.udp.checkedProcs = true
+	mode := c.udp.shared.cfg.Threading
+	if have, want := runtime.GOMAXPROCS(0), mode.MinGOMAXPROCS(); have < want {
+		c.log.Warn("GOMAXPROCS is below what the UDP threading mode needs: socket reads may wait up to 10 ms for a P; raise GOMAXPROCS or use a shared threading mode",
+			"gomaxprocs", have, "threading", string(mode), "want", want)
+	}
+}
+
 func (c *conductor) newSendEndpoint(ch *udpChannel, regID int64) (*sendEndpoint, error) {
+	c.checkGOMAXPROCS()
 	ep, err := newSendEndpoint(c.udp.shared, ch)
 	if err != nil {
 		return nil, cmdErr(command.ErrorGenericError, "%s: open send socket: %v", ch.original, err)
@@ -513,6 +532,7 @@ func (c *conductor) onAddNetworkSubscription(cl *client, m command.SubscriptionM
 		ep = c.udp.recvEndpoints[ch.canonical]
 	}
 	if ep == nil {
+		c.checkGOMAXPROCS()
 		if ep, err = newReceiveEndpoint(c.udp.shared, ch, c.udp.requests); err != nil {
 			return cmdErr(command.ErrorGenericError, "%s: bind %s: %v", m.Channel, ch.endpoint, err)
 		}

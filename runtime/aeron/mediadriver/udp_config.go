@@ -29,6 +29,36 @@ const (
 // ThreadingModeNames lists the modes for flag help.
 const ThreadingModeNames = `"dedicated", "shared-network" or "shared"`
 
+// Agents is how many goroutines run the driver's agents in the mode: 3
+// dedicated, 2 shared-network, 1 shared.
+func (m ThreadingMode) Agents() int {
+	switch m {
+	case ThreadingShared:
+		return 1
+	case ThreadingSharedNetwork:
+		return 2
+	}
+	return 3
+}
+
+// MinGOMAXPROCS is the fewest Ps (runtime.GOMAXPROCS) that let the driver's
+// UDP side run in the mode without waiting for the Go scheduler: one per
+// agent goroutine plus one for the goroutines that read the sockets (4
+// dedicated, 3 shared-network, 2 shared).
+//
+// Why: the agents never block in the scheduler when idle. They spin,
+// yield the thread (sched_yield) and sleep in nanosleep, all without giving
+// up their P (docs/AERON.md, "The driver's threading and GOMAXPROCS"). With
+// fewer Ps than agents plus one, no P is ever idle, and a datagram that
+// readies a socket's reader goroutine waits until a P passes through the
+// scheduler with nothing else to run, or for sysmon's network poll, up to
+// 10 ms later. Measured on 2 cores (docs/PERFORMANCE.md): dedicated mode
+// at GOMAXPROCS 2 reaches 0.3-0.4x of aeronmd's throughput, at 4 over 1x.
+// cmd/tpool-aeronmd raises GOMAXPROCS to this by default; a program that
+// embeds the driver decides for itself (the driver logs a warning when its
+// first UDP endpoint opens with fewer Ps).
+func (m ThreadingMode) MinGOMAXPROCS() int { return m.Agents() + 1 }
+
 // ParseThreadingMode parses a mode name.
 func ParseThreadingMode(s string) (ThreadingMode, error) {
 	switch m := ThreadingMode(s); m {

@@ -154,11 +154,14 @@ type Params struct {
 	SessionID         int32
 	StreamID          int32
 	LingerTimeoutNs   int64
-	Sparse            bool
-	SignalEOS         bool
-	Tether            bool
-	Rejoin            bool
-	Reliable          bool
+	// Untethered subscriber timeouts (metadata offsets 472 and 480).
+	UntetheredWindowLimitTimeoutNs int64
+	UntetheredRestingTimeoutNs     int64
+	Sparse                         bool
+	SignalEOS                      bool
+	Tether                         bool
+	Rejoin                         bool
+	Reliable                       bool
 	// HasPosition starts the log at TermID/TermOffset instead of at the
 	// initial term's offset 0.
 	HasPosition bool
@@ -201,6 +204,8 @@ func Init(b []byte, p Params) (*Log, error) {
 	le.PutUint32(meta[PageSizeOffset:], uint32(p.PageSize))
 	le.PutUint32(meta[PublicationWindowOffset:], uint32(p.PublicationWindow))
 	le.PutUint64(meta[LingerTimeoutNsOffset:], uint64(p.LingerTimeoutNs))
+	le.PutUint64(meta[UntetheredWindowLimitOffset:], uint64(p.UntetheredWindowLimitTimeoutNs))
+	le.PutUint64(meta[UntetheredRestingOffset:], uint64(p.UntetheredRestingTimeoutNs))
 	b2u := func(v bool) byte {
 		if v {
 			return 1

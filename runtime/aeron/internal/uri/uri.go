@@ -38,6 +38,11 @@ const (
 	PubWindowKey     = "pub-wnd"
 	RejoinKey        = "rejoin"
 	ReliableKey      = "reliable"
+	// Untethered subscribers of an IPC publication: how long one may stay
+	// a window behind before it is cut loose, and how long it rests then
+	// (set on the publication, as in Aeron's C driver).
+	UntetheredWindowLimitTimeoutKey = "untethered-window-limit-timeout"
+	UntetheredRestingTimeoutKey     = "untethered-resting-timeout"
 )
 
 // ErrInvalid is returned (wrapped) for a malformed channel.

@@ -312,6 +312,7 @@ type Message1Decoder struct {
 	actingVersion int
 	block         *[41]byte
 	padded        *[41]byte
+	viewPad       *[49]byte
 }
 
 func (d *Message1Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -593,6 +594,178 @@ func (e *Message1Encoder) advance(k int) error {
 	return nil
 }
 
+/*
+Message1View is a read-only view of a Message1 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+Message1Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type Message1View struct {
+	b *[49]byte
+}
+
+// message1NullView is what a view returned with an error reads: a zero header and the null block.
+var message1NullView = [49]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
+
+func (m Message1View) block() *[41]byte {
+	return (*[41]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m Message1View) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m Message1View) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m Message1View) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the Message1 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *Message1Decoder) View(buf []byte) (v Message1View, err error) {
+	if len(buf) >= 49 && binary.LittleEndian.Uint64(buf) == 0x0000000300010029 {
+		v.b = (*[49]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *Message1Decoder) view(buf []byte) (Message1View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return Message1View{&message1NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return Message1View{(*[49]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([49]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[41]byte)(d.viewPad[8:]) = *d.block
+	return Message1View{d.viewPad}, nil
+}
+
+/*
+Message1Writer writes a Message1 message (header and root block) in place, held by
+value: its setters check nothing, since NewMessage1Writer checked the buffer
+once. The zero Message1Writer (returned with an error) must not be used.
+*/
+type Message1Writer struct {
+	b *[49]byte
+}
+
+// NewMessage1Writer writes the message header for Message1 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// Message1Encoder.WrapWithHeader does), and returns a writer over them.
+func NewMessage1Writer(buf []byte) (Message1Writer, error) {
+	if len(buf) < 49 {
+		return Message1Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[49]byte)(buf) = message1HeaderInit
+	return Message1Writer{(*[49]byte)(buf)}, nil
+}
+func (w Message1Writer) block() *[41]byte {
+	return (*[41]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w Message1Writer) EncodedLength() int {
+	return 49
+}
+
+// Header returns a view of composite messageHeader in place.
+func (m Message1View) Header() MessageHeader {
+	return MessageHeader{m.block()[0 : 0+8 : 0+8]}
+}
+
+// Header returns a view of composite messageHeader for writing in place.
+func (w Message1Writer) Header() MessageHeader {
+	return MessageHeader{w.block()[0 : 0+8 : 0+8]}
+}
+
+// EDTField returns the 20-byte array EDTField in place (no copy).
+func (m Message1View) EDTField() []byte {
+	return m.block()[8 : 8+20 : 8+20]
+}
+
+// EDTFieldString returns EDTField as a string, up to its first NUL.
+func (m Message1View) EDTFieldString() string {
+	return string(sbe.TrimNUL(m.EDTField()))
+}
+
+// SetEDTField copies v into EDTField and pads the rest with NUL bytes; v longer than 20 bytes is refused.
+func (w Message1Writer) SetEDTField(v []byte) error {
+	if len(v) > 20 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[8 : 8+20]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetEDTFieldString is SetEDTField for a string.
+func (w Message1Writer) SetEDTFieldString(v string) error {
+	if len(v) > 20 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[8 : 8+20]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// ENUMField returns the required field ENUMField.
+func (m Message1View) ENUMField() ENUM {
+	return ENUM(m.block()[28])
+}
+
+// SetENUMField writes the field ENUMField.
+func (w Message1Writer) SetENUMField(v ENUM) {
+	w.block()[28] = byte(v)
+}
+
+// SETField returns the required field SETField.
+func (m Message1View) SETField() SET {
+	return SET(binary.LittleEndian.Uint32(m.block()[29:]))
+}
+
+// SetSETField writes the field SETField.
+func (w Message1Writer) SetSETField(v SET) {
+	binary.LittleEndian.PutUint32(w.block()[29:], uint32(v))
+}
+
+/*
+Int64Field returns the required field int64Field.
+Semantic type: int.
+*/
+func (m Message1View) Int64Field() int64 {
+	return int64(binary.LittleEndian.Uint64(m.block()[33:]))
+}
+
+// SetInt64Field writes the field int64Field.
+func (w Message1Writer) SetInt64Field(v int64) {
+	binary.LittleEndian.PutUint64(w.block()[33:], uint64(v))
+}
+
 const (
 	// Message1WithOffsetsTemplateID is the template id of message Message1WithOffsets.
 	Message1WithOffsetsTemplateID = 2
@@ -612,6 +785,7 @@ type Message1WithOffsetsDecoder struct {
 	actingVersion int
 	block         *[144]byte
 	padded        *[144]byte
+	viewPad       *[152]byte
 }
 
 func (d *Message1WithOffsetsDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -891,6 +1065,178 @@ func (e *Message1WithOffsetsEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+Message1WithOffsetsView is a read-only view of a Message1WithOffsets message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+Message1WithOffsetsDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type Message1WithOffsetsView struct {
+	b *[152]byte
+}
+
+// message1WithOffsetsNullView is what a view returned with an error reads: a zero header and the null block.
+var message1WithOffsetsNullView = [152]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
+
+func (m Message1WithOffsetsView) block() *[144]byte {
+	return (*[144]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m Message1WithOffsetsView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m Message1WithOffsetsView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m Message1WithOffsetsView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the Message1WithOffsets after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *Message1WithOffsetsDecoder) View(buf []byte) (v Message1WithOffsetsView, err error) {
+	if len(buf) >= 152 && binary.LittleEndian.Uint64(buf) == 0x0000000300020090 {
+		v.b = (*[152]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *Message1WithOffsetsDecoder) view(buf []byte) (Message1WithOffsetsView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return Message1WithOffsetsView{&message1WithOffsetsNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return Message1WithOffsetsView{(*[152]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([152]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[144]byte)(d.viewPad[8:]) = *d.block
+	return Message1WithOffsetsView{d.viewPad}, nil
+}
+
+/*
+Message1WithOffsetsWriter writes a Message1WithOffsets message (header and root block) in place, held by
+value: its setters check nothing, since NewMessage1WithOffsetsWriter checked the buffer
+once. The zero Message1WithOffsetsWriter (returned with an error) must not be used.
+*/
+type Message1WithOffsetsWriter struct {
+	b *[152]byte
+}
+
+// NewMessage1WithOffsetsWriter writes the message header for Message1WithOffsets at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// Message1WithOffsetsEncoder.WrapWithHeader does), and returns a writer over them.
+func NewMessage1WithOffsetsWriter(buf []byte) (Message1WithOffsetsWriter, error) {
+	if len(buf) < 152 {
+		return Message1WithOffsetsWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[152]byte)(buf) = message1WithOffsetsHeaderInit
+	return Message1WithOffsetsWriter{(*[152]byte)(buf)}, nil
+}
+func (w Message1WithOffsetsWriter) block() *[144]byte {
+	return (*[144]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w Message1WithOffsetsWriter) EncodedLength() int {
+	return 152
+}
+
+// Header returns a view of composite messageHeader in place.
+func (m Message1WithOffsetsView) Header() MessageHeader {
+	return MessageHeader{m.block()[0 : 0+8 : 0+8]}
+}
+
+// Header returns a view of composite messageHeader for writing in place.
+func (w Message1WithOffsetsWriter) Header() MessageHeader {
+	return MessageHeader{w.block()[0 : 0+8 : 0+8]}
+}
+
+// EDTField returns the 20-byte array EDTField in place (no copy).
+func (m Message1WithOffsetsView) EDTField() []byte {
+	return m.block()[8 : 8+20 : 8+20]
+}
+
+// EDTFieldString returns EDTField as a string, up to its first NUL.
+func (m Message1WithOffsetsView) EDTFieldString() string {
+	return string(sbe.TrimNUL(m.EDTField()))
+}
+
+// SetEDTField copies v into EDTField and pads the rest with NUL bytes; v longer than 20 bytes is refused.
+func (w Message1WithOffsetsWriter) SetEDTField(v []byte) error {
+	if len(v) > 20 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[8 : 8+20]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetEDTFieldString is SetEDTField for a string.
+func (w Message1WithOffsetsWriter) SetEDTFieldString(v string) error {
+	if len(v) > 20 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[8 : 8+20]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// ENUMField returns the required field ENUMField.
+func (m Message1WithOffsetsView) ENUMField() ENUM {
+	return ENUM(m.block()[32])
+}
+
+// SetENUMField writes the field ENUMField.
+func (w Message1WithOffsetsWriter) SetENUMField(v ENUM) {
+	w.block()[32] = byte(v)
+}
+
+// SETField returns the required field SETField.
+func (m Message1WithOffsetsView) SETField() SET {
+	return SET(binary.LittleEndian.Uint32(m.block()[128:]))
+}
+
+// SetSETField writes the field SETField.
+func (w Message1WithOffsetsWriter) SetSETField(v SET) {
+	binary.LittleEndian.PutUint32(w.block()[128:], uint32(v))
+}
+
+/*
+Int64Field returns the required field int64Field.
+Semantic type: int.
+*/
+func (m Message1WithOffsetsView) Int64Field() int64 {
+	return int64(binary.LittleEndian.Uint64(m.block()[136:]))
+}
+
+// SetInt64Field writes the field int64Field.
+func (w Message1WithOffsetsWriter) SetInt64Field(v int64) {
+	binary.LittleEndian.PutUint64(w.block()[136:], uint64(v))
 }
 
 // Message is implemented by the decoder of every message of the schema.

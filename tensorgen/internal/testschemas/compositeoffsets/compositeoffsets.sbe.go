@@ -772,6 +772,7 @@ type TestMessage2Decoder struct {
 	actingVersion int
 	block         *[32]byte
 	padded        *[32]byte
+	viewPad       *[44]byte
 }
 
 func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -1006,6 +1007,135 @@ func (e *TestMessage2Encoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+TestMessage2View is a read-only view of a TestMessage2 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+TestMessage2Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type TestMessage2View struct {
+	b *[44]byte
+}
+
+// testMessage2NullView is what a view returned with an error reads: a zero header and the null block.
+var testMessage2NullView = [44]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128}
+
+func (m TestMessage2View) block() *[32]byte {
+	return (*[32]byte)(m.b[12:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m TestMessage2View) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[10:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m TestMessage2View) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m TestMessage2View) EncodedLength() int {
+	return 12 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the TestMessage2 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *TestMessage2Decoder) View(buf []byte) (v TestMessage2View, err error) {
+	if len(buf) >= 44 && [12]byte(buf[:12]) == testMessage2Header {
+		v.b = (*[44]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *TestMessage2Decoder) view(buf []byte) (TestMessage2View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return TestMessage2View{&testMessage2NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return TestMessage2View{(*[44]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([44]byte)
+	}
+	copy(d.viewPad[:12], buf)
+	*(*[32]byte)(d.viewPad[12:]) = *d.block
+	return TestMessage2View{d.viewPad}, nil
+}
+
+/*
+TestMessage2Writer writes a TestMessage2 message (header and root block) in place, held by
+value: its setters check nothing, since NewTestMessage2Writer checked the buffer
+once. The zero TestMessage2Writer (returned with an error) must not be used.
+*/
+type TestMessage2Writer struct {
+	b *[44]byte
+}
+
+// NewTestMessage2Writer writes the message header for TestMessage2 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// TestMessage2Encoder.WrapWithHeader does), and returns a writer over them.
+func NewTestMessage2Writer(buf []byte) (TestMessage2Writer, error) {
+	if len(buf) < 44 {
+		return TestMessage2Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[44]byte)(buf) = testMessage2HeaderInit
+	return TestMessage2Writer{(*[44]byte)(buf)}, nil
+}
+func (w TestMessage2Writer) block() *[32]byte {
+	return (*[32]byte)(w.b[12:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w TestMessage2Writer) EncodedLength() int {
+	return 44
+}
+
+// FieldOne returns the required field fieldOne.
+func (m TestMessage2View) FieldOne() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[0:]))
+}
+
+// SetFieldOne writes the field fieldOne.
+func (w TestMessage2Writer) SetFieldOne(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// FieldTwo returns a view of composite testComposite in place.
+func (m TestMessage2View) FieldTwo() TestComposite {
+	return TestComposite{m.block()[8 : 8+16 : 8+16]}
+}
+
+// FieldTwo returns a view of composite testComposite for writing in place.
+func (w TestMessage2Writer) FieldTwo() TestComposite {
+	return TestComposite{w.block()[8 : 8+16 : 8+16]}
+}
+
+// FieldThree returns the required field fieldThree.
+func (m TestMessage2View) FieldThree() int64 {
+	return int64(binary.LittleEndian.Uint64(m.block()[24:]))
+}
+
+// SetFieldThree writes the field fieldThree.
+func (w TestMessage2Writer) SetFieldThree(v int64) {
+	binary.LittleEndian.PutUint64(w.block()[24:], uint64(v))
 }
 
 // Message is implemented by the decoder of every message of the schema.

@@ -832,6 +832,7 @@ type TestMessage2Decoder struct {
 	actingVersion int
 	block         *[22]byte
 	padded        *[22]byte
+	viewPad       *[30]byte
 }
 
 func (d *TestMessage2Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -1173,6 +1174,220 @@ func (e *TestMessage2Encoder) advance(k int) error {
 			return err
 		}
 	}
+	return nil
+}
+
+/*
+TestMessage2View is a read-only view of a TestMessage2 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+TestMessage2Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type TestMessage2View struct {
+	b *[30]byte
+}
+
+// testMessage2NullView is what a view returned with an error reads: a zero header and the null block.
+var testMessage2NullView = [30]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 128, 0, 0, 0, 128, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0}
+
+func (m TestMessage2View) block() *[22]byte {
+	return (*[22]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m TestMessage2View) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m TestMessage2View) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m TestMessage2View) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the TestMessage2 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *TestMessage2Decoder) View(buf []byte) (v TestMessage2View, err error) {
+	if len(buf) >= 30 && binary.LittleEndian.Uint64(buf) == 0x0006000100020016 {
+		v.b = (*[30]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *TestMessage2Decoder) view(buf []byte) (TestMessage2View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return TestMessage2View{&testMessage2NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return TestMessage2View{(*[30]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([30]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[22]byte)(d.viewPad[8:]) = *d.block
+	return TestMessage2View{d.viewPad}, nil
+}
+
+/*
+TestMessage2Writer writes a TestMessage2 message (header and root block) in place, held by
+value: its setters check nothing, since NewTestMessage2Writer checked the buffer
+once. The zero TestMessage2Writer (returned with an error) must not be used.
+*/
+type TestMessage2Writer struct {
+	b *[30]byte
+}
+
+// NewTestMessage2Writer writes the message header for TestMessage2 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// TestMessage2Encoder.WrapWithHeader does), and returns a writer over them.
+func NewTestMessage2Writer(buf []byte) (TestMessage2Writer, error) {
+	if len(buf) < 30 {
+		return TestMessage2Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[30]byte)(buf) = testMessage2HeaderInit
+	return TestMessage2Writer{(*[30]byte)(buf)}, nil
+}
+func (w TestMessage2Writer) block() *[22]byte {
+	return (*[22]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w TestMessage2Writer) EncodedLength() int {
+	return 30
+}
+
+// Tag1 returns the required field tag1.
+func (m TestMessage2View) Tag1() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[0:]))
+}
+
+// SetTag1 writes the field tag1.
+func (w TestMessage2Writer) SetTag1(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+/*
+Tag3 returns a view of composite AComposite in place.
+Since schema version 1; older messages read the null value.
+*/
+func (m TestMessage2View) Tag3() AComposite {
+	return AComposite{m.block()[4 : 4+4 : 4+4]}
+}
+
+// Tag3 returns a view of composite AComposite for writing in place.
+func (w TestMessage2Writer) Tag3() AComposite {
+	return AComposite{w.block()[4 : 4+4 : 4+4]}
+}
+
+// Tag3InActingVersion reports whether field tag3 exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// the members of Tag3 read as their null values.
+func (m TestMessage2View) Tag3InActingVersion() bool {
+	return m.ActingVersion() >= 1
+}
+
+/*
+Tag2 returns the required field tag2.
+Since schema version 2; older messages read the null value.
+*/
+func (m TestMessage2View) Tag2() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[8:]))
+}
+
+// SetTag2 writes the field tag2.
+func (w TestMessage2Writer) SetTag2(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[8:], uint32(v))
+}
+
+// Tag2InActingVersion reports whether field tag2 exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// Tag2 reads as its null value.
+func (m TestMessage2View) Tag2InActingVersion() bool {
+	return m.ActingVersion() >= 2
+}
+
+/*
+Tag5 returns the required field tag5.
+Since schema version 3; older messages read the null value.
+*/
+func (m TestMessage2View) Tag5() ASet {
+	return ASet(m.block()[12])
+}
+
+// SetTag5 writes the field tag5.
+func (w TestMessage2Writer) SetTag5(v ASet) {
+	w.block()[12] = byte(v)
+}
+
+// Tag5InActingVersion reports whether field tag5 exists in the decoded message:
+// it was added in schema version 3, and in a message of an older version
+// Tag5 has no choice set.
+func (m TestMessage2View) Tag5InActingVersion() bool {
+	return m.ActingVersion() >= 3
+}
+
+/*
+Tag4 returns the required field tag4.
+Since schema version 4; older messages read the null value.
+*/
+func (m TestMessage2View) Tag4() AEnum {
+	return AEnum(m.block()[13])
+}
+
+// SetTag4 writes the field tag4.
+func (w TestMessage2Writer) SetTag4(v AEnum) {
+	w.block()[13] = byte(v)
+}
+
+// Tag4InActingVersion reports whether field tag4 exists in the decoded message:
+// it was added in schema version 4, and in a message of an older version
+// Tag4 reads as its null value.
+func (m TestMessage2View) Tag4InActingVersion() bool {
+	return m.ActingVersion() >= 4
+}
+
+// Tag6 returns the 8-byte array tag6 in place (no copy).
+func (m TestMessage2View) Tag6() []byte {
+	return m.block()[14 : 14+8 : 14+8]
+}
+
+// SetTag6 copies v into tag6 and pads the rest with NUL bytes; v longer than 8 bytes is refused.
+func (w TestMessage2Writer) SetTag6(v []byte) error {
+	if len(v) > 8 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[14 : 14+8]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetTag6String is SetTag6 for a string.
+func (w TestMessage2Writer) SetTag6String(v string) error {
+	if len(v) > 8 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[14 : 14+8]
+	clear(b[copy(b, v):])
 	return nil
 }
 

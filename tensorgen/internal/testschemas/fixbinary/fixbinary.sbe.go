@@ -3936,6 +3936,7 @@ type AdminLogin15Decoder struct {
 	actingVersion int
 	block         *[1]byte
 	padded        *[1]byte
+	viewPad       *[9]byte
 }
 
 func (d *AdminLogin15Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -4150,6 +4151,119 @@ func (e *AdminLogin15Encoder) advance(k int) error {
 	return nil
 }
 
+/*
+AdminLogin15View is a read-only view of a AdminLogin15 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+AdminLogin15Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type AdminLogin15View struct {
+	b *[9]byte
+}
+
+// adminLogin15NullView is what a view returned with an error reads: a zero header and the null block.
+var adminLogin15NullView = [9]byte{0, 0, 0, 0, 0, 0, 0, 0, 128}
+
+func (m AdminLogin15View) block() *[1]byte {
+	return (*[1]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m AdminLogin15View) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m AdminLogin15View) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m AdminLogin15View) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the AdminLogin15 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *AdminLogin15Decoder) View(buf []byte) (v AdminLogin15View, err error) {
+	if len(buf) >= 9 && binary.LittleEndian.Uint64(buf) == 0x00090001000f0001 {
+		v.b = (*[9]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *AdminLogin15Decoder) view(buf []byte) (AdminLogin15View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return AdminLogin15View{&adminLogin15NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return AdminLogin15View{(*[9]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([9]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[1]byte)(d.viewPad[8:]) = *d.block
+	return AdminLogin15View{d.viewPad}, nil
+}
+
+/*
+AdminLogin15Writer writes a AdminLogin15 message (header and root block) in place, held by
+value: its setters check nothing, since NewAdminLogin15Writer checked the buffer
+once. The zero AdminLogin15Writer (returned with an error) must not be used.
+*/
+type AdminLogin15Writer struct {
+	b *[9]byte
+}
+
+// NewAdminLogin15Writer writes the message header for AdminLogin15 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// AdminLogin15Encoder.WrapWithHeader does), and returns a writer over them.
+func NewAdminLogin15Writer(buf []byte) (AdminLogin15Writer, error) {
+	if len(buf) < 9 {
+		return AdminLogin15Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[9]byte)(buf) = adminLogin15HeaderInit
+	return AdminLogin15Writer{(*[9]byte)(buf)}, nil
+}
+func (w AdminLogin15Writer) block() *[1]byte {
+	return (*[1]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w AdminLogin15Writer) EncodedLength() int {
+	return 9
+}
+
+/*
+HeartBtInt: Heartbeat interval (seconds)
+HeartBtInt returns the required field HeartBtInt.
+Semantic type: int.
+*/
+func (m AdminLogin15View) HeartBtInt() int8 {
+	return int8(m.block()[0])
+}
+
+// SetHeartBtInt writes the field HeartBtInt.
+func (w AdminLogin15Writer) SetHeartBtInt(v int8) {
+	w.block()[0] = byte(v)
+}
+
 const (
 	// AdminLogout16TemplateID is the template id of message AdminLogout16.
 	AdminLogout16TemplateID = 16
@@ -4171,6 +4285,7 @@ type AdminLogout16Decoder struct {
 	actingVersion int
 	block         *[180]byte
 	padded        *[180]byte
+	viewPad       *[188]byte
 }
 
 func (d *AdminLogout16Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -4400,6 +4515,139 @@ func (e *AdminLogout16Encoder) advance(k int) error {
 			return err
 		}
 	}
+	return nil
+}
+
+/*
+AdminLogout16View is a read-only view of a AdminLogout16 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+AdminLogout16Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type AdminLogout16View struct {
+	b *[188]byte
+}
+
+// adminLogout16NullView is what a view returned with an error reads: a zero header and the null block.
+var adminLogout16NullView = [188]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+func (m AdminLogout16View) block() *[180]byte {
+	return (*[180]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m AdminLogout16View) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m AdminLogout16View) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m AdminLogout16View) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the AdminLogout16 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *AdminLogout16Decoder) View(buf []byte) (v AdminLogout16View, err error) {
+	if len(buf) >= 188 && binary.LittleEndian.Uint64(buf) == 0x00090001001000b4 {
+		v.b = (*[188]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *AdminLogout16Decoder) view(buf []byte) (AdminLogout16View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return AdminLogout16View{&adminLogout16NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return AdminLogout16View{(*[188]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([188]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[180]byte)(d.viewPad[8:]) = *d.block
+	return AdminLogout16View{d.viewPad}, nil
+}
+
+/*
+AdminLogout16Writer writes a AdminLogout16 message (header and root block) in place, held by
+value: its setters check nothing, since NewAdminLogout16Writer checked the buffer
+once. The zero AdminLogout16Writer (returned with an error) must not be used.
+*/
+type AdminLogout16Writer struct {
+	b *[188]byte
+}
+
+// NewAdminLogout16Writer writes the message header for AdminLogout16 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// AdminLogout16Encoder.WrapWithHeader does), and returns a writer over them.
+func NewAdminLogout16Writer(buf []byte) (AdminLogout16Writer, error) {
+	if len(buf) < 188 {
+		return AdminLogout16Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[188]byte)(buf) = adminLogout16HeaderInit
+	return AdminLogout16Writer{(*[188]byte)(buf)}, nil
+}
+func (w AdminLogout16Writer) block() *[180]byte {
+	return (*[180]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w AdminLogout16Writer) EncodedLength() int {
+	return 188
+}
+
+/*
+Text: Free format text string. May include logout confirmation or reason for logout
+Text returns the 180-byte array Text in place (no copy).
+Semantic type: String.
+*/
+func (m AdminLogout16View) Text() []byte {
+	return m.block()[0 : 0+180 : 0+180]
+}
+
+// TextString returns Text as a string, up to its first NUL.
+func (m AdminLogout16View) TextString() string {
+	return string(sbe.TrimNUL(m.Text()))
+}
+
+// SetText copies v into Text and pads the rest with NUL bytes; v longer than 180 bytes is refused.
+func (w AdminLogout16Writer) SetText(v []byte) error {
+	if len(v) > 180 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[0 : 0+180]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetTextString is SetText for a string.
+func (w AdminLogout16Writer) SetTextString(v string) error {
+	if len(v) > 180 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[0 : 0+180]
+	clear(b[copy(b, v):])
 	return nil
 }
 
@@ -9428,6 +9676,7 @@ type SecurityStatus30Decoder struct {
 	actingVersion int
 	block         *[30]byte
 	padded        *[30]byte
+	viewPad       *[38]byte
 }
 
 func (d *SecurityStatus30Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -9844,6 +10093,295 @@ func (e *SecurityStatus30Encoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+SecurityStatus30View is a read-only view of a SecurityStatus30 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+SecurityStatus30Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type SecurityStatus30View struct {
+	b *[38]byte
+}
+
+// securityStatus30NullView is what a view returned with an error reads: a zero header and the null block.
+var securityStatus30NullView = [38]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 255, 255, 0, 255, 255, 255}
+
+func (m SecurityStatus30View) block() *[30]byte {
+	return (*[30]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m SecurityStatus30View) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m SecurityStatus30View) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m SecurityStatus30View) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the SecurityStatus30 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *SecurityStatus30Decoder) View(buf []byte) (v SecurityStatus30View, err error) {
+	if len(buf) >= 38 && binary.LittleEndian.Uint64(buf) == 0x00090001001e001e {
+		v.b = (*[38]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *SecurityStatus30Decoder) view(buf []byte) (SecurityStatus30View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return SecurityStatus30View{&securityStatus30NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return SecurityStatus30View{(*[38]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([38]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[30]byte)(d.viewPad[8:]) = *d.block
+	return SecurityStatus30View{d.viewPad}, nil
+}
+
+/*
+SecurityStatus30Writer writes a SecurityStatus30 message (header and root block) in place, held by
+value: its setters check nothing, since NewSecurityStatus30Writer checked the buffer
+once. The zero SecurityStatus30Writer (returned with an error) must not be used.
+*/
+type SecurityStatus30Writer struct {
+	b *[38]byte
+}
+
+// NewSecurityStatus30Writer writes the message header for SecurityStatus30 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// SecurityStatus30Encoder.WrapWithHeader does), and returns a writer over them.
+func NewSecurityStatus30Writer(buf []byte) (SecurityStatus30Writer, error) {
+	if len(buf) < 38 {
+		return SecurityStatus30Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[38]byte)(buf) = securityStatus30HeaderInit
+	return SecurityStatus30Writer{(*[38]byte)(buf)}, nil
+}
+func (w SecurityStatus30Writer) block() *[30]byte {
+	return (*[30]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w SecurityStatus30Writer) EncodedLength() int {
+	return 38
+}
+
+/*
+TransactTime: Start of event processing time in number of nanoseconds since Unix epoch.
+TransactTime returns the required field TransactTime.
+Semantic type: UTCTimestamp.
+*/
+func (m SecurityStatus30View) TransactTime() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[0:])
+}
+
+// SetTransactTime writes the field TransactTime.
+func (w SecurityStatus30Writer) SetTransactTime(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[0:], uint64(v))
+}
+
+/*
+SecurityGroup: Security Group
+SecurityGroup returns the 6-byte array SecurityGroup in place (no copy).
+Semantic type: String.
+*/
+func (m SecurityStatus30View) SecurityGroup() []byte {
+	return m.block()[8 : 8+6 : 8+6]
+}
+
+// SecurityGroupString returns SecurityGroup as a string, up to its first NUL.
+func (m SecurityStatus30View) SecurityGroupString() string {
+	return string(sbe.TrimNUL(m.SecurityGroup()))
+}
+
+// SetSecurityGroup copies v into SecurityGroup and pads the rest with NUL bytes; v longer than 6 bytes is refused.
+func (w SecurityStatus30Writer) SetSecurityGroup(v []byte) error {
+	if len(v) > 6 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[8 : 8+6]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetSecurityGroupString is SetSecurityGroup for a string.
+func (w SecurityStatus30Writer) SetSecurityGroupString(v string) error {
+	if len(v) > 6 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[8 : 8+6]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Asset: Product Code within Security Group specified
+Asset returns the 6-byte array Asset in place (no copy).
+Semantic type: String.
+*/
+func (m SecurityStatus30View) Asset() []byte {
+	return m.block()[14 : 14+6 : 14+6]
+}
+
+// AssetString returns Asset as a string, up to its first NUL.
+func (m SecurityStatus30View) AssetString() string {
+	return string(sbe.TrimNUL(m.Asset()))
+}
+
+// SetAsset copies v into Asset and pads the rest with NUL bytes; v longer than 6 bytes is refused.
+func (w SecurityStatus30Writer) SetAsset(v []byte) error {
+	if len(v) > 6 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[14 : 14+6]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetAssetString is SetAsset for a string.
+func (w SecurityStatus30Writer) SetAssetString(v string) error {
+	if len(v) > 6 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[14 : 14+6]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+SecurityID: If this tag is present, 35=f message is sent for the instrument
+SecurityID returns the optional field SecurityID.
+Semantic type: int.
+*/
+func (m SecurityStatus30View) SecurityID() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[20:]))
+}
+
+// SecurityIDIsNull reports whether SecurityID holds its null value (absent).
+func (m SecurityStatus30View) SecurityIDIsNull() bool {
+	v := m.SecurityID()
+	return v == 2147483647
+}
+
+// SetSecurityID writes the field SecurityID.
+func (w SecurityStatus30Writer) SetSecurityID(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[20:], uint32(v))
+}
+
+// SetSecurityIDNull marks the optional field SecurityID absent by writing its null value.
+func (w SecurityStatus30Writer) SetSecurityIDNull() {
+	v := int32(2147483647)
+	binary.LittleEndian.PutUint32(w.block()[20:], uint32(v))
+}
+
+/*
+TradeDate: Trade Session Date
+TradeDate returns the optional field TradeDate.
+Semantic type: LocalMktDate.
+*/
+func (m SecurityStatus30View) TradeDate() uint16 {
+	return binary.LittleEndian.Uint16(m.block()[24:])
+}
+
+// TradeDateIsNull reports whether TradeDate holds its null value (absent).
+func (m SecurityStatus30View) TradeDateIsNull() bool {
+	v := m.TradeDate()
+	return v == 65535
+}
+
+// SetTradeDate writes the field TradeDate.
+func (w SecurityStatus30Writer) SetTradeDate(v uint16) {
+	binary.LittleEndian.PutUint16(w.block()[24:], uint16(v))
+}
+
+// SetTradeDateNull marks the optional field TradeDate absent by writing its null value.
+func (w SecurityStatus30Writer) SetTradeDateNull() {
+	v := uint16(65535)
+	binary.LittleEndian.PutUint16(w.block()[24:], uint16(v))
+}
+
+/*
+MatchEventIndicator: Bitmap field of eight Boolean type indicators reflecting the end of updates for a given Globex event
+MatchEventIndicator returns the required field MatchEventIndicator.
+Semantic type: MultipleCharValue.
+*/
+func (m SecurityStatus30View) MatchEventIndicator() MatchEventIndicator {
+	return MatchEventIndicator(m.block()[26])
+}
+
+// SetMatchEventIndicator writes the field MatchEventIndicator.
+func (w SecurityStatus30Writer) SetMatchEventIndicator(v MatchEventIndicator) {
+	w.block()[26] = byte(v)
+}
+
+/*
+SecurityTradingStatus: Identifies the trading status applicable to the instrument or Security Group
+SecurityTradingStatus returns the required field SecurityTradingStatus.
+Semantic type: int.
+*/
+func (m SecurityStatus30View) SecurityTradingStatus() SecurityTradingStatus {
+	return SecurityTradingStatus(m.block()[27])
+}
+
+// SetSecurityTradingStatus writes the field SecurityTradingStatus.
+func (w SecurityStatus30Writer) SetSecurityTradingStatus(v SecurityTradingStatus) {
+	w.block()[27] = byte(v)
+}
+
+/*
+HaltReason: Identifies the reason for the status change
+HaltReason returns the required field HaltReason.
+Semantic type: int.
+*/
+func (m SecurityStatus30View) HaltReason() HaltReason {
+	return HaltReason(m.block()[28])
+}
+
+// SetHaltReason writes the field HaltReason.
+func (w SecurityStatus30Writer) SetHaltReason(v HaltReason) {
+	w.block()[28] = byte(v)
+}
+
+/*
+SecurityTradingEvent: Identifies an additional event or a rule related to the status
+SecurityTradingEvent returns the required field SecurityTradingEvent.
+Semantic type: int.
+*/
+func (m SecurityStatus30View) SecurityTradingEvent() SecurityTradingEvent {
+	return SecurityTradingEvent(m.block()[29])
+}
+
+// SetSecurityTradingEvent writes the field SecurityTradingEvent.
+func (w SecurityStatus30Writer) SetSecurityTradingEvent(v SecurityTradingEvent) {
+	w.block()[29] = byte(v)
 }
 
 const (

@@ -162,6 +162,7 @@ type DemoDecoder struct {
 	actingVersion int
 	block         *[652]byte
 	padded        *[652]byte
+	viewPad       *[660]byte
 }
 
 func (d *DemoDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -1015,6 +1016,625 @@ func (e *DemoEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+DemoView is a read-only view of a demo message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+DemoDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type DemoView struct {
+	b *[660]byte
+}
+
+// demoNullView is what a view returned with an error reads: a zero header and the null block.
+var demoNullView = [660]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}
+
+func (m DemoView) block() *[652]byte {
+	return (*[652]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m DemoView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m DemoView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m DemoView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the demo after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *DemoDecoder) View(buf []byte) (v DemoView, err error) {
+	if len(buf) >= 660 && binary.LittleEndian.Uint64(buf) == 0x000107c50001028c {
+		v.b = (*[660]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *DemoDecoder) view(buf []byte) (DemoView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return DemoView{&demoNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return DemoView{(*[660]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([660]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[652]byte)(d.viewPad[8:]) = *d.block
+	return DemoView{d.viewPad}, nil
+}
+
+/*
+DemoWriter writes a demo message (header and root block) in place, held by
+value: its setters check nothing, since NewDemoWriter checked the buffer
+once. The zero DemoWriter (returned with an error) must not be used.
+*/
+type DemoWriter struct {
+	b *[660]byte
+}
+
+// NewDemoWriter writes the message header for demo at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// DemoEncoder.WrapWithHeader does), and returns a writer over them.
+func NewDemoWriter(buf []byte) (DemoWriter, error) {
+	if len(buf) < 660 {
+		return DemoWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[660]byte)(buf) = demoHeaderInit
+	return DemoWriter{(*[660]byte)(buf)}, nil
+}
+func (w DemoWriter) block() *[652]byte {
+	return (*[652]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w DemoWriter) EncodedLength() int {
+	return 660
+}
+
+// Fixed16Char returns the 16-byte array fixed16Char in place (no copy).
+func (m DemoView) Fixed16Char() []byte {
+	return m.block()[0 : 0+16 : 0+16]
+}
+
+// Fixed16CharString returns fixed16Char as a string, up to its first NUL.
+func (m DemoView) Fixed16CharString() string {
+	return string(sbe.TrimNUL(m.Fixed16Char()))
+}
+
+// SetFixed16Char copies v into fixed16Char and pads the rest with NUL bytes; v longer than 16 bytes is refused.
+func (w DemoWriter) SetFixed16Char(v []byte) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[0 : 0+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetFixed16CharString is SetFixed16Char for a string.
+func (w DemoWriter) SetFixed16CharString(v string) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[0 : 0+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Fixed16CharEnd: End boundary of fixed16Char
+Fixed16CharEnd returns the required field fixed16CharEnd.
+*/
+func (m DemoView) Fixed16CharEnd() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[16:]))
+}
+
+// SetFixed16CharEnd writes the field fixed16CharEnd.
+func (w DemoWriter) SetFixed16CharEnd(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[16:], uint32(v))
+}
+
+// Fixed16AsciiChar returns the 16-byte array fixed16AsciiChar in place (no copy).
+func (m DemoView) Fixed16AsciiChar() []byte {
+	return m.block()[20 : 20+16 : 20+16]
+}
+
+// Fixed16AsciiCharString returns fixed16AsciiChar as a string, up to its first NUL.
+func (m DemoView) Fixed16AsciiCharString() string {
+	return string(sbe.TrimNUL(m.Fixed16AsciiChar()))
+}
+
+// SetFixed16AsciiChar copies v into fixed16AsciiChar and pads the rest with NUL bytes; v longer than 16 bytes is refused.
+func (w DemoWriter) SetFixed16AsciiChar(v []byte) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[20 : 20+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetFixed16AsciiCharString is SetFixed16AsciiChar for a string.
+func (w DemoWriter) SetFixed16AsciiCharString(v string) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[20 : 20+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Fixed16AsciiCharEnd: End boundary of fixed16AsciiChar
+Fixed16AsciiCharEnd returns the required field fixed16AsciiCharEnd.
+*/
+func (m DemoView) Fixed16AsciiCharEnd() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[36:]))
+}
+
+// SetFixed16AsciiCharEnd writes the field fixed16AsciiCharEnd.
+func (w DemoWriter) SetFixed16AsciiCharEnd(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[36:], uint32(v))
+}
+
+// Fixed16Gb18030Char returns the 16-byte array fixed16Gb18030Char in place (no copy).
+func (m DemoView) Fixed16Gb18030Char() []byte {
+	return m.block()[40 : 40+16 : 40+16]
+}
+
+// Fixed16Gb18030CharString returns fixed16Gb18030Char as a string, up to its first NUL.
+func (m DemoView) Fixed16Gb18030CharString() string {
+	return string(sbe.TrimNUL(m.Fixed16Gb18030Char()))
+}
+
+// SetFixed16Gb18030Char copies v into fixed16Gb18030Char and pads the rest with NUL bytes; v longer than 16 bytes is refused.
+func (w DemoWriter) SetFixed16Gb18030Char(v []byte) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[40 : 40+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetFixed16Gb18030CharString is SetFixed16Gb18030Char for a string.
+func (w DemoWriter) SetFixed16Gb18030CharString(v string) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[40 : 40+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Fixed16Gb18030CharEnd: End boundary of fixed16Gb18030Char
+Fixed16Gb18030CharEnd returns the required field fixed16Gb18030CharEnd.
+*/
+func (m DemoView) Fixed16Gb18030CharEnd() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[56:]))
+}
+
+// SetFixed16Gb18030CharEnd writes the field fixed16Gb18030CharEnd.
+func (w DemoWriter) SetFixed16Gb18030CharEnd(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[56:], uint32(v))
+}
+
+// Fixed16Utf8Char returns the 16-byte array fixed16Utf8Char in place (no copy).
+func (m DemoView) Fixed16Utf8Char() []byte {
+	return m.block()[60 : 60+16 : 60+16]
+}
+
+// Fixed16Utf8CharString returns fixed16Utf8Char as a string, up to its first NUL.
+func (m DemoView) Fixed16Utf8CharString() string {
+	return string(sbe.TrimNUL(m.Fixed16Utf8Char()))
+}
+
+// SetFixed16Utf8Char copies v into fixed16Utf8Char and pads the rest with NUL bytes; v longer than 16 bytes is refused.
+func (w DemoWriter) SetFixed16Utf8Char(v []byte) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[60 : 60+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetFixed16Utf8CharString is SetFixed16Utf8Char for a string.
+func (w DemoWriter) SetFixed16Utf8CharString(v string) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[60 : 60+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Fixed16Utf8CharEnd: End boundary of fixed16Utf8Char
+Fixed16Utf8CharEnd returns the required field fixed16Utf8CharEnd.
+*/
+func (m DemoView) Fixed16Utf8CharEnd() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[76:]))
+}
+
+// SetFixed16Utf8CharEnd writes the field fixed16Utf8CharEnd.
+func (w DemoWriter) SetFixed16Utf8CharEnd(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[76:], uint32(v))
+}
+
+// Fixed16U8 returns the 16-byte array fixed16U8 in place (no copy).
+func (m DemoView) Fixed16U8() []byte {
+	return m.block()[80 : 80+16 : 80+16]
+}
+
+// SetFixed16U8 copies v into fixed16U8 and pads the rest with NUL bytes; v longer than 16 bytes is refused.
+func (w DemoWriter) SetFixed16U8(v []byte) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[80 : 80+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetFixed16U8String is SetFixed16U8 for a string.
+func (w DemoWriter) SetFixed16U8String(v string) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[80 : 80+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Fixed16U8End: End boundary of fixed16U8
+Fixed16U8End returns the required field fixed16U8End.
+*/
+func (m DemoView) Fixed16U8End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[96:]))
+}
+
+// SetFixed16U8End writes the field fixed16U8End.
+func (w DemoWriter) SetFixed16U8End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[96:], uint32(v))
+}
+
+// Fixed16AsciiU8 returns the 16-byte array fixed16AsciiU8 in place (no copy).
+func (m DemoView) Fixed16AsciiU8() []byte {
+	return m.block()[100 : 100+16 : 100+16]
+}
+
+// SetFixed16AsciiU8 copies v into fixed16AsciiU8 and pads the rest with NUL bytes; v longer than 16 bytes is refused.
+func (w DemoWriter) SetFixed16AsciiU8(v []byte) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[100 : 100+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetFixed16AsciiU8String is SetFixed16AsciiU8 for a string.
+func (w DemoWriter) SetFixed16AsciiU8String(v string) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[100 : 100+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Fixed16AsciiU8End: End boundary of fixed16AsciiU8
+Fixed16AsciiU8End returns the required field fixed16AsciiU8End.
+*/
+func (m DemoView) Fixed16AsciiU8End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[116:]))
+}
+
+// SetFixed16AsciiU8End writes the field fixed16AsciiU8End.
+func (w DemoWriter) SetFixed16AsciiU8End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[116:], uint32(v))
+}
+
+// Fixed16Gb18030U8 returns the 16-byte array fixed16Gb18030U8 in place (no copy).
+func (m DemoView) Fixed16Gb18030U8() []byte {
+	return m.block()[120 : 120+16 : 120+16]
+}
+
+// SetFixed16Gb18030U8 copies v into fixed16Gb18030U8 and pads the rest with NUL bytes; v longer than 16 bytes is refused.
+func (w DemoWriter) SetFixed16Gb18030U8(v []byte) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[120 : 120+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetFixed16Gb18030U8String is SetFixed16Gb18030U8 for a string.
+func (w DemoWriter) SetFixed16Gb18030U8String(v string) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[120 : 120+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Fixed16Gb18030U8End: End boundary of fixed16Gb18030U8
+Fixed16Gb18030U8End returns the required field fixed16Gb18030U8End.
+*/
+func (m DemoView) Fixed16Gb18030U8End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[136:]))
+}
+
+// SetFixed16Gb18030U8End writes the field fixed16Gb18030U8End.
+func (w DemoWriter) SetFixed16Gb18030U8End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[136:], uint32(v))
+}
+
+// Fixed16Utf8U8 returns the 16-byte array fixed16Utf8U8 in place (no copy).
+func (m DemoView) Fixed16Utf8U8() []byte {
+	return m.block()[140 : 140+16 : 140+16]
+}
+
+// SetFixed16Utf8U8 copies v into fixed16Utf8U8 and pads the rest with NUL bytes; v longer than 16 bytes is refused.
+func (w DemoWriter) SetFixed16Utf8U8(v []byte) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[140 : 140+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetFixed16Utf8U8String is SetFixed16Utf8U8 for a string.
+func (w DemoWriter) SetFixed16Utf8U8String(v string) error {
+	if len(v) > 16 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[140 : 140+16]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+/*
+Fixed16Utf8U8End: End boundary of fixed16Utf8U8
+Fixed16Utf8U8End returns the required field fixed16Utf8U8End.
+*/
+func (m DemoView) Fixed16Utf8U8End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[156:]))
+}
+
+// SetFixed16Utf8U8End writes the field fixed16Utf8U8End.
+func (w DemoWriter) SetFixed16Utf8U8End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[156:], uint32(v))
+}
+
+// Fixed16i8 returns a copy of the 16-element array fixed16i8.
+func (m DemoView) Fixed16i8() (a [16]int8) {
+	for i := range a {
+		a[i] = int8(m.block()[160+1*i])
+	}
+	return a
+}
+
+// SetFixed16i8 writes the 16-element array fixed16i8.
+func (w DemoWriter) SetFixed16i8(v [16]int8) {
+	for i := range v {
+		w.block()[160+1*i] = byte(v[i])
+	}
+}
+
+/*
+Fixed16i8End: End boundary of fixed16i8
+Fixed16i8End returns the required field fixed16i8End.
+*/
+func (m DemoView) Fixed16i8End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[176:]))
+}
+
+// SetFixed16i8End writes the field fixed16i8End.
+func (w DemoWriter) SetFixed16i8End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[176:], uint32(v))
+}
+
+// Fixed16i16 returns a copy of the 16-element array fixed16i16.
+func (m DemoView) Fixed16i16() (a [16]int16) {
+	for i := range a {
+		a[i] = int16(binary.LittleEndian.Uint16(m.block()[180+2*i:]))
+	}
+	return a
+}
+
+// SetFixed16i16 writes the 16-element array fixed16i16.
+func (w DemoWriter) SetFixed16i16(v [16]int16) {
+	for i := range v {
+		binary.LittleEndian.PutUint16(w.block()[180+2*i:], uint16(v[i]))
+	}
+}
+
+/*
+Fixed16i16End: End boundary of fixed16i16
+Fixed16i16End returns the required field fixed16i16End.
+*/
+func (m DemoView) Fixed16i16End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[212:]))
+}
+
+// SetFixed16i16End writes the field fixed16i16End.
+func (w DemoWriter) SetFixed16i16End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[212:], uint32(v))
+}
+
+// Fixed16i32 returns a copy of the 16-element array fixed16i32.
+func (m DemoView) Fixed16i32() (a [16]int32) {
+	for i := range a {
+		a[i] = int32(binary.LittleEndian.Uint32(m.block()[216+4*i:]))
+	}
+	return a
+}
+
+// SetFixed16i32 writes the 16-element array fixed16i32.
+func (w DemoWriter) SetFixed16i32(v [16]int32) {
+	for i := range v {
+		binary.LittleEndian.PutUint32(w.block()[216+4*i:], uint32(v[i]))
+	}
+}
+
+/*
+Fixed16i32End: End boundary of fixed16i32
+Fixed16i32End returns the required field fixed16i32End.
+*/
+func (m DemoView) Fixed16i32End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[280:]))
+}
+
+// SetFixed16i32End writes the field fixed16i32End.
+func (w DemoWriter) SetFixed16i32End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[280:], uint32(v))
+}
+
+// Fixed16i64 returns a copy of the 16-element array fixed16i64.
+func (m DemoView) Fixed16i64() (a [16]int64) {
+	for i := range a {
+		a[i] = int64(binary.LittleEndian.Uint64(m.block()[284+8*i:]))
+	}
+	return a
+}
+
+// SetFixed16i64 writes the 16-element array fixed16i64.
+func (w DemoWriter) SetFixed16i64(v [16]int64) {
+	for i := range v {
+		binary.LittleEndian.PutUint64(w.block()[284+8*i:], uint64(v[i]))
+	}
+}
+
+/*
+Fixed16i64End: End boundary of fixed16i64
+Fixed16i64End returns the required field fixed16i64End.
+*/
+func (m DemoView) Fixed16i64End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[412:]))
+}
+
+// SetFixed16i64End writes the field fixed16i64End.
+func (w DemoWriter) SetFixed16i64End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[412:], uint32(v))
+}
+
+// Fixed16u16 returns a copy of the 16-element array fixed16u16.
+func (m DemoView) Fixed16u16() (a [16]uint16) {
+	for i := range a {
+		a[i] = binary.LittleEndian.Uint16(m.block()[416+2*i:])
+	}
+	return a
+}
+
+// SetFixed16u16 writes the 16-element array fixed16u16.
+func (w DemoWriter) SetFixed16u16(v [16]uint16) {
+	for i := range v {
+		binary.LittleEndian.PutUint16(w.block()[416+2*i:], uint16(v[i]))
+	}
+}
+
+/*
+Fixed16u16End: End boundary of fixed16u16
+Fixed16u16End returns the required field fixed16u16End.
+*/
+func (m DemoView) Fixed16u16End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[448:]))
+}
+
+// SetFixed16u16End writes the field fixed16u16End.
+func (w DemoWriter) SetFixed16u16End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[448:], uint32(v))
+}
+
+// Fixed16u32 returns a copy of the 16-element array fixed16u32.
+func (m DemoView) Fixed16u32() (a [16]uint32) {
+	for i := range a {
+		a[i] = binary.LittleEndian.Uint32(m.block()[452+4*i:])
+	}
+	return a
+}
+
+// SetFixed16u32 writes the 16-element array fixed16u32.
+func (w DemoWriter) SetFixed16u32(v [16]uint32) {
+	for i := range v {
+		binary.LittleEndian.PutUint32(w.block()[452+4*i:], uint32(v[i]))
+	}
+}
+
+/*
+Fixed16u32End: End boundary of fixed16u32
+Fixed16u32End returns the required field fixed16u32End.
+*/
+func (m DemoView) Fixed16u32End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[516:]))
+}
+
+// SetFixed16u32End writes the field fixed16u32End.
+func (w DemoWriter) SetFixed16u32End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[516:], uint32(v))
+}
+
+// Fixed16u64 returns a copy of the 16-element array fixed16u64.
+func (m DemoView) Fixed16u64() (a [16]uint64) {
+	for i := range a {
+		a[i] = binary.LittleEndian.Uint64(m.block()[520+8*i:])
+	}
+	return a
+}
+
+// SetFixed16u64 writes the 16-element array fixed16u64.
+func (w DemoWriter) SetFixed16u64(v [16]uint64) {
+	for i := range v {
+		binary.LittleEndian.PutUint64(w.block()[520+8*i:], uint64(v[i]))
+	}
+}
+
+/*
+Fixed16u64End: End boundary of fixed16u64
+Fixed16u64End returns the required field fixed16u64End.
+*/
+func (m DemoView) Fixed16u64End() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[648:]))
+}
+
+// SetFixed16u64End writes the field fixed16u64End.
+func (w DemoWriter) SetFixed16u64End(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[648:], uint32(v))
 }
 
 // Message is implemented by the decoder of every message of the schema.

@@ -348,6 +348,7 @@ type Issue435Decoder struct {
 	actingVersion int
 	block         *[1]byte
 	padded        *[1]byte
+	viewPad       *[10]byte
 }
 
 func (d *Issue435Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -558,6 +559,115 @@ func (e *Issue435Encoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+Issue435View is a read-only view of a issue435 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+Issue435Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type Issue435View struct {
+	b *[10]byte
+}
+
+// issue435NullView is what a view returned with an error reads: a zero header and the null block.
+var issue435NullView = [10]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 255}
+
+func (m Issue435View) block() *[1]byte {
+	return (*[1]byte)(m.b[9:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m Issue435View) ActingVersion() int {
+	return int(binary.BigEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m Issue435View) ActingBlockLength() int {
+	return int(binary.BigEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m Issue435View) EncodedLength() int {
+	return 9 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the issue435 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *Issue435Decoder) View(buf []byte) (v Issue435View, err error) {
+	if len(buf) >= 10 && [9]byte(buf[:9]) == issue435Header {
+		v.b = (*[10]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *Issue435Decoder) view(buf []byte) (Issue435View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return Issue435View{&issue435NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return Issue435View{(*[10]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([10]byte)
+	}
+	copy(d.viewPad[:9], buf)
+	*(*[1]byte)(d.viewPad[9:]) = *d.block
+	return Issue435View{d.viewPad}, nil
+}
+
+/*
+Issue435Writer writes a issue435 message (header and root block) in place, held by
+value: its setters check nothing, since NewIssue435Writer checked the buffer
+once. The zero Issue435Writer (returned with an error) must not be used.
+*/
+type Issue435Writer struct {
+	b *[10]byte
+}
+
+// NewIssue435Writer writes the message header for issue435 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// Issue435Encoder.WrapWithHeader does), and returns a writer over them.
+func NewIssue435Writer(buf []byte) (Issue435Writer, error) {
+	if len(buf) < 10 {
+		return Issue435Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[10]byte)(buf) = issue435HeaderInit
+	return Issue435Writer{(*[10]byte)(buf)}, nil
+}
+func (w Issue435Writer) block() *[1]byte {
+	return (*[1]byte)(w.b[9:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w Issue435Writer) EncodedLength() int {
+	return 10
+}
+
+// Example returns a view of composite exampleRef in place.
+func (m Issue435View) Example() ExampleRef {
+	return ExampleRef{m.block()[0 : 0+1 : 0+1]}
+}
+
+// Example returns a view of composite exampleRef for writing in place.
+func (w Issue435Writer) Example() ExampleRef {
+	return ExampleRef{w.block()[0 : 0+1 : 0+1]}
 }
 
 // Message is implemented by the decoder of every message of the schema.

@@ -199,6 +199,7 @@ type Issue483Decoder struct {
 	actingVersion int
 	block         *[3]byte
 	padded        *[3]byte
+	viewPad       *[11]byte
 }
 
 func (d *Issue483Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -455,6 +456,152 @@ func (e *Issue483Encoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+Issue483View is a read-only view of a issue483 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+Issue483Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type Issue483View struct {
+	b *[11]byte
+}
+
+// issue483NullView is what a view returned with an error reads: a zero header and the null block.
+var issue483NullView = [11]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255}
+
+func (m Issue483View) block() *[3]byte {
+	return (*[3]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m Issue483View) ActingVersion() int {
+	return int(binary.BigEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m Issue483View) ActingBlockLength() int {
+	return int(binary.BigEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m Issue483View) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the issue483 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *Issue483Decoder) View(buf []byte) (v Issue483View, err error) {
+	if len(buf) >= 11 && binary.LittleEndian.Uint64(buf) == 0x0000e30101000300 {
+		v.b = (*[11]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *Issue483Decoder) view(buf []byte) (Issue483View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return Issue483View{&issue483NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return Issue483View{(*[11]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([11]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[3]byte)(d.viewPad[8:]) = *d.block
+	return Issue483View{d.viewPad}, nil
+}
+
+/*
+Issue483Writer writes a issue483 message (header and root block) in place, held by
+value: its setters check nothing, since NewIssue483Writer checked the buffer
+once. The zero Issue483Writer (returned with an error) must not be used.
+*/
+type Issue483Writer struct {
+	b *[11]byte
+}
+
+// NewIssue483Writer writes the message header for issue483 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// Issue483Encoder.WrapWithHeader does), and returns a writer over them.
+func NewIssue483Writer(buf []byte) (Issue483Writer, error) {
+	if len(buf) < 11 {
+		return Issue483Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[11]byte)(buf) = issue483HeaderInit
+	return Issue483Writer{(*[11]byte)(buf)}, nil
+}
+func (w Issue483Writer) block() *[3]byte {
+	return (*[3]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w Issue483Writer) EncodedLength() int {
+	return 11
+}
+
+// Unset returns the required field unset.
+func (m Issue483View) Unset() uint8 {
+	return m.block()[0]
+}
+
+// SetUnset writes the field unset.
+func (w Issue483Writer) SetUnset(v uint8) {
+	w.block()[0] = byte(v)
+}
+
+// Required returns the required field required.
+func (m Issue483View) Required() uint8 {
+	return m.block()[1]
+}
+
+// SetRequired writes the field required.
+func (w Issue483Writer) SetRequired(v uint8) {
+	w.block()[1] = byte(v)
+}
+
+// Constant returns the schema constant; it is not on the wire.
+func (m Issue483View) Constant() uint8 {
+	return uint8(ConstvalOne)
+}
+
+// Optional returns the optional field optional.
+func (m Issue483View) Optional() uint8 {
+	return m.block()[2]
+}
+
+// OptionalIsNull reports whether optional holds its null value (absent).
+func (m Issue483View) OptionalIsNull() bool {
+	v := m.Optional()
+	return v == 255
+}
+
+// SetOptional writes the field optional.
+func (w Issue483Writer) SetOptional(v uint8) {
+	w.block()[2] = byte(v)
+}
+
+// SetOptionalNull marks the optional field optional absent by writing its null value.
+func (w Issue483Writer) SetOptionalNull() {
+	v := uint8(255)
+	w.block()[2] = byte(v)
 }
 
 // Message is implemented by the decoder of every message of the schema.

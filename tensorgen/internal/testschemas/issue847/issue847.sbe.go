@@ -247,6 +247,7 @@ type BarmsgDecoder struct {
 	actingVersion int
 	block         *[12]byte
 	padded        *[12]byte
+	viewPad       *[24]byte
 }
 
 func (d *BarmsgDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -457,6 +458,115 @@ func (e *BarmsgEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+BarmsgView is a read-only view of a barmsg message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+BarmsgDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type BarmsgView struct {
+	b *[24]byte
+}
+
+// barmsgNullView is what a view returned with an error reads: a zero header and the null block.
+var barmsgNullView = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m BarmsgView) block() *[12]byte {
+	return (*[12]byte)(m.b[12:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m BarmsgView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m BarmsgView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m BarmsgView) EncodedLength() int {
+	return 12 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the barmsg after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *BarmsgDecoder) View(buf []byte) (v BarmsgView, err error) {
+	if len(buf) >= 24 && [12]byte(buf[:12]) == barmsgHeader {
+		v.b = (*[24]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *BarmsgDecoder) view(buf []byte) (BarmsgView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return BarmsgView{&barmsgNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return BarmsgView{(*[24]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([24]byte)
+	}
+	copy(d.viewPad[:12], buf)
+	*(*[12]byte)(d.viewPad[12:]) = *d.block
+	return BarmsgView{d.viewPad}, nil
+}
+
+/*
+BarmsgWriter writes a barmsg message (header and root block) in place, held by
+value: its setters check nothing, since NewBarmsgWriter checked the buffer
+once. The zero BarmsgWriter (returned with an error) must not be used.
+*/
+type BarmsgWriter struct {
+	b *[24]byte
+}
+
+// NewBarmsgWriter writes the message header for barmsg at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// BarmsgEncoder.WrapWithHeader does), and returns a writer over them.
+func NewBarmsgWriter(buf []byte) (BarmsgWriter, error) {
+	if len(buf) < 24 {
+		return BarmsgWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[24]byte)(buf) = barmsgHeaderInit
+	return BarmsgWriter{(*[24]byte)(buf)}, nil
+}
+func (w BarmsgWriter) block() *[12]byte {
+	return (*[12]byte)(w.b[12:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w BarmsgWriter) EncodedLength() int {
+	return 24
+}
+
+// Header returns a view of composite messageHeader in place.
+func (m BarmsgView) Header() MessageHeader {
+	return MessageHeader{m.block()[0 : 0+12 : 0+12]}
+}
+
+// Header returns a view of composite messageHeader for writing in place.
+func (w BarmsgWriter) Header() MessageHeader {
+	return MessageHeader{w.block()[0 : 0+12 : 0+12]}
 }
 
 // Message is implemented by the decoder of every message of the schema.

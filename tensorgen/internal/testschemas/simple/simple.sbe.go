@@ -165,6 +165,7 @@ type Simple0Decoder struct {
 	actingVersion int
 	block         *[76]byte
 	padded        *[76]byte
+	viewPad       *[83]byte
 }
 
 func (d *Simple0Decoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -607,6 +608,303 @@ func (e *Simple0Encoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+Simple0View is a read-only view of a Simple0 message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+Simple0Decoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type Simple0View struct {
+	b *[83]byte
+}
+
+// simple0NullView is what a view returned with an error reads: a zero header and the null block.
+var simple0NullView = [83]byte{0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 128, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 192, 127, 1, 0, 0, 0, 0, 0, 248, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+func (m Simple0View) block() *[76]byte {
+	return (*[76]byte)(m.b[7:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m Simple0View) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[5:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m Simple0View) ActingBlockLength() int {
+	return int(m.b[0])
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m Simple0View) EncodedLength() int {
+	return 7 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the Simple0 after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *Simple0Decoder) View(buf []byte) (v Simple0View, err error) {
+	if len(buf) >= 83 && [7]byte(buf[:7]) == simple0Header {
+		v.b = (*[83]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *Simple0Decoder) view(buf []byte) (Simple0View, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return Simple0View{&simple0NullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return Simple0View{(*[83]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([83]byte)
+	}
+	copy(d.viewPad[:7], buf)
+	*(*[76]byte)(d.viewPad[7:]) = *d.block
+	return Simple0View{d.viewPad}, nil
+}
+
+/*
+Simple0Writer writes a Simple0 message (header and root block) in place, held by
+value: its setters check nothing, since NewSimple0Writer checked the buffer
+once. The zero Simple0Writer (returned with an error) must not be used.
+*/
+type Simple0Writer struct {
+	b *[83]byte
+}
+
+// NewSimple0Writer writes the message header for Simple0 at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// Simple0Encoder.WrapWithHeader does), and returns a writer over them.
+func NewSimple0Writer(buf []byte) (Simple0Writer, error) {
+	if len(buf) < 83 {
+		return Simple0Writer{}, sbe.ErrShortBuffer
+	}
+	*(*[83]byte)(buf) = simple0HeaderInit
+	return Simple0Writer{(*[83]byte)(buf)}, nil
+}
+func (w Simple0Writer) block() *[76]byte {
+	return (*[76]byte)(w.b[7:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w Simple0Writer) EncodedLength() int {
+	return 83
+}
+
+/*
+U64nv returns the optional field U64nv.
+Since schema version 1; older messages read the null value.
+*/
+func (m Simple0View) U64nv() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[0:])
+}
+
+// U64nvIsNull reports whether U64nv holds its null value (absent).
+func (m Simple0View) U64nvIsNull() bool {
+	v := m.U64nv()
+	return v == 18446744073709551615
+}
+
+// SetU64nv writes the field U64nv.
+func (w Simple0Writer) SetU64nv(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[0:], uint64(v))
+}
+
+// SetU64nvNull marks the optional field U64nv absent by writing its null value.
+func (w Simple0Writer) SetU64nvNull() {
+	v := uint64(18446744073709551615)
+	binary.LittleEndian.PutUint64(w.block()[0:], uint64(v))
+}
+
+// U64nvInActingVersion reports whether field U64nv exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// U64nv reads as its null value.
+func (m Simple0View) U64nvInActingVersion() bool {
+	return m.ActingVersion() >= 1
+}
+
+/*
+U64 returns the required field U64.
+Since schema version 1; older messages read the null value.
+Deprecated: U64 deprecated in schema version 2.
+*/
+func (m Simple0View) U64() uint64 {
+	return binary.LittleEndian.Uint64(m.block()[8:])
+}
+
+// SetU64 writes the field U64.
+func (w Simple0Writer) SetU64(v uint64) {
+	binary.LittleEndian.PutUint64(w.block()[8:], uint64(v))
+}
+
+// U64InActingVersion reports whether field U64 exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// U64 reads as its null value.
+func (m Simple0View) U64InActingVersion() bool {
+	return m.ActingVersion() >= 1
+}
+
+// U32 returns the required field U32.
+func (m Simple0View) U32() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[16:])
+}
+
+// SetU32 writes the field U32.
+func (w Simple0Writer) SetU32(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[16:], uint32(v))
+}
+
+// U16 returns the required field U16.
+func (m Simple0View) U16() uint16 {
+	return binary.LittleEndian.Uint16(m.block()[20:])
+}
+
+// SetU16 writes the field U16.
+func (w Simple0Writer) SetU16(v uint16) {
+	binary.LittleEndian.PutUint16(w.block()[20:], uint16(v))
+}
+
+// U8 returns the required field U8.
+func (m Simple0View) U8() uint8 {
+	return m.block()[22]
+}
+
+// SetU8 writes the field U8.
+func (w Simple0Writer) SetU8(v uint8) {
+	w.block()[22] = byte(v)
+}
+
+// S8 returns the required field S8.
+func (m Simple0View) S8() int8 {
+	return int8(m.block()[31])
+}
+
+// SetS8 writes the field S8.
+func (w Simple0Writer) SetS8(v int8) {
+	w.block()[31] = byte(v)
+}
+
+// S16 returns the required field S16.
+func (m Simple0View) S16() int16 {
+	return int16(binary.LittleEndian.Uint16(m.block()[32:]))
+}
+
+// SetS16 writes the field S16.
+func (w Simple0Writer) SetS16(v int16) {
+	binary.LittleEndian.PutUint16(w.block()[32:], uint16(v))
+}
+
+// S32 returns the required field S32.
+func (m Simple0View) S32() int32 {
+	return int32(binary.LittleEndian.Uint32(m.block()[34:]))
+}
+
+// SetS32 writes the field S32.
+func (w Simple0Writer) SetS32(v int32) {
+	binary.LittleEndian.PutUint32(w.block()[34:], uint32(v))
+}
+
+// S64 returns the required field S64.
+func (m Simple0View) S64() int64 {
+	return int64(binary.LittleEndian.Uint64(m.block()[38:]))
+}
+
+// SetS64 writes the field S64.
+func (w Simple0Writer) SetS64(v int64) {
+	binary.LittleEndian.PutUint64(w.block()[38:], uint64(v))
+}
+
+// F32 returns the required field F32.
+func (m Simple0View) F32() float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(m.block()[46:]))
+}
+
+// SetF32 writes the field F32.
+func (w Simple0Writer) SetF32(v float32) {
+	binary.LittleEndian.PutUint32(w.block()[46:], math.Float32bits(v))
+}
+
+// D64 returns the required field D64.
+func (m Simple0View) D64() float64 {
+	return math.Float64frombits(binary.LittleEndian.Uint64(m.block()[50:]))
+}
+
+// SetD64 writes the field D64.
+func (w Simple0Writer) SetD64(v float64) {
+	binary.LittleEndian.PutUint64(w.block()[50:], math.Float64bits(v))
+}
+
+// String6ASCII returns the 6-byte array String6ASCII in place (no copy).
+func (m Simple0View) String6ASCII() []byte {
+	return m.block()[58 : 58+6 : 58+6]
+}
+
+// String6ASCIIString returns String6ASCII as a string, up to its first NUL.
+func (m Simple0View) String6ASCIIString() string {
+	return string(sbe.TrimNUL(m.String6ASCII()))
+}
+
+// SetString6ASCII copies v into String6ASCII and pads the rest with NUL bytes; v longer than 6 bytes is refused.
+func (w Simple0Writer) SetString6ASCII(v []byte) error {
+	if len(v) > 6 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[58 : 58+6]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetString6ASCIIString is SetString6ASCII for a string.
+func (w Simple0Writer) SetString6ASCIIString(v string) error {
+	if len(v) > 6 {
+		return sbe.ErrValueTooLong
+	}
+	b := w.block()[58 : 58+6]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// String1ASCII returns the required field String1ASCII.
+func (m Simple0View) String1ASCII() byte {
+	return m.block()[64]
+}
+
+// SetString1ASCII writes the field String1ASCII.
+func (w Simple0Writer) SetString1ASCII(v byte) {
+	w.block()[64] = byte(v)
+}
+
+// Int2 returns a copy of the 2-element array Int2.
+func (m Simple0View) Int2() (a [2]int32) {
+	for i := range a {
+		a[i] = int32(binary.LittleEndian.Uint32(m.block()[65+4*i:]))
+	}
+	return a
+}
+
+// SetInt2 writes the 2-element array Int2.
+func (w Simple0Writer) SetInt2(v [2]int32) {
+	for i := range v {
+		binary.LittleEndian.PutUint32(w.block()[65+4*i:], uint32(v[i]))
+	}
 }
 
 // Message is implemented by the decoder of every message of the schema.

@@ -269,6 +269,7 @@ type MsgOneDecoder struct {
 	actingVersion int
 	block         *[8]byte
 	padded        *[8]byte
+	viewPad       *[16]byte
 }
 
 func (d *MsgOneDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -477,6 +478,115 @@ func (e *MsgOneEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+MsgOneView is a read-only view of a MsgOne message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+MsgOneDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type MsgOneView struct {
+	b *[16]byte
+}
+
+// msgOneNullView is what a view returned with an error reads: a zero header and the null block.
+var msgOneNullView = [16]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m MsgOneView) block() *[8]byte {
+	return (*[8]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m MsgOneView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m MsgOneView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m MsgOneView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the MsgOne after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *MsgOneDecoder) View(buf []byte) (v MsgOneView, err error) {
+	if len(buf) >= 16 && binary.LittleEndian.Uint64(buf) == 0x0000000300010008 {
+		v.b = (*[16]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *MsgOneDecoder) view(buf []byte) (MsgOneView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return MsgOneView{&msgOneNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return MsgOneView{(*[16]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([16]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[8]byte)(d.viewPad[8:]) = *d.block
+	return MsgOneView{d.viewPad}, nil
+}
+
+/*
+MsgOneWriter writes a MsgOne message (header and root block) in place, held by
+value: its setters check nothing, since NewMsgOneWriter checked the buffer
+once. The zero MsgOneWriter (returned with an error) must not be used.
+*/
+type MsgOneWriter struct {
+	b *[16]byte
+}
+
+// NewMsgOneWriter writes the message header for MsgOne at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// MsgOneEncoder.WrapWithHeader does), and returns a writer over them.
+func NewMsgOneWriter(buf []byte) (MsgOneWriter, error) {
+	if len(buf) < 16 {
+		return MsgOneWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[16]byte)(buf) = msgOneHeaderInit
+	return MsgOneWriter{(*[16]byte)(buf)}, nil
+}
+func (w MsgOneWriter) block() *[8]byte {
+	return (*[8]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w MsgOneWriter) EncodedLength() int {
+	return 16
+}
+
+// TimestampComposite returns a view of composite UTCTimestampNanos in place.
+func (m MsgOneView) TimestampComposite() UTCTimestampNanos {
+	return UTCTimestampNanos{m.block()[0 : 0+8 : 0+8]}
+}
+
+// TimestampComposite returns a view of composite UTCTimestampNanos for writing in place.
+func (w MsgOneWriter) TimestampComposite() UTCTimestampNanos {
+	return UTCTimestampNanos{w.block()[0 : 0+8 : 0+8]}
 }
 
 const (

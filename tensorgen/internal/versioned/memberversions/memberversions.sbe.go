@@ -164,6 +164,84 @@ func (v Side) appendJSON(dst []byte) []byte {
 	return dst
 }
 
+// Flags is the SBE set Flags: bit choices encoded as uint8.
+type Flags uint8
+
+const (
+	// FlagsOld is bit 0.
+	FlagsOld Flags = 1 << 0
+	/*
+	   FlagsNew is bit 1.
+	   Since schema version 2.
+	*/
+	FlagsNew Flags = 1 << 1
+)
+
+// Old reports whether choice Old (bit 0) is set.
+func (s Flags) Old() bool {
+	return s&FlagsOld != 0
+}
+
+// WithOld returns s with choice Old set or cleared.
+func (s Flags) WithOld(on bool) Flags {
+	if on {
+		return s | FlagsOld
+	}
+	return s &^ FlagsOld
+}
+
+// New reports whether choice New (bit 1) is set.
+func (s Flags) New() bool {
+	return s&FlagsNew != 0
+}
+
+// WithNew returns s with choice New set or cleared.
+func (s Flags) WithNew(on bool) Flags {
+	if on {
+		return s | FlagsNew
+	}
+	return s &^ FlagsNew
+}
+
+// String lists the set choices, e.g. {a,b}.
+func (s Flags) String() string {
+	names := make([]byte, 0, 32)
+	if s&FlagsOld != 0 {
+		if len(names) > 0 {
+			names = append(names, ',')
+		}
+		names = append(names, "Old"...)
+	}
+	if s&FlagsNew != 0 {
+		if len(names) > 0 {
+			names = append(names, ',')
+		}
+		names = append(names, "New"...)
+	}
+	return "{" + string(names) + "}"
+}
+func (s Flags) appendJSON(dst []byte) []byte {
+	dst = append(dst, '[')
+	first := true
+	if s&FlagsOld != 0 {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, "\"Old\""...)
+	}
+	if s&FlagsNew != 0 {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, "\"New\""...)
+	}
+	_ = first
+	dst = append(dst, ']')
+	return dst
+}
+
 /*
 Inner is a view over the 4 bytes of the SBE composite Inner.
 Getters and setters read and write the underlying buffer in place; a view
@@ -370,6 +448,7 @@ type TickDecoder struct {
 	actingVersion int
 	block         *[21]byte
 	padded        *[21]byte
+	viewPad       *[29]byte
 }
 
 func (d *TickDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -625,6 +704,630 @@ func (e *TickEncoder) advance(k int) error {
 	return nil
 }
 
+/*
+TickView is a read-only view of a Tick message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+TickDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type TickView struct {
+	b *[29]byte
+}
+
+// tickNullView is what a view returned with an error reads: a zero header and the null block.
+var tickNullView = [29]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 128, 255, 255, 255, 255, 255, 255, 255, 255, 255}
+
+func (m TickView) block() *[21]byte {
+	return (*[21]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m TickView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m TickView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m TickView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the Tick after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *TickDecoder) View(buf []byte) (v TickView, err error) {
+	if len(buf) >= 29 && binary.LittleEndian.Uint64(buf) == 0x0002004d00010015 {
+		v.b = (*[29]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *TickDecoder) view(buf []byte) (TickView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return TickView{&tickNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return TickView{(*[29]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([29]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[21]byte)(d.viewPad[8:]) = *d.block
+	return TickView{d.viewPad}, nil
+}
+
+/*
+TickWriter writes a Tick message (header and root block) in place, held by
+value: its setters check nothing, since NewTickWriter checked the buffer
+once. The zero TickWriter (returned with an error) must not be used.
+*/
+type TickWriter struct {
+	b *[29]byte
+}
+
+// NewTickWriter writes the message header for Tick at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// TickEncoder.WrapWithHeader does), and returns a writer over them.
+func NewTickWriter(buf []byte) (TickWriter, error) {
+	if len(buf) < 29 {
+		return TickWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[29]byte)(buf) = tickHeaderInit
+	return TickWriter{(*[29]byte)(buf)}, nil
+}
+func (w TickWriter) block() *[21]byte {
+	return (*[21]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w TickWriter) EncodedLength() int {
+	return 29
+}
+
+// Id returns the required field id.
+func (m TickView) Id() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetId writes the field id.
+func (w TickWriter) SetId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// Quote returns a view of composite Quote in place.
+func (m TickView) Quote() Quote {
+	return Quote{m.block()[4 : 4+17 : 4+17]}
+}
+
+// Quote returns a view of composite Quote for writing in place.
+func (w TickWriter) Quote() Quote {
+	return Quote{w.block()[4 : 4+17 : 4+17]}
+}
+
+// QuoteSizeInActingVersion reports whether composite member quote.size exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// it reads as its null value.
+func (m TickView) QuoteSizeInActingVersion() bool {
+	return m.ActingVersion() >= 1
+}
+
+// QuoteSideInActingVersion reports whether composite member quote.side exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// it reads as its null value.
+func (m TickView) QuoteSideInActingVersion() bool {
+	return m.ActingVersion() >= 2
+}
+
+// QuoteInnerYInActingVersion reports whether composite member quote.inner.y exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// it reads as its null value.
+func (m TickView) QuoteInnerYInActingVersion() bool {
+	return m.ActingVersion() >= 2
+}
+
+const (
+	// FlaggedTemplateID is the template id of message Flagged.
+	FlaggedTemplateID = 2
+	// FlaggedBlockLength is the length of the root block of Flagged at this schema version.
+	FlaggedBlockLength = 11
+)
+
+/*
+FlaggedDecoder reads message Flagged (template 2) in place.
+Wrap or WrapWithHeader validates the whole message (block, groups and var
+data) against the buffer, so the accessors never fail and may be called
+in any order. Views it returns are valid as long as the buffer is.
+*/
+type FlaggedDecoder struct {
+	headerLength  int
+	blockLength   int
+	actingVersion int
+	block         *[11]byte
+	padded        *[11]byte
+	viewPad       *[19]byte
+}
+
+func (d *FlaggedDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
+	d.block = nil
+	if blockLength < 0 {
+		return sbe.ErrBlockLength
+	}
+	if len(buf) < blockLength {
+		return sbe.ErrShortBuffer
+	}
+	if blockLength >= 11 && actingVersion >= 2 {
+		d.block = (*[11]byte)(buf[0 : 0+11])
+	} else {
+		d.block = d.pad(buf[0:0+min(blockLength, 11)], actingVersion)
+	}
+	d.headerLength, d.blockLength, d.actingVersion = headerLength, blockLength, actingVersion
+	return nil
+}
+
+var flaggedNullBlock = [11]byte{255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255}
+var flaggedInitBlock = [11]byte{0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0}
+
+// pad is the slow path for a short or old block: it lays the block over the null image
+// and clears what the acting version did not have (newer fields, newer set choices).
+func (d *FlaggedDecoder) pad(b []byte, actingVersion int) *[11]byte {
+	if d.padded == nil {
+		d.padded = new([11]byte)
+	}
+	*d.padded = flaggedNullBlock
+	copy(d.padded[:], b)
+	if actingVersion < 1 {
+		copy(d.padded[5:9], flaggedNullBlock[5:9])
+	}
+	if actingVersion < 2 {
+		copy(d.padded[9:11], flaggedNullBlock[9:11])
+	}
+	if actingVersion < 2 {
+		// Flags: choice New is since version 2
+		d.padded[4] = byte(Flags(d.padded[4]) &^ FlagsNew)
+	}
+	return d.padded
+}
+
+// Wrap decodes a Flagged that starts at buf[0] with no message header, using the
+// acting block length and version of the sender (for a message of this schema
+// version: FlaggedBlockLength and SchemaVersion).
+func (d *FlaggedDecoder) Wrap(buf []byte, actingBlockLength, actingVersion int) error {
+	return d.wrap(buf, 0, actingBlockLength, actingVersion)
+}
+
+// WrapWithHeader decodes a message header at buf[0], checks that it names this
+// schema and message, and decodes the Flagged that follows.
+func (d *FlaggedDecoder) WrapWithHeader(buf []byte) error {
+	if len(buf) < 19 || binary.LittleEndian.Uint64(buf) != 0x0002004d0002000b {
+		return d.wrapWithHeader(buf)
+	}
+	d.headerLength, d.blockLength, d.actingVersion = 8, 11, SchemaVersion
+	d.block = (*[11]byte)(buf[8:19])
+	return nil
+}
+
+// wrapWithHeader is WrapWithHeader for every header but the current one.
+func (d *FlaggedDecoder) wrapWithHeader(buf []byte) error {
+	d.block = nil
+	h, err := readHeader(buf)
+	if err != nil {
+		return err
+	}
+	if h.schemaID != SchemaID {
+		return sbe.SchemaMismatch(h.schemaID, SchemaID)
+	}
+	if h.templateID != FlaggedTemplateID {
+		return sbe.ErrTemplateMismatch
+	}
+	return d.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, h.blockLength, h.version)
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (d *FlaggedDecoder) ActingVersion() int {
+	return d.actingVersion
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (d *FlaggedDecoder) ActingBlockLength() int {
+	return d.blockLength
+}
+
+// EncodedLength returns the length of the whole message, header included when wrapped with one.
+func (d *FlaggedDecoder) EncodedLength() int {
+	return d.headerLength + d.blockLength
+}
+
+// SBETemplateID returns the template id of Flagged.
+func (d *FlaggedDecoder) SBETemplateID() uint16 {
+	return FlaggedTemplateID
+}
+
+// SBEMessageName returns the schema name of the message.
+func (d *FlaggedDecoder) SBEMessageName() string {
+	return "Flagged"
+}
+
+// SBETemplateID returns the template id of Flagged.
+func (e *FlaggedEncoder) SBETemplateID() uint16 {
+	return FlaggedTemplateID
+}
+
+// Id returns the required field id.
+func (d *FlaggedDecoder) Id() uint32 {
+	return binary.LittleEndian.Uint32(d.block[0:])
+}
+
+// SetId writes the field id.
+func (e *FlaggedEncoder) SetId(v uint32) {
+	binary.LittleEndian.PutUint32(e.block[0:], uint32(v))
+}
+
+// Flags returns the required field flags.
+func (d *FlaggedDecoder) Flags() Flags {
+	return Flags(d.block[4])
+}
+
+// SetFlags writes the field flags.
+func (e *FlaggedEncoder) SetFlags(v Flags) {
+	e.block[4] = byte(v)
+}
+
+/*
+Count returns the optional field count.
+Since schema version 1; older messages read the null value.
+*/
+func (d *FlaggedDecoder) Count() uint32 {
+	return binary.LittleEndian.Uint32(d.block[5:])
+}
+
+// CountIsNull reports whether count holds its null value (absent).
+func (d *FlaggedDecoder) CountIsNull() bool {
+	v := d.Count()
+	return v == 4294967295
+}
+
+// SetCount writes the field count.
+func (e *FlaggedEncoder) SetCount(v uint32) {
+	binary.LittleEndian.PutUint32(e.block[5:], uint32(v))
+}
+
+// SetCountNull marks the optional field count absent by writing its null value.
+func (e *FlaggedEncoder) SetCountNull() {
+	v := uint32(4294967295)
+	binary.LittleEndian.PutUint32(e.block[5:], uint32(v))
+}
+
+// CountInActingVersion reports whether field count exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// Count reads as its null value.
+func (d *FlaggedDecoder) CountInActingVersion() bool {
+	return d.actingVersion >= 1
+}
+
+/*
+Size returns the required field size.
+Since schema version 2; older messages read the null value.
+*/
+func (d *FlaggedDecoder) Size() uint16 {
+	return binary.LittleEndian.Uint16(d.block[9:])
+}
+
+// SetSize writes the field size.
+func (e *FlaggedEncoder) SetSize(v uint16) {
+	binary.LittleEndian.PutUint16(e.block[9:], uint16(v))
+}
+
+// SizeInActingVersion reports whether field size exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// Size reads as its null value.
+func (d *FlaggedDecoder) SizeInActingVersion() bool {
+	return d.actingVersion >= 2
+}
+
+// AppendJSON appends the message as JSON to dst. Enums appear by name, sets as
+// lists of choices, var data as a string when printable ASCII (else {"hex":...}),
+// absent optional values as null. It renders at most sbe.MaxJSONEntries group
+// entries in all (a few bytes of input can announce thousands of empty
+// entries): beyond that it returns what it has appended and sbe.ErrJSONLimit.
+func (d *FlaggedDecoder) AppendJSON(dst []byte) ([]byte, error) {
+	if d.block == nil {
+		return append(dst, "null"...), nil
+	}
+	_ = d.actingVersion
+	dst = append(dst, '{')
+	dst = append(dst, "\"id\":"...)
+	dst = strconv.AppendUint(dst, uint64(d.Id()), 10)
+	dst = append(dst, ",\"flags\":"...)
+	dst = d.Flags().appendJSON(dst)
+	dst = append(dst, ",\"count\":"...)
+	if d.CountIsNull() {
+		dst = append(dst, "null"...)
+	} else {
+		dst = strconv.AppendUint(dst, uint64(d.Count()), 10)
+	}
+	dst = append(dst, ",\"size\":"...)
+	dst = strconv.AppendUint(dst, uint64(d.Size()), 10)
+	dst = append(dst, '}')
+	return dst, nil
+}
+
+// String returns the message as JSON, or the error of AppendJSON.
+func (d *FlaggedDecoder) String() string {
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// FlaggedEncoder writes message Flagged (template 2) in place. Wrap clears the root
+// block and writes the null value of every optional field; set fields in any
+// order, then groups and var data in schema order, then call Finish.
+// An encoder must not be copied after Wrap.
+type FlaggedEncoder struct {
+	st           sbe.EncoderState
+	headerLength int
+	stage        int
+	open         int
+	block        *[11]byte
+}
+
+func (e *FlaggedEncoder) wrap(buf []byte, headerLength int) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.headerLength = headerLength
+	e.block = (*[11]byte)(buf[0 : 0+11])
+	*e.block = flaggedInitBlock
+	return nil
+}
+
+// Wrap starts encoding a Flagged at buf[0] with no message header.
+func (e *FlaggedEncoder) Wrap(buf []byte) error {
+	return e.wrap(buf, 0)
+}
+
+// WrapInPlace starts encoding a Flagged at buf[0] with no message header over bytes
+// that already hold one, without initializing the block: fields not set keep
+// their bytes. It is for structures in shared memory where some words belong
+// to other writers or are only touched atomically (a slot's seq_commit).
+func (e *FlaggedEncoder) WrapInPlace(buf []byte) error {
+	if len(buf) < 11 {
+		return sbe.ErrShortBuffer
+	}
+	e.block = (*[11]byte)(buf[:11])
+	e.headerLength = 0
+	return nil
+}
+
+// WrapWithHeader writes the message header for Flagged at buf[0] and starts
+// encoding the message after it.
+var flaggedHeaderInit = [19]byte{11, 0, 2, 0, 77, 0, 2, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0}
+
+func (e *FlaggedEncoder) WrapWithHeader(buf []byte) error {
+	if len(buf) < 19 {
+		return sbe.ErrShortBuffer
+	}
+	*(*[19]byte)(buf) = flaggedHeaderInit
+	e.headerLength = 8
+	e.block = (*[11]byte)(buf[8:19])
+	return nil
+}
+
+// Finish writes any groups and var data not yet written (as empty), checks that
+// every group got its announced entries, and returns the encoded length,
+// header included. It returns the first error any encoding step met.
+func (e *FlaggedEncoder) Finish() (int, error) {
+	return e.headerLength + 11, nil
+}
+func (e *FlaggedEncoder) advance(k int) error {
+	if e.st.Err != nil {
+		return e.st.Err
+	}
+	if k < e.stage {
+		return e.st.Fail(sbe.ErrEncodeOrder)
+	}
+	var err error
+	for ; e.stage < k; e.stage++ {
+		switch e.stage {
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+/*
+FlaggedView is a read-only view of a Flagged message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+FlaggedDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type FlaggedView struct {
+	b *[19]byte
+}
+
+// flaggedNullView is what a view returned with an error reads: a zero header and the null block.
+var flaggedNullView = [19]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255}
+
+func (m FlaggedView) block() *[11]byte {
+	return (*[11]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m FlaggedView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m FlaggedView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m FlaggedView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the Flagged after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *FlaggedDecoder) View(buf []byte) (v FlaggedView, err error) {
+	if len(buf) >= 19 && binary.LittleEndian.Uint64(buf) == 0x0002004d0002000b {
+		v.b = (*[19]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *FlaggedDecoder) view(buf []byte) (FlaggedView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return FlaggedView{&flaggedNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return FlaggedView{(*[19]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([19]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[11]byte)(d.viewPad[8:]) = *d.block
+	return FlaggedView{d.viewPad}, nil
+}
+
+/*
+FlaggedWriter writes a Flagged message (header and root block) in place, held by
+value: its setters check nothing, since NewFlaggedWriter checked the buffer
+once. The zero FlaggedWriter (returned with an error) must not be used.
+*/
+type FlaggedWriter struct {
+	b *[19]byte
+}
+
+// NewFlaggedWriter writes the message header for Flagged at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// FlaggedEncoder.WrapWithHeader does), and returns a writer over them.
+func NewFlaggedWriter(buf []byte) (FlaggedWriter, error) {
+	if len(buf) < 19 {
+		return FlaggedWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[19]byte)(buf) = flaggedHeaderInit
+	return FlaggedWriter{(*[19]byte)(buf)}, nil
+}
+func (w FlaggedWriter) block() *[11]byte {
+	return (*[11]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w FlaggedWriter) EncodedLength() int {
+	return 19
+}
+
+// Id returns the required field id.
+func (m FlaggedView) Id() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetId writes the field id.
+func (w FlaggedWriter) SetId(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// Flags returns the required field flags.
+func (m FlaggedView) Flags() Flags {
+	return Flags(m.block()[4])
+}
+
+// SetFlags writes the field flags.
+func (w FlaggedWriter) SetFlags(v Flags) {
+	w.block()[4] = byte(v)
+}
+
+/*
+Count returns the optional field count.
+Since schema version 1; older messages read the null value.
+*/
+func (m FlaggedView) Count() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[5:])
+}
+
+// CountIsNull reports whether count holds its null value (absent).
+func (m FlaggedView) CountIsNull() bool {
+	v := m.Count()
+	return v == 4294967295
+}
+
+// SetCount writes the field count.
+func (w FlaggedWriter) SetCount(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[5:], uint32(v))
+}
+
+// SetCountNull marks the optional field count absent by writing its null value.
+func (w FlaggedWriter) SetCountNull() {
+	v := uint32(4294967295)
+	binary.LittleEndian.PutUint32(w.block()[5:], uint32(v))
+}
+
+// CountInActingVersion reports whether field count exists in the decoded message:
+// it was added in schema version 1, and in a message of an older version
+// Count reads as its null value.
+func (m FlaggedView) CountInActingVersion() bool {
+	return m.ActingVersion() >= 1
+}
+
+/*
+Size returns the required field size.
+Since schema version 2; older messages read the null value.
+*/
+func (m FlaggedView) Size() uint16 {
+	return binary.LittleEndian.Uint16(m.block()[9:])
+}
+
+// SetSize writes the field size.
+func (w FlaggedWriter) SetSize(v uint16) {
+	binary.LittleEndian.PutUint16(w.block()[9:], uint16(v))
+}
+
+// SizeInActingVersion reports whether field size exists in the decoded message:
+// it was added in schema version 2, and in a message of an older version
+// Size reads as its null value.
+func (m FlaggedView) SizeInActingVersion() bool {
+	return m.ActingVersion() >= 2
+}
+
 // Message is implemented by the decoder of every message of the schema.
 type Message interface {
 	SBETemplateID() uint16
@@ -651,6 +1354,8 @@ func NewDecoder(templateID int) Message {
 	switch templateID {
 	case TickTemplateID:
 		return new(TickDecoder)
+	case FlaggedTemplateID:
+		return new(FlaggedDecoder)
 	}
 	return nil
 }
@@ -660,6 +1365,8 @@ func NewEncoder(templateID int) Encoder {
 	switch templateID {
 	case TickTemplateID:
 		return new(TickEncoder)
+	case FlaggedTemplateID:
+		return new(FlaggedEncoder)
 	}
 	return nil
 }
@@ -668,7 +1375,8 @@ func NewEncoder(templateID int) Encoder {
 // decoder per message and reuses it, so Decode allocates nothing; a decoder it
 // returns is valid until the next Decode.
 type Dispatcher struct {
-	tick TickDecoder
+	tick    TickDecoder
+	flagged FlaggedDecoder
 }
 
 // Decode reads the message header at buf[0], checks the schema id, the template
@@ -689,6 +1397,11 @@ func (d *Dispatcher) Decode(buf []byte) (Message, error) {
 			return nil, err
 		}
 		return &d.tick, nil
+	case FlaggedTemplateID:
+		if err := d.flagged.wrap(buf[MessageHeaderEncodedLength:], MessageHeaderEncodedLength, blockLength, version); err != nil {
+			return nil, err
+		}
+		return &d.flagged, nil
 	default:
 		return nil, sbe.ErrUnknownTemplate
 	}

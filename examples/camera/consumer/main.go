@@ -1,0 +1,196 @@
+// Command consumer is the camera example's consumer: it checks every
+// frame against the test pattern and its metadata (the meta_version the
+// frame carries, the calibration blob's checksum), and prints per-second
+// statistics: frames per second, drops by reason, progress hints and the
+// current metadata. It ends after -frames frames, after -idle without a
+// frame once frames came, after -timeout, or on SIGINT/SIGTERM, with a
+// summary line; the exit code is 0 only if every frame received was
+// intact and had consistent metadata.
+//
+//	consumer -frames 1000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tpool-go/tpool/examples/camera/internal/cam"
+	"github.com/tpool-go/tpool/runtime/agent"
+	"github.com/tpool-go/tpool/runtime/client"
+	"github.com/tpool-go/tpool/runtime/driverclient"
+	"github.com/tpool-go/tpool/runtime/pool"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("consumer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: consumer [flags]\n\nChecks the camera example's frames and metadata and prints per-second statistics.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	aeronDir := fs.String("aeron-dir", "", "Aeron media driver `DIR` (default $AERON_DIR, else /dev/shm/aeron-<user>)")
+	allow := fs.String("allow-dir", pool.DefaultBaseDir, "comma-separated base `DIRS` region files may be in (tpoold's shm.base_dir)")
+	stream := fs.Uint("stream", 10000, "stream `ID` to consume")
+	frames := fs.Uint64("frames", 0, "stop after `N` frames (0: no limit)")
+	idle := fs.Duration("idle", 2*time.Second, "stop after this `DURATION` without a frame, once frames came (0: never)")
+	timeout := fs.Duration("timeout", 0, "stop after this `DURATION` (0: no limit)")
+	level := fs.String("log-level", "warn", "log `LEVEL`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintln(stderr, "consumer: bad -log-level")
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	ok, err := consume(ctx, log, stdout, *aeronDir, strings.Split(*allow, ","), uint32(*stream), *frames, *idle)
+	if err != nil {
+		log.Error("consumer failed", "err", err)
+		return 1
+	}
+	if !ok {
+		return 1
+	}
+	return 0
+}
+
+// tally is what the handler saw.
+type tally struct {
+	received, intact, corrupt, torn uint64
+	withMeta, badMeta               uint64
+	versions                        map[uint32]bool // meta version -> consistent
+	progress                        [4]uint64       // by state
+	last                            time.Time
+	darkCRC                         uint32
+}
+
+func (t *tally) frame(f client.FrameView) {
+	t.received++
+	t.last = time.Now()
+	img, err := client.FrameAs[uint16](f)
+	good := false
+	if err == nil {
+		flat, dense := img.Flat()
+		good = dense && cam.Intact(flat, f.Seq())
+	}
+	md := f.Meta() // the metadata of this frame's meta_version, if it arrived
+	metaOK := true
+	if md != nil {
+		ok, seen := t.versions[md.Version]
+		if !seen { // a new version: check it once (allocating here is fine)
+			dark, hasDark := md.Blob(cam.BlobDarkFrame)
+			_, hasExp := md.Attribute(cam.KeyExposureUs)
+			ok = hasExp && hasDark && crc32.Checksum(dark, crc32.MakeTable(crc32.Castagnoli)) == t.darkCRC
+			t.versions[md.Version] = ok
+		}
+		metaOK = ok && md.Version == f.MetaVersion()
+	}
+	switch {
+	case !f.Verify(): // overwritten while we read: not counted as received data
+		t.torn++
+		t.received--
+	case !good:
+		t.corrupt++
+	default:
+		t.intact++
+		if md != nil {
+			t.withMeta++
+			if !metaOK {
+				t.badMeta++
+			}
+		}
+	}
+}
+
+func consume(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir string, allow []string,
+	stream uint32, frames uint64, idle time.Duration) (bool, error) {
+	c, err := client.New(ctx, client.Config{AeronDir: aeronDir, Driver: driverclient.Config{AllowedBaseDirs: allow}}, log)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	t := &tally{versions: map[uint32]bool{}, darkCRC: cam.DarkFrameCRC()}
+	cons, err := c.NewConsumer(ctx, client.ConsumerConfig{StreamID: stream,
+		OnProgress: func(fp client.FrameProgress) { t.progress[fp.State]++ }})
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(stdout, "camera consumer: stream %d: waiting for frames\n", stream)
+	start := time.Now()
+	next := start.Add(time.Second)
+	var lastReceived uint64
+	backoff := agent.NewBackoff()
+	for ctx.Err() == nil && (frames == 0 || t.received < frames) {
+		n := cons.Poll(t.frame)
+		now := time.Now()
+		if !now.Before(next) {
+			report(stdout, cons, t, now.Sub(start), t.received-lastReceived)
+			lastReceived = t.received
+			next = next.Add(time.Second)
+		}
+		if idle > 0 && t.received > 0 && now.Sub(t.last) > idle {
+			break
+		}
+		backoff.Idle(n)
+	}
+	st := cons.Stats()
+	fmt.Fprintf(stdout, "camera consumer: stream %d: received %d, intact %d, corrupt %d, torn %d, with metadata %d (inconsistent %d), meta versions %d, dropped %d (late %d), gap %d, progress hints started %d progress %d complete %d\n",
+		stream, t.received, t.intact, t.corrupt, t.torn, t.withMeta, t.badMeta, len(t.versions), st.Dropped(), st.Late(), st.Gap,
+		t.progress[client.ProgressStarted], t.progress[client.ProgressFilling], t.progress[client.ProgressComplete])
+	return t.received > 0 && t.corrupt == 0 && t.badMeta == 0 && t.withMeta > 0, nil
+}
+
+// report prints one per-second line: rate, drops by reason and the
+// current metadata.
+func report(w io.Writer, cons *client.Consumer, t *tally, since time.Duration, n uint64) {
+	st := cons.Stats()
+	var drops strings.Builder
+	for r, d := range st.Drops {
+		if d > 0 {
+			fmt.Fprintf(&drops, " %v=%d", pool.DropReason(r), d)
+		}
+	}
+	if st.Unmapped > 0 {
+		fmt.Fprintf(&drops, " unmapped=%d", st.Unmapped)
+	}
+	if drops.Len() == 0 {
+		drops.WriteString(" none")
+	}
+	meta := "none yet"
+	if md := cons.Meta(); md != nil {
+		sensor, _ := md.Attribute(cam.KeySensor)
+		exp, _ := md.Attribute(cam.KeyExposureUs)
+		gain, _ := md.Attribute(cam.KeyGain)
+		dark, _ := md.Blob(cam.BlobDarkFrame)
+		meta = fmt.Sprintf("v%d %s (%s): sensor=%s exposure_us=%s gain=%s dark_frame=%dB",
+			md.Version, md.Source.Name, md.Source.Summary, sensor.Value, exp.Value, gain.Value, len(dark))
+	}
+	fmt.Fprintf(w, "t=%2.0fs fps=%d frames=%d intact=%d drops:%s gap=%d progress_hints=%d meta %s\n",
+		since.Seconds(), n, t.received, t.intact, drops.String(), st.Gap,
+		t.progress[client.ProgressStarted]+t.progress[client.ProgressFilling]+t.progress[client.ProgressComplete], meta)
+}
