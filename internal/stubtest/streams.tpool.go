@@ -5,6 +5,7 @@ package stubtest
 
 import (
 	"context"
+	"fmt"
 	"github.com/tpool-go/tpool/internal/stubtest/sensor"
 	"github.com/tpool-go/tpool/runtime/client"
 	"github.com/tpool-go/tpool/runtime/pool"
@@ -130,6 +131,7 @@ type ImageConsumer struct {
 	s       *typed.Consumer[uint16]
 	handler func(ImageView, client.FrameView)
 	fh      func(typed.View[uint16], client.FrameView)
+	metaDec sensor.CameraInfoDecoder
 }
 
 // NewImageConsumer attaches a consumer of stream Image (stream id 10000) through c. It fails
@@ -221,6 +223,37 @@ func (p *ImageProducer) MetaBytes() ([]byte, error) {
 		return nil, err
 	}
 	return p.metaBuf[:n], nil
+}
+
+// PublishMeta sends the message Meta started as the stream's metadata: the
+// DataSourceMeta attribute ImageMetaKey (format ImageMetaFormat), replacing the
+// stream's attributes, as a new meta_version that every frame committed from
+// now on carries (client.Producer.PublishMeta). It returns that version.
+func (p *ImageProducer) PublishMeta() (uint32, error) {
+	b, err := p.MetaBytes()
+	if err != nil {
+		return 0, err
+	}
+	return p.p.Untyped().PublishMeta([]client.Attribute{{
+		Format: ImageMetaFormat,
+		Key:    ImageMetaKey,
+		Value:  b,
+	}})
+}
+
+// Meta returns the CameraInfo metadata frame f refers to (its meta_version), decoded
+// into the consumer's decoder: valid until the next Meta. It is nil when that
+// version has not arrived (metadata travels on its own stream) or has no
+// ImageMetaKey attribute, and an error when the attribute does not decode.
+func (s *ImageConsumer) Meta(f client.FrameView) (*sensor.CameraInfoDecoder, error) {
+	a, ok := f.Meta().Attribute(ImageMetaKey)
+	if !ok {
+		return nil, nil
+	}
+	if err := DecodeImageMeta(a.Value, &s.metaDec); err != nil {
+		return nil, fmt.Errorf("stream Image: metadata sbe:sensor.CameraInfo: %w", err)
+	}
+	return &s.metaDec, nil
 }
 
 // DecodeImageMeta decodes the value of a ImageMetaKey attribute into d (it aliases b).

@@ -294,3 +294,58 @@ func TestStubsNoAllocations(t *testing.T) {
 		})
 	}
 }
+
+// Typed metadata through the client: the producer publishes a CameraInfo
+// as the stream's DataSourceMeta attribute, the consumer decodes it for
+// the frames that refer to it.
+func TestMetadataRoundTrip(t *testing.T) {
+	c := newClient(t, TpooldProfile)
+	ctx := testCtx(t)
+	s, err := NewImageConsumer(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := NewImageProducer(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m := p.Meta()
+	m.SetSerial(31337)
+	m.SetExposure(sensor.ExposureAuto)
+	version, err := p.PublishMeta()
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]uint16, 48*64)
+	// Metadata travels on its own stream: offer frames until one arrives
+	// whose metadata is there too (a hang is caught by ctx).
+	for {
+		if _, err := p.Offer(frame); err != nil {
+			t.Fatal(err)
+		}
+		_, f, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.MetaVersion() != version {
+			t.Fatalf("frame meta version %d, published %d", f.MetaVersion(), version)
+		}
+		d, err := s.Meta(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == nil {
+			continue
+		}
+		if d.Serial() != 31337 || d.Exposure() != sensor.ExposureAuto {
+			t.Fatalf("metadata %s", d.String())
+		}
+		a, _ := f.Meta().Attribute(ImageMetaKey)
+		if a.Format != ImageMetaFormat {
+			t.Fatalf("format %q", a.Format)
+		}
+		return
+	}
+}

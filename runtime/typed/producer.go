@@ -74,7 +74,8 @@ func (p *Producer[T]) Untyped() *client.Producer { return p.p }
 
 // SetTimestampNs sets the capture timestamp of the next committed frame
 // (0: none); SetMetaVersion the DataSourceMeta version frames refer to
-// from now on.
+// from now on (0, the default: the version of the client Producer's last
+// PublishMeta).
 func (p *Producer[T]) SetTimestampNs(ns uint64) { p.ts = ns }
 func (p *Producer[T]) SetMetaVersion(v uint32)  { p.mv = v }
 
@@ -129,7 +130,12 @@ func (p *Producer[T]) Commit() (uint64, error) {
 		return 0, fmt.Errorf("typed: %s: commit without a claim", p.spec.Name)
 	}
 	p.open = false
-	p.claim.Meta.TimestampNs, p.claim.Meta.MetaVersion = p.ts, p.mv
+	p.claim.Meta.TimestampNs = p.ts
+	if p.mv != 0 {
+		// Otherwise keep what TryClaim preset: the version of the
+		// producer's last PublishMeta.
+		p.claim.Meta.MetaVersion = p.mv
+	}
 	p.ts = 0
 	if err := p.p.Commit(&p.claim); err != nil {
 		return 0, err

@@ -277,7 +277,7 @@ func (g *gen) stream(s *decl.Stream) {
 	g.producer(s, view, prod, newProd, specVar, dyn, typedT)
 	g.consumer(s, view, cons, newCons, specVar, typedT)
 	if s.Metadata != nil {
-		g.metadata(s, prod)
+		g.metadata(s, prod, cons)
 	}
 }
 
@@ -371,11 +371,16 @@ func (g *gen) consumer(s *decl.Stream, view, cons, newCons, specVar string, type
 	T := jen.Id(s.Dtype.GoType)
 	handler := jen.Func().Params(jen.Id(view), jen.Qual(clientPkg, "FrameView"))
 	o.Commentf("%s reads the frames of stream %s. It is not safe for concurrent use.", cons, N)
-	o.Type().Id(cons).Struct(
+	fields := []jen.Code{
 		jen.Id("s").Op("*").Add(typedT("Consumer")),
 		jen.Id("handler").Add(handler.Clone()),
 		jen.Id("fh").Func().Params(typedT("View"), jen.Qual(clientPkg, "FrameView")),
-	)
+	}
+	if s.Metadata != nil {
+		c := g.codecs[s.Metadata.Schema]
+		fields = append(fields, jen.Id("metaDec").Qual(c.path, s.Metadata.Message.Name+"Decoder"))
+	}
+	o.Type().Id(cons).Struct(fields...)
 	o.Commentf("%s attaches a consumer of stream %s (stream id %d) through c. It fails", newCons, N, s.StreamID)
 	o.Comment("(typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.")
 	o.Func().Id(newCons).Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Op("*").Qual(clientPkg, "Client")).
@@ -446,7 +451,7 @@ func MetaFormat(m *decl.Metadata) string {
 	return fmt.Sprintf("sbe:%d.%d", m.Schema.ID, m.Message.ID)
 }
 
-func (g *gen) metadata(s *decl.Stream, prod string) {
+func (g *gen) metadata(s *decl.Stream, prod, cons string) {
 	o := g.out
 	N := s.Name
 	c := g.codecs[s.Metadata.Schema]
@@ -473,6 +478,30 @@ func (g *gen) metadata(s *decl.Stream, prod string) {
 		jen.List(jen.Id("n"), jen.Err()).Op(":=").Id("p").Dot("metaEnc").Dot("Finish").Call(),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Id("p").Dot("metaBuf").Index(jen.Empty(), jen.Id("n")), jen.Nil()),
+	)
+	o.Commentf("PublishMeta sends the message Meta started as the stream's metadata: the")
+	o.Commentf("DataSourceMeta attribute %s (format %s), replacing the", key, format)
+	o.Comment("stream's attributes, as a new meta_version that every frame committed from")
+	o.Comment("now on carries (client.Producer.PublishMeta). It returns that version.")
+	o.Func().Params(recv.Clone()).Id("PublishMeta").Params().Params(jen.Uint32(), jen.Error()).Block(
+		jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("p").Dot("MetaBytes").Call(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.Return(jen.Id("p").Dot("p").Dot("Untyped").Call().Dot("PublishMeta").Call(
+			jen.Index().Qual(clientPkg, "Attribute").Values(jen.Values(jen.Dict{
+				jen.Id("Key"): jen.Id(key), jen.Id("Format"): jen.Id(format), jen.Id("Value"): jen.Id("b"),
+			})))),
+	)
+	crecv := jen.Id("s").Op("*").Id(cons)
+	o.Commentf("Meta returns the %s metadata frame f refers to (its meta_version), decoded", msg)
+	o.Comment("into the consumer's decoder: valid until the next Meta. It is nil when that")
+	o.Comment("version has not arrived (metadata travels on its own stream) or has no")
+	o.Commentf("%s attribute, and an error when the attribute does not decode.", key)
+	o.Func().Params(crecv).Id("Meta").Params(jen.Id("f").Qual(clientPkg, "FrameView")).Params(jen.Op("*").Qual(c.path, msg+"Decoder"), jen.Error()).Block(
+		jen.List(jen.Id("a"), jen.Id("ok")).Op(":=").Id("f").Dot("Meta").Call().Dot("Attribute").Call(jen.Id(key)),
+		jen.If(jen.Op("!").Id("ok")).Block(jen.Return(jen.Nil(), jen.Nil())),
+		jen.If(jen.Err().Op(":=").Id(dec).Call(jen.Id("a").Dot("Value"), jen.Op("&").Id("s").Dot("metaDec")), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit("stream "+N+": metadata "+MetaKey(s.Metadata)+": %w"), jen.Err()))),
+		jen.Return(jen.Op("&").Id("s").Dot("metaDec"), jen.Nil()),
 	)
 	o.Commentf("%s decodes the value of a %s attribute into d (it aliases b).", dec, key)
 	o.Func().Id(dec).Params(jen.Id("b").Index().Byte(), jen.Id("d").Op("*").Qual(c.path, msg+"Decoder")).Error().Block(

@@ -201,6 +201,7 @@ type CameraInfoDecoder struct {
 	actingVersion int
 	block         *[13]byte
 	padded        *[13]byte
+	viewPad       *[21]byte
 }
 
 func (d *CameraInfoDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -447,6 +448,145 @@ func (e *CameraInfoEncoder) advance(k int) error {
 	return nil
 }
 
+/*
+CameraInfoView is a read-only view of a CameraInfo message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+CameraInfoDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type CameraInfoView struct {
+	b *[21]byte
+}
+
+// cameraInfoNullView is what a view returned with an error reads: a zero header and the null block.
+var cameraInfoNullView = [21]byte{0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 192, 127, 255}
+
+func (m CameraInfoView) block() *[13]byte {
+	return (*[13]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m CameraInfoView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m CameraInfoView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m CameraInfoView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the CameraInfo after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *CameraInfoDecoder) View(buf []byte) (v CameraInfoView, err error) {
+	if len(buf) >= 21 && binary.LittleEndian.Uint64(buf) == 0x000010920001000d {
+		v.b = (*[21]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *CameraInfoDecoder) view(buf []byte) (CameraInfoView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return CameraInfoView{&cameraInfoNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return CameraInfoView{(*[21]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([21]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[13]byte)(d.viewPad[8:]) = *d.block
+	return CameraInfoView{d.viewPad}, nil
+}
+
+/*
+CameraInfoWriter writes a CameraInfo message (header and root block) in place, held by
+value: its setters check nothing, since NewCameraInfoWriter checked the buffer
+once. The zero CameraInfoWriter (returned with an error) must not be used.
+*/
+type CameraInfoWriter struct {
+	b *[21]byte
+}
+
+// NewCameraInfoWriter writes the message header for CameraInfo at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// CameraInfoEncoder.WrapWithHeader does), and returns a writer over them.
+func NewCameraInfoWriter(buf []byte) (CameraInfoWriter, error) {
+	if len(buf) < 21 {
+		return CameraInfoWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[21]byte)(buf) = cameraInfoHeaderInit
+	return CameraInfoWriter{(*[21]byte)(buf)}, nil
+}
+func (w CameraInfoWriter) block() *[13]byte {
+	return (*[13]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w CameraInfoWriter) EncodedLength() int {
+	return 21
+}
+
+// Serial returns the required field serial.
+func (m CameraInfoView) Serial() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[0:])
+}
+
+// SetSerial writes the field serial.
+func (w CameraInfoWriter) SetSerial(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[0:], uint32(v))
+}
+
+// ExposureUs returns the required field exposureUs.
+func (m CameraInfoView) ExposureUs() uint32 {
+	return binary.LittleEndian.Uint32(m.block()[4:])
+}
+
+// SetExposureUs writes the field exposureUs.
+func (w CameraInfoWriter) SetExposureUs(v uint32) {
+	binary.LittleEndian.PutUint32(w.block()[4:], uint32(v))
+}
+
+// Gain returns the required field gain.
+func (m CameraInfoView) Gain() float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(m.block()[8:]))
+}
+
+// SetGain writes the field gain.
+func (w CameraInfoWriter) SetGain(v float32) {
+	binary.LittleEndian.PutUint32(w.block()[8:], math.Float32bits(v))
+}
+
+// Exposure returns the required field exposure.
+func (m CameraInfoView) Exposure() Exposure {
+	return Exposure(m.block()[12])
+}
+
+// SetExposure writes the field exposure.
+func (w CameraInfoWriter) SetExposure(v Exposure) {
+	w.block()[12] = byte(v)
+}
+
 const (
 	// CalibrationTemplateID is the template id of message Calibration.
 	CalibrationTemplateID = 2
@@ -466,6 +606,7 @@ type CalibrationDecoder struct {
 	actingVersion int
 	block         *[16]byte
 	padded        *[16]byte
+	viewPad       *[24]byte
 }
 
 func (d *CalibrationDecoder) wrap(buf []byte, headerLength, blockLength, actingVersion int) error {
@@ -686,6 +827,125 @@ func (e *CalibrationEncoder) advance(k int) error {
 		}
 	}
 	return nil
+}
+
+/*
+CalibrationView is a read-only view of a Calibration message (header and root block) in place,
+held by value: its getters return plain values and check nothing, since
+CalibrationDecoder.View checked the whole message once. A view returned with an
+error reads every field as its null value (required ones too: the
+decoder's null image). It is valid as long as the
+buffer it was made from is, and must not be used after that buffer is
+written to if the values matter (it does not copy).
+*/
+type CalibrationView struct {
+	b *[24]byte
+}
+
+// calibrationNullView is what a view returned with an error reads: a zero header and the null block.
+var calibrationNullView = [24]byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 248, 127, 1, 0, 0, 0, 0, 0, 248, 127}
+
+func (m CalibrationView) block() *[16]byte {
+	return (*[16]byte)(m.b[8:])
+}
+
+// ActingVersion returns the schema version the message was encoded with.
+func (m CalibrationView) ActingVersion() int {
+	return int(binary.LittleEndian.Uint16(m.b[6:]))
+}
+
+// ActingBlockLength returns the root block length the message was encoded with.
+func (m CalibrationView) ActingBlockLength() int {
+	return int(binary.LittleEndian.Uint16(m.b[0:]))
+}
+
+// EncodedLength returns the length of the whole message, header included.
+func (m CalibrationView) EncodedLength() int {
+	return 8 + m.ActingBlockLength()
+}
+
+// View decodes a message header at buf[0] and the Calibration after it, like
+// WrapWithHeader, and returns a view of them. For the header this schema
+// version writes it is one comparison and inlines into the caller; any
+// other header (an older or newer sender) and every error go through
+// WrapWithHeader, and the view then reads older messages exactly as the
+// decoder does (absent fields null). d is only scratch for that slow path:
+// afterwards it may or may not be wrapped at buf, and a view of a message
+// whose block had to be padded (an older sender) reads d's copy, which d's
+// next View of such a message overwrites.
+func (d *CalibrationDecoder) View(buf []byte) (v CalibrationView, err error) {
+	if len(buf) >= 24 && binary.LittleEndian.Uint64(buf) == 0x0000109200020010 {
+		v.b = (*[24]byte)(buf)
+	} else {
+		v, err = d.view(buf)
+	}
+	return
+}
+
+// view is View for every header but the current one.
+func (d *CalibrationDecoder) view(buf []byte) (CalibrationView, error) {
+	if err := d.WrapWithHeader(buf); err != nil {
+		return CalibrationView{&calibrationNullView}, err
+	}
+	if d.block != d.padded {
+		// The block is in place, so buf holds header and block.
+		return CalibrationView{(*[24]byte)(buf)}, nil
+	}
+	// An older or shorter block: the decoder's padded copy, behind a copy of the header.
+	if d.viewPad == nil {
+		d.viewPad = new([24]byte)
+	}
+	copy(d.viewPad[:8], buf)
+	*(*[16]byte)(d.viewPad[8:]) = *d.block
+	return CalibrationView{d.viewPad}, nil
+}
+
+/*
+CalibrationWriter writes a Calibration message (header and root block) in place, held by
+value: its setters check nothing, since NewCalibrationWriter checked the buffer
+once. The zero CalibrationWriter (returned with an error) must not be used.
+*/
+type CalibrationWriter struct {
+	b *[24]byte
+}
+
+// NewCalibrationWriter writes the message header for Calibration at buf[0] and the root block
+// after it with every optional field null and every other byte zero (as
+// CalibrationEncoder.WrapWithHeader does), and returns a writer over them.
+func NewCalibrationWriter(buf []byte) (CalibrationWriter, error) {
+	if len(buf) < 24 {
+		return CalibrationWriter{}, sbe.ErrShortBuffer
+	}
+	*(*[24]byte)(buf) = calibrationHeaderInit
+	return CalibrationWriter{(*[24]byte)(buf)}, nil
+}
+func (w CalibrationWriter) block() *[16]byte {
+	return (*[16]byte)(w.b[8:])
+}
+
+// EncodedLength returns the length of the message, header included.
+func (w CalibrationWriter) EncodedLength() int {
+	return 24
+}
+
+// Fx returns the required field fx.
+func (m CalibrationView) Fx() float64 {
+	return math.Float64frombits(binary.LittleEndian.Uint64(m.block()[0:]))
+}
+
+// SetFx writes the field fx.
+func (w CalibrationWriter) SetFx(v float64) {
+	binary.LittleEndian.PutUint64(w.block()[0:], math.Float64bits(v))
+}
+
+// Fy returns the required field fy.
+func (m CalibrationView) Fy() float64 {
+	return math.Float64frombits(binary.LittleEndian.Uint64(m.block()[8:]))
+}
+
+// SetFy writes the field fy.
+func (w CalibrationWriter) SetFy(v float64) {
+	binary.LittleEndian.PutUint64(w.block()[8:], math.Float64bits(v))
 }
 
 // Message is implemented by the decoder of every message of the schema.
