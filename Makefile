@@ -51,8 +51,8 @@ demo-camera: generate ## the camera example through tpoold: 480x640 uint16 frame
 	$(GO) build -o bin/camera-consumer ./examples/camera/consumer
 	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/camera/demo.sh
 
-generate: ## regenerate gen/ (and the tensorgen test codecs when ../shared exists)
-	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned
+generate: ## regenerate gen/, the test stubs (and the tensorgen test codecs when ../shared exists)
+	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned ./internal/stubtest ./examples/pointcloud/points
 
 build: ## compile everything, examples and commands included
 	$(GO) build $(PKGS)
@@ -91,8 +91,8 @@ fuzz-smoke: ## run every fuzz target for FUZZTIME executions each (before a rele
 	done
 
 check-generated: generate ## fail if generated code differs from what is committed
-	@git diff --exit-code -- gen tensorgen/internal/testschemas tensorgen/internal/versioned || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas tensorgen/internal/versioned); \
+	@git diff --exit-code -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 
 lint: ## go vet and staticcheck

@@ -18,6 +18,8 @@
 //     gen/tracelink (examples/codec shows one round trip).
 //   - Generate codecs for your own SBE schema: cmd/tensorgen
 //     (docs/TENSORGEN.md).
+//   - Declare your streams (dtype, shape, metadata) and get typed producers
+//     and consumers: tensorgen stubs, over runtime/typed (docs/STUBS.md).
 //   - Talk Aeron from Go: [github.com/tpool-go/tpool/runtime/aeron] (a
 //     client compatible with the real media driver) and
 //     runtime/aeron/mediadriver (an embedded media driver; cmd/tpool-aeronmd
@@ -29,6 +31,8 @@
 //	gen/<schema>                 generated codecs, one package per schema
 //	tensorgen, tensorgen/schema, tensorgen/gogen
 //	                             the code generator: parse and validate, then emit Go
+//	tensorgen/decl, tensorgen/stubgen
+//	                             stream declarations (TOML) and the typed producer/consumer stubs made from them
 //	runtime/sbe                  what generated code needs at run time
 //	runtime/shm                  the only package with mmap and unsafe
 //	runtime/pool                 the shared-memory data plane
@@ -40,8 +44,10 @@
 //	                             the SHM driver (tpoold's engine) and its TOML/env configuration
 //	runtime/driverclient         the driver's client: attach, keepalive, revocation, fail closed
 //	runtime/client               producers and consumers: one client per process, frames in and out
+//	runtime/typed                what generated stream stubs need: typed views, producers, consumers over runtime/client
 //	cmd/tpoold                   the SHM driver command
 //	cmd/tp                       produce and consume test frames from the command line
+//	templates/                   what tensorgen init scaffolds: a stream declaration and a tpoold configuration
 //	cmd/tensorgen, cmd/tpool-aeronmd
 //	                             thin commands over the packages above
 //	examples/...                 small programs, built and tested in CI

@@ -3,12 +3,23 @@
 // Usage:
 //
 //	tensorgen -out DIR [-package NAME] [-source-root DIR] schema.xml...
+//	tensorgen stubs [-out DIR] [-import-path PATH] [-print-profile] streams.toml
+//	tensorgen init [-dir DIR] [-package NAME] [-base-dir DIR] [-force]
 //
 // Each schema becomes DIR/<package>/<package>.sbe.go, the package named
 // after the schema file ("wire-schema.xml" -> wire) unless -package is
 // given. Every line tensorgen writes to stderr starts with "tensorgen: ";
 // schema errors then give file:line:col and the element. See package github.com/tpool-go/tpool/tensorgen for the generated
 // API.
+//
+// tensorgen stubs reads a stream declaration (package
+// github.com/tpool-go/tpool/tensorgen/decl) and writes typed producers and
+// consumers for its streams into -out (default ".": the package holding
+// the //go:generate directive), named after the declaration
+// (streams.toml -> streams.tpool.go), plus one codec subpackage per
+// metadata schema. tensorgen init writes streams.toml and a matching
+// tpoold.toml from the embedded templates (the repository's templates/).
+// docs/STUBS.md describes both.
 package main
 
 import (
@@ -26,6 +37,14 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "stubs":
+			return runStubs(args[1:], stdout, stderr)
+		case "init":
+			return runInit(args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("tensorgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "output directory; each schema gets a package directory under it (required)")
@@ -37,9 +56,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 Usage:
   tensorgen -out DIR [-package NAME] [-source-root DIR] schema.xml...
+  tensorgen stubs [-out DIR] [-import-path PATH] streams.toml
+  tensorgen init [-dir DIR] [-package NAME]
 
 Each schema becomes DIR/<package>/<package>.sbe.go. Nothing is written
 unless every schema is valid; errors name the file, line and element.
+
+tensorgen stubs generates typed producers and consumers from a stream
+declaration; tensorgen init scaffolds a declaration and a matching tpoold
+configuration. tensorgen stubs -h and tensorgen init -h say more.
 
 Flags:
 `)

@@ -54,6 +54,8 @@ func TestImportDirections(t *testing.T) {
 		{"runtime/control", []string{"runtime/pool", "runtime/aeron/mediadriver", "runtime/driver", "runtime/driverclient"}, "the control plane is codecs over the transport, used by the driver and its clients alike"},
 		{"runtime/driver", []string{"runtime/driverclient"}, "the driver and its client meet only on the wire"},
 		{"runtime/client", []string{"runtime/driver"}, "producers and consumers reach the driver only through the driver client, on the wire"},
+		{"runtime/typed", []string{"runtime/driver"}, "typed stubs sit on the client, which reaches the driver only on the wire"},
+		{"runtime/client", []string{"runtime/typed"}, "the typed layer sits on the client, not under it"},
 		{"tensorgen", []string{"runtime/shm", "runtime/pool", "runtime/aeron", "runtime/agent", "cmd", "examples"}, "the generator is a build tool"},
 		{"cmd", []string{"internal/cpeer"}, "the C-peer harness is test support"},
 		{"examples", []string{"internal/cpeer"}, "the C-peer harness is test support"},

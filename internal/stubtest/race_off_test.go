@@ -1,0 +1,5 @@
+//go:build !race
+
+package stubtest
+
+const raceEnabled = false

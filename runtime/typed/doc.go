@@ -1,0 +1,35 @@
+// Package typed is the small runtime that tensorgen's generated stream
+// stubs sit on: typed views, producers and consumers of one declared
+// stream (element type, shape, memory order) over runtime/client's
+// untyped Producer and Consumer. Generated code imports it; programs
+// normally use the generated types instead.
+//
+// A Spec is a stream's declaration as the generated code states it. At
+// attach, NewProducer and NewConsumer check that the driver's payload pools
+// for the stream can hold the declared largest frame, and that the Go
+// element type matches the dtype; failures wrap ErrMismatch and name both
+// sides. The protocol announces no dtype or shape for a stream, only each
+// frame's TensorHeader, so a Consumer also checks every frame against the
+// Spec: a frame of another dtype, order or shape, or with strides that are
+// not dense, is not handed to the application (Next returns an error
+// wrapping ErrMismatch naming both; Poll counts it in Mismatched and keeps
+// the error for Err).
+//
+// # How long views stay valid
+//
+// A View aliases shared memory, like the client's views it wraps: a
+// producer's View is valid until Commit or Abort (or the next Claim); a
+// consumer's until the handler returns or the next Next, Poll or Close.
+// The producer may overwrite a frame while a consumer reads it: call the
+// FrameView's Verify after reading and discard what was computed if it
+// reports false.
+//
+// Claims, commits, offers and polls of frames that match allocate nothing.
+package typed
+
+// SupportPackageIsVersion1 is referenced by every file tensorgen's stub
+// generator writes (const _ = typed.SupportPackageIsVersion1): stubs
+// generated for another version of this package fail to compile instead
+// of misbehaving. The number changes when the generated code's contract
+// with this package does.
+const SupportPackageIsVersion1 = true

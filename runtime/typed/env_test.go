@@ -1,0 +1,69 @@
+package typed_test
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
+	"github.com/tpool-go/tpool/runtime/client"
+	"github.com/tpool-go/tpool/runtime/driver"
+	"github.com/tpool-go/tpool/runtime/driverclient"
+)
+
+// testTimeout turns a hang into a failure; it is not a speed assertion.
+const testTimeout = 60 * time.Second
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newClient starts an embedded media driver and tpoold's driver in this
+// process, in private directories, with the given streams (id -> pool
+// stride), and returns a client of them.
+func newClient(t testing.TB, streams map[uint32]uint32) *client.Client {
+	t.Helper()
+	dir := t.TempDir()
+	aeronDir, base := filepath.Join(dir, "aeron"), filepath.Join(dir, "shm")
+	md, err := mediadriver.Start(mediadriver.Config{Dir: aeronDir, ClientLivenessTimeout: 2 * time.Second,
+		PublicationLinger: 20 * time.Millisecond, TimerInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = md.Close() })
+	dc := driver.DefaultConfig()
+	dc.Driver.AeronDir = aeronDir
+	dc.SHM.BaseDir = base
+	dc.Policies.AnnouncePeriod = 200 * time.Millisecond
+	dc.Policies.LeaseKeepaliveInterval = 200 * time.Millisecond
+	dc.Policies.PrefaultSHM = false
+	dc.Policies.ShutdownTimeout = 200 * time.Millisecond
+	dc.Profiles, dc.Streams = nil, nil
+	for id, stride := range streams {
+		name := "s" + strconv.Itoa(int(id))
+		dc.Profiles = append(dc.Profiles, driver.Profile{Name: name, HeaderNslots: 64, PayloadPools: []driver.PoolSpec{{PoolID: 1, StrideBytes: stride}}})
+		dc.Streams = append(dc.Streams, driver.StreamConfig{Name: name, StreamID: id, Profile: name})
+	}
+	d, err := driver.Start(testCtx(t), dc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	c, err := client.New(testCtx(t), client.Config{AeronDir: aeronDir, Driver: driverclient.Config{
+		KeepaliveInterval: 200 * time.Millisecond, AnnouncePeriod: 200 * time.Millisecond,
+		AttachTimeout: 2 * time.Second, RetryBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		AllowedBaseDirs: []string{base}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return c
+}
