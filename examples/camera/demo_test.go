@@ -4,6 +4,7 @@
 package camera_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tpool-go/tpool/examples/camera/internal/cam"
 	"github.com/tpool-go/tpool/runtime/driver/tomlconfig"
+	"github.com/tpool-go/tpool/tensorgen"
 )
 
 // tpoold.toml carries the stubs' TpooldProfile, so the driver and the
@@ -34,6 +36,27 @@ func TestTpooldConfigMatchesStubs(t *testing.T) {
 	if len(cfg.Streams) != 1 || cfg.Streams[0].StreamID != spec.StreamID || len(cfg.Profiles) != 1 ||
 		int64(cfg.Profiles[0].PayloadPools[0].StrideBytes) < spec.MaxFrameBytes() {
 		t.Fatalf("streams %+v profiles %+v for %v", cfg.Streams, cfg.Profiles, spec.String())
+	}
+}
+
+// The committed stubs are what tensorgen generates from
+// internal/cam/streams.toml now (make check-generated says the same).
+func TestGeneratedUpToDate(t *testing.T) {
+	outs, err := tensorgen.BuildStubs(tensorgen.StubsConfig{Declaration: "internal/cam/streams.toml", OutDir: "internal/cam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 2 {
+		t.Fatalf("%d files, want the stubs and the camerameta codec", len(outs))
+	}
+	for _, o := range outs {
+		got, err := os.ReadFile(o.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, o.Source) {
+			t.Errorf("%s is stale: run make generate", o.Path)
+		}
 	}
 }
 
