@@ -44,7 +44,7 @@ demo-nodriver: generate ## the no-driver example: a producer announcing its regi
 	$(GO) build -o bin/ ./examples/nodriver/producer ./examples/nodriver/consumer ./cmd/tpool-aeronmd
 	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/nodriver/demo.sh
 
-demo-camera: generate ## the camera example through tpoold: 480x640 uint16 frames with metadata and progress hints, per-second statistics
+demo-camera: generate ## the camera example through tpoold: 480x640 uint16 frames on the generated stubs, typed metadata and a calibration blob, per-second statistics
 	@mkdir -p bin
 	$(GO) build -o bin/ ./cmd/tpoold
 	$(GO) build -o bin/camera-producer ./examples/camera/producer
@@ -52,7 +52,7 @@ demo-camera: generate ## the camera example through tpoold: 480x640 uint16 frame
 	BIN=bin DEMO_BASE="$(DEMO_BASE)" sh examples/camera/demo.sh
 
 generate: ## regenerate gen/, the test stubs (and the tensorgen test codecs when ../shared exists)
-	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned ./internal/stubtest ./examples/pointcloud/points
+	$(GO) generate ./gen ./tensorgen/internal/testschemas ./tensorgen/internal/versioned ./internal/stubtest ./examples/pointcloud/points ./examples/camera/internal/cam
 
 build: ## compile everything, examples and commands included
 	$(GO) build $(PKGS)
@@ -91,8 +91,8 @@ fuzz-smoke: ## run every fuzz target for FUZZTIME executions each (before a rele
 	done
 
 check-generated: generate ## fail if generated code differs from what is committed
-	@git diff --exit-code -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points); \
+	@git diff --exit-code -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points examples/camera/internal/cam || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points examples/camera/internal/cam); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 
 lint: ## go vet and staticcheck

@@ -1,8 +1,9 @@
 #!/bin/sh
-# The camera demo (make demo-camera): tpoold, the camera consumer (started
-# first: it waits for the producer), and the camera producer writing
-# 480x640 uint16 frames with metadata (sensor, exposure, gain, a dark-frame
-# calibration blob) and progress hints. The consumer prints per-second
+# The camera demo (make demo-camera): tpoold configured from tpoold.toml
+# (the stubs' TpooldProfile), the camera consumer (started first: it waits
+# for the producer), and the camera producer writing 480x640 uint16 frames
+# through the generated stubs with typed metadata (sensor id, exposure,
+# gain) and a dark-frame calibration blob. The consumer prints per-second
 # statistics and a summary; everything stops cleanly and the script checks
 # that nothing is left behind in the base directory.
 #
@@ -10,13 +11,15 @@
 # camera-consumer, default bin), DEMO_BASE (shm.base_dir, default
 # /dev/shm/tensorpool; created if missing), DEMO_FRAMES (default 600),
 # DEMO_RATE (Hz, default 100), DEMO_EXPOSURE_EVERY (frames between
-# exposure changes, default 200).
+# exposure changes, default 200), DEMO_CONFIG (tpoold's configuration,
+# default tpoold.toml beside this script).
 set -eu
 BIN=${BIN:-bin}
 BASE=${DEMO_BASE:-/dev/shm/tensorpool}
 FRAMES=${DEMO_FRAMES:-600}
 RATE=${DEMO_RATE:-100}
 EVERY=${DEMO_EXPOSURE_EVERY:-200}
+CONFIG=${DEMO_CONFIG:-$(dirname "$0")/tpoold.toml}
 STREAM=10000
 
 tmp=$(mktemp -d)
@@ -36,7 +39,7 @@ had_base=yes
 touch "$tmp/start"
 
 echo "camera demo: starting tpoold (embedded media driver in $aeron, regions under $BASE)"
-AERON_DIR=$aeron SHM_BASE_DIR=$BASE "$BIN/tpoold" -log-level info 2>"$tmp/tpoold.log" &
+AERON_DIR=$aeron SHM_BASE_DIR=$BASE "$BIN/tpoold" -config "$CONFIG" -log-level info 2>"$tmp/tpoold.log" &
 tpoold=$!
 pids="$tpoold"
 i=0
@@ -55,7 +58,7 @@ echo "camera demo: the consumer starts first and waits for the camera"
 c=$!
 pids="$pids $c"
 i=0
-until grep -q "consumer mapped" "$tmp/c.log"; do
+until grep -q "consumer mapped" "$tmp/c.log" 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -le 400 ] || { echo "camera demo: the consumer did not attach"; cat "$tmp/c.log"; exit 1; }
 	sleep 0.05

@@ -4,6 +4,7 @@
 package camera_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,74 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tpool-go/tpool/examples/camera/internal/cam"
+	"github.com/tpool-go/tpool/runtime/driver/tomlconfig"
+	"github.com/tpool-go/tpool/tensorgen"
 )
+
+// tpoold.toml carries the stubs' TpooldProfile, so the driver and the
+// stubs agree on the pools.
+func TestTpooldConfigMatchesStubs(t *testing.T) {
+	b, err := os.ReadFile("tpoold.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), cam.TpooldProfile) {
+		t.Fatalf("tpoold.toml does not hold cam.TpooldProfile; append it again:\n%s", cam.TpooldProfile)
+	}
+	cfg, _, err := tomlconfig.Load("tpoold.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := cam.FrameSpec()
+	if len(cfg.Streams) != 1 || cfg.Streams[0].StreamID != spec.StreamID || len(cfg.Profiles) != 1 ||
+		int64(cfg.Profiles[0].PayloadPools[0].StrideBytes) < spec.MaxFrameBytes() {
+		t.Fatalf("streams %+v profiles %+v for %v", cfg.Streams, cfg.Profiles, spec.String())
+	}
+}
+
+// The committed stubs are what tensorgen generates from
+// internal/cam/streams.toml now (make check-generated says the same).
+func TestGeneratedUpToDate(t *testing.T) {
+	outs, err := tensorgen.BuildStubs(tensorgen.StubsConfig{Declaration: "internal/cam/streams.toml", OutDir: "internal/cam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 2 {
+		t.Fatalf("%d files, want the stubs and the camerameta codec", len(outs))
+	}
+	for _, o := range outs {
+		got, err := os.ReadFile(o.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, o.Source) {
+			t.Errorf("%s is stale: run make generate", o.Path)
+		}
+	}
+}
+
+// The test pattern round-trips: a filled frame is intact and carries its
+// number; one changed pixel is not.
+func TestPattern(t *testing.T) {
+	img := make([]uint16, cam.Rows*cam.Cols)
+	for _, k := range []uint64{0, 1, 299, 1<<40 + 7} {
+		for r := range cam.Rows {
+			cam.FillRow(img[r*cam.Cols:(r+1)*cam.Cols], k, r)
+		}
+		if got, ok := cam.Intact(img); !ok || got != k {
+			t.Errorf("frame %d: Intact = %d, %v", k, got, ok)
+		}
+		img[cam.Rows*cam.Cols/2]++
+		if _, ok := cam.Intact(img); ok {
+			t.Errorf("frame %d: a changed pixel is intact", k)
+		}
+	}
+	if _, ok := cam.Intact(img[1:]); ok {
+		t.Error("a short frame is intact")
+	}
+}
 
 func TestCameraDemo(t *testing.T) {
 	if testing.Short() {
@@ -49,7 +117,7 @@ func TestCameraDemo(t *testing.T) {
 	}
 	s := string(out)
 	for _, want := range []string{"the consumer starts first and waits", "sent 300 frames, 3 meta versions", "camera demo: OK",
-		"sensor=IMX-demo", "dark_frame=614400B", "camera0 (480x640 uint16)"} {
+		"sensor_id=4711 exposure_us=1000 gain=2", "dark_frame=614400B", "camera0 (480x640 uint16)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q", want)
 		}

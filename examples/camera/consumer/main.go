@@ -1,8 +1,10 @@
-// Command consumer is the camera example's consumer: it checks every
-// frame against the test pattern and its metadata (the meta_version the
+// Command consumer is the camera example's consumer, on the stubs
+// tensorgen generated from ../internal/cam/streams.toml
+// (cam.FrameConsumer): it checks every frame against the test pattern and
+// its metadata (the typed camerameta.CameraInfo of the meta_version the
 // frame carries, the calibration blob's checksum), and prints per-second
-// statistics: frames per second, drops by reason, progress hints and the
-// current metadata. It ends after -frames frames, after -idle without a
+// statistics: frames per second, drops by reason and the current
+// metadata. It ends after -frames frames, after -idle without a
 // frame once frames came, after -timeout, or on SIGINT/SIGTERM, with a
 // summary line; the exit code is 0 only if every frame received was
 // intact and had consistent metadata.
@@ -25,6 +27,7 @@ import (
 	"time"
 
 	"github.com/tpool-go/tpool/examples/camera/internal/cam"
+	"github.com/tpool-go/tpool/examples/camera/internal/cam/camerameta"
 	"github.com/tpool-go/tpool/runtime/agent"
 	"github.com/tpool-go/tpool/runtime/client"
 	"github.com/tpool-go/tpool/runtime/driverclient"
@@ -81,32 +84,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // tally is what the handler saw.
 type tally struct {
+	cons                            *cam.FrameConsumer
 	received, intact, corrupt, torn uint64
 	withMeta, badMeta               uint64
 	versions                        map[uint32]bool // meta version -> consistent
-	progress                        [4]uint64       // by state
 	last                            time.Time
 	darkCRC                         uint32
+	info                            string // the last metadata seen, for report
 }
 
-func (t *tally) frame(f client.FrameView) {
+func (t *tally) frame(img cam.FrameView, f client.FrameView) {
 	t.received++
 	t.last = time.Now()
-	img, err := client.FrameAs[uint16](f)
-	good := false
-	if err == nil {
-		flat, dense := img.Flat()
-		good = dense && cam.Intact(flat, f.Seq())
-	}
-	md := f.Meta() // the metadata of this frame's meta_version, if it arrived
-	metaOK := true
-	if md != nil {
+	_, good := cam.Intact(img.Data())
+	// The typed metadata of this frame's meta_version, if it arrived (nil
+	// until then); an attribute that does not decode is inconsistent.
+	info, err := t.cons.Meta(f)
+	hasMeta, metaOK := err != nil, err == nil
+	if md := f.Meta(); info != nil && md != nil {
+		hasMeta = true
 		ok, seen := t.versions[md.Version]
 		if !seen { // a new version: check it once (allocating here is fine)
 			dark, hasDark := md.Blob(cam.BlobDarkFrame)
-			_, hasExp := md.Attribute(cam.KeyExposureUs)
-			ok = hasExp && hasDark && crc32.Checksum(dark, crc32.MakeTable(crc32.Castagnoli)) == t.darkCRC
+			ok = hasDark && crc32.Checksum(dark, crc32.MakeTable(crc32.Castagnoli)) == t.darkCRC &&
+				info.SensorId() == cam.SensorID && info.Gain() == cam.Gain && info.ExposureUs() > 0
 			t.versions[md.Version] = ok
+			t.info = describe(md, info)
 		}
 		metaOK = ok && md.Version == f.MetaVersion()
 	}
@@ -118,13 +121,20 @@ func (t *tally) frame(f client.FrameView) {
 		t.corrupt++
 	default:
 		t.intact++
-		if md != nil {
+		if hasMeta {
 			t.withMeta++
 			if !metaOK {
 				t.badMeta++
 			}
 		}
 	}
+}
+
+// describe is the metadata's line in the per-second report.
+func describe(md *client.Meta, info *camerameta.CameraInfoDecoder) string {
+	dark, _ := md.Blob(cam.BlobDarkFrame)
+	return fmt.Sprintf("v%d %s (%s): sensor_id=%d exposure_us=%d gain=%g dark_frame=%dB",
+		md.Version, md.Source.Name, md.Source.Summary, info.SensorId(), info.ExposureUs(), info.Gain(), len(dark))
 }
 
 func consume(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir string, allow []string,
@@ -134,12 +144,15 @@ func consume(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir s
 		return false, err
 	}
 	defer c.Close()
-	t := &tally{versions: map[uint32]bool{}, darkCRC: cam.DarkFrameCRC()}
-	cons, err := c.NewConsumer(ctx, client.ConsumerConfig{StreamID: stream,
-		OnProgress: func(fp client.FrameProgress) { t.progress[fp.State]++ }})
+	if stream != cam.FrameSpec().StreamID {
+		return false, fmt.Errorf("stream %d: the camera stream is declared with id %d (internal/cam/streams.toml)", stream, cam.FrameSpec().StreamID)
+	}
+	cons, err := cam.NewFrameConsumer(ctx, c)
 	if err != nil {
 		return false, err
 	}
+	defer cons.Close()
+	t := &tally{cons: cons, versions: map[uint32]bool{}, darkCRC: cam.DarkFrameCRC()}
 	fmt.Fprintf(stdout, "camera consumer: stream %d: waiting for frames\n", stream)
 	start := time.Now()
 	next := start.Add(time.Second)
@@ -149,7 +162,7 @@ func consume(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir s
 		n := cons.Poll(t.frame)
 		now := time.Now()
 		if !now.Before(next) {
-			report(stdout, cons, t, now.Sub(start), t.received-lastReceived)
+			report(stdout, cons.Untyped(), t, now.Sub(start), t.received-lastReceived)
 			lastReceived = t.received
 			next = next.Add(time.Second)
 		}
@@ -158,11 +171,13 @@ func consume(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir s
 		}
 		backoff.Idle(n)
 	}
-	st := cons.Stats()
-	fmt.Fprintf(stdout, "camera consumer: stream %d: received %d, intact %d, corrupt %d, torn %d, with metadata %d (inconsistent %d), meta versions %d, dropped %d (late %d), gap %d, progress hints started %d progress %d complete %d\n",
-		stream, t.received, t.intact, t.corrupt, t.torn, t.withMeta, t.badMeta, len(t.versions), st.Dropped(), st.Late(), st.Gap,
-		t.progress[client.ProgressStarted], t.progress[client.ProgressFilling], t.progress[client.ProgressComplete])
-	return t.received > 0 && t.corrupt == 0 && t.badMeta == 0 && t.withMeta > 0, nil
+	st := cons.Untyped().Stats()
+	fmt.Fprintf(stdout, "camera consumer: stream %d: received %d, intact %d, corrupt %d, torn %d, with metadata %d (inconsistent %d), meta versions %d, dropped %d (late %d), gap %d, mismatched %d\n",
+		stream, t.received, t.intact, t.corrupt, t.torn, t.withMeta, t.badMeta, len(t.versions), st.Dropped(), st.Late(), st.Gap, cons.Mismatched())
+	if err := cons.Err(); err != nil {
+		fmt.Fprintf(stdout, "camera consumer: %v\n", err)
+	}
+	return t.received > 0 && t.corrupt == 0 && t.badMeta == 0 && t.withMeta > 0 && cons.Mismatched() == 0, nil
 }
 
 // report prints one per-second line: rate, drops by reason and the
@@ -181,16 +196,10 @@ func report(w io.Writer, cons *client.Consumer, t *tally, since time.Duration, n
 	if drops.Len() == 0 {
 		drops.WriteString(" none")
 	}
-	meta := "none yet"
-	if md := cons.Meta(); md != nil {
-		sensor, _ := md.Attribute(cam.KeySensor)
-		exp, _ := md.Attribute(cam.KeyExposureUs)
-		gain, _ := md.Attribute(cam.KeyGain)
-		dark, _ := md.Blob(cam.BlobDarkFrame)
-		meta = fmt.Sprintf("v%d %s (%s): sensor=%s exposure_us=%s gain=%s dark_frame=%dB",
-			md.Version, md.Source.Name, md.Source.Summary, sensor.Value, exp.Value, gain.Value, len(dark))
+	meta := t.info
+	if meta == "" {
+		meta = "none yet"
 	}
-	fmt.Fprintf(w, "t=%2.0fs fps=%d frames=%d intact=%d drops:%s gap=%d progress_hints=%d meta %s\n",
-		since.Seconds(), n, t.received, t.intact, drops.String(), st.Gap,
-		t.progress[client.ProgressStarted]+t.progress[client.ProgressFilling]+t.progress[client.ProgressComplete], meta)
+	fmt.Fprintf(w, "t=%2.0fs fps=%d frames=%d intact=%d drops:%s gap=%d meta %s\n",
+		since.Seconds(), n, t.received, t.intact, drops.String(), st.Gap, meta)
 }

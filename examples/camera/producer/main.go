@@ -1,8 +1,10 @@
 // Command producer is the camera example's producer: 480x640 uint16
-// frames, filled row by row in place (as a DMA engine would, with
-// FrameProgress hints), described by camera metadata: a data source name,
-// the sensor, exposure and gain as attributes, and a dark frame as a
-// calibration blob. The exposure changes every -exposure-every frames,
+// frames through the stubs tensorgen generated from
+// ../internal/cam/streams.toml (cam.FrameProducer), filled row by row in
+// place, described by camera metadata: the sensor id, exposure and gain as
+// the stream's typed metadata (a camerameta.CameraInfo message), and,
+// through the client Producer underneath (Untyped), a data source name and
+// a dark frame as a calibration blob. The exposure changes every -exposure-every frames,
 // which makes a new meta_version. It needs tpoold serving -stream.
 //
 //	producer -frames 1000 -rate 100
@@ -17,7 +19,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,30 +76,32 @@ func produce(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir s
 		return err
 	}
 	defer c.Close()
-	prod, err := c.NewProducer(ctx, client.ProducerConfig{StreamID: stream, MaxClaims: 2, Progress: true})
+	if stream != cam.FrameSpec().StreamID {
+		return fmt.Errorf("stream %d: the camera stream is declared with id %d (internal/cam/streams.toml)", stream, cam.FrameSpec().StreamID)
+	}
+	prod, err := cam.NewFrameProducer(ctx, c)
 	if err != nil {
 		return err
 	}
-	if err := prod.SetSource(client.DataSource{Name: "camera0", Summary: "480x640 uint16"}); err != nil {
+	defer prod.Close()
+	// The stubs cover frames and the typed metadata; the data source and
+	// the calibration blob go through the client Producer underneath.
+	if err := prod.Untyped().SetSource(client.DataSource{Name: "camera0", Summary: "480x640 uint16"}); err != nil {
 		return err
 	}
-	if _, err := prod.PublishBlob(cam.BlobDarkFrame, cam.DarkFrame()); err != nil {
+	if _, err := prod.Untyped().PublishBlob(cam.BlobDarkFrame, cam.DarkFrame()); err != nil {
 		return err
 	}
-	exposure := 1000
+	exposure := uint32(1000)
 	publish := func() error {
-		_, err := prod.PublishMeta([]client.Attribute{
-			{Key: cam.KeySensor, Format: "text/plain", Value: []byte("IMX-demo")},
-			{Key: cam.KeyExposureUs, Format: "text/plain", Value: strconv.AppendInt(nil, int64(exposure), 10)},
-			{Key: cam.KeyGain, Format: "text/plain", Value: []byte("2.0")},
-		})
+		m := prod.Meta()
+		m.SetSensorId(cam.SensorID)
+		m.SetExposureUs(exposure)
+		m.SetGain(cam.Gain)
+		_, err := prod.PublishMeta()
 		return err
 	}
 	if err := publish(); err != nil {
-		return err
-	}
-	h, err := pool.NewTensorHeader(pool.Uint16, pool.RowMajor, cam.Rows, cam.Cols)
-	if err != nil {
 		return err
 	}
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
@@ -119,7 +122,7 @@ func produce(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir s
 			}
 			versions++
 		}
-		switch err := capture(prod, &h); {
+		switch err := capture(prod, sent); {
 		case errors.Is(err, client.ErrPaused), errors.Is(err, client.ErrClaimLost):
 			continue // the driver is away: this frame is lost, the camera goes on
 		case err != nil:
@@ -131,35 +134,23 @@ func produce(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir s
 	case <-ctx.Done():
 	case <-time.After(linger):
 	}
-	ps, ms := prod.Stats(), prod.MetaStats()
+	ps, ms := prod.Untyped().Stats(), prod.Untyped().MetaStats()
 	fmt.Fprintf(stdout, "camera producer: stream %d: sent %d frames, %d meta versions (last %d), %d metadata rounds, paused %d\n",
-		stream, sent, versions, prod.MetaVersion(), ms.Rounds, ps.Paused)
+		stream, sent, versions, prod.Untyped().MetaVersion(), ms.Rounds, ps.Paused)
 	return nil
 }
 
-// capture fills one frame in place, a band of rows at a time with a
-// progress hint after each, as a DMA engine would, and commits it.
-func capture(prod *client.Producer, h *pool.TensorHeader) error {
-	cl, err := prod.TryClaim(h)
+// capture fills frame number k in place, row by row, as a DMA engine
+// would, and commits it.
+func capture(prod *cam.FrameProducer, k uint64) error {
+	img, err := prod.Claim()
 	if err != nil {
 		return err
 	}
-	img, err := client.ClaimView[uint16](&cl)
-	if err != nil {
-		prod.Abort(&cl)
-		return err
+	for r := range cam.Rows {
+		cam.FillRow(img.Row(r), k, r)
 	}
-	flat, _ := img.Flat()
-	const band = 48
-	for r := 0; r < cam.Rows; r++ {
-		cam.FillRow(flat[r*cam.Cols:(r+1)*cam.Cols], cl.Seq, r)
-		if (r+1)%band == 0 {
-			if err := prod.Progress(&cl, (r+1)*cam.Cols*2); err != nil {
-				prod.Abort(&cl)
-				return err
-			}
-		}
-	}
-	cl.Meta.TimestampNs = pool.MonotonicNow()
-	return prod.Commit(&cl)
+	prod.SetTimestampNs(pool.MonotonicNow())
+	_, err = prod.Commit()
+	return err
 }
