@@ -439,10 +439,19 @@ func TestNoDriverConfigValidate(t *testing.T) {
 // newNoDriverPair is newPair in no-driver mode, mapped and ready.
 func newNoDriverPair(tb testing.TB, elems int32) *pair {
 	e := newEnv(tb)
-	c := e.newNoDriverClient(false)
+	// A freshness window far beyond any stall of a loaded machine: the
+	// allocation test and the benchmark measure the steady state, not a
+	// producer taken for gone and remapped (the spinning poll loop once
+	// starved the announcing goroutine past 1 s in CI).
+	cfg := e.noDriverConfig(false)
+	cfg.NoDriverConfig.Freshness = 30 * time.Second
+	c, err := client.New(testCtx(tb), cfg, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = c.Close() })
 	ctx := testCtx(tb)
 	p := &pair{}
-	var err error
 	if p.cons, err = c.NewConsumer(ctx, client.ConsumerConfig{StreamID: testStream}); err != nil {
 		tb.Fatal(err)
 	}
