@@ -26,8 +26,8 @@ const testTimeout = 30 * time.Second
 // in-process drivers and (through childDriverConfig) their child processes.
 func testDriverConfig(dir string) mediadriver.Config {
 	return mediadriver.Config{
-		Dir:                   dir,
-		IPCTermLength:         64 * 1024,
+		Dir:           dir,
+		IPCTermLength: 64 * 1024,
 		// Long enough that a client starved by a loaded machine (CI runs
 		// packages side by side, with -race) is not timed out mid-test;
 		// tests of the timeout set their own.

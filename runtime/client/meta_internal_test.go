@@ -480,7 +480,7 @@ func TestMetaLateJoinWaitsForWholeRound(t *testing.T) {
 		t.Fatalf("round of %d messages", len(round))
 	}
 	r := newMetaReceiver(testMetaStream, 0)
-	r.handle(round[0]) // an earlier announce: the receiver knows the producer announces
+	r.handle(round[0])              // an earlier announce: the receiver knows the producer announces
 	for _, msg := range round[3:] { // joined mid-blob
 		r.handle(msg)
 	}
