@@ -95,6 +95,8 @@ check-generated: generate ## fail if generated code differs from what is committ
 	@untracked=$$(git ls-files --others --exclude-standard -- gen tensorgen/internal/testschemas tensorgen/internal/versioned internal/stubtest examples/pointcloud/points examples/camera/internal/cam); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 
-lint: ## go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt -w these files:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
