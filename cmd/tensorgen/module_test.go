@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 )
 
 // roundTripTest is the external module's test: an embedded media driver
@@ -22,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"example.com/cams/internal/lidarstubs"
+	lidarsensor "example.com/cams/internal/lidarstubs/sensor"
 	"example.com/cams/sensor"
 	"github.com/tpool-go/tpool/runtime/aeron/mediadriver"
 	"github.com/tpool-go/tpool/runtime/client"
@@ -108,17 +115,84 @@ func TestRoundTrip(t *testing.T) {
 	if err := DecodeLensMeta(b, &dec); err != nil || dec.Serial() != 9 {
 		t.Fatalf("metadata: %v", err)
 	}
+
+	// The stubs a directive in lidar/ wrote to internal/lidarstubs with
+	// -out, their metadata codec in a subpackage of that directory.
+	var sp lidarstubs.ScanProducer
+	sp.Meta().SetSerial(7)
+	if b, err = sp.MetaBytes(); err != nil {
+		t.Fatal(err)
+	}
+	var sdec lidarsensor.CameraInfoDecoder
+	if err := lidarstubs.DecodeScanMeta(b, &sdec); err != nil || sdec.Serial() != 7 {
+		t.Fatalf("lidar metadata: %v", err)
+	}
+	if s := lidarstubs.ScanSpec(); s.StreamID != 20000 || len(s.Shape) != 2 || s.Shape[0] != -1 {
+		t.Fatalf("lidar spec %+v", s)
+	}
 }
 `
 
-// A module of its own uses tensorgen the way the README says: the tool in
-// go.mod, tensorgen init, a //go:generate directive, go generate, build,
-// vet, and a round trip through the generated stubs. The module lives in
-// a temporary directory with a replace to this checkout. Its go.mod's tool
-// directive is written by hand: go get -tool cannot resolve a module that
-// is not published (the replace is not consulted for it), which a real
-// user's module does not meet. Dependencies come from the module cache
-// (GOPROXY=off).
+// lidarDecl is a declaration kept in the lidar/ package whose directive
+// sends the stubs elsewhere with -out.
+const lidarDecl = `package = "lidarstubs"
+
+[[stream]]
+name      = "Scan"
+stream_id = 20000
+dtype     = "float32"
+shape     = [-1, 4]
+max_shape = [1024, 4]
+metadata  = "sensor.CameraInfo"
+schemas   = ["../camera-meta.xml"]
+`
+
+// toolPath is the package a user's module adds as a tool, spelled as the
+// README and docs/STUBS.md tell users to.
+const toolPath = "github.com/tpool-go/tpool/cmd/tensorgen"
+
+// checkoutVersion is the version the checkout is served as. A
+// prerelease: the only version the test proxy lists, so it is what "latest"
+// resolves to, and it cannot be mistaken for a published one.
+const checkoutVersion = "v0.0.0-checkout"
+
+// A module of its own uses tensorgen the way the README says:
+//
+//	go get -tool github.com/tpool-go/tpool/cmd/tensorgen
+//
+// run literally, then tensorgen init, //go:generate directives (one
+// writing into its own package, one sending its output elsewhere with
+// -out), go generate, go mod tidy, build, vet, and a round trip through
+// the generated stubs.
+//
+// tpool is not published, so go get cannot find it on the module proxy.
+// The test serves this checkout itself: a file module proxy in a temporary
+// directory holds github.com/tpool-go/tpool at checkoutVersion, zipped from
+// the working tree (uncommitted changes included, see proxyFiles), and
+// GOPROXY lists it before the module cache's download directory and the
+// GOPROXY the go command would use anyway (for dependencies the cache
+// lacks). The go commands of the test module run with:
+//
+//   - GOMODCACHE in the temporary directory (with -modcacherw, so it can
+//     be removed): the checkout's zip is extracted there, never into the
+//     user's module cache, where a later run would find a stale copy of
+//     the same version and a concurrent run a different one;
+//   - -trimpath: dependencies' compiled packages then do not depend on
+//     where that module cache is, so the build cache serves them from the
+//     previous run (speed only);
+//   - GONOSUMDB=github.com/tpool-go/tpool only: the checksum database has
+//     no record of the checkout's zip, and every other module is still
+//     checked, against the go.sum of this checkout that the test module
+//     starts with. That go.sum holds what sum.golang.org said for the same
+//     modules at the same versions; starting with it spares the network
+//     and keeps the test working offline. GOSUMDB=off would skip the check
+//     for every module, GOFLAGS=-mod=mod is not needed: the commands run
+//     with the default -mod=readonly like a user's;
+//   - GOPRIVATE and GONOPROXY empty (a developer's GOPRIVATE covering
+//     tpool would send go get to GitHub), GOWORK=off, GOTOOLCHAIN=local.
+//
+// It skips only without a go command, or when a dependency is neither in
+// the module cache nor downloadable (offline, or GOPROXY=off).
 func TestExternalModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module: not in -short")
@@ -131,8 +205,44 @@ func TestExternalModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute) // a hang, not a speed limit
+	defer cancel()
+
+	var goenv struct{ GOPROXY, GOMODCACHE string }
+	out, err := exec.CommandContext(ctx, goBin, "env", "-json", "GOPROXY", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	if err := json.Unmarshal(out, &goenv); err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	tmp := t.TempDir()
+	proxy, mod := filepath.Join(tmp, "proxy"), filepath.Join(tmp, "cams")
+	pm, err := writeModuleProxy(proxy, checkout, module.Version{Path: "github.com/tpool-go/tpool", Version: checkoutVersion})
+	if err != nil {
+		t.Fatalf("serving the checkout: %v", err)
+	}
+	t.Logf("checkout served as %s: %d files listed by %s, zip %d KiB, left out: %v",
+		checkoutVersion, pm.Files, pm.Listed, pm.Size>>10, pm.Omitted)
+	goproxy := fileURL(proxy)
+	if goenv.GOMODCACHE != "" {
+		goproxy += "," + fileURL(filepath.Join(goenv.GOMODCACHE, "cache", "download"))
+	}
+	if goenv.GOPROXY != "" {
+		goproxy += "," + goenv.GOPROXY
+	}
+	env := append(os.Environ(),
+		"GOPROXY="+goproxy,
+		"GOMODCACHE="+filepath.Join(tmp, "modcache"),
+		"GOFLAGS=-modcacherw -trimpath",
+		"GONOSUMDB=github.com/tpool-go/tpool",
+		"GOPRIVATE=", "GONOPROXY=",
+		"GOWORK=off",
+		"GOTOOLCHAIN=local",
+	)
+
 	write := func(name, content string) {
+		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(mod, name)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -140,30 +250,56 @@ func TestExternalModule(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("go.mod", "module example.com/cams\n\ngo 1.26\n\n"+
-		"require github.com/tpool-go/tpool v0.0.0-00010101000000-000000000000\n\n"+
-		"replace github.com/tpool-go/tpool => "+checkout+"\n\n"+
-		"tool github.com/tpool-go/tpool/cmd/tensorgen\n")
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute) // a hang, not a speed limit
-	defer cancel()
 	run := func(args ...string) string {
 		t.Helper()
+		start := time.Now()
 		cmd := exec.CommandContext(ctx, goBin, args...)
-		cmd.Dir = mod
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off", "GOWORK=off")
+		cmd.Dir, cmd.Env = mod, env
 		out, err := cmd.CombinedOutput()
-		if err != nil && strings.Contains(string(out), "module lookup disabled by GOPROXY=off") {
-			t.Skipf("a dependency is not in the module cache (this test does not download): go %s: %s", strings.Join(args, " "), out)
+		if err != nil && args[0] != "test" && unreachable(string(out)) {
+			t.Skipf("a dependency is neither in the module cache nor downloadable: go %s: %s", strings.Join(args, " "), out)
 		}
 		if err != nil {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+		// CPU time is the go command's and its tools' (compile, link):
+		// on a loaded machine the wall time says little.
+		ps := cmd.ProcessState
+		t.Logf("go %s: %v (cpu %v)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond),
+			(ps.UserTime() + ps.SystemTime()).Round(time.Millisecond))
 		return string(out)
 	}
-	run("mod", "tidy")
-	out := run("tool", "tensorgen", "init", "-package", "cams")
-	if !strings.Contains(out, "streams.toml") {
-		t.Fatalf("init: %s", out)
+
+	write("go.mod", "module example.com/cams\n\ngo 1.26\n")
+	sum, err := os.ReadFile(filepath.Join(checkout, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("go.sum", string(sum))
+
+	run("get", "-tool", toolPath)
+	gomod, err := os.ReadFile(filepath.Join(mod, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, err := modfile.Parse("go.mod", gomod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mf.Tool) != 1 || mf.Tool[0].Path != toolPath {
+		t.Fatalf("go get -tool left go.mod without the tool:\n%s", gomod)
+	}
+	var required bool
+	for _, r := range mf.Require {
+		required = required || (r.Mod.Path == "github.com/tpool-go/tpool" && r.Mod.Version == checkoutVersion)
+	}
+	if !required || len(mf.Replace) != 0 {
+		t.Fatalf("go get -tool did not require the served checkout:\n%s", gomod)
+	}
+
+	out2 := run("tool", "tensorgen", "init", "-package", "cams")
+	if !strings.Contains(out2, "streams.toml") {
+		t.Fatalf("init: %s", out2)
 	}
 	meta, err := os.ReadFile("../../tensorgen/decl/testdata/camera-meta.xml")
 	if err != nil {
@@ -184,12 +320,36 @@ metadata  = "sensor.CameraInfo"
 schemas   = ["camera-meta.xml"]
 `)
 	write("cams.go", "// Package cams is a user's package with tensor streams.\npackage cams\n\n//go:generate go tool tensorgen stubs streams.toml\n")
+	write("lidar/lidar.go", "// Package lidar holds a declaration whose stubs go elsewhere.\npackage lidar\n\n//go:generate go tool tensorgen stubs -out ../internal/lidarstubs scan.toml\n")
+	write("lidar/scan.toml", lidarDecl)
 	write("cams_test.go", roundTripTest)
 	run("generate", "./...")
-	for _, f := range []string{"streams.tpool.go", "sensor/sensor.sbe.go"} {
-		if _, err := os.Stat(filepath.Join(mod, f)); err != nil {
-			t.Fatalf("go generate did not write %s: %v", f, err)
+	// The output lands in the package holding the directive, or in -out.
+	for dir, want := range map[string][]string{
+		".":                          {"cams.go", "cams_test.go", "streams.tpool.go"},
+		"sensor":                     {"sensor.sbe.go"},
+		"lidar":                      {"lidar.go", "scan.toml"},
+		"internal/lidarstubs":        {"scan.tpool.go"},
+		"internal/lidarstubs/sensor": {"sensor.sbe.go"},
+	} {
+		ents, err := os.ReadDir(filepath.Join(mod, dir))
+		if err != nil {
+			t.Fatalf("go generate: %v", err)
 		}
+		var got []string
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".go") || (dir == "lidar" && strings.HasSuffix(e.Name(), ".toml")) {
+				got = append(got, e.Name())
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("after go generate %s/ holds %v, want %v", dir, got, want)
+		}
+	}
+	if src, err := os.ReadFile(filepath.Join(mod, "internal/lidarstubs/scan.tpool.go")); err != nil ||
+		!bytes.Contains(src, []byte("\npackage lidarstubs\n")) ||
+		!bytes.Contains(src, []byte(`"example.com/cams/internal/lidarstubs/sensor"`)) {
+		t.Errorf("-out stubs: package or codec import path wrong (%v):\n%.600s", err, src)
 	}
 	run("mod", "tidy")
 	run("build", "./...")
@@ -197,4 +357,24 @@ schemas   = ["camera-meta.xml"]
 	if out := run("test", "-count=1", "./..."); !strings.Contains(out, "ok") {
 		t.Fatalf("go test: %s", out)
 	}
+}
+
+// unreachable reports whether go command output says a module could not
+// be downloaded because nothing that serves it can be reached: GOPROXY=off,
+// or a request to a proxy that failed in the network.
+func unreachable(out string) bool {
+	if strings.Contains(out, "module lookup disabled by GOPROXY=off") {
+		return true
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, `Get "http`) {
+			continue
+		}
+		for _, s := range []string{"dial tcp", "no such host", "network is unreachable", "connection refused", "i/o timeout"} {
+			if strings.Contains(line, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
