@@ -179,7 +179,8 @@ const checkoutVersion = "v0.0.0-checkout"
 //     the same version and a concurrent run a different one;
 //   - -trimpath: dependencies' compiled packages then do not depend on
 //     where that module cache is, so the build cache serves them from the
-//     previous run (speed only);
+//     previous run to go build, vet and test (speed only; go tool takes no
+//     build flags, so it compiles tensorgen and what it imports every run);
 //   - GONOSUMDB=github.com/tpool-go/tpool only: the checksum database has
 //     no record of the checkout's zip, and every other module is still
 //     checked, against the go.sum of this checkout that the test module
@@ -188,6 +189,8 @@ const checkoutVersion = "v0.0.0-checkout"
 //     and keeps the test working offline. GOSUMDB=off would skip the check
 //     for every module, GOFLAGS=-mod=mod is not needed: the commands run
 //     with the default -mod=readonly like a user's;
+//   - GOFLAGS exactly "-modcacherw -trimpath": the caller's (CI's
+//     -mod=readonly, a developer's -mod=vendor) are not inherited;
 //   - GOPRIVATE and GONOPROXY empty (a developer's GOPRIVATE covering
 //     tpool would send go get to GitHub), GOWORK=off, GOTOOLCHAIN=local.
 //
