@@ -43,9 +43,15 @@
 // Claims, commits, offers and polls of frames that match allocate nothing.
 package typed
 
-// SupportPackageIsVersion1 is referenced by every file tensorgen's stub
-// generator writes (const _ = typed.SupportPackageIsVersion1): stubs
-// generated for another version of this package fail to compile instead
-// of misbehaving. The number changes when the generated code's contract
-// with this package does.
-const SupportPackageIsVersion1 = true
+// SupportPackageIsVersion2 is referenced by every file tensorgen's stub
+// generator writes (const _ = typed.SupportPackageIsVersion2): stubs
+// generated for a version of this package they do not fit fail to
+// compile, naming the constant, instead of misbehaving. The number changes
+// when the generated code's contract with this package does; the
+// constants of older versions this package still serves stay.
+//
+// Version 2 added claim queues (Producer.TryClaim, Claim) and OnProgress.
+const (
+	SupportPackageIsVersion1 = true
+	SupportPackageIsVersion2 = true
+)
