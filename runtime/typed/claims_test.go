@@ -273,3 +273,35 @@ func TestClaimQueueNoAllocations(t *testing.T) {
 		t.Errorf("%v allocations per two frames, want 0", n)
 	}
 }
+
+// OnProgress gives a hint in the declaration's units: whole elements and
+// whole rows (columns for column-major), -1 rows when a dynamic inner dim
+// decides a row's size.
+func TestProgressUnits(t *testing.T) {
+	volume := typed.Spec{Name: "test.Volume", StreamID: 3, Dtype: pool.Float64, Order: pool.ColumnMajor,
+		Shape: []int32{2, -1, 5}, MaxShape: []int32{2, 9, 5}, Slots: 64, StrideBytes: 1024}
+	colFixed := volume
+	colFixed.Shape = []int32{2, 9, -1}
+	tests := []struct {
+		name        string
+		spec        *typed.Spec
+		filled      uint64
+		elems, rows int
+	}{
+		{"image", &imageSpec, 0, 0, 0},
+		{"image row", &imageSpec, 16, 8, 1},
+		{"image part row", &imageSpec, 47, 23, 2},
+		{"cloud", &cloudSpec, 12 * 10, 30, 10},
+		{"column major dynamic inner", &volume, 8 * 20, 20, -1},
+		{"column major fixed inner", &colFixed, 8 * 37, 37, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got typed.Progress
+			typed.OnProgress(tt.spec, func(p typed.Progress) { got = p })(client.FrameProgress{Seq: 9, Filled: tt.filled, State: client.ProgressFilling})
+			if got.Seq != 9 || got.Elements() != tt.elems || got.Rows() != tt.rows {
+				t.Fatalf("%+v: elements %d rows %d, want %d %d", got, got.Elements(), got.Rows(), tt.elems, tt.rows)
+			}
+		})
+	}
+}
