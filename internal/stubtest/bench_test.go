@@ -107,6 +107,7 @@ func (pt *pairTimer) report(b *testing.B) {
 type typedProducer interface {
 	claimData() ([]uint16, error)
 	Commit() (uint64, error)
+	tryClaimFillCommit() error // through the claim handle
 	Untyped() *client.Producer
 	Close() error
 }
@@ -114,11 +115,33 @@ type typedProducer interface {
 func (p *SmallProducer) claimData() ([]uint16, error) { v, err := p.Claim(); return v.Data(), err }
 func (p *LargeProducer) claimData() ([]uint16, error) { v, err := p.Claim(); return v.Data(), err }
 
-var benchSizes = []struct {
+func (p *SmallProducer) tryClaimFillCommit() error {
+	c, err := p.TryClaim()
+	if err != nil {
+		return err
+	}
+	fill(c.View().Data())
+	_, err = c.Commit()
+	return err
+}
+
+func (p *LargeProducer) tryClaimFillCommit() error {
+	c, err := p.TryClaim()
+	if err != nil {
+		return err
+	}
+	fill(c.View().Data())
+	_, err = c.Commit()
+	return err
+}
+
+type benchSize struct {
 	name string
 	n    int32
 	prod func(*client.Client, testing.TB) typedProducer
-}{
+}
+
+var benchSizes = []benchSize{
 	{"2KiB", 1024, func(c *client.Client, tb testing.TB) typedProducer {
 		p, err := NewSmallProducer(testCtx(tb), c)
 		if err != nil {
@@ -137,47 +160,65 @@ var benchSizes = []struct {
 
 // BenchmarkClaimFillCommit: claim a slot, write every element, commit; no
 // consumer is attached, so no descriptor is sent: the producer's work only.
+// The typed half goes through the producer's Claim and Commit, or, in the
+// TryClaim sub-benchmarks, through a claim handle (TryClaim, View, Commit:
+// the claim queue's API, here with a queue of one).
 func BenchmarkClaimFillCommit(b *testing.B) {
 	for _, size := range benchSizes {
-		b.Run(size.name, func(b *testing.B) {
-			c := newClient(b, TpooldProfile)
-			p := size.prod(c, b)
-			defer p.Close()
-			up := p.Untyped()
-			h, _ := pool.NewTensorHeader(pool.Uint16, pool.RowMajor, size.n)
-			untyped := func() {
-				cl, err := up.TryClaim(&h)
-				if err != nil {
-					b.Fatal(err)
-				}
-				v, _ := client.ClaimView[uint16](&cl)
-				d, _ := v.Flat()
-				fill(d)
-				if err := up.Commit(&cl); err != nil {
-					b.Fatal(err)
-				}
+		for _, queued := range []bool{false, true} {
+			name := size.name
+			if queued {
+				name += "/TryClaim"
 			}
-			typed := func() {
-				d, err := p.claimData()
-				if err != nil {
-					b.Fatal(err)
-				}
-				fill(d)
-				if _, err := p.Commit(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			pt := newPairTimer()
-			b.SetBytes(2 * int64(size.n))
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				pt.run(i, untyped, typed)
-				i++
-			}
-			pt.report(b)
-		})
+			b.Run(name, func(b *testing.B) { benchClaimFillCommit(b, size, queued) })
+		}
 	}
+}
+
+func benchClaimFillCommit(b *testing.B, size benchSize, queued bool) {
+	c := newClient(b, TpooldProfile)
+	p := size.prod(c, b)
+	defer p.Close()
+	up := p.Untyped()
+	h, _ := pool.NewTensorHeader(pool.Uint16, pool.RowMajor, size.n)
+	untyped := func() {
+		cl, err := up.TryClaim(&h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, _ := client.ClaimView[uint16](&cl)
+		d, _ := v.Flat()
+		fill(d)
+		if err := up.Commit(&cl); err != nil {
+			b.Fatal(err)
+		}
+	}
+	typed := func() {
+		d, err := p.claimData()
+		if err != nil {
+			b.Fatal(err)
+		}
+		fill(d)
+		if _, err := p.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if queued {
+		typed = func() {
+			if err := p.tryClaimFillCommit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	pt := newPairTimer()
+	b.SetBytes(2 * int64(size.n))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		pt.run(i, untyped, typed)
+		i++
+	}
+	pt.report(b)
 }
 
 // BenchmarkRead: the producer offers a frame (untimed), the consumer polls
