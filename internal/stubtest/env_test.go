@@ -45,6 +45,10 @@ func newClient(t testing.TB, profile string) *client.Client {
 	dc.SHM.AllowedBaseDirs = []string{base}
 	dc.Policies.AnnouncePeriod = 200 * time.Millisecond
 	dc.Policies.LeaseKeepaliveInterval = 200 * time.Millisecond
+	// 5 s without a keepalive before a lease expires: the benchmarks keep
+	// both cores busy, and on a loaded machine (load 20 on 2 cores) the
+	// default 3 intervals expired leases mid-run ("producer paused").
+	dc.Policies.LeaseExpiryGraceIntervals = 25
 	dc.Policies.PrefaultSHM = false
 	dc.Policies.ShutdownTimeout = 200 * time.Millisecond
 	d, err := driver.Start(testCtx(t), dc, nil)
