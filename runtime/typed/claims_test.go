@@ -53,13 +53,11 @@ func TestClaimQueueProgress(t *testing.T) {
 		t.Errorf("regressing progress: %v, want client.ErrProgress", err)
 	}
 	claims[1].SetTimestampNs(77)
-	var seqs []uint64
 	for _, i := range []int{2, 0, 1} {
 		seq, err := claims[i].Commit()
 		if err != nil || seq != claims[i].Seq() {
 			t.Fatalf("commit %d: seq %d, %v", i, seq, err)
 		}
-		seqs = append(seqs, seq)
 	}
 	for _, cl := range claims {
 		if cl.Open() {
