@@ -221,6 +221,25 @@ func benchClaimFillCommit(b *testing.B, size benchSize, queued bool) {
 	pt.report(b)
 }
 
+// stuckAfter is how long BenchmarkRead waits for one frame before it
+// fails; it turns a lost frame into a failure, it is not a speed limit.
+const stuckAfter = 30 * time.Second
+
+// checkStuck fails b once a frame has been awaited for stuckAfter.
+func checkStuck(b *testing.B, s *client.Consumer, p *client.Producer) {
+	if stuckSince.IsZero() {
+		stuckSince = time.Now()
+		return
+	}
+	if time.Since(stuckSince) > stuckAfter {
+		b.Fatalf("a frame did not arrive in %v: consumer %+v, producer %+v", stuckAfter, s.Stats(), p.Stats())
+	}
+}
+
+// stuckSince is when checkStuck first saw the awaited frame missing; the
+// benchmark resets it for every frame.
+var stuckSince time.Time
+
 // BenchmarkRead: the producer offers a frame (untimed), the consumer polls
 // it and reads every element, through the untyped API (FrameAs + Flat) or
 // the generated one (the view's Data).
@@ -279,11 +298,17 @@ func BenchmarkRead(b *testing.B) {
 				}
 			}
 			poll := func(typedHalf bool) {
-				for want := got + 1; got < want; {
+				for want, spins := got+1, 0; got < want; spins++ {
 					if typedHalf {
 						typedPoll()
 					} else {
 						us.Poll(untypedHandler)
+					}
+					// A frame the consumer dropped never arrives: fail
+					// instead of spinning for ever (the check is rare and
+					// the same for both halves).
+					if spins&0xffff == 0xffff {
+						checkStuck(b, us, up)
 					}
 				}
 			}
@@ -295,6 +320,7 @@ func BenchmarkRead(b *testing.B) {
 				// The offer is outside the timed part.
 				typedHalf := typedTurn(i)
 				offer()
+				stuckSince = time.Time{}
 				t0 := time.Now()
 				poll(typedHalf)
 				pt.add(typedHalf, time.Since(t0))

@@ -219,7 +219,9 @@ func (p *Producer[T]) Abort() { p.cur.Abort() }
 // Offer copies data into a new frame and publishes it. dims gives the
 // dynamic dims as for Claim; with one dynamic dim it may be left out and
 // is then len(data) divided by the fixed dims. len(data) must be the
-// frame's element count (ErrLength otherwise).
+// frame's element count (ErrLength otherwise). Like Claim, it takes a
+// place in the claim queue while it copies (aborting the oldest open claim
+// when the queue is full).
 func (p *Producer[T]) Offer(data []T, dims ...int) (uint64, error) {
 	var one [1]int
 	if len(dims) == 0 && p.spec.Dynamic() == 1 {
