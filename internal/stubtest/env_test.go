@@ -34,7 +34,9 @@ func newClient(t testing.TB, profile string) *client.Client {
 	}
 	dir := t.TempDir()
 	aeronDir, base := filepath.Join(dir, "aeron"), filepath.Join(dir, "shm")
-	md, err := mediadriver.Start(mediadriver.Config{Dir: aeronDir, ClientLivenessTimeout: 2 * time.Second,
+	// Aeron's default 10 s client liveness: under load (20 and more on 2
+	// cores, the benchmarks spinning) 2 s dropped the clients mid-run.
+	md, err := mediadriver.Start(mediadriver.Config{Dir: aeronDir, ClientLivenessTimeout: 10 * time.Second,
 		PublicationLinger: 20 * time.Millisecond, TimerInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
