@@ -46,7 +46,7 @@ AERON_DIR=$aeron SHM_BASE_DIR=$BASE "$BIN/tpoold" -config "$CONFIG" -log-level i
 tpoold=$!
 pids="$tpoold"
 i=0
-until grep -q "tpoold started" "$tmp/tpoold.log"; do
+until grep -q "tpoold started" "$tmp/tpoold.log" 2>/dev/null; do
 	i=$((i + 1))
 	if [ $i -gt 400 ] || ! kill -0 "$tpoold" 2>/dev/null; then
 		echo "camera demo: tpoold did not start:"; cat "$tmp/tpoold.log"; exit 1
