@@ -630,10 +630,10 @@ func (e *BridgeFrameChunkEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for BridgeFrameChunk at buf[0] and starts
-// encoding the message after it.
 var bridgeFrameChunkHeaderInit = [61]byte{53, 0, 1, 0, 134, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for BridgeFrameChunk at buf[0] and starts
+// encoding the message after it.
 func (e *BridgeFrameChunkEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 61 {
 		return sbe.ErrShortBuffer

@@ -959,10 +959,10 @@ func (e *DiscoveryRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for DiscoveryRequest at buf[0] and starts
-// encoding the message after it.
 var discoveryRequestHeaderInit = [40]byte{32, 0, 1, 0, 142, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
+// WrapWithHeader writes the message header for DiscoveryRequest at buf[0] and starts
+// encoding the message after it.
 func (e *DiscoveryRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 40 {
 		return sbe.ErrShortBuffer
@@ -2537,10 +2537,10 @@ func (e *DiscoveryResponseEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for DiscoveryResponse at buf[0] and starts
-// encoding the message after it.
 var discoveryResponseHeaderInit = [17]byte{9, 0, 2, 0, 142, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for DiscoveryResponse at buf[0] and starts
+// encoding the message after it.
 func (e *DiscoveryResponseEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 17 {
 		return sbe.ErrShortBuffer

@@ -774,10 +774,10 @@ func (e *ShmAttachRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmAttachRequest at buf[0] and starts
-// encoding the message after it.
 var shmAttachRequestHeaderInit = [35]byte{27, 0, 1, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 255, 255, 255, 255}
 
+// WrapWithHeader writes the message header for ShmAttachRequest at buf[0] and starts
+// encoding the message after it.
 func (e *ShmAttachRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 35 {
 		return sbe.ErrShortBuffer
@@ -1906,10 +1906,10 @@ func (e *ShmAttachResponseEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmAttachResponse at buf[0] and starts
-// encoding the message after it.
 var shmAttachResponseHeaderInit = [62]byte{54, 0, 2, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255}
 
+// WrapWithHeader writes the message header for ShmAttachResponse at buf[0] and starts
+// encoding the message after it.
 func (e *ShmAttachResponseEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 62 {
 		return sbe.ErrShortBuffer
@@ -2209,10 +2209,10 @@ func (e *ShmDetachRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmDetachRequest at buf[0] and starts
-// encoding the message after it.
 var shmDetachRequestHeaderInit = [33]byte{25, 0, 3, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ShmDetachRequest at buf[0] and starts
+// encoding the message after it.
 func (e *ShmDetachRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 33 {
 		return sbe.ErrShortBuffer
@@ -2667,10 +2667,10 @@ func (e *ShmDetachResponseEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmDetachResponse at buf[0] and starts
-// encoding the message after it.
 var shmDetachResponseHeaderInit = [20]byte{12, 0, 4, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ShmDetachResponse at buf[0] and starts
+// encoding the message after it.
 func (e *ShmDetachResponseEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
@@ -2958,10 +2958,10 @@ func (e *ShmLeaseKeepaliveEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmLeaseKeepalive at buf[0] and starts
-// encoding the message after it.
 var shmLeaseKeepaliveHeaderInit = [33]byte{25, 0, 5, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ShmLeaseKeepalive at buf[0] and starts
+// encoding the message after it.
 func (e *ShmLeaseKeepaliveEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 33 {
 		return sbe.ErrShortBuffer
@@ -3416,10 +3416,10 @@ func (e *ShmDriverShutdownEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmDriverShutdown at buf[0] and starts
-// encoding the message after it.
 var shmDriverShutdownHeaderInit = [17]byte{9, 0, 6, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ShmDriverShutdown at buf[0] and starts
+// encoding the message after it.
 func (e *ShmDriverShutdownEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 17 {
 		return sbe.ErrShortBuffer
@@ -3786,10 +3786,10 @@ func (e *ShmLeaseRevokedEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmLeaseRevoked at buf[0] and starts
-// encoding the message after it.
 var shmLeaseRevokedHeaderInit = [34]byte{26, 0, 7, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ShmLeaseRevoked at buf[0] and starts
+// encoding the message after it.
 func (e *ShmLeaseRevokedEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 34 {
 		return sbe.ErrShortBuffer
@@ -4162,10 +4162,10 @@ func (e *ShmDriverShutdownRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmDriverShutdownRequest at buf[0] and starts
-// encoding the message after it.
 var shmDriverShutdownRequestHeaderInit = [17]byte{9, 0, 8, 0, 133, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ShmDriverShutdownRequest at buf[0] and starts
+// encoding the message after it.
 func (e *ShmDriverShutdownRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 17 {
 		return sbe.ErrShortBuffer

@@ -915,10 +915,10 @@ func (e *SequenceMergeMapAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for SequenceMergeMapAnnounce at buf[0] and starts
-// encoding the message after it.
 var sequenceMergeMapAnnounceHeaderInit = [28]byte{20, 0, 1, 0, 135, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255}
 
+// WrapWithHeader writes the message header for SequenceMergeMapAnnounce at buf[0] and starts
+// encoding the message after it.
 func (e *SequenceMergeMapAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
@@ -1178,10 +1178,10 @@ func (e *SequenceMergeMapRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for SequenceMergeMapRequest at buf[0] and starts
-// encoding the message after it.
 var sequenceMergeMapRequestHeaderInit = [20]byte{12, 0, 2, 0, 135, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for SequenceMergeMapRequest at buf[0] and starts
+// encoding the message after it.
 func (e *SequenceMergeMapRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
@@ -1933,10 +1933,10 @@ func (e *TimestampMergeMapAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TimestampMergeMapAnnounce at buf[0] and starts
-// encoding the message after it.
 var timestampMergeMapAnnounceHeaderInit = [37]byte{29, 0, 3, 0, 135, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255}
 
+// WrapWithHeader writes the message header for TimestampMergeMapAnnounce at buf[0] and starts
+// encoding the message after it.
 func (e *TimestampMergeMapAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 37 {
 		return sbe.ErrShortBuffer
@@ -2196,10 +2196,10 @@ func (e *TimestampMergeMapRequestEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TimestampMergeMapRequest at buf[0] and starts
-// encoding the message after it.
 var timestampMergeMapRequestHeaderInit = [20]byte{12, 0, 4, 0, 135, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TimestampMergeMapRequest at buf[0] and starts
+// encoding the message after it.
 func (e *TimestampMergeMapRequestEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 20 {
 		return sbe.ErrShortBuffer

@@ -685,10 +685,10 @@ func (e *TraceLinkSetEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TraceLinkSet at buf[0] and starts
-// encoding the message after it.
 var traceLinkSetHeaderInit = [36]byte{28, 0, 1, 0, 136, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TraceLinkSet at buf[0] and starts
+// encoding the message after it.
 func (e *TraceLinkSetEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 36 {
 		return sbe.ErrShortBuffer

@@ -1305,10 +1305,10 @@ func (e *ShmPoolAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmPoolAnnounce at buf[0] and starts
-// encoding the message after it.
 var shmPoolAnnounceHeaderInit = [43]byte{35, 0, 1, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ShmPoolAnnounce at buf[0] and starts
+// encoding the message after it.
 func (e *ShmPoolAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 43 {
 		return sbe.ErrShortBuffer
@@ -1860,10 +1860,10 @@ func (e *ConsumerHelloEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ConsumerHello at buf[0] and starts
-// encoding the message after it.
 var consumerHelloHeaderInit = [47]byte{39, 0, 2, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ConsumerHello at buf[0] and starts
+// encoding the message after it.
 func (e *ConsumerHelloEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 47 {
 		return sbe.ErrShortBuffer
@@ -2340,10 +2340,10 @@ func (e *ConsumerConfigEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ConsumerConfig at buf[0] and starts
-// encoding the message after it.
 var consumerConfigHeaderInit = [26]byte{18, 0, 3, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ConsumerConfig at buf[0] and starts
+// encoding the message after it.
 func (e *ConsumerConfigEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 26 {
 		return sbe.ErrShortBuffer
@@ -2696,10 +2696,10 @@ func (e *FrameDescriptorEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for FrameDescriptor at buf[0] and starts
-// encoding the message after it.
 var frameDescriptorHeaderInit = [48]byte{40, 0, 4, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for FrameDescriptor at buf[0] and starts
+// encoding the message after it.
 func (e *FrameDescriptorEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 48 {
 		return sbe.ErrShortBuffer
@@ -3169,10 +3169,10 @@ func (e *FrameProgressEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for FrameProgress at buf[0] and starts
-// encoding the message after it.
 var frameProgressHeaderInit = [37]byte{29, 0, 11, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for FrameProgress at buf[0] and starts
+// encoding the message after it.
 func (e *FrameProgressEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 37 {
 		return sbe.ErrShortBuffer
@@ -3620,10 +3620,10 @@ func (e *QosConsumerEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for QosConsumer at buf[0] and starts
-// encoding the message after it.
 var qosConsumerHeaderInit = [49]byte{41, 0, 5, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for QosConsumer at buf[0] and starts
+// encoding the message after it.
 func (e *QosConsumerEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 49 {
 		return sbe.ErrShortBuffer
@@ -4084,10 +4084,10 @@ func (e *QosProducerEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for QosProducer at buf[0] and starts
-// encoding the message after it.
 var qosProducerHeaderInit = [36]byte{28, 0, 6, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255}
 
+// WrapWithHeader writes the message header for QosProducer at buf[0] and starts
+// encoding the message after it.
 func (e *QosProducerEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
@@ -4607,10 +4607,10 @@ func (e *ShmRegionSuperblockEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ShmRegionSuperblock at buf[0] and starts
-// encoding the message after it.
 var shmRegionSuperblockHeaderInit = [72]byte{64, 0, 50, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ShmRegionSuperblock at buf[0] and starts
+// encoding the message after it.
 func (e *ShmRegionSuperblockEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 72 {
 		return sbe.ErrShortBuffer
@@ -5207,10 +5207,10 @@ func (e *SlotHeaderEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for SlotHeader at buf[0] and starts
-// encoding the message after it.
 var slotHeaderHeaderInit = [68]byte{60, 0, 51, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for SlotHeader at buf[0] and starts
+// encoding the message after it.
 func (e *SlotHeaderEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 68 {
 		return sbe.ErrShortBuffer
@@ -5577,10 +5577,10 @@ func (e *TensorHeaderEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TensorHeader at buf[0] and starts
-// encoding the message after it.
 var tensorHeaderHeaderInit = [192]byte{184, 0, 52, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TensorHeader at buf[0] and starts
+// encoding the message after it.
 func (e *TensorHeaderEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 192 {
 		return sbe.ErrShortBuffer
@@ -6168,10 +6168,10 @@ func (e *DataSourceAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for DataSourceAnnounce at buf[0] and starts
-// encoding the message after it.
 var dataSourceAnnounceHeaderInit = [28]byte{20, 0, 7, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for DataSourceAnnounce at buf[0] and starts
+// encoding the message after it.
 func (e *DataSourceAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 28 {
 		return sbe.ErrShortBuffer
@@ -6850,10 +6850,10 @@ func (e *DataSourceMetaEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for DataSourceMeta at buf[0] and starts
-// encoding the message after it.
 var dataSourceMetaHeaderInit = [24]byte{16, 0, 8, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for DataSourceMeta at buf[0] and starts
+// encoding the message after it.
 func (e *DataSourceMetaEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
@@ -7149,10 +7149,10 @@ func (e *MetaBlobAnnounceEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MetaBlobAnnounce at buf[0] and starts
-// encoding the message after it.
 var metaBlobAnnounceHeaderInit = [36]byte{28, 0, 10, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MetaBlobAnnounce at buf[0] and starts
+// encoding the message after it.
 func (e *MetaBlobAnnounceEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
@@ -7619,10 +7619,10 @@ func (e *MetaBlobChunkEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MetaBlobChunk at buf[0] and starts
-// encoding the message after it.
 var metaBlobChunkHeaderInit = [24]byte{16, 0, 12, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MetaBlobChunk at buf[0] and starts
+// encoding the message after it.
 func (e *MetaBlobChunkEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
@@ -7886,10 +7886,10 @@ func (e *MetaBlobCompleteEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MetaBlobComplete at buf[0] and starts
-// encoding the message after it.
 var metaBlobCompleteHeaderInit = [24]byte{16, 0, 13, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MetaBlobComplete at buf[0] and starts
+// encoding the message after it.
 func (e *MetaBlobCompleteEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
@@ -8324,10 +8324,10 @@ func (e *ControlResponseEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ControlResponse at buf[0] and starts
-// encoding the message after it.
 var controlResponseHeaderInit = [20]byte{12, 0, 9, 0, 132, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ControlResponse at buf[0] and starts
+// encoding the message after it.
 func (e *ControlResponseEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 20 {
 		return sbe.ErrShortBuffer

@@ -330,18 +330,19 @@ func (s *Consumer) unmap() {
 }
 
 func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
-	if s.dec.WrapWithHeader(buf) != nil {
+	fd, err := s.dec.View(buf)
+	if err != nil {
 		s.stats.Malformed++
 		return
 	}
-	if s.dec.StreamId() != s.cfg.StreamID {
+	if fd.StreamId() != s.cfg.StreamID {
 		return // another stream on the shared descriptor stream
 	}
-	if s.skipDuplicate() {
+	if s.skipDuplicate(fd) {
 		return // seen on the stream the consumer just switched from
 	}
 	s.stats.Descriptors++
-	epoch, seq := s.dec.Epoch(), s.dec.Seq()
+	epoch, seq := fd.Epoch(), fd.Seq()
 	if epoch > s.epoch {
 		s.ensure() // the announce of the new epoch may have just arrived
 	}
@@ -368,7 +369,7 @@ func (s *Consumer) onFragment(buf []byte, _ *aeron.Header) {
 			s.next, s.haveNext = seq+1, true
 		}
 	}
-	if s.rateLimited() {
+	if s.rateLimited(fd) {
 		s.stats.RateLimited++
 		return
 	}

@@ -157,31 +157,31 @@ func (s *Consumer) PeerStatus() ConsumerPeerStatus {
 	return st
 }
 
-// skipDuplicate reports whether the descriptor in s.dec was already seen
-// on the stream the consumer switched away from (s.mu held).
-func (s *Consumer) skipDuplicate() bool {
+// skipDuplicate reports whether the descriptor fd was already seen on the
+// stream the consumer switched away from (s.mu held).
+func (s *Consumer) skipDuplicate(fd wire.FrameDescriptorView) bool {
 	cp := &s.peer
 	if !cp.floor {
 		return false
 	}
-	if s.dec.Epoch() == cp.floorEpoch && s.dec.Seq() < cp.floorSq {
+	if fd.Epoch() == cp.floorEpoch && fd.Seq() < cp.floorSq {
 		return true
 	}
 	cp.floor = false
 	return false
 }
 
-// rateLimited reports whether the descriptor in s.dec is dropped to keep a
+// rateLimited reports whether the descriptor fd is dropped to keep a
 // RATE_LIMITED consumer on the shared stream at its max rate: by the
 // descriptor's timestamp when it has one, else by the local clock (wire
 // spec 11, implementation note).
-func (s *Consumer) rateLimited() bool {
+func (s *Consumer) rateLimited(fd wire.FrameDescriptorView) bool {
 	cp := &s.peer
 	if cp.gate.interval == 0 || cp.own {
 		return false
 	}
-	t := s.dec.TimestampNs()
-	if s.dec.TimestampNsIsNull() {
+	t := fd.TimestampNs()
+	if fd.TimestampNsIsNull() {
 		t = pool.MonotonicNow()
 	}
 	return !cp.gate.admit(t)

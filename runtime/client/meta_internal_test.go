@@ -498,6 +498,24 @@ func TestMetaLateJoinWaitsForWholeRound(t *testing.T) {
 		t.Fatalf("after a whole round: %+v", got)
 	}
 
+	// The same without the earlier announce: a consumer whose first
+	// messages are the rest of a blob knows it joined mid-round before it
+	// has seen where rounds start (this completed the version without its
+	// blob, now and then, in TestMetadataEndToEnd).
+	fresh := newMetaReceiver(testMetaStream, 0)
+	for _, msg := range round[3:] {
+		fresh.handle(msg)
+	}
+	if fresh.lookup(v) != nil {
+		t.Fatal("joined mid-blob, no announce seen: a version completed without its blob")
+	}
+	for _, msg := range round {
+		fresh.handle(msg)
+	}
+	if b, ok := fresh.lookup(v).Blob(1); !ok || !bytes.Equal(b, cal.data) {
+		t.Fatalf("after a whole round: %+v", fresh.lookup(v))
+	}
+
 	// A blob over the limit never arrives: the second DataSourceMeta
 	// completes the version without it.
 	small := newMetaReceiver(testMetaStream, 100)

@@ -34,6 +34,12 @@ type metaReceiver struct {
 	roundVersion uint32
 	deferred     uint32 // a version whose DataSourceMeta was put off once
 	haveDeferred bool
+	// missed: blob messages were lost (a chunk or complete without its
+	// announce, a blob discarded) while no DataSourceAnnounce had arrived
+	// yet. Until one does, the consumer cannot tell where rounds start,
+	// but it knows it joined in the middle of one: the next version is
+	// deferred as a mid-round one would be.
+	missed bool
 
 	blob blobAsm
 
@@ -185,7 +191,8 @@ func (r *metaReceiver) onMeta() {
 		}
 		blobs, sums = r.hist[i].Blobs, r.hist[i].sums
 	}
-	if r.announced && !(r.roundClean && r.roundVersion == v) && !(r.haveDeferred && r.deferred == v) {
+	midRound := r.announced && !(r.roundClean && r.roundVersion == v) || !r.announced && r.missed
+	if midRound && !(r.haveDeferred && r.deferred == v) {
 		r.deferred, r.haveDeferred = v, true // joined mid-round: wait for a whole one
 		r.stats.Deferred++
 		return
@@ -198,6 +205,7 @@ func (r *metaReceiver) onMeta() {
 			Value: bytes.Clone(g.Value())})
 	}
 	r.put(m)
+	r.missed = false
 	r.stats.Versions++
 }
 
@@ -205,7 +213,7 @@ func (r *metaReceiver) onMeta() {
 func (r *metaReceiver) discard() {
 	if r.blob.active {
 		r.stats.BlobsDiscarded++
-		r.roundClean = false
+		r.roundClean, r.missed = false, !r.announced
 	}
 	r.blob = blobAsm{}
 }
@@ -238,7 +246,7 @@ func (r *metaReceiver) onBlobAnnounce() {
 	total := d.TotalLen()
 	if total > r.maxBlob {
 		r.stats.BlobsTooLarge++
-		r.roundClean = false
+		r.roundClean, r.missed = false, !r.announced
 		return
 	}
 	b := blobAsm{active: true, version: d.MetaVersion(), typ: d.BlobType(), total: total, sum: d.Checksum()}
@@ -253,7 +261,7 @@ func (r *metaReceiver) onBlobChunk() {
 	b := &r.blob
 	if !b.active {
 		r.stats.Stray++
-		r.roundClean = false
+		r.roundClean, r.missed = false, !r.announced
 		return
 	}
 	data, off := d.Bytes(), d.ChunkOffset()
@@ -279,7 +287,7 @@ func (r *metaReceiver) onBlobComplete() {
 	b := &r.blob
 	if !b.active {
 		r.stats.Stray++
-		r.roundClean = false
+		r.roundClean, r.missed = false, !r.announced
 		return
 	}
 	if d.MetaVersion() != b.version || d.Checksum() != b.sum || b.next != b.total {

@@ -98,7 +98,6 @@ type Producer struct {
 	stats   ProducerStats
 	pp      producerPeers // per-consumer streams and QoS (producerpeer.go)
 	buf     [wire.MessageHeaderEncodedLength + wire.FrameDescriptorBlockLength]byte
-	enc     wire.FrameDescriptorEncoder
 	nd      *ndProducer // no-driver mode only (nodriver.go)
 
 	// Metadata (metasend.go) and FrameProgress (progress.go).
@@ -274,18 +273,18 @@ func (p *Producer) published(seq uint64, m *pool.FrameMeta) {
 		p.beat = now
 		p.prod.Heartbeat(now)
 	}
-	e := &p.enc
-	if e.WrapWithHeader(p.buf[:]) != nil {
+	w, err := wire.NewFrameDescriptorWriter(p.buf[:])
+	if err != nil {
 		return // cannot happen: the buffer is sized for the message
 	}
-	e.SetStreamId(p.info.StreamID)
-	e.SetEpoch(p.info.Epoch)
-	e.SetSeq(seq)
+	w.SetStreamId(p.info.StreamID)
+	w.SetEpoch(p.info.Epoch)
+	w.SetSeq(seq)
 	if m.TimestampNs != 0 {
-		e.SetTimestampNs(m.TimestampNs)
+		w.SetTimestampNs(m.TimestampNs)
 	}
-	e.SetMetaVersion(m.MetaVersion)
-	n, _ := e.Finish()
+	w.SetMetaVersion(m.MetaVersion)
+	n := w.EncodedLength()
 	p.publishPeers(seq, p.buf[:n])
 	for i := 0; i < p.cfg.OfferRetries; i++ {
 		switch r := p.pub.Offer(p.buf[:n]); {

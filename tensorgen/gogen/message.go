@@ -850,9 +850,12 @@ func (g *gen) messageEncoder(l *level) {
 	if l.blockLength == 0 || g.headerDiffers(m, jen.Id("buf")) == nil {
 		g.f.Var().Id(hdrVar).Op("=").Index(jen.Lit(hs)).Byte().Values(byteLits(g.headerImage(m))...)
 	}
-	g.f.Comment(fmt.Sprintf("WrapWithHeader writes the message header for %s at buf[0] and starts", m.Name))
-	g.f.Comment("encoding the message after it.")
+	wrapDoc := func() {
+		g.f.Comment(fmt.Sprintf("WrapWithHeader writes the message header for %s at buf[0] and starts", m.Name))
+		g.f.Comment("encoding the message after it.")
+	}
 	if l.blockLength == 0 {
+		wrapDoc()
 		g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(
 			jen.If(jen.Len(jen.Id("buf")).Op("<").Id(hdrName+"EncodedLength")).Block(jen.Return(jen.Qual(sbePkg, "ErrShortBuffer"))),
 			jen.Op("*").Parens(jen.Op("*").Index(jen.Lit(hs)).Byte()).Call(jen.Id("buf")).Op("=").Id(hdrVar),
@@ -878,6 +881,7 @@ func (g *gen) messageEncoder(l *level) {
 		body = append(body,
 			jen.Id("e").Dot("block").Op("=").Parens(jen.Op("*").Add(blockType(l))).Call(jen.Id("buf").Index(jen.Lit(hs), jen.Lit(len(img)))),
 			jen.Return(jen.Nil()))
+		wrapDoc()
 		g.f.Func().Params(recv.Clone()).Id("WrapWithHeader").Params(jen.Id("buf").Index().Byte()).Error().Block(body...)
 	}
 	finish := []jen.Code{}

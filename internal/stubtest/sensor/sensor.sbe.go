@@ -410,10 +410,10 @@ func (e *CameraInfoEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for CameraInfo at buf[0] and starts
-// encoding the message after it.
 var cameraInfoHeaderInit = [21]byte{13, 0, 1, 0, 146, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for CameraInfo at buf[0] and starts
+// encoding the message after it.
 func (e *CameraInfoEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 21 {
 		return sbe.ErrShortBuffer
@@ -791,10 +791,10 @@ func (e *CalibrationEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Calibration at buf[0] and starts
-// encoding the message after it.
 var calibrationHeaderInit = [24]byte{16, 0, 2, 0, 146, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Calibration at buf[0] and starts
+// encoding the message after it.
 func (e *CalibrationEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer

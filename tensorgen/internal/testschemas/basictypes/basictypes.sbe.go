@@ -556,10 +556,10 @@ func (e *Message1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Message1 at buf[0] and starts
-// encoding the message after it.
 var message1HeaderInit = [49]byte{41, 0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Message1 at buf[0] and starts
+// encoding the message after it.
 func (e *Message1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 49 {
 		return sbe.ErrShortBuffer
@@ -1029,10 +1029,10 @@ func (e *Message1WithOffsetsEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Message1WithOffsets at buf[0] and starts
-// encoding the message after it.
 var message1WithOffsetsHeaderInit = [152]byte{144, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Message1WithOffsets at buf[0] and starts
+// encoding the message after it.
 func (e *Message1WithOffsetsEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 152 {
 		return sbe.ErrShortBuffer

@@ -669,10 +669,10 @@ func (e *Message1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Message1 at buf[0] and starts
-// encoding the message after it.
 var message1HeaderInit = [16]byte{8, 0, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Message1 at buf[0] and starts
+// encoding the message after it.
 func (e *Message1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer
@@ -1182,10 +1182,10 @@ func (e *Message2Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Message2 at buf[0] and starts
-// encoding the message after it.
 var message2HeaderInit = [72]byte{64, 0, 2, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Message2 at buf[0] and starts
+// encoding the message after it.
 func (e *Message2Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 72 {
 		return sbe.ErrShortBuffer
@@ -1695,10 +1695,10 @@ func (e *Message3Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Message3 at buf[0] and starts
-// encoding the message after it.
 var message3HeaderInit = [72]byte{64, 0, 3, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Message3 at buf[0] and starts
+// encoding the message after it.
 func (e *Message3Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 72 {
 		return sbe.ErrShortBuffer
@@ -2016,10 +2016,10 @@ func (e *Message4Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Message4 at buf[0] and starts
-// encoding the message after it.
 var message4HeaderInit = [72]byte{64, 0, 4, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Message4 at buf[0] and starts
+// encoding the message after it.
 func (e *Message4Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 72 {
 		return sbe.ErrShortBuffer

@@ -2034,10 +2034,10 @@ func (e *CarEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Car at buf[0] and starts
-// encoding the message after it.
 var carHeaderInit = [55]byte{47, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Car at buf[0] and starts
+// encoding the message after it.
 func (e *CarEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 55 {
 		return sbe.ErrShortBuffer

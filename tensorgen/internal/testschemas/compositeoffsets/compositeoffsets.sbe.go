@@ -970,11 +970,10 @@ func (e *TestMessage2Encoder) WrapInPlace(buf []byte) error {
 }
 
 var testMessage2Header = [12]byte{32, 0, 0, 0, 2, 0, 0, 0, 15, 0, 0, 0}
+var testMessage2HeaderInit = [44]byte{32, 0, 0, 0, 2, 0, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 // WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
 // encoding the message after it.
-var testMessage2HeaderInit = [44]byte{32, 0, 0, 0, 2, 0, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-
 func (e *TestMessage2Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 44 {
 		return sbe.ErrShortBuffer

@@ -2016,10 +2016,10 @@ func (e *CarEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Car at buf[0] and starts
-// encoding the message after it.
 var carHeaderInit = [57]byte{0, 49, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Car at buf[0] and starts
+// encoding the message after it.
 func (e *CarEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 57 {
 		return sbe.ErrShortBuffer

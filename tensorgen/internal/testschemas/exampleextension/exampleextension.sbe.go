@@ -2103,10 +2103,10 @@ func (e *CarEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Car at buf[0] and starts
-// encoding the message after it.
 var carHeaderInit = [70]byte{62, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255}
 
+// WrapWithHeader writes the message header for Car at buf[0] and starts
+// encoding the message after it.
 func (e *CarEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 70 {
 		return sbe.ErrShortBuffer

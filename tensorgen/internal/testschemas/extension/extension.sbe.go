@@ -762,10 +762,10 @@ func (e *TestMessage1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
-// encoding the message after it.
 var testMessage1HeaderInit = [22]byte{14, 0, 1, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
+// encoding the message after it.
 func (e *TestMessage1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 22 {
 		return sbe.ErrShortBuffer
@@ -1139,10 +1139,10 @@ func (e *TestMessage2Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
-// encoding the message after it.
 var testMessage2HeaderInit = [30]byte{22, 0, 2, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
+// encoding the message after it.
 func (e *TestMessage2Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 30 {
 		return sbe.ErrShortBuffer

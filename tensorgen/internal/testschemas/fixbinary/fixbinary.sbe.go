@@ -3676,10 +3676,10 @@ func (e *ChannelReset4Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for ChannelReset4 at buf[0] and starts
-// encoding the message after it.
 var channelReset4HeaderInit = [17]byte{9, 0, 4, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for ChannelReset4 at buf[0] and starts
+// encoding the message after it.
 func (e *ChannelReset4Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 17 {
 		return sbe.ErrShortBuffer
@@ -4113,10 +4113,10 @@ func (e *AdminLogin15Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for AdminLogin15 at buf[0] and starts
-// encoding the message after it.
 var adminLogin15HeaderInit = [9]byte{1, 0, 15, 0, 1, 0, 9, 0, 0}
 
+// WrapWithHeader writes the message header for AdminLogin15 at buf[0] and starts
+// encoding the message after it.
 func (e *AdminLogin15Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 9 {
 		return sbe.ErrShortBuffer
@@ -4480,10 +4480,10 @@ func (e *AdminLogout16Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for AdminLogout16 at buf[0] and starts
-// encoding the message after it.
 var adminLogout16HeaderInit = [188]byte{180, 0, 16, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for AdminLogout16 at buf[0] and starts
+// encoding the message after it.
 func (e *AdminLogout16Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 188 {
 		return sbe.ErrShortBuffer
@@ -7009,10 +7009,10 @@ func (e *MDInstrumentDefinitionFuture27Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDInstrumentDefinitionFuture27 at buf[0] and starts
-// encoding the message after it.
 var mDInstrumentDefinitionFuture27HeaderInit = [224]byte{216, 0, 27, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 
+// WrapWithHeader writes the message header for MDInstrumentDefinitionFuture27 at buf[0] and starts
+// encoding the message after it.
 func (e *MDInstrumentDefinitionFuture27Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 224 {
 		return sbe.ErrShortBuffer
@@ -9579,10 +9579,10 @@ func (e *MDInstrumentDefinitionSpread29Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDInstrumentDefinitionSpread29 at buf[0] and starts
-// encoding the message after it.
 var mDInstrumentDefinitionSpread29HeaderInit = [203]byte{195, 0, 29, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
 
+// WrapWithHeader writes the message header for MDInstrumentDefinitionSpread29 at buf[0] and starts
+// encoding the message after it.
 func (e *MDInstrumentDefinitionSpread29Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 203 {
 		return sbe.ErrShortBuffer
@@ -10057,10 +10057,10 @@ func (e *SecurityStatus30Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for SecurityStatus30 at buf[0] and starts
-// encoding the message after it.
 var securityStatus30HeaderInit = [38]byte{30, 0, 30, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 127, 255, 255, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for SecurityStatus30 at buf[0] and starts
+// encoding the message after it.
 func (e *SecurityStatus30Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 38 {
 		return sbe.ErrShortBuffer
@@ -11360,10 +11360,10 @@ func (e *MDIncrementalRefreshBook32Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshBook32 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshBook32HeaderInit = [19]byte{11, 0, 32, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshBook32 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshBook32Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -12042,10 +12042,10 @@ func (e *MDIncrementalRefreshDailyStatistics33Encoder) WrapInPlace(buf []byte) e
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics33 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshDailyStatistics33HeaderInit = [19]byte{11, 0, 33, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics33 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshDailyStatistics33Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -12658,10 +12658,10 @@ func (e *MDIncrementalRefreshLimitsBanding34Encoder) WrapInPlace(buf []byte) err
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshLimitsBanding34 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshLimitsBanding34HeaderInit = [19]byte{11, 0, 34, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshLimitsBanding34 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshLimitsBanding34Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -13311,10 +13311,10 @@ func (e *MDIncrementalRefreshSessionStatistics35Encoder) WrapInPlace(buf []byte)
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics35 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshSessionStatistics35HeaderInit = [19]byte{11, 0, 35, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics35 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshSessionStatistics35Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -13899,10 +13899,10 @@ func (e *MDIncrementalRefreshVolume37Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshVolume37 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshVolume37HeaderInit = [19]byte{11, 0, 37, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshVolume37 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshVolume37Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -14770,10 +14770,10 @@ func (e *SnapshotFullRefresh38Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for SnapshotFullRefresh38 at buf[0] and starts
-// encoding the message after it.
 var snapshotFullRefresh38HeaderInit = [67]byte{59, 0, 38, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
 
+// WrapWithHeader writes the message header for SnapshotFullRefresh38 at buf[0] and starts
+// encoding the message after it.
 func (e *SnapshotFullRefresh38Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 67 {
 		return sbe.ErrShortBuffer
@@ -15452,10 +15452,10 @@ func (e *QuoteRequest39Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for QuoteRequest39 at buf[0] and starts
-// encoding the message after it.
 var quoteRequest39HeaderInit = [43]byte{35, 0, 39, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for QuoteRequest39 at buf[0] and starts
+// encoding the message after it.
 func (e *QuoteRequest39Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 43 {
 		return sbe.ErrShortBuffer
@@ -18344,10 +18344,10 @@ func (e *MDInstrumentDefinitionOption41Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDInstrumentDefinitionOption41 at buf[0] and starts
-// encoding the message after it.
 var mDInstrumentDefinitionOption41HeaderInit = [221]byte{213, 0, 41, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 
+// WrapWithHeader writes the message header for MDInstrumentDefinitionOption41 at buf[0] and starts
+// encoding the message after it.
 func (e *MDInstrumentDefinitionOption41Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 221 {
 		return sbe.ErrShortBuffer
@@ -19312,10 +19312,10 @@ func (e *MDIncrementalRefreshTradeSummary42Encoder) WrapInPlace(buf []byte) erro
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary42 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshTradeSummary42HeaderInit = [19]byte{11, 0, 42, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary42 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshTradeSummary42Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -19990,10 +19990,10 @@ func (e *MDIncrementalRefreshOrderBook43Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook43 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshOrderBook43HeaderInit = [19]byte{11, 0, 43, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook43 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshOrderBook43Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -20664,10 +20664,10 @@ func (e *SnapshotFullRefreshOrderBook44Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for SnapshotFullRefreshOrderBook44 at buf[0] and starts
-// encoding the message after it.
 var snapshotFullRefreshOrderBook44HeaderInit = [36]byte{28, 0, 44, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for SnapshotFullRefreshOrderBook44 at buf[0] and starts
+// encoding the message after it.
 func (e *SnapshotFullRefreshOrderBook44Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
@@ -21687,10 +21687,10 @@ func (e *MDIncrementalRefreshBook46Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshBook46 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshBook46HeaderInit = [19]byte{11, 0, 46, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshBook46 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshBook46Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -22365,10 +22365,10 @@ func (e *MDIncrementalRefreshOrderBook47Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook47 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshOrderBook47HeaderInit = [19]byte{11, 0, 47, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshOrderBook47 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshOrderBook47Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -23286,10 +23286,10 @@ func (e *MDIncrementalRefreshTradeSummary48Encoder) WrapInPlace(buf []byte) erro
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary48 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshTradeSummary48HeaderInit = [19]byte{11, 0, 48, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshTradeSummary48 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshTradeSummary48Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -23968,10 +23968,10 @@ func (e *MDIncrementalRefreshDailyStatistics49Encoder) WrapInPlace(buf []byte) e
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics49 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshDailyStatistics49HeaderInit = [19]byte{11, 0, 49, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshDailyStatistics49 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshDailyStatistics49Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -24584,10 +24584,10 @@ func (e *MDIncrementalRefreshLimitsBanding50Encoder) WrapInPlace(buf []byte) err
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshLimitsBanding50 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshLimitsBanding50HeaderInit = [19]byte{11, 0, 50, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshLimitsBanding50 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshLimitsBanding50Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -25226,10 +25226,10 @@ func (e *MDIncrementalRefreshSessionStatistics51Encoder) WrapInPlace(buf []byte)
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics51 at buf[0] and starts
-// encoding the message after it.
 var mDIncrementalRefreshSessionStatistics51HeaderInit = [19]byte{11, 0, 51, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MDIncrementalRefreshSessionStatistics51 at buf[0] and starts
+// encoding the message after it.
 func (e *MDIncrementalRefreshSessionStatistics51Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer
@@ -26097,10 +26097,10 @@ func (e *SnapshotFullRefresh52Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for SnapshotFullRefresh52 at buf[0] and starts
-// encoding the message after it.
 var snapshotFullRefresh52HeaderInit = [67]byte{59, 0, 52, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127}
 
+// WrapWithHeader writes the message header for SnapshotFullRefresh52 at buf[0] and starts
+// encoding the message after it.
 func (e *SnapshotFullRefresh52Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 67 {
 		return sbe.ErrShortBuffer
@@ -26771,10 +26771,10 @@ func (e *SnapshotFullRefreshOrderBook53Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for SnapshotFullRefreshOrderBook53 at buf[0] and starts
-// encoding the message after it.
 var snapshotFullRefreshOrderBook53HeaderInit = [36]byte{28, 0, 53, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for SnapshotFullRefreshOrderBook53 at buf[0] and starts
+// encoding the message after it.
 func (e *SnapshotFullRefreshOrderBook53Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 36 {
 		return sbe.ErrShortBuffer
@@ -29166,10 +29166,10 @@ func (e *MDInstrumentDefinitionFuture54Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDInstrumentDefinitionFuture54 at buf[0] and starts
-// encoding the message after it.
 var mDInstrumentDefinitionFuture54HeaderInit = [224]byte{216, 0, 54, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 127, 255, 255, 255, 127, 127, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 
+// WrapWithHeader writes the message header for MDInstrumentDefinitionFuture54 at buf[0] and starts
+// encoding the message after it.
 func (e *MDInstrumentDefinitionFuture54Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 224 {
 		return sbe.ErrShortBuffer
@@ -32047,10 +32047,10 @@ func (e *MDInstrumentDefinitionOption55Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDInstrumentDefinitionOption55 at buf[0] and starts
-// encoding the message after it.
 var mDInstrumentDefinitionOption55HeaderInit = [221]byte{213, 0, 55, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 127, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255}
 
+// WrapWithHeader writes the message header for MDInstrumentDefinitionOption55 at buf[0] and starts
+// encoding the message after it.
 func (e *MDInstrumentDefinitionOption55Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 221 {
 		return sbe.ErrShortBuffer
@@ -34614,10 +34614,10 @@ func (e *MDInstrumentDefinitionSpread56Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MDInstrumentDefinitionSpread56 at buf[0] and starts
-// encoding the message after it.
 var mDInstrumentDefinitionSpread56HeaderInit = [203]byte{195, 0, 56, 0, 1, 0, 9, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 127, 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 127, 0, 255, 255, 255, 127, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255, 255, 255, 255, 127, 255, 255, 255, 255}
 
+// WrapWithHeader writes the message header for MDInstrumentDefinitionSpread56 at buf[0] and starts
+// encoding the message after it.
 func (e *MDInstrumentDefinitionSpread56Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 203 {
 		return sbe.ErrShortBuffer

@@ -776,10 +776,10 @@ func (e *TestMessage1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
-// encoding the message after it.
 var testMessage1HeaderInit = [24]byte{16, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TestMessage1 at buf[0] and starts
+// encoding the message after it.
 func (e *TestMessage1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
@@ -1455,10 +1455,10 @@ func (e *TestMessage2Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
-// encoding the message after it.
 var testMessage2HeaderInit = [24]byte{16, 0, 2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TestMessage2 at buf[0] and starts
+// encoding the message after it.
 func (e *TestMessage2Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
@@ -2414,10 +2414,10 @@ func (e *TestMessage3Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TestMessage3 at buf[0] and starts
-// encoding the message after it.
 var testMessage3HeaderInit = [24]byte{16, 0, 3, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TestMessage3 at buf[0] and starts
+// encoding the message after it.
 func (e *TestMessage3Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer
@@ -3023,10 +3023,10 @@ func (e *TestMessage4Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for TestMessage4 at buf[0] and starts
-// encoding the message after it.
 var testMessage4HeaderInit = [24]byte{16, 0, 4, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for TestMessage4 at buf[0] and starts
+// encoding the message after it.
 func (e *TestMessage4Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer

@@ -522,11 +522,10 @@ func (e *Issue435Encoder) WrapInPlace(buf []byte) error {
 }
 
 var issue435Header = [9]byte{0, 1, 0, 1, 1, 179, 0, 0, 0}
+var issue435HeaderInit = [10]byte{0, 1, 0, 1, 1, 179, 0, 0, 0, 0}
 
 // WrapWithHeader writes the message header for issue435 at buf[0] and starts
 // encoding the message after it.
-var issue435HeaderInit = [10]byte{0, 1, 0, 1, 1, 179, 0, 0, 0, 0}
-
 func (e *Issue435Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 10 {
 		return sbe.ErrShortBuffer

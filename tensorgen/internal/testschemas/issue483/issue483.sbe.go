@@ -420,10 +420,10 @@ func (e *Issue483Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for issue483 at buf[0] and starts
-// encoding the message after it.
 var issue483HeaderInit = [11]byte{0, 3, 0, 1, 1, 227, 0, 0, 0, 0, 255}
 
+// WrapWithHeader writes the message header for issue483 at buf[0] and starts
+// encoding the message after it.
 func (e *Issue483Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 11 {
 		return sbe.ErrShortBuffer

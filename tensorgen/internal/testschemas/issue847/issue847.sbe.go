@@ -421,11 +421,10 @@ func (e *BarmsgEncoder) WrapInPlace(buf []byte) error {
 }
 
 var barmsgHeader = [12]byte{12, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0}
+var barmsgHeaderInit = [24]byte{12, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 // WrapWithHeader writes the message header for barmsg at buf[0] and starts
 // encoding the message after it.
-var barmsgHeaderInit = [24]byte{12, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-
 func (e *BarmsgEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer

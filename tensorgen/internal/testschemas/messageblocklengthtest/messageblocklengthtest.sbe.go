@@ -931,10 +931,10 @@ func (e *MsgNameEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for msgName at buf[0] and starts
-// encoding the message after it.
 var msgNameHeaderInit = [19]byte{11, 0, 10, 0, 187, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for msgName at buf[0] and starts
+// encoding the message after it.
 func (e *MsgNameEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer

@@ -1188,10 +1188,10 @@ func (e *TopEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Top at buf[0] and starts
-// encoding the message after it.
 var topHeaderInit = [24]byte{16, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Top at buf[0] and starts
+// encoding the message after it.
 func (e *TopEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 24 {
 		return sbe.ErrShortBuffer

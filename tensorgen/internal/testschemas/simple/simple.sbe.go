@@ -571,11 +571,10 @@ func (e *Simple0Encoder) WrapInPlace(buf []byte) error {
 }
 
 var simple0Header = [7]byte{76, 11, 0, 3, 0, 2, 0}
+var simple0HeaderInit = [83]byte{76, 11, 0, 3, 0, 2, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 // WrapWithHeader writes the message header for Simple0 at buf[0] and starts
 // encoding the message after it.
-var simple0HeaderInit = [83]byte{76, 11, 0, 3, 0, 2, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-
 func (e *Simple0Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 83 {
 		return sbe.ErrShortBuffer

@@ -442,10 +442,10 @@ func (e *MsgOneEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for MsgOne at buf[0] and starts
-// encoding the message after it.
 var msgOneHeaderInit = [16]byte{8, 0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for MsgOne at buf[0] and starts
+// encoding the message after it.
 func (e *MsgOneEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer

@@ -421,10 +421,10 @@ func (e *VersionedMessageV1Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for VersionedMessageV1 at buf[0] and starts
-// encoding the message after it.
 var versionedMessageV1HeaderInit = [16]byte{8, 0, 81, 195, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for VersionedMessageV1 at buf[0] and starts
+// encoding the message after it.
 func (e *VersionedMessageV1Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 16 {
 		return sbe.ErrShortBuffer

@@ -466,10 +466,10 @@ func (e *VersionedMessageV2Encoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for VersionedMessageV2 at buf[0] and starts
-// encoding the message after it.
 var versionedMessageV2HeaderInit = [28]byte{20, 0, 81, 195, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for VersionedMessageV2 at buf[0] and starts
+// encoding the message after it.
 func (e *VersionedMessageV2Encoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 28 {
 		return sbe.ErrShortBuffer

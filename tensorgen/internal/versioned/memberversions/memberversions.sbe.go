@@ -666,10 +666,10 @@ func (e *TickEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Tick at buf[0] and starts
-// encoding the message after it.
 var tickHeaderInit = [29]byte{21, 0, 1, 0, 77, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for Tick at buf[0] and starts
+// encoding the message after it.
 func (e *TickEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 29 {
 		return sbe.ErrShortBuffer
@@ -1119,10 +1119,10 @@ func (e *FlaggedEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for Flagged at buf[0] and starts
-// encoding the message after it.
 var flaggedHeaderInit = [19]byte{11, 0, 2, 0, 77, 0, 2, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0}
 
+// WrapWithHeader writes the message header for Flagged at buf[0] and starts
+// encoding the message after it.
 func (e *FlaggedEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 19 {
 		return sbe.ErrShortBuffer

@@ -359,10 +359,10 @@ func (e *CameraInfoEncoder) WrapInPlace(buf []byte) error {
 	return nil
 }
 
-// WrapWithHeader writes the message header for CameraInfo at buf[0] and starts
-// encoding the message after it.
 var cameraInfoHeaderInit = [20]byte{12, 0, 1, 0, 204, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
+// WrapWithHeader writes the message header for CameraInfo at buf[0] and starts
+// encoding the message after it.
 func (e *CameraInfoEncoder) WrapWithHeader(buf []byte) error {
 	if len(buf) < 20 {
 		return sbe.ErrShortBuffer
