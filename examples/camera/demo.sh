@@ -3,7 +3,8 @@
 # (the stubs' TpooldProfile), the camera consumer (started first: it waits
 # for the producer), and the camera producer writing 480x640 uint16 frames
 # through the generated stubs with typed metadata (sensor id, exposure,
-# gain) and a dark-frame calibration blob. The consumer prints per-second
+# gain) and a dark-frame calibration blob, filling DEMO_CLAIMS frames at
+# once (a claim queue) with FrameProgress hints, which the consumer counts. The consumer prints per-second
 # statistics and a summary; everything stops cleanly and the script checks
 # that nothing is left behind in the base directory.
 #
@@ -11,7 +12,8 @@
 # camera-consumer, default bin), DEMO_BASE (shm.base_dir, default
 # /dev/shm/tensorpool; created if missing), DEMO_FRAMES (default 600),
 # DEMO_RATE (Hz, default 100), DEMO_EXPOSURE_EVERY (frames between
-# exposure changes, default 200), DEMO_CONFIG (tpoold's configuration,
+# exposure changes, default 200), DEMO_CLAIMS (frames filled at once,
+# default 2), DEMO_CONFIG (tpoold's configuration,
 # default tpoold.toml beside this script).
 set -eu
 BIN=${BIN:-bin}
@@ -19,6 +21,7 @@ BASE=${DEMO_BASE:-/dev/shm/tensorpool}
 FRAMES=${DEMO_FRAMES:-600}
 RATE=${DEMO_RATE:-100}
 EVERY=${DEMO_EXPOSURE_EVERY:-200}
+CLAIMS=${DEMO_CLAIMS:-2}
 CONFIG=${DEMO_CONFIG:-$(dirname "$0")/tpoold.toml}
 STREAM=10000
 
@@ -43,7 +46,7 @@ AERON_DIR=$aeron SHM_BASE_DIR=$BASE "$BIN/tpoold" -config "$CONFIG" -log-level i
 tpoold=$!
 pids="$tpoold"
 i=0
-until grep -q "tpoold started" "$tmp/tpoold.log"; do
+until grep -q "tpoold started" "$tmp/tpoold.log" 2>/dev/null; do
 	i=$((i + 1))
 	if [ $i -gt 400 ] || ! kill -0 "$tpoold" 2>/dev/null; then
 		echo "camera demo: tpoold did not start:"; cat "$tmp/tpoold.log"; exit 1
@@ -63,9 +66,9 @@ until grep -q "consumer mapped" "$tmp/c.log" 2>/dev/null; do
 	[ $i -le 400 ] || { echo "camera demo: the consumer did not attach"; cat "$tmp/c.log"; exit 1; }
 	sleep 0.05
 done
-echo "camera demo: the camera writes $FRAMES frames of 480x640 uint16 at $RATE Hz, a new exposure every $EVERY"
+echo "camera demo: the camera writes $FRAMES frames of 480x640 uint16 at $RATE Hz, $CLAIMS at a time with progress hints, a new exposure every $EVERY"
 # shellcheck disable=SC2086
-"$BIN/camera-producer" $common -frames "$FRAMES" -rate "$RATE" -exposure-every "$EVERY" >"$tmp/p.out" 2>"$tmp/p.log" &
+"$BIN/camera-producer" $common -frames "$FRAMES" -rate "$RATE" -exposure-every "$EVERY" -claims "$CLAIMS" >"$tmp/p.out" 2>"$tmp/p.log" &
 p=$!
 pids="$pids $p"
 
@@ -94,6 +97,6 @@ if [ "$had_base" = no ]; then
 	rmdir "$BASE" 2>/dev/null || true
 fi
 if [ $status -eq 0 ]; then
-	echo "camera demo: OK: every frame intact, metadata consistent; nothing left in $BASE"
+	echo "camera demo: OK: every frame intact, metadata and progress hints consistent; nothing left in $BASE"
 fi
 exit $status

@@ -109,14 +109,14 @@ func TestCameraDemo(t *testing.T) {
 	defer os.RemoveAll(shm)
 	base := filepath.Join(shm, "fresh", "tensorpool") // neither exists yet
 	cmd := exec.Command("sh", "demo.sh")
-	cmd.Env = append(os.Environ(), "BIN="+bin, "DEMO_BASE="+base, "DEMO_FRAMES=300", "DEMO_RATE=100", "DEMO_EXPOSURE_EVERY=100")
+	cmd.Env = append(os.Environ(), "BIN="+bin, "DEMO_BASE="+base, "DEMO_FRAMES=300", "DEMO_RATE=100", "DEMO_EXPOSURE_EVERY=100", "DEMO_CLAIMS=3")
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {
 		t.Fatalf("demo.sh: %v", err)
 	}
 	s := string(out)
-	for _, want := range []string{"the consumer starts first and waits", "sent 300 frames, 3 meta versions", "camera demo: OK",
+	for _, want := range []string{"the consumer starts first and waits", "sent 300 frames, 3 meta versions", "claim queue 3", "camera demo: OK",
 		"sensor_id=4711 exposure_us=1000 gain=2", "dark_frame=614400B", "camera0 (480x640 uint16)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q", want)
@@ -138,8 +138,32 @@ func TestCameraDemo(t *testing.T) {
 	if n, _ := strconv.Atoi(m[4]); n < 2 {
 		t.Errorf("%d meta versions seen, want the exposure changes", n)
 	}
-	if !regexp.MustCompile(`t=\s*\d+s fps=\d+ frames=\d+`).MatchString(s) {
-		t.Error("no per-second statistics line")
+	if !regexp.MustCompile(`t=\s*\d+s fps=\d+ frames=\d+ .* progress started=\d+ progress=\d+ complete=\d+`).MatchString(s) {
+		t.Error("no per-second statistics line with progress counts")
+	}
+	// The claim queue's FrameProgress arrived: STARTED, throttled
+	// PROGRESS and COMPLETE, every hint consistent with whole bands of
+	// rows (the consumer's exit status says so too). Hints travel on
+	// the control stream, not with the frames, so each kind must have
+	// arrived, not one per frame.
+	m = regexp.MustCompile(`progress hints started (\d+) progress (\d+) complete (\d+) \(inconsistent (\d+)\)`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatal("no progress hints in the consumer's summary")
+	}
+	for i, what := range []string{"STARTED", "PROGRESS", "COMPLETE"} {
+		if n, _ := strconv.Atoi(m[i+1]); n == 0 {
+			t.Errorf("no %s hint arrived", what)
+		}
+	}
+	if m[4] != "0" {
+		t.Errorf("%s inconsistent progress hints", m[4])
+	}
+	p := regexp.MustCompile(`progress hints started (\d+) progress (\d+) \(throttled (\d+)\) complete (\d+)`).FindStringSubmatch(s)
+	if p == nil {
+		t.Fatal("no progress hints in the producer's summary")
+	}
+	if n, _ := strconv.Atoi(p[4]); n < 300 {
+		t.Errorf("the producer sent %s COMPLETE hints for 300 frames", p[4])
 	}
 	if ents, err := os.ReadDir(filepath.Join(shm, "fresh")); err == nil && len(ents) > 0 {
 		t.Errorf("left behind: %v", ents)

@@ -34,7 +34,9 @@ func newClient(t testing.TB, profile string) *client.Client {
 	}
 	dir := t.TempDir()
 	aeronDir, base := filepath.Join(dir, "aeron"), filepath.Join(dir, "shm")
-	md, err := mediadriver.Start(mediadriver.Config{Dir: aeronDir, ClientLivenessTimeout: 2 * time.Second,
+	// Aeron's default 10 s client liveness: under load (20 and more on 2
+	// cores, the benchmarks spinning) 2 s dropped the clients mid-run.
+	md, err := mediadriver.Start(mediadriver.Config{Dir: aeronDir, ClientLivenessTimeout: 10 * time.Second,
 		PublicationLinger: 20 * time.Millisecond, TimerInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +47,10 @@ func newClient(t testing.TB, profile string) *client.Client {
 	dc.SHM.AllowedBaseDirs = []string{base}
 	dc.Policies.AnnouncePeriod = 200 * time.Millisecond
 	dc.Policies.LeaseKeepaliveInterval = 200 * time.Millisecond
+	// 5 s without a keepalive before a lease expires: the benchmarks keep
+	// both cores busy, and on a loaded machine (load 20 on 2 cores) the
+	// default 3 intervals expired leases mid-run ("producer paused").
+	dc.Policies.LeaseExpiryGraceIntervals = 25
 	dc.Policies.PrefaultSHM = false
 	dc.Policies.ShutdownTimeout = 200 * time.Millisecond
 	d, err := driver.Start(testCtx(t), dc, nil)

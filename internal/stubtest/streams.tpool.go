@@ -13,7 +13,7 @@ import (
 	"io"
 )
 
-const _ = typed.SupportPackageIsVersion1
+const _ = typed.SupportPackageIsVersion2
 
 var imageSpec = typed.Spec{
 	Dtype:       pool.Uint16,
@@ -78,10 +78,21 @@ type ImageProducer struct {
 	metaBuf [21]byte
 }
 
-// NewImageProducer attaches a producer of stream Image (stream id 10000) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewImageProducer attaches a producer of stream Image (stream id 10000) through c with the
+// client's defaults (NewImageProducerWith with a zero client.ProducerConfig).
 func NewImageProducer(ctx context.Context, c *client.Client) (*ImageProducer, error) {
-	p, err := typed.NewProducer[uint16](ctx, c, &imageSpec, client.ProducerConfig{})
+	return NewImageProducerWith(ctx, c, client.ProducerConfig{})
+}
+
+// NewImageProducerWith attaches a producer of stream Image through c, configured by cfg:
+// the claim queue (MaxClaims), FrameProgress (Progress, ProgressInterval,
+// ProgressBytes), metadata and offer settings are the client's. The declaration
+// fills in the rest: StreamID 0 becomes 10000, and in no-driver mode an empty Layout
+// becomes the declaration's pool sizing. It fails (typed.ErrMismatch, naming both)
+// if cfg contradicts the declaration (another StreamID, Layout pools too small)
+// or the driver's pools cannot hold the declared largest frame.
+func NewImageProducerWith(ctx context.Context, c *client.Client, cfg client.ProducerConfig) (*ImageProducer, error) {
+	p, err := typed.NewProducer[uint16](ctx, c, &imageSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +114,65 @@ func (p *ImageProducer) Commit() (uint64, error) {
 // Abort gives up the claimed frame.
 func (p *ImageProducer) Abort() {
 	p.p.Abort()
+}
+
+// TryClaim reserves a slot for a frame and returns the claim: fill its View in
+// place, report how far with Progress or ProgressRows, then Commit or Abort it.
+// Up to client.ProducerConfig.MaxClaims claims (see the With constructor) may be
+// open at once, filled and committed in any order; one more aborts the oldest.
+// Errors are the client's (client.ErrPaused, ...).
+func (p *ImageProducer) TryClaim() (ImageClaim, error) {
+	c, err := p.p.TryClaim()
+	return ImageClaim{c}, err
+}
+
+// ImageClaim is a frame of stream Image being filled in place, from TryClaim. It is a
+// small value: copies refer to the same claim. Its View is valid until Commit or
+// Abort; after that every method reports client.ErrClaimLost or does nothing.
+type ImageClaim struct {
+	c typed.Claim[uint16]
+}
+
+// View returns the frame to fill.
+func (c ImageClaim) View() ImageView {
+	return ImageView{c.c.View()}
+}
+
+// Seq returns the frame's sequence number.
+func (c ImageClaim) Seq() uint64 {
+	return c.c.Seq()
+}
+
+// Open reports whether the claim is neither committed nor aborted.
+func (c ImageClaim) Open() bool {
+	return c.c.Open()
+}
+
+// SetTimestampNs sets the frame's capture timestamp.
+func (c ImageClaim) SetTimestampNs(ns uint64) {
+	c.c.SetTimestampNs(ns)
+}
+
+// Progress reports the first filled bytes of the frame written: a FrameProgress
+// PROGRESS hint when the producer's config has Progress and the throttle allows.
+// It returns client.ErrProgress for a count past the frame or below an earlier one.
+func (c ImageClaim) Progress(filled int) error {
+	return c.c.Progress(filled)
+}
+
+// ProgressRows is Progress for the first rows rows (View's Row) written.
+func (c ImageClaim) ProgressRows(rows int) error {
+	return c.c.ProgressRows(rows)
+}
+
+// Commit publishes the frame and returns its sequence number.
+func (c ImageClaim) Commit() (uint64, error) {
+	return c.c.Commit()
+}
+
+// Abort gives up the frame, if the claim is still open.
+func (c ImageClaim) Abort() {
+	c.c.Abort()
 }
 
 // Offer copies data (every element, in memory order) into a new frame and
@@ -134,16 +204,31 @@ type ImageConsumer struct {
 	metaDec sensor.CameraInfoDecoder
 }
 
-// NewImageConsumer attaches a consumer of stream Image (stream id 10000) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewImageConsumer attaches a consumer of stream Image (stream id 10000) through c with the
+// client's defaults (NewImageConsumerWith with a zero client.ConsumerConfig).
 func NewImageConsumer(ctx context.Context, c *client.Client) (*ImageConsumer, error) {
-	s, err := typed.NewConsumer[uint16](ctx, c, &imageSpec, client.ConsumerConfig{})
+	return NewImageConsumerWith(ctx, c, client.ConsumerConfig{})
+}
+
+// NewImageConsumerWith attaches a consumer of stream Image through c, configured by cfg (mode,
+// rate, metadata, OnProgress: see OnImageProgress): StreamID 0 becomes 10000. It fails
+// (typed.ErrMismatch, naming both) if cfg names another stream or the driver's
+// pools cannot hold the declared largest frame.
+func NewImageConsumerWith(ctx context.Context, c *client.Client, cfg client.ConsumerConfig) (*ImageConsumer, error) {
+	s, err := typed.NewConsumer[uint16](ctx, c, &imageSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
 	x := &ImageConsumer{s: s}
 	x.fh = x.frame
 	return x, nil
+}
+
+// OnImageProgress makes client.ConsumerConfig.OnProgress from a handler of stream Image's
+// FrameProgress hints in its units (typed.Progress: Elements, Rows), for
+// NewImageConsumerWith. The handler runs inside Poll, Next or Run; it allocates nothing per hint.
+func OnImageProgress(h func(typed.Progress)) func(client.FrameProgress) {
+	return typed.OnProgress(&imageSpec, h)
 }
 
 // frame adapts the typed view to this stream's; bound once, as fh, so Poll
@@ -322,10 +407,21 @@ type CloudProducer struct {
 	p *typed.Producer[float32]
 }
 
-// NewCloudProducer attaches a producer of stream Cloud (stream id 10001) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewCloudProducer attaches a producer of stream Cloud (stream id 10001) through c with the
+// client's defaults (NewCloudProducerWith with a zero client.ProducerConfig).
 func NewCloudProducer(ctx context.Context, c *client.Client) (*CloudProducer, error) {
-	p, err := typed.NewProducer[float32](ctx, c, &cloudSpec, client.ProducerConfig{})
+	return NewCloudProducerWith(ctx, c, client.ProducerConfig{})
+}
+
+// NewCloudProducerWith attaches a producer of stream Cloud through c, configured by cfg:
+// the claim queue (MaxClaims), FrameProgress (Progress, ProgressInterval,
+// ProgressBytes), metadata and offer settings are the client's. The declaration
+// fills in the rest: StreamID 0 becomes 10001, and in no-driver mode an empty Layout
+// becomes the declaration's pool sizing. It fails (typed.ErrMismatch, naming both)
+// if cfg contradicts the declaration (another StreamID, Layout pools too small)
+// or the driver's pools cannot hold the declared largest frame.
+func NewCloudProducerWith(ctx context.Context, c *client.Client, cfg client.ProducerConfig) (*CloudProducer, error) {
+	p, err := typed.NewProducer[float32](ctx, c, &cloudSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -348,6 +444,66 @@ func (p *CloudProducer) Commit() (uint64, error) {
 // Abort gives up the claimed frame.
 func (p *CloudProducer) Abort() {
 	p.p.Abort()
+}
+
+// TryClaim reserves a slot for a frame whose dynamic dims are n0 (each within
+// its declared bound, else typed.ErrMismatch) and returns the claim: fill its View in
+// place, report how far with Progress or ProgressRows, then Commit or Abort it.
+// Up to client.ProducerConfig.MaxClaims claims (see the With constructor) may be
+// open at once, filled and committed in any order; one more aborts the oldest.
+// Errors are the client's (client.ErrPaused, ...).
+func (p *CloudProducer) TryClaim(n0 int) (CloudClaim, error) {
+	c, err := p.p.TryClaim(n0)
+	return CloudClaim{c}, err
+}
+
+// CloudClaim is a frame of stream Cloud being filled in place, from TryClaim. It is a
+// small value: copies refer to the same claim. Its View is valid until Commit or
+// Abort; after that every method reports client.ErrClaimLost or does nothing.
+type CloudClaim struct {
+	c typed.Claim[float32]
+}
+
+// View returns the frame to fill.
+func (c CloudClaim) View() CloudView {
+	return CloudView{c.c.View()}
+}
+
+// Seq returns the frame's sequence number.
+func (c CloudClaim) Seq() uint64 {
+	return c.c.Seq()
+}
+
+// Open reports whether the claim is neither committed nor aborted.
+func (c CloudClaim) Open() bool {
+	return c.c.Open()
+}
+
+// SetTimestampNs sets the frame's capture timestamp.
+func (c CloudClaim) SetTimestampNs(ns uint64) {
+	c.c.SetTimestampNs(ns)
+}
+
+// Progress reports the first filled bytes of the frame written: a FrameProgress
+// PROGRESS hint when the producer's config has Progress and the throttle allows.
+// It returns client.ErrProgress for a count past the frame or below an earlier one.
+func (c CloudClaim) Progress(filled int) error {
+	return c.c.Progress(filled)
+}
+
+// ProgressRows is Progress for the first rows rows (View's Row) written.
+func (c CloudClaim) ProgressRows(rows int) error {
+	return c.c.ProgressRows(rows)
+}
+
+// Commit publishes the frame and returns its sequence number.
+func (c CloudClaim) Commit() (uint64, error) {
+	return c.c.Commit()
+}
+
+// Abort gives up the frame, if the claim is still open.
+func (c CloudClaim) Abort() {
+	c.c.Abort()
 }
 
 // Offer copies data (every element, in memory order) into a new frame whose
@@ -378,16 +534,31 @@ type CloudConsumer struct {
 	fh      func(typed.View[float32], client.FrameView)
 }
 
-// NewCloudConsumer attaches a consumer of stream Cloud (stream id 10001) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewCloudConsumer attaches a consumer of stream Cloud (stream id 10001) through c with the
+// client's defaults (NewCloudConsumerWith with a zero client.ConsumerConfig).
 func NewCloudConsumer(ctx context.Context, c *client.Client) (*CloudConsumer, error) {
-	s, err := typed.NewConsumer[float32](ctx, c, &cloudSpec, client.ConsumerConfig{})
+	return NewCloudConsumerWith(ctx, c, client.ConsumerConfig{})
+}
+
+// NewCloudConsumerWith attaches a consumer of stream Cloud through c, configured by cfg (mode,
+// rate, metadata, OnProgress: see OnCloudProgress): StreamID 0 becomes 10001. It fails
+// (typed.ErrMismatch, naming both) if cfg names another stream or the driver's
+// pools cannot hold the declared largest frame.
+func NewCloudConsumerWith(ctx context.Context, c *client.Client, cfg client.ConsumerConfig) (*CloudConsumer, error) {
+	s, err := typed.NewConsumer[float32](ctx, c, &cloudSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
 	x := &CloudConsumer{s: s}
 	x.fh = x.frame
 	return x, nil
+}
+
+// OnCloudProgress makes client.ConsumerConfig.OnProgress from a handler of stream Cloud's
+// FrameProgress hints in its units (typed.Progress: Elements, Rows), for
+// NewCloudConsumerWith. The handler runs inside Poll, Next or Run; it allocates nothing per hint.
+func OnCloudProgress(h func(typed.Progress)) func(client.FrameProgress) {
+	return typed.OnProgress(&cloudSpec, h)
 }
 
 // frame adapts the typed view to this stream's; bound once, as fh, so Poll
@@ -505,10 +676,21 @@ type VolumeProducer struct {
 	p *typed.Producer[float64]
 }
 
-// NewVolumeProducer attaches a producer of stream Volume (stream id 10002) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewVolumeProducer attaches a producer of stream Volume (stream id 10002) through c with the
+// client's defaults (NewVolumeProducerWith with a zero client.ProducerConfig).
 func NewVolumeProducer(ctx context.Context, c *client.Client) (*VolumeProducer, error) {
-	p, err := typed.NewProducer[float64](ctx, c, &volumeSpec, client.ProducerConfig{})
+	return NewVolumeProducerWith(ctx, c, client.ProducerConfig{})
+}
+
+// NewVolumeProducerWith attaches a producer of stream Volume through c, configured by cfg:
+// the claim queue (MaxClaims), FrameProgress (Progress, ProgressInterval,
+// ProgressBytes), metadata and offer settings are the client's. The declaration
+// fills in the rest: StreamID 0 becomes 10002, and in no-driver mode an empty Layout
+// becomes the declaration's pool sizing. It fails (typed.ErrMismatch, naming both)
+// if cfg contradicts the declaration (another StreamID, Layout pools too small)
+// or the driver's pools cannot hold the declared largest frame.
+func NewVolumeProducerWith(ctx context.Context, c *client.Client, cfg client.ProducerConfig) (*VolumeProducer, error) {
+	p, err := typed.NewProducer[float64](ctx, c, &volumeSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -531,6 +713,66 @@ func (p *VolumeProducer) Commit() (uint64, error) {
 // Abort gives up the claimed frame.
 func (p *VolumeProducer) Abort() {
 	p.p.Abort()
+}
+
+// TryClaim reserves a slot for a frame whose dynamic dims are n1, n2 (each within
+// its declared bound, else typed.ErrMismatch) and returns the claim: fill its View in
+// place, report how far with Progress or ProgressRows, then Commit or Abort it.
+// Up to client.ProducerConfig.MaxClaims claims (see the With constructor) may be
+// open at once, filled and committed in any order; one more aborts the oldest.
+// Errors are the client's (client.ErrPaused, ...).
+func (p *VolumeProducer) TryClaim(n1, n2 int) (VolumeClaim, error) {
+	c, err := p.p.TryClaim(n1, n2)
+	return VolumeClaim{c}, err
+}
+
+// VolumeClaim is a frame of stream Volume being filled in place, from TryClaim. It is a
+// small value: copies refer to the same claim. Its View is valid until Commit or
+// Abort; after that every method reports client.ErrClaimLost or does nothing.
+type VolumeClaim struct {
+	c typed.Claim[float64]
+}
+
+// View returns the frame to fill.
+func (c VolumeClaim) View() VolumeView {
+	return VolumeView{c.c.View()}
+}
+
+// Seq returns the frame's sequence number.
+func (c VolumeClaim) Seq() uint64 {
+	return c.c.Seq()
+}
+
+// Open reports whether the claim is neither committed nor aborted.
+func (c VolumeClaim) Open() bool {
+	return c.c.Open()
+}
+
+// SetTimestampNs sets the frame's capture timestamp.
+func (c VolumeClaim) SetTimestampNs(ns uint64) {
+	c.c.SetTimestampNs(ns)
+}
+
+// Progress reports the first filled bytes of the frame written: a FrameProgress
+// PROGRESS hint when the producer's config has Progress and the throttle allows.
+// It returns client.ErrProgress for a count past the frame or below an earlier one.
+func (c VolumeClaim) Progress(filled int) error {
+	return c.c.Progress(filled)
+}
+
+// ProgressRows is Progress for the first rows columns (View's Row) written.
+func (c VolumeClaim) ProgressRows(rows int) error {
+	return c.c.ProgressRows(rows)
+}
+
+// Commit publishes the frame and returns its sequence number.
+func (c VolumeClaim) Commit() (uint64, error) {
+	return c.c.Commit()
+}
+
+// Abort gives up the frame, if the claim is still open.
+func (c VolumeClaim) Abort() {
+	c.c.Abort()
 }
 
 // Offer copies data (every element, in memory order) into a new frame whose
@@ -561,16 +803,31 @@ type VolumeConsumer struct {
 	fh      func(typed.View[float64], client.FrameView)
 }
 
-// NewVolumeConsumer attaches a consumer of stream Volume (stream id 10002) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewVolumeConsumer attaches a consumer of stream Volume (stream id 10002) through c with the
+// client's defaults (NewVolumeConsumerWith with a zero client.ConsumerConfig).
 func NewVolumeConsumer(ctx context.Context, c *client.Client) (*VolumeConsumer, error) {
-	s, err := typed.NewConsumer[float64](ctx, c, &volumeSpec, client.ConsumerConfig{})
+	return NewVolumeConsumerWith(ctx, c, client.ConsumerConfig{})
+}
+
+// NewVolumeConsumerWith attaches a consumer of stream Volume through c, configured by cfg (mode,
+// rate, metadata, OnProgress: see OnVolumeProgress): StreamID 0 becomes 10002. It fails
+// (typed.ErrMismatch, naming both) if cfg names another stream or the driver's
+// pools cannot hold the declared largest frame.
+func NewVolumeConsumerWith(ctx context.Context, c *client.Client, cfg client.ConsumerConfig) (*VolumeConsumer, error) {
+	s, err := typed.NewConsumer[float64](ctx, c, &volumeSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
 	x := &VolumeConsumer{s: s}
 	x.fh = x.frame
 	return x, nil
+}
+
+// OnVolumeProgress makes client.ConsumerConfig.OnProgress from a handler of stream Volume's
+// FrameProgress hints in its units (typed.Progress: Elements, Rows), for
+// NewVolumeConsumerWith. The handler runs inside Poll, Next or Run; it allocates nothing per hint.
+func OnVolumeProgress(h func(typed.Progress)) func(client.FrameProgress) {
+	return typed.OnProgress(&volumeSpec, h)
 }
 
 // frame adapts the typed view to this stream's; bound once, as fh, so Poll
@@ -683,10 +940,21 @@ type SmallProducer struct {
 	p *typed.Producer[uint16]
 }
 
-// NewSmallProducer attaches a producer of stream Small (stream id 10003) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewSmallProducer attaches a producer of stream Small (stream id 10003) through c with the
+// client's defaults (NewSmallProducerWith with a zero client.ProducerConfig).
 func NewSmallProducer(ctx context.Context, c *client.Client) (*SmallProducer, error) {
-	p, err := typed.NewProducer[uint16](ctx, c, &smallSpec, client.ProducerConfig{})
+	return NewSmallProducerWith(ctx, c, client.ProducerConfig{})
+}
+
+// NewSmallProducerWith attaches a producer of stream Small through c, configured by cfg:
+// the claim queue (MaxClaims), FrameProgress (Progress, ProgressInterval,
+// ProgressBytes), metadata and offer settings are the client's. The declaration
+// fills in the rest: StreamID 0 becomes 10003, and in no-driver mode an empty Layout
+// becomes the declaration's pool sizing. It fails (typed.ErrMismatch, naming both)
+// if cfg contradicts the declaration (another StreamID, Layout pools too small)
+// or the driver's pools cannot hold the declared largest frame.
+func NewSmallProducerWith(ctx context.Context, c *client.Client, cfg client.ProducerConfig) (*SmallProducer, error) {
+	p, err := typed.NewProducer[uint16](ctx, c, &smallSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -708,6 +976,65 @@ func (p *SmallProducer) Commit() (uint64, error) {
 // Abort gives up the claimed frame.
 func (p *SmallProducer) Abort() {
 	p.p.Abort()
+}
+
+// TryClaim reserves a slot for a frame and returns the claim: fill its View in
+// place, report how far with Progress or ProgressRows, then Commit or Abort it.
+// Up to client.ProducerConfig.MaxClaims claims (see the With constructor) may be
+// open at once, filled and committed in any order; one more aborts the oldest.
+// Errors are the client's (client.ErrPaused, ...).
+func (p *SmallProducer) TryClaim() (SmallClaim, error) {
+	c, err := p.p.TryClaim()
+	return SmallClaim{c}, err
+}
+
+// SmallClaim is a frame of stream Small being filled in place, from TryClaim. It is a
+// small value: copies refer to the same claim. Its View is valid until Commit or
+// Abort; after that every method reports client.ErrClaimLost or does nothing.
+type SmallClaim struct {
+	c typed.Claim[uint16]
+}
+
+// View returns the frame to fill.
+func (c SmallClaim) View() SmallView {
+	return SmallView{c.c.View()}
+}
+
+// Seq returns the frame's sequence number.
+func (c SmallClaim) Seq() uint64 {
+	return c.c.Seq()
+}
+
+// Open reports whether the claim is neither committed nor aborted.
+func (c SmallClaim) Open() bool {
+	return c.c.Open()
+}
+
+// SetTimestampNs sets the frame's capture timestamp.
+func (c SmallClaim) SetTimestampNs(ns uint64) {
+	c.c.SetTimestampNs(ns)
+}
+
+// Progress reports the first filled bytes of the frame written: a FrameProgress
+// PROGRESS hint when the producer's config has Progress and the throttle allows.
+// It returns client.ErrProgress for a count past the frame or below an earlier one.
+func (c SmallClaim) Progress(filled int) error {
+	return c.c.Progress(filled)
+}
+
+// ProgressRows is Progress for the first rows rows (View's Row) written.
+func (c SmallClaim) ProgressRows(rows int) error {
+	return c.c.ProgressRows(rows)
+}
+
+// Commit publishes the frame and returns its sequence number.
+func (c SmallClaim) Commit() (uint64, error) {
+	return c.c.Commit()
+}
+
+// Abort gives up the frame, if the claim is still open.
+func (c SmallClaim) Abort() {
+	c.c.Abort()
 }
 
 // Offer copies data (every element, in memory order) into a new frame and
@@ -738,16 +1065,31 @@ type SmallConsumer struct {
 	fh      func(typed.View[uint16], client.FrameView)
 }
 
-// NewSmallConsumer attaches a consumer of stream Small (stream id 10003) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewSmallConsumer attaches a consumer of stream Small (stream id 10003) through c with the
+// client's defaults (NewSmallConsumerWith with a zero client.ConsumerConfig).
 func NewSmallConsumer(ctx context.Context, c *client.Client) (*SmallConsumer, error) {
-	s, err := typed.NewConsumer[uint16](ctx, c, &smallSpec, client.ConsumerConfig{})
+	return NewSmallConsumerWith(ctx, c, client.ConsumerConfig{})
+}
+
+// NewSmallConsumerWith attaches a consumer of stream Small through c, configured by cfg (mode,
+// rate, metadata, OnProgress: see OnSmallProgress): StreamID 0 becomes 10003. It fails
+// (typed.ErrMismatch, naming both) if cfg names another stream or the driver's
+// pools cannot hold the declared largest frame.
+func NewSmallConsumerWith(ctx context.Context, c *client.Client, cfg client.ConsumerConfig) (*SmallConsumer, error) {
+	s, err := typed.NewConsumer[uint16](ctx, c, &smallSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
 	x := &SmallConsumer{s: s}
 	x.fh = x.frame
 	return x, nil
+}
+
+// OnSmallProgress makes client.ConsumerConfig.OnProgress from a handler of stream Small's
+// FrameProgress hints in its units (typed.Progress: Elements, Rows), for
+// NewSmallConsumerWith. The handler runs inside Poll, Next or Run; it allocates nothing per hint.
+func OnSmallProgress(h func(typed.Progress)) func(client.FrameProgress) {
+	return typed.OnProgress(&smallSpec, h)
 }
 
 // frame adapts the typed view to this stream's; bound once, as fh, so Poll
@@ -860,10 +1202,21 @@ type LargeProducer struct {
 	p *typed.Producer[uint16]
 }
 
-// NewLargeProducer attaches a producer of stream Large (stream id 10004) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewLargeProducer attaches a producer of stream Large (stream id 10004) through c with the
+// client's defaults (NewLargeProducerWith with a zero client.ProducerConfig).
 func NewLargeProducer(ctx context.Context, c *client.Client) (*LargeProducer, error) {
-	p, err := typed.NewProducer[uint16](ctx, c, &largeSpec, client.ProducerConfig{})
+	return NewLargeProducerWith(ctx, c, client.ProducerConfig{})
+}
+
+// NewLargeProducerWith attaches a producer of stream Large through c, configured by cfg:
+// the claim queue (MaxClaims), FrameProgress (Progress, ProgressInterval,
+// ProgressBytes), metadata and offer settings are the client's. The declaration
+// fills in the rest: StreamID 0 becomes 10004, and in no-driver mode an empty Layout
+// becomes the declaration's pool sizing. It fails (typed.ErrMismatch, naming both)
+// if cfg contradicts the declaration (another StreamID, Layout pools too small)
+// or the driver's pools cannot hold the declared largest frame.
+func NewLargeProducerWith(ctx context.Context, c *client.Client, cfg client.ProducerConfig) (*LargeProducer, error) {
+	p, err := typed.NewProducer[uint16](ctx, c, &largeSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -885,6 +1238,65 @@ func (p *LargeProducer) Commit() (uint64, error) {
 // Abort gives up the claimed frame.
 func (p *LargeProducer) Abort() {
 	p.p.Abort()
+}
+
+// TryClaim reserves a slot for a frame and returns the claim: fill its View in
+// place, report how far with Progress or ProgressRows, then Commit or Abort it.
+// Up to client.ProducerConfig.MaxClaims claims (see the With constructor) may be
+// open at once, filled and committed in any order; one more aborts the oldest.
+// Errors are the client's (client.ErrPaused, ...).
+func (p *LargeProducer) TryClaim() (LargeClaim, error) {
+	c, err := p.p.TryClaim()
+	return LargeClaim{c}, err
+}
+
+// LargeClaim is a frame of stream Large being filled in place, from TryClaim. It is a
+// small value: copies refer to the same claim. Its View is valid until Commit or
+// Abort; after that every method reports client.ErrClaimLost or does nothing.
+type LargeClaim struct {
+	c typed.Claim[uint16]
+}
+
+// View returns the frame to fill.
+func (c LargeClaim) View() LargeView {
+	return LargeView{c.c.View()}
+}
+
+// Seq returns the frame's sequence number.
+func (c LargeClaim) Seq() uint64 {
+	return c.c.Seq()
+}
+
+// Open reports whether the claim is neither committed nor aborted.
+func (c LargeClaim) Open() bool {
+	return c.c.Open()
+}
+
+// SetTimestampNs sets the frame's capture timestamp.
+func (c LargeClaim) SetTimestampNs(ns uint64) {
+	c.c.SetTimestampNs(ns)
+}
+
+// Progress reports the first filled bytes of the frame written: a FrameProgress
+// PROGRESS hint when the producer's config has Progress and the throttle allows.
+// It returns client.ErrProgress for a count past the frame or below an earlier one.
+func (c LargeClaim) Progress(filled int) error {
+	return c.c.Progress(filled)
+}
+
+// ProgressRows is Progress for the first rows rows (View's Row) written.
+func (c LargeClaim) ProgressRows(rows int) error {
+	return c.c.ProgressRows(rows)
+}
+
+// Commit publishes the frame and returns its sequence number.
+func (c LargeClaim) Commit() (uint64, error) {
+	return c.c.Commit()
+}
+
+// Abort gives up the frame, if the claim is still open.
+func (c LargeClaim) Abort() {
+	c.c.Abort()
 }
 
 // Offer copies data (every element, in memory order) into a new frame and
@@ -915,16 +1327,31 @@ type LargeConsumer struct {
 	fh      func(typed.View[uint16], client.FrameView)
 }
 
-// NewLargeConsumer attaches a consumer of stream Large (stream id 10004) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewLargeConsumer attaches a consumer of stream Large (stream id 10004) through c with the
+// client's defaults (NewLargeConsumerWith with a zero client.ConsumerConfig).
 func NewLargeConsumer(ctx context.Context, c *client.Client) (*LargeConsumer, error) {
-	s, err := typed.NewConsumer[uint16](ctx, c, &largeSpec, client.ConsumerConfig{})
+	return NewLargeConsumerWith(ctx, c, client.ConsumerConfig{})
+}
+
+// NewLargeConsumerWith attaches a consumer of stream Large through c, configured by cfg (mode,
+// rate, metadata, OnProgress: see OnLargeProgress): StreamID 0 becomes 10004. It fails
+// (typed.ErrMismatch, naming both) if cfg names another stream or the driver's
+// pools cannot hold the declared largest frame.
+func NewLargeConsumerWith(ctx context.Context, c *client.Client, cfg client.ConsumerConfig) (*LargeConsumer, error) {
+	s, err := typed.NewConsumer[uint16](ctx, c, &largeSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
 	x := &LargeConsumer{s: s}
 	x.fh = x.frame
 	return x, nil
+}
+
+// OnLargeProgress makes client.ConsumerConfig.OnProgress from a handler of stream Large's
+// FrameProgress hints in its units (typed.Progress: Elements, Rows), for
+// NewLargeConsumerWith. The handler runs inside Poll, Next or Run; it allocates nothing per hint.
+func OnLargeProgress(h func(typed.Progress)) func(client.FrameProgress) {
+	return typed.OnProgress(&largeSpec, h)
 }
 
 // frame adapts the typed view to this stream's; bound once, as fh, so Poll

@@ -19,9 +19,11 @@ type Consumer[T shm.Elem] struct {
 	err        error
 }
 
-// NewConsumer attaches a consumer of spec's stream through c (cfg's
-// StreamID may be 0: the spec's). It fails with ErrMismatch if T is not the
-// dtype's Go type or the driver's pools cannot hold the largest frame.
+// NewConsumer attaches a consumer of spec's stream through c. cfg is the
+// client's (OnProgress included: see OnProgress for a typed handler);
+// its StreamID may be 0: the spec's. It fails with ErrMismatch if cfg
+// names another stream, T is not the dtype's Go type or the driver's
+// pools cannot hold the largest frame.
 func NewConsumer[T shm.Elem](ctx context.Context, c *client.Client, spec *Spec, cfg client.ConsumerConfig) (*Consumer[T], error) {
 	if err := prepare[T](spec, &cfg.StreamID); err != nil {
 		return nil, err
@@ -30,9 +32,11 @@ func NewConsumer[T shm.Elem](ctx context.Context, c *client.Client, spec *Spec, 
 	if err != nil {
 		return nil, err
 	}
-	if err := spec.CheckLease(uc.Lease().Info()); err != nil {
-		_ = uc.Close()
-		return nil, err
+	if l := uc.Lease(); l != nil { // nil in no-driver mode
+		if err := spec.CheckLease(l.Info()); err != nil {
+			_ = uc.Close()
+			return nil, err
+		}
 	}
 	s := &Consumer[T]{c: uc, spec: spec}
 	s.fh = s.frame

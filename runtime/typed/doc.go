@@ -15,10 +15,26 @@
 // wrapping ErrMismatch naming both; Poll counts it in Mismatched and keeps
 // the error for Err).
 //
+// # Configuration, claim queues and FrameProgress
+//
+// NewProducer and NewConsumer take the client's ProducerConfig and
+// ConsumerConfig with the declaration's contract filled in (StreamID 0
+// becomes the spec's; a no-driver Layout left empty becomes the
+// declaration's pool sizing) and refuse, with ErrMismatch naming both, a
+// configuration that contradicts the declaration. The rest is the
+// client's: with ProducerConfig.MaxClaims several Claims from TryClaim may
+// be open at once, filled in any order (a DMA ring), each reporting how
+// far it got with Progress or ProgressRows (FrameProgress PROGRESS when
+// ProducerConfig.Progress is set; the client adds STARTED and COMPLETE)
+// and committed or aborted by itself. On the consumer side OnProgress
+// turns a handler of Progress (the hint in elements and rows) into
+// ConsumerConfig.OnProgress.
+//
 // # How long views stay valid
 //
 // A View aliases shared memory, like the client's views it wraps: a
-// producer's View is valid until Commit or Abort (or the next Claim); a
+// producer's View is valid until its claim is committed or aborted (for
+// Claim's view: Commit, Abort or the next Claim); a
 // consumer's until the handler returns or the next Next, Poll or Close.
 // The producer may overwrite a frame while a consumer reads it: call the
 // FrameView's Verify after reading and discard what was computed if it
@@ -27,9 +43,15 @@
 // Claims, commits, offers and polls of frames that match allocate nothing.
 package typed
 
-// SupportPackageIsVersion1 is referenced by every file tensorgen's stub
-// generator writes (const _ = typed.SupportPackageIsVersion1): stubs
-// generated for another version of this package fail to compile instead
-// of misbehaving. The number changes when the generated code's contract
-// with this package does.
-const SupportPackageIsVersion1 = true
+// SupportPackageIsVersion2 is referenced by every file tensorgen's stub
+// generator writes (const _ = typed.SupportPackageIsVersion2): stubs
+// generated for a version of this package they do not fit fail to
+// compile, naming the constant, instead of misbehaving. The number changes
+// when the generated code's contract with this package does; the
+// constants of older versions this package still serves stay.
+//
+// Version 2 added claim queues (Producer.TryClaim, Claim) and OnProgress.
+const (
+	SupportPackageIsVersion1 = true
+	SupportPackageIsVersion2 = true
+)

@@ -105,3 +105,19 @@ func (v View[T]) Row(i int) []T {
 	n := len(v.data) / int(dims[outer])
 	return v.data[i*n : (i+1)*n : (i+1)*n]
 }
+
+// rowBytes is the size of a Row in bytes (0 for an empty view).
+func (v View[T]) rowBytes() int {
+	dims := v.Shape()
+	if len(dims) == 0 {
+		return 0
+	}
+	outer := 0
+	if v.hdr.MajorOrder == pool.ColumnMajor {
+		outer = len(dims) - 1
+	}
+	if dims[outer] == 0 {
+		return 0
+	}
+	return len(v.data) / int(dims[outer]) * v.hdr.Dtype.Size()
+}

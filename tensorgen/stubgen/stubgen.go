@@ -5,7 +5,10 @@
 //
 // For each stream Name the output has NameView (At, Set, Row, Data,
 // Shape, Len), NameProducer (Claim, Commit, Abort, Offer,
-// SetTimestampNs), NameConsumer (Next, Poll, Run), NameSpec, and, when a
+// SetTimestampNs; TryClaim for a claim queue), NameClaim (View, Progress,
+// ProgressRows, Commit, Abort), NameConsumer (Next, Poll, Run),
+// NewNameProducer and NewNameConsumer with their With forms that take the
+// client's configuration, OnNameProgress, NameSpec, and, when a
 // metadata message is declared, NameMetaKey and the typed encode and
 // decode of that message; the codecs of the metadata schemas are
 // generated into a subpackage each. TpooldProfile holds the tpoold
@@ -153,7 +156,7 @@ func (g *gen) stubs() ([]byte, error) {
 	for _, c := range g.sortedCodecs() {
 		g.out.ImportName(c.path, c.pkg)
 	}
-	g.out.Const().Id("_").Op("=").Qual(typedPkg, "SupportPackageIsVersion1")
+	g.out.Const().Id("_").Op("=").Qual(typedPkg, "SupportPackageIsVersion2")
 	g.declare("TpooldProfile", "the declaration")
 	g.declare("WriteTpooldProfile", "the declaration")
 	for _, s := range f.Streams {
@@ -308,12 +311,24 @@ func (g *gen) producer(s *decl.Stream, view, prod, newProd, specVar string, dyn 
 	}
 	o.Commentf("%s writes the frames of stream %s. It is not safe for concurrent use.", prod, N)
 	o.Type().Id(prod).Struct(fields...)
-	o.Commentf("%s attaches a producer of stream %s (stream id %d) through c. It fails", newProd, N, s.StreamID)
-	o.Comment("(typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.")
+	newProdWith := g.declare(newProd+"With", "stream "+N)
+	o.Commentf("%s attaches a producer of stream %s (stream id %d) through c with the", newProd, N, s.StreamID)
+	o.Commentf("client's defaults (%s with a zero client.ProducerConfig).", newProdWith)
 	o.Func().Id(newProd).Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Op("*").Qual(clientPkg, "Client")).
 		Params(jen.Op("*").Id(prod), jen.Error()).Block(
+		jen.Return(jen.Id(newProdWith).Call(jen.Id("ctx"), jen.Id("c"), jen.Qual(clientPkg, "ProducerConfig").Values())),
+	)
+	o.Commentf("%s attaches a producer of stream %s through c, configured by cfg:", newProdWith, N)
+	o.Comment("the claim queue (MaxClaims), FrameProgress (Progress, ProgressInterval,")
+	o.Comment("ProgressBytes), metadata and offer settings are the client's. The declaration")
+	o.Commentf("fills in the rest: StreamID 0 becomes %d, and in no-driver mode an empty Layout", s.StreamID)
+	o.Comment("becomes the declaration's pool sizing. It fails (typed.ErrMismatch, naming both)")
+	o.Comment("if cfg contradicts the declaration (another StreamID, Layout pools too small)")
+	o.Comment("or the driver's pools cannot hold the declared largest frame.")
+	o.Func().Id(newProdWith).Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Op("*").Qual(clientPkg, "Client"), jen.Id("cfg").Qual(clientPkg, "ProducerConfig")).
+		Params(jen.Op("*").Id(prod), jen.Error()).Block(
 		jen.List(jen.Id("p"), jen.Err()).Op(":=").Qual(typedPkg, "NewProducer").Types(T.Clone()).Call(
-			jen.Id("ctx"), jen.Id("c"), jen.Op("&").Id(specVar), jen.Qual(clientPkg, "ProducerConfig").Values()),
+			jen.Id("ctx"), jen.Id("c"), jen.Op("&").Id(specVar), jen.Id("cfg")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Op("&").Id(prod).Values(jen.Dict{jen.Id("p"): jen.Id("p")}), jen.Nil()),
 	)
@@ -338,6 +353,7 @@ func (g *gen) producer(s *decl.Stream, view, prod, newProd, specVar string, dyn 
 		jen.Return(jen.Id("p").Dot("p").Dot("Commit").Call()))
 	o.Comment("Abort gives up the claimed frame.")
 	o.Func().Params(recv.Clone()).Id("Abort").Params().Block(jen.Id("p").Dot("p").Dot("Abort").Call())
+	g.claim(s, view, prod, dyn, typedT)
 	offerParams := []jen.Code{jen.Id("data").Index().Add(T.Clone())}
 	offerArgs := []jen.Code{jen.Id("data")}
 	switch len(dyn) {
@@ -365,6 +381,66 @@ func (g *gen) producer(s *decl.Stream, view, prod, newProd, specVar string, dyn 
 	o.Func().Params(recv.Clone()).Id("Close").Params().Error().Block(jen.Return(jen.Id("p").Dot("p").Dot("Close").Call()))
 }
 
+// claim emits the stream's claim type and the producer's TryClaim.
+func (g *gen) claim(s *decl.Stream, view, prod string, dyn []string, typedT func(string) *jen.Statement) {
+	o := g.out
+	N := s.Name
+	cl := g.declare(N+"Claim", "stream "+N)
+	recv := jen.Id("p").Op("*").Id(prod)
+	claimParams := []jen.Code{}
+	if len(dyn) > 0 {
+		claimParams = append(claimParams, jen.List(ids(dyn)...).Int())
+	}
+	if len(dyn) == 0 {
+		o.Comment("TryClaim reserves a slot for a frame and returns the claim: fill its View in")
+	} else {
+		o.Commentf("TryClaim reserves a slot for a frame whose dynamic dims are %s (each within", strings.Join(dyn, ", "))
+		o.Comment("its declared bound, else typed.ErrMismatch) and returns the claim: fill its View in")
+	}
+	o.Comment("place, report how far with Progress or ProgressRows, then Commit or Abort it.")
+	o.Comment("Up to client.ProducerConfig.MaxClaims claims (see the With constructor) may be")
+	o.Comment("open at once, filled and committed in any order; one more aborts the oldest.")
+	o.Comment("Errors are the client's (client.ErrPaused, ...).")
+	o.Func().Params(recv.Clone()).Id("TryClaim").Params(claimParams...).Params(jen.Id(cl), jen.Error()).Block(
+		jen.List(jen.Id("c"), jen.Err()).Op(":=").Id("p").Dot("p").Dot("TryClaim").Call(ids(dyn)...),
+		jen.Return(jen.Id(cl).Values(jen.Id("c")), jen.Err()),
+	)
+	o.Commentf("%s is a frame of stream %s being filled in place, from TryClaim. It is a", cl, N)
+	o.Comment("small value: copies refer to the same claim. Its View is valid until Commit or")
+	o.Comment("Abort; after that every method reports client.ErrClaimLost or does nothing.")
+	o.Type().Id(cl).Struct(jen.Id("c").Add(typedT("Claim")))
+	crecv := jen.Id("c").Id(cl)
+	o.Comment("View returns the frame to fill.")
+	o.Func().Params(crecv.Clone()).Id("View").Params().Id(view).Block(
+		jen.Return(jen.Id(view).Values(jen.Id("c").Dot("c").Dot("View").Call())))
+	o.Comment("Seq returns the frame's sequence number.")
+	o.Func().Params(crecv.Clone()).Id("Seq").Params().Uint64().Block(
+		jen.Return(jen.Id("c").Dot("c").Dot("Seq").Call()))
+	o.Comment("Open reports whether the claim is neither committed nor aborted.")
+	o.Func().Params(crecv.Clone()).Id("Open").Params().Bool().Block(
+		jen.Return(jen.Id("c").Dot("c").Dot("Open").Call()))
+	o.Comment("SetTimestampNs sets the frame's capture timestamp.")
+	o.Func().Params(crecv.Clone()).Id("SetTimestampNs").Params(jen.Id("ns").Uint64()).Block(
+		jen.Id("c").Dot("c").Dot("SetTimestampNs").Call(jen.Id("ns")))
+	o.Comment("Progress reports the first filled bytes of the frame written: a FrameProgress")
+	o.Comment("PROGRESS hint when the producer's config has Progress and the throttle allows.")
+	o.Comment("It returns client.ErrProgress for a count past the frame or below an earlier one.")
+	o.Func().Params(crecv.Clone()).Id("Progress").Params(jen.Id("filled").Int()).Error().Block(
+		jen.Return(jen.Id("c").Dot("c").Dot("Progress").Call(jen.Id("filled"))))
+	if s.Order == decl.ColumnMajor {
+		o.Comment("ProgressRows is Progress for the first rows columns (View's Row) written.")
+	} else {
+		o.Comment("ProgressRows is Progress for the first rows rows (View's Row) written.")
+	}
+	o.Func().Params(crecv.Clone()).Id("ProgressRows").Params(jen.Id("rows").Int()).Error().Block(
+		jen.Return(jen.Id("c").Dot("c").Dot("ProgressRows").Call(jen.Id("rows"))))
+	o.Comment("Commit publishes the frame and returns its sequence number.")
+	o.Func().Params(crecv.Clone()).Id("Commit").Params().Params(jen.Uint64(), jen.Error()).Block(
+		jen.Return(jen.Id("c").Dot("c").Dot("Commit").Call()))
+	o.Comment("Abort gives up the frame, if the claim is still open.")
+	o.Func().Params(crecv.Clone()).Id("Abort").Params().Block(jen.Id("c").Dot("c").Dot("Abort").Call())
+}
+
 func (g *gen) consumer(s *decl.Stream, view, cons, newCons, specVar string, typedT func(string) *jen.Statement) {
 	o := g.out
 	N := s.Name
@@ -381,17 +457,32 @@ func (g *gen) consumer(s *decl.Stream, view, cons, newCons, specVar string, type
 		fields = append(fields, jen.Id("metaDec").Qual(c.path, s.Metadata.Message.Name+"Decoder"))
 	}
 	o.Type().Id(cons).Struct(fields...)
-	o.Commentf("%s attaches a consumer of stream %s (stream id %d) through c. It fails", newCons, N, s.StreamID)
-	o.Comment("(typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.")
+	newConsWith := g.declare(newCons+"With", "stream "+N)
+	onProg := g.declare("On"+N+"Progress", "stream "+N)
+	o.Commentf("%s attaches a consumer of stream %s (stream id %d) through c with the", newCons, N, s.StreamID)
+	o.Commentf("client's defaults (%s with a zero client.ConsumerConfig).", newConsWith)
 	o.Func().Id(newCons).Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Op("*").Qual(clientPkg, "Client")).
 		Params(jen.Op("*").Id(cons), jen.Error()).Block(
+		jen.Return(jen.Id(newConsWith).Call(jen.Id("ctx"), jen.Id("c"), jen.Qual(clientPkg, "ConsumerConfig").Values())),
+	)
+	o.Commentf("%s attaches a consumer of stream %s through c, configured by cfg (mode,", newConsWith, N)
+	o.Commentf("rate, metadata, OnProgress: see %s): StreamID 0 becomes %d. It fails", onProg, s.StreamID)
+	o.Comment("(typed.ErrMismatch, naming both) if cfg names another stream or the driver's")
+	o.Comment("pools cannot hold the declared largest frame.")
+	o.Func().Id(newConsWith).Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Op("*").Qual(clientPkg, "Client"), jen.Id("cfg").Qual(clientPkg, "ConsumerConfig")).
+		Params(jen.Op("*").Id(cons), jen.Error()).Block(
 		jen.List(jen.Id("s"), jen.Err()).Op(":=").Qual(typedPkg, "NewConsumer").Types(T.Clone()).Call(
-			jen.Id("ctx"), jen.Id("c"), jen.Op("&").Id(specVar), jen.Qual(clientPkg, "ConsumerConfig").Values()),
+			jen.Id("ctx"), jen.Id("c"), jen.Op("&").Id(specVar), jen.Id("cfg")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Id("x").Op(":=").Op("&").Id(cons).Values(jen.Dict{jen.Id("s"): jen.Id("s")}),
 		jen.Id("x").Dot("fh").Op("=").Id("x").Dot("frame"),
 		jen.Return(jen.Id("x"), jen.Nil()),
 	)
+	o.Commentf("%s makes client.ConsumerConfig.OnProgress from a handler of stream %s's", onProg, N)
+	o.Comment("FrameProgress hints in its units (typed.Progress: Elements, Rows), for")
+	o.Commentf("%s. The handler runs inside Poll, Next or Run; it allocates nothing per hint.", newConsWith)
+	o.Func().Id(onProg).Params(jen.Id("h").Func().Params(jen.Qual(typedPkg, "Progress"))).Func().Params(jen.Qual(clientPkg, "FrameProgress")).Block(
+		jen.Return(jen.Qual(typedPkg, "OnProgress").Call(jen.Op("&").Id(specVar), jen.Id("h"))))
 	recv := jen.Id("s").Op("*").Id(cons)
 	o.Comment("frame adapts the typed view to this stream's; bound once, as fh, so Poll")
 	o.Comment("allocates nothing.")

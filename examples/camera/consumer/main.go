@@ -2,12 +2,14 @@
 // tensorgen generated from ../internal/cam/streams.toml
 // (cam.FrameConsumer): it checks every frame against the test pattern and
 // its metadata (the typed camerameta.CameraInfo of the meta_version the
-// frame carries, the calibration blob's checksum), and prints per-second
-// statistics: frames per second, drops by reason and the current
-// metadata. It ends after -frames frames, after -idle without a
+// frame carries, the calibration blob's checksum), follows the producer's
+// FrameProgress hints through the stubs' typed handler (cam.OnFrameProgress:
+// rows filled), and prints per-second statistics: frames per second, drops
+// by reason, progress hints by state and the current metadata. It ends after -frames frames, after -idle without a
 // frame once frames came, after -timeout, or on SIGINT/SIGTERM, with a
 // summary line; the exit code is 0 only if every frame received was
-// intact and had consistent metadata.
+// intact and had consistent metadata, and every progress hint was
+// consistent (whole bands of rows, COMPLETE for the whole frame).
 //
 //	consumer -frames 1000
 package main
@@ -32,6 +34,7 @@ import (
 	"github.com/tpool-go/tpool/runtime/client"
 	"github.com/tpool-go/tpool/runtime/driverclient"
 	"github.com/tpool-go/tpool/runtime/pool"
+	"github.com/tpool-go/tpool/runtime/typed"
 )
 
 func main() {
@@ -91,6 +94,33 @@ type tally struct {
 	last                            time.Time
 	darkCRC                         uint32
 	info                            string // the last metadata seen, for report
+	// FrameProgress hints by state, and those whose rows were not whole
+	// bands of the producer or beyond the frame (a COMPLETE must say the
+	// whole frame).
+	progress    [4]uint64
+	badProgress uint64
+}
+
+// hint counts one FrameProgress hint of the stream, in rows.
+func (t *tally) hint(p typed.Progress) {
+	if int(p.State) < len(t.progress) {
+		t.progress[p.State]++
+	}
+	rows := p.Rows()
+	switch p.State {
+	case client.ProgressStarted:
+		if rows != 0 {
+			t.badProgress++
+		}
+	case client.ProgressFilling:
+		if rows < 1 || rows > cam.Rows || p.Elements()%cam.Cols != 0 {
+			t.badProgress++
+		}
+	case client.ProgressComplete:
+		if rows != cam.Rows || p.Elements() != cam.Rows*cam.Cols {
+			t.badProgress++
+		}
+	}
 }
 
 func (t *tally) frame(img cam.FrameView, f client.FrameView) {
@@ -147,12 +177,15 @@ func consume(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir s
 	if stream != cam.FrameSpec().StreamID {
 		return false, fmt.Errorf("stream %d: the camera stream is declared with id %d (internal/cam/streams.toml)", stream, cam.FrameSpec().StreamID)
 	}
-	cons, err := cam.NewFrameConsumer(ctx, c)
+	t := &tally{versions: map[uint32]bool{}, darkCRC: cam.DarkFrameCRC()}
+	// OnProgress subscribes to the stream's FrameProgress; the stubs'
+	// OnFrameProgress hands the hints over in rows.
+	cons, err := cam.NewFrameConsumerWith(ctx, c, client.ConsumerConfig{OnProgress: cam.OnFrameProgress(t.hint)})
 	if err != nil {
 		return false, err
 	}
 	defer cons.Close()
-	t := &tally{cons: cons, versions: map[uint32]bool{}, darkCRC: cam.DarkFrameCRC()}
+	t.cons = cons
 	fmt.Fprintf(stdout, "camera consumer: stream %d: waiting for frames\n", stream)
 	start := time.Now()
 	next := start.Add(time.Second)
@@ -172,16 +205,17 @@ func consume(ctx context.Context, log *slog.Logger, stdout io.Writer, aeronDir s
 		backoff.Idle(n)
 	}
 	st := cons.Untyped().Stats()
-	fmt.Fprintf(stdout, "camera consumer: stream %d: received %d, intact %d, corrupt %d, torn %d, with metadata %d (inconsistent %d), meta versions %d, dropped %d (late %d), gap %d, mismatched %d\n",
-		stream, t.received, t.intact, t.corrupt, t.torn, t.withMeta, t.badMeta, len(t.versions), st.Dropped(), st.Late(), st.Gap, cons.Mismatched())
+	fmt.Fprintf(stdout, "camera consumer: stream %d: received %d, intact %d, corrupt %d, torn %d, with metadata %d (inconsistent %d), meta versions %d, dropped %d (late %d), gap %d, mismatched %d, progress hints started %d progress %d complete %d (inconsistent %d)\n",
+		stream, t.received, t.intact, t.corrupt, t.torn, t.withMeta, t.badMeta, len(t.versions), st.Dropped(), st.Late(), st.Gap, cons.Mismatched(),
+		t.progress[client.ProgressStarted], t.progress[client.ProgressFilling], t.progress[client.ProgressComplete], t.badProgress)
 	if err := cons.Err(); err != nil {
 		fmt.Fprintf(stdout, "camera consumer: %v\n", err)
 	}
-	return t.received > 0 && t.corrupt == 0 && t.badMeta == 0 && t.withMeta > 0 && cons.Mismatched() == 0, nil
+	return t.received > 0 && t.corrupt == 0 && t.badMeta == 0 && t.withMeta > 0 && cons.Mismatched() == 0 && t.badProgress == 0, nil
 }
 
-// report prints one per-second line: rate, drops by reason and the
-// current metadata.
+// report prints one per-second line: rate, drops by reason, progress
+// hints so far by state and the current metadata.
 func report(w io.Writer, cons *client.Consumer, t *tally, since time.Duration, n uint64) {
 	st := cons.Stats()
 	var drops strings.Builder
@@ -200,6 +234,7 @@ func report(w io.Writer, cons *client.Consumer, t *tally, since time.Duration, n
 	if meta == "" {
 		meta = "none yet"
 	}
-	fmt.Fprintf(w, "t=%2.0fs fps=%d frames=%d intact=%d drops:%s gap=%d meta %s\n",
-		since.Seconds(), n, t.received, t.intact, drops.String(), st.Gap, meta)
+	fmt.Fprintf(w, "t=%2.0fs fps=%d frames=%d intact=%d drops:%s gap=%d progress started=%d progress=%d complete=%d meta %s\n",
+		since.Seconds(), n, t.received, t.intact, drops.String(), st.Gap,
+		t.progress[client.ProgressStarted], t.progress[client.ProgressFilling], t.progress[client.ProgressComplete], meta)
 }

@@ -11,7 +11,7 @@ import (
 	"io"
 )
 
-const _ = typed.SupportPackageIsVersion1
+const _ = typed.SupportPackageIsVersion2
 
 var cloudSpec = typed.Spec{
 	Dtype:       pool.Float32,
@@ -74,10 +74,21 @@ type CloudProducer struct {
 	p *typed.Producer[float32]
 }
 
-// NewCloudProducer attaches a producer of stream Cloud (stream id 10001) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewCloudProducer attaches a producer of stream Cloud (stream id 10001) through c with the
+// client's defaults (NewCloudProducerWith with a zero client.ProducerConfig).
 func NewCloudProducer(ctx context.Context, c *client.Client) (*CloudProducer, error) {
-	p, err := typed.NewProducer[float32](ctx, c, &cloudSpec, client.ProducerConfig{})
+	return NewCloudProducerWith(ctx, c, client.ProducerConfig{})
+}
+
+// NewCloudProducerWith attaches a producer of stream Cloud through c, configured by cfg:
+// the claim queue (MaxClaims), FrameProgress (Progress, ProgressInterval,
+// ProgressBytes), metadata and offer settings are the client's. The declaration
+// fills in the rest: StreamID 0 becomes 10001, and in no-driver mode an empty Layout
+// becomes the declaration's pool sizing. It fails (typed.ErrMismatch, naming both)
+// if cfg contradicts the declaration (another StreamID, Layout pools too small)
+// or the driver's pools cannot hold the declared largest frame.
+func NewCloudProducerWith(ctx context.Context, c *client.Client, cfg client.ProducerConfig) (*CloudProducer, error) {
+	p, err := typed.NewProducer[float32](ctx, c, &cloudSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +111,66 @@ func (p *CloudProducer) Commit() (uint64, error) {
 // Abort gives up the claimed frame.
 func (p *CloudProducer) Abort() {
 	p.p.Abort()
+}
+
+// TryClaim reserves a slot for a frame whose dynamic dims are n0 (each within
+// its declared bound, else typed.ErrMismatch) and returns the claim: fill its View in
+// place, report how far with Progress or ProgressRows, then Commit or Abort it.
+// Up to client.ProducerConfig.MaxClaims claims (see the With constructor) may be
+// open at once, filled and committed in any order; one more aborts the oldest.
+// Errors are the client's (client.ErrPaused, ...).
+func (p *CloudProducer) TryClaim(n0 int) (CloudClaim, error) {
+	c, err := p.p.TryClaim(n0)
+	return CloudClaim{c}, err
+}
+
+// CloudClaim is a frame of stream Cloud being filled in place, from TryClaim. It is a
+// small value: copies refer to the same claim. Its View is valid until Commit or
+// Abort; after that every method reports client.ErrClaimLost or does nothing.
+type CloudClaim struct {
+	c typed.Claim[float32]
+}
+
+// View returns the frame to fill.
+func (c CloudClaim) View() CloudView {
+	return CloudView{c.c.View()}
+}
+
+// Seq returns the frame's sequence number.
+func (c CloudClaim) Seq() uint64 {
+	return c.c.Seq()
+}
+
+// Open reports whether the claim is neither committed nor aborted.
+func (c CloudClaim) Open() bool {
+	return c.c.Open()
+}
+
+// SetTimestampNs sets the frame's capture timestamp.
+func (c CloudClaim) SetTimestampNs(ns uint64) {
+	c.c.SetTimestampNs(ns)
+}
+
+// Progress reports the first filled bytes of the frame written: a FrameProgress
+// PROGRESS hint when the producer's config has Progress and the throttle allows.
+// It returns client.ErrProgress for a count past the frame or below an earlier one.
+func (c CloudClaim) Progress(filled int) error {
+	return c.c.Progress(filled)
+}
+
+// ProgressRows is Progress for the first rows rows (View's Row) written.
+func (c CloudClaim) ProgressRows(rows int) error {
+	return c.c.ProgressRows(rows)
+}
+
+// Commit publishes the frame and returns its sequence number.
+func (c CloudClaim) Commit() (uint64, error) {
+	return c.c.Commit()
+}
+
+// Abort gives up the frame, if the claim is still open.
+func (c CloudClaim) Abort() {
+	c.c.Abort()
 }
 
 // Offer copies data (every element, in memory order) into a new frame whose
@@ -130,16 +201,31 @@ type CloudConsumer struct {
 	fh      func(typed.View[float32], client.FrameView)
 }
 
-// NewCloudConsumer attaches a consumer of stream Cloud (stream id 10001) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewCloudConsumer attaches a consumer of stream Cloud (stream id 10001) through c with the
+// client's defaults (NewCloudConsumerWith with a zero client.ConsumerConfig).
 func NewCloudConsumer(ctx context.Context, c *client.Client) (*CloudConsumer, error) {
-	s, err := typed.NewConsumer[float32](ctx, c, &cloudSpec, client.ConsumerConfig{})
+	return NewCloudConsumerWith(ctx, c, client.ConsumerConfig{})
+}
+
+// NewCloudConsumerWith attaches a consumer of stream Cloud through c, configured by cfg (mode,
+// rate, metadata, OnProgress: see OnCloudProgress): StreamID 0 becomes 10001. It fails
+// (typed.ErrMismatch, naming both) if cfg names another stream or the driver's
+// pools cannot hold the declared largest frame.
+func NewCloudConsumerWith(ctx context.Context, c *client.Client, cfg client.ConsumerConfig) (*CloudConsumer, error) {
+	s, err := typed.NewConsumer[float32](ctx, c, &cloudSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
 	x := &CloudConsumer{s: s}
 	x.fh = x.frame
 	return x, nil
+}
+
+// OnCloudProgress makes client.ConsumerConfig.OnProgress from a handler of stream Cloud's
+// FrameProgress hints in its units (typed.Progress: Elements, Rows), for
+// NewCloudConsumerWith. The handler runs inside Poll, Next or Run; it allocates nothing per hint.
+func OnCloudProgress(h func(typed.Progress)) func(client.FrameProgress) {
+	return typed.OnProgress(&cloudSpec, h)
 }
 
 // frame adapts the typed view to this stream's; bound once, as fh, so Poll

@@ -13,7 +13,7 @@ import (
 	"io"
 )
 
-const _ = typed.SupportPackageIsVersion1
+const _ = typed.SupportPackageIsVersion2
 
 var frameSpec = typed.Spec{
 	Dtype:       pool.Uint16,
@@ -78,10 +78,21 @@ type FrameProducer struct {
 	metaBuf [20]byte
 }
 
-// NewFrameProducer attaches a producer of stream Frame (stream id 10000) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewFrameProducer attaches a producer of stream Frame (stream id 10000) through c with the
+// client's defaults (NewFrameProducerWith with a zero client.ProducerConfig).
 func NewFrameProducer(ctx context.Context, c *client.Client) (*FrameProducer, error) {
-	p, err := typed.NewProducer[uint16](ctx, c, &frameSpec, client.ProducerConfig{})
+	return NewFrameProducerWith(ctx, c, client.ProducerConfig{})
+}
+
+// NewFrameProducerWith attaches a producer of stream Frame through c, configured by cfg:
+// the claim queue (MaxClaims), FrameProgress (Progress, ProgressInterval,
+// ProgressBytes), metadata and offer settings are the client's. The declaration
+// fills in the rest: StreamID 0 becomes 10000, and in no-driver mode an empty Layout
+// becomes the declaration's pool sizing. It fails (typed.ErrMismatch, naming both)
+// if cfg contradicts the declaration (another StreamID, Layout pools too small)
+// or the driver's pools cannot hold the declared largest frame.
+func NewFrameProducerWith(ctx context.Context, c *client.Client, cfg client.ProducerConfig) (*FrameProducer, error) {
+	p, err := typed.NewProducer[uint16](ctx, c, &frameSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +114,65 @@ func (p *FrameProducer) Commit() (uint64, error) {
 // Abort gives up the claimed frame.
 func (p *FrameProducer) Abort() {
 	p.p.Abort()
+}
+
+// TryClaim reserves a slot for a frame and returns the claim: fill its View in
+// place, report how far with Progress or ProgressRows, then Commit or Abort it.
+// Up to client.ProducerConfig.MaxClaims claims (see the With constructor) may be
+// open at once, filled and committed in any order; one more aborts the oldest.
+// Errors are the client's (client.ErrPaused, ...).
+func (p *FrameProducer) TryClaim() (FrameClaim, error) {
+	c, err := p.p.TryClaim()
+	return FrameClaim{c}, err
+}
+
+// FrameClaim is a frame of stream Frame being filled in place, from TryClaim. It is a
+// small value: copies refer to the same claim. Its View is valid until Commit or
+// Abort; after that every method reports client.ErrClaimLost or does nothing.
+type FrameClaim struct {
+	c typed.Claim[uint16]
+}
+
+// View returns the frame to fill.
+func (c FrameClaim) View() FrameView {
+	return FrameView{c.c.View()}
+}
+
+// Seq returns the frame's sequence number.
+func (c FrameClaim) Seq() uint64 {
+	return c.c.Seq()
+}
+
+// Open reports whether the claim is neither committed nor aborted.
+func (c FrameClaim) Open() bool {
+	return c.c.Open()
+}
+
+// SetTimestampNs sets the frame's capture timestamp.
+func (c FrameClaim) SetTimestampNs(ns uint64) {
+	c.c.SetTimestampNs(ns)
+}
+
+// Progress reports the first filled bytes of the frame written: a FrameProgress
+// PROGRESS hint when the producer's config has Progress and the throttle allows.
+// It returns client.ErrProgress for a count past the frame or below an earlier one.
+func (c FrameClaim) Progress(filled int) error {
+	return c.c.Progress(filled)
+}
+
+// ProgressRows is Progress for the first rows rows (View's Row) written.
+func (c FrameClaim) ProgressRows(rows int) error {
+	return c.c.ProgressRows(rows)
+}
+
+// Commit publishes the frame and returns its sequence number.
+func (c FrameClaim) Commit() (uint64, error) {
+	return c.c.Commit()
+}
+
+// Abort gives up the frame, if the claim is still open.
+func (c FrameClaim) Abort() {
+	c.c.Abort()
 }
 
 // Offer copies data (every element, in memory order) into a new frame and
@@ -134,16 +204,31 @@ type FrameConsumer struct {
 	metaDec camerameta.CameraInfoDecoder
 }
 
-// NewFrameConsumer attaches a consumer of stream Frame (stream id 10000) through c. It fails
-// (typed.ErrMismatch) if the driver's pools cannot hold the declared largest frame.
+// NewFrameConsumer attaches a consumer of stream Frame (stream id 10000) through c with the
+// client's defaults (NewFrameConsumerWith with a zero client.ConsumerConfig).
 func NewFrameConsumer(ctx context.Context, c *client.Client) (*FrameConsumer, error) {
-	s, err := typed.NewConsumer[uint16](ctx, c, &frameSpec, client.ConsumerConfig{})
+	return NewFrameConsumerWith(ctx, c, client.ConsumerConfig{})
+}
+
+// NewFrameConsumerWith attaches a consumer of stream Frame through c, configured by cfg (mode,
+// rate, metadata, OnProgress: see OnFrameProgress): StreamID 0 becomes 10000. It fails
+// (typed.ErrMismatch, naming both) if cfg names another stream or the driver's
+// pools cannot hold the declared largest frame.
+func NewFrameConsumerWith(ctx context.Context, c *client.Client, cfg client.ConsumerConfig) (*FrameConsumer, error) {
+	s, err := typed.NewConsumer[uint16](ctx, c, &frameSpec, cfg)
 	if err != nil {
 		return nil, err
 	}
 	x := &FrameConsumer{s: s}
 	x.fh = x.frame
 	return x, nil
+}
+
+// OnFrameProgress makes client.ConsumerConfig.OnProgress from a handler of stream Frame's
+// FrameProgress hints in its units (typed.Progress: Elements, Rows), for
+// NewFrameConsumerWith. The handler runs inside Poll, Next or Run; it allocates nothing per hint.
+func OnFrameProgress(h func(typed.Progress)) func(client.FrameProgress) {
+	return typed.OnProgress(&frameSpec, h)
 }
 
 // frame adapts the typed view to this stream's; bound once, as fh, so Poll
